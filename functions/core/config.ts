@@ -1,0 +1,46 @@
+/**
+ * Configuration, parsed once per cold start from `process.env` by one zod schema. A missing or malformed
+ * variable fails the function at init with its name, never deep inside a request.
+ */
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const Config = z.object({
+  TABLE_NAME: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1).default('default'),
+  /** ARN of the incident workflow (ingest and rerun start it). */
+  STATE_MACHINE_ARN: z.string().optional(),
+  /** Secrets Manager id of the webhook/approval shared secret. */
+  WEBHOOK_SECRET_ID: z.string().optional(),
+  /** Retool workflow webhook (`https://api.retool.com/v1/workflows/{id}/startTrigger`); unset → approve via API/CLI. */
+  RETOOL_WORKFLOW_URL: z.url().optional(),
+  RETOOL_API_KEY_SECRET_ID: z.string().optional(),
+  /** Public base URL of the API, sent to approvers. */
+  API_BASE_URL: z.string().optional(),
+  /** Which adapters the tool ports use. */
+  TOOLS_MODE: z.enum(['simulated']).default('simulated'),
+  /** Reports are always kept in DynamoDB; when set, also written as `<id>.md` under this directory. */
+  REPORT_DIR: z.string().optional(),
+  VERIFY_WAIT_SECONDS: int(0, 86_400).default(120),
+  MAX_VERIFY_CHECKS: int(1, 20).default(5),
+  /** Auto-approve low-risk reversible plans (the policy). */
+  AUTO_APPROVE_LOW_RISK: bool.default(true),
+  DEDUP_TTL_HOURS: int(1, 24 * 90).default(72),
+  MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+});
+export type Config = z.infer<typeof Config>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const parsed = Config.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+};

@@ -1,0 +1,55 @@
+/**
+ * Handler wiring shared by every function: a middy chain with Powertools (logger, tracer, metrics) around a
+ * small core function that takes its dependencies as arguments. Workflow handlers parse their task input
+ * with a zod schema and let errors escape (the error's `name` is the contract with the state machine's
+ * Retry/Catch); API handlers map errors to status codes themselves.
+ */
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+
+export const NAMESPACE = 'IncidentAutopilot';
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly tracer: Tracer;
+  readonly metrics: Metrics;
+}
+
+export const observability = (serviceName: string): Observability => ({
+  logger: new Logger({ serviceName }),
+  tracer: new Tracer({ serviceName }),
+  metrics: new Metrics({ namespace: NAMESPACE, serviceName }),
+});
+
+/** A state-machine task handler: the input is parsed with `schema`, errors escape with their `name`. */
+export const workflowHandler = <S extends z.ZodType, R>(
+  name: string,
+  schema: S,
+  core: (input: z.infer<S>, o: Observability) => Promise<R>,
+) => {
+  const o = observability(name);
+  return middy<z.infer<S>, R, Error, Context>()
+    .use(injectLambdaContext(o.logger, { clearState: true }))
+    .use(captureLambdaHandler(o.tracer))
+    .use(logMetrics(o.metrics))
+    .use(parser({ schema }))
+    .handler((input) => core(input, o));
+};
+
+/** An API Gateway (HTTP API, payload v2) handler; the core returns the proxy result itself. */
+export const apiHandler = <E, R>(name: string, core: (event: E, o: Observability) => Promise<R>) => {
+  const o = observability(name);
+  return middy<E, R, Error, Context>()
+    .use(injectLambdaContext(o.logger, { clearState: true }))
+    .use(captureLambdaHandler(o.tracer))
+    .use(logMetrics(o.metrics))
+    .handler((event) => core(event, o));
+};

@@ -1,0 +1,124 @@
+/**
+ * The incident store port. One DynamoDB table holds everything (see ARCHITECTURE.md §Storage):
+ *   INCIDENT#<id> / META              status, severity, title, service, timestamps, execution ARN, approval
+ *   INCIDENT#<id> / ALERT#<ts>#<n>    every raw alert folded into the incident
+ *   INCIDENT#<id> / AGENT#<name>      an agent's output, evidence, latency, reasoner, tool calls
+ *   INCIDENT#<id> / EVENT#<ts>#<seq>  the timeline
+ *   DEDUP#<fingerprint> / DEDUP       open-incident pointer for deduplication, with TTL
+ * `DynamoIncidentStore` implements it; `MemoryIncidentStore` is the fake for unit tests.
+ */
+import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert, Severity } from '../model.ts';
+
+export type ApprovalDecision = 'approve' | 'reject';
+
+export interface ApprovalState {
+  readonly status: 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'WITHDRAWN' | 'AUTO_APPROVED';
+  readonly requestedAt?: string;
+  /** When the approval times out (the state machine's TimeoutSeconds from the request). */
+  readonly expiresAt?: string;
+  readonly decidedAt?: string;
+  readonly approver?: string;
+  readonly comment?: string;
+  /** Where the request was sent ("retool", "api"). */
+  readonly channel?: string;
+}
+
+export interface IncidentMeta {
+  readonly incidentId: string;
+  readonly status: IncidentStatus;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly service: string;
+  readonly environment?: string;
+  readonly source: NormalizedAlert['source'];
+  readonly dedupKey: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt: string;
+  readonly alertCount: number;
+  readonly executionArn?: string;
+  readonly approval?: ApprovalState;
+  readonly outcome?: string;
+  readonly reportLocation?: string;
+  readonly failure?: { readonly error: string; readonly cause: string };
+  readonly resolvedAt?: string;
+}
+
+export interface StoredAlert {
+  readonly receivedAt: string;
+  readonly alert: NormalizedAlert;
+  readonly raw: unknown;
+  readonly deduplicated: boolean;
+}
+
+export interface TimelineEvent {
+  readonly at: string;
+  readonly type: string;
+  readonly message: string;
+  readonly actor?: string;
+  readonly data?: Record<string, unknown>;
+}
+
+export interface IncidentDetail {
+  readonly incident: IncidentMeta;
+  readonly alerts: readonly StoredAlert[];
+  readonly agents: Partial<Record<AgentName, AgentRecord>>;
+  readonly timeline: readonly TimelineEvent[];
+}
+
+export interface ListQuery {
+  readonly status?: IncidentStatus;
+  readonly severity?: Severity;
+  readonly service?: string;
+  readonly limit?: number;
+  /** Opaque cursor from a previous page. */
+  readonly cursor?: string;
+}
+
+export interface OpenResult {
+  readonly incident: IncidentMeta;
+  /** False when the alert folded into an existing open incident (duplicate delivery). */
+  readonly created: boolean;
+}
+
+export interface IncidentStore {
+  /**
+   * Deduplicates on `alert.dedupKey` (a conditional write on DEDUP#<source>:<key>), creates the incident if
+   * new, and records the alert either way. Safe to call again with the same alert (retries).
+   */
+  openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult>;
+  getIncident(incidentId: string): Promise<IncidentMeta | undefined>;
+  getDetail(incidentId: string): Promise<IncidentDetail | undefined>;
+  listIncidents(query: ListQuery): Promise<{ items: IncidentMeta[]; cursor?: string }>;
+  setExecutionArn(incidentId: string, executionArn: string): Promise<void>;
+  /** Updates status (and optional fields). Terminal statuses are never overwritten by non-terminal ones. */
+  updateIncident(incidentId: string, patch: Partial<Pick<IncidentMeta, 'status' | 'severity' | 'outcome' | 'reportLocation' | 'failure' | 'resolvedAt' | 'approval'>>): Promise<IncidentMeta>;
+  putAgentRecord(incidentId: string, record: AgentRecord): Promise<void>;
+  getAgentRecord(incidentId: string, agent: AgentName): Promise<AgentRecord | undefined>;
+  appendEvent(incidentId: string, event: Omit<TimelineEvent, 'at'> & { at?: string }): Promise<void>;
+  /** Stores the task token server-side (never returned by reads) and marks approval PENDING. */
+  requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<void>;
+  /**
+   * Records a decision if and only if the approval is still PENDING; returns the token to answer Step
+   * Functions with. Throws `ApprovalAlreadyDecided` (carrying the current state) otherwise.
+   */
+  decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }>;
+  /** Puts a decided approval back to PENDING (the callback to Step Functions failed transiently). */
+  undoDecision(incidentId: string): Promise<void>;
+}
+
+export class IncidentNotFound extends Error {
+  override name = 'IncidentNotFound';
+  constructor(incidentId: string) {
+    super(`incident ${incidentId} not found`);
+  }
+}
+
+export class ApprovalAlreadyDecided extends Error {
+  override name = 'ApprovalAlreadyDecided';
+  readonly approval: ApprovalState | undefined;
+  constructor(approval: ApprovalState | undefined) {
+    super(approval ? `approval already ${approval.status.toLowerCase()}${approval.approver ? ` by ${approval.approver}` : ''}` : 'no approval is pending');
+    this.approval = approval;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Tool ports: the only way agents see the world. Each port has a simulated adapter (the default, backed by
+ * the scenario world) and, later, vendor adapters (Dynatrace, ServiceNow, Splunk, PagerDuty). Shapes are
+ * vendor-neutral but follow what those APIs return, so an adapter is a mapping, not a reinterpretation.
+ *
+ * Every call carries a `ToolScope`: the environment/tenant the incident came from (an alert's
+ * `environment`). Times are ISO 8601 strings.
+ */
+import type { MitigationAction } from '../model.ts';
+
+export interface ToolScope {
+  /** Environment / tenant the alert came from; for the simulated world, the world id. */
+  readonly environment?: string;
+}
+
+export interface TimeWindow {
+  readonly from: string;
+  readonly to: string;
+}
+
+// ───────────────────────── telemetry (Dynatrace-shaped) ─────────────────────────
+
+/** Well-known metric names. Adapters map vendor metric keys onto these. */
+export const METRICS = {
+  latencyP99: 'latency_p99_ms',
+  errorRate: 'error_rate_pct',
+  throughput: 'throughput_rps',
+  cpu: 'cpu_pct',
+  memory: 'memory_mb',
+  dbPoolActive: 'db_pool_active',
+  dbPoolMax: 'db_pool_max',
+  activeUsers: 'active_users',
+  revenuePerMinute: 'revenue_per_min',
+} as const;
+export type MetricName = (typeof METRICS)[keyof typeof METRICS] | (string & {});
+
+export interface MetricPoint {
+  readonly t: string;
+  readonly v: number;
+}
+export interface MetricSeries {
+  readonly service: string;
+  readonly metric: MetricName;
+  readonly unit: string;
+  /** Ordered by time; one point per `resolutionSeconds`. */
+  readonly points: readonly MetricPoint[];
+}
+
+export interface Span {
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly service: string;
+  readonly operation: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly status: 'OK' | 'ERROR';
+  readonly error?: string;
+}
+export interface Trace {
+  readonly traceId: string;
+  readonly rootService: string;
+  readonly startedAt: string;
+  readonly totalMs: number;
+  readonly status: 'OK' | 'ERROR';
+  readonly spans: readonly Span[];
+}
+
+/** A monitored service and what it calls (Dynatrace entity relationships `calls`). */
+export interface ServiceNode {
+  readonly name: string;
+  readonly tier: 'frontend' | 'backend' | 'database' | 'cache' | 'external' | 'queue';
+  /** Services this one calls (downstream dependencies). */
+  readonly calls: readonly string[];
+}
+
+export interface Telemetry {
+  queryMetrics(q: ToolScope & TimeWindow & { services: readonly string[]; metrics?: readonly MetricName[]; resolutionSeconds?: number }): Promise<MetricSeries[]>;
+  getTraces(q: ToolScope & TimeWindow & { services: readonly string[]; limit?: number; errorsOnly?: boolean }): Promise<Trace[]>;
+  /** The whole known topology (or the part reachable from `services`, both directions). */
+  getTopology(q: ToolScope & { services?: readonly string[] }): Promise<ServiceNode[]>;
+}
+
+// ───────────────────────── changes & incident history (ServiceNow-shaped) ─────────────────────────
+
+export interface ChangeRequest {
+  readonly id: string;
+  readonly service: string;
+  readonly type: 'deploy' | 'config' | 'feature-flag' | 'infrastructure';
+  readonly title: string;
+  readonly description: string;
+  /** When the change was implemented (deployed). */
+  readonly deployedAt: string;
+  readonly state: 'scheduled' | 'implemented' | 'rolled-back' | 'cancelled';
+  readonly version?: { readonly from: string; readonly to: string };
+  readonly configChange?: { readonly param: string; readonly old: string; readonly new: string };
+  readonly rollbackPlan?: string;
+  readonly author?: string;
+}
+
+export interface PastIncident {
+  readonly id: string;
+  readonly title: string;
+  readonly service: string;
+  readonly openedAt: string;
+  readonly resolvedAt?: string;
+  readonly category?: string;
+  readonly rootCause: string;
+  readonly resolution: string;
+  readonly resolutionMinutes?: number;
+  readonly tags: readonly string[];
+}
+
+export interface ChangeHistory {
+  listChanges(q: ToolScope & TimeWindow & { services?: readonly string[] }): Promise<ChangeRequest[]>;
+  /** Full-text + structured search over past incidents (ServiceNow `incident` table). */
+  searchIncidents(q: ToolScope & { text: string; services?: readonly string[]; limit?: number }): Promise<PastIncident[]>;
+  /** Adds a resolved incident to the history, so the memory improves. */
+  recordIncident(q: ToolScope & { incident: PastIncident }): Promise<void>;
+}
+
+// ───────────────────────── logs (Splunk-shaped) ─────────────────────────
+
+export interface LogLine {
+  readonly timestamp: string;
+  readonly service: string;
+  readonly level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+  readonly message: string;
+  readonly host?: string;
+  readonly traceId?: string;
+}
+
+export interface Logs {
+  search(q: ToolScope & TimeWindow & { services: readonly string[]; minLevel?: LogLine['level']; limit?: number }): Promise<LogLine[]>;
+}
+
+// ───────────────────────── on-call & ownership (PagerDuty-shaped) ─────────────────────────
+
+export interface Person {
+  readonly name: string;
+  readonly contact: string;
+}
+export interface OnCallEntry {
+  readonly service: string;
+  readonly primary: Person;
+  readonly escalation?: Person;
+}
+export interface Ownership {
+  readonly service: string;
+  readonly team: string;
+  readonly slackChannel?: string;
+  readonly runbookUrl?: string;
+  readonly sloTargetPct?: number;
+  readonly sloCurrentPct?: number;
+}
+export interface OnCall {
+  getOnCall(q: ToolScope & { services: readonly string[] }): Promise<OnCallEntry[]>;
+  getOwnership(q: ToolScope & { services: readonly string[] }): Promise<Ownership[]>;
+}
+
+// ───────────────────────── actions (the Executor's hands) ─────────────────────────
+
+export interface ActionResult {
+  readonly status: 'succeeded' | 'failed';
+  readonly detail: string;
+}
+export interface Actions {
+  execute(q: ToolScope & { incidentId: string; action: MitigationAction }): Promise<ActionResult>;
+}
+
+/** Everything an agent may use. */
+export interface Tools {
+  readonly telemetry: Telemetry;
+  readonly changes: ChangeHistory;
+  readonly logs: Logs;
+  readonly oncall: OnCall;
+  readonly actions: Actions;
+}
+
+/** A tool failed (vendor down, timeout). Agents record it as a `gap` evidence item and go on. */
+export class ToolUnavailable extends Error {
+  override name = 'ToolUnavailable';
+  readonly tool: string;
+  constructor(tool: string, message: string, options?: ErrorOptions) {
+    super(`${tool} unavailable: ${message}`, options);
+    this.tool = tool;
+  }
+}

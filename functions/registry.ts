@@ -1,0 +1,86 @@
+/**
+ * Every Lambda function, named once. The CDK stack builds the functions from this list (entry, memory,
+ * timeout, the permissions each needs) and substitutes `aslKey` into the state machine definition; the
+ * laptop twin maps the state machine's Task states to the same handlers through the same `aslKey`.
+ */
+
+/** What a function is allowed to touch; the stack turns each into a grant. */
+export type Access =
+  | 'table:read'
+  | 'table:write'
+  | 'sfn:start' // StartExecution / DescribeExecution on the incident workflow
+  | 'sfn:respond' // SendTaskSuccess / SendTaskFailure
+  | 'events:put'
+  | 'secret:webhook' // the shared secret of the webhook/approval routes
+  | 'secret:retool'; // the Retool workflow API key
+
+export interface FunctionSpec {
+  /** Kebab-case name; also the folder under functions/. */
+  readonly name: string;
+  /** The handler file, relative to the project root. */
+  readonly entry: string;
+  readonly description: string;
+  /** `workflow` functions are invoked by the state machine; `api` functions sit behind API Gateway. */
+  readonly role: 'workflow' | 'api';
+  /** For workflow functions: the `${Key}` in statemachine/*.asl.json that becomes the function ARN. */
+  readonly aslKey?: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly access: readonly Access[];
+}
+
+const agent = (name: string, aslKey: string, description: string, access: readonly Access[] = ['table:read', 'table:write'], timeoutSeconds = 60): FunctionSpec => ({
+  name,
+  entry: `functions/${name}/handler.ts`,
+  description,
+  role: 'workflow',
+  aslKey,
+  memoryMb: 1024,
+  timeoutSeconds,
+  access,
+});
+
+const api = (name: string, description: string, access: readonly Access[]): FunctionSpec => ({
+  name,
+  entry: `functions/${name}/handler.ts`,
+  description,
+  role: 'api',
+  memoryMb: 512,
+  timeoutSeconds: 15,
+  access,
+});
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  // API roles
+  api('ingest-alert', 'POST /alerts/{source}: normalise, validate, deduplicate, start the workflow', ['table:read', 'table:write', 'sfn:start', 'events:put', 'secret:webhook']),
+  api('query-incidents', 'GET /incidents and GET /incidents/{id}', ['table:read']),
+  api('decide-approval', 'POST /incidents/{id}/approval: approve or reject a pending mitigation', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
+  api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'secret:webhook']),
+  // Workflow agents
+  agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
+  agent('find-similar', 'FindSimilarFunctionArn', 'Similar past incidents, ranked, with the runbook that worked'),
+  agent('analyze-logs', 'AnalyzeLogsFunctionArn', 'Error-log templates with counts and first-seen times'),
+  agent('triage', 'TriageFunctionArn', 'Classification, headline, teams to engage and next steps'),
+  agent('find-root-cause', 'FindRootCauseFunctionArn', 'Hypotheses tested against the evidence, ranked with confidence'),
+  agent('plan-mitigation', 'PlanMitigationFunctionArn', 'Immediate and long-term actions with risk and reversibility'),
+  agent('request-approval', 'RequestApprovalFunctionArn', 'Stores the task token and asks a human (Retool or the API)', ['table:read', 'table:write', 'events:put', 'secret:retool']),
+  agent('execute-mitigation', 'ExecuteMitigationFunctionArn', 'Runs the approved actions', ['table:read', 'table:write', 'events:put']),
+  agent('verify-recovery', 'VerifyRecoveryFunctionArn', 'Compares the metrics to the baseline after the action'),
+  agent('escalate', 'EscalateFunctionArn', 'Hands the incident to humans (approval timed out, not recovered, rejected)'),
+  agent('write-report', 'WriteReportFunctionArn', 'RCA report and the outcome event to publish'),
+  agent('record-failure', 'RecordFailureFunctionArn', 'Marks the incident FAILED, keeping partial outputs'),
+];
+
+export const functionSpec = (name: string): FunctionSpec => {
+  const spec = FUNCTIONS.find((f) => f.name === name);
+  if (!spec) throw new Error(`unknown function ${name}`);
+  return spec;
+};
+
+/** Substitution keys of the workflow definition that are not function ARNs. */
+export const ASL_EVENT_BUS_KEY = 'EventBusName';
+export const ASL_EVENT_SOURCE_KEY = 'EventSource';
+export const EVENT_SOURCE = 'incident-autopilot';
+
+/** The workflow definition file, relative to the project root. */
+export const ASL_FILE = 'statemachine/incident-response.asl.json';
