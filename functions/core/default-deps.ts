@@ -1,0 +1,36 @@
+/**
+ * The real dependencies, built once per cold start from the configuration. The same code runs on AWS and on
+ * the laptop twin: only the environment differs (AWS_ENDPOINT_URL_* point the SDK at the twin).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type Config, loadConfig } from './config.ts';
+import type { AgentDeps } from './deps.ts';
+import { EventBridgePublisher } from './events.ts';
+import { offlineReasoner } from './reasoning/reasoner.ts';
+import { DynamoIncidentStore } from './store/dynamo-store.ts';
+import { simulatedTools } from './tools/simulated.ts';
+import { DynamoWorldStore } from './world/world-store.ts';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly deps: AgentDeps;
+}
+
+let runtime: Runtime | undefined;
+
+/** Builds (once) the configuration, SDK clients and agent dependencies. */
+export const defaultRuntime = (): Runtime => {
+  if (runtime) return runtime;
+  const config = loadConfig();
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+  const store = new DynamoIncidentStore(dynamo, config.TABLE_NAME);
+  const tools = simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME));
+  const events = new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
+  runtime = { config, dynamo, deps: { store, tools, reasoner: offlineReasoner, events, clock: () => new Date() } };
+  return runtime;
+};
+
+export const defaultDeps = (): AgentDeps => defaultRuntime().deps;
