@@ -1,0 +1,225 @@
+/**
+ * The simulated adapter of every tool port, backed by the world named by `scope.environment` (the world id
+ * the alert carried). Agents see only what a vendor API would return: metrics, traces, logs, change
+ * requests, past incidents, on-call data, action results. The scenario's answer key (`expect`) and the fault
+ * definitions never leave this module; tests serialise every result to make sure of it.
+ */
+import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools } from './ports.ts';
+import { metricSeries, serviceMetricNames } from '../world/dynamics.ts';
+import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
+import { applyAction, worldTime, type WorldState } from '../world/world.ts';
+import type { WorldStore } from '../world/world-store.ts';
+
+export class InvalidToolQuery extends Error {
+  override name = 'InvalidToolQuery';
+}
+
+const DEFAULT_SEARCH_LIMIT = 10;
+/** Words too common in incident text to say anything about similarity. */
+const STOPWORDS = new Set(['the', 'a', 'an', 'and', 'or', 'of', 'to', 'in', 'on', 'for', 'with', 'at', 'by', 'from', 'is', 'was', 'are', 'after', 'during', 'increase', 'service']);
+
+const tokens = (text: string): string[] =>
+  text
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((t) => t.length > 1 && !STOPWORDS.has(t));
+
+const parseTime = (field: string, value: string): number => {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new InvalidToolQuery(`${field} is not an ISO 8601 time: "${value}"`);
+  return t;
+};
+
+export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } = {}): Tools => {
+  const clock = opts.clock ?? (() => new Date());
+
+  /** The world of the scope, or ToolUnavailable naming what is missing (the agent records a gap). */
+  const world = async (tool: string, scope: ToolScope): Promise<WorldState> => {
+    const id = scope.environment;
+    if (!id) throw new ToolUnavailable(tool, 'no environment in the tool scope: the simulated tools need the world id (the alert\'s "environment" tag)');
+    let state: WorldState | undefined;
+    try {
+      state = await worlds.getWorld(id);
+    } catch (error) {
+      throw new ToolUnavailable(tool, `cannot read simulated world "${id}": ${(error as Error).message}`, { cause: error });
+    }
+    if (!state) throw new ToolUnavailable(tool, `environment "${id}" is not a known simulated world`);
+    return state;
+  };
+
+  /** A window in epoch ms, its end clamped to now (the world has no future data). */
+  const window = (q: { from: string; to: string }) => {
+    const from = parseTime('from', q.from);
+    const to = Math.min(parseTime('to', q.to), clock().getTime());
+    if (from > to) throw new InvalidToolQuery(`from (${q.from}) is after to (${q.to}, or now)`);
+    return { from, to };
+  };
+
+  const pastIncidents = (w: WorldState, now: number): PastIncident[] => [
+    ...w.scenario.history
+      .filter((h) => worldTime(w, h.openedAt) <= now)
+      .map((h) => ({
+        id: h.id,
+        title: h.title,
+        service: h.service,
+        openedAt: new Date(worldTime(w, h.openedAt)).toISOString(),
+        resolvedAt: new Date(worldTime(w, h.openedAt + h.resolutionMinutes)).toISOString(),
+        category: h.category,
+        rootCause: h.rootCause,
+        resolution: h.resolution,
+        resolutionMinutes: h.resolutionMinutes,
+        tags: [...h.tags],
+      })),
+    ...w.incidents,
+  ];
+
+  return {
+    telemetry: {
+      async queryMetrics(q) {
+        const w = await world('telemetry', q);
+        const { from, to } = window(q);
+        return metricSeries(w, { services: q.services, metrics: q.metrics, from, to, resolutionSeconds: q.resolutionSeconds });
+      },
+      async getTraces(q) {
+        const w = await world('telemetry', q);
+        const { from, to } = window(q);
+        return worldTraces(w, { services: q.services, from, to, limit: q.limit, errorsOnly: q.errorsOnly });
+      },
+      async getTopology(q) {
+        const w = await world('telemetry', q);
+        const nodes: ServiceNode[] = w.scenario.services.map((s) => ({ name: s.name, tier: s.tier, calls: [...s.calls] }));
+        if (!q.services || q.services.length === 0) return nodes;
+        // The part connected to the given services: everything they reach and everything that reaches them.
+        const callers = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
+        for (const n of nodes) for (const c of n.calls) callers.get(c)?.push(n.name);
+        const calls = new Map(nodes.map((n) => [n.name, n.calls]));
+        const keep = new Set<string>();
+        const walk = (start: string, next: Map<string, readonly string[]>) => {
+          const seen = new Set<string>();
+          const stack = [start];
+          while (stack.length > 0) {
+            const n = stack.pop() as string;
+            if (seen.has(n) || !next.has(n)) continue;
+            seen.add(n);
+            keep.add(n);
+            stack.push(...(next.get(n) ?? []));
+          }
+        };
+        for (const s of q.services) {
+          walk(s, calls);
+          walk(s, callers);
+        }
+        return nodes.filter((n) => keep.has(n.name));
+      },
+    },
+
+    changes: {
+      async listChanges(q) {
+        const w = await world('changes', q);
+        const { from, to } = window(q);
+        return w.scenario.changes
+          .filter((c) => !q.services || q.services.length === 0 || q.services.includes(c.service))
+          .map((c) => ({ c, at: worldTime(w, c.deployedAt) }))
+          .filter(({ at }) => at >= from && at <= to)
+          .sort((a, b) => b.at - a.at)
+          .map(({ c, at }): ChangeRequest => {
+            const undone = w.actions.find((a) => a.status === 'succeeded' && a.changeId === c.id && Date.parse(a.at) <= to);
+            return {
+              id: c.id,
+              service: c.service,
+              type: c.type,
+              title: c.title,
+              description: c.description,
+              deployedAt: new Date(at).toISOString(),
+              state: undone ? 'rolled-back' : 'implemented',
+              ...(c.version ? { version: { ...c.version } } : {}),
+              ...(c.configChange ? { configChange: { ...c.configChange } } : {}),
+              rollbackPlan: c.rollbackPlan,
+              ...(c.author ? { author: c.author } : {}),
+            };
+          });
+      },
+      async searchIncidents(q) {
+        const w = await world('changes', q);
+        const wanted = new Set(tokens(q.text));
+        const services = new Set(q.services ?? []);
+        const scored = pastIncidents(w, clock().getTime())
+          .map((i) => {
+            const words = new Set(tokens([i.title, i.rootCause, i.resolution, i.category ?? '', i.service, ...i.tags].join(' ')));
+            let score = 0;
+            for (const t of wanted) if (words.has(t)) score += 1;
+            if (services.has(i.service)) score += 2;
+            return { i, score };
+          })
+          .filter((x) => x.score > 0)
+          .sort((a, b) => b.score - a.score || b.i.openedAt.localeCompare(a.i.openedAt));
+        return scored.slice(0, Math.max(1, q.limit ?? DEFAULT_SEARCH_LIMIT)).map((x) => x.i);
+      },
+      async recordIncident(q) {
+        const w = await world('changes', q);
+        try {
+          await worlds.recordIncident(w.id, q.incident);
+        } catch (error) {
+          throw new ToolUnavailable('changes', `cannot record incident ${q.incident.id} in world "${w.id}": ${(error as Error).message}`, { cause: error });
+        }
+      },
+    },
+
+    logs: {
+      async search(q) {
+        const w = await world('logs', q);
+        const { from, to } = window(q);
+        return worldLogs(w, { services: q.services, from, to, minLevel: q.minLevel, limit: q.limit });
+      },
+    },
+
+    oncall: {
+      async getOnCall(q) {
+        const w = await world('oncall', q);
+        return w.scenario.services
+          .filter((s) => q.services.includes(s.name))
+          .map((s) => ({ service: s.name, primary: { ...s.oncall.primary }, ...(s.oncall.escalation ? { escalation: { ...s.oncall.escalation } } : {}) }));
+      },
+      async getOwnership(q) {
+        const w = await world('oncall', q);
+        const now = clock().getTime();
+        return w.scenario.services
+          .filter((s) => q.services.includes(s.name))
+          .map((s) => {
+            // Availability over the last hour, from the world's error rate (what an SLO dashboard shows).
+            const series = metricSeries(w, { services: [s.name], metrics: [METRICS.errorRate], from: now - 3_600_000, to: now })[0];
+            const errors = series && series.points.length > 0 ? series.points.reduce((sum, p) => sum + p.v, 0) / series.points.length : 0;
+            return {
+              service: s.name,
+              team: s.team,
+              slackChannel: s.oncall.slack,
+              ...(s.runbookUrl ? { runbookUrl: s.runbookUrl } : {}),
+              sloTargetPct: s.sloTargetPct,
+              sloCurrentPct: Math.round((100 - errors) * 100) / 100,
+            };
+          });
+      },
+    },
+
+    actions: {
+      async execute(q) {
+        const w = await world('actions', q);
+        const { result, record } = applyAction(w, { kind: q.action.kind, service: q.action.service, target: q.action.target, params: q.action.params, incidentId: q.incidentId }, clock());
+        if (record) {
+          try {
+            await worlds.recordAction(w.id, record);
+          } catch (error) {
+            throw new ToolUnavailable('actions', `cannot record the action in world "${w.id}": ${(error as Error).message}`, { cause: error });
+          }
+        }
+        return result;
+      },
+    },
+  };
+};
+
+/** The metrics the simulated telemetry exposes for a service of the world (for callers that list them). */
+export const simulatedMetricNames = (w: WorldState, service: string): string[] => {
+  const spec = w.scenario.services.find((s) => s.name === service);
+  return spec ? serviceMetricNames(spec) : [];
+};

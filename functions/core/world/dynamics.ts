@@ -1,0 +1,424 @@
+/**
+ * How the world's metrics come about. Nothing here is canned: at any instant t every service's metrics are
+ * computed from the scenario in four steps.
+ *   1. Healthy intrinsic values: baseline × a mild daily shape × traffic load (load events such as a flash
+ *      sale reach callees through the call graph) × seeded noise (fast per-minute noise, a slow wander, rare
+ *      latency spikes). The noise is a hash of (world id, service, metric, time bucket): deterministic.
+ *   2. Faults active at t move their service's metrics (factor / add / value / growth per minute), scaled
+ *      by an intensity that ramps in at the fault's start and ramps out after a mitigation that fixes it.
+ *   3. Capacity models turn pressure into symptoms: a connection pool whose demand exceeds its maximum queues
+ *      requests (latency towards the pool timeout, errors from timeouts, pending threads); CPU above ~85 %
+ *      queues requests; memory above ~75 % of the limit causes GC pauses and, at the limit, OOM kills.
+ *      Scaling a service multiplies its capacity.
+ *   4. Callers inherit a share of each callee's latency and error increase, hop by hop, and business metrics
+ *      (active users, revenue) follow the frontends' errors and latency.
+ */
+import { METRICS, type MetricName, type MetricPoint, type MetricSeries } from '../tools/ports.ts';
+import { gaussian, uniform } from './random.ts';
+import type { FaultSpec, Scenario, ServiceSpec } from './scenario.ts';
+import type { WorldAction, WorldState } from './world.ts';
+
+const MINUTE = 60_000;
+const MAX_POINTS = 1440;
+
+export const METRIC_UNITS: Record<string, string> = {
+  [METRICS.latencyP99]: 'ms',
+  [METRICS.errorRate]: 'percent',
+  [METRICS.throughput]: 'requests/s',
+  [METRICS.cpu]: 'percent',
+  [METRICS.memory]: 'MiB',
+  [METRICS.dbPoolActive]: 'connections',
+  [METRICS.dbPoolMax]: 'connections',
+  [METRICS.activeUsers]: 'users',
+  [METRICS.revenuePerMinute]: 'USD/min',
+};
+
+/** Default share of a callee's increase that its callers inherit per hop. */
+const DEFAULT_PROPAGATION = { latency: 0.85, errors: 0.7 };
+/** Requests that fail when a saturated pool makes them wait past the timeout. */
+const POOL_TIMEOUT_SHARE = 0.9;
+/** Threads waiting per connection of excess demand (what HikariCP reports as pending). */
+const PENDING_PER_EXCESS_CONNECTION = 30;
+
+/** The metrics a service exposes: latency, errors, throughput, host metrics unless external, pool metrics if it has a pool, business ones if it carries them. */
+export const serviceMetricNames = (s: ServiceSpec): MetricName[] => [
+  METRICS.latencyP99,
+  METRICS.errorRate,
+  METRICS.throughput,
+  // A third party's hosts are not ours to see: only what its callers measure.
+  ...(s.tier === 'external' ? [] : [METRICS.cpu, METRICS.memory]),
+  ...(s.baseline.db_pool_max !== undefined ? [METRICS.dbPoolActive, METRICS.dbPoolMax] : []),
+  ...(s.activeUsers > 0 ? [METRICS.activeUsers] : []),
+  ...(s.revenuePerMinute > 0 ? [METRICS.revenuePerMinute] : []),
+];
+
+export interface ActiveFault {
+  readonly index: number;
+  readonly fault: FaultSpec;
+  readonly intensity: number;
+}
+
+export interface ServiceState {
+  /** Every metric's value (ports' metric names) plus `db_pool_pending`. */
+  readonly values: Readonly<Record<string, number>>;
+  /** The service's own latency/errors (before inheriting callees' increases) and the healthy ones. */
+  readonly own: { readonly latency: number; readonly errors: number };
+  readonly healthy: { readonly latency: number; readonly errors: number; readonly throughput: number };
+  readonly faults: readonly ActiveFault[];
+}
+
+export interface Snapshot {
+  readonly t: number;
+  readonly services: ReadonlyMap<string, ServiceState>;
+}
+
+/** What is derived once per world state: graph order, callers, and when each fault was fixed. */
+interface Context {
+  readonly anchor: number;
+  readonly timeOfDay: number;
+  readonly lag: number;
+  readonly byName: ReadonlyMap<string, ServiceSpec>;
+  /** Callers before callees. */
+  readonly order: readonly string[];
+  readonly callers: ReadonlyMap<string, readonly string[]>;
+  /** Per fault index: epoch ms of the first action that fixes it. */
+  readonly fixedAt: ReadonlyMap<number, number>;
+  readonly actions: readonly WorldAction[];
+}
+
+const contexts = new WeakMap<WorldState, Context>();
+
+const topologicalOrder = (services: readonly ServiceSpec[]): string[] => {
+  const indegree = new Map(services.map((s) => [s.name, 0]));
+  for (const s of services) for (const c of s.calls) indegree.set(c, (indegree.get(c) ?? 0) + 1);
+  const calls = new Map(services.map((s) => [s.name, s.calls]));
+  const queue = services.filter((s) => indegree.get(s.name) === 0).map((s) => s.name);
+  const order: string[] = [];
+  while (queue.length > 0) {
+    const n = queue.shift() as string;
+    order.push(n);
+    for (const c of calls.get(n) ?? []) {
+      indegree.set(c, (indegree.get(c) ?? 0) - 1);
+      if (indegree.get(c) === 0) queue.push(c);
+    }
+  }
+  return order; // the scenario schema rejects cycles, so this holds every service
+};
+
+/** Whether a successful action ends the fault: it undid the causing change, or matches a `fixedBy` entry. */
+const fixes = (fault: FaultSpec, a: WorldAction): boolean => {
+  if (a.status !== 'succeeded') return false;
+  if (fault.causedBy && a.changeId === fault.causedBy) return true;
+  return fault.fixedBy.some(
+    (f) => f.kind === a.kind && (!f.service || f.service === a.service) && (!f.target || f.target === a.target || f.target === a.service || (a.changeId !== undefined && f.target === a.changeId)),
+  );
+};
+
+const context = (world: WorldState): Context => {
+  const cached = contexts.get(world);
+  if (cached) return cached;
+  const { services, faults } = world.scenario;
+  const callers = new Map<string, string[]>(services.map((s) => [s.name, []]));
+  for (const s of services) for (const c of s.calls) callers.get(c)?.push(s.name);
+  const fixedAt = new Map<number, number>();
+  faults.forEach((fault, index) => {
+    const times = world.actions.filter((a) => fixes(fault, a)).map((a) => Date.parse(a.at));
+    if (times.length > 0) fixedAt.set(index, Math.min(...times));
+  });
+  const ctx: Context = {
+    anchor: Date.parse(world.createdAt),
+    timeOfDay: world.scenario.timeOfDay,
+    lag: Math.max(1, world.recoveryLagSeconds * 1000),
+    byName: new Map(services.map((s) => [s.name, s])),
+    order: topologicalOrder(services),
+    callers,
+    fixedAt,
+    actions: world.actions,
+  };
+  contexts.set(world, ctx);
+  return ctx;
+};
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+/** 0 before `start`, rising linearly to 1 over `duration` ms. */
+const ramp = (t: number, start: number, duration: number) => (duration <= 0 ? (t >= start ? 1 : 0) : clamp01((t - start) / duration));
+
+/** A mild daily traffic shape: ±10 %, peaking mid-afternoon (scenario-local time, anchored at `timeOfDay`). */
+const dailyShape = (ctx: Context, t: number) => 1 + 0.1 * Math.sin((2 * Math.PI * (ctx.timeOfDay + (t - ctx.anchor) / 3_600_000 - 9)) / 24);
+
+/** Smooth noise: a standard normal at 15-minute knots, interpolated (a slow wander rather than jitter). */
+const slowNoise = (seed: string, t: number) => {
+  const knot = 15 * MINUTE;
+  const k = Math.floor(t / knot);
+  const f = (t - k * knot) / knot;
+  const w = (1 - Math.cos(Math.PI * f)) / 2;
+  return gaussian(seed, 'slow', k) * (1 - w) + gaussian(seed, 'slow', k + 1) * w;
+};
+
+/** Fast noise: one standard normal per minute bucket. */
+const fastNoise = (seed: string, t: number) => gaussian(seed, 'fast', Math.floor(t / MINUTE));
+
+const faultIntensity = (ctx: Context, fault: FaultSpec, index: number, t: number): number => {
+  const start = ctx.anchor + fault.startsAt * MINUTE;
+  let i = ramp(t, start, fault.rampMinutes * MINUTE);
+  if (fault.endsAt !== undefined) i *= 1 - ramp(t, ctx.anchor + fault.endsAt * MINUTE, 2 * MINUTE);
+  const fixed = ctx.fixedAt.get(index);
+  if (fixed !== undefined) i *= 1 - ramp(t, fixed, ctx.lag);
+  return i;
+};
+
+/** Capacity multiplier from scale-service actions, ramping in over the recovery lag. */
+const scaleFactor = (ctx: Context, service: string, t: number): number =>
+  ctx.actions
+    .filter((a) => a.status === 'succeeded' && a.kind === 'scale-service' && a.service === service && a.factor !== undefined)
+    .reduce((f, a) => f * (1 + ((a.factor as number) - 1) * ramp(t, Date.parse(a.at), ctx.lag)), 1);
+
+/** The latest restart of the service that has taken effect by t (restarts reset accumulated growth). */
+const lastRestart = (ctx: Context, service: string, t: number): number | undefined => {
+  const done = ctx.actions
+    .filter((a) => a.status === 'succeeded' && a.kind === 'restart-service' && a.service === service)
+    .map((a) => Date.parse(a.at) + ctx.lag / 2)
+    .filter((x) => x <= t);
+  return done.length > 0 ? Math.max(...done) : undefined;
+};
+
+/** Traffic multiplier from load events; services not targeted inherit their callers' (throughput-weighted). */
+const loadFactors = (world: WorldState, ctx: Context, t: number): Map<string, number> => {
+  const out = new Map<string, number>();
+  for (const name of ctx.order) {
+    const direct = world.scenario.load
+      .filter((l) => l.services.includes(name))
+      .reduce((f, l) => {
+        let env = ramp(t, ctx.anchor + l.startsAt * MINUTE, l.rampMinutes * MINUTE);
+        if (l.endsAt !== undefined) env *= 1 - ramp(t, ctx.anchor + l.endsAt * MINUTE, l.rampMinutes * MINUTE);
+        return f * (1 + (l.factor - 1) * env);
+      }, 1);
+    const callers = ctx.callers.get(name) ?? [];
+    let inherited = 1;
+    if (callers.length > 0) {
+      let weight = 0;
+      let sum = 0;
+      for (const c of callers) {
+        const w = ctx.byName.get(c)?.baseline.throughput_rps ?? 1;
+        weight += w;
+        sum += w * (out.get(c) ?? 1);
+      }
+      inherited = sum / weight;
+    }
+    out.set(name, direct * inherited);
+  }
+  return out;
+};
+
+type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max', number>;
+
+/** Step 1: healthy values with noise. */
+const healthyRaw = (world: WorldState, ctx: Context, s: ServiceSpec, t: number, load: number): Raw => {
+  const seed = (metric: string) => `${world.id}|${s.name}|${metric}`;
+  const demand = load * dailyShape(ctx, t);
+  const b = s.baseline;
+  const n = (metric: string, fast: number, slow: number) => 1 + fast * fastNoise(seed(metric), t) + slow * slowNoise(seed(metric), t);
+  // p99 latency has a heavy tail: about one minute in forty shows a GC pause or a slow request burst.
+  const spike = uniform(seed('latency-spike'), Math.floor(t / MINUTE)) < 0.025 ? 1.25 + 0.5 * uniform(seed('latency-spike-size'), Math.floor(t / MINUTE)) : 1;
+  return {
+    latency_p99_ms: b.latency_p99_ms * (1 + 0.08 * (demand - 1)) * Math.max(0.6, n('latency', 0.07, 0.04)) * spike,
+    error_rate_pct: Math.max(0, b.error_rate_pct * Math.max(0, n('errors', 0.3, 0.1))),
+    throughput_rps: b.throughput_rps * demand * Math.max(0.5, n('throughput', 0.035, 0.03)),
+    cpu_pct: b.cpu_pct * demand ** 0.9 * Math.max(0.5, n('cpu', 0.05, 0.04)),
+    memory_mb: b.memory_mb * Math.max(0.8, n('memory', 0.008, 0.02)),
+    db_pool_active: (b.db_pool_active ?? 0) * demand * Math.max(0.5, n('pool', 0.07, 0.03)),
+    db_pool_max: b.db_pool_max ?? 0,
+  };
+};
+
+/** Step 2: the faults' direct effects. */
+const applyFaults = (ctx: Context, raw: Raw, faults: readonly ActiveFault[], service: string, t: number): Raw => {
+  const out = { ...raw };
+  for (const { fault, intensity } of faults) {
+    const since = Math.max(ctx.anchor + fault.startsAt * MINUTE, lastRestart(ctx, service, t) ?? -Infinity);
+    for (const [metric, e] of Object.entries(fault.effects)) {
+      const key = metric as keyof Raw;
+      const v = out[key];
+      if (e.factor !== undefined) out[key] = v * (1 + (e.factor - 1) * intensity);
+      else if (e.add !== undefined) out[key] = v + e.add * intensity;
+      else if (e.value !== undefined) out[key] = v + (e.value - v) * intensity;
+      else if (e.perMinute !== undefined) out[key] = v + e.perMinute * Math.max(0, (t - since) / MINUTE) * intensity;
+    }
+  }
+  return out;
+};
+
+/** Step 3: capacity models. Returns the final own values and the pool's pending threads. */
+const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Raw & { db_pool_pending: number } => {
+  let latency = raw.latency_p99_ms;
+  let errors = raw.error_rate_pct;
+  let cpu = raw.cpu_pct / scale;
+  let memory = raw.memory_mb;
+  let active = raw.db_pool_active;
+  let pending = 0;
+  const max = Math.max(1, Math.round(raw.db_pool_max));
+  if (s.baseline.db_pool_max !== undefined) {
+    // Connections are per instance: scaling out spreads the demand over more pools.
+    const demand = raw.db_pool_active / scale;
+    const rho = demand / max;
+    active = Math.min(max, demand);
+    if (rho > 1) {
+      pending = (demand - max) * PENDING_PER_EXCESS_CONNECTION;
+      latency += (s.poolTimeoutMs - latency) * Math.min(1, rho - 1);
+      errors += (100 - errors) * (1 - 1 / rho) * POOL_TIMEOUT_SHARE;
+    }
+  }
+  if (s.memoryLimitMb !== undefined) {
+    const pressure = memory / s.memoryLimitMb;
+    if (pressure > 0.75) {
+      // The collector runs more often and longer as the heap fills: pauses, CPU burnt in GC, and near the
+      // limit requests that time out during a pause.
+      const gc = ((Math.min(pressure, 1) - 0.75) / 0.25) ** 2;
+      latency *= 1 + 4 * gc;
+      cpu += 30 * gc;
+      if (pressure > 0.85) errors += 5 * ((Math.min(pressure, 1) - 0.85) / 0.15) ** 2;
+    }
+    if (pressure >= 1) {
+      // OOM kills: instances restart at the limit, and requests in flight fail.
+      memory = s.memoryLimitMb * 0.97;
+      errors += 6;
+    }
+  }
+  if (cpu > 85) {
+    latency *= 1 + 3 * ((Math.min(cpu, 130) - 85) / 15) ** 2;
+    errors += Math.max(0, cpu - 100) * 0.5;
+    cpu = Math.min(cpu, 100);
+  }
+  return {
+    latency_p99_ms: latency,
+    error_rate_pct: Math.min(100, Math.max(0, errors)),
+    throughput_rps: raw.throughput_rps,
+    cpu_pct: Math.max(0, cpu),
+    memory_mb: memory,
+    db_pool_active: Math.round(active),
+    db_pool_max: max,
+    db_pool_pending: Math.round(pending),
+  };
+};
+
+/** All services' metrics at epoch ms `t`. */
+export const snapshotAt = (world: WorldState, t: number): Snapshot => {
+  const ctx = context(world);
+  const loads = loadFactors(world, ctx, t);
+  const own = new Map<string, { v: Raw & { db_pool_pending: number }; healthy: Raw & { db_pool_pending: number }; faults: ActiveFault[] }>();
+  for (const s of world.scenario.services) {
+    const faults = world.scenario.faults
+      .map((fault, index) => ({ fault, index, intensity: fault.service === s.name ? faultIntensity(ctx, fault, index, t) : 0 }))
+      .filter((f) => f.intensity > 0);
+    const raw = healthyRaw(world, ctx, s, t, loads.get(s.name) ?? 1);
+    const scale = scaleFactor(ctx, s.name, t);
+    own.set(s.name, { v: applyCapacity(s, applyFaults(ctx, raw, faults, s.name, t), scale), healthy: applyCapacity(s, raw, scale), faults });
+  }
+  // Step 4: callees before callers, so increases travel up every path.
+  const total = new Map<string, { latency: number; errors: number }>();
+  for (const name of [...ctx.order].reverse()) {
+    const spec = ctx.byName.get(name) as ServiceSpec;
+    const o = own.get(name) as NonNullable<ReturnType<typeof own.get>>;
+    let latency = o.v.latency_p99_ms;
+    let errors = o.v.error_rate_pct;
+    for (const callee of spec.calls) {
+      const c = own.get(callee);
+      const ct = total.get(callee);
+      if (!c || !ct) continue;
+      const strongest = [...c.faults].sort((a, b) => b.intensity - a.intensity)[0];
+      const share = { ...DEFAULT_PROPAGATION, ...strongest?.fault.propagation };
+      latency += share.latency * Math.max(0, ct.latency - c.healthy.latency_p99_ms);
+      errors += share.errors * Math.max(0, ct.errors - c.healthy.error_rate_pct);
+    }
+    total.set(name, { latency, errors: Math.min(100, errors) });
+  }
+  const services = new Map<string, ServiceState>();
+  for (const s of world.scenario.services) {
+    const o = own.get(s.name) as NonNullable<ReturnType<typeof own.get>>;
+    const tot = total.get(s.name) as { latency: number; errors: number };
+    const demand = (loads.get(s.name) ?? 1) * dailyShape(ctx, t);
+    const seed = (metric: string) => `${world.id}|${s.name}|${metric}`;
+    const slowdown = tot.latency / o.healthy.latency_p99_ms;
+    // Users abandon slow pages: conversion drops with each doubling of latency.
+    const latencyPenalty = slowdown > 1 ? Math.max(0.4, 1 - 0.15 * Math.log2(slowdown)) : 1;
+    const values: Record<string, number> = {
+      [METRICS.latencyP99]: round(tot.latency, 2),
+      [METRICS.errorRate]: round(tot.errors, 3),
+      [METRICS.throughput]: round(o.v.throughput_rps, 2),
+      [METRICS.cpu]: round(o.v.cpu_pct, 2),
+      [METRICS.memory]: round(o.v.memory_mb, 1),
+    };
+    if (s.baseline.db_pool_max !== undefined) {
+      values[METRICS.dbPoolActive] = o.v.db_pool_active;
+      values[METRICS.dbPoolMax] = o.v.db_pool_max;
+      values.db_pool_pending = o.v.db_pool_pending;
+    }
+    if (s.activeUsers > 0) {
+      values[METRICS.activeUsers] = Math.round(s.activeUsers * demand * (1 + 0.02 * fastNoise(seed('users'), t)) * (1 - 0.15 * (tot.errors / 100)));
+    }
+    if (s.revenuePerMinute > 0) {
+      values[METRICS.revenuePerMinute] = round(s.revenuePerMinute * demand * Math.max(0, 1 + 0.05 * fastNoise(seed('revenue'), t)) * (1 - tot.errors / 100) * latencyPenalty, 2);
+    }
+    services.set(s.name, {
+      values,
+      own: { latency: o.v.latency_p99_ms, errors: o.v.error_rate_pct },
+      healthy: { latency: o.healthy.latency_p99_ms, errors: o.healthy.error_rate_pct, throughput: o.healthy.throughput_rps },
+      faults: o.faults,
+    });
+  }
+  return { t, services };
+};
+
+const round = (v: number, digits: number) => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
+
+/**
+ * Metric series for the services over [from, to] (epoch ms): one point per `resolutionSeconds` on the aligned
+ * grid (the mean of the minute values inside each bucket), plus the point at `to` itself when `to` is not on
+ * the grid (the "current" value). Metrics a service does not expose are left out.
+ */
+export const metricSeries = (
+  world: WorldState,
+  q: { services: readonly string[]; metrics?: readonly MetricName[]; from: number; to: number; resolutionSeconds?: number },
+): MetricSeries[] => {
+  // At most MAX_POINTS per series: a long window gets a coarser resolution rather than a huge answer.
+  const span = Math.max(0, q.to - q.from);
+  // Resolutions are whole minutes (the world's native grain).
+  const res = Math.max(1, Math.ceil((q.resolutionSeconds ?? 60) / 60), Math.ceil(span / MAX_POINTS / MINUTE)) * MINUTE;
+  const byName = context(world).byName;
+  const grid: number[] = [];
+  for (let t = Math.ceil(q.from / res) * res; t <= q.to; t += res) grid.push(t);
+  const times = grid.at(-1) === q.to ? grid : [...grid, q.to];
+  const cache = new Map<number, Snapshot>();
+  const snap = (t: number) => {
+    let s = cache.get(t);
+    if (!s) {
+      s = snapshotAt(world, t);
+      cache.set(t, s);
+    }
+    return s;
+  };
+  const out: MetricSeries[] = [];
+  for (const name of q.services) {
+    const spec = byName.get(name);
+    if (!spec) continue;
+    const exposed = serviceMetricNames(spec);
+    for (const metric of q.metrics ?? exposed) {
+      if (!exposed.includes(metric)) continue;
+      const points: MetricPoint[] = times.map((t) => {
+        // A coarse bucket is the mean of the minute values it covers (what Dynatrace's :avg does).
+        const minutes = res > MINUTE && grid.includes(t) ? Array.from({ length: res / MINUTE }, (_, k) => t - k * MINUTE) : [t];
+        const values = minutes.map((m) => snap(m).services.get(name)?.values[metric] ?? 0);
+        const v = values.reduce((a, b) => a + b, 0) / values.length;
+        return { t: new Date(t).toISOString(), v: Math.round(v * 1000) / 1000 };
+      });
+      out.push({ service: name, metric, unit: METRIC_UNITS[metric] ?? '', points });
+    }
+  }
+  return out;
+};
+
+/** The scenario's services (for adapters that need the topology). */
+export const topology = (scenario: Scenario) => scenario.services.map((s) => ({ name: s.name, tier: s.tier, calls: [...s.calls] }));

@@ -1,0 +1,368 @@
+/**
+ * The scenario format: one JSON file per simulated incident world (events/scenarios/*.json, documented in
+ * events/scenarios/README.md). A scenario describes a topology, its healthy baseline, the changes made
+ * lately, the faults injected (and what fixes them), the incident history and the alert that fires. The
+ * world (world.ts) derives every metric, trace and log from it; `expect` is the answer key for evaluation
+ * and is never exposed by a tool.
+ *
+ * Times are minutes relative to the alert: t=0 is "now" when the world is created, -18 is 18 minutes before.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ActionKind, FaultCategory, Severity } from '../model.ts';
+
+/** Minutes relative to the alert (t=0). */
+const Minutes = z.number().min(-525_600).max(10_080);
+const Name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, ".", "_" and "-", at most 63 characters');
+const Id = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{1,40}$/, 'a letter then letters, digits, "_" or "-"');
+
+const Person = z.object({ name: z.string().min(1), contact: z.string().min(1) }).strict();
+
+/** Healthy values of the service's metrics (names from METRICS in tools/ports.ts). */
+const Baseline = z
+  .object({
+    latency_p99_ms: z.number().positive(),
+    error_rate_pct: z.number().min(0).max(100),
+    throughput_rps: z.number().positive(),
+    cpu_pct: z.number().min(0).max(100),
+    memory_mb: z.number().min(0),
+    /** Connections in use at baseline load; with `db_pool_max`, the service has a connection pool. */
+    db_pool_active: z.number().min(0).optional(),
+    db_pool_max: z.number().int().positive().optional(),
+  })
+  .strict()
+  .refine((b) => (b.db_pool_active === undefined) === (b.db_pool_max === undefined), { message: 'db_pool_active and db_pool_max go together' });
+
+export const ServiceSpec = z
+  .object({
+    name: Name,
+    tier: z.enum(['frontend', 'backend', 'database', 'cache', 'external', 'queue']),
+    /** Downstream services this one calls synchronously. */
+    calls: z.array(Name).default([]),
+    baseline: Baseline,
+    /** Concurrent users at baseline (frontends); exposes `active_users`. */
+    activeUsers: z.number().int().min(0).default(0),
+    /** Revenue flowing through the service at baseline ($/min); exposes `revenue_per_min`. */
+    revenuePerMinute: z.number().min(0).default(0),
+    /** Memory limit per instance; pressure above ~75 % causes GC pauses, above 100 % OOM kills. */
+    memoryLimitMb: z.number().positive().optional(),
+    /** How long a request waits for a pooled connection before failing (HikariCP connectionTimeout). */
+    poolTimeoutMs: z.number().positive().default(30_000),
+    replicas: z.number().int().min(1).max(50).default(3),
+    /** Operation names used in spans and request logs; defaults come from the tier. */
+    operations: z.array(z.string().min(1)).default([]),
+    team: z.string().min(1),
+    oncall: z.object({ primary: Person, escalation: Person.optional(), slack: z.string().min(1) }).strict(),
+    runbookUrl: z.string().optional(),
+    sloTargetPct: z.number().min(0).max(100).default(99.9),
+  })
+  .strict();
+export type ServiceSpec = z.infer<typeof ServiceSpec>;
+
+export const ChangeSpec = z
+  .object({
+    id: Id,
+    service: Name,
+    type: z.enum(['deploy', 'config', 'feature-flag', 'infrastructure']),
+    title: z.string().min(1),
+    description: z.string().min(1),
+    deployedAt: Minutes,
+    version: z.object({ from: z.string(), to: z.string() }).strict().optional(),
+    configChange: z.object({ param: z.string().min(1), old: z.string(), new: z.string() }).strict().optional(),
+    rollbackPlan: z.string().min(1),
+    author: z.string().optional(),
+  })
+  .strict();
+export type ChangeSpec = z.infer<typeof ChangeSpec>;
+
+/** How a fault moves one metric of its service: a factor, an addition, a target value, or growth per minute. */
+export const Effect = z
+  .object({
+    factor: z.number().positive().optional(),
+    add: z.number().optional(),
+    value: z.number().optional(),
+    perMinute: z.number().optional(),
+  })
+  .strict()
+  .refine((e) => Object.keys(e).length === 1, { message: 'exactly one of factor, add, value, perMinute' });
+export type Effect = z.infer<typeof Effect>;
+/** Metrics a fault may move directly; the others (users, revenue, pool wait) are derived. */
+export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max'];
+
+export const LogTemplateSpec = z
+  .object({
+    level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']),
+    /**
+     * Placeholders: {int:a-b} {float:a-b} {hex:n} {uuid} {ip} {pick:a|b|c} {host} {metric:name}
+     * ({metric:db_pool_active} is the world's current value; db_pool_pending is also available).
+     */
+    template: z.string().min(1),
+    /** Lines per minute at full intensity. */
+    ratePerMinute: z.number().min(0).max(600).optional(),
+    /** Lines per failed request caused by the fault (rate then follows the derived error rate). */
+    perFailedRequest: z.number().min(0).max(1).optional(),
+  })
+  .strict()
+  .refine((t) => (t.ratePerMinute === undefined) !== (t.perFailedRequest === undefined), { message: 'exactly one of ratePerMinute, perFailedRequest' });
+export type LogTemplateSpec = z.infer<typeof LogTemplateSpec>;
+
+const Fix = z.object({ kind: ActionKind, service: Name.optional(), target: z.string().optional() }).strict();
+
+export const FaultSpec = z
+  .object({
+    service: Name,
+    startsAt: Minutes,
+    /** Minutes from start to full intensity. */
+    rampMinutes: z.number().min(0).max(240).default(2),
+    /** Optional self-healing end. */
+    endsAt: Minutes.optional(),
+    /** The change that introduced the fault; rolling it back (or reverting its config/flag) fixes it. */
+    causedBy: Id.optional(),
+    kind: z.string().min(1),
+    effects: z.record(z.string(), Effect).default({}),
+    /** Share of this service's latency/error increase that its callers inherit, per hop. */
+    propagation: z.object({ latency: z.number().min(0).max(1).default(0.85), errors: z.number().min(0).max(1).default(0.7) }).strict().optional(),
+    logs: z.array(LogTemplateSpec).default([]),
+    /** The error recorded on failing spans of this service. */
+    spanError: z.string().optional(),
+    /** Actions that end the fault besides rolling back `causedBy`. */
+    fixedBy: z.array(Fix).default([]),
+  })
+  .strict();
+export type FaultSpec = z.infer<typeof FaultSpec>;
+
+/** Extra traffic (a flash sale, a marketing push); callees inherit it through the call graph. */
+export const LoadSpec = z
+  .object({
+    services: z.array(Name).min(1),
+    startsAt: Minutes,
+    endsAt: Minutes.optional(),
+    rampMinutes: z.number().min(0).max(240).default(5),
+    factor: z.number().positive().max(20),
+    description: z.string().optional(),
+  })
+  .strict();
+export type LoadSpec = z.infer<typeof LoadSpec>;
+
+export const PastIncidentSpec = z
+  .object({
+    id: Id,
+    title: z.string().min(1),
+    service: Name,
+    openedAt: Minutes,
+    rootCause: z.string().min(1),
+    resolution: z.string().min(1),
+    resolutionMinutes: z.number().int().positive(),
+    category: z.string().min(1),
+    tags: z.array(z.string()).default([]),
+  })
+  .strict();
+export type PastIncidentSpec = z.infer<typeof PastIncidentSpec>;
+
+export const BackgroundLogSpec = z
+  .object({ service: Name.optional(), level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), template: z.string().min(1), ratePerMinute: z.number().min(0).max(600) })
+  .strict();
+
+export const AlertSpec = z
+  .object({
+    title: z.string().min(1),
+    service: Name,
+    severity: Severity,
+    /** Dynatrace's problem category. */
+    problemSeverity: z.enum(['AVAILABILITY', 'ERROR', 'PERFORMANCE', 'RESOURCE_CONTENTION', 'CUSTOM_ALERT']),
+    impact: z.enum(['APPLICATION', 'SERVICE', 'INFRASTRUCTURE']).default('SERVICE'),
+    /** When the monitoring tool says the problem started. */
+    startedAt: Minutes.default(-3),
+    description: z.string().optional(),
+  })
+  .strict();
+
+export const Expect = z
+  .object({
+    rootCause: z.object({ service: Name, changeId: Id.optional(), category: FaultCategory }).strict(),
+    mitigation: z.object({ kind: ActionKind, service: Name.optional(), target: z.string().optional() }).strict(),
+  })
+  .strict();
+export type Expect = z.infer<typeof Expect>;
+
+export const Scenario = z
+  .object({
+    name: Name,
+    title: z.string().min(1),
+    description: z.string().min(1),
+    /** Local hour of day at t=0 (drives the mild daily traffic shape, so a world behaves the same whenever it is created). */
+    timeOfDay: z.number().min(0).max(24).default(14),
+    services: z.array(ServiceSpec).min(1).max(30),
+    changes: z.array(ChangeSpec).default([]),
+    faults: z.array(FaultSpec).default([]),
+    load: z.array(LoadSpec).default([]),
+    history: z.array(PastIncidentSpec).default([]),
+    backgroundLogs: z.array(BackgroundLogSpec).default([]),
+    alert: AlertSpec,
+    expect: Expect,
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const names = new Set<string>();
+    s.services.forEach((svc, i) => {
+      if (names.has(svc.name)) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate service "${svc.name}"` });
+      names.add(svc.name);
+    });
+    const service = (name: string, path: (string | number)[]) => {
+      if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown service "${name}"` });
+    };
+    s.services.forEach((svc, i) => svc.calls.forEach((c, j) => service(c, ['services', i, 'calls', j])));
+    const changeIds = new Set<string>();
+    s.changes.forEach((c, i) => {
+      if (changeIds.has(c.id)) ctx.addIssue({ code: 'custom', path: ['changes', i, 'id'], message: `duplicate change "${c.id}"` });
+      changeIds.add(c.id);
+      service(c.service, ['changes', i, 'service']);
+      if (c.type === 'deploy' && !c.version) ctx.addIssue({ code: 'custom', path: ['changes', i, 'version'], message: 'a deploy names its version {from, to}' });
+      if (c.type === 'config' && !c.configChange) ctx.addIssue({ code: 'custom', path: ['changes', i, 'configChange'], message: 'a config change names {param, old, new}' });
+    });
+    s.faults.forEach((f, i) => {
+      service(f.service, ['faults', i, 'service']);
+      for (const metric of Object.keys(f.effects)) {
+        if (!EFFECT_METRICS.includes(metric)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `not a metric a fault can move (one of ${EFFECT_METRICS.join(', ')})` });
+      }
+      if (f.causedBy && !changeIds.has(f.causedBy)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'causedBy'], message: `unknown change "${f.causedBy}"` });
+      const cause = s.changes.find((c) => c.id === f.causedBy);
+      if (cause && cause.deployedAt > f.startsAt) ctx.addIssue({ code: 'custom', path: ['faults', i, 'startsAt'], message: `starts before its cause ${cause.id} is deployed` });
+      f.fixedBy.forEach((x, j) => x.service && service(x.service, ['faults', i, 'fixedBy', j, 'service']));
+    });
+    s.load.forEach((l, i) => l.services.forEach((n, j) => service(n, ['load', i, 'services', j])));
+    const incidentIds = new Set<string>();
+    s.history.forEach((h, i) => {
+      if (incidentIds.has(h.id)) ctx.addIssue({ code: 'custom', path: ['history', i, 'id'], message: `duplicate incident "${h.id}"` });
+      incidentIds.add(h.id);
+      service(h.service, ['history', i, 'service']);
+    });
+    s.backgroundLogs.forEach((b, i) => b.service && service(b.service, ['backgroundLogs', i, 'service']));
+    service(s.alert.service, ['alert', 'service']);
+    service(s.expect.rootCause.service, ['expect', 'rootCause', 'service']);
+    if (s.expect.rootCause.changeId && !changeIds.has(s.expect.rootCause.changeId)) {
+      ctx.addIssue({ code: 'custom', path: ['expect', 'rootCause', 'changeId'], message: `unknown change "${s.expect.rootCause.changeId}"` });
+    }
+    const cycle = findCycle(s.services);
+    if (cycle) ctx.addIssue({ code: 'custom', path: ['services'], message: `the call graph has a cycle: ${cycle.join(' → ')}` });
+  });
+export type Scenario = z.infer<typeof Scenario>;
+/** What a scenario file may omit (defaults filled by the schema). */
+export type ScenarioInput = z.input<typeof Scenario>;
+
+/** Returns a cycle in the call graph, if any (traces and propagation walk it as a DAG). */
+const findCycle = (services: readonly { name: string; calls: readonly string[] }[]): string[] | undefined => {
+  const calls = new Map(services.map((s) => [s.name, s.calls]));
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (name: string, path: string[]): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined;
+    if (state.get(name) === 'open') return [...path.slice(path.indexOf(name)), name];
+    state.set(name, 'open');
+    for (const next of calls.get(name) ?? []) {
+      const found = visit(next, [...path, name]);
+      if (found) return found;
+    }
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const s of services) {
+    const found = visit(s.name, []);
+    if (found) return found;
+  }
+  return undefined;
+};
+
+export class ScenarioInvalid extends Error {
+  override name = 'ScenarioInvalid';
+  readonly file: string;
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super(`scenario ${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+const describeIssues = (error: z.ZodError): string =>
+  error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+
+/** Validates a parsed scenario object; `origin` names it in errors. */
+export const parseScenario = (value: unknown, origin = '(inline)'): Scenario => {
+  const parsed = Scenario.safeParse(value);
+  if (!parsed.success) throw new ScenarioInvalid(origin, describeIssues(parsed.error));
+  return parsed.data;
+};
+
+/** Reads and validates a scenario file. Throws `ScenarioInvalid` naming the file and the bad field. */
+export const loadScenario = (file: string): Scenario => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ScenarioInvalid(file, `cannot be read (${(error as Error).message})`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioInvalid(file, `not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  return parseScenario(json, file);
+};
+
+/**
+ * events/scenarios, resolved from this module (functions/core/world → the project root). Computed on call, not
+ * at import: a bundled Lambda that only parses stored scenarios never needs (or has) the directory.
+ */
+export const defaultScenarioDir = (): string => fileURLToPath(new URL('../../../events/scenarios/', import.meta.url));
+
+/** The scenarios in `dir`, sorted by name. Files that do not parse are reported, not skipped. */
+export const listScenarios = (dir: string = defaultScenarioDir()): { name: string; file: string; title: string }[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const file = join(dir, f);
+      const s = loadScenario(file);
+      return { name: s.name, file, title: s.title };
+    });
+
+/** Finds a scenario by name (or file stem) in `dir`. */
+export const findScenario = (name: string, dir: string = defaultScenarioDir()): Scenario => {
+  const hit = listScenarios(dir).find((s) => s.name === name || basename(s.file, '.json') === name);
+  if (!hit) throw new ScenarioInvalid(join(dir, `${name}.json`), `no scenario named "${name}" in ${dir}`);
+  return loadScenario(hit.file);
+};
+
+export class RenameConflict extends Error {
+  override name = 'RenameConflict';
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Renames services, change ids and incident ids everywhere: structured fields and every free text (titles,
+ * descriptions, log templates, root causes), so no trace of an old name is left. A name is replaced only as a
+ * whole token (not inside a longer name such as `inventory-service-db`). Used to check that conclusions follow
+ * the world rather than memorised names.
+ */
+export const renameScenario = (s: Scenario, mapping: Record<string, string>): Scenario => {
+  const keys = Object.keys(mapping).filter((k) => mapping[k] !== k);
+  if (keys.length === 0) return s;
+  const known = new Set([...s.services.map((x) => x.name), ...s.changes.map((c) => c.id), ...s.history.map((h) => h.id)]);
+  for (const k of keys) {
+    if (!known.has(k)) throw new RenameConflict(`"${k}" is not a service, change id or incident id of scenario ${s.name}`);
+    if (known.has(mapping[k]) && !keys.includes(mapping[k])) throw new RenameConflict(`"${mapping[k]}" (the new name of "${k}") already exists in scenario ${s.name}`);
+  }
+  const targets = keys.map((k) => mapping[k]);
+  if (new Set(targets).size !== targets.length) throw new RenameConflict('two names map to the same new name');
+  // One alternation, longest first, so a rename never feeds another one.
+  const pattern = new RegExp(`(?<![A-Za-z0-9_-])(${[...keys].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|')})(?![A-Za-z0-9_-])`, 'g');
+  const rename = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(pattern, (m) => mapping[m]);
+    if (Array.isArray(v)) return v.map(rename);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rename(x)]));
+    return v;
+  };
+  return parseScenario(rename(s), `${s.name} (renamed)`);
+};

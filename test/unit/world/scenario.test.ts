@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listScenarios, loadScenario, parseScenario, renameScenario, RenameConflict, ScenarioInvalid } from '../../../functions/core/world/scenario.ts';
+import { allScenarios } from './helpers.ts';
+
+describe('scenario files', () => {
+  it('lists every scenario file with its name and title, and every one parses', () => {
+    // Act
+    const listed = listScenarios();
+    // Assess
+    expect(listed.map((s) => s.name).sort()).toEqual(
+      ['bad-deploy-latency', 'db-pool-exhaustion', 'db-slow', 'dependency-down', 'error-rate', 'latency-spike', 'memory-leak'],
+    );
+    for (const s of listed) {
+      expect(basename(s.file, '.json')).toBe(s.name);
+      expect(s.title.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('gives every scenario a realistic shape: 4-8 services, 1-3 changes, 3-6 past incidents, an answer key', () => {
+    for (const s of allScenarios()) {
+      expect(s.services.length, s.name).toBeGreaterThanOrEqual(4);
+      expect(s.services.length, s.name).toBeLessThanOrEqual(8);
+      expect(s.changes.length, s.name).toBeGreaterThanOrEqual(1);
+      expect(s.changes.length, s.name).toBeLessThanOrEqual(3);
+      expect(s.history.length, s.name).toBeGreaterThanOrEqual(3);
+      expect(s.history.length, s.name).toBeLessThanOrEqual(6);
+      expect(s.faults.length, s.name).toBeGreaterThan(0);
+      if (s.expect.rootCause.changeId) expect(s.faults.some((f) => f.causedBy === s.expect.rootCause.changeId), s.name).toBe(true);
+    }
+  });
+
+  it('carries the seed P1 facts in db-pool-exhaustion (CR2077, HikariCP, INC-1843)', () => {
+    const s = allScenarios().find((x) => x.name === 'db-pool-exhaustion');
+    const cr = s?.changes.find((c) => c.id === 'CR2077');
+    expect(cr?.configChange).toEqual({ param: 'maximum-pool-size', old: '20', new: '10' });
+    expect(cr?.deployedAt).toBe(-18);
+    expect(s?.history.find((h) => h.id === 'INC-1843')?.title).toBe('inventory-service DB pool starvation');
+  });
+
+  it('has at least two scenarios with an unrelated change as a red herring', () => {
+    const withHerring = allScenarios().filter((s) => s.changes.some((c) => !s.faults.some((f) => f.causedBy === c.id)));
+    expect(withHerring.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('loadScenario', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scenarios-'));
+  const valid = allScenarios()[0];
+
+  it('rejects a fault caused by an unknown change, naming the file and the field', () => {
+    // Prepare
+    const file = join(dir, 'bad-cause.json');
+    writeFileSync(file, JSON.stringify({ ...valid, faults: [{ ...valid.faults[0], causedBy: 'CR0000' }] }));
+    // Act / Assess
+    expect(() => loadScenario(file)).toThrow(ScenarioInvalid);
+    expect(() => loadScenario(file)).toThrow(/bad-cause\.json.*faults\.0\.causedBy: unknown change "CR0000"/);
+  });
+
+  it('rejects invalid JSON naming the file', () => {
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, '{ "name": ');
+    expect(() => loadScenario(file)).toThrow(/broken\.json: not valid JSON/);
+  });
+
+  it('rejects a call graph with a cycle and an effect on a metric a fault cannot move', () => {
+    const [a, b] = valid.services;
+    const cyclic = { ...valid, services: [{ ...a, calls: [b.name] }, { ...b, calls: [a.name] }, ...valid.services.slice(2)] };
+    expect(() => parseScenario(cyclic, 'cyclic')).toThrow(/cycle/);
+    const badEffect = { ...valid, faults: [{ ...valid.faults[0], effects: { revenue_per_min: { factor: 0.5 } } }] };
+    expect(() => parseScenario(badEffect, 'effect')).toThrow(/faults\.0\.effects\.revenue_per_min/);
+  });
+});
+
+describe('renameScenario', () => {
+  it('renames services, change ids and incident ids everywhere, free text included', () => {
+    // Prepare
+    const s = allScenarios().find((x) => x.name === 'db-pool-exhaustion');
+    if (!s) throw new Error('missing scenario');
+    const mapping = { 'inventory-service': 'stock-keeper', 'checkout-service': 'order-front', CR2077: 'CHG9001', 'INC-1843': 'INC-7001' };
+    // Act
+    const r = renameScenario(s, mapping);
+    // Assess
+    const text = JSON.stringify(r);
+    for (const old of Object.keys(mapping)) expect(text).not.toMatch(new RegExp(`(?<![A-Za-z0-9_-])${old}(?![A-Za-z0-9_-])`));
+    expect(r.expect.rootCause).toEqual({ service: 'stock-keeper', changeId: 'CHG9001', category: 'connection-pool' });
+    expect(r.faults[0]).toMatchObject({ service: 'stock-keeper', causedBy: 'CHG9001' });
+    expect(r.services.find((x) => x.name === 'web-storefront')?.calls).toContain('order-front');
+    expect(r.history.find((h) => h.id === 'INC-7001')?.title).toBe('stock-keeper DB pool starvation');
+    expect(r.alert.service).toBe('order-front');
+    // Names that merely contain a renamed one stay as they are.
+    expect(r.services.map((x) => x.name)).toContain('inventory-db');
+  });
+
+  it('refuses a mapping onto an existing name or from an unknown one', () => {
+    const s = allScenarios()[0];
+    expect(() => renameScenario(s, { [s.services[0].name]: s.services[1].name })).toThrow(RenameConflict);
+    expect(() => renameScenario(s, { 'no-such-service': 'x' })).toThrow(RenameConflict);
+  });
+});

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { METRICS } from '../../../functions/core/tools/ports.ts';
+import { applyAction, createWorld, InvalidWorldId, metricSeries, snapshotAt, type WorldState } from '../../../functions/core/world/world.ts';
+import { logs, traces } from '../../../functions/core/world/signals.ts';
+import { allScenarios, MINUTE, NOW, unrelatedChange, withoutFaults } from './helpers.ts';
+
+const at = (minutes: number) => NOW.getTime() + minutes * MINUTE;
+const scenarios = allScenarios();
+const byName = (name: string) => {
+  const s = scenarios.find((x) => x.name === name);
+  if (!s) throw new Error(`no scenario ${name}`);
+  return s;
+};
+
+/** Largest relative difference between two services' metrics (latency, errors in points, memory, pool). */
+const divergence = (a: WorldState, b: WorldState, service: string, t: number): number => {
+  const va = snapshotAt(a, t).services.get(service)?.values ?? {};
+  const vb = snapshotAt(b, t).services.get(service)?.values ?? {};
+  return Math.max(
+    Math.abs(va.latency_p99_ms - vb.latency_p99_ms) / vb.latency_p99_ms,
+    Math.abs(va.error_rate_pct - vb.error_rate_pct) / Math.max(1, vb.error_rate_pct),
+    Math.abs(va.memory_mb - vb.memory_mb) / Math.max(1, vb.memory_mb),
+  );
+};
+
+describe('createWorld', () => {
+  it('anchors the scenario at now with no actions, and rejects an id unfit for keys and tags', () => {
+    const w = createWorld(scenarios[0], { id: 'w-1', now: NOW });
+    expect(w).toMatchObject({ id: 'w-1', createdAt: NOW.toISOString(), actions: [], incidents: [] });
+    expect(() => createWorld(scenarios[0], { id: 'bad,id', now: NOW })).toThrow(InvalidWorldId);
+  });
+});
+
+describe('world metrics', () => {
+  it('are deterministic for the same world id and differ for another id', () => {
+    const s = byName('db-pool-exhaustion');
+    const q = { services: ['inventory-service'], from: at(-60), to: at(0) };
+    const a = metricSeries(createWorld(s, { id: 'same', now: NOW }), q);
+    const b = metricSeries(createWorld(s, { id: 'same', now: NOW }), q);
+    const c = metricSeries(createWorld(s, { id: 'other', now: NOW }), q);
+    expect(a).toEqual(b);
+    expect(JSON.stringify(a)).not.toEqual(JSON.stringify(c));
+  });
+
+  it('returns one point a minute on the aligned grid plus the current point', () => {
+    const w = createWorld(byName('error-rate'), { id: 'grid', now: new Date(NOW.getTime() + 25_000) });
+    const [series] = metricSeries(w, { services: ['order-service'], metrics: [METRICS.errorRate], from: at(-10), to: at(0) + 25_000 });
+    expect(series.points).toHaveLength(12);
+    expect(series.points.at(-1)?.t).toBe(new Date(at(0) + 25_000).toISOString());
+    expect(series.unit).toBe('percent');
+  });
+
+  for (const s of scenarios) {
+    it(`${s.name}: every fault is invisible before it starts and clear after (alert service included)`, () => {
+      // Prepare: the same world without faults shares topology, load and noise, so any difference is the fault.
+      const faulty = createWorld(s, { id: `anomaly-${s.name}`, now: NOW });
+      const healthy = createWorld(withoutFaults(s), { id: `anomaly-${s.name}`, now: NOW });
+      const start = Math.min(...s.faults.map((f) => f.startsAt));
+      // Assess: identical before the first fault, clearly apart at the alert.
+      for (const svc of s.services) expect(divergence(faulty, healthy, svc.name, at(start - 2)), svc.name).toBe(0);
+      expect(divergence(faulty, healthy, s.expect.rootCause.service, at(0))).toBeGreaterThan(0.3);
+      expect(divergence(faulty, healthy, s.alert.service, at(0))).toBeGreaterThan(0.3);
+    });
+  }
+
+  it('has realistic baseline noise: non-negative, a few percent of variation, centred near the baseline', () => {
+    for (const s of scenarios) {
+      const w = createWorld({ ...withoutFaults(s), load: [] }, { id: `noise-${s.name}`, now: NOW });
+      const series = metricSeries(w, { services: s.services.map((x) => x.name), from: at(-180), to: at(0) });
+      for (const ser of series) {
+        const values = ser.points.map((p) => p.v);
+        const mean = values.reduce((a, b) => a + b, 0) / values.length;
+        const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+        const label = `${s.name} ${ser.service} ${ser.metric}`;
+        expect(Math.min(...values), label).toBeGreaterThanOrEqual(0);
+        if (mean === 0) continue;
+        const spec = s.services.find((x) => x.name === ser.service);
+        const baseline = (spec?.baseline as Record<string, number | undefined>)[ser.metric];
+        if (ser.metric === METRICS.dbPoolMax) {
+          expect(sd, label).toBe(0);
+          continue;
+        }
+        // Whole connections take few distinct values; everything else varies minute to minute.
+        const coarse = ser.metric === METRICS.dbPoolActive || ser.metric === METRICS.errorRate;
+        expect(new Set(values).size, `${label} should vary`).toBeGreaterThan(coarse ? 2 : values.length / 10);
+        if (ser.metric === METRICS.errorRate) continue; // tiny rates are relatively noisy, by nature
+        expect(sd / mean, label).toBeLessThan(0.3);
+        if (baseline !== undefined && ser.metric !== METRICS.dbPoolActive) expect(Math.abs(mean / baseline - 1), label).toBeLessThan(0.2);
+      }
+    }
+  });
+
+  it('keeps the pool at most at its maximum and pinned there in the pool-exhaustion scenario', () => {
+    const w = createWorld(byName('db-pool-exhaustion'), { id: 'pool', now: NOW });
+    const [active, max] = metricSeries(w, { services: ['inventory-service'], metrics: [METRICS.dbPoolActive, METRICS.dbPoolMax], from: at(-10), to: at(0) });
+    active.points.forEach((p, i) => expect(p.v).toBeLessThanOrEqual(max.points[i].v));
+    expect(active.points.at(-1)?.v).toBe(10);
+    expect(max.points.at(-1)?.v).toBe(10);
+    expect(max.points[0].v).toBe(10);
+    const [before] = metricSeries(w, { services: ['inventory-service'], metrics: [METRICS.dbPoolMax], from: at(-25), to: at(-20) });
+    expect(before.points.every((p) => p.v === 20)).toBe(true);
+  });
+});
+
+describe('mitigations', () => {
+  const lagMinutes = 90 / 60;
+
+  for (const s of scenarios) {
+    it(`${s.name}: the expected mitigation restores the metrics after the lag; the past stays as it was`, () => {
+      // Prepare
+      const id = `fix-${s.name}`;
+      const world = createWorld(s, { id, now: NOW });
+      const healthy = createWorld(withoutFaults(s), { id, now: NOW });
+      const m = s.expect.mitigation;
+      // Act
+      const { state, result } = applyAction(world, { kind: m.kind, service: m.service ?? s.expect.rootCause.service, target: m.target, incidentId: 'i-1' }, NOW);
+      // Assess
+      expect(result.status).toBe('succeeded');
+      expect(divergence(state, world, s.expect.rootCause.service, at(-1))).toBe(0);
+      expect(divergence(state, healthy, s.alert.service, at(0))).toBeGreaterThan(0.3);
+      for (const svc of s.services) expect(divergence(state, healthy, svc.name, at(lagMinutes + 1)), svc.name).toBeLessThan(0.05);
+    });
+
+    it(`${s.name}: an unrelated rollback is recorded but changes nothing`, () => {
+      const world = createWorld(s, { id: `herring-${s.name}`, now: NOW });
+      const herring = unrelatedChange(s);
+      if (!herring) throw new Error(`${s.name} has no unrelated change`);
+      const { state, result } = applyAction(world, { kind: 'rollback-change', service: herring.service, target: herring.id }, NOW);
+      expect(result.status).toBe('succeeded');
+      expect(state.actions).toHaveLength(1);
+      for (const svc of s.services) expect(divergence(state, world, svc.name, at(lagMinutes + 5)), svc.name).toBe(0);
+    });
+  }
+
+  it('fails a rollback of a change that does not exist, or of another service, with a clear detail', () => {
+    const world = createWorld(byName('db-pool-exhaustion'), { id: 'nochange', now: NOW });
+    expect(applyAction(world, { kind: 'rollback-change', service: 'inventory-service', target: 'CR9999' }, NOW).result).toEqual({
+      status: 'failed',
+      detail: 'change CR9999 does not exist in environment nochange',
+    });
+    expect(applyAction(world, { kind: 'rollback-change', service: 'cart-service', target: 'CR2077' }, NOW).result.detail).toMatch(/made to inventory-service, not cart-service/);
+    expect(applyAction(world, { kind: 'restart-service', service: 'ghost' }, NOW).result).toMatchObject({ status: 'failed', detail: expect.stringMatching(/service ghost does not exist/) });
+  });
+
+  it('treats a repeated action as an idempotent no-op', () => {
+    const world = createWorld(byName('error-rate'), { id: 'repeat', now: NOW });
+    const first = applyAction(world, { kind: 'rollback-change', service: 'order-service', target: 'CHG-7731', incidentId: 'i-1' }, NOW);
+    const again = applyAction(first.state, { kind: 'rollback-change', service: 'order-service', target: 'CHG-7731', incidentId: 'i-1' }, NOW);
+    expect(again.record).toBeUndefined();
+    expect(again.result.status).toBe('succeeded');
+    expect(again.state.actions).toHaveLength(1);
+  });
+
+  it('scaling out relieves a saturated connection pool but not a slow query from a bad deploy', () => {
+    const pool = createWorld(byName('db-pool-exhaustion'), { id: 'scale', now: NOW });
+    const scaledPool = applyAction(pool, { kind: 'scale-service', service: 'inventory-service', params: { replicas: 6 } }, NOW).state;
+    const errors = (w: WorldState, svc: string) => snapshotAt(w, at(5)).services.get(svc)?.values.error_rate_pct ?? NaN;
+    expect(errors(pool, 'inventory-service')).toBeGreaterThan(15);
+    expect(errors(scaledPool, 'inventory-service')).toBeLessThan(1);
+
+    const deploy = createWorld(byName('bad-deploy-latency'), { id: 'scale', now: NOW });
+    const scaledDeploy = applyAction(deploy, { kind: 'scale-service', service: 'product-catalog', params: { factor: 2 } }, NOW).state;
+    const latency = (w: WorldState) => snapshotAt(w, at(5)).services.get('product-catalog')?.values.latency_p99_ms ?? NaN;
+    expect(latency(scaledDeploy)).toBeGreaterThan(0.8 * latency(deploy));
+  });
+
+  it('a restart resets a memory leak, which then grows again', () => {
+    const world = createWorld(byName('memory-leak'), { id: 'restart', now: NOW });
+    const restarted = applyAction(world, { kind: 'restart-service', service: 'session-service' }, NOW).state;
+    const memory = (w: WorldState, m: number) => snapshotAt(w, at(m)).services.get('session-service')?.values.memory_mb ?? NaN;
+    expect(memory(restarted, 3)).toBeLessThan(0.6 * memory(world, 3));
+    expect(memory(restarted, 60)).toBeGreaterThan(memory(restarted, 3) + 300);
+  });
+});
+
+describe('traces and logs', () => {
+  const world = createWorld(byName('db-pool-exhaustion'), { id: 'signals', now: NOW });
+
+  it('traces follow the call graph, and failing ones carry the fault error on the faulty service', () => {
+    const errors = traces(world, { services: ['checkout-service'], from: at(-15), to: at(0), limit: 5, errorsOnly: true });
+    expect(errors.length).toBe(5);
+    for (const t of errors) {
+      expect(t.status).toBe('ERROR');
+      expect(t.spans[0]).toMatchObject({ service: 'checkout-service' });
+      const ids = new Set(t.spans.map((s) => s.spanId));
+      for (const s of t.spans.slice(1)) expect(ids.has(s.parentSpanId ?? '')).toBe(true);
+    }
+    const faulty = errors.flatMap((t) => t.spans).filter((s) => s.service === 'inventory-service' && s.status === 'ERROR');
+    expect(faulty.some((s) => s.error?.includes('PoolTimeoutException'))).toBe(true);
+    const before = traces(world, { services: ['checkout-service'], from: at(-60), to: at(-20), limit: 20 });
+    expect(before.filter((t) => t.status === 'ERROR').length).toBeLessThanOrEqual(1);
+  });
+
+  it('logs show the fault templates only after the fault starts, with varying values and hosts', () => {
+    const lines = logs(world, { services: ['inventory-service'], from: at(-40), to: at(0), minLevel: 'ERROR', limit: 5000 });
+    const hikari = lines.filter((l) => l.message.startsWith('HikariPool-1 - Connection is not available'));
+    expect(hikari.length).toBeGreaterThan(50);
+    expect(Math.min(...hikari.map((l) => Date.parse(l.timestamp)))).toBeGreaterThanOrEqual(at(-18));
+    // The waiting count follows the world minute by minute.
+    expect(new Set(hikari.map((l) => l.message)).size).toBeGreaterThan(10);
+    expect(new Set(hikari.map((l) => l.host)).size).toBe(3);
+    expect(hikari[0].message).toMatch(/total=10, active=10, idle=0, waiting=\d+/);
+    const callers = logs(world, { services: ['checkout-service'], from: at(-10), to: at(0), minLevel: 'ERROR' });
+    expect(callers.some((l) => l.message.startsWith('call to inventory-service failed'))).toBe(true);
+  });
+
+  it('logs are sorted, filtered by level and capped at the limit (keeping the newest)', () => {
+    const all = logs(world, { services: ['web-storefront', 'inventory-service'], from: at(-30), to: at(0), limit: 100 });
+    expect(all).toHaveLength(100);
+    expect([...all].sort((a, b) => a.timestamp.localeCompare(b.timestamp))).toEqual(all);
+    expect(Date.parse(all[0].timestamp)).toBeGreaterThan(at(-5));
+    const warn = logs(world, { services: ['web-storefront'], from: at(-30), to: at(0), minLevel: 'WARN' });
+    expect(warn.every((l) => l.level !== 'INFO' && l.level !== 'DEBUG')).toBe(true);
+  });
+});
