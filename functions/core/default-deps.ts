@@ -26,7 +26,7 @@ export const defaultRuntime = (): Runtime => {
   if (runtime) return runtime;
   const config = loadConfig();
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
-  const store = new DynamoIncidentStore(dynamo, config.TABLE_NAME);
+  const store = new DynamoIncidentStore(dynamo, config.TABLE_NAME, { dedupTtlHours: config.DEDUP_TTL_HOURS });
   const tools = simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME));
   const events = new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
   runtime = { config, dynamo, deps: { store, tools, reasoner: offlineReasoner, events, clock: () => new Date() } };

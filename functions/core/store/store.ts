@@ -88,6 +88,10 @@ export interface IncidentStore {
    */
   openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult>;
   getIncident(incidentId: string): Promise<IncidentMeta | undefined>;
+  /** The incident an alert identity points at (DEDUP item), if any. */
+  findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined>;
+  /** Puts a terminal incident back to INVESTIGATING for a rerun, clearing outcome, failure, report and approval. */
+  reopen(incidentId: string): Promise<IncidentMeta>;
   getDetail(incidentId: string): Promise<IncidentDetail | undefined>;
   listIncidents(query: ListQuery): Promise<{ items: IncidentMeta[]; cursor?: string }>;
   setExecutionArn(incidentId: string, executionArn: string): Promise<void>;

@@ -1,0 +1,161 @@
+/**
+ * Helpers for the API handlers (API Gateway HTTP API, payload format 2.0): JSON responses, named HTTP errors,
+ * body limits and parsing, zod validation with messages naming the field, the shared-secret check, and one
+ * place that maps errors to status codes.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { ConfigError } from './config.ts';
+import type { Observability } from './handler.ts';
+import { InvalidCursor } from './store/dynamo-store.ts';
+import { ApprovalAlreadyDecided, IncidentNotFound } from './store/store.ts';
+import { type SecretProvider, secretsMatch } from './secrets.ts';
+
+export type ApiEvent = APIGatewayProxyEventV2;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+/** The header carrying the shared secret on POST routes. */
+export const SECRET_HEADER = 'x-autopilot-secret';
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** Base of the errors an API core throws to answer with a 4xx/5xx; `code` is a stable machine-readable word. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+export class BadRequest extends HttpError {
+  override name = 'BadRequest';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(400, 'bad_request', message, details);
+  }
+}
+export class Unauthorized extends HttpError {
+  override name = 'Unauthorized';
+  constructor() {
+    super(401, 'unauthorized', `missing or wrong ${SECRET_HEADER} header (or Authorization: Bearer)`);
+  }
+}
+export class NotFound extends HttpError {
+  override name = 'NotFound';
+  constructor(message: string) {
+    super(404, 'not_found', message);
+  }
+}
+export class Conflict extends HttpError {
+  override name = 'Conflict';
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(409, code, message, details);
+  }
+}
+export class PayloadTooLarge extends HttpError {
+  override name = 'PayloadTooLarge';
+  constructor(bytes: number, limit: number) {
+    super(413, 'payload_too_large', `request body is ${bytes} bytes; the limit is ${limit}`);
+  }
+}
+export class ServiceUnavailable extends HttpError {
+  override name = 'ServiceUnavailable';
+  constructor(message: string) {
+    super(503, 'service_unavailable', message);
+  }
+}
+
+/** Header lookup; API Gateway lowercases header names, other callers may not. */
+export const header = (event: ApiEvent, name: string): string | undefined => {
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === wanted) return v;
+  return undefined;
+};
+
+export const pathParam = (event: ApiEvent, name: string): string => {
+  const value = event.pathParameters?.[name];
+  if (!value) throw new BadRequest(`path parameter "${name}" is missing`);
+  return decodeURIComponent(value);
+};
+
+/** The body as text, refusing more than `maxBytes` (counted before decoding base64, on the decoded size). */
+export const readBody = (event: ApiEvent, maxBytes: number): string => {
+  const body = event.body ?? '';
+  const decoded = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (decoded.byteLength > maxBytes) throw new PayloadTooLarge(decoded.byteLength, maxBytes);
+  return decoded.toString('utf8');
+};
+
+export const parseJson = (text: string): unknown => {
+  if (text.trim().length === 0) throw new BadRequest('request body is empty; expected JSON');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BadRequest(`request body is not valid JSON: ${(error as Error).message}`);
+  }
+};
+
+/** `alerts.0.labels.service: Invalid input: expected string, received undefined` — one line per issue. */
+export const zodProblems = (error: z.ZodError): string[] =>
+  error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(body)'}: ${issue.message}`);
+
+export const parseWith = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> => {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const problems = zodProblems(result.error);
+    throw new BadRequest(`invalid ${what}: ${problems.join('; ')}`, { problems });
+  }
+  return result.data;
+};
+
+/**
+ * The secret a caller presents: the `x-autopilot-secret` header, or else `Authorization: Bearer <secret>`
+ * (Alertmanager's `http_config.authorization` can only set the latter).
+ */
+export const presentedSecret = (event: ApiEvent): string | undefined => {
+  const direct = header(event, SECRET_HEADER);
+  if (direct !== undefined) return direct;
+  const bearer = /^Bearer\s+(.+)$/i.exec(header(event, 'authorization') ?? '');
+  return bearer?.[1].trim();
+};
+
+/** Throws `Unauthorized` unless the presented secret matches (constant-time). */
+export const requireSecret = async (event: ApiEvent, secrets: SecretProvider): Promise<void> => {
+  const expected = await secrets.getSecret();
+  if (!secretsMatch(presentedSecret(event), expected)) throw new Unauthorized();
+};
+
+/** The response for an error escaping an API core; unexpected errors are logged and answered 500 without detail. */
+export const errorResponse = (error: unknown, o?: Pick<Observability, 'logger'>): ApiResult => {
+  if (error instanceof HttpError) return json(error.status, { error: error.code, message: error.message, ...error.details });
+  if (error instanceof IncidentNotFound) return json(404, { error: 'not_found', message: error.message });
+  if (error instanceof InvalidCursor) return json(400, { error: 'bad_request', message: error.message });
+  if (error instanceof ApprovalAlreadyDecided) return json(409, { error: 'approval_already_decided', message: error.message, approval: error.approval ?? null });
+  o?.logger.error('unhandled error', error as Error);
+  return json(500, { error: 'internal_error', message: 'internal error' });
+};
+
+/** Wraps an API core so every error becomes a response. */
+export const withErrors =
+  <O extends Pick<Observability, 'logger'>>(core: (event: ApiEvent, o?: O) => Promise<ApiResult>) =>
+  async (event: ApiEvent, o?: O): Promise<ApiResult> => {
+    try {
+      return await core(event, o);
+    } catch (error) {
+      return errorResponse(error, o);
+    }
+  };
+
+/** A setting an API function cannot run without (config.ts keeps it optional for the functions that do not need it). */
+export const requiredSetting = (value: string | undefined, name: string): string => {
+  if (!value) throw new ConfigError(`invalid configuration: ${name} is required by this function`);
+  return value;
+};

@@ -1,0 +1,223 @@
+/**
+ * `IncidentStore` in memory, with the semantics of `DynamoIncidentStore` (same dedup, terminal-status guard,
+ * hidden task token, trimming, ordering and cursor format). For unit tests of everything that uses a store.
+ * Values are copied in and out (structuredClone), as a database would.
+ */
+import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert } from '../model.ts';
+import {
+  DEFAULT_DEDUP_TTL_HOURS,
+  alertSk,
+  decodeCursor,
+  encodeCursor,
+  eventSk,
+  fitAgentRecord,
+  fitRawAlert,
+  isTerminal,
+  listLimit,
+  newMeta,
+  plain,
+  statusSortKey,
+} from './dynamo-store.ts';
+import {
+  type ApprovalDecision,
+  ApprovalAlreadyDecided,
+  type ApprovalState,
+  type IncidentDetail,
+  type IncidentMeta,
+  IncidentNotFound,
+  type IncidentStore,
+  type ListQuery,
+  type OpenResult,
+  type StoredAlert,
+  type TimelineEvent,
+} from './store.ts';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Entry {
+  meta: Mutable<IncidentMeta>;
+  taskToken?: string;
+  alerts: Map<string, StoredAlert>;
+  agents: Map<AgentName, AgentRecord>;
+  events: Map<string, TimelineEvent>;
+}
+
+export interface MemoryStoreOptions {
+  /** @default 72 */
+  readonly dedupTtlHours?: number;
+  readonly clock?: () => Date;
+}
+
+export class MemoryIncidentStore implements IncidentStore {
+  readonly #incidents = new Map<string, Entry>();
+  readonly #dedup = new Map<string, { incidentId: string; expiresAt: number }>();
+  readonly #ttlMs: number;
+  readonly #clock: () => Date;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#ttlMs = (options.dedupTtlHours ?? DEFAULT_DEDUP_TTL_HOURS) * 3_600_000;
+    this.#clock = options.clock ?? (() => new Date());
+  }
+
+  async openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult> {
+    const now = this.#clock();
+    const nowIso = now.toISOString();
+    const key = `${alert.source}:${alert.dedupKey}`;
+    const pointer = this.#dedup.get(key);
+    let incidentId: string;
+    if (pointer && pointer.expiresAt >= now.getTime()) {
+      incidentId = pointer.incidentId;
+      pointer.expiresAt = now.getTime() + this.#ttlMs;
+    } else {
+      incidentId = newIncidentId();
+      this.#dedup.set(key, { incidentId, expiresAt: now.getTime() + this.#ttlMs });
+    }
+    let entry = this.#incidents.get(incidentId);
+    const created = !entry;
+    if (!entry) {
+      entry = { meta: newMeta(incidentId, alert, nowIso), alerts: new Map(), agents: new Map(), events: new Map() };
+      this.#incidents.set(incidentId, entry);
+    }
+    entry.meta.alertCount += 1;
+    entry.meta.updatedAt = nowIso;
+    entry.alerts.set(alertSk(nowIso, entry.meta.alertCount), { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: !created });
+    return { incident: structuredClone(entry.meta), created };
+  }
+
+  async findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined> {
+    const pointer = this.#dedup.get(`${source}:${dedupKey}`);
+    if (!pointer || pointer.expiresAt < this.#clock().getTime()) return undefined;
+    return this.getIncident(pointer.incidentId);
+  }
+
+  async getIncident(incidentId: string): Promise<IncidentMeta | undefined> {
+    const entry = this.#incidents.get(incidentId);
+    return entry ? structuredClone(entry.meta) : undefined;
+  }
+
+  async getDetail(incidentId: string): Promise<IncidentDetail | undefined> {
+    const entry = this.#incidents.get(incidentId);
+    if (!entry) return undefined;
+    const bySortKey = <T>(map: Map<string, T>): T[] => [...map.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+    return structuredClone({
+      incident: entry.meta,
+      alerts: bySortKey(entry.alerts),
+      agents: Object.fromEntries(entry.agents),
+      timeline: bySortKey(entry.events),
+    });
+  }
+
+  async listIncidents(query: ListQuery): Promise<{ items: IncidentMeta[]; cursor?: string }> {
+    const limit = listLimit(query.limit);
+    const before = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const matching = [...this.#incidents.values()]
+      .map((e) => ({ meta: e.meta, sortKey: statusSortKey(e.meta.createdAt, e.meta.incidentId) }))
+      .filter(({ meta, sortKey }) =>
+        (!query.status || meta.status === query.status) &&
+        (!query.severity || meta.severity === query.severity) &&
+        (!query.service || meta.service === query.service) &&
+        (!before || sortKey < before),
+      )
+      .sort((a, b) => b.sortKey.localeCompare(a.sortKey));
+    const page = matching.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page.map((p) => structuredClone(p.meta)), ...(matching.length > limit && last ? { cursor: encodeCursor(last.sortKey) } : {}) };
+  }
+
+  async setExecutionArn(incidentId: string, executionArn: string): Promise<void> {
+    const entry = this.#entry(incidentId);
+    entry.meta.executionArn = executionArn;
+    this.#touch(entry);
+  }
+
+  async updateIncident(incidentId: string, patch: Parameters<IncidentStore['updateIncident']>[1]): Promise<IncidentMeta> {
+    const entry = this.#entry(incidentId);
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === undefined || field === 'status') continue;
+      (entry.meta as Record<string, unknown>)[field] = plain(value);
+    }
+    if (patch.status) this.#moveStatus(entry, patch.status);
+    this.#touch(entry);
+    return structuredClone(entry.meta);
+  }
+
+  async putAgentRecord(incidentId: string, record: AgentRecord): Promise<void> {
+    // Like DynamoDB, an item write does not check that the incident exists; keep it reachable if it does.
+    this.#incidents.get(incidentId)?.agents.set(record.agent, fitAgentRecord(record));
+  }
+
+  async getAgentRecord(incidentId: string, agent: AgentName): Promise<AgentRecord | undefined> {
+    const record = this.#incidents.get(incidentId)?.agents.get(agent);
+    return record ? structuredClone(record) : undefined;
+  }
+
+  async appendEvent(incidentId: string, event: Omit<TimelineEvent, 'at'> & { at?: string }): Promise<void> {
+    const at = event.at ?? this.#clock().toISOString();
+    this.#incidents.get(incidentId)?.events.set(eventSk(at), plain({ ...event, at }));
+  }
+
+  async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<void> {
+    const entry = this.#entry(incidentId);
+    entry.taskToken = taskToken;
+    entry.meta.approval = plain({ ...approval, status: 'PENDING' });
+    this.#moveStatus(entry, 'AWAITING_APPROVAL');
+    this.#touch(entry);
+  }
+
+  async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
+    const entry = this.#entry(incidentId);
+    const current = entry.meta.approval;
+    if (current?.status !== 'PENDING' || entry.taskToken === undefined) throw new ApprovalAlreadyDecided(current ? structuredClone(current) : undefined);
+    const approval: ApprovalState = {
+      ...current,
+      status: decision === 'approve' ? 'APPROVED' : 'REJECTED',
+      decidedAt: this.#clock().toISOString(),
+      approver,
+      ...(comment !== undefined ? { comment } : {}),
+    };
+    entry.meta.approval = approval;
+    this.#touch(entry);
+    return { taskToken: entry.taskToken, approval: structuredClone(approval) };
+  }
+
+  async undoDecision(incidentId: string): Promise<void> {
+    const entry = this.#entry(incidentId);
+    const current = entry.meta.approval;
+    if (current?.status !== 'APPROVED' && current?.status !== 'REJECTED') return;
+    const { decidedAt: _d, approver: _a, comment: _c, ...rest } = current;
+    entry.meta.approval = { ...rest, status: 'PENDING' };
+    this.#touch(entry);
+  }
+
+  /** See `DynamoIncidentStore.reopen`. */
+  async reopen(incidentId: string): Promise<IncidentMeta> {
+    const entry = this.#entry(incidentId);
+    if (isTerminal(entry.meta.status)) {
+      const { outcome: _o, failure: _f, resolvedAt: _r, reportLocation: _l, approval: _a, ...rest } = entry.meta;
+      entry.meta = { ...rest, status: 'INVESTIGATING' };
+      entry.taskToken = undefined;
+      this.#touch(entry);
+    }
+    return structuredClone(entry.meta);
+  }
+
+  /** Test helper: the stored task token (the real store never returns it). */
+  taskTokenOf(incidentId: string): string | undefined {
+    return this.#incidents.get(incidentId)?.taskToken;
+  }
+
+  #entry(incidentId: string): Entry {
+    const entry = this.#incidents.get(incidentId);
+    if (!entry) throw new IncidentNotFound(incidentId);
+    return entry;
+  }
+
+  #moveStatus(entry: Entry, status: IncidentStatus): void {
+    if (isTerminal(entry.meta.status) && !isTerminal(status)) return;
+    entry.meta.status = status;
+  }
+
+  #touch(entry: Entry): void {
+    entry.meta.updatedAt = this.#clock().toISOString();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * GET /incidents?status=&severity=&service=&limit=&cursor=  → {items, cursor}: newest first; `cursor` is
+ *   opaque (pass it back for the next page; null on the last page).
+ * GET /incidents/{id} → the whole incident: META, alerts, agent records (output, evidence, latency, reasoner,
+ *   tool calls), the timeline, the approval (never its task token) and the report → 404 if unknown.
+ */
+import { z } from 'zod';
+import { type ApiEvent, type ApiResult, NotFound, json, parseWith, withErrors } from '../core/http.ts';
+import { IncidentStatus, ReportOutput, Severity } from '../core/model.ts';
+import { MAX_LIST_LIMIT } from '../core/store/dynamo-store.ts';
+import type { IncidentStore } from '../core/store/store.ts';
+
+export interface QueryDeps {
+  readonly store: Pick<IncidentStore, 'listIncidents' | 'getDetail'>;
+}
+
+const upper = (v: unknown) => (typeof v === 'string' ? v.trim().toUpperCase() : v);
+
+export const ListParams = z.object({
+  status: z.preprocess(upper, IncidentStatus).optional(),
+  severity: z.preprocess(upper, Severity).optional(),
+  service: z.string().trim().min(1).max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const queryIncidents = (deps: QueryDeps) =>
+  withErrors(async (event: ApiEvent): Promise<ApiResult> => {
+    const id = event.pathParameters?.id;
+    if (id) return json(200, await detail(deps, decodeURIComponent(id)));
+    const query = parseWith(ListParams, event.queryStringParameters ?? {}, 'query parameters');
+    const page = await deps.store.listIncidents(query);
+    return json(200, { items: page.items, cursor: page.cursor ?? null });
+  });
+
+const detail = async (deps: QueryDeps, incidentId: string) => {
+  const found = await deps.store.getDetail(incidentId);
+  if (!found) throw new NotFound(`incident ${incidentId} not found`);
+  const report = ReportOutput.safeParse(found.agents.report?.output);
+  return {
+    incident: found.incident,
+    alerts: found.alerts,
+    agents: found.agents,
+    timeline: found.timeline,
+    approval: found.incident.approval ?? null,
+    report: report.success ? report.data : null,
+  };
+};

@@ -1,0 +1,79 @@
+/**
+ * POST /incidents/{id}/rerun  {requestedBy?, reason?}  (x-autopilot-secret required)
+ *
+ * Starts the workflow again for an incident, as execution `<id>-rerun-<n>` with the same input (built from
+ * the stored META, like ingest). 409 while the incident's current execution is RUNNING.
+ *
+ * Status: a terminal incident (RESOLVED / ESCALATED / FAILED) is reopened to INVESTIGATING, forgetting the
+ * previous run's outcome, failure, report location and approval; this explicit human action is the only way
+ * out of a terminal status (store.reopen). A non-terminal incident whose execution is not running (aborted,
+ * timed out, never started) keeps its status. Agent records are overwritten as the new run writes them; the
+ * timeline keeps both runs.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import type { Config } from '../core/config.ts';
+import type { Observability } from '../core/handler.ts';
+import { type ApiEvent, type ApiResult, Conflict, NotFound, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
+import { TERMINAL_STATUSES } from '../core/model.ts';
+import type { SecretProvider } from '../core/secrets.ts';
+import type { IncidentMeta, IncidentStore } from '../core/store/store.ts';
+import { type WorkflowClient, executionInputFor, rerunNumber } from '../core/workflow-client.ts';
+
+export interface RerunStore extends IncidentStore {
+  /** Terminal → INVESTIGATING (see DynamoIncidentStore.reopen); a non-terminal incident is returned as is. */
+  reopen(incidentId: string): Promise<IncidentMeta>;
+}
+
+export interface RerunDeps {
+  readonly store: RerunStore;
+  readonly workflow: Pick<WorkflowClient, 'start' | 'status'>;
+  readonly secret: SecretProvider;
+  readonly config: Pick<Config, 'MAX_BODY_BYTES' | 'VERIFY_WAIT_SECONDS' | 'MAX_VERIFY_CHECKS'>;
+}
+
+export const RerunBody = z.strictObject({
+  requestedBy: z.string().trim().min(1).max(200).optional(),
+  reason: z.string().trim().max(2000).optional(),
+});
+
+/** How many taken names to step over (reruns started elsewhere whose ARN was never stored). */
+const MAX_NAME_ATTEMPTS = 10;
+
+export const rerunIncident = (deps: RerunDeps) =>
+  withErrors(async (event: ApiEvent, o?: Observability): Promise<ApiResult> => {
+    await requireSecret(event, deps.secret);
+    const incidentId = pathParam(event, 'id');
+    const text = readBody(event, deps.config.MAX_BODY_BYTES);
+    const body = text.trim() ? parseWith(RerunBody, parseJson(text), 'rerun request') : {};
+
+    const incident = await deps.store.getIncident(incidentId);
+    if (!incident) throw new NotFound(`incident ${incidentId} not found`);
+    if (incident.executionArn && (await deps.workflow.status(incident.executionArn)) === 'RUNNING') {
+      throw new Conflict('execution_running', `incident ${incidentId} has a running execution; wait for it to finish`, { executionArn: incident.executionArn });
+    }
+
+    const current = TERMINAL_STATUSES.includes(incident.status) ? await deps.store.reopen(incidentId) : incident;
+    const input = executionInputFor(current, deps.config);
+    let n = rerunNumber(incident.executionArn);
+    for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+      n += 1;
+      const started = await deps.workflow.start(`${incidentId}-rerun-${n}`, input);
+      if (started.alreadyExisted) {
+        if ((await deps.workflow.status(started.executionArn)) !== 'RUNNING') continue;
+        // Someone else's rerun of this incident is running: point the incident at it and say so.
+        await deps.store.setExecutionArn(incidentId, started.executionArn);
+        throw new Conflict('execution_running', `a rerun of incident ${incidentId} is already running`, { executionArn: started.executionArn });
+      }
+      await deps.store.setExecutionArn(incidentId, started.executionArn);
+      await deps.store.appendEvent(incidentId, {
+        type: 'rerun-started',
+        ...(body.requestedBy ? { actor: body.requestedBy } : {}),
+        message: `Rerun #${n} started${body.requestedBy ? ` by ${body.requestedBy}` : ''}${body.reason ? `: ${body.reason}` : ''}`,
+        data: { executionArn: started.executionArn, previousStatus: incident.status },
+      });
+      o?.metrics.addMetric('RerunsStarted', MetricUnit.Count, 1);
+      return json(202, { incidentId, executionArn: started.executionArn, rerun: n, status: current.status });
+    }
+    throw new Conflict('rerun_names_exhausted', `could not find a free execution name after ${MAX_NAME_ATTEMPTS} attempts`);
+  });

@@ -1,0 +1,226 @@
+/**
+ * The behaviour every IncidentStore must have, as a reusable suite: memory-store.test.ts runs it against
+ * MemoryIncidentStore; a twin test can run it against DynamoIncidentStore on dynalite
+ * (`incidentStoreContract('dynamo on dynalite', async (clock) => new DynamoIncidentStore(doc, table, { clock }))`).
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentRecord, NormalizedAlert } from '../../../functions/core/model.ts';
+import { ApprovalAlreadyDecided, IncidentNotFound, type IncidentMeta, type IncidentStore } from '../../../functions/core/store/store.ts';
+import { InvalidCursor } from '../../../functions/core/store/dynamo-store.ts';
+
+export interface ContractStore extends IncidentStore {
+  findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined>;
+  reopen(incidentId: string): Promise<IncidentMeta>;
+}
+
+/** A clock the test moves by hand. */
+export const manualClock = (start = '2024-05-01T12:00:00.000Z') => {
+  let now = new Date(start).getTime();
+  const clock = () => new Date(now);
+  clock.advance = (ms: number) => {
+    now += ms;
+  };
+  return clock;
+};
+
+export const alertFixture = (overrides: Partial<NormalizedAlert> = {}): NormalizedAlert => ({
+  source: 'dynatrace',
+  dedupKey: 'PID-1',
+  state: 'OPEN',
+  title: 'Response time degradation on inventory-service',
+  service: 'inventory-service',
+  severity: 'SEV2',
+  startedAt: '2024-05-01T12:04:00.000Z',
+  environment: 'w1',
+  tags: { service: 'inventory-service' },
+  ...overrides,
+});
+
+export const agentRecordFixture = (overrides: Partial<AgentRecord> = {}): AgentRecord => ({
+  agent: 'impact',
+  output: { severity: 'SEV2', evidenceIds: ['metric:inventory-service:latency_p99'] },
+  evidence: [{ id: 'metric:inventory-service:latency_p99', kind: 'metric', source: 'telemetry', summary: 'p99 480 ms → 18 s', data: { points: [1, 2, 3] } }],
+  latencyMs: 42,
+  reasoner: 'offline',
+  toolCalls: [{ tool: 'telemetry.metrics', ok: true, latencyMs: 5 }],
+  completedAt: '2024-05-01T12:10:00.000Z',
+  ...overrides,
+});
+
+let ids = 0;
+const nextId = () => `inc-test-${++ids}`;
+
+export const incidentStoreContract = (name: string, makeStore: (clock: ReturnType<typeof manualClock>) => Promise<ContractStore>) => {
+  describe(`IncidentStore contract: ${name}`, () => {
+    const setup = async () => {
+      const clock = manualClock();
+      const store = await makeStore(clock);
+      return { clock, store };
+    };
+
+    it('opens a new incident from a first alert and records the alert', async () => {
+      // Prepare
+      const { store } = await setup();
+      // Act
+      const { incident, created } = await store.openOrFold(alertFixture({ dedupKey: `new-${nextId()}` }), { raw: true }, nextId);
+      const detail = await store.getDetail(incident.incidentId);
+      // Assess
+      expect(created).toBe(true);
+      expect(incident).toMatchObject({ status: 'OPEN', severity: 'SEV2', service: 'inventory-service', alertCount: 1, environment: 'w1', source: 'dynatrace' });
+      expect(detail?.alerts).toHaveLength(1);
+      expect(detail?.alerts[0]).toMatchObject({ deduplicated: false, raw: { raw: true } });
+    });
+
+    it('folds a second delivery of the same dedup key into the same incident', async () => {
+      const { store, clock } = await setup();
+      const alert = alertFixture({ dedupKey: `dup-${nextId()}` });
+      const first = await store.openOrFold(alert, {}, nextId);
+      clock.advance(1000);
+      const second = await store.openOrFold(alert, {}, nextId);
+      const detail = await store.getDetail(first.incident.incidentId);
+      expect(second.created).toBe(false);
+      expect(second.incident.incidentId).toBe(first.incident.incidentId);
+      expect(second.incident.alertCount).toBe(2);
+      expect(detail?.alerts.map((a) => a.deduplicated)).toEqual([false, true]);
+    });
+
+    it('keeps different sources with the same key apart', async () => {
+      const { store } = await setup();
+      const key = `shared-${nextId()}`;
+      const a = await store.openOrFold(alertFixture({ source: 'datadog', dedupKey: key }), {}, nextId);
+      const b = await store.openOrFold(alertFixture({ source: 'generic', dedupKey: key }), {}, nextId);
+      expect(a.incident.incidentId).not.toBe(b.incident.incidentId);
+      expect(b.created).toBe(true);
+    });
+
+    it('opens a new incident once the dedup pointer has expired', async () => {
+      const { store, clock } = await setup();
+      const alert = alertFixture({ dedupKey: `ttl-${nextId()}` });
+      const first = await store.openOrFold(alert, {}, nextId);
+      clock.advance(73 * 3600 * 1000);
+      const again = await store.openOrFold(alert, {}, nextId);
+      expect(again.created).toBe(true);
+      expect(again.incident.incidentId).not.toBe(first.incident.incidentId);
+    });
+
+    it('finds an incident by dedup key and nothing for an unknown key', async () => {
+      const { store } = await setup();
+      const alert = alertFixture({ source: 'alertmanager', dedupKey: `find-${nextId()}` });
+      const { incident } = await store.openOrFold(alert, {}, nextId);
+      expect((await store.findByDedupKey('alertmanager', alert.dedupKey))?.incidentId).toBe(incident.incidentId);
+      expect(await store.findByDedupKey('alertmanager', 'never-seen')).toBeUndefined();
+    });
+
+    it('never moves a terminal status back to a non-terminal one, but applies the rest of the patch', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `term-${nextId()}` }), {}, nextId);
+      await store.updateIncident(incident.incidentId, { status: 'RESOLVED', outcome: 'resolved' });
+      const after = await store.updateIncident(incident.incidentId, { status: 'VERIFYING', reportLocation: 'dynamodb://x' });
+      expect(after.status).toBe('RESOLVED');
+      expect(after.reportLocation).toBe('dynamodb://x');
+      const failed = await store.updateIncident(incident.incidentId, { status: 'FAILED' });
+      expect(failed.status).toBe('FAILED');
+    });
+
+    it('throws IncidentNotFound when updating an unknown incident', async () => {
+      const { store } = await setup();
+      await expect(store.updateIncident('inc-missing', { status: 'INVESTIGATING' })).rejects.toBeInstanceOf(IncidentNotFound);
+      await expect(store.setExecutionArn('inc-missing', 'arn')).rejects.toBeInstanceOf(IncidentNotFound);
+    });
+
+    it('keeps the task token out of every read and decides a pending approval once', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `appr-${nextId()}` }), {}, nextId);
+      await store.requestApproval(incident.incidentId, 'secret-token-123', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z', expiresAt: '2024-05-01T13:20:00.000Z', channel: 'api' });
+      const reads = [await store.getIncident(incident.incidentId), await store.getDetail(incident.incidentId), (await store.listIncidents({ status: 'AWAITING_APPROVAL' })).items];
+      expect(JSON.stringify(reads)).not.toContain('secret-token-123');
+      expect(reads[0]).toMatchObject({ status: 'AWAITING_APPROVAL', approval: { status: 'PENDING', channel: 'api' } });
+
+      const decided = await store.decideApproval(incident.incidentId, 'approve', 'james.wu', 'go');
+      expect(decided.taskToken).toBe('secret-token-123');
+      expect(decided.approval).toMatchObject({ status: 'APPROVED', approver: 'james.wu', comment: 'go', channel: 'api' });
+      const second = await store.decideApproval(incident.incidentId, 'reject', 'sarah.chen').catch((e: unknown) => e);
+      expect(second).toBeInstanceOf(ApprovalAlreadyDecided);
+      expect((second as ApprovalAlreadyDecided).approval).toMatchObject({ status: 'APPROVED', approver: 'james.wu' });
+    });
+
+    it('puts a decided approval back to PENDING with undoDecision', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `undo-${nextId()}` }), {}, nextId);
+      await store.requestApproval(incident.incidentId, 'tok', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z' });
+      await store.decideApproval(incident.incidentId, 'reject', 'james.wu', 'no');
+      await store.undoDecision(incident.incidentId);
+      const meta = await store.getIncident(incident.incidentId);
+      expect(meta?.approval).toEqual({ status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z' });
+      expect((await store.decideApproval(incident.incidentId, 'approve', 'sarah.chen')).approval.status).toBe('APPROVED');
+    });
+
+    it('refuses a decision when no approval was requested', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `noappr-${nextId()}` }), {}, nextId);
+      await expect(store.decideApproval(incident.incidentId, 'approve', 'x')).rejects.toBeInstanceOf(ApprovalAlreadyDecided);
+      await expect(store.decideApproval('inc-missing', 'approve', 'x')).rejects.toBeInstanceOf(IncidentNotFound);
+    });
+
+    it('stores agent records and a timeline in order', async () => {
+      const { store, clock } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `agent-${nextId()}` }), {}, nextId);
+      await store.putAgentRecord(incident.incidentId, agentRecordFixture());
+      await store.appendEvent(incident.incidentId, { type: 'a', message: 'first' });
+      await store.appendEvent(incident.incidentId, { type: 'b', message: 'same millisecond' });
+      clock.advance(5);
+      await store.appendEvent(incident.incidentId, { type: 'c', message: 'later' });
+      const detail = await store.getDetail(incident.incidentId);
+      expect(await store.getAgentRecord(incident.incidentId, 'impact')).toEqual(agentRecordFixture());
+      expect(detail?.agents.impact?.latencyMs).toBe(42);
+      expect(detail?.timeline.map((e) => e.type)).toEqual(['a', 'b', 'c']);
+      expect(await store.getAgentRecord(incident.incidentId, 'plan')).toBeUndefined();
+    });
+
+    it('trims huge evidence data so the agent record fits in one item', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `big-${nextId()}` }), {}, nextId);
+      const huge = { lines: Array.from({ length: 5000 }, (_, i) => `2024-05-01T12:04:${String(i % 60).padStart(2, '0')}Z ERROR HikariPool-1 - Connection is not available ${i}`) };
+      await store.putAgentRecord(incident.incidentId, agentRecordFixture({ agent: 'logs', evidence: [{ id: 'log:1', kind: 'log', source: 'logs', summary: 'pool timeouts', data: huge }] }));
+      const stored = await store.getAgentRecord(incident.incidentId, 'logs');
+      expect(stored?.evidence[0]).toMatchObject({ id: 'log:1', summary: 'pool timeouts', data: { truncated: true } });
+      expect(JSON.stringify(stored).length).toBeLessThan(400_000);
+    });
+
+    it('lists newest first across statuses with filters and an opaque cursor', async () => {
+      const { store, clock } = await setup();
+      const service = `svc-${nextId()}`;
+      const opened: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        clock.advance(60_000);
+        const { incident } = await store.openOrFold(alertFixture({ dedupKey: `list-${service}-${i}`, service, severity: i % 2 === 0 ? 'SEV1' : 'SEV3' }), {}, nextId);
+        opened.push(incident.incidentId);
+        if (i === 1) await store.updateIncident(incident.incidentId, { status: 'RESOLVED' });
+        if (i === 2) await store.updateIncident(incident.incidentId, { status: 'INVESTIGATING' });
+      }
+      const page1 = await store.listIncidents({ service, limit: 2 });
+      const page2 = await store.listIncidents({ service, limit: 2, cursor: page1.cursor });
+      const page3 = await store.listIncidents({ service, limit: 2, cursor: page2.cursor });
+      expect([...page1.items, ...page2.items, ...page3.items].map((i) => i.incidentId)).toEqual([...opened].reverse());
+      expect(page1.cursor).toBeTruthy();
+      expect(page3.cursor).toBeUndefined();
+      expect((await store.listIncidents({ service, status: 'RESOLVED' })).items.map((i) => i.incidentId)).toEqual([opened[1]]);
+      expect((await store.listIncidents({ service, severity: 'SEV1' })).items.map((i) => i.incidentId)).toEqual([opened[4], opened[2], opened[0]]);
+      await expect(store.listIncidents({ cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidCursor);
+    });
+
+    it('reopens a terminal incident for a rerun and leaves a running one alone', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `reopen-${nextId()}` }), {}, nextId);
+      await store.requestApproval(incident.incidentId, 'tok', { status: 'PENDING' });
+      await store.updateIncident(incident.incidentId, { status: 'ESCALATED', outcome: 'escalated', reportLocation: 'r' });
+      const reopened = await store.reopen(incident.incidentId);
+      expect(reopened.status).toBe('INVESTIGATING');
+      expect(reopened.outcome).toBeUndefined();
+      expect(reopened.approval).toBeUndefined();
+      await expect(store.decideApproval(incident.incidentId, 'approve', 'x')).rejects.toBeInstanceOf(ApprovalAlreadyDecided);
+      expect((await store.reopen(incident.incidentId)).status).toBe('INVESTIGATING');
+      expect((await store.listIncidents({ status: 'INVESTIGATING' })).items.map((i) => i.incidentId)).toContain(incident.incidentId);
+    });
+  });
+};

@@ -1,0 +1,255 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  DynamoIncidentStore,
+  InvalidCursor,
+  ItemTooLarge,
+  decodeCursor,
+  encodeCursor,
+  fitAgentRecord,
+  fitRawAlert,
+} from '../../../functions/core/store/dynamo-store.ts';
+import { ApprovalAlreadyDecided, IncidentNotFound } from '../../../functions/core/store/store.ts';
+import { agentRecordFixture, alertFixture, manualClock } from './contract.ts';
+
+const TABLE = 'incidents';
+const ddb = mockClient(DynamoDBDocumentClient);
+const ccf = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+const metaItem = (overrides: Record<string, unknown> = {}) => ({
+  pk: 'INCIDENT#inc-1',
+  sk: 'META',
+  gsi1pk: 'STATUS#OPEN',
+  gsi1sk: '2024-05-01T12:00:00.000Z#inc-1',
+  approvalTaskToken: 'tok-secret',
+  incidentId: 'inc-1',
+  status: 'OPEN',
+  severity: 'SEV2',
+  title: 't',
+  service: 'inventory-service',
+  source: 'dynatrace',
+  dedupKey: 'PID-1',
+  createdAt: '2024-05-01T12:00:00.000Z',
+  updatedAt: '2024-05-01T12:00:00.000Z',
+  startedAt: '2024-05-01T12:00:00.000Z',
+  alertCount: 1,
+  ...overrides,
+});
+
+const newStore = () => new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE, { clock: manualClock(), dedupTtlHours: 1 });
+
+describe('unit: DynamoIncidentStore command shapes', () => {
+  beforeEach(() => {
+    ddb.reset();
+  });
+
+  it('openOrFold on a new key claims the dedup pointer, puts META, counts and stores the alert', async () => {
+    // Prepare
+    ddb.on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ incidentId: 'inc-new', alertCount: 1 }) });
+    // Act
+    const result = await newStore().openOrFold(alertFixture(), { PID: 'PID-1' }, () => 'inc-new');
+    // Assess
+    expect(result.created).toBe(true);
+    expect(JSON.stringify(result.incident)).not.toContain('tok-secret');
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(puts[0]).toMatchObject({
+      TableName: TABLE,
+      Item: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP', incidentId: 'inc-new', expiresAt: Date.parse('2024-05-01T12:00:00Z') / 1000 + 3600 },
+      ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
+    });
+    expect(puts[1]).toMatchObject({
+      Item: { pk: 'INCIDENT#inc-new', sk: 'META', gsi1pk: 'STATUS#OPEN', gsi1sk: '2024-05-01T12:00:00.000Z#inc-new', status: 'OPEN', alertCount: 0 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({
+      Key: { pk: 'INCIDENT#inc-new', sk: 'META' },
+      UpdateExpression: 'SET #updatedAt = :now ADD #alertCount :one',
+      ConditionExpression: 'attribute_exists(pk)',
+    });
+    expect(puts[2]).toMatchObject({ Item: { pk: 'INCIDENT#inc-new', sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false, raw: { PID: 'PID-1' } } });
+  });
+
+  it('openOrFold on a taken key refreshes the pointer, reuses its id and reports created=false', async () => {
+    // Generic stubs first: a later, more specific `on` wins.
+    ddb.on(PutCommand).resolves({});
+    ddb.on(PutCommand, { Item: { sk: 'DEDUP' } } as never).rejects(ccf());
+    ddb.on(PutCommand, { Item: { sk: 'META' } } as never).rejects(ccf());
+    ddb.on(UpdateCommand, { Key: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP' } }).resolves({ Attributes: { incidentId: 'inc-1' } });
+    ddb.on(UpdateCommand, { Key: { pk: 'INCIDENT#inc-1', sk: 'META' } }).resolves({ Attributes: metaItem({ alertCount: 2 }) });
+    let minted = 0;
+    const result = await newStore().openOrFold(alertFixture(), {}, () => `inc-unused-${++minted}`);
+    expect(result).toMatchObject({ created: false, incident: { incidentId: 'inc-1', alertCount: 2 } });
+    const refresh = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(refresh).toMatchObject({ UpdateExpression: 'SET #expiresAt = :exp', ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now' });
+    const alertPut = ddb.commandCalls(PutCommand).at(-1)?.args[0].input;
+    expect(alertPut).toMatchObject({ Item: { sk: 'ALERT#2024-05-01T12:00:00.000Z#000002', deduplicated: true } });
+  });
+
+  it('openOrFold retried after the pointer was claimed but META was not written creates the incident', async () => {
+    // The pointer exists (claim fails) but META does not (its put succeeds): the retry completes the job.
+    ddb.on(PutCommand).resolves({});
+    ddb.on(PutCommand, { Item: { sk: 'DEDUP' } } as never).rejects(ccf());
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: { incidentId: 'inc-half' } });
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: metaItem({ incidentId: 'inc-half' }) });
+    const result = await newStore().openOrFold(alertFixture(), {}, () => 'inc-other');
+    expect(ddb.commandCalls(PutCommand, { Item: { sk: 'META' } } as never)[0].args[0].input.Item).toMatchObject({ pk: 'INCIDENT#inc-half' });
+    expect(result.created).toBe(true);
+    expect(result.incident.incidentId).toBe('inc-half');
+  });
+
+  it('getIncident reads META consistently and never returns keys or the task token', async () => {
+    ddb.on(GetCommand).resolves({ Item: metaItem({ approval: { status: 'PENDING' } }) });
+    const meta = await newStore().getIncident('inc-1');
+    expect(ddb.commandCalls(GetCommand)[0].args[0].input).toEqual({ TableName: TABLE, Key: { pk: 'INCIDENT#inc-1', sk: 'META' }, ConsistentRead: true });
+    expect(meta).toMatchObject({ incidentId: 'inc-1', approval: { status: 'PENDING' } });
+    expect(meta).not.toHaveProperty('approvalTaskToken');
+    expect(meta).not.toHaveProperty('pk');
+    expect(meta).not.toHaveProperty('gsi1pk');
+  });
+
+  it('getDetail pages through the whole partition and sorts items by kind', async () => {
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [metaItem(), { pk: 'INCIDENT#inc-1', sk: 'EVENT#2024-05-01T12:01:00.000Z#000001aaaaaa', event: { at: '2024-05-01T12:01:00.000Z', type: 'x', message: 'm' } }],
+        LastEvaluatedKey: { pk: 'INCIDENT#inc-1', sk: 'EVENT#z' },
+      })
+      .resolvesOnce({ Items: [{ pk: 'INCIDENT#inc-1', sk: 'AGENT#impact', record: agentRecordFixture() }] });
+    const detail = await newStore().getDetail('inc-1');
+    const queries = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(queries).toHaveLength(2);
+    expect(queries[1].ExclusiveStartKey).toEqual({ pk: 'INCIDENT#inc-1', sk: 'EVENT#z' });
+    expect(detail?.agents.impact?.latencyMs).toBe(42);
+    expect(detail?.timeline).toHaveLength(1);
+    expect(JSON.stringify(detail)).not.toContain('tok-secret');
+  });
+
+  it('getDetail of an unknown incident is undefined', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    expect(await newStore().getDetail('nope')).toBeUndefined();
+  });
+
+  it('updateIncident to a non-terminal status is conditional on the current status not being terminal', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ status: 'INVESTIGATING' }) });
+    await newStore().updateIncident('inc-1', { status: 'INVESTIGATING' });
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.ConditionExpression).toMatch(/^attribute_exists\(pk\) AND NOT #status IN \(:v\d+, :v\d+, :v\d+\)$/);
+    expect(Object.values(input.ExpressionAttributeValues ?? {})).toEqual(expect.arrayContaining(['RESOLVED', 'ESCALATED', 'FAILED', 'INVESTIGATING', 'STATUS#INVESTIGATING']));
+  });
+
+  it('updateIncident on a terminal incident retries without the status and keeps the rest', async () => {
+    ddb.on(UpdateCommand).rejectsOnce(ccf()).resolves({ Attributes: metaItem({ status: 'RESOLVED', reportLocation: 'r' }) });
+    ddb.on(GetCommand).resolves({ Item: metaItem({ status: 'RESOLVED' }) });
+    const meta = await newStore().updateIncident('inc-1', { status: 'VERIFYING', reportLocation: 'r' });
+    const retry = ddb.commandCalls(UpdateCommand)[1].args[0].input;
+    expect(meta.status).toBe('RESOLVED');
+    expect(retry.ConditionExpression).toBe('attribute_exists(pk)');
+    expect(Object.values(retry.ExpressionAttributeValues ?? {})).not.toContain('VERIFYING');
+    expect(Object.values(retry.ExpressionAttributeValues ?? {})).toContain('r');
+  });
+
+  it('updateIncident on an unknown incident throws IncidentNotFound', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({});
+    await expect(newStore().updateIncident('nope', { status: 'INVESTIGATING' })).rejects.toBeInstanceOf(IncidentNotFound);
+    await expect(newStore().updateIncident('nope', { outcome: 'x' })).rejects.toBeInstanceOf(IncidentNotFound);
+  });
+
+  it('requestApproval stores the token as its own attribute and marks the approval PENDING', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: metaItem() });
+    await newStore().requestApproval('inc-1', 'tok-abc', { status: 'APPROVED', requestedAt: '2024-05-01T12:20:00.000Z' });
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.ExpressionAttributeNames).toMatchObject({ '#approvalTaskToken': 'approvalTaskToken' });
+    expect(Object.values(input.ExpressionAttributeValues ?? {})).toEqual(expect.arrayContaining(['tok-abc', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z' }, 'AWAITING_APPROVAL']));
+  });
+
+  it('decideApproval is a conditional update on approval.status = PENDING returning the token', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ approval: { status: 'APPROVED', approver: 'james' } }) });
+    const out = await newStore().decideApproval('inc-1', 'approve', 'james', 'ok');
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.ConditionExpression).toMatch(/#approval\.#status = :v\d+/);
+    expect(input.UpdateExpression).toContain('#approval.#approver');
+    expect(input.ReturnValues).toBe('ALL_NEW');
+    expect(out).toEqual({ taskToken: 'tok-secret', approval: { status: 'APPROVED', approver: 'james' } });
+  });
+
+  it('decideApproval on a decided approval throws ApprovalAlreadyDecided carrying the current state', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({ Item: metaItem({ approval: { status: 'REJECTED', approver: 'sarah' } }) });
+    const error = await newStore().decideApproval('inc-1', 'approve', 'james').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApprovalAlreadyDecided);
+    expect((error as ApprovalAlreadyDecided).approval).toEqual({ status: 'REJECTED', approver: 'sarah' });
+    expect((error as Error).message).toBe('approval already rejected by sarah');
+  });
+
+  it('listIncidents without a status queries every status on the byStatus index, newest first', async () => {
+    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => {
+      const status = input.ExpressionAttributeValues[':gpk'].slice('STATUS#'.length);
+      if (status === 'OPEN') return { Items: [metaItem({ incidentId: 'a', gsi1sk: '2024-05-01T12:03:00.000Z#a' }), metaItem({ incidentId: 'c', gsi1sk: '2024-05-01T12:01:00.000Z#c' })] };
+      if (status === 'RESOLVED') return { Items: [metaItem({ incidentId: 'b', status: 'RESOLVED', gsi1sk: '2024-05-01T12:02:00.000Z#b' })] };
+      return { Items: [] };
+    });
+    const page = await newStore().listIncidents({ limit: 2, severity: 'SEV2' });
+    const queries = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(queries).toHaveLength(8);
+    expect(queries[0]).toMatchObject({ IndexName: 'byStatus', ScanIndexForward: false, Limit: 3, FilterExpression: '#severity = :severity' });
+    expect(page.items.map((i) => i.incidentId)).toEqual(['a', 'b']);
+    expect(decodeCursor(page.cursor ?? '')).toBe('2024-05-01T12:02:00.000Z#b');
+  });
+
+  it('listIncidents resumes below the cursor position', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    await newStore().listIncidents({ status: 'OPEN', cursor: encodeCursor('2024-05-01T12:02:00.000Z#b') });
+    const input = ddb.commandCalls(QueryCommand)[0].args[0].input;
+    expect(input.KeyConditionExpression).toBe('#gpk = :gpk AND #gsk < :before');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':gpk': 'STATUS#OPEN', ':before': '2024-05-01T12:02:00.000Z#b' });
+  });
+
+  it('rejects a cursor it did not issue', async () => {
+    await expect(newStore().listIncidents({ cursor: 'eyJ2IjoyfQ' })).rejects.toBeInstanceOf(InvalidCursor);
+  });
+
+  it('appendEvent writes EVENT#<at>#<seq> items that do not collide', async () => {
+    ddb.on(PutCommand).resolves({});
+    const store = newStore();
+    await store.appendEvent('inc-1', { type: 'a', message: 'one', at: '2024-05-01T12:00:00.000Z' });
+    await store.appendEvent('inc-1', { type: 'b', message: 'two', at: '2024-05-01T12:00:00.000Z' });
+    const keys = ddb.commandCalls(PutCommand).map((c) => String(c.args[0].input.Item?.sk));
+    expect(keys[0]).toMatch(/^EVENT#2024-05-01T12:00:00\.000Z#\d{6}[0-9a-f]{6}$/);
+    expect(keys[0] < keys[1]).toBe(true);
+  });
+});
+
+describe('unit: item size limits', () => {
+  it('replaces the largest evidence data first and keeps ids and summaries', () => {
+    // Prepare
+    const big = 'x'.repeat(300_000);
+    const record = agentRecordFixture({
+      evidence: [
+        { id: 'small', kind: 'metric', source: 't', summary: 's', data: { v: 1 } },
+        { id: 'big', kind: 'log', source: 'logs', summary: 'lots of logs', data: { big } },
+        { id: 'medium', kind: 'log', source: 'logs', summary: 'm', data: { m: 'y'.repeat(100_000) } },
+      ],
+    });
+    // Act
+    const fitted = fitAgentRecord(record);
+    // Assess
+    expect(fitted.evidence.map((e) => e.id)).toEqual(['small', 'big', 'medium']);
+    expect(fitted.evidence[0].data).toEqual({ v: 1 });
+    expect(fitted.evidence[1].data).toMatchObject({ truncated: true, originalBytes: 300_010 });
+    expect(fitted.evidence[2].data).toEqual({ m: 'y'.repeat(100_000) });
+    expect(JSON.stringify(fitted).length).toBeLessThan(350_000);
+  });
+
+  it('refuses a record whose output alone is too large', () => {
+    expect(() => fitAgentRecord(agentRecordFixture({ output: { markdown: 'z'.repeat(400_000) } }))).toThrow(ItemTooLarge);
+  });
+
+  it('stores a raw alert over the limit as a preview', () => {
+    expect(fitRawAlert({ a: 1 })).toEqual({ a: 1 });
+    expect(fitRawAlert({ blob: 'q'.repeat(200_000) })).toMatchObject({ truncated: true, originalBytes: 200_011 });
+  });
+});
