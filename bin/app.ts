@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: `npx cdk synth` / `npx cdk deploy`. Settings come from context, in cdk.json or on the command line:
+ *   npx cdk deploy -c approvalTimeoutSeconds=1800 -c retoolWorkflowUrl=https://api.retool.com/v1/workflows/<id>/startTrigger
+ * The stack is environment-agnostic (no lookups), so synth needs neither credentials nor network.
+ * cdk-nag's AWS Solutions pack validates every synth; an unacknowledged finding fails it.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IncidentAutopilotStack, InvalidSettingError, STACK_NAME } from '../lib/incident-autopilot-stack.ts';
+
+const app = new App();
+
+/** A numeric context value (`-c key=123` arrives as a string, cdk.json may hold a number). */
+const intContext = (key: string): number | undefined => {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(value)) throw new InvalidSettingError(`context ${key} must be an integer, got ${JSON.stringify(raw)}`);
+  return value;
+};
+const stringContext = (key: string): string | undefined => {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw !== 'string') throw new InvalidSettingError(`context ${key} must be a string, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+new IncidentAutopilotStack(app, STACK_NAME, {
+  approvalTimeoutSeconds: intContext('approvalTimeoutSeconds'),
+  retoolWorkflowUrl: stringContext('retoolWorkflowUrl'),
+  verifyWaitSeconds: intContext('verifyWaitSeconds'),
+  maxVerifyChecks: intContext('maxVerifyChecks'),
+});
+
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,115 @@
+/**
+ * `AlertApi`: the HTTP API (API Gateway v2) in front of the API functions.
+ *
+ *   POST /alerts/{source}           → ingest-alert      shared-secret header, checked by the function
+ *   POST /incidents/{id}/approval   → decide-approval   shared-secret header, checked by the function
+ *   POST /incidents/{id}/rerun      → rerun-incident    shared-secret header, checked by the function
+ *   GET  /incidents                 → query-incidents   IAM (SigV4)
+ *   GET  /incidents/{id}            → query-incidents   IAM (SigV4)
+ *
+ * Why two kinds of auth. Monitoring vendors (Dynatrace, Alertmanager, Datadog) and Retool can only send static
+ * headers, so the write routes carry a shared secret (Secrets Manager, generated) that the functions verify
+ * before doing anything else (their `secret:webhook` access in functions/registry.ts). The read routes serve
+ * people and tools that hold AWS credentials (operators, the CLI, dashboards), so API Gateway checks a SigV4
+ * signature against IAM and the query function needs no secret at all. Approvals are never decided by a GET (mail scanners follow links).
+ *
+ * The default stage throttles (a runaway alert storm cannot exhaust Lambda concurrency) and writes access logs.
+ */
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Header that carries the shared secret on the webhook and approval routes. */
+export const WEBHOOK_SECRET_HEADER = 'x-autopilot-secret';
+
+export interface AlertApiProps {
+  /** POST /alerts/{source} */
+  readonly ingestFunction: IFunction;
+  /** GET /incidents, GET /incidents/{id} */
+  readonly queryFunction: IFunction;
+  /** POST /incidents/{id}/approval */
+  readonly approvalFunction: IFunction;
+  /** POST /incidents/{id}/rerun */
+  readonly rerunFunction: IFunction;
+  /**
+   * Steady-state requests per second the default stage accepts before answering 429.
+   * @default 50
+   */
+  readonly throttleRateLimit?: number;
+  /**
+   * Burst the default stage accepts above the rate limit.
+   * @default 100
+   */
+  readonly throttleBurstLimit?: number;
+  /**
+   * Retention of the access log group.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+export class AlertApi extends Construct {
+  public readonly httpApi: HttpApi;
+  /** The `$default` stage (throttled, access-logged). */
+  public readonly stage: HttpStage;
+  /** Base URL with a trailing slash, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
+  public readonly url: string;
+  public readonly accessLogGroup: LogGroup;
+  /** Routes whose only check is the shared-secret header verified by the function. */
+  public readonly secretHeaderRoutes: readonly HttpRoute[];
+  /** Routes API Gateway authorizes with IAM. */
+  public readonly iamRoutes: readonly HttpRoute[];
+
+  constructor(scope: Construct, id: string, props: AlertApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Incident Autopilot: alert webhooks, incidents, approvals',
+      // The stage below replaces the implicit one, because only an explicit stage takes throttling and access logs.
+      createDefaultStage: false,
+    });
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttleRateLimit ?? 50, burstLimit: props.throttleBurstLimit ?? 100 },
+      accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogGroup) },
+    });
+    this.url = this.stage.url;
+
+    const integration = (name: string, fn: IFunction) => new HttpLambdaIntegration(name, fn);
+    const ingest = integration('Ingest', props.ingestFunction);
+    const query = integration('Query', props.queryFunction);
+    const approval = integration('Approval', props.approvalFunction);
+    const rerun = integration('Rerun', props.rerunFunction);
+    const iam = new HttpIamAuthorizer();
+
+    this.secretHeaderRoutes = [
+      ...this.httpApi.addRoutes({ path: '/alerts/{source}', methods: [HttpMethod.POST], integration: ingest }),
+      ...this.httpApi.addRoutes({ path: '/incidents/{id}/approval', methods: [HttpMethod.POST], integration: approval }),
+      ...this.httpApi.addRoutes({ path: '/incidents/{id}/rerun', methods: [HttpMethod.POST], integration: rerun }),
+    ];
+    for (const route of this.secretHeaderRoutes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: `Monitoring vendors and Retool can send only static headers, so this route is authorized by the function itself: it verifies the ${WEBHOOK_SECRET_HEADER} header against the WebhookSecret in Secrets Manager before doing anything else.`,
+      });
+    }
+    this.iamRoutes = [
+      ...this.httpApi.addRoutes({ path: '/incidents', methods: [HttpMethod.GET], integration: query, authorizer: iam }),
+      ...this.httpApi.addRoutes({ path: '/incidents/{id}', methods: [HttpMethod.GET], integration: query, authorizer: iam }),
+    ];
+  }
+
+  /** Full URL of a path on the default stage: `routeUrl('alerts/cloudwatch')`. */
+  public routeUrl(path: string): string {
+    return `${this.url}${path.replace(/^\//, '')}`;
+  }
+}

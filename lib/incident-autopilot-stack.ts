@@ -1,0 +1,194 @@
+/**
+ * `IncidentAutopilotStack` only composes: the store, the event bus, the functions, the workflow and the API,
+ * wired through the resources each construct exposes. Environment-agnostic (no lookups), so `cdk synth` works
+ * offline and without credentials.
+ */
+import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { AlertApi, WEBHOOK_SECRET_HEADER } from './alert-api.ts';
+import { IncidentEvents } from './incident-events.ts';
+import { IncidentFunctions } from './incident-functions.ts';
+import { IncidentStore } from './incident-store.ts';
+import { IncidentWorkflow } from './incident-workflow.ts';
+import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowance } from './nag-acknowledgements.ts';
+import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
+
+export const STACK_NAME = 'IncidentAutopilot';
+export const DEFAULT_VERIFY_WAIT_SECONDS = 120;
+export const DEFAULT_MAX_VERIFY_CHECKS = 5;
+
+export class InvalidSettingError extends Error {
+  override name = 'InvalidSettingError';
+}
+
+export interface IncidentAutopilotStackProps extends StackProps {
+  /**
+   * Seconds a human has to approve a risky mitigation before the incident escalates.
+   * @default 3600
+   */
+  readonly approvalTimeoutSeconds?: number;
+  /**
+   * Retool workflow webhook that asks approvers. When set, a `RetoolApiKey` secret is created for you to fill
+   * (`aws secretsmanager put-secret-value`) and request-approval calls Retool.
+   * @default - no Retool: approve through `POST /incidents/{id}/approval` (the CLI does this)
+   */
+  readonly retoolWorkflowUrl?: string;
+  /**
+   * Seconds to wait after a mitigation before each recovery check (VERIFY_WAIT_SECONDS).
+   * @default 120
+   */
+  readonly verifyWaitSeconds?: number;
+  /**
+   * Recovery checks before the incident escalates as not recovered (MAX_VERIFY_CHECKS).
+   * @default 5
+   */
+  readonly maxVerifyChecks?: number;
+  /**
+   * What happens to the incident table when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Topic notified when workflow executions fail or time out.
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: ITopic;
+}
+
+/** Settings with defaults applied, checked against the same bounds functions/core/config.ts enforces. */
+export interface StackSettings {
+  readonly approvalTimeoutSeconds: number;
+  readonly verifyWaitSeconds: number;
+  readonly maxVerifyChecks: number;
+  readonly retoolWorkflowUrl?: string;
+}
+
+const checkInt = (field: string, value: number, min: number, max: number): number => {
+  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidSettingError(`${field} must be an integer from ${min} to ${max}, got ${value}`);
+  return value;
+};
+
+export const resolveSettings = (props: IncidentAutopilotStackProps): StackSettings => {
+  const url = props.retoolWorkflowUrl;
+  if (url !== undefined && !/^https:\/\/\S+$/.test(url)) throw new InvalidSettingError(`retoolWorkflowUrl must be an https:// URL, got ${JSON.stringify(url)}`);
+  return {
+    // Step Functions caps a task's TimeoutSeconds at 99999999; a year is the Standard workflow's own limit.
+    approvalTimeoutSeconds: checkInt('approvalTimeoutSeconds', props.approvalTimeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS, 60, 365 * 86_400),
+    verifyWaitSeconds: checkInt('verifyWaitSeconds', props.verifyWaitSeconds ?? DEFAULT_VERIFY_WAIT_SECONDS, 0, 86_400),
+    maxVerifyChecks: checkInt('maxVerifyChecks', props.maxVerifyChecks ?? DEFAULT_MAX_VERIFY_CHECKS, 1, 20),
+    retoolWorkflowUrl: url,
+  };
+};
+
+/**
+ * An upper bound on one execution: the approval wait, every recovery wait, generous time for each agent, and a
+ * margin. Exceeding it means something is stuck, which the timed-out alarm reports.
+ */
+export const executionTimeout = (s: StackSettings): Duration => {
+  const agentBudgetSeconds = 30 * 60;
+  const verifySeconds = s.maxVerifyChecks * (s.verifyWaitSeconds + 120);
+  return Duration.seconds(s.approvalTimeoutSeconds + verifySeconds + agentBudgetSeconds);
+};
+
+export class IncidentAutopilotStack extends Stack {
+  public readonly settings: StackSettings;
+  public readonly store: IncidentStore;
+  public readonly events: IncidentEvents;
+  public readonly functions: IncidentFunctions;
+  public readonly workflow: IncidentWorkflow;
+  public readonly api: AlertApi;
+  /** Shared secret of the webhook and approval routes (header `x-autopilot-secret`). */
+  public readonly webhookSecret: Secret;
+  /** Retool workflow API key, created empty when `retoolWorkflowUrl` is set. */
+  public readonly retoolApiKey?: Secret;
+
+  constructor(scope: Construct, id: string, props: IncidentAutopilotStackProps = {}) {
+    super(scope, id, { description: 'Incident Autopilot: multi-agent incident response on Step Functions and Lambda', ...props });
+    this.settings = resolveSettings(props);
+
+    this.store = new IncidentStore(this, 'Store', { removalPolicy: props.tableRemovalPolicy });
+    this.events = new IncidentEvents(this, 'Events');
+    this.webhookSecret = new Secret(this, 'WebhookSecret', {
+      description: `Incident Autopilot shared secret: send it as the ${WEBHOOK_SECRET_HEADER} header on POST /alerts/* and approvals`,
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
+    Validations.of(this.webhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'A static credential that monitoring vendors and Retool hold in their own configuration; an automatic rotation would silently break their webhooks. Rotate it by hand, together with the vendor settings.',
+    });
+    if (this.settings.retoolWorkflowUrl) {
+      this.retoolApiKey = new Secret(this, 'RetoolApiKey', {
+        description: 'Incident Autopilot: the Retool workflow API key. Replace the generated placeholder with your key.',
+      });
+      Validations.of(this.retoolApiKey).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'The key is issued by Retool; AWS cannot rotate it. Rotate it in Retool and put the new value here.',
+      });
+    }
+
+    this.functions = new IncidentFunctions(this, 'Functions', {
+      table: this.store.table,
+      eventBus: this.events.eventBus,
+      webhookSecret: this.webhookSecret,
+      retool: this.retoolApiKey && this.settings.retoolWorkflowUrl ? { workflowUrl: this.settings.retoolWorkflowUrl, apiKeySecret: this.retoolApiKey } : undefined,
+      environment: {
+        VERIFY_WAIT_SECONDS: String(this.settings.verifyWaitSeconds),
+        MAX_VERIFY_CHECKS: String(this.settings.maxVerifyChecks),
+      },
+    });
+
+    this.workflow = new IncidentWorkflow(this, 'Workflow', {
+      functions: this.functions.workflowFunctions(),
+      eventBus: this.events.eventBus,
+      approvalTimeoutSeconds: this.settings.approvalTimeoutSeconds,
+      executionTimeout: executionTimeout(this.settings),
+      alarmTopic: props.alarmTopic,
+    });
+    this.functions.connectStateMachine(this.workflow.stateMachine);
+
+    this.api = new AlertApi(this, 'Api', {
+      ingestFunction: this.functions.get('ingest-alert'),
+      queryFunction: this.functions.get('query-incidents'),
+      approvalFunction: this.functions.get('decide-approval'),
+      rerunFunction: this.functions.get('rerun-incident'),
+    });
+    this.functions.setApiBaseUrl(this.api.url);
+    this.events.forwardAlarmsTo({ endpoint: this.api.routeUrl('alerts/cloudwatch'), secretHeaderName: WEBHOOK_SECRET_HEADER, secret: this.webhookSecret });
+
+    // Read at synthesis, once every grant is made: excuses exactly the wildcard resources these allowances explain.
+    acknowledgeWildcardResources(this, this.wildcardAllowances());
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'The incident workflow' });
+    new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Where outcomes are published' });
+    new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${WEBHOOK_SECRET_HEADER}` });
+  }
+
+  /** Why each remaining wildcard resource in an IAM policy of this stack is acceptable (cdk-nag IAM5). */
+  private wildcardAllowances(): WildcardAllowance[] {
+    return [
+      {
+        reason: 'X-Ray trace submission has no resource-level permissions (tracing ACTIVE).',
+        resource: /^\*$/,
+        actions: /^xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)$/,
+      },
+      {
+        reason: 'Step Functions delivers logs through CloudWatch Logs vended-log APIs, which take no resource.',
+        resource: /^\*$/,
+        actions: /^logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/,
+      },
+      {
+        reason: 'Queries on the incident table\'s own secondary index (byStatus); the wildcard cannot reach another table.',
+        resource: new RegExp(`^<${literal(logicalIdOf(this.store.table))}\\.Arn>/index/\\*$`),
+        actions: /^dynamodb:/,
+      },
+      {
+        reason: 'DescribeExecution on executions of the incident workflow only; execution names are incident ids, known only at run time.',
+        resource: new RegExp(`:execution:.*"Ref":"${literal(logicalIdOf(this.workflow.stateMachine))}".*:\\*$`),
+        actions: /^states:DescribeExecution$/,
+      },
+    ];
+  }
+}

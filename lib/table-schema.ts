@@ -1,0 +1,15 @@
+/**
+ * The key schema of the single incident table, named once. The CDK `IncidentStore` builds the AWS table from it
+ * and the laptop twin can create the identical dynalite table from it. Plain data, no CDK import, so importing
+ * it from the twin or from function code costs nothing.
+ */
+export const TABLE_SCHEMA = {
+  /** Partition key: `INCIDENT#<id>`, `DEDUP#<fingerprint>`, … (string). */
+  partitionKey: 'pk',
+  /** Sort key: `META`, `ALERT#<ts>#<n>`, `AGENT#<name>`, `EVENT#<ts>#<seq>`, `DEDUP` (string). */
+  sortKey: 'sk',
+  /** Epoch seconds after which DynamoDB may delete the item (dedup pointers). */
+  ttlAttribute: 'expiresAt',
+  /** Global secondary index listing incidents by status and time; projection ALL. */
+  byStatusIndex: { name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+} as const;

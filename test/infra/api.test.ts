@@ -1,0 +1,105 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SECRET_HEADER } from '../../functions/core/http.ts';
+import { WEBHOOK_SECRET_HEADER } from '../../lib/alert-api.ts';
+import { arnOf, ref, resourceOf, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
+
+let synth: Synth;
+beforeAll(() => {
+  synth = synthStack();
+}, SYNTH_TIMEOUT_MS);
+
+/** Route key → the function its integration invokes, and its authorization type. */
+const routes = () => {
+  const out = new Map<string, { fn: unknown; auth: unknown }>();
+  for (const [, r] of Object.entries(synth.resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route')) {
+    const target = r.Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+    const integration = synth.resources[target['Fn::Join'][1][1].Ref];
+    out.set(r.Properties.RouteKey as string, { fn: integration.Properties.IntegrationUri, auth: r.Properties.AuthorizationType });
+  }
+  return out;
+};
+
+describe('AlertApi', () => {
+  it('is one HTTP API', () => {
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+  });
+
+  it.each([
+    ['POST /alerts/{source}', 'ingest-alert'],
+    ['GET /incidents', 'query-incidents'],
+    ['GET /incidents/{id}', 'query-incidents'],
+    ['POST /incidents/{id}/approval', 'decide-approval'],
+    ['POST /incidents/{id}/rerun', 'rerun-incident'],
+  ])('routes %s to %s', (routeKey, name) => {
+    expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
+  });
+
+  it('has no route beyond the five', () => {
+    expect(routes().size).toBe(5);
+  });
+
+  it('authorizes the read routes with IAM', () => {
+    expect(routes().get('GET /incidents')?.auth).toBe('AWS_IAM');
+    expect(routes().get('GET /incidents/{id}')?.auth).toBe('AWS_IAM');
+  });
+
+  it('leaves the webhook and approval routes to the shared-secret check of their functions', () => {
+    for (const key of ['POST /alerts/{source}', 'POST /incidents/{id}/approval', 'POST /incidents/{id}/rerun']) {
+      expect(routes().get(key)?.auth, key).toBe('NONE');
+    }
+  });
+
+  it('names the same secret header the functions check', () => {
+    expect(WEBHOOK_SECRET_HEADER).toBe(SECRET_HEADER);
+  });
+
+  it('lets API Gateway invoke each API function from this API only', () => {
+    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident']) {
+      synth.template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(synth.stack.functions.get(name)),
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([ref(synth.stack.api.httpApi)])]) }),
+      });
+    }
+  });
+
+  it('throttles the auto-deployed $default stage', () => {
+    expect(resourceOf(synth, synth.stack.api.stage).Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('writes access logs to its log group', () => {
+    const settings = resourceOf(synth, synth.stack.api.stage).Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    expect(settings.DestinationArn).toEqual(arnOf(synth.stack.api.accessLogGroup));
+    expect(settings.Format).toContain('$context.requestId');
+  });
+});
+
+describe('IncidentAutopilotStack outputs and secrets', () => {
+  it.each(['ApiUrl', 'StateMachineArn', 'EventBusName', 'WebhookSecretArn'])('outputs %s', (name) => {
+    synth.template.hasOutput(name, {});
+  });
+
+  it('outputs the values the CLI needs', () => {
+    const outputs = (synth.template.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    expect(outputs.StateMachineArn.Value).toEqual(ref(synth.stack.workflow.stateMachine));
+    expect(outputs.EventBusName.Value).toEqual(ref(synth.stack.events.eventBus));
+    expect(outputs.WebhookSecretArn.Value).toEqual(ref(synth.stack.webhookSecret));
+    expect(JSON.stringify(outputs.ApiUrl.Value)).toContain(JSON.stringify(ref(synth.stack.api.httpApi)));
+  });
+
+  it('generates a 40-character webhook secret without punctuation', () => {
+    expect(resourceOf(synth, synth.stack.webhookSecret).Properties.GenerateSecretString).toEqual({ PasswordLength: 40, ExcludePunctuation: true });
+  });
+
+  it('creates the Retool API key secret when a Retool workflow is configured', () => {
+    synth.template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    expect(synth.stack.retoolApiKey).toBeDefined();
+  });
+});
