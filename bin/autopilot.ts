@@ -1,0 +1,346 @@
+#!/usr/bin/env node
+/**
+ * autopilot — the laptop twin's command line.
+ *
+ *   serve        run the twin (API, Step Functions, DynamoDB, EventBridge, Secrets Manager) until Ctrl-C;
+ *                on first start, send the demo alert and show the incident moving through every state
+ *   simulate     run one scenario end to end in an in-process twin and exit
+ *   scenarios    list the scenarios
+ *   incidents, show, approve, reject, rerun, send
+ *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
+ *                or --url/--secret)
+ * Every command takes --json for tools. Errors print one line and exit non-zero (AUTOPILOT_DEBUG=1 for stacks).
+ */
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { styleText } from 'node:util';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ApiClient, ApiError, type IncidentView } from '../lib/local/client.ts';
+import { DEFAULT_PORT } from '../lib/local/constants.ts';
+import { demoMarker, removeTwinInfo, resolveTwin, writeTwinInfo } from '../lib/local/data-dir.ts';
+import { formatMs, Progress } from '../lib/local/progress.ts';
+
+const DEMO_SCENARIO = 'db-pool-exhaustion';
+const SOURCES = ['dynatrace', 'alertmanager', 'datadog', 'cloudwatch', 'generic'] as const;
+const TERMINAL = new Set(['RESOLVED', 'ESCALATED', 'FAILED']);
+const OUTCOME_EVENTS = new Set(['Incident Resolved', 'Incident Escalated', 'Incident Failed']);
+
+/** An error the CLI reports as one line. */
+class CliError extends Error {
+  override name = 'CliError';
+}
+
+const bold = (t: string) => styleText('bold', t, { stream: process.stdout });
+const dim = (t: string) => styleText('dim', t, { stream: process.stdout });
+const printJson = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+const intBetween = (name: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer between ${min} and ${max}`);
+  return n;
+};
+
+interface GlobalOpts {
+  dataDir: string;
+  url?: string;
+  secret?: string;
+  json?: boolean;
+}
+
+const program = new Command()
+  .name('autopilot')
+  .description('Incident Autopilot on your laptop: the same handlers and state machine as on AWS, offline.')
+  .option('--data-dir <dir>', 'where the twin keeps its data', '.autopilot')
+  .option('--url <url>', 'API of a running twin (default: the one `serve` started in --data-dir)')
+  .option('--secret <secret>', 'webhook shared secret (default: <data-dir>/secret)')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError();
+
+const globals = (cmd: Command): GlobalOpts => cmd.optsWithGlobals<GlobalOpts>();
+
+const apiFor = (cmd: Command): ApiClient => {
+  const g = globals(cmd);
+  const { url, secret } = resolveTwin({ dataDir: g.dataDir, url: g.url, secret: g.secret });
+  return new ApiClient(url, secret);
+};
+
+// ───────────────────────────── serve ─────────────────────────────
+
+program
+  .command('serve')
+  .description('run the laptop twin until Ctrl-C; on first start, send the demo alert and follow it')
+  .option('--port <port>', 'API port', intBetween('--port', 0, 65_535), DEFAULT_PORT)
+  .option('--no-demo', 'do not send the demo alert on first start')
+  .addOption(new Option('--demo-approval <mode>', 'who approves the demo mitigation: auto (the demo approves through the API) or manual (you run `autopilot approve`)').choices(['auto', 'manual']).default('auto'))
+  .option('--approval-timeout <seconds>', 'approval deadline before the incident escalates', intBetween('--approval-timeout', 1, 31_536_000), 3600)
+  .action(async (opts: { port: number; demo: boolean; demoApproval: 'auto' | 'manual'; approvalTimeout: number }, cmd: Command) => {
+    const g = globals(cmd);
+    const { startTwin } = await import('../lib/local/twin.ts');
+    const json = Boolean(g.json);
+    const progress = new Progress({ label: (e) => `${dim(e.incidentId)}  ${e.state}` });
+    const say = (text: string) => (json ? undefined : progress.line(text));
+    const emit = (value: Record<string, unknown>) => json && process.stdout.write(`${JSON.stringify(value)}\n`);
+
+    const twin = await startTwin({
+      dataDir: g.dataDir,
+      port: opts.port,
+      approvalTimeoutSeconds: opts.approvalTimeout,
+      // The simulated world runs on the wall clock and reports minute-grain metrics: verification needs a
+      // couple of minutes of world time after the action to see recovery.
+      verifyWaitSeconds: 20,
+      maxVerifyChecks: 10,
+      onApiError: (route, error) => {
+        const e = error instanceof Error ? error : new Error(String(error));
+        process.stderr.write(`${styleText('red', '✖', { stream: process.stderr })} ${route}: ${e.name}: ${e.message}\n`);
+      },
+    }).catch((error: Error) => {
+      if (error.name === 'EADDRINUSE' || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`port ${opts.port} is in use: is another \`autopilot serve\` running? (or pass --port)`);
+      throw error;
+    });
+    writeTwinInfo(g.dataDir, { url: twin.url, pid: process.pid, startedAt: new Date().toISOString() });
+    const api = new ApiClient(twin.url, twin.secret);
+
+    let shuttingDown = false;
+    const shutdown = async () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      progress.stop();
+      say(dim('stopping the twin…'));
+      removeTwinInfo(g.dataDir);
+      await twin.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+
+    emit({ event: 'ready', url: twin.url, secret: twin.secret, dataDir: twin.dataDir });
+    say(`${bold('Incident Autopilot')} laptop twin is running`);
+    say(`  API        ${twin.url}   (POST /alerts/{source}, GET /incidents, POST /incidents/{id}/approval)`);
+    say(`  secret     ${twin.secret}   (header x-autopilot-secret)`);
+    say(`  data       ${twin.dataDir}   (DynamoDB, events.jsonl, reports/)`);
+    say(dim('  Ctrl-C stops it; the data stays for the next start.'));
+
+    twin.onStateEvent((e) => (json ? emit({ event: 'state', ...e }) : progress.handle(e)));
+    twin.onEvent((event) => {
+      const detail = (event.detail ?? {}) as { incidentId?: string };
+      emit({ event: 'bus', detailType: event['detail-type'], detail: event.detail });
+      say(`  ${styleText('cyan', '⚑', { stream: process.stdout })} ${event['detail-type']} ${dim(`${detail.incidentId ?? ''} → events.jsonl`)}`);
+      if (OUTCOME_EVENTS.has(event['detail-type']) && detail.incidentId) {
+        api
+          .getIncident(detail.incidentId)
+          .then((view) => {
+            emit({ event: 'outcome', incidentId: detail.incidentId, status: view.incident.status, reportPath: view.incident.reportLocation });
+            say(`${bold(`Incident ${detail.incidentId}: ${view.incident.status}`)}${view.incident.reportLocation ? `\n  RCA report: ${view.incident.reportLocation}` : ''}`);
+          })
+          .catch((error: Error) => say(`  could not read incident ${detail.incidentId}: ${error.message}`));
+      }
+    });
+
+    await reportLostExecutions(api, twin.hasExecution, say);
+
+    if (opts.demo && !existsSync(demoMarker(g.dataDir))) await sendDemo(twin, api, opts.demoApproval, say);
+    else if (opts.demo) say(dim(`  (the demo was sent on first start; send another alert with \`npx autopilot simulate ${DEMO_SCENARIO}\` or \`npx autopilot send <file.json>\`)`));
+    await new Promise(() => undefined); // until a signal
+  });
+
+/** Executions live in memory: incidents left open by an earlier run have no execution any more. */
+const reportLostExecutions = async (api: ApiClient, has: (arn: string) => boolean, say: (t: string) => void) => {
+  try {
+    const { items } = await api.listIncidents({ limit: 100 });
+    const lost = items.filter((i) => !TERMINAL.has(String(i.status)) && !(i.executionArn && has(String(i.executionArn))));
+    if (lost.length === 0) return;
+    say(styleText('yellow', `  ${lost.length} incident(s) were in flight when the twin last stopped; their executions did not survive the restart:`, { stream: process.stdout }));
+    for (const i of lost) say(`    ${i.incidentId}  ${i.status}  ${i.title ?? ''}  → \`npx autopilot rerun ${i.incidentId}\``);
+  } catch (error) {
+    say(dim(`  (could not list earlier incidents: ${(error as Error).message})`));
+  }
+};
+
+const sendDemo = async (twin: import('../lib/local/twin.ts').Twin, api: ApiClient, approval: 'auto' | 'manual', say: (t: string) => void) => {
+  const { seedScenario, ApprovalWatcher, decideWhenRequested } = await import('../lib/local/incident-run.ts');
+  const watcher = new ApprovalWatcher(twin);
+  const { worldId, alert } = await seedScenario(twin, DEMO_SCENARIO, { recoveryLagSeconds: 0 });
+  say(`\n${bold('Demo')}: the seed's P1 (${DEMO_SCENARIO}), sent as a ${alert.source} problem notification to ${twin.url}/alerts/${alert.source} ${dim(`(world ${worldId})`)}`);
+  const { status, body } = await api.sendAlert(alert.source, alert.payload);
+  writeFileSync(demoMarker(twin.dataDir), `${body.incidentId}\n`);
+  say(`  webhook answered ${status}: incident ${bold(body.incidentId)}`);
+  if (approval === 'manual') {
+    watcher.reached(body.incidentId).then(() => say(`  ${bold('Approval requested')}: in another terminal run \`npx autopilot approve ${body.incidentId}\` (or \`reject\`)`));
+    return;
+  }
+  // First run: the point is to watch the whole loop, so the demo approves its own mitigation through the
+  // real approval API (recorded as approver "demo"). Real incidents always wait for a human.
+  decideWhenRequested(twin, watcher, api, body, 'approve', 'demo')
+    .then((asked) => asked && say(`  ${dim('the demo approved its own mitigation as "demo"; real incidents wait for `npx autopilot approve <id>`')}`))
+    .catch((error: Error) => say(`  demo approval failed: ${error.message}`))
+    .finally(() => watcher.stop());
+};
+
+// ───────────────────────────── simulate ─────────────────────────────
+
+program
+  .command('simulate <scenario>')
+  .description('run one scenario end to end in an in-process twin (waits skipped) and exit')
+  .addOption(new Option('--approve <mode>', 'auto: approve through the API when asked; reject; manual: wait for `autopilot approve`').choices(['auto', 'manual', 'reject']).default('auto'))
+  .addOption(new Option('--source <source>', 'how the alert is sent').choices(['dynatrace', 'alertmanager']))
+  .action(async (scenario: string, opts: { approve: 'auto' | 'manual' | 'reject'; source?: 'dynatrace' | 'alertmanager' }, cmd: Command) => {
+    const g = globals(cmd);
+    const { startTwin } = await import('../lib/local/twin.ts');
+    const { runScenario } = await import('../lib/local/incident-run.ts');
+    const { findScenario } = await import('../functions/core/world/scenario.ts');
+    findScenario(scenario); // fail fast, naming the scenario, before starting anything
+    const persistent = cmd.getOptionValueSourceWithGlobals('dataDir') === 'cli';
+    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0 });
+    const progress = new Progress();
+    try {
+      if (!g.json) twin.onStateEvent((e) => progress.handle(e));
+      if (opts.approve === 'manual') {
+        twin.onStateEvent((e) => {
+          if (e.type === 'entered' && e.state === 'Request approval')
+            process.stderr.write(`Approval requested: in another terminal run\n  npx autopilot approve ${e.incidentId} --url ${twin.url} --secret ${twin.secret}\n`);
+        });
+      }
+      const result = await runScenario(twin, { scenario, approve: opts.approve, source: opts.source });
+      progress.stop();
+      if (g.json) printJson(result);
+      else printSimulation(result);
+      if (result.execution.status !== 'SUCCEEDED' || result.status === 'FAILED') process.exitCode = 1;
+    } finally {
+      progress.stop();
+      await twin.stop();
+    }
+  });
+
+const printSimulation = (r: import('../lib/local/incident-run.ts').SimulationResult) => {
+  const line = (label: string, value: string | undefined) => value && process.stdout.write(`  ${label.padEnd(12)}${value}\n`);
+  process.stdout.write(`\n${bold(`Incident ${r.id}: ${r.status}`)}  ${dim(`${formatMs(r.totalMs)} end to end, execution ${r.execution.status}${r.execution.error ? ` (${r.execution.error})` : ''}`)}\n`);
+  const top = r.rootCauses[0] as { summary?: string; service?: string; category?: string; changeId?: string; confidence?: number } | undefined;
+  line('root cause', top ? `${top.summary} ${dim(`[${[top.service, top.category, top.changeId].filter(Boolean).join(', ')}; confidence ${Number(top.confidence).toFixed(2)}]`)}` : 'none found');
+  const plan = r.plan as { immediate?: { description?: string; risk?: string }[] } | undefined;
+  line('plan', plan?.immediate?.map((a) => `${a.description} (${a.risk} risk)`).join('; '));
+  const approval = r.approval as { status?: string; approver?: string } | undefined;
+  line('approval', approval?.status && `${approval.status}${approval.approver ? ` by ${approval.approver}` : ''}`);
+  const verification = r.verification as { recovered?: boolean; attempt?: number } | undefined;
+  line('verified', verification && `${verification.recovered ? 'recovered' : 'not recovered'} after ${verification.attempt} check(s)`);
+  line('report', r.reportPath);
+};
+
+// ───────────────────────────── scenarios ─────────────────────────────
+
+program
+  .command('scenarios')
+  .description('list the scenarios `simulate` can run')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const { listScenarios } = await import('../functions/core/world/scenario.ts');
+    const scenarios = listScenarios().map(({ name, title }) => ({ name, title }));
+    if (globals(cmd).json) return printJson(scenarios);
+    const width = Math.max(0, ...scenarios.map((s) => s.name.length));
+    for (const s of scenarios) process.stdout.write(`${s.name.padEnd(width)}  ${s.title}\n`);
+
+  });
+
+// ───────────────────────────── commands against a running twin ─────────────────────────────
+
+program
+  .command('incidents')
+  .description('list incidents, newest first')
+  .option('--status <status>', 'only this status (OPEN, INVESTIGATING, AWAITING_APPROVAL, MITIGATING, VERIFYING, RESOLVED, ESCALATED, FAILED)')
+  .option('--limit <n>', 'at most n', intBetween('--limit', 1, 1000))
+  .action(async (opts: { status?: string; limit?: number }, cmd: Command) => {
+    const list = await apiFor(cmd).listIncidents({ status: opts.status?.toUpperCase(), limit: opts.limit });
+    if (globals(cmd).json) return printJson(list);
+    if (list.items.length === 0) {
+      process.stdout.write('no incidents\n');
+      return;
+    }
+    for (const i of list.items) console.log(`${String(i.incidentId).padEnd(28)} ${String(i.status).padEnd(18)} ${String(i.severity ?? '').padEnd(5)} ${String(i.service ?? '').padEnd(22)} ${i.title ?? ''}`);
+  });
+
+program
+  .command('show <id>')
+  .description('one incident: status, agents, approval, report, timeline')
+  .action(async (id: string, _opts: unknown, cmd: Command) => {
+    const view = await apiFor(cmd).getIncident(id);
+    if (globals(cmd).json) return printJson(view);
+    printIncident(view);
+  });
+
+const printIncident = (view: IncidentView) => {
+  const i = view.incident;
+  process.stdout.write(`${bold(`${i.incidentId}  ${i.status}`)}  ${i.severity ?? ''} ${i.service ?? ''}\n  ${i.title ?? ''}\n`);
+  if (i.approval) process.stdout.write(`  approval   ${i.approval.status}${i.approval.approver ? ` by ${i.approval.approver}` : ''}\n`);
+  if (i.reportLocation) process.stdout.write(`  report     ${i.reportLocation}\n`);
+  for (const [agent, record] of Object.entries(view.agents ?? {})) {
+    const r = record as { latencyMs?: number; reasoner?: string; evidence?: unknown[] };
+    process.stdout.write(`  ${agent.padEnd(12)} ${dim(`${r.evidence?.length ?? 0} evidence, ${r.reasoner ?? ''}, ${formatMs(r.latencyMs ?? 0)}`)}\n`);
+  }
+  for (const e of (view.timeline ?? []) as { at?: string; type?: string; message?: string }[]) process.stdout.write(`  ${dim(e.at ?? '')} ${e.type ?? ''}: ${e.message ?? ''}\n`);
+};
+
+for (const decision of ['approve', 'reject'] as const) {
+  program
+    .command(`${decision} <id>`)
+    .description(`${decision} the pending mitigation of an incident`)
+    .option('--by <name>', 'who decides', userInfo().username)
+    .option('--comment <text>', 'why')
+    .action(async (id: string, opts: { by: string; comment?: string }, cmd: Command) => {
+      const result = await apiFor(cmd).decide(id, decision, opts.by, opts.comment);
+      if (globals(cmd).json) return printJson(result);
+      console.log(`${decision === 'approve' ? 'Approved' : 'Rejected'} the mitigation of ${id} (by ${opts.by}).`);
+    });
+}
+
+program
+  .command('rerun <id>')
+  .description('run the workflow again for an incident (e.g. one whose execution was lost at a restart)')
+  .action(async (id: string, _opts: unknown, cmd: Command) => {
+    const result = await apiFor(cmd).rerun(id);
+    if (globals(cmd).json) return printJson(result);
+    console.log(`Re-running ${id}${result.executionArn ? `: ${result.executionArn}` : ''}`);
+  });
+
+/** Recognises a vendor payload by its shape (the webhook route still validates it). */
+const guessSource = (payload: unknown): (typeof SOURCES)[number] => {
+  if (!payload || typeof payload !== 'object') return 'generic';
+  const p = payload as Record<string, unknown>;
+  if ('PID' in p || 'ProblemID' in p) return 'dynatrace';
+  if (p.version === '4' && Array.isArray(p.alerts)) return 'alertmanager';
+  if ('ALERT_CYCLE_KEY' in p || 'alert_cycle_key' in p || ('id' in p && 'alert_transition' in p)) return 'datadog';
+  if (p.source === 'aws.cloudwatch') return 'cloudwatch';
+  return 'generic';
+};
+
+program
+  .command('send <file>')
+  .description("POST a JSON payload to the running twin's webhook, as the vendor would")
+  .addOption(new Option('--source <source>', 'the webhook route (default: recognised from the payload)').choices([...SOURCES]))
+  .action(async (file: string, opts: { source?: (typeof SOURCES)[number] }, cmd: Command) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined; // sent as is: the API is the judge of what it accepts
+    }
+    const source = opts.source ?? guessSource(parsed);
+    const { status, body } = await apiFor(cmd).sendAlert(source, text);
+    if (globals(cmd).json) return printJson(body);
+    console.log(`${status} ${body.deduplicated ? 'folded into' : 'opened'} incident ${body.incidentId} (as ${source})`);
+  });
+
+// ───────────────────────────── errors ─────────────────────────────
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const e = error instanceof Error ? error : new Error(String(error));
+  if (process.env.AUTOPILOT_DEBUG) process.stderr.write(`${e.stack}\n`);
+  const prefix = e instanceof ApiError ? `the API answered ${e.status}: ` : '';
+  process.stderr.write(`autopilot: ${prefix}${e.message}\n`);
+  process.exit(1);
+});

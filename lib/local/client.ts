@@ -1,0 +1,107 @@
+/**
+ * A small client of the incident API (the same routes on the twin and behind API Gateway), used by the CLI,
+ * the demo, the benchmark and the whole-workflow tests. Every call sends the shared secret header.
+ */
+export const SECRET_HEADER = 'x-autopilot-secret';
+
+/** The API answered with a non-2xx status; `message` is the API's own message when it gave one. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, message: string, body: unknown) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The twin (or API) could not be reached at all. */
+export class ApiUnreachable extends Error {
+  override name = 'ApiUnreachable';
+}
+
+export interface AcceptedAlert {
+  readonly incidentId: string;
+  readonly executionArn?: string;
+  readonly deduplicated?: boolean;
+  readonly [key: string]: unknown;
+}
+
+export type Decision = 'approve' | 'reject';
+
+export class ApiClient {
+  readonly baseUrl: string;
+  readonly #secret: string | undefined;
+
+  constructor(baseUrl: string, secret?: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.#secret = secret;
+  }
+
+  /** POST /alerts/{source} with a raw vendor payload (a string is sent as is, so malformed JSON can be tested). */
+  sendAlert(source: string, payload: unknown, opts: { secret?: string | null } = {}): Promise<{ status: number; body: AcceptedAlert }> {
+    return this.#request('POST', `/alerts/${encodeURIComponent(source)}`, payload, opts.secret);
+  }
+
+  async listIncidents(query: { status?: string; limit?: number } = {}): Promise<{ items: Record<string, unknown>[]; cursor?: string }> {
+    const params = new URLSearchParams();
+    if (query.status) params.set('status', query.status);
+    if (query.limit) params.set('limit', String(query.limit));
+    const qs = params.size ? `?${params}` : '';
+    return (await this.#request<{ items: Record<string, unknown>[]; cursor?: string }>('GET', `/incidents${qs}`)).body;
+  }
+
+  async getIncident(id: string): Promise<IncidentView> {
+    return (await this.#request<IncidentView>('GET', `/incidents/${encodeURIComponent(id)}`)).body;
+  }
+
+  async decide(id: string, decision: Decision, approver: string, comment?: string): Promise<Record<string, unknown>> {
+    return (await this.#request<Record<string, unknown>>('POST', `/incidents/${encodeURIComponent(id)}/approval`, { decision, approver, ...(comment ? { comment } : {}) })).body;
+  }
+
+  async rerun(id: string): Promise<Record<string, unknown>> {
+    return (await this.#request<Record<string, unknown>>('POST', `/incidents/${encodeURIComponent(id)}/rerun`, {})).body;
+  }
+
+  async #request<T>(method: string, path: string, body?: unknown, secret?: string | null): Promise<{ status: number; body: T }> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const presented = secret === undefined ? this.#secret : secret;
+    if (presented) headers[SECRET_HEADER] = presented;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    } catch (error) {
+      throw new ApiUnreachable(`cannot reach ${this.baseUrl} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}); is \`autopilot serve\` running?`);
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // keep the text
+    }
+    if (!res.ok) throw new ApiError(res.status, apiMessage(parsed) ?? `${method} ${path} answered ${res.status}`, parsed);
+    return { status: res.status, body: parsed as T };
+  }
+}
+
+const apiMessage = (body: unknown): string | undefined => {
+  if (typeof body === 'string' && body) return body;
+  if (body && typeof body === 'object') {
+    const b = body as { message?: unknown; error?: unknown };
+    if (typeof b.message === 'string') return b.message;
+    if (typeof b.error === 'string') return b.error;
+    if (b.error && typeof b.error === 'object' && typeof (b.error as { message?: unknown }).message === 'string') return (b.error as { message: string }).message;
+  }
+  return undefined;
+};
+
+/** GET /incidents/{id}: the incident, its alerts, each agent's record and the timeline. */
+export interface IncidentView {
+  readonly incident: Record<string, unknown> & { incidentId: string; status: string; approval?: { status: string; [k: string]: unknown }; reportLocation?: string };
+  readonly alerts?: unknown[];
+  readonly agents?: Partial<Record<string, { output?: unknown; [k: string]: unknown }>>;
+  readonly timeline?: unknown[];
+}

@@ -1,0 +1,46 @@
+/**
+ * Files `autopilot serve` keeps in its data directory so other commands (another terminal) can find it:
+ *   twin.json   where the running twin listens (written on start, removed on a clean stop)
+ *   secret      the webhook shared secret (0600; written by the twin)
+ *   demo-sent   marker: the first-start demo has been sent
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface TwinInfo {
+  readonly url: string;
+  readonly pid: number;
+  readonly startedAt: string;
+}
+
+export class TwinNotRunning extends Error {
+  override name = 'TwinNotRunning';
+}
+
+export const twinInfoFile = (dataDir: string): string => join(resolve(dataDir), 'twin.json');
+export const secretFile = (dataDir: string): string => join(resolve(dataDir), 'secret');
+export const demoMarker = (dataDir: string): string => join(resolve(dataDir), 'demo-sent');
+
+export const writeTwinInfo = (dataDir: string, info: TwinInfo): void => writeFileSync(twinInfoFile(dataDir), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+
+export const removeTwinInfo = (dataDir: string): void => rmSync(twinInfoFile(dataDir), { force: true });
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The running twin's URL and secret, from `--url`/`--secret` or the data directory. */
+export const resolveTwin = (opts: { dataDir: string; url?: string; secret?: string }): { url: string; secret?: string } => {
+  const secret = opts.secret ?? (existsSync(secretFile(opts.dataDir)) ? readFileSync(secretFile(opts.dataDir), 'utf8').trim() : undefined);
+  if (opts.url) return { url: opts.url, secret };
+  const file = twinInfoFile(opts.dataDir);
+  if (!existsSync(file)) throw new TwinNotRunning(`no running twin found in ${resolve(opts.dataDir)}: start one with \`npx autopilot serve\` (or pass --url)`);
+  const info = JSON.parse(readFileSync(file, 'utf8')) as TwinInfo;
+  if (!alive(info.pid)) throw new TwinNotRunning(`the twin that wrote ${file} (pid ${info.pid}) is no longer running: start it with \`npx autopilot serve\``);
+  return { url: info.url, secret };
+};

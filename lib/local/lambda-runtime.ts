@@ -1,0 +1,150 @@
+/**
+ * Runs the real Lambda handlers in-process, the way the Lambda runtime would: each registry entry is
+ * imported once (a "cold start", after the twin has set the environment), called with a JSON copy of the
+ * event and a Lambda context, and its result is JSON-serialised. A thrown error keeps its `name` (the
+ * contract with the state machine's Retry/Catch) and, like Lambda, carries `{errorType, errorMessage,
+ * trace}` as its message, which Step Functions shows as the `Cause`.
+ */
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { FUNCTIONS, type FunctionSpec } from '../../functions/registry.ts';
+import { lambdaArn } from './constants.ts';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** A handler's error as Step Functions sees it: `name` is the Lambda errorType. */
+export class LambdaFunctionError extends Error {
+  override name = 'LambdaFunctionError';
+  readonly errorType: string;
+  readonly errorMessage: string;
+  constructor(errorType: string, errorMessage: string, trace: string[] = []) {
+    super(JSON.stringify({ errorType, errorMessage, trace }));
+    this.name = errorType; // dynamic on purpose: ASL Catch matches on it
+    this.errorType = errorType;
+    this.errorMessage = errorMessage;
+  }
+}
+
+export class UnknownFunction extends Error {
+  override name = 'UnknownFunction';
+}
+
+export class HandlerMissing extends Error {
+  override name = 'HandlerMissing';
+}
+
+export const projectRoot = (): string => new URL('../../', import.meta.url).pathname;
+
+export class LocalLambdas {
+  readonly #root: string;
+  readonly #loaded = new Map<string, Promise<Handler>>();
+  readonly #byName = new Map(FUNCTIONS.map((f) => [f.name, f]));
+  readonly #byArn = new Map(FUNCTIONS.map((f) => [lambdaArn(f.name), f]));
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  constructor(root: string = projectRoot()) {
+    this.#root = root;
+  }
+
+  /** Finds a function by name or by the ARN the twin substituted into the state machine. */
+  spec(nameOrArn: string): FunctionSpec {
+    const spec = this.#byName.get(nameOrArn) ?? this.#byArn.get(nameOrArn);
+    if (!spec) throw new UnknownFunction(`no function ${nameOrArn} in functions/registry.ts`);
+    return spec;
+  }
+
+  /** Imports every registry entry now, so a missing or broken handler fails at start, not mid-incident. */
+  async preload(): Promise<void> {
+    await Promise.all(FUNCTIONS.map((f) => this.#handler(f)));
+  }
+
+  /**
+   * Invokes a function synchronously (RequestResponse). Throws `LambdaFunctionError` for a handler error
+   * or a timeout (`Sandbox.Timedout`, after the registry's timeoutSeconds).
+   */
+  invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+    const run = this.#invoke(nameOrArn, event);
+    const tracked = run.catch(() => undefined);
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
+    return run;
+  }
+
+  /** Waits (at most `timeoutMs`) for running invocations to finish: stopping the databases under them would crash them. */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    while (this.#inFlight.size > 0) {
+      const settled = await Promise.race([Promise.all([...this.#inFlight]).then(() => 'drained' as const), deadline.then(() => 'deadline' as const)]);
+      if (settled === 'deadline') break;
+    }
+    clearTimeout(timer);
+  }
+
+  async #invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+    const spec = this.spec(nameOrArn);
+    const handler = await this.#handler(spec);
+    const deadline = Date.now() + spec.timeoutSeconds * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LambdaFunctionError('Sandbox.Timedout', `Task timed out after ${spec.timeoutSeconds}.00 seconds`)), spec.timeoutSeconds * 1000);
+      timer.unref();
+    });
+    try {
+      const result = await Promise.race([handler(jsonCopy(event), lambdaContext(spec, deadline)), timeout]);
+      return result === undefined ? null : jsonCopy(result);
+    } catch (error) {
+      if (error instanceof LambdaFunctionError) throw error;
+      const e = error instanceof Error ? error : new Error(String(error));
+      throw new LambdaFunctionError(e.name || 'Error', e.message, (e.stack ?? '').split('\n').slice(1, 11).map((l) => l.trim()));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #handler(spec: FunctionSpec): Promise<Handler> {
+    let loaded = this.#loaded.get(spec.name);
+    if (!loaded) {
+      loaded = import(pathToFileURL(join(this.#root, spec.entry)).href).then(
+        (mod: { handler?: unknown }) => {
+          if (typeof mod.handler !== 'function') throw new HandlerMissing(`${spec.entry} does not export a handler function`);
+          return mod.handler as Handler;
+        },
+        (error: unknown) => {
+          throw new HandlerMissing(`cannot load ${spec.entry}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        },
+      );
+      loaded.catch(() => this.#loaded.delete(spec.name)); // retry the import next time
+      this.#loaded.set(spec.name, loaded);
+    }
+    return loaded;
+  }
+}
+
+const jsonCopy = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
+
+const lambdaContext = (spec: FunctionSpec, deadline: number): Context => {
+  const requestId = randomUUID();
+  const unsupported = () => {
+    throw new Error('callback-style completion is not supported by the laptop twin');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: spec.name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: lambdaArn(spec.name),
+    memoryLimitInMB: String(spec.memoryMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${spec.name}`,
+    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+};
+

@@ -1,0 +1,175 @@
+/**
+ * The laptop twin: the real handlers and the real ASL, offline. It serves on loopback DynamoDB (dynalite),
+ * Step Functions (aws-local-stepfunctions behind the JSON API), EventBridge, Secrets Manager and the HTTP
+ * API, and points the unchanged handlers at them through configuration only (AWS_ENDPOINT_URL_* and the
+ * variables of functions/core/config.ts). The handlers contain no local-only branch.
+ *
+ * One twin per process: handlers read their configuration once, at import ("cold start"), and ES modules
+ * cannot be re-imported, so a second twin in the same process would talk to the first one's endpoints.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ASL_EVENT_BUS_KEY, ASL_EVENT_SOURCE_KEY, EVENT_SOURCE, FUNCTIONS } from '../../functions/registry.ts';
+import { substitute, workflowDefinition } from '../workflow-definition.ts';
+import { startApi } from './api-gateway.ts';
+import { startAwsJsonServer } from './aws-json.ts';
+import { EVENT_BUS_NAME, LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME, WEBHOOK_SECRET_ID, lambdaArn } from './constants.ts';
+import { startDynamo } from './dynamodb.ts';
+import { type BusEvent, EventBus, eventBridgeService } from './event-bus.ts';
+import { LocalLambdas } from './lambda-runtime.ts';
+import { generateSecret, loadOrCreateSecret, secretsManagerService } from './secrets.ts';
+import { type ExecutionResult, LocalStepFunctions, type StateEvent, stepFunctionsService } from './step-functions.ts';
+
+export type { StateEvent } from './step-functions.ts';
+export type { BusEvent } from './event-bus.ts';
+
+export interface TwinOptions {
+  /** Where data lives (DynamoDB, events.jsonl, secret, reports). @default '.autopilot' under the cwd */
+  dataDir?: string;
+  /** Port of the HTTP API; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Tests: DynamoDB and events in memory, a temporary report directory removed on stop. */
+  inMemory?: boolean;
+  /** Deadline of the approval task. @default 3600 */
+  approvalTimeoutSeconds?: number;
+  /** Pause between verification checks (VERIFY_WAIT_SECONDS). @default 3 */
+  verifyWaitSeconds?: number;
+  /** MAX_VERIFY_CHECKS. @default 5 */
+  maxVerifyChecks?: number;
+  /** When set, every Wait state pauses this many milliseconds instead. */
+  waitOverrideMs?: number;
+  /** Where reports are written (REPORT_DIR). @default `<dataDir>/reports` */
+  reportDir?: string;
+  /** Called when an API handler fails (API Gateway would answer 500); the twin's stand-in for CloudWatch Logs. */
+  onApiError?: (route: string, error: unknown) => void;
+}
+
+export interface Twin {
+  /** Base URL of the HTTP API (the webhook and the incident routes). */
+  readonly url: string;
+  /** The webhook shared secret (header `x-autopilot-secret`). */
+  readonly secret: string;
+  readonly dataDir: string;
+  readonly reportDir: string;
+  /** Where the twin's AWS services listen (also exported as AWS_ENDPOINT_URL_* for the handlers). */
+  readonly endpoints: { readonly dynamodb: string; readonly stepFunctions: string; readonly eventBridge: string; readonly secretsManager: string };
+  onStateEvent(listener: (e: StateEvent) => void): () => void;
+  /** Every event published to the bus (PutEvents from handlers and the state machine). */
+  onEvent(listener: (e: BusEvent) => void): () => void;
+  waitForExecution(executionArnOrName: string, timeoutMs?: number): Promise<ExecutionResult>;
+  /** Whether this twin (since it started) knows the execution: executions do not survive a restart. */
+  hasExecution(executionArnOrName: string): boolean;
+  stateTimings(executionArn: string): { state: string; ms: number }[];
+  events(): unknown[];
+  stop(): Promise<void>;
+}
+
+export class TwinAlreadyStarted extends Error {
+  override name = 'TwinAlreadyStarted';
+}
+
+let started = false;
+
+export const DEFAULT_DATA_DIR = '.autopilot';
+
+export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
+  if (started) throw new TwinAlreadyStarted('a laptop twin was already started in this process (handlers keep the configuration of their first import); start one twin per process');
+  started = true;
+  let configured = false;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const dataDir = opts.inMemory ? mkdtempSync(join(tmpdir(), 'autopilot-twin-')) : resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
+    if (opts.inMemory) cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    mkdirSync(dataDir, { recursive: true });
+    const reportDir = resolve(opts.reportDir ?? join(dataDir, 'reports'));
+    mkdirSync(reportDir, { recursive: true });
+    const secret = opts.inMemory ? generateSecret() : loadOrCreateSecret(join(dataDir, 'secret'));
+
+    const dynamo = await startDynamo({ path: opts.inMemory ? undefined : join(dataDir, 'dynamodb'), tableName: TABLE_NAME });
+    cleanups.push(() => dynamo.stop());
+    const bus = new EventBus(opts.inMemory ? undefined : join(dataDir, 'events.jsonl'));
+    const lambdas = new LocalLambdas();
+    const substitutions: Record<string, string> = { [ASL_EVENT_BUS_KEY]: EVENT_BUS_NAME, [ASL_EVENT_SOURCE_KEY]: EVENT_SOURCE };
+    for (const f of FUNCTIONS) if (f.aslKey) substitutions[f.aslKey] = lambdaArn(f.name);
+    const definition = substitute(workflowDefinition({ approvalTimeoutSeconds: opts.approvalTimeoutSeconds }), substitutions);
+    const sfn = new LocalStepFunctions({ definition: definition as unknown as StateMachineDefinition, lambdas, bus, defaultEventBus: EVENT_BUS_NAME, waitOverrideMs: opts.waitOverrideMs });
+    const aws = await startAwsJsonServer([stepFunctionsService(sfn), eventBridgeService(bus, EVENT_BUS_NAME), secretsManagerService(new Map([[WEBHOOK_SECRET_ID, secret]]))]);
+    cleanups.push(() => aws.stop());
+    // Cleanups run in reverse: the API stops taking requests, executions are aborted, running handlers
+    // finish (stopping dynalite under a handler crashes dynalite), then the services go.
+    cleanups.push(() => lambdas.drain(10_000));
+    cleanups.push(() => sfn.stop());
+    const api = await startApi({ port: opts.port ?? 0, invoke: (fn, event) => lambdas.invoke(fn, event), onError: opts.onApiError });
+    cleanups.push(() => api.stop());
+
+    configureEnvironment({ dynamoEndpoint: dynamo.endpoint, awsEndpoint: aws.endpoint, apiUrl: api.url, reportDir, opts });
+    configured = true;
+    // Import every handler now ("cold start"): a missing or broken handler fails here, not mid-incident.
+    await lambdas.preload();
+
+    let stopped = false;
+    return {
+      url: api.url,
+      secret,
+      dataDir,
+      reportDir,
+      endpoints: { dynamodb: dynamo.endpoint, stepFunctions: aws.endpoint, eventBridge: aws.endpoint, secretsManager: aws.endpoint },
+      onStateEvent: (listener) => sfn.onStateEvent(listener),
+      onEvent: (listener) => bus.onEvent(listener),
+      waitForExecution: (arnOrName, timeoutMs) => sfn.waitFor(arnOrName, timeoutMs),
+      hasExecution: (arnOrName) => sfn.has(arnOrName),
+      stateTimings: (arn) => sfn.timings(arn),
+      events: () => [...bus.events],
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await runCleanups(cleanups);
+      },
+    };
+  } catch (error) {
+    await runCleanups(cleanups);
+    if (!configured) started = false; // no handler was imported yet: a later start is safe
+    throw error;
+  }
+};
+
+/** Stops in reverse order of start: the API first (no new work), executions, then the services they use. */
+const runCleanups = async (cleanups: (() => Promise<void> | void)[]): Promise<void> => {
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // Keep stopping the rest; a half-stopped twin would hold ports and files.
+    }
+  }
+};
+
+/** The only difference between AWS and the laptop: environment variables. */
+const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; apiUrl: string; reportDir: string; opts: TwinOptions }): void => {
+  const debug = Boolean(process.env.AUTOPILOT_DEBUG);
+  Object.assign(process.env, {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: p.dynamoEndpoint,
+    AWS_ENDPOINT_URL_SFN: p.awsEndpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: p.awsEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: p.awsEndpoint,
+    TABLE_NAME,
+    EVENT_BUS_NAME,
+    STATE_MACHINE_ARN,
+    WEBHOOK_SECRET_ID,
+    API_BASE_URL: p.apiUrl,
+    REPORT_DIR: p.reportDir,
+    VERIFY_WAIT_SECONDS: String(p.opts.verifyWaitSeconds ?? 3),
+    MAX_VERIFY_CHECKS: String(p.opts.maxVerifyChecks ?? 5),
+    POWERTOOLS_LOG_LEVEL: debug ? 'DEBUG' : (process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN'),
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+  });
+  // A session token from the user's shell would be sent with the fake keys; the twin does not need it.
+  delete process.env.AWS_SESSION_TOKEN;
+};
