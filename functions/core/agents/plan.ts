@@ -1,0 +1,207 @@
+/**
+ * Plan agent: turns the root cause into immediate actions from the runbook catalog (roll back / revert the
+ * blamed change; scale for capacity; fail over for a failing external dependency; restart for a leak; plus
+ * the runbook that resolved the most similar past incident when it agrees with the root cause) and long-term
+ * follow-ups, then applies the approval policy. An abstained root cause gets no action: humans investigate.
+ */
+import type { AgentDeps } from '../deps.ts';
+import { type AgentSummary, type AgentTask, type Evidence, type Hypothesis, ImpactOutput, type MitigationAction, PlanOutput, type RiskLevel, RootCauseOutput, SimilarOutput } from '../model.ts';
+import { tokens, tokensMatch } from '../analysis/changes.ts';
+import { type ActionRequest, type BuildResult, type RunbookKind, buildAction, runbookFromText } from '../runbooks/catalog.ts';
+import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.ts';
+import type { ChangeRequest, ServiceNode } from '../tools/ports.ts';
+import { METRICS } from '../tools/ports.ts';
+import { EarlierAgentMissing } from './rootcause.ts';
+import { earlierOutput, runAgent, summarise } from './runtime.ts';
+
+export class PlanNotFound extends Error {
+  override name = 'PlanNotFound';
+  constructor(incidentId: string) {
+    super(`no mitigation plan stored for incident ${incidentId}`);
+  }
+}
+
+export interface PlanResult extends AgentSummary {
+  readonly hasActions: boolean;
+  readonly autoApprove: boolean;
+  readonly risk: RiskLevel;
+}
+
+const isChange = (d: unknown): d is ChangeRequest => !!d && typeof d === 'object' && typeof (d as ChangeRequest).id === 'string' && typeof (d as ChangeRequest).deployedAt === 'string';
+const isNode = (d: unknown): d is ServiceNode => !!d && typeof d === 'object' && typeof (d as ServiceNode).name === 'string' && Array.isArray((d as ServiceNode).calls);
+
+/** Whether undoing `change` means restarting or redeploying instances (its rollback plan says so). */
+export const rollbackNeedsRestart = (change: ChangeRequest): boolean => /restart|redeploy|roll ?back|helm|re-?create/i.test(change.rollbackPlan ?? '');
+
+/** Scale-out factor from the traffic ratio (current / baseline throughput), clamped to [2, 4]. */
+export const scaleFactor = (ratio: number | undefined): number => Math.min(4, Math.max(2, Math.ceil(ratio && Number.isFinite(ratio) ? ratio : 2)));
+
+interface PlanInputs {
+  readonly top: Hypothesis;
+  readonly change?: ChangeRequest;
+  readonly nodes: ReadonlyMap<string, ServiceNode>;
+  readonly impact?: ImpactOutput;
+}
+
+/** The catalog actions the root cause calls for, in order of preference. */
+const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] => {
+  const ids = top.evidenceIds;
+  const tier = (s: string) => nodes.get(s)?.tier;
+  if (top.changeId && change) {
+    const base: ActionRequest = { service: change.service, change, tier: tier(change.service) };
+    const rollback = buildAction(
+      'rollback-change',
+      { ...base, target: change.id, params: { ...(change.version ? { fromVersion: change.version.to, toVersion: change.version.from } : {}), ...(change.rollbackPlan ? { rollbackPlan: change.rollbackPlan } : {}) } },
+      `Roll back ${change.id} on ${change.service}${change.version ? ` (${change.version.to} → ${change.version.from})` : ''}${change.rollbackPlan ? `: ${change.rollbackPlan}` : ''}`,
+      ids,
+    );
+    // A config change whose undo needs a restart or redeploy is a rollback (instances restart: medium risk);
+    // one that reloads live is a config revert (low risk).
+    if (change.type === 'config' && change.configChange && !rollbackNeedsRestart(change)) {
+      const cfg = change.configChange;
+      const revert = buildAction('revert-config', { ...base, target: change.id, params: { param: cfg.param, from: cfg.new, to: cfg.old } }, `Revert ${cfg.param} on ${change.service} from ${cfg.new} back to ${cfg.old} (undo ${change.id})`, ids);
+      return revert.ok ? [revert] : [revert, rollback];
+    }
+    if (change.type === 'feature-flag') {
+      const flag = change.configChange?.param;
+      const toggle = buildAction('toggle-feature-flag', { ...base, target: change.id, params: { flag, to: change.configChange?.old } }, `Turn feature flag ${flag} back to ${change.configChange?.old} on ${change.service} (undo ${change.id})`, ids);
+      return toggle.ok ? [toggle] : [toggle, rollback];
+    }
+    return [rollback];
+  }
+  switch (top.category) {
+    case 'capacity': {
+      const tp = impact?.anomalies.find((a) => a.service === top.service && a.metric === METRICS.throughput);
+      const factor = scaleFactor(tp && tp.baseline > 0 ? tp.current / tp.baseline : undefined);
+      return [buildAction('scale-service', { service: top.service, tier: tier(top.service), params: { factor } }, `Scale ${top.service} out ×${factor} to absorb the traffic`, ids)];
+    }
+    case 'dependency': {
+      const anomalous = new Set(impact?.anomalies.map((a) => a.service));
+      const caller = [...nodes.values()].find((n) => n.calls.includes(top.service) && anomalous.has(n.name))?.name ?? [...nodes.values()].find((n) => n.calls.includes(top.service))?.name ?? top.service;
+      return [buildAction('failover', { service: caller, target: top.service, tier: tier(caller), params: { dependency: top.service } }, `Fail over ${caller}'s calls to ${top.service} to the secondary path (open the circuit)`, ids)];
+    }
+    case 'memory-leak':
+      return [buildAction('restart-service', { service: top.service, tier: tier(top.service), params: { strategy: 'rolling' } }, `Rolling restart of ${top.service} to reclaim leaked memory`, ids)];
+    default:
+      return [];
+  }
+};
+
+const LONG_TERM: Partial<Record<Hypothesis['category'], (h: Hypothesis) => string[]>> = {
+  'config-change': (h) => [`Validate ${h.service} configuration changes against load tests before rollout`, `Alert on saturation of the resource the change touched on ${h.service}`],
+  'bad-deploy': (h) => [`Add canary analysis (error rate, latency) with automatic rollback to ${h.service} deploys`, 'Add a regression test for the failure seen in this incident'],
+  capacity: (h) => [`Autoscale ${h.service} on throughput and saturation`, `Load-test ${h.service} at the observed peak`],
+  dependency: (h) => [`Timeouts, retries with backoff and a circuit breaker for calls to ${h.service}`, `Agree an SLO and a status feed with the owner of ${h.service}`],
+  'memory-leak': (h) => [`Heap-profile ${h.service} and fix the leak`, `Alert on steady memory growth of ${h.service}`],
+  'connection-pool': (h) => [`Size the connection pool of ${h.service} for peak traffic; alert on pool saturation`],
+};
+
+/** Rolling back or reverting a change restarts the service's instances: a separate restart adds only risk. */
+const SUBSUMES: Partial<Record<RunbookKind, readonly RunbookKind[]>> = {
+  'rollback-change': ['restart-service'],
+  'revert-config': [],
+};
+const subsumedBy = (kind: RunbookKind, service: string, actions: readonly MitigationAction[]): MitigationAction | undefined =>
+  actions.find((a) => a.service === service && (a.kind === kind || (SUBSUMES[a.kind as RunbookKind] ?? []).includes(kind)));
+
+const sharedWords = (a: string, b: string): number => {
+  const tb = [...tokens(b)];
+  return [...tokens(a)].filter((x) => tb.some((y) => tokensMatch(x, y))).length;
+};
+
+export const planMitigation =
+  (deps: AgentDeps, policy: ApprovalPolicy = DEFAULT_POLICY) =>
+  async ({ incidentId }: AgentTask): Promise<PlanResult> => {
+    const { output } = await runAgent(deps, 'plan', incidentId, async ({ incident }) => {
+      const rootcause = await earlierOutput(deps, incidentId, 'rootcause', RootCauseOutput);
+      if (!rootcause) throw new EarlierAgentMissing('rootcause', incidentId);
+      const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
+      const similar = await earlierOutput(deps, incidentId, 'similar', SimilarOutput);
+      // The root cause cites ids from every investigation record (anomalies, log templates, past incidents).
+      const others = await Promise.all((['triage', 'logs'] as const).map((a) => deps.store.getAgentRecord(incidentId, a)));
+      const earlierEvidence: Evidence[] = [rootcause, impact, similar, ...others].flatMap((r) => r?.evidence ?? []);
+      const known = new Set(earlierEvidence.map((e) => e.id));
+      const nodes = new Map(earlierEvidence.filter((e) => e.kind === 'topology' && isNode(e.data)).map((e) => [(e.data as ServiceNode).name, e.data as ServiceNode]));
+
+      const rc = rootcause.output;
+      const top = rc.rootCauses[0];
+      const longTerm: string[] = [];
+      const notes: string[] = [];
+      let immediate: MitigationAction[] = [];
+
+      if (rc.abstained || !top) {
+        notes.push(`Root cause undetermined: no automatic action. Humans investigate${rc.missingEvidence.length ? `; missing: ${rc.missingEvidence.join('; ')}` : ''}.`);
+        longTerm.push(...rc.missingEvidence.map((m) => `Close the observability gap: ${m}`));
+      } else {
+        const changeEvidence = earlierEvidence.find((e) => e.id === `change:${top.changeId}` && isChange(e.data));
+        const change = changeEvidence?.data as ChangeRequest | undefined;
+        const results = actionsFor({ top, change, nodes, impact: impact?.output });
+        for (const r of results) {
+          if (r.ok) {
+            immediate.push(r.action);
+            break; // the first applicable runbook is the preferred one; later ones are fallbacks
+          }
+          notes.push(`${r.kind} not applicable: ${r.unmet.join('; ')}.`);
+        }
+        if (results.length === 0) notes.push(`No runbook in the catalog addresses a ${top.category} fault on its own.`);
+
+        // The runbook that resolved the most similar past incident, when it agrees with this root cause.
+        const best = similar?.output.incidents[0];
+        const suggested = similar?.output.suggestedRunbook ?? best?.resolution;
+        if (best && suggested) {
+          const kind: RunbookKind | undefined = runbookFromText(suggested);
+          const agrees = sharedWords(`${best.title} ${best.rootCause ?? ''}`, `${top.summary} ${top.category}`) >= 2;
+          const same = immediate.find((a) => a.kind === kind);
+          if (same) {
+            immediate = immediate.map((a) => (a === same ? { ...a, evidenceIds: [...new Set([...a.evidenceIds, ...best.evidenceIds])] } : a));
+            notes.push(`${best.id} was resolved the same way (${kind}).`);
+          } else if (kind && agrees && subsumedBy(kind, top.service, immediate)) {
+            notes.push(`${best.id}'s fix (${kind}) is already covered by ${subsumedBy(kind, top.service, immediate)!.kind}.`);
+          } else if (kind && agrees) {
+            const built = buildAction(kind, { service: top.service, tier: nodes.get(top.service)?.tier, params: kind === 'scale-service' ? { factor: 2 } : {} }, `As in ${best.id}: ${suggested}`, [...best.evidenceIds, ...top.evidenceIds]);
+            if (built.ok) immediate.push(built.action);
+            else notes.push(`${best.id}'s runbook (${kind}) not applicable: ${built.unmet.join('; ')}.`);
+          } else {
+            notes.push(`${best.id}'s fix ("${suggested}") ${agrees ? 'is not a catalog action' : 'does not match this root cause'}: kept as a follow-up.`);
+          }
+          longTerm.push(`Compare with ${best.id}: ${suggested}`);
+        }
+        longTerm.push(...(LONG_TERM[top.category]?.(top) ?? []));
+        if (top.changeId) longTerm.push(`Review how ${top.changeId} was validated and approved before rollout`);
+      }
+
+      longTerm.push(`Postmortem review of ${incident.title}`);
+      const decision = decide(immediate, policy);
+      const autoApprove = immediate.length > 0 && decision.autoApprove;
+      const offline: PlanOutput = {
+        immediate,
+        longTerm: [...new Set(longTerm)],
+        risk: decision.risk,
+        reversible: decision.reversible,
+        autoApprove,
+        rationale: [
+          top && !rc.abstained ? `Root cause: ${top.summary} (confidence ${top.confidence}).` : '',
+          ...notes,
+          immediate.length ? `Risk ${decision.risk}, ${decision.reversible ? 'reversible' : 'not reversible'}; ${autoApprove ? 'auto-approved' : 'needs approval'}: ${decision.reasons.join('; ')}.` : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
+        evidenceIds: [...new Set(immediate.flatMap((a) => a.evidenceIds))],
+      };
+      return {
+        schema: PlanOutput,
+        instructions:
+          'Plan the mitigation from the root cause using only catalog actions (rollback-change, revert-config, scale-service, restart-service, toggle-feature-flag, failover) with their catalog risk and reversibility; add long-term follow-ups. autoApprove only when every action is low risk and reversible and the policy allows it. No action when the root cause abstained.',
+        offline,
+        knownEvidenceIds: known,
+      };
+    });
+    // The policy verdict is authoritative whatever the reasoner wrote.
+    const verdict = decide(output.immediate, policy);
+    const hasActions = output.immediate.length > 0;
+    const autoApprove = hasActions && verdict.autoApprove;
+    const summary = hasActions
+      ? `${output.immediate.map((a) => a.description).join('; ')} — risk ${verdict.risk}, ${autoApprove ? 'auto-approved by policy' : 'needs approval'}`
+      : `No automatic action: ${output.rationale || 'nothing to mitigate'}`;
+    return { ...summarise(incidentId, 'plan', summary), hasActions, autoApprove, risk: verdict.risk };
+  };

@@ -1,0 +1,318 @@
+/**
+ * Report agent: decides the outcome, writes the RCA / postmortem markdown (AGENT#report, and `<reportDir>/
+ * <incidentId>.md` when configured), closes the incident, remembers a resolved incident in the history so
+ * the similar-incident search improves, and returns the outcome event for the state machine to publish.
+ *
+ * Outcome:
+ *   approval REJECTED                        → ESCALATED, 'rejected'  (mitigation refused: humans own it)
+ *   verification recovered                   → RESOLVED,  'resolved'
+ *   no action, nothing was anomalous         → RESOLVED,  'no-action' (false alarm)
+ *   no action, root cause abstained / no runbook → ESCALATED, 'escalated'
+ *   anything else (timed out, not recovered) → ESCALATED, 'escalated'
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentDeps } from '../deps.ts';
+import {
+  type AgentName,
+  type AgentTask,
+  type Evidence,
+  type ExecutionOutput,
+  type ImpactOutput,
+  type IncidentStatus,
+  type PlanOutput,
+  ReportOutput,
+  type RootCauseOutput,
+  type TriageOutput,
+  type VerificationOutput,
+} from '../model.ts';
+import { IncidentNotFound, type IncidentDetail, type IncidentMeta } from '../store/store.ts';
+import { runAgent, summarise } from './runtime.ts';
+
+export interface ReportOptions {
+  /** Also write `<reportDir>/<incidentId>.md` (directories created) and use that path as the location. */
+  readonly reportDir?: string;
+}
+
+export type OutcomeDetailType = 'Incident Resolved' | 'Incident Escalated';
+
+export interface OutcomeDetail {
+  readonly incidentId: string;
+  readonly status: IncidentStatus;
+  readonly severity: string;
+  readonly service: string;
+  readonly title: string;
+  readonly outcome: ReportOutput['outcome'];
+  readonly rootCause?: { readonly summary: string; readonly changeId?: string; readonly confidence: number };
+  readonly durationSeconds: number;
+  readonly reportLocation: string;
+}
+
+export interface ReportResult {
+  readonly incidentId: string;
+  readonly agent: 'report';
+  readonly summary: string;
+  readonly detailType: OutcomeDetailType;
+  readonly detail: OutcomeDetail;
+}
+
+export class InvalidIncidentId extends Error {
+  override name = 'InvalidIncidentId';
+}
+
+/** The outputs the report reads (each may be missing: the workflow can end early). */
+export interface ReportInputs {
+  readonly incident: IncidentMeta;
+  readonly impact?: ImpactOutput;
+  readonly triage?: TriageOutput;
+  readonly rootcause?: RootCauseOutput;
+  readonly plan?: PlanOutput;
+  readonly execution?: ExecutionOutput;
+  readonly verification?: VerificationOutput;
+}
+
+export interface Outcome {
+  readonly status: 'RESOLVED' | 'ESCALATED';
+  readonly outcome: ReportOutput['outcome'];
+  readonly why: string;
+}
+
+export const decideOutcome = ({ incident, impact, rootcause, plan, verification }: ReportInputs): Outcome => {
+  if (incident.approval?.status === 'REJECTED') {
+    return { status: 'ESCALATED', outcome: 'rejected', why: `the mitigation was rejected${incident.approval.approver ? ` by ${incident.approval.approver}` : ''}: humans own the incident` };
+  }
+  if (verification?.recovered) return { status: 'RESOLVED', outcome: 'resolved', why: 'the metrics returned to their baseline after the mitigation' };
+  if (plan && plan.immediate.length === 0) {
+    if (impact && impact.anomalies.length === 0) return { status: 'RESOLVED', outcome: 'no-action', why: 'no metric deviated from its baseline: a false alarm, nothing to do' };
+    return {
+      status: 'ESCALATED',
+      outcome: 'escalated',
+      why: rootcause?.abstained ? 'the root cause could not be determined, so no automatic action was taken' : 'no runbook applies to the root cause',
+    };
+  }
+  if (incident.status === 'ESCALATED') return { status: 'ESCALATED', outcome: 'escalated', why: incident.outcome === 'approval-timeout' ? 'nobody decided on the mitigation before the deadline' : 'the metrics did not recover after the mitigation' };
+  return { status: 'ESCALATED', outcome: 'escalated', why: 'the incident was not confirmed resolved' };
+};
+
+const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const MARK = { supported: '✔ supported', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;
+
+/** The RCA markdown. Pure: everything it shows comes from `inputs` and `detail`. */
+export const renderReport = (
+  inputs: ReportInputs,
+  outcome: Outcome,
+  context: { readonly detail: IncidentDetail; readonly evidence: ReadonlyMap<string, Evidence>; readonly closedAt: string; readonly durationSeconds: number },
+): string => {
+  const { incident, impact, triage, rootcause, plan, execution, verification } = inputs;
+  const out: string[] = [];
+  const line = (s = '') => out.push(s);
+  const top = rootcause && !rootcause.abstained ? rootcause.rootCauses[0] : undefined;
+
+  line(`# Incident report — ${incident.title}`);
+  line();
+  line(`| Incident | Service | Severity | Outcome | Started | Closed | Duration |`);
+  line(`|---|---|---|---|---|---|---|`);
+  line(`| ${cell(incident.incidentId)} | ${cell(incident.service)} | ${impact?.severity ?? incident.severity} | ${outcome.status} (${outcome.outcome}) | ${incident.startedAt} | ${context.closedAt} | ${Math.round(context.durationSeconds / 60)} min |`);
+  line();
+  line('## Summary');
+  line();
+  line(`${triage?.headline ?? incident.title}. Outcome: **${outcome.status.toLowerCase()}** — ${outcome.why}.`);
+  if (top) line(`Root cause: ${top.summary} (confidence ${top.confidence}).`);
+  if (triage?.narrative) {
+    line();
+    line(triage.narrative);
+  }
+  line();
+
+  line('## Impact');
+  line();
+  if (!impact) line('_The impact analysis did not run._');
+  else {
+    line(`Severity ${impact.severity}; about ${impact.usersImpacted} users and ${impact.revenuePerMinute}/min of revenue affected; blast radius: ${impact.blastRadius.join(', ') || 'none'}.`);
+    if (impact.anomalies.length > 0) {
+      line();
+      line('| Service | Metric | Baseline | During | Score | Onset |');
+      line('|---|---|---|---|---|---|');
+      for (const a of impact.anomalies) line(`| ${cell(a.service)} | ${cell(a.metric)} | ${a.baseline} | ${a.current} | ${a.score} | ${a.onset ?? ''} |`);
+    } else line('No metric deviated from its baseline.');
+  }
+  line();
+
+  line('## Timeline');
+  line();
+  const agentTimes = Object.values(context.detail.agents)
+    .filter((r): r is NonNullable<typeof r> => !!r)
+    .map((r) => ({ at: r.completedAt, text: `${r.agent} agent completed (${r.latencyMs} ms, ${r.reasoner})` }));
+  const events = [
+    { at: incident.startedAt, text: 'problem started (per the alert)' },
+    ...(impact?.onset ? [{ at: impact.onset, text: 'first anomaly onset (telemetry)' }] : []),
+    ...context.detail.timeline.map((e) => ({ at: e.at, text: `${e.type}: ${e.message}${e.actor ? ` (${e.actor})` : ''}` })),
+    ...agentTimes,
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  for (const e of events) line(`- ${e.at} — ${e.text}`);
+  line();
+
+  line('## Root cause');
+  line();
+  if (!rootcause) line('_The root-cause analysis did not run._');
+  else if (!top) {
+    line(`Undetermined: the analysis abstained. Missing evidence: ${rootcause.missingEvidence.join('; ') || 'none listed'}.`);
+  } else {
+    line(`**${top.summary}** — category ${top.category}, service ${top.service}${top.changeId ? `, change ${top.changeId}` : ''}, confidence ${top.confidence}.`);
+    line();
+    line('Predictions tested:');
+    for (const p of top.predictions) line(`- ${MARK[p.result]}: ${p.statement}${p.evidenceIds.length ? ` [${p.evidenceIds.join(', ')}]` : ''}`);
+    line();
+    line('Evidence:');
+    for (const id of top.evidenceIds) line(`- \`${id}\` — ${context.evidence.get(id)?.summary ?? '(cited by an earlier agent)'}`);
+  }
+  line();
+
+  line('## Hypotheses considered');
+  line();
+  if (rootcause) {
+    for (const [i, h] of rootcause.rootCauses.entries()) {
+      const refuted = h.predictions.filter((p) => p.result === 'refuted');
+      line(`${i + 1}. ${h.summary} — confidence ${h.confidence}${refuted.length ? `; refuted: ${refuted.map((p) => p.statement).join('; ')}` : ''}`);
+    }
+    if (rootcause.rootCauses.length === 0) line('None: there was nothing anomalous to explain.');
+    line();
+    line(rootcause.reasoning);
+  } else line('_None._');
+  line();
+
+  line('## Actions taken');
+  line();
+  if (execution && execution.actions.length > 0) {
+    for (const a of execution.actions) line(`- ${a.executedAt} — ${a.kind} on ${a.service}${a.target ? ` (${a.target})` : ''}: **${a.status}** — ${a.detail}`);
+  } else if (plan && plan.immediate.length > 0) {
+    line('None executed. Proposed:');
+    for (const a of plan.immediate) line(`- ${a.description} (${a.risk} risk, ${a.reversible ? 'reversible' : 'not reversible'})`);
+  } else line('None.');
+  if (plan?.rationale) {
+    line();
+    line(`Plan rationale: ${plan.rationale}`);
+  }
+  line();
+
+  line('## Approval');
+  line();
+  const ap = incident.approval;
+  if (!ap) line(plan && plan.immediate.length > 0 ? 'No approval recorded.' : 'Not needed: no action was planned.');
+  else if (ap.status === 'AUTO_APPROVED') line(`Auto-approved by policy at ${ap.decidedAt ?? '?'} (every action low risk and reversible).`);
+  else {
+    line(`Status **${ap.status}**${ap.approver ? ` by ${ap.approver}` : ''}${ap.decidedAt ? ` at ${ap.decidedAt}` : ''}${ap.channel ? ` via ${ap.channel}` : ''}.`);
+    if (ap.requestedAt) line(`Requested ${ap.requestedAt}${ap.expiresAt ? `, deadline ${ap.expiresAt}` : ''}.`);
+    if (ap.comment) line(`Comment: "${ap.comment}"`);
+  }
+  line();
+
+  line('## Verification');
+  line();
+  if (!verification) line('Not performed.');
+  else {
+    line(`Check ${verification.attempt} at ${verification.checkedAt}: ${verification.recovered ? 'recovered' : 'not recovered'}.`);
+    line();
+    line('| Service | Metric | Baseline | Before | After | Recovered |');
+    line('|---|---|---|---|---|---|');
+    for (const c of verification.checks) line(`| ${cell(c.service)} | ${cell(c.metric)} | ${c.baseline} | ${c.before} | ${c.after < 0 ? 'no data' : c.after} | ${c.recovered ? 'yes' : 'no'} |`);
+  }
+  line();
+
+  line('## Follow-ups');
+  line();
+  for (const f of plan?.longTerm ?? []) line(`- [ ] ${f}`);
+  if (!plan?.longTerm.length) line('- [ ] Postmortem review');
+  line();
+  return out.join('\n');
+};
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export const writeReport =
+  (deps: AgentDeps, options: ReportOptions = {}) =>
+  async ({ incidentId }: AgentTask): Promise<ReportResult> => {
+    const detail = await deps.store.getDetail(incidentId);
+    if (!detail) throw new IncidentNotFound(incidentId);
+    if (options.reportDir && (!SAFE_ID.test(incidentId) || incidentId.includes('..'))) throw new InvalidIncidentId(`incident id "${incidentId}" cannot name a report file`);
+    const outputOf = <T>(agent: AgentName) => detail.agents[agent]?.output as T | undefined;
+    const inputs: ReportInputs = {
+      incident: detail.incident,
+      impact: outputOf<ImpactOutput>('impact'),
+      triage: outputOf<TriageOutput>('triage'),
+      rootcause: outputOf<RootCauseOutput>('rootcause'),
+      plan: outputOf<PlanOutput>('plan'),
+      execution: outputOf<ExecutionOutput>('execution'),
+      verification: outputOf<VerificationOutput>('verification'),
+    };
+    const outcome = decideOutcome(inputs);
+    const evidence = new Map(Object.values(detail.agents).flatMap((r) => (r?.evidence ?? []).map((e) => [e.id, e] as const)));
+    const location = options.reportDir ? join(options.reportDir, `${incidentId}.md`) : `dynamodb://${incidentId}/AGENT#report`;
+
+    const { output, incident } = await runAgent(deps, 'report', incidentId, async () => {
+      const closedAt = deps.clock().toISOString();
+      const durationSeconds = Math.max(0, Math.round((Date.parse(closedAt) - Date.parse(detail.incident.startedAt)) / 1000));
+      const markdown = renderReport(inputs, outcome, { detail, evidence, closedAt, durationSeconds });
+      return { schema: ReportOutput, instructions: 'Write the RCA report in markdown from the incident record; keep the outcome and location as given.', offline: { markdown, location, outcome: outcome.outcome } };
+    });
+    if (options.reportDir) {
+      await mkdir(options.reportDir, { recursive: true });
+      await writeFile(location, output.markdown, 'utf8');
+    }
+
+    const now = deps.clock();
+    const durationSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(incident.startedAt)) / 1000));
+    const resolved = outcome.status === 'RESOLVED';
+    const updated = await deps.store.updateIncident(incidentId, {
+      status: outcome.status,
+      outcome: outcome.outcome,
+      reportLocation: location,
+      ...(resolved ? { resolvedAt: now.toISOString() } : {}),
+    });
+    await deps.store.appendEvent(incidentId, { type: 'report-written', message: `Report written (${outcome.outcome}): ${location}`, actor: 'autopilot', data: { location, outcome: outcome.outcome } });
+
+    const top = inputs.rootcause && !inputs.rootcause.abstained ? inputs.rootcause.rootCauses[0] : undefined;
+    if (outcome.outcome === 'resolved') {
+      // Remember what worked, so the next similar incident finds it. Losing this must not lose the report.
+      const worked = (inputs.execution?.actions ?? []).filter((a) => a.status === 'succeeded');
+      const planned = new Map((inputs.plan?.immediate ?? []).map((a) => [`${a.kind}|${a.service}|${a.target ?? ''}`, a.description]));
+      const resolution = worked.map((a) => planned.get(`${a.kind}|${a.service}|${a.target ?? ''}`) ?? `${a.kind} ${a.target ?? a.service}`).join('; ') || 'recovered after mitigation';
+      try {
+        await deps.tools.changes.recordIncident({
+          environment: incident.environment,
+          incident: {
+            id: incidentId,
+            title: inputs.triage?.headline ?? incident.title,
+            service: incident.service,
+            openedAt: incident.startedAt,
+            resolvedAt: now.toISOString(),
+            ...(top ? { category: top.category } : {}),
+            rootCause: top?.summary ?? 'undetermined',
+            resolution,
+            resolutionMinutes: Math.round(durationSeconds / 60),
+            tags: [...new Set([incident.service, ...(top ? [top.category, top.service] : []), ...(top?.changeId ? [top.changeId] : []), ...worked.map((a) => a.kind)])],
+          },
+        });
+      } catch (error) {
+        await deps.store.appendEvent(incidentId, { type: 'history-not-updated', message: `Could not add the incident to the history: ${error instanceof Error ? error.message : String(error)}`, actor: 'autopilot' });
+      }
+    }
+
+    const eventDetail: OutcomeDetail = {
+      incidentId,
+      status: outcome.status,
+      severity: updated.severity,
+      service: updated.service,
+      title: updated.title,
+      outcome: outcome.outcome,
+      ...(top ? { rootCause: { summary: top.summary, ...(top.changeId ? { changeId: top.changeId } : {}), confidence: top.confidence } } : {}),
+      durationSeconds,
+      reportLocation: location,
+    };
+    return {
+      ...summarise(incidentId, 'report', `${outcome.status} (${outcome.outcome}): ${outcome.why}. Report at ${location}`),
+      agent: 'report',
+      detailType: resolved ? 'Incident Resolved' : 'Incident Escalated',
+      detail: eventDetail,
+    };
+  };

@@ -1,0 +1,132 @@
+/**
+ * Root cause agent: reads what the investigation found (impact anomalies, log templates, similar incidents),
+ * gathers what a root cause needs besides (the changes in the window for the blast radius and its topology
+ * neighbours, error traces, saturation / traffic / memory series), then tests hypotheses in code
+ * (analysis/hypotheses.ts) and writes a RootCauseOutput (AGENT#rootcause).
+ */
+import type { AgentDeps } from '../deps.ts';
+import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
+import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
+import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
+import { earlierOutput, runAgent, summarise } from './runtime.ts';
+
+/** An agent ran before its inputs were written: the workflow is out of order. */
+export class EarlierAgentMissing extends Error {
+  override name = 'EarlierAgentMissing';
+  constructor(agent: string, incidentId: string) {
+    super(`the ${agent} agent has not run for incident ${incidentId}`);
+  }
+}
+
+const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+/** How far before the onset changes are considered (a bad change can smoulder, but not for days). */
+export const CHANGE_LOOKBACK_HOURS = 6;
+/** How much metric history before the onset the traffic/leak checks need. */
+export const SERIES_LOOKBACK_HOURS = 3;
+/** ...and at most this much (the change lookback plus the hour before the earliest change). */
+export const MAX_SERIES_LOOKBACK_HOURS = CHANGE_LOOKBACK_HOURS + 1;
+const TRACE_LIMIT = 50;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export const findRootCause =
+  (deps: AgentDeps) =>
+  async ({ incidentId }: AgentTask): Promise<AgentSummary> => {
+    const { output } = await runAgent(deps, 'rootcause', incidentId, async ({ incident, scope, evidence }) => {
+      const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
+      if (!impact) throw new EarlierAgentMissing('impact', incidentId);
+      const logs = await earlierOutput(deps, incidentId, 'logs', LogAnalysisOutput);
+      const similar = await earlierOutput(deps, incidentId, 'similar', SimilarOutput);
+      const known = new Set([impact, logs, similar].flatMap((r) => (r ? r.evidence.map((e: Evidence) => e.id) : [])));
+
+      const now = deps.clock().getTime();
+      const onset = impact.output.onset ?? incident.startedAt;
+      const onsetMs = Number.isNaN(Date.parse(onset)) ? now : Date.parse(onset);
+      const anomalous = [...new Set(impact.output.anomalies.map((a) => a.service))];
+      const blast = [...new Set([incident.service, ...impact.output.blastRadius, ...anomalous])];
+
+      const topology: ServiceNode[] = (await evidence.call('telemetry.getTopology', () => deps.tools.telemetry.getTopology({ ...scope, services: blast }))) ?? [];
+      for (const node of topology) {
+        evidence.add({ id: `topology:${node.name}`, kind: 'topology', source: 'telemetry', summary: `${node.name} (${node.tier}) calls ${node.calls.join(', ') || 'nothing'}`, data: node });
+      }
+      // Neighbours: a change to something the blast radius calls (or that calls it) is a suspect too.
+      const neighbours = new Set(blast);
+      for (const node of topology) {
+        if (blast.includes(node.name)) node.calls.forEach((c) => neighbours.add(c));
+        if (node.calls.some((c) => blast.includes(c))) neighbours.add(node.name);
+      }
+
+      const changes: ChangeRequest[] =
+        (await evidence.call('changes.listChanges', () =>
+          deps.tools.changes.listChanges({ ...scope, from: iso(onsetMs - CHANGE_LOOKBACK_HOURS * HOUR_MS), to: iso(now), services: [...neighbours] }),
+        )) ?? [];
+      for (const c of changes) {
+        const what = c.configChange ? `${c.configChange.param}: ${c.configChange.old} → ${c.configChange.new}` : c.version ? `${c.version.from} → ${c.version.to}` : c.type;
+        evidence.add({ id: `change:${c.id}`, kind: 'change', source: 'changes', summary: `${c.id} ${c.title} (${c.service}, ${what}) ${c.state} at ${c.deployedAt}`, data: c });
+      }
+
+      const traces: Trace[] =
+        anomalous.length === 0
+          ? []
+          : ((await evidence.call('telemetry.getTraces', () =>
+              deps.tools.telemetry.getTraces({ ...scope, from: iso(onsetMs - 15 * MINUTE_MS), to: iso(now), services: anomalous, errorsOnly: true, limit: TRACE_LIMIT }),
+            )) ?? []);
+      for (const t of traces) {
+        const leaves = failingLeaves(t);
+        evidence.add({
+          id: `trace:${t.traceId}`,
+          kind: 'trace',
+          source: 'telemetry',
+          summary: `trace from ${t.rootService} ${t.status} in ${t.totalMs} ms${leaves.length ? `, failing in ${leaves.join(', ')}` : ''}`,
+          data: { traceId: t.traceId, rootService: t.rootService, status: t.status, totalMs: t.totalMs, failingLeaves: leaves },
+        });
+      }
+
+      const series: MetricSeries[] =
+        anomalous.length === 0
+          ? []
+          : ((await evidence.call('telemetry.queryMetrics', () =>
+              deps.tools.telemetry.queryMetrics({
+                ...scope,
+                // Back far enough to see the earliest change's service before it was deployed (a slow burn).
+                from: iso(Math.max(onsetMs - MAX_SERIES_LOOKBACK_HOURS * HOUR_MS, Math.min(onsetMs - SERIES_LOOKBACK_HOURS * HOUR_MS, ...changes.map((c) => Date.parse(c.deployedAt) - HOUR_MS).filter((t) => !Number.isNaN(t))))),
+                to: iso(now),
+                // the changed services too: a change that floods a dependency shows in both throughputs
+                services: [...new Set([...anomalous, ...changes.map((c) => c.service)])],
+                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99],
+              }),
+            )) ?? []);
+      for (const s of series) {
+        if (s.points.length === 0) continue;
+        const last = s.points[s.points.length - 1];
+        evidence.add({ id: `metric:${s.service}:${s.metric}`, kind: 'metric', source: 'telemetry', summary: `${s.service} ${s.metric}: ${s.points.length} points, last ${last.v} ${s.unit} at ${last.t}` });
+      }
+
+      const offline = analyseRootCause({
+        incident: { service: incident.service, startedAt: incident.startedAt },
+        anomalies: impact.output.anomalies,
+        onset: impact.output.onset,
+        templates: logs?.output.templates ?? [],
+        changes,
+        topology,
+        traces,
+        series,
+        similar: similar?.output,
+        gaps: evidence.items.filter((e) => e.kind === 'gap').map((e) => e.id),
+        now: iso(now),
+      });
+      return {
+        schema: RootCauseOutput,
+        instructions:
+          'Find the root cause. Each hypothesis (a change in the window, or an anomalous service as the origin: traffic surge, leak, failing dependency) lists predictions checked against the evidence. Blame the origin, not a downstream symptom; a change deployed after the onset cannot be the cause. Keep the top 3 with confidence in [0,1]; abstain (abstained: true, missingEvidence) when nothing is supported. rollbackCandidate is the change id of the top hypothesis if it is a change.',
+        offline,
+        knownEvidenceIds: known,
+      };
+    });
+    const top = output.rootCauses[0];
+    const summary = output.abstained
+      ? `Root cause undetermined (abstained); missing: ${output.missingEvidence.join('; ') || 'supporting evidence'}`
+      : `${top.summary} — confidence ${top.confidence}${output.rollbackCandidate ? `; rollback candidate ${output.rollbackCandidate}` : ''}`;
+    return summarise(incidentId, 'rootcause', summary);
+  };

@@ -1,0 +1,116 @@
+/**
+ * Verification agent: re-measures every metric the impact agent found failing (latency, errors, saturation…;
+ * not plain load such as throughput up, see `isFailureSignal`) and compares its latest value with the baseline. The state machine loops (wait → verify) until recovered or `maxChecks` attempts.
+ *
+ * Recovery band (per metric): a metric has recovered when its latest value (the median of the last
+ * `LATEST_POINTS` points, so one noisy point neither passes nor fails a check) is back on the healthy side of
+ *
+ *     baseline ± max(REL_TOLERANCE · |baseline|, EXCURSION_TOLERANCE · |anomalous − baseline|)
+ *
+ * i.e. within 25% of the baseline, or with at least 90% of the excursion gone (the second term matters for
+ * near-zero baselines such as an error rate of 0.1%). Direction-aware: for a metric that went up, anything
+ * below the upper edge is recovered (latency below the baseline is fine); for one that went down, anything
+ * above the lower edge. A metric with no recent data has not recovered: we cannot confirm it. With no
+ * anomalous metric at all there is nothing to wait for, and the check passes.
+ */
+import { z } from 'zod';
+import type { AgentDeps } from '../deps.ts';
+import { type Anomaly, ImpactOutput, type MetricCheck, VerificationOutput } from '../model.ts';
+import { isFailureSignal } from '../analysis/hypotheses.ts';
+import type { MetricSeries } from '../tools/ports.ts';
+import { EarlierAgentMissing } from './rootcause.ts';
+import { earlierOutput, runAgent, summarise } from './runtime.ts';
+
+export const VerifyTask = z.object({
+  incidentId: z.string().min(1).max(128),
+  attempt: z.number().int().min(0),
+  maxChecks: z.number().int().min(1).max(100),
+});
+export type VerifyTask = z.infer<typeof VerifyTask>;
+
+export interface VerifyResult {
+  readonly incidentId: string;
+  readonly agent: 'verification';
+  readonly summary: string;
+  readonly attempt: number;
+  readonly recovered: boolean;
+  readonly exhausted: boolean;
+}
+
+export const REL_TOLERANCE = 0.25;
+export const EXCURSION_TOLERANCE = 0.1;
+export const LATEST_POINTS = 3;
+/** How far back "latest" reaches. */
+export const RECENT_WINDOW_MINUTES = 10;
+
+type Check = z.infer<typeof MetricCheck>;
+
+/** The healthy side of the band for one anomaly (see the module comment). */
+export const recoveryBound = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>): number => {
+  const tolerance = Math.max(REL_TOLERANCE * Math.abs(anomaly.baseline), EXCURSION_TOLERANCE * Math.abs(anomaly.current - anomaly.baseline));
+  return anomaly.direction === 'up' ? anomaly.baseline + tolerance : anomaly.baseline - tolerance;
+};
+
+export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, latest: number): boolean =>
+  anomaly.direction === 'up' ? latest <= recoveryBound(anomaly) : latest >= recoveryBound(anomaly);
+
+const latestValue = (series: MetricSeries | undefined): number | undefined => {
+  const values = (series?.points ?? []).slice(-LATEST_POINTS).map((p) => p.v).sort((a, b) => a - b);
+  if (values.length === 0) return undefined;
+  const mid = Math.floor(values.length / 2);
+  return values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+};
+
+export const verifyRecovery =
+  (deps: AgentDeps) =>
+  async ({ incidentId, attempt, maxChecks }: VerifyTask): Promise<VerifyResult> => {
+    const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence }) => {
+      const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
+      if (!impact) throw new EarlierAgentMissing('impact', incidentId);
+      // Recovery means the failure signals are gone; more load (a sale that is still running) is not a fault.
+      const failures = impact.output.anomalies.filter(isFailureSignal);
+      const anomalies = failures.length > 0 ? failures : impact.output.anomalies;
+      const now = deps.clock();
+      const services = [...new Set(anomalies.map((a) => a.service))];
+      const metrics = [...new Set(anomalies.map((a) => a.metric))];
+      const series =
+        anomalies.length === 0
+          ? []
+          : ((await evidence.call('telemetry.queryMetrics', () =>
+              deps.tools.telemetry.queryMetrics({ ...scope, from: new Date(now.getTime() - RECENT_WINDOW_MINUTES * 60_000).toISOString(), to: now.toISOString(), services, metrics }),
+            )) ?? []);
+      const checks: Check[] = anomalies.map((a) => {
+        const id = `metric:${a.service}:${a.metric}`;
+        const s = series.find((x) => x.service === a.service && x.metric === a.metric);
+        const latest = latestValue(s);
+        if (latest === undefined) {
+          evidence.add({ id, kind: 'metric', source: 'telemetry', summary: `${a.service} ${a.metric}: no recent data` });
+          return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: Number.NaN, recovered: false, evidenceIds: [id] };
+        }
+        const recovered = isRecovered(a, latest);
+        evidence.add({
+          id,
+          kind: 'metric',
+          source: 'telemetry',
+          summary: `${a.service} ${a.metric}: baseline ${a.baseline}, during ${a.current}, now ${round(latest)} (healthy ${a.direction === 'up' ? '≤' : '≥'} ${round(recoveryBound(a))}) → ${recovered ? 'recovered' : 'not recovered'}`,
+        });
+        return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: round(latest), recovered, evidenceIds: [id] };
+      });
+      // JSON has no NaN: a metric without data is stored with `after` = -1 and recovered false.
+      const stored = checks.map((c) => (Number.isNaN(c.after) ? { ...c, after: -1 } : c));
+      const offline: VerificationOutput = { attempt: attempt + 1, recovered: checks.every((c) => c.recovered), checks: stored, checkedAt: now.toISOString() };
+      return { schema: VerificationOutput, instructions: 'Report whether every anomalous metric is back within its recovery band.', offline };
+    });
+
+    const next = attempt + 1;
+    const exhausted = !output.recovered && next >= maxChecks;
+    const pending = output.checks.filter((c) => !c.recovered);
+    await deps.store.updateIncident(incidentId, { status: 'VERIFYING' });
+    const summary = output.recovered
+      ? `Recovered on check ${next}: ${output.checks.map((c) => `${c.service} ${c.metric} ${c.before} → ${c.after} (baseline ${c.baseline})`).join('; ')}`
+      : `Not recovered on check ${next}/${maxChecks}: ${pending.map((c) => `${c.service} ${c.metric} ${c.after < 0 ? 'no data' : c.after} vs baseline ${c.baseline}`).join('; ') || 'no anomalous metric to check'}${exhausted ? ' — giving up' : ''}`;
+    await deps.store.appendEvent(incidentId, { type: 'verification', message: summary, actor: 'autopilot', data: { attempt: next, recovered: output.recovered, exhausted } });
+    return { ...summarise(incidentId, 'verification', summary), agent: 'verification', attempt: next, recovered: output.recovered, exhausted };
+  };
+
+const round = (v: number) => Math.round(v * 100) / 100;

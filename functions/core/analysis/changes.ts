@@ -1,0 +1,212 @@
+/**
+ * Scoring a change request against an anomaly it might explain, along three independent lines:
+ *
+ * - time: a cause precedes its effect. The anomaly's onset must follow the deploy within a plausible lag
+ *   (`MAX_PLAUSIBLE_LAG_MINUTES`); a change deployed after the onset cannot have caused it.
+ * - place: faults propagate from a dependency to its callers. The changed service must be the anomalous one
+ *   or something it calls (directly or transitively), not an unrelated corner of the call graph.
+ * - meaning: the symptoms name what the change touched (a config parameter, a library, a component):
+ *   token overlap between the change's text and the error templates / anomalous metric names.
+ *
+ * Each line yields a verdict (supported / refuted / inconclusive) and a short reason; hypotheses.ts turns
+ * them into predictions and a confidence.
+ */
+import type { ChangeRequest, ServiceNode } from '../tools/ports.ts';
+
+export type Verdict = 'supported' | 'refuted' | 'inconclusive';
+
+export interface Check {
+  readonly verdict: Verdict;
+  /** Why, in words, with the numbers behind it. */
+  readonly reason: string;
+}
+
+const MINUTE_MS = 60_000;
+
+/** A config reload or a rolling deploy takes effect within minutes; an hour is a generous upper bound. */
+export const MAX_PLAUSIBLE_LAG_MINUTES = 60;
+/**
+ * Metrics are bucketed (one point per minute or more), so an onset can be stamped at the start of the bucket
+ * the deploy fell into. A deploy this much after the onset still counts as "at the onset".
+ */
+export const ONSET_GRACE_MINUTES = 2;
+
+// ───────────────────────────── time ─────────────────────────────
+
+export interface TimeAlignment extends Check {
+  /** Minutes from the deploy to the onset (negative: deployed after the onset). */
+  readonly lagMinutes?: number;
+}
+
+export const timeAlignment = (deployedAt: string, onset: string | undefined, maxLagMinutes = MAX_PLAUSIBLE_LAG_MINUTES): TimeAlignment => {
+  const deployed = Date.parse(deployedAt);
+  const start = onset ? Date.parse(onset) : Number.NaN;
+  if (Number.isNaN(deployed)) return { verdict: 'inconclusive', reason: `deploy time "${deployedAt}" is not a timestamp` };
+  if (Number.isNaN(start)) return { verdict: 'inconclusive', reason: 'the anomaly onset is unknown' };
+  const lagMinutes = Math.round(((start - deployed) / MINUTE_MS) * 10) / 10;
+  if (lagMinutes < -ONSET_GRACE_MINUTES) {
+    return { verdict: 'refuted', lagMinutes, reason: `deployed ${fmtMinutes(-lagMinutes)} AFTER the onset: it cannot have caused it` };
+  }
+  if (lagMinutes <= maxLagMinutes) {
+    return { verdict: 'supported', lagMinutes, reason: `onset ${fmtMinutes(Math.max(0, lagMinutes))} after the deploy (plausible lag ≤ ${maxLagMinutes} min)` };
+  }
+  return { verdict: 'inconclusive', lagMinutes, reason: `deployed ${fmtMinutes(lagMinutes)} before the onset, longer than a plausible lag (${maxLagMinutes} min)` };
+};
+
+const fmtMinutes = (m: number): string => (m >= 120 ? `${Math.round(m / 6) / 10} h` : `${Math.round(m * 10) / 10} min`);
+
+// ───────────────────────────── place ─────────────────────────────
+
+export interface CallGraph {
+  /** service → the services it calls */
+  readonly callees: ReadonlyMap<string, ReadonlySet<string>>;
+  /** service → the services that call it */
+  readonly callers: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly tiers: ReadonlyMap<string, ServiceNode['tier']>;
+}
+
+export const callGraph = (nodes: readonly ServiceNode[]): CallGraph => {
+  const callees = new Map<string, Set<string>>();
+  const callers = new Map<string, Set<string>>();
+  const tiers = new Map<string, ServiceNode['tier']>();
+  const get = (m: Map<string, Set<string>>, k: string) => m.get(k) ?? m.set(k, new Set()).get(k)!;
+  for (const node of nodes) {
+    tiers.set(node.name, node.tier);
+    get(callees, node.name);
+    get(callers, node.name);
+    for (const callee of node.calls) {
+      get(callees, node.name).add(callee);
+      get(callers, callee).add(node.name);
+    }
+  }
+  return { callees, callers, tiers };
+};
+
+/** Hops from `from` to `to` following `edges` (breadth-first); undefined when unreachable. */
+export const hops = (edges: ReadonlyMap<string, ReadonlySet<string>>, from: string, to: string): number | undefined => {
+  if (from === to) return 0;
+  const seen = new Set([from]);
+  let frontier = [from];
+  for (let depth = 1; frontier.length > 0; depth++) {
+    const next: string[] = [];
+    for (const s of frontier) {
+      for (const n of edges.get(s) ?? []) {
+        if (n === to) return depth;
+        if (!seen.has(n)) {
+          seen.add(n);
+          next.push(n);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return undefined;
+};
+
+/** Everything `service` calls, transitively. */
+export const dependenciesOf = (graph: CallGraph, service: string): Set<string> => reachable(graph.callees, service);
+/** Everything that calls `service`, transitively. */
+export const dependentsOf = (graph: CallGraph, service: string): Set<string> => reachable(graph.callers, service);
+
+const reachable = (edges: ReadonlyMap<string, ReadonlySet<string>>, start: string): Set<string> => {
+  const out = new Set<string>();
+  const stack = [...(edges.get(start) ?? [])];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (s === start || out.has(s)) continue;
+    out.add(s);
+    stack.push(...(edges.get(s) ?? []));
+  }
+  return out;
+};
+
+/**
+ * How the changed service relates to an anomalous one. `dependency`: the anomalous service calls it (a fault
+ * there propagates to the anomalous service); `dependent`: it calls the anomalous service (it could at most
+ * flood it); `unrelated`: no path either way.
+ */
+export type Relation = { readonly kind: 'same' } | { readonly kind: 'dependency' | 'dependent'; readonly hops: number } | { readonly kind: 'unrelated' } | { readonly kind: 'unknown' };
+
+export const relationOf = (graph: CallGraph, changed: string, anomalous: string): Relation => {
+  if (changed === anomalous) return { kind: 'same' };
+  if (!graph.tiers.has(changed) && !graph.callers.has(changed)) return { kind: 'unknown' };
+  const down = hops(graph.callees, anomalous, changed);
+  if (down !== undefined) return { kind: 'dependency', hops: down };
+  const up = hops(graph.callees, changed, anomalous);
+  if (up !== undefined) return { kind: 'dependent', hops: up };
+  return { kind: 'unrelated' };
+};
+
+// ───────────────────────────── meaning ─────────────────────────────
+
+/**
+ * Words that carry no meaning for matching a change to its symptoms: English glue, and the vocabulary every
+ * change or error message uses ("service", "error", "update", "timeout" is NOT here: it is a symptom).
+ */
+const STOP_WORDS = new Set(
+  (
+    'a an and or the to of for in on at by with from into as is are was were be been not no this that these those it its ' +
+    'after before during per via than then when while all any some new old value values set sets setting settings ' +
+    'service services svc error errors exception exceptions failed failure fail fails request requests response ' +
+    'update updated updates upgrade change changes changed config configuration configured param params parameter ' +
+    'version release deploy deployed deployment rollout minor major patch fix fixes fixed bump tune tuned tuning ' +
+    'increase increased decrease decreased reduce reduced adjust adjusted improve improved add added remove removed ' +
+    'ms sec secs second seconds min mins minute minutes http https www com org io java lang net null true false ' +
+    'info warn warning debug fatal level log logs message msg id ids cr chg ' +
+    // metric-name glue: "error_rate_pct" must not make every "rate limit" change look relevant
+    'rate rates pct percent rps per'
+  ).split(' '),
+);
+
+/** Lower-case word tokens: splits camelCase, snake_case, kebab-case, dotted and `$`-joined names; drops numbers (and numbers with units: "30000ms"). */
+export const tokens = (text: string): Set<string> => {
+  const out = new Set<string>();
+  const spaced = text
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase();
+  for (const word of spaced.split(/[^a-z0-9]+/)) {
+    if (word.length < 3 || /^\d/.test(word) || STOP_WORDS.has(word)) continue;
+    out.add(word);
+  }
+  return out;
+};
+
+/** Equal, or the shorter (≥ 4 letters) is a prefix of the longer: "hikari" ~ "hikaricp", "pool" ~ "pools". */
+export const tokensMatch = (a: string, b: string): boolean => {
+  if (a === b) return true;
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  return short.length >= 4 && long.startsWith(short);
+};
+
+export interface MeaningOverlap extends Check {
+  /** The change's tokens that the symptoms mention. */
+  readonly matched: readonly string[];
+}
+
+/** The text of a change that says what it touched. */
+export const changeText = (change: ChangeRequest): string =>
+  [change.title, change.description, change.configChange?.param, change.version ? `${change.version.from} ${change.version.to}` : undefined].filter(Boolean).join(' ');
+
+/** Two distinct shared tokens are needed: one shared word is too often a coincidence ("cache", "order"). */
+export const MIN_MEANING_MATCHES = 2;
+
+/**
+ * Token overlap between what a change touched and the symptom texts (error templates, metric names).
+ * `ignore` removes tokens that would match trivially (service names: the place check covers those).
+ */
+export const meaningOverlap = (change: ChangeRequest, symptoms: readonly string[], ignore: ReadonlySet<string> = new Set()): MeaningOverlap => {
+  const changeTokens = [...tokens(changeText(change))].filter((t) => ![...ignore].some((i) => tokensMatch(t, i)));
+  const symptomTokens = new Set(symptoms.flatMap((s) => [...tokens(s)]));
+  if (symptomTokens.size === 0) return { verdict: 'inconclusive', matched: [], reason: 'no error templates or anomalous metrics to compare with' };
+  // One word, one match: "pool" and "pools" in the change count once.
+  const matched = changeTokens
+    .filter((t) => [...symptomTokens].some((s) => tokensMatch(t, s)))
+    .filter((t, i, all) => !all.slice(0, i).some((earlier) => tokensMatch(earlier, t)));
+  if (matched.length >= MIN_MEANING_MATCHES) return { verdict: 'supported', matched, reason: `the symptoms mention ${matched.map((m) => `"${m}"`).join(', ')}` };
+  return {
+    verdict: 'inconclusive',
+    matched,
+    reason: matched.length === 1 ? `only one shared word ("${matched[0]}")` : 'the symptoms do not mention what the change touched',
+  };
+};

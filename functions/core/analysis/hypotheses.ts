@@ -1,0 +1,677 @@
+/**
+ * Root cause as hypothesis → experiment. From ALL the evidence we generate candidate explanations (every
+ * change in the window, and every anomalous service as an origin: traffic surge, resource leak, failing
+ * external dependency), state what each predicts, check every prediction against the evidence in code, and
+ * compute a confidence from those checks. Nothing here knows a scenario: it sees anomalies, templates,
+ * changes, topology, traces and metric series.
+ *
+ * Predictions per hypothesis:
+ *   change      timing (decisive; a slow burn — a metric of the changed service flat before the deploy and
+ *               climbing after — makes a long lag plausible), place (origin / dependency of the origin /
+ *               floods it: its dependency's traffic jumps at the deploy far more than its own), meaning
+ *               (symptoms name what it touched), novelty (new errors where its faults would show);
+ *   surge       origin, traffic rose before the onset, saturation, no change on the service;
+ *   leak        origin, memory climbs steadily (Kendall's τ), errors mention memory / GC;
+ *   dependency  failing spans end in the external dependency, callers' errors name it or a remote failure;
+ *   all         (when close past incidents exist) one reads like this hypothesis — weak support only.
+ * Only failure signals (see `isFailureSignal`) mark a service as failing and set fault onsets: more load is
+ * not a fault, and a sale that starts before a bad change must not refute the change.
+ *
+ * Confidence (documented, monotone, bounded):
+ *
+ *     confidence = 0                                          if a decisive prediction is refuted
+ *     confidence = σ(PRIOR_LOG_ODDS + Σ w·[supported] − Σ w·[refuted])   otherwise
+ *
+ * σ is the logistic function; `PRIOR_LOG_ODDS` = −2 (an untested hypothesis is unlikely: σ(−2) ≈ 0.12);
+ * each prediction has a weight w (how diagnostic it is). Inconclusive checks add nothing. A change deployed
+ * after the onset is refuted outright (the timing prediction is decisive). Turning any check from
+ * inconclusive to supported strictly raises the confidence; turning it to refuted strictly lowers it.
+ *
+ * We abstain when there is no anomaly (nothing to explain) or when the best hypothesis stays below
+ * `ABSTAIN_BELOW` or has no supported prediction at all.
+ */
+import type { z } from 'zod';
+import type { Anomaly, FaultCategory, Hypothesis, LogTemplate, RootCauseOutput, SimilarOutput } from '../model.ts';
+import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
+import {
+  type CallGraph,
+  type Check,
+  type Verdict,
+  callGraph,
+  changeText,
+  dependenciesOf,
+  meaningOverlap,
+  relationOf,
+  timeAlignment,
+  tokens,
+  tokensMatch,
+  MIN_MEANING_MATCHES,
+  MAX_PLAUSIBLE_LAG_MINUTES,
+  ONSET_GRACE_MINUTES,
+} from './changes.ts';
+
+export type Template = z.infer<typeof LogTemplate>;
+
+export const PRIOR_LOG_ODDS = -2;
+export const ABSTAIN_BELOW = 0.5;
+export const TOP_N = 3;
+/** Share of the failing traces that must end in a service for the traces to place the fault there. */
+const MIN_LEAF_SHARE = 0.3;
+/** How far a healthy dependency may be from the origin and still be blamed. */
+const MAX_BLAME_HOPS = 3;
+const MINUTE_MS = 60_000;
+
+export interface RootCauseInput {
+  /** The service the alert named and when it said the problem started. */
+  readonly incident: { readonly service: string; readonly startedAt: string };
+  readonly anomalies: readonly Anomaly[];
+  /** The earliest onset the impact agent saw. */
+  readonly onset?: string;
+  readonly templates: readonly Template[];
+  readonly changes: readonly ChangeRequest[];
+  readonly topology: readonly ServiceNode[];
+  /** Error traces of the anomalous services. */
+  readonly traces: readonly Trace[];
+  /** Series of the anomalous services (throughput, cpu, memory, db pool), from before the onset until now. */
+  readonly series: readonly MetricSeries[];
+  readonly similar?: SimilarOutput;
+  /** Tools that failed (`gap:<tool>` ids): reported as missing evidence. */
+  readonly gaps?: readonly string[];
+  readonly now: string;
+}
+
+/** A prediction with its weight; `decisive` means a refutation kills the hypothesis. */
+export interface TestedPrediction {
+  readonly statement: string;
+  readonly result: Verdict;
+  readonly weight: number;
+  readonly decisive?: boolean;
+  readonly evidenceIds: readonly string[];
+  /** Evidence that would have settled an inconclusive check. */
+  readonly missing?: string;
+}
+
+export interface Candidate {
+  readonly kind: 'change' | 'traffic-surge' | 'resource-leak' | 'dependency-outage';
+  readonly summary: string;
+  readonly service: string;
+  readonly category: FaultCategory;
+  readonly changeId?: string;
+  readonly predictions: readonly TestedPrediction[];
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** The documented confidence formula (see the module comment). */
+export const confidenceOf = (predictions: readonly Pick<TestedPrediction, 'result' | 'weight' | 'decisive'>[]): number => {
+  if (predictions.some((p) => p.decisive && p.result === 'refuted')) return 0;
+  const score = predictions.reduce((s, p) => s + (p.result === 'supported' ? p.weight : p.result === 'refuted' ? -p.weight : 0), 0);
+  return Math.round(sigmoid(PRIOR_LOG_ODDS + score) * 1000) / 1000;
+};
+
+// ───────────────────────────── the evidence, indexed ─────────────────────────────
+
+interface World {
+  readonly input: RootCauseInput;
+  readonly graph: CallGraph;
+  readonly topologyKnown: boolean;
+  /**
+   * Services with a failure signal (see `isFailureSignal`): only these can be an origin or a symptom. A service
+   * that merely carries more load (throughput up) is busy, not broken.
+   */
+  readonly anomalous: ReadonlySet<string>;
+  /** Failing services none of whose (transitive) dependencies is failing. */
+  readonly origins: ReadonlySet<string>;
+  /** Per service, the traces whose deepest failing span is in it. */
+  readonly leafErrors: ReadonlyMap<string, readonly string[]>;
+  readonly errorTraceCount: number;
+  readonly onsetOf: (service: string) => string | undefined;
+  readonly serviceTokens: ReadonlySet<string>;
+}
+
+/** The deepest failing span of a trace: an ERROR span none of whose children failed. */
+export const failingLeaves = (trace: Trace): string[] => {
+  const failing = trace.spans.filter((s) => s.status === 'ERROR');
+  const failingParents = new Set(failing.map((s) => s.parentSpanId).filter(Boolean));
+  return [...new Set(failing.filter((s) => !failingParents.has(s.spanId)).map((s) => s.service))];
+};
+
+/** CPU at or above this is saturation (a failure signal); below it a CPU rise is just load. */
+export const CPU_SATURATION_PCT = 85;
+
+/**
+ * Whether an anomaly shows something failing, as opposed to more load arriving: latency, errors, memory or a
+ * pool in use going up, throughput / users / revenue going down, CPU at saturation, a resized pool. Load
+ * anomalies (throughput up, more users) still feed the traffic check, but do not mark a service as failing
+ * and do not set the fault onset — a flash sale starting at 12:00 is not a fault that started at 12:00.
+ */
+export const isFailureSignal = (a: Pick<Anomaly, 'metric' | 'direction' | 'current'>): boolean => {
+  const m = a.metric.toLowerCase();
+  if (/throughput|rps|requests|active_users|users|revenue/.test(m)) return a.direction === 'down';
+  if (/cpu/.test(m)) return a.current >= CPU_SATURATION_PCT;
+  if (/pool_max/.test(m)) return true;
+  return a.direction === 'up';
+};
+
+const index = (input: RootCauseInput): World => {
+  const graph = callGraph(input.topology);
+  const failures = input.anomalies.filter(isFailureSignal);
+  // Only load anomalies (a surge nothing failed under): fall back to every anomalous service.
+  const signals = failures.length > 0 ? failures : input.anomalies;
+  const anomalous = new Set(signals.map((a) => a.service));
+  const origins = new Set([...anomalous].filter((s) => ![...dependenciesOf(graph, s)].some((d) => anomalous.has(d))));
+  const leafErrors = new Map<string, string[]>();
+  const errorTraces = input.traces.filter((t) => t.status === 'ERROR' || t.spans.some((s) => s.status === 'ERROR'));
+  for (const trace of errorTraces) {
+    for (const service of failingLeaves(trace)) (leafErrors.get(service) ?? leafErrors.set(service, []).get(service)!).push(trace.traceId);
+  }
+  const onsets = new Map<string, string>();
+  for (const a of signals) {
+    const current = onsets.get(a.service);
+    if (a.onset && (!current || Date.parse(a.onset) < Date.parse(current))) onsets.set(a.service, a.onset);
+  }
+  const serviceNames = new Set([...input.topology.map((n) => n.name), ...anomalous, ...input.changes.map((c) => c.service), input.incident.service]);
+  return {
+    input,
+    graph,
+    topologyKnown: input.topology.length > 0,
+    anomalous,
+    origins,
+    leafErrors,
+    errorTraceCount: errorTraces.length,
+    onsetOf: (service) => onsets.get(service) ?? earliest(signals) ?? input.onset ?? input.incident.startedAt,
+    serviceTokens: new Set([...serviceNames].flatMap((s) => [...tokens(s.replace(/-(service|svc|api)$/, ''))])),
+  };
+};
+
+const earliest = (anomalies: readonly Anomaly[]): string | undefined =>
+  anomalies.map((a) => a.onset).filter((o): o is string => !!o && !Number.isNaN(Date.parse(o))).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+
+/** Kendall's tau of values against their order: +1 strictly rising, −1 strictly falling, ≈ 0 no trend. Robust to noise. */
+export const trendTau = (values: readonly number[]): number => {
+  const n = values.length;
+  if (n < 3) return 0;
+  let s = 0;
+  for (let i = 0; i < n - 1; i++) for (let j = i + 1; j < n; j++) s += Math.sign(values[j] - values[i]);
+  return s / ((n * (n - 1)) / 2);
+};
+
+const anomalyIds = (w: World, service: string, metric?: string): string[] =>
+  w.input.anomalies.filter((a) => a.service === service && (!metric || a.metric === metric)).flatMap((a) => a.evidenceIds);
+const templateIds = (templates: readonly Template[]): string[] => templates.flatMap((t) => t.evidenceIds);
+const seriesOf = (w: World, service: string, metric: string): MetricSeries | undefined =>
+  w.input.series.find((s) => s.service === service && s.metric === metric && s.points.length > 0);
+const seriesId = (s: MetricSeries) => `metric:${s.service}:${s.metric}`;
+const topologyIds = (w: World, ...services: string[]) => (w.topologyKnown ? services.filter((s) => w.graph.tiers.has(s)).map((s) => `topology:${s}`) : []);
+const pick = (verdict: Verdict, statement: string, weight: number, evidenceIds: readonly string[], extra: Partial<TestedPrediction> = {}): TestedPrediction => ({
+  statement,
+  result: verdict,
+  weight,
+  evidenceIds: [...new Set(evidenceIds)],
+  ...extra,
+});
+const withReason = (statement: string, check: Check) => `${statement} — ${check.reason}`;
+
+// ───────────────────────────── change hypotheses ─────────────────────────────
+
+const CHANGE_CATEGORY: Record<ChangeRequest['type'], FaultCategory | undefined> = {
+  deploy: 'bad-deploy',
+  config: 'config-change',
+  'feature-flag': 'config-change',
+  infrastructure: undefined,
+};
+
+/** A fault category read from text (for infrastructure changes and symptom wording). */
+export const categoryFromText = (text: string): FaultCategory => {
+  const t = text.toLowerCase();
+  if (/\bdns\b|resolv|nxdomain/.test(t)) return 'dns';
+  if (/certif|\btls\b|\bssl\b|x509/.test(t)) return 'certificate';
+  if (/hikari|connection pool|pool ?size|pool exhaust|pooltimeout/.test(t)) return 'connection-pool';
+  if (/out ?of ?memory|\boom\b|heap|memory leak|gc overhead/.test(t)) return 'memory-leak';
+  if (/\bcache\b|redis|memcache/.test(t)) return 'cache';
+  if (/\bsql\b|database|deadlock|\bdb\b|postgres|mysql|query/.test(t)) return 'database';
+  return 'unknown';
+};
+
+/** The anomalous service a change would explain best: origins first, then the closest by call graph. */
+const targetOf = (w: World, change: ChangeRequest): string | undefined => {
+  const ranked = [...w.anomalous]
+    .map((s) => ({ s, rel: relationOf(w.graph, change.service, s) }))
+    .map(({ s, rel }) => ({ s, rank: (w.origins.has(s) ? 0 : 10) + (rel.kind === 'same' ? 0 : rel.kind === 'dependency' ? rel.hops : rel.kind === 'dependent' ? 5 + rel.hops : 20) }))
+    .sort((a, b) => a.rank - b.rank || a.s.localeCompare(b.s));
+  return ranked[0]?.s;
+};
+
+/** Series where a slow-burning fault shows first: it grows from the deploy until something gives. */
+const SLOW_BURN_METRICS = [METRICS.memory, METRICS.dbPoolActive, METRICS.cpu, METRICS.latencyP99];
+/** A trend at least this steady (Kendall's tau) counts as "climbing". */
+export const STEADY_TREND_TAU = 0.6;
+
+/**
+ * A slow burn: a metric of the changed service is flat before the deploy and climbs steadily from the deploy
+ * to the onset (a leak, a creeping pool). This makes a lag longer than `MAX_PLAUSIBLE_LAG_MINUTES` plausible.
+ */
+const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): { metric: string; growth: number; id: string } | undefined => {
+  const deployed = Date.parse(change.deployedAt);
+  const end = Date.parse(onset ?? '');
+  if (Number.isNaN(deployed) || Number.isNaN(end) || end <= deployed) return undefined;
+  for (const metric of SLOW_BURN_METRICS) {
+    const series = seriesOf(w, change.service, metric);
+    if (!series) continue;
+    const pre = series.points.filter((p) => Date.parse(p.t) < deployed && Date.parse(p.t) >= deployed - 60 * MINUTE_MS).map((p) => p.v);
+    const post = series.points.filter((p) => Date.parse(p.t) >= deployed && Date.parse(p.t) <= end).map((p) => p.v);
+    if (pre.length < 3 || post.length < 5) continue;
+    const growth = median(post.slice(-Math.max(1, Math.floor(post.length / 5)))) / median(pre);
+    if (Math.abs(trendTau(pre)) < 0.4 && trendTau(post) >= STEADY_TREND_TAU && growth >= 1.2) return { metric, growth, id: seriesId(series) };
+  }
+  return undefined;
+};
+
+/** Traffic ratio of a series across the deploy: median of the 15 min after over the 30 min before. */
+const ratioAcross = (series: MetricSeries | undefined, at: number): number | undefined => {
+  if (!series) return undefined;
+  const before = series.points.filter((p) => Date.parse(p.t) < at && Date.parse(p.t) >= at - 30 * MINUTE_MS).map((p) => p.v);
+  const after = series.points.filter((p) => Date.parse(p.t) >= at && Date.parse(p.t) <= at + 15 * MINUTE_MS).map((p) => p.v);
+  if (before.length === 0 || after.length === 0 || median(before) <= 0) return undefined;
+  return median(after) / median(before);
+};
+
+/** A change that makes its service call a dependency this much more than its own traffic grew floods it. */
+export const AMPLIFICATION_RATIO = 1.5;
+
+/**
+ * A change in a caller can break its dependency by flooding it (a flag that adds synchronous calls, a retry
+ * storm). Then the failing dependency's traffic jumps at the deploy much more than the changed service's own:
+ * the extra calls come from the change, not from users (a sale lifts both alike).
+ */
+const amplification = (w: World, change: ChangeRequest, target: string): string | undefined => {
+  if (target === change.service || !dependenciesOf(w.graph, change.service).has(target)) return undefined;
+  const at = Date.parse(change.deployedAt);
+  const dep = ratioAcross(seriesOf(w, target, METRICS.throughput), at);
+  const own = ratioAcross(seriesOf(w, change.service, METRICS.throughput), at);
+  if (dep === undefined || own === undefined || dep < AMPLIFICATION_RATIO || dep / own < AMPLIFICATION_RATIO) return undefined;
+  return `${change.service} multiplies its calls into ${target}: ${target}'s traffic ×${dep.toFixed(1)} at the deploy while ${change.service}'s own ×${own.toFixed(1)}`;
+};
+
+const testChange = (w: World, change: ChangeRequest): Candidate => {
+  const id = `change:${change.id}`;
+  const target = targetOf(w, change) ?? w.input.incident.service;
+  const onset = w.onsetOf(target);
+
+  // 1. time (decisive): the onset follows the deploy within a plausible lag — or, for a slow burn, the
+  //    changed service starts drifting at the deploy.
+  const time = timeAlignment(change.deployedAt, onset);
+  // The drift also names the mechanism (a memory drift is a leak), whatever the lag.
+  const drift = time.verdict !== 'refuted' ? slowBurn(w, change, onset) : undefined;
+  const burn = time.verdict === 'inconclusive' && time.lagMinutes !== undefined ? drift : undefined;
+  const timeCheck: Check = burn ? { verdict: 'supported', reason: `slow burn: ${burn.metric} of ${change.service} climbs steadily from the deploy (×${burn.growth.toFixed(2)} by the onset, ${Math.round(time.lagMinutes!)} min later)` } : time;
+  const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min or as a slow burn`, timeCheck), burn ? 2 : 1.5, [
+    id,
+    ...anomalyIds(w, target),
+    ...(burn ? [burn.id] : []),
+  ], {
+    decisive: true,
+    missing: time.verdict === 'inconclusive' && time.lagMinutes === undefined ? `the onset of the anomaly on ${target}` : undefined,
+  });
+
+  // 2. place: the changed service is the origin, or a dependency of it (faults flow from callee to caller).
+  //    A stray failing trace or two is noise: the failing traces must end there in a real share.
+  const leafTraces = w.leafErrors.get(change.service) ?? [];
+  const leafShare = w.errorTraceCount > 0 ? leafTraces.length / w.errorTraceCount : 0;
+  const failsHere = leafTraces.length > 0 && (leafShare >= MIN_LEAF_SHARE || leafTraces.length >= Math.max(...[...w.leafErrors.values()].map((l) => l.length)));
+  const rel = relationOf(w.graph, change.service, target);
+  const isAnomalous = w.anomalous.has(change.service);
+  // The target's failure is already explained by a failing dependency of its own that the changed service
+  // does not lead to: a healthy changed service beside that path explains nothing.
+  const targetFailingDeps = [...dependenciesOf(w.graph, target)].filter((d) => w.anomalous.has(d));
+  const changedDeps = dependenciesOf(w.graph, change.service);
+  const explainedElsewhere = !isAnomalous && targetFailingDeps.length > 0 && !targetFailingDeps.some((d) => d === change.service || changedDeps.has(d));
+  const flood = amplification(w, change, target);
+  let place: Check;
+  if (flood) place = { verdict: 'supported', reason: flood };
+  else if (failsHere) place = { verdict: 'supported', reason: `${leafTraces.length} of ${w.errorTraceCount} failing trace(s) end in ${change.service}` };
+  else if (rel.kind === 'same' && w.origins.has(target)) place = { verdict: 'supported', reason: `${change.service} is failing and none of its dependencies is` };
+  else if (rel.kind === 'dependency' && w.origins.has(target) && rel.hops <= MAX_BLAME_HOPS) place = { verdict: 'supported', reason: `${target} (the origin) calls ${change.service} (${rel.hops} hop(s))` };
+  else if (rel.kind === 'unknown' || !w.topologyKnown) place = { verdict: 'inconclusive', reason: `${change.service} is not in the known topology` };
+  else if (rel.kind === 'unrelated') place = { verdict: 'refuted', reason: `${change.service} is neither a failing service nor on a call path to one` };
+  else if (!isAnomalous && w.errorTraceCount > 0 && rel.kind === 'dependency') place = { verdict: 'refuted', reason: `${change.service} is healthy and the failing traces end elsewhere` };
+  else if (explainedElsewhere) place = { verdict: 'refuted', reason: `${change.service} is healthy and ${target}'s failure is explained by failing ${targetFailingDeps.join(', ')}` };
+  else if (isAnomalous) place = { verdict: 'inconclusive', reason: `${change.service} is failing but one of its dependencies is too: it may be a symptom` };
+  else place = { verdict: 'inconclusive', reason: `${change.service} ${rel.kind === 'dependent' ? 'calls' : 'is near'} ${target} but shows no fault of its own` };
+  const locality = pick(place.verdict, withReason(`${change.service} is the origin of the anomaly, a dependency of it, or floods it`, place), 1.5, [
+    id,
+    ...(flood ? [seriesOf(w, target, METRICS.throughput), seriesOf(w, change.service, METRICS.throughput)].filter((x): x is MetricSeries => !!x).map(seriesId) : []),
+    ...leafTraces.slice(0, 5).map((t) => `trace:${t}`),
+    ...topologyIds(w, change.service, target),
+    ...anomalyIds(w, change.service),
+  ], { missing: place.verdict === 'inconclusive' && !w.topologyKnown ? 'the service topology (call graph)' : undefined });
+
+  // 3. meaning: the symptoms name what the change touched.
+  const related = new Set([change.service, target, ...(w.graph.callers.get(change.service) ?? [])]);
+  const symptomTemplates = w.input.templates.filter((t) => related.has(t.service) || w.anomalous.has(t.service));
+  const symptomMetrics = w.input.anomalies.filter((a) => related.has(a.service)).map((a) => a.metric);
+  const meaning = meaningOverlap(change, [...symptomTemplates.map((t) => t.template), ...symptomMetrics], w.serviceTokens);
+  const matchedTemplates = symptomTemplates.filter((t) => meaning.matched.some((m) => [...tokens(t.template)].some((tt) => tt.startsWith(m) || m.startsWith(tt))));
+  const touched = change.configChange ? `${change.configChange.param}` : change.title;
+  const semantic = pick(meaning.verdict, withReason(`the errors or anomalous metrics mention what ${change.id} touched (${touched})`, meaning), 1.5, [
+    id,
+    ...templateIds(matchedTemplates),
+  ], { missing: symptomTemplates.length === 0 ? 'error log templates of the affected services' : undefined });
+
+  // 4. novelty: errors new since the deploy appear where the change can be seen first — in the changed
+  //    service if it is an origin, or in its callers if it is a dependency that does not log itself. New errors
+  //    in a service that is itself only a symptom of a failing dependency say nothing about this change.
+  //    A healthy changed service's callers count only with errors that name it.
+  const symptomOnly = isAnomalous && !w.origins.has(change.service) && !failsHere;
+  const callers = new Set(isAnomalous ? [] : (w.graph.callers.get(change.service) ?? []));
+  const ownTokens = tokens(change.service.replace(/-(service|svc|api)$/, ''));
+  const namesIt = (text: string) => [...tokens(text)].some((t) => [...ownTokens].some((o) => tokensMatch(o, t)));
+  const deployed = Date.parse(change.deployedAt);
+  const horizon = Math.max(MAX_PLAUSIBLE_LAG_MINUTES, burn && time.lagMinutes !== undefined ? time.lagMinutes + 15 : 0);
+  const novel = symptomOnly ? [] : w.input.templates.filter((t) => t.novel && (t.service === change.service || (callers.has(t.service) && namesIt(t.template))));
+  const after = novel.filter((t) => {
+    const lag = (Date.parse(t.firstSeen) - deployed) / MINUTE_MS;
+    return lag >= -ONSET_GRACE_MINUTES && lag <= horizon;
+  });
+  const before = novel.filter((t) => (Date.parse(t.firstSeen) - deployed) / MINUTE_MS < -ONSET_GRACE_MINUTES);
+  let fresh: Check;
+  if (symptomOnly) fresh = { verdict: 'inconclusive', reason: `${change.service}'s new errors are explained by its failing dependencies` };
+  else if (after.length > 0) fresh = { verdict: 'supported', reason: `${after.length} new error template(s) first seen after the deploy` };
+  else if (before.length > 0) fresh = { verdict: 'refuted', reason: `the new errors were first seen before the deploy (${before[0].firstSeen})` };
+  else fresh = { verdict: 'inconclusive', reason: 'no new error templates around the deploy' };
+  const novelty = pick(fresh.verdict, withReason(`new errors where ${change.service}'s faults would show start after the deploy`, fresh), 1, [id, ...templateIds(fresh.verdict === 'supported' ? after : fresh.verdict === 'refuted' ? before : [])]);
+
+  const what = change.configChange
+    ? `${change.configChange.param} ${change.configChange.old} → ${change.configChange.new}`
+    : change.version
+      ? `${change.version.from} → ${change.version.to}`
+      : change.type;
+  const lag = time.lagMinutes !== undefined ? (time.lagMinutes >= 0 ? `, ${Math.round(time.lagMinutes)} min before the onset on ${target}` : `, ${Math.round(-time.lagMinutes)} min after the onset on ${target}`) : '';
+  return {
+    kind: 'change',
+    summary: `${change.id} "${change.title}" (${change.type} on ${change.service}: ${what}) deployed ${change.deployedAt}${lag}`,
+    service: change.service,
+    category: changeCategory(change, drift?.metric),
+    changeId: change.id,
+    predictions: [timing, locality, semantic, novelty],
+  };
+};
+
+/**
+ * The fault category of a change: the mechanism when the evidence shows one (a memory slow burn is a leak;
+ * a change that names a connection pool, a cache, a certificate... is that kind of fault), else the change
+ * type's default (a deploy is a bad deploy, a config or flag change a config change).
+ */
+export const changeCategory = (change: ChangeRequest, burnMetric?: string): FaultCategory => {
+  if (burnMetric === METRICS.memory) return 'memory-leak';
+  const specific = categoryFromText(`${change.title} ${change.configChange?.param ?? ''} ${change.type === 'deploy' ? '' : change.description}`);
+  if (specific !== 'unknown' && change.type !== 'deploy') return specific;
+  return CHANGE_CATEGORY[change.type] ?? specific;
+};
+
+// ───────────────────────────── origin hypotheses ─────────────────────────────
+
+/** Shared by every origin hypothesis: blame the origin, not the loudest downstream symptom. */
+const originPrediction = (w: World, service: string): TestedPrediction => {
+  const anomalousDeps = [...dependenciesOf(w.graph, service)].filter((d) => w.anomalous.has(d));
+  const leaf = w.leafErrors.get(service) ?? [];
+  const elsewhere = [...w.leafErrors.entries()].filter(([s]) => s !== service).sort((a, b) => b[1].length - a[1].length)[0];
+  let check: Check;
+  if (anomalousDeps.length > 0) check = { verdict: 'refuted', reason: `it calls anomalous ${anomalousDeps.join(', ')}: a symptom, not the origin` };
+  else if (leaf.length > 0 && (!elsewhere || leaf.length >= elsewhere[1].length)) check = { verdict: 'supported', reason: `no dependency is anomalous and ${leaf.length} failing trace(s) end in it` };
+  else if (elsewhere && leaf.length === 0) check = { verdict: 'refuted', reason: `failing traces end in ${elsewhere[0]}, not here` };
+  else if (w.topologyKnown) check = { verdict: 'supported', reason: 'none of its dependencies is anomalous' };
+  else check = { verdict: 'inconclusive', reason: 'the call graph is unknown' };
+  return pick(check.verdict, withReason(`${service} is where the anomaly starts`, check), 1, [
+    ...anomalyIds(w, service),
+    ...leaf.slice(0, 5).map((t) => `trace:${t}`),
+    ...(elsewhere && check.verdict === 'refuted' ? elsewhere[1].slice(0, 3).map((t) => `trace:${t}`) : []),
+    ...topologyIds(w, service, ...anomalousDeps),
+  ], { missing: check.verdict === 'inconclusive' ? 'the service topology and error traces' : undefined });
+};
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Traffic ratio: the peak in the 30 min up to the onset over the median before that. */
+export const TRAFFIC_SURGE_RATIO = 1.5;
+const TRAFFIC_FLAT_RATIO = 1.15;
+
+const testTrafficSurge = (w: World, service: string): Candidate => {
+  const onset = Date.parse(w.onsetOf(service) ?? '');
+  const tp = seriesOf(w, service, METRICS.throughput);
+  let traffic: Check;
+  let ratio: number | undefined;
+  if (!tp || Number.isNaN(onset)) traffic = { verdict: 'inconclusive', reason: 'no throughput series' };
+  else {
+    const base = median(tp.points.filter((p) => Date.parse(p.t) < onset - 30 * MINUTE_MS).map((p) => p.v));
+    const ramp = tp.points.filter((p) => Math.abs(Date.parse(p.t) - (onset - 12.5 * MINUTE_MS)) <= 17.5 * MINUTE_MS).map((p) => p.v);
+    if (Number.isNaN(base) || ramp.length === 0 || base <= 0) traffic = { verdict: 'inconclusive', reason: 'no throughput before the onset to compare with' };
+    else {
+      ratio = Math.max(...ramp) / base;
+      const r = ratio.toFixed(1);
+      traffic =
+        ratio >= TRAFFIC_SURGE_RATIO
+          ? { verdict: 'supported', reason: `throughput peaked at ${r}× its earlier median` }
+          : ratio <= TRAFFIC_FLAT_RATIO
+            ? { verdict: 'refuted', reason: `throughput stayed flat (${r}× its earlier median)` }
+            : { verdict: 'inconclusive', reason: `throughput rose only ${r}×` };
+    }
+  }
+  const trafficP = pick(traffic.verdict, withReason(`traffic into ${service} rose before the onset`, traffic), 1.5, [...(tp ? [seriesId(tp)] : []), ...anomalyIds(w, service, METRICS.throughput)], {
+    missing: tp ? undefined : `throughput of ${service}`,
+  });
+
+  // Saturation: CPU near its limit or the DB pool fully used after the onset.
+  const cpu = seriesOf(w, service, METRICS.cpu);
+  const active = seriesOf(w, service, METRICS.dbPoolActive);
+  const max = seriesOf(w, service, METRICS.dbPoolMax);
+  const sinceOnset = (s?: MetricSeries) => (s ? s.points.filter((p) => Number.isNaN(onset) || Date.parse(p.t) >= onset).map((p) => p.v) : []);
+  const cpuPeak = Math.max(...sinceOnset(cpu), Number.NEGATIVE_INFINITY);
+  const poolFull = active && max ? sinceOnset(active).some((v, i) => v >= (sinceOnset(max)[i] ?? Number.POSITIVE_INFINITY)) : undefined;
+  let sat: Check;
+  if (cpuPeak >= 85) sat = { verdict: 'supported', reason: `CPU reached ${Math.round(cpuPeak)}%` };
+  else if (poolFull) sat = { verdict: 'supported', reason: 'the DB connection pool was fully used' };
+  else if (cpu || (active && max)) sat = { verdict: 'refuted', reason: `no saturation (CPU peak ${Number.isFinite(cpuPeak) ? Math.round(cpuPeak) : '?'}%, pool not full)` };
+  else sat = { verdict: 'inconclusive', reason: 'no CPU or pool series' };
+  const saturation = pick(sat.verdict, withReason(`${service} is saturated (CPU or connection pool at its limit)`, sat), 1, [cpu, active, max].filter((s): s is MetricSeries => !!s).map(seriesId), {
+    missing: sat.verdict === 'inconclusive' ? `CPU / DB pool metrics of ${service}` : undefined,
+  });
+
+  const own = w.input.changes.filter((c) => c.service === service);
+  const noChange = pick(
+    own.length === 0 ? 'supported' : 'inconclusive',
+    `no change to ${service} in the window explains it — ${own.length === 0 ? 'none was deployed' : `${own.map((c) => c.id).join(', ')} deployed (tested separately)`}`,
+    0.5,
+    own.map((c) => `change:${c.id}`),
+  );
+  return {
+    kind: 'traffic-surge',
+    summary: `Traffic surge beyond the capacity of ${service}${ratio ? ` (throughput ${ratio.toFixed(1)}× before the onset)` : ''}`,
+    service,
+    category: 'capacity',
+    predictions: [originPrediction(w, service), trafficP, saturation, noChange],
+  };
+};
+
+/** A leak: memory climbs steadily (Kendall's tau ≥ STEADY_TREND_TAU) and by at least this factor. */
+const LEAK_GROWTH = 1.2;
+/** How far back the leak check looks from the onset. */
+const LEAK_WINDOW_MINUTES = 120;
+
+const testResourceLeak = (w: World, service: string): Candidate => {
+  const mem = seriesOf(w, service, METRICS.memory);
+  const onset = Date.parse(w.onsetOf(service) ?? '');
+  const points = (mem?.points ?? []).filter((p) => Number.isNaN(onset) || Date.parse(p.t) >= onset - LEAK_WINDOW_MINUTES * MINUTE_MS);
+  let grow: Check;
+  if (points.length < 5) grow = { verdict: 'inconclusive', reason: 'no memory series' };
+  else {
+    const v = points.map((p) => p.v);
+    const fifth = Math.max(1, Math.floor(v.length / 5));
+    const tau = trendTau(v);
+    const growth = median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
+    if (tau >= STEADY_TREND_TAU && growth >= LEAK_GROWTH) grow = { verdict: 'supported', reason: `memory climbs steadily (trend τ ${tau.toFixed(2)}), ×${growth.toFixed(2)} in ${LEAK_WINDOW_MINUTES} min` };
+    else if (growth < 1.1 || tau < 0.2) grow = { verdict: 'refuted', reason: `memory is not climbing (τ ${tau.toFixed(2)}, ×${growth.toFixed(2)})` };
+    else grow = { verdict: 'inconclusive', reason: `memory grew ×${growth.toFixed(2)} but not steadily (τ ${tau.toFixed(2)})` };
+  }
+  const growth = pick(grow.verdict, withReason(`memory of ${service} grows monotonically`, grow), 2, [...(mem ? [seriesId(mem)] : []), ...anomalyIds(w, service, METRICS.memory)], {
+    missing: mem ? undefined : `memory of ${service}`,
+  });
+  const oom = w.input.templates.filter((t) => t.service === service && /out ?of ?memory|heap|\bgc\b|garbage collect|\boom\b|memory/i.test(t.template));
+  const oomP = pick(oom.length > 0 ? 'supported' : 'inconclusive', `errors in ${service} mention memory exhaustion — ${oom.length > 0 ? `"${oom[0].template}"` : 'none do'}`, 1, templateIds(oom));
+  return {
+    kind: 'resource-leak',
+    summary: `Resource (memory) leak in ${service}`,
+    service,
+    category: 'memory-leak',
+    predictions: [originPrediction(w, service), growth, oomP],
+  };
+};
+
+const testDependencyOutage = (w: World, dependency: string): Candidate => {
+  const leaf = w.leafErrors.get(dependency) ?? [];
+  let spans: Check;
+  if (w.errorTraceCount === 0) spans = { verdict: 'inconclusive', reason: 'no error traces' };
+  else if (leaf.length / w.errorTraceCount >= 0.5) spans = { verdict: 'supported', reason: `${leaf.length} of ${w.errorTraceCount} failing traces end in ${dependency}` };
+  else if (leaf.length === 0) spans = { verdict: 'refuted', reason: `none of ${w.errorTraceCount} failing traces ends in ${dependency}` };
+  else spans = { verdict: 'inconclusive', reason: `only ${leaf.length} of ${w.errorTraceCount} failing traces end in ${dependency}` };
+  const spansP = pick(spans.verdict, withReason(`the failing spans are in ${dependency}`, spans), 2, [...leaf.slice(0, 5).map((t) => `trace:${t}`), ...topologyIds(w, dependency)], {
+    missing: w.errorTraceCount === 0 ? 'error traces of the affected services' : undefined,
+  });
+  const callers = new Set(w.graph.callers.get(dependency) ?? []);
+  const depTokens = tokens(dependency);
+  const mentions = w.input.templates.filter(
+    (t) => callers.has(t.service) && ([...tokens(t.template)].some((x) => depTokens.has(x)) || /timed? ?out|connection refused|unavailable|\b50[234]\b|circuit/i.test(t.template)),
+  );
+  const mentionP = pick(mentions.length > 0 ? 'supported' : 'inconclusive', `errors of its callers mention ${dependency} or a remote failure — ${mentions.length > 0 ? `"${mentions[0].template}"` : 'none do'}`, 1, templateIds(mentions));
+  const callersAnomalous = [...callers].filter((c) => w.anomalous.has(c));
+  return {
+    kind: 'dependency-outage',
+    summary: `Outage or degradation of external dependency ${dependency}${callersAnomalous.length ? ` (called by ${callersAnomalous.join(', ')})` : ''}`,
+    service: dependency,
+    category: 'dependency',
+    predictions: [spansP, mentionP],
+  };
+};
+
+// ───────────────────────────── generate, test, rank ─────────────────────────────
+
+/** Every candidate explanation the evidence allows, each already tested. */
+export const testHypotheses = (input: RootCauseInput): Candidate[] => {
+  const w = index(input);
+  const now = Date.parse(input.now);
+  const candidates: Candidate[] = input.changes
+    .filter((c) => c.state === 'implemented' && !(Date.parse(c.deployedAt) > now))
+    .map((c) => testChange(w, c));
+  for (const service of [...w.anomalous].sort()) {
+    candidates.push(testTrafficSurge(w, service), testResourceLeak(w, service));
+  }
+  // External dependencies: external-tier callees of an anomalous service, and any service failing traces end
+  // in that we do not monitor as an anomalous service of ours.
+  const external = new Set<string>();
+  for (const s of w.anomalous) for (const d of w.graph.callees.get(s) ?? []) if (w.graph.tiers.get(d) === 'external') external.add(d);
+  for (const s of w.leafErrors.keys()) if (!w.anomalous.has(s) && (w.graph.tiers.get(s) ?? 'external') === 'external') external.add(s);
+  for (const d of [...external].sort()) candidates.push(testDependencyOutage(w, d));
+  return candidates.map((c) => withHistory(w, c));
+};
+
+/** A past incident this close (similar agent's score) is worth comparing with. */
+const HISTORY_MIN_SCORE = 0.5;
+
+/**
+ * Memory as weak evidence: a close past incident whose root cause reads like this hypothesis (two distinctive
+ * shared words, service names aside) supports it a little (weight 0.5). Never a refutation: that a fault is
+ * new says nothing against it. Added only when there are close past incidents to compare with.
+ */
+const withHistory = (w: World, c: Candidate): Candidate => {
+  const past = (w.input.similar?.incidents ?? []).filter((i) => i.score >= HISTORY_MIN_SCORE);
+  if (past.length === 0) return c;
+  const mine = [...tokens(`${c.summary} ${c.category.replace('-', ' ')}`)].filter((t) => ![...w.serviceTokens].some((st) => tokensMatch(t, st)));
+  const match = past
+    .map((i) => ({ i, shared: [...tokens(`${i.title} ${i.rootCause ?? ''}`)].filter((t) => mine.some((m) => tokensMatch(m, t))) }))
+    .sort((a, b) => b.shared.length - a.shared.length)[0];
+  const supported = match.shared.length >= MIN_MEANING_MATCHES;
+  const statement = supported
+    ? `a similar past incident had this kind of cause — ${match.i.id} ("${match.i.rootCause ?? match.i.title}") shares ${match.shared.map((t) => `"${t}"`).join(', ')}`
+    : `a similar past incident had this kind of cause — none of ${past.map((i) => i.id).join(', ')} reads like it`;
+  return { ...c, predictions: [...c.predictions, pick(supported ? 'supported' : 'inconclusive', statement, 0.5, supported ? match.i.evidenceIds : [])] };
+};
+
+const supportedWeight = (c: Candidate) => c.predictions.filter((p) => p.result === 'supported').reduce((s, p) => s + p.weight, 0);
+
+export interface RootCauseAnalysis extends RootCauseOutput {
+  /** All candidates, ranked, with their confidence (for the report's "considered and refuted"). */
+  readonly considered: readonly (Hypothesis & { kind: Candidate['kind'] })[];
+}
+
+const toHypothesis = (c: Candidate): Hypothesis & { kind: Candidate['kind'] } => ({
+  kind: c.kind,
+  summary: c.summary,
+  service: c.service,
+  category: c.category,
+  ...(c.changeId ? { changeId: c.changeId } : {}),
+  predictions: c.predictions.map((p) => ({ statement: p.statement, result: p.result, evidenceIds: [...p.evidenceIds] })),
+  confidence: confidenceOf(c.predictions),
+  evidenceIds: [...new Set(c.predictions.flatMap((p) => p.evidenceIds))],
+});
+
+/** Generates, tests and ranks the hypotheses; keeps the top 3; abstains when nothing is supported. */
+export const analyseRootCause = (input: RootCauseInput): RootCauseAnalysis => {
+  if (input.anomalies.length === 0) {
+    return {
+      rootCauses: [],
+      considered: [],
+      abstained: true,
+      missingEvidence: ['an anomalous metric: telemetry does not confirm the alert (possible false alarm)', ...(input.gaps ?? []).map((g) => `data from ${g.replace(/^gap:/, '')}`)],
+      reasoning: 'No metric deviates from its baseline, so there is nothing to explain: abstaining.',
+      evidenceIds: [...(input.gaps ?? [])],
+    };
+  }
+  const candidates = testHypotheses(input);
+  const ranked = candidates
+    .map((c) => ({ c, h: toHypothesis(c), supported: supportedWeight(c) }))
+    .sort((a, b) => b.h.confidence - a.h.confidence || b.supported - a.supported || Number(b.c.kind === 'change') - Number(a.c.kind === 'change') || a.h.summary.localeCompare(b.h.summary));
+  const best = ranked[0];
+  const abstained = !best || best.h.confidence < ABSTAIN_BELOW || best.supported === 0;
+  const top = ranked.slice(0, TOP_N);
+  const missing = new Set<string>();
+  if (abstained) {
+    for (const { c } of top) for (const p of c.predictions) if (p.result === 'inconclusive' && p.missing) missing.add(p.missing);
+    for (const g of input.gaps ?? []) missing.add(`data from ${g.replace(/^gap:/, '')}`);
+    if (missing.size === 0) missing.add('a change, traffic, leak or dependency signal that explains the anomaly');
+  }
+  // The rejected alternatives go into the reasoning (RootCauseOutput keeps only the top 3), so the report can
+  // say what was considered and why it was ruled out.
+  const rejected = ranked.slice(TOP_N).concat(top.filter((r) => r.h.confidence < ABSTAIN_BELOW && r !== best));
+  const refuted = rejected
+    .filter((r) => r.c.predictions.some((p) => p.result === 'refuted'))
+    .slice(0, 8)
+    .map((r) => {
+      const why = r.c.predictions.find((p) => p.result === 'refuted' && p.decisive) ?? r.c.predictions.find((p) => p.result === 'refuted')!;
+      return `${r.c.changeId ?? `${r.c.kind} in ${r.c.service}`} (confidence ${r.h.confidence}: ${why.statement.split(' — ').pop()})`;
+    });
+  const reasoning = [
+    `Tested ${candidates.length} hypothesis(es): ${input.changes.length} change(s) in the window, and the failing services as origins (surge, leak) and their external dependencies.`,
+    best ? `Best: ${best.h.summary} — confidence ${best.h.confidence} (${best.c.predictions.filter((p) => p.result === 'supported').length}/${best.c.predictions.length} predictions supported).` : '',
+    refuted.length ? `Ruled out: ${refuted.join('; ')}.` : '',
+    abstained ? `Abstaining: no hypothesis reaches ${ABSTAIN_BELOW} with supported evidence.` : '',
+    'Confidence = σ(−2 + Σ supported weights − Σ refuted weights); 0 when a decisive prediction is refuted.',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const rootCauses = top.map((r) => {
+    const { kind: _kind, ...h } = r.h;
+    return h;
+  });
+  return {
+    rootCauses,
+    considered: ranked.map((r) => r.h),
+    abstained,
+    missingEvidence: [...missing],
+    ...(!abstained && best.c.changeId ? { rollbackCandidate: best.c.changeId } : {}),
+    reasoning,
+    evidenceIds: [...new Set(rootCauses.flatMap((h) => h.evidenceIds))],
+  };
+};

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { planMitigation, scaleFactor } from '../../../functions/core/agents/plan.ts';
+import { EarlierAgentMissing } from '../../../functions/core/agents/rootcause.ts';
+import { type Evidence, type Hypothesis, type ImpactOutput, PlanOutput, type RootCauseOutput, type SimilarOutput } from '../../../functions/core/model.ts';
+import type { ChangeRequest } from '../../../functions/core/tools/ports.ts';
+import { fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
+
+const poolChange: ChangeRequest = {
+  id: 'CR2077',
+  service: 'inventory-service',
+  type: 'config',
+  title: 'Tune HikariCP pool settings',
+  description: 'Reduce maximum-pool-size',
+  deployedAt: '2026-03-14T12:04:00.000Z',
+  state: 'implemented',
+  configChange: { param: 'maximum-pool-size', old: '20', new: '10' },
+};
+const deployChange: ChangeRequest = {
+  id: 'CR3001',
+  service: 'checkout-service',
+  type: 'deploy',
+  title: 'Checkout 2.4',
+  description: 'new pricing engine',
+  deployedAt: '2026-03-14T12:04:00.000Z',
+  state: 'implemented',
+  version: { from: '2.3.9', to: '2.4.0' },
+};
+
+const hypothesis = (overrides: Partial<Hypothesis>): Hypothesis => ({
+  summary: 'something',
+  service: 'inventory-service',
+  category: 'unknown',
+  predictions: [{ statement: 'it fits', result: 'supported', evidenceIds: [] }],
+  confidence: 0.9,
+  evidenceIds: [],
+  ...overrides,
+});
+
+const rootcause = (top: Hypothesis | undefined, abstained = false): RootCauseOutput => ({
+  rootCauses: top ? [top] : [],
+  abstained,
+  missingEvidence: abstained ? ['error traces of the affected services'] : [],
+  ...(top?.changeId && !abstained ? { rollbackCandidate: top.changeId } : {}),
+  reasoning: 'tested',
+  evidenceIds: top?.evidenceIds ?? [],
+});
+
+const impact = (anomalies: ImpactOutput['anomalies'] = []): ImpactOutput => ({
+  anomalies,
+  blastRadius: [],
+  usersImpacted: 0,
+  revenuePerMinute: 0,
+  severity: 'SEV2',
+  confidence: 0.8,
+  reasoning: '',
+  evidenceIds: [],
+});
+
+const changeEvidence = (c: ChangeRequest): Evidence => ({ id: `change:${c.id}`, kind: 'change', source: 'changes', summary: c.title, data: c });
+
+const setup = async (rc: RootCauseOutput, evidence: Evidence[] = [], extra: { impact?: ImpactOutput; similar?: SimilarOutput; similarEvidence?: Evidence[] } = {}) => {
+  const deps = fakeDeps();
+  const incidentId = await seedIncident(deps);
+  await seedAgentRecord(deps, incidentId, 'rootcause', rc, evidence);
+  await seedAgentRecord(deps, incidentId, 'impact', extra.impact ?? impact());
+  if (extra.similar) await seedAgentRecord(deps, incidentId, 'similar', extra.similar, extra.similarEvidence ?? []);
+  return { deps, incidentId };
+};
+
+const storedPlan = async (deps: ReturnType<typeof fakeDeps>, incidentId: string) => PlanOutput.parse((await deps.store.getAgentRecord(incidentId, 'plan'))?.output);
+
+describe('planMitigation', () => {
+  it('reverts a blamed config change: low risk and reversible, so the policy auto-approves it', async () => {
+    // Prepare
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR2077', category: 'config-change', evidenceIds: ['change:CR2077', 'log-template:inventory-service:t1'] })), [changeEvidence(poolChange)]);
+    await seedAgentRecord(deps, incidentId, 'logs', { templates: [] }, [{ id: 'log-template:inventory-service:t1', kind: 'log', source: 'logs', summary: 'pool timeouts' }]);
+    // Act
+    const result = await planMitigation(deps)({ incidentId });
+    // Assess
+    expect(result).toMatchObject({ agent: 'plan', hasActions: true, autoApprove: true, risk: 'low' });
+    const plan = await storedPlan(deps, incidentId);
+    expect(plan.immediate).toHaveLength(1);
+    expect(plan.immediate[0]).toMatchObject({ kind: 'revert-config', service: 'inventory-service', target: 'CR2077', risk: 'low', reversible: true, params: { param: 'maximum-pool-size', from: '10', to: '20' }, evidenceIds: ['change:CR2077', 'log-template:inventory-service:t1'] });
+    expect(plan.longTerm.length).toBeGreaterThan(0);
+  });
+
+  it('rolls back (medium risk) a config change whose undo needs a rolling restart', async () => {
+    const restartChange: ChangeRequest = { ...poolChange, rollbackPlan: 'Revert maximum-pool-size to 20 via config map + rolling restart' };
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR2077', category: 'connection-pool' })), [changeEvidence(restartChange)]);
+    const result = await planMitigation(deps)({ incidentId });
+    expect(result).toMatchObject({ hasActions: true, autoApprove: false, risk: 'medium' });
+    expect((await storedPlan(deps, incidentId)).immediate).toEqual([expect.objectContaining({ kind: 'rollback-change', target: 'CR2077', params: expect.objectContaining({ rollbackPlan: restartChange.rollbackPlan }) })]);
+  });
+
+  it('asks a human when the policy flag forbids auto-approval', async () => {
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR2077', category: 'config-change' })), [changeEvidence(poolChange)]);
+    const result = await planMitigation(deps, { autoApproveLowRisk: false })({ incidentId });
+    expect(result).toMatchObject({ hasActions: true, autoApprove: false, risk: 'low' });
+  });
+
+  it('rolls back a blamed deploy, which is medium risk and needs approval', async () => {
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR3001', service: 'checkout-service', category: 'bad-deploy' })), [changeEvidence(deployChange)]);
+    const result = await planMitigation(deps)({ incidentId });
+    expect(result).toMatchObject({ hasActions: true, autoApprove: false, risk: 'medium' });
+    const plan = await storedPlan(deps, incidentId);
+    expect(plan.immediate[0]).toMatchObject({ kind: 'rollback-change', target: 'CR3001', params: { fromVersion: '2.4.0', toVersion: '2.3.9' } });
+  });
+
+  it('does nothing when the root cause abstained: humans investigate', async () => {
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ confidence: 0.2 }), true));
+    const result = await planMitigation(deps)({ incidentId });
+    expect(result).toMatchObject({ hasActions: false, autoApprove: false });
+    const plan = await storedPlan(deps, incidentId);
+    expect(plan.immediate).toEqual([]);
+    expect(plan.rationale).toMatch(/Humans investigate/);
+    expect(plan.longTerm).toEqual(expect.arrayContaining([expect.stringMatching(/error traces/)]));
+  });
+
+  it('scales out for a capacity fault by the observed traffic ratio', async () => {
+    const throughput = { service: 'inventory-service', metric: 'throughput_rps', baseline: 400, current: 1300, score: 9, direction: 'up' as const, evidenceIds: [] };
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ category: 'capacity' })), [], { impact: impact([throughput]) });
+    const result = await planMitigation(deps)({ incidentId });
+    expect(result).toMatchObject({ hasActions: true, autoApprove: true });
+    expect((await storedPlan(deps, incidentId)).immediate[0]).toMatchObject({ kind: 'scale-service', params: { factor: 4 } });
+  });
+
+  it('fails over a failing external dependency (high risk) and restarts a leaking service (not reversible)', async () => {
+    const topo: Evidence = { id: 'topology:checkout-service', kind: 'topology', source: 'telemetry', summary: '', data: { name: 'checkout-service', tier: 'backend', calls: ['payment-gateway'] } };
+    const dep = await setup(rootcause(hypothesis({ category: 'dependency', service: 'payment-gateway' })), [topo]);
+    expect(await planMitigation(dep.deps)({ incidentId: dep.incidentId })).toMatchObject({ risk: 'high', autoApprove: false });
+    expect((await storedPlan(dep.deps, dep.incidentId)).immediate[0]).toMatchObject({ kind: 'failover', service: 'checkout-service', target: 'payment-gateway' });
+
+    const leak = await setup(rootcause(hypothesis({ category: 'memory-leak' })));
+    expect(await planMitigation(leak.deps)({ incidentId: leak.incidentId })).toMatchObject({ risk: 'medium', autoApprove: false });
+    expect((await storedPlan(leak.deps, leak.incidentId)).immediate[0]).toMatchObject({ kind: 'restart-service', reversible: false });
+  });
+
+  it('cites the similar incident when its runbook is the same action', async () => {
+    const similar: SimilarOutput = {
+      incidents: [{ id: 'INC-1843', title: 'inventory-service DB pool starvation', score: 0.97, rootCause: 'HikariCP pool too small', resolution: 'Reverted the pool size config', evidenceIds: ['incident:INC-1843'] }],
+      topMatch: 'INC-1843',
+      suggestedRunbook: 'Revert the HikariCP pool size change',
+      reasoning: '',
+      evidenceIds: ['incident:INC-1843'],
+    };
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR2077', category: 'config-change', summary: 'CR2077 Tune HikariCP pool settings' })), [changeEvidence(poolChange)], {
+      similar,
+      similarEvidence: [{ id: 'incident:INC-1843', kind: 'incident', source: 'changes', summary: 'INC-1843' }],
+    });
+    await planMitigation(deps)({ incidentId });
+    const plan = await storedPlan(deps, incidentId);
+    expect(plan.immediate).toHaveLength(1);
+    expect(plan.immediate[0].evidenceIds).toContain('incident:INC-1843');
+    expect(plan.rationale).toMatch(/INC-1843 was resolved the same way/);
+  });
+
+  it('fails with EarlierAgentMissing without a root cause record', async () => {
+    const deps = fakeDeps();
+    const incidentId = await seedIncident(deps);
+    await expect(planMitigation(deps)({ incidentId })).rejects.toBeInstanceOf(EarlierAgentMissing);
+  });
+});
+
+describe('scaleFactor', () => {
+  it('rounds the traffic ratio up and clamps it to [2, 4]', () => {
+    expect(scaleFactor(1.2)).toBe(2);
+    expect(scaleFactor(2.5)).toBe(3);
+    expect(scaleFactor(10)).toBe(4);
+    expect(scaleFactor(undefined)).toBe(2);
+  });
+});

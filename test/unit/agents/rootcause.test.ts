@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { executeMitigation } from '../../../functions/core/agents/execute.ts';
+import { planMitigation } from '../../../functions/core/agents/plan.ts';
+import { writeReport } from '../../../functions/core/agents/report.ts';
+import { EarlierAgentMissing, findRootCause } from '../../../functions/core/agents/rootcause.ts';
+import { verifyRecovery } from '../../../functions/core/agents/verify.ts';
+import { analyzeImpact } from '../../../functions/core/agents/impact.ts';
+import { analyzeLogs } from '../../../functions/core/agents/logs.ts';
+import { findSimilar } from '../../../functions/core/agents/similar.ts';
+import { triage } from '../../../functions/core/agents/triage.ts';
+import { simulatedTools } from '../../../functions/core/tools/simulated.ts';
+import { findScenario, listScenarios } from '../../../functions/core/world/scenario.ts';
+import { createWorld, worldTime } from '../../../functions/core/world/world.ts';
+import { MemoryWorldStore } from '../../../functions/core/world/world-store.ts';
+import { PlanOutput } from '../../../functions/core/model.ts';
+import { type ImpactOutput, type LogAnalysisOutput, RootCauseOutput } from '../../../functions/core/model.ts';
+import type { ChangeRequest, ServiceNode, Trace } from '../../../functions/core/tools/ports.ts';
+import { type PartialTools, failing, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
+
+const T = (hhmm: string) => `2026-03-14T${hhmm}:00.000Z`;
+
+const topology: ServiceNode[] = [
+  { name: 'checkout-service', tier: 'backend', calls: ['inventory-service'] },
+  { name: 'inventory-service', tier: 'backend', calls: [] },
+  { name: 'search-service', tier: 'backend', calls: [] },
+];
+
+const impact: ImpactOutput = {
+  anomalies: [
+    { service: 'inventory-service', metric: 'latency_p99_ms', baseline: 120, current: 18_340, score: 9, direction: 'up', onset: T('12:10'), evidenceIds: ['anomaly:inventory-service:latency_p99_ms'] },
+    { service: 'checkout-service', metric: 'latency_p99_ms', baseline: 200, current: 18_500, score: 30, direction: 'up', onset: T('12:11'), evidenceIds: ['anomaly:checkout-service:latency_p99_ms'] },
+  ],
+  blastRadius: ['checkout-service', 'inventory-service'],
+  usersImpacted: 47_000,
+  revenuePerMinute: 18_400,
+  severity: 'SEV1',
+  onset: T('12:10'),
+  confidence: 0.9,
+  reasoning: 'latency up',
+  evidenceIds: [],
+};
+
+const logs: LogAnalysisOutput = {
+  templates: [
+    {
+      id: 't1',
+      template: 'HikariPool$PoolTimeoutException: Connection is not available, request timed out after <*>ms',
+      service: 'inventory-service',
+      level: 'ERROR',
+      count: 500,
+      firstSeen: T('12:09'),
+      lastSeen: T('12:29'),
+      novel: true,
+      evidenceIds: ['log-template:inventory-service:t1'],
+    },
+  ],
+  totalLines: 500,
+  firstErrorAt: T('12:09'),
+  reasoning: 'one template',
+  evidenceIds: [],
+};
+
+const changes: ChangeRequest[] = [
+  {
+    id: 'CR2077',
+    service: 'inventory-service',
+    type: 'config',
+    title: 'Tune HikariCP pool settings',
+    description: 'Reduce maximum-pool-size',
+    deployedAt: T('12:04'),
+    state: 'implemented',
+    configChange: { param: 'maximum-pool-size', old: '20', new: '10' },
+    rollbackPlan: 'Revert to 20 via config map + rolling restart',
+  },
+];
+
+const trace: Trace = {
+  traceId: 'tr1',
+  rootService: 'checkout-service',
+  startedAt: T('12:20'),
+  totalMs: 18_000,
+  status: 'ERROR',
+  spans: [
+    { spanId: 'a', service: 'checkout-service', operation: 'reserve', startedAt: T('12:20'), durationMs: 18_000, status: 'ERROR' },
+    { spanId: 'b', parentSpanId: 'a', service: 'inventory-service', operation: 'getConnection', startedAt: T('12:20'), durationMs: 17_900, status: 'ERROR' },
+  ],
+};
+
+const setup = async (tools: PartialTools = {}) => {
+  const calls: { listChanges?: unknown } = {};
+  const deps = fakeDeps({
+    tools: {
+      telemetry: { getTopology: async () => topology, getTraces: async () => [trace], ...tools.telemetry },
+      changes: {
+        listChanges: async (q) => {
+          calls.listChanges = q;
+          return changes;
+        },
+        ...tools.changes,
+      },
+    },
+  });
+  const incidentId = await seedIncident(deps);
+  await seedAgentRecord(deps, incidentId, 'impact', impact, [
+    { id: 'anomaly:inventory-service:latency_p99_ms', kind: 'metric', source: 'telemetry', summary: 'inventory p99 up' },
+    { id: 'anomaly:checkout-service:latency_p99_ms', kind: 'metric', source: 'telemetry', summary: 'checkout p99 up' },
+  ]);
+  await seedAgentRecord(deps, incidentId, 'logs', logs, [{ id: 'log-template:inventory-service:t1', kind: 'log', source: 'logs', summary: 'pool timeouts' }]);
+  return { deps, incidentId, calls };
+};
+
+describe('findRootCause', () => {
+  it('blames the pool change, stores the tested hypotheses and returns a short summary', async () => {
+    // Prepare
+    const { deps, incidentId, calls } = await setup();
+    // Act
+    const result = await findRootCause(deps)({ incidentId });
+    // Assess
+    expect(result).toMatchObject({ incidentId, agent: 'rootcause' });
+    expect(result.summary).toMatch(/CR2077.*rollback candidate CR2077/);
+    const record = await deps.store.getAgentRecord(incidentId, 'rootcause');
+    const output = RootCauseOutput.parse(record?.output);
+    expect(output.rollbackCandidate).toBe('CR2077');
+    expect(output.rootCauses[0].evidenceIds).toEqual(expect.arrayContaining(['change:CR2077', 'trace:tr1', 'log-template:inventory-service:t1']));
+    expect(record?.evidence.map((e) => e.id)).toEqual(expect.arrayContaining(['change:CR2077', 'topology:inventory-service', 'trace:tr1']));
+    // changes were asked for the blast radius and its topology neighbours, from 6 h before the onset
+    expect(calls.listChanges).toMatchObject({ from: T('06:10'), services: expect.arrayContaining(['checkout-service', 'inventory-service']) });
+  });
+
+  it('keeps going when the change history is down, recording the gap', async () => {
+    const { deps, incidentId } = await setup({ changes: { listChanges: failing('ServiceNow 503') } });
+    await findRootCause(deps)({ incidentId });
+    const record = await deps.store.getAgentRecord(incidentId, 'rootcause');
+    const output = RootCauseOutput.parse(record?.output);
+    expect(record?.evidence.some((e) => e.id === 'gap:changes.listChanges')).toBe(true);
+    expect(output.rootCauses.every((h) => h.changeId === undefined)).toBe(true);
+  });
+
+  it('fails with EarlierAgentMissing when the impact agent has not run', async () => {
+    const deps = fakeDeps();
+    const incidentId = await seedIncident(deps);
+    await expect(findRootCause(deps)({ incidentId })).rejects.toBeInstanceOf(EarlierAgentMissing);
+  });
+
+  it('feeds plan, execution, verification and the report with citations that all resolve', async () => {
+    // Prepare: after the revert, latency is back at baseline
+    const { deps, incidentId } = await setup({
+      telemetry: {
+        getTopology: async () => topology,
+        getTraces: async () => [trace],
+        queryMetrics: async ({ metrics }) =>
+          (metrics ?? []).includes('latency_p99_ms')
+            ? ['inventory-service', 'checkout-service'].map((service) => ({ service, metric: 'latency_p99_ms', unit: 'ms', points: [{ t: T('12:29'), v: 130 }] }))
+            : [],
+      },
+    });
+    // Act
+    await findRootCause(deps)({ incidentId });
+    const plan = await planMitigation(deps)({ incidentId });
+    await deps.store.requestApproval(incidentId, 'task-token', { status: 'PENDING' });
+    await deps.store.decideApproval(incidentId, 'approve', 'alice');
+    await executeMitigation(deps)({ incidentId });
+    const verified = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 3 });
+    const report = await writeReport(deps)({ incidentId });
+    // Assess
+    expect(plan).toMatchObject({ hasActions: true, autoApprove: false, risk: 'medium' }); // the rollback plan restarts instances
+    expect(verified.recovered).toBe(true);
+    expect(report).toMatchObject({ detailType: 'Incident Resolved', detail: { outcome: 'resolved', rootCause: { changeId: 'CR2077' } } });
+  });
+});
+
+// Every simulated scenario, investigated through the tool ports by the real investigation agents: the root cause
+// and the first planned action must be the scenario's expected ones, and the red herrings must not win.
+describe('findRootCause on the simulated scenarios', () => {
+  it.each(listScenarios().map((s) => s.name))('%s: blames the expected cause and plans the expected action', async (name) => {
+    // Prepare
+    const scenario = findScenario(name);
+    const now = new Date('2026-03-14T12:30:00.000Z');
+    const worlds = new MemoryWorldStore();
+    const world = createWorld(scenario, { id: `w-${name}`, now });
+    await worlds.putWorld(world);
+    const deps = fakeDeps({ tools: simulatedTools(worlds, { clock: () => now }), clock: () => now });
+    const { alert } = scenario;
+    const incidentId = await seedIncident(deps, { service: alert.service, title: alert.title, severity: alert.severity, startedAt: new Date(worldTime(world, alert.startedAt)).toISOString(), environment: world.id });
+    await Promise.all([analyzeImpact(deps)({ incidentId }), analyzeLogs(deps)({ incidentId }), findSimilar(deps)({ incidentId })]);
+    await triage(deps)({ incidentId });
+    // Act
+    await findRootCause(deps)({ incidentId });
+    await planMitigation(deps)({ incidentId });
+    // Assess
+    const rc = RootCauseOutput.parse((await deps.store.getAgentRecord(incidentId, 'rootcause'))?.output);
+    const plan = PlanOutput.parse((await deps.store.getAgentRecord(incidentId, 'plan'))?.output);
+    expect(rc.abstained).toBe(false);
+    expect(rc.rootCauses[0]).toMatchObject({ service: scenario.expect.rootCause.service, category: scenario.expect.rootCause.category });
+    expect(rc.rootCauses[0].changeId).toBe(scenario.expect.rootCause.changeId);
+    expect(plan.immediate[0]).toMatchObject(scenario.expect.mitigation);
+  });
+});

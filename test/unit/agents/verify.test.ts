@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { isRecovered, recoveryBound, verifyRecovery } from '../../../functions/core/agents/verify.ts';
+import { type ImpactOutput, VerificationOutput } from '../../../functions/core/model.ts';
+import type { MetricSeries } from '../../../functions/core/tools/ports.ts';
+import { fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
+
+const impact: ImpactOutput = {
+  anomalies: [
+    { service: 'inventory-service', metric: 'latency_p99_ms', baseline: 120, current: 18_340, score: 9, direction: 'up', evidenceIds: [] },
+    { service: 'checkout-service', metric: 'error_rate_pct', baseline: 0.1, current: 42, score: 9, direction: 'up', evidenceIds: [] },
+    // more traffic is load, not a failure: it need not go back to baseline for the incident to be over
+    { service: 'checkout-service', metric: 'throughput_rps', baseline: 100, current: 200, score: 9, direction: 'up', evidenceIds: [] },
+  ],
+  blastRadius: [],
+  usersImpacted: 0,
+  revenuePerMinute: 0,
+  severity: 'SEV1',
+  confidence: 0.9,
+  reasoning: '',
+  evidenceIds: [],
+};
+
+const series = (service: string, metric: string, values: number[]): MetricSeries => ({
+  service,
+  metric,
+  unit: '',
+  points: values.map((v, i) => ({ t: new Date(Date.parse('2026-03-14T12:25:00Z') + i * 60_000).toISOString(), v })),
+});
+
+const setup = async (latest: { latency: number[]; errors: number[] } | 'none') => {
+  const deps = fakeDeps({
+    tools: {
+      telemetry: {
+        queryMetrics: async () => (latest === 'none' ? [] : [series('inventory-service', 'latency_p99_ms', latest.latency), series('checkout-service', 'error_rate_pct', latest.errors)]),
+      },
+    },
+  });
+  const incidentId = await seedIncident(deps);
+  await seedAgentRecord(deps, incidentId, 'impact', impact);
+  return { deps, incidentId };
+};
+
+describe('verifyRecovery', () => {
+  it('reports recovery when every metric is back in its band, and sets VERIFYING', async () => {
+    // Prepare: latency back near 120 ms (one noisy point), error rate 0.5% (90% of the excursion gone)
+    const { deps, incidentId } = await setup({ latency: [900, 130, 4000, 125, 128], errors: [3, 0.6, 0.5, 0.4] });
+    // Act
+    const result = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 5 });
+    // Assess
+    expect(result).toMatchObject({ incidentId, attempt: 1, recovered: true, exhausted: false });
+    expect((await deps.store.getIncident(incidentId))?.status).toBe('VERIFYING');
+    const out = VerificationOutput.parse((await deps.store.getAgentRecord(incidentId, 'verification'))?.output);
+    expect(out.checks).toEqual([
+      expect.objectContaining({ service: 'inventory-service', baseline: 120, before: 18_340, after: 128, recovered: true }),
+      expect.objectContaining({ service: 'checkout-service', after: 0.5, recovered: true }),
+    ]);
+  });
+
+  it('is not recovered while a metric stays out of band, and exhausted on the last check', async () => {
+    const { deps, incidentId } = await setup({ latency: [9000, 9100, 8800], errors: [0.1, 0.1, 0.1] });
+    const early = await verifyRecovery(deps)({ incidentId, attempt: 1, maxChecks: 5 });
+    expect(early).toMatchObject({ attempt: 2, recovered: false, exhausted: false });
+    expect(early.summary).toMatch(/inventory-service latency_p99_ms/);
+    const last = await verifyRecovery(deps)({ incidentId, attempt: 4, maxChecks: 5 });
+    expect(last).toMatchObject({ attempt: 5, recovered: false, exhausted: true });
+  });
+
+  it('does not call a metric without recent data recovered', async () => {
+    const { deps, incidentId } = await setup('none');
+    const result = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 1 });
+    expect(result).toMatchObject({ recovered: false, exhausted: true });
+    expect(result.summary).toMatch(/no data/);
+  });
+});
+
+describe('recovery band', () => {
+  it('uses 25% of the baseline, or 90% of the excursion gone for near-zero baselines', () => {
+    expect(recoveryBound({ baseline: 120, current: 18_340, direction: 'up' })).toBeCloseTo(1942);
+    expect(recoveryBound({ baseline: 100, current: 110, direction: 'up' })).toBe(125);
+    expect(isRecovered({ baseline: 0.1, current: 42, direction: 'up' }, 0.5)).toBe(true);
+    expect(isRecovered({ baseline: 0.1, current: 42, direction: 'up' }, 8)).toBe(false);
+  });
+
+  it('is direction-aware: below the baseline is fine for a metric that went up, and vice versa', () => {
+    expect(isRecovered({ baseline: 120, current: 900, direction: 'up' }, 40)).toBe(true);
+    expect(isRecovered({ baseline: 1000, current: 200, direction: 'down' }, 700)).toBe(false);
+    expect(isRecovered({ baseline: 1000, current: 200, direction: 'down' }, 950)).toBe(true);
+  });
+});
