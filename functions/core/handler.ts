@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import type { Context } from 'aws-lambda';
@@ -23,11 +23,11 @@ export interface Observability {
   readonly metrics: Metrics;
 }
 
-export const observability = (serviceName: string): Observability => ({
-  logger: new Logger({ serviceName }),
-  tracer: new Tracer({ serviceName }),
-  metrics: new Metrics({ namespace: NAMESPACE, serviceName }),
-});
+export const observability = (serviceName: string): Observability => {
+  const logger = new Logger({ serviceName });
+  // Metrics' own warnings (e.g. "no application metrics") go through the logger, so POWERTOOLS_LOG_LEVEL governs them.
+  return { logger, tracer: new Tracer({ serviceName }), metrics: new Metrics({ namespace: NAMESPACE, serviceName, logger }) };
+};
 
 /** A state-machine task handler: the input is parsed with `schema`, errors escape with their `name`. */
 export const workflowHandler = <S extends z.ZodType, R>(
@@ -41,7 +41,12 @@ export const workflowHandler = <S extends z.ZodType, R>(
     .use(captureLambdaHandler(o.tracer))
     .use(logMetrics(o.metrics))
     .use(parser({ schema }))
-    .handler((input) => core(input, o));
+    .handler(async (input) => {
+      const started = Date.now();
+      const result = await core(input, o);
+      o.metrics.addMetric('TaskDuration', MetricUnit.Milliseconds, Date.now() - started);
+      return result;
+    });
 };
 
 /** An API Gateway (HTTP API, payload v2) handler; the core returns the proxy result itself. */
@@ -51,5 +56,10 @@ export const apiHandler = <E, R>(name: string, core: (event: E, o: Observability
     .use(injectLambdaContext(o.logger, { clearState: true }))
     .use(captureLambdaHandler(o.tracer))
     .use(logMetrics(o.metrics))
-    .handler((event) => core(event, o));
+    .handler(async (event) => {
+      const result = await core(event, o);
+      const status = (result as { statusCode?: number } | undefined)?.statusCode ?? 200;
+      o.metrics.addMetric(status >= 500 ? 'ApiServerErrors' : status >= 400 ? 'ApiClientErrors' : 'ApiRequestsOk', MetricUnit.Count, 1);
+      return result;
+    });
 };

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import type { AgentDeps } from '../deps.ts';
-import { type Anomaly, ImpactOutput, type MetricCheck, VerificationOutput } from '../model.ts';
+import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, VerificationOutput } from '../model.ts';
 import { isFailureSignal } from '../analysis/hypotheses.ts';
 import type { MetricSeries } from '../tools/ports.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
@@ -54,8 +54,14 @@ export const recoveryBound = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'd
 export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, latest: number): boolean =>
   anomaly.direction === 'up' ? latest <= recoveryBound(anomaly) : latest >= recoveryBound(anomaly);
 
-const latestValue = (series: MetricSeries | undefined): number | undefined => {
-  const values = (series?.points ?? []).slice(-LATEST_POINTS).map((p) => p.v).sort((a, b) => a - b);
+/**
+ * The latest value: the median of the newest `LATEST_POINTS` points measured after the mitigation ran
+ * (`since`), so neither a pre-action point nor one noisy point decides. Points from before the action say
+ * nothing about recovery; if the backend has none after it yet, there is no data and the check waits.
+ */
+const latestValue = (series: MetricSeries | undefined, since: number | undefined): number | undefined => {
+  const points = (series?.points ?? []).filter((p) => since === undefined || Date.parse(p.t) > since);
+  const values = points.slice(-LATEST_POINTS).map((p) => p.v).sort((a, b) => a - b);
   if (values.length === 0) return undefined;
   const mid = Math.floor(values.length / 2);
   return values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
@@ -70,6 +76,8 @@ export const verifyRecovery =
       // Recovery means the failure signals are gone; more load (a sale that is still running) is not a fault.
       const failures = impact.output.anomalies.filter(isFailureSignal);
       const anomalies = failures.length > 0 ? failures : impact.output.anomalies;
+      const execution = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
+      const since = execution ? Date.parse(execution.output.executedAt) : undefined;
       const now = deps.clock();
       const services = [...new Set(anomalies.map((a) => a.service))];
       const metrics = [...new Set(anomalies.map((a) => a.metric))];
@@ -82,7 +90,7 @@ export const verifyRecovery =
       const checks: Check[] = anomalies.map((a) => {
         const id = `metric:${a.service}:${a.metric}`;
         const s = series.find((x) => x.service === a.service && x.metric === a.metric);
-        const latest = latestValue(s);
+        const latest = latestValue(s, since);
         if (latest === undefined) {
           evidence.add({ id, kind: 'metric', source: 'telemetry', summary: `${a.service} ${a.metric}: no recent data` });
           return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: Number.NaN, recovered: false, evidenceIds: [id] };

@@ -1,0 +1,204 @@
+/**
+ * Logs agent: WARN-and-above logs of the blast radius, mined into templates (analysis/logs.ts), each
+ * compared with a baseline window just before: templates that are new, or far more frequent than the
+ * baseline rate explains (a Poisson tail test), are the incident's log signature. `firstErrorAt` is the
+ * first line of the earliest new/spiking error template.
+ *
+ * The three investigation agents run in parallel, so the impact record may not exist yet: then the services
+ * are the alert's service and its direct topology neighbours.
+ */
+import type { AgentDeps } from '../deps.ts';
+import { TemplateMiner } from '../analysis/logs.ts';
+import { type AgentSummary, type AgentTask, ImpactOutput, LogAnalysisOutput } from '../model.ts';
+import type { LogLine } from '../tools/ports.ts';
+import { incidentWindows, topologyNeighbourhood } from './impact.ts';
+import { type AgentContext, earlierOutput, runAgent, summarise } from './runtime.ts';
+
+const MINUTE = 60_000;
+/** The baseline window is this many times longer than the incident window (more history, steadier rates). */
+export const BASELINE_LENGTH_FACTOR = 2;
+/** A template "spikes" when its incident rate is ≥ this × the baseline rate … */
+export const SPIKE_RATIO = 3;
+/** … and that many lines would happen by chance with probability < this under the baseline rate. */
+export const SPIKE_P_VALUE = 1e-3;
+const MAX_TEMPLATES = 25;
+const LINE_LIMIT = 5_000;
+const LEVEL_RANK: Record<LogLine['level'], number> = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3, FATAL: 4 };
+
+/** P(X ≥ k) for X ~ Poisson(λ), summed in log space so large k does not overflow. */
+export const poissonTail = (k: number, lambda: number): number => {
+  if (k <= 0) return 1;
+  if (lambda <= 0) return 0;
+  let cdf = 0;
+  let logP = -lambda; // log P(X = 0)
+  for (let i = 0; i < k; i += 1) {
+    cdf += Math.exp(logP);
+    logP += Math.log(lambda) - Math.log(i + 1);
+  }
+  return Math.max(0, 1 - cdf);
+};
+
+export type TemplateStatus = 'new' | 'spiking' | 'steady';
+
+/** Classifies a template from its counts in the incident and baseline windows (lengths in ms). */
+export const templateStatus = (incidentCount: number, baselineCount: number, incidentMs: number, baselineMs: number): TemplateStatus => {
+  if (incidentCount === 0) return 'steady';
+  if (baselineCount === 0) return 'new';
+  const expected = (baselineCount / baselineMs) * incidentMs;
+  return incidentCount >= SPIKE_RATIO * expected && poissonTail(incidentCount, expected) < SPIKE_P_VALUE ? 'spiking' : 'steady';
+};
+
+interface Counts {
+  baseline: number;
+  incident: number;
+  first?: string;
+  last?: string;
+  firstErrorAt?: string;
+  example?: string;
+  traceIds: Set<string>;
+}
+
+const analyse = async (ctx: AgentContext) => {
+  const { incident, scope, evidence, deps } = ctx;
+  const windows = incidentWindows(incident.startedAt, deps.clock());
+  const incidentFrom = windows.baselineEnd;
+  const incidentMs = Math.max(MINUTE, Date.parse(windows.to) - Date.parse(incidentFrom));
+  const baselineFrom = new Date(Date.parse(incidentFrom) - BASELINE_LENGTH_FACTOR * incidentMs).toISOString();
+  const baselineMs = BASELINE_LENGTH_FACTOR * incidentMs;
+
+  // Services: the impact agent's blast radius when it has run, else the alert service and its neighbours.
+  const impact = await earlierOutput(deps, incident.incidentId, 'impact', ImpactOutput);
+  let services: string[];
+  let servicesFrom: string;
+  if (impact && impact.output.blastRadius.length > 0) {
+    services = [...new Set([incident.service, ...impact.output.blastRadius])];
+    servicesFrom = 'the impact blast radius';
+  } else {
+    const nodes = (await evidence.call('telemetry', () => deps.tools.telemetry.getTopology({ ...scope, services: [incident.service] }))) ?? [];
+    const hood = topologyNeighbourhood(nodes, incident.service, 1, 1);
+    services = hood.services;
+    servicesFrom = nodes.length > 0 ? `${incident.service} and its topology neighbours` : `${incident.service} alone (topology unavailable)`;
+    if (nodes.length > 0)
+      evidence.add({ id: `topology:${incident.service}`, kind: 'topology', source: 'telemetry', summary: `${incident.service} is called by ${hood.callers.join(', ') || 'nothing known'} and calls ${hood.callees.join(', ') || 'nothing known'}`, data: { callers: hood.callers, callees: hood.callees } });
+  }
+
+  const query = { ...scope, services, minLevel: 'WARN' as const, limit: LINE_LIMIT };
+  const incidentLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: incidentFrom, to: windows.to }));
+  const baselineLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: baselineFrom, to: incidentFrom }));
+
+  // One miner per service and level (a WARN and an ERROR of the same shape are different events), fed the
+  // baseline lines first so a template's id and shape do not depend on the incident; counts are kept per
+  // window. Template ids are `<level>-<miner id>`, unique per service.
+  const miners = new Map<string, TemplateMiner>();
+  const counts = new Map<string, Counts>();
+  const feed = (line: LogLine, window: 'baseline' | 'incident') => {
+    if (LEVEL_RANK[line.level] < LEVEL_RANK.WARN) return;
+    const minerKey = `${line.service}|${line.level}`;
+    let miner = miners.get(minerKey);
+    if (!miner) miners.set(minerKey, (miner = new TemplateMiner()));
+    const id = `${line.level.toLowerCase()}-${miner.add(line.message, line.timestamp)}`;
+    const key = `${line.service}:${id}`;
+    let c = counts.get(key);
+    if (!c) counts.set(key, (c = { baseline: 0, incident: 0, traceIds: new Set() }));
+    if (window === 'baseline') {
+      c.baseline += 1;
+      return;
+    }
+    c.incident += 1;
+    if (!c.first || line.timestamp < c.first) c.first = line.timestamp;
+    if (!c.last || line.timestamp > c.last) c.last = line.timestamp;
+    if (LEVEL_RANK[line.level] >= LEVEL_RANK.ERROR && (!c.firstErrorAt || line.timestamp < c.firstErrorAt)) c.firstErrorAt = line.timestamp;
+    c.example ??= line.message;
+    if (line.traceId && c.traceIds.size < 5) c.traceIds.add(line.traceId);
+  };
+  const byTime = (a: LogLine, b: LogLine) => a.timestamp.localeCompare(b.timestamp);
+  for (const line of [...(baselineLines ?? [])].sort(byTime)) feed(line, 'baseline');
+  for (const line of [...(incidentLines ?? [])].sort(byTime)) feed(line, 'incident');
+
+  const baselineKnown = baselineLines !== undefined;
+  const rows = [...counts.entries()]
+    .filter(([, c]) => c.incident > 0)
+    .map(([key, c]) => {
+      const [service, id] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
+      const level = id.slice(0, id.indexOf('-')).toUpperCase();
+      const text = miners.get(`${service}|${level}`)!.template(id.slice(id.indexOf('-') + 1))!.template;
+      const status: TemplateStatus | 'unknown' = baselineKnown ? templateStatus(c.incident, c.baseline, incidentMs, baselineMs) : 'unknown';
+      return { service, id, level, text, counts: c, status };
+    })
+    .sort((a, b) => Number(b.status === 'new' || b.status === 'spiking') - Number(a.status === 'new' || a.status === 'spiking') || LEVEL_RANK[b.level as LogLine['level']] - LEVEL_RANK[a.level as LogLine['level']] || b.counts.incident - a.counts.incident)
+    .slice(0, MAX_TEMPLATES);
+
+  const templates: LogAnalysisOutput['templates'] = rows.map((r) => {
+    const evidenceId = evidence.add({
+      id: `log-template:${r.service}:${r.id}`,
+      kind: 'log',
+      source: 'logs',
+      summary: `${r.service} ${r.level} "${r.text}" ×${r.counts.incident} since ${r.counts.first} (${r.status}${baselineKnown ? `, ${r.counts.baseline} in the baseline window` : ''})`,
+      data: { template: r.text, level: r.level, count: r.counts.incident, baselineCount: r.counts.baseline, status: r.status, firstSeen: r.counts.first, lastSeen: r.counts.last, example: r.counts.example, traceIds: [...r.counts.traceIds] },
+    });
+    return {
+      id: r.id,
+      template: r.text,
+      service: r.service,
+      level: r.level,
+      count: r.counts.incident,
+      firstSeen: r.counts.first!,
+      lastSeen: r.counts.last!,
+      novel: r.status === 'new' || r.status === 'spiking',
+      evidenceIds: [evidenceId],
+    };
+  });
+
+  const novelErrors = rows.filter((r) => (r.status === 'new' || r.status === 'spiking') && r.counts.firstErrorAt);
+  const anyErrors = rows.filter((r) => r.counts.firstErrorAt);
+  const firstErrorSource = (novelErrors.length > 0 ? novelErrors : anyErrors).sort((a, b) => a.counts.firstErrorAt!.localeCompare(b.counts.firstErrorAt!))[0];
+  const firstErrorAt = firstErrorSource?.counts.firstErrorAt;
+  const allIncidentLines = [...counts.values()].reduce((s, c) => s + c.incident, 0);
+
+  const novel = rows.filter((r) => r.status === 'new' || r.status === 'spiking');
+  const reasoning = [
+    incidentLines === undefined
+      ? 'Logs could not be searched, so there is no log evidence.'
+      : `${allIncidentLines} WARN+ lines from ${services.join(', ')} (${servicesFrom}) between ${incidentFrom} and ${windows.to} form ${counts.size} templates.`,
+    !baselineKnown && incidentLines !== undefined ? 'The baseline window could not be read, so novelty is unknown.' : '',
+    novel.length > 0
+      ? `${novel.length} are new or spiking against the ${Math.round(baselineMs / MINUTE)}-min baseline: ${novel
+          .slice(0, 3)
+          .map((r) => `${r.service} "${r.text}" ×${r.counts.incident} (${r.status}${r.status === 'spiking' ? `, ${r.counts.baseline} before` : ''})`)
+          .join('; ')}.`
+      : incidentLines !== undefined && baselineKnown
+        ? 'No template is new or unusually frequent compared with the baseline.'
+        : '',
+    firstErrorAt && firstErrorSource ? `First ${novelErrors.length > 0 ? 'new ' : ''}error at ${firstErrorAt} on ${firstErrorSource.service}.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+
+  const gaps = ['gap:logs', 'gap:telemetry'].filter((id) => evidence.has(id));
+  const offline: LogAnalysisOutput = {
+    templates,
+    totalLines: allIncidentLines,
+    firstErrorAt,
+    reasoning,
+    evidenceIds: [...templates.filter((t) => t.novel).slice(0, 5).flatMap((t) => t.evidenceIds), ...gaps],
+  };
+  return {
+    schema: LogAnalysisOutput,
+    instructions:
+      'Summarise the incident’s log signature from the mined templates: which templates are new or spiking versus the baseline window, on which services, and when the first error appeared. Cite the log-template evidence ids.',
+    offline,
+  };
+};
+
+export const analyzeLogs =
+  (deps: AgentDeps) =>
+  async (task: AgentTask): Promise<AgentSummary> => {
+    const { output } = await runAgent(deps, 'logs', task.incidentId, analyse);
+    const novel = output.templates.filter((t) => t.novel);
+    const top = novel[0] ?? output.templates[0];
+    return summarise(
+      task.incidentId,
+      'logs',
+      `${output.totalLines} WARN+ lines, ${output.templates.length} templates (${novel.length} new/spiking)${top ? `; top: ${top.service} "${top.template}" ×${top.count}` : ''}${output.firstErrorAt ? `; first error ${output.firstErrorAt}` : ''}`,
+    );
+  };

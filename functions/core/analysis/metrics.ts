@@ -1,0 +1,378 @@
+/**
+ * Robust anomaly scoring for metric time series: pure functions over plain `{t, v}[]` arrays, so the same
+ * code serves the impact agent, the verification agent and a CLI scored on a public labelled benchmark.
+ *
+ * The approach, and why:
+ * - Baseline = median and MAD (median absolute deviation) of a reference window. Both have a 50% breakdown
+ *   point: a few spikes inside the baseline do not move them, unlike mean/stddev.
+ * - MAD × 1.4826 estimates the standard deviation for Gaussian noise, so `(v − median) / scale` is a robust
+ *   z-score. A floor on the scale (relative to the level and absolute) stops a flat series — where MAD is 0 —
+ *   from turning a 0.1% wiggle into an "infinite" anomaly.
+ * - |z| is mapped to [0, 1] with a logistic centred on the detection threshold (3.5, the Iglewicz–Hoaglin
+ *   cut-off for modified z-scores), so a score ≥ 0.5 means "anomalous" and the mapping stays monotone.
+ * - Onset = the first point of the sustained anomalous run at the end of the window: the run is confirmed by
+ *   a "k of the last n points" rule at the high threshold, then extended backwards with hysteresis at a
+ *   lower threshold, so a ramp (a pool filling up, a leak) is dated where it left the noise, not where it
+ *   crossed the alarm line.
+ */
+
+/** A point in time (ISO 8601 string or epoch milliseconds) and a value. */
+export interface SeriesPoint {
+  readonly t: string | number;
+  readonly v: number;
+}
+
+export interface Baseline {
+  readonly median: number;
+  /** Raw median absolute deviation. */
+  readonly mad: number;
+  /** The robust standard deviation used to compute z: max(1.4826 × MAD, floors). */
+  readonly scale: number;
+  /** How many finite values the baseline was computed from. */
+  readonly n: number;
+}
+
+export interface BaselineOptions {
+  /** Minimum scale as a fraction of |median| (default 0.05: changes under ~5% of the level never score high). */
+  readonly relativeFloor?: number;
+  /** Minimum absolute scale (default 1e-6), for series whose level is 0. */
+  readonly absoluteFloor?: number;
+}
+
+/** The Gaussian consistency constant: for normal data, 1.4826 × MAD estimates σ. */
+export const MAD_TO_SIGMA = 1.4826;
+/** Mean absolute deviation × 1.2533 estimates σ; used when more than half the values are identical (MAD = 0). */
+const MEAN_AD_TO_SIGMA = 1.2533;
+/** Modified z-score above which a point is anomalous (Iglewicz & Hoaglin, 1993). */
+export const DEFAULT_Z_THRESHOLD = 3.5;
+/** The lower hysteresis threshold used to date the start of a confirmed run. */
+export const DEFAULT_Z_LOW = 2;
+
+export class InvalidSeries extends Error {
+  override name = 'InvalidSeries';
+}
+
+const finite = (values: readonly number[]): number[] => values.filter((v) => Number.isFinite(v));
+
+/** Median of finite values; NaN for an empty input. */
+export const median = (values: readonly number[]): number => {
+  const sorted = finite(values).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Epoch milliseconds of a point's time. Throws `InvalidSeries` naming the bad value. */
+export const toMillis = (t: string | number): number => {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  if (!Number.isFinite(ms)) throw new InvalidSeries(`point time is not a valid timestamp: ${String(t)}`);
+  return ms;
+};
+
+/**
+ * Robust baseline (median, MAD, scale) of a reference window. Accepts values or points.
+ * Throws `InvalidSeries` when there is no finite value.
+ */
+export const robustBaseline = (input: readonly number[] | readonly SeriesPoint[], options: BaselineOptions = {}): Baseline => {
+  const values = finite(input.map((x) => (typeof x === 'number' ? x : x.v)));
+  if (values.length === 0) throw new InvalidSeries('baseline needs at least one finite value');
+  const med = median(values);
+  const deviations = values.map((v) => Math.abs(v - med));
+  const mad = median(deviations);
+  let spread = MAD_TO_SIGMA * mad;
+  if (spread === 0) spread = MEAN_AD_TO_SIGMA * (deviations.reduce((a, b) => a + b, 0) / deviations.length);
+  const floor = Math.max(options.absoluteFloor ?? 1e-6, (options.relativeFloor ?? 0.05) * Math.abs(med));
+  return { median: med, mad, scale: Math.max(spread, floor), n: values.length };
+};
+
+/** Robust z of one value against a baseline. */
+export const robustZ = (v: number, baseline: Baseline): number => (v - baseline.median) / baseline.scale;
+
+/** Maps |z| to [0, 1]: 0.5 at the threshold, ~0.05 at |z| = threshold − 2, ~0.95 at threshold + 2. */
+export const zToScore = (z: number, threshold = DEFAULT_Z_THRESHOLD): number => {
+  if (!Number.isFinite(z)) return Number.isNaN(z) ? 0 : 1;
+  return 1 / (1 + Math.exp(-1.5 * (Math.abs(z) - threshold)));
+};
+
+export interface ScoredPoint {
+  readonly t: string | number;
+  readonly v: number;
+  /** Robust z against the baseline in force at this point (0 while a trailing window warms up). */
+  readonly z: number;
+  /** |z| mapped to [0, 1]; ≥ 0.5 means beyond the threshold. */
+  readonly score: number;
+  readonly direction: 'up' | 'down';
+}
+
+export interface ScoreOptions extends BaselineOptions {
+  /** Score every point against this fixed baseline (e.g. computed from an earlier window). */
+  readonly baseline?: Baseline;
+  /**
+   * Without `baseline`: score each point against the robust baseline of the `window` points before it
+   * (a trailing window, for streams without a known-good reference). Default 30.
+   */
+  readonly window?: number;
+  /** Points needed before a trailing baseline is trusted (default min(window, 8)); earlier points score 0. */
+  readonly minHistory?: number;
+  readonly zThreshold?: number;
+}
+
+/**
+ * Scores every point of a series. With `baseline`, against that fixed reference; otherwise against a
+ * trailing window of earlier points (no look-ahead, so it can run on a stream).
+ */
+export const scoreSeries = (points: readonly SeriesPoint[], options: ScoreOptions = {}): ScoredPoint[] => {
+  const threshold = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
+  const scored = (p: SeriesPoint, z: number): ScoredPoint => ({ t: p.t, v: p.v, z, score: zToScore(z, threshold), direction: z < 0 ? 'down' : 'up' });
+  if (options.baseline) {
+    const b = options.baseline;
+    return points.map((p) => scored(p, Number.isFinite(p.v) ? robustZ(p.v, b) : 0));
+  }
+  const window = Math.max(2, options.window ?? 30);
+  const minHistory = Math.max(2, options.minHistory ?? Math.min(window, 8));
+  return points.map((p, i) => {
+    const history = points.slice(Math.max(0, i - window), i).map((x) => x.v).filter((v) => Number.isFinite(v));
+    if (history.length < minHistory || !Number.isFinite(p.v)) return scored(p, 0);
+    return scored(p, robustZ(p.v, robustBaseline(history, options)));
+  });
+};
+
+export interface AnomalyWindow {
+  readonly start: string | number;
+  readonly end: string | number;
+  readonly startIndex: number;
+  readonly endIndex: number;
+  /** The point with the largest |z| in the window. */
+  readonly peakZ: number;
+  readonly peakScore: number;
+  readonly direction: 'up' | 'down';
+}
+
+export interface WindowOptions {
+  readonly zThreshold?: number;
+  /** Runs shorter than this many anomalous points are dropped (default 2: one spike is not a window). */
+  readonly minPoints?: number;
+  /** Non-anomalous points tolerated inside a run before it is split (default 1). */
+  readonly maxGap?: number;
+}
+
+/**
+ * Groups anomalous points (|z| ≥ threshold) into contiguous windows of one direction, tolerating short gaps.
+ * A change of direction always starts a new window.
+ */
+export const detectWindows = (scored: readonly ScoredPoint[], options: WindowOptions = {}): AnomalyWindow[] => {
+  const threshold = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
+  const minPoints = options.minPoints ?? 2;
+  const maxGap = options.maxGap ?? 1;
+  const windows: AnomalyWindow[] = [];
+  let run: { start: number; end: number; count: number; direction: 'up' | 'down'; peak: number } | undefined;
+  const close = () => {
+    if (run && run.count >= minPoints) {
+      const peak = scored[run.peak];
+      windows.push({
+        start: scored[run.start].t,
+        end: scored[run.end].t,
+        startIndex: run.start,
+        endIndex: run.end,
+        peakZ: peak.z,
+        peakScore: peak.score,
+        direction: run.direction,
+      });
+    }
+    run = undefined;
+  };
+  scored.forEach((p, i) => {
+    const anomalous = Math.abs(p.z) >= threshold;
+    if (run && (i - run.end > maxGap + 1 || (anomalous && p.direction !== run.direction))) close();
+    if (!anomalous) return;
+    if (!run) run = { start: i, end: i, count: 1, direction: p.direction, peak: i };
+    else {
+      run.end = i;
+      run.count += 1;
+      if (Math.abs(p.z) > Math.abs(scored[run.peak].z)) run.peak = i;
+    }
+  });
+  close();
+  return windows;
+};
+
+export interface OnsetOptions {
+  readonly zThreshold?: number;
+  /** Lower threshold that dates the start of a confirmed run (hysteresis; default 2). */
+  readonly zLow?: number;
+  /** "k of the last n": the run is sustained if ≥ k of the last n points are beyond the threshold. Defaults 3 of 5. */
+  readonly k?: number;
+  readonly n?: number;
+}
+
+export interface Onset {
+  readonly t: string | number;
+  readonly index: number;
+  readonly direction: 'up' | 'down';
+  /** Points from the onset to the end of the series. */
+  readonly length: number;
+}
+
+/**
+ * The start of the sustained anomalous run at the end of a scored series, or undefined when the end of the
+ * series is not anomalous (fewer than k of the last n points beyond the threshold in one direction).
+ *
+ * From the last confirmed point, the run is extended backwards while points stay beyond the low threshold
+ * in the same direction (allowing at most n − k consecutive misses, the same slack the confirmation rule
+ * has); the onset is the earliest point of that run.
+ */
+export const estimateOnset = (scored: readonly ScoredPoint[], options: OnsetOptions = {}): Onset | undefined => {
+  const high = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
+  const low = Math.min(options.zLow ?? DEFAULT_Z_LOW, high);
+  const n = Math.max(1, options.n ?? 5);
+  const k = Math.min(n, Math.max(1, options.k ?? 3));
+  if (scored.length < k) return undefined;
+  const tail = scored.slice(-n);
+  const up = tail.filter((p) => p.z >= high).length;
+  const down = tail.filter((p) => p.z <= -high).length;
+  if (Math.max(up, down) < k) return undefined;
+  const direction: 'up' | 'down' = up >= down ? 'up' : 'down';
+  const sign = direction === 'up' ? 1 : -1;
+  const slack = n - k;
+  let onset = -1;
+  let misses = 0;
+  for (let i = scored.length - 1; i >= 0; i -= 1) {
+    if (sign * scored[i].z >= low) {
+      onset = i;
+      misses = 0;
+    } else if (onset >= 0 || i < scored.length - n) {
+      misses += 1;
+      if (misses > slack) break;
+    }
+  }
+  if (onset < 0) return undefined;
+  return { t: scored[onset].t, index: onset, direction, length: scored.length - onset };
+};
+
+export interface SeriesAnalysis {
+  readonly baseline: Baseline;
+  /** Median of the last `currentPoints` values: robust to a single odd last sample. */
+  readonly current: number;
+  /** Robust z of `current`. */
+  readonly z: number;
+  readonly score: number;
+  readonly direction: 'up' | 'down';
+  /** The sustained anomalous run at the end of the evaluation part, if any. */
+  readonly onset?: Onset;
+  /** True when the end of the series is in a sustained anomalous run and `current` is beyond the threshold. */
+  readonly anomalous: boolean;
+  readonly scored: readonly ScoredPoint[];
+}
+
+export interface AnalyseOptions extends BaselineOptions, OnsetOptions {
+  /** Points with t < baselineEnd form the baseline; the rest is evaluated. Default: the first half. */
+  readonly baselineEnd?: string | number;
+  /** Fewest baseline points accepted before falling back to the first half of the series (default 5). */
+  readonly minBaselinePoints?: number;
+  readonly currentPoints?: number;
+}
+
+/**
+ * Splits a series into a baseline part and an evaluation part, scores the evaluation part against the
+ * baseline and says whether (and since when) it is anomalous. Throws `InvalidSeries` on fewer than 4 points.
+ */
+export const analyseSeries = (points: readonly SeriesPoint[], options: AnalyseOptions = {}): SeriesAnalysis => {
+  const usable = points.filter((p) => Number.isFinite(p.v));
+  if (usable.length < 4) throw new InvalidSeries(`series needs at least 4 finite points, got ${usable.length}`);
+  const minBaseline = options.minBaselinePoints ?? 5;
+  let split = Math.floor(usable.length / 2);
+  if (options.baselineEnd !== undefined) {
+    const end = toMillis(options.baselineEnd);
+    const before = usable.findIndex((p) => toMillis(p.t) >= end);
+    const candidate = before < 0 ? usable.length : before;
+    if (candidate >= Math.min(minBaseline, usable.length - 1) && candidate < usable.length) split = candidate;
+  }
+  const baseline = robustBaseline(usable.slice(0, split), options);
+  const evaluation = scoreSeries(usable.slice(split), { baseline, zThreshold: options.zThreshold });
+  const current = median(evaluation.slice(-(options.currentPoints ?? 3)).map((p) => p.v));
+  const z = robustZ(current, baseline);
+  const threshold = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
+  const onset = estimateOnset(evaluation, options);
+  const direction: 'up' | 'down' = z < 0 ? 'down' : 'up';
+  return {
+    baseline,
+    current,
+    z,
+    score: zToScore(z, threshold),
+    direction,
+    onset,
+    anomalous: onset !== undefined && onset.direction === direction && Math.abs(z) >= threshold,
+    scored: evaluation,
+  };
+};
+
+// ───────────────────────── slow trends (leaks, creeping saturation) ─────────────────────────
+
+export interface Trend {
+  /** Sen's slope: the median of pairwise slopes, in value units per minute (robust to outliers). */
+  readonly slopePerMinute: number;
+  /** Mann–Kendall Z (normal approximation, tie-corrected): |Z| ≥ 3 is a monotonic trend beyond chance. */
+  readonly z: number;
+  readonly direction: 'up' | 'down';
+  /** Change over the series implied by the slope, relative to the series' median level. */
+  readonly relativeChange: number;
+  readonly n: number;
+}
+
+/**
+ * Mann–Kendall trend test with Sen's slope: detects a steady climb (a memory leak, a queue filling up) that
+ * a baseline/level comparison misses when the climb started before the baseline window. O(n²); fine for
+ * the few hundred points of an incident window. Throws `InvalidSeries` below 8 finite points.
+ */
+export const trendTest = (points: readonly SeriesPoint[]): Trend => {
+  const usable = points.filter((p) => Number.isFinite(p.v));
+  const n = usable.length;
+  if (n < 8) throw new InvalidSeries(`trend test needs at least 8 finite points, got ${n}`);
+  const ts = usable.map((p) => toMillis(p.t) / 60_000);
+  let s = 0;
+  const slopes: number[] = [];
+  for (let i = 0; i < n - 1; i += 1)
+    for (let j = i + 1; j < n; j += 1) {
+      const d = usable[j].v - usable[i].v;
+      s += Math.sign(d);
+      if (ts[j] !== ts[i]) slopes.push(d / (ts[j] - ts[i]));
+    }
+  const ties = new Map<number, number>();
+  for (const p of usable) ties.set(p.v, (ties.get(p.v) ?? 0) + 1);
+  const tieTerm = [...ties.values()].reduce((acc, t) => acc + t * (t - 1) * (2 * t + 5), 0);
+  const variance = (n * (n - 1) * (2 * n + 5) - tieTerm) / 18;
+  const z = variance <= 0 || s === 0 ? 0 : (s - Math.sign(s)) / Math.sqrt(variance);
+  const slope = median(slopes);
+  const level = Math.abs(median(usable.map((p) => p.v)));
+  const span = ts[n - 1] - ts[0];
+  return { slopePerMinute: slope, z, direction: slope < 0 ? 'down' : 'up', relativeChange: level > 0 ? (slope * span) / level : 0, n };
+};
+
+/**
+ * When a trend began: the breakpoint k of the best "flat, then linear" (hinge) fit,
+ * y = a for t < t_k and y = a + b (t − t_k) after, chosen by least squares. Returns the first point when the
+ * series was already climbing at the start of the window.
+ */
+export const hingeOnset = (points: readonly SeriesPoint[]): { t: string | number; index: number } => {
+  const usable = points.filter((p) => Number.isFinite(p.v));
+  if (usable.length < 4) throw new InvalidSeries(`hinge fit needs at least 4 finite points, got ${usable.length}`);
+  const ts = usable.map((p) => toMillis(p.t) / 60_000);
+  const ys = usable.map((p) => p.v);
+  let best = { index: 0, sse: Number.POSITIVE_INFINITY };
+  for (let k = 0; k < usable.length - 2; k += 1) {
+    // Regressors: 1 and h_i = max(0, t_i − t_k); solve the 2×2 normal equations.
+    let n = 0, sh = 0, shh = 0, sy = 0, shy = 0;
+    for (let i = 0; i < usable.length; i += 1) {
+      const h = Math.max(0, ts[i] - ts[k]);
+      n += 1; sh += h; shh += h * h; sy += ys[i]; shy += h * ys[i];
+    }
+    const det = n * shh - sh * sh;
+    if (det === 0) continue;
+    const b = (n * shy - sh * sy) / det;
+    const a = (sy - b * sh) / n;
+    let sse = 0;
+    for (let i = 0; i < usable.length; i += 1) sse += (ys[i] - a - b * Math.max(0, ts[i] - ts[k])) ** 2;
+    if (sse < best.sse) best = { index: k, sse };
+  }
+  return { t: usable[best.index].t, index: best.index };
+};
