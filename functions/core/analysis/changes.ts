@@ -38,13 +38,21 @@ export interface TimeAlignment extends Check {
   readonly lagMinutes?: number;
 }
 
-export const timeAlignment = (deployedAt: string, onset: string | undefined, maxLagMinutes = MAX_PLAUSIBLE_LAG_MINUTES): TimeAlignment => {
+/** The most an onset's uncertainty can widen the grace (see `timeAlignment`). */
+export const MAX_ONSET_UNCERTAINTY_MINUTES = 10;
+
+/**
+ * `uncertaintyMinutes` widens the grace: when a service's indicators disagree on when it broke (latency creeping
+ * up with load at 12:04, errors jumping at 12:12), a deploy inside that spread cannot be ruled out by timing.
+ */
+export const timeAlignment = (deployedAt: string, onset: string | undefined, maxLagMinutes = MAX_PLAUSIBLE_LAG_MINUTES, uncertaintyMinutes = 0): TimeAlignment => {
+  const grace = Math.max(ONSET_GRACE_MINUTES, Math.min(MAX_ONSET_UNCERTAINTY_MINUTES, uncertaintyMinutes));
   const deployed = Date.parse(deployedAt);
   const start = onset ? Date.parse(onset) : Number.NaN;
   if (Number.isNaN(deployed)) return { verdict: 'inconclusive', reason: `deploy time "${deployedAt}" is not a timestamp` };
   if (Number.isNaN(start)) return { verdict: 'inconclusive', reason: 'the anomaly onset is unknown' };
   const lagMinutes = Math.round(((start - deployed) / MINUTE_MS) * 10) / 10;
-  if (lagMinutes < -ONSET_GRACE_MINUTES) {
+  if (lagMinutes < -grace) {
     return { verdict: 'refuted', lagMinutes, reason: `deployed ${fmtMinutes(-lagMinutes)} AFTER the onset: it cannot have caused it` };
   }
   if (lagMinutes <= maxLagMinutes) {

@@ -126,6 +126,8 @@ interface World {
   readonly leafErrors: ReadonlyMap<string, readonly string[]>;
   readonly errorTraceCount: number;
   readonly onsetOf: (service: string) => string | undefined;
+  /** Minutes between the earliest and the latest indicator onset of a service: how unsure its onset is. */
+  readonly onsetSpreadOf: (service: string) => number;
   readonly serviceTokens: ReadonlySet<string>;
 }
 
@@ -153,6 +155,9 @@ export const isFailureSignal = (a: Pick<Anomaly, 'metric' | 'direction' | 'curre
   return a.direction === 'up';
 };
 
+/** Latency and error rate: what users feel, and what dates a fault. */
+export const isServiceLevelIndicator = (metric: string): boolean => /latency|error/.test(metric.toLowerCase());
+
 const index = (input: RootCauseInput): World => {
   const graph = callGraph(input.topology);
   const failures = input.anomalies.filter(isFailureSignal);
@@ -165,10 +170,22 @@ const index = (input: RootCauseInput): World => {
   for (const trace of errorTraces) {
     for (const service of failingLeaves(trace)) (leafErrors.get(service) ?? leafErrors.set(service, []).get(service)!).push(trace.traceId);
   }
+  // A service's fault onset is when its service-level indicators (latency, errors) broke; saturation signals
+  // (pool in use, memory, CPU) date it only when no SLI moved. Under a traffic surge a pool fills up before
+  // anything fails: dating the fault by the pool would put the onset before the change that broke it.
   const onsets = new Map<string, string>();
+  const sliOnsets = new Map<string, string>();
   for (const a of signals) {
-    const current = onsets.get(a.service);
-    if (a.onset && (!current || Date.parse(a.onset) < Date.parse(current))) onsets.set(a.service, a.onset);
+    if (!a.onset) continue;
+    const into = isServiceLevelIndicator(a.metric) ? sliOnsets : onsets;
+    const current = into.get(a.service);
+    if (!current || Date.parse(a.onset) < Date.parse(current)) into.set(a.service, a.onset);
+  }
+  for (const [service, onset] of sliOnsets) onsets.set(service, onset);
+  const spreads = new Map<string, number>();
+  for (const service of new Set(signals.map((a) => a.service))) {
+    const own = signals.filter((a) => a.service === service && a.onset && (!sliOnsets.has(service) || isServiceLevelIndicator(a.metric))).map((a) => Date.parse(a.onset!));
+    if (own.length > 1) spreads.set(service, (Math.max(...own) - Math.min(...own)) / MINUTE_MS);
   }
   const serviceNames = new Set([...input.topology.map((n) => n.name), ...anomalous, ...input.changes.map((c) => c.service), input.incident.service]);
   return {
@@ -180,6 +197,7 @@ const index = (input: RootCauseInput): World => {
     leafErrors,
     errorTraceCount: errorTraces.length,
     onsetOf: (service) => onsets.get(service) ?? earliest(signals) ?? input.onset ?? input.incident.startedAt,
+    onsetSpreadOf: (service) => spreads.get(service) ?? 0,
     serviceTokens: new Set([...serviceNames].flatMap((s) => [...tokens(s.replace(/-(service|svc|api)$/, ''))])),
   };
 };
@@ -300,7 +318,7 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
 
   // 1. time (decisive): the onset follows the deploy within a plausible lag — or, for a slow burn, the
   //    changed service starts drifting at the deploy.
-  const time = timeAlignment(change.deployedAt, onset);
+  const time = timeAlignment(change.deployedAt, onset, MAX_PLAUSIBLE_LAG_MINUTES, w.onsetSpreadOf(target));
   // The drift also names the mechanism (a memory drift is a leak), whatever the lag.
   const drift = time.verdict !== 'refuted' ? slowBurn(w, change, onset) : undefined;
   const burn = time.verdict === 'inconclusive' && time.lagMinutes !== undefined ? drift : undefined;
