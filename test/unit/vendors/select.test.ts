@@ -1,0 +1,131 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../functions/core/config.ts';
+import { ToolUnavailable, type Tools } from '../../../functions/core/tools/ports.ts';
+import { DynatraceTelemetry } from '../../../functions/core/tools/vendors/dynatrace.ts';
+import { PagerDutyOnCall } from '../../../functions/core/tools/vendors/pagerduty.ts';
+import { selectTools, toolsFromEnv } from '../../../functions/core/tools/vendors/select.ts';
+import { ServiceNowChanges } from '../../../functions/core/tools/vendors/servicenow.ts';
+import { SplunkLogs } from '../../../functions/core/tools/vendors/splunk.ts';
+import { type FakeVendor, rejectionOf, startFakeVendor } from './fake-vendor.ts';
+
+/** A fallback whose ports are recognisable by identity (their behaviour is not under test here). */
+const fallback: Tools = {
+  telemetry: { queryMetrics: async () => [], getTraces: async () => [], getTopology: async () => [] },
+  changes: { listChanges: async () => [], searchIncidents: async () => [], recordIncident: async () => undefined },
+  logs: { search: async () => [] },
+  oncall: { getOnCall: async () => [], getOwnership: async () => [] },
+  actions: { execute: async () => ({ status: 'succeeded', detail: 'fallback' }) },
+};
+
+const secrets = (values: Record<string, string>) => {
+  const asked: string[] = [];
+  return {
+    asked,
+    getSecret: async (id: string) => {
+      asked.push(id);
+      const v = values[id];
+      if (v === undefined) throw new Error(`secret ${id} not found`);
+      return v;
+    },
+  };
+};
+
+describe('unit: toolsFromEnv chooses vendor adapters per port', () => {
+  it('uses the fallback for every port when no vendor variables are set', () => {
+    const { tools, sources } = selectTools({}, fallback, secrets({}));
+    expect(tools).toEqual(fallback);
+    expect(sources).toEqual({ telemetry: 'fallback', changes: 'fallback', logs: 'fallback', oncall: 'fallback', actions: 'fallback' });
+  });
+
+  it('builds each configured adapter and keeps the fallback for the rest', () => {
+    const env = {
+      DYNATRACE_URL: 'https://abc12345.live.dynatrace.com',
+      DYNATRACE_TOKEN_SECRET_ID: 'autopilot/dynatrace',
+      SPLUNK_URL: 'https://splunk.example.com:8089',
+      SPLUNK_TOKEN_SECRET_ID: 'autopilot/splunk',
+      SPLUNK_INDEX: 'prod',
+    };
+    const { tools, sources } = selectTools(env, fallback, secrets({}));
+    expect(tools.telemetry).toBeInstanceOf(DynatraceTelemetry);
+    expect(tools.logs).toBeInstanceOf(SplunkLogs);
+    expect(tools.changes).toBe(fallback.changes);
+    expect(tools.oncall).toBe(fallback.oncall);
+    expect(tools.actions).toBe(fallback.actions);
+    expect(sources).toMatchObject({ telemetry: 'dynatrace', logs: 'splunk', changes: 'fallback', oncall: 'fallback' });
+  });
+
+  it('accepts ServiceNow with basic auth or a token, and PagerDuty with only its token', () => {
+    const basic = toolsFromEnv({ SERVICENOW_URL: 'https://acme.service-now.com', SERVICENOW_USER: 'autopilot', SERVICENOW_PASSWORD_SECRET_ID: 'sn/pw', PAGERDUTY_TOKEN_SECRET_ID: 'pd' }, fallback, secrets({}));
+    expect(basic.changes).toBeInstanceOf(ServiceNowChanges);
+    expect(basic.oncall).toBeInstanceOf(PagerDutyOnCall);
+    const token = toolsFromEnv({ SERVICENOW_URL: 'https://acme.service-now.com', SERVICENOW_TOKEN_SECRET_ID: 'sn/token' }, fallback, secrets({}));
+    expect(token.changes).toBeInstanceOf(ServiceNowChanges);
+  });
+
+  it.each([
+    [{ DYNATRACE_URL: 'https://abc.live.dynatrace.com' }, /DYNATRACE_TOKEN_SECRET_ID must be set for the Dynatrace adapter/],
+    [{ SPLUNK_TOKEN_SECRET_ID: 'x' }, /SPLUNK_URL must be set for the Splunk adapter/],
+    [{ SERVICENOW_URL: 'https://acme.service-now.com' }, /SERVICENOW_TOKEN_SECRET_ID or SERVICENOW_USER \+ SERVICENOW_PASSWORD_SECRET_ID must be set/],
+    [{ SERVICENOW_URL: 'https://acme.service-now.com', SERVICENOW_USER: 'u' }, /SERVICENOW_PASSWORD_SECRET_ID must be set/],
+    [{ SERVICENOW_TOKEN_SECRET_ID: 't' }, /SERVICENOW_URL must be set/],
+    [{ PAGERDUTY_URL: 'https://api.eu.pagerduty.com' }, /PAGERDUTY_TOKEN_SECRET_ID must be set/],
+    [{ DYNATRACE_URL: 'http://dynatrace.internal', DYNATRACE_TOKEN_SECRET_ID: 'x' }, /DYNATRACE_URL must use https/],
+    [{ PAGERDUTY_TOKEN_SECRET_ID: 'x', TOOLS_HTTP_RETRIES: '9' }, /TOOLS_HTTP_RETRIES must be an integer between 0 and 5, got "9"/],
+    [{ SERVICENOW_URL: 'https://a.service-now.com', SERVICENOW_TOKEN_SECRET_ID: 't', SERVICENOW_READ_ONLY: 'yes' }, /SERVICENOW_READ_ONLY must be true or false/],
+  ])('rejects an incomplete or invalid configuration %j with a ConfigError naming the variable', (env, message) => {
+    expect(() => toolsFromEnv(env, fallback, secrets({}))).toThrow(ConfigError);
+    expect(() => toolsFromEnv(env, fallback, secrets({}))).toThrow(message);
+  });
+
+  describe('secrets', () => {
+    let fake: FakeVendor;
+    beforeEach(async () => {
+      fake = await startFakeVendor();
+    });
+    afterEach(async () => {
+      await fake.close();
+    });
+
+    it('reads the token through getSecret per request, never from the environment', async () => {
+      fake.always('GET', '/services', { status: 200, json: { services: [], more: false } });
+      const s = secrets({ 'autopilot/pagerduty': 'pd-secret-1' });
+      const tools = toolsFromEnv({ PAGERDUTY_TOKEN_SECRET_ID: 'autopilot/pagerduty', PAGERDUTY_URL: fake.url }, fallback, s);
+
+      await tools.oncall.getOwnership({ services: ['a'] });
+
+      expect(s.asked).toEqual(['autopilot/pagerduty']);
+      expect(fake.received[0].headers.authorization).toBe('Token token=pd-secret-1');
+    });
+
+    it('turns an unreadable secret into ToolUnavailable naming the secret id only', async () => {
+      const s = secrets({});
+      const tools = toolsFromEnv({ SPLUNK_URL: fake.url, SPLUNK_TOKEN_SECRET_ID: 'autopilot/splunk' }, fallback, s);
+
+      const error = await rejectionOf(tools.logs.search({ from: '2024-05-01T12:00:00Z', to: '2024-05-01T12:10:00Z', services: ['a'] }));
+
+      expect(error).toBeInstanceOf(ToolUnavailable);
+      expect(error.message).toBe('Splunk unavailable: cannot read the token: secret autopilot/splunk not found');
+      expect(fake.received).toHaveLength(0);
+    });
+  });
+});
+
+describe('unit: secretsManagerGetter', () => {
+  it('reads each secret id once within the TTL', async () => {
+    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const { secretsManagerGetter } = await import('../../../functions/core/tools/vendors/select.ts');
+    const client = new SecretsManagerClient({ region: 'us-east-1' });
+    const asked: string[] = [];
+    // A minimal stand-in for the SDK's send (no aws-sdk-client-mock: it patches every client in the worker).
+    client.send = (async (command: InstanceType<typeof GetSecretValueCommand>) => {
+      asked.push(command.input.SecretId ?? '');
+      return { SecretString: `value-of-${command.input.SecretId}` };
+    }) as typeof client.send;
+    const getSecret = secretsManagerGetter(client);
+
+    const values = [await getSecret('a'), await getSecret('a'), await getSecret('b')];
+
+    expect(values).toEqual(['value-of-a', 'value-of-a', 'value-of-b']);
+    expect(asked).toEqual(['a', 'b']);
+  });
+});
