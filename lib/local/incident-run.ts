@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { findScenario } from '../../functions/core/world/scenario.ts';
+import { findScenario, type Scenario } from '../../functions/core/world/scenario.ts';
 import { createWorld, scenarioAlert, type ScenarioAlert } from '../../functions/core/world/world.ts';
 import { DynamoWorldStore } from '../../functions/core/world/world-store.ts';
 import { APPROVAL_STATE } from '../workflow-definition.ts';
@@ -24,11 +24,12 @@ export class ApprovalNotRequested extends Error {
 /** Creates a world for the scenario in the twin's table and returns the vendor payload of its alert. */
 export const seedScenario = async (
   twin: Twin,
-  scenarioName: string,
-  opts: { source?: ScenarioAlert['source']; now?: Date; recoveryLagSeconds?: number } = {},
+  scenarioOrName: string | Scenario,
+  opts: { source?: ScenarioAlert['source']; now?: Date; recoveryLagSeconds?: number; worldId?: string } = {},
 ): Promise<{ worldId: string; alert: ScenarioAlert }> => {
-  const scenario = findScenario(scenarioName);
-  const worldId = `w-${randomBytes(5).toString('hex')}`;
+  const scenario = typeof scenarioOrName === 'string' ? findScenario(scenarioOrName) : scenarioOrName;
+  // The world id seeds the world's noise: a fixed id replays the same world, a fresh one draws a new one.
+  const worldId = opts.worldId ?? `w-${randomBytes(5).toString('hex')}`;
   const world = createWorld(scenario, { id: worldId, now: opts.now ?? new Date(), recoveryLagSeconds: opts.recoveryLagSeconds });
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: twin.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
   try {
@@ -123,8 +124,11 @@ export interface SimulationResult {
 export const runScenario = async (
   twin: Twin,
   opts: {
-    scenario: string;
+    /** A built-in scenario's name, or a scenario itself (e.g. a renamed one). */
+    scenario: string | Scenario;
     approve: ApproveMode;
+    /** Seeds the world's noise (see `seedScenario`). @default a fresh random id */
+    worldId?: string;
     approver?: string;
     source?: ScenarioAlert['source'];
     /**
@@ -137,14 +141,14 @@ export const runScenario = async (
   const api = new ApiClient(twin.url, twin.secret);
   const watcher = new ApprovalWatcher(twin);
   try {
-    const { worldId, alert } = await seedScenario(twin, opts.scenario, { source: opts.source, recoveryLagSeconds: opts.recoveryLagSeconds ?? 0 });
+    const { worldId, alert } = await seedScenario(twin, opts.scenario, { source: opts.source, recoveryLagSeconds: opts.recoveryLagSeconds ?? 0, worldId: opts.worldId });
     const started = Date.now();
     const { body: accepted } = await api.sendAlert(alert.source, alert.payload);
     const arn = accepted.executionArn ?? accepted.incidentId;
     if (opts.approve !== 'manual') await decideWhenRequested(twin, watcher, api, accepted, opts.approve === 'auto' ? 'approve' : 'reject', opts.approver ?? 'autopilot-simulate');
     const execution = await twin.waitForExecution(arn, 30 * 60_000);
     const view = await api.getIncident(accepted.incidentId);
-    return summarise(view, { scenario: opts.scenario, worldId, executionArn: accepted.executionArn, execution, timings: twin.stateTimings(accepted.executionArn ?? ''), totalMs: Date.now() - started });
+    return summarise(view, { scenario: typeof opts.scenario === 'string' ? opts.scenario : opts.scenario.name, worldId, executionArn: accepted.executionArn, execution, timings: twin.stateTimings(accepted.executionArn ?? ''), totalMs: Date.now() - started });
   } finally {
     watcher.stop();
   }

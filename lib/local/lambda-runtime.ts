@@ -43,9 +43,15 @@ export class LocalLambdas {
   readonly #byName = new Map(FUNCTIONS.map((f) => [f.name, f]));
   readonly #byArn = new Map(FUNCTIONS.map((f) => [lambdaArn(f.name), f]));
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #faults: ReadonlyMap<string, string>;
 
-  constructor(root: string = projectRoot()) {
+  /**
+   * @param faults function name → error name: those invocations fail with that error, the way AWS FIS's
+   *   `aws:lambda:invocation-error` action makes them fail, for tests of the failure paths.
+   */
+  constructor(root: string = projectRoot(), faults: Readonly<Record<string, string>> = {}) {
     this.#root = root;
+    this.#faults = new Map(Object.entries(faults));
   }
 
   /** Finds a function by name or by the ARN the twin substituted into the state machine. */
@@ -88,6 +94,8 @@ export class LocalLambdas {
   async #invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const spec = this.spec(nameOrArn);
     const handler = await this.#handler(spec);
+    const fault = this.#faults.get(spec.name);
+    if (fault) throw new LambdaFunctionError(fault, `fault injected into ${spec.name}`, []);
     const deadline = Date.now() + spec.timeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

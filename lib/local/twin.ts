@@ -42,6 +42,10 @@ export interface TwinOptions {
   waitOverrideMs?: number;
   /** Where reports are written (REPORT_DIR). @default `<dataDir>/reports` */
   reportDir?: string;
+  /** The approval policy (AUTO_APPROVE_LOW_RISK): false sends every plan to a human. @default true */
+  autoApproveLowRisk?: boolean;
+  /** Function name → error name: every invocation of that function fails with it (failure-path tests). */
+  faults?: Readonly<Record<string, string>>;
   /** Called when an API handler fails (API Gateway would answer 500); the twin's stand-in for CloudWatch Logs. */
   onApiError?: (route: string, error: unknown) => void;
 }
@@ -90,7 +94,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     const dynamo = await startDynamo({ path: opts.inMemory ? undefined : join(dataDir, 'dynamodb'), tableName: TABLE_NAME });
     cleanups.push(() => dynamo.stop());
     const bus = new EventBus(opts.inMemory ? undefined : join(dataDir, 'events.jsonl'));
-    const lambdas = new LocalLambdas();
+    const lambdas = new LocalLambdas(undefined, opts.faults);
     const substitutions: Record<string, string> = { [ASL_EVENT_BUS_KEY]: EVENT_BUS_NAME, [ASL_EVENT_SOURCE_KEY]: EVENT_SOURCE };
     for (const f of FUNCTIONS) if (f.aslKey) substitutions[f.aslKey] = lambdaArn(f.name);
     const definition = substitute(workflowDefinition({ approvalTimeoutSeconds: opts.approvalTimeoutSeconds }), substitutions);
@@ -166,6 +170,7 @@ const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; 
     REPORT_DIR: p.reportDir,
     VERIFY_WAIT_SECONDS: String(p.opts.verifyWaitSeconds ?? 3),
     MAX_VERIFY_CHECKS: String(p.opts.maxVerifyChecks ?? 5),
+    AUTO_APPROVE_LOW_RISK: String(p.opts.autoApproveLowRisk ?? true),
     POWERTOOLS_LOG_LEVEL: debug ? 'DEBUG' : (process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN'),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',

@@ -12,7 +12,7 @@ describe('laptop twin, approval timeout', () => {
   let twin: Twin;
 
   beforeAll(async () => {
-    twin = await startTwin({ inMemory: true, waitOverrideMs: 0, approvalTimeoutSeconds: 1 });
+    twin = await startTwin({ inMemory: true, waitOverrideMs: 0, approvalTimeoutSeconds: 1, autoApproveLowRisk: false });
   });
   afterAll(async () => {
     await twin?.stop();

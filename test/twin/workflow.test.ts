@@ -18,7 +18,8 @@ describe('laptop twin, whole workflow', () => {
   let api: ApiClient;
 
   beforeAll(async () => {
-    twin = await startTwin({ inMemory: true, waitOverrideMs: 0 });
+    // Every plan goes to a human: the approve and reject paths are exercised whatever the plan's risk.
+    twin = await startTwin({ inMemory: true, waitOverrideMs: 0, autoApproveLowRisk: false });
     api = new ApiClient(twin.url, twin.secret);
   });
   afterAll(async () => {

@@ -1,14 +1,21 @@
 /**
- * Verification agent: re-measures every metric the impact agent found failing (latency, errors, saturation…;
- * not plain load such as throughput up, see `isFailureSignal`) and compares its latest value with the baseline. The state machine loops (wait → verify) until recovered or `maxChecks` attempts.
+ * Verification agent: re-measures the metrics the impact agent found failing and compares their latest value
+ * with the baseline. The state machine loops (wait → verify) until recovered or `maxChecks` attempts.
+ *
+ * What must recover: the service-level indicators that failed (latency, errors, throughput or users down —
+ * what users feel). Saturation signals (CPU, memory, a pool in use) are checked only when no indicator failed:
+ * a flash sale that keeps CPU at 86% after the bad change is rolled back is load, not an unresolved fault.
+ * Plain load (throughput up) is never a failure (see `isFailureSignal`).
  *
  * Recovery band (per metric): a metric has recovered when its latest value (the median of the last
  * `LATEST_POINTS` points, so one noisy point neither passes nor fails a check) is back on the healthy side of
  *
- *     baseline ± max(REL_TOLERANCE · |baseline|, EXCURSION_TOLERANCE · |anomalous − baseline|)
+ *     baseline ± max(REL_TOLERANCE · |baseline|, EXCURSION_TOLERANCE · |anomalous − baseline|, NOISE_Z · scale)
  *
- * i.e. within 25% of the baseline, or with at least 90% of the excursion gone (the second term matters for
- * near-zero baselines such as an error rate of 0.1%). Direction-aware: for a metric that went up, anything
+ * i.e. within 25% of the baseline, or with at least 90% of the excursion gone (for near-zero baselines such
+ * as an error rate of 0.1%), or within the band the anomaly detector itself calls normal: `scale` is the
+ * baseline's robust standard deviation the impact agent measured, and NOISE_Z its detection threshold. An
+ * error rate whose minute-to-minute noise is ±30% must not be held to ±25%. Direction-aware: for a metric that went up, anything
  * below the upper edge is recovered (latency below the baseline is fine); for one that went down, anything
  * above the lower edge. A metric with no recent data has not recovered: we cannot confirm it. With no
  * anomalous metric at all there is nothing to wait for, and the check passes.
@@ -16,7 +23,8 @@
 import { z } from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, VerificationOutput } from '../model.ts';
-import { isFailureSignal } from '../analysis/hypotheses.ts';
+import { isFailureSignal, isServiceLevelIndicator } from '../analysis/hypotheses.ts';
+import { DEFAULT_Z_THRESHOLD } from '../analysis/metrics.ts';
 import type { MetricSeries } from '../tools/ports.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
 import { earlierOutput, runAgent, summarise } from './runtime.ts';
@@ -39,28 +47,47 @@ export interface VerifyResult {
 
 export const REL_TOLERANCE = 0.25;
 export const EXCURSION_TOLERANCE = 0.1;
+/** A value within this many robust standard deviations of the baseline is noise (the detection threshold). */
+export const NOISE_Z = DEFAULT_Z_THRESHOLD;
 export const LATEST_POINTS = 3;
 /** How far back "latest" reaches. */
 export const RECENT_WINDOW_MINUTES = 10;
 
 type Check = z.infer<typeof MetricCheck>;
 
-/** The healthy side of the band for one anomaly (see the module comment). */
-export const recoveryBound = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>): number => {
-  const tolerance = Math.max(REL_TOLERANCE * Math.abs(anomaly.baseline), EXCURSION_TOLERANCE * Math.abs(anomaly.current - anomaly.baseline));
+/** The healthy side of the band for one anomaly (see the module comment); `scale` is the baseline's robust σ. */
+export const recoveryBound = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, scale = 0): number => {
+  const tolerance = Math.max(REL_TOLERANCE * Math.abs(anomaly.baseline), EXCURSION_TOLERANCE * Math.abs(anomaly.current - anomaly.baseline), NOISE_Z * Math.max(0, scale));
   return anomaly.direction === 'up' ? anomaly.baseline + tolerance : anomaly.baseline - tolerance;
 };
 
-export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, latest: number): boolean =>
-  anomaly.direction === 'up' ? latest <= recoveryBound(anomaly) : latest >= recoveryBound(anomaly);
+export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, latest: number, scale = 0): boolean =>
+  anomaly.direction === 'up' ? latest <= recoveryBound(anomaly, scale) : latest >= recoveryBound(anomaly, scale);
+
+/**
+ * The anomalies that must recover: the failing service-level indicators, or every failure signal when no
+ * indicator failed (a saturation-only incident), or every anomaly when none is a failure signal.
+ */
+export const metricsToVerify = (anomalies: readonly Anomaly[]): Anomaly[] => {
+  const failures = anomalies.filter(isFailureSignal);
+  const indicators = failures.filter((a) => isServiceLevelIndicator(a.metric) || /throughput|rps|requests|users|revenue/i.test(a.metric));
+  return indicators.length > 0 ? indicators : failures.length > 0 ? failures : [...anomalies];
+};
+
+/** The baseline's robust σ the impact agent recorded for a series (evidence `metric:<service>:<metric>`). */
+const scaleOf = (evidence: readonly { id: string; data?: unknown }[], service: string, metric: string): number => {
+  const data = evidence.find((e) => e.id === `metric:${service}:${metric}`)?.data as { scale?: unknown } | undefined;
+  const scale = Number(data?.scale);
+  return Number.isFinite(scale) && scale > 0 ? scale : 0;
+};
 
 /**
  * The latest value: the median of the newest `LATEST_POINTS` points measured after the mitigation ran
- * (`since`), so neither a pre-action point nor one noisy point decides. Points from before the action say
+ * (`since`, inclusive), so neither a pre-action point nor one noisy point decides. Points from before the action say
  * nothing about recovery; if the backend has none after it yet, there is no data and the check waits.
  */
 const latestValue = (series: MetricSeries | undefined, since: number | undefined): number | undefined => {
-  const points = (series?.points ?? []).filter((p) => since === undefined || Date.parse(p.t) > since);
+  const points = (series?.points ?? []).filter((p) => since === undefined || Date.parse(p.t) >= since);
   const values = points.slice(-LATEST_POINTS).map((p) => p.v).sort((a, b) => a - b);
   if (values.length === 0) return undefined;
   const mid = Math.floor(values.length / 2);
@@ -73,9 +100,8 @@ export const verifyRecovery =
     const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence }) => {
       const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
       if (!impact) throw new EarlierAgentMissing('impact', incidentId);
-      // Recovery means the failure signals are gone; more load (a sale that is still running) is not a fault.
-      const failures = impact.output.anomalies.filter(isFailureSignal);
-      const anomalies = failures.length > 0 ? failures : impact.output.anomalies;
+      // Recovery means what users feel is healthy again; more load (a sale that is still running) is not a fault.
+      const anomalies = metricsToVerify(impact.output.anomalies);
       const execution = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
       const since = execution ? Date.parse(execution.output.executedAt) : undefined;
       const now = deps.clock();
@@ -95,12 +121,13 @@ export const verifyRecovery =
           evidence.add({ id, kind: 'metric', source: 'telemetry', summary: `${a.service} ${a.metric}: no recent data` });
           return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: Number.NaN, recovered: false, evidenceIds: [id] };
         }
-        const recovered = isRecovered(a, latest);
+        const scale = scaleOf(impact.evidence, a.service, a.metric);
+        const recovered = isRecovered(a, latest, scale);
         evidence.add({
           id,
           kind: 'metric',
           source: 'telemetry',
-          summary: `${a.service} ${a.metric}: baseline ${a.baseline}, during ${a.current}, now ${round(latest)} (healthy ${a.direction === 'up' ? '≤' : '≥'} ${round(recoveryBound(a))}) → ${recovered ? 'recovered' : 'not recovered'}`,
+          summary: `${a.service} ${a.metric}: baseline ${a.baseline}, during ${a.current}, now ${round(latest)} (healthy ${a.direction === 'up' ? '≤' : '≥'} ${round(recoveryBound(a, scale))}) → ${recovered ? 'recovered' : 'not recovered'}`,
         });
         return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: round(latest), recovered, evidenceIds: [id] };
       });

@@ -148,9 +148,10 @@ describe('findRootCause', () => {
       telemetry: {
         getTopology: async () => topology,
         getTraces: async () => [trace],
-        queryMetrics: async ({ metrics }) =>
+        // one point, measured when the query runs (after the revert)
+        queryMetrics: async ({ metrics, to }) =>
           (metrics ?? []).includes('latency_p99_ms')
-            ? ['inventory-service', 'checkout-service'].map((service) => ({ service, metric: 'latency_p99_ms', unit: 'ms', points: [{ t: T('12:29'), v: 130 }] }))
+            ? ['inventory-service', 'checkout-service'].map((service) => ({ service, metric: 'latency_p99_ms', unit: 'ms', points: [{ t: to, v: 130 }] }))
             : [],
       },
     });

@@ -1,0 +1,120 @@
+/**
+ * Every Lambda handler, invoked with its sample event from events/ (the same files `sam local invoke -e` takes),
+ * against the laptop twin's services. The samples name a placeholder incident; the test points them at a real
+ * one, so each handler does its whole job rather than failing on "not found".
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS, type FunctionSpec } from '../../functions/registry.ts';
+import { ApiClient } from '../../lib/local/client.ts';
+import { ApprovalWatcher, runScenario, seedScenario } from '../../lib/local/incident-run.ts';
+import { startTwin, type Twin } from '../../lib/local/twin.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const SAMPLE_INCIDENT = 'INC-SAMPLE';
+const SAMPLE_API_INCIDENT = 'inc-20240501-9f2c4e1a7b';
+const SAMPLE_SECRET = 'sample-webhook-secret';
+
+const readSample = (file: string): string => readFileSync(join(root, 'events', file), 'utf8');
+
+/** The API samples for each API function (events/api/<route>.json). */
+const API_SAMPLES: Record<string, string[]> = {
+  'ingest-alert': ['dynatrace', 'alertmanager', 'datadog', 'cloudwatch', 'generic'].map((s) => `api/ingest-alert-${s}.json`),
+  'query-incidents': ['api/list-incidents.json', 'api/get-incident.json'],
+  'decide-approval': ['api/decide-approval.json'],
+  'rerun-incident': ['api/rerun-incident.json'],
+};
+
+const context = (spec: FunctionSpec): Context =>
+  ({
+    functionName: spec.name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${spec.name}`,
+    memoryLimitInMB: String(spec.memoryMb),
+    awsRequestId: `sample-${spec.name}`,
+    logGroupName: `/aws/lambda/${spec.name}`,
+    logStreamName: 'sample',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => spec.timeoutSeconds * 1000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }) as Context;
+
+const invoke = async (spec: FunctionSpec, event: unknown): Promise<unknown> => {
+  const { handler } = (await import(pathToFileURL(join(root, spec.entry)).href)) as { handler: (e: unknown, c: Context) => Promise<unknown> };
+  return handler(event, context(spec));
+};
+
+describe('every handler with its sample event, on the laptop twin', () => {
+  let twin: Twin;
+  let api: ApiClient;
+  let resolvedId: string;
+
+  beforeAll(async () => {
+    // Every plan goes to a human, so the approval handler always has a pending approval to decide.
+    twin = await startTwin({ inMemory: true, waitOverrideMs: 0, autoApproveLowRisk: false });
+    api = new ApiClient(twin.url, twin.secret);
+    // An incident that went through the whole workflow: every agent record exists.
+    resolvedId = (await runScenario(twin, { scenario: 'db-pool-exhaustion', approve: 'auto' })).id;
+  });
+  afterAll(async () => {
+    await twin?.stop();
+  });
+
+  it('has a sample event for every function in the registry', () => {
+    for (const spec of FUNCTIONS) {
+      const files = spec.role === 'workflow' ? [`tasks/${spec.name}.json`] : API_SAMPLES[spec.name];
+      expect(files, spec.name).toBeDefined();
+      for (const file of files) expect(() => JSON.parse(readSample(file)), file).not.toThrow();
+    }
+  });
+
+  // request-approval puts the approval back to PENDING, after which execute-mitigation rightly refuses: it runs last.
+  const workflowFunctions = FUNCTIONS.filter((f) => f.role === 'workflow').sort((a, b) => Number(a.name === 'request-approval') - Number(b.name === 'request-approval'));
+  it.each(workflowFunctions.map((f) => [f.name, f] as const))('workflow function %s handles its sample task', async (_, spec) => {
+    // Prepare
+    const event = JSON.parse(readSample(`tasks/${spec.name}.json`).replaceAll(SAMPLE_INCIDENT, resolvedId));
+    // Act
+    const result = (await invoke(spec, event)) as { incidentId?: string; summary?: string };
+    // Assess
+    expect(result.incidentId).toBe(resolvedId);
+    expect(typeof result.summary).toBe('string');
+  });
+
+  it.each(['ingest-alert', 'query-incidents', 'rerun-incident'].map((name) => [name, FUNCTIONS.find((f) => f.name === name)!] as const))(
+    'API function %s answers its sample requests with 2xx',
+    async (_, spec) => {
+      for (const file of API_SAMPLES[spec.name]) {
+        // Prepare
+        const event = JSON.parse(readSample(file).replaceAll(SAMPLE_API_INCIDENT, resolvedId).replaceAll(SAMPLE_SECRET, twin.secret));
+        // Act
+        const response = (await invoke(spec, event)) as { statusCode: number; body?: string };
+        // Assess
+        expect(response.statusCode, `${file}: ${response.body}`).toBeGreaterThanOrEqual(200);
+        expect(response.statusCode, `${file}: ${response.body}`).toBeLessThan(300);
+      }
+    },
+  );
+
+  it('API function decide-approval approves a pending mitigation from its sample request', async () => {
+    // Prepare: an incident waiting at "Request approval"
+    const watcher = new ApprovalWatcher(twin);
+    const { alert } = await seedScenario(twin, 'db-pool-exhaustion');
+    const { body: accepted } = await api.sendAlert(alert.source, alert.payload);
+    await watcher.reached(accepted.incidentId);
+    watcher.stop();
+    await expect.poll(async () => (await api.getIncident(accepted.incidentId)).incident.approval?.status, { timeout: 10_000 }).toBe('PENDING');
+    const spec = FUNCTIONS.find((f) => f.name === 'decide-approval')!;
+    const event = JSON.parse(readSample('api/decide-approval.json').replaceAll(SAMPLE_API_INCIDENT, accepted.incidentId).replaceAll(SAMPLE_SECRET, twin.secret));
+    // Act
+    const response = (await invoke(spec, event)) as { statusCode: number; body?: string };
+    // Assess
+    expect(response.statusCode, response.body).toBe(200);
+    const execution = await twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 30_000);
+    expect(execution.status).toBe('SUCCEEDED');
+  });
+});
