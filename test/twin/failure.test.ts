@@ -29,7 +29,7 @@ describe('laptop twin, an agent fails', () => {
     const view = await new ApiClient(twin.url, twin.secret).getIncident(result.id);
     expect(view.incident.status).toBe('FAILED');
     expect(view.incident.failure).toMatchObject({ error: 'RootCauseCrashed' });
-    expect(Object.keys(view.agents).sort()).toEqual(['impact', 'logs', 'similar', 'triage']);
+    expect(Object.keys(view.agents ?? {}).sort()).toEqual(['impact', 'logs', 'similar', 'triage']);
     const failed = (twin.events() as BusEvent[]).filter((e) => e['detail-type'] === 'Incident Failed' && (e.detail as { incidentId?: string }).incidentId === result.id);
     expect(failed).toHaveLength(1);
     expect(failed[0].detail).toMatchObject({ incidentId: result.id, error: 'RootCauseCrashed' });
