@@ -8,9 +8,11 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Config, loadConfig } from './config.ts';
 import type { AgentDeps } from './deps.ts';
 import { EventBridgePublisher } from './events.ts';
-import { offlineReasoner } from './reasoning/reasoner.ts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { reasonerFromEnv } from './reasoning/llm.ts';
 import { DynamoIncidentStore } from './store/dynamo-store.ts';
 import { simulatedTools } from './tools/simulated.ts';
+import { secretsManagerGetter, toolsFromEnv } from './tools/vendors/select.ts';
 import { DynamoWorldStore } from './world/world-store.ts';
 
 export interface Runtime {
@@ -27,9 +29,14 @@ export const defaultRuntime = (): Runtime => {
   const config = loadConfig();
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
   const store = new DynamoIncidentStore(dynamo, config.TABLE_NAME, { dedupTtlHours: config.DEDUP_TTL_HOURS });
-  const tools = simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME));
+  // Secrets (vendor tokens, the LLM key) are read lazily and cached: a function that needs none never calls Secrets Manager.
+  const getSecret = secretsManagerGetter(new SecretsManagerClient({}));
+  // Each tool port uses its vendor adapter when that vendor is configured, else the simulated world.
+  const tools = toolsFromEnv(process.env, simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME)), { getSecret });
+  // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
+  const reasoner = reasonerFromEnv(process.env, getSecret);
   const events = new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
-  runtime = { config, dynamo, deps: { store, tools, reasoner: offlineReasoner, events, clock: () => new Date() } };
+  runtime = { config, dynamo, deps: { store, tools, reasoner, events, clock: () => new Date() } };
   return runtime;
 };
 

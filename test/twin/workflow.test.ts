@@ -31,6 +31,7 @@ describe('laptop twin, whole workflow', () => {
   it('resolves a db-pool-exhaustion incident with auto approval, blaming the scenario change, and publishes Incident Resolved', async () => {
     // Prepare
     const expected = findScenario(SCENARIO).expect;
+    if (!expected.rootCause) throw new Error(`${SCENARIO} has no expected root cause`);
     // Act
     const result = await runScenario(twin, { scenario: SCENARIO, approve: 'auto' });
     // Assess

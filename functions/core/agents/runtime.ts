@@ -1,8 +1,8 @@
 /**
  * The loop every agent follows: load the incident → call tools, collecting evidence with stable ids (a tool
  * that fails becomes a `gap` evidence item, and the agent goes on with what it has) → offline analysis →
- * reasoner → validate citations → persist the full record (AGENT#<name>) and a timeline event → return a
- * compact summary to the state machine.
+ * reasoner → validate citations → persist the full record (AGENT#<name>) → return a compact summary to the
+ * state machine. (Agents that act — approval, execution, verification — append their own timeline events.)
  */
 import type { z } from 'zod';
 import type { AgentDeps } from '../deps.ts';
@@ -87,12 +87,15 @@ export const runAgent = async <T>(
   const evidence = new EvidenceLog(() => deps.clock().getTime());
   const ctx: AgentContext = { incident, scope: { environment: incident.environment }, evidence, deps };
   const analysis = await analyse(ctx);
+  // incidentId lets an LLM reasoner charge the incident's token budget; knownEvidenceIds widens what it may cite.
   const result = await deps.reasoner.reason({
     agent,
     schema: analysis.schema,
     instructions: analysis.instructions,
     evidence: evidence.items,
     offline: analysis.offline,
+    incidentId,
+    knownEvidenceIds: analysis.knownEvidenceIds,
   });
   validateCitations(result.output, evidence.items, analysis.knownEvidenceIds);
   const record: AgentRecord = {

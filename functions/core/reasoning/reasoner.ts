@@ -16,6 +16,10 @@ export interface ReasonRequest<T> {
   readonly evidence: readonly Evidence[];
   /** The offline analysis: the offline answer, and evidence for a model. */
   readonly offline: T;
+  /** The incident the call is for (per-incident token budgets). */
+  readonly incidentId?: string;
+  /** Evidence ids from earlier agents' records that an output may cite too. */
+  readonly knownEvidenceIds?: Iterable<string>;
 }
 
 export interface ReasonResult<T> {

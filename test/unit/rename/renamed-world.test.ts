@@ -56,6 +56,7 @@ describe('a renamed world', () => {
     const mapping = renaming(original);
     const renamed = renameScenario(original, mapping);
     const expected = original.expect.rootCause;
+    if (!expected) throw new Error(`${name} has no expected root cause`);
     // Act
     const before = await investigate(original);
     const after = await investigate(renamed);
