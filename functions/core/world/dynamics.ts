@@ -1,24 +1,32 @@
 /**
  * How the world's metrics come about. Nothing here is canned: at any instant t every service's metrics are
  * computed from the scenario in four steps.
- *   1. Healthy intrinsic values: baseline × a mild daily shape × traffic load (load events such as a flash
- *      sale reach callees through the call graph) × seeded noise (fast per-minute noise, a slow wander, rare
- *      latency spikes). The noise is a hash of (world id, service, metric, time bucket): deterministic.
+ *   1. Healthy intrinsic values: baseline × a mild daily shape × traffic load × seeded noise (fast
+ *      per-minute noise, a slow wander, rare latency spikes). The noise is a hash of (world id, service,
+ *      metric, time bucket): deterministic. Load events (a flash sale) reach callees through the call graph,
+ *      and each call edge can carry more than its share: a fault's `callVolume` (retry storm, N+1 query) or a
+ *      cache's miss ratio (every miss goes to the backing store) multiplies the traffic on that edge.
  *   2. Faults active at t move their service's metrics (factor / add / value / growth per minute), scaled
  *      by an intensity that ramps in at the fault's start and ramps out after a mitigation that fixes it.
+ *      A connection-level fault (expired certificate, DNS) is seen only by the callers: the service's own
+ *      metrics show just the requests that no longer arrive.
  *   3. Capacity models turn pressure into symptoms: a connection pool whose demand exceeds its maximum queues
- *      requests (latency towards the pool timeout, errors from timeouts, pending threads); CPU above ~85 %
- *      queues requests; memory above ~75 % of the limit causes GC pauses and, at the limit, OOM kills.
- *      Scaling a service multiplies its capacity.
- *   4. Callers inherit a share of each callee's latency and error increase, hop by hop, and business metrics
- *      (active users, revenue) follow the frontends' errors and latency.
+ *      requests (latency towards the pool timeout, errors from timeouts, pending threads), and its demand
+ *      follows its database's latency (connections are held while queries run); CPU above ~85 % queues
+ *      requests; memory above ~75 % of the limit causes GC pauses and, at the limit, OOM kills. Scaling a
+ *      service multiplies its capacity.
+ *   4. Callers inherit a share of each callee's latency and error increase over its unstressed values (no
+ *      fault, no overload), hop by hop, and business metrics (active users, revenue) follow the frontends'
+ *      errors and latency. Services are computed callees first, so a pool sees its database's latency.
  */
 import { METRICS, type MetricName, type MetricPoint, type MetricSeries } from '../tools/ports.ts';
 import { gaussian, uniform } from './random.ts';
-import type { FaultSpec, Scenario, ServiceSpec } from './scenario.ts';
+import type { Effect, FaultSpec, Scenario, ServiceSpec } from './scenario.ts';
 import type { WorldAction, WorldState } from './world.ts';
 
 const MINUTE = 60_000;
+/** The hit ratio of a service's read-through cache (services with `cache`). */
+export const CACHE_HIT_RATIO = 'cache_hit_ratio_pct';
 const MAX_POINTS = 1440;
 
 export const METRIC_UNITS: Record<string, string> = {
@@ -31,6 +39,7 @@ export const METRIC_UNITS: Record<string, string> = {
   [METRICS.dbPoolMax]: 'connections',
   [METRICS.activeUsers]: 'users',
   [METRICS.revenuePerMinute]: 'USD/min',
+  [CACHE_HIT_RATIO]: 'percent',
 };
 
 /** Default share of a callee's increase that its callers inherit per hop. */
@@ -39,6 +48,10 @@ const DEFAULT_PROPAGATION = { latency: 0.85, errors: 0.7 };
 const POOL_TIMEOUT_SHARE = 0.9;
 /** Threads waiting per connection of excess demand (what HikariCP reports as pending). */
 const PENDING_PER_EXCESS_CONNECTION = 30;
+/** Share of a pooled connection's hold time spent in the database at baseline (the rest is app work between queries). */
+const POOL_HOLD_QUERY_SHARE = 0.6;
+/** Most requests that CPU saturation can fail (the rest are served, slowly). */
+const MAX_OVERLOAD_ERRORS = 60;
 
 /** The metrics a service exposes: latency, errors, throughput, host metrics unless external, pool metrics if it has a pool, business ones if it carries them. */
 export const serviceMetricNames = (s: ServiceSpec): MetricName[] => [
@@ -48,6 +61,7 @@ export const serviceMetricNames = (s: ServiceSpec): MetricName[] => [
   // A third party's hosts are not ours to see: only what its callers measure.
   ...(s.tier === 'external' ? [] : [METRICS.cpu, METRICS.memory]),
   ...(s.baseline.db_pool_max !== undefined ? [METRICS.dbPoolActive, METRICS.dbPoolMax] : []),
+  ...(s.cache ? [CACHE_HIT_RATIO] : []),
   ...(s.activeUsers > 0 ? [METRICS.activeUsers] : []),
   ...(s.revenuePerMinute > 0 ? [METRICS.revenuePerMinute] : []),
 ];
@@ -61,10 +75,16 @@ export interface ActiveFault {
 export interface ServiceState {
   /** Every metric's value (ports' metric names) plus `db_pool_pending`. */
   readonly values: Readonly<Record<string, number>>;
-  /** The service's own latency/errors (before inheriting callees' increases) and the healthy ones. */
+  /** The service's own latency/errors (before inheriting callees' increases) and the unstressed ones (no fault, no overload). */
   readonly own: { readonly latency: number; readonly errors: number };
   readonly healthy: { readonly latency: number; readonly errors: number; readonly throughput: number };
   readonly faults: readonly ActiveFault[];
+  /** Calls that fail before reaching the service (connection-level faults): the share, the added time, what callers see. */
+  readonly connection: { readonly errors: number; readonly latency: number; readonly error?: string };
+  /** What a caller experiences calling this service: its reported latency/errors plus connection failures. */
+  readonly calls: { readonly latency: number; readonly errors: number };
+  /** Errors from CPU saturation (requests rejected or timed out in the queue), in percentage points. */
+  readonly overloadErrors: number;
 }
 
 export interface Snapshot {
@@ -182,8 +202,55 @@ const lastRestart = (ctx: Context, service: string, t: number): number | undefin
   return done.length > 0 ? Math.max(...done) : undefined;
 };
 
-/** Traffic multiplier from load events; services not targeted inherit their callers' (throughput-weighted). */
-const loadFactors = (world: WorldState, ctx: Context, t: number): Map<string, number> => {
+/** One effect on one value at intensity `intensity`; `since` is when growth started (a restart resets it). */
+const applyEffect = (v: number, e: Effect, intensity: number, since: number, t: number): number => {
+  if (e.factor !== undefined) return v * (1 + (e.factor - 1) * intensity);
+  if (e.add !== undefined) return v + e.add * intensity;
+  if (e.value !== undefined) return v + (e.value - v) * intensity;
+  if (e.perMinute !== undefined) return v + e.perMinute * Math.max(0, (t - since) / MINUTE) * intensity;
+  return v;
+};
+
+/** When a fault's growth (perMinute effects) started on the service: its start, or the last restart. */
+const growthSince = (ctx: Context, fault: FaultSpec, service: string, t: number) => Math.max(ctx.anchor + fault.startsAt * MINUTE, lastRestart(ctx, service, t) ?? -Infinity);
+
+/** The cache hit ratio of a service with a cache: baseline, noise on the miss ratio, then the faults. */
+const cacheHit = (world: WorldState, ctx: Context, s: ServiceSpec, faults: readonly ActiveFault[], t: number): number => {
+  if (!s.cache) return 0;
+  const seed = `${world.id}|${s.name}|cache-hit`;
+  const miss = (100 - s.cache.hitRatioPct) * Math.max(0.5, 1 + 0.05 * fastNoise(seed, t) + 0.05 * slowNoise(seed, t));
+  let hit = 100 - miss;
+  for (const { fault, intensity } of faults) {
+    const e = fault.effects[CACHE_HIT_RATIO];
+    if (e) hit = applyEffect(hit, e, intensity, growthSince(ctx, fault, s.name, t), t);
+  }
+  return Math.min(99.99, Math.max(0, hit));
+};
+
+/**
+ * How much more (or less) than its baseline share `caller` sends to `callee` at t: the active faults'
+ * `callVolume`, and for a cache, misses reaching the backing store (and written back to the cache).
+ */
+const edgeFactor = (caller: ServiceSpec, callee: string, faults: readonly ActiveFault[], hit: number): number => {
+  let f = 1;
+  for (const { fault, intensity } of faults) {
+    const v = fault.callVolume[callee];
+    if (v !== undefined) f *= 1 + (v - 1) * intensity;
+  }
+  if (caller.cache) {
+    const miss = 100 - hit;
+    const miss0 = 100 - caller.cache.hitRatioPct;
+    if (callee === caller.cache.backing) f *= miss / miss0;
+    if (callee === caller.cache.store) f *= (100 + miss) / (100 + miss0);
+  }
+  return f;
+};
+
+/**
+ * Traffic multiplier from load events; services not targeted inherit their callers' (weighted by the callers'
+ * baseline throughput), each caller's share multiplied by its edge factor.
+ */
+const loadFactors = (world: WorldState, ctx: Context, t: number, faults: ReadonlyMap<string, readonly ActiveFault[]>, hits: ReadonlyMap<string, number>): Map<string, number> => {
   const out = new Map<string, number>();
   for (const name of ctx.order) {
     const direct = world.scenario.load
@@ -199,9 +266,10 @@ const loadFactors = (world: WorldState, ctx: Context, t: number): Map<string, nu
       let weight = 0;
       let sum = 0;
       for (const c of callers) {
-        const w = ctx.byName.get(c)?.baseline.throughput_rps ?? 1;
+        const spec = ctx.byName.get(c) as ServiceSpec;
+        const w = spec.baseline.throughput_rps;
         weight += w;
-        sum += w * (out.get(c) ?? 1);
+        sum += w * (out.get(c) ?? 1) * edgeFactor(spec, name, faults.get(c) ?? [], hits.get(c) ?? 0);
       }
       inherited = sum / weight;
     }
@@ -210,10 +278,11 @@ const loadFactors = (world: WorldState, ctx: Context, t: number): Map<string, nu
   return out;
 };
 
-type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max', number>;
+type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max' | 'cache_hit_ratio_pct', number>;
+type Capacity = Raw & { db_pool_pending: number; overload_errors: number };
 
 /** Step 1: healthy values with noise. */
-const healthyRaw = (world: WorldState, ctx: Context, s: ServiceSpec, t: number, load: number): Raw => {
+const healthyRaw = (world: WorldState, ctx: Context, s: ServiceSpec, t: number, load: number, hit: number): Raw => {
   const seed = (metric: string) => `${world.id}|${s.name}|${metric}`;
   const demand = load * dailyShape(ctx, t);
   const b = s.baseline;
@@ -228,28 +297,26 @@ const healthyRaw = (world: WorldState, ctx: Context, s: ServiceSpec, t: number, 
     memory_mb: b.memory_mb * Math.max(0.8, n('memory', 0.008, 0.02)),
     db_pool_active: (b.db_pool_active ?? 0) * demand * Math.max(0.5, n('pool', 0.07, 0.03)),
     db_pool_max: b.db_pool_max ?? 0,
+    cache_hit_ratio_pct: hit,
   };
 };
 
-/** Step 2: the faults' direct effects. */
-const applyFaults = (ctx: Context, raw: Raw, faults: readonly ActiveFault[], service: string, t: number): Raw => {
+/** Step 2: the faults' direct effects (the cache hit ratio is already applied by `cacheHit`), except `skip`. */
+const applyFaults = (ctx: Context, raw: Raw, faults: readonly ActiveFault[], service: string, t: number, skip: readonly string[] = []): Raw => {
   const out = { ...raw };
   for (const { fault, intensity } of faults) {
-    const since = Math.max(ctx.anchor + fault.startsAt * MINUTE, lastRestart(ctx, service, t) ?? -Infinity);
+    const since = growthSince(ctx, fault, service, t);
     for (const [metric, e] of Object.entries(fault.effects)) {
+      if (metric === CACHE_HIT_RATIO || skip.includes(metric)) continue;
       const key = metric as keyof Raw;
-      const v = out[key];
-      if (e.factor !== undefined) out[key] = v * (1 + (e.factor - 1) * intensity);
-      else if (e.add !== undefined) out[key] = v + e.add * intensity;
-      else if (e.value !== undefined) out[key] = v + (e.value - v) * intensity;
-      else if (e.perMinute !== undefined) out[key] = v + e.perMinute * Math.max(0, (t - since) / MINUTE) * intensity;
+      out[key] = applyEffect(out[key], e, intensity, since, t);
     }
   }
   return out;
 };
 
 /** Step 3: capacity models. Returns the final own values and the pool's pending threads. */
-const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Raw & { db_pool_pending: number } => {
+const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
   let latency = raw.latency_p99_ms;
   let errors = raw.error_rate_pct;
   let cpu = raw.cpu_pct / scale;
@@ -284,9 +351,12 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Raw & { db_pool
       errors += 6;
     }
   }
+  let overload = 0;
   if (cpu > 85) {
+    // Past ~85 % requests queue for a core; past 100 % the queue overflows and requests are rejected.
     latency *= 1 + 3 * ((Math.min(cpu, 130) - 85) / 15) ** 2;
-    errors += Math.max(0, cpu - 100) * 0.5;
+    overload = Math.min(MAX_OVERLOAD_ERRORS, Math.max(0, cpu - 100) * 0.5);
+    errors += overload;
     cpu = Math.min(cpu, 100);
   }
   return {
@@ -297,48 +367,82 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Raw & { db_pool
     memory_mb: memory,
     db_pool_active: Math.round(active),
     db_pool_max: max,
+    cache_hit_ratio_pct: raw.cache_hit_ratio_pct,
     db_pool_pending: Math.round(pending),
+    overload_errors: overload,
   };
 };
 
 /** All services' metrics at epoch ms `t`. */
 export const snapshotAt = (world: WorldState, t: number): Snapshot => {
   const ctx = context(world);
-  const loads = loadFactors(world, ctx, t);
-  const own = new Map<string, { v: Raw & { db_pool_pending: number }; healthy: Raw & { db_pool_pending: number }; faults: ActiveFault[] }>();
+  const active = new Map<string, ActiveFault[]>();
+  const hits = new Map<string, number>();
   for (const s of world.scenario.services) {
     const faults = world.scenario.faults
       .map((fault, index) => ({ fault, index, intensity: fault.service === s.name ? faultIntensity(ctx, fault, index, t) : 0 }))
       .filter((f) => f.intensity > 0);
-    const raw = healthyRaw(world, ctx, s, t, loads.get(s.name) ?? 1);
-    const scale = scaleFactor(ctx, s.name, t);
-    own.set(s.name, { v: applyCapacity(s, applyFaults(ctx, raw, faults, s.name, t), scale), healthy: applyCapacity(s, raw, scale), faults });
+    active.set(s.name, faults);
+    if (s.cache) hits.set(s.name, cacheHit(world, ctx, s, faults, t));
   }
-  // Step 4: callees before callers, so increases travel up every path.
-  const total = new Map<string, { latency: number; errors: number }>();
+  const loads = loadFactors(world, ctx, t, active, hits);
+  interface Own {
+    v: Capacity;
+    unstressed: Raw;
+    faults: ActiveFault[];
+    connection: ServiceState['connection'];
+    total: { latency: number; errors: number };
+    calls: { latency: number; errors: number };
+  }
+  const own = new Map<string, Own>();
+  // Callees before callers: a pool sees its database's latency, and increases travel up every path.
   for (const name of [...ctx.order].reverse()) {
-    const spec = ctx.byName.get(name) as ServiceSpec;
-    const o = own.get(name) as NonNullable<ReturnType<typeof own.get>>;
-    let latency = o.v.latency_p99_ms;
-    let errors = o.v.error_rate_pct;
-    for (const callee of spec.calls) {
+    const s = ctx.byName.get(name) as ServiceSpec;
+    const faults = active.get(name) ?? [];
+    const raw = healthyRaw(world, ctx, s, t, loads.get(name) ?? 1, hits.get(name) ?? 0);
+    const server = faults.filter((f) => f.fault.failsAt !== 'connection');
+    const atConnection = faults.filter((f) => f.fault.failsAt === 'connection');
+    let faulted = applyFaults(ctx, applyFaults(ctx, raw, server, name, t), atConnection, name, t, [METRICS.latencyP99, METRICS.errorRate]);
+    // Connection-level failures: what callers would see, taken out of the service's own view.
+    const seen = applyFaults(ctx, faulted, atConnection, name, t);
+    const connErrors = Math.min(100, Math.max(0, seen.error_rate_pct - faulted.error_rate_pct));
+    const connLatency = Math.max(0, seen.latency_p99_ms - faulted.latency_p99_ms);
+    if (connErrors > 0) faulted = { ...faulted, throughput_rps: faulted.throughput_rps * (1 - connErrors / 100) };
+    if (s.poolTarget) {
+      // Little's law: connections in use = request rate × hold time, and the hold time is mostly query time.
+      const target = own.get(s.poolTarget) as Own;
+      const slowdown = target.calls.latency / target.unstressed.latency_p99_ms;
+      faulted = { ...faulted, db_pool_active: faulted.db_pool_active * (1 + POOL_HOLD_QUERY_SHARE * (slowdown - 1)) };
+    }
+    const v = applyCapacity(s, faulted, scaleFactor(ctx, name, t));
+    let latency = v.latency_p99_ms;
+    let errors = v.error_rate_pct;
+    for (const callee of s.calls) {
       const c = own.get(callee);
-      const ct = total.get(callee);
-      if (!c || !ct) continue;
+      if (!c) continue;
       const strongest = [...c.faults].sort((a, b) => b.intensity - a.intensity)[0];
       const share = { ...DEFAULT_PROPAGATION, ...strongest?.fault.propagation };
-      latency += share.latency * Math.max(0, ct.latency - c.healthy.latency_p99_ms);
-      errors += share.errors * Math.max(0, ct.errors - c.healthy.error_rate_pct);
+      latency += share.latency * Math.max(0, c.calls.latency - c.unstressed.latency_p99_ms);
+      errors += share.errors * Math.max(0, c.calls.errors - c.unstressed.error_rate_pct);
     }
-    total.set(name, { latency, errors: Math.min(100, errors) });
+    const total = { latency, errors: Math.min(100, errors) };
+    const strongestConn = [...atConnection].sort((a, b) => b.intensity - a.intensity)[0];
+    own.set(name, {
+      v,
+      unstressed: raw,
+      faults,
+      connection: { errors: connErrors, latency: connLatency, ...(strongestConn?.fault.callerError ? { error: strongestConn.fault.callerError } : {}) },
+      total,
+      calls: { latency: total.latency + connLatency * (connErrors / 100), errors: Math.min(100, total.errors + connErrors * (1 - total.errors / 100)) },
+    });
   }
   const services = new Map<string, ServiceState>();
   for (const s of world.scenario.services) {
-    const o = own.get(s.name) as NonNullable<ReturnType<typeof own.get>>;
-    const tot = total.get(s.name) as { latency: number; errors: number };
+    const o = own.get(s.name) as Own;
+    const tot = o.total;
     const demand = (loads.get(s.name) ?? 1) * dailyShape(ctx, t);
     const seed = (metric: string) => `${world.id}|${s.name}|${metric}`;
-    const slowdown = tot.latency / o.healthy.latency_p99_ms;
+    const slowdown = tot.latency / o.unstressed.latency_p99_ms;
     // Users abandon slow pages: conversion drops with each doubling of latency.
     const latencyPenalty = slowdown > 1 ? Math.max(0.4, 1 - 0.15 * Math.log2(slowdown)) : 1;
     const values: Record<string, number> = {
@@ -353,6 +457,7 @@ export const snapshotAt = (world: WorldState, t: number): Snapshot => {
       values[METRICS.dbPoolMax] = o.v.db_pool_max;
       values.db_pool_pending = o.v.db_pool_pending;
     }
+    if (s.cache) values[CACHE_HIT_RATIO] = round(o.v.cache_hit_ratio_pct, 2);
     if (s.activeUsers > 0) {
       values[METRICS.activeUsers] = Math.round(s.activeUsers * demand * (1 + 0.02 * fastNoise(seed('users'), t)) * (1 - 0.15 * (tot.errors / 100)));
     }
@@ -362,8 +467,11 @@ export const snapshotAt = (world: WorldState, t: number): Snapshot => {
     services.set(s.name, {
       values,
       own: { latency: o.v.latency_p99_ms, errors: o.v.error_rate_pct },
-      healthy: { latency: o.healthy.latency_p99_ms, errors: o.healthy.error_rate_pct, throughput: o.healthy.throughput_rps },
+      healthy: { latency: o.unstressed.latency_p99_ms, errors: o.unstressed.error_rate_pct, throughput: o.unstressed.throughput_rps },
       faults: o.faults,
+      connection: o.connection,
+      calls: o.calls,
+      overloadErrors: o.v.overload_errors,
     });
   }
   return { t, services };

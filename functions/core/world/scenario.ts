@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionKind, FaultCategory, Severity } from '../model.ts';
 
 /** Minutes relative to the alert (t=0). */
@@ -51,6 +51,16 @@ export const ServiceSpec = z
     /** How long a request waits for a pooled connection before failing (HikariCP connectionTimeout). */
     poolTimeoutMs: z.number().positive().default(30_000),
     replicas: z.number().int().min(1).max(50).default(3),
+    /**
+     * The database (a callee) the connection pool connects to. Connections are held for the query's time, so
+     * pool demand follows that callee's latency (Little's law): a slow database exhausts the pool by itself.
+     */
+    poolTarget: Name.optional(),
+    /**
+     * A read-through cache in front of a backing store (both callees). Every miss goes to `backing` and is
+     * written back to `store`, so the backing store's load follows the miss ratio; exposes `cache_hit_ratio_pct`.
+     */
+    cache: z.object({ store: Name, backing: Name, hitRatioPct: z.number().min(0).max(99.9) }).strict().optional(),
     /** Operation names used in spans and request logs; defaults come from the tier. */
     operations: z.array(z.string().min(1)).default([]),
     team: z.string().min(1),
@@ -89,14 +99,15 @@ export const Effect = z
   .refine((e) => Object.keys(e).length === 1, { message: 'exactly one of factor, add, value, perMinute' });
 export type Effect = z.infer<typeof Effect>;
 /** Metrics a fault may move directly; the others (users, revenue, pool wait) are derived. */
-export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max'];
+export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max', 'cache_hit_ratio_pct'];
 
 export const LogTemplateSpec = z
   .object({
     level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']),
     /**
-     * Placeholders: {int:a-b} {float:a-b} {hex:n} {uuid} {ip} {pick:a|b|c} {host} {metric:name}
-     * ({metric:db_pool_active} is the world's current value; db_pool_pending is also available).
+     * Placeholders: {int:a-b} {float:a-b} {hex:n} {uuid} {ip} {pick:a|b|c} {host} {service} {op} {metric:name}
+     * ({metric:db_pool_active} is the world's current value; db_pool_pending is also available) and {at:m},
+     * the ISO time of scenario minute m (a certificate's notAfter, a job's start).
      */
     template: z.string().min(1),
     /** Lines per minute at full intensity. */
@@ -129,8 +140,19 @@ export const FaultSpec = z
     spanError: z.string().optional(),
     /** Actions that end the fault besides rolling back `causedBy`. */
     fixedBy: z.array(Fix).default([]),
+    /**
+     * Where requests fail. `server` (default): the service handles them badly and its own metrics show it.
+     * `connection`: they never reach it (expired certificate, unresolvable name, refused connection): its
+     * latency/error effects are seen only by its callers, and its own throughput falls by the failed share.
+     */
+    failsAt: z.enum(['server', 'connection']).default('server'),
+    /** What callers record when a call fails at connection time (exception text in their logs and spans). */
+    callerError: z.string().min(1).optional(),
+    /** Multiplies the requests this service sends to a callee (a retry storm, a lost batch, an N+1 query). */
+    callVolume: z.record(z.string(), z.number().positive().max(50)).default({}),
   })
-  .strict();
+  .strict()
+  .refine((f) => f.failsAt === 'server' || f.callerError !== undefined, { message: 'a connection-level fault names the callerError its callers see', path: ['callerError'] });
 export type FaultSpec = z.infer<typeof FaultSpec>;
 
 /** Extra traffic (a flash sale, a marketing push); callees inherit it through the call graph. */
@@ -179,13 +201,22 @@ export const AlertSpec = z
   })
   .strict();
 
+/**
+ * The answer key. `rootCause: null` says there is nothing to find (a false alarm): the right outcome is to
+ * abstain, and the mitigation must then be `{ "kind": "none" }`.
+ */
 export const Expect = z
   .object({
-    rootCause: z.object({ service: Name, changeId: Id.optional(), category: FaultCategory }).strict(),
+    rootCause: z.object({ service: Name, changeId: Id.optional(), category: FaultCategory }).strict().nullable(),
     mitigation: z.object({ kind: ActionKind, service: Name.optional(), target: z.string().optional() }).strict(),
   })
-  .strict();
+  .strict()
+  .refine((e) => e.rootCause !== null || e.mitigation.kind === 'none', { message: 'a false alarm (rootCause null) expects the mitigation { "kind": "none" }', path: ['mitigation', 'kind'] });
 export type Expect = z.infer<typeof Expect>;
+export type ExpectedRootCause = NonNullable<Expect['rootCause']>;
+
+/** Whether the scenario is a false alarm: nothing to find, so the right answer is to abstain. */
+export const isFalseAlarm = (s: { expect: Expect }): boolean => s.expect.rootCause === null;
 
 export const Scenario = z
   .object({
@@ -213,7 +244,20 @@ export const Scenario = z
     const service = (name: string, path: (string | number)[]) => {
       if (!names.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown service "${name}"` });
     };
-    s.services.forEach((svc, i) => svc.calls.forEach((c, j) => service(c, ['services', i, 'calls', j])));
+    s.services.forEach((svc, i) => {
+      svc.calls.forEach((c, j) => service(c, ['services', i, 'calls', j]));
+      const callee = (name: string, path: (string | number)[]) => {
+        if (!svc.calls.includes(name)) ctx.addIssue({ code: 'custom', path: ['services', i, ...path], message: `"${name}" is not one of ${svc.name}'s calls` });
+      };
+      if (svc.poolTarget !== undefined) {
+        callee(svc.poolTarget, ['poolTarget']);
+        if (svc.baseline.db_pool_max === undefined) ctx.addIssue({ code: 'custom', path: ['services', i, 'poolTarget'], message: 'a poolTarget needs a pool (baseline db_pool_active and db_pool_max)' });
+      }
+      if (svc.cache) {
+        callee(svc.cache.store, ['cache', 'store']);
+        callee(svc.cache.backing, ['cache', 'backing']);
+      }
+    });
     const changeIds = new Set<string>();
     s.changes.forEach((c, i) => {
       if (changeIds.has(c.id)) ctx.addIssue({ code: 'custom', path: ['changes', i, 'id'], message: `duplicate change "${c.id}"` });
@@ -226,6 +270,13 @@ export const Scenario = z
       service(f.service, ['faults', i, 'service']);
       for (const metric of Object.keys(f.effects)) {
         if (!EFFECT_METRICS.includes(metric)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `not a metric a fault can move (one of ${EFFECT_METRICS.join(', ')})` });
+        if (metric === 'cache_hit_ratio_pct' && !s.services.find((x) => x.name === f.service)?.cache) {
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `${f.service} has no cache (services[].cache)` });
+        }
+      }
+      const calls = s.services.find((x) => x.name === f.service)?.calls ?? [];
+      for (const callee of Object.keys(f.callVolume)) {
+        if (!calls.includes(callee)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'callVolume', callee], message: `"${callee}" is not one of ${f.service}'s calls` });
       }
       if (f.causedBy && !changeIds.has(f.causedBy)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'causedBy'], message: `unknown change "${f.causedBy}"` });
       const cause = s.changes.find((c) => c.id === f.causedBy);
@@ -241,10 +292,14 @@ export const Scenario = z
     });
     s.backgroundLogs.forEach((b, i) => b.service && service(b.service, ['backgroundLogs', i, 'service']));
     service(s.alert.service, ['alert', 'service']);
-    service(s.expect.rootCause.service, ['expect', 'rootCause', 'service']);
-    if (s.expect.rootCause.changeId && !changeIds.has(s.expect.rootCause.changeId)) {
-      ctx.addIssue({ code: 'custom', path: ['expect', 'rootCause', 'changeId'], message: `unknown change "${s.expect.rootCause.changeId}"` });
+    const rc = s.expect.rootCause;
+    if (rc) {
+      service(rc.service, ['expect', 'rootCause', 'service']);
+      if (rc.changeId && !changeIds.has(rc.changeId)) ctx.addIssue({ code: 'custom', path: ['expect', 'rootCause', 'changeId'], message: `unknown change "${rc.changeId}"` });
+    } else if (s.faults.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['expect', 'rootCause'], message: 'a false alarm (rootCause null) has no faults' });
     }
+    if (s.expect.mitigation.service) service(s.expect.mitigation.service, ['expect', 'mitigation', 'service']);
     const cycle = findCycle(s.services);
     if (cycle) ctx.addIssue({ code: 'custom', path: ['services'], message: `the call graph has a cycle: ${cycle.join(' → ')}` });
   });

@@ -4,7 +4,7 @@
  * log-template miner real work: many templates, varying numbers, ids and hosts.
  */
 import type { LogLine, Span, Trace } from '../tools/ports.ts';
-import { snapshotAt, type Snapshot } from './dynamics.ts';
+import { snapshotAt, type ServiceState, type Snapshot } from './dynamics.ts';
 import { gaussian, hex, intBetween, poisson, uniform } from './random.ts';
 import type { ServiceSpec } from './scenario.ts';
 import type { WorldState } from './world.ts';
@@ -114,8 +114,17 @@ const buildTrace = (world: WorldState, byName: Map<string, ServiceSpec>, snap: (
     let selfMs = Math.max(0.5, typical * 0.5 * Math.exp(0.45 * gaussian(...key, 'duration')));
     let cursor = at + selfMs / 2;
     let childError = false;
+    /** A call that failed before reaching the callee (TLS, DNS): no callee span, the caller records why. */
+    let connectionError: string | undefined;
     if (depth < MAX_TRACE_DEPTH) {
       for (const callee of spec.calls) {
+        const conn = snapshot.services.get(callee)?.connection;
+        if (conn && conn.errors > 0 && uniform(...key, 'connect', callee) < conn.errors / 100) {
+          cursor += conn.latency + 1;
+          childError = true;
+          connectionError ??= `${conn.error ?? 'connection failed'} (calling ${callee})`;
+          continue;
+        }
         const child = visit(callee, spanId, cursor, depth + 1);
         cursor = child.end;
         childError ||= child.error;
@@ -136,9 +145,7 @@ const buildTrace = (world: WorldState, byName: Map<string, ServiceSpec>, snap: (
       startedAt: new Date(at).toISOString(),
       durationMs: Math.round((end - at) * 10) / 10,
       status: error ? 'ERROR' : 'OK',
-      ...(error
-        ? { error: faultError && fault?.fault.spanError ? fault.fault.spanError : ownError ? 'HTTP 500 Internal Server Error' : `downstream call failed: ${spans.slice(index + 1).find((s) => s?.status === 'ERROR')?.service ?? 'dependency'}` }
-        : {}),
+      ...(error ? { error: spanErrorText(faultError, fault?.fault.spanError, ownError, state?.overloadErrors ?? 0, connectionError, spans.slice(index + 1)) } : {}),
     };
     return { end, error };
   };
@@ -151,6 +158,14 @@ const buildTrace = (world: WorldState, byName: Map<string, ServiceSpec>, snap: (
     status: result.error ? 'ERROR' : 'OK',
     spans,
   };
+};
+
+/** Why a span failed: the fault's error, an overload rejection, a generic 500, a failed connection, or a failed child. */
+const spanErrorText = (faultError: boolean, spanError: string | undefined, ownError: boolean, overload: number, connectionError: string | undefined, children: readonly (Span | undefined)[]): string => {
+  if (faultError && spanError) return spanError;
+  if (ownError) return overload > 0 ? 'HTTP 503 Service Unavailable: request queue full' : 'HTTP 500 Internal Server Error';
+  if (connectionError) return connectionError;
+  return `downstream call failed: ${children.find((s) => s?.status === 'ERROR')?.service ?? 'dependency'}`;
 };
 
 // ───────────────────────────── logs ─────────────────────────────
@@ -219,6 +234,7 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   const limit = Math.min(10_000, Math.max(1, q.limit ?? 1000));
   const from = Math.max(q.from, q.to - MAX_LOG_WINDOW);
   const snap = snapshots(world);
+  const anchor = Date.parse(world.createdAt);
   const lines: LogLine[] = [];
   for (const name of q.services) {
     const spec = byName.get(name);
@@ -230,9 +246,15 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
       const state = snapshot.services.get(name);
       if (!state) continue;
       const emitters: Emitter[] = background.map((b, i) => ({ key: `bg${i}`, level: b.level, template: b.template, count: poisson(b.ratePerMinute, world.id, name, 'bg', i, minute) }));
+      const serverFaults = state.faults.filter((f) => f.fault.failsAt !== 'connection').length;
+      const connectionFaults = state.faults.length - serverFaults;
       for (const { fault, index, intensity } of state.faults) {
-        // Failed requests this fault adds, per minute (its share of the service's own excess errors).
-        const failedPerMinute = (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors)) / 100 / state.faults.length;
+        // Failed requests this fault adds, per minute (its share of the service's own excess errors, or of the
+        // calls that fail before reaching it). Overload errors are the capacity model's, logged below.
+        const failedPerMinute =
+          fault.failsAt === 'connection'
+            ? (state.healthy.throughput * 60 * state.connection.errors) / 100 / connectionFaults
+            : (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors - state.overloadErrors)) / 100 / serverFaults;
         fault.logs.forEach((l, j) => {
           const rate = l.perFailedRequest !== undefined ? l.perFailedRequest * failedPerMinute : (l.ratePerMinute ?? 0) * intensity;
           emitters.push({ key: `f${index}.${j}`, level: l.level, template: l.template, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, poisson(rate, world.id, name, 'fault', index, j, minute)) });
@@ -242,17 +264,22 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
       const inherited = Math.max(0, (state.values.error_rate_pct ?? 0) - state.own.errors);
       if (inherited > 0.2) {
         const failing = spec.calls
-          .map((c) => ({ c, excess: Math.max(0, (snapshot.services.get(c)?.values.error_rate_pct ?? 0) - (snapshot.services.get(c)?.healthy.errors ?? 0)) }))
+          .map((c) => ({ c, callee: snapshot.services.get(c) }))
+          .map(({ c, callee }) => ({ c, callee, excess: callee ? Math.max(0, callee.calls.errors - callee.healthy.errors) : 0 }))
           .filter((x) => x.excess > 0.2);
         const totalExcess = failing.reduce((sum, x) => sum + x.excess, 0);
-        for (const { c, excess } of failing) {
+        for (const { c, callee, excess } of failing) {
           const rate = (DOWNSTREAM_LOGS_PER_FAILED_REQUEST * state.healthy.throughput * 60 * inherited * (excess / totalExcess)) / 100;
-          const latency = snapshot.services.get(c)?.values.latency_p99_ms ?? 0;
-          const template = latency > 5 * (snapshot.services.get(c)?.healthy.latency ?? Infinity)
-            ? `call to ${c} failed: {pick:Read timed out after 10000ms|SocketTimeoutException: timeout|HTTP 504 Gateway Timeout} (requestId={uuid})`
-            : `call to ${c} failed: {pick:HTTP 500 Internal Server Error|HTTP 503 Service Unavailable} (requestId={uuid})`;
-          emitters.push({ key: `down.${c}`, level: 'ERROR', template, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, poisson(rate, world.id, name, 'down', c, minute)) });
+          emitters.push({ key: `down.${c}`, level: 'ERROR', template: downstreamTemplate(c, callee as ServiceState), count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, poisson(rate, world.id, name, 'down', c, minute)) });
         }
+      }
+      // An overloaded service says so: queueing warnings, and rejections that follow the requests it sheds.
+      if (state.values.cpu_pct >= 95 && spec.tier !== 'external') {
+        const level = Math.min(1, (state.values.cpu_pct - 90) / 10);
+        const [warn, reject] = OVERLOAD_LOGS[spec.tier];
+        emitters.push({ key: 'overload.warn', level: 'WARN', template: warn, count: poisson(3 * level, world.id, name, 'overload', minute) });
+        const shed = (state.healthy.throughput * 60 * state.overloadErrors) / 100;
+        emitters.push({ key: 'overload.reject', level: 'ERROR', template: reject, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, poisson(0.002 * shed, world.id, name, 'shed', minute)) });
       }
       for (const e of emitters) {
         if (LEVELS.indexOf(e.level) < minRank) continue;
@@ -265,7 +292,7 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
             timestamp: new Date(ts).toISOString(),
             service: name,
             level: e.level,
-            message: instantiate(e.template, key, { host, spec, values: state.values }),
+            message: instantiate(e.template, key, { host, spec, values: state.values, anchor }),
             host,
             ...(LEVELS.indexOf(e.level) >= LEVELS.indexOf('ERROR') ? { traceId: hex(32, ...key, 'trace') } : {}),
           });
@@ -277,10 +304,31 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   return lines.length > limit ? lines.slice(lines.length - limit) : lines;
 };
 
+/** What a caller logs about a failing callee: the connection error, a timeout when it is very slow, or a 5xx. */
+const downstreamTemplate = (callee: string, state: ServiceState): string => {
+  if (state.connection.errors > 0.5 * Math.max(0, state.calls.errors - state.healthy.errors)) {
+    return `call to ${callee} failed: ${state.connection.error ?? 'connection refused'} (requestId={uuid})`;
+  }
+  if (state.calls.latency > 5 * state.healthy.latency) {
+    return `call to ${callee} failed: {pick:Read timed out after 10000ms|SocketTimeoutException: timeout|HTTP 504 Gateway Timeout} (requestId={uuid})`;
+  }
+  return `call to ${callee} failed: {pick:HTTP 500 Internal Server Error|HTTP 503 Service Unavailable} (requestId={uuid})`;
+};
+
+/** What a CPU-saturated service of each tier logs: a queueing warning, and a line per shed request. */
+const OVERLOAD_LOGS: Record<ServiceSpec['tier'], readonly [string, string]> = {
+  frontend: ['upstream response time {int:2000-9000}ms exceeds budget: worker queue depth {int:120-900} (cpu {metric:cpu_pct}%)', 'rejected {op}: 503 Service Unavailable (worker queue full) requestId={uuid}'],
+  backend: ['request queue saturated: {int:40-600} requests waiting for a worker thread (cpu {metric:cpu_pct}%)', 'rejected {op}: 503 Service Unavailable (request queue full) requestId={uuid}'],
+  database: ['duration: {int:1200-9000}.{int:100-999} ms  statement: {pick:SELECT|UPDATE|INSERT} ... (server load: cpu {metric:cpu_pct}%)', 'canceling statement due to statement timeout (backend pid {int:10000-60000})'],
+  cache: ['{int:100-900} clients waiting: event loop busy {int:80-400}ms (cpu {metric:cpu_pct}%)', 'Timeout reading from client {ip}:{int:30000-60999}: connection reset'],
+  external: ['', ''],
+  queue: ['[Producer clientId={host}] request latency {int:900-6000}ms: broker overloaded (cpu {metric:cpu_pct}%)', 'org.apache.kafka.common.errors.TimeoutException: Expiring {int:1-400} record(s) for partition {int:0-11}'],
+};
+
 const PLACEHOLDER = /\{(\w+)(?::([^}]*))?\}/g;
 
 /** Fills a template's placeholders (see LogTemplateSpec in scenario.ts) deterministically from `key`. */
-export const instantiate = (template: string, key: readonly (string | number)[], env: { host: string; spec: ServiceSpec; values: Readonly<Record<string, number>> }): string => {
+export const instantiate = (template: string, key: readonly (string | number)[], env: { host: string; spec: ServiceSpec; values: Readonly<Record<string, number>>; anchor?: number }): string => {
   let n = 0;
   return template.replace(PLACEHOLDER, (whole, kind: string, arg: string | undefined) => {
     const k = [...key, 'p', n++];
@@ -316,6 +364,11 @@ export const instantiate = (template: string, key: readonly (string | number)[],
       case 'op': {
         const ops = operationsOf(env.spec);
         return ops[intBetween(0, ops.length - 1, ...k)];
+      }
+      case 'at': {
+        // The ISO time of a scenario minute (a certificate's notAfter, a job's start), on the world's clock.
+        const m = Number(arg);
+        return env.anchor === undefined || !Number.isFinite(m) ? whole : new Date(env.anchor + m * MINUTE).toISOString().replace(/\.000Z$/, 'Z');
       }
       case 'metric': {
         const v = env.values[arg ?? ''];

@@ -9,5 +9,14 @@ export const allScenarios = (): Scenario[] => listScenarios().map((s) => loadSce
 /** The same scenario with no faults: same topology, load and noise, so a world with the same id is its healthy twin. */
 export const withoutFaults = (s: Scenario): Scenario => ({ ...s, faults: [] });
 
+/**
+ * The scenario without its incident: no faults, and, when the incident is a traffic surge with no fault at all
+ * (a capacity incident), no surge either. A world with the same id is the healthy twin.
+ */
+export const withoutIncident = (s: Scenario): Scenario => ({ ...s, faults: [], load: s.faults.length === 0 ? [] : s.load });
+
+/** When the incident starts: its first fault, or for a fault-free capacity incident its first surge. */
+export const incidentStart = (s: Scenario): number => Math.min(...(s.faults.length > 0 ? s.faults.map((f) => f.startsAt) : s.load.map((l) => l.startsAt)));
+
 /** A change no fault is caused by (a red herring). */
 export const unrelatedChange = (s: Scenario) => s.changes.find((c) => !s.faults.some((f) => f.causedBy === c.id) && c.deployedAt <= 0);
