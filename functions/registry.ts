@@ -77,6 +77,31 @@ export const functionSpec = (name: string): FunctionSpec => {
   return spec;
 };
 
+/** The header that carries the shared secret on the webhook, approval and rerun routes. */
+export const SECRET_HEADER = 'x-autopilot-secret';
+
+export interface ApiRoute {
+  readonly method: 'GET' | 'POST';
+  /** API Gateway route path, with `{param}` segments. */
+  readonly path: string;
+  /** The registry function behind it. */
+  readonly function: string;
+  /**
+   * `secret`: the function verifies SECRET_HEADER (vendors and Retool can send only static headers);
+   * `iam`: API Gateway checks a SigV4 signature (operators reading incidents).
+   */
+  readonly auth: 'secret' | 'iam';
+}
+
+/** Every HTTP route: the CDK AlertApi and the laptop twin's API both serve exactly these. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: 'POST', path: '/alerts/{source}', function: 'ingest-alert', auth: 'secret' },
+  { method: 'GET', path: '/incidents', function: 'query-incidents', auth: 'iam' },
+  { method: 'GET', path: '/incidents/{id}', function: 'query-incidents', auth: 'iam' },
+  { method: 'POST', path: '/incidents/{id}/approval', function: 'decide-approval', auth: 'secret' },
+  { method: 'POST', path: '/incidents/{id}/rerun', function: 'rerun-incident', auth: 'secret' },
+];
+
 /** Substitution keys of the workflow definition that are not function ARNs. */
 export const ASL_EVENT_BUS_KEY = 'EventBusName';
 export const ASL_EVENT_SOURCE_KEY = 'EventSource';

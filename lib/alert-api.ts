@@ -20,21 +20,16 @@ import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination 
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { API_ROUTES, SECRET_HEADER } from '../functions/registry.ts';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** Header that carries the shared secret on the webhook and approval routes. */
-export const WEBHOOK_SECRET_HEADER = 'x-autopilot-secret';
+/** The shared-secret header (one definition, in the registry). */
+export const WEBHOOK_SECRET_HEADER = SECRET_HEADER;
 
 export interface AlertApiProps {
-  /** POST /alerts/{source} */
-  readonly ingestFunction: IFunction;
-  /** GET /incidents, GET /incidents/{id} */
-  readonly queryFunction: IFunction;
-  /** POST /incidents/{id}/approval */
-  readonly approvalFunction: IFunction;
-  /** POST /incidents/{id}/rerun */
-  readonly rerunFunction: IFunction;
+  /** The function behind each route of API_ROUTES (functions/registry.ts), by registry name. */
+  readonly routeFunction: (name: string) => IFunction;
   /**
    * Steady-state requests per second the default stage accepts before answering 429.
    * @default 50
@@ -84,28 +79,36 @@ export class AlertApi extends Construct {
     });
     this.url = this.stage.url;
 
-    const integration = (name: string, fn: IFunction) => new HttpLambdaIntegration(name, fn);
-    const ingest = integration('Ingest', props.ingestFunction);
-    const query = integration('Query', props.queryFunction);
-    const approval = integration('Approval', props.approvalFunction);
-    const rerun = integration('Rerun', props.rerunFunction);
+    // One integration per function, shared by its routes.
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    const integrationOf = (name: string) => {
+      let integration = integrations.get(name);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${pascal(name)}Integration`, props.routeFunction(name));
+        integrations.set(name, integration);
+      }
+      return integration;
+    };
     const iam = new HttpIamAuthorizer();
-
-    this.secretHeaderRoutes = [
-      ...this.httpApi.addRoutes({ path: '/alerts/{source}', methods: [HttpMethod.POST], integration: ingest }),
-      ...this.httpApi.addRoutes({ path: '/incidents/{id}/approval', methods: [HttpMethod.POST], integration: approval }),
-      ...this.httpApi.addRoutes({ path: '/incidents/{id}/rerun', methods: [HttpMethod.POST], integration: rerun }),
-    ];
-    for (const route of this.secretHeaderRoutes) {
+    const secretHeaderRoutes: HttpRoute[] = [];
+    const iamRoutes: HttpRoute[] = [];
+    for (const route of API_ROUTES) {
+      const added = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method === 'GET' ? HttpMethod.GET : HttpMethod.POST],
+        integration: integrationOf(route.function),
+        ...(route.auth === 'iam' ? { authorizer: iam } : {}),
+      });
+      (route.auth === 'iam' ? iamRoutes : secretHeaderRoutes).push(...added);
+    }
+    for (const route of secretHeaderRoutes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason: `Monitoring vendors and Retool can send only static headers, so this route is authorized by the function itself: it verifies the ${WEBHOOK_SECRET_HEADER} header against the WebhookSecret in Secrets Manager before doing anything else.`,
       });
     }
-    this.iamRoutes = [
-      ...this.httpApi.addRoutes({ path: '/incidents', methods: [HttpMethod.GET], integration: query, authorizer: iam }),
-      ...this.httpApi.addRoutes({ path: '/incidents/{id}', methods: [HttpMethod.GET], integration: query, authorizer: iam }),
-    ];
+    this.secretHeaderRoutes = secretHeaderRoutes;
+    this.iamRoutes = iamRoutes;
   }
 
   /** Full URL of a path on the default stage: `routeUrl('alerts/cloudwatch')`. */
@@ -113,3 +116,5 @@ export class AlertApi extends Construct {
     return `${this.url}${path.replace(/^\//, '')}`;
   }
 }
+
+const pascal = (name: string): string => name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());

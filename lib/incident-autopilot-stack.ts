@@ -149,10 +149,7 @@ export class IncidentAutopilotStack extends Stack {
     this.functions.connectStateMachine(this.workflow.stateMachine);
 
     this.api = new AlertApi(this, 'Api', {
-      ingestFunction: this.functions.get('ingest-alert'),
-      queryFunction: this.functions.get('query-incidents'),
-      approvalFunction: this.functions.get('decide-approval'),
-      rerunFunction: this.functions.get('rerun-incident'),
+      routeFunction: (name) => this.functions.get(name),
     });
     this.functions.setApiBaseUrl(this.api.url);
     this.events.forwardAlarmsTo({ endpoint: this.api.routeUrl('alerts/cloudwatch'), secretHeaderName: WEBHOOK_SECRET_HEADER, secret: this.webhookSecret });

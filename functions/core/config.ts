@@ -2,7 +2,7 @@
  * Configuration, parsed once per cold start from `process.env` by one zod schema. A missing or malformed
  * variable fails the function at init with its name, never deep inside a request.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

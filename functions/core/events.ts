@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_SOURCE } from '../registry.ts';
 import type { DetailType, EventPublisher } from './deps.ts';
 

@@ -4,7 +4,7 @@
  * place that maps errors to status codes.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError } from './config.ts';
 import type { Observability } from './handler.ts';
 import { InvalidCursor } from './store/dynamo-store.ts';
@@ -15,7 +15,8 @@ export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 
 /** The header carrying the shared secret on POST routes. */
-export const SECRET_HEADER = 'x-autopilot-secret';
+export { SECRET_HEADER } from '../registry.ts';
+import { SECRET_HEADER } from '../registry.ts';
 
 export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult => ({
   statusCode,

@@ -3,7 +3,7 @@
  * collect and the typed outputs they write. Every agent output cites evidence ids; `validateCitations`
  * rejects an output that cites an id its evidence does not contain.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const AlertSource = z.enum(['dynatrace', 'alertmanager', 'datadog', 'cloudwatch', 'generic']);
 export type AlertSource = z.infer<typeof AlertSource>;

@@ -10,7 +10,7 @@
  *    undone (back to PENDING, so the approver can retry) and 503.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, Conflict, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';

@@ -4,7 +4,7 @@
  * GET /incidents/{id} → the whole incident: META, alerts, agent records (output, evidence, latency, reasoner,
  *   tool calls), the timeline, the approval (never its task token) and the report → 404 if unknown.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ApiEvent, type ApiResult, NotFound, json, parseWith, withErrors } from '../core/http.ts';
 import { IncidentStatus, ReportOutput, Severity } from '../core/model.ts';
 import { MAX_LIST_LIMIT } from '../core/store/dynamo-store.ts';

@@ -11,7 +11,7 @@
  * timeline keeps both runs.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, Conflict, NotFound, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';

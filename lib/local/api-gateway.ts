@@ -7,25 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { API_ROUTES, type ApiRoute } from '../../functions/registry.ts';
 import { LOCAL_ACCOUNT, MAX_API_BODY_BYTES } from './constants.ts';
 import { BodyTooLarge, closeServer, listen, readBody, sendJson } from './http-util.ts';
 
-export interface Route {
-  readonly method: 'GET' | 'POST';
-  /** API Gateway route path with `{param}` segments. */
-  readonly path: string;
-  /** Registry function name. */
-  readonly function: string;
-}
-
-/** The HTTP API's routes (the CDK AlertApi declares the same). */
-export const ROUTES: readonly Route[] = [
-  { method: 'POST', path: '/alerts/{source}', function: 'ingest-alert' },
-  { method: 'GET', path: '/incidents', function: 'query-incidents' },
-  { method: 'GET', path: '/incidents/{id}', function: 'query-incidents' },
-  { method: 'POST', path: '/incidents/{id}/approval', function: 'decide-approval' },
-  { method: 'POST', path: '/incidents/{id}/rerun', function: 'rerun-incident' },
-];
+/**
+ * The twin serves API_ROUTES from the registry, like the CDK AlertApi. IAM authorization of the GET routes
+ * has no local counterpart: on loopback the twin answers them without a signature.
+ */
+export type Route = ApiRoute;
+export const ROUTES = API_ROUTES;
 
 interface CompiledRoute extends Route {
   readonly routeKey: string;

@@ -2,7 +2,8 @@
  * A small client of the incident API (the same routes on the twin and behind API Gateway), used by the CLI,
  * the demo, the benchmark and the whole-workflow tests. Every call sends the shared secret header.
  */
-export const SECRET_HEADER = 'x-autopilot-secret';
+export { SECRET_HEADER } from '../../functions/registry.ts';
+import { SECRET_HEADER } from '../../functions/registry.ts';
 
 /** The API answered with a non-2xx status; `message` is the API's own message when it gave one. */
 export class ApiError extends Error {

@@ -4,7 +4,7 @@
  * stable per label set, so the dedup key is fingerprint + startsAt: the same alert firing again later is a
  * new incident, repeated notifications of one firing are not.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Normalizer, DEFAULT_SEVERITY, clip, finish, parsePayload, pick, severityFromWord, timestampString, toIso } from './common.ts';
 
 const Labels = z.record(z.string(), z.string());

@@ -10,7 +10,7 @@
  * alarm description, e.g. "p99 latency high. service=inventory-service severity=SEV2 environment=w1".
  * Without them the service falls back to a well-known metric dimension, then to the alarm name.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NormalizedAlert } from '../model.ts';
 import { type NormalizedItem, type Normalizer, DEFAULT_SEVERITY, clip, finish, parsePayload, pick, severityFromWord, timestampString, toIso } from './common.ts';
 

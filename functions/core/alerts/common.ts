@@ -2,7 +2,7 @@
  * What every alert normaliser shares: the result shape, the error naming the bad field, tag parsing,
  * the severity vocabulary and time parsing. The per-source severity tables are in README.md.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NormalizedAlert, type AlertSource, type Severity } from '../model.ts';
 
 /** One normalised alert and the slice of the vendor payload it came from (stored with the alert). */

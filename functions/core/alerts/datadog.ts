@@ -3,7 +3,7 @@
  * substitutes strings everywhere, and an unavailable variable becomes an empty string. `$ALERT_CYCLE_KEY`
  * stays the same from trigger to recovery, so it is the dedup key.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Severity } from '../model.ts';
 import { type Normalizer, DEFAULT_SEVERITY, clip, finish, parsePayload, parseTagList, pick, timestampString, toIso } from './common.ts';
 

@@ -4,7 +4,7 @@
  * unique id (the dedup key); `{ImpactedEntities}` and `{ProblemDetailsJSONv2}` are JSON placeholders that
  * must be placed unquoted (a quoted one is accepted too).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Severity } from '../model.ts';
 import { type Normalizer, DEFAULT_SEVERITY, clip, finish, jsonOrString, parsePayload, parseTagList, pick, toIso } from './common.ts';
 

@@ -11,7 +11,7 @@
  *
  * Unknown fields are rejected, so a misspelt field is an error rather than silently ignored.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Normalizer, DEFAULT_SEVERITY, clip, finish, parsePayload, severityFromWord, timestampString, toIso } from './common.ts';
 
 export const GenericAlertPayload = z.strictObject({

@@ -10,7 +10,7 @@
  * budget falls back the same way: an agent never fails because the model did.
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../config.ts';
 import { citedEvidenceIds } from '../model.ts';
 import { InMemoryTokenBudget, type TokenBudget } from './budget.ts';

@@ -5,7 +5,7 @@
  * offline analysis, must answer in the same zod schema citing only existing evidence ids, gets one
  * corrective retry, and otherwise falls back to the offline result (`reasoner: "offline-fallback"`).
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AgentName, Evidence } from '../model.ts';
 
 export interface ReasonRequest<T> {

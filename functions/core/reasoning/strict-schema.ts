@@ -21,7 +21,7 @@
  * reasoner validates every answer with it. Intersections (`allOf`) and tuples (`prefixItems`) cannot be
  * rewritten faithfully and throw `UnsupportedStrictSchema` naming the path.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 type JsonSchema = Record<string, unknown>;
 type Decode = (value: unknown) => unknown;

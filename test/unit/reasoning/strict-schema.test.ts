@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import * as model from '../../../functions/core/model.ts';
 import { toStrictOutputSchema, UnsupportedStrictSchema } from '../../../functions/core/reasoning/strict-schema.ts';
 

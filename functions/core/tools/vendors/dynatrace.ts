@@ -21,7 +21,7 @@
  * `scope.environment` is used only when `environmentTag` is set: entity selectors then add
  * `tag("<environmentTag>:<environment>")`, so one tenant can serve several environments.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { METRICS, type MetricName, type MetricPoint, type MetricSeries, type ServiceNode, type Telemetry, type ToolScope, ToolUnavailable } from '../ports.ts';
 import { type Credential, HttpClient, type RetryPolicy, resolveCredential } from './http.ts';
 

@@ -9,7 +9,7 @@
  * method, the path (never the query string, never headers) and at most a short excerpt of the vendor's
  * error body. This module logs nothing.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ToolUnavailable } from '../ports.ts';
 
 /** A secret value, or a function returning it (so a rotated secret is picked up; see select.ts). */

@@ -12,7 +12,7 @@
  * List endpoints are paginated with `limit`/`offset` and `more`; every page is read up to a bound.
  * `scope.environment` is not used.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OnCall, OnCallEntry, Ownership, Person, ToolScope } from '../ports.ts';
 import { type Credential, HttpClient, type QueryValue, type RetryPolicy, resolveCredential } from './http.ts';
 

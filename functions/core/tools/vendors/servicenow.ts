@@ -19,7 +19,7 @@
  *
  * `scope.environment` is not used: one adapter serves one instance.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ChangeHistory, type ChangeRequest, type PastIncident, type ToolScope, type TimeWindow, ToolUnavailable } from '../ports.ts';
 import { type Credential, HttpClient, type RetryPolicy, resolveCredential } from './http.ts';
 
