@@ -20,7 +20,7 @@
  *      errors and latency. Services are computed callees first, so a pool sees its database's latency.
  */
 import { METRICS, type MetricName, type MetricPoint, type MetricSeries } from '../tools/ports.ts';
-import { gaussian, uniform } from './random.ts';
+import { gaussian, hash53, uniform } from './random.ts';
 import type { Effect, FaultSpec, Scenario, ServiceSpec } from './scenario.ts';
 import type { WorldAction, WorldState } from './world.ts';
 
@@ -374,7 +374,36 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
 };
 
 /** All services' metrics at epoch ms `t`. */
+/**
+ * Snapshots are pure functions of (world, t), and a world only changes by appending actions, so a warm container
+ * reuses them across invocations: each agent re-reads the world from the store (a new object each time), but
+ * the impact, logs, root-cause and verification agents ask about the same minutes. Bounded, oldest evicted first.
+ */
+const SNAPSHOT_CACHE_ENTRIES = 20_000;
+const snapshots = new Map<string, Snapshot>();
+const worldKeys = new WeakMap<WorldState, string>();
+/** Everything a snapshot depends on but the time: the scenario and the actions so far (hashed), the anchor, the lag. */
+const worldKey = (world: WorldState): string => {
+  let key = worldKeys.get(world);
+  if (!key) {
+    key = `${world.id}|${hash53(JSON.stringify(world.scenario))}|${world.createdAt}|${world.recoveryLagSeconds}|${hash53(JSON.stringify(world.actions))}`;
+    worldKeys.set(world, key);
+  }
+  return key;
+};
+const snapshotKey = (world: WorldState, t: number): string => `${worldKey(world)}|${t}`;
+
 export const snapshotAt = (world: WorldState, t: number): Snapshot => {
+  const key = snapshotKey(world, t);
+  const cached = snapshots.get(key);
+  if (cached) return cached;
+  const snapshot = computeSnapshot(world, t);
+  if (snapshots.size >= SNAPSHOT_CACHE_ENTRIES) snapshots.delete(snapshots.keys().next().value as string);
+  snapshots.set(key, snapshot);
+  return snapshot;
+};
+
+const computeSnapshot = (world: WorldState, t: number): Snapshot => {
   const ctx = context(world);
   const active = new Map<string, ActiveFault[]>();
   const hits = new Map<string, number>();
