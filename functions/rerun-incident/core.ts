@@ -20,13 +20,8 @@ import type { SecretProvider } from '../core/secrets.ts';
 import type { IncidentMeta, IncidentStore } from '../core/store/store.ts';
 import { type WorkflowClient, executionInputFor, rerunNumber } from '../core/workflow-client.ts';
 
-export interface RerunStore extends IncidentStore {
-  /** Terminal → INVESTIGATING (see DynamoIncidentStore.reopen); a non-terminal incident is returned as is. */
-  reopen(incidentId: string): Promise<IncidentMeta>;
-}
-
 export interface RerunDeps {
-  readonly store: RerunStore;
+  readonly store: IncidentStore;
   readonly workflow: Pick<WorkflowClient, 'start' | 'status'>;
   readonly secret: SecretProvider;
   readonly config: Pick<Config, 'MAX_BODY_BYTES' | 'VERIFY_WAIT_SECONDS' | 'MAX_VERIFY_CHECKS'>;
