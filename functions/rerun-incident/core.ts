@@ -17,7 +17,7 @@ import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, Conflict, NotFound, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
 import { TERMINAL_STATUSES } from '../core/model.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import type { IncidentMeta, IncidentStore } from '../core/store/store.ts';
+import type { IncidentStore } from '../core/store/store.ts';
 import { type WorkflowClient, executionInputFor, rerunNumber } from '../core/workflow-client.ts';
 
 export interface RerunDeps {
