@@ -4,7 +4,7 @@
  * click cannot start a mitigation nobody is watching), and names who is paged: the teams triage engaged,
  * or — without a triage record — the on-call of the incident's service.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { TriageOutput } from '../model.ts';
 import { IncidentNotFound } from '../store/store.ts';

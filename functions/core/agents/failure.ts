@@ -4,7 +4,7 @@
  * error is kept (the Cause trimmed), and a timeline event says where it broke. Agent outputs already written
  * stay: they are the partial investigation a human picks up.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { TERMINAL_STATUSES } from '../model.ts';
 import { IncidentNotFound } from '../store/store.ts';

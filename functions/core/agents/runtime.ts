@@ -4,7 +4,7 @@
  * reasoner → validate citations → persist the full record (AGENT#<name>) → return a compact summary to the
  * state machine. (Agents that act — approval, execution, verification — append their own timeline events.)
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type AgentName, type AgentRecord, type AgentSummary, type Evidence, validateCitations } from '../model.ts';
 import { IncidentNotFound, type IncidentMeta } from '../store/store.ts';
