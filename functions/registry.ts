@@ -56,6 +56,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('query-incidents', 'GET /incidents and GET /incidents/{id}', ['table:read']),
   api('decide-approval', 'POST /incidents/{id}/approval: approve or reject a pending mitigation', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
   api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'secret:webhook']),
+  // The link key is derived from the webhook secret (functions/core/approval-links.ts).
+  api('approval-page', 'GET /approvals/{token}: confirmation page of a signed approval link; POST decides', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
   // Workflow agents
   agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
   agent('find-similar', 'FindSimilarFunctionArn', 'Similar past incidents, ranked, with the runbook that worked'),
@@ -63,7 +65,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   agent('triage', 'TriageFunctionArn', 'Classification, headline, teams to engage and next steps'),
   agent('find-root-cause', 'FindRootCauseFunctionArn', 'Hypotheses tested against the evidence, ranked with confidence'),
   agent('plan-mitigation', 'PlanMitigationFunctionArn', 'Immediate and long-term actions with risk and reversibility'),
-  agent('request-approval', 'RequestApprovalFunctionArn', 'Stores the task token and asks a human (Retool or the API)', ['table:read', 'table:write', 'events:put', 'secret:retool']),
+  // secret:webhook: it signs the approval links with a key derived from the webhook secret.
+  agent('request-approval', 'RequestApprovalFunctionArn', 'Stores the task token and asks a human (Retool or the API)', ['table:read', 'table:write', 'events:put', 'secret:webhook', 'secret:retool']),
   agent('execute-mitigation', 'ExecuteMitigationFunctionArn', 'Runs the approved actions', ['table:read', 'table:write', 'events:put']),
   agent('verify-recovery', 'VerifyRecoveryFunctionArn', 'Compares the metrics to the baseline after the action'),
   agent('escalate', 'EscalateFunctionArn', 'Hands the incident to humans (approval timed out, not recovered, rejected)'),
@@ -88,9 +91,11 @@ export interface ApiRoute {
   readonly function: string;
   /**
    * `secret`: the function verifies SECRET_HEADER (vendors and Retool can send only static headers);
-   * `iam`: API Gateway checks a SigV4 signature (operators reading incidents).
+   * `iam`: API Gateway checks a SigV4 signature (operators reading incidents);
+   * `signed-link`: the function verifies the HMAC-signed, expiring token in the path (approvers' browsers can
+   * send neither a header nor a signature).
    */
-  readonly auth: 'secret' | 'iam';
+  readonly auth: 'secret' | 'iam' | 'signed-link';
 }
 
 /** Every HTTP route: the CDK AlertApi and the laptop twin's API both serve exactly these. */
@@ -100,6 +105,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/incidents/{id}', function: 'query-incidents', auth: 'iam' },
   { method: 'POST', path: '/incidents/{id}/approval', function: 'decide-approval', auth: 'secret' },
   { method: 'POST', path: '/incidents/{id}/rerun', function: 'rerun-incident', auth: 'secret' },
+  // GET shows the confirmation page and never decides (mail scanners open links); only the form's POST decides.
+  { method: 'GET', path: '/approvals/{token}', function: 'approval-page', auth: 'signed-link' },
+  { method: 'POST', path: '/approvals/{token}', function: 'approval-page', auth: 'signed-link' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

@@ -4,6 +4,8 @@
  *   POST /alerts/{source}           → ingest-alert      shared-secret header, checked by the function
  *   POST /incidents/{id}/approval   → decide-approval   shared-secret header, checked by the function
  *   POST /incidents/{id}/rerun      → rerun-incident    shared-secret header, checked by the function
+ *   GET  /approvals/{token}         → approval-page     signed link: confirmation page only, decides nothing
+ *   POST /approvals/{token}         → approval-page     signed link: the page's form, decides once
  *   GET  /incidents                 → query-incidents   IAM (SigV4)
  *   GET  /incidents/{id}            → query-incidents   IAM (SigV4)
  *
@@ -11,7 +13,10 @@
  * headers, so the write routes carry a shared secret (Secrets Manager, generated) that the functions verify
  * before doing anything else (their `secret:webhook` access in functions/registry.ts). The read routes serve
  * people and tools that hold AWS credentials (operators, the CLI, dashboards), so API Gateway checks a SigV4
- * signature against IAM and the query function needs no secret at all. Approvals are never decided by a GET (mail scanners follow links).
+ * signature against IAM and the query function needs no secret at all. Approvers' browsers can send neither, so
+ * the approval links carry their credential in the path: an HMAC-signed token bound to one incident, one approval
+ * request and one decision, expiring at the approval deadline, verified by the function. Approvals are never
+ * decided by a GET (mail scanners follow links).
  *
  * The default stage throttles (a runaway alert storm cannot exhaust Lambda concurrency) and writes access logs.
  */
@@ -58,6 +63,8 @@ export class AlertApi extends Construct {
   public readonly secretHeaderRoutes: readonly HttpRoute[];
   /** Routes API Gateway authorizes with IAM. */
   public readonly iamRoutes: readonly HttpRoute[];
+  /** Routes whose only check is the signed, expiring token in the path, verified by the function. */
+  public readonly signedLinkRoutes: readonly HttpRoute[];
 
   constructor(scope: Construct, id: string, props: AlertApiProps) {
     super(scope, id);
@@ -92,6 +99,8 @@ export class AlertApi extends Construct {
     const iam = new HttpIamAuthorizer();
     const secretHeaderRoutes: HttpRoute[] = [];
     const iamRoutes: HttpRoute[] = [];
+    const signedLinkRoutes: HttpRoute[] = [];
+    const byAuth = { secret: secretHeaderRoutes, iam: iamRoutes, 'signed-link': signedLinkRoutes } as const;
     for (const route of API_ROUTES) {
       const added = this.httpApi.addRoutes({
         path: route.path,
@@ -99,7 +108,7 @@ export class AlertApi extends Construct {
         integration: integrationOf(route.function),
         ...(route.auth === 'iam' ? { authorizer: iam } : {}),
       });
-      (route.auth === 'iam' ? iamRoutes : secretHeaderRoutes).push(...added);
+      byAuth[route.auth].push(...added);
     }
     for (const route of secretHeaderRoutes) {
       Validations.of(route).acknowledge({
@@ -107,8 +116,16 @@ export class AlertApi extends Construct {
         reason: `Monitoring vendors and Retool can send only static headers, so this route is authorized by the function itself: it verifies the ${WEBHOOK_SECRET_HEADER} header against the WebhookSecret in Secrets Manager before doing anything else.`,
       });
     }
+    for (const route of signedLinkRoutes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'An approval link is opened by an approver\'s browser, which can send neither a header nor a SigV4 signature, so the credential is the token in the path: HMAC-SHA256 over incident, decision, approval request and expiry (the approval deadline), verified in constant time by the function before it reads anything. GET only shows a confirmation page; only the POST of its form decides, once.',
+      });
+    }
     this.secretHeaderRoutes = secretHeaderRoutes;
     this.iamRoutes = iamRoutes;
+    this.signedLinkRoutes = signedLinkRoutes;
   }
 
   /** Full URL of a path on the default stage: `routeUrl('alerts/cloudwatch')`. */

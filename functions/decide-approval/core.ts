@@ -1,21 +1,28 @@
 /**
- * POST /incidents/{id}/approval  {decision: approve|reject, approver, comment?}  (x-autopilot-secret required)
+ * POST /incidents/{id}/approval  {decision: approve|reject, approver, comment?, channel?, requestId?}
+ * (x-autopilot-secret required). Retool, the CLI and scripts decide here; browsers decide through the signed
+ * approval links (functions/approval-page), which share `applyDecision` below.
  *
- * 1. Record the decision in DynamoDB, only if the approval is still PENDING (conditional update). A second
- *    decision → 409 with what was decided.
- * 2. Answer Step Functions with the stored task token: approve → SendTaskSuccess
- *    `{decision, approver, comment, decidedAt}`; reject → SendTaskFailure `ApprovalRejected` (cause = comment).
- * 3. The task was already closed (TaskTimedOut / InvalidToken / TaskDoesNotExist: the deadline passed, or the
- *    execution ended) → the approval is recorded EXPIRED, 409. Any other Step Functions error → the decision is
- *    undone (back to PENDING, so the approver can retry) and 503.
+ * `applyDecision`:
+ * 1. `requestId` given (links always; Retool echoes the one it was sent) → it must be the pending request's,
+ *    else 409 `approval_superseded` (a decision meant for an earlier request never decides a later one).
+ * 2. Record the decision in DynamoDB, only if the approval is still PENDING (conditional update). A second
+ *    decision → 409 `approval_already_decided` with what was decided.
+ * 3. Answer Step Functions with the stored task token: approve → SendTaskSuccess
+ *    `{decision, approver, comment, channel, decidedAt}`; reject → SendTaskFailure `ApprovalRejected`.
+ * 4. The task was already closed (TaskTimedOut / InvalidToken / TaskDoesNotExist: the deadline passed, or the
+ *    execution ended) → the approval is recorded EXPIRED, 409 `approval_expired`. Any other Step Functions
+ *    error → the decision is undone (back to PENDING, so the approver can retry) and 503.
+ * 5. The timeline gets the decision with the approver, the channel and the comment.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
+import { approvalRequestIdOf } from '../core/approval-links.ts';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, Conflict, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import type { ApprovalState, IncidentStore } from '../core/store/store.ts';
+import { type ApprovalDecision, type ApprovalState, IncidentNotFound, type IncidentStore } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
 
 export interface DecideDeps {
@@ -26,62 +33,108 @@ export interface DecideDeps {
   readonly clock: () => Date;
 }
 
+/** Where a decision came from: a signed link's page, Retool, the API (scripts), the CLI. */
+export const DecisionChannel = z.enum(['link', 'retool', 'api', 'cli']);
+export type DecisionChannel = z.infer<typeof DecisionChannel>;
+
 export const DecisionBody = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   approver: z.string().trim().min(1).max(200),
   comment: z.string().trim().max(4000).optional(),
+  /** Who is calling; `link` is reserved to the approval page (its identity is the signed link). @default 'api' */
+  channel: DecisionChannel.exclude(['link']).default('api'),
+  /** The approval request this decision is meant for (Retool echoes `approvalRequestId`); checked when given. */
+  requestId: z.string().trim().min(1).max(64).optional(),
 });
 export type DecisionBody = z.infer<typeof DecisionBody>;
 
 export const APPROVAL_REJECTED = 'ApprovalRejected';
+
+export interface DecisionRequest {
+  readonly incidentId: string;
+  readonly decision: ApprovalDecision;
+  readonly approver: string;
+  readonly comment?: string;
+  readonly channel: DecisionChannel;
+  readonly requestId?: string;
+  /** Extra facts for the timeline (e.g. the source IP of a link decision). */
+  readonly audit?: Readonly<Record<string, string>>;
+}
+
+/** The decision was meant for another approval request than the pending one (e.g. a link from before a rerun). */
+export class ApprovalSuperseded extends Conflict {
+  override name = 'ApprovalSuperseded';
+  constructor(current: ApprovalState | undefined) {
+    super('approval_superseded', 'this decision belongs to an earlier approval request of the incident; the current one was not decided', { approval: current ?? null });
+  }
+}
+
+export type DecisionDeps = Pick<DecideDeps, 'store' | 'workflow' | 'clock'>;
+
+/** Records a decision and answers Step Functions (see the module comment). Returns the decided approval. */
+export const applyDecision = async (deps: DecisionDeps, request: DecisionRequest, o?: Pick<Observability, 'logger' | 'metrics'>): Promise<ApprovalState> => {
+  const { incidentId, decision, approver, channel, requestId } = request;
+  const comment = request.comment || undefined;
+  if (requestId !== undefined) {
+    const incident = await deps.store.getIncident(incidentId);
+    if (!incident) throw new IncidentNotFound(incidentId);
+    if (approvalRequestIdOf(incident.approval) !== requestId) throw new ApprovalSuperseded(incident.approval);
+  }
+
+  // Throws IncidentNotFound (404) or ApprovalAlreadyDecided (409, carrying the current approval).
+  const { taskToken, approval } = await deps.store.decideApproval(incidentId, decision, approver, comment);
+  if (requestId !== undefined && approvalRequestIdOf(approval) !== requestId) {
+    // A new request replaced the checked one between the read above and the conditional write: give it back.
+    await deps.store.undoDecision(incidentId);
+    throw new ApprovalSuperseded(approval);
+  }
+  const decidedAt = approval.decidedAt ?? deps.clock().toISOString();
+  try {
+    if (decision === 'approve') {
+      await deps.workflow.sendTaskSuccess(taskToken, { decision: 'approve', approver, ...(comment ? { comment } : {}), channel, decidedAt });
+    } else {
+      await deps.workflow.sendTaskFailure(taskToken, APPROVAL_REJECTED, comment ?? `rejected by ${approver} (${channel})`);
+    }
+  } catch (error) {
+    if (error instanceof TaskClosed) return expired(deps, approval, request, error);
+    o?.logger.error('answering Step Functions failed; undoing the decision', error as Error);
+    try {
+      await deps.store.undoDecision(incidentId);
+    } catch (undoError) {
+      o?.logger.error('undoing the decision failed', undoError as Error);
+    }
+    throw new ServiceUnavailable('Step Functions could not be reached; the decision was not recorded, try again');
+  }
+
+  const verb = decision === 'approve' ? 'approved' : 'rejected';
+  o?.metrics.addMetric(decision === 'approve' ? 'ApprovalsApproved' : 'ApprovalsRejected', MetricUnit.Count, 1);
+  await deps.store.appendEvent(incidentId, {
+    type: `approval-${verb}`,
+    actor: approver,
+    message: `Mitigation ${verb} by ${approver} via ${channel}${comment ? `: ${comment}` : ''}`,
+    data: { decision, approver, channel, ...(comment ? { comment } : {}), ...(approvalRequestIdOf(approval) ? { requestId: approvalRequestIdOf(approval) } : {}), ...request.audit },
+  });
+  return approval;
+};
 
 export const decideApproval = (deps: DecideDeps) =>
   withErrors(async (event: ApiEvent, o?: Observability): Promise<ApiResult> => {
     await requireSecret(event, deps.secret);
     const incidentId = pathParam(event, 'id');
     const body = parseWith(DecisionBody, parseJson(readBody(event, deps.config.MAX_BODY_BYTES)), 'approval decision');
-    const comment = body.comment || undefined;
-
-    // Throws IncidentNotFound (404) or ApprovalAlreadyDecided (409, carrying the current approval).
-    const { taskToken, approval } = await deps.store.decideApproval(incidentId, body.decision, body.approver, comment);
-    const decidedAt = approval.decidedAt ?? deps.clock().toISOString();
-    try {
-      if (body.decision === 'approve') {
-        await deps.workflow.sendTaskSuccess(taskToken, { decision: 'approve', approver: body.approver, ...(comment ? { comment } : {}), decidedAt });
-      } else {
-        await deps.workflow.sendTaskFailure(taskToken, APPROVAL_REJECTED, comment ?? `rejected by ${body.approver}`);
-      }
-    } catch (error) {
-      if (error instanceof TaskClosed) return expired(deps, incidentId, approval, body, error);
-      o?.logger.error('answering Step Functions failed; undoing the decision', error as Error);
-      try {
-        await deps.store.undoDecision(incidentId);
-      } catch (undoError) {
-        o?.logger.error('undoing the decision failed', undoError as Error);
-      }
-      throw new ServiceUnavailable('Step Functions could not be reached; the decision was not recorded, try again');
-    }
-
-    const verb = body.decision === 'approve' ? 'approved' : 'rejected';
-    o?.metrics.addMetric(body.decision === 'approve' ? 'ApprovalsApproved' : 'ApprovalsRejected', MetricUnit.Count, 1);
-    await deps.store.appendEvent(incidentId, {
-      type: `approval-${verb}`,
-      actor: body.approver,
-      message: `Mitigation ${verb} by ${body.approver}${comment ? `: ${comment}` : ''}`,
-      data: { decision: body.decision, ...(comment ? { comment } : {}) },
-    });
+    const approval = await applyDecision(deps, { incidentId, ...body }, o);
     return json(200, { incidentId, approval });
   });
 
-const expired = async (deps: DecideDeps, incidentId: string, decided: ApprovalState, body: DecisionBody, error: TaskClosed): Promise<never> => {
-  const { approver: _a, decidedAt: _d, comment: _c, ...request } = decided;
-  const approval: ApprovalState = { ...request, status: 'EXPIRED' };
-  await deps.store.updateIncident(incidentId, { approval });
-  await deps.store.appendEvent(incidentId, {
+const expired = async (deps: DecisionDeps, decided: ApprovalState, request: DecisionRequest, error: TaskClosed): Promise<never> => {
+  const { approver: _a, decidedAt: _d, comment: _c, ...pending } = decided;
+  const approval: ApprovalState = { ...pending, status: 'EXPIRED' };
+  await deps.store.updateIncident(request.incidentId, { approval });
+  await deps.store.appendEvent(request.incidentId, {
     type: 'approval-expired',
-    actor: body.approver,
-    message: `${body.approver}'s decision (${body.decision}) arrived after the approval task closed (${error.reason})`,
-    data: { decision: body.decision, reason: error.reason },
+    actor: request.approver,
+    message: `${request.approver}'s decision (${request.decision}, via ${request.channel}) arrived after the approval task closed (${error.reason})`,
+    data: { decision: request.decision, approver: request.approver, channel: request.channel, reason: error.reason, ...request.audit },
   });
   throw new Conflict('approval_expired', `the approval task is closed (${error.reason}): the deadline passed or the workflow moved on`, { approval });
 };

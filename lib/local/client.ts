@@ -58,7 +58,7 @@ export class ApiClient {
   }
 
   async decide(id: string, decision: Decision, approver: string, comment?: string): Promise<Record<string, unknown>> {
-    return (await this.#request<Record<string, unknown>>('POST', `/incidents/${encodeURIComponent(id)}/approval`, { decision, approver, ...(comment ? { comment } : {}) })).body;
+    return (await this.#request<Record<string, unknown>>('POST', `/incidents/${encodeURIComponent(id)}/approval`, { decision, approver, channel: 'cli', ...(comment ? { comment } : {}) })).body;
   }
 
   async rerun(id: string): Promise<Record<string, unknown>> {

@@ -32,12 +32,14 @@ describe('AlertApi', () => {
     ['GET /incidents/{id}', 'query-incidents'],
     ['POST /incidents/{id}/approval', 'decide-approval'],
     ['POST /incidents/{id}/rerun', 'rerun-incident'],
+    ['GET /approvals/{token}', 'approval-page'],
+    ['POST /approvals/{token}', 'approval-page'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the five', () => {
-    expect(routes().size).toBe(5);
+  it('has no route beyond the seven', () => {
+    expect(routes().size).toBe(7);
   });
 
   it('authorizes the read routes with IAM', () => {
@@ -51,12 +53,17 @@ describe('AlertApi', () => {
     }
   });
 
+  it('leaves the approval-link routes to the signed-token check of their function', () => {
+    for (const key of ['GET /approvals/{token}', 'POST /approvals/{token}']) expect(routes().get(key)?.auth, key).toBe('NONE');
+    expect(synth.stack.api.signedLinkRoutes).toHaveLength(2);
+  });
+
   it('names the same secret header the functions check', () => {
     expect(WEBHOOK_SECRET_HEADER).toBe(SECRET_HEADER);
   });
 
   it('lets API Gateway invoke each API function from this API only', () => {
-    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident']) {
+    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page']) {
       synth.template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         FunctionName: arnOf(synth.stack.functions.get(name)),

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionSpec } from '../../functions/registry.ts';
+import { deriveLinkKey, linkExpiry, signApprovalLink } from '../../functions/core/approval-links.ts';
 import { ApiClient } from '../../lib/local/client.ts';
 import { ApprovalWatcher, runScenario, seedScenario } from '../../lib/local/incident-run.ts';
 import { startTwin, type Twin } from '../../lib/local/twin.ts';
@@ -26,7 +27,9 @@ const API_SAMPLES: Record<string, string[]> = {
   'query-incidents': ['api/list-incidents.json', 'api/get-incident.json'],
   'decide-approval': ['api/decide-approval.json'],
   'rerun-incident': ['api/rerun-incident.json'],
+  'approval-page': ['api/approval-page-get.json', 'api/approval-page-post.json'],
 };
+const SAMPLE_APPROVAL_TOKEN = 'SAMPLE_APPROVAL_TOKEN';
 
 const context = (spec: FunctionSpec): Context =>
   ({
@@ -100,20 +103,45 @@ describe('every handler with its sample event, on the laptop twin', () => {
     },
   );
 
-  it('API function decide-approval approves a pending mitigation from its sample request', async () => {
-    // Prepare: an incident waiting at "Request approval"
+  /** An incident waiting at "Request approval", with its approval PENDING. */
+  const pendingIncident = async (scenario: string) => {
     const watcher = new ApprovalWatcher(twin);
-    const { alert } = await seedScenario(twin, 'db-pool-exhaustion');
+    const { alert } = await seedScenario(twin, scenario);
     const { body: accepted } = await api.sendAlert(alert.source, alert.payload);
     await watcher.reached(accepted.incidentId);
     watcher.stop();
     await expect.poll(async () => (await api.getIncident(accepted.incidentId)).incident.approval?.status, { timeout: 10_000 }).toBe('PENDING');
+    return accepted;
+  };
+
+  it('API function decide-approval approves a pending mitigation from its sample request', async () => {
+    // Prepare: an incident waiting at "Request approval"
+    const accepted = await pendingIncident('db-pool-exhaustion');
     const spec = FUNCTIONS.find((f) => f.name === 'decide-approval')!;
     const event = JSON.parse(readSample('api/decide-approval.json').replaceAll(SAMPLE_API_INCIDENT, accepted.incidentId).replaceAll(SAMPLE_SECRET, twin.secret));
     // Act
     const response = (await invoke(spec, event)) as { statusCode: number; body?: string };
     // Assess
     expect(response.statusCode, response.body).toBe(200);
+    const execution = await twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 30_000);
+    expect(execution.status).toBe('SUCCEEDED');
+  });
+
+  it('API function approval-page shows the page on GET and decides on POST from its sample requests', async () => {
+    // Prepare: a pending approval and a link signed for it, as "Request approval" signs them
+    const accepted = await pendingIncident('memory-leak');
+    const approval = (await api.getIncident(accepted.incidentId)).incident.approval as { expiresAt: string; requestId: string };
+    const token = signApprovalLink(deriveLinkKey(twin.secret), { incidentId: accepted.incidentId, decision: 'approve', expiresAt: linkExpiry(approval.expiresAt), requestId: approval.requestId });
+    const spec = FUNCTIONS.find((f) => f.name === 'approval-page')!;
+    const sample = (file: string) => JSON.parse(readSample(file).replaceAll(SAMPLE_APPROVAL_TOKEN, token));
+    // Act
+    const page = (await invoke(spec, sample('api/approval-page-get.json'))) as { statusCode: number; body?: string };
+    const statusAfterGet = (await api.getIncident(accepted.incidentId)).incident.approval?.status;
+    const decided = (await invoke(spec, sample('api/approval-page-post.json'))) as { statusCode: number; body?: string };
+    // Assess: the GET decides nothing, the POST does
+    expect(page.statusCode, page.body).toBe(200);
+    expect(statusAfterGet).toBe('PENDING');
+    expect(decided.statusCode, decided.body).toBe(200);
     const execution = await twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 30_000);
     expect(execution.status).toBe('SUCCEEDED');
   });

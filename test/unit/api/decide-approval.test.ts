@@ -1,6 +1,7 @@
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { ApprovalRequestState } from '../../../functions/core/approval-links.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import { SfnWorkflowClient } from '../../../functions/core/workflow-client.ts';
@@ -43,9 +44,14 @@ describe('unit: decide-approval with a fake workflow', () => {
     expect(statusOf(result)).toBe(200);
     expect(bodyOf(result)).toMatchObject({ incidentId: 'inc-1', approval: { status: 'APPROVED', approver: 'james.wu', comment: 'revert CR2077' } });
     expect(workflow.successes).toEqual([
-      { taskToken: 'task-token-1', output: { decision: 'approve', approver: 'james.wu', comment: 'revert CR2077', decidedAt: '2024-05-01T12:20:00.000Z' } },
+      { taskToken: 'task-token-1', output: { decision: 'approve', approver: 'james.wu', comment: 'revert CR2077', channel: 'api', decidedAt: '2024-05-01T12:20:00.000Z' } },
     ]);
-    expect((await store.getDetail('inc-1'))?.timeline.at(-1)).toMatchObject({ type: 'approval-approved', actor: 'james.wu', message: 'Mitigation approved by james.wu: revert CR2077' });
+    expect((await store.getDetail('inc-1'))?.timeline.at(-1)).toMatchObject({
+      type: 'approval-approved',
+      actor: 'james.wu',
+      message: 'Mitigation approved by james.wu via api: revert CR2077',
+      data: { decision: 'approve', approver: 'james.wu', channel: 'api', comment: 'revert CR2077' },
+    });
   });
 
   it('rejects: SendTaskFailure ApprovalRejected with the comment as cause', async () => {
@@ -66,6 +72,83 @@ describe('unit: decide-approval with a fake workflow', () => {
     expect(statusOf(second)).toBe(409);
     expect(bodyOf(second)).toMatchObject({ error: 'approval_already_decided', approval: { status: 'APPROVED', approver: 'james.wu' } });
     expect(workflow.failures).toEqual([]);
+  });
+
+  it('records Retool as the channel when Retool decides, with the request id it was sent', async () => {
+    // Prepare
+    const { store, clock } = await pendingIncident();
+    await store.requestApproval('inc-1', 'task-token-1', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', channel: 'retool', requestId: 'req-7' } as ApprovalRequestState);
+    const workflow = new FakeWorkflow();
+    const handler = decideApproval({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    // Act
+    const result = await handler(decide({ decision: 'reject', approver: 'sarah.chen@example.com', comment: 'not now', channel: 'retool', requestId: 'req-7' }));
+    // Assess
+    expect(statusOf(result)).toBe(200);
+    expect((await store.getDetail('inc-1'))?.timeline.at(-1)).toMatchObject({
+      type: 'approval-rejected',
+      actor: 'sarah.chen@example.com',
+      data: { decision: 'reject', channel: 'retool', comment: 'not now', requestId: 'req-7' },
+    });
+  });
+
+  it('answers 409 approval_superseded, deciding nothing, when the request id is not the pending one', async () => {
+    // Prepare
+    const { store, clock } = await pendingIncident();
+    await store.requestApproval('inc-1', 'task-token-1', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', requestId: 'req-new' } as ApprovalRequestState);
+    const workflow = new FakeWorkflow();
+    const handler = decideApproval({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    // Act
+    const result = await handler(decide({ decision: 'approve', approver: 'retool-bot', channel: 'retool', requestId: 'req-old' }));
+    // Assess
+    expect(statusOf(result)).toBe(409);
+    expect(bodyOf(result)).toMatchObject({ error: 'approval_superseded', approval: { status: 'PENDING' } });
+    expect((await store.getIncident('inc-1'))?.approval?.status).toBe('PENDING');
+    expect(workflow.successes).toEqual([]);
+  });
+
+  it('gives the decision back when a newer request replaced the checked one between read and write (race)', async () => {
+    // Prepare: the store's read still shows the old request; the conditional write lands on the new one
+    const { store, clock } = await pendingIncident();
+    await store.requestApproval('inc-1', 'task-token-2', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', requestId: 'req-new' } as ApprovalRequestState);
+    const staleRead = async (id: string) => {
+      const current = await store.getIncident(id);
+      return current && { ...current, approval: { ...current.approval!, requestId: 'req-old' } as ApprovalRequestState };
+    };
+    const stale = new Proxy(store, {
+      get: (target, prop: keyof MemoryIncidentStore) => (prop === 'getIncident' ? staleRead : typeof target[prop] === 'function' ? (target[prop] as (...a: unknown[]) => unknown).bind(target) : target[prop]),
+    });
+    const workflow = new FakeWorkflow();
+    const handler = decideApproval({ store: stale, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    // Act
+    const result = await handler(decide({ decision: 'approve', approver: 'retool-bot', channel: 'retool', requestId: 'req-old' }));
+    // Assess
+    expect(statusOf(result)).toBe(409);
+    expect(bodyOf(result)).toMatchObject({ error: 'approval_superseded' });
+    expect((await store.getIncident('inc-1'))?.approval).toMatchObject({ status: 'PENDING', requestId: 'req-new' });
+    expect(workflow.successes).toEqual([]);
+  });
+
+  it('refuses the link channel over the API (only a signed link is a link) with 400 naming the field', async () => {
+    const { store, clock } = await pendingIncident();
+    const handler = decideApproval({ store, workflow: new FakeWorkflow(), secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    const result = await handler(decide({ decision: 'approve', approver: 'x', channel: 'link' }));
+    expect(statusOf(result)).toBe(400);
+    expect(bodyOf(result).problems).toEqual([expect.stringMatching(/^channel: /)]);
+  });
+
+  it('answers 409 with the EXPIRED approval when the decision comes after the timeout escalated', async () => {
+    // Prepare: what escalate leaves behind on approval-timeout
+    const { store, clock } = await pendingIncident();
+    const approval = (await store.getIncident('inc-1'))!.approval!;
+    await store.updateIncident('inc-1', { status: 'ESCALATED', outcome: 'approval-timeout', approval: { ...approval, status: 'EXPIRED', decidedAt: '2024-05-01T13:14:00.000Z' } });
+    const workflow = new FakeWorkflow();
+    const handler = decideApproval({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    // Act
+    const result = await handler(decide({ decision: 'approve', approver: 'too-late' }));
+    // Assess
+    expect(statusOf(result)).toBe(409);
+    expect(bodyOf(result)).toMatchObject({ error: 'approval_already_decided', approval: { status: 'EXPIRED' } });
+    expect(workflow.successes).toEqual([]);
   });
 
   it('undoes the decision and answers 503 when Step Functions fails otherwise', async () => {
@@ -120,5 +203,16 @@ describe('unit: decide-approval against the Step Functions SDK (mocked)', () => 
     const handler = decideApproval({ store, workflow: new SfnWorkflowClient(new SFNClient({ region: 'us-east-1' })), secret: new StaticSecret(SECRET), config: CONFIG, clock });
     expect(statusOf(await handler(decide({ decision: 'reject', approver: 'sarah.chen', comment: 'not during the sale' })))).toBe(200);
     expect(sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input).toEqual({ taskToken: 'task-token-1', error: 'ApprovalRejected', cause: 'not during the sale' });
+  });
+
+  it.each(['InvalidToken', 'TaskDoesNotExist'])('treats %s as a closed task: 409 approval_expired', async (name) => {
+    const { store, clock } = await pendingIncident();
+    sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('closed'), { name }));
+    const handler = decideApproval({ store, workflow: new SfnWorkflowClient(new SFNClient({ region: 'us-east-1' })), secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    const result = await handler(decide({ decision: 'approve', approver: 'james.wu' }));
+    expect(statusOf(result)).toBe(409);
+    expect(bodyOf(result)).toMatchObject({ error: 'approval_expired', approval: { status: 'EXPIRED' } });
+    // and a retry of the same decision is still 409, now from the store
+    expect(bodyOf(await handler(decide({ decision: 'approve', approver: 'james.wu' })))).toMatchObject({ error: 'approval_already_decided', approval: { status: 'EXPIRED' } });
   });
 });
