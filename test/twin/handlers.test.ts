@@ -130,7 +130,7 @@ describe('every handler with its sample event, on the laptop twin', () => {
   it('API function approval-page shows the page on GET and decides on POST from its sample requests', async () => {
     // Prepare: a pending approval and a link signed for it, as "Request approval" signs them
     const accepted = await pendingIncident('memory-leak');
-    const approval = (await api.getIncident(accepted.incidentId)).incident.approval as { expiresAt: string; requestId: string };
+    const approval = (await api.getIncident(accepted.incidentId)).incident.approval as unknown as { expiresAt: string; requestId: string };
     const token = signApprovalLink(deriveLinkKey(twin.secret), { incidentId: accepted.incidentId, decision: 'approve', expiresAt: linkExpiry(approval.expiresAt), requestId: approval.requestId });
     const spec = FUNCTIONS.find((f) => f.name === 'approval-page')!;
     const sample = (file: string) => JSON.parse(readSample(file).replaceAll(SAMPLE_APPROVAL_TOKEN, token));
