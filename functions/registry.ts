@@ -52,7 +52,7 @@ const api = (name: string, description: string, access: readonly Access[]): Func
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   // API roles
-  api('ingest-alert', 'POST /alerts/{source}: normalise, validate, deduplicate, start the workflow', ['table:read', 'table:write', 'sfn:start', 'events:put', 'secret:webhook']),
+  api('ingest-alert', 'POST /alerts/{source}: authenticate, normalise, deduplicate, correlate, start the workflow; withdraw a pending approval when every alert resolved', ['table:read', 'table:write', 'sfn:start', 'sfn:respond', 'events:put', 'secret:webhook']),
   api('query-incidents', 'GET /incidents and GET /incidents/{id}', ['table:read']),
   api('decide-approval', 'POST /incidents/{id}/approval: approve or reject a pending mitigation', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
   api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'secret:webhook']),

@@ -28,6 +28,11 @@ export const Config = z.object({
   /** Auto-approve low-risk reversible plans (the policy). */
   AUTO_APPROVE_LOW_RISK: bool.default(true),
   DEDUP_TTL_HOURS: int(1, 24 * 90).default(72),
+  /**
+   * A new alert for the same environment and service as an open incident's latest alert, at most this many
+   * seconds later, joins that incident instead of opening one (0 turns correlation off).
+   */
+  CORRELATION_WINDOW_SECONDS: int(0, 86_400).default(300),
   MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
 });
 export type Config = z.infer<typeof Config>;

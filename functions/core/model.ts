@@ -272,7 +272,8 @@ export const ReportOutput = z.object({
   markdown: z.string(),
   /** Where the report is stored (s3://… on AWS, a path on the laptop twin, or dynamodb://…). */
   location: z.string(),
-  outcome: z.enum(['resolved', 'escalated', 'rejected', 'no-action']),
+  /** `self-recovered`: every alert resolved on its own while the mitigation awaited approval (approval withdrawn). */
+  outcome: z.enum(['resolved', 'escalated', 'rejected', 'no-action', 'self-recovered']),
 });
 export type ReportOutput = z.infer<typeof ReportOutput>;
 

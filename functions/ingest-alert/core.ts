@@ -1,58 +1,91 @@
 /**
- * POST /alerts/{source}: authenticate → known source? → limit and parse the body → normalise (zod, per vendor) → deduplicate
- * and record (store.openOrFold) → start the workflow (execution name = incident id) → 202.
+ * POST /alerts/{source}: limit the body → authenticate (shared secret or HMAC signature of the raw body) → known
+ * source? → parse → normalise (zod, per vendor) → record each alert (deduplicate on the vendor's identity,
+ * correlate by service) → start the workflow of a new incident (execution name = incident id) → 202.
  *
  * Nothing is written and nothing started on any 4xx. Every step after validation is idempotent, so a vendor
  * retry after a 5xx completes a half-done delivery:
  *   - the execution input is built only from the stored META, so StartExecution with the same name is
  *     idempotent (ExecutionAlreadyExists → already started);
- *   - `setExecutionArn` is the last step: an incident without an execution ARN gets its workflow started by
- *     whichever delivery sees it next, and `Incident Opened` is published just before that commit. So the event
- *     is published once in normal operation and at least once across retries (consumers key on incidentId).
- * A RESOLVED alert folds into its incident (recorded, plus a timeline event) and never starts a workflow;
- * a RESOLVED alert whose dedup key matches no incident is answered 202 `{ignored: true}`.
+ *   - `setExecutionArn` is the last step: an incident without an execution ARN gets its workflow started by the
+ *     delivery that opened it, a retry of that delivery, or — if the incident is older than `STARTER_GRACE_MS`
+ *     (its opener must have died) — any later alert. Correlated alerts arriving while the opener is still at
+ *     work do not start it, so an alert storm publishes `Incident Opened` once per incident.
+ * A RESOLVED alert marks its identity resolved and never starts a workflow; when that leaves every alert of
+ * the incident resolved while its approval is PENDING, the approval is withdrawn (SendTaskFailure
+ * `AlertsResolved`, caught by the state machine, which writes the report: self-recovered). A RESOLVED alert
+ * whose identity matches no incident is answered 202 `{ignored: true}`.
  * One alert → one result object; a payload with several (an Alertmanager group) → `{results: [...]}`.
  */
 import { randomBytes } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { authenticateAlert } from '../core/alerts/auth.ts';
 import { AlertPayloadInvalid, type NormalizedItem, UnknownAlertSource, isAlertSource, normalizeAlerts } from '../core/alerts/index.ts';
 import type { Config } from '../core/config.ts';
 import type { EventPublisher } from '../core/deps.ts';
 import type { Observability } from '../core/handler.ts';
-import { type ApiEvent, type ApiResult, BadRequest, NotFound, json, parseJson, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
-import type { AlertSource } from '../core/model.ts';
+import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import type { IncidentMeta, IncidentStore } from '../core/store/store.ts';
-import { type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
+import type { AlertIntakeStore, IncidentMeta, RecordResult } from '../core/store/store.ts';
+import { TaskClosed, type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
 
-/** The store plus a read of the dedup pointer (DynamoIncidentStore and MemoryIncidentStore have it). */
-export interface IngestStore extends IncidentStore {
-  findByDedupKey(source: AlertSource, dedupKey: string): Promise<IncidentMeta | undefined>;
-}
+/** The store port of the webhook (DynamoIncidentStore and MemoryIncidentStore implement it). */
+export type IngestStore = AlertIntakeStore;
 
 export interface IngestDeps {
   readonly store: IngestStore;
-  readonly workflow: Pick<WorkflowClient, 'start'>;
+  readonly workflow: Pick<WorkflowClient, 'start' | 'sendTaskFailure'>;
   readonly events: EventPublisher;
   readonly secret: SecretProvider;
-  readonly config: Pick<Config, 'MAX_BODY_BYTES' | 'VERIFY_WAIT_SECONDS' | 'MAX_VERIFY_CHECKS'>;
+  readonly config: Pick<Config, 'MAX_BODY_BYTES' | 'VERIFY_WAIT_SECONDS' | 'MAX_VERIFY_CHECKS'> & Partial<Pick<Config, 'CORRELATION_WINDOW_SECONDS'>>;
   readonly clock: () => Date;
   readonly newIncidentId?: (now: Date) => string;
 }
 
 export type IngestOutcome =
-  | { readonly incidentId: string; readonly executionArn?: string; readonly deduplicated: boolean; readonly state: 'OPEN' | 'RESOLVED' }
+  | {
+      readonly incidentId: string;
+      readonly executionArn?: string;
+      /** Another delivery of an alert the incident already has. */
+      readonly deduplicated: boolean;
+      /** A new alert that joined the open incident of its service. */
+      readonly correlated?: boolean;
+      readonly state: 'OPEN' | 'RESOLVED';
+      /** RESOLVED only: every alert of the incident is resolved now. */
+      readonly allResolved?: boolean;
+      /** RESOLVED only: the pending approval was withdrawn (the incident closes as self-recovered). */
+      readonly approvalWithdrawn?: boolean;
+    }
   | { readonly ignored: true; readonly reason: string; readonly dedupKey?: string };
+
+/** The error the approval task fails with when every alert resolved (the ASL's "Request approval" catches it). */
+export const ALERTS_RESOLVED = 'AlertsResolved';
+/** Default correlation window when the configuration gives none (config.ts has the same default). */
+export const DEFAULT_CORRELATION_WINDOW_SECONDS = 300;
+/**
+ * After this long without an execution ARN, an incident's opener is presumed dead (the ingest function's timeout
+ * is 15 s) and any later alert starts the workflow.
+ */
+export const STARTER_GRACE_MS = 60_000;
 
 /** `inc-20240501-9f2c4e1a7b`: the day, for humans, and 40 random bits; valid as a Step Functions execution name. */
 export const newIncidentId = (now: Date): string => `inc-${now.toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(5).toString('hex')}`;
 
+/** The body's raw bytes (what a signature covers), refusing more than `maxBytes`. */
+export const rawBody = (event: ApiEvent, maxBytes: number): Buffer => {
+  const body = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (bytes.byteLength > maxBytes) throw new PayloadTooLarge(bytes.byteLength, maxBytes);
+  return bytes;
+};
+
 export const ingestAlert = (deps: IngestDeps) =>
   withErrors(async (event: ApiEvent, o?: Observability): Promise<ApiResult> => {
-    await requireSecret(event, deps.secret);
+    const body = rawBody(event, deps.config.MAX_BODY_BYTES);
+    const credential = await authenticateAlert(event, body, deps.secret, deps.clock());
     const source = pathParam(event, 'source');
     if (!isAlertSource(source)) throw new NotFound(new UnknownAlertSource(source).message);
-    const payload = parseJson(readBody(event, deps.config.MAX_BODY_BYTES));
+    const payload = parseJson(body.toString('utf8'));
     const now = deps.clock();
     let items: NormalizedItem[];
     try {
@@ -61,57 +94,136 @@ export const ingestAlert = (deps: IngestDeps) =>
       if (error instanceof AlertPayloadInvalid) throw new BadRequest(error.message, { problems: error.problems });
       throw error;
     }
+    o?.logger.appendKeys({ alertSource: source, credential });
     o?.metrics.addMetric('AlertsReceived', MetricUnit.Count, items.length);
     if (items.length === 0) return json(202, { ignored: true, reason: `no actionable alert in the ${source} payload` });
 
     const results: IngestOutcome[] = [];
-    // One at a time: alerts of one group often share a dedup pointer's neighbours and the order is the vendor's.
-    for (const item of items) results.push(await ingestOne(deps, item, o));
-    o?.metrics.addMetric('IncidentsOpened', MetricUnit.Count, results.filter((r) => 'deduplicated' in r && !r.deduplicated).length);
+    // In the vendor's order: a group's later entries may resolve or repeat its earlier ones.
+    for (const item of items) results.push(item.alert.state === 'RESOLVED' ? await ingestResolved(deps, item, o) : await ingestOpen(deps, item));
+    const opened = results.filter((r) => 'deduplicated' in r && !r.deduplicated && !r.correlated && r.state === 'OPEN').length;
+    o?.metrics.addMetric('IncidentsOpened', MetricUnit.Count, opened);
+    o?.metrics.addMetric('AlertsCorrelated', MetricUnit.Count, results.filter((r) => 'correlated' in r && r.correlated).length);
     return json(202, results.length === 1 ? results[0] : { results });
   });
 
-const ingestOne = async (deps: IngestDeps, { alert, raw }: NormalizedItem, o?: Observability): Promise<IngestOutcome> => {
+const TIMELINE: Record<RecordResult['disposition'], { type: string; message: (r: RecordResult, item: NormalizedItem) => string }> = {
+  opened: { type: 'incident-opened', message: (_r, { alert }) => `Opened from a ${alert.source} alert: ${alert.title}` },
+  deduplicated: { type: 'alert-deduplicated', message: ({ incident }, { alert }) => `Another ${alert.source} delivery of a known alert (${incident.alertCount} deliveries so far)` },
+  correlated: {
+    type: 'alert-correlated',
+    message: ({ incident }, { alert }) => `Another alert for ${alert.service} joined: ${alert.source} "${alert.title}" (${incident.distinctAlerts ?? '?'} alerts)`,
+  },
+};
+
+const ingestOpen = async (deps: IngestDeps, item: NormalizedItem): Promise<IngestOutcome> => {
   const { store } = deps;
-  const makeId = () => (deps.newIncidentId ?? newIncidentId)(deps.clock());
-
-  if (alert.state === 'RESOLVED') {
-    const existing = await store.findByDedupKey(alert.source, alert.dedupKey);
-    if (!existing) {
-      o?.logger.info('resolved alert for no known incident', { source: alert.source, dedupKey: alert.dedupKey });
-      return { ignored: true, reason: 'resolved alert for no known incident', dedupKey: alert.dedupKey };
-    }
-    const { incident } = await store.openOrFold(alert, raw, () => existing.incidentId);
-    await store.appendEvent(incident.incidentId, {
-      type: 'alert-resolved',
-      actor: alert.source,
-      message: `${alert.source} reports the alert resolved: ${alert.title}`,
-      data: { dedupKey: alert.dedupKey },
-    });
-    return { incidentId: incident.incidentId, ...(incident.executionArn ? { executionArn: incident.executionArn } : {}), deduplicated: true, state: 'RESOLVED' };
-  }
-
-  const { incident, created } = await store.openOrFold(alert, raw, makeId);
+  const { alert, raw } = item;
+  const window = deps.config.CORRELATION_WINDOW_SECONDS ?? DEFAULT_CORRELATION_WINDOW_SECONDS;
+  const recorded = await store.recordAlert(alert, raw, () => (deps.newIncidentId ?? newIncidentId)(deps.clock()), { correlationWindowSeconds: window });
+  const { incident, created, disposition } = recorded;
+  const entry = TIMELINE[disposition];
   await store.appendEvent(incident.incidentId, {
-    type: created ? 'incident-opened' : 'alert-deduplicated',
+    type: entry.type,
     actor: alert.source,
-    message: created ? `Opened from a ${alert.source} alert: ${alert.title}` : `Another ${alert.source} delivery of the same alert (${incident.alertCount} so far)`,
-    data: { dedupKey: alert.dedupKey, severity: alert.severity },
+    message: entry.message(recorded, item),
+    data: { dedupKey: alert.dedupKey, severity: alert.severity, ...(disposition === 'correlated' ? { title: alert.title } : {}) },
   });
 
   let executionArn = incident.executionArn;
-  if (!executionArn) {
+  const isOpener = created || (incident.source === alert.source && incident.dedupKey === alert.dedupKey);
+  const openerPresumedDead = deps.clock().getTime() - Date.parse(incident.createdAt) > STARTER_GRACE_MS;
+  if (!executionArn && (isOpener || openerPresumedDead)) {
     const started = await deps.workflow.start(incident.incidentId, executionInputFor(incident, deps.config));
     executionArn = started.executionArn;
     await deps.events.publish('Incident Opened', openedDetail(incident, executionArn));
     await store.setExecutionArn(incident.incidentId, executionArn);
     await store.appendEvent(incident.incidentId, {
       type: 'workflow-started',
-      message: started.alreadyExisted ? 'Workflow was already started (retried delivery)' : 'Workflow started',
+      message: started.alreadyExisted || !created ? 'Workflow was already started (retried delivery)' : 'Workflow started',
       data: { executionArn },
     });
   }
-  return { incidentId: incident.incidentId, executionArn, deduplicated: !created, state: 'OPEN' };
+  return {
+    incidentId: incident.incidentId,
+    ...(executionArn ? { executionArn } : {}),
+    deduplicated: disposition === 'deduplicated',
+    ...(disposition === 'correlated' ? { correlated: true } : {}),
+    state: 'OPEN',
+  };
+};
+
+const ingestResolved = async (deps: IngestDeps, { alert, raw }: NormalizedItem, o?: Observability): Promise<IngestOutcome> => {
+  const { store } = deps;
+  const resolved = await store.resolveAlert(alert, raw);
+  if (!resolved) {
+    o?.logger.info('resolved alert for no known incident', { source: alert.source, dedupKey: alert.dedupKey });
+    return { ignored: true, reason: 'resolved alert for no known incident', dedupKey: alert.dedupKey };
+  }
+  const { incident, newlyResolved, allResolved } = resolved;
+  await store.appendEvent(incident.incidentId, {
+    type: 'alert-resolved',
+    actor: alert.source,
+    message: `${alert.source} reports the alert resolved: ${alert.title} (${incident.resolvedAlerts ?? '?'} of ${incident.distinctAlerts ?? '?'} alerts resolved)${newlyResolved ? '' : ' — a repeated notification'}`,
+    data: { dedupKey: alert.dedupKey, allResolved },
+  });
+  // State-based, not "did this call resolve the last one": a vendor retry after a 503 below withdraws again.
+  const approvalWithdrawn = allResolved && incident.approval?.status === 'PENDING' ? await withdrawApproval(deps, incident, o) : false;
+  return {
+    incidentId: incident.incidentId,
+    ...(incident.executionArn ? { executionArn: incident.executionArn } : {}),
+    deduplicated: true,
+    state: 'RESOLVED',
+    allResolved,
+    ...(approvalWithdrawn ? { approvalWithdrawn } : {}),
+  };
+};
+
+/**
+ * Withdraws a pending approval whose incident has no open alert left: the store's conditional update decides
+ * between this and a human decision (only one wins), then the task fails with `AlertsResolved`. A task that is
+ * already closed (timed out, execution over) → the approval is recorded EXPIRED; any other Step Functions error
+ * → the withdrawal is undone and the vendor gets a 503, so its retry withdraws again.
+ */
+const withdrawApproval = async (deps: IngestDeps, incident: IncidentMeta, o?: Observability): Promise<boolean> => {
+  const { store } = deps;
+  const incidentId = incident.incidentId;
+  const reason = `every alert resolved on its own (${incident.resolvedAlerts} of ${incident.distinctAlerts}) while the mitigation awaited approval`;
+  const result = await store.withdrawApproval(incidentId, reason);
+  if (!result.withdrawn) {
+    o?.logger.info('approval not withdrawn', { incidentId, reason: result.reason, approval: result.approval?.status });
+    return false;
+  }
+  try {
+    await deps.workflow.sendTaskFailure(result.taskToken, ALERTS_RESOLVED, reason);
+  } catch (error) {
+    if (error instanceof TaskClosed) {
+      const { approver: _a, decidedAt: _d, comment: _c, ...request } = result.approval;
+      await store.updateIncident(incidentId, { approval: { ...request, status: 'EXPIRED' } });
+      await store.appendEvent(incidentId, {
+        type: 'approval-expired',
+        actor: 'autopilot',
+        message: `Every alert resolved, but the approval task was already closed (${error.reason}); nothing to withdraw`,
+        data: { reason: error.reason },
+      });
+      return false;
+    }
+    o?.logger.error('failing the approval task failed; undoing the withdrawal', error as Error);
+    try {
+      await store.undoWithdrawal(incidentId);
+    } catch (undoError) {
+      o?.logger.error('undoing the withdrawal failed', undoError as Error);
+    }
+    throw new ServiceUnavailable('Step Functions could not be reached to withdraw the pending approval; retry the notification');
+  }
+  o?.metrics.addMetric('ApprovalsWithdrawn', MetricUnit.Count, 1);
+  await store.appendEvent(incidentId, {
+    type: 'approval-withdrawn',
+    actor: 'autopilot',
+    message: `Approval withdrawn: ${reason}. Nothing was executed; the incident closes as self-recovered`,
+    data: { resolvedAlerts: incident.resolvedAlerts, distinctAlerts: incident.distinctAlerts },
+  });
+  return true;
 };
 
 /** The `Incident Opened` detail (events/schemas/incident-opened.json). */

@@ -4,6 +4,7 @@
  * the similar-incident search improves, and returns the outcome event for the state machine to publish.
  *
  * Outcome:
+ *   approval WITHDRAWN (every alert resolved while it was pending) → RESOLVED, 'self-recovered' (nothing executed)
  *   approval REJECTED                        → ESCALATED, 'rejected'  (mitigation refused: humans own it)
  *   verification recovered                   → RESOLVED,  'resolved'
  *   no action, nothing was anomalous         → RESOLVED,  'no-action' (false alarm)
@@ -78,6 +79,14 @@ export interface Outcome {
 }
 
 export const decideOutcome = ({ incident, impact, rootcause, plan, verification }: ReportInputs): Outcome => {
+  if (incident.approval?.status === 'WITHDRAWN') {
+    const alerts = incident.distinctAlerts ? ` (${incident.resolvedAlerts ?? incident.distinctAlerts} of ${incident.distinctAlerts})` : '';
+    return {
+      status: 'RESOLVED',
+      outcome: 'self-recovered',
+      why: `every alert${alerts} resolved on its own while the mitigation awaited approval: the approval was withdrawn and nothing was executed`,
+    };
+  }
   if (incident.approval?.status === 'REJECTED') {
     return { status: 'ESCALATED', outcome: 'rejected', why: `the mitigation was rejected${incident.approval.approver ? ` by ${incident.approval.approver}` : ''}: humans own the incident` };
   }
@@ -200,6 +209,10 @@ export const renderReport = (
   const ap = incident.approval;
   if (!ap) line(plan && plan.immediate.length > 0 ? 'No approval recorded.' : 'Not needed: no action was planned.');
   else if (ap.status === 'AUTO_APPROVED') line(`Auto-approved by policy at ${ap.decidedAt ?? '?'} (every action low risk and reversible).`);
+  else if (ap.status === 'WITHDRAWN') {
+    line(`Withdrawn at ${ap.decidedAt ?? '?'} before anyone decided${ap.requestedAt ? ` (requested ${ap.requestedAt}${ap.channel ? ` via ${ap.channel}` : ''})` : ''}: ${ap.comment ?? 'every alert resolved'}.`);
+    line('The incident self-recovered: the proposed mitigation was not executed. Review whether the cause can recur.');
+  }
   else {
     line(`Status **${ap.status}**${ap.approver ? ` by ${ap.approver}` : ''}${ap.decidedAt ? ` at ${ap.decidedAt}` : ''}${ap.channel ? ` via ${ap.channel}` : ''}.`);
     if (ap.requestedAt) line(`Requested ${ap.requestedAt}${ap.expiresAt ? `, deadline ${ap.expiresAt}` : ''}.`);

@@ -14,7 +14,8 @@ export const AlertmanagerAlert = z.looseObject({
   labels: Labels,
   annotations: Labels.default({}),
   startsAt: timestampString,
-  endsAt: z.string().optional(),
+  /** The zero time `0001-01-01T00:00:00Z` while firing; when it ended once resolved. */
+  endsAt: timestampString.optional(),
   generatorURL: z.string().optional(),
   fingerprint: z.string().trim().min(1),
 });
@@ -51,7 +52,12 @@ export const normalizeAlertmanager: Normalizer = (payload, _context) => {
         severity: severityFromWord(pick(labels, 'severity', 'priority')) ?? DEFAULT_SEVERITY,
         startedAt: toIso(a.startsAt) ?? '',
         environment: pick(labels, 'environment', 'env'),
-        tags: labels,
+        tags: {
+          ...labels,
+          // Alertmanager dropped alerts from this group (max_alerts): the incident may be missing some.
+          ...(group.truncatedAlerts ? { 'alertmanager.truncatedAlerts': String(group.truncatedAlerts) } : {}),
+          ...(a.status === 'resolved' && a.endsAt && !a.endsAt.startsWith('0001-') ? { 'alertmanager.endsAt': toIso(a.endsAt) ?? a.endsAt } : {}),
+        },
         url: clip(a.generatorURL, 2048) ?? clip(group.externalURL, 2048),
         description: clip(pick(annotations, 'description', 'message'), 8192),
       },

@@ -37,14 +37,24 @@ export const DynatracePayload = z.looseObject({
     z.looseObject({
       startTime: z.number().optional(),
       impactedEntities: z.array(z.looseObject({ name: z.string().optional() })).optional(),
+      // Problems API v2 entity tags: the same tags as {Tags}, structured; used when the template leaves {Tags} out.
+      entityTags: z.array(z.looseObject({ key: z.string(), value: z.string().nullish() })).nullish(),
     }),
   ).optional(),
 });
+
+/** `{Tags}`, else the v2 details' `entityTags` (first value per key wins, as in the text form). */
+const problemTags = (p: DynatracePayload): Record<string, string> => {
+  const tags = parseTagList(p.Tags);
+  if (Object.keys(tags).length > 0) return tags;
+  for (const t of p.ProblemDetailsJSONv2?.entityTags ?? []) if (!(t.key in tags)) tags[t.key] = t.value ?? '';
+  return tags;
+};
 export type DynatracePayload = z.infer<typeof DynatracePayload>;
 
 export const normalizeDynatrace: Normalizer = (payload, { now }) => {
   const p = parsePayload('dynatrace', DynatracePayload, payload);
-  const tags = parseTagList(p.Tags);
+  const tags = problemTags(p);
   const service =
     pick(tags, 'service') ??
     p.ImpactedEntities?.find((e) => e.name.trim())?.name.trim() ??

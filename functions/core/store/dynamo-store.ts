@@ -2,7 +2,8 @@
  * `IncidentStore` on one DynamoDB table (see store.ts and ARCHITECTURE.md §Storage).
  *
  * Keys: `pk` / `sk` (strings). META items also carry `gsi1pk = STATUS#<status>` and
- * `gsi1sk = <createdAt>#<incidentId>` for the `byStatus` GSI. DEDUP items carry `expiresAt` (epoch seconds, TTL).
+ * `gsi1sk = <createdAt>#<incidentId>` for the `byStatus` GSI. DEDUP and CORR items carry `expiresAt` (epoch
+ * seconds, TTL); reads treat an expired item as absent, since TTL deletion is lazy (and dynalite never deletes).
  *
  * Only single-item conditional writes and UpdateExpressions are used (no transactions, PartiQL or streams:
  * dynalite lacks them). Multi-item operations are ordered so that a retry after a partial failure completes
@@ -20,6 +21,8 @@ import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AgentName, type AgentRecord, IncidentStatus, type NormalizedAlert, TERMINAL_STATUSES } from '../model.ts';
 import {
+  type AlertDisposition,
+  type AlertIntakeStore,
   type ApprovalDecision,
   ApprovalAlreadyDecided,
   type ApprovalState,
@@ -29,8 +32,12 @@ import {
   type IncidentStore,
   type ListQuery,
   type OpenResult,
+  type RecordOptions,
+  type RecordResult,
+  type ResolveResult,
   type StoredAlert,
   type TimelineEvent,
+  type WithdrawResult,
 } from './store.ts';
 
 // ───────────────────────────── keys and shared rules (the memory store uses them too) ─────────────────────────────
@@ -40,6 +47,9 @@ export const META_SK = 'META';
 export const DEDUP_SK = 'DEDUP';
 export const incidentPk = (incidentId: string): string => `INCIDENT#${incidentId}`;
 export const dedupPk = (source: string, dedupKey: string): string => `DEDUP#${source}:${dedupKey}`;
+export const CORR_SK = 'CORR';
+/** The correlation pointer of a service in an environment (`-` when the alert names no environment). */
+export const corrPk = (environment: string | undefined, service: string): string => `CORR#${environment || '-'}#${service}`;
 export const statusKey = (status: IncidentStatus): string => `STATUS#${status}`;
 export const statusSortKey = (createdAt: string, incidentId: string): string => `${createdAt}#${incidentId}`;
 export const agentSk = (agent: AgentName): string => `AGENT#${agent}`;
@@ -68,6 +78,8 @@ const META_FIELDS = [
   'updatedAt',
   'startedAt',
   'alertCount',
+  'distinctAlerts',
+  'resolvedAlerts',
   'executionArn',
   'approval',
   'outcome',
@@ -182,9 +194,24 @@ export const newMeta = (incidentId: string, alert: NormalizedAlert, now: string)
   updatedAt: now,
   startedAt: alert.startedAt,
   alertCount: 0,
+  distinctAlerts: 0,
+  resolvedAlerts: 0,
 });
 
 type Patch = Parameters<IncidentStore['updateIncident']>[1];
+
+/** Who withdraws an approval when every alert resolved (recorded as the approval's `approver`). */
+export const WITHDRAWN_BY = 'autopilot';
+
+/** Every distinct alert identity of the incident is resolved (false for an incident recorded before identities were counted). */
+export const allAlertsResolved = (incident: Pick<IncidentMeta, 'distinctAlerts' | 'resolvedAlerts'>): boolean =>
+  (incident.distinctAlerts ?? 0) > 0 && (incident.resolvedAlerts ?? 0) >= (incident.distinctAlerts ?? 0);
+
+/** Why a withdrawal did not happen, from the current approval state. */
+export const notWithdrawn = (approval: ApprovalState | undefined, hasToken: boolean): WithdrawResult =>
+  approval?.status === 'PENDING' && hasToken
+    ? { withdrawn: false, reason: 'alerts-open', approval }
+    : { withdrawn: false, reason: 'not-pending', ...(approval ? { approval } : {}) };
 
 // ───────────────────────────── the DynamoDB implementation ─────────────────────────────
 
@@ -252,7 +279,7 @@ class UpdateBuilder {
   }
 }
 
-export class DynamoIncidentStore implements IncidentStore {
+export class DynamoIncidentStore implements AlertIntakeStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #ttlSeconds: number;
@@ -265,52 +292,119 @@ export class DynamoIncidentStore implements IncidentStore {
     this.#clock = options.clock ?? (() => new Date());
   }
 
-  /**
-   * 1. Claim `DEDUP#<source>:<key>` for a new id (conditional put; an expired pointer counts as absent, since
-   *    TTL deletion is lazy and dynalite never deletes). If taken, refresh its TTL and read the id it holds.
-   * 2. Put META if absent: `created` is whoever wrote it, so a retry after step 1 succeeded but 2 failed still
-   *    creates the incident exactly once.
-   * 3. Count the alert on META (ADD alertCount) and put the ALERT item numbered by that count.
-   */
+  /** `recordAlert` without correlation (every new identity opens its own incident). */
   async openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult> {
+    const { incident, created } = await this.recordAlert(alert, raw, newIncidentId);
+    return { incident, created };
+  }
+
+  /**
+   * 1. A known identity: refresh `DEDUP#<source>:<key>` (conditional on it being live) and fold into its incident.
+   * 2. A new identity: the incident is the service's correlated one (join or claim `CORR#<env>#<service>`), or a
+   *    new id; then claim the DEDUP pointer for it (conditional put). Losing that claim means a concurrent
+   *    delivery of the same identity won: fold into its incident.
+   * 3. Put META if absent: `created` is whoever wrote it, so a retry after a partial failure still creates the
+   *    incident exactly once, and a correlated alert whose incident's first writer died creates it.
+   * 4. Count the delivery on META (ADD alertCount, distinctAlerts for a new identity) and put the ALERT item.
+   */
+  async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
     const nowIso = now.toISOString();
-    const incidentId = await this.#claimDedup(alert, now, newIncidentId);
+    const window = Math.max(0, Math.trunc(options.correlationWindowSeconds ?? 0));
 
-    let created = false;
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: this.#metaItem(newMeta(incidentId, alert, nowIso)),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      created = true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    let incidentId: string;
+    let newIdentity = false;
+    let joined = false;
+    let reopened = false;
+    const known = await this.#refreshDedup(alert, now);
+    if (known) {
+      incidentId = known.incidentId;
+      if (alert.state === 'OPEN' && known.alertState === 'RESOLVED') reopened = await this.#setIdentityState(alert, 'RESOLVED', 'OPEN', nowIso);
+    } else {
+      const target = window > 0 ? await this.#correlate(alert, now, window, newIncidentId) : { incidentId: newIncidentId(), joined: false };
+      // The incident of a concurrent delivery of this identity that claimed it first, if any.
+      const winner = await this.#claimDedup(alert, now, target.incidentId);
+      incidentId = winner ?? target.incidentId;
+      newIdentity = winner === undefined;
+      joined = newIdentity && target.joined;
     }
 
-    const counted = await this.#doc.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: { pk: incidentPk(incidentId), sk: META_SK },
-        UpdateExpression: 'SET #updatedAt = :now ADD #alertCount :one',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#updatedAt': 'updatedAt', '#alertCount': 'alertCount' },
-        ExpressionAttributeValues: { ':now': nowIso, ':one': 1 },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const incident = toMeta(counted.Attributes ?? {});
-    const stored: StoredAlert = { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: !created };
-    await this.#doc.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: { pk: incidentPk(incidentId), sk: alertSk(nowIso, incident.alertCount), kind: 'ALERT', ...stored },
-      }),
-    );
-    return { incident, created };
+    const created = await this.#putMetaIfAbsent(newMeta(incidentId, alert, nowIso));
+    // A retry whose first attempt claimed the identity but died before META: the identity was never counted.
+    const counted = newIdentity || created;
+    const u = new UpdateBuilder().add('alertCount', 1);
+    if (counted) u.add('distinctAlerts', 1);
+    if (reopened) u.add('resolvedAlerts', -1);
+    const incident = await this.#update(incidentId, u);
+    const disposition: AlertDisposition = created || (newIdentity && !joined) ? 'opened' : newIdentity ? 'correlated' : 'deduplicated';
+    await this.#putAlert(incident, { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: !counted, ...(disposition === 'correlated' ? { correlated: true } : {}) });
+    return { incident, created, disposition };
+  }
+
+  async resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined> {
+    const now = this.#clock();
+    const nowIso = now.toISOString();
+    const known = await this.#refreshDedup(alert, now);
+    if (!known) return undefined;
+    const newlyResolved = known.alertState !== 'RESOLVED' && (await this.#setIdentityState(alert, 'OPEN', 'RESOLVED', nowIso));
+    const u = new UpdateBuilder().add('alertCount', 1);
+    if (newlyResolved) u.add('resolvedAlerts', 1);
+    const incident = await this.#update(known.incidentId, u);
+    await this.#putAlert(incident, { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: true });
+    return { incident, newlyResolved, allResolved: allAlertsResolved(incident) };
+  }
+
+  async withdrawApproval(incidentId: string, reason: string): Promise<WithdrawResult> {
+    const at = this.#clock().toISOString();
+    const u = new UpdateBuilder()
+      .set('approval.status', 'WITHDRAWN')
+      .set('approval.decidedAt', at)
+      .set('approval.approver', WITHDRAWN_BY)
+      .set('approval.comment', reason)
+      .set('updatedAt', at);
+    const pending = u.value('PENDING');
+    const none = u.value(0);
+    try {
+      const out = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: incidentPk(incidentId), sk: META_SK },
+          UpdateExpression: u.expression(),
+          // Attribute-to-attribute comparison: every identity resolved at this very instant.
+          ConditionExpression: `attribute_exists(pk) AND ${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)}) AND ${u.name('distinctAlerts')} > ${none} AND ${u.name('resolvedAlerts')} >= ${u.name('distinctAlerts')}`,
+          ExpressionAttributeNames: u.names,
+          ExpressionAttributeValues: u.values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = out.Attributes ?? {};
+      return { withdrawn: true, taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.#getMetaItem(incidentId);
+      if (!current) throw new IncidentNotFound(incidentId);
+      return notWithdrawn(current.approval as ApprovalState | undefined, current[TASK_TOKEN_ATTRIBUTE] !== undefined);
+    }
+  }
+
+  async undoWithdrawal(incidentId: string): Promise<void> {
+    const u = new UpdateBuilder().set('approval.status', 'PENDING').remove('approval.decidedAt').remove('approval.approver').remove('approval.comment');
+    const withdrawn = u.value('WITHDRAWN');
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: incidentPk(incidentId), sk: META_SK },
+          UpdateExpression: u.expression(),
+          ConditionExpression: `attribute_exists(pk) AND ${u.name('approval.status')} = ${withdrawn}`,
+          ExpressionAttributeNames: u.names,
+          ExpressionAttributeValues: u.values,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      if (!(await this.#getMetaItem(incidentId))) throw new IncidentNotFound(incidentId);
+    }
   }
 
   /** The incident an alert's dedup key points at, if the pointer exists and has not expired. */
@@ -493,45 +587,156 @@ export class DynamoIncidentStore implements IncidentStore {
     return Math.floor(date.getTime() / 1000);
   }
 
-  async #claimDedup(alert: NormalizedAlert, now: Date, newIncidentId: () => string): Promise<string> {
+  /** Extends a live DEDUP pointer's TTL; returns what it holds, or undefined when there is none (or it expired). */
+  async #refreshDedup(alert: NormalizedAlert, now: Date): Promise<{ incidentId: string; alertState?: string } | undefined> {
+    const nowEpoch = this.#epoch(now);
+    try {
+      const refreshed = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK },
+          UpdateExpression: 'SET #expiresAt = :exp',
+          ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now',
+          ExpressionAttributeNames: { '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':exp': nowEpoch + this.#ttlSeconds, ':now': nowEpoch },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = refreshed.Attributes ?? {};
+      return { incidentId: String(item.incidentId), ...(typeof item.alertState === 'string' ? { alertState: item.alertState } : {}) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
+    }
+  }
+
+  /**
+   * Claims the DEDUP pointer of a new identity for `incidentId` (absent or expired). Returns undefined when this
+   * call claimed it, or the incident of the concurrent delivery that claimed it first.
+   */
+  async #claimDedup(alert: NormalizedAlert, now: Date, incidentId: string): Promise<string | undefined> {
     const key = { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK };
     const nowEpoch = this.#epoch(now);
-    const expiresAt = nowEpoch + this.#ttlSeconds;
-    // Two rounds: the pointer can expire between a failed claim and the refresh.
+    // Two rounds: the winner's pointer can expire between our failed claim and the refresh.
     for (let round = 0; round < 2; round++) {
-      const candidate = newIncidentId();
       try {
         await this.#doc.send(
           new PutCommand({
             TableName: this.#table,
-            Item: { ...key, kind: 'DEDUP', incidentId: candidate, source: alert.source, dedupKey: alert.dedupKey, createdAt: now.toISOString(), expiresAt },
+            Item: { ...key, kind: 'DEDUP', incidentId, source: alert.source, dedupKey: alert.dedupKey, alertState: alert.state, createdAt: now.toISOString(), expiresAt: nowEpoch + this.#ttlSeconds },
             ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
             ExpressionAttributeNames: { '#expiresAt': 'expiresAt' },
             ExpressionAttributeValues: { ':now': nowEpoch },
           }),
         );
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const winner = await this.#refreshDedup(alert, now);
+      if (winner) return winner.incidentId;
+    }
+    throw new Error(`could not claim or read the dedup pointer ${key.pk}`);
+  }
+
+  /** Moves an identity between OPEN and RESOLVED; true only for the call that moved it (repeats count once). */
+  async #setIdentityState(alert: NormalizedAlert, from: NormalizedAlert['state'], to: NormalizedAlert['state'], at: string): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK },
+          UpdateExpression: 'SET #state = :to, #changedAt = :at',
+          // A pointer written before identities had a state is OPEN.
+          ConditionExpression: from === 'OPEN' ? 'attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :from)' : 'attribute_exists(pk) AND #state = :from',
+          ExpressionAttributeNames: { '#state': 'alertState', '#changedAt': 'stateChangedAt' },
+          ExpressionAttributeValues: { ':to': to, ':from': from, ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
+  /**
+   * The incident a new alert for its service joins, or a new id that now owns the service's correlation pointer.
+   * Joining slides the window (`expiresAt` = now + window). A pointer naming a closed incident is replaced,
+   * conditionally on it still naming that incident, so concurrent alerts agree on the one replacement.
+   */
+  async #correlate(alert: NormalizedAlert, now: Date, windowSeconds: number, newIncidentId: () => string): Promise<{ incidentId: string; joined: boolean }> {
+    const key = { pk: corrPk(alert.environment, alert.service), sk: CORR_SK };
+    const nowEpoch = this.#epoch(now);
+    const expiresAt = nowEpoch + windowSeconds;
+    const claim = async (condition: string, names: Record<string, string>, values: Record<string, unknown>): Promise<string | undefined> => {
+      const candidate = newIncidentId();
+      try {
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { ...key, kind: 'CORR', incidentId: candidate, environment: alert.environment ?? null, service: alert.service, lastAlertAt: now.toISOString(), expiresAt },
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
         return candidate;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
+        return undefined;
       }
+    };
+    for (let round = 0; round < 4; round++) {
+      let current: string | undefined;
       try {
-        const refreshed = await this.#doc.send(
+        const out = await this.#doc.send(
           new UpdateCommand({
             TableName: this.#table,
             Key: key,
-            UpdateExpression: 'SET #expiresAt = :exp',
+            UpdateExpression: 'SET #expiresAt = :exp, #lastAlertAt = :at',
             ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now',
-            ExpressionAttributeNames: { '#expiresAt': 'expiresAt' },
-            ExpressionAttributeValues: { ':exp': expiresAt, ':now': nowEpoch },
+            ExpressionAttributeNames: { '#expiresAt': 'expiresAt', '#lastAlertAt': 'lastAlertAt' },
+            ExpressionAttributeValues: { ':exp': expiresAt, ':now': nowEpoch, ':at': now.toISOString() },
             ReturnValues: 'ALL_NEW',
           }),
         );
-        return String(refreshed.Attributes?.incidentId);
+        current = String(out.Attributes?.incidentId);
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
+      if (current !== undefined) {
+        const meta = await this.#getMetaItem(current);
+        // No META yet: its first writer is between claiming the pointer and putting META (or died there); join anyway.
+        if (!meta || !isTerminal(meta.status as IncidentStatus)) return { incidentId: current, joined: true };
+        const replaced = await claim('#incidentId = :closed', { '#incidentId': 'incidentId' }, { ':closed': current });
+        if (replaced) return { incidentId: replaced, joined: false };
+        continue;
+      }
+      const claimed = await claim('attribute_not_exists(pk) OR #expiresAt < :now', { '#expiresAt': 'expiresAt' }, { ':now': nowEpoch });
+      if (claimed) return { incidentId: claimed, joined: false };
     }
-    throw new Error(`could not claim or read the dedup pointer ${key.pk}`);
+    throw new Error(`could not join or claim the correlation pointer ${key.pk}`);
+  }
+
+  async #putMetaIfAbsent(meta: IncidentMeta): Promise<boolean> {
+    try {
+      await this.#doc.send(new PutCommand({ TableName: this.#table, Item: this.#metaItem(meta), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
+  /** The ALERT item, numbered by the incident's delivery count (unique: ADD is atomic). */
+  async #putAlert(incident: IncidentMeta, stored: StoredAlert): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk: incidentPk(incident.incidentId), sk: alertSk(stored.receivedAt, incident.alertCount), kind: 'ALERT', ...stored },
+      }),
+    );
   }
 
   #metaItem(meta: IncidentMeta): Record<string, unknown> {
@@ -658,7 +863,13 @@ export const assembleDetail = (items: readonly Record<string, unknown>[]): Incid
   for (const item of sorted) {
     const sk = String(item.sk);
     if (sk.startsWith('ALERT#')) {
-      alerts.push({ receivedAt: item.receivedAt as string, alert: item.alert as NormalizedAlert, raw: item.raw, deduplicated: Boolean(item.deduplicated) });
+      alerts.push({
+        receivedAt: item.receivedAt as string,
+        alert: item.alert as NormalizedAlert,
+        raw: item.raw,
+        deduplicated: Boolean(item.deduplicated),
+        ...(item.correlated ? { correlated: true } : {}),
+      });
     } else if (sk.startsWith('AGENT#')) {
       const record = item.record as AgentRecord;
       agents[record.agent] = record;

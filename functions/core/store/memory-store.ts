@@ -6,7 +6,10 @@
 import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert } from '../model.ts';
 import {
   DEFAULT_DEDUP_TTL_HOURS,
+  WITHDRAWN_BY,
   alertSk,
+  allAlertsResolved,
+  corrPk,
   decodeCursor,
   encodeCursor,
   eventSk,
@@ -15,10 +18,13 @@ import {
   isTerminal,
   listLimit,
   newMeta,
+  notWithdrawn,
   plain,
   statusSortKey,
 } from './dynamo-store.ts';
 import {
+  type AlertDisposition,
+  type AlertIntakeStore,
   type ApprovalDecision,
   ApprovalAlreadyDecided,
   type ApprovalState,
@@ -28,8 +34,12 @@ import {
   type IncidentStore,
   type ListQuery,
   type OpenResult,
+  type RecordOptions,
+  type RecordResult,
+  type ResolveResult,
   type StoredAlert,
   type TimelineEvent,
+  type WithdrawResult,
 } from './store.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -48,9 +58,15 @@ export interface MemoryStoreOptions {
   readonly clock?: () => Date;
 }
 
-export class MemoryIncidentStore implements IncidentStore {
+interface Pointer {
+  incidentId: string;
+  expiresAt: number;
+}
+
+export class MemoryIncidentStore implements AlertIntakeStore {
   readonly #incidents = new Map<string, Entry>();
-  readonly #dedup = new Map<string, { incidentId: string; expiresAt: number }>();
+  readonly #dedup = new Map<string, Pointer & { alertState: NormalizedAlert['state'] }>();
+  readonly #corr = new Map<string, Pointer>();
   readonly #ttlMs: number;
   readonly #clock: () => Date;
 
@@ -60,17 +76,32 @@ export class MemoryIncidentStore implements IncidentStore {
   }
 
   async openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult> {
+    const { incident, created } = await this.recordAlert(alert, raw, newIncidentId);
+    return { incident, created };
+  }
+
+  /** See `DynamoIncidentStore.recordAlert`; here every step happens at once (no await inside). */
+  async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
     const nowIso = now.toISOString();
-    const key = `${alert.source}:${alert.dedupKey}`;
-    const pointer = this.#dedup.get(key);
+    const window = Math.max(0, Math.trunc(options.correlationWindowSeconds ?? 0));
+    const pointer = this.#liveDedup(alert, now);
     let incidentId: string;
-    if (pointer && pointer.expiresAt >= now.getTime()) {
+    let newIdentity = false;
+    let joined = false;
+    let reopened = false;
+    if (pointer) {
       incidentId = pointer.incidentId;
-      pointer.expiresAt = now.getTime() + this.#ttlMs;
+      if (alert.state === 'OPEN' && pointer.alertState === 'RESOLVED') {
+        pointer.alertState = 'OPEN';
+        reopened = true;
+      }
     } else {
-      incidentId = newIncidentId();
-      this.#dedup.set(key, { incidentId, expiresAt: now.getTime() + this.#ttlMs });
+      const target = window > 0 ? this.#correlate(alert, now, window, newIncidentId) : { incidentId: newIncidentId(), joined: false };
+      incidentId = target.incidentId;
+      joined = target.joined;
+      newIdentity = true;
+      this.#dedup.set(dedupKeyOf(alert), { incidentId, expiresAt: now.getTime() + this.#ttlMs, alertState: alert.state });
     }
     let entry = this.#incidents.get(incidentId);
     const created = !entry;
@@ -78,14 +109,61 @@ export class MemoryIncidentStore implements IncidentStore {
       entry = { meta: newMeta(incidentId, alert, nowIso), alerts: new Map(), agents: new Map(), events: new Map() };
       this.#incidents.set(incidentId, entry);
     }
-    entry.meta.alertCount += 1;
-    entry.meta.updatedAt = nowIso;
-    entry.alerts.set(alertSk(nowIso, entry.meta.alertCount), { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: !created });
-    return { incident: structuredClone(entry.meta), created };
+    const meta = entry.meta;
+    meta.alertCount += 1;
+    if (newIdentity) meta.distinctAlerts = (meta.distinctAlerts ?? 0) + 1;
+    if (reopened) meta.resolvedAlerts = (meta.resolvedAlerts ?? 0) - 1;
+    meta.updatedAt = nowIso;
+    const disposition: AlertDisposition = created || (newIdentity && !joined) ? 'opened' : newIdentity ? 'correlated' : 'deduplicated';
+    entry.alerts.set(alertSk(nowIso, meta.alertCount), {
+      receivedAt: nowIso,
+      alert: plain(alert),
+      raw: fitRawAlert(raw),
+      deduplicated: !newIdentity,
+      ...(disposition === 'correlated' ? { correlated: true } : {}),
+    });
+    return { incident: structuredClone(meta), created, disposition };
+  }
+
+  async resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined> {
+    const now = this.#clock();
+    const nowIso = now.toISOString();
+    const pointer = this.#liveDedup(alert, now);
+    const entry = pointer && this.#incidents.get(pointer.incidentId);
+    if (!pointer || !entry) return undefined;
+    const newlyResolved = pointer.alertState !== 'RESOLVED';
+    pointer.alertState = 'RESOLVED';
+    const meta = entry.meta;
+    meta.alertCount += 1;
+    if (newlyResolved) meta.resolvedAlerts = (meta.resolvedAlerts ?? 0) + 1;
+    meta.updatedAt = nowIso;
+    entry.alerts.set(alertSk(nowIso, meta.alertCount), { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: true });
+    return { incident: structuredClone(meta), newlyResolved, allResolved: allAlertsResolved(meta) };
+  }
+
+  async withdrawApproval(incidentId: string, reason: string): Promise<WithdrawResult> {
+    const entry = this.#entry(incidentId);
+    const current = entry.meta.approval;
+    if (current?.status !== 'PENDING' || entry.taskToken === undefined || !allAlertsResolved(entry.meta)) {
+      return notWithdrawn(current ? structuredClone(current) : undefined, entry.taskToken !== undefined);
+    }
+    const approval: ApprovalState = { ...current, status: 'WITHDRAWN', decidedAt: this.#clock().toISOString(), approver: WITHDRAWN_BY, comment: reason };
+    entry.meta.approval = approval;
+    this.#touch(entry);
+    return { withdrawn: true, taskToken: entry.taskToken, approval: structuredClone(approval) };
+  }
+
+  async undoWithdrawal(incidentId: string): Promise<void> {
+    const entry = this.#entry(incidentId);
+    const current = entry.meta.approval;
+    if (current?.status !== 'WITHDRAWN') return;
+    const { decidedAt: _d, approver: _a, comment: _c, ...rest } = current;
+    entry.meta.approval = { ...rest, status: 'PENDING' };
+    this.#touch(entry);
   }
 
   async findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined> {
-    const pointer = this.#dedup.get(`${source}:${dedupKey}`);
+    const pointer = this.#dedup.get(dedupKeyOf({ source, dedupKey }));
     if (!pointer || pointer.expiresAt < this.#clock().getTime()) return undefined;
     return this.getIncident(pointer.incidentId);
   }
@@ -206,6 +284,31 @@ export class MemoryIncidentStore implements IncidentStore {
     return this.#incidents.get(incidentId)?.taskToken;
   }
 
+  /** The live DEDUP pointer of an alert's identity, its TTL extended. */
+  #liveDedup(alert: NormalizedAlert, now: Date) {
+    const pointer = this.#dedup.get(dedupKeyOf(alert));
+    if (!pointer || pointer.expiresAt < now.getTime()) return undefined;
+    pointer.expiresAt = now.getTime() + this.#ttlMs;
+    return pointer;
+  }
+
+  /** See `DynamoIncidentStore.#correlate`. */
+  #correlate(alert: NormalizedAlert, now: Date, windowSeconds: number, newIncidentId: () => string): { incidentId: string; joined: boolean } {
+    const key = corrPk(alert.environment, alert.service);
+    const expiresAt = now.getTime() + windowSeconds * 1000;
+    const pointer = this.#corr.get(key);
+    if (pointer && pointer.expiresAt >= now.getTime()) {
+      const meta = this.#incidents.get(pointer.incidentId)?.meta;
+      if (!meta || !isTerminal(meta.status)) {
+        pointer.expiresAt = expiresAt;
+        return { incidentId: pointer.incidentId, joined: true };
+      }
+    }
+    const incidentId = newIncidentId();
+    this.#corr.set(key, { incidentId, expiresAt });
+    return { incidentId, joined: false };
+  }
+
   #entry(incidentId: string): Entry {
     const entry = this.#incidents.get(incidentId);
     if (!entry) throw new IncidentNotFound(incidentId);
@@ -221,3 +324,5 @@ export class MemoryIncidentStore implements IncidentStore {
     entry.meta.updatedAt = this.#clock().toISOString();
   }
 }
+
+const dedupKeyOf = (alert: Pick<NormalizedAlert, 'source' | 'dedupKey'>): string => `${alert.source}:${alert.dedupKey}`;

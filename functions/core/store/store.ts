@@ -4,8 +4,10 @@
  *   INCIDENT#<id> / ALERT#<ts>#<n>    every raw alert folded into the incident
  *   INCIDENT#<id> / AGENT#<name>      an agent's output, evidence, latency, reasoner, tool calls
  *   INCIDENT#<id> / EVENT#<ts>#<seq>  the timeline
- *   DEDUP#<fingerprint> / DEDUP       open-incident pointer for deduplication, with TTL
- * `DynamoIncidentStore` implements it; `MemoryIncidentStore` is the fake for unit tests.
+ *   DEDUP#<source>:<key> / DEDUP      an alert identity → its incident, with the identity's OPEN/RESOLVED state and a TTL
+ *   CORR#<env>#<service> / CORR       the open incident that alerts for this service join, until `expiresAt` (correlation)
+ * `DynamoIncidentStore` implements it; `MemoryIncidentStore` is the fake for unit tests. Both also implement
+ * `AlertIntakeStore`, the wider port of the alert webhook (correlation, resolution, withdrawal).
  */
 import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert, Severity } from '../model.ts';
 
@@ -35,7 +37,12 @@ export interface IncidentMeta {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly startedAt: string;
+  /** Every delivery folded in (duplicates and resolved notifications included). */
   readonly alertCount: number;
+  /** Distinct alert identities (dedup keys) in the incident. Absent on incidents recorded before correlation existed. */
+  readonly distinctAlerts?: number;
+  /** How many of those identities are resolved now. */
+  readonly resolvedAlerts?: number;
   readonly executionArn?: string;
   readonly approval?: ApprovalState;
   readonly outcome?: string;
@@ -48,7 +55,10 @@ export interface StoredAlert {
   readonly receivedAt: string;
   readonly alert: NormalizedAlert;
   readonly raw: unknown;
+  /** Another delivery of an identity the incident already had (a retry, a repeat, its resolved notification). */
   readonly deduplicated: boolean;
+  /** A new identity that joined the incident because it is for the same service within the correlation window. */
+  readonly correlated?: boolean;
 }
 
 export interface TimelineEvent {
@@ -109,6 +119,61 @@ export interface IncidentStore {
   decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }>;
   /** Puts a decided approval back to PENDING (the callback to Step Functions failed transiently). */
   undoDecision(incidentId: string): Promise<void>;
+}
+
+/** How an alert landed: it opened an incident, repeated a known identity, or joined an open incident for its service. */
+export type AlertDisposition = 'opened' | 'deduplicated' | 'correlated';
+
+export interface RecordOptions {
+  /**
+   * A new alert for the same environment and service as an open incident's latest alert, at most this many
+   * seconds later, joins that incident (a sliding window). 0 or absent: no correlation, every identity opens its own.
+   */
+  readonly correlationWindowSeconds?: number;
+}
+
+export interface RecordResult extends OpenResult {
+  readonly disposition: AlertDisposition;
+}
+
+export interface ResolveResult {
+  readonly incident: IncidentMeta;
+  /** This notification resolved the identity (false: it was resolved already, a repeated delivery). */
+  readonly newlyResolved: boolean;
+  /** Every distinct alert of the incident is resolved now. */
+  readonly allResolved: boolean;
+}
+
+export type WithdrawResult =
+  | { readonly withdrawn: true; readonly taskToken: string; readonly approval: ApprovalState }
+  | { readonly withdrawn: false; readonly reason: 'not-pending' | 'alerts-open'; readonly approval?: ApprovalState };
+
+/**
+ * What the alert webhook needs beyond `IncidentStore`. Every method uses single-item conditional writes only, so
+ * concurrent deliveries are safe without transactions.
+ */
+export interface AlertIntakeStore extends IncidentStore {
+  /**
+   * `openOrFold` with correlation. Order: a known identity (DEDUP pointer) folds into its incident; otherwise the
+   * service's correlation pointer is joined (or claimed for a new id), then the identity is claimed for that
+   * incident (a concurrent delivery of the same identity that claimed it first wins), META is put if absent
+   * (`created` = this call wrote it), and the alert is counted and stored. An OPEN delivery of a RESOLVED
+   * identity reopens it.
+   */
+  recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options?: RecordOptions): Promise<RecordResult>;
+  /**
+   * Records a RESOLVED notification for a known identity and marks the identity resolved (once: repeats do not
+   * count twice). Undefined when the identity is unknown or its pointer expired (nothing is written).
+   */
+  resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined>;
+  /**
+   * PENDING → WITHDRAWN, only if the approval is still PENDING and every alert of the incident is resolved at
+   * that instant (one conditional update, the same guard `decideApproval` uses, so a human decision and a
+   * withdrawal cannot both win). Returns the task token to fail with `AlertsResolved`.
+   */
+  withdrawApproval(incidentId: string, reason: string): Promise<WithdrawResult>;
+  /** WITHDRAWN → PENDING (answering Step Functions failed transiently); a no-op from any other state. */
+  undoWithdrawal(incidentId: string): Promise<void>;
 }
 
 export class IncidentNotFound extends Error {

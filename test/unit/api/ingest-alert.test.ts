@@ -136,15 +136,16 @@ describe('unit: ingest-alert opening and deduplicating incidents', () => {
     expect(detail?.timeline.at(-1)?.type).toBe('alert-resolved');
   });
 
-  it('answers an Alertmanager group with one result per alert', async () => {
-    const { post, workflow } = setup();
+  it('answers an Alertmanager group with one result per alert, the second correlated into the first one\'s incident', async () => {
+    const { post, workflow, store } = setup();
     const result = await post('alertmanager', sampleAlert('alertmanager'));
     expect(statusOf(result)).toBe(202);
     expect(bodyOf(result).results).toEqual([
       expect.objectContaining({ incidentId: 'inc-1', deduplicated: false }),
-      expect.objectContaining({ incidentId: 'inc-2', deduplicated: false }),
+      expect.objectContaining({ incidentId: 'inc-1', deduplicated: false, correlated: true }),
     ]);
-    expect(workflow.executions.size).toBe(2);
+    expect(workflow.executions.size).toBe(1);
+    expect(await store.getIncident('inc-1')).toMatchObject({ alertCount: 2, distinctAlerts: 2 });
   });
 
   it('answers a CloudWatch INSUFFICIENT_DATA event 202 ignored', async () => {

@@ -5,13 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AgentRecord, NormalizedAlert } from '../../../functions/core/model.ts';
-import { ApprovalAlreadyDecided, IncidentNotFound, type IncidentMeta, type IncidentStore } from '../../../functions/core/store/store.ts';
+import { type AlertIntakeStore, ApprovalAlreadyDecided, IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { InvalidCursor } from '../../../functions/core/store/dynamo-store.ts';
 
-export interface ContractStore extends IncidentStore {
-  findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined>;
-  reopen(incidentId: string): Promise<IncidentMeta>;
-}
+export type ContractStore = AlertIntakeStore;
 
 /** A clock the test moves by hand. */
 export const manualClock = (start = '2024-05-01T12:00:00.000Z') => {
@@ -49,6 +46,8 @@ export const agentRecordFixture = (overrides: Partial<AgentRecord> = {}): AgentR
 
 let ids = 0;
 const nextId = () => `inc-test-${++ids}`;
+/** Unique per call, so contract runs against one shared table do not see each other's keys. */
+const unique = (prefix: string) => `${prefix}-${nextId()}-${Math.random().toString(36).slice(2, 8)}`;
 
 export const incidentStoreContract = (name: string, makeStore: (clock: ReturnType<typeof manualClock>) => Promise<ContractStore>) => {
   describe(`IncidentStore contract: ${name}`, () => {
@@ -221,6 +220,156 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       await expect(store.decideApproval(incident.incidentId, 'approve', 'x')).rejects.toBeInstanceOf(ApprovalAlreadyDecided);
       expect((await store.reopen(incident.incidentId)).status).toBe('INVESTIGATING');
       expect((await store.listIncidents({ status: 'INVESTIGATING' })).items.map((i) => i.incidentId)).toContain(incident.incidentId);
+    });
+
+    it('correlates a new alert for the same environment and service within the window into the open incident', async () => {
+      // Prepare
+      const { store, clock } = await setup();
+      const service = unique('svc');
+      const first = await store.recordAlert(alertFixture({ dedupKey: unique('a'), service }), {}, nextId, { correlationWindowSeconds: 300 });
+      clock.advance(240_000);
+      // Act
+      const second = await store.recordAlert(alertFixture({ dedupKey: unique('b'), service, source: 'datadog' }), { second: true }, nextId, { correlationWindowSeconds: 300 });
+      // Assess
+      expect(first).toMatchObject({ created: true, disposition: 'opened' });
+      expect(second).toMatchObject({ created: false, disposition: 'correlated', incident: { incidentId: first.incident.incidentId, alertCount: 2, distinctAlerts: 2, resolvedAlerts: 0 } });
+      const detail = await store.getDetail(first.incident.incidentId);
+      expect(detail?.alerts.map((a) => [a.alert.source, a.deduplicated, a.correlated ?? false])).toEqual([
+        ['dynatrace', false, false],
+        ['datadog', false, true],
+      ]);
+    });
+
+    it('slides the correlation window with each alert and opens a new incident after a quiet window', async () => {
+      const { store, clock } = await setup();
+      const service = unique('svc');
+      const opts = { correlationWindowSeconds: 60 };
+      const a = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+      clock.advance(50_000);
+      const b = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+      clock.advance(50_000); // 100 s after the first, 50 s after the latest
+      const c = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+      clock.advance(61_000);
+      const d = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+      expect([b.incident.incidentId, c.incident.incidentId]).toEqual([a.incident.incidentId, a.incident.incidentId]);
+      expect(d).toMatchObject({ created: true, disposition: 'opened' });
+      expect(d.incident.incidentId).not.toBe(a.incident.incidentId);
+    });
+
+    it('keeps other environments, other services and correlation-off alerts apart', async () => {
+      const { store } = await setup();
+      const service = unique('svc');
+      const opts = { correlationWindowSeconds: 300 };
+      const w1 = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service, environment: 'w1' }), {}, nextId, opts);
+      const w2 = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service, environment: 'w2' }), {}, nextId, opts);
+      const other = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service: `${service}-other`, environment: 'w1' }), {}, nextId, opts);
+      const off = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service, environment: 'w1' }), {}, nextId);
+      expect(new Set([w1, w2, other, off].map((r) => r.incident.incidentId)).size).toBe(4);
+      expect([w1, w2, other, off].every((r) => r.disposition === 'opened')).toBe(true);
+    });
+
+    it('opens a new incident when the correlated one has closed', async () => {
+      const { store, clock } = await setup();
+      const service = unique('svc');
+      const opts = { correlationWindowSeconds: 300 };
+      const first = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+      await store.updateIncident(first.incident.incidentId, { status: 'RESOLVED', outcome: 'resolved' });
+      clock.advance(1000);
+      const next = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+      const after = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+      expect(next).toMatchObject({ created: true, disposition: 'opened' });
+      expect(next.incident.incidentId).not.toBe(first.incident.incidentId);
+      expect(after).toMatchObject({ disposition: 'correlated', incident: { incidentId: next.incident.incidentId } });
+    });
+
+    it('folds a repeated delivery into its incident as deduplicated, not as a new identity', async () => {
+      const { store } = await setup();
+      const alert = alertFixture({ dedupKey: unique('k'), service: unique('svc') });
+      const opts = { correlationWindowSeconds: 300 };
+      const first = await store.recordAlert(alert, {}, nextId, opts);
+      const again = await store.recordAlert(alert, {}, nextId, opts);
+      expect(again).toMatchObject({ created: false, disposition: 'deduplicated', incident: { incidentId: first.incident.incidentId, alertCount: 2, distinctAlerts: 1 } });
+    });
+
+    it('marks an identity resolved once, tells when every alert is resolved, and reopens it on a new OPEN delivery', async () => {
+      const { store } = await setup();
+      const service = unique('svc');
+      const opts = { correlationWindowSeconds: 300 };
+      const a = alertFixture({ dedupKey: unique('a'), service });
+      const b = alertFixture({ dedupKey: unique('b'), service });
+      const { incident } = await store.recordAlert(a, {}, nextId, opts);
+      await store.recordAlert(b, {}, nextId, opts);
+      const resolvedA = await store.resolveAlert({ ...a, state: 'RESOLVED' }, { n: 1 });
+      const repeatA = await store.resolveAlert({ ...a, state: 'RESOLVED' }, { n: 2 });
+      const resolvedB = await store.resolveAlert({ ...b, state: 'RESOLVED' }, {});
+      expect(resolvedA).toMatchObject({ newlyResolved: true, allResolved: false, incident: { incidentId: incident.incidentId, resolvedAlerts: 1, distinctAlerts: 2 } });
+      expect(repeatA).toMatchObject({ newlyResolved: false, allResolved: false, incident: { resolvedAlerts: 1 } });
+      expect(resolvedB).toMatchObject({ newlyResolved: true, allResolved: true, incident: { resolvedAlerts: 2, alertCount: 5 } });
+      const refired = await store.recordAlert(a, {}, nextId, opts);
+      expect(refired).toMatchObject({ disposition: 'deduplicated', incident: { resolvedAlerts: 1, distinctAlerts: 2 } });
+      const detail = await store.getDetail(incident.incidentId);
+      expect(detail?.alerts.map((x) => x.alert.state)).toEqual(['OPEN', 'OPEN', 'RESOLVED', 'RESOLVED', 'RESOLVED', 'OPEN']);
+      expect(await store.resolveAlert(alertFixture({ dedupKey: unique('never'), state: 'RESOLVED' }), {})).toBeUndefined();
+    });
+
+    it('withdraws a pending approval only once every alert is resolved, and then no decision can win', async () => {
+      const { store } = await setup();
+      const a = alertFixture({ dedupKey: unique('a'), service: unique('svc') });
+      const { incident } = await store.recordAlert(a, {}, nextId, { correlationWindowSeconds: 300 });
+      await store.requestApproval(incident.incidentId, 'tok-withdraw', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z', channel: 'api' });
+      expect(await store.withdrawApproval(incident.incidentId, 'alerts resolved')).toMatchObject({ withdrawn: false, reason: 'alerts-open', approval: { status: 'PENDING' } });
+      await store.resolveAlert({ ...a, state: 'RESOLVED' }, {});
+      const withdrawn = await store.withdrawApproval(incident.incidentId, 'every alert resolved');
+      expect(withdrawn).toMatchObject({ withdrawn: true, taskToken: 'tok-withdraw', approval: { status: 'WITHDRAWN', approver: 'autopilot', comment: 'every alert resolved', channel: 'api' } });
+      await expect(store.decideApproval(incident.incidentId, 'approve', 'james.wu')).rejects.toBeInstanceOf(ApprovalAlreadyDecided);
+      expect(await store.withdrawApproval(incident.incidentId, 'again')).toMatchObject({ withdrawn: false, reason: 'not-pending', approval: { status: 'WITHDRAWN' } });
+      expect(JSON.stringify(await store.getDetail(incident.incidentId))).not.toContain('tok-withdraw');
+    });
+
+    it('lets a human decision that came first win over a withdrawal, and undoes a withdrawal back to PENDING', async () => {
+      const { store } = await setup();
+      const a = alertFixture({ dedupKey: unique('a'), service: unique('svc') });
+      const decidedFirst = (await store.recordAlert(a, {}, nextId)).incident.incidentId;
+      await store.requestApproval(decidedFirst, 'tok-1', { status: 'PENDING' });
+      await store.resolveAlert({ ...a, state: 'RESOLVED' }, {});
+      await store.decideApproval(decidedFirst, 'reject', 'sarah.chen');
+      expect(await store.withdrawApproval(decidedFirst, 'resolved')).toMatchObject({ withdrawn: false, reason: 'not-pending', approval: { status: 'REJECTED' } });
+
+      const b = alertFixture({ dedupKey: unique('b'), service: unique('svc') });
+      const undone = (await store.recordAlert(b, {}, nextId)).incident.incidentId;
+      await store.requestApproval(undone, 'tok-2', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z' });
+      await store.resolveAlert({ ...b, state: 'RESOLVED' }, {});
+      await store.withdrawApproval(undone, 'resolved');
+      await store.undoWithdrawal(undone);
+      expect((await store.getIncident(undone))?.approval).toEqual({ status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z' });
+      expect((await store.decideApproval(undone, 'approve', 'james.wu')).taskToken).toBe('tok-2');
+      await expect(store.withdrawApproval('inc-missing', 'x')).rejects.toBeInstanceOf(IncidentNotFound);
+    });
+
+    it('under concurrent deliveries opens exactly one incident per service and counts every alert', async () => {
+      // Prepare: 60 alerts, 3 services, 20 distinct identities each, every identity delivered once
+      const { store } = await setup();
+      const services = [unique('svc'), unique('svc'), unique('svc')];
+      const alerts = Array.from({ length: 60 }, (_, i) => alertFixture({ dedupKey: unique(`storm-${i}`), service: services[i % 3] }));
+      // Act
+      const results = await Promise.all(alerts.map((a) => store.recordAlert(a, {}, nextId, { correlationWindowSeconds: 300 })));
+      // Assess
+      const byService = new Map(services.map((s) => [s, new Set(results.filter((_, i) => alerts[i].service === s).map((r) => r.incident.incidentId))]));
+      for (const s of services) expect(byService.get(s)?.size, s).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(3);
+      const counts = await Promise.all([...byService.values()].map(async (ids) => (await store.getIncident([...ids][0]))!));
+      expect(counts.map((m) => m.distinctAlerts)).toEqual([20, 20, 20]);
+      expect(counts.map((m) => m.alertCount)).toEqual([20, 20, 20]);
+    });
+
+    it('under concurrent deliveries of one identity opens one incident', async () => {
+      const { store } = await setup();
+      const alert = alertFixture({ dedupKey: unique('same'), service: unique('svc') });
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.recordAlert(alert, {}, nextId, { correlationWindowSeconds: 300 })));
+      expect(new Set(results.map((r) => r.incident.incidentId)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const meta = await store.getIncident(results[0].incident.incidentId);
+      expect(meta).toMatchObject({ alertCount: 20, distinctAlerts: 1 });
     });
   });
 };

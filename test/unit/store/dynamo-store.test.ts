@@ -45,31 +45,33 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     ddb.reset();
   });
 
-  it('openOrFold on a new key claims the dedup pointer, puts META, counts and stores the alert', async () => {
+  it('openOrFold on a new key finds no live pointer, claims it, puts META, counts the identity and stores the alert', async () => {
     // Prepare
     ddb.on(PutCommand).resolves({});
-    ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ incidentId: 'inc-new', alertCount: 1 }) });
+    ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ incidentId: 'inc-new', alertCount: 1, distinctAlerts: 1 }) });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
     // Act
     const result = await newStore().openOrFold(alertFixture(), { PID: 'PID-1' }, () => 'inc-new');
     // Assess
     expect(result.created).toBe(true);
     expect(JSON.stringify(result.incident)).not.toContain('tok-secret');
+    const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(updates[0]).toMatchObject({ Key: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP' }, ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now' });
     const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
     expect(puts[0]).toMatchObject({
       TableName: TABLE,
-      Item: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP', incidentId: 'inc-new', expiresAt: Date.parse('2024-05-01T12:00:00Z') / 1000 + 3600 },
+      Item: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP', incidentId: 'inc-new', alertState: 'OPEN', expiresAt: Date.parse('2024-05-01T12:00:00Z') / 1000 + 3600 },
       ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
     });
     expect(puts[1]).toMatchObject({
-      Item: { pk: 'INCIDENT#inc-new', sk: 'META', gsi1pk: 'STATUS#OPEN', gsi1sk: '2024-05-01T12:00:00.000Z#inc-new', status: 'OPEN', alertCount: 0 },
+      Item: { pk: 'INCIDENT#inc-new', sk: 'META', gsi1pk: 'STATUS#OPEN', gsi1sk: '2024-05-01T12:00:00.000Z#inc-new', status: 'OPEN', alertCount: 0, distinctAlerts: 0, resolvedAlerts: 0 },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
-    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({
-      Key: { pk: 'INCIDENT#inc-new', sk: 'META' },
-      UpdateExpression: 'SET #updatedAt = :now ADD #alertCount :one',
-      ConditionExpression: 'attribute_exists(pk)',
-    });
+    expect(updates[1]).toMatchObject({ Key: { pk: 'INCIDENT#inc-new', sk: 'META' }, ConditionExpression: 'attribute_exists(pk)' });
+    expect(updates[1].UpdateExpression).toMatch(/^SET #updatedAt = :v\d ADD #alertCount :v\d, #distinctAlerts :v\d$/);
     expect(puts[2]).toMatchObject({ Item: { pk: 'INCIDENT#inc-new', sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false, raw: { PID: 'PID-1' } } });
+    // Correlation is off for openOrFold: no CORR item is touched.
+    expect(JSON.stringify([...updates, ...puts])).not.toContain('CORR#');
   });
 
   it('openOrFold on a taken key refreshes the pointer, reuses its id and reports created=false', async () => {
