@@ -6,6 +6,9 @@
  *                on first start, send the demo alert and show the incident moving through every state
  *   simulate     run one scenario end to end in an in-process twin and exit
  *   scenarios    list the scenarios
+ *   eval         run every scenario through the whole workflow and score the diagnosis (top-1, top-3, Brier)
+ *   metrics anomalies <file.csv>   anomaly score per row of a `timestamp,value` series, and the windows
+ *   logs templates <file>          Drain-class template id per log line, and the templates with counts
  *   incidents, show, approve, reject, rerun, send
  *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
  *                or --url/--secret)
@@ -239,6 +242,86 @@ program
     const width = Math.max(0, ...scenarios.map((s) => s.name.length));
     for (const s of scenarios) process.stdout.write(`${s.name.padEnd(width)}  ${s.title}\n`);
 
+  });
+
+// ───────────────────────────── eval ─────────────────────────────
+
+program
+  .command('eval [dir]')
+  .description('run every scenario of a directory (default events/scenarios) through the whole workflow and score the diagnosis')
+  .option('--seeds <n>', 'worlds per scenario (a world id seeds its noise)', intBetween('--seeds', 1, 100), 2)
+  .option('--only <names...>', 'only these scenarios (name or file)')
+  .option('--check', 'exit 1 when the targets (top-1 ≥ 90%, top-3 = 100%, false alarms abstain) are not met')
+  .action(async (dir: string | undefined, opts: { seeds: number; only?: string[]; check?: boolean }, cmd: Command) => {
+    const g = globals(cmd);
+    const { evaluate, formatTable } = await import('../lib/local/eval.ts');
+    const result = await evaluate({
+      dir,
+      seeds: opts.seeds,
+      files: opts.only,
+      onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${r.scenario} ${r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
+    });
+    if (!g.json) process.stderr.write('\r'.padEnd(62) + '\r');
+    if (g.json) printJson(result);
+    else process.stdout.write(`${formatTable(result)}\n`);
+    if (opts.check && !result.meetsTargets) process.exitCode = 1;
+  });
+
+// ───────────────────────────── analysis on files ─────────────────────────────
+
+const readText = (file: string): string => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+};
+
+const metrics = program.command('metrics').description('metric analysis on files');
+metrics
+  .command('anomalies <file>')
+  .description('anomaly score in [0,1] per row of a `timestamp,value` CSV, and the anomalous windows')
+  .option('--window <n>', 'trailing points each point is compared with (default: a tenth of the series, 60..500)', intBetween('--window', 2, 100_000))
+  .action(async (file: string, opts: { window?: number }, cmd: Command) => {
+    const { parseSeriesCsv, InvalidCsv } = await import('../functions/core/analysis/csv.ts');
+    const { detectAnomalies } = await import('../functions/core/analysis/metrics.ts');
+    let points: { t: string; v: number }[];
+    try {
+      points = parseSeriesCsv(readText(file), file);
+    } catch (error) {
+      if (error instanceof InvalidCsv) throw new CliError(error.message);
+      throw error;
+    }
+    const { scores, windows } = detectAnomalies(points, { window: opts.window });
+    const out = { scores, windows: windows.map((w) => ({ start: w.start, end: w.end })) };
+    if (globals(cmd).json) return printJson(out);
+    const width = Math.max(9, ...points.map((p) => p.t.length));
+    process.stdout.write(`${'timestamp'.padEnd(width)}  ${'value'.padStart(12)}  score\n`);
+    points.forEach((p, i) => process.stdout.write(`${p.t.padEnd(width)}  ${String(p.v).padStart(12)}  ${scores[i].toFixed(3)}${scores[i] >= 0.5 ? '  *' : ''}\n`));
+    process.stdout.write(`\n${windows.length} anomalous window(s)${windows.length ? ':' : ''}\n`);
+    for (const w of windows) process.stdout.write(`  ${w.start} → ${w.end}  (${w.endIndex - w.startIndex + 1} point(s), peak score ${w.peakScore.toFixed(3)}, ${w.direction})\n`);
+  });
+
+const logs = program.command('logs').description('log analysis on files');
+logs
+  .command('templates <file>')
+  .description('Drain-class template mining: a template id per line, and the templates with counts')
+  .option('--similarity <x>', 'similarity threshold in [0,1]', (v) => {
+    const x = Number(v);
+    if (!(x >= 0 && x <= 1)) throw new InvalidArgumentError('--similarity must be a number in [0, 1]');
+    return x;
+  })
+  .action(async (file: string, opts: { similarity?: number }, cmd: Command) => {
+    const { mineTemplates } = await import('../functions/core/analysis/logs.ts');
+    const text = readText(file);
+    const lines = text.split(/\r?\n/);
+    if (lines.at(-1) === '') lines.pop(); // the final newline ends the last line; it does not start another
+    const result = mineTemplates(lines, { similarity: opts.similarity });
+    if (globals(cmd).json) return printJson(result);
+    const sorted = [...result.templates].sort((a, b) => b.count - a.count);
+    const width = Math.max(2, ...sorted.map((t) => t.id.length));
+    process.stdout.write(`${lines.length} line(s), ${sorted.length} template(s)\n`);
+    for (const t of sorted) process.stdout.write(`${t.id.padEnd(width)}  ${String(t.count).padStart(7)}  ${t.template}\n`);
   });
 
 // ───────────────────────────── commands against a running twin ─────────────────────────────

@@ -7,8 +7,8 @@
  * Scoring, per run:
  * - top-1 hit: the most confident root cause names the expected service, the expected change (when the
  *   scenario expects one) and the expected fault category, and the agent did not abstain. For a false alarm
- *   (nothing to find: `expect.rootCause.category` is `unknown` or the right mitigation is `none`) the hit is
- *   an abstention.
+ *   (nothing to find) the hit is
+ *   an abstention (`expect.rootCause` is null, see `isFalseAlarm`).
  * - top-3 hit: one of the three hypotheses kept matches (a false alarm: abstained).
  * - Brier: (confidence of the top-1 − [top-1 is right])², averaged; a run without a hypothesis counts 0 confidence.
  * - resolved / mitigation: whether the incident ended RESOLVED and whether the first executed action is the
@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { defaultScenarioDir, listScenarios, loadScenario, type Scenario } from '../../functions/core/world/scenario.ts';
+import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, type Scenario } from '../../functions/core/world/scenario.ts';
 import { createWorld, scenarioAlert } from '../../functions/core/world/world.ts';
 import { DynamoWorldStore } from '../../functions/core/world/world-store.ts';
 import { ApiClient } from './client.ts';
@@ -95,17 +95,18 @@ export interface EvalOptions {
   readonly onResult?: (r: ScenarioResult, done: number, total: number) => void;
 }
 
-/** A false alarm: nothing to find, so the right answer is to abstain. */
-export const isFalseAlarm = (s: Pick<Scenario, 'expect'>): boolean => s.expect.rootCause.category === 'unknown' || s.expect.mitigation.kind === 'none';
+export { isFalseAlarm };
 
 export const describeExpected = (s: Pick<Scenario, 'expect'>): string =>
-  isFalseAlarm(s) ? 'abstain' : [s.expect.rootCause.service, s.expect.rootCause.changeId, s.expect.rootCause.category].filter(Boolean).join('/');
+  s.expect.rootCause === null ? 'abstain' : [s.expect.rootCause.service, s.expect.rootCause.changeId, s.expect.rootCause.category].filter(Boolean).join('/');
 
 export const describeHypothesis = (h: Hypothesis | undefined): string => (h ? [h.service, h.changeId, h.category].filter(Boolean).join('/') : 'none');
 
 /** Whether a hypothesis is the expected root cause (service, the change when one is expected, category). */
-export const matches = (h: Hypothesis | undefined, expect: Scenario['expect']): boolean =>
-  !!h && h.service === expect.rootCause.service && h.category === expect.rootCause.category && (!expect.rootCause.changeId || h.changeId === expect.rootCause.changeId);
+export const matches = (h: Hypothesis | undefined, expect: Scenario['expect']): boolean => {
+  const want = expect.rootCause;
+  return !!h && !!want && h.service === want.service && h.category === want.category && (!want.changeId || h.changeId === want.changeId);
+};
 
 /** Scores one finished run (pure: unit-tested without a twin). */
 export const scoreRun = (

@@ -1,6 +1,7 @@
 /**
  * Plan agent: turns the root cause into immediate actions from the runbook catalog (roll back / revert the
- * blamed change; scale for capacity; fail over for a failing external dependency; restart for a leak; plus
+ * blamed change; scale for capacity; fail over for a failing external dependency; restart for a leak, or for
+ * a certificate / DNS / cache fault no change explains; plus
  * the runbook that resolved the most similar past incident when it agrees with the root cause) and long-term
  * follow-ups, then applies the approval policy. An abstained root cause gets no action: humans investigate.
  */
@@ -31,7 +32,8 @@ const isChange = (d: unknown): d is ChangeRequest => !!d && typeof d === 'object
 const isNode = (d: unknown): d is ServiceNode => !!d && typeof d === 'object' && typeof (d as ServiceNode).name === 'string' && Array.isArray((d as ServiceNode).calls);
 
 /** Whether undoing `change` means restarting or redeploying instances (its rollback plan says so). */
-export const rollbackNeedsRestart = (change: ChangeRequest): boolean => /restart|redeploy|roll ?back|helm|re-?create/i.test(change.rollbackPlan ?? '');
+export const rollbackNeedsRestart = (change: ChangeRequest): boolean =>
+  /restart|redeploy|roll ?back|helm|re-?create/i.test((change.rollbackPlan ?? '').replace(/\b(?:no|without(?: an?)?)\s+(?:restart|reboot|redeploy)\w*/gi, ''));
 
 /** Scale-out factor from the traffic ratio (current / baseline throughput), clamped to [2, 4]. */
 export const scaleFactor = (ratio: number | undefined): number => Math.min(4, Math.max(2, Math.ceil(ratio && Number.isFinite(ratio) ? ratio : 2)));
@@ -59,7 +61,8 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
     // one that reloads live is a config revert (low risk).
     if (change.type === 'config' && change.configChange && !rollbackNeedsRestart(change)) {
       const cfg = change.configChange;
-      const revert = buildAction('revert-config', { ...base, target: change.id, params: { param: cfg.param, from: cfg.new, to: cfg.old } }, `Revert ${cfg.param} on ${change.service} from ${cfg.new} back to ${cfg.old} (undo ${change.id})`, ids);
+      // The target of a config revert is the parameter (MitigationAction.target); the change id rides along.
+      const revert = buildAction('revert-config', { ...base, target: cfg.param, params: { param: cfg.param, changeId: change.id, from: cfg.new, to: cfg.old } }, `Revert ${cfg.param} on ${change.service} from ${cfg.new} back to ${cfg.old} (undo ${change.id})`, ids);
       return revert.ok ? [revert] : [revert, rollback];
     }
     if (change.type === 'feature-flag') {
@@ -82,10 +85,18 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
     }
     case 'memory-leak':
       return [buildAction('restart-service', { service: top.service, tier: tier(top.service), params: { strategy: 'rolling' } }, `Rolling restart of ${top.service} to reclaim leaked memory`, ids)];
+    // No change to undo: the fault lives in the running instances' state (a certificate loaded at start-up,
+    // a cached DNS answer, a poisoned cache), and a rolling restart reloads it.
+    case 'certificate':
+    case 'dns':
+    case 'cache':
+      return [buildAction('restart-service', { service: top.service, tier: tier(top.service), params: { strategy: 'rolling' } }, `Rolling restart of ${top.service} to reload its ${RELOADED[top.category]}`, ids)];
     default:
       return [];
   }
 };
+
+const RELOADED: Record<'certificate' | 'dns' | 'cache', string> = { certificate: 'TLS certificate from the keystore', dns: 'DNS resolution', cache: 'cache' };
 
 const LONG_TERM: Partial<Record<Hypothesis['category'], (h: Hypothesis) => string[]>> = {
   'config-change': (h) => [`Validate ${h.service} configuration changes against load tests before rollout`, `Alert on saturation of the resource the change touched on ${h.service}`],
@@ -94,6 +105,9 @@ const LONG_TERM: Partial<Record<Hypothesis['category'], (h: Hypothesis) => strin
   dependency: (h) => [`Timeouts, retries with backoff and a circuit breaker for calls to ${h.service}`, `Agree an SLO and a status feed with the owner of ${h.service}`],
   'memory-leak': (h) => [`Heap-profile ${h.service} and fix the leak`, `Alert on steady memory growth of ${h.service}`],
   'connection-pool': (h) => [`Size the connection pool of ${h.service} for peak traffic; alert on pool saturation`],
+  certificate: (h) => [`Reload ${h.service}'s certificate when it is renewed (or restart on renewal); alert 14 days before any certificate expires`],
+  dns: (h) => [`Monitor resolution of the names ${h.service} depends on; lower TTLs before DNS changes`],
+  cache: (h) => [`Alert on the cache hit ratio of ${h.service}; protect its backing store from a cold or invalidated cache`],
 };
 
 /** Rolling back or reverting a change restarts the service's instances: a separate restart adds only risk. */

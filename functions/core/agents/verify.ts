@@ -5,7 +5,8 @@
  * What must recover: the service-level indicators that failed (latency, errors, throughput or users down —
  * what users feel). Saturation signals (CPU, memory, a pool in use) are checked only when no indicator failed:
  * a flash sale that keeps CPU at 86% after the bad change is rolled back is load, not an unresolved fault.
- * Plain load (throughput up) is never a failure (see `isFailureSignal`).
+ * Plain load (throughput up) is never a failure (see `isFailureSignal`). Only services on the fault's path count
+ * (`faultPath`: the root cause's service and its callers), so a bystander's wobble cannot hold a fixed incident open.
  *
  * Recovery band (per metric): a metric has recovered when its latest value (the median of the last
  * `LATEST_POINTS` points, so one noisy point neither passes nor fails a check) is back on the healthy side of
@@ -20,9 +21,9 @@
  * above the lower edge. A metric with no recent data has not recovered: we cannot confirm it. With no
  * anomalous metric at all there is nothing to wait for, and the check passes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
-import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, VerificationOutput } from '../model.ts';
+import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, RootCauseOutput, VerificationOutput } from '../model.ts';
 import { isFailureSignal, isServiceLevelIndicator } from '../analysis/hypotheses.ts';
 import { DEFAULT_Z_THRESHOLD } from '../analysis/metrics.ts';
 import type { MetricSeries } from '../tools/ports.ts';
@@ -74,6 +75,33 @@ export const metricsToVerify = (anomalies: readonly Anomaly[]): Anomaly[] => {
   return indicators.length > 0 ? indicators : failures.length > 0 ? failures : [...anomalies];
 };
 
+/**
+ * The services on the fault's path: the root cause's service and everything that calls it, transitively (the
+ * topology the root-cause agent recorded). A bystander — a database whose p99 wobbled because a caller retried,
+ * a cache beside the faulty service — is no part of the incident, and a fix is not judged by it. Undefined (check
+ * everything) when the root cause abstained or the topology is unknown.
+ */
+export const faultPath = (rootcause: { output: RootCauseOutput; evidence: readonly { kind: string; data?: unknown }[] } | undefined): Set<string> | undefined => {
+  const top = rootcause?.output.rootCauses[0];
+  if (!rootcause || rootcause.output.abstained || !top) return undefined;
+  const nodes = rootcause.evidence
+    .filter((e) => e.kind === 'topology')
+    .map((e) => e.data as { name?: unknown; calls?: unknown })
+    .filter((d): d is { name: string; calls: string[] } => typeof d?.name === 'string' && Array.isArray(d.calls));
+  if (nodes.length === 0) return undefined;
+  const path = new Set([top.service]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const n of nodes) {
+      if (path.has(n.name) || !n.calls.some((c) => path.has(c))) continue;
+      path.add(n.name);
+      grew = true;
+    }
+  }
+  return path;
+};
+
 /** The baseline's robust σ the impact agent recorded for a series (evidence `metric:<service>:<metric>`). */
 const scaleOf = (evidence: readonly { id: string; data?: unknown }[], service: string, metric: string): number => {
   const data = evidence.find((e) => e.id === `metric:${service}:${metric}`)?.data as { scale?: unknown } | undefined;
@@ -100,8 +128,11 @@ export const verifyRecovery =
     const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence }) => {
       const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
       if (!impact) throw new EarlierAgentMissing('impact', incidentId);
-      // Recovery means what users feel is healthy again; more load (a sale that is still running) is not a fault.
-      const anomalies = metricsToVerify(impact.output.anomalies);
+      // Recovery means what users feel is healthy again; more load (a sale that is still running) is not a fault,
+      // and neither is a bystander's wobble off the fault's path.
+      const rootcause = await earlierOutput(deps, incidentId, 'rootcause', RootCauseOutput);
+      const onPath = faultPath(rootcause);
+      const anomalies = metricsToVerify(onPath ? impact.output.anomalies.filter((a) => onPath.has(a.service)) : impact.output.anomalies);
       const execution = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
       const since = execution ? Date.parse(execution.output.executedAt) : undefined;
       const now = deps.clock();

@@ -30,7 +30,7 @@
  * We abstain when there is no anomaly (nothing to explain) or when the best hypothesis stays below
  * `ABSTAIN_BELOW` or has no supported prediction at all.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Anomaly, FaultCategory, Hypothesis, LogTemplate, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
 import {
@@ -57,6 +57,8 @@ export const ABSTAIN_BELOW = 0.5;
 export const TOP_N = 3;
 /** Share of the failing traces that must end in a service for the traces to place the fault there. */
 const MIN_LEAF_SHARE = 0.3;
+/** One failing trace is an anecdote (background errors happen everywhere): traces place a fault from two on. */
+const MIN_LEAF_TRACES = 2;
 /** How far a healthy dependency may be from the origin and still be blamed. */
 const MAX_BLAME_HOPS = 3;
 const MINUTE_MS = 60_000;
@@ -92,7 +94,7 @@ export interface TestedPrediction {
 }
 
 export interface Candidate {
-  readonly kind: 'change' | 'traffic-surge' | 'resource-leak' | 'dependency-outage';
+  readonly kind: 'change' | 'traffic-surge' | 'resource-leak' | 'dependency-outage' | 'service-fault';
   readonly summary: string;
   readonly service: string;
   readonly category: FaultCategory;
@@ -155,8 +157,33 @@ export const isFailureSignal = (a: Pick<Anomaly, 'metric' | 'direction' | 'curre
   return a.direction === 'up';
 };
 
+/** An indicator dates a service's fault only if its anomaly is at least this share of the service's strongest one. */
+export const DATING_SHARE = 0.25;
+
 /** Latency and error rate: what users feel, and what dates a fault. */
 export const isServiceLevelIndicator = (metric: string): boolean => /latency|error/.test(metric.toLowerCase());
+
+/** Which services a service's NEW error templates name ("call to ledger-service failed: …"). */
+const serviceNamer = (templates: readonly Template[]) => {
+  const novel = templates.filter((t) => t.novel);
+  return (caller: string, callee: string): boolean => {
+    const own = tokens(callee.replace(/-(service|svc|api)$/, ''));
+    if (own.size === 0) return false;
+    return novel.some((t) => t.service === caller && [...own].every((o) => [...tokens(t.template)].some((x) => tokensMatch(o, x))));
+  };
+};
+
+/**
+ * Where a failing trace really fails. Its deepest failing span is where the error was raised, but a service
+ * that cannot get an answer from a callee raises the error itself: a TLS handshake the callee's expired
+ * certificate fails or a DNS name that no longer resolves leaves no callee span at all, and a callee too slow to
+ * answer leaves one that did not fail yet. When the leaf's new errors name exactly one anomalous callee ("call to
+ * customers-db failed: Read timed out"), the failure is in that callee; the leaf only reports it.
+ */
+const calleeThatFailedTheCall = (leaf: string, graph: CallGraph, anomalous: ReadonlySet<string>, names: (caller: string, callee: string) => boolean): string | undefined => {
+  const candidates = [...(graph.callees.get(leaf) ?? [])].filter((c) => anomalous.has(c) && names(leaf, c));
+  return candidates.length === 1 ? candidates[0] : undefined;
+};
 
 const index = (input: RootCauseInput): World => {
   const graph = callGraph(input.topology);
@@ -167,16 +194,25 @@ const index = (input: RootCauseInput): World => {
   const origins = new Set([...anomalous].filter((s) => ![...dependenciesOf(graph, s)].some((d) => anomalous.has(d))));
   const leafErrors = new Map<string, string[]>();
   const errorTraces = input.traces.filter((t) => t.status === 'ERROR' || t.spans.some((s) => s.status === 'ERROR'));
+  const namesService = serviceNamer(input.templates);
   for (const trace of errorTraces) {
-    for (const service of failingLeaves(trace)) (leafErrors.get(service) ?? leafErrors.set(service, []).get(service)!).push(trace.traceId);
+    for (const leaf of failingLeaves(trace)) {
+      const service = calleeThatFailedTheCall(leaf, graph, anomalous, namesService) ?? leaf;
+      (leafErrors.get(service) ?? leafErrors.set(service, []).get(service)!).push(trace.traceId);
+    }
   }
   // A service's fault onset is when its service-level indicators (latency, errors) broke; saturation signals
   // (pool in use, memory, CPU) date it only when no SLI moved. Under a traffic surge a pool fills up before
   // anything fails: dating the fault by the pool would put the onset before the change that broke it.
   const onsets = new Map<string, string>();
+  // Only the service's strong indicators date it: a mild latency creep (+25 %, z 5) that load caused twenty
+  // minutes before errors jumped to 24 % (z 700) is not when the fault began.
+  const strongestSli = new Map<string, number>();
+  for (const a of signals) if (isServiceLevelIndicator(a.metric)) strongestSli.set(a.service, Math.max(strongestSli.get(a.service) ?? 0, a.score));
+  const dates = (a: Anomaly) => !isServiceLevelIndicator(a.metric) || a.score >= DATING_SHARE * (strongestSli.get(a.service) ?? 0);
   const sliOnsets = new Map<string, string>();
   for (const a of signals) {
-    if (!a.onset) continue;
+    if (!a.onset || !dates(a)) continue;
     const into = isServiceLevelIndicator(a.metric) ? sliOnsets : onsets;
     const current = into.get(a.service);
     if (!current || Date.parse(a.onset) < Date.parse(current)) into.set(a.service, a.onset);
@@ -184,7 +220,7 @@ const index = (input: RootCauseInput): World => {
   for (const [service, onset] of sliOnsets) onsets.set(service, onset);
   const spreads = new Map<string, number>();
   for (const service of new Set(signals.map((a) => a.service))) {
-    const own = signals.filter((a) => a.service === service && a.onset && (!sliOnsets.has(service) || isServiceLevelIndicator(a.metric))).map((a) => Date.parse(a.onset!));
+    const own = signals.filter((a) => a.service === service && a.onset && dates(a) && (!sliOnsets.has(service) || isServiceLevelIndicator(a.metric))).map((a) => Date.parse(a.onset!));
     if (own.length > 1) spreads.set(service, (Math.max(...own) - Math.min(...own)) / MINUTE_MS);
   }
   const serviceNames = new Set([...input.topology.map((n) => n.name), ...anomalous, ...input.changes.map((c) => c.service), input.incident.service]);
@@ -265,9 +301,29 @@ const SLOW_BURN_METRICS = [METRICS.memory, METRICS.dbPoolActive, METRICS.cpu, ME
 /** A trend at least this steady (Kendall's tau) counts as "climbing". */
 export const STEADY_TREND_TAU = 0.6;
 
+/** A slow burn's climb after the deploy must be this many times steeper than the drift before it. */
+export const SLOW_BURN_SLOPE_RATIO = 3;
+
+/** Sen's slope (median of pairwise slopes) in value units per minute: a robust rate of change. */
+const senSlope = (points: readonly { t: string; v: number }[]): number => {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length - 1; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const dt = (Date.parse(points[j].t) - Date.parse(points[i].t)) / MINUTE_MS;
+      if (dt > 0) slopes.push((points[j].v - points[i].v) / dt);
+    }
+  return median(slopes);
+};
+
 /**
- * A slow burn: a metric of the changed service is flat before the deploy and climbs steadily from the deploy
- * to the onset (a leak, a creeping pool). This makes a lag longer than `MAX_PLAUSIBLE_LAG_MINUTES` plausible.
+ * A slow burn: a metric of the changed service climbs steadily from the deploy to the onset (a leak, a creeping
+ * pool), much faster than it drifted in the hour before. This makes a lag longer than
+ * `MAX_PLAUSIBLE_LAG_MINUTES` plausible.
+ *
+ * "Before" is judged by rate, not by steadiness: real series wander slowly, and over an hour a wander of a
+ * few percent can look perfectly monotone (Kendall's tau near ±1) while being negligible next to the climb.
+ * So the climb (Sen's slope after the deploy) must be steady (tau) and at least `SLOW_BURN_SLOPE_RATIO` times
+ * the drift before it, and the level must have grown by 20% by the onset.
  */
 const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): { metric: string; growth: number; id: string } | undefined => {
   const deployed = Date.parse(change.deployedAt);
@@ -276,11 +332,15 @@ const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): {
   for (const metric of SLOW_BURN_METRICS) {
     const series = seriesOf(w, change.service, metric);
     if (!series) continue;
-    const pre = series.points.filter((p) => Date.parse(p.t) < deployed && Date.parse(p.t) >= deployed - 60 * MINUTE_MS).map((p) => p.v);
-    const post = series.points.filter((p) => Date.parse(p.t) >= deployed && Date.parse(p.t) <= end).map((p) => p.v);
-    if (pre.length < 3 || post.length < 5) continue;
+    const prePoints = series.points.filter((p) => Date.parse(p.t) < deployed && Date.parse(p.t) >= deployed - 60 * MINUTE_MS);
+    const postPoints = series.points.filter((p) => Date.parse(p.t) >= deployed && Date.parse(p.t) <= end);
+    if (prePoints.length < 3 || postPoints.length < 5) continue;
+    const pre = prePoints.map((p) => p.v);
+    const post = postPoints.map((p) => p.v);
     const growth = median(post.slice(-Math.max(1, Math.floor(post.length / 5)))) / median(pre);
-    if (Math.abs(trendTau(pre)) < 0.4 && trendTau(post) >= STEADY_TREND_TAU && growth >= 1.2) return { metric, growth, id: seriesId(series) };
+    const climb = senSlope(postPoints);
+    const drift = Math.abs(senSlope(prePoints));
+    if (climb > 0 && climb >= SLOW_BURN_SLOPE_RATIO * drift && trendTau(post) >= STEADY_TREND_TAU && growth >= 1.2) return { metric, growth, id: seriesId(series) };
   }
   return undefined;
 };
@@ -293,6 +353,13 @@ const ratioAcross = (series: MetricSeries | undefined, at: number): number | und
   if (before.length === 0 || after.length === 0 || median(before) <= 0) return undefined;
   return median(after) / median(before);
 };
+
+/**
+ * Most faults a change causes show within minutes of the deploy (a config reload, a rolling restart). An onset
+ * later than this, with nothing building up since the deploy, is still possible but weaker evidence.
+ */
+export const PROMPT_LAG_MINUTES = 15;
+const LATE_TIMING_WEIGHT = 0.75;
 
 /** A change that makes its service call a dependency this much more than its own traffic grew floods it. */
 export const AMPLIFICATION_RATIO = 1.5;
@@ -321,9 +388,14 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   const time = timeAlignment(change.deployedAt, onset, MAX_PLAUSIBLE_LAG_MINUTES, w.onsetSpreadOf(target));
   // The drift also names the mechanism (a memory drift is a leak), whatever the lag.
   const drift = time.verdict !== 'refuted' ? slowBurn(w, change, onset) : undefined;
-  const burn = time.verdict === 'inconclusive' && time.lagMinutes !== undefined ? drift : undefined;
+  // A late onset (beyond PROMPT_LAG_MINUTES) needs the slow burn to be more than barely plausible.
+  const late = time.lagMinutes !== undefined && time.lagMinutes > PROMPT_LAG_MINUTES && time.verdict !== 'refuted';
+  const burn = late ? drift : undefined;
   const timeCheck: Check = burn ? { verdict: 'supported', reason: `slow burn: ${burn.metric} of ${change.service} climbs steadily from the deploy (×${burn.growth.toFixed(2)} by the onset, ${Math.round(time.lagMinutes!)} min later)` } : time;
-  const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min or as a slow burn`, timeCheck), burn ? 2 : 1.5, [
+  // Weight: a prompt onset (or a slow burn leading to it) is strong timing evidence; an onset that follows a
+  // deploy by half an hour with nothing building up in between is merely not excluded.
+  const timingWeight = burn ? 2 : late && time.verdict === 'supported' ? LATE_TIMING_WEIGHT : 1.5;
+  const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min or as a slow burn`, timeCheck), timingWeight, [
     id,
     ...anomalyIds(w, target),
     ...(burn ? [burn.id] : []),
@@ -336,7 +408,7 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   //    A stray failing trace or two is noise: the failing traces must end there in a real share.
   const leafTraces = w.leafErrors.get(change.service) ?? [];
   const leafShare = w.errorTraceCount > 0 ? leafTraces.length / w.errorTraceCount : 0;
-  const failsHere = leafTraces.length > 0 && (leafShare >= MIN_LEAF_SHARE || leafTraces.length >= Math.max(...[...w.leafErrors.values()].map((l) => l.length)));
+  const failsHere = leafTraces.length >= MIN_LEAF_TRACES && (leafShare >= MIN_LEAF_SHARE || leafTraces.length >= Math.max(...[...w.leafErrors.values()].map((l) => l.length)));
   const rel = relationOf(w.graph, change.service, target);
   const isAnomalous = w.anomalous.has(change.service);
   // The target's failure is already explained by a failing dependency of its own that the changed service
@@ -345,8 +417,14 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   const changedDeps = dependenciesOf(w.graph, change.service);
   const explainedElsewhere = !isAnomalous && targetFailingDeps.length > 0 && !targetFailingDeps.some((d) => d === change.service || changedDeps.has(d));
   const flood = amplification(w, change, target);
+  // The changed service is being flooded by another change's extra calls: its failure (and the traces that end
+  // in it) is explained by the flood, whatever was changed on it.
+  const floodedBy = !flood
+    ? w.input.changes.filter((c) => c.id !== change.id && c.state === 'implemented' && c.service !== change.service).find((c) => amplification(w, c, change.service))
+    : undefined;
   let place: Check;
   if (flood) place = { verdict: 'supported', reason: flood };
+  else if (floodedBy) place = { verdict: 'inconclusive', reason: `${change.service} fails under the extra calls ${floodedBy.id} makes into it: ${amplification(w, floodedBy, change.service)}` };
   else if (failsHere) place = { verdict: 'supported', reason: `${leafTraces.length} of ${w.errorTraceCount} failing trace(s) end in ${change.service}` };
   else if (rel.kind === 'same' && w.origins.has(target)) place = { verdict: 'supported', reason: `${change.service} is failing and none of its dependencies is` };
   else if (rel.kind === 'dependency' && w.origins.has(target) && rel.hops <= MAX_BLAME_HOPS) place = { verdict: 'supported', reason: `${target} (the origin) calls ${change.service} (${rel.hops} hop(s))` };
@@ -366,7 +444,8 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
 
   // 3. meaning: the symptoms name what the change touched.
   const related = new Set([change.service, target, ...(w.graph.callers.get(change.service) ?? [])]);
-  const symptomTemplates = w.input.templates.filter((t) => related.has(t.service) || w.anomalous.has(t.service));
+  // Symptoms are what is new: business-as-usual lines ("retrying … to downstream") say nothing about a change.
+  const symptomTemplates = w.input.templates.filter((t) => t.novel && (related.has(t.service) || w.anomalous.has(t.service)));
   const symptomMetrics = w.input.anomalies.filter((a) => related.has(a.service)).map((a) => a.metric);
   const meaning = meaningOverlap(change, [...symptomTemplates.map((t) => t.template), ...symptomMetrics], w.serviceTokens);
   const matchedTemplates = symptomTemplates.filter((t) => meaning.matched.some((m) => [...tokens(t.template)].some((tt) => tt.startsWith(m) || m.startsWith(tt))));
@@ -409,23 +488,48 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
     kind: 'change',
     summary: `${change.id} "${change.title}" (${change.type} on ${change.service}: ${what}) deployed ${change.deployedAt}${lag}`,
     service: change.service,
-    category: changeCategory(change, drift?.metric),
+    category: changeCategory(change, drift?.metric, ownSymptoms(w, change.service)),
     changeId: change.id,
     predictions: [timing, locality, semantic, novelty],
   };
 };
 
+/** The changed service's own new error templates and anomalous metrics, service names left out. */
+const ownSymptoms = (w: World, service: string): string[] => [
+  ...w.input.templates.filter((t) => t.novel && t.service === service).map((t) => withoutServiceNames(w, t.template)),
+  ...w.input.anomalies.filter((a) => a.service === service && isFailureSignal(a)).map((a) => a.metric),
+];
+
+/** What a slow burn in a resource says about the mechanism: memory that only grows leaks, so do connections never returned. */
+const SLOW_BURN_CATEGORY: Partial<Record<string, FaultCategory>> = { [METRICS.memory]: 'memory-leak', [METRICS.dbPoolActive]: 'connection-pool' };
+
 /**
- * The fault category of a change: the mechanism when the evidence shows one (a memory slow burn is a leak;
+ * The fault category of a change: the mechanism when the evidence shows one (a memory slow burn is a leak, a
+ * pool that fills up from the deploy on leaks connections;
  * a change that names a connection pool, a cache, a certificate... is that kind of fault), else the change
  * type's default (a deploy is a bad deploy, a config or flag change a config change).
  */
-export const changeCategory = (change: ChangeRequest, burnMetric?: string): FaultCategory => {
-  if (burnMetric === METRICS.memory) return 'memory-leak';
+export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSymptoms: readonly string[] = []): FaultCategory => {
+  const mechanism = burnMetric ? SLOW_BURN_CATEGORY[burnMetric] : undefined;
+  if (mechanism) return mechanism;
   const specific = categoryFromText(`${change.title} ${change.configChange?.param ?? ''} ${change.type === 'deploy' ? '' : change.description}`);
   if (specific !== 'unknown' && change.type !== 'deploy') return specific;
+  // A deploy is a bad deploy, unless the changed service's own new symptoms show it broke a resource of its
+  // own (its cache stopped hitting, its memory or connections leak): then that is the kind of fault.
+  if (change.type === 'deploy') {
+    const counts = new Map<FaultCategory, number>();
+    for (const text of ownSymptoms) {
+      const c = categoryFromText(text.replace(/_/g, ' '));
+      if (RESOURCE_CATEGORIES.has(c)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+    if (top) return top[0];
+  }
   return CHANGE_CATEGORY[change.type] ?? specific;
 };
+
+/** Faults of a service's own resources that a deploy can cause and whose symptoms name them. */
+const RESOURCE_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['cache', 'memory-leak', 'connection-pool']);
 
 // ───────────────────────────── origin hypotheses ─────────────────────────────
 
@@ -498,6 +602,18 @@ const testTrafficSurge = (w: World, service: string): Candidate => {
     missing: sat.verdict === 'inconclusive' ? `CPU / DB pool metrics of ${service}` : undefined,
   });
 
+  // Extra traffic from one caller's code (a retry storm, N+1 queries) is not a surge of users: if a change
+  // multiplies its calls into this service, the change is the explanation (tested as a change hypothesis).
+  const floods = w.input.changes
+    .filter((c) => c.state === 'implemented' && c.service !== service)
+    .map((c) => ({ c, why: amplification(w, c, service) }))
+    .filter((x): x is { c: ChangeRequest; why: string } => x.why !== undefined);
+  const users = pick(
+    floods.length > 0 ? 'refuted' : 'inconclusive',
+    `the extra traffic comes from users, not from a change that multiplies calls — ${floods.length > 0 ? floods[0].why : 'no change floods it'}`,
+    1.5,
+    floods.map((f) => `change:${f.c.id}`),
+  );
   const own = w.input.changes.filter((c) => c.service === service);
   const noChange = pick(
     own.length === 0 ? 'supported' : 'inconclusive',
@@ -510,7 +626,7 @@ const testTrafficSurge = (w: World, service: string): Candidate => {
     summary: `Traffic surge beyond the capacity of ${service}${ratio ? ` (throughput ${ratio.toFixed(1)}× before the onset)` : ''}`,
     service,
     category: 'capacity',
-    predictions: [originPrediction(w, service), trafficP, saturation, noChange],
+    predictions: [originPrediction(w, service), trafficP, saturation, noChange, ...(users.result === 'refuted' ? [users] : [])],
   };
 };
 
@@ -574,6 +690,53 @@ const testDependencyOutage = (w: World, dependency: string): Candidate => {
   };
 };
 
+const withoutServiceNames = (w: World, text: string): string => {
+  const names = [...w.graph.tiers.keys()].sort((a, b) => b.length - a.length);
+  return names.reduce((t, n) => t.split(n).join(' '), text);
+};
+
+/**
+ * A fault of the service itself that no change of ours explains (an expired certificate, a DNS record that
+ * stopped resolving, a cache or database gone bad). Generated only for an origin whose new errors — its own, or
+ * its callers' errors that name it — say which mechanism failed (`categoryFromText`); without such words there is
+ * nothing to name, and the surge, leak and change hypotheses cover the rest.
+ */
+const testServiceFault = (w: World, service: string): Candidate | undefined => {
+  const callers = w.graph.callers.get(service) ?? new Set<string>();
+  const own = tokens(service.replace(/-(service|svc|api)$/, ''));
+  const namesIt = (text: string) => own.size > 0 && [...own].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
+  const symptoms = w.input.templates.filter((t) => t.novel && (t.service === service || (callers.has(t.service) && namesIt(t.template))));
+  // What the errors say, not whom they name: "customers-db" is a name, not a database symptom.
+  const mechanismOf = (text: string) => categoryFromText(withoutServiceNames(w, text));
+  // The mechanism most of the symptom lines name.
+  const counts = new Map<FaultCategory, number>();
+  symptoms.forEach((t) => {
+    const c = mechanismOf(t.template);
+    if (c !== 'unknown') counts.set(c, (counts.get(c) ?? 0) + t.count);
+  });
+  if (counts.size === 0) return undefined;
+  const category = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
+  const naming = symptoms.filter((t) => mechanismOf(t.template) === category);
+  const mechanism = pick('supported', `new errors at ${service} or in calls to it name a ${category} failure — "${naming[0].template.slice(0, 160)}"`, 2, templateIds(naming));
+
+  // A change to the service that could have caused it is the better explanation (and is tested on its own).
+  const onset = w.onsetOf(service);
+  const suspects = w.input.changes.filter((c) => c.service === service && c.state === 'implemented' && timeAlignment(c.deployedAt, onset, MAX_PLAUSIBLE_LAG_MINUTES, w.onsetSpreadOf(service)).verdict === 'supported');
+  const noChange = pick(
+    suspects.length === 0 ? 'supported' : 'refuted',
+    `no change to ${service} explains it — ${suspects.length === 0 ? 'none was deployed before the onset within a plausible lag' : `${suspects.map((c) => c.id).join(', ')} could have (tested separately)`}`,
+    suspects.length === 0 ? 0.5 : 1,
+    suspects.map((c) => `change:${c.id}`),
+  );
+  return {
+    kind: 'service-fault',
+    summary: `${category} failure in ${service}, not caused by a recent change`,
+    service,
+    category,
+    predictions: [originPrediction(w, service), mechanism, noChange],
+  };
+};
+
 // ───────────────────────────── generate, test, rank ─────────────────────────────
 
 /** Every candidate explanation the evidence allows, each already tested. */
@@ -585,6 +748,10 @@ export const testHypotheses = (input: RootCauseInput): Candidate[] => {
     .map((c) => testChange(w, c));
   for (const service of [...w.anomalous].sort()) {
     candidates.push(testTrafficSurge(w, service), testResourceLeak(w, service));
+  }
+  for (const service of [...w.origins].sort()) {
+    const fault = testServiceFault(w, service);
+    if (fault) candidates.push(fault);
   }
   // External dependencies: external-tier callees of an anomalous service, and any service failing traces end
   // in that we do not monitor as an anomalous service of ours.

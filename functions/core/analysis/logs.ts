@@ -228,3 +228,120 @@ export class TemplateMiner {
     return best && bestSim >= this.#similarity ? best : undefined;
   }
 }
+
+export interface MinedLines {
+  /** The template id of each input line, in order. */
+  readonly lines: string[];
+  readonly templates: { id: string; template: string; count: number }[];
+}
+
+/**
+ * Mines templates from a batch of lines (whole raw lines or just their messages): one template id per line,
+ * and every template with its final form and count. Ids are assigned in order of first appearance. Raw lines
+ * are recognised (see `messagesOf`) and their headers left out, so templates are of messages.
+ */
+export const mineTemplates = (lines: readonly string[], options: TemplateMinerOptions = {}): MinedLines => {
+  const miner = new TemplateMiner(options);
+  const ids = messagesOf(lines).map((line) => miner.add(line));
+  return { lines: ids, templates: miner.templates().map(({ id, template, count }) => ({ id, template, count })) };
+};
+
+/**
+ * Grouping accuracy (Zhu et al., "Tools and Benchmarks for Automated Log Parsing", ICSE-SEIP 2019): the share of
+ * lines whose predicted group holds exactly the lines of their ground-truth group.
+ */
+export const groupingAccuracy = (truth: readonly string[], predicted: readonly string[]): number => {
+  if (truth.length !== predicted.length) throw new RangeError(`truth has ${truth.length} labels, predicted ${predicted.length}`);
+  if (truth.length === 0) return 1;
+  const members = (labels: readonly string[]) => {
+    const m = new Map<string, number[]>();
+    labels.forEach((l, i) => (m.get(l) ?? m.set(l, []).get(l)!).push(i));
+    return m;
+  };
+  const truthGroups = members(truth);
+  const predictedGroups = members(predicted);
+  let correct = 0;
+  for (const [label, lines] of predictedGroups) {
+    const truthLines = truthGroups.get(truth[lines[0]])!;
+    if (truthLines.length === lines.length && lines.every((i) => truth[i] === truth[lines[0]])) correct += lines.length;
+    void label;
+  }
+  return correct / truth.length;
+};
+
+// ───────────────────────── raw lines: recognising the header ─────────────────────────
+
+/** Severity words loggers print (syslog, log4j, Python, Windows, Apache), bracketed or not. */
+const LEVEL = /^\[?(?:info|information|warn|warning|error|err|debug|trace|fatal|severe|notice|critical|crit|alert|emerg|verbose)\]?:?$/i;
+/** Android / glog single-letter levels count only when a `Component:` follows. */
+const LETTER_LEVEL = /^[VDIWEF]$/;
+const MONTH_OR_DAY = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*,?$/i;
+/** How far into a line a header may reach (BGL's has nine fields). */
+const MAX_HEADER_TOKENS = 12;
+/** Share of lines that must show a header for the batch to be read as raw lines. */
+const HEADER_QUORUM = 0.6;
+
+/** Whitespace tokens of a line, a bracketed group (`[Socket Reader #1 for port 62260]`) kept as one token, with offsets. */
+const headerTokens = (line: string): { text: string; end: number }[] => {
+  const out: { text: string; end: number }[] = [];
+  const re = /\S+/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line)) && out.length < MAX_HEADER_TOKENS + 3) {
+    let text = m[0];
+    let end = m.index + text.length;
+    let depth = [...text].reduce((d, c) => d + (c === '[' ? 1 : c === ']' ? -1 : 0), 0);
+    while (text.startsWith('[') && depth > 0) {
+      const next = re.exec(line);
+      if (!next) break;
+      text += ` ${next[0]}`;
+      end = next.index + next[0].length;
+      depth += [...next[0]].reduce((d, c) => d + (c === '[' ? 1 : c === ']' ? -1 : 0), 0);
+    }
+    out.push({ text, end });
+  }
+  return out;
+};
+
+const endsField = (t: string) => t.endsWith(':') && !/^\d+(?::\d+)*:$/.test(t);
+const isBracketed = (t: string) => t.startsWith('[') && t.endsWith(']');
+
+/**
+ * Where a line's header (timestamp, host, level, component…) ends, or undefined when the line does not start
+ * like one. Format-agnostic: a header starts with a time, a number, a month/day name, a bracket or a dash, and
+ * ends at the first of: a `Component:` field; a level word (plus what loggers put right after it: a bracketed
+ * thread/request, a `Component:`, a ` - `); a standalone `-` separator.
+ */
+export const headerEnd = (line: string): number | undefined => {
+  const tokens = headerTokens(line);
+  const first = tokens[0]?.text ?? '';
+  if (!(/\d/.test(first) || MONTH_OR_DAY.test(first) || first.startsWith('[') || first === '-')) return undefined;
+  for (let i = 1; i < Math.min(tokens.length - 1, MAX_HEADER_TOKENS); i += 1) {
+    const t = tokens[i].text;
+    const level = LEVEL.test(t) || (LETTER_LEVEL.test(t) && endsField(tokens[i + 1]?.text ?? ''));
+    if (level) {
+      let end = i;
+      for (let j = i + 1; j <= i + 2 && j < tokens.length - 1; j += 1) {
+        const u = tokens[j].text;
+        if (endsField(u) || u === '-' || isBracketed(u)) end = j;
+        if (endsField(u) || u === '-') break;
+      }
+      return tokens[end].end;
+    }
+    if (endsField(t)) return tokens[i].end;
+    if (t === '-' && !LEVEL.test(tokens[i + 1]?.text ?? '')) return tokens[i].end;
+  }
+  return undefined;
+};
+
+/**
+ * The message part of each line when the batch is made of raw log lines (most lines show a header), else the
+ * lines unchanged. Deciding per batch, not per line, keeps a message that happens to start with a number and
+ * contain a colon (`10.251.30.85:50010:Got exception … to /10.251.90.64:`) from losing its first words.
+ */
+export const messagesOf = (lines: readonly string[]): string[] => {
+  const ends = lines.map(headerEnd);
+  const nonEmpty = lines.filter((l) => l.trim() !== '').length;
+  const withHeader = ends.filter((e) => e !== undefined).length;
+  if (nonEmpty === 0 || withHeader / nonEmpty < HEADER_QUORUM) return [...lines];
+  return lines.map((l, i) => (ends[i] === undefined ? l : l.slice(ends[i]).trim()));
+};

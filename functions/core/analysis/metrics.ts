@@ -10,10 +10,10 @@
  *   from turning a 0.1% wiggle into an "infinite" anomaly.
  * - |z| is mapped to [0, 1] with a logistic centred on the detection threshold (3.5, the Iglewicz–Hoaglin
  *   cut-off for modified z-scores), so a score ≥ 0.5 means "anomalous" and the mapping stays monotone.
- * - Onset = the first point of the sustained anomalous run at the end of the window: the run is confirmed by
- *   a "k of the last n points" rule at the high threshold, then extended backwards with hysteresis at a
- *   lower threshold, so a ramp (a pool filling up, a leak) is dated where it left the noise, not where it
- *   crossed the alarm line.
+ * - Onset = the start of the sustained anomalous run at the end of the window: the run is confirmed by a
+ *   "k of the last n points" rule at the high threshold, dated by a robust step fit, then extended backwards
+ *   along a ramp (a pool filling up, a leak) to where it left the noise — but not through unrelated noise or
+ *   load-driven creep before a jump (see `estimateOnset`).
  */
 
 /** A point in time (ISO 8601 string or epoch milliseconds) and a value. */
@@ -213,13 +213,23 @@ export interface Onset {
   readonly length: number;
 }
 
+/** Values are capped at this many times the threshold when the step is fitted, so one huge point cannot dominate. */
+const STEP_FIT_CAP = 3;
+/** Walking back from the step, a point continues a ramp only if it is at least this share of the next one. */
+const RAMP_RATIO = 1 / 3;
+
 /**
  * The start of the sustained anomalous run at the end of a scored series, or undefined when the end of the
  * series is not anomalous (fewer than k of the last n points beyond the threshold in one direction).
  *
- * From the last confirmed point, the run is extended backwards while points stay beyond the low threshold
- * in the same direction (allowing at most n − k consecutive misses, the same slack the confirmation rule
- * has); the onset is the earliest point of that run.
+ * Two steps, so that neither noise before the fault nor a slow ramp misdates it:
+ * 1. Step fit: the split c that best explains the series as "normal (z ≈ 0) before c, level m after", by least
+ *    squares on z capped at ±`STEP_FIT_CAP` × threshold. A p99 spike a few minutes before the fault costs more
+ *    in the "after" segment than it saves, so it does not pull the onset back.
+ * 2. Ramp extension: from c, walk back while points stay beyond the low threshold AND each is a plausible part
+ *    of a ramp into the next (at least `RAMP_RATIO` of it). A leak or a filling pool is dated where it left
+ *    the noise; load-driven creep at z ≈ 2–3 just before a jump to z ≈ 60 is not a ramp into it, so the jump
+ *    stays the onset.
  */
 export const estimateOnset = (scored: readonly ScoredPoint[], options: OnsetOptions = {}): Onset | undefined => {
   const high = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
@@ -233,19 +243,32 @@ export const estimateOnset = (scored: readonly ScoredPoint[], options: OnsetOpti
   if (Math.max(up, down) < k) return undefined;
   const direction: 'up' | 'down' = up >= down ? 'up' : 'down';
   const sign = direction === 'up' ? 1 : -1;
-  const slack = n - k;
-  let onset = -1;
-  let misses = 0;
-  for (let i = scored.length - 1; i >= 0; i -= 1) {
-    if (sign * scored[i].z >= low) {
-      onset = i;
-      misses = 0;
-    } else if (onset >= 0 || i < scored.length - n) {
-      misses += 1;
-      if (misses > slack) break;
+  const cap = STEP_FIT_CAP * high;
+  const x = scored.map((p) => Math.max(-cap, Math.min(cap, sign * (Number.isFinite(p.z) ? p.z : 0))));
+  // Prefix sums make every split O(1): cost(c) = Σ_{i<c} x² + Σ_{i≥c} (x − mean_after)².
+  const m = x.length;
+  const sum = [0];
+  const sq = [0];
+  for (let i = 0; i < m; i += 1) {
+    sum.push(sum[i] + x[i]);
+    sq.push(sq[i] + x[i] * x[i]);
+  }
+  let best = m - 1;
+  let bestCost = Number.POSITIVE_INFINITY;
+  // The after-segment must be able to hold the confirmed tail: c ≤ m − k.
+  for (let c = 0; c <= m - k; c += 1) {
+    const count = m - c;
+    const s = sum[m] - sum[c];
+    const mean = s / count;
+    if (mean < low) continue; // "after" must be anomalous on average
+    const cost = sq[c] + (sq[m] - sq[c]) - (s * s) / count;
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = c;
     }
   }
-  if (onset < 0) return undefined;
+  let onset = best;
+  while (onset > 0 && x[onset - 1] >= low && x[onset - 1] >= RAMP_RATIO * x[onset]) onset -= 1;
   return { t: scored[onset].t, index: onset, direction, length: scored.length - onset };
 };
 
@@ -375,4 +398,68 @@ export const hingeOnset = (points: readonly SeriesPoint[]): { t: string | number
     if (sse < best.sse) best = { index: k, sse };
   }
   return { t: usable[best.index].t, index: best.index };
+};
+
+// ───────────────────────── stand-alone series (no known-good reference) ─────────────────────────
+
+export interface DetectOptions {
+  /** Trailing points each point is compared with (default: a tenth of the series, within [60, 500]). */
+  readonly window?: number;
+  /** Points the short-term prediction is the median of (default 5). */
+  readonly predictor?: number;
+  /** Points needed before scoring starts; earlier points score 0 (default min(window, 10)). */
+  readonly minHistory?: number;
+  readonly zThreshold?: number;
+  /** Minimum scale as a fraction of the level (default 0.01: a stand-alone series has no tuned floor). */
+  readonly relativeFloor?: number;
+}
+
+export interface Detection {
+  /** One score in [0, 1] per input point (≥ 0.5: anomalous). */
+  readonly scores: number[];
+  readonly windows: AnomalyWindow[];
+}
+
+/** A level excursion must be this many times the threshold to count on its own (see `detectAnomalies`). */
+export const LEVEL_THRESHOLD_FACTOR = 2;
+
+/**
+ * Anomaly scores for a series with no known-good reference (a CSV of `timestamp,value`): online, no look-ahead.
+ *
+ * - Surprise: each point is predicted by the median of the `predictor` points before it, and its residual is
+ *   scored as a robust z against the residuals of the trailing `window`. A local median follows trends and
+ *   smooth daily shapes, so only what the recent past did not announce scores high: a spike, a step, a
+ *   sudden change of regime (at its start — after `predictor` points the new level is "predicted").
+ * - Excursion: the value against the trailing window's median/MAD, counted only beyond
+ *   `LEVEL_THRESHOLD_FACTOR` × the threshold, so a sustained level far outside anything recent stays anomalous
+ *   while the ordinary swing of a seasonal series does not.
+ * The larger |z| is mapped to [0, 1] (0.5 at the threshold). Windows group anomalous points, a single spike
+ * included. Non-finite values score 0.
+ */
+export const detectAnomalies = (points: readonly SeriesPoint[], options: DetectOptions = {}): Detection => {
+  const n = points.length;
+  const window = Math.max(3, Math.round(options.window ?? Math.min(500, Math.max(60, n / 10))));
+  const k = Math.max(1, options.predictor ?? 5);
+  const minHistory = Math.max(3, options.minHistory ?? Math.min(window, 10));
+  const threshold = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
+  const relativeFloor = options.relativeFloor ?? 0.01;
+  const values: number[] = [];
+  const residuals: number[] = [];
+  const scored: ScoredPoint[] = points.map((p) => {
+    const v = p.v;
+    let z = 0;
+    if (Number.isFinite(v) && values.length >= Math.max(minHistory, 1)) {
+      const history = values.slice(-window);
+      const level = robustBaseline(history, { relativeFloor });
+      const residual = v - median(values.slice(-k));
+      const recent = residuals.slice(-window);
+      const surprise = recent.length >= minHistory ? residual / Math.max(robustBaseline(recent, { relativeFloor: 0 }).scale, relativeFloor * Math.abs(level.median), 1e-9) : 0;
+      const excursion = robustZ(v, level) / LEVEL_THRESHOLD_FACTOR;
+      z = Math.abs(excursion) > Math.abs(surprise) ? excursion : surprise;
+      residuals.push(residual);
+    } else if (Number.isFinite(v) && values.length > 0) residuals.push(v - median(values.slice(-k)));
+    if (Number.isFinite(v)) values.push(v);
+    return { t: p.t, v, z, score: Number.isFinite(v) ? zToScore(z, threshold) : 0, direction: z < 0 ? 'down' : 'up' };
+  });
+  return { scores: scored.map((s) => Math.round(s.score * 10_000) / 10_000), windows: detectWindows(scored, { zThreshold: threshold, minPoints: 1, maxGap: 1 }) };
 };

@@ -80,7 +80,7 @@ describe('planMitigation', () => {
     expect(result).toMatchObject({ agent: 'plan', hasActions: true, autoApprove: true, risk: 'low' });
     const plan = await storedPlan(deps, incidentId);
     expect(plan.immediate).toHaveLength(1);
-    expect(plan.immediate[0]).toMatchObject({ kind: 'revert-config', service: 'inventory-service', target: 'CR2077', risk: 'low', reversible: true, params: { param: 'maximum-pool-size', from: '10', to: '20' }, evidenceIds: ['change:CR2077', 'log-template:inventory-service:t1'] });
+    expect(plan.immediate[0]).toMatchObject({ kind: 'revert-config', service: 'inventory-service', target: 'maximum-pool-size', risk: 'low', reversible: true, params: { param: 'maximum-pool-size', changeId: 'CR2077', from: '10', to: '20' }, evidenceIds: ['change:CR2077', 'log-template:inventory-service:t1'] });
     expect(plan.longTerm.length).toBeGreaterThan(0);
   });
 

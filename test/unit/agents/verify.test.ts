@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRecovered, recoveryBound, verifyRecovery } from '../../../functions/core/agents/verify.ts';
+import { faultPath, isRecovered, metricsToVerify, recoveryBound, verifyRecovery } from '../../../functions/core/agents/verify.ts';
 import { type ImpactOutput, VerificationOutput } from '../../../functions/core/model.ts';
 import type { MetricSeries } from '../../../functions/core/tools/ports.ts';
 import { fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
@@ -85,5 +85,64 @@ describe('recovery band', () => {
     expect(isRecovered({ baseline: 120, current: 900, direction: 'up' }, 40)).toBe(true);
     expect(isRecovered({ baseline: 1000, current: 200, direction: 'down' }, 700)).toBe(false);
     expect(isRecovered({ baseline: 1000, current: 200, direction: 'down' }, 950)).toBe(true);
+  });
+});
+
+describe('recovery band: noise', () => {
+  it('widens the band to the noise the detector calls normal (NOISE_Z × the baseline scale)', () => {
+    // Prepare: an error rate of 0.09 % whose minute-to-minute noise is ±30 % (scale 0.03)
+    const anomaly = { baseline: 0.09, current: 0.36, direction: 'up' as const };
+    // Assess: 0.14 is noise after the fix, not a fault still going on; without the scale it would not pass
+    expect(isRecovered(anomaly, 0.14)).toBe(false);
+    expect(isRecovered(anomaly, 0.14, 0.03)).toBe(true);
+    expect(recoveryBound(anomaly, 0.03)).toBeCloseTo(0.09 + 3.5 * 0.03);
+    expect(isRecovered(anomaly, 0.3, 0.03)).toBe(false);
+  });
+});
+
+describe('metricsToVerify', () => {
+  const a = (service: string, metric: string, baseline: number, current: number) => ({ service, metric, baseline, current, score: 9, direction: current >= baseline ? ('up' as const) : ('down' as const), evidenceIds: [] });
+
+  it('verifies what users feel, not saturation that load keeps up after the fix', () => {
+    // a flash sale keeps CPU at 86 % after the bad change is rolled back; latency and errors are the fault
+    const picked = metricsToVerify([a('inventory', 'latency_p99_ms', 120, 9000), a('inventory', 'cpu_pct', 50, 86), a('checkout', 'error_rate_pct', 0.1, 40), a('checkout', 'throughput_rps', 100, 200)]);
+    expect(picked.map((x) => x.metric)).toEqual(['latency_p99_ms', 'error_rate_pct']);
+  });
+
+  it('verifies saturation when no service-level indicator failed, and everything when nothing is a failure', () => {
+    expect(metricsToVerify([a('db', 'cpu_pct', 40, 95), a('db', 'throughput_rps', 100, 300)]).map((x) => x.metric)).toEqual(['cpu_pct']);
+    expect(metricsToVerify([a('db', 'throughput_rps', 100, 300)]).map((x) => x.metric)).toEqual(['throughput_rps']);
+  });
+});
+
+describe('verifyRecovery with the impact agent\'s noise scale', () => {
+  it('reads the scale from the impact evidence and calls a noisy but healthy error rate recovered', async () => {
+    // Prepare: the impact record carries the baseline scale of the series it flagged
+    const deps = fakeDeps({ tools: { telemetry: { queryMetrics: async () => [series('checkout-service', 'error_rate_pct', [0.15, 0.13, 0.14])] } } });
+    const incidentId = await seedIncident(deps);
+    await seedAgentRecord(deps, incidentId, 'impact', { ...impact, anomalies: [{ service: 'checkout-service', metric: 'error_rate_pct', baseline: 0.09, current: 0.36, score: 9, direction: 'up', evidenceIds: [] }] }, [
+      { id: 'metric:checkout-service:error_rate_pct', kind: 'metric', source: 'telemetry', summary: 'error rate', data: { scale: 0.03 } },
+    ]);
+    // Act
+    const result = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 3 });
+    // Assess
+    expect(result.recovered).toBe(true);
+  });
+});
+
+describe('faultPath', () => {
+  const topo = (name: string, calls: string[]) => ({ id: `topology:${name}`, kind: 'topology', source: 'telemetry', summary: name, data: { name, tier: 'backend', calls } });
+  const rc = (service: string, abstained = false) => ({
+    output: { rootCauses: [{ summary: 's', service, category: 'dependency' as const, predictions: [], confidence: 0.8, evidenceIds: [] }], abstained, missingEvidence: [], reasoning: '', evidenceIds: [] },
+    evidence: [topo('web', ['delivery']), topo('delivery', ['geo-api', 'slots-db']), topo('geo-api', []), topo('slots-db', [])],
+  });
+
+  it('is the root cause service and its callers, not a bystander beside them', () => {
+    expect(faultPath(rc('geo-api'))).toEqual(new Set(['geo-api', 'delivery', 'web']));
+  });
+
+  it('is undefined (check everything) when the root cause abstained or is missing', () => {
+    expect(faultPath(rc('geo-api', true))).toBeUndefined();
+    expect(faultPath(undefined)).toBeUndefined();
   });
 });
