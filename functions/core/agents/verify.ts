@@ -20,6 +20,11 @@
  * below the upper edge is recovered (latency below the baseline is fine); for one that went down, anything
  * above the lower edge. A metric with no recent data has not recovered: we cannot confirm it. With no
  * anomalous metric at all there is nothing to wait for, and the check passes.
+ *
+ * The band is widened to the range the metric showed while healthy (`healthyEdge`: its most extreme value in
+ * the hour before the onset), because a p99 that spiked now and then before the incident is not unrecovered when
+ * it spikes once more — but never beyond half the excursion, so a metric still half-way to its anomalous level
+ * is not called recovered because the baseline window caught the start of the fault.
  */
 import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
@@ -109,6 +114,18 @@ const scaleOf = (evidence: readonly { id: string; data?: unknown }[], service: s
   return Number.isFinite(scale) && scale > 0 ? scale : 0;
 };
 
+/** How far before the onset the healthy range is read. */
+export const HEALTHY_WINDOW_MINUTES = 60;
+/** Minutes just before the onset left out of the healthy range (an onset is dated to the minute). */
+export const HEALTHY_GUARD_MINUTES = 5;
+
+/** The most extreme healthy value in the direction of the anomaly, capped at half the excursion. */
+export const healthyEdge = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, healthy: readonly number[]): number | undefined => {
+  if (healthy.length === 0) return undefined;
+  const halfway = (anomaly.baseline + anomaly.current) / 2;
+  return anomaly.direction === 'up' ? Math.min(Math.max(...healthy), halfway) : Math.max(Math.min(...healthy), halfway);
+};
+
 /**
  * The latest value: the median of the newest `LATEST_POINTS` points measured after the mitigation ran
  * (`since`, inclusive), so neither a pre-action point nor one noisy point decides. Points from before the action say
@@ -144,6 +161,15 @@ export const verifyRecovery =
           : ((await evidence.call('telemetry.queryMetrics', () =>
               deps.tools.telemetry.queryMetrics({ ...scope, from: new Date(now.getTime() - RECENT_WINDOW_MINUTES * 60_000).toISOString(), to: now.toISOString(), services, metrics }),
             )) ?? []);
+      // The healthy range: the same series in the hour before the fault began.
+      const onsets = anomalies.map((a) => Date.parse(a.onset ?? '')).filter((t) => !Number.isNaN(t));
+      const healthyEnd = onsets.length > 0 ? Math.min(...onsets) - HEALTHY_GUARD_MINUTES * 60_000 : undefined;
+      const healthySeries =
+        healthyEnd === undefined || anomalies.length === 0
+          ? []
+          : ((await evidence.call('telemetry.queryMetrics', () =>
+              deps.tools.telemetry.queryMetrics({ ...scope, from: new Date(healthyEnd - HEALTHY_WINDOW_MINUTES * 60_000).toISOString(), to: new Date(healthyEnd).toISOString(), services, metrics }),
+            )) ?? []);
       const checks: Check[] = anomalies.map((a) => {
         const id = `metric:${a.service}:${a.metric}`;
         const s = series.find((x) => x.service === a.service && x.metric === a.metric);
@@ -153,12 +179,16 @@ export const verifyRecovery =
           return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: Number.NaN, recovered: false, evidenceIds: [id] };
         }
         const scale = scaleOf(impact.evidence, a.service, a.metric);
-        const recovered = isRecovered(a, latest, scale);
+        const healthy = healthySeries.find((x) => x.service === a.service && x.metric === a.metric)?.points.map((p) => p.v) ?? [];
+        const band = recoveryBound(a, scale);
+        const edge = healthyEdge(a, healthy);
+        const bound = edge === undefined ? band : a.direction === 'up' ? Math.max(band, edge) : Math.min(band, edge);
+        const recovered = a.direction === 'up' ? latest <= bound : latest >= bound;
         evidence.add({
           id,
           kind: 'metric',
           source: 'telemetry',
-          summary: `${a.service} ${a.metric}: baseline ${a.baseline}, during ${a.current}, now ${round(latest)} (healthy ${a.direction === 'up' ? '≤' : '≥'} ${round(recoveryBound(a, scale))}) → ${recovered ? 'recovered' : 'not recovered'}`,
+          summary: `${a.service} ${a.metric}: baseline ${a.baseline}, during ${a.current}, now ${round(latest)} (healthy ${a.direction === 'up' ? '≤' : '≥'} ${round(bound)}) → ${recovered ? 'recovered' : 'not recovered'}`,
         });
         return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: round(latest), recovered, evidenceIds: [id] };
       });

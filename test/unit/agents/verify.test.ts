@@ -146,3 +146,15 @@ describe('faultPath', () => {
     expect(faultPath(undefined)).toBeUndefined();
   });
 });
+
+describe('healthyEdge', () => {
+  it('widens the band to the worst value seen while healthy, never past half the excursion', async () => {
+    const { healthyEdge } = await import('../../../functions/core/agents/verify.ts');
+    const up = { baseline: 100, current: 1000, direction: 'up' as const };
+    expect(healthyEdge(up, [90, 110, 180, 95])).toBe(180); // a healthy p99 spike to 180
+    expect(healthyEdge(up, [90, 900])).toBe(550); // the window caught the fault's start: capped half-way
+    expect(healthyEdge(up, [])).toBeUndefined();
+    const down = { baseline: 1000, current: 100, direction: 'down' as const };
+    expect(healthyEdge(down, [950, 700, 1020])).toBe(700);
+  });
+});
