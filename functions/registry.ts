@@ -12,7 +12,9 @@ export type Access =
   | 'sfn:respond' // SendTaskSuccess / SendTaskFailure
   | 'events:put'
   | 'secret:webhook' // the shared secret of the webhook/approval routes
-  | 'secret:retool'; // the Retool workflow API key
+  | 'secret:retool' // the Retool workflow API key
+  | 'ssm:automation' // StartAutomationExecution of the configured action documents, GetAutomationExecution, PassRole of their assume role
+  | 'secret:actions-webhook'; // the signing key of the action webhook
 
 export interface FunctionSpec {
   /** Kebab-case name; also the folder under functions/. */
@@ -67,7 +69,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   agent('plan-mitigation', 'PlanMitigationFunctionArn', 'Immediate and long-term actions with risk and reversibility'),
   // secret:webhook: it signs the approval links with a key derived from the webhook secret.
   agent('request-approval', 'RequestApprovalFunctionArn', 'Stores the task token and asks a human (Retool or the API)', ['table:read', 'table:write', 'events:put', 'secret:webhook', 'secret:retool']),
-  agent('execute-mitigation', 'ExecuteMitigationFunctionArn', 'Runs the approved actions', ['table:read', 'table:write', 'events:put']),
+  // ssm:automation / secret:actions-webhook grant nothing unless the stack configures that actions adapter.
+  agent('execute-mitigation', 'ExecuteMitigationFunctionArn', 'Runs the approved actions, and their inverses when recovery is not verified', ['table:read', 'table:write', 'events:put', 'ssm:automation', 'secret:actions-webhook']),
   agent('verify-recovery', 'VerifyRecoveryFunctionArn', 'Compares the metrics to the baseline after the action'),
   agent('escalate', 'EscalateFunctionArn', 'Hands the incident to humans (approval timed out, not recovered, rejected)'),
   agent('write-report', 'WriteReportFunctionArn', 'RCA report and the outcome event to publish'),

@@ -9,10 +9,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -46,6 +46,54 @@ export interface RetoolSettings {
   readonly apiKeySecret: ISecret;
 }
 
+/** Run mitigations through SSM Automation runbooks (functions/core/tools/actions/ssm.ts). */
+export interface SsmAutomationSettings {
+  /** Action kind (or `<kind>:undo`) → Automation document name in this account and region. */
+  readonly documents: Readonly<Record<string, string>>;
+  /**
+   * The role the runbooks run as (their `AutomationAssumeRole` parameter); the function may pass it to SSM only.
+   * @default - none: the runbooks run with the function's own permissions, which grant nothing but starting them
+   */
+  readonly assumeRole?: IRole;
+  /**
+   * How long the executor waits for a runbook to finish (SSM_AUTOMATION_WAIT_SECONDS).
+   * @default 40
+   */
+  readonly waitSeconds?: number;
+}
+
+/** Post mitigations to a signed webhook (functions/core/tools/actions/webhook.ts). */
+export interface ActionWebhookSettings {
+  /** The receiver's https URL (ACTIONS_WEBHOOK_URL). */
+  readonly url: string;
+  /** The HMAC signing key (ACTIONS_WEBHOOK_SECRET_ID); the receiver verifies with the same key. */
+  readonly signingKey: ISecret;
+}
+
+/** Where mitigations run; at most one adapter. */
+export interface ActionSettings {
+  readonly ssmAutomation?: SsmAutomationSettings;
+  readonly webhook?: ActionWebhookSettings;
+}
+
+export class ActionSettingsInvalid extends Error {
+  override name = 'ActionSettingsInvalid';
+}
+
+/** The wildcards `ssm:automation` needs, for the stack's cdk-nag IAM5 allowances (`WildcardAllowance` shape). */
+export const SSM_AUTOMATION_WILDCARDS = [
+  {
+    reason: 'StartAutomationExecution of the configured action documents only, at any version (a new runbook version must not need a redeploy).',
+    resource: /:automation-definition\/[A-Za-z0-9_.-]+:\*$/,
+    actions: /^ssm:StartAutomationExecution$/,
+  },
+  {
+    reason: 'GetAutomationExecution and tagging of the automation executions this function starts; execution ids exist only once started.',
+    resource: /:automation-execution\/\*$/,
+    actions: /^ssm:(GetAutomationExecution|AddTagsToResource)$/,
+  },
+] as const;
+
 export interface IncidentFunctionsProps {
   /** The incident table (TABLE_NAME); `table:read` / `table:write` grant on it. */
   readonly table: ITable;
@@ -58,6 +106,12 @@ export interface IncidentFunctionsProps {
    * @default - no Retool: approvals go through the API/CLI only and `secret:retool` grants nothing
    */
   readonly retool?: RetoolSettings;
+  /**
+   * Where mitigations run. Functions with `ssm:automation` / `secret:actions-webhook` get the environment and the
+   * permissions of the configured adapter.
+   * @default - the simulated world (no real action is taken)
+   */
+  readonly actions?: ActionSettings;
   /**
    * The functions to build.
    * @default FUNCTIONS from functions/registry.ts
@@ -224,7 +278,54 @@ export class IncidentFunctions extends Construct {
         fn.addEnvironment('RETOOL_WORKFLOW_URL', props.retool.workflowUrl);
         fn.addEnvironment('RETOOL_API_KEY_SECRET_ID', props.retool.apiKeySecret.secretArn);
       },
+      'ssm:automation': () => {
+        const ssm = props.actions?.ssmAutomation;
+        if (ssm) grantSsmAutomation(fn, ssm);
+      },
+      'secret:actions-webhook': () => {
+        const webhook = props.actions?.webhook;
+        if (!webhook) return;
+        webhook.signingKey.grantRead(fn);
+        fn.addEnvironment('ACTIONS_WEBHOOK_URL', webhook.url);
+        fn.addEnvironment('ACTIONS_WEBHOOK_SECRET_ID', webhook.signingKey.secretArn);
+      },
     };
+    if (props.actions?.ssmAutomation && props.actions.webhook) {
+      throw new ActionSettingsInvalid('actions: configure ssmAutomation or webhook, not both (the executor uses one actions adapter)');
+    }
     for (const access of spec.access) grants[access]();
   }
 }
+
+/** A document name SSM accepts (a shared document's ARN is not supported here: grant it in its own account). */
+const DOCUMENT_NAME = /^[A-Za-z0-9_.-]{3,128}$/;
+
+/**
+ * `ssm:automation`: start exactly the configured documents (any version), read and tag the executions, and pass
+ * the assume role to SSM only. The environment names the documents and the role for the adapter.
+ */
+const grantSsmAutomation = (fn: NodejsFunction, ssm: SsmAutomationSettings): void => {
+  const stack = Stack.of(fn);
+  const names = [...new Set(Object.values(ssm.documents))];
+  if (names.length === 0) throw new ActionSettingsInvalid('actions.ssmAutomation.documents names no document');
+  const bad = names.filter((n) => !DOCUMENT_NAME.test(n));
+  if (bad.length > 0) throw new ActionSettingsInvalid(`actions.ssmAutomation.documents: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a document name`);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ssm:StartAutomationExecution'],
+      resources: names.map((name) => stack.formatArn({ service: 'ssm', resource: 'automation-definition', resourceName: `${name}:*` })),
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['ssm:GetAutomationExecution', 'ssm:AddTagsToResource'],
+      resources: [stack.formatArn({ service: 'ssm', resource: 'automation-execution', resourceName: '*' })],
+    }),
+  );
+  if (ssm.assumeRole) {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['iam:PassRole'], resources: [ssm.assumeRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } } }));
+    fn.addEnvironment('SSM_AUTOMATION_ASSUME_ROLE_ARN', ssm.assumeRole.roleArn);
+  }
+  fn.addEnvironment('SSM_AUTOMATION_DOCUMENTS', JSON.stringify(ssm.documents));
+  if (ssm.waitSeconds !== undefined) fn.addEnvironment('SSM_AUTOMATION_WAIT_SECONDS', String(ssm.waitSeconds));
+};

@@ -9,8 +9,10 @@ import { type Config, loadConfig } from './config.ts';
 import type { AgentDeps } from './deps.ts';
 import { EventBridgePublisher } from './events.ts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { reasonerFromEnv } from './reasoning/llm.ts';
 import { DynamoIncidentStore } from './store/dynamo-store.ts';
+import { actionsFromEnv } from './tools/actions/select.ts';
 import { simulatedTools } from './tools/simulated.ts';
 import { secretsManagerGetter, toolsFromEnv } from './tools/vendors/select.ts';
 import { DynamoWorldStore } from './world/world-store.ts';
@@ -32,7 +34,9 @@ export const defaultRuntime = (): Runtime => {
   // Secrets (vendor tokens, the LLM key) are read lazily and cached: a function that needs none never calls Secrets Manager.
   const getSecret = secretsManagerGetter(new SecretsManagerClient({}));
   // Each tool port uses its vendor adapter when that vendor is configured, else the simulated world.
-  const tools = toolsFromEnv(process.env, simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME)), { getSecret });
+  const selected = toolsFromEnv(process.env, simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME)), { getSecret });
+  // The actions port: SSM Automation or the signed webhook when configured, else the simulated world.
+  const tools = { ...selected, actions: actionsFromEnv(process.env, selected.actions, { getSecret, ssmClient: () => new SSMClient({}) }) };
   // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
   const reasoner = reasonerFromEnv(process.env, getSecret);
   const events = new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);

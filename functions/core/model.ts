@@ -245,9 +245,13 @@ export const PlanOutput = z.object({
 });
 export type PlanOutput = z.infer<typeof PlanOutput>;
 
+export const ExecutedAction = z.object({ kind: ActionKind, service: z.string(), target: z.string().optional(), status: z.enum(['succeeded', 'failed', 'skipped']), detail: z.string(), executedAt: z.string() });
+export type ExecutedAction = z.infer<typeof ExecutedAction>;
 export const ExecutionOutput = z.object({
-  actions: z.array(z.object({ kind: ActionKind, service: z.string(), target: z.string().optional(), status: z.enum(['succeeded', 'failed', 'skipped']), detail: z.string(), executedAt: z.string() })),
+  actions: z.array(ExecutedAction),
   executedAt: z.string(),
+  /** The inverses run after verification failed ("Undo mitigation"), in the order they ran (reverse of `actions`). */
+  undone: z.array(ExecutedAction).optional(),
 });
 export type ExecutionOutput = z.infer<typeof ExecutionOutput>;
 

@@ -1,6 +1,7 @@
 import { workflowHandler } from '../core/handler.ts';
-import { defaultDeps } from '../core/default-deps.ts';
-import { AgentTask } from '../core/model.ts';
-import { executeMitigation } from '../core/agents/execute.ts';
+import { defaultRuntime } from '../core/default-deps.ts';
+import { ExecuteTask, executeMitigation } from '../core/agents/execute.ts';
 
-export const handler = workflowHandler('execute-mitigation', AgentTask, executeMitigation(defaultDeps()));
+// The same policy as plan-mitigation: execute re-applies it to the actions it is about to run.
+const { deps, config } = defaultRuntime();
+export const handler = workflowHandler('execute-mitigation', ExecuteTask, executeMitigation(deps, { autoApproveLowRisk: config.AUTO_APPROVE_LOW_RISK }));

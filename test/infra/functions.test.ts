@@ -24,6 +24,8 @@ const ACTIONS_OF: Record<Access, RegExp> = {
   'events:put': /^events:PutEvents$/,
   'secret:webhook': /^secretsmanager:(GetSecretValue|DescribeSecret)$/,
   'secret:retool': /^secretsmanager:(GetSecretValue|DescribeSecret)$/,
+  'ssm:automation': /^(ssm:(StartAutomationExecution|GetAutomationExecution|AddTagsToResource)|iam:PassRole)$/,
+  'secret:actions-webhook': /^secretsmanager:(GetSecretValue|DescribeSecret)$/,
 };
 const BASE_ACTIONS = /^(logs:(CreateLogStream|PutLogEvents)|xray:(PutTraceSegments|PutTelemetryRecords))$/;
 

@@ -1,13 +1,32 @@
 /**
  * Execution agent: runs the plan's immediate actions through the action port, in order, and writes an
- * ExecutionOutput (AGENT#execution). It refuses to act on a plan that was neither auto-approved by the policy
- * nor approved by a human, and it does not repeat an action a previous attempt already completed (a Lambda
- * retry must not roll back twice).
+ * ExecutionOutput (AGENT#execution). With `mode: "undo"` (the state machine's "Undo mitigation", after
+ * verification ran out without recovery) it runs the inverses of the actions that succeeded, in reverse order,
+ * and records them in the same output's `undone` list.
+ *
+ * Safety rules, each enforced here and not only upstream:
+ *   - Approval: it acts only on a plan a human approved, or one the policy auto-approves NOW (every action low
+ *     risk and reversible, and the operator allows it). The plan's stored `autoApprove` flag alone is not enough:
+ *     a plan record is data, and the policy is re-applied to the actions actually about to run.
+ *   - Preconditions: the catalog's (or, for an inverse, inverse.ts's) preconditions are checked against what the
+ *     tools say right before the action runs — the change may have been rolled back by a human since the plan
+ *     was made. An action whose precondition fails is `skipped` with the failed conditions as its detail.
+ *   - Idempotency: an action (or inverse) a previous attempt completed is never repeated (a Lambda retry must not
+ *     roll back twice); its earlier record is kept as it was.
+ *   - Adapter failures are `failed` results with the adapter's detail, never a crash of the agent.
+ * The undo is the ("approved") inverse of approved, reversible actions: the catalog declares each inverse, and
+ * the approver saw it (`reversible`) when approving. It never throws for failed inverses: escalation must run.
  */
+import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
-import { type AgentSummary, type AgentTask, ExecutionOutput, PlanOutput } from '../model.ts';
+import { type AgentSummary, type Evidence, type ExecutedAction, ExecutionOutput, type MitigationAction, PlanOutput } from '../model.ts';
+import type { ActionRequest } from '../runbooks/catalog.ts';
+import { inverseOf, isUndo, unmetAtExecution, changeRefOf, whyNoInverse } from '../runbooks/inverse.ts';
+import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.ts';
+import type { IncidentMeta } from '../store/store.ts';
+import type { ChangeRequest, ServiceNode, ToolScope } from '../tools/ports.ts';
 import { PlanNotFound } from './plan.ts';
-import { earlierOutput, runAgent, summarise } from './runtime.ts';
+import { type EvidenceLog, earlierOutput, runAgent, summarise } from './runtime.ts';
 
 export class MitigationNotApproved extends Error {
   override name = 'MitigationNotApproved';
@@ -18,64 +37,249 @@ export class MitigationFailed extends Error {
   override name = 'MitigationFailed';
 }
 
+/** "Undo mitigation" ran for an incident whose mitigation never ran. */
+export class ExecutionNotFound extends Error {
+  override name = 'ExecutionNotFound';
+  constructor(incidentId: string) {
+    super(`incident ${incidentId}: no mitigation was executed, so there is nothing to undo`);
+  }
+}
+
+export const ExecuteTask = z.object({
+  incidentId: z.string().min(1).max(128),
+  /** `apply` runs the plan; `undo` runs the inverses of what ran. */
+  mode: z.enum(['apply', 'undo']).default('apply'),
+});
+export type ExecuteTask = z.input<typeof ExecuteTask>;
+
+export interface ExecuteResult extends AgentSummary {
+  readonly mode: 'apply' | 'undo';
+  /** Whether some action that succeeded has an inverse (the state machine's "Can undo?"). */
+  readonly undoable: boolean;
+}
+
+/** How far back the change history is read to judge a change's current state. */
+export const PRECONDITION_CHANGE_LOOKBACK_HOURS = 24;
+const HOUR_MS = 3_600_000;
+
 const actionKey = (a: { kind: string; service: string; target?: string }) => `${a.kind}|${a.service}|${a.target ?? ''}`;
+const base = (a: Pick<MitigationAction, 'kind' | 'service' | 'target'>) => ({ kind: a.kind, service: a.service, ...(a.target ? { target: a.target } : {}) });
+const isChange = (d: unknown): d is ChangeRequest => !!d && typeof d === 'object' && typeof (d as ChangeRequest).id === 'string' && typeof (d as ChangeRequest).state === 'string';
+const isNode = (d: unknown): d is ServiceNode => !!d && typeof d === 'object' && typeof (d as ServiceNode).name === 'string' && Array.isArray((d as ServiceNode).calls);
+
+/** What the preconditions are judged on, plus how it was learnt (for the detail). */
+interface Facts {
+  readonly change?: ChangeRequest;
+  readonly tier?: ServiceNode['tier'];
+  readonly notes: readonly string[];
+}
+
+/**
+ * Reads, once per run, the current change records and topology for the actions' services (falling back to
+ * what the root-cause agent recorded when a tool is down), and answers per action.
+ */
+const factFinder = async (deps: AgentDeps, incident: IncidentMeta, scope: ToolScope, evidence: EvidenceLog, actions: readonly MitigationAction[]) => {
+  if (actions.length === 0) return (): Facts => ({ notes: [] });
+  const recorded: Evidence[] = (await deps.store.getAgentRecord(incident.incidentId, 'rootcause'))?.evidence ?? [];
+  const services = [...new Set(actions.map((a) => a.service))];
+  const needsChange = actions.some((a) => changeRefOf(a).id || changeRefOf(a).param);
+  const now = deps.clock();
+  const onset = Date.parse(incident.startedAt);
+  const from = new Date((Number.isNaN(onset) ? now.getTime() : onset) - PRECONDITION_CHANGE_LOOKBACK_HOURS * HOUR_MS).toISOString();
+  const live = needsChange ? await evidence.call('changes.listChanges', () => deps.tools.changes.listChanges({ ...scope, from, to: now.toISOString(), services })) : [];
+  const topology = await evidence.call('telemetry.getTopology', () => deps.tools.telemetry.getTopology({ ...scope, services }));
+  const recordedChanges = recorded.filter((e) => e.kind === 'change' && isChange(e.data)).map((e) => e.data as ChangeRequest);
+  const nodes = topology ?? recorded.filter((e) => e.kind === 'topology' && isNode(e.data)).map((e) => e.data as ServiceNode);
+
+  const find = (list: readonly ChangeRequest[], a: MitigationAction): ChangeRequest | undefined => {
+    const ref = changeRefOf(a);
+    if (ref.id) return list.find((c) => c.id === ref.id);
+    if (!ref.param) return undefined;
+    return list.filter((c) => c.service === a.service && c.configChange?.param === ref.param).sort((x, y) => y.deployedAt.localeCompare(x.deployedAt))[0];
+  };
+
+  return (action: MitigationAction, forwardSucceeded: boolean): Facts => {
+    const notes: string[] = [];
+    const tier = nodes.find((n) => n.name === action.service)?.tier;
+    const ref = changeRefOf(action);
+    if (!ref.id && !ref.param) return { tier, notes };
+    let change = live ? find(live, action) : undefined;
+    if (change) {
+      evidence.add({ id: `change:${change.id}`, kind: 'change', source: 'changes', summary: `${change.id} on ${change.service}: ${change.state}`, data: change });
+      return { change, tier, notes };
+    }
+    change = find(recordedChanges, action);
+    if (!change) return { tier, notes: [live ? 'the change is not in the change history' : 'the change history is unavailable and the change was never recorded'] };
+    if (isUndo(action) && forwardSucceeded) {
+      // What is known for sure: this incident's own action undid the change. The record predates it.
+      notes.push(`${live ? 'the change is not in the change history' : 'the change history is unavailable'}: assumed rolled back by this incident's ${action.kind}`);
+      return { change: { ...change, state: 'rolled-back' }, tier, notes };
+    }
+    notes.push(`${live ? 'the change is not in the change history' : 'the change history is unavailable'}: judged on the change as recorded at root-cause time (${change.state})`);
+    return { change, tier, notes };
+  };
+};
+
+/** The preconditions that fail (an action outside the catalog fails them all, naming why). */
+const unmet = (action: MitigationAction, facts: Pick<ActionRequest, 'change' | 'tier'>): string[] => {
+  try {
+    return unmetAtExecution(action, facts);
+  } catch (error) {
+    return [(error as Error).message];
+  }
+};
+
+/** Runs one action (or inverse): preconditions, then the port; every outcome is an ExecutedAction. */
+const runOne = async (deps: AgentDeps, scope: ToolScope, incidentId: string, evidence: EvidenceLog, action: MitigationAction, facts: Facts, label: string): Promise<ExecutedAction> => {
+  const executedAt = deps.clock().toISOString();
+  const failedConditions = unmet(action, facts);
+  if (failedConditions.length > 0) {
+    const detail = `precondition not met: ${failedConditions.join('; ')}${facts.notes.length ? ` (${facts.notes.join('; ')})` : ''}`;
+    evidence.add({ id: label, kind: 'action', source: 'actions', summary: `${action.description}: skipped (${detail})`, data: { ...base(action), status: 'skipped' } });
+    return { ...base(action), status: 'skipped', detail, executedAt };
+  }
+  const tool = `actions.execute:${action.kind}${isUndo(action) ? ':undo' : ''}`;
+  const result = await evidence.call(tool, () => deps.tools.actions.execute({ ...scope, incidentId, action }));
+  const gap = evidence.items.find((e) => e.id === `gap:${tool}`);
+  const status = result?.status ?? 'failed';
+  const detail = (result?.detail ?? gap?.summary ?? 'action failed') + (facts.notes.length ? ` (${facts.notes.join('; ')})` : '');
+  evidence.add({ id: label, kind: 'action', source: 'actions', summary: `${action.description}: ${status} (${detail})`, data: { ...base(action), status } });
+  return { ...base(action), status, detail, executedAt };
+};
+
+const line = (actions: readonly ExecutedAction[]) => actions.map((a) => `${a.kind} ${a.target ?? a.service}: ${a.status}`).join('; ');
+
+const publishable = (actions: readonly ExecutedAction[]) =>
+  actions.map((a) => ({ kind: a.kind, service: a.service, ...(a.target ? { target: a.target } : {}), status: a.status, detail: a.detail, executedAt: a.executedAt }));
+
+/** Whether a human approved, or the policy (re-applied to these actions) allows running them unattended. */
+const checkApproval = async (deps: AgentDeps, incident: IncidentMeta, plan: PlanOutput, policy: ApprovalPolicy): Promise<void> => {
+  const status = incident.approval?.status;
+  if (status === 'APPROVED' || status === 'AUTO_APPROVED') return;
+  const decision = decide(plan.immediate, policy);
+  if (!plan.autoApprove || !decision.autoApprove) {
+    const why = !decision.autoApprove ? decision.reasons.join('; ') : 'the plan was not marked for auto-approval';
+    throw new MitigationNotApproved(`incident ${incident.incidentId}: the plan needs approval and the approval is ${status ?? 'missing'} (${why})`);
+  }
+  await deps.store.updateIncident(incident.incidentId, { approval: { status: 'AUTO_APPROVED', decidedAt: deps.clock().toISOString(), approver: 'policy', comment: plan.rationale.slice(0, 500) } });
+};
+
+const apply = async (deps: AgentDeps, incidentId: string, policy: ApprovalPolicy): Promise<ExecuteResult> => {
+  const plan = await earlierOutput(deps, incidentId, 'plan', PlanOutput);
+  if (!plan) throw new PlanNotFound(incidentId);
+  const previous = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
+  const done = new Map((previous?.output.actions ?? []).filter((a) => a.status === 'succeeded').map((a) => [actionKey(a), a]));
+
+  const { output, incident } = await runAgent(deps, 'execution', incidentId, async ({ incident, scope, evidence }) => {
+    await checkApproval(deps, incident, plan.output, policy);
+    const factsOf = await factFinder(deps, incident, scope, evidence, plan.output.immediate.filter((a) => !done.has(actionKey(a))));
+    const actions: ExecutedAction[] = [];
+    for (const [i, action] of plan.output.immediate.entries()) {
+      const already = done.get(actionKey(action));
+      // Kept as it was: the record must keep saying it succeeded, or a third attempt (or the undo) would not know.
+      if (already) {
+        evidence.add({ id: `action:${i + 1}:${action.kind}`, kind: 'action', source: 'actions', summary: `${action.description}: already executed at ${already.executedAt}`, data: { ...base(action), status: 'succeeded' } });
+        actions.push(already);
+        continue;
+      }
+      actions.push(await runOne(deps, scope, incidentId, evidence, action, factsOf(action, false), `action:${i + 1}:${action.kind}`));
+    }
+    const offline: ExecutionOutput = { actions, executedAt: deps.clock().toISOString() };
+    return { schema: ExecutionOutput, instructions: 'Report the executed actions as they happened.', offline };
+  });
+
+  const succeeded = output.actions.filter((a) => a.status === 'succeeded');
+  const failed = output.actions.filter((a) => a.status === 'failed');
+  const skipped = output.actions.filter((a) => a.status === 'skipped');
+  const planned = new Map(plan.output.immediate.map((a) => [actionKey(a), a]));
+  const undoable = succeeded.some((a) => {
+    const p = planned.get(actionKey(a));
+    return !!p && !!inverseOf(p);
+  });
+  await deps.store.updateIncident(incidentId, { status: 'MITIGATING' });
+  await deps.store.appendEvent(incidentId, {
+    type: 'mitigation-executed',
+    message: line(output.actions) || 'no action in the plan',
+    actor: incident.approval?.approver ?? 'autopilot',
+    data: { actions: output.actions },
+  });
+  await deps.events.publish('Mitigation Executed', {
+    incidentId,
+    service: incident.service,
+    severity: incident.severity,
+    title: incident.title,
+    mode: 'apply',
+    actions: publishable(output.actions),
+    executedAt: output.executedAt,
+  });
+  if (output.actions.length > 0 && failed.length === output.actions.length) {
+    throw new MitigationFailed(`incident ${incidentId}: every action failed: ${failed.map((a) => `${a.kind} (${a.detail})`).join('; ')}`);
+  }
+  const summary = `Executed ${succeeded.length}/${output.actions.length} action(s)${skipped.length ? `, ${skipped.length} skipped` : ''}: ${line(output.actions)}`;
+  return { ...summarise(incidentId, 'execution', summary), mode: 'apply', undoable };
+};
+
+const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult> => {
+  const plan = await earlierOutput(deps, incidentId, 'plan', PlanOutput);
+  if (!plan) throw new PlanNotFound(incidentId);
+  const execution = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
+  if (!execution) throw new ExecutionNotFound(incidentId);
+  const planned = new Map(plan.output.immediate.map((a) => [actionKey(a), a]));
+  const undoneBefore = new Map((execution.output.undone ?? []).filter((a) => a.status === 'succeeded').map((a) => [actionKey(a), a]));
+  // Undo in reverse order: the last action taken is the first one undone (like unwinding a stack).
+  const ran = execution.output.actions.filter((a) => a.status === 'succeeded').reverse();
+
+  const { output, incident } = await runAgent(deps, 'execution', incidentId, async ({ incident, scope, evidence }) => {
+    const status = incident.approval?.status;
+    if (status !== 'APPROVED' && status !== 'AUTO_APPROVED') throw new MitigationNotApproved(`incident ${incidentId}: nothing to undo under an approval that is ${status ?? 'missing'}`);
+    // The forward run's evidence stays in the record: the output still cites it.
+    for (const e of execution.evidence) evidence.add(e);
+    const inverses = ran.map((a) => planned.get(actionKey(a))).flatMap((p) => (p ? [inverseOf(p)].filter((x): x is MitigationAction => !!x) : []));
+    const factsOf = await factFinder(deps, incident, scope, evidence, inverses.filter((a) => !undoneBefore.has(actionKey(a))));
+    const undone: ExecutedAction[] = [];
+    for (const [i, a] of ran.entries()) {
+      const executedAt = deps.clock().toISOString();
+      const original = planned.get(actionKey(a));
+      const inverse = original ? inverseOf(original) : undefined;
+      if (!original || !inverse) {
+        const detail = original ? `no inverse: ${whyNoInverse(original)}` : 'not in the plan any more: its inverse is unknown';
+        evidence.add({ id: `undo:${i + 1}:${a.kind}`, kind: 'action', source: 'actions', summary: `undo ${a.kind} ${a.target ?? a.service}: skipped (${detail})`, data: { ...base(a), status: 'skipped' } });
+        undone.push({ ...base(a), status: 'skipped', detail, executedAt });
+        continue;
+      }
+      const already = undoneBefore.get(actionKey(inverse));
+      if (already) {
+        undone.push(already);
+        continue;
+      }
+      undone.push(await runOne(deps, scope, incidentId, evidence, inverse, factsOf(inverse, true), `undo:${i + 1}:${a.kind}`));
+    }
+    const offline: ExecutionOutput = { ...execution.output, undone };
+    return { schema: ExecutionOutput, instructions: 'Report the executed actions and the inverses run to undo them, as they happened.', offline };
+  });
+
+  const undone = output.undone ?? [];
+  const succeeded = undone.filter((a) => a.status === 'succeeded');
+  const at = deps.clock().toISOString();
+  await deps.store.appendEvent(incidentId, {
+    type: 'mitigation-undone',
+    message: `recovery not verified: ${line(undone) || 'nothing to undo'}`,
+    actor: 'autopilot',
+    data: { undone },
+  });
+  await deps.events.publish('Mitigation Executed', {
+    incidentId,
+    service: incident.service,
+    severity: incident.severity,
+    title: incident.title,
+    mode: 'undo',
+    actions: publishable(undone),
+    executedAt: at,
+  });
+  return { ...summarise(incidentId, 'execution', `Undid ${succeeded.length}/${undone.length} action(s): ${line(undone) || 'nothing to undo'}`), mode: 'undo', undoable: false };
+};
 
 export const executeMitigation =
-  (deps: AgentDeps) =>
-  async ({ incidentId }: AgentTask): Promise<AgentSummary> => {
-    const plan = await earlierOutput(deps, incidentId, 'plan', PlanOutput);
-    if (!plan) throw new PlanNotFound(incidentId);
-    const previous = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
-    const done = new Map((previous?.output.actions ?? []).filter((a) => a.status === 'succeeded').map((a) => [actionKey(a), a.executedAt]));
-
-    const { output, incident } = await runAgent(deps, 'execution', incidentId, async ({ incident, scope, evidence }) => {
-      const approval = incident.approval;
-      const approved = approval?.status === 'APPROVED' || approval?.status === 'AUTO_APPROVED';
-      if (!approved && !plan.output.autoApprove) {
-        throw new MitigationNotApproved(`incident ${incidentId}: the plan needs approval and the approval is ${approval?.status ?? 'missing'}`);
-      }
-      if (!approved) {
-        await deps.store.updateIncident(incidentId, { approval: { status: 'AUTO_APPROVED', decidedAt: deps.clock().toISOString(), approver: 'policy', comment: plan.output.rationale.slice(0, 500) } });
-      }
-      const actions: ExecutionOutput['actions'] = [];
-      for (const [i, action] of plan.output.immediate.entries()) {
-        const executedAt = deps.clock().toISOString();
-        const base = { kind: action.kind, service: action.service, ...(action.target ? { target: action.target } : {}) };
-        const already = done.get(actionKey(action));
-        if (already) {
-          actions.push({ ...base, status: 'skipped', detail: `already executed at ${already}`, executedAt });
-          continue;
-        }
-        const result = await evidence.call(`actions.execute:${action.kind}`, () => deps.tools.actions.execute({ ...scope, incidentId, action }));
-        const failure = evidence.items.find((e) => e.id === `gap:actions.execute:${action.kind}`);
-        const status = result?.status ?? 'failed';
-        const detail = result?.detail ?? failure?.summary ?? 'action failed';
-        evidence.add({ id: `action:${i + 1}:${action.kind}`, kind: 'action', source: 'actions', summary: `${action.description}: ${status} (${detail})`, data: { ...base, status } });
-        actions.push({ ...base, status, detail, executedAt });
-      }
-      const offline: ExecutionOutput = { actions, executedAt: deps.clock().toISOString() };
-      return { schema: ExecutionOutput, instructions: 'Report the executed actions as they happened.', offline };
-    });
-
-    const succeeded = output.actions.filter((a) => a.status !== 'failed');
-    const failed = output.actions.filter((a) => a.status === 'failed');
-    await deps.store.updateIncident(incidentId, { status: 'MITIGATING' });
-    await deps.store.appendEvent(incidentId, {
-      type: 'mitigation-executed',
-      message: output.actions.map((a) => `${a.kind} ${a.target ?? a.service}: ${a.status}`).join('; ') || 'no action in the plan',
-      actor: incident.approval?.approver ?? 'autopilot',
-      data: { actions: output.actions },
-    });
-    await deps.events.publish('Mitigation Executed', {
-      incidentId,
-      service: incident.service,
-      severity: incident.severity,
-      title: incident.title,
-      actions: output.actions.map((a) => ({ kind: a.kind, service: a.service, ...(a.target ? { target: a.target } : {}), status: a.status, detail: a.detail, executedAt: a.executedAt })),
-      executedAt: output.executedAt,
-    });
-    if (output.actions.length > 0 && succeeded.length === 0) {
-      throw new MitigationFailed(`incident ${incidentId}: every action failed: ${failed.map((a) => `${a.kind} (${a.detail})`).join('; ')}`);
-    }
-    return summarise(incidentId, 'execution', `Executed ${succeeded.length}/${output.actions.length} action(s): ${output.actions.map((a) => `${a.kind} ${a.target ?? a.service} ${a.status}`).join('; ')}`);
-  };
+  (deps: AgentDeps, policy: ApprovalPolicy = DEFAULT_POLICY) =>
+  async (task: ExecuteTask): Promise<ExecuteResult> =>
+    task.mode === 'undo' ? undo(deps, task.incidentId) : apply(deps, task.incidentId, policy);

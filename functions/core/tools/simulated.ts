@@ -7,7 +7,8 @@
 import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools } from './ports.ts';
 import { metricSeries, serviceMetricNames } from '../world/dynamics.ts';
 import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
-import { applyAction, worldTime, type WorldState } from '../world/world.ts';
+import { applyAction, changeUndoneBy, worldTime, type WorldState } from '../world/world.ts';
+import { isUndo } from '../runbooks/inverse.ts';
 import type { WorldStore } from '../world/world-store.ts';
 
 export class InvalidToolQuery extends Error {
@@ -123,7 +124,8 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
           .filter(({ at }) => at >= from && at <= to)
           .sort((a, b) => b.at - a.at)
           .map(({ c, at }): ChangeRequest => {
-            const undone = w.actions.find((a) => a.status === 'succeeded' && a.changeId === c.id && Date.parse(a.at) <= to);
+            // Rolled back while the last action on it by `to` undid it (a roll-forward makes it implemented again).
+            const undone = changeUndoneBy(w, c.id, to);
             return {
               id: c.id,
               service: c.service,
@@ -204,7 +206,11 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     actions: {
       async execute(q) {
         const w = await world('actions', q);
-        const { result, record } = applyAction(w, { kind: q.action.kind, service: q.action.service, target: q.action.target, params: q.action.params, incidentId: q.incidentId }, clock());
+        const { result, record } = applyAction(
+          w,
+          { kind: q.action.kind, service: q.action.service, target: q.action.target, params: q.action.params, incidentId: q.incidentId, ...(isUndo(q.action) ? { undo: true } : {}) },
+          clock(),
+        );
         if (record) {
           try {
             await worlds.recordAction(w.id, record);

@@ -101,8 +101,11 @@ interface Context {
   /** Callers before callees. */
   readonly order: readonly string[];
   readonly callers: ReadonlyMap<string, readonly string[]>;
-  /** Per fault index: epoch ms of the first action that fixes it. */
-  readonly fixedAt: ReadonlyMap<number, number>;
+  /**
+   * Per fault index: when a mitigation took effect (`mitigated` true) and when an inverse action brought the fault
+   * back (`mitigated` false), in time order. A fault with no entry was never mitigated.
+   */
+  readonly mitigations: ReadonlyMap<number, readonly Transition[]>;
   readonly actions: readonly WorldAction[];
 }
 
@@ -127,11 +130,64 @@ const topologicalOrder = (services: readonly ServiceSpec[]): string[] => {
 
 /** Whether a successful action ends the fault: it undid the causing change, or matches a `fixedBy` entry. */
 const fixes = (fault: FaultSpec, a: WorldAction): boolean => {
-  if (a.status !== 'succeeded') return false;
+  if (a.status !== 'succeeded' || a.undo) return false;
   if (fault.causedBy && a.changeId === fault.causedBy) return true;
   return fault.fixedBy.some(
     (f) => f.kind === a.kind && (!f.service || f.service === a.service) && (!f.target || f.target === a.target || f.target === a.service || (a.changeId !== undefined && f.target === a.changeId)),
   );
+};
+
+/** A fault's mitigation switching on (an action fixed it) or off (an inverse action undid the last fix). */
+export interface Transition {
+  readonly at: number;
+  readonly mitigated: boolean;
+}
+
+/**
+ * What an action reverses is found by a key both share: kind, service, target and the change. An inverse
+ * (`undo`) carries the change it re-applied in `reappliedChangeId`, the original in `changeId`.
+ */
+const reversalKey = (a: WorldAction): string => `${a.kind}|${a.service}|${a.target ?? ''}|${a.changeId ?? a.reappliedChangeId ?? ''}`;
+
+/**
+ * When the fault was mitigated and when it came back. Every successful action that fixes the fault adds a
+ * live fix; an inverse of one of those removes it. The fault is mitigated while at least one fix is live: a
+ * rollback undone by a roll-forward brings the fault back, unless another fix (a failover) still holds it off.
+ */
+export const mitigationTransitions = (fault: FaultSpec, actions: readonly WorldAction[]): Transition[] => {
+  const live = new Map<string, number>();
+  const out: Transition[] = [];
+  const ordered = actions.filter((a) => a.status === 'succeeded').sort((x, y) => Date.parse(x.at) - Date.parse(y.at));
+  for (const a of ordered) {
+    const before = [...live.values()].some((n) => n > 0);
+    const key = reversalKey(a);
+    if (fixes(fault, a)) live.set(key, (live.get(key) ?? 0) + 1);
+    else if (a.undo && (live.get(key) ?? 0) > 0) live.set(key, (live.get(key) as number) - 1);
+    else continue;
+    const after = [...live.values()].some((n) => n > 0);
+    if (after !== before) out.push({ at: Date.parse(a.at), mitigated: after });
+  }
+  return out;
+};
+
+/**
+ * How far the mitigation has taken effect at t, in [0, 1]: each transition ramps the level from where it
+ * stood towards 1 (mitigated) or 0 (the fault is back) over the recovery lag.
+ */
+export const mitigationLevel = (transitions: readonly Transition[], t: number, lag: number): number => {
+  let level = 0;
+  let from = 0;
+  let at = -Infinity;
+  let target = 0;
+  const value = (x: number) => (at === -Infinity ? level : from + (target - from) * ramp(x, at, lag));
+  for (const tr of transitions) {
+    if (tr.at > t) break;
+    from = value(tr.at);
+    at = tr.at;
+    target = tr.mitigated ? 1 : 0;
+  }
+  level = value(t);
+  return clamp01(level);
 };
 
 const context = (world: WorldState): Context => {
@@ -140,10 +196,10 @@ const context = (world: WorldState): Context => {
   const { services, faults } = world.scenario;
   const callers = new Map<string, string[]>(services.map((s) => [s.name, []]));
   for (const s of services) for (const c of s.calls) callers.get(c)?.push(s.name);
-  const fixedAt = new Map<number, number>();
+  const mitigations = new Map<number, Transition[]>();
   faults.forEach((fault, index) => {
-    const times = world.actions.filter((a) => fixes(fault, a)).map((a) => Date.parse(a.at));
-    if (times.length > 0) fixedAt.set(index, Math.min(...times));
+    const transitions = mitigationTransitions(fault, world.actions);
+    if (transitions.length > 0) mitigations.set(index, transitions);
   });
   const ctx: Context = {
     anchor: Date.parse(world.createdAt),
@@ -152,7 +208,7 @@ const context = (world: WorldState): Context => {
     byName: new Map(services.map((s) => [s.name, s])),
     order: topologicalOrder(services),
     callers,
-    fixedAt,
+    mitigations,
     actions: world.actions,
   };
   contexts.set(world, ctx);
@@ -182,8 +238,8 @@ const faultIntensity = (ctx: Context, fault: FaultSpec, index: number, t: number
   const start = ctx.anchor + fault.startsAt * MINUTE;
   let i = ramp(t, start, fault.rampMinutes * MINUTE);
   if (fault.endsAt !== undefined) i *= 1 - ramp(t, ctx.anchor + fault.endsAt * MINUTE, 2 * MINUTE);
-  const fixed = ctx.fixedAt.get(index);
-  if (fixed !== undefined) i *= 1 - ramp(t, fixed, ctx.lag);
+  const transitions = ctx.mitigations.get(index);
+  if (transitions) i *= 1 - mitigationLevel(transitions, t, ctx.lag);
   return i;
 };
 

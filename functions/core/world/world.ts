@@ -25,6 +25,10 @@ export interface WorldAction {
   readonly detail: string;
   /** The change this action undid (a rollback, a config revert, a flag toggle). */
   readonly changeId?: string;
+  /** An inverse action: it undoes an earlier action of the same kind, service and target. */
+  readonly undo?: boolean;
+  /** An inverse that re-applied this change (roll forward, set the value again, toggle the flag back on). */
+  readonly reappliedChangeId?: string;
   /** scale-service: the capacity multiplier applied. */
   readonly factor?: number;
 }
@@ -74,6 +78,8 @@ export interface ActionRequest {
   readonly target?: string;
   readonly params?: Readonly<Record<string, unknown>>;
   readonly incidentId?: string;
+  /** Undo an earlier action of this kind (the executor's inverse path). */
+  readonly undo?: boolean;
 }
 
 export interface AppliedAction {
@@ -83,15 +89,28 @@ export interface AppliedAction {
   readonly record?: WorldAction;
 }
 
-type Outcome = Pick<WorldAction, 'status' | 'detail' | 'changeId' | 'factor'>;
+type Outcome = Pick<WorldAction, 'status' | 'detail' | 'changeId' | 'factor' | 'reappliedChangeId'>;
 type Handler = (world: WorldState, a: ActionRequest, at: number) => Outcome;
 
 const failed = (detail: string): Outcome => ({ status: 'failed', detail });
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Whether the change has been undone by an earlier successful action. */
-const undoneBy = (world: WorldState, changeId: string): WorldAction | undefined =>
-  world.actions.find((x) => x.status === 'succeeded' && x.changeId === changeId);
+/**
+ * The last successful action that undid or re-applied the change by `at` (epoch ms; default: any time). The
+ * change is undone when that action undid it (`changeId`), live again when it re-applied it, live when none.
+ */
+const lastChangeAction = (world: WorldState, changeId: string, at = Infinity): WorldAction | undefined =>
+  world.actions
+    .filter((x) => x.status === 'succeeded' && (x.changeId === changeId || x.reappliedChangeId === changeId) && Date.parse(x.at) <= at)
+    .sort((x, y) => Date.parse(x.at) - Date.parse(y.at))
+    .at(-1);
+
+/** The action that undid the change and is still in force at `at` (not re-applied since), if any. */
+export const changeUndoneBy = (world: WorldState, changeId: string, at = Infinity): WorldAction | undefined => {
+  const last = lastChangeAction(world, changeId, at);
+  return last?.changeId === changeId ? last : undefined;
+};
+const undoneBy = (world: WorldState, changeId: string): WorldAction | undefined => changeUndoneBy(world, changeId);
 
 /** Undoes a change: the shared core of rollback, config revert and flag toggle. */
 const undoChange = (world: WorldState, a: ActionRequest, at: number, changeId: string, verb: string): Outcome => {
@@ -100,10 +119,62 @@ const undoChange = (world: WorldState, a: ActionRequest, at: number, changeId: s
   if (change.service !== a.service) return failed(`change ${changeId} was made to ${change.service}, not ${a.service}`);
   if (worldTime(world, change.deployedAt) > at) return failed(`change ${changeId} is scheduled for ${iso(worldTime(world, change.deployedAt))} and not yet implemented`);
   const earlier = undoneBy(world, changeId);
-  if (earlier) return { status: 'succeeded', detail: `change ${changeId} was already ${verb} at ${earlier.at}`, changeId };
+  // No changeId: this action undid nothing new, so a later inverse of the earlier one alone brings the change back.
+  if (earlier) return { status: 'succeeded', detail: `change ${changeId} was already ${verb} at ${earlier.at}` };
   const what = change.version ? ` (${change.version.to} → ${change.version.from})` : change.configChange ? ` (${change.configChange.param} ${change.configChange.new} → ${change.configChange.old})` : '';
   return { status: 'succeeded', detail: `${verb} ${changeId} on ${change.service}${what}: ${change.rollbackPlan}`, changeId };
 };
+
+/** Re-applies a change an earlier action undid: the shared core of every inverse of a change. */
+const reapplyChange = (world: WorldState, a: ActionRequest, at: number, changeId: string, verb: string): Outcome => {
+  const change = world.scenario.changes.find((c) => c.id === changeId);
+  if (!change) return failed(`change ${changeId} does not exist in environment ${world.id}`);
+  if (change.service !== a.service) return failed(`change ${changeId} was made to ${change.service}, not ${a.service}`);
+  if (!changeUndoneBy(world, changeId, at)) return failed(`change ${changeId} is live (not rolled back): there is nothing to re-apply`);
+  const what = change.version ? ` (${change.version.from} → ${change.version.to})` : change.configChange ? ` (${change.configChange.param} ${change.configChange.old} → ${change.configChange.new})` : '';
+  return { status: 'succeeded', detail: `${verb} ${changeId} on ${change.service}${what}`, reappliedChangeId: changeId };
+};
+
+/** The config or flag change an action about `a.target` (a change id or a parameter name) refers to. */
+const changeFor = (w: WorldState, a: ActionRequest, at: number, type: 'config' | 'feature-flag'): string | undefined => {
+  const changeId = typeof a.params?.changeId === 'string' ? a.params.changeId : undefined;
+  return [...w.scenario.changes]
+    .filter((c) => c.service === a.service && (type === 'config' ? !!c.configChange : c.type === 'feature-flag'))
+    .filter((c) => (changeId ? c.id === changeId : c.id === a.target || c.configChange?.param === a.target || !a.target))
+    .filter((c) => worldTime(w, c.deployedAt) <= at)
+    .sort((x, y) => y.deployedAt - x.deployedAt)[0]?.id;
+};
+
+/** The last forward action of this kind on this service and target that an inverse would undo. */
+const forwardAction = (w: WorldState, a: ActionRequest): WorldAction | undefined =>
+  w.actions.filter((x) => x.status === 'succeeded' && !x.undo && x.kind === a.kind && x.service === a.service && x.target === a.target).at(-1);
+
+/** What each kind's inverse does to the world (restart-service and none have none). */
+const UNDO_HANDLERS: Partial<Record<ActionKind, Handler>> = {
+  'rollback-change': (w, a, at) => (a.target ? reapplyChange(w, a, at, a.target, 'rolled forward') : failed('rolling forward needs a target change id')),
+  'revert-config': (w, a, at) => {
+    const id = changeFor(w, a, at, 'config');
+    return id ? reapplyChange(w, a, at, id, 're-applied') : failed(`no config change${a.target ? ` of ${a.target}` : ''} was made to ${a.service} in environment ${w.id}`);
+  },
+  'toggle-feature-flag': (w, a, at) => {
+    const id = changeFor(w, a, at, 'feature-flag');
+    return id ? reapplyChange(w, a, at, id, 'toggled again') : failed(`no feature flag${a.target ? ` ${a.target}` : ''} was changed on ${a.service} in environment ${w.id}`);
+  },
+  'scale-service': (w, a) => {
+    const factor = Number(a.params?.factor);
+    if (!Number.isFinite(factor) || factor <= 0 || factor >= 1) return failed(`scaling back in needs a factor in (0, 1), got ${String(a.params?.factor)}`);
+    const spec = w.scenario.services.find((s) => s.name === a.service);
+    return { status: 'succeeded', detail: `scaled ${a.service} back in ×${factor.toFixed(2)} (to ${Math.round((spec?.replicas ?? 1) * scaleOf(w, a.service) * factor)} replicas)`, factor };
+  },
+  failover: (w, a) =>
+    forwardAction(w, a)
+      ? { status: 'succeeded', detail: `traffic of ${a.service}${a.target ? ` to ${a.target}` : ''} failed back to the primary` }
+      : failed(`${a.service} has not failed over${a.target ? ` away from ${a.target}` : ''}: nothing to fail back`),
+};
+
+/** The capacity multiplier the service runs at now (the product of its scale actions). */
+const scaleOf = (w: WorldState, service: string): number =>
+  w.actions.filter((x) => x.status === 'succeeded' && x.kind === 'scale-service' && x.service === service && x.factor !== undefined).reduce((f, x) => f * (x.factor as number), 1);
 
 /** A lookup table of what each action kind does to the world. */
 const HANDLERS: Record<ActionKind, Handler> = {
@@ -143,12 +214,21 @@ const HANDLERS: Record<ActionKind, Handler> = {
  */
 export const applyAction = (state: WorldState, action: ActionRequest, at: Date): AppliedAction => {
   const incidentId = action.incidentId ?? 'manual';
-  const repeat = state.actions.find(
-    (x) => x.status === 'succeeded' && x.incidentId === incidentId && x.kind === action.kind && x.service === action.service && x.target === action.target && x.kind !== 'scale-service',
-  );
+  const undo = action.undo === true;
+  // An idempotent retry repeats the LAST action of this incident on the same kind, service and target in the same
+  // direction; after an undo, applying the action again is a new action, not a repeat.
+  const last = state.actions
+    .filter((x) => x.status === 'succeeded' && x.incidentId === incidentId && x.kind === action.kind && x.service === action.service && x.target === action.target)
+    .at(-1);
+  const repeat = last && action.kind !== 'scale-service' && (last.undo === true) === undo ? last : undefined;
   if (repeat) return { state, result: { status: 'succeeded', detail: `already applied at ${repeat.at}: ${repeat.detail}` } };
   const known = action.kind === 'none' || state.scenario.services.some((s) => s.name === action.service);
-  const outcome = known ? HANDLERS[action.kind](state, action, at.getTime()) : failed(`service ${action.service} does not exist in environment ${state.id}`);
+  const handler = undo ? UNDO_HANDLERS[action.kind] : HANDLERS[action.kind];
+  const outcome = !known
+    ? failed(`service ${action.service} does not exist in environment ${state.id}`)
+    : handler
+      ? handler(state, action, at.getTime())
+      : failed(`${action.kind} cannot be undone`);
   const record: WorldAction = {
     incidentId,
     kind: action.kind,
@@ -156,6 +236,7 @@ export const applyAction = (state: WorldState, action: ActionRequest, at: Date):
     ...(action.target !== undefined ? { target: action.target } : {}),
     params: action.params ?? {},
     at: at.toISOString(),
+    ...(undo ? { undo: true } : {}),
     ...outcome,
   };
   return { state: { ...state, actions: [...state.actions, record] }, result: { status: outcome.status, detail: outcome.detail }, record };

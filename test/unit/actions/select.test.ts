@@ -1,0 +1,62 @@
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../functions/core/config.ts';
+import type { Actions } from '../../../functions/core/tools/ports.ts';
+import { parseDocuments, selectActions } from '../../../functions/core/tools/actions/select.ts';
+import { SsmAutomationActions } from '../../../functions/core/tools/actions/ssm.ts';
+import { WebhookActions } from '../../../functions/core/tools/actions/webhook.ts';
+
+const fallback: Actions = { execute: async () => ({ status: 'succeeded', detail: 'simulated' }) };
+const options = { getSecret: async () => 'key', ssmClient: () => new SSMClient({ region: 'eu-west-1' }) };
+const select = (env: Record<string, string>) => selectActions(env, fallback, options);
+const errorOf = (env: Record<string, string>): Error => {
+  try {
+    select(env);
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('no error');
+};
+
+describe('unit: actions adapter selection', () => {
+  it('uses the simulated world when nothing is configured', () => {
+    expect(select({})).toEqual({ actions: fallback, source: 'simulated' });
+  });
+
+  it('uses SSM Automation when SSM_AUTOMATION_DOCUMENTS is set', () => {
+    const { actions, source } = select({ SSM_AUTOMATION_DOCUMENTS: '{"rollback-change":"Autopilot-Rollback","rollback-change:undo":"Autopilot-RollForward"}', SSM_AUTOMATION_ASSUME_ROLE_ARN: 'arn:aws:iam::111122223333:role/Autopilot', SSM_AUTOMATION_WAIT_SECONDS: '30' });
+    expect(source).toBe('ssm');
+    expect(actions).toBeInstanceOf(SsmAutomationActions);
+  });
+
+  it('uses the signed webhook when its URL and key are set', () => {
+    const { actions, source } = select({ ACTIONS_WEBHOOK_URL: 'https://deploy.example.com/autopilot', ACTIONS_WEBHOOK_SECRET_ID: 'autopilot/actions-webhook' });
+    expect(source).toBe('webhook');
+    expect(actions).toBeInstanceOf(WebhookActions);
+  });
+
+  it.each([
+    [{ SSM_AUTOMATION_DOCUMENTS: '{"rollback-change":"A-1"}', ACTIONS_WEBHOOK_URL: 'https://x.example' }, /not both/],
+    [{ ACTIONS_WEBHOOK_URL: 'https://x.example' }, /ACTIONS_WEBHOOK_SECRET_ID must be set/],
+    [{ ACTIONS_WEBHOOK_SECRET_ID: 's' }, /ACTIONS_WEBHOOK_URL must be set/],
+    [{ ACTIONS_WEBHOOK_URL: 'http://deploy.example.com/x', ACTIONS_WEBHOOK_SECRET_ID: 's' }, /ACTIONS_WEBHOOK_URL must use https/],
+    [{ ACTIONS_WEBHOOK_URL: 'https://x.example', ACTIONS_WEBHOOK_SECRET_ID: 's', ACTIONS_WEBHOOK_RETRIES: '9' }, /ACTIONS_WEBHOOK_RETRIES must be an integer between 0 and 5/],
+    [{ SSM_AUTOMATION_ASSUME_ROLE_ARN: 'arn:aws:iam::111122223333:role/x' }, /SSM_AUTOMATION_DOCUMENTS must be set/],
+    [{ SSM_AUTOMATION_DOCUMENTS: '{"rollback-change":"A-1"}', SSM_AUTOMATION_ASSUME_ROLE_ARN: 'role/x' }, /SSM_AUTOMATION_ASSUME_ROLE_ARN must be an IAM role ARN/],
+    [{ SSM_AUTOMATION_DOCUMENTS: 'rollback-change=A' }, /SSM_AUTOMATION_DOCUMENTS must be a JSON object/],
+    [{ SSM_AUTOMATION_DOCUMENTS: '{"reboot-world":"A-1"}' }, /key "reboot-world" is not an action kind/],
+    [{ SSM_AUTOMATION_DOCUMENTS: '{"scale-service":"a b"}' }, /SSM_AUTOMATION_DOCUMENTS\["scale-service"\] must be a document name or ARN/],
+    [{ ACTIONS_WEBHOOK_TIMEOUT_MS: '500' }, /ACTIONS_WEBHOOK_TIMEOUT_MS is set but ACTIONS_WEBHOOK_URL is not/],
+  ])('rejects a bad configuration with a ConfigError naming the variable (%j)', (env, message) => {
+    const error = errorOf(env);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(message);
+  });
+
+  it('parses the document map, undo documents and ARNs included', () => {
+    expect(parseDocuments('{"failover":"Autopilot-Failover","failover:undo":"arn:aws:ssm:eu-west-1:111122223333:document/Autopilot-Failback"}')).toEqual({
+      failover: 'Autopilot-Failover',
+      'failover:undo': 'arn:aws:ssm:eu-west-1:111122223333:document/Autopilot-Failback',
+    });
+  });
+});
