@@ -26,9 +26,30 @@ const stringContext = (key: string): string | undefined => {
   return raw;
 };
 
+/** A JSON object of strings (`-c ssmAutomationDocuments='{"rollback-change":"Autopilot-Rollback"}'`). */
+const mapContext = (key: string): Record<string, string> | undefined => {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new InvalidSettingError(`context ${key} must be a JSON object, got ${JSON.stringify(raw)}`);
+    }
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw new InvalidSettingError(`context ${key} must map names to strings, got ${JSON.stringify(raw)}`);
+  }
+  return value as Record<string, string>;
+};
+
 new IncidentAutopilotStack(app, STACK_NAME, {
   approvalTimeoutSeconds: intContext('approvalTimeoutSeconds'),
   retoolWorkflowUrl: stringContext('retoolWorkflowUrl'),
+  ssmAutomationDocuments: mapContext('ssmAutomationDocuments'),
+  ssmAutomationRoleArn: stringContext('ssmAutomationRoleArn'),
+  actionsWebhookUrl: stringContext('actionsWebhookUrl'),
   verifyWaitSeconds: intContext('verifyWaitSeconds'),
   maxVerifyChecks: intContext('maxVerifyChecks'),
 });

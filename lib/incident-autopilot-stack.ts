@@ -6,10 +6,11 @@
 import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { AlertApi, WEBHOOK_SECRET_HEADER } from './alert-api.ts';
 import { IncidentEvents } from './incident-events.ts';
-import { IncidentFunctions } from './incident-functions.ts';
+import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from './incident-functions.ts';
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowance } from './nag-acknowledgements.ts';
@@ -50,6 +51,22 @@ export interface IncidentAutopilotStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Run mitigations as SSM Automation runbooks: action kind (or `<kind>:undo`) → document name.
+   * @default - the simulated world (or the webhook below)
+   */
+  readonly ssmAutomationDocuments?: Readonly<Record<string, string>>;
+  /**
+   * The role the runbooks assume (their AutomationAssumeRole parameter), with `ssmAutomationDocuments`.
+   * @default - none
+   */
+  readonly ssmAutomationRoleArn?: string;
+  /**
+   * Run mitigations by POSTing them, HMAC-signed, to this https endpoint. An `ActionsWebhookSigningKey` secret is
+   * created; the receiver verifies signatures with its value.
+   * @default - the simulated world (or SSM above)
+   */
+  readonly actionsWebhookUrl?: string;
   /**
    * Topic notified when workflow executions fail or time out.
    * @default - alarms without actions
@@ -128,7 +145,10 @@ export class IncidentAutopilotStack extends Stack {
       });
     }
 
+    const actions = this.actionSettings(props);
+
     this.functions = new IncidentFunctions(this, 'Functions', {
+      actions,
       table: this.store.table,
       eventBus: this.events.eventBus,
       webhookSecret: this.webhookSecret,
@@ -155,12 +175,35 @@ export class IncidentAutopilotStack extends Stack {
     this.events.forwardAlarmsTo({ endpoint: this.api.routeUrl('alerts/cloudwatch'), secretHeaderName: WEBHOOK_SECRET_HEADER, secret: this.webhookSecret });
 
     // Read at synthesis, once every grant is made: excuses exactly the wildcard resources these allowances explain.
-    acknowledgeWildcardResources(this, this.wildcardAllowances());
+    acknowledgeWildcardResources(this, [...this.wildcardAllowances(), ...(actions?.ssmAutomation ? SSM_AUTOMATION_WILDCARDS : [])]);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'The incident workflow' });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Where outcomes are published' });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${WEBHOOK_SECRET_HEADER}` });
+  }
+
+  /** Where mitigations run: SSM Automation, a signed webhook, or (neither set) the simulated world. */
+  private actionSettings(props: IncidentAutopilotStackProps): ActionSettings | undefined {
+    if (props.ssmAutomationDocuments && props.actionsWebhookUrl) throw new InvalidSettingError('set ssmAutomationDocuments or actionsWebhookUrl, not both');
+    if (props.ssmAutomationDocuments) {
+      return {
+        ssmAutomation: {
+          documents: props.ssmAutomationDocuments,
+          assumeRole: props.ssmAutomationRoleArn ? Role.fromRoleArn(this, 'AutomationAssumeRole', props.ssmAutomationRoleArn, { mutable: false }) : undefined,
+        },
+      };
+    }
+    if (props.actionsWebhookUrl) {
+      if (!/^https:\/\/\S+$/.test(props.actionsWebhookUrl)) throw new InvalidSettingError(`actionsWebhookUrl must be an https:// URL, got ${JSON.stringify(props.actionsWebhookUrl)}`);
+      const signingKey = new Secret(this, 'ActionsWebhookSigningKey', {
+        description: 'Incident Autopilot: HMAC key of the signed action webhook; give the receiver the same value.',
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      });
+      Validations.of(signingKey).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'The receiver holds the same key; rotating it is a coordinated change with the receiver, done by hand.' });
+      return { webhook: { url: props.actionsWebhookUrl, signingKey } };
+    }
+    return undefined;
   }
 
   /** Why each remaining wildcard resource in an IAM policy of this stack is acceptable (cdk-nag IAM5). */

@@ -194,6 +194,11 @@ export const renderReport = (
   line();
   if (execution && execution.actions.length > 0) {
     for (const a of execution.actions) line(`- ${a.executedAt} — ${a.kind} on ${a.service}${a.target ? ` (${a.target})` : ''}: **${a.status}** — ${a.detail}`);
+    if (execution.undone && execution.undone.length > 0) {
+      line();
+      line('Recovery was not verified, so the actions were undone:');
+      for (const a of execution.undone) line(`- ${a.executedAt} — undo: ${a.kind} on ${a.service}${a.target ? ` (${a.target})` : ''}: **${a.status}** — ${a.detail}`);
+    }
   } else if (plan && plan.immediate.length > 0) {
     line('None executed. Proposed:');
     for (const a of plan.immediate) line(`- ${a.description} (${a.risk} risk, ${a.reversible ? 'reversible' : 'not reversible'})`);

@@ -13,7 +13,8 @@
  * | oncall    | PAGERDUTY_TOKEN_SECRET_ID                       | PAGERDUTY_URL (https://api.pagerduty.com)                |
  * | all       |                                                 | TOOLS_HTTP_TIMEOUT_MS, TOOLS_HTTP_RETRIES                |
  *
- * The `actions` port always comes from the fallback (mitigations are executed elsewhere).
+ * The `actions` port is not a vendor observability tool: it passes through from `fallback`, where
+ * functions/core/tools/actions/select.ts has already chosen SSM Automation, a signed webhook or the simulated world.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../../config.ts';

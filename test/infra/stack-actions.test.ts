@@ -1,0 +1,48 @@
+/**
+ * Where mitigations run, chosen at deploy time: SSM Automation runbooks or a signed webhook (the simulated world
+ * otherwise). Each choice grants the executor exactly what it needs and leaves cdk-nag with nothing unexplained.
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { InvalidSettingError } from '../../lib/incident-autopilot-stack.ts';
+import { SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
+
+const findings = (synth: Synth): string[] =>
+  new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(synth.app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} @ ${r.constructPath}`));
+
+const executorEnv = (synth: Synth): Record<string, unknown> => {
+  const fns = synth.template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'execute-mitigation' } } } });
+  const [fn] = Object.values(fns) as { Properties: { Environment: { Variables: Record<string, unknown> } } }[];
+  return fn.Properties.Environment.Variables;
+};
+
+describe('mitigation adapters chosen at deploy time', () => {
+  it('SSM Automation: the executor may start the configured runbooks, and cdk-nag finds nothing unexplained', () => {
+    // Act
+    const synth = synthStack({ ssmAutomationDocuments: { 'rollback-change': 'Autopilot-Rollback', 'scale-service': 'Autopilot-Scale' } });
+    // Assess
+    expect(JSON.parse(String(executorEnv(synth).SSM_AUTOMATION_DOCUMENTS))).toEqual({ 'rollback-change': 'Autopilot-Rollback', 'scale-service': 'Autopilot-Scale' });
+    const ssmStatements = Object.values(synth.template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement)
+      .filter((st) => JSON.stringify(st.Action).includes('ssm:'))
+      .map((st) => `${JSON.stringify(st.Action)} on ${JSON.stringify(st.Resource)}`);
+    expect(ssmStatements.some((st) => st.includes('"ssm:StartAutomationExecution"') && st.includes('automation-definition/Autopilot-Rollback:*'))).toBe(true);
+    expect(ssmStatements.some((st) => st.includes('automation-definition/*'))).toBe(false); // only the configured documents
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('signed webhook: a signing key secret is created and only the executor may read it', () => {
+    // Act
+    const synth = synthStack({ actionsWebhookUrl: 'https://actions.example.com/autopilot' });
+    // Assess
+    expect(executorEnv(synth)).toMatchObject({ ACTIONS_WEBHOOK_URL: 'https://actions.example.com/autopilot' });
+    synth.template.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('action webhook') });
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('refuses both adapters at once, and a webhook that is not https', () => {
+    expect(() => synthStack({ ssmAutomationDocuments: { 'rollback-change': 'X' }, actionsWebhookUrl: 'https://a.example.com' })).toThrow(InvalidSettingError);
+    expect(() => synthStack({ actionsWebhookUrl: 'http://a.example.com' })).toThrow(/https/);
+  }, SYNTH_TIMEOUT_MS);
+});
