@@ -50,6 +50,9 @@ new IncidentAutopilotStack(app, STACK_NAME, {
   ssmAutomationDocuments: mapContext('ssmAutomationDocuments'),
   ssmAutomationRoleArn: stringContext('ssmAutomationRoleArn'),
   actionsWebhookUrl: stringContext('actionsWebhookUrl'),
+  llmBaseUrl: stringContext('llmBaseUrl'),
+  llmModel: stringContext('llmModel'),
+  llmTokenBudget: intContext('llmTokenBudget'),
   verifyWaitSeconds: intContext('verifyWaitSeconds'),
   maxVerifyChecks: intContext('maxVerifyChecks'),
 });

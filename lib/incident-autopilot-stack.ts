@@ -8,6 +8,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { FUNCTIONS } from '../functions/registry.ts';
 import { AlertApi, WEBHOOK_SECRET_HEADER } from './alert-api.ts';
 import { IncidentEvents } from './incident-events.ts';
 import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from './incident-functions.ts';
@@ -68,6 +69,19 @@ export interface IncidentAutopilotStackProps extends StackProps {
    */
   readonly actionsWebhookUrl?: string;
   /**
+   * An OpenAI-compatible endpoint for the LLM reasoner (LLM_BASE_URL), with `llmModel`. An `LlmApiKey` secret is
+   * created for you to fill; the agents read it. Without it the agents use the offline reasoner.
+   * @default - the offline reasoner
+   */
+  readonly llmBaseUrl?: string;
+  /** The model name (LLM_MODEL), with `llmBaseUrl`. */
+  readonly llmModel?: string;
+  /**
+   * Tokens (input + output) one incident may spend on the model (LLM_TOKEN_BUDGET), counted in DynamoDB.
+   * @default - no budget
+   */
+  readonly llmTokenBudget?: number;
+  /**
    * Topic notified when workflow executions fail or time out.
    * @default - alarms without actions
    */
@@ -120,6 +134,8 @@ export class IncidentAutopilotStack extends Stack {
   public readonly webhookSecret: Secret;
   /** Retool workflow API key, created empty when `retoolWorkflowUrl` is set. */
   public readonly retoolApiKey?: Secret;
+  /** The LLM endpoint's API key, when an LLM reasoner is configured. */
+  public readonly llmApiKey?: Secret;
 
   constructor(scope: Construct, id: string, props: IncidentAutopilotStackProps = {}) {
     super(scope, id, { description: 'Incident Autopilot: multi-agent incident response on Step Functions and Lambda', ...props });
@@ -167,6 +183,7 @@ export class IncidentAutopilotStack extends Stack {
       alarmTopic: props.alarmTopic,
     });
     this.functions.connectStateMachine(this.workflow.stateMachine);
+    this.llmApiKey = this.configureLlm(props);
 
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),
@@ -181,6 +198,25 @@ export class IncidentAutopilotStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'The incident workflow' });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Where outcomes are published' });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${WEBHOOK_SECRET_HEADER}` });
+  }
+
+  /** The LLM reasoner for the agents, when an endpoint is configured: its key secret, env and grants. */
+  private configureLlm(props: IncidentAutopilotStackProps): Secret | undefined {
+    if (!props.llmBaseUrl && !props.llmModel) return undefined;
+    if (!props.llmBaseUrl || !props.llmModel) throw new InvalidSettingError('set llmBaseUrl and llmModel together');
+    if (!/^https:\/\/\S+$/.test(props.llmBaseUrl)) throw new InvalidSettingError(`llmBaseUrl must be an https:// URL, got ${JSON.stringify(props.llmBaseUrl)}`);
+    if (props.llmTokenBudget !== undefined) checkInt('llmTokenBudget', props.llmTokenBudget, 1, 100_000_000);
+    const key = new Secret(this, 'LlmApiKey', { description: 'Incident Autopilot: the API key of the LLM endpoint. Replace the generated placeholder with your key.' });
+    Validations.of(key).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'The key is issued by the model provider; AWS cannot rotate it. Rotate it there and put the new value here.' });
+    for (const spec of FUNCTIONS.filter((f) => f.role === 'workflow')) {
+      const fn = this.functions.get(spec.name);
+      fn.addEnvironment('LLM_BASE_URL', props.llmBaseUrl);
+      fn.addEnvironment('LLM_MODEL', props.llmModel);
+      fn.addEnvironment('LLM_API_KEY_SECRET_ID', key.secretArn);
+      if (props.llmTokenBudget !== undefined) fn.addEnvironment('LLM_TOKEN_BUDGET', String(props.llmTokenBudget));
+      key.grantRead(fn);
+    }
+    return key;
   }
 
   /** Where mitigations run: SSM Automation, a signed webhook, or (neither set) the simulated world. */

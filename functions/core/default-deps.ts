@@ -10,6 +10,7 @@ import type { AgentDeps } from './deps.ts';
 import { EventBridgePublisher } from './events.ts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoTokenBudget } from './reasoning/budget.ts';
 import { reasonerFromEnv } from './reasoning/llm.ts';
 import { DynamoIncidentStore } from './store/dynamo-store.ts';
 import { actionsFromEnv } from './tools/actions/select.ts';
@@ -38,7 +39,7 @@ export const defaultRuntime = (): Runtime => {
   // The actions port: SSM Automation or the signed webhook when configured, else the simulated world.
   const tools = { ...selected, actions: actionsFromEnv(process.env, selected.actions, { getSecret, ssmClient: () => new SSMClient({}) }) };
   // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
-  const reasoner = reasonerFromEnv(process.env, getSecret);
+  const reasoner = reasonerFromEnv(process.env, getSecret, (perIncident) => new DynamoTokenBudget(dynamo, config.TABLE_NAME, perIncident));
   const events = new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
   runtime = { config, dynamo, deps: { store, tools, reasoner, events, clock: () => new Date() } };
   return runtime;

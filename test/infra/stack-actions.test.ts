@@ -5,6 +5,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { FUNCTIONS } from '../../functions/registry.ts';
 import { InvalidSettingError } from '../../lib/incident-autopilot-stack.ts';
 import { SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
 
@@ -44,5 +45,23 @@ describe('mitigation adapters chosen at deploy time', () => {
   it('refuses both adapters at once, and a webhook that is not https', () => {
     expect(() => synthStack({ ssmAutomationDocuments: { 'rollback-change': 'X' }, actionsWebhookUrl: 'https://a.example.com' })).toThrow(InvalidSettingError);
     expect(() => synthStack({ actionsWebhookUrl: 'http://a.example.com' })).toThrow(/https/);
+  }, SYNTH_TIMEOUT_MS);
+});
+
+describe('the LLM reasoner chosen at deploy time', () => {
+  it('gives every workflow agent the endpoint, the model, the budget and read access to the key, and nothing else reads it', () => {
+    // Act
+    const synth = synthStack({ llmBaseUrl: 'https://llm.example.com/v1', llmModel: 'gpt-test', llmTokenBudget: 50_000 });
+    // Assess
+    const fns = Object.values(synth.template.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
+    const withLlm = fns.filter((f) => f.Properties.Environment?.Variables?.LLM_MODEL === 'gpt-test');
+    expect(withLlm).toHaveLength(FUNCTIONS.filter((f) => f.role === 'workflow').length);
+    for (const f of withLlm) expect(f.Properties.Environment?.Variables).toMatchObject({ LLM_BASE_URL: 'https://llm.example.com/v1', LLM_TOKEN_BUDGET: '50000', LLM_API_KEY_SECRET_ID: expect.anything() });
+    synth.template.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('LLM endpoint') });
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('refuses half a configuration', () => {
+    expect(() => synthStack({ llmBaseUrl: 'https://llm.example.com/v1' })).toThrow(InvalidSettingError);
   }, SYNTH_TIMEOUT_MS);
 });

@@ -8,6 +8,8 @@
  * atomic `ADD`) can sit behind the same interface.
  */
 
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
 export interface TokenBudget {
   /** Tokens this incident may still spend (0 when exhausted). */
   remaining(incidentId: string): Promise<number>;
@@ -39,5 +41,45 @@ export class InMemoryTokenBudget implements TokenBudget {
   async consume(incidentId: string, tokens: number): Promise<void> {
     if (!Number.isFinite(tokens) || tokens < 0) throw new InvalidTokenBudget(`tokens must be a non-negative number, got ${tokens}`);
     this.#spent.set(incidentId, (this.#spent.get(incidentId) ?? 0) + tokens);
+  }
+}
+
+/**
+ * The budget kept on the incident's own partition (`INCIDENT#<id>` / `BUDGET`, an atomic `ADD`), so every Lambda
+ * container — the parallel investigation agents, a rerun — draws from the same count.
+ */
+export class DynamoTokenBudget implements TokenBudget {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #limit: number;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string, perIncident: number) {
+    if (!Number.isFinite(perIncident) || perIncident < 0) {
+      throw new InvalidTokenBudget(`perIncident must be a non-negative number, got ${perIncident}`);
+    }
+    this.#doc = doc;
+    this.#table = tableName;
+    this.#limit = perIncident;
+  }
+
+  #key(incidentId: string) {
+    return { pk: `INCIDENT#${incidentId}`, sk: 'BUDGET' };
+  }
+
+  async remaining(incidentId: string): Promise<number> {
+    const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: this.#key(incidentId), ConsistentRead: true }));
+    return Math.max(0, this.#limit - Number(Item?.tokensSpent ?? 0));
+  }
+
+  async consume(incidentId: string, tokens: number): Promise<void> {
+    if (!Number.isFinite(tokens) || tokens < 0) throw new InvalidTokenBudget(`tokens must be a non-negative number, got ${tokens}`);
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: this.#key(incidentId),
+        UpdateExpression: 'ADD tokensSpent :t',
+        ExpressionAttributeValues: { ':t': Math.round(tokens) },
+      }),
+    );
   }
 }

@@ -218,7 +218,12 @@ export type LlmEnv = z.infer<typeof LlmEnv>;
  * a key: `LLM_API_KEY`, or `LLM_API_KEY_SECRET_ID` together with `getSecret`. `getSecret` is called per request
  * attempt, so it should cache (SecretsManagerSecret does, with a TTL that picks up rotations).
  */
-export const reasonerFromEnv = (env: Record<string, string | undefined> = process.env, getSecret?: (secretId: string) => Promise<string>): Reasoner => {
+export const reasonerFromEnv = (
+  env: Record<string, string | undefined> = process.env,
+  getSecret?: (secretId: string) => Promise<string>,
+  /** Where LLM_TOKEN_BUDGET is counted; in process memory unless given (on AWS: the incident's DynamoDB item). */
+  budgetFor: (perIncident: number) => TokenBudget = (perIncident) => new InMemoryTokenBudget(perIncident),
+): Reasoner => {
   const blankless = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('LLM_') && v !== undefined && v !== ''));
   const parsed = LlmEnv.safeParse(blankless);
   if (!parsed.success) {
@@ -245,6 +250,6 @@ export const reasonerFromEnv = (env: Record<string, string | undefined> = proces
     apiKey,
     timeoutMs: cfg.LLM_TIMEOUT_MS,
     maxRetries: cfg.LLM_MAX_RETRIES,
-    tokenBudget: cfg.LLM_TOKEN_BUDGET !== undefined ? new InMemoryTokenBudget(cfg.LLM_TOKEN_BUDGET) : undefined,
+    tokenBudget: cfg.LLM_TOKEN_BUDGET !== undefined ? budgetFor(cfg.LLM_TOKEN_BUDGET) : undefined,
   });
 };
