@@ -6,15 +6,16 @@
  *   medianMs, p95Ms          webhook accepted (202) → outcome event published, 50 sequential db-pool-exhaustion incidents
  *   incidentsPerSecond       100 incidents with 20 in flight (first POST → last outcome event)
  *   transitionsPerIncident   states entered per execution (the sequential runs)
- *   bundleBytes              function → bytes of its esbuild bundle (node, esm, node22, bundle, minify)
- *   bundleBytesSdkExternal   the same with @aws-sdk/* left to the Lambda runtime (what CDK's NodejsFunction does by default)
+ *   bundleBytes              function → bytes of its esbuild bundle as the stack deploys it (node, esm, node22, bundle,
+ *                            minify, BUNDLE_EXTERNAL_MODULES — the AWS SDK — left to the Lambda runtime)
+ *   bundleBytesSdkBundled    the same with the AWS SDK bundled too (for a runtime without it)
  * Targets (ISSUE): median < 150 ms, >= 20 incidents/s, every bundle < 1 MB.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { FUNCTIONS } from '../functions/registry.ts';
+import { BUNDLE_EXTERNAL_MODULES, FUNCTIONS } from '../functions/registry.ts';
 import { ApiClient, type AcceptedAlert } from '../lib/local/client.ts';
 import { ApprovalWatcher, decideWhenRequested, seedScenario } from '../lib/local/incident-run.ts';
 import { projectRoot } from '../lib/local/lambda-runtime.ts';
@@ -150,20 +151,20 @@ const measureBundles = async (external: string[]): Promise<Record<string, number
 
 const main = async () => {
   const workflow = await measureWorkflow();
-  const bundleBytes = await measureBundles([]);
-  const bundleBytesSdkExternal = await measureBundles(['@aws-sdk/*']);
+  const bundleBytes = await measureBundles([...BUNDLE_EXTERNAL_MODULES]);
+  const bundleBytesSdkBundled = await measureBundles([]);
   const largest = Math.max(...Object.values(bundleBytes));
-  const largestSdkExternal = Math.max(...Object.values(bundleBytesSdkExternal));
+  const largestSdkBundled = Math.max(...Object.values(bundleBytesSdkBundled));
   const result = {
     scenario: SCENARIO,
     ...workflow,
     bundleBytes,
-    bundleBytesSdkExternal,
+    bundleBytesSdkBundled,
     targets: {
       medianUnder150Ms: workflow.medianMs < 150,
       atLeast20PerSecond: workflow.incidentsPerSecond >= 20,
       everyBundleUnder1MB: largest < 1024 * 1024,
-      everyBundleUnder1MBSdkExternal: largestSdkExternal < 1024 * 1024,
+      everyBundleUnder1MBSdkBundled: largestSdkBundled < 1024 * 1024,
     },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
