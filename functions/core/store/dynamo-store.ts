@@ -364,47 +364,20 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       .set('updatedAt', at);
     const pending = u.value('PENDING');
     const none = u.value(0);
-    try {
-      const out = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(incidentId), sk: META_SK },
-          UpdateExpression: u.expression(),
-          // Attribute-to-attribute comparison: every identity resolved at this very instant.
-          ConditionExpression: `attribute_exists(pk) AND ${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)}) AND ${u.name('distinctAlerts')} > ${none} AND ${u.name('resolvedAlerts')} >= ${u.name('distinctAlerts')}`,
-          ExpressionAttributeNames: u.names,
-          ExpressionAttributeValues: u.values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const item = out.Attributes ?? {};
-      return { withdrawn: true, taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const current = await this.#getMetaItem(incidentId);
-      if (!current) throw new IncidentNotFound(incidentId);
-      return notWithdrawn(current.approval as ApprovalState | undefined, current[TASK_TOKEN_ATTRIBUTE] !== undefined);
-    }
+    // Attribute-to-attribute comparison: every identity resolved at this very instant.
+    const { written, item } = await this.#updateMetaIf(
+      incidentId,
+      u,
+      `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)}) AND ${u.name('distinctAlerts')} > ${none} AND ${u.name('resolvedAlerts')} >= ${u.name('distinctAlerts')}`,
+    );
+    if (written) return { withdrawn: true, taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
+    return notWithdrawn(item.approval as ApprovalState | undefined, item[TASK_TOKEN_ATTRIBUTE] !== undefined);
   }
 
   async undoWithdrawal(incidentId: string): Promise<void> {
     const u = new UpdateBuilder().set('approval.status', 'PENDING').remove('approval.decidedAt').remove('approval.approver').remove('approval.comment');
     const withdrawn = u.value('WITHDRAWN');
-    try {
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(incidentId), sk: META_SK },
-          UpdateExpression: u.expression(),
-          ConditionExpression: `attribute_exists(pk) AND ${u.name('approval.status')} = ${withdrawn}`,
-          ExpressionAttributeNames: u.names,
-          ExpressionAttributeValues: u.values,
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (!(await this.#getMetaItem(incidentId))) throw new IncidentNotFound(incidentId);
-    }
+    await this.#updateMetaIf(incidentId, u, `${u.name('approval.status')} = ${withdrawn}`);
   }
 
   /** The incident an alert's dedup key points at, if the pointer exists and has not expired. */
@@ -504,26 +477,9 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     if (comment !== undefined) u.set('approval.comment', comment);
     u.set('updatedAt', this.#clock().toISOString());
     const pending = u.value('PENDING');
-    try {
-      const out = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(incidentId), sk: META_SK },
-          UpdateExpression: u.expression(),
-          ConditionExpression: `attribute_exists(pk) AND ${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)})`,
-          ExpressionAttributeNames: u.names,
-          ExpressionAttributeValues: u.values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const item = out.Attributes ?? {};
-      return { taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const current = await this.#getMetaItem(incidentId);
-      if (!current) throw new IncidentNotFound(incidentId);
-      throw new ApprovalAlreadyDecided(current.approval as ApprovalState | undefined);
-    }
+    const { written, item } = await this.#updateMetaIf(incidentId, u, `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)})`);
+    if (written) return { taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
+    throw new ApprovalAlreadyDecided(item.approval as ApprovalState | undefined);
   }
 
   /** Back to PENDING, only from APPROVED/REJECTED (an EXPIRED approval stays expired); a no-op otherwise. */
@@ -531,21 +487,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const u = new UpdateBuilder().set('approval.status', 'PENDING').remove('approval.decidedAt').remove('approval.approver').remove('approval.comment');
     const approved = u.value('APPROVED');
     const rejected = u.value('REJECTED');
-    try {
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(incidentId), sk: META_SK },
-          UpdateExpression: u.expression(),
-          ConditionExpression: `attribute_exists(pk) AND ${u.name('approval.status')} IN (${approved}, ${rejected})`,
-          ExpressionAttributeNames: u.names,
-          ExpressionAttributeValues: u.values,
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (!(await this.#getMetaItem(incidentId))) throw new IncidentNotFound(incidentId);
-    }
+    await this.#updateMetaIf(incidentId, u, `${u.name('approval.status')} IN (${approved}, ${rejected})`);
   }
 
   /**
@@ -560,25 +502,8 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       .set('updatedAt', this.#clock().toISOString());
     for (const field of ['outcome', 'failure', 'resolvedAt', 'reportLocation', 'approval', TASK_TOKEN_ATTRIBUTE]) u.remove(field);
     const terminals = TERMINAL_STATUSES.map((s) => u.value(s)).join(', ');
-    try {
-      const out = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(incidentId), sk: META_SK },
-          UpdateExpression: u.expression(),
-          ConditionExpression: `attribute_exists(pk) AND ${u.name('status')} IN (${terminals})`,
-          ExpressionAttributeNames: u.names,
-          ExpressionAttributeValues: u.values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toMeta(out.Attributes ?? {});
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const current = await this.#getMetaItem(incidentId);
-      if (!current) throw new IncidentNotFound(incidentId);
-      return toMeta(current);
-    }
+    // Not terminal: returned as it is.
+    return toMeta((await this.#updateMetaIf(incidentId, u, `${u.name('status')} IN (${terminals})`)).item);
   }
 
   // ───────────── internals ─────────────
@@ -797,26 +722,38 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     return found.slice(0, want);
   }
 
-  /** A plain conditional update of META (must exist); returns the new META. */
-  async #update(incidentId: string, u: UpdateBuilder): Promise<IncidentMeta> {
-    u.set('updatedAt', this.#clock().toISOString());
+  /**
+   * One conditional update of an incident's META item: `condition` is ANDed with "the incident exists". Returns
+   * `{written: true, item}` with the item as written, or `{written: false, item}` with the item as it is when the
+   * condition failed; throws IncidentNotFound when there is no incident at all.
+   */
+  async #updateMetaIf(incidentId: string, u: UpdateBuilder, condition?: string): Promise<{ written: boolean; item: Record<string, unknown> }> {
     try {
       const out = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: incidentPk(incidentId), sk: META_SK },
           UpdateExpression: u.expression(),
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : 'attribute_exists(pk)',
           ExpressionAttributeNames: u.names,
           ExpressionAttributeValues: u.values,
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return toMeta(out.Attributes ?? {});
+      return { written: true, item: out.Attributes ?? {} };
     } catch (error) {
-      if (isConditionFailure(error)) throw new IncidentNotFound(incidentId);
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+    const current = await this.#getMetaItem(incidentId);
+    if (!current) throw new IncidentNotFound(incidentId);
+    return { written: false, item: current };
+  }
+
+  /** A plain conditional update of META (must exist); returns the new META. */
+  async #update(incidentId: string, u: UpdateBuilder): Promise<IncidentMeta> {
+    u.set('updatedAt', this.#clock().toISOString());
+    // With no condition of its own, the only way to fail is a missing incident (#updateMetaIf throws then).
+    return toMeta((await this.#updateMetaIf(incidentId, u)).item);
   }
 
   /**
@@ -828,24 +765,8 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     if (!status || isTerminal(status)) return this.#update(incidentId, build(true));
     const u = build(true).set('updatedAt', this.#clock().toISOString());
     const terminals = TERMINAL_STATUSES.map((s) => u.value(s)).join(', ');
-    try {
-      const out = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: incidentPk(incidentId), sk: META_SK },
-          UpdateExpression: u.expression(),
-          ConditionExpression: `attribute_exists(pk) AND NOT ${u.name('status')} IN (${terminals})`,
-          ExpressionAttributeNames: u.names,
-          ExpressionAttributeValues: u.values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toMeta(out.Attributes ?? {});
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const current = await this.#getMetaItem(incidentId);
-    if (!current) throw new IncidentNotFound(incidentId);
+    const { written, item: current } = await this.#updateMetaIf(incidentId, u, `NOT ${u.name('status')} IN (${terminals})`);
+    if (written) return toMeta(current);
     const rest = build(false);
     if (!rest.hasValues) return toMeta(current);
     return this.#update(incidentId, rest);
