@@ -49,3 +49,21 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   }
   return parsed.data;
 };
+
+/** Environment variables as optional adapters read them (vendor tools, action adapters). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A variable's trimmed value; blank counts as unset. */
+export const envValue = (env: Env, name: string): string | undefined => {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+};
+
+/** An optional integer variable within [min, max]; a ConfigError naming it otherwise. */
+export const envInt = (env: Env, name: string, min: number, max: number): number | undefined => {
+  const v = envValue(env, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`invalid configuration: ${name} must be an integer between ${min} and ${max}, got "${v}"`);
+  return n;
+};

@@ -9,11 +9,10 @@
  *
  * Example: `SSM_AUTOMATION_DOCUMENTS={"rollback-change":"Autopilot-Rollback","rollback-change:undo":"Autopilot-RollForward","scale-service":"Autopilot-Scale"}`.
  */
-import { ConfigError } from '../../config.ts';
+import { ConfigError, type Env, envInt, envValue } from '../../config.ts';
 import { ActionKind } from '../../model.ts';
 import type { Actions } from '../ports.ts';
 import { checkBaseUrl, VendorUrlInvalid } from '../vendors/http.ts';
-import type { Env } from '../vendors/select.ts';
 import { SsmAutomationActions, type SsmAutomationOptions } from './ssm.ts';
 import { WebhookActions } from './webhook.ts';
 
@@ -31,19 +30,6 @@ export interface ActionsSelectOptions {
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** A document name (SSM: letters, digits, _ - .) or a document ARN (shared documents). */
 const DOCUMENT = /^(?:arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document\/)?[A-Za-z0-9_.-]{3,128}$/;
-
-const set = (env: Env, name: string): string | undefined => {
-  const v = env[name]?.trim();
-  return v ? v : undefined;
-};
-
-const int = (env: Env, name: string, min: number, max: number): number | undefined => {
-  const v = set(env, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`invalid configuration: ${name} must be an integer between ${min} and ${max}, got "${v}"`);
-  return n;
-};
 
 /** Parses SSM_AUTOMATION_DOCUMENTS: a JSON object whose keys are action kinds (optionally `:undo`). */
 export const parseDocuments = (raw: string): Record<string, string> => {
@@ -68,20 +54,20 @@ export const parseDocuments = (raw: string): Record<string, string> => {
 
 /** The actions adapter for this environment, and which one it is (for a startup log line). */
 export const selectActions = (env: Env, fallback: Actions, options: ActionsSelectOptions): { actions: Actions; source: ActionsSource } => {
-  const documents = set(env, 'SSM_AUTOMATION_DOCUMENTS');
-  const webhookUrl = set(env, 'ACTIONS_WEBHOOK_URL');
-  const webhookSecret = set(env, 'ACTIONS_WEBHOOK_SECRET_ID');
-  const ssmOnly = ['SSM_AUTOMATION_ASSUME_ROLE_ARN', 'SSM_AUTOMATION_WAIT_SECONDS'].filter((n) => set(env, n) !== undefined);
+  const documents = envValue(env, 'SSM_AUTOMATION_DOCUMENTS');
+  const webhookUrl = envValue(env, 'ACTIONS_WEBHOOK_URL');
+  const webhookSecret = envValue(env, 'ACTIONS_WEBHOOK_SECRET_ID');
+  const ssmOnly = ['SSM_AUTOMATION_ASSUME_ROLE_ARN', 'SSM_AUTOMATION_WAIT_SECONDS'].filter((n) => envValue(env, n) !== undefined);
   if (documents && (webhookUrl || webhookSecret)) throw new ConfigError('invalid configuration: set SSM_AUTOMATION_DOCUMENTS or ACTIONS_WEBHOOK_URL, not both (one actions adapter per function)');
 
   if (documents) {
-    const assumeRoleArn = set(env, 'SSM_AUTOMATION_ASSUME_ROLE_ARN');
+    const assumeRoleArn = envValue(env, 'SSM_AUTOMATION_ASSUME_ROLE_ARN');
     if (assumeRoleArn && !ROLE_ARN.test(assumeRoleArn)) throw new ConfigError(`invalid configuration: SSM_AUTOMATION_ASSUME_ROLE_ARN must be an IAM role ARN, got "${assumeRoleArn}"`);
     const actions = new SsmAutomationActions({
       client: options.ssmClient(),
       documents: parseDocuments(documents),
       ...(assumeRoleArn ? { assumeRoleArn } : {}),
-      ...(int(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840) !== undefined ? { waitSeconds: int(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840) } : {}),
+      ...(envInt(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840) !== undefined ? { waitSeconds: envInt(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840) } : {}),
     });
     return { actions, source: 'ssm' };
   }
@@ -97,8 +83,8 @@ export const selectActions = (env: Env, fallback: Actions, options: ActionsSelec
       if (error instanceof VendorUrlInvalid) throw new ConfigError(`invalid configuration: ${error.message}`);
       throw error;
     }
-    const timeoutMs = int(env, 'ACTIONS_WEBHOOK_TIMEOUT_MS', 100, 50_000);
-    const retries = int(env, 'ACTIONS_WEBHOOK_RETRIES', 0, 5);
+    const timeoutMs = envInt(env, 'ACTIONS_WEBHOOK_TIMEOUT_MS', 100, 50_000);
+    const retries = envInt(env, 'ACTIONS_WEBHOOK_RETRIES', 0, 5);
     const actions = new WebhookActions({
       url,
       key: () => options.getSecret(webhookSecret),
@@ -109,7 +95,7 @@ export const selectActions = (env: Env, fallback: Actions, options: ActionsSelec
     return { actions, source: 'webhook' };
   }
   for (const name of ['ACTIONS_WEBHOOK_TIMEOUT_MS', 'ACTIONS_WEBHOOK_RETRIES']) {
-    if (set(env, name) !== undefined) throw new ConfigError(`invalid configuration: ${name} is set but ACTIONS_WEBHOOK_URL is not`);
+    if (envValue(env, name) !== undefined) throw new ConfigError(`invalid configuration: ${name} is set but ACTIONS_WEBHOOK_URL is not`);
   }
   return { actions: fallback, source: 'simulated' };
 };

@@ -17,7 +17,7 @@
  * functions/core/tools/actions/select.ts has already chosen SSM Automation, a signed webhook or the simulated world.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError } from '../../config.ts';
+import { ConfigError, type Env, envInt, envValue } from '../../config.ts';
 import { SecretsManagerSecret } from '../../secrets.ts';
 import type { Tools } from '../ports.ts';
 import { DynatraceTelemetry } from './dynatrace.ts';
@@ -26,7 +26,7 @@ import { PagerDutyOnCall, PAGERDUTY_API } from './pagerduty.ts';
 import { ServiceNowChanges, type ServiceNowAuth } from './servicenow.ts';
 import { SplunkLogs } from './splunk.ts';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env } from '../../config.ts';
 
 export interface VendorSelectOptions {
   /** Reads a secret's value by id (Secrets Manager in the Lambdas). */
@@ -37,18 +37,13 @@ export interface VendorSelectOptions {
 /** Which adapter each port ended up with, for a startup log line. */
 export type ToolSources = Record<'telemetry' | 'changes' | 'logs' | 'oncall' | 'actions', 'dynatrace' | 'servicenow' | 'splunk' | 'pagerduty' | 'fallback'>;
 
-const set = (env: Env, name: string): string | undefined => {
-  const v = env[name]?.trim();
-  return v ? v : undefined;
-};
-
 /** Required variables of a port: all absent → undefined (use the fallback); some absent → ConfigError. */
 const group = <K extends string>(env: Env, port: string, names: readonly K[]): Record<K, string> | undefined => {
-  const present = names.filter((n) => set(env, n) !== undefined);
+  const present = names.filter((n) => envValue(env, n) !== undefined);
   if (present.length === 0) return undefined;
-  const missing = names.filter((n) => set(env, n) === undefined);
+  const missing = names.filter((n) => envValue(env, n) === undefined);
   if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join(', ')} must be set for the ${port} adapter (${present.join(', ')} ${present.length > 1 ? 'are' : 'is'} set)`);
-  return Object.fromEntries(names.map((n) => [n, set(env, n) as string])) as Record<K, string>;
+  return Object.fromEntries(names.map((n) => [n, envValue(env, n) as string])) as Record<K, string>;
 };
 
 const url = (name: string, value: string): string => {
@@ -60,16 +55,8 @@ const url = (name: string, value: string): string => {
   }
 };
 
-const int = (env: Env, name: string, min: number, max: number): number | undefined => {
-  const v = set(env, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`invalid configuration: ${name} must be an integer between ${min} and ${max}, got "${v}"`);
-  return n;
-};
-
 const bool = (env: Env, name: string): boolean | undefined => {
-  const v = set(env, name);
+  const v = envValue(env, name);
   if (v === undefined) return undefined;
   if (v !== 'true' && v !== 'false') throw new ConfigError(`invalid configuration: ${name} must be true or false, got "${v}"`);
   return v === 'true';
@@ -79,8 +66,8 @@ const bool = (env: Env, name: string): boolean | undefined => {
 export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOptions): { tools: Tools; sources: ToolSources } => {
   const secret = (id: string): Credential => () => options.getSecret(id);
   const common: RetryPolicy & { fetch?: typeof globalThis.fetch } = {
-    timeoutMs: int(env, 'TOOLS_HTTP_TIMEOUT_MS', 100, 120_000),
-    retries: int(env, 'TOOLS_HTTP_RETRIES', 0, 5),
+    timeoutMs: envInt(env, 'TOOLS_HTTP_TIMEOUT_MS', 100, 120_000),
+    retries: envInt(env, 'TOOLS_HTTP_RETRIES', 0, 5),
     fetch: options.fetch,
   };
   const sources: ToolSources = { telemetry: 'fallback', changes: 'fallback', logs: 'fallback', oncall: 'fallback', actions: 'fallback' };
@@ -91,14 +78,14 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
   const dt = group(env, 'Dynatrace', ['DYNATRACE_URL', 'DYNATRACE_TOKEN_SECRET_ID']);
   if (dt) {
     telemetry = new DynatraceTelemetry(
-      defined({ ...common, baseUrl: url('DYNATRACE_URL', dt.DYNATRACE_URL), apiToken: secret(dt.DYNATRACE_TOKEN_SECRET_ID), environmentTag: set(env, 'DYNATRACE_ENVIRONMENT_TAG') }),
+      defined({ ...common, baseUrl: url('DYNATRACE_URL', dt.DYNATRACE_URL), apiToken: secret(dt.DYNATRACE_TOKEN_SECRET_ID), environmentTag: envValue(env, 'DYNATRACE_ENVIRONMENT_TAG') }),
     );
     sources.telemetry = 'dynatrace';
   }
 
   let changes = fallback.changes;
-  const snUrl = set(env, 'SERVICENOW_URL');
-  const snToken = set(env, 'SERVICENOW_TOKEN_SECRET_ID');
+  const snUrl = envValue(env, 'SERVICENOW_URL');
+  const snToken = envValue(env, 'SERVICENOW_TOKEN_SECRET_ID');
   const snBasic = group(env, 'ServiceNow basic auth', ['SERVICENOW_USER', 'SERVICENOW_PASSWORD_SECRET_ID']);
   if (snUrl || snToken || snBasic) {
     if (!snUrl) throw new ConfigError('invalid configuration: SERVICENOW_URL must be set for the ServiceNow adapter');
@@ -106,7 +93,7 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
     if (!snToken && !snBasic) throw new ConfigError('invalid configuration: SERVICENOW_TOKEN_SECRET_ID or SERVICENOW_USER + SERVICENOW_PASSWORD_SECRET_ID must be set for the ServiceNow adapter');
     const auth: ServiceNowAuth = snToken ? { token: secret(snToken) } : { user: snBasic!.SERVICENOW_USER, password: secret(snBasic!.SERVICENOW_PASSWORD_SECRET_ID) };
     changes = new ServiceNowChanges(
-      defined({ ...common, instanceUrl: url('SERVICENOW_URL', snUrl), auth, readOnly: bool(env, 'SERVICENOW_READ_ONLY'), closeCode: set(env, 'SERVICENOW_CLOSE_CODE') }),
+      defined({ ...common, instanceUrl: url('SERVICENOW_URL', snUrl), auth, readOnly: bool(env, 'SERVICENOW_READ_ONLY'), closeCode: envValue(env, 'SERVICENOW_CLOSE_CODE') }),
     );
     sources.changes = 'servicenow';
   }
@@ -114,7 +101,7 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
   let logs = fallback.logs;
   const sp = group(env, 'Splunk', ['SPLUNK_URL', 'SPLUNK_TOKEN_SECRET_ID']);
   if (sp) {
-    const scheme = set(env, 'SPLUNK_AUTH_SCHEME');
+    const scheme = envValue(env, 'SPLUNK_AUTH_SCHEME');
     if (scheme !== undefined && scheme !== 'Bearer' && scheme !== 'Splunk') throw new ConfigError(`invalid configuration: SPLUNK_AUTH_SCHEME must be Bearer or Splunk, got "${scheme}"`);
     logs = new SplunkLogs(
       defined({
@@ -122,17 +109,17 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
         baseUrl: url('SPLUNK_URL', sp.SPLUNK_URL),
         token: secret(sp.SPLUNK_TOKEN_SECRET_ID),
         authScheme: scheme,
-        index: set(env, 'SPLUNK_INDEX'),
-        serviceField: set(env, 'SPLUNK_SERVICE_FIELD'),
-        levelField: set(env, 'SPLUNK_LEVEL_FIELD'),
+        index: envValue(env, 'SPLUNK_INDEX'),
+        serviceField: envValue(env, 'SPLUNK_SERVICE_FIELD'),
+        levelField: envValue(env, 'SPLUNK_LEVEL_FIELD'),
       }),
     );
     sources.logs = 'splunk';
   }
 
   let oncall = fallback.oncall;
-  const pdToken = set(env, 'PAGERDUTY_TOKEN_SECRET_ID');
-  const pdUrl = set(env, 'PAGERDUTY_URL');
+  const pdToken = envValue(env, 'PAGERDUTY_TOKEN_SECRET_ID');
+  const pdUrl = envValue(env, 'PAGERDUTY_URL');
   if (pdUrl && !pdToken) throw new ConfigError('invalid configuration: PAGERDUTY_TOKEN_SECRET_ID must be set for the PagerDuty adapter (PAGERDUTY_URL is set)');
   if (pdToken) {
     oncall = new PagerDutyOnCall(defined({ ...common, token: secret(pdToken), baseUrl: url('PAGERDUTY_URL', pdUrl ?? PAGERDUTY_API) }));
