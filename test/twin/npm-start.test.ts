@@ -1,0 +1,55 @@
+/**
+ * The newcomer's path, as the README writes it: `npm start` runs the twin (here without the demo, on a free port,
+ * with its own data directory), the CLI finds it through the data directory, and `autopilot send` posts a vendor
+ * payload to it. Ctrl-C (SIGINT) stops it cleanly.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+const env = { ...process.env, NO_COLOR: '1', CI: '1' };
+
+describe('npm start, then the CLI against it', () => {
+  let dataDir: string;
+  let server: ChildProcess;
+  let output = '';
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'autopilot-start-'));
+    server = spawn('npm', ['start', '--', '--no-demo', '--port', '0', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 45_000;
+    while (!/laptop twin is running/.test(output)) {
+      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 60_000);
+  afterAll(() => {
+    server?.kill('SIGINT');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves the API the CLI finds through the data directory, and accepts a vendor payload sent with `autopilot send`', async () => {
+    // Act
+    const sent = await run(process.execPath, ['bin/autopilot.ts', 'send', 'events/alerts/dynatrace.json', '--source', 'dynatrace', '--json', '--data-dir', dataDir], { cwd: root, env });
+    const listed = await run(process.execPath, ['bin/autopilot.ts', 'incidents', '--json', '--data-dir', dataDir], { cwd: root, env });
+    // Assess
+    const accepted = JSON.parse(sent.stdout) as { incidentId: string; executionArn: string; deduplicated: boolean };
+    expect(accepted).toMatchObject({ incidentId: expect.any(String), deduplicated: false });
+    expect(JSON.stringify(JSON.parse(listed.stdout))).toContain(accepted.incidentId);
+  });
+
+  it('refuses a payload the webhook rejects with a non-zero exit and the API message', async () => {
+    await expect(run(process.execPath, ['bin/autopilot.ts', 'send', 'package.json', '--source', 'dynatrace', '--data-dir', dataDir], { cwd: root, env })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/400/),
+    });
+  });
+});
