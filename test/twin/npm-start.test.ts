@@ -22,7 +22,7 @@ describe('npm start, then the CLI against it', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'autopilot-start-'));
-    server = spawn('npm', ['start', '--', '--no-demo', '--port', '0', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn('npm', ['start', '--', '--no-demo', '--port', '0', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const deadline = Date.now() + 45_000;
@@ -31,10 +31,16 @@ describe('npm start, then the CLI against it', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }, 60_000);
-  afterAll(() => {
-    server?.kill('SIGINT');
+  afterAll(async () => {
+    // npm runs the CLI in a shell of its own: Ctrl-C reaches the whole process group, so signal the group.
+    if (server?.pid && server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      process.kill(-server.pid, 'SIGINT');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      if (server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
+    }
     rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 20_000);
 
   it('serves the API the CLI finds through the data directory, and accepts a vendor payload sent with `autopilot send`', async () => {
     // Act
