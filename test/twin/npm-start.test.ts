@@ -15,6 +15,15 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 const env = { ...process.env, NO_COLOR: '1', CI: '1' };
 
+/** Signals a whole process group; a group that is already gone is fine. */
+const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+};
+
 describe('npm start, then the CLI against it', () => {
   let dataDir: string;
   let server: ChildProcess;
@@ -35,9 +44,9 @@ describe('npm start, then the CLI against it', () => {
     // npm runs the CLI in a shell of its own: Ctrl-C reaches the whole process group, so signal the group.
     if (server?.pid && server.exitCode === null) {
       const exited = new Promise((resolve) => server.once('exit', resolve));
-      process.kill(-server.pid, 'SIGINT');
+      signalGroup(server.pid, 'SIGINT');
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      if (server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
+      signalGroup(server.pid, 'SIGKILL'); // whatever is left of the group
     }
     rmSync(dataDir, { recursive: true, force: true });
   }, 20_000);
