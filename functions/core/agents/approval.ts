@@ -18,6 +18,14 @@ import { SECRET_HEADER } from '../../registry.ts';
 import { PlanNotFound } from './plan.ts';
 import { earlierOutput, summarise } from './runtime.ts';
 
+/** Every alert resolved before anyone was asked: nothing to approve (the ASL catches it by this name). */
+export class AlertsResolved extends Error {
+  override name = 'AlertsResolved';
+  constructor(incidentId: string) {
+    super(`incident ${incidentId}: every alert resolved before the approval was requested; approval withdrawn`);
+  }
+}
+
 export const ApprovalTask = z.object({
   incidentId: z.string().min(1).max(128),
   taskToken: z.string().min(1).max(8192),
@@ -168,6 +176,10 @@ export const requestApproval =
     const requestId = (options.newRequestId ?? newApprovalRequestId)();
     const pending: ApprovalRequestState = { status: 'PENDING', requestedAt, expiresAt, channel, requestId };
     await deps.store.requestApproval(incidentId, taskToken, pending);
+    // Every alert may have resolved while the agents worked: the resolved notifications found no pending approval
+    // to withdraw then, so withdraw it now. The error's name routes the state machine to the report (self-recovered).
+    const withdrawal = await deps.store.withdrawApproval(incidentId, 'every alert resolved before the approval was requested');
+    if (withdrawal.withdrawn) throw new AlertsResolved(incidentId);
     await deps.store.updateIncident(incidentId, { status: 'AWAITING_APPROVAL' });
 
     const headline = triage?.output.headline ?? incident.title;

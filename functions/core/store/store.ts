@@ -117,6 +117,12 @@ export interface IncidentStore {
    * Functions with. Throws `ApprovalAlreadyDecided` (carrying the current state) otherwise.
    */
   decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }>;
+  /**
+   * PENDING → WITHDRAWN, only if the approval is still PENDING and every alert of the incident is resolved at
+   * that instant (one conditional update, the same guard `decideApproval` uses, so a human decision and a
+   * withdrawal cannot both win). Returns the task token to fail with `AlertsResolved`.
+   */
+  withdrawApproval(incidentId: string, reason: string): Promise<WithdrawResult>;
   /** Puts a decided approval back to PENDING (the callback to Step Functions failed transiently). */
   undoDecision(incidentId: string): Promise<void>;
 }
@@ -166,12 +172,6 @@ export interface AlertIntakeStore extends IncidentStore {
    * count twice). Undefined when the identity is unknown or its pointer expired (nothing is written).
    */
   resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined>;
-  /**
-   * PENDING → WITHDRAWN, only if the approval is still PENDING and every alert of the incident is resolved at
-   * that instant (one conditional update, the same guard `decideApproval` uses, so a human decision and a
-   * withdrawal cannot both win). Returns the task token to fail with `AlertsResolved`.
-   */
-  withdrawApproval(incidentId: string, reason: string): Promise<WithdrawResult>;
   /** WITHDRAWN → PENDING (answering Step Functions failed transiently); a no-op from any other state. */
   undoWithdrawal(incidentId: string): Promise<void>;
 }

@@ -305,3 +305,24 @@ describe('unit: approvalUrl', () => {
     expect(approvalUrl(undefined, 'inc-1')).toBe('/incidents/inc-1/approval');
   });
 });
+
+describe('requestApproval when every alert resolved while the agents worked', () => {
+  it('withdraws the approval at once and fails with AlertsResolved, so the workflow closes the incident self-recovered', async () => {
+    // Prepare: a real in-memory store that counts resolutions; the incident's only alert has resolved
+    const { MemoryIncidentStore } = await import('../../../functions/core/store/memory-store.ts');
+    const { AlertsResolved } = await import('../../../functions/core/agents/approval.ts');
+    const { fakeAlert } = await import('./fakes.ts');
+    const store = new MemoryIncidentStore();
+    const events = new RecordingPublisher();
+    const deps = fakeDeps({ store, events });
+    const { incident } = await store.recordAlert(fakeAlert(), {}, () => 'inc-self-1');
+    await store.resolveAlert(fakeAlert({ state: 'RESOLVED' }), {});
+    for (const [agent, output] of [['plan', plan], ['rootcause', rootcause], ['triage', triage], ['impact', impact]] as const) await seedAgentRecord(deps, incident.incidentId, agent, output);
+    // Act
+    const asked = requestApproval(deps, {})({ incidentId: incident.incidentId, taskToken: 'tok-self', timeoutSeconds: 600 });
+    // Assess
+    await expect(asked).rejects.toBeInstanceOf(AlertsResolved);
+    expect((await store.getIncident(incident.incidentId))?.approval?.status).toBe('WITHDRAWN');
+    expect(events.published.map((e) => e.detailType)).not.toContain('Approval Requested');
+  });
+});

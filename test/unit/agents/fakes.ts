@@ -16,6 +16,7 @@ import {
   type ApprovalDecision,
   type ApprovalState,
   IncidentNotFound,
+  type WithdrawResult,
   type IncidentDetail,
   type IncidentMeta,
   type IncidentStore,
@@ -194,6 +195,13 @@ export class FakeIncidentStore implements IncidentStore {
     const incident = this.incidents.get(incidentId);
     if (!incident) throw new IncidentNotFound(incidentId);
     return incident;
+  }
+
+  /** This fake counts no alert resolutions, so there is never a withdrawal. */
+  async withdrawApproval(incidentId: string): Promise<WithdrawResult> {
+    const incident = this.incidents.get(incidentId);
+    if (!incident) throw new IncidentNotFound(incidentId);
+    return incident.approval?.status === 'PENDING' ? { withdrawn: false, reason: 'alerts-open', approval: incident.approval } : { withdrawn: false, reason: 'not-pending', approval: incident.approval };
   }
 }
 
