@@ -10,16 +10,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { findScenario, type Scenario } from '../../functions/core/world/scenario.ts';
 import { createWorld, scenarioAlert, type ScenarioAlert } from '../../functions/core/world/world.ts';
 import { DynamoWorldStore } from '../../functions/core/world/world-store.ts';
-import { APPROVAL_STATE } from '../workflow-definition.ts';
-import { type AcceptedAlert, ApiClient, type Decision, type IncidentView } from './client.ts';
+import { type AcceptedAlert, ApiClient, ApiError, type Decision, type IncidentView } from './client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, TABLE_NAME } from './constants.ts';
 import type { Twin } from './twin.ts';
 
 export type ApproveMode = 'auto' | 'manual' | 'reject';
-
-export class ApprovalNotRequested extends Error {
-  override name = 'ApprovalNotRequested';
-}
 
 /** Creates a world for the scenario in the twin's table and returns the vendor payload of its alert. */
 export const seedScenario = async (
@@ -41,16 +36,18 @@ export const seedScenario = async (
 };
 
 /**
- * Watches a twin for incidents reaching the approval state. Start it BEFORE sending the alert: a fast
- * workflow can reach the approval before the webhook's answer names the incident.
+ * Watches a twin for incidents whose approval is pending: the `Approval Requested` event, which "Request
+ * approval" publishes once the task token is stored. Start it BEFORE sending the alert: a fast workflow can ask
+ * before the webhook's answer names the incident.
  */
 export class ApprovalWatcher {
   readonly #reached = new Map<string, PromiseWithResolvers<void>>();
   readonly #unsubscribe: () => void;
 
   constructor(twin: Twin) {
-    this.#unsubscribe = twin.onStateEvent((e) => {
-      if (e.state === APPROVAL_STATE && e.type === 'entered') this.#entry(e.incidentId).resolve();
+    this.#unsubscribe = twin.onEvent((e) => {
+      const incidentId = (e.detail as { incidentId?: unknown } | undefined)?.incidentId;
+      if (e['detail-type'] === 'Approval Requested' && typeof incidentId === 'string') this.#entry(incidentId).resolve();
     });
   }
 
@@ -84,19 +81,14 @@ export const decideWhenRequested = async (twin: Twin, watcher: ApprovalWatcher, 
   const ended = twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 10 * 60_000).then(() => 'ended' as const);
   const outcome = await Promise.race([watcher.reached(accepted.incidentId).then(() => 'reached' as const), ended]);
   if (outcome === 'ended') return false;
-  // The state is entered before the request-approval handler has stored the token: wait for PENDING.
-  for (let attempt = 0; attempt < 400; attempt += 1) {
-    const view = await api.getIncident(accepted.incidentId);
-    const status = view.incident.approval?.status;
-    if (status === 'PENDING') {
-      await api.decide(accepted.incidentId, decision, approver, decision === 'reject' ? 'rejected by the simulation' : undefined);
-      return true;
-    }
-    if (status && status !== 'PENDING') return false; // decided elsewhere, or expired
-    const done = await Promise.race([ended, new Promise<'wait'>((r) => setTimeout(() => r('wait'), Math.min(5 * 2 ** attempt, 100)))]);
-    if (done === 'ended') return false;
+  // The event follows the stored token, so the approval is PENDING now — unless someone decided first (409).
+  try {
+    await api.decide(accepted.incidentId, decision, approver, decision === 'reject' ? 'rejected by the simulation' : undefined);
+    return true;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) return false;
+    throw error;
   }
-  throw new ApprovalNotRequested(`incident ${accepted.incidentId} entered "${APPROVAL_STATE}" but its approval never became PENDING`);
 };
 
 export interface SimulationResult {
