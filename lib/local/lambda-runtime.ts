@@ -1,11 +1,15 @@
 /**
- * Runs the real Lambda handlers in-process, the way the Lambda runtime would: each registry entry is
- * imported once (a "cold start", after the twin has set the environment), called with a JSON copy of the
- * event and a Lambda context, and its result is JSON-serialised. A thrown error keeps its `name` (the
+ * Runs the real Lambda handlers the way the Lambda runtime would: each registry entry is imported once (a
+ * "cold start", after the twin has set the environment), called with a JSON copy of the event and a Lambda
+ * context, and its result is JSON-serialised. By default the handlers run in a small pool of worker threads
+ * (`WorkerPool`): each its own isolate, like Lambda's execution environments, and the parallel branches of the
+ * workflow really run in parallel; `isolation: 'inline'` runs them on the twin's own thread. A thrown error keeps its `name` (the
  * contract with the state machine's Retry/Catch) and, like Lambda, carries `{errorType, errorMessage,
  * trace}` as its message, which Step Functions shows as the `Cause`.
  */
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
@@ -44,14 +48,24 @@ export class LocalLambdas {
   readonly #byArn = new Map(FUNCTIONS.map((f) => [lambdaArn(f.name), f]));
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #faults: ReadonlyMap<string, string>;
+  readonly #isolation: Isolation;
+  #pool: WorkerPool | undefined;
 
   /**
    * @param faults function name → error name: those invocations fail with that error, the way AWS FIS's
    *   `aws:lambda:invocation-error` action makes them fail, for tests of the failure paths.
+   * @param isolation `workers` (default): handlers run in worker threads; `inline`: on the caller's thread.
    */
-  constructor(root: string = projectRoot(), faults: Readonly<Record<string, string>> = {}) {
+  constructor(root: string = projectRoot(), faults: Readonly<Record<string, string>> = {}, isolation: Isolation = 'workers') {
     this.#root = root;
     this.#faults = new Map(Object.entries(faults));
+    this.#isolation = isolation;
+  }
+
+  /** Stops the worker threads (after `drain`). */
+  async stop(): Promise<void> {
+    await this.#pool?.stop();
+    this.#pool = undefined;
   }
 
   /** Finds a function by name or by the ARN the twin substituted into the state machine. */
@@ -63,7 +77,17 @@ export class LocalLambdas {
 
   /** Imports every registry entry now, so a missing or broken handler fails at start, not mid-incident. */
   async preload(): Promise<void> {
-    await Promise.all(FUNCTIONS.map((f) => this.#handler(f)));
+    if (this.#isolation === 'inline') {
+      await Promise.all(FUNCTIONS.map((f) => this.#handler(f)));
+      return;
+    }
+    // Workers are created now, after the twin has set the environment they inherit.
+    this.#pool = new WorkerPool(this.#root);
+    try {
+      await this.#pool.loadEverywhere(FUNCTIONS.map((f) => f.entry));
+    } catch (error) {
+      throw new HandlerMissing(`cannot load the handlers: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
 
   /**
@@ -93,10 +117,13 @@ export class LocalLambdas {
 
   async #invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const spec = this.spec(nameOrArn);
-    const handler = await this.#handler(spec);
     const fault = this.#faults.get(spec.name);
     if (fault) throw new LambdaFunctionError(fault, `fault injected into ${spec.name}`, []);
     const deadline = Date.now() + spec.timeoutSeconds * 1000;
+    const pool = this.#pool;
+    const handler: Handler = pool
+      ? (event) => pool.invoke(spec.entry, { name: spec.name, memoryMb: spec.memoryMb, arn: lambdaArn(spec.name) }, event, deadline)
+      : await this.#handler(spec);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new LambdaFunctionError('Sandbox.Timedout', `Task timed out after ${spec.timeoutSeconds}.00 seconds`)), spec.timeoutSeconds * 1000);
@@ -156,3 +183,69 @@ const lambdaContext = (spec: FunctionSpec, deadline: number): Context => {
   };
 };
 
+
+export type Isolation = 'workers' | 'inline';
+
+/** An error a worker reported: rebuilt with the handler's own name, so the state machine's Catch still matches. */
+const rebuild = (error: { name: string; message: string; stack: string }): Error => {
+  const e = new Error(error.message);
+  e.name = error.name;
+  e.stack = error.stack;
+  return e;
+};
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A few worker threads (one per core, at most 4), each running any handler; an invocation goes to the worker with the
+ * fewest in flight. Each worker keeps its own module state (its "warm container").
+ */
+export class WorkerPool {
+  readonly #workers: { worker: Worker; pending: Map<number, Pending> }[];
+  #next = 0;
+
+  constructor(root: string, size = Math.max(1, Math.min(4, availableParallelism()))) {
+    this.#workers = Array.from({ length: size }, () => {
+      const worker = new Worker(new URL('./lambda-worker.ts', import.meta.url), { workerData: { root } });
+      const pending = new Map<number, Pending>();
+      worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack: string } }) => {
+        const p = pending.get(m.id);
+        if (!p) return;
+        pending.delete(m.id);
+        if (m.ok) p.resolve(m.result);
+        else p.reject(rebuild(m.error ?? { name: 'Error', message: 'unknown worker error', stack: '' }));
+      });
+      worker.on('error', (error) => {
+        for (const p of pending.values()) p.reject(error);
+        pending.clear();
+      });
+      worker.unref();
+      return { worker, pending };
+    });
+  }
+
+  #send(slot: { worker: Worker; pending: Map<number, Pending> }, message: Record<string, unknown>): Promise<unknown> {
+    const id = (this.#next += 1);
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ ...message, id });
+    });
+  }
+
+  /** Imports the entries in every worker (the cold starts), failing if any handler is missing or broken. */
+  async loadEverywhere(entries: readonly string[]): Promise<void> {
+    await Promise.all(this.#workers.map((slot) => this.#send(slot, { kind: 'load', entries })));
+  }
+
+  invoke(entry: string, spec: { name: string; memoryMb: number; arn: string }, event: unknown, deadline: number): Promise<unknown> {
+    const slot = this.#workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    return this.#send(slot, { kind: 'invoke', entry, spec, event, deadline });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#workers.map(({ worker }) => worker.terminate()));
+  }
+}

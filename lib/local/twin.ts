@@ -18,7 +18,7 @@ import { startAwsJsonServer } from './aws-json.ts';
 import { EVENT_BUS_NAME, LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME, WEBHOOK_SECRET_ID, lambdaArn } from './constants.ts';
 import { startDynamo } from './dynamodb.ts';
 import { type BusEvent, EventBus, eventBridgeService } from './event-bus.ts';
-import { LocalLambdas } from './lambda-runtime.ts';
+import { type Isolation, LocalLambdas } from './lambda-runtime.ts';
 import { generateSecret, loadOrCreateSecret, secretsManagerService } from './secrets.ts';
 import { type ExecutionResult, LocalStepFunctions, type StateEvent, stepFunctionsService } from './step-functions.ts';
 
@@ -42,6 +42,11 @@ export interface TwinOptions {
   waitOverrideMs?: number;
   /** Where reports are written (REPORT_DIR). @default `<dataDir>/reports` */
   reportDir?: string;
+  /**
+   * Where handlers run: `workers` — a few worker threads, each its own isolate like a Lambda execution
+   * environment, so parallel states use every core; `inline` — on the twin's thread. @default 'workers'
+   */
+  isolation?: Isolation;
   /** The approval policy (AUTO_APPROVE_LOW_RISK): false sends every plan to a human. @default true */
   autoApproveLowRisk?: boolean;
   /** Function name → error name: every invocation of that function fails with it (failure-path tests). */
@@ -94,7 +99,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     const dynamo = await startDynamo({ path: opts.inMemory ? undefined : join(dataDir, 'dynamodb'), tableName: TABLE_NAME });
     cleanups.push(() => dynamo.stop());
     const bus = new EventBus(opts.inMemory ? undefined : join(dataDir, 'events.jsonl'));
-    const lambdas = new LocalLambdas(undefined, opts.faults);
+    const lambdas = new LocalLambdas(undefined, opts.faults, opts.isolation);
     const substitutions: Record<string, string> = { [ASL_EVENT_BUS_KEY]: EVENT_BUS_NAME, [ASL_EVENT_SOURCE_KEY]: EVENT_SOURCE };
     for (const f of FUNCTIONS) if (f.aslKey) substitutions[f.aslKey] = lambdaArn(f.name);
     const definition = substitute(workflowDefinition({ approvalTimeoutSeconds: opts.approvalTimeoutSeconds }), substitutions);
@@ -103,6 +108,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     cleanups.push(() => aws.stop());
     // Cleanups run in reverse: the API stops taking requests, executions are aborted, running handlers
     // finish (stopping dynalite under a handler crashes dynalite), then the services go.
+    cleanups.push(() => lambdas.stop());
     cleanups.push(() => lambdas.drain(10_000));
     cleanups.push(() => sfn.stop());
     const api = await startApi({ port: opts.port ?? 0, invoke: (fn, event) => lambdas.invoke(fn, event), onError: opts.onApiError });

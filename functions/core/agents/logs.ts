@@ -1,18 +1,18 @@
 /**
- * Logs agent: WARN-and-above logs of the blast radius, mined into templates (analysis/logs.ts), each
+ * Logs agent: WARN-and-above logs of the alert service's neighbourhood, mined into templates (analysis/logs.ts), each
  * compared with a baseline window just before: templates that are new, or far more frequent than the
  * baseline rate explains (a Poisson tail test), are the incident's log signature. `firstErrorAt` is the
  * first line of the earliest new/spiking error template.
  *
- * The three investigation agents run in parallel, so the impact record may not exist yet: then the services
- * are the alert's service and its direct topology neighbours.
+ * The services are the alert's service and its topology neighbourhood — the same the impact agent examines —
+ * not the impact agent's output: the three investigation agents run in parallel.
  */
 import type { AgentDeps } from '../deps.ts';
 import { TemplateMiner } from '../analysis/logs.ts';
-import { type AgentSummary, type AgentTask, ImpactOutput, LogAnalysisOutput } from '../model.ts';
+import { type AgentSummary, type AgentTask, LogAnalysisOutput } from '../model.ts';
 import type { LogLine } from '../tools/ports.ts';
 import { incidentWindows, topologyNeighbourhood } from './impact.ts';
-import { type AgentContext, earlierOutput, runAgent, summarise } from './runtime.ts';
+import { type AgentContext, runAgent, summarise } from './runtime.ts';
 
 const MINUTE = 60_000;
 /** The baseline window is this many times longer than the incident window (more history, steadier rates). */
@@ -66,21 +66,15 @@ const analyse = async (ctx: AgentContext) => {
   const baselineFrom = new Date(Date.parse(incidentFrom) - BASELINE_LENGTH_FACTOR * incidentMs).toISOString();
   const baselineMs = BASELINE_LENGTH_FACTOR * incidentMs;
 
-  // Services: the impact agent's blast radius when it has run, else the alert service and its neighbours.
-  const impact = await earlierOutput(deps, incident.incidentId, 'impact', ImpactOutput);
-  let services: string[];
-  let servicesFrom: string;
-  if (impact && impact.output.blastRadius.length > 0) {
-    services = [...new Set([incident.service, ...impact.output.blastRadius])];
-    servicesFrom = 'the impact blast radius';
-  } else {
-    const nodes = (await evidence.call('telemetry', () => deps.tools.telemetry.getTopology({ ...scope, services: [incident.service] }))) ?? [];
-    const hood = topologyNeighbourhood(nodes, incident.service, 1, 1);
-    services = hood.services;
-    servicesFrom = nodes.length > 0 ? `${incident.service} and its topology neighbours` : `${incident.service} alone (topology unavailable)`;
-    if (nodes.length > 0)
-      evidence.add({ id: `topology:${incident.service}`, kind: 'topology', source: 'telemetry', summary: `${incident.service} is called by ${hood.callers.join(', ') || 'nothing known'} and calls ${hood.callees.join(', ') || 'nothing known'}`, data: { callers: hood.callers, callees: hood.callees } });
-  }
+  // Services: the alert service and the same topology neighbourhood the impact agent examines. Not the impact
+  // agent's blast radius: the two run in parallel (on AWS truly so), and a result that depended on which one
+  // finished first would differ from run to run.
+  const nodes = (await evidence.call('telemetry', () => deps.tools.telemetry.getTopology({ ...scope, services: [incident.service] }))) ?? [];
+  const hood = topologyNeighbourhood(nodes, incident.service);
+  const services = hood.services;
+  const servicesFrom = nodes.length > 0 ? `${incident.service} and its topology neighbours` : `${incident.service} alone (topology unavailable)`;
+  if (nodes.length > 0)
+    evidence.add({ id: `topology:${incident.service}`, kind: 'topology', source: 'telemetry', summary: `${incident.service} is called by ${hood.callers.join(', ') || 'nothing known'} and calls ${hood.callees.join(', ') || 'nothing known'}`, data: { callers: hood.callers, callees: hood.callees } });
 
   const query = { ...scope, services, minLevel: 'WARN' as const, limit: LINE_LIMIT };
   const incidentLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: incidentFrom, to: windows.to }));

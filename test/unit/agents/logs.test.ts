@@ -31,20 +31,12 @@ const searchLogs = (calls: { services: readonly string[]; from: string; to: stri
 
 describe('unit: analyzeLogs', () => {
   it('mines templates, marks new and spiking ones against the baseline and finds the first new error', async () => {
-    // Prepare: the impact agent has run and named the blast radius.
+    // Prepare: orders-api calls stock-service (the topology the logs agent reads itself)
     const calls: { services: readonly string[]; from: string; to: string }[] = [];
-    const deps = fakeDeps({ tools: { logs: { search: searchLogs(calls) } } });
-    const id = await seedIncident(deps, { service: 'orders-api', startedAt: '2026-03-14T12:10:00Z' });
-    await seedAgentRecord(deps, id, 'impact', {
-      anomalies: [],
-      blastRadius: ['stock-service', 'orders-api'],
-      usersImpacted: 0,
-      revenuePerMinute: 0,
-      severity: 'SEV2',
-      confidence: 0.8,
-      reasoning: 'x',
-      evidenceIds: [],
+    const deps = fakeDeps({
+      tools: { logs: { search: searchLogs(calls) }, telemetry: { getTopology: async () => [{ name: 'orders-api', tier: 'backend', calls: ['stock-service'] }, { name: 'stock-service', tier: 'backend', calls: [] }] } },
     });
+    const id = await seedIncident(deps, { service: 'orders-api', startedAt: '2026-03-14T12:10:00Z' });
 
     // Act
     const summary = await analyzeLogs(deps)({ incidentId: id });
@@ -74,7 +66,7 @@ describe('unit: analyzeLogs', () => {
     expect(summary.summary).toMatch(/new\/spiking/);
   });
 
-  it('falls back to the alert service and its topology neighbours when impact has not run', async () => {
+  it('reads the alert service and its topology neighbourhood (callers and callees, two hops), whatever other agents did', async () => {
     const calls: { services: readonly string[]; from: string; to: string }[] = [];
     const deps = fakeDeps({
       tools: {
@@ -83,8 +75,10 @@ describe('unit: analyzeLogs', () => {
       },
     });
     const id = await seedIncident(deps, { service: 'orders-api', startedAt: '2026-03-14T12:10:00Z' });
+    // an impact record with another blast radius does not change what the logs agent reads (the agents run in parallel)
+    await seedAgentRecord(deps, id, 'impact', { anomalies: [], blastRadius: ['elsewhere'], usersImpacted: 0, revenuePerMinute: 0, severity: 'SEV2', confidence: 0.8, reasoning: 'x', evidenceIds: [] });
     await analyzeLogs(deps)({ incidentId: id });
-    expect(calls[0].services).toEqual(['orders-api', 'stock-service', 'web']);
+    expect([...calls[0].services].sort()).toEqual(['db', 'orders-api', 'stock-service', 'web']);
     const record = (await deps.store.getAgentRecord(id, 'logs'))!;
     expect(record.evidence.map((e) => e.id)).toContain('topology:orders-api');
   });
