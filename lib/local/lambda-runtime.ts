@@ -1,9 +1,9 @@
 /**
  * Runs the real Lambda handlers the way the Lambda runtime would: each registry entry is imported once (a
  * "cold start", after the twin has set the environment), called with a JSON copy of the event and a Lambda
- * context, and its result is JSON-serialised. By default the handlers run in a small pool of worker threads
- * (`WorkerPool`): each its own isolate, like Lambda's execution environments, and the parallel branches of the
- * workflow really run in parallel; `isolation: 'inline'` runs them on the twin's own thread. A thrown error keeps its `name` (the
+ * context, and its result is JSON-serialised. By default (`isolation: 'inline'`) the handlers run on the twin's
+ * own thread; `workers` runs them in a small pool of worker threads (`WorkerPool`): each its own isolate, like
+ * Lambda's execution environments, and the parallel branches of the workflow really run in parallel. A thrown error keeps its `name` (the
  * contract with the state machine's Retry/Catch) and, like Lambda, carries `{errorType, errorMessage,
  * trace}` as its message, which Step Functions shows as the `Cause`.
  */
@@ -54,9 +54,9 @@ export class LocalLambdas {
   /**
    * @param faults function name → error name: those invocations fail with that error, the way AWS FIS's
    *   `aws:lambda:invocation-error` action makes them fail, for tests of the failure paths.
-   * @param isolation `workers` (default): handlers run in worker threads; `inline`: on the caller's thread.
+   * @param isolation `inline` (default): handlers run on the caller's thread; `workers`: in worker threads.
    */
-  constructor(root: string = projectRoot(), faults: Readonly<Record<string, string>> = {}, isolation: Isolation = 'workers') {
+  constructor(root: string = projectRoot(), faults: Readonly<Record<string, string>> = {}, isolation: Isolation = 'inline') {
     this.#root = root;
     this.#faults = new Map(Object.entries(faults));
     this.#isolation = isolation;

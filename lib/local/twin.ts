@@ -43,8 +43,10 @@ export interface TwinOptions {
   /** Where reports are written (REPORT_DIR). @default `<dataDir>/reports` */
   reportDir?: string;
   /**
-   * Where handlers run: `workers` — a few worker threads, each its own isolate like a Lambda execution
-   * environment, so parallel states use every core; `inline` — on the twin's thread. @default 'workers'
+   * Where handlers run: `inline` — on the twin's thread, sharing warm caches (lowest latency per incident);
+   * `workers` — a few worker threads, each its own isolate like a Lambda execution environment, so parallel
+   * states use every core (higher throughput, and no state shared between functions, as on AWS).
+   * @default AUTOPILOT_ISOLATION, else 'inline'
    */
   isolation?: Isolation;
   /** The approval policy (AUTO_APPROVE_LOW_RISK): false sends every plan to a human. @default true */
@@ -99,7 +101,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     const dynamo = await startDynamo({ path: opts.inMemory ? undefined : join(dataDir, 'dynamodb'), tableName: TABLE_NAME });
     cleanups.push(() => dynamo.stop());
     const bus = new EventBus(opts.inMemory ? undefined : join(dataDir, 'events.jsonl'));
-    const lambdas = new LocalLambdas(undefined, opts.faults, opts.isolation);
+    const lambdas = new LocalLambdas(undefined, opts.faults, opts.isolation ?? isolationFromEnv());
     const substitutions: Record<string, string> = { [ASL_EVENT_BUS_KEY]: EVENT_BUS_NAME, [ASL_EVENT_SOURCE_KEY]: EVENT_SOURCE };
     for (const f of FUNCTIONS) if (f.aslKey) substitutions[f.aslKey] = lambdaArn(f.name);
     const definition = substitute(workflowDefinition({ approvalTimeoutSeconds: opts.approvalTimeoutSeconds }), substitutions);
@@ -183,4 +185,12 @@ const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; 
   });
   // A session token from the user's shell would be sent with the fake keys; the twin does not need it.
   delete process.env.AWS_SESSION_TOKEN;
+};
+
+/** AUTOPILOT_ISOLATION=workers runs handlers in worker threads (e.g. `AUTOPILOT_ISOLATION=workers npm run bench`). */
+const isolationFromEnv = (): Isolation => {
+  const value = process.env.AUTOPILOT_ISOLATION;
+  if (value === undefined || value === '') return 'inline';
+  if (value !== 'workers' && value !== 'inline') throw new Error(`AUTOPILOT_ISOLATION must be "workers" or "inline", got "${value}"`);
+  return value;
 };
