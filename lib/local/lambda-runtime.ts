@@ -7,7 +7,6 @@
  * contract with the state machine's Retry/Catch) and, like Lambda, carries `{errorType, errorMessage,
  * trace}` as its message, which Step Functions shows as the `Cause`.
  */
-import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +14,7 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { FUNCTIONS, type FunctionSpec } from '../../functions/registry.ts';
 import { lambdaArn } from './constants.ts';
+import { lambdaContext } from './lambda-context.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -130,7 +130,7 @@ export class LocalLambdas {
       timer.unref();
     });
     try {
-      const result = await Promise.race([handler(jsonCopy(event), lambdaContext(spec, deadline)), timeout]);
+      const result = await Promise.race([handler(jsonCopy(event), lambdaContext({ name: spec.name, memoryMb: spec.memoryMb, arn: lambdaArn(spec.name) }, deadline)), timeout]);
       return result === undefined ? null : jsonCopy(result);
     } catch (error) {
       if (error instanceof LambdaFunctionError) throw error;
@@ -162,26 +162,6 @@ export class LocalLambdas {
 
 const jsonCopy = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 
-const lambdaContext = (spec: FunctionSpec, deadline: number): Context => {
-  const requestId = randomUUID();
-  const unsupported = () => {
-    throw new Error('callback-style completion is not supported by the laptop twin');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: spec.name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: lambdaArn(spec.name),
-    memoryLimitInMB: String(spec.memoryMb),
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${spec.name}`,
-    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
-};
 
 
 export type Isolation = 'workers' | 'inline';

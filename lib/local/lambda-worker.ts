@@ -6,19 +6,14 @@
  * Messages in:  {kind: 'load', id, entries} | {kind: 'invoke', id, entry, spec, event, deadline}
  * Messages out: {id, ok: true, result} | {id, ok: false, error: {name, message, stack}}
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
+import { type ContextSpec, lambdaContext } from './lambda-context.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-interface SpecLite {
-  readonly name: string;
-  readonly memoryMb: number;
-  readonly arn: string;
-}
-type Message = { kind: 'load'; id: number; entries: string[] } | { kind: 'invoke'; id: number; entry: string; spec: SpecLite; event: unknown; deadline: number };
+type Message = { kind: 'load'; id: number; entries: string[] } | { kind: 'invoke'; id: number; entry: string; spec: ContextSpec; event: unknown; deadline: number };
 
 const root = (workerData as { root: string }).root;
 const handlers = new Map<string, Promise<Handler>>();
@@ -36,26 +31,6 @@ const load = (entry: string): Promise<Handler> => {
   return loaded;
 };
 
-const context = (spec: SpecLite, deadline: number): Context => {
-  const requestId = randomUUID();
-  const unsupported = () => {
-    throw new Error('callback-style completion is not supported by the laptop twin');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: spec.name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: spec.arn,
-    memoryLimitInMB: String(spec.memoryMb),
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${spec.name}`,
-    logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${requestId.replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
-};
 
 const errorOf = (error: unknown) => {
   const e = error instanceof Error ? error : new Error(String(error));
@@ -69,7 +44,7 @@ parentPort?.on('message', (message: Message) => {
       return null;
     }
     const handler = await load(message.entry);
-    const result = await handler(message.event, context(message.spec, message.deadline));
+    const result = await handler(message.event, lambdaContext(message.spec, message.deadline));
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   };
   run().then(
