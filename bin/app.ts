@@ -50,6 +50,7 @@ new IncidentAutopilotStack(app, STACK_NAME, {
   ssmAutomationDocuments: mapContext('ssmAutomationDocuments'),
   ssmAutomationRoleArn: stringContext('ssmAutomationRoleArn'),
   actionsWebhookUrl: stringContext('actionsWebhookUrl'),
+  toolsEnvironment: mapContext('toolsEnvironment'),
   llmBaseUrl: stringContext('llmBaseUrl'),
   llmModel: stringContext('llmModel'),
   llmTokenBudget: intContext('llmTokenBudget'),

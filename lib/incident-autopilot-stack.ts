@@ -5,7 +5,7 @@
  */
 import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { FUNCTIONS } from '../functions/registry.ts';
@@ -68,6 +68,13 @@ export interface IncidentAutopilotStackProps extends StackProps {
    * @default - the simulated world (or SSM above)
    */
   readonly actionsWebhookUrl?: string;
+  /**
+   * Vendor adapters for the agents' tools, as the environment variables functions/core/tools/vendors/README.md
+   * lists (DYNATRACE_URL, DYNATRACE_TOKEN_SECRET_ID, SERVICENOW_*, SPLUNK_*, PAGERDUTY_*, TOOLS_HTTP_*). A `*_SECRET_ID`
+   * must be a secret's complete ARN: the agents are granted read on exactly that secret.
+   * @default - the simulated world behind every port
+   */
+  readonly toolsEnvironment?: Readonly<Record<string, string>>;
   /**
    * An OpenAI-compatible endpoint for the LLM reasoner (LLM_BASE_URL), with `llmModel`. An `LlmApiKey` secret is
    * created for you to fill; the agents read it. Without it the agents use the offline reasoner.
@@ -184,6 +191,7 @@ export class IncidentAutopilotStack extends Stack {
     });
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.llmApiKey = this.configureLlm(props);
+    this.configureTools(props.toolsEnvironment);
 
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),
@@ -198,6 +206,26 @@ export class IncidentAutopilotStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'The incident workflow' });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Where outcomes are published' });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${WEBHOOK_SECRET_HEADER}` });
+  }
+
+  /** Vendor adapters for the tool ports: their environment on every workflow function, and read access to their secrets. */
+  private configureTools(environment: Readonly<Record<string, string>> | undefined): void {
+    if (!environment) return;
+    const secrets = new Map<string, ISecret>();
+    for (const [key, value] of Object.entries(environment)) {
+      if (!/^(DYNATRACE|SERVICENOW|SPLUNK|PAGERDUTY|TOOLS_HTTP)_[A-Z0-9_]+$/.test(key)) throw new InvalidSettingError(`toolsEnvironment: ${key} is not a tool adapter variable (see functions/core/tools/vendors/README.md)`);
+      if (!key.endsWith('_SECRET_ID')) continue;
+      // A complete ARN ends in the six characters Secrets Manager appends: the grant names exactly one secret.
+      if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/.test(value)) {
+        throw new InvalidSettingError(`toolsEnvironment: ${key} must be a secret's complete ARN (…:secret:<name>-XXXXXX), got ${JSON.stringify(value)}`);
+      }
+      secrets.set(key, Secret.fromSecretCompleteArn(this, `Tools${pascalCase(key)}`, value));
+    }
+    for (const spec of FUNCTIONS.filter((f) => f.role === 'workflow')) {
+      const fn = this.functions.get(spec.name);
+      for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
+      for (const secret of secrets.values()) secret.grantRead(fn);
+    }
   }
 
   /** The LLM reasoner for the agents, when an endpoint is configured: its key secret, env and grants. */
@@ -268,3 +296,5 @@ export class IncidentAutopilotStack extends Stack {
     ];
   }
 }
+
+const pascalCase = (key: string): string => key.toLowerCase().replace(/(^|_)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());

@@ -65,3 +65,25 @@ describe('the LLM reasoner chosen at deploy time', () => {
     expect(() => synthStack({ llmBaseUrl: 'https://llm.example.com/v1' })).toThrow(InvalidSettingError);
   }, SYNTH_TIMEOUT_MS);
 });
+
+describe('vendor adapters chosen at deploy time', () => {
+  const TOKEN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:autopilot/dynatrace-token-AbC123';
+
+  it('gives every workflow agent the adapter variables and read access to exactly the named secret', () => {
+    // Act
+    const synth = synthStack({ toolsEnvironment: { DYNATRACE_URL: 'https://abc12345.live.dynatrace.com', DYNATRACE_TOKEN_SECRET_ID: TOKEN_ARN } });
+    // Assess
+    const fns = Object.values(synth.template.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
+    expect(fns.filter((f) => f.Properties.Environment?.Variables?.DYNATRACE_TOKEN_SECRET_ID === TOKEN_ARN)).toHaveLength(FUNCTIONS.filter((f) => f.role === 'workflow').length);
+    const grants = Object.values(synth.template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement)
+      .filter((st) => JSON.stringify(st.Action).includes("secretsmanager:GetSecretValue") && JSON.stringify(st.Resource).includes(TOKEN_ARN));
+    expect(grants.length).toBe(FUNCTIONS.filter((f) => f.role === 'workflow').length);
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('refuses an unknown variable and a secret that is not a complete ARN', () => {
+    expect(() => synthStack({ toolsEnvironment: { AWS_REGION: 'x' } })).toThrow(/not a tool adapter variable/);
+    expect(() => synthStack({ toolsEnvironment: { DYNATRACE_TOKEN_SECRET_ID: 'dynatrace-token' } })).toThrow(/complete ARN/);
+  }, SYNTH_TIMEOUT_MS);
+});
