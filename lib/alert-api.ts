@@ -29,8 +29,6 @@ import { API_ROUTES, SECRET_HEADER } from '../functions/registry.ts';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** The shared-secret header (one definition, in the registry). */
-export const WEBHOOK_SECRET_HEADER = SECRET_HEADER;
 
 export interface AlertApiProps {
   /** The function behind each route of API_ROUTES (functions/registry.ts), by registry name. */
@@ -113,7 +111,7 @@ export class AlertApi extends Construct {
     for (const route of secretHeaderRoutes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: `Monitoring vendors and Retool can send only static headers, so this route is authorized by the function itself: it verifies the ${WEBHOOK_SECRET_HEADER} header against the WebhookSecret in Secrets Manager before doing anything else.`,
+        reason: `Monitoring vendors and Retool can send only static headers, so this route is authorized by the function itself: it verifies the ${SECRET_HEADER} header against the WebhookSecret in Secrets Manager before doing anything else.`,
       });
     }
     for (const route of signedLinkRoutes) {

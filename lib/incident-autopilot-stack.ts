@@ -8,8 +8,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { FUNCTIONS } from '../functions/registry.ts';
-import { AlertApi, WEBHOOK_SECRET_HEADER } from './alert-api.ts';
+import { FUNCTIONS, SECRET_HEADER } from '../functions/registry.ts';
+import { AlertApi } from './alert-api.ts';
 import { IncidentEvents } from './incident-events.ts';
 import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from './incident-functions.ts';
 import { IncidentStore } from './incident-store.ts';
@@ -151,7 +151,7 @@ export class IncidentAutopilotStack extends Stack {
     this.store = new IncidentStore(this, 'Store', { removalPolicy: props.tableRemovalPolicy });
     this.events = new IncidentEvents(this, 'Events');
     this.webhookSecret = new Secret(this, 'WebhookSecret', {
-      description: `Incident Autopilot shared secret: send it as the ${WEBHOOK_SECRET_HEADER} header on POST /alerts/* and approvals`,
+      description: `Incident Autopilot shared secret: send it as the ${SECRET_HEADER} header on POST /alerts/* and approvals`,
       generateSecretString: { passwordLength: 40, excludePunctuation: true },
     });
     Validations.of(this.webhookSecret).acknowledge({
@@ -197,7 +197,7 @@ export class IncidentAutopilotStack extends Stack {
       routeFunction: (name) => this.functions.get(name),
     });
     this.functions.setApiBaseUrl(this.api.url);
-    this.events.forwardAlarmsTo({ endpoint: this.api.routeUrl('alerts/cloudwatch'), secretHeaderName: WEBHOOK_SECRET_HEADER, secret: this.webhookSecret });
+    this.events.forwardAlarmsTo({ endpoint: this.api.routeUrl('alerts/cloudwatch'), secretHeaderName: SECRET_HEADER, secret: this.webhookSecret });
 
     // Read at synthesis, once every grant is made: excuses exactly the wildcard resources these allowances explain.
     acknowledgeWildcardResources(this, [...this.wildcardAllowances(), ...(actions?.ssmAutomation ? SSM_AUTOMATION_WILDCARDS : [])]);
@@ -205,7 +205,7 @@ export class IncidentAutopilotStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'The incident workflow' });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Where outcomes are published' });
-    new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${WEBHOOK_SECRET_HEADER}` });
+    new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${SECRET_HEADER}` });
   }
 
   /** Vendor adapters for the tool ports: their environment on every workflow function, and read access to their secrets. */

@@ -19,8 +19,6 @@ export const Config = z.object({
   RETOOL_API_KEY_SECRET_ID: z.string().optional(),
   /** Public base URL of the API, sent to approvers. */
   API_BASE_URL: z.string().optional(),
-  /** Which adapters the tool ports use. */
-  TOOLS_MODE: z.enum(['simulated']).default('simulated'),
   /** Reports are always kept in DynamoDB; when set, also written as `<id>.md` under this directory. */
   REPORT_DIR: z.string().optional(),
   VERIFY_WAIT_SECONDS: int(0, 86_400).default(120),

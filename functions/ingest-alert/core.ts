@@ -29,11 +29,9 @@ import type { SecretProvider } from '../core/secrets.ts';
 import type { AlertIntakeStore, IncidentMeta, RecordResult } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
 
-/** The store port of the webhook (DynamoIncidentStore and MemoryIncidentStore implement it). */
-export type IngestStore = AlertIntakeStore;
-
 export interface IngestDeps {
-  readonly store: IngestStore;
+  /** DynamoIncidentStore and MemoryIncidentStore implement it. */
+  readonly store: AlertIntakeStore;
   readonly workflow: Pick<WorkflowClient, 'start' | 'sendTaskFailure'>;
   readonly events: EventPublisher;
   readonly secret: SecretProvider;

@@ -15,16 +15,14 @@ import { BodyTooLarge, closeServer, listen, readBody, sendJson } from './http-ut
  * The twin serves API_ROUTES from the registry, like the CDK AlertApi. IAM authorization of the GET routes
  * has no local counterpart: on loopback the twin answers them without a signature.
  */
-export type Route = ApiRoute;
-export const ROUTES = API_ROUTES;
 
-interface CompiledRoute extends Route {
+interface CompiledRoute extends ApiRoute {
   readonly routeKey: string;
   readonly pattern: RegExp;
   readonly params: readonly string[];
 }
 
-const compile = (route: Route): CompiledRoute => {
+const compile = (route: ApiRoute): CompiledRoute => {
   const params: string[] = [];
   const segments = route.path.split('/').map((segment) => {
     const param = /^\{(\w+)\}$/.exec(segment);
@@ -43,7 +41,7 @@ export interface LocalApi {
 }
 
 export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (route: string, error: unknown) => void }): Promise<LocalApi> => {
-  const routes = ROUTES.map(compile);
+  const routes = API_ROUTES.map(compile);
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       opts.onError?.('(twin)', error);

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_SOURCE } from '../../functions/registry.ts';
-import { WEBHOOK_SECRET_HEADER } from '../../lib/alert-api.ts';
+import { SECRET_HEADER } from '../../functions/registry.ts';
 import { executionTimeout, InvalidSettingError, resolveSettings } from '../../lib/incident-autopilot-stack.ts';
 import { TABLE_SCHEMA } from '../../lib/table-schema.ts';
 import { arnOf, ref, resourceOf, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
@@ -96,7 +96,7 @@ describe('IncidentEvents', () => {
       AuthorizationType: 'API_KEY',
       AuthParameters: {
         ApiKeyAuthParameters: {
-          ApiKeyName: WEBHOOK_SECRET_HEADER,
+          ApiKeyName: SECRET_HEADER,
           ApiKeyValue: { 'Fn::Join': ['', ['{{resolve:secretsmanager:', ref(synth.stack.webhookSecret), ':SecretString:::}}']] },
         },
       },
