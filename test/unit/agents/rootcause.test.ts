@@ -4,17 +4,11 @@ import { planMitigation } from '../../../functions/core/agents/plan.ts';
 import { writeReport } from '../../../functions/core/agents/report.ts';
 import { EarlierAgentMissing, findRootCause } from '../../../functions/core/agents/rootcause.ts';
 import { verifyRecovery } from '../../../functions/core/agents/verify.ts';
-import { analyzeImpact } from '../../../functions/core/agents/impact.ts';
-import { analyzeLogs } from '../../../functions/core/agents/logs.ts';
-import { findSimilar } from '../../../functions/core/agents/similar.ts';
-import { triage } from '../../../functions/core/agents/triage.ts';
-import { simulatedTools } from '../../../functions/core/tools/simulated.ts';
 import { findScenario, listScenarios } from '../../../functions/core/world/scenario.ts';
-import { createWorld, worldTime } from '../../../functions/core/world/world.ts';
-import { MemoryWorldStore } from '../../../functions/core/world/world-store.ts';
 import { PlanOutput } from '../../../functions/core/model.ts';
 import { type ImpactOutput, type LogAnalysisOutput, RootCauseOutput } from '../../../functions/core/model.ts';
 import type { ChangeRequest, ServiceNode, Trace } from '../../../functions/core/tools/ports.ts';
+import { investigate, seedScenarioWorld } from './scenario-world.ts';
 import { type PartialTools, failing, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
 
 const T = (hhmm: string) => `2026-03-14T${hhmm}:00.000Z`;
@@ -177,15 +171,8 @@ describe('findRootCause on the simulated scenarios', () => {
   it.each(listScenarios().map((s) => s.name))('%s: blames the expected cause and plans the expected action', async (name) => {
     // Prepare
     const scenario = findScenario(name);
-    const now = new Date('2026-03-14T12:30:00.000Z');
-    const worlds = new MemoryWorldStore();
-    const world = createWorld(scenario, { id: `w-${name}`, now });
-    await worlds.putWorld(world);
-    const deps = fakeDeps({ tools: simulatedTools(worlds, { clock: () => now }), clock: () => now });
-    const { alert } = scenario;
-    const incidentId = await seedIncident(deps, { service: alert.service, title: alert.title, severity: alert.severity, startedAt: new Date(worldTime(world, alert.startedAt)).toISOString(), environment: world.id });
-    await Promise.all([analyzeImpact(deps)({ incidentId }), analyzeLogs(deps)({ incidentId }), findSimilar(deps)({ incidentId })]);
-    await triage(deps)({ incidentId });
+    const { deps, incidentId } = await seedScenarioWorld(scenario, `w-${name}`);
+    await investigate(deps, incidentId);
     // Act
     await findRootCause(deps)({ incidentId });
     await planMitigation(deps)({ incidentId });

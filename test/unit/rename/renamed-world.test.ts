@@ -5,18 +5,11 @@
  * Deterministic: a fixed world id and a fixed clock.
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeImpact } from '../../../functions/core/agents/impact.ts';
-import { analyzeLogs } from '../../../functions/core/agents/logs.ts';
 import { planMitigation } from '../../../functions/core/agents/plan.ts';
 import { findRootCause } from '../../../functions/core/agents/rootcause.ts';
-import { findSimilar } from '../../../functions/core/agents/similar.ts';
-import { triage } from '../../../functions/core/agents/triage.ts';
 import { PlanOutput, RootCauseOutput, SimilarOutput } from '../../../functions/core/model.ts';
-import { simulatedTools } from '../../../functions/core/tools/simulated.ts';
 import { findScenario, renameScenario, type Scenario } from '../../../functions/core/world/scenario.ts';
-import { createWorld, worldTime } from '../../../functions/core/world/world.ts';
-import { MemoryWorldStore } from '../../../functions/core/world/world-store.ts';
-import { fakeDeps, seedIncident } from '../agents/fakes.ts';
+import { investigate, seedScenarioWorld } from '../agents/scenario-world.ts';
 
 const NOW = new Date('2026-03-14T12:30:00.000Z');
 
@@ -29,15 +22,9 @@ const renaming = (s: Scenario): Record<string, string> => {
   return mapping;
 };
 
-const investigate = async (scenario: Scenario) => {
-  const worlds = new MemoryWorldStore();
-  const world = createWorld(scenario, { id: `w-rename-${scenario.name}`, now: NOW });
-  await worlds.putWorld(world);
-  const deps = fakeDeps({ tools: simulatedTools(worlds, { clock: () => NOW }), clock: () => NOW });
-  const { alert } = scenario;
-  const incidentId = await seedIncident(deps, { service: alert.service, title: alert.title, severity: alert.severity, startedAt: new Date(worldTime(world, alert.startedAt)).toISOString(), environment: world.id });
-  await Promise.all([analyzeImpact(deps)({ incidentId }), analyzeLogs(deps)({ incidentId }), findSimilar(deps)({ incidentId })]);
-  await triage(deps)({ incidentId });
+const conclude = async (scenario: Scenario) => {
+  const { deps, incidentId } = await seedScenarioWorld(scenario, `w-rename-${scenario.name}`, NOW);
+  await investigate(deps, incidentId);
   await findRootCause(deps)({ incidentId });
   await planMitigation(deps)({ incidentId });
   const output = async (agent: 'rootcause' | 'plan' | 'similar') => (await deps.store.getAgentRecord(incidentId, agent))?.output;
@@ -58,8 +45,8 @@ describe('a renamed world', () => {
     const expected = original.expect.rootCause;
     if (!expected) throw new Error(`${name} has no expected root cause`);
     // Act
-    const before = await investigate(original);
-    const after = await investigate(renamed);
+    const before = await conclude(original);
+    const after = await conclude(renamed);
     // Assess: the same conclusion, under the new names
     expect(after.rootCause.rootCauses[0]).toMatchObject({ service: mapping[expected.service], category: expected.category });
     expect(after.rootCause.rootCauses[0].changeId).toBe(expected.changeId ? mapping[expected.changeId] : undefined);
