@@ -22,6 +22,8 @@ export interface Runtime {
   readonly config: Config;
   readonly dynamo: DynamoDBDocumentClient;
   readonly deps: AgentDeps;
+  /** Reads a Secrets Manager secret by id, cached per id (one client for the whole function). */
+  readonly getSecret: (secretId: string) => Promise<string>;
 }
 
 let runtime: Runtime | undefined;
@@ -41,7 +43,7 @@ export const defaultRuntime = (): Runtime => {
   // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
   const reasoner = reasonerFromEnv(process.env, getSecret, (perIncident) => new DynamoTokenBudget(dynamo, config.TABLE_NAME, perIncident));
   const events = new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
-  runtime = { config, dynamo, deps: { store, tools, reasoner, events, clock: () => new Date() } };
+  runtime = { config, dynamo, getSecret, deps: { store, tools, reasoner, events, clock: () => new Date() } };
   return runtime;
 };
 
