@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { AgentDeps } from '../deps.ts';
 import {
   type AgentName,
+  type AgentRecord,
   type AgentTask,
   type Evidence,
   type ExecutionOutput,
@@ -70,6 +71,11 @@ export interface ReportInputs {
   readonly plan?: PlanOutput;
   readonly execution?: ExecutionOutput;
   readonly verification?: VerificationOutput;
+  /**
+   * Why the impact agent could read no metric at all (its telemetry gaps), if so. "No anomaly" then means "not
+   * looked at", not "healthy": the incident must not close as a false alarm while the monitoring is down.
+   */
+  readonly metricsUnread?: string;
 }
 
 export interface Outcome {
@@ -78,7 +84,8 @@ export interface Outcome {
   readonly why: string;
 }
 
-export const decideOutcome = ({ incident, impact, rootcause, plan, verification }: ReportInputs): Outcome => {
+export const decideOutcome = (inputs: ReportInputs): Outcome => {
+  const { incident, impact, rootcause, plan, verification } = inputs;
   if (incident.approval?.status === 'WITHDRAWN') {
     const alerts = incident.distinctAlerts ? ` (${incident.resolvedAlerts ?? incident.distinctAlerts} of ${incident.distinctAlerts})` : '';
     return {
@@ -92,7 +99,10 @@ export const decideOutcome = ({ incident, impact, rootcause, plan, verification 
   }
   if (verification?.recovered) return { status: 'RESOLVED', outcome: 'resolved', why: 'the metrics returned to their baseline after the mitigation' };
   if (plan && plan.immediate.length === 0) {
-    if (impact && impact.anomalies.length === 0) return { status: 'RESOLVED', outcome: 'no-action', why: 'no metric deviated from its baseline: a false alarm, nothing to do' };
+    if (impact && impact.anomalies.length === 0 && inputs.metricsUnread === undefined) return { status: 'RESOLVED', outcome: 'no-action', why: 'no metric deviated from its baseline: a false alarm, nothing to do' };
+    if (inputs.metricsUnread !== undefined) {
+      return { status: 'ESCALATED', outcome: 'escalated', why: `no metric could be read (${inputs.metricsUnread}), so nothing shows this is a false alarm: humans must look` };
+    }
     return {
       status: 'ESCALATED',
       outcome: 'escalated',
@@ -245,6 +255,14 @@ export const renderReport = (
   return out.join('\n');
 };
 
+/** Undefined when the impact agent read metrics; else what kept it from them (its gaps), or that it never ran. */
+export const metricsUnread = (impact: AgentRecord | undefined): string | undefined => {
+  if (!impact) return 'the impact agent did not run';
+  if (impact.evidence.some((e) => e.kind === 'metric')) return undefined;
+  const gaps = impact.evidence.filter((e) => e.kind === 'gap').map((e) => e.summary);
+  return gaps.length > 0 ? gaps.join('; ') : 'the telemetry returned no series for these services';
+};
+
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export const writeReport =
@@ -262,6 +280,7 @@ export const writeReport =
       plan: outputOf<PlanOutput>('plan'),
       execution: outputOf<ExecutionOutput>('execution'),
       verification: outputOf<VerificationOutput>('verification'),
+      metricsUnread: metricsUnread(detail.agents.impact),
     };
     const outcome = decideOutcome(inputs);
     const evidence = new Map(Object.values(detail.agents).flatMap((r) => (r?.evidence ?? []).map((e) => [e.id, e] as const)));

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidIncidentId, writeReport } from '../../../functions/core/agents/report.ts';
+import { InvalidIncidentId, type ReportInputs, writeReport } from '../../../functions/core/agents/report.ts';
 import type { ExecutionOutput, ImpactOutput, PlanOutput, RootCauseOutput, TriageOutput, VerificationOutput } from '../../../functions/core/model.ts';
 import type { PastIncident } from '../../../functions/core/tools/ports.ts';
 import { FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
@@ -49,7 +49,14 @@ const setup = async (records: Record<string, unknown>, recordIncident?: (q: { in
   const incidentId = await seedIncident(deps, { startedAt: '2026-03-14T12:10:00.000Z' });
   await seedAgentRecord(deps, incidentId, 'impact', impact(), [{ id: 'anomaly:inventory-service:latency_p99_ms', kind: 'metric', source: 'telemetry', summary: 'p99 120 → 18340 ms' }]);
   for (const [agent, output] of Object.entries(records)) {
-    await seedAgentRecord(deps, incidentId, agent as 'plan', output, agent === 'rootcause' ? [{ id: 'change:CR2077', kind: 'change', source: 'changes', summary: 'CR2077 Tune HikariCP pool settings' }] : []);
+    // The impact agent always read metrics here (a record without any is an investigation that could not see).
+    const evidence =
+      agent === 'rootcause'
+        ? [{ id: 'change:CR2077', kind: 'change' as const, source: 'changes', summary: 'CR2077 Tune HikariCP pool settings' }]
+        : agent === 'impact'
+          ? [{ id: 'metric:inventory-service:latency_p99_ms', kind: 'metric' as const, source: 'telemetry', summary: 'inventory-service latency_p99_ms series' }]
+          : [];
+    await seedAgentRecord(deps, incidentId, agent as 'plan', output, evidence);
   }
   return { deps, store, recorded, incidentId };
 };
@@ -129,5 +136,29 @@ describe('writeReport', () => {
     const deps = fakeDeps();
     const incidentId = await seedIncident(deps, {}, '../escape');
     await expect(writeReport(deps, { reportDir: tmpdir() })({ incidentId })).rejects.toBeInstanceOf(InvalidIncidentId);
+  });
+});
+
+describe('decideOutcome when the monitoring could not be read', () => {
+  it('escalates instead of closing as a false alarm, and says why', async () => {
+    const { decideOutcome, metricsUnread } = await import('../../../functions/core/agents/report.ts');
+    const blind = {
+      agent: 'impact' as const,
+      output: {},
+      evidence: [{ id: 'gap:telemetry.queryMetrics', kind: 'gap' as const, source: 'telemetry.queryMetrics', summary: 'telemetry.queryMetrics unavailable: Dynatrace unavailable: 503' }],
+      latencyMs: 1,
+      reasoner: 'offline',
+      toolCalls: [],
+      completedAt: '2026-03-14T12:30:00.000Z',
+    };
+    const seeing = { ...blind, evidence: [{ id: 'metric:a:latency_p99_ms', kind: 'metric' as const, source: 'telemetry', summary: 'a latency' }] };
+    const base: ReportInputs = {
+      incident: { incidentId: 'i', status: 'INVESTIGATING', severity: 'SEV2', title: 't', service: 'a', source: 'dynatrace', dedupKey: 'k', createdAt: '', updatedAt: '', startedAt: '', alertCount: 1 },
+      impact: { anomalies: [], blastRadius: [], usersImpacted: 0, revenuePerMinute: 0, severity: 'SEV4', confidence: 0, reasoning: '', evidenceIds: [] },
+      plan: { immediate: [], longTerm: [], risk: 'low', reversible: true, autoApprove: false, rationale: '', evidenceIds: [] },
+    };
+    expect(decideOutcome({ ...base, metricsUnread: metricsUnread(blind) })).toMatchObject({ status: 'ESCALATED', why: expect.stringMatching(/503/) });
+    expect(decideOutcome({ ...base, metricsUnread: metricsUnread(seeing) })).toMatchObject({ status: 'RESOLVED', outcome: 'no-action' });
+    expect(metricsUnread(undefined)).toMatch(/did not run/);
   });
 });
