@@ -13,10 +13,10 @@ import * as z from 'zod';
 import { type ApprovalLinks, type ApprovalRequestState, approvalLinkUrl, linkExpiry, newApprovalRequestId } from '../approval-links.ts';
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, ImpactOutput, type MitigationAction, PlanOutput, RootCauseOutput, TriageOutput } from '../model.ts';
-import { IncidentNotFound, type IncidentMeta } from '../store/store.ts';
+import type { IncidentMeta } from '../store/store.ts';
 import { SECRET_HEADER } from '../../registry.ts';
 import { PlanNotFound } from './plan.ts';
-import { earlierOutput, summarise } from './runtime.ts';
+import { loadIncident, summarise } from './runtime.ts';
 
 /** Every alert resolved before anyone was asked: nothing to approve (the ASL catches it by this name). */
 export class AlertsResolved extends Error {
@@ -159,15 +159,13 @@ export const requestApproval =
   (deps: AgentDeps, options: ApprovalOptions = {}) =>
   async (input: ApprovalTask): Promise<AgentSummary> => {
     const { incidentId, taskToken, timeoutSeconds } = input;
-    const incident = await deps.store.getIncident(incidentId);
-    if (!incident) throw new IncidentNotFound(incidentId);
-    const plan = await earlierOutput(deps, incidentId, 'plan', PlanOutput);
+    const earlier = await loadIncident(deps, incidentId, ['plan', 'impact', 'rootcause', 'triage']);
+    const { incident } = earlier;
+    const plan = earlier.output('plan', PlanOutput);
     if (!plan) throw new PlanNotFound(incidentId);
-    const [impact, rootcause, triage] = await Promise.all([
-      earlierOutput(deps, incidentId, 'impact', ImpactOutput),
-      earlierOutput(deps, incidentId, 'rootcause', RootCauseOutput),
-      earlierOutput(deps, incidentId, 'triage', TriageOutput),
-    ]);
+    const impact = earlier.output('impact', ImpactOutput);
+    const rootcause = earlier.output('rootcause', RootCauseOutput);
+    const triage = earlier.output('triage', TriageOutput);
 
     const now = deps.clock();
     const requestedAt = now.toISOString();

@@ -7,8 +7,7 @@
 import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { TriageOutput } from '../model.ts';
-import { IncidentNotFound } from '../store/store.ts';
-import { earlierOutput } from './runtime.ts';
+import { loadIncident } from './runtime.ts';
 
 export const EscalationReason = z.enum(['approval-timeout', 'not-recovered']);
 export type EscalationReason = z.infer<typeof EscalationReason>;
@@ -34,9 +33,9 @@ const REASON_TEXT: Record<EscalationReason, string> = {
 export const escalate =
   (deps: AgentDeps) =>
   async ({ incidentId, reason }: EscalateTask): Promise<EscalateResult> => {
-    const incident = await deps.store.getIncident(incidentId);
-    if (!incident) throw new IncidentNotFound(incidentId);
-    const triage = await earlierOutput(deps, incidentId, 'triage', TriageOutput);
+    const earlier = await loadIncident(deps, incidentId, ['triage']);
+    const { incident } = earlier;
+    const triage = earlier.output('triage', TriageOutput);
 
     let contacts = (triage?.output.teamsToEngage ?? []).map(
       (t) => `${t.team} (${t.service}): on-call ${t.oncall} <${t.contact}>${t.escalation ? `, escalation ${t.escalation}` : ''}${t.slackChannel ? `, ${t.slackChannel}` : ''}`,

@@ -26,7 +26,7 @@ import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.
 import type { IncidentMeta } from '../store/store.ts';
 import type { ChangeRequest, ServiceNode, ToolScope } from '../tools/ports.ts';
 import { PlanNotFound } from './plan.ts';
-import { type EvidenceLog, earlierOutput, runAgent, summarise } from './runtime.ts';
+import { type EvidenceLog, type IncidentSnapshot, loadIncident, runAgent, summarise } from './runtime.ts';
 
 export class MitigationNotApproved extends Error {
   override name = 'MitigationNotApproved';
@@ -78,9 +78,9 @@ interface Facts {
  * Reads, once per run, the current change records and topology for the actions' services (falling back to
  * what the root-cause agent recorded when a tool is down), and answers per action.
  */
-const factFinder = async (deps: AgentDeps, incident: IncidentMeta, scope: ToolScope, evidence: EvidenceLog, actions: readonly MitigationAction[]) => {
+const factFinder = async (deps: AgentDeps, incident: IncidentMeta, scope: ToolScope, evidence: EvidenceLog, earlier: IncidentSnapshot, actions: readonly MitigationAction[]) => {
   if (actions.length === 0) return (): Facts => ({ notes: [] });
-  const recorded: Evidence[] = (await deps.store.getAgentRecord(incident.incidentId, 'rootcause'))?.evidence ?? [];
+  const recorded: Evidence[] = earlier.record('rootcause')?.evidence ?? [];
   const services = [...new Set(actions.map((a) => a.service))];
   const needsChange = actions.some((a) => changeRefOf(a).id || changeRefOf(a).param);
   const now = deps.clock();
@@ -164,15 +164,19 @@ const checkApproval = async (deps: AgentDeps, incident: IncidentMeta, plan: Plan
   await deps.store.updateIncident(incident.incidentId, { approval: { status: 'AUTO_APPROVED', decidedAt: deps.clock().toISOString(), approver: 'policy', comment: plan.rationale.slice(0, 500) } });
 };
 
+/** What an execution reads: the plan, its own earlier record (a retry), and the root cause's evidence (preconditions). */
+const EXECUTION_READS = ['plan', 'execution', 'rootcause'] as const;
+
 const apply = async (deps: AgentDeps, incidentId: string, policy: ApprovalPolicy): Promise<ExecuteResult> => {
-  const plan = await earlierOutput(deps, incidentId, 'plan', PlanOutput);
+  const earlier = await loadIncident(deps, incidentId, EXECUTION_READS);
+  const plan = earlier.output('plan', PlanOutput);
   if (!plan) throw new PlanNotFound(incidentId);
-  const previous = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
+  const previous = earlier.output('execution', ExecutionOutput);
   const done = new Map((previous?.output.actions ?? []).filter((a) => a.status === 'succeeded').map((a) => [actionKey(a), a]));
 
   const { output, incident } = await runAgent(deps, 'execution', incidentId, async ({ incident, scope, evidence }) => {
     await checkApproval(deps, incident, plan.output, policy);
-    const factsOf = await factFinder(deps, incident, scope, evidence, plan.output.immediate.filter((a) => !done.has(actionKey(a))));
+    const factsOf = await factFinder(deps, incident, scope, evidence, earlier, plan.output.immediate.filter((a) => !done.has(actionKey(a))));
     const actions: ExecutedAction[] = [];
     for (const [i, action] of plan.output.immediate.entries()) {
       const already = done.get(actionKey(action));
@@ -186,7 +190,7 @@ const apply = async (deps: AgentDeps, incidentId: string, policy: ApprovalPolicy
     }
     const offline: ExecutionOutput = { actions, executedAt: deps.clock().toISOString() };
     return { schema: ExecutionOutput, instructions: 'Report the executed actions as they happened.', offline };
-  });
+  }, earlier);
 
   const succeeded = output.actions.filter((a) => a.status === 'succeeded');
   const failed = output.actions.filter((a) => a.status === 'failed');
@@ -220,9 +224,10 @@ const apply = async (deps: AgentDeps, incidentId: string, policy: ApprovalPolicy
 };
 
 const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult> => {
-  const plan = await earlierOutput(deps, incidentId, 'plan', PlanOutput);
+  const earlier = await loadIncident(deps, incidentId, EXECUTION_READS);
+  const plan = earlier.output('plan', PlanOutput);
   if (!plan) throw new PlanNotFound(incidentId);
-  const execution = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
+  const execution = earlier.output('execution', ExecutionOutput);
   if (!execution) throw new ExecutionNotFound(incidentId);
   const planned = new Map(plan.output.immediate.map((a) => [actionKey(a), a]));
   const undoneBefore = new Map((execution.output.undone ?? []).filter((a) => a.status === 'succeeded').map((a) => [actionKey(a), a]));
@@ -235,7 +240,7 @@ const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult>
     // The forward run's evidence stays in the record: the output still cites it.
     for (const e of execution.evidence) evidence.add(e);
     const inverses = ran.map((a) => planned.get(actionKey(a))).flatMap((p) => (p ? [inverseOf(p)].filter((x): x is MitigationAction => !!x) : []));
-    const factsOf = await factFinder(deps, incident, scope, evidence, inverses.filter((a) => !undoneBefore.has(actionKey(a))));
+    const factsOf = await factFinder(deps, incident, scope, evidence, earlier, inverses.filter((a) => !undoneBefore.has(actionKey(a))));
     const undone: ExecutedAction[] = [];
     for (const [i, a] of ran.entries()) {
       const executedAt = deps.clock().toISOString();
@@ -256,7 +261,7 @@ const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult>
     }
     const offline: ExecutionOutput = { ...execution.output, undone };
     return { schema: ExecutionOutput, instructions: 'Report the executed actions and the inverses run to undo them, as they happened.', offline };
-  });
+  }, earlier);
 
   const undone = output.undone ?? [];
   const succeeded = undone.filter((a) => a.status === 'succeeded');

@@ -13,7 +13,7 @@ import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.
 import type { ChangeRequest, ServiceNode } from '../tools/ports.ts';
 import { METRICS } from '../tools/ports.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
-import { earlierOutput, runAgent, summarise } from './runtime.ts';
+import { runAgent, summarise } from './runtime.ts';
 
 export class PlanNotFound extends Error {
   override name = 'PlanNotFound';
@@ -126,13 +126,13 @@ const sharedWords = (a: string, b: string): number => {
 export const planMitigation =
   (deps: AgentDeps, policy: ApprovalPolicy = DEFAULT_POLICY) =>
   async ({ incidentId }: AgentTask): Promise<PlanResult> => {
-    const { output } = await runAgent(deps, 'plan', incidentId, async ({ incident }) => {
-      const rootcause = await earlierOutput(deps, incidentId, 'rootcause', RootCauseOutput);
+    const { output } = await runAgent(deps, 'plan', incidentId, async ({ incident, earlier }) => {
+      const rootcause = earlier.output('rootcause', RootCauseOutput);
       if (!rootcause) throw new EarlierAgentMissing('rootcause', incidentId);
-      const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
-      const similar = await earlierOutput(deps, incidentId, 'similar', SimilarOutput);
+      const impact = earlier.output('impact', ImpactOutput);
+      const similar = earlier.output('similar', SimilarOutput);
       // The root cause cites ids from every investigation record (anomalies, log templates, past incidents).
-      const others = await Promise.all((['triage', 'logs'] as const).map((a) => deps.store.getAgentRecord(incidentId, a)));
+      const others = (['triage', 'logs'] as const).map((a) => earlier.record(a));
       const earlierEvidence: Evidence[] = [rootcause, impact, similar, ...others].flatMap((r) => r?.evidence ?? []);
       const known = new Set(earlierEvidence.map((e) => e.id));
       const nodes = new Map(earlierEvidence.filter((e) => e.kind === 'topology' && isNode(e.data)).map((e) => [(e.data as ServiceNode).name, e.data as ServiceNode]));
@@ -209,7 +209,7 @@ export const planMitigation =
         offline,
         knownEvidenceIds: known,
       };
-    });
+    }, ['rootcause', 'impact', 'similar', 'triage', 'logs']);
     // The policy verdict is authoritative whatever the reasoner wrote.
     const verdict = decide(output.immediate, policy);
     const hasActions = output.immediate.length > 0;

@@ -8,7 +8,7 @@ import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
-import { earlierOutput, runAgent, summarise } from './runtime.ts';
+import { runAgent, summarise } from './runtime.ts';
 
 /** An agent ran before its inputs were written: the workflow is out of order. */
 export class EarlierAgentMissing extends Error {
@@ -33,11 +33,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export const findRootCause =
   (deps: AgentDeps) =>
   async ({ incidentId }: AgentTask): Promise<AgentSummary> => {
-    const { output } = await runAgent(deps, 'rootcause', incidentId, async ({ incident, scope, evidence }) => {
-      const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
+    const { output } = await runAgent(deps, 'rootcause', incidentId, async ({ incident, scope, evidence, earlier }) => {
+      const impact = earlier.output('impact', ImpactOutput);
       if (!impact) throw new EarlierAgentMissing('impact', incidentId);
-      const logs = await earlierOutput(deps, incidentId, 'logs', LogAnalysisOutput);
-      const similar = await earlierOutput(deps, incidentId, 'similar', SimilarOutput);
+      const logs = earlier.output('logs', LogAnalysisOutput);
+      const similar = earlier.output('similar', SimilarOutput);
       const known = new Set([impact, logs, similar].flatMap((r) => (r ? r.evidence.map((e: Evidence) => e.id) : [])));
 
       const now = deps.clock().getTime();
@@ -123,7 +123,7 @@ export const findRootCause =
         offline,
         knownEvidenceIds: known,
       };
-    });
+    }, ['impact', 'logs', 'similar']);
     const top = output.rootCauses[0];
     const summary = output.abstained
       ? `Root cause undetermined (abstained); missing: ${output.missingEvidence.join('; ') || 'supporting evidence'}`

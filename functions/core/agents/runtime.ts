@@ -4,10 +4,11 @@
  * reasoner → validate citations → persist the full record (AGENT#<name>) → return a compact summary to the
  * state machine. (Agents that act — approval, execution, verification — append their own timeline events.)
  */
+import { randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type AgentName, type AgentRecord, type AgentSummary, type Evidence, validateCitations } from '../model.ts';
-import { IncidentNotFound, type IncidentMeta } from '../store/store.ts';
+import { IncidentNotFound, type IncidentMeta, type IncidentWith } from '../store/store.ts';
 import type { ToolScope } from '../tools/ports.ts';
 
 export class EvidenceLog {
@@ -52,11 +53,59 @@ export class EvidenceLog {
   }
 }
 
+/** An earlier agent's output, typed by its schema, with the evidence it cited. */
+export interface Earlier<T> {
+  readonly output: T;
+  readonly evidence: Evidence[];
+}
+
+/** Thrown when code asks for an agent record it did not declare in `reads` (a programming error, not data). */
+export class UndeclaredRead extends Error {
+  override name = 'UndeclaredRead';
+}
+
+/**
+ * The incident and the earlier agents' records an agent declared it reads, fetched together in one round trip
+ * (`IncidentStore.getIncidentWith`) instead of one read per record.
+ */
+export class IncidentSnapshot {
+  readonly incident: IncidentMeta;
+  readonly #records: IncidentWith['records'];
+  readonly #reads: ReadonlySet<AgentName>;
+
+  constructor(loaded: IncidentWith, reads: readonly AgentName[]) {
+    this.incident = loaded.incident;
+    this.#records = loaded.records;
+    this.#reads = new Set(reads);
+  }
+
+  /** The agent's whole record; undefined if it has not run. */
+  record(agent: AgentName): AgentRecord | undefined {
+    if (!this.#reads.has(agent)) throw new UndeclaredRead(`the ${agent} record was not declared in reads (${[...this.#reads].join(', ') || 'none'})`);
+    return this.#records[agent];
+  }
+
+  /** The agent's output parsed with its schema; undefined if it has not run. */
+  output<T>(agent: AgentName, schema: z.ZodType<T>): Earlier<T> | undefined {
+    const record = this.record(agent);
+    return record ? { output: schema.parse(record.output), evidence: record.evidence } : undefined;
+  }
+}
+
+/** Reads the incident and the named agents' records at once; throws `IncidentNotFound` if there is no incident. */
+export const loadIncident = async (deps: AgentDeps, incidentId: string, reads: readonly AgentName[] = []): Promise<IncidentSnapshot> => {
+  const loaded = await deps.store.getIncidentWith(incidentId, reads);
+  if (!loaded) throw new IncidentNotFound(incidentId);
+  return new IncidentSnapshot(loaded, reads);
+};
+
 export interface AgentContext {
   readonly incident: IncidentMeta;
   readonly scope: ToolScope;
   readonly evidence: EvidenceLog;
   readonly deps: AgentDeps;
+  /** What earlier agents recorded, for the agents named in `runAgent`'s `reads`. */
+  readonly earlier: IncidentSnapshot;
 }
 
 export interface AgentAnalysis<T> {
@@ -74,18 +123,25 @@ export interface AgentRun<T> {
   readonly incident: IncidentMeta;
 }
 
-/** Runs one agent end to end and persists its record. */
+/**
+ * Runs one agent end to end and persists its record. `reads` names the earlier agents whose records it needs
+ * (read with the incident, in one round trip, available as `ctx.earlier`), or is what the caller already
+ * loaded with `loadIncident`.
+ */
 export const runAgent = async <T>(
   deps: AgentDeps,
   agent: AgentName,
   incidentId: string,
   analyse: (ctx: AgentContext) => Promise<AgentAnalysis<T>>,
+  reads: readonly AgentName[] | IncidentSnapshot = [],
 ): Promise<AgentRun<T>> => {
   const started = deps.clock().getTime();
-  const incident = await deps.store.getIncident(incidentId);
-  if (!incident) throw new IncidentNotFound(incidentId);
+  const earlier = reads instanceof IncidentSnapshot ? reads : await loadIncident(deps, incidentId, reads);
+  const { incident } = earlier;
   const evidence = new EvidenceLog(() => deps.clock().getTime());
-  const ctx: AgentContext = { incident, scope: { environment: incident.environment }, evidence, deps };
+  // runId lets a tool adapter reuse what it fetched during this run (the simulated world is read once per run).
+  const scope: ToolScope = { environment: incident.environment, runId: `${incidentId}/${agent}/${randomUUID()}` };
+  const ctx: AgentContext = { incident, scope, evidence, deps, earlier };
   const analysis = await analyse(ctx);
   // incidentId lets an LLM reasoner charge the incident's token budget; knownEvidenceIds widens what it may cite.
   const result = await deps.reasoner.reason({
@@ -119,10 +175,3 @@ export const summarise = (incidentId: string, agent: AgentName, summary: string)
   agent,
   summary: summary.length > 500 ? `${summary.slice(0, 497)}...` : summary,
 });
-
-/** Reads an earlier agent's output (typed by its schema); undefined if that agent has not run. */
-export const earlierOutput = async <T>(deps: AgentDeps, incidentId: string, agent: AgentName, schema: z.ZodType<T>): Promise<{ output: T; evidence: Evidence[] } | undefined> => {
-  const record = await deps.store.getAgentRecord(incidentId, agent);
-  if (!record) return undefined;
-  return { output: schema.parse(record.output), evidence: record.evidence };
-};

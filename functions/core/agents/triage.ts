@@ -12,7 +12,7 @@ import { zToScore } from '../analysis/metrics.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, SimilarOutput, TriageOutput } from '../model.ts';
 import type { OnCallEntry, Ownership } from '../tools/ports.ts';
 import { isDegradation, metricTrait } from './impact.ts';
-import { type AgentContext, earlierOutput, runAgent, summarise } from './runtime.ts';
+import { type AgentContext, runAgent, summarise } from './runtime.ts';
 
 export type SymptomClass = 'availability' | 'errors' | 'latency' | 'saturation' | 'resource';
 
@@ -115,13 +115,10 @@ export const classify = (impact: { output: ImpactOutput; evidence: Evidence[] } 
 };
 
 const analyse = async (ctx: AgentContext) => {
-  const { incident, scope, evidence, deps } = ctx;
-  const id = incident.incidentId;
-  const [impact, similar, logs] = await Promise.all([
-    earlierOutput(deps, id, 'impact', ImpactOutput),
-    earlierOutput(deps, id, 'similar', SimilarOutput),
-    earlierOutput(deps, id, 'logs', LogAnalysisOutput),
-  ]);
+  const { incident, scope, evidence, deps, earlier } = ctx;
+  const impact = earlier.output('impact', ImpactOutput);
+  const similar = earlier.output('similar', SimilarOutput);
+  const logs = earlier.output('logs', LogAnalysisOutput);
   const known = new Set([...(impact?.evidence ?? []), ...(similar?.evidence ?? []), ...(logs?.evidence ?? [])].map((e) => e.id));
 
   // Services, most likely origin first: earliest anomaly onset, then the deeper (non-user-facing) one.
@@ -245,6 +242,6 @@ const analyse = async (ctx: AgentContext) => {
 export const triage =
   (deps: AgentDeps) =>
   async (task: AgentTask): Promise<AgentSummary> => {
-    const { output } = await runAgent(deps, 'triage', task.incidentId, analyse);
+    const { output } = await runAgent(deps, 'triage', task.incidentId, analyse, ['impact', 'similar', 'logs']);
     return summarise(task.incidentId, 'triage', `${output.headline} [${output.classification.split(':')[0]}]; engage ${output.teamsToEngage.map((t) => t.team).join(', ') || 'nobody found'}`);
   };

@@ -33,7 +33,7 @@ import { isFailureSignal, isServiceLevelIndicator } from '../analysis/hypotheses
 import { DEFAULT_Z_THRESHOLD } from '../analysis/metrics.ts';
 import type { MetricSeries } from '../tools/ports.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
-import { earlierOutput, runAgent, summarise } from './runtime.ts';
+import { runAgent, summarise } from './runtime.ts';
 
 export const VerifyTask = z.object({
   incidentId: z.string().min(1).max(128),
@@ -142,15 +142,15 @@ const latestValue = (series: MetricSeries | undefined, since: number | undefined
 export const verifyRecovery =
   (deps: AgentDeps) =>
   async ({ incidentId, attempt, maxChecks }: VerifyTask): Promise<VerifyResult> => {
-    const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence }) => {
-      const impact = await earlierOutput(deps, incidentId, 'impact', ImpactOutput);
+    const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence, earlier }) => {
+      const impact = earlier.output('impact', ImpactOutput);
       if (!impact) throw new EarlierAgentMissing('impact', incidentId);
       // Recovery means what users feel is healthy again; more load (a sale that is still running) is not a fault,
       // and neither is a bystander's wobble off the fault's path.
-      const rootcause = await earlierOutput(deps, incidentId, 'rootcause', RootCauseOutput);
+      const rootcause = earlier.output('rootcause', RootCauseOutput);
       const onPath = faultPath(rootcause);
       const anomalies = metricsToVerify(onPath ? impact.output.anomalies.filter((a) => onPath.has(a.service)) : impact.output.anomalies);
-      const execution = await earlierOutput(deps, incidentId, 'execution', ExecutionOutput);
+      const execution = earlier.output('execution', ExecutionOutput);
       const since = execution ? Date.parse(execution.output.executedAt) : undefined;
       const now = deps.clock();
       const services = [...new Set(anomalies.map((a) => a.service))];
@@ -196,7 +196,7 @@ export const verifyRecovery =
       const stored = checks.map((c) => (Number.isNaN(c.after) ? { ...c, after: -1 } : c));
       const offline: VerificationOutput = { attempt: attempt + 1, recovered: checks.every((c) => c.recovered), checks: stored, checkedAt: now.toISOString() };
       return { schema: VerificationOutput, instructions: 'Report whether every anomalous metric is back within its recovery band.', offline };
-    });
+    }, ['impact', 'rootcause', 'execution']);
 
     const next = attempt + 1;
     const exhausted = !output.recovered && next >= maxChecks;

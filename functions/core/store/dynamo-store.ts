@@ -18,7 +18,7 @@
  * citations remain valid); raw alert payloads over `MAX_RAW_ALERT_BYTES` are stored as a preview.
  */
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AgentName, type AgentRecord, IncidentStatus, type NormalizedAlert, TERMINAL_STATUSES } from '../model.ts';
 import {
   type AlertDisposition,
@@ -30,6 +30,7 @@ import {
   type IncidentMeta,
   IncidentNotFound,
   type IncidentStore,
+  type IncidentWith,
   type ListQuery,
   type OpenResult,
   type RecordOptions,
@@ -56,6 +57,9 @@ export const agentSk = (agent: AgentName): string => `AGENT#${agent}`;
 
 /** DynamoDB's item limit is 400 KB; keep a margin for attribute names and keys. */
 export const MAX_ITEM_BYTES = 350_000;
+/** Retries of a BatchGetItem's unprocessed keys, the first after this many ms (then doubling). */
+const BATCH_GET_RETRIES = 4;
+const BATCH_GET_BACKOFF_MS = 25;
 export const MAX_RAW_ALERT_BYTES = 100_000;
 const PREVIEW_CHARS = 2_000;
 export const DEFAULT_LIST_LIMIT = 20;
@@ -136,6 +140,11 @@ export const fitRawAlert = (raw: unknown, maxBytes = MAX_RAW_ALERT_BYTES): unkno
 
 export class ItemTooLarge extends Error {
   override name = 'ItemTooLarge';
+}
+
+/** DynamoDB would not serve a read even after retries (sustained throttling): the task fails rather than read a partial incident. */
+export class StoreUnavailable extends Error {
+  override name = 'StoreUnavailable';
 }
 
 /**
@@ -391,6 +400,16 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   async getIncident(incidentId: string): Promise<IncidentMeta | undefined> {
     const item = await this.#getMetaItem(incidentId);
     return item ? toMeta(item) : undefined;
+  }
+
+  async getIncidentWith(incidentId: string, agents: readonly AgentName[]): Promise<IncidentWith | undefined> {
+    const pk = incidentPk(incidentId);
+    const items = await this.#batchGet([{ pk, sk: META_SK }, ...[...new Set(agents)].map((agent) => ({ pk, sk: agentSk(agent) }))]);
+    const meta = items.find((item) => item.sk === META_SK);
+    if (!meta) return undefined;
+    const records: Partial<Record<AgentName, AgentRecord>> = {};
+    for (const item of items) if (item.kind === 'AGENT') records[(item.record as AgentRecord).agent] = item.record as AgentRecord;
+    return { incident: toMeta(meta), records };
   }
 
   async getDetail(incidentId: string): Promise<IncidentDetail | undefined> {
@@ -673,6 +692,26 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       gsi1sk: statusSortKey(meta.createdAt, meta.incidentId),
       ...plain(meta),
     };
+  }
+
+  /**
+   * Strongly consistent BatchGetItem of at most 100 keys. DynamoDB may hand back some keys unprocessed (throttling):
+   * those are asked again with exponential backoff, and still-missing keys after the last try are an error, never
+   * silently "not found".
+   */
+  async #batchGet(keys: readonly Record<string, string>[]): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let pending: Record<string, unknown>[] = [...keys];
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 0) {
+        if (attempt > BATCH_GET_RETRIES) throw new StoreUnavailable(`BatchGetItem left ${pending.length} key(s) unprocessed after ${BATCH_GET_RETRIES} retries`);
+        await new Promise((resolve) => setTimeout(resolve, BATCH_GET_BACKOFF_MS * 2 ** (attempt - 1)));
+      }
+      const out = await this.#doc.send(new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: pending, ConsistentRead: true } } }));
+      items.push(...(out.Responses?.[this.#table] ?? []));
+      pending = out.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+    }
+    return items;
   }
 
   async #getMetaItem(incidentId: string): Promise<Record<string, unknown> | undefined> {

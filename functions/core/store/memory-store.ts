@@ -32,6 +32,7 @@ import {
   type IncidentMeta,
   IncidentNotFound,
   type IncidentStore,
+  type IncidentWith,
   type ListQuery,
   type OpenResult,
   type RecordOptions,
@@ -171,6 +172,17 @@ export class MemoryIncidentStore implements AlertIntakeStore {
   async getIncident(incidentId: string): Promise<IncidentMeta | undefined> {
     const entry = this.#incidents.get(incidentId);
     return entry ? structuredClone(entry.meta) : undefined;
+  }
+
+  async getIncidentWith(incidentId: string, agents: readonly AgentName[]): Promise<IncidentWith | undefined> {
+    const entry = this.#incidents.get(incidentId);
+    if (!entry) return undefined;
+    const records: Partial<Record<AgentName, AgentRecord>> = {};
+    for (const agent of agents) {
+      const record = entry.agents.get(agent);
+      if (record) records[agent] = structuredClone(record);
+    }
+    return { incident: structuredClone(entry.meta), records };
   }
 
   async getDetail(incidentId: string): Promise<IncidentDetail | undefined> {

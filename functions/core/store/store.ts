@@ -91,6 +91,11 @@ export interface OpenResult {
   readonly created: boolean;
 }
 
+export interface IncidentWith {
+  readonly incident: IncidentMeta;
+  readonly records: Partial<Record<AgentName, AgentRecord>>;
+}
+
 export interface IncidentStore {
   /**
    * Deduplicates on `alert.dedupKey` (a conditional write on DEDUP#<source>:<key>), creates the incident if
@@ -98,6 +103,11 @@ export interface IncidentStore {
    */
   openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult>;
   getIncident(incidentId: string): Promise<IncidentMeta | undefined>;
+  /**
+   * The incident and the named agents' records, read together (one BatchGetItem): what an agent needs before
+   * it starts. Undefined if the incident does not exist; an agent that has not run is absent from `records`.
+   */
+  getIncidentWith(incidentId: string, agents: readonly AgentName[]): Promise<IncidentWith | undefined>;
   /** The incident an alert identity points at (DEDUP item), if any. */
   findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined>;
   /** Puts a terminal incident back to INVESTIGATING for a rerun, clearing outcome, failure, report and approval. */

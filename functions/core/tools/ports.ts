@@ -11,6 +11,11 @@ import type { MitigationAction } from '../model.ts';
 export interface ToolScope {
   /** Environment / tenant the alert came from; for the simulated world, the world id. */
   readonly environment?: string;
+  /**
+   * One agent run (set by the agent runtime). An adapter may reuse what it fetched earlier in the same run; the
+   * simulated tools read their world once per run instead of once per query. Vendor adapters ignore it.
+   */
+  readonly runId?: string;
 }
 
 export interface TimeWindow {

@@ -31,8 +31,33 @@ const parseTime = (field: string, value: string): number => {
   return t;
 };
 
+/** Agent runs whose world reads are kept (each entry one parsed world, tens of KB). */
+const RUN_CACHE_ENTRIES = 64;
+
 export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } = {}): Tools => {
   const clock = opts.clock ?? (() => new Date());
+
+  /**
+   * The world as first read by an agent run (`scope.runId`), shared by that run's later queries: a run's
+   * queries see one consistent world, and the store is read once per run instead of once per query. A query
+   * without a runId reads the store. Writes through these tools (an action, a recorded incident) drop the
+   * world's entries, so the same run reads the world it changed. Bounded, oldest run first.
+   */
+  const byRun = new Map<string, { worldId: string; state: Promise<WorldState | undefined> }>();
+  const read = (id: string, runId: string | undefined): Promise<WorldState | undefined> => {
+    if (!runId) return worlds.getWorld(id);
+    const key = `${runId}\u0000${id}`;
+    const cached = byRun.get(key);
+    if (cached) return cached.state;
+    const state = worlds.getWorld(id);
+    byRun.set(key, { worldId: id, state });
+    state.catch(() => byRun.delete(key)); // a failed read is not remembered
+    if (byRun.size > RUN_CACHE_ENTRIES) byRun.delete(byRun.keys().next().value as string);
+    return state;
+  };
+  const changed = (id: string): void => {
+    for (const [key, entry] of byRun) if (entry.worldId === id) byRun.delete(key);
+  };
 
   /** The world of the scope, or ToolUnavailable naming what is missing (the agent records a gap). */
   const world = async (tool: string, scope: ToolScope): Promise<WorldState> => {
@@ -40,7 +65,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     if (!id) throw new ToolUnavailable(tool, 'no environment in the tool scope: the simulated tools need the world id (the alert\'s "environment" tag)');
     let state: WorldState | undefined;
     try {
-      state = await worlds.getWorld(id);
+      state = await read(id, scope.runId);
     } catch (error) {
       throw new ToolUnavailable(tool, `cannot read simulated world "${id}": ${(error as Error).message}`, { cause: error });
     }
@@ -162,8 +187,10 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
         try {
           await worlds.recordIncident(w.id, q.incident);
         } catch (error) {
+          changed(w.id); // the write may have landed before the error
           throw new ToolUnavailable('changes', `cannot record incident ${q.incident.id} in world "${w.id}": ${(error as Error).message}`, { cause: error });
         }
+        changed(w.id);
       },
     },
 
@@ -215,8 +242,10 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
           try {
             await worlds.recordAction(w.id, record);
           } catch (error) {
+            changed(w.id); // the write may have landed before the error
             throw new ToolUnavailable('actions', `cannot record the action in world "${w.id}": ${(error as Error).message}`, { cause: error });
           }
+          changed(w.id);
         }
         return result;
       },

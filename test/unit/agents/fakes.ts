@@ -20,6 +20,7 @@ import {
   type IncidentDetail,
   type IncidentMeta,
   type IncidentStore,
+  type IncidentWith,
   type ListQuery,
   type OpenResult,
   type StoredAlert,
@@ -118,6 +119,13 @@ export class FakeIncidentStore implements IncidentStore {
 
   async getIncident(incidentId: string): Promise<IncidentMeta | undefined> {
     return this.incidents.get(incidentId);
+  }
+
+  async getIncidentWith(incidentId: string, agents: readonly AgentName[]): Promise<IncidentWith | undefined> {
+    const incident = this.incidents.get(incidentId);
+    if (!incident) return undefined;
+    const all = this.agents.get(incidentId) ?? {};
+    return { incident, records: Object.fromEntries(agents.flatMap((a) => (all[a] ? [[a, all[a]]] : []))) };
   }
 
   async findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined> {

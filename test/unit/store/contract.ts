@@ -176,6 +176,22 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       expect(await store.getAgentRecord(incident.incidentId, 'plan')).toBeUndefined();
     });
 
+    it('reads the incident with the asked agents\' records in one call: absent agents are missing, not errors', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `with-${nextId()}` }), {}, nextId);
+      await store.putAgentRecord(incident.incidentId, agentRecordFixture());
+      await store.putAgentRecord(incident.incidentId, agentRecordFixture({ agent: 'logs', latencyMs: 7 }));
+      await store.putAgentRecord(incident.incidentId, agentRecordFixture({ agent: 'triage' }));
+      const got = await store.getIncidentWith(incident.incidentId, ['impact', 'logs', 'plan']);
+      expect(got?.incident).toEqual(await store.getIncident(incident.incidentId));
+      expect(got?.records.impact).toEqual(agentRecordFixture());
+      expect(got?.records.logs?.latencyMs).toBe(7);
+      expect(Object.keys(got?.records ?? {}).sort()).toEqual(['impact', 'logs']); // triage was not asked, plan has not run
+      expect(JSON.stringify(got)).not.toContain('approvalTaskToken');
+      expect(await store.getIncidentWith('inc-missing', ['impact'])).toBeUndefined();
+      expect((await store.getIncidentWith(incident.incidentId, []))?.records).toEqual({});
+    });
+
     it('trims huge evidence data so the agent record fits in one item', async () => {
       const { store } = await setup();
       const { incident } = await store.openOrFold(alertFixture({ dedupKey: `big-${nextId()}` }), {}, nextId);

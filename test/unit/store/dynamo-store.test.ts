@@ -1,11 +1,12 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   DynamoIncidentStore,
   InvalidCursor,
   ItemTooLarge,
+  StoreUnavailable,
   decodeCursor,
   encodeCursor,
   fitAgentRecord,
@@ -43,6 +44,31 @@ const newStore = () => new DynamoIncidentStore(DynamoDBDocumentClient.from(new D
 describe('unit: DynamoIncidentStore command shapes', () => {
   beforeEach(() => {
     ddb.reset();
+  });
+
+  it('getIncidentWith asks for META and each agent once, consistently, and asks again for unprocessed keys', async () => {
+    // Prepare: the first answer leaves the impact record unprocessed (throttling)
+    const impactKey = { pk: 'INCIDENT#inc-1', sk: 'AGENT#impact' };
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { [TABLE]: [metaItem()] }, UnprocessedKeys: { [TABLE]: { Keys: [impactKey] } } })
+      .resolvesOnce({ Responses: { [TABLE]: [{ ...impactKey, kind: 'AGENT', record: agentRecordFixture() }] } });
+    // Act
+    const got = await newStore().getIncidentWith('inc-1', ['impact', 'plan', 'impact']);
+    // Assess
+    const calls = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems?.[TABLE]);
+    expect(calls[0]).toEqual({ ConsistentRead: true, Keys: [{ pk: 'INCIDENT#inc-1', sk: 'META' }, impactKey, { pk: 'INCIDENT#inc-1', sk: 'AGENT#plan' }] });
+    expect(calls[1]).toEqual({ ConsistentRead: true, Keys: [impactKey] });
+    expect(got?.incident.incidentId).toBe('inc-1');
+    expect(JSON.stringify(got)).not.toContain('tok-secret');
+    expect(got?.records).toEqual({ impact: agentRecordFixture() });
+  });
+
+  it('getIncidentWith fails with StoreUnavailable when keys stay unprocessed, rather than report them missing', async () => {
+    const keys = [{ pk: 'INCIDENT#inc-1', sk: 'META' }];
+    ddb.on(BatchGetCommand).resolves({ Responses: { [TABLE]: [] }, UnprocessedKeys: { [TABLE]: { Keys: keys } } });
+    await expect(newStore().getIncidentWith('inc-1', [])).rejects.toBeInstanceOf(StoreUnavailable);
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(5);
   });
 
   it('openOrFold on a new key finds no live pointer, claims it, puts META, counts the identity and stores the alert', async () => {

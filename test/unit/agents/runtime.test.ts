@@ -1,0 +1,75 @@
+import * as z from 'zod';
+import { describe, expect, it } from 'vitest';
+import { loadIncident, runAgent, UndeclaredRead } from '../../../functions/core/agents/runtime.ts';
+import type { ToolScope } from '../../../functions/core/tools/ports.ts';
+import { IncidentNotFound } from '../../../functions/core/store/store.ts';
+import { FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
+
+/** Counts combined reads and refuses record-by-record ones. */
+class CountingStore extends FakeIncidentStore {
+  batchReads = 0;
+  override async getIncidentWith(...args: Parameters<FakeIncidentStore['getIncidentWith']>) {
+    this.batchReads += 1;
+    return super.getIncidentWith(...args);
+  }
+  override async getAgentRecord(): Promise<never> {
+    throw new Error('runAgent must not read records one by one');
+  }
+}
+
+const Out = z.object({ note: z.string(), evidenceIds: z.array(z.string()) });
+
+describe('unit: agent runtime reads', () => {
+  it('gives the agent the declared earlier records, read with the incident in one store call', async () => {
+    // Prepare
+    const counting = new CountingStore();
+    const deps = fakeDeps({ store: counting });
+    const incidentId = await seedIncident(deps);
+    await seedAgentRecord(deps, incidentId, 'impact', { note: 'impact says hi', evidenceIds: [] });
+    // Act
+    const seen: { impact?: string; logs?: unknown } = {};
+    await runAgent(
+      deps,
+      'triage',
+      incidentId,
+      async ({ earlier }) => {
+        seen.impact = earlier.output('impact', Out)?.output.note;
+        seen.logs = earlier.record('logs');
+        return { schema: Out, instructions: '', offline: { note: 'ok', evidenceIds: [] } };
+      },
+      ['impact', 'logs'],
+    );
+    // Assess
+    expect(counting.batchReads).toBe(1);
+    expect(seen).toEqual({ impact: 'impact says hi', logs: undefined });
+  });
+
+  it('fails with UndeclaredRead when an agent asks for a record it did not declare (no silent extra read)', async () => {
+    const deps = fakeDeps();
+    const incidentId = await seedIncident(deps);
+    const run = runAgent(deps, 'plan', incidentId, async ({ earlier }) => {
+      earlier.record('rootcause');
+      return { schema: Out, instructions: '', offline: { note: 'never', evidenceIds: [] } };
+    });
+    await expect(run).rejects.toBeInstanceOf(UndeclaredRead);
+    expect(await deps.store.getAgentRecord(incidentId, 'plan')).toBeUndefined();
+  });
+
+  it('gives every run its own runId in the tool scope, so an adapter can reuse reads within a run only', async () => {
+    const deps = fakeDeps();
+    const incidentId = await seedIncident(deps);
+    const scopes: ToolScope[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      await runAgent(deps, 'impact', incidentId, async ({ scope }) => {
+        scopes.push(scope);
+        return { schema: Out, instructions: '', offline: { note: 'x', evidenceIds: [] } };
+      });
+    }
+    expect(scopes[0]?.runId).toMatch(new RegExp(`^${incidentId}/impact/`));
+    expect(scopes[0]?.runId).not.toBe(scopes[1]?.runId);
+  });
+
+  it('loadIncident throws IncidentNotFound for an unknown incident', async () => {
+    await expect(loadIncident(fakeDeps(), 'inc-nope', ['plan'])).rejects.toBeInstanceOf(IncidentNotFound);
+  });
+});
