@@ -178,7 +178,6 @@ export const requestApproval =
     // to withdraw then, so withdraw it now. The error's name routes the state machine to the report (self-recovered).
     const withdrawal = await deps.store.withdrawApproval(incidentId, 'every alert resolved before the approval was requested');
     if (withdrawal.withdrawn) throw new AlertsResolved(incidentId);
-    await deps.store.updateIncident(incidentId, { status: 'AWAITING_APPROVAL' });
 
     const headline = triage?.output.headline ?? incident.title;
     const actions = plan.output.immediate.map(describeAction);

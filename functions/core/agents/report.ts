@@ -29,7 +29,7 @@ import {
   type VerificationOutput,
 } from '../model.ts';
 import { IncidentNotFound, type IncidentDetail, type IncidentMeta } from '../store/store.ts';
-import { runAgent, summarise } from './runtime.ts';
+import { IncidentSnapshot, runAgent, summarise } from './runtime.ts';
 
 export interface ReportOptions {
   /** Also write `<reportDir>/<incidentId>.md` (directories created) and use that path as the location. */
@@ -286,12 +286,14 @@ export const writeReport =
     const evidence = new Map(Object.values(detail.agents).flatMap((r) => (r?.evidence ?? []).map((e) => [e.id, e] as const)));
     const location = options.reportDir ? join(options.reportDir, `${incidentId}.md`) : `dynamodb://${incidentId}/AGENT#report`;
 
+    // The whole partition was just read: the agent runs on it rather than reading the incident again.
+    const read = new IncidentSnapshot({ incident: detail.incident, records: detail.agents }, []);
     const { output, incident } = await runAgent(deps, 'report', incidentId, async () => {
       const closedAt = deps.clock().toISOString();
       const durationSeconds = Math.max(0, Math.round((Date.parse(closedAt) - Date.parse(detail.incident.startedAt)) / 1000));
       const markdown = renderReport(inputs, outcome, { detail, evidence, closedAt, durationSeconds });
       return { schema: ReportOutput, instructions: 'Write the RCA report in markdown from the incident record; keep the outcome and location as given.', offline: { markdown, location, outcome: outcome.outcome } };
-    });
+    }, read);
     if (options.reportDir) {
       await mkdir(options.reportDir, { recursive: true });
       await writeFile(location, output.markdown, 'utf8');

@@ -182,7 +182,7 @@ export class FakeIncidentStore implements IncidentStore {
 
   async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<void> {
     this.#tokens.set(incidentId, taskToken);
-    await this.updateIncident(incidentId, { approval: { ...approval, status: 'PENDING' } });
+    await this.updateIncident(incidentId, { status: 'AWAITING_APPROVAL', approval: { ...approval, status: 'PENDING' } });
   }
 
   async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
