@@ -20,8 +20,8 @@
  *      errors and latency. Services are computed callees first, so a pool sees its database's latency.
  */
 import { METRICS, type MetricName, type MetricPoint, type MetricSeries } from '../tools/ports.ts';
-import { gaussian, hash53, uniform } from './random.ts';
-import type { Effect, FaultSpec, Scenario, ServiceSpec } from './scenario.ts';
+import { hash53, keyPrefix, type KeyPrefix } from './random.ts';
+import type { Effect, FaultSpec, LoadSpec, Scenario, ServiceSpec } from './scenario.ts';
 import type { WorldAction, WorldState } from './world.ts';
 
 const MINUTE = 60_000;
@@ -92,21 +92,113 @@ export interface Snapshot {
   readonly services: ReadonlyMap<string, ServiceState>;
 }
 
-/** What is derived once per world state: graph order, callers, and when each fault was fixed. */
+/** One fault, with what is derived from the scenario and the actions once per world state. */
+interface FaultModel {
+  readonly fault: FaultSpec;
+  readonly index: number;
+  /** Epoch ms of its start and (if it heals by itself) its end. */
+  readonly start: number;
+  readonly end: number | undefined;
+  /** Its effects on the metrics the snapshot computes (the cache hit ratio is applied by `cacheHit`). */
+  readonly effects: readonly (readonly [keyof Raw, Effect])[];
+  readonly cacheEffect: Effect | undefined;
+  /** When a mitigation took effect and when an inverse brought the fault back, in time order (see mitigationTransitions). */
+  readonly transitions: readonly Transition[];
+}
+
+/** The instant a snapshot is computed for, with what every service's noise needs of it. */
+interface Instant {
+  readonly t: number;
+  /** The fast noise's bucket. */
+  readonly minute: number;
+  /** The slow noise's knot before t, and the weight of the next one (cosine interpolation). */
+  readonly knot: number;
+  readonly weight: number;
+}
+
+const SLOW_KNOT = 15 * MINUTE;
+
+const instant = (t: number): Instant => {
+  const knot = Math.floor(t / SLOW_KNOT);
+  const f = (t - knot * SLOW_KNOT) / SLOW_KNOT;
+  return { t, minute: Math.floor(t / MINUTE), knot, weight: (1 - Math.cos(Math.PI * f)) / 2 };
+};
+
+/**
+ * One metric's seeded noise on one service, keyed by (world, service, metric, 'fast' | 'slow', bucket): the
+ * leading parts hashed once, and the slow knots remembered (each serves the thirty minutes around it).
+ */
+class MetricNoise {
+  private readonly fastKey: KeyPrefix;
+  private readonly slowKey: KeyPrefix;
+  private readonly knots = new Map<number, number>();
+
+  constructor(service: KeyPrefix, metric: string) {
+    this.fastKey = service.extend(metric, 'fast');
+    this.slowKey = service.extend(metric, 'slow');
+  }
+
+  /** Fast noise: one standard normal per minute bucket. */
+  fast(at: Instant): number {
+    return this.fastKey.gaussian(at.minute);
+  }
+
+  /** Smooth noise: a standard normal at 15-minute knots, interpolated (a slow wander rather than jitter). */
+  slow(at: Instant): number {
+    return this.knotValue(at.knot) * (1 - at.weight) + this.knotValue(at.knot + 1) * at.weight;
+  }
+
+  private knotValue(k: number): number {
+    let v = this.knots.get(k);
+    if (v === undefined) {
+      v = this.slowKey.gaussian(k);
+      this.knots.set(k, v);
+    }
+    return v;
+  }
+}
+
+/** One service, with everything about it that does not depend on the time. */
+interface ServiceModel {
+  readonly spec: ServiceSpec;
+  /** Position in the scenario's services: the snapshot's working arrays are indexed by it. */
+  readonly index: number;
+  readonly metricNames: readonly MetricName[];
+  /** Its faults, in scenario order. */
+  readonly faults: readonly FaultModel[];
+  /** The load events that target it directly. */
+  readonly load: readonly LoadSpec[];
+  /** Indices of its callers, once per call edge (a caller listing it twice weighs twice), and of its callees (-1: unknown). */
+  readonly callers: readonly number[];
+  readonly calls: readonly number[];
+  readonly poolTarget: number;
+  /** Its successful scale-outs (start, factor), in action order, and when each restart took effect. */
+  readonly scales: readonly { readonly at: number; readonly factor: number }[];
+  readonly restarts: readonly number[];
+  /** Key of the per-minute latency spike draws, and each metric's noise. */
+  readonly spikeKey: KeyPrefix;
+  readonly noise: Readonly<Record<NoiseMetric, MetricNoise>>;
+}
+
+type NoiseMetric = 'latency' | 'errors' | 'throughput' | 'cpu' | 'memory' | 'pool' | 'cache-hit' | 'users' | 'revenue';
+const NOISE_METRICS: readonly NoiseMetric[] = ['latency', 'errors', 'throughput', 'cpu', 'memory', 'pool', 'cache-hit', 'users', 'revenue'];
+
+/**
+ * What is derived once per world state: the services and faults with everything that does not depend on the
+ * time (graph order, callers, fixes, scale-outs, restarts, noise keys), so a snapshot only does the arithmetic.
+ * Keyed by the state object, which never changes: an action makes a new state, hence a new context.
+ */
 interface Context {
   readonly anchor: number;
   readonly timeOfDay: number;
   readonly lag: number;
-  readonly byName: ReadonlyMap<string, ServiceSpec>;
+  /** In scenario order. */
+  readonly services: readonly ServiceModel[];
+  /** By fault index (an ActiveFault's `index`). */
+  readonly faults: readonly FaultModel[];
+  readonly byName: ReadonlyMap<string, ServiceModel>;
   /** Callers before callees. */
-  readonly order: readonly string[];
-  readonly callers: ReadonlyMap<string, readonly string[]>;
-  /**
-   * Per fault index: when a mitigation took effect (`mitigated` true) and when an inverse action brought the fault
-   * back (`mitigated` false), in time order. A fault with no entry was never mitigated.
-   */
-  readonly mitigations: ReadonlyMap<number, readonly Transition[]>;
-  readonly actions: readonly WorldAction[];
+  readonly order: readonly ServiceModel[];
 }
 
 const contexts = new WeakMap<WorldState, Context>();
@@ -193,23 +285,56 @@ export const mitigationLevel = (transitions: readonly Transition[], t: number, l
 const context = (world: WorldState): Context => {
   const cached = contexts.get(world);
   if (cached) return cached;
-  const { services, faults } = world.scenario;
-  const callers = new Map<string, string[]>(services.map((s) => [s.name, []]));
-  for (const s of services) for (const c of s.calls) callers.get(c)?.push(s.name);
-  const mitigations = new Map<number, Transition[]>();
-  faults.forEach((fault, index) => {
-    const transitions = mitigationTransitions(fault, world.actions);
-    if (transitions.length > 0) mitigations.set(index, transitions);
+  const { services, faults, load } = world.scenario;
+  const anchor = Date.parse(world.createdAt);
+  const lag = Math.max(1, world.recoveryLagSeconds * 1000);
+  const indexOf = new Map(services.map((s, i) => [s.name, i]));
+  const callers: number[][] = services.map(() => []);
+  services.forEach((s, i) => {
+    for (const c of s.calls) {
+      const callee = indexOf.get(c);
+      if (callee !== undefined) callers[callee]?.push(i);
+    }
   });
+  const succeeded = world.actions.filter((a) => a.status === 'succeeded');
+  const faultModels: FaultModel[] = faults.map((fault, index) => ({
+    fault,
+    index,
+    start: anchor + fault.startsAt * MINUTE,
+    end: fault.endsAt === undefined ? undefined : anchor + fault.endsAt * MINUTE,
+    effects: Object.entries(fault.effects)
+      .filter(([metric]) => metric !== CACHE_HIT_RATIO)
+      .map(([metric, e]) => [metric as keyof Raw, e] as const),
+    cacheEffect: fault.effects[CACHE_HIT_RATIO],
+    transitions: mitigationTransitions(fault, world.actions),
+  }));
+  const models: ServiceModel[] = services.map((spec, index) => {
+    const key = keyPrefix(world.id, spec.name);
+    const mine = succeeded.filter((a) => a.service === spec.name);
+    return {
+      spec,
+      index,
+      metricNames: serviceMetricNames(spec),
+      faults: faultModels.filter((f) => f.fault.service === spec.name),
+      load: load.filter((l) => l.services.includes(spec.name)),
+      callers: callers[index] as number[],
+      calls: spec.calls.map((c) => indexOf.get(c) ?? -1),
+      poolTarget: spec.poolTarget === undefined ? -1 : (indexOf.get(spec.poolTarget) ?? -1),
+      scales: mine.filter((a) => a.kind === 'scale-service' && a.factor !== undefined).map((a) => ({ at: Date.parse(a.at), factor: a.factor as number })),
+      restarts: mine.filter((a) => a.kind === 'restart-service').map((a) => Date.parse(a.at) + lag / 2),
+      spikeKey: key,
+      noise: Object.fromEntries(NOISE_METRICS.map((m) => [m, new MetricNoise(key, m)])) as Record<NoiseMetric, MetricNoise>,
+    };
+  });
+  const byName = new Map(models.map((m) => [m.spec.name, m]));
   const ctx: Context = {
-    anchor: Date.parse(world.createdAt),
+    anchor,
     timeOfDay: world.scenario.timeOfDay,
-    lag: Math.max(1, world.recoveryLagSeconds * 1000),
-    byName: new Map(services.map((s) => [s.name, s])),
-    order: topologicalOrder(services),
-    callers,
-    mitigations,
-    actions: world.actions,
+    lag,
+    services: models,
+    faults: faultModels,
+    byName,
+    order: topologicalOrder(services).map((name) => byName.get(name) as ServiceModel),
   };
   contexts.set(world, ctx);
   return ctx;
@@ -222,40 +347,25 @@ const ramp = (t: number, start: number, duration: number) => (duration <= 0 ? (t
 /** A mild daily traffic shape: ±10 %, peaking mid-afternoon (scenario-local time, anchored at `timeOfDay`). */
 const dailyShape = (ctx: Context, t: number) => 1 + 0.1 * Math.sin((2 * Math.PI * (ctx.timeOfDay + (t - ctx.anchor) / 3_600_000 - 9)) / 24);
 
-/** Smooth noise: a standard normal at 15-minute knots, interpolated (a slow wander rather than jitter). */
-const slowNoise = (seed: string, t: number) => {
-  const knot = 15 * MINUTE;
-  const k = Math.floor(t / knot);
-  const f = (t - k * knot) / knot;
-  const w = (1 - Math.cos(Math.PI * f)) / 2;
-  return gaussian(seed, 'slow', k) * (1 - w) + gaussian(seed, 'slow', k + 1) * w;
-};
-
-/** Fast noise: one standard normal per minute bucket. */
-const fastNoise = (seed: string, t: number) => gaussian(seed, 'fast', Math.floor(t / MINUTE));
-
-const faultIntensity = (ctx: Context, fault: FaultSpec, index: number, t: number): number => {
-  const start = ctx.anchor + fault.startsAt * MINUTE;
-  let i = ramp(t, start, fault.rampMinutes * MINUTE);
-  if (fault.endsAt !== undefined) i *= 1 - ramp(t, ctx.anchor + fault.endsAt * MINUTE, 2 * MINUTE);
-  const transitions = ctx.mitigations.get(index);
-  if (transitions) i *= 1 - mitigationLevel(transitions, t, ctx.lag);
+const faultIntensity = (ctx: Context, f: FaultModel, t: number): number => {
+  let i = ramp(t, f.start, f.fault.rampMinutes * MINUTE);
+  if (f.end !== undefined) i *= 1 - ramp(t, f.end, 2 * MINUTE);
+  if (f.transitions.length > 0) i *= 1 - mitigationLevel(f.transitions, t, ctx.lag);
   return i;
 };
 
 /** Capacity multiplier from scale-service actions, ramping in over the recovery lag. */
-const scaleFactor = (ctx: Context, service: string, t: number): number =>
-  ctx.actions
-    .filter((a) => a.status === 'succeeded' && a.kind === 'scale-service' && a.service === service && a.factor !== undefined)
-    .reduce((f, a) => f * (1 + ((a.factor as number) - 1) * ramp(t, Date.parse(a.at), ctx.lag)), 1);
+const scaleFactor = (ctx: Context, m: ServiceModel, t: number): number => {
+  let f = 1;
+  for (const a of m.scales) f *= 1 + (a.factor - 1) * ramp(t, a.at, ctx.lag);
+  return f;
+};
 
-/** The latest restart of the service that has taken effect by t (restarts reset accumulated growth). */
-const lastRestart = (ctx: Context, service: string, t: number): number | undefined => {
-  const done = ctx.actions
-    .filter((a) => a.status === 'succeeded' && a.kind === 'restart-service' && a.service === service)
-    .map((a) => Date.parse(a.at) + ctx.lag / 2)
-    .filter((x) => x <= t);
-  return done.length > 0 ? Math.max(...done) : undefined;
+/** The latest restart of the service that has taken effect by t (restarts reset accumulated growth); -Infinity if none. */
+const lastRestart = (m: ServiceModel, t: number): number => {
+  let last = -Infinity;
+  for (const at of m.restarts) if (at <= t && at > last) last = at;
+  return last;
 };
 
 /** One effect on one value at intensity `intensity`; `since` is when growth started (a restart resets it). */
@@ -267,18 +377,20 @@ const applyEffect = (v: number, e: Effect, intensity: number, since: number, t: 
   return v;
 };
 
-/** When a fault's growth (perMinute effects) started on the service: its start, or the last restart. */
-const growthSince = (ctx: Context, fault: FaultSpec, service: string, t: number) => Math.max(ctx.anchor + fault.startsAt * MINUTE, lastRestart(ctx, service, t) ?? -Infinity);
+/** When a fault's growth (perMinute effects) started on the service: its start, or the last restart (`restart`, -Infinity if none). */
+const growthSince = (f: FaultModel, restart: number) => Math.max(f.start, restart);
 
 /** The cache hit ratio of a service with a cache: baseline, noise on the miss ratio, then the faults. */
-const cacheHit = (world: WorldState, ctx: Context, s: ServiceSpec, faults: readonly ActiveFault[], t: number): number => {
-  if (!s.cache) return 0;
-  const seed = `${world.id}|${s.name}|cache-hit`;
-  const miss = (100 - s.cache.hitRatioPct) * Math.max(0.5, 1 + 0.05 * fastNoise(seed, t) + 0.05 * slowNoise(seed, t));
+const cacheHit = (ctx: Context, m: ServiceModel, active: readonly ActiveFault[], restart: number, at: Instant): number => {
+  const cache = m.spec.cache;
+  if (!cache) return 0;
+  const t = at.t;
+  const noise = m.noise['cache-hit'];
+  const miss = (100 - cache.hitRatioPct) * Math.max(0.5, 1 + 0.05 * noise.fast(at) + 0.05 * noise.slow(at));
   let hit = 100 - miss;
-  for (const { fault, intensity } of faults) {
-    const e = fault.effects[CACHE_HIT_RATIO];
-    if (e) hit = applyEffect(hit, e, intensity, growthSince(ctx, fault, s.name, t), t);
+  for (const a of active) {
+    const f = ctx.faults[a.index] as FaultModel;
+    if (f.cacheEffect) hit = applyEffect(hit, f.cacheEffect, a.intensity, growthSince(f, restart), t);
   }
   return Math.min(99.99, Math.max(0, hit));
 };
@@ -304,32 +416,30 @@ const edgeFactor = (caller: ServiceSpec, callee: string, faults: readonly Active
 
 /**
  * Traffic multiplier from load events; services not targeted inherit their callers' (weighted by the callers'
- * baseline throughput), each caller's share multiplied by its edge factor.
+ * baseline throughput), each caller's share multiplied by its edge factor. Indexed like the scenario's services.
  */
-const loadFactors = (world: WorldState, ctx: Context, t: number, faults: ReadonlyMap<string, readonly ActiveFault[]>, hits: ReadonlyMap<string, number>): Map<string, number> => {
-  const out = new Map<string, number>();
-  for (const name of ctx.order) {
-    const direct = world.scenario.load
-      .filter((l) => l.services.includes(name))
-      .reduce((f, l) => {
-        let env = ramp(t, ctx.anchor + l.startsAt * MINUTE, l.rampMinutes * MINUTE);
-        if (l.endsAt !== undefined) env *= 1 - ramp(t, ctx.anchor + l.endsAt * MINUTE, l.rampMinutes * MINUTE);
-        return f * (1 + (l.factor - 1) * env);
-      }, 1);
-    const callers = ctx.callers.get(name) ?? [];
+const loadFactors = (ctx: Context, t: number, active: readonly (readonly ActiveFault[])[], hits: readonly number[]): number[] => {
+  const out = ctx.services.map(() => 1);
+  for (const m of ctx.order) {
+    let direct = 1;
+    for (const l of m.load) {
+      let env = ramp(t, ctx.anchor + l.startsAt * MINUTE, l.rampMinutes * MINUTE);
+      if (l.endsAt !== undefined) env *= 1 - ramp(t, ctx.anchor + l.endsAt * MINUTE, l.rampMinutes * MINUTE);
+      direct *= 1 + (l.factor - 1) * env;
+    }
     let inherited = 1;
-    if (callers.length > 0) {
+    if (m.callers.length > 0) {
       let weight = 0;
       let sum = 0;
-      for (const c of callers) {
-        const spec = ctx.byName.get(c) as ServiceSpec;
+      for (const c of m.callers) {
+        const spec = (ctx.services[c] as ServiceModel).spec;
         const w = spec.baseline.throughput_rps;
         weight += w;
-        sum += w * (out.get(c) ?? 1) * edgeFactor(spec, name, faults.get(c) ?? [], hits.get(c) ?? 0);
+        sum += w * (out[c] as number) * edgeFactor(spec, m.spec.name, active[c] as ActiveFault[], hits[c] as number);
       }
       inherited = sum / weight;
     }
-    out.set(name, direct * inherited);
+    out[m.index] = direct * inherited;
   }
   return out;
 };
@@ -337,38 +447,57 @@ const loadFactors = (world: WorldState, ctx: Context, t: number, faults: Readonl
 type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max' | 'cache_hit_ratio_pct', number>;
 type Capacity = Raw & { db_pool_pending: number; overload_errors: number };
 
-/** Step 1: healthy values with noise. */
-const healthyRaw = (world: WorldState, ctx: Context, s: ServiceSpec, t: number, load: number, hit: number): Raw => {
-  const seed = (metric: string) => `${world.id}|${s.name}|${metric}`;
-  const demand = load * dailyShape(ctx, t);
-  const b = s.baseline;
-  const n = (metric: string, fast: number, slow: number) => 1 + fast * fastNoise(seed(metric), t) + slow * slowNoise(seed(metric), t);
+/** Step 1: healthy values with noise, at `demand` (traffic load × daily shape). */
+const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number): Raw => {
+  const b = m.spec.baseline;
+  const noise = m.noise;
+  const n = (metric: NoiseMetric, fast: number, slow: number) => 1 + fast * noise[metric].fast(at) + slow * noise[metric].slow(at);
   // p99 latency has a heavy tail: about one minute in forty shows a GC pause or a slow request burst.
-  const spike = uniform(seed('latency-spike'), Math.floor(t / MINUTE)) < 0.025 ? 1.25 + 0.5 * uniform(seed('latency-spike-size'), Math.floor(t / MINUTE)) : 1;
+  const minute = at.minute;
+  const spike = m.spikeKey.uniform('latency-spike', minute) < 0.025 ? 1.25 + 0.5 * m.spikeKey.uniform('latency-spike-size', minute) : 1;
   return {
     latency_p99_ms: b.latency_p99_ms * (1 + 0.08 * (demand - 1)) * Math.max(0.6, n('latency', 0.07, 0.04)) * spike,
     error_rate_pct: Math.max(0, b.error_rate_pct * Math.max(0, n('errors', 0.3, 0.1))),
     throughput_rps: b.throughput_rps * demand * Math.max(0.5, n('throughput', 0.035, 0.03)),
     cpu_pct: b.cpu_pct * demand ** 0.9 * Math.max(0.5, n('cpu', 0.05, 0.04)),
     memory_mb: b.memory_mb * Math.max(0.8, n('memory', 0.008, 0.02)),
-    db_pool_active: (b.db_pool_active ?? 0) * demand * Math.max(0.5, n('pool', 0.07, 0.03)),
+    // Without a pool the value is 0 whatever the noise (and never shown): nothing to draw.
+    db_pool_active: b.db_pool_active === undefined ? 0 : b.db_pool_active * demand * Math.max(0.5, n('pool', 0.07, 0.03)),
     db_pool_max: b.db_pool_max ?? 0,
     cache_hit_ratio_pct: hit,
   };
 };
 
-/** Step 2: the faults' direct effects (the cache hit ratio is already applied by `cacheHit`), except `skip`. */
-const applyFaults = (ctx: Context, raw: Raw, faults: readonly ActiveFault[], service: string, t: number, skip: readonly string[] = []): Raw => {
-  const out = { ...raw };
-  for (const { fault, intensity } of faults) {
-    const since = growthSince(ctx, fault, service, t);
-    for (const [metric, e] of Object.entries(fault.effects)) {
-      if (metric === CACHE_HIT_RATIO || skip.includes(metric)) continue;
-      const key = metric as keyof Raw;
-      out[key] = applyEffect(out[key], e, intensity, since, t);
+/**
+ * Step 2: the faults' direct effects on `v`, in place: server-side faults on every metric, then connection-level
+ * ones on all but latency and errors (their callers see those: see `computeSnapshot`).
+ */
+const applyFaults = (ctx: Context, v: Raw, active: readonly ActiveFault[], restart: number, t: number, connection: boolean): void => {
+  for (const a of active) {
+    if ((a.fault.failsAt === 'connection') !== connection) continue;
+    const f = ctx.faults[a.index] as FaultModel;
+    const since = growthSince(f, restart);
+    for (const [metric, e] of f.effects) {
+      if (connection && (metric === 'latency_p99_ms' || metric === 'error_rate_pct')) continue;
+      v[metric] = applyEffect(v[metric], e, a.intensity, since, t);
     }
   }
-  return out;
+};
+
+/** The latency and error rate callers see through the connection-level faults (applied on top of `v`'s). */
+const throughConnection = (ctx: Context, v: Raw, active: readonly ActiveFault[], restart: number, t: number): { latency: number; errors: number } => {
+  let latency = v.latency_p99_ms;
+  let errors = v.error_rate_pct;
+  for (const a of active) {
+    if (a.fault.failsAt !== 'connection') continue;
+    const f = ctx.faults[a.index] as FaultModel;
+    const since = growthSince(f, restart);
+    for (const [metric, e] of f.effects) {
+      if (metric === 'latency_p99_ms') latency = applyEffect(latency, e, a.intensity, since, t);
+      else if (metric === 'error_rate_pct') errors = applyEffect(errors, e, a.intensity, since, t);
+    }
+  }
+  return { latency, errors };
 };
 
 /** Step 3: capacity models. Returns the final own values and the pool's pending threads. */
@@ -429,14 +558,25 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
   };
 };
 
-/** All services' metrics at epoch ms `t`. */
+/** The first of the strongest faults (highest intensity), if any. */
+const strongest = (faults: readonly ActiveFault[], connection?: boolean): ActiveFault | undefined => {
+  let best: ActiveFault | undefined;
+  for (const f of faults) {
+    if (connection !== undefined && (f.fault.failsAt === 'connection') !== connection) continue;
+    if (!best || f.intensity > best.intensity) best = f;
+  }
+  return best;
+};
+
 /**
  * Snapshots are pure functions of (world, t), and a world only changes by appending actions, so a warm container
  * reuses them across invocations: each agent re-reads the world from the store (a new object each time), but
- * the impact, logs, root-cause and verification agents ask about the same minutes. Bounded, oldest evicted first.
+ * the impact, logs, root-cause and verification agents ask about the same minutes. Grouped by world state (its
+ * key), so a lookup hashes no string; bounded, the oldest world state evicted first.
  */
 const SNAPSHOT_CACHE_ENTRIES = 20_000;
-const snapshots = new Map<string, Snapshot>();
+const snapshots = new Map<string, Map<number, Snapshot>>();
+let cachedSnapshots = 0;
 const worldKeys = new WeakMap<WorldState, string>();
 /** Everything a snapshot depends on but the time: the scenario and the actions so far (hashed), the anchor, the lag. */
 const worldKey = (world: WorldState): string => {
@@ -447,86 +587,116 @@ const worldKey = (world: WorldState): string => {
   }
   return key;
 };
-const snapshotKey = (world: WorldState, t: number): string => `${worldKey(world)}|${t}`;
 
+/** All services' metrics at epoch ms `t`. */
 export const snapshotAt = (world: WorldState, t: number): Snapshot => {
-  const key = snapshotKey(world, t);
-  const cached = snapshots.get(key);
+  const key = worldKey(world);
+  let cache = snapshots.get(key);
+  const cached = cache?.get(t);
   if (cached) return cached;
   const snapshot = computeSnapshot(world, t);
-  if (snapshots.size >= SNAPSHOT_CACHE_ENTRIES) snapshots.delete(snapshots.keys().next().value as string);
-  snapshots.set(key, snapshot);
+  for (const [oldest, entries] of snapshots) {
+    if (cachedSnapshots < SNAPSHOT_CACHE_ENTRIES) break;
+    if (oldest === key) {
+      // This world state alone fills the cache: drop its oldest minute.
+      entries.delete(entries.keys().next().value as number);
+      cachedSnapshots--;
+    } else {
+      snapshots.delete(oldest);
+      cachedSnapshots -= entries.size;
+    }
+  }
+  if (!cache) {
+    cache = new Map();
+    snapshots.set(key, cache);
+  }
+  cache.set(t, snapshot);
+  cachedSnapshots++;
   return snapshot;
 };
 
+/** A service's state while the snapshot is computed (callees first). */
+interface Own {
+  readonly v: Capacity;
+  readonly unstressed: Raw;
+  readonly faults: readonly ActiveFault[];
+  readonly connection: ServiceState['connection'];
+  readonly total: { readonly latency: number; readonly errors: number };
+  readonly calls: { readonly latency: number; readonly errors: number };
+  /** The share of this service's increases its callers inherit (its strongest fault's, or the default). */
+  readonly propagation: { readonly latency: number; readonly errors: number };
+}
+
 const computeSnapshot = (world: WorldState, t: number): Snapshot => {
   const ctx = context(world);
-  const active = new Map<string, ActiveFault[]>();
-  const hits = new Map<string, number>();
-  for (const s of world.scenario.services) {
-    const faults = world.scenario.faults
-      .map((fault, index) => ({ fault, index, intensity: fault.service === s.name ? faultIntensity(ctx, fault, index, t) : 0 }))
-      .filter((f) => f.intensity > 0);
-    active.set(s.name, faults);
-    if (s.cache) hits.set(s.name, cacheHit(world, ctx, s, faults, t));
-  }
-  const loads = loadFactors(world, ctx, t, active, hits);
-  interface Own {
-    v: Capacity;
-    unstressed: Raw;
-    faults: ActiveFault[];
-    connection: ServiceState['connection'];
-    total: { latency: number; errors: number };
-    calls: { latency: number; errors: number };
-  }
-  const own = new Map<string, Own>();
-  // Callees before callers: a pool sees its database's latency, and increases travel up every path.
-  for (const name of [...ctx.order].reverse()) {
-    const s = ctx.byName.get(name) as ServiceSpec;
-    const faults = active.get(name) ?? [];
-    const raw = healthyRaw(world, ctx, s, t, loads.get(name) ?? 1, hits.get(name) ?? 0);
-    const server = faults.filter((f) => f.fault.failsAt !== 'connection');
-    const atConnection = faults.filter((f) => f.fault.failsAt === 'connection');
-    let faulted = applyFaults(ctx, applyFaults(ctx, raw, server, name, t), atConnection, name, t, [METRICS.latencyP99, METRICS.errorRate]);
-    // Connection-level failures: what callers would see, taken out of the service's own view.
-    const seen = applyFaults(ctx, faulted, atConnection, name, t);
-    const connErrors = Math.min(100, Math.max(0, seen.error_rate_pct - faulted.error_rate_pct));
-    const connLatency = Math.max(0, seen.latency_p99_ms - faulted.latency_p99_ms);
-    if (connErrors > 0) faulted = { ...faulted, throughput_rps: faulted.throughput_rps * (1 - connErrors / 100) };
-    if (s.poolTarget) {
-      // Little's law: connections in use = request rate × hold time, and the hold time is mostly query time.
-      const target = own.get(s.poolTarget) as Own;
-      const slowdown = target.calls.latency / target.unstressed.latency_p99_ms;
-      faulted = { ...faulted, db_pool_active: faulted.db_pool_active * (1 + POOL_HOLD_QUERY_SHARE * (slowdown - 1)) };
+  const at = instant(t);
+  const n = ctx.services.length;
+  // Working state per service, indexed like the scenario's services.
+  const active: ActiveFault[][] = new Array(n);
+  const restarts: number[] = new Array(n);
+  const hits: number[] = new Array(n).fill(0);
+  for (const m of ctx.services) {
+    const faults: ActiveFault[] = [];
+    for (const f of m.faults) {
+      const intensity = faultIntensity(ctx, f, t);
+      if (intensity > 0) faults.push({ fault: f.fault, index: f.index, intensity });
     }
-    const v = applyCapacity(s, faulted, scaleFactor(ctx, name, t));
+    active[m.index] = faults;
+    restarts[m.index] = lastRestart(m, t);
+    if (m.spec.cache) hits[m.index] = cacheHit(ctx, m, faults, restarts[m.index] as number, at);
+  }
+  const loads = loadFactors(ctx, t, active, hits);
+  const daily = dailyShape(ctx, t);
+  const own: Own[] = new Array(n);
+  // Callees before callers: a pool sees its database's latency, and increases travel up every path.
+  for (let k = ctx.order.length - 1; k >= 0; k--) {
+    const m = ctx.order[k] as ServiceModel;
+    const s = m.spec;
+    const faults = active[m.index] as ActiveFault[];
+    const restart = restarts[m.index] as number;
+    const raw = healthyRaw(m, at, (loads[m.index] as number) * daily, hits[m.index] as number);
+    const faulted = { ...raw };
+    applyFaults(ctx, faulted, faults, restart, t, false);
+    applyFaults(ctx, faulted, faults, restart, t, true);
+    // Connection-level failures: what callers would see, taken out of the service's own view.
+    const seen = throughConnection(ctx, faulted, faults, restart, t);
+    const connErrors = Math.min(100, Math.max(0, seen.errors - faulted.error_rate_pct));
+    const connLatency = Math.max(0, seen.latency - faulted.latency_p99_ms);
+    if (connErrors > 0) faulted.throughput_rps = faulted.throughput_rps * (1 - connErrors / 100);
+    if (m.poolTarget >= 0) {
+      // Little's law: connections in use = request rate × hold time, and the hold time is mostly query time.
+      const target = own[m.poolTarget] as Own;
+      const slowdown = target.calls.latency / target.unstressed.latency_p99_ms;
+      faulted.db_pool_active = faulted.db_pool_active * (1 + POOL_HOLD_QUERY_SHARE * (slowdown - 1));
+    }
+    const v = applyCapacity(s, faulted, scaleFactor(ctx, m, t));
     let latency = v.latency_p99_ms;
     let errors = v.error_rate_pct;
-    for (const callee of s.calls) {
-      const c = own.get(callee);
+    for (const callee of m.calls) {
+      const c = own[callee];
       if (!c) continue;
-      const strongest = [...c.faults].sort((a, b) => b.intensity - a.intensity)[0];
-      const share = { ...DEFAULT_PROPAGATION, ...strongest?.fault.propagation };
-      latency += share.latency * Math.max(0, c.calls.latency - c.unstressed.latency_p99_ms);
-      errors += share.errors * Math.max(0, c.calls.errors - c.unstressed.error_rate_pct);
+      latency += c.propagation.latency * Math.max(0, c.calls.latency - c.unstressed.latency_p99_ms);
+      errors += c.propagation.errors * Math.max(0, c.calls.errors - c.unstressed.error_rate_pct);
     }
     const total = { latency, errors: Math.min(100, errors) };
-    const strongestConn = [...atConnection].sort((a, b) => b.intensity - a.intensity)[0];
-    own.set(name, {
+    const callerError = strongest(faults, true)?.fault.callerError;
+    const propagation = strongest(faults)?.fault.propagation;
+    own[m.index] = {
       v,
       unstressed: raw,
       faults,
-      connection: { errors: connErrors, latency: connLatency, ...(strongestConn?.fault.callerError ? { error: strongestConn.fault.callerError } : {}) },
+      connection: callerError ? { errors: connErrors, latency: connLatency, error: callerError } : { errors: connErrors, latency: connLatency },
       total,
       calls: { latency: total.latency + connLatency * (connErrors / 100), errors: Math.min(100, total.errors + connErrors * (1 - total.errors / 100)) },
-    });
+      propagation: { latency: propagation?.latency ?? DEFAULT_PROPAGATION.latency, errors: propagation?.errors ?? DEFAULT_PROPAGATION.errors },
+    };
   }
   const services = new Map<string, ServiceState>();
-  for (const s of world.scenario.services) {
-    const o = own.get(s.name) as Own;
+  for (const m of ctx.services) {
+    const s = m.spec;
+    const o = own[m.index] as Own;
     const tot = o.total;
-    const demand = (loads.get(s.name) ?? 1) * dailyShape(ctx, t);
-    const seed = (metric: string) => `${world.id}|${s.name}|${metric}`;
+    const demand = (loads[m.index] as number) * daily;
     const slowdown = tot.latency / o.unstressed.latency_p99_ms;
     // Users abandon slow pages: conversion drops with each doubling of latency.
     const latencyPenalty = slowdown > 1 ? Math.max(0.4, 1 - 0.15 * Math.log2(slowdown)) : 1;
@@ -544,10 +714,10 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     }
     if (s.cache) values[CACHE_HIT_RATIO] = round(o.v.cache_hit_ratio_pct, 2);
     if (s.activeUsers > 0) {
-      values[METRICS.activeUsers] = Math.round(s.activeUsers * demand * (1 + 0.02 * fastNoise(seed('users'), t)) * (1 - 0.15 * (tot.errors / 100)));
+      values[METRICS.activeUsers] = Math.round(s.activeUsers * demand * (1 + 0.02 * m.noise.users.fast(at)) * (1 - 0.15 * (tot.errors / 100)));
     }
     if (s.revenuePerMinute > 0) {
-      values[METRICS.revenuePerMinute] = round(s.revenuePerMinute * demand * Math.max(0, 1 + 0.05 * fastNoise(seed('revenue'), t)) * (1 - tot.errors / 100) * latencyPenalty, 2);
+      values[METRICS.revenuePerMinute] = round(s.revenuePerMinute * demand * Math.max(0, 1 + 0.05 * m.noise.revenue.fast(at)) * (1 - tot.errors / 100) * latencyPenalty, 2);
     }
     services.set(s.name, {
       values,
@@ -581,34 +751,42 @@ export const metricSeries = (
   // Resolutions are whole minutes (the world's native grain).
   const res = Math.max(1, Math.ceil((q.resolutionSeconds ?? 60) / 60), Math.ceil(span / MAX_POINTS / MINUTE)) * MINUTE;
   const byName = context(world).byName;
+  const wanted: { service: string; metrics: MetricName[] }[] = [];
+  for (const service of q.services) {
+    const exposed = byName.get(service)?.metricNames;
+    if (!exposed) continue;
+    const metrics = (q.metrics ?? exposed).filter((m) => exposed.includes(m));
+    if (metrics.length > 0) wanted.push({ service, metrics });
+  }
+  if (wanted.length === 0) return [];
   const grid: number[] = [];
   for (let t = Math.ceil(q.from / res) * res; t <= q.to; t += res) grid.push(t);
   const times = grid.at(-1) === q.to ? grid : [...grid, q.to];
-  const cache = new Map<number, Snapshot>();
-  const snap = (t: number) => {
-    let s = cache.get(t);
-    if (!s) {
-      s = snapshotAt(world, t);
-      cache.set(t, s);
-    }
-    return s;
-  };
+  // Per point, the snapshots it averages, shared by every series: a coarse grid bucket is the mean of the minute
+  // values it covers (what Dynatrace's :avg does), newest first; the extra point at `to` is the value at that instant.
+  const buckets = times.map((t, i) => {
+    const minutes = res > MINUTE && i < grid.length ? res / MINUTE : 1;
+    return Array.from({ length: minutes }, (_, k) => snapshotAt(world, t - k * MINUTE));
+  });
+  const stamps = times.map((t) => new Date(t).toISOString());
   const out: MetricSeries[] = [];
-  for (const name of q.services) {
-    const spec = byName.get(name);
-    if (!spec) continue;
-    const exposed = serviceMetricNames(spec);
-    for (const metric of q.metrics ?? exposed) {
-      if (!exposed.includes(metric)) continue;
-      const points: MetricPoint[] = times.map((t) => {
-        // A coarse bucket is the mean of the minute values it covers (what Dynatrace's :avg does).
-        const minutes = res > MINUTE && grid.includes(t) ? Array.from({ length: res / MINUTE }, (_, k) => t - k * MINUTE) : [t];
-        const values = minutes.map((m) => snap(m).services.get(name)?.values[metric] ?? 0);
-        const v = values.reduce((a, b) => a + b, 0) / values.length;
-        return { t: new Date(t).toISOString(), v: Math.round(v * 1000) / 1000 };
+  for (const { service, metrics } of wanted) {
+    // One pass over the points per service, every metric at once.
+    const points: MetricPoint[][] = metrics.map(() => new Array(times.length));
+    const sums = new Array<number>(metrics.length);
+    buckets.forEach((bucket, i) => {
+      sums.fill(0);
+      for (const snap of bucket) {
+        const values = snap.services.get(service)?.values;
+        metrics.forEach((metric, j) => {
+          sums[j] = (sums[j] as number) + (values?.[metric] ?? 0);
+        });
+      }
+      metrics.forEach((_, j) => {
+        (points[j] as MetricPoint[])[i] = { t: stamps[i] as string, v: Math.round(((sums[j] as number) / bucket.length) * 1000) / 1000 };
       });
-      out.push({ service: name, metric, unit: METRIC_UNITS[metric] ?? '', points });
-    }
+    });
+    metrics.forEach((metric, j) => out.push({ service, metric, unit: METRIC_UNITS[metric] ?? '', points: points[j] as MetricPoint[] }));
   }
   return out;
 };

@@ -5,7 +5,7 @@
  */
 import type { LogLine, Span, Trace } from '../tools/ports.ts';
 import { snapshotAt, type ServiceState, type Snapshot } from './dynamics.ts';
-import { gaussian, hex, intBetween, poisson, uniform } from './random.ts';
+import { hex, keyPrefix, uniform, type KeyPrefix } from './random.ts';
 import type { ServiceSpec } from './scenario.ts';
 import type { WorldState } from './world.ts';
 
@@ -33,6 +33,32 @@ const snapshots = (world: WorldState) => {
     }
     return s;
   };
+};
+
+const pad = (width: number) => (_: unknown, i: number) => String(i).padStart(width, '0');
+const SECONDS = Array.from({ length: 60 }, pad(2));
+const MILLISECONDS = Array.from({ length: 1000 }, pad(3));
+/** Largest |epoch ms| a Date holds. */
+const MAX_DATE = 8.64e15;
+// The minute `isoTime` formatted last, and its ISO string up to the seconds.
+let lastMinute = Number.NaN;
+let lastMinuteHead = '';
+
+/**
+ * `new Date(ms).toISOString()`, without a date conversion per call: the minute's ISO string up to its seconds
+ * is formatted once and the seconds and milliseconds appended. A trace's spans, and the lines of one minute,
+ * share their minute.
+ */
+const isoTime = (ms: number): string => {
+  const t = Math.trunc(ms); // what Date keeps of a fractional time
+  if (!(Math.abs(t) <= MAX_DATE)) return new Date(t).toISOString(); // throws, as Date does
+  const minute = Math.floor(t / MINUTE) * MINUTE;
+  if (minute !== lastMinute) {
+    lastMinuteHead = new Date(minute).toISOString().slice(0, -'00.000Z'.length);
+    lastMinute = minute;
+  }
+  const offset = t - minute;
+  return `${lastMinuteHead}${SECONDS[Math.floor(offset / 1000)]}.${MILLISECONDS[offset % 1000]}Z`;
 };
 
 const shortName = (name: string) => name.replace(/-(service|svc|api)$/, '');
@@ -72,7 +98,7 @@ export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
   if (roots.length === 0 || q.to < q.from) return [];
   const limit = Math.min(100, Math.max(1, q.limit ?? 10));
   const perRoot = Math.max(1, Math.ceil(limit / roots.length));
-  const snap = snapshots(world);
+  const env: TraceEnv = { world, byName, operations: new Map(world.scenario.services.map((s) => [s.name, operationsOf(s)])), snap: snapshots(world) };
   const slots: number[] = [];
   for (let t = Math.floor(q.to / TRACE_SLOT) * TRACE_SLOT; t >= q.from && slots.length < 2880; t -= TRACE_SLOT) slots.push(t);
   const out: Trace[] = [];
@@ -80,38 +106,48 @@ export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
     const picked: Trace[] = [];
     if (q.errorsOnly) {
       for (const slot of slots) {
-        const trace = buildTrace(world, byName, snap, root, slot, q.to);
+        const trace = buildTrace(env, root, slot, q.to);
         if (trace.status === 'ERROR') picked.push(trace);
         if (picked.length >= perRoot) break;
       }
     } else {
       const n = Math.min(perRoot, slots.length);
-      for (let k = 0; k < n; k++) picked.push(buildTrace(world, byName, snap, root, slots[Math.floor((k * slots.length) / n)], q.to));
+      for (let k = 0; k < n; k++) picked.push(buildTrace(env, root, slots[Math.floor((k * slots.length) / n)] as number, q.to));
     }
     out.push(...picked.sort((a, b) => a.startedAt.localeCompare(b.startedAt)));
   }
   return out.slice(0, limit);
 };
 
-const buildTrace = (world: WorldState, byName: Map<string, ServiceSpec>, snap: (t: number) => Snapshot, root: string, slot: number, notAfter: number): Trace => {
+/** What every trace of one query shares. */
+interface TraceEnv {
+  readonly world: WorldState;
+  readonly byName: ReadonlyMap<string, ServiceSpec>;
+  readonly operations: ReadonlyMap<string, readonly string[]>;
+  readonly snap: (t: number) => Snapshot;
+}
+
+const buildTrace = ({ world, byName, operations, snap }: TraceEnv, root: string, slot: number, notAfter: number): Trace => {
   const start = Math.min(notAfter, slot + Math.floor(uniform(world.id, 'trace-start', root, slot) * TRACE_SLOT));
   const traceId = hex(32, world.id, 'trace', root, slot);
+  // Every draw of a span is keyed by (world, trace id, span counter, what is drawn).
+  const traceKey = keyPrefix(world.id, traceId);
   const snapshot = snap(start);
   const spans: Span[] = [];
   let counter = 0;
   const visit = (service: string, parentSpanId: string | undefined, at: number, depth: number): { end: number; error: boolean } => {
     const spec = byName.get(service) as ServiceSpec;
     const state = snapshot.services.get(service);
-    const key = [world.id, traceId, counter++];
-    const spanId = hex(16, ...key, 'span');
+    const key = traceKey.extend(counter++);
+    const spanId = key.hex(16, 'span');
     const index = spans.length;
     spans.push(undefined as unknown as Span); // reserve the slot: parents are listed before children
     const ownErrors = state?.own.errors ?? 0;
     const healthyErrors = state?.healthy.errors ?? 0;
-    const ownError = uniform(...key, 'error') < ownErrors / 100;
+    const ownError = key.uniform('error') < ownErrors / 100;
     // A request at the p50 takes about a third of the p99; the log-normal spread gives the tail.
     const typical = (state?.own.latency ?? 100) / 3;
-    let selfMs = Math.max(0.5, typical * 0.5 * Math.exp(0.45 * gaussian(...key, 'duration')));
+    let selfMs = Math.max(0.5, typical * 0.5 * Math.exp(0.45 * key.gaussian('duration')));
     let cursor = at + selfMs / 2;
     let childError = false;
     /** A call that failed before reaching the callee (TLS, DNS): no callee span, the caller records why. */
@@ -119,7 +155,7 @@ const buildTrace = (world: WorldState, byName: Map<string, ServiceSpec>, snap: (
     if (depth < MAX_TRACE_DEPTH) {
       for (const callee of spec.calls) {
         const conn = snapshot.services.get(callee)?.connection;
-        if (conn && conn.errors > 0 && uniform(...key, 'connect', callee) < conn.errors / 100) {
+        if (conn && conn.errors > 0 && key.uniform('connect', callee) < conn.errors / 100) {
           cursor += conn.latency + 1;
           childError = true;
           connectionError ??= `${conn.error ?? 'connection failed'} (calling ${callee})`;
@@ -130,19 +166,19 @@ const buildTrace = (world: WorldState, byName: Map<string, ServiceSpec>, snap: (
         childError ||= child.error;
       }
     }
-    const faultError = ownError && uniform(...key, 'cause') < (ownErrors - healthyErrors) / Math.max(ownErrors, 1e-9);
+    const faultError = ownError && key.uniform('cause') < (ownErrors - healthyErrors) / Math.max(ownErrors, 1e-9);
     const fault = state?.faults.find((f) => f.fault.spanError);
     // A request that failed on a saturated resource failed slowly (it waited for its timeout).
-    if (faultError && state && state.own.latency > 3 * state.healthy.latency) selfMs = Math.max(selfMs, state.own.latency * (0.8 + 0.2 * uniform(...key, 'slow')));
-    const error = ownError || (childError && uniform(...key, 'propagate') < 0.8);
+    if (faultError && state && state.own.latency > 3 * state.healthy.latency) selfMs = Math.max(selfMs, state.own.latency * (0.8 + 0.2 * key.uniform('slow')));
+    const error = ownError || (childError && key.uniform('propagate') < 0.8);
     const end = cursor + selfMs / 2;
-    const operations = operationsOf(spec);
+    const ops = operations.get(service) as readonly string[];
     spans[index] = {
       spanId,
       ...(parentSpanId ? { parentSpanId } : {}),
       service,
-      operation: operations[intBetween(0, operations.length - 1, ...key, 'op')],
-      startedAt: new Date(at).toISOString(),
+      operation: ops[key.intBetween(0, ops.length - 1, 'op')] as string,
+      startedAt: isoTime(at),
       durationMs: Math.round((end - at) * 10) / 10,
       status: error ? 'ERROR' : 'OK',
       ...(error ? { error: spanErrorText(faultError, fault?.fault.spanError, ownError, state?.overloadErrors ?? 0, connectionError, spans.slice(index + 1)) } : {}),
@@ -153,7 +189,7 @@ const buildTrace = (world: WorldState, byName: Map<string, ServiceSpec>, snap: (
   return {
     traceId,
     rootService: root,
-    startedAt: new Date(start).toISOString(),
+    startedAt: isoTime(start),
     totalMs: Math.round((result.end - start) * 10) / 10,
     status: result.error ? 'ERROR' : 'OK',
     spans,
@@ -217,16 +253,34 @@ export interface LogQuery {
 }
 
 interface Emitter {
+  /** The emitter's part of each line's key (`bg0`, `f1.2`, `down.<callee>`, `overload.warn`). */
   readonly key: string;
   readonly level: Level;
   readonly template: string;
   readonly count: number;
 }
 
+/** One queried service: what its lines need that does not change from minute to minute. */
+interface LogSource {
+  /** Position in the query's services (a name asked twice is generated twice, as asked). */
+  readonly position: number;
+  readonly spec: ServiceSpec;
+  readonly hosts: readonly string[];
+  readonly operations: readonly string[];
+  /** Its background templates at or above the asked level, with their index among all of them (part of the key). */
+  readonly background: readonly { readonly index: number; readonly template: BackgroundTemplate }[];
+  /** (world id, service): the start of every key of its lines and counts. */
+  readonly key: KeyPrefix;
+}
+
 /**
  * Log lines of the services over [from, to]: background lines of each tier and scenario, plus each active
  * fault's templates at a rate that follows the fault's intensity (or the failed requests it causes). Sorted
  * by time; when more than `limit` lines match, the most recent ones are kept.
+ *
+ * Minutes are generated newest first, and generation stops once the complete minutes hold `limit` lines: every
+ * line of an older minute is older than all of those (a line's timestamp lies inside its minute), so it could
+ * not be kept. Each line depends only on its own key, so the lines kept are the ones a full pass would keep.
  */
 export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   const byName = new Map(world.scenario.services.map((s) => [s.name, s]));
@@ -235,73 +289,119 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   const from = Math.max(q.from, q.to - MAX_LOG_WINDOW);
   const snap = snapshots(world);
   const anchor = Date.parse(world.createdAt);
-  const lines: LogLine[] = [];
-  for (const name of q.services) {
+  const sources: LogSource[] = [];
+  q.services.forEach((name, position) => {
     const spec = byName.get(name);
-    if (!spec) continue;
-    const hosts = hostsOf(world, spec);
-    const background = [...TIER_LOGS[spec.tier], ...world.scenario.backgroundLogs.filter((b) => !b.service || b.service === name)];
-    for (let minute = Math.floor(from / MINUTE) * MINUTE; minute <= q.to; minute += MINUTE) {
-      const snapshot = snap(minute);
+    if (!spec) return;
+    const all = [...TIER_LOGS[spec.tier], ...world.scenario.backgroundLogs.filter((b) => !b.service || b.service === name)];
+    sources.push({
+      position,
+      spec,
+      hosts: hostsOf(world, spec),
+      operations: operationsOf(spec),
+      // Lines below the asked level are not drawn at all (each draw depends only on its own key, so skipping some changes no other).
+      background: all.map((template, index) => ({ index, template })).filter((b) => LEVELS.indexOf(b.template.level) >= minRank),
+      key: keyPrefix(world.id, name),
+    });
+  });
+  if (sources.length === 0) return [];
+  // Lines are ordered by time, then service name; equal ones as a full oldest-first pass, service by service,
+  // would make them: by the service's position in the query, then in generation order. The sources ranked by
+  // (name, position) once replace comparing names line by line.
+  const rank = new Map(
+    [...sources]
+      .sort((a, b) => a.spec.name.localeCompare(b.spec.name) || a.position - b.position)
+      .map((source, i) => [source, i]),
+  );
+  const lines: LogLine[] = [];
+  // Per line, what orders it: its time and its source's rank.
+  const times: number[] = [];
+  const ranks: number[] = [];
+  const first = Math.floor(from / MINUTE) * MINUTE;
+  for (let minute = first + Math.floor((q.to - first) / MINUTE) * MINUTE; minute >= first; minute -= MINUTE) {
+    const snapshot = snap(minute);
+    for (const source of sources) {
+      const name = source.spec.name;
+      const sourceRank = rank.get(source) as number;
       const state = snapshot.services.get(name);
       if (!state) continue;
-      const emitters: Emitter[] = background.map((b, i) => ({ key: `bg${i}`, level: b.level, template: b.template, count: poisson(b.ratePerMinute, world.id, name, 'bg', i, minute) }));
-      const serverFaults = state.faults.filter((f) => f.fault.failsAt !== 'connection').length;
-      const connectionFaults = state.faults.length - serverFaults;
-      for (const { fault, index, intensity } of state.faults) {
-        // Failed requests this fault adds, per minute (its share of the service's own excess errors, or of the
-        // calls that fail before reaching it). Overload errors are the capacity model's, logged below.
-        const failedPerMinute =
-          fault.failsAt === 'connection'
-            ? (state.healthy.throughput * 60 * state.connection.errors) / 100 / connectionFaults
-            : (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors - state.overloadErrors)) / 100 / serverFaults;
-        fault.logs.forEach((l, j) => {
-          const rate = l.perFailedRequest !== undefined ? l.perFailedRequest * failedPerMinute : (l.ratePerMinute ?? 0) * intensity;
-          emitters.push({ key: `f${index}.${j}`, level: l.level, template: l.template, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, poisson(rate, world.id, name, 'fault', index, j, minute)) });
-        });
-      }
-      // Callers log the failures they inherit: one line per few failed downstream calls, per failing callee.
-      const inherited = Math.max(0, (state.values.error_rate_pct ?? 0) - state.own.errors);
-      if (inherited > 0.2) {
-        const failing = spec.calls
-          .map((c) => ({ c, callee: snapshot.services.get(c) }))
-          .map(({ c, callee }) => ({ c, callee, excess: callee ? Math.max(0, callee.calls.errors - callee.healthy.errors) : 0 }))
-          .filter((x) => x.excess > 0.2);
-        const totalExcess = failing.reduce((sum, x) => sum + x.excess, 0);
-        for (const { c, callee, excess } of failing) {
-          const rate = (DOWNSTREAM_LOGS_PER_FAILED_REQUEST * state.healthy.throughput * 60 * inherited * (excess / totalExcess)) / 100;
-          emitters.push({ key: `down.${c}`, level: 'ERROR', template: downstreamTemplate(c, callee as ServiceState), count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, poisson(rate, world.id, name, 'down', c, minute)) });
-        }
-      }
-      // An overloaded service says so: queueing warnings, and rejections that follow the requests it sheds.
-      if (state.values.cpu_pct >= 95 && spec.tier !== 'external') {
-        const level = Math.min(1, (state.values.cpu_pct - 90) / 10);
-        const [warn, reject] = OVERLOAD_LOGS[spec.tier];
-        emitters.push({ key: 'overload.warn', level: 'WARN', template: warn, count: poisson(3 * level, world.id, name, 'overload', minute) });
-        const shed = (state.healthy.throughput * 60 * state.overloadErrors) / 100;
-        emitters.push({ key: 'overload.reject', level: 'ERROR', template: reject, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, poisson(0.002 * shed, world.id, name, 'shed', minute)) });
-      }
-      for (const e of emitters) {
-        if (LEVELS.indexOf(e.level) < minRank) continue;
+      for (const e of emitters(world, source, snapshot, state, minute, minRank)) {
+        const levelRank = LEVELS.indexOf(e.level);
+        const template = compiled(e.template);
+        const key = source.key.extend(e.key, minute);
         for (let k = 0; k < e.count; k++) {
-          const key = [world.id, name, e.key, minute, k];
-          const ts = minute + Math.floor(uniform(...key, 'ts') * MINUTE);
+          const lineKey = key.extend(k);
+          const offset = Math.floor(lineKey.uniform('ts') * MINUTE);
+          const ts = minute + offset;
           if (ts < from || ts > q.to) continue;
-          const host = hosts[intBetween(0, hosts.length - 1, ...key, 'host')];
-          lines.push({
-            timestamp: new Date(ts).toISOString(),
-            service: name,
-            level: e.level,
-            message: instantiate(e.template, key, { host, spec, values: state.values, anchor }),
-            host,
-            ...(LEVELS.indexOf(e.level) >= LEVELS.indexOf('ERROR') ? { traceId: hex(32, ...key, 'trace') } : {}),
-          });
+          const host = source.hosts[lineKey.intBetween(0, source.hosts.length - 1, 'host')] as string;
+          const message = render(template, lineKey, { host, spec: source.spec, values: state.values, anchor, operations: source.operations });
+          const timestamp = isoTime(ts);
+          lines.push(
+            levelRank >= ERROR_RANK
+              ? { timestamp, service: name, level: e.level, message, host, traceId: lineKey.hex(32, 'trace') }
+              : { timestamp, service: name, level: e.level, message, host },
+          );
+          times.push(ts);
+          ranks.push(sourceRank);
         }
       }
     }
+    if (lines.length >= limit) break;
   }
-  lines.sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.service.localeCompare(b.service));
-  return lines.length > limit ? lines.slice(lines.length - limit) : lines;
+  // Lines of one source at one time come from one minute, where they were generated in a full pass's order
+  // (emitter by emitter, line by line): their indices keep it.
+  const order = Array.from(lines, (_, i) => i).sort((a, b) => (times[a] as number) - (times[b] as number) || (ranks[a] as number) - (ranks[b] as number) || a - b);
+  return order.slice(Math.max(0, order.length - limit)).map((i) => lines[i] as LogLine);
+};
+
+const ERROR_RANK = LEVELS.indexOf('ERROR');
+
+/** What each line source writes in one minute, and how many lines: only those at or above `minRank`. */
+const emitters = (world: WorldState, source: LogSource, snapshot: Snapshot, state: ServiceState, minute: number, minRank: number): Emitter[] => {
+  const { spec, key } = source;
+  const out: Emitter[] = [];
+  for (const { index, template: b } of source.background) {
+    out.push({ key: `bg${index}`, level: b.level, template: b.template, count: key.poisson(b.ratePerMinute, 'bg', index, minute) });
+  }
+  let serverFaults = 0;
+  for (const f of state.faults) if (f.fault.failsAt !== 'connection') serverFaults++;
+  const connectionFaults = state.faults.length - serverFaults;
+  for (const { fault, index, intensity } of state.faults) {
+    // Failed requests this fault adds, per minute (its share of the service's own excess errors, or of the
+    // calls that fail before reaching it). Overload errors are the capacity model's, logged below.
+    const failedPerMinute =
+      fault.failsAt === 'connection'
+        ? (state.healthy.throughput * 60 * state.connection.errors) / 100 / connectionFaults
+        : (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors - state.overloadErrors)) / 100 / serverFaults;
+    fault.logs.forEach((l, j) => {
+      if (LEVELS.indexOf(l.level) < minRank) return;
+      const rate = l.perFailedRequest !== undefined ? l.perFailedRequest * failedPerMinute : (l.ratePerMinute ?? 0) * intensity;
+      out.push({ key: `f${index}.${j}`, level: l.level, template: l.template, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, key.poisson(rate, 'fault', index, j, minute)) });
+    });
+  }
+  // Callers log the failures they inherit: one line per few failed downstream calls, per failing callee.
+  const inherited = Math.max(0, (state.values.error_rate_pct ?? 0) - state.own.errors);
+  if (inherited > 0.2 && ERROR_RANK >= minRank) {
+    const failing = spec.calls
+      .map((c) => ({ c, callee: snapshot.services.get(c) }))
+      .map(({ c, callee }) => ({ c, callee, excess: callee ? Math.max(0, callee.calls.errors - callee.healthy.errors) : 0 }))
+      .filter((x) => x.excess > 0.2);
+    const totalExcess = failing.reduce((sum, x) => sum + x.excess, 0);
+    for (const { c, callee, excess } of failing) {
+      const rate = (DOWNSTREAM_LOGS_PER_FAILED_REQUEST * state.healthy.throughput * 60 * inherited * (excess / totalExcess)) / 100;
+      out.push({ key: `down.${c}`, level: 'ERROR', template: downstreamTemplate(c, callee as ServiceState), count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, key.poisson(rate, 'down', c, minute)) });
+    }
+  }
+  // An overloaded service says so: queueing warnings, and rejections that follow the requests it sheds.
+  if (state.values.cpu_pct >= 95 && spec.tier !== 'external') {
+    const level = Math.min(1, (state.values.cpu_pct - 90) / 10);
+    const [warn, reject] = OVERLOAD_LOGS[spec.tier];
+    if (LEVELS.indexOf('WARN') >= minRank) out.push({ key: 'overload.warn', level: 'WARN', template: warn, count: key.poisson(3 * level, 'overload', minute) });
+    const shed = (state.healthy.throughput * 60 * state.overloadErrors) / 100;
+    if (ERROR_RANK >= minRank) out.push({ key: 'overload.reject', level: 'ERROR', template: reject, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, key.poisson(0.002 * shed, 'shed', minute)) });
+  }
+  return out;
 };
 
 /** What a caller logs about a failing callee: the connection error, a timeout when it is very slow, or a 5xx. */
@@ -325,57 +425,113 @@ const OVERLOAD_LOGS: Record<ServiceSpec['tier'], readonly [string, string]> = {
   queue: ['[Producer clientId={host}] request latency {int:900-6000}ms: broker overloaded (cpu {metric:cpu_pct}%)', 'org.apache.kafka.common.errors.TimeoutException: Expiring {int:1-400} record(s) for partition {int:0-11}'],
 };
 
+// ───────────────────────────── templates ─────────────────────────────
+
 const PLACEHOLDER = /\{(\w+)(?::([^}]*))?\}/g;
 
-/** Fills a template's placeholders (see LogTemplateSpec in scenario.ts) deterministically from `key`. */
-export const instantiate = (template: string, key: readonly (string | number)[], env: { host: string; spec: ServiceSpec; values: Readonly<Record<string, number>>; anchor?: number }): string => {
-  let n = 0;
-  return template.replace(PLACEHOLDER, (whole, kind: string, arg: string | undefined) => {
-    const k = [...key, 'p', n++];
-    const range = () => {
-      const [a, b] = (arg ?? '0-100').split('-').map(Number);
-      return [a, Number.isFinite(b) ? b : a] as const;
-    };
-    switch (kind) {
-      case 'int': {
-        const [a, b] = range();
-        return String(intBetween(a, b, ...k));
-      }
-      case 'float': {
-        const [a, b] = range();
-        return (a + uniform(...k) * (b - a)).toFixed(1);
-      }
-      case 'hex':
-        return hex(Number(arg ?? 8), ...k);
-      case 'uuid': {
-        const h = hex(32, ...k);
+interface TemplateEnv {
+  readonly host: string;
+  readonly spec: ServiceSpec;
+  readonly values: Readonly<Record<string, number>>;
+  readonly anchor?: number;
+  /** operationsOf(spec), when the caller has it at hand. */
+  readonly operations?: readonly string[];
+}
+
+/** A placeholder's text from the line's key and environment. */
+type Fill = (key: KeyPrefix, env: TemplateEnv) => string;
+/** A template split once into literal text and placeholders. */
+type Compiled = readonly (string | Fill)[];
+
+/**
+ * One placeholder, parsed: `n` is its position among the template's placeholders (its draws are keyed by the
+ * line's key, 'p', n), `whole` its text, kept when it cannot be filled.
+ */
+const placeholder = (n: number, whole: string, kind: string, arg: string | undefined): Fill | string => {
+  const range = () => {
+    const [a, b] = (arg ?? '0-100').split('-').map(Number) as [number, number];
+    return [a, Number.isFinite(b) ? b : a] as const;
+  };
+  switch (kind) {
+    case 'int': {
+      const [a, b] = range();
+      return (key) => String(key.intBetween(a, b, 'p', n));
+    }
+    case 'float': {
+      const [a, b] = range();
+      return (key) => (a + key.uniform('p', n) * (b - a)).toFixed(1);
+    }
+    case 'hex': {
+      const length = Number(arg ?? 8);
+      return (key) => key.hex(length, 'p', n);
+    }
+    case 'uuid':
+      return (key) => {
+        const h = key.hex(32, 'p', n);
         return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-      }
-      case 'ip':
-        return `10.${intBetween(0, 31, ...k, 'a')}.${intBetween(0, 255, ...k, 'b')}.${intBetween(1, 254, ...k, 'c')}`;
-      case 'pick': {
-        const options = (arg ?? '').split('|');
-        return options[intBetween(0, options.length - 1, ...k)];
-      }
-      case 'host':
-        return env.host;
-      case 'service':
-        return env.spec.name;
-      case 'op': {
-        const ops = operationsOf(env.spec);
-        return ops[intBetween(0, ops.length - 1, ...k)];
-      }
-      case 'at': {
-        // The ISO time of a scenario minute (a certificate's notAfter, a job's start), on the world's clock.
-        const m = Number(arg);
-        return env.anchor === undefined || !Number.isFinite(m) ? whole : new Date(env.anchor + m * MINUTE).toISOString().replace(/\.000Z$/, 'Z');
-      }
-      case 'metric': {
+      };
+    case 'ip':
+      return (key) => `10.${key.intBetween(0, 31, 'p', n, 'a')}.${key.intBetween(0, 255, 'p', n, 'b')}.${key.intBetween(1, 254, 'p', n, 'c')}`;
+    case 'pick': {
+      const options = (arg ?? '').split('|');
+      return (key) => options[key.intBetween(0, options.length - 1, 'p', n)] as string;
+    }
+    case 'host':
+      return (_, env) => env.host;
+    case 'service':
+      return (_, env) => env.spec.name;
+    case 'op':
+      return (key, env) => {
+        const ops = env.operations ?? operationsOf(env.spec);
+        return ops[key.intBetween(0, ops.length - 1, 'p', n)] as string;
+      };
+    case 'at': {
+      // The ISO time of a scenario minute (a certificate's notAfter, a job's start), on the world's clock.
+      const m = Number(arg);
+      return (_, env) => (env.anchor === undefined || !Number.isFinite(m) ? whole : new Date(env.anchor + m * MINUTE).toISOString().replace(/\.000Z$/, 'Z'));
+    }
+    case 'metric':
+      return (_, env) => {
         const v = env.values[arg ?? ''];
         return v === undefined ? whole : String(Math.round(v * 10) / 10);
-      }
-      default:
-        return whole;
-    }
-  });
+      };
+    default:
+      return whole;
+  }
 };
+
+const compile = (template: string): Compiled => {
+  const parts: (string | Fill)[] = [];
+  let n = 0;
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    if (m.index > last) parts.push(template.slice(last, m.index));
+    parts.push(placeholder(n++, m[0], m[1] as string, m[2]));
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) parts.push(template.slice(last));
+  return parts;
+};
+
+/** Templates seen so far, compiled (scenario, tier and downstream templates: a few dozen per world). Bounded: cleared when full. */
+const COMPILED_TEMPLATES_MAX = 2_000;
+const compiledTemplates = new Map<string, Compiled>();
+const compiled = (template: string): Compiled => {
+  let c = compiledTemplates.get(template);
+  if (!c) {
+    c = compile(template);
+    if (compiledTemplates.size >= COMPILED_TEMPLATES_MAX) compiledTemplates.clear();
+    compiledTemplates.set(template, c);
+  }
+  return c;
+};
+
+const render = (template: Compiled, key: KeyPrefix, env: TemplateEnv): string => {
+  let out = '';
+  for (const part of template) out += typeof part === 'string' ? part : part(key, env);
+  return out;
+};
+
+/** Fills a template's placeholders (see LogTemplateSpec in scenario.ts) deterministically from `key`. */
+export const instantiate = (template: string, key: readonly (string | number)[], env: { host: string; spec: ServiceSpec; values: Readonly<Record<string, number>>; anchor?: number }): string =>
+  render(compiled(template), keyPrefix(...key), env);

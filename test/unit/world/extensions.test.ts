@@ -151,10 +151,15 @@ describe('capacity', () => {
     const w = createWorld(s, { id: 'little', now: NOW });
     expect(value(w, 'order-service', 'db_pool_active', -1)).toBe(value(w, 'order-service', 'db_pool_max', -1));
     expect(value(w, 'order-service', 'db_pool_active', -40)).toBeLessThan(15);
+    // At the edge of saturation the pool flaps minute to minute (noise decides), so compare ten-minute windows.
+    const latencies = (world: WorldState, from: number) => Array.from({ length: 11 }, (_, k) => value(world, 'order-service', 'latency_p99_ms', from + k));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const healthy = median(latencies(w, -50));
     const scaled = applyAction(w, { kind: 'scale-service', service: 'order-service', params: { replicas: 6 } }, NOW).state;
-    expect(value(scaled, 'order-service', 'latency_p99_ms', 5)).toBeGreaterThan(3 * value(w, 'order-service', 'latency_p99_ms', -40));
+    expect(mean(latencies(scaled, 5))).toBeGreaterThan(3 * healthy);
     const rolledBack = applyAction(w, { kind: 'rollback-change', service: 'orders-db', target: 'CHG-8120' }, NOW).state;
-    expect(value(rolledBack, 'order-service', 'latency_p99_ms', 5)).toBeLessThan(1.3 * value(w, 'order-service', 'latency_p99_ms', -40));
+    expect(median(latencies(rolledBack, 5))).toBeLessThan(1.3 * healthy);
   });
 
   it('traffic-surge-capacity: only the service without headroom saturates, says so in its logs, and scaling it (not another) fixes it', () => {
