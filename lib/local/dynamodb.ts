@@ -3,12 +3,9 @@
  * exactly as the CDK stack lays it out (keys pk/sk, GSI byStatus on gsi1pk/gsi1sk, pay per request).
  */
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import dynalite from 'dynalite';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
-import { closeServer, listen } from './http-util.ts';
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -18,20 +15,29 @@ export interface LocalDynamo {
 
 export const startDynamo = async (opts: { path?: string; tableName: string }): Promise<LocalDynamo> => {
   if (opts.path) mkdirSync(opts.path, { recursive: true });
-  const server: Server = dynalite({ createTableMs: 0, path: opts.path });
-  await listen(server, 0);
-  const { port } = server.address() as AddressInfo;
+  const thread = new Worker(new URL('./dynamodb-thread.ts', import.meta.url), { workerData: { path: opts.path } });
+  const port = await new Promise<number>((resolve, reject) => {
+    thread.once('message', (m: { port?: number; error?: string }) => (m.port ? resolve(m.port) : reject(new Error(`dynalite did not start: ${m.error}`))));
+    thread.once('error', reject);
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  await ensureTable(client, opts.tableName);
-  return {
-    endpoint,
-    client,
-    stop: async () => {
-      client.destroy();
-      await closeServer(server);
-    },
+  const stop = async () => {
+    client.destroy();
+    await new Promise<void>((resolve) => {
+      thread.once('message', () => resolve());
+      thread.once('exit', () => resolve());
+      thread.postMessage('stop');
+    });
+    await thread.terminate();
   };
+  try {
+    await ensureTable(client, opts.tableName);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint, client, stop };
 };
 
 /** Creates the incident table if it does not exist (a second start reuses the data on disk). */
