@@ -49,6 +49,7 @@ import {
   MAX_PLAUSIBLE_LAG_MINUTES,
   ONSET_GRACE_MINUTES,
 } from './changes.ts';
+import { median, medianInPlace } from './metrics.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
 
@@ -306,13 +307,17 @@ export const SLOW_BURN_SLOPE_RATIO = 3;
 
 /** Sen's slope (median of pairwise slopes) in value units per minute: a robust rate of change. */
 const senSlope = (points: readonly { t: string; v: number }[]): number => {
-  const slopes: number[] = [];
-  for (let i = 0; i < points.length - 1; i++)
-    for (let j = i + 1; j < points.length; j++) {
-      const dt = (Date.parse(points[j].t) - Date.parse(points[i].t)) / MINUTE_MS;
-      if (dt > 0) slopes.push((points[j].v - points[i].v) / dt);
+  const n = points.length;
+  const minutes = points.map((p) => Date.parse(p.t) / MINUTE_MS);
+  const slopes = new Float64Array((n * (n - 1)) / 2);
+  let count = 0;
+  for (let i = 0; i < n - 1; i++)
+    for (let j = i + 1; j < n; j++) {
+      const dt = (minutes[j] as number) - (minutes[i] as number);
+      const slope = ((points[j] as { v: number }).v - (points[i] as { v: number }).v) / dt;
+      if (dt > 0 && Number.isFinite(slope)) slopes[count++] = slope;
     }
-  return median(slopes);
+  return medianInPlace(slopes.subarray(0, count));
 };
 
 /**
@@ -552,10 +557,6 @@ const originPrediction = (w: World, service: string): TestedPrediction => {
   ], { missing: check.verdict === 'inconclusive' ? 'the service topology and error traces' : undefined });
 };
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Traffic ratio: the peak in the 30 min up to the onset over the median before that. */
 export const TRAFFIC_SURGE_RATIO = 1.5;

@@ -54,12 +54,25 @@ export class InvalidSeries extends Error {
 
 const finite = (values: readonly number[]): number[] => values.filter((v) => Number.isFinite(v));
 
+/**
+ * Median of a typed array's values, sorting it in place (a typed array sorts numerically in native code, several
+ * times faster than `Array#sort` with a comparator: medians of pairwise slopes run over thousands of values).
+ * NaN for an empty input; the values must be finite.
+ */
+export const medianInPlace = (values: Float64Array): number => {
+  const n = values.length;
+  if (n === 0) return Number.NaN;
+  values.sort();
+  const mid = n >> 1;
+  return n % 2 === 1 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+};
+
 /** Median of finite values; NaN for an empty input. */
 export const median = (values: readonly number[]): number => {
-  const sorted = finite(values).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const copy = new Float64Array(values.length);
+  let n = 0;
+  for (const v of values) if (Number.isFinite(v)) copy[n++] = v;
+  return medianInPlace(copy.subarray(0, n));
 };
 
 /** Epoch milliseconds of a point's time. Throws `InvalidSeries` naming the bad value. */
@@ -353,19 +366,20 @@ export const trendTest = (points: readonly SeriesPoint[]): Trend => {
   if (n < 8) throw new InvalidSeries(`trend test needs at least 8 finite points, got ${n}`);
   const ts = usable.map((p) => toMillis(p.t) / 60_000);
   let s = 0;
-  const slopes: number[] = [];
+  const slopes = new Float64Array((n * (n - 1)) / 2);
+  let count = 0;
   for (let i = 0; i < n - 1; i += 1)
     for (let j = i + 1; j < n; j += 1) {
       const d = usable[j].v - usable[i].v;
       s += Math.sign(d);
-      if (ts[j] !== ts[i]) slopes.push(d / (ts[j] - ts[i]));
+      if (ts[j] !== ts[i]) slopes[count++] = d / (ts[j] - ts[i]);
     }
   const ties = new Map<number, number>();
   for (const p of usable) ties.set(p.v, (ties.get(p.v) ?? 0) + 1);
   const tieTerm = [...ties.values()].reduce((acc, t) => acc + t * (t - 1) * (2 * t + 5), 0);
   const variance = (n * (n - 1) * (2 * n + 5) - tieTerm) / 18;
   const z = variance <= 0 || s === 0 ? 0 : (s - Math.sign(s)) / Math.sqrt(variance);
-  const slope = median(slopes);
+  const slope = medianInPlace(slopes.subarray(0, count));
   const level = Math.abs(median(usable.map((p) => p.v)));
   const span = ts[n - 1] - ts[0];
   return { slopePerMinute: slope, z, direction: slope < 0 ? 'down' : 'up', relativeChange: level > 0 ? (slope * span) / level : 0, n };
