@@ -27,6 +27,7 @@ import type { IncidentMeta } from '../store/store.ts';
 import type { ChangeRequest, ServiceNode, ToolScope } from '../tools/ports.ts';
 import { PlanNotFound } from './plan.ts';
 import { type EvidenceLog, type IncidentSnapshot, loadIncident, runAgent, summarise } from './runtime.ts';
+import { byCodeUnit } from '../compare.ts';
 
 export class MitigationNotApproved extends Error {
   override name = 'MitigationNotApproved';
@@ -95,7 +96,7 @@ const factFinder = async (deps: AgentDeps, incident: IncidentMeta, scope: ToolSc
     const ref = changeRefOf(a);
     if (ref.id) return list.find((c) => c.id === ref.id);
     if (!ref.param) return undefined;
-    return list.filter((c) => c.service === a.service && c.configChange?.param === ref.param).sort((x, y) => y.deployedAt.localeCompare(x.deployedAt))[0];
+    return list.filter((c) => c.service === a.service && c.configChange?.param === ref.param).sort((x, y) => byCodeUnit(y.deployedAt, x.deployedAt))[0];
   };
 
   return (action: MitigationAction, forwardSucceeded: boolean): Facts => {

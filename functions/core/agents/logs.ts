@@ -13,6 +13,7 @@ import { type AgentSummary, type AgentTask, LogAnalysisOutput } from '../model.t
 import type { LogLine } from '../tools/ports.ts';
 import { incidentWindows, topologyNeighbourhood } from './impact.ts';
 import { type AgentContext, runAgent, summarise } from './runtime.ts';
+import { byCodeUnit } from '../compare.ts';
 
 const MINUTE = 60_000;
 /** The baseline window is this many times longer than the incident window (more history, steadier rates). */
@@ -105,7 +106,7 @@ const analyse = async (ctx: AgentContext) => {
     c.example ??= line.message;
     if (line.traceId && c.traceIds.size < 5) c.traceIds.add(line.traceId);
   };
-  const byTime = (a: LogLine, b: LogLine) => a.timestamp.localeCompare(b.timestamp);
+  const byTime = (a: LogLine, b: LogLine) => byCodeUnit(a.timestamp, b.timestamp);
   for (const line of [...(baselineLines ?? [])].sort(byTime)) feed(line, 'baseline');
   for (const line of [...(incidentLines ?? [])].sort(byTime)) feed(line, 'incident');
 
@@ -145,7 +146,7 @@ const analyse = async (ctx: AgentContext) => {
 
   const novelErrors = rows.filter((r) => (r.status === 'new' || r.status === 'spiking') && r.counts.firstErrorAt);
   const anyErrors = rows.filter((r) => r.counts.firstErrorAt);
-  const firstErrorSource = (novelErrors.length > 0 ? novelErrors : anyErrors).sort((a, b) => a.counts.firstErrorAt!.localeCompare(b.counts.firstErrorAt!))[0];
+  const firstErrorSource = (novelErrors.length > 0 ? novelErrors : anyErrors).sort((a, b) => byCodeUnit(a.counts.firstErrorAt!, b.counts.firstErrorAt!))[0];
   const firstErrorAt = firstErrorSource?.counts.firstErrorAt;
   const allIncidentLines = [...counts.values()].reduce((s, c) => s + c.incident, 0);
 

@@ -30,6 +30,7 @@ import {
 } from '../model.ts';
 import { IncidentNotFound, type IncidentDetail, type IncidentMeta } from '../store/store.ts';
 import { IncidentSnapshot, runAgent, summarise } from './runtime.ts';
+import { byCodeUnit } from '../compare.ts';
 
 export interface ReportOptions {
   /** Also write `<reportDir>/<incidentId>.md` (directories created) and use that path as the location. */
@@ -167,7 +168,7 @@ export const renderReport = (
     ...(impact?.onset ? [{ at: impact.onset, text: 'first anomaly onset (telemetry)' }] : []),
     ...context.detail.timeline.map((e) => ({ at: e.at, text: `${e.type}: ${e.message}${e.actor ? ` (${e.actor})` : ''}` })),
     ...agentTimes,
-  ].sort((a, b) => a.at.localeCompare(b.at));
+  ].sort((a, b) => byCodeUnit(a.at, b.at));
   for (const e of events) line(`- ${e.at} — ${e.text}`);
   line();
 

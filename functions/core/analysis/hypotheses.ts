@@ -50,6 +50,7 @@ import {
   ONSET_GRACE_MINUTES,
 } from './changes.ts';
 import { median, medianInPlace } from './metrics.ts';
+import { byCodeUnit } from '../compare.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
 
@@ -293,7 +294,7 @@ const targetOf = (w: World, change: ChangeRequest): string | undefined => {
   const ranked = [...w.anomalous]
     .map((s) => ({ s, rel: relationOf(w.graph, change.service, s) }))
     .map(({ s, rel }) => ({ s, rank: (w.origins.has(s) ? 0 : 10) + (rel.kind === 'same' ? 0 : rel.kind === 'dependency' ? rel.hops : rel.kind === 'dependent' ? 5 + rel.hops : 20) }))
-    .sort((a, b) => a.rank - b.rank || a.s.localeCompare(b.s));
+    .sort((a, b) => a.rank - b.rank || byCodeUnit(a.s, b.s));
   return ranked[0]?.s;
 };
 
@@ -527,7 +528,7 @@ export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSy
       const c = categoryFromText(text.replace(/_/g, ' '));
       if (RESOURCE_CATEGORIES.has(c)) counts.set(c, (counts.get(c) ?? 0) + 1);
     }
-    const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]))[0];
     if (top) return top[0];
   }
   return CHANGE_CATEGORY[change.type] ?? specific;
@@ -716,7 +717,7 @@ const testServiceFault = (w: World, service: string): Candidate | undefined => {
     if (c !== 'unknown') counts.set(c, (counts.get(c) ?? 0) + t.count);
   });
   if (counts.size === 0) return undefined;
-  const category = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
+  const category = [...counts.entries()].sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]))[0][0];
   const naming = symptoms.filter((t) => mechanismOf(t.template) === category);
   const mechanism = pick('supported', `new errors at ${service} or in calls to it name a ${category} failure — "${naming[0].template.slice(0, 160)}"`, 2, templateIds(naming));
 
@@ -818,7 +819,7 @@ export const analyseRootCause = (input: RootCauseInput): RootCauseAnalysis => {
   const candidates = testHypotheses(input);
   const ranked = candidates
     .map((c) => ({ c, h: toHypothesis(c), supported: supportedWeight(c) }))
-    .sort((a, b) => b.h.confidence - a.h.confidence || b.supported - a.supported || Number(b.c.kind === 'change') - Number(a.c.kind === 'change') || a.h.summary.localeCompare(b.h.summary));
+    .sort((a, b) => b.h.confidence - a.h.confidence || b.supported - a.supported || Number(b.c.kind === 'change') - Number(a.c.kind === 'change') || byCodeUnit(a.h.summary, b.h.summary));
   const best = ranked[0];
   const abstained = !best || best.h.confidence < ABSTAIN_BELOW || best.supported === 0;
   const top = ranked.slice(0, TOP_N);

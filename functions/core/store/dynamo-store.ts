@@ -40,6 +40,7 @@ import {
   type TimelineEvent,
   type WithdrawResult,
 } from './store.ts';
+import { byCodeUnit } from '../compare.ts';
 
 // ───────────────────────────── keys and shared rules (the memory store uses them too) ─────────────────────────────
 
@@ -437,7 +438,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const statuses = query.status ? [query.status] : IncidentStatus.options;
     // limit + 1 per status tells whether anything is left after this page.
     const perStatus = await Promise.all(statuses.map((status) => this.#queryStatus(status, query, before, limit + 1)));
-    const merged = perStatus.flat().sort((a, b) => String(b.gsi1sk).localeCompare(String(a.gsi1sk)));
+    const merged = perStatus.flat().sort((a, b) => byCodeUnit(String(b.gsi1sk), String(a.gsi1sk)));
     const page = merged.slice(0, limit);
     const last = page.at(-1);
     return { items: page.map(toMeta), ...(merged.length > limit && last ? { cursor: encodeCursor(String(last.gsi1sk)) } : {}) };
@@ -816,7 +817,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
 export const assembleDetail = (items: readonly Record<string, unknown>[]): IncidentDetail | undefined => {
   const meta = items.find((i) => i.sk === META_SK);
   if (!meta) return undefined;
-  const sorted = [...items].sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+  const sorted = [...items].sort((a, b) => byCodeUnit(String(a.sk), String(b.sk)));
   const alerts: StoredAlert[] = [];
   const agents: IncidentDetail['agents'] = {};
   const timeline: TimelineEvent[] = [];

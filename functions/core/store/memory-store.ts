@@ -42,6 +42,7 @@ import {
   type TimelineEvent,
   type WithdrawResult,
 } from './store.ts';
+import { byCodeUnit } from '../compare.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -188,7 +189,7 @@ export class MemoryIncidentStore implements AlertIntakeStore {
   async getDetail(incidentId: string): Promise<IncidentDetail | undefined> {
     const entry = this.#incidents.get(incidentId);
     if (!entry) return undefined;
-    const bySortKey = <T>(map: Map<string, T>): T[] => [...map.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+    const bySortKey = <T>(map: Map<string, T>): T[] => [...map.entries()].sort(([a], [b]) => byCodeUnit(a, b)).map(([, v]) => v);
     return structuredClone({
       incident: entry.meta,
       alerts: bySortKey(entry.alerts),
@@ -208,7 +209,7 @@ export class MemoryIncidentStore implements AlertIntakeStore {
         (!query.service || meta.service === query.service) &&
         (!before || sortKey < before),
       )
-      .sort((a, b) => b.sortKey.localeCompare(a.sortKey));
+      .sort((a, b) => byCodeUnit(b.sortKey, a.sortKey));
     const page = matching.slice(0, limit);
     const last = page.at(-1);
     return { items: page.map((p) => structuredClone(p.meta)), ...(matching.length > limit && last ? { cursor: encodeCursor(last.sortKey) } : {}) };

@@ -10,6 +10,7 @@ import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
 import { applyAction, changeUndoneBy, worldTime, type WorldState } from '../world/world.ts';
 import { isUndo } from '../runbooks/inverse.ts';
 import type { WorldStore } from '../world/world-store.ts';
+import { byCodeUnit } from '../compare.ts';
 
 export class InvalidToolQuery extends Error {
   override name = 'InvalidToolQuery';
@@ -179,7 +180,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
             return { i, score };
           })
           .filter((x) => x.score > 0)
-          .sort((a, b) => b.score - a.score || b.i.openedAt.localeCompare(a.i.openedAt));
+          .sort((a, b) => b.score - a.score || byCodeUnit(b.i.openedAt, a.i.openedAt));
         return scored.slice(0, Math.max(1, q.limit ?? DEFAULT_SEARCH_LIMIT)).map((x) => x.i);
       },
       async recordIncident(q) {

@@ -8,6 +8,7 @@ import { snapshotAt, type ServiceState, type Snapshot } from './dynamics.ts';
 import { hex, keyPrefix, uniform, type KeyPrefix } from './random.ts';
 import type { ServiceSpec } from './scenario.ts';
 import type { WorldState } from './world.ts';
+import { byCodeUnit } from '../compare.ts';
 
 const MINUTE = 60_000;
 const TRACE_SLOT = 30_000;
@@ -114,7 +115,7 @@ export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
       const n = Math.min(perRoot, slots.length);
       for (let k = 0; k < n; k++) picked.push(buildTrace(env, root, slots[Math.floor((k * slots.length) / n)] as number, q.to));
     }
-    out.push(...picked.sort((a, b) => a.startedAt.localeCompare(b.startedAt)));
+    out.push(...picked.sort((a, b) => byCodeUnit(a.startedAt, b.startedAt)));
   }
   return out.slice(0, limit);
 };
@@ -310,7 +311,7 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   // (name, position) once replace comparing names line by line.
   const rank = new Map(
     [...sources]
-      .sort((a, b) => a.spec.name.localeCompare(b.spec.name) || a.position - b.position)
+      .sort((a, b) => byCodeUnit(a.spec.name, b.spec.name) || a.position - b.position)
       .map((source, i) => [source, i]),
   );
   const lines: LogLine[] = [];

@@ -24,6 +24,7 @@
 import * as z from 'zod';
 import { METRICS, type MetricName, type MetricPoint, type MetricSeries, type ServiceNode, type Telemetry, type ToolScope, ToolUnavailable } from '../ports.ts';
 import { type Credential, HttpClient, type RetryPolicy, resolveCredential } from './http.ts';
+import { byCodeUnit } from '../../compare.ts';
 
 const VENDOR = 'Dynatrace';
 
@@ -142,7 +143,7 @@ const meanPoints = (series: readonly MetricPoint[][]): MetricPoint[] => {
       acc.n += 1;
       byTime.set(p.t, acc);
     }
-  return [...byTime.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, { sum, n }]) => ({ t, v: sum / n }));
+  return [...byTime.entries()].sort(([a], [b]) => byCodeUnit(a, b)).map(([t, { sum, n }]) => ({ t, v: sum / n }));
 };
 
 /** Dynatrace service type → our tier. Entry points (no calling service) are the frontend. */

@@ -22,6 +22,7 @@
 import * as z from 'zod';
 import { type ChangeHistory, type ChangeRequest, type PastIncident, type ToolScope, type TimeWindow, ToolUnavailable } from '../ports.ts';
 import { type Credential, HttpClient, type RetryPolicy, resolveCredential } from './http.ts';
+import { byCodeUnit } from '../../compare.ts';
 
 const VENDOR = 'ServiceNow';
 
@@ -232,7 +233,7 @@ export class ServiceNowChanges implements ChangeHistory {
           ...(author ? { author } : {}),
         };
       })
-      .sort((a, b) => b.deployedAt.localeCompare(a.deployedAt));
+      .sort((a, b) => byCodeUnit(b.deployedAt, a.deployedAt));
   }
 
   async searchIncidents(q: ToolScope & { text: string; services?: readonly string[]; limit?: number }): Promise<PastIncident[]> {
@@ -257,7 +258,7 @@ export class ServiceNowChanges implements ChangeHistory {
         return { incident, score };
       })
       .filter((x) => x.score > 0)
-      .sort((a, b) => b.score - a.score || b.incident.openedAt.localeCompare(a.incident.openedAt))
+      .sort((a, b) => b.score - a.score || byCodeUnit(b.incident.openedAt, a.incident.openedAt))
       .slice(0, limit)
       .map((x) => x.incident);
   }

@@ -17,6 +17,7 @@
  */
 import { type LogLine, type Logs, type TimeWindow, type ToolScope, ToolUnavailable } from '../ports.ts';
 import { type Credential, HttpClient, type RetryPolicy, resolveCredential } from './http.ts';
+import { byCodeUnit } from '../../compare.ts';
 
 const VENDOR = 'Splunk';
 
@@ -128,7 +129,7 @@ export class SplunkLogs implements Logs {
       if (line) lines.push(line);
     }
     if (lines.length === 0 && errors.length > 0) throw new ToolUnavailable(VENDOR, `search failed: ${errors.join('; ')}`);
-    return lines.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    return lines.sort((a, b) => byCodeUnit(a.timestamp, b.timestamp));
   }
 
   #line(result: Record<string, unknown>): LogLine | undefined {
