@@ -55,16 +55,50 @@ export class InvalidSeries extends Error {
 const finite = (values: readonly number[]): number[] => values.filter((v) => Number.isFinite(v));
 
 /**
- * Median of a typed array's values, sorting it in place (a typed array sorts numerically in native code, several
- * times faster than `Array#sort` with a comparator: medians of pairwise slopes run over thousands of values).
- * NaN for an empty input; the values must be finite.
+ * Moves the k-th smallest value of `a` to index k, everything before it no larger (Hoare's selection with a
+ * median-of-three pivot, in place): O(n) on average where a sort is O(n log n). Medians of pairwise slopes run
+ * over thousands of values per series. The values must not be NaN.
  */
+const selectInPlace = (a: Float64Array, k: number): number => {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const x0 = a[lo] as number;
+    const x1 = a[(lo + hi) >> 1] as number;
+    const x2 = a[hi] as number;
+    const pivot = Math.max(Math.min(x0, x1), Math.min(Math.max(x0, x1), x2));
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i += 1;
+      while ((a[j] as number) > pivot) j -= 1;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i += 1;
+        j -= 1;
+      }
+    }
+    // Now a[lo..j] <= pivot <= a[i..hi], and anything strictly between j and i equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k] as number;
+  }
+  return a[k] as number;
+};
+
+/** Median of a typed array's values, reordering it in place. NaN for an empty input; the values must be finite. */
 export const medianInPlace = (values: Float64Array): number => {
   const n = values.length;
   if (n === 0) return Number.NaN;
-  values.sort();
   const mid = n >> 1;
-  return n % 2 === 1 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+  const upper = selectInPlace(values, mid);
+  if (n % 2 === 1) return upper;
+  // Everything before `mid` is no larger than the upper middle: the lower middle is their maximum.
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i += 1) if ((values[i] as number) > lower) lower = values[i] as number;
+  return (lower + upper) / 2;
 };
 
 /** Median of finite values; NaN for an empty input. */

@@ -6,6 +6,7 @@ import {
   hingeOnset,
   InvalidSeries,
   median,
+  medianInPlace,
   robustBaseline,
   scoreSeries,
   trendTest,
@@ -20,6 +21,28 @@ const series = (n: number, level: (i: number) => number, sd: number, seed = 1): 
   const g = gaussian(seed);
   return Array.from({ length: n }, (_, i) => ({ t: new Date(T0 + i * 60_000).toISOString(), v: level(i) + sd * g() }));
 };
+
+describe('unit: median', () => {
+  const bySorting = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  it('equals the median of the sorted values for odd and even sizes, duplicates, sorted and reversed input', () => {
+    const g = gaussian(11);
+    const cases: number[][] = [[], [3], [2, 1], [5, 5, 5, 5], [1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1], Array.from({ length: 40 }, (_, i) => i % 3)];
+    for (let n = 1; n < 300; n += 7) cases.push(Array.from({ length: n }, () => Math.round(g() * 4)), Array.from({ length: n }, () => g() * 1e3));
+    for (const xs of cases) {
+      // (+ 0 folds -0 into 0: the order of equal zeros is not the point)
+      expect(medianInPlace(Float64Array.from(xs)) + 0, JSON.stringify(xs.slice(0, 8))).toBe(bySorting(xs) + 0);
+      expect(median(xs) + 0).toBe(bySorting(xs) + 0);
+    }
+  });
+
+  it('ignores non-finite values', () => {
+    expect(median([Number.NaN, 3, Infinity, 1, 2])).toBe(2);
+    expect(median([Number.NaN])).toBeNaN();
+  });
+});
 
 describe('unit: robustBaseline', () => {
   it('ignores a minority of huge outliers (median/MAD, not mean/stddev)', () => {
