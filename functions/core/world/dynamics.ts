@@ -578,11 +578,21 @@ const SNAPSHOT_CACHE_ENTRIES = 20_000;
 const snapshots = new Map<string, Map<number, Snapshot>>();
 let cachedSnapshots = 0;
 const worldKeys = new WeakMap<WorldState, string>();
+/** Scenario hashes by scenario object (the world store hands out one parsed object per distinct scenario). */
+const scenarioHashes = new WeakMap<Scenario, number>();
+const scenarioHash = (scenario: Scenario): number => {
+  let h = scenarioHashes.get(scenario);
+  if (h === undefined) {
+    h = hash53(JSON.stringify(scenario));
+    scenarioHashes.set(scenario, h);
+  }
+  return h;
+};
 /** Everything a snapshot depends on but the time: the scenario and the actions so far (hashed), the anchor, the lag. */
 const worldKey = (world: WorldState): string => {
   let key = worldKeys.get(world);
   if (!key) {
-    key = `${world.id}|${hash53(JSON.stringify(world.scenario))}|${world.createdAt}|${world.recoveryLagSeconds}|${hash53(JSON.stringify(world.actions))}`;
+    key = `${world.id}|${scenarioHash(world.scenario)}|${world.createdAt}|${world.recoveryLagSeconds}|${hash53(JSON.stringify(world.actions))}`;
     worldKeys.set(world, key);
   }
   return key;

@@ -8,7 +8,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PastIncident } from '../tools/ports.ts';
-import { parseScenario } from './scenario.ts';
+import { parseScenario, type Scenario } from './scenario.ts';
 import type { WorldAction, WorldState } from './world.ts';
 
 export interface WorldStore {
@@ -43,6 +43,23 @@ export class WorldTooLarge extends Error {
   override name = 'WorldTooLarge';
 }
 
+/**
+ * Parsed scenarios by their stored JSON. Every agent run reads its world, and a scenario (tens of KB) never
+ * changes once a world is created: validating it once per container instead of once per read saves most of a
+ * read's CPU. The same parsed object comes back for the same text, so caches keyed by it (dynamics.ts) hold too.
+ * Treat it as immutable. Bounded: oldest first.
+ */
+const PARSED_SCENARIOS = 32;
+const parsedScenarios = new Map<string, Scenario>();
+const parseStoredScenario = (json: string, id: string): Scenario => {
+  const cached = parsedScenarios.get(json);
+  if (cached) return cached;
+  const scenario = parseScenario(JSON.parse(json), `world ${id}`);
+  if (parsedScenarios.size >= PARSED_SCENARIOS) parsedScenarios.delete(parsedScenarios.keys().next().value as string);
+  parsedScenarios.set(json, scenario);
+  return scenario;
+};
+
 /** Plain JSON (drops undefined, which the DynamoDB marshaller rejects unless told otherwise). */
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
@@ -73,7 +90,7 @@ export class DynamoWorldStore implements WorldStore {
       id: Item.id as string,
       createdAt: Item.createdAt as string,
       recoveryLagSeconds: Number(Item.recoveryLagSeconds),
-      scenario: parseScenario(JSON.parse(Item.scenario as string), `world ${id}`),
+      scenario: parseStoredScenario(Item.scenario as string, id),
       actions: (Item.actions ?? []) as WorldAction[],
       incidents: (Item.incidents ?? []) as PastIncident[],
     };
