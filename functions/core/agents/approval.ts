@@ -13,6 +13,7 @@ import * as z from 'zod';
 import { type ApprovalLinks, type ApprovalRequestState, approvalLinkUrl, linkExpiry, newApprovalRequestId } from '../approval-links.ts';
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, ImpactOutput, type MitigationAction, PlanOutput, RootCauseOutput, TriageOutput } from '../model.ts';
+import { allAlertsResolved } from '../store/dynamo-store.ts';
 import type { IncidentMeta } from '../store/store.ts';
 import { SECRET_HEADER } from '../../registry.ts';
 import { PlanNotFound } from './plan.ts';
@@ -173,11 +174,14 @@ export const requestApproval =
     const channel = options.retoolUrl ? 'retool' : 'api';
     const requestId = (options.newRequestId ?? newApprovalRequestId)();
     const pending: ApprovalRequestState = { status: 'PENDING', requestedAt, expiresAt, channel, requestId };
-    await deps.store.requestApproval(incidentId, taskToken, pending);
+    const requested = await deps.store.requestApproval(incidentId, taskToken, pending);
     // Every alert may have resolved while the agents worked: the resolved notifications found no pending approval
     // to withdraw then, so withdraw it now. The error's name routes the state machine to the report (self-recovered).
-    const withdrawal = await deps.store.withdrawApproval(incidentId, 'every alert resolved before the approval was requested');
-    if (withdrawal.withdrawn) throw new AlertsResolved(incidentId);
+    // A resolution after the write above finds the approval pending and withdraws it itself (ingest-alert).
+    if (allAlertsResolved(requested)) {
+      const withdrawal = await deps.store.withdrawApproval(incidentId, 'every alert resolved before the approval was requested');
+      if (withdrawal.withdrawn) throw new AlertsResolved(incidentId);
+    }
 
     const headline = triage?.output.headline ?? incident.title;
     const actions = plan.output.immediate.map(describeAction);

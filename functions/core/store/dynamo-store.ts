@@ -480,9 +480,9 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   }
 
   /** Stores the token (a top-level attribute no read returns), marks approval PENDING and, unless terminal, the incident AWAITING_APPROVAL. */
-  async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<void> {
+  async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<IncidentMeta> {
     const pending: ApprovalState = plain({ ...approval, status: 'PENDING' });
-    await this.#updateGuarded(incidentId, 'AWAITING_APPROVAL', (withStatus) => {
+    return this.#updateGuarded(incidentId, 'AWAITING_APPROVAL', (withStatus) => {
       const u = new UpdateBuilder().set(TASK_TOKEN_ATTRIBUTE, taskToken).set('approval', pending);
       if (withStatus) u.set('status', 'AWAITING_APPROVAL').set('gsi1pk', statusKey('AWAITING_APPROVAL'));
       return u;

@@ -247,12 +247,13 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     this.#incidents.get(incidentId)?.events.set(eventSk(at), plain({ ...event, at }));
   }
 
-  async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<void> {
+  async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<IncidentMeta> {
     const entry = this.#entry(incidentId);
     entry.taskToken = taskToken;
     entry.meta.approval = plain({ ...approval, status: 'PENDING' });
     this.#moveStatus(entry, 'AWAITING_APPROVAL');
     this.#touch(entry);
+    return structuredClone(entry.meta);
   }
 
   async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }> {

@@ -120,8 +120,11 @@ export interface IncidentStore {
   putAgentRecord(incidentId: string, record: AgentRecord): Promise<void>;
   getAgentRecord(incidentId: string, agent: AgentName): Promise<AgentRecord | undefined>;
   appendEvent(incidentId: string, event: Omit<TimelineEvent, 'at'> & { at?: string }): Promise<void>;
-  /** Stores the task token server-side (never returned by reads), marks approval PENDING and the incident AWAITING_APPROVAL (unless it is already closed). */
-  requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<void>;
+  /**
+   * Stores the task token server-side (never returned by reads), marks approval PENDING and the incident
+   * AWAITING_APPROVAL (unless it is already closed). Returns the incident as that write left it.
+   */
+  requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<IncidentMeta>;
   /**
    * Records a decision if and only if the approval is still PENDING; returns the token to answer Step
    * Functions with. Throws `ApprovalAlreadyDecided` (carrying the current state) otherwise.

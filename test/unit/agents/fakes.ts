@@ -180,9 +180,9 @@ export class FakeIncidentStore implements IncidentStore {
     this.timeline.set(incidentId, list);
   }
 
-  async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<void> {
+  async requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<IncidentMeta> {
     this.#tokens.set(incidentId, taskToken);
-    await this.updateIncident(incidentId, { status: 'AWAITING_APPROVAL', approval: { ...approval, status: 'PENDING' } });
+    return this.updateIncident(incidentId, { status: 'AWAITING_APPROVAL', approval: { ...approval, status: 'PENDING' } });
   }
 
   async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
