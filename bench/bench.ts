@@ -6,13 +6,15 @@
  *   medianMs, p95Ms          webhook accepted (202) → outcome event published, 50 sequential db-pool-exhaustion incidents
  *   incidentsPerSecond       100 incidents with 20 in flight (first POST → last outcome event)
  *   transitionsPerIncident   states entered per execution (the sequential runs)
+ *   cpuMsPerIncident         CPU time of the whole process (every thread: handlers, state machine, dynalite) per
+ *                            incident in the concurrent phase; on N cores incidentsPerSecond cannot pass N × 1000 / it
  *   bundleBytes              function → bytes of its esbuild bundle as the stack deploys it (node, esm, node22, bundle,
  *                            minify, BUNDLE_EXTERNAL_MODULES — the AWS SDK — left to the Lambda runtime)
  *   bundleBytesSdkBundled    the same with the AWS SDK bundled too (for a runtime without it)
  * Targets (ISSUE): median < 150 ms, >= 20 incidents/s, every bundle < 1 MB.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { BUNDLE_EXTERNAL_MODULES, FUNCTIONS } from '../functions/registry.ts';
@@ -105,6 +107,7 @@ const measureWorkflow = async () => {
     let next = 0;
     const concurrent: Run[] = [];
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
         while (next < alerts.length) {
@@ -115,6 +118,7 @@ const measureWorkflow = async () => {
       }),
     );
     const elapsedS = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     watcher.stop();
 
     const latencies = sequential.map((r) => r.latencyMs);
@@ -126,6 +130,8 @@ const measureWorkflow = async () => {
       p95Ms: Math.round(percentile(latencies, 95) * 10) / 10,
       incidentsPerSecond: Math.round((concurrent.length / elapsedS) * 10) / 10,
       transitionsPerIncident: Math.round((transitions.reduce((a, b) => a + b, 0) / transitions.length) * 10) / 10,
+      cpuMsPerIncident: Math.round((cpu.user + cpu.system) / 1000 / concurrent.length),
+      cores: availableParallelism(),
       outcomes: outcomeCounts,
       runs: { sequential: sequential.length, concurrent: concurrent.length, inFlight: IN_FLIGHT },
     };
