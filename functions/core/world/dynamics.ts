@@ -129,30 +129,30 @@ const instant = (t: number): Instant => {
  * leading parts hashed once, and the slow knots remembered (each serves the thirty minutes around it).
  */
 class MetricNoise {
-  private readonly fastKey: KeyPrefix;
-  private readonly slowKey: KeyPrefix;
-  private readonly knots = new Map<number, number>();
+  readonly #fastKey: KeyPrefix;
+  readonly #slowKey: KeyPrefix;
+  readonly #knots = new Map<number, number>();
 
   constructor(service: KeyPrefix, metric: string) {
-    this.fastKey = service.extend(metric, 'fast');
-    this.slowKey = service.extend(metric, 'slow');
+    this.#fastKey = service.extend(metric, 'fast');
+    this.#slowKey = service.extend(metric, 'slow');
   }
 
   /** Fast noise: one standard normal per minute bucket. */
   fast(at: Instant): number {
-    return this.fastKey.gaussian(at.minute);
+    return this.#fastKey.gaussian(at.minute);
   }
 
   /** Smooth noise: a standard normal at 15-minute knots, interpolated (a slow wander rather than jitter). */
   slow(at: Instant): number {
-    return this.knotValue(at.knot) * (1 - at.weight) + this.knotValue(at.knot + 1) * at.weight;
+    return this.#knotValue(at.knot) * (1 - at.weight) + this.#knotValue(at.knot + 1) * at.weight;
   }
 
-  private knotValue(k: number): number {
-    let v = this.knots.get(k);
+  #knotValue(k: number): number {
+    let v = this.#knots.get(k);
     if (v === undefined) {
-      v = this.slowKey.gaussian(k);
-      this.knots.set(k, v);
+      v = this.#slowKey.gaussian(k);
+      this.#knots.set(k, v);
     }
     return v;
   }

@@ -226,7 +226,7 @@ export class KeyPrefix {
   }
 
   /** Loads this prefix into the lanes and absorbs the rest of the key. */
-  private resume(parts: readonly KeyPart[]): void {
+  #resume(parts: readonly KeyPart[]): void {
     lane1 = this.lane1;
     lane2 = this.lane2;
     for (let i = 0; i < parts.length; i++) absorbPart(parts[i] as KeyPart);
@@ -234,33 +234,33 @@ export class KeyPrefix {
 
   /** The prefix followed by more parts. */
   extend(...parts: KeyPart[]): KeyPrefix {
-    this.resume(parts);
+    this.#resume(parts);
     return new KeyPrefix(lane1, lane2);
   }
 
   uniform(...parts: KeyPart[]): number {
-    this.resume(parts);
+    this.#resume(parts);
     return drawUniform();
   }
 
   gaussian(...parts: KeyPart[]): number {
-    this.resume(parts);
+    this.#resume(parts);
     return drawGaussian();
   }
 
   hex(length: number, ...parts: KeyPart[]): string {
-    this.resume(parts);
+    this.#resume(parts);
     return drawHex(length);
   }
 
   intBetween(min: number, max: number, ...parts: KeyPart[]): number {
-    this.resume(parts);
+    this.#resume(parts);
     return min + Math.floor(drawUniform() * (max - min + 1));
   }
 
   poisson(rate: number, ...parts: KeyPart[]): number {
     if (rate <= 0) return 0;
-    this.resume(parts);
+    this.#resume(parts);
     return drawPoisson(rate);
   }
 }
