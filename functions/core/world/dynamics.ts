@@ -800,6 +800,3 @@ export const metricSeries = (
   }
   return out;
 };
-
-/** The scenario's services (for adapters that need the topology). */
-export const topology = (scenario: Scenario) => scenario.services.map((s) => ({ name: s.name, tier: s.tier, calls: [...s.calls] }));
