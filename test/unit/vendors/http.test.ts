@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
-import { HttpClient, VendorUrlInvalid, checkBaseUrl, parseRetryAfter } from '../../../functions/core/tools/vendors/http.ts';
+import { HttpClient, VendorRequestFailed, VendorUrlInvalid, checkBaseUrl, parseRetryAfter } from '../../../functions/core/tools/vendors/http.ts';
 import { type FakeVendor, recordingSleep, rejectionOf, startFakeVendor } from './fake-vendor.ts';
 
 describe('unit: vendor HTTP client', () => {
@@ -86,6 +86,45 @@ describe('unit: vendor HTTP client', () => {
     expect(error).toBeInstanceOf(ToolUnavailable);
     expect(error.message).toMatch(/^Acme unavailable: fetch failed .*on GET \/x \(after 2 attempts\)$/);
     expect(waits).toHaveLength(1);
+  });
+
+  it('does not send a POST again after a timeout (it may have acted), but retries a GET and a POST marked read-only', async () => {
+    fake.always('POST', '/e/env1/create', 'hang');
+    fake.once('GET', '/e/env1/read', 'hang');
+    fake.once('GET', '/e/env1/read', { status: 200, json: {} });
+    fake.once('POST', '/e/env1/search', 'hang');
+    fake.once('POST', '/e/env1/search', { status: 200, json: {} });
+    const { http, waits } = client({ retries: 2, timeoutMs: 150 });
+
+    const error = await rejectionOf(http.request({ method: 'POST', path: '/create', json: { a: 1 } }));
+    await http.request({ path: '/read' });
+    await http.request({ method: 'POST', path: '/search', form: { q: 'x' }, retryUnanswered: true });
+
+    expect(error).toBeInstanceOf(ToolUnavailable);
+    expect(error).toBeInstanceOf(VendorRequestFailed);
+    expect(error.message).toBe('Acme unavailable: timed out on POST /e/env1/create; not retried: the POST may have taken effect without its answer arriving');
+    expect((error as VendorRequestFailed).problem).toBe('timed out on POST /e/env1/create; not retried: the POST may have taken effect without its answer arriving');
+    expect(fake.received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /e/env1/create', 'GET /e/env1/read', 'GET /e/env1/read', 'POST /e/env1/search', 'POST /e/env1/search']);
+    expect(waits).toHaveLength(2);
+  });
+
+  it('builds the auth headers per attempt from the outgoing request, and sends the empty path to the base URL itself', async () => {
+    fake.once('POST', '/e/env1', { status: 503, text: 'busy' });
+    fake.once('POST', '/e/env1', { status: 200, json: {} });
+    const seen: string[] = [];
+    let n = 0;
+    const { http } = client({
+      auth: async (r) => {
+        n += 1;
+        seen.push(`${r.method} ${r.url.pathname} ${r.body}`);
+        return { 'x-signature': `sig-${n}` };
+      },
+    });
+
+    await http.request({ method: 'POST', path: '', json: { a: 1 } });
+
+    expect(seen).toEqual(['POST /e/env1 {"a":1}', 'POST /e/env1 {"a":1}']);
+    expect(fake.received.map((r) => r.headers['x-signature'])).toEqual(['sig-1', 'sig-2']);
   });
 
   it('turns a response of the wrong shape into ToolUnavailable naming the field', async () => {

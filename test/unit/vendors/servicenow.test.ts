@@ -209,6 +209,20 @@ describe('unit: ServiceNowChanges against a fake Table API', () => {
     expect(JSON.parse(fake.received[2].body)).not.toHaveProperty('business_service');
   });
 
+  it('does not POST an incident twice when the first POST gets no answer (ServiceNow may have created it)', async () => {
+    fake.once('GET', '/api/now/table/incident', { status: 200, json: { result: [] } });
+    fake.once('GET', '/api/now/table/cmdb_ci_service', { status: 200, json: { result: [] } });
+    fake.always('POST', '/api/now/table/incident', 'hang');
+    const { sn, waits } = adapter({ timeoutMs: 200, retries: 2 });
+
+    const error = await rejectionOf(sn.recordIncident({ incident: { id: 'inc-42', title: 't', service: 's', openedAt: '2024-05-01T10:00:00Z', rootCause: 'r', resolution: 's', tags: [] } }));
+
+    expect(error).toBeInstanceOf(ToolUnavailable);
+    expect(error.message).toBe('ServiceNow unavailable: timed out on POST /api/now/table/incident; not retried: the POST may have taken effect without its answer arriving');
+    expect(fake.received.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
   it('refuses to write when read-only, without calling ServiceNow', async () => {
     const { sn } = adapter({ readOnly: true });
     const error = await rejectionOf(sn.recordIncident({ incident: { id: 'x', title: 't', service: 's', openedAt: '2024-05-01T10:00:00Z', rootCause: 'r', resolution: 's', tags: [] } }));

@@ -1,11 +1,11 @@
 /**
- * The small HTTP client every vendor adapter uses: global `fetch` with a per-attempt timeout
- * (`AbortSignal.timeout`, covering the body read too), bounded retries with exponential backoff and full
- * jitter on 429 / 5xx / network errors / timeouts (a 429's or 503's `Retry-After` is honoured, within a cap),
- * and every failure surfaced as `ToolUnavailable` ("ServiceNow unavailable: 503 …") so the agent records a
- * gap and goes on.
+ * The small HTTP client every outbound call uses (the vendor adapters, and the signed action webhook):
+ * global `fetch` with a per-attempt timeout (`AbortSignal.timeout`, covering the body read too), bounded
+ * retries with exponential backoff and full jitter on 429 / 5xx, and on network errors / timeouts when the
+ * request is safe to repeat (a 429's or 503's `Retry-After` is honoured, within a cap), and every failure
+ * surfaced as `ToolUnavailable` ("ServiceNow unavailable: 503 …") so the agent records a gap and goes on.
  *
- * Credentials travel only in request headers built per request by `auth()`; error messages carry the
+ * Credentials travel only in request headers built per attempt by `auth()`; error messages carry the
  * method, the path (never the query string, never headers) and at most a short excerpt of the vendor's
  * error body. This module logs nothing.
  */
@@ -40,12 +40,23 @@ export interface RetryPolicy {
   readonly maxRetryAfterMs?: number;
 }
 
+/** The request as one attempt sends it: what `auth` may sign. */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly body: string | undefined;
+}
+
 export interface HttpClientOptions extends RetryPolicy {
   /** Vendor name used in `ToolUnavailable` (`"Dynatrace"`). */
   readonly vendor: string;
+  /** The vendor's base URL; a request with the empty path goes to exactly this URL (a webhook's one address). */
   readonly baseUrl: string;
-  /** Headers carrying the credentials, built per request. */
-  readonly auth: () => Promise<Record<string, string>>;
+  /**
+   * Headers carrying the credentials, built per attempt: a signature then carries a fresh timestamp on every
+   * retry, and a rotated secret is picked up between attempts.
+   */
+  readonly auth: (request: OutgoingRequest) => Promise<Record<string, string>>;
   readonly fetch?: typeof globalThis.fetch;
   /** Injected in tests; real timers otherwise. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -56,7 +67,7 @@ export type QueryValue = string | number | boolean | readonly string[] | undefin
 
 export interface RequestSpec {
   readonly method?: 'GET' | 'POST' | 'PATCH';
-  /** Path below the base URL, starting with `/`. */
+  /** Path below the base URL, starting with `/`; `''` is the base URL itself. */
   readonly path: string;
   /** Query parameters; arrays repeat the key (`include[]=a&include[]=b`); undefined values are left out. */
   readonly query?: Record<string, QueryValue>;
@@ -66,12 +77,32 @@ export interface RequestSpec {
   readonly headers?: Record<string, string>;
   /** Non-2xx statuses the caller handles itself (e.g. ServiceNow's 404 "No Record found"). */
   readonly acceptStatuses?: readonly number[];
+  /**
+   * Whether an attempt that got no answer (a timeout, a network error) is tried again. A request that creates
+   * or does something may have taken effect although its answer was lost: trying again could do it twice, so
+   * POST is not retried then unless the caller says it only reads (Splunk's search export).
+   * @default true for GET and PATCH (idempotent), false for POST
+   */
+  readonly retryUnanswered?: boolean;
 }
 
 export interface HttpResponse {
   readonly status: number;
   readonly headers: Headers;
   readonly text: string;
+}
+
+/**
+ * A request that failed for good. Still a `ToolUnavailable` (same name, so Step Functions and the agents see
+ * no difference); `problem` is the message without the vendor prefix, for a caller that words its own result
+ * (the action webhook).
+ */
+export class VendorRequestFailed extends ToolUnavailable {
+  readonly problem: string;
+  constructor(vendor: string, problem: string) {
+    super(vendor, problem);
+    this.problem = problem;
+  }
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -112,7 +143,9 @@ const describeError = (error: unknown): string => {
 export class HttpClient {
   readonly vendor: string;
   readonly #base: URL;
-  readonly #auth: () => Promise<Record<string, string>>;
+  /** The base with a trailing slash, so relative paths resolve below it (`/e/<env-id>/` + `api/v2/…`). */
+  readonly #dir: URL;
+  readonly #auth: (request: OutgoingRequest) => Promise<Record<string, string>>;
   readonly #fetch: typeof globalThis.fetch;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
@@ -124,7 +157,8 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     this.vendor = options.vendor;
-    this.#base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    this.#base = new URL(options.baseUrl);
+    this.#dir = new URL(this.#base.pathname.endsWith('/') ? this.#base.href : `${this.#base.origin}${this.#base.pathname}/`);
     this.#auth = options.auth;
     // Looked up per call so a test (or a wrapper) can replace global fetch after construction.
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -140,7 +174,7 @@ export class HttpClient {
   /** The absolute URL of a request (exported for the tests and for links in evidence). */
   url(spec: Pick<RequestSpec, 'path' | 'query'>): URL {
     // Keep any path prefix of the base URL (`https://host/e/<env-id>/` for Dynatrace Managed).
-    const url = new URL(spec.path.replace(/^\//, ''), this.#base);
+    const url = spec.path === '' ? new URL(this.#base) : new URL(spec.path.replace(/^\//, ''), this.#dir);
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value === undefined) continue;
       if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, v);
@@ -160,8 +194,8 @@ export class HttpClient {
     const method = spec.method ?? 'GET';
     const url = this.url(spec);
     const what = `${method} ${url.pathname}`;
-    const authHeaders = await this.#auth();
-    const headers: Record<string, string> = { accept: 'application/json', ...spec.headers, ...authHeaders };
+    const retryUnanswered = spec.retryUnanswered ?? method !== 'POST';
+    const headers: Record<string, string> = { accept: 'application/json', ...spec.headers };
     let body: string | undefined;
     if (spec.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -176,11 +210,13 @@ export class HttpClient {
       const isLast = attempt === this.#attempts - 1;
       let response: Response;
       let text: string;
+      const authHeaders = await this.#auth({ method, url, body });
       try {
-        response = await this.#fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.#timeoutMs) });
+        response = await this.#fetch(url, { method, headers: { ...headers, ...authHeaders }, body, signal: AbortSignal.timeout(this.#timeoutMs) });
         text = await response.text();
       } catch (error) {
         lastProblem = `${describeError(error)} on ${what}`;
+        if (!retryUnanswered) throw new VendorRequestFailed(this.vendor, `${lastProblem}; not retried: the ${method} may have taken effect without its answer arriving`);
         if (isLast) break;
         await this.#sleep(this.backoffMs(attempt));
         continue;
@@ -189,15 +225,15 @@ export class HttpClient {
 
       const detail = excerpt(text);
       lastProblem = `${response.status}${response.statusText ? ` ${response.statusText}` : ''} on ${what}${detail ? `: ${detail}` : ''}`;
-      if (!isRetryableStatus(response.status)) throw new ToolUnavailable(this.vendor, lastProblem);
+      if (!isRetryableStatus(response.status)) throw new VendorRequestFailed(this.vendor, lastProblem);
       if (isLast) break;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== undefined && retryAfter > this.#maxRetryAfterMs) {
-        throw new ToolUnavailable(this.vendor, `${lastProblem} (Retry-After ${Math.ceil(retryAfter / 1000)} s is longer than the ${Math.ceil(this.#maxRetryAfterMs / 1000)} s this call may wait)`);
+        throw new VendorRequestFailed(this.vendor, `${lastProblem} (Retry-After ${Math.ceil(retryAfter / 1000)} s is longer than the ${Math.ceil(this.#maxRetryAfterMs / 1000)} s this call may wait)`);
       }
       await this.#sleep(retryAfter ?? this.backoffMs(attempt));
     }
-    throw new ToolUnavailable(this.vendor, `${lastProblem}${this.#attempts > 1 ? ` (after ${this.#attempts} attempts)` : ''}`);
+    throw new VendorRequestFailed(this.vendor, `${lastProblem}${this.#attempts > 1 ? ` (after ${this.#attempts} attempts)` : ''}`);
   }
 
   /** A 2xx JSON response validated by `schema`; a shape mismatch is a `ToolUnavailable` naming the field. */

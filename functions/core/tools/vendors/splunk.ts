@@ -112,6 +112,8 @@ export class SplunkLogs implements Logs {
       method: 'POST',
       path: '/services/search/v2/jobs/export',
       form: { search: this.spl(q), output_mode: 'json' },
+      // The export only runs a search: safe to send again after a timeout.
+      retryUnanswered: true,
     });
     const lines: LogLine[] = [];
     const errors: string[] = [];
