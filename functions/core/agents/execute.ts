@@ -26,6 +26,7 @@ import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.
 import type { IncidentMeta } from '../store/store.ts';
 import type { ChangeRequest, ServiceNode, ToolScope } from '../tools/ports.ts';
 import { PlanNotFound } from './plan.ts';
+import { recordedChanges, recordedNodes } from './recorded.ts';
 import { type EvidenceLog, type IncidentSnapshot, loadIncident, runAgent, summarise } from './runtime.ts';
 import { byCodeUnit } from '../compare.ts';
 
@@ -65,8 +66,6 @@ const HOUR_MS = 3_600_000;
 
 const actionKey = (a: { kind: string; service: string; target?: string }) => `${a.kind}|${a.service}|${a.target ?? ''}`;
 const base = (a: Pick<MitigationAction, 'kind' | 'service' | 'target'>) => ({ kind: a.kind, service: a.service, ...(a.target ? { target: a.target } : {}) });
-const isChange = (d: unknown): d is ChangeRequest => !!d && typeof d === 'object' && typeof (d as ChangeRequest).id === 'string' && typeof (d as ChangeRequest).state === 'string';
-const isNode = (d: unknown): d is ServiceNode => !!d && typeof d === 'object' && typeof (d as ServiceNode).name === 'string' && Array.isArray((d as ServiceNode).calls);
 
 /** What the preconditions are judged on, plus how it was learnt (for the detail). */
 interface Facts {
@@ -89,8 +88,8 @@ const factFinder = async (deps: AgentDeps, incident: IncidentMeta, scope: ToolSc
   const from = new Date((Number.isNaN(onset) ? now.getTime() : onset) - PRECONDITION_CHANGE_LOOKBACK_HOURS * HOUR_MS).toISOString();
   const live = needsChange ? await evidence.call('changes.listChanges', () => deps.tools.changes.listChanges({ ...scope, from, to: now.toISOString(), services })) : [];
   const topology = await evidence.call('telemetry.getTopology', () => deps.tools.telemetry.getTopology({ ...scope, services }));
-  const recordedChanges = recorded.filter((e) => e.kind === 'change' && isChange(e.data)).map((e) => e.data as ChangeRequest);
-  const nodes = topology ?? recorded.filter((e) => e.kind === 'topology' && isNode(e.data)).map((e) => e.data as ServiceNode);
+  const changesRecorded = recordedChanges(recorded);
+  const nodes = topology ?? recordedNodes(recorded);
 
   const find = (list: readonly ChangeRequest[], a: MitigationAction): ChangeRequest | undefined => {
     const ref = changeRefOf(a);
@@ -109,7 +108,7 @@ const factFinder = async (deps: AgentDeps, incident: IncidentMeta, scope: ToolSc
       evidence.add({ id: `change:${change.id}`, kind: 'change', source: 'changes', summary: `${change.id} on ${change.service}: ${change.state}`, data: change });
       return { change, tier, notes };
     }
-    change = find(recordedChanges, action);
+    change = find(changesRecorded, action);
     if (!change) return { tier, notes: [live ? 'the change is not in the change history' : 'the change history is unavailable and the change was never recorded'] };
     if (isUndo(action) && forwardSucceeded) {
       // What is known for sure: this incident's own action undid the change. The record predates it.

@@ -12,6 +12,7 @@ import { type ActionRequest, type BuildResult, type RunbookKind, buildAction, ru
 import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.ts';
 import type { ChangeRequest, ServiceNode } from '../tools/ports.ts';
 import { METRICS } from '../tools/ports.ts';
+import { recordedChanges, recordedNodes } from './recorded.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
 import { runAgent, summarise } from './runtime.ts';
 
@@ -27,9 +28,6 @@ export interface PlanResult extends AgentSummary {
   readonly autoApprove: boolean;
   readonly risk: RiskLevel;
 }
-
-const isChange = (d: unknown): d is ChangeRequest => !!d && typeof d === 'object' && typeof (d as ChangeRequest).id === 'string' && typeof (d as ChangeRequest).deployedAt === 'string';
-const isNode = (d: unknown): d is ServiceNode => !!d && typeof d === 'object' && typeof (d as ServiceNode).name === 'string' && Array.isArray((d as ServiceNode).calls);
 
 /** Whether undoing `change` means restarting or redeploying instances (its rollback plan says so). */
 export const rollbackNeedsRestart = (change: ChangeRequest): boolean =>
@@ -135,7 +133,7 @@ export const planMitigation =
       const others = (['triage', 'logs'] as const).map((a) => earlier.record(a));
       const earlierEvidence: Evidence[] = [rootcause, impact, similar, ...others].flatMap((r) => r?.evidence ?? []);
       const known = new Set(earlierEvidence.map((e) => e.id));
-      const nodes = new Map(earlierEvidence.filter((e) => e.kind === 'topology' && isNode(e.data)).map((e) => [(e.data as ServiceNode).name, e.data as ServiceNode]));
+      const nodes = new Map(recordedNodes(earlierEvidence).map((n) => [n.name, n]));
 
       const rc = rootcause.output;
       const top = rc.rootCauses[0];
@@ -147,8 +145,7 @@ export const planMitigation =
         notes.push(`Root cause undetermined: no automatic action. Humans investigate${rc.missingEvidence.length ? `; missing: ${rc.missingEvidence.join('; ')}` : ''}.`);
         longTerm.push(...rc.missingEvidence.map((m) => `Close the observability gap: ${m}`));
       } else {
-        const changeEvidence = earlierEvidence.find((e) => e.id === `change:${top.changeId}` && isChange(e.data));
-        const change = changeEvidence?.data as ChangeRequest | undefined;
+        const change = top.changeId ? recordedChanges(earlierEvidence).find((c) => c.id === top.changeId) : undefined;
         const results = actionsFor({ top, change, nodes, impact: impact?.output });
         for (const r of results) {
           if (r.ok) {
