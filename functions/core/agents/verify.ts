@@ -30,8 +30,10 @@ import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, RootCauseOutput, VerificationOutput } from '../model.ts';
 import { isFailureSignal, isServiceLevelIndicator } from '../analysis/hypotheses.ts';
-import { DEFAULT_Z_THRESHOLD } from '../analysis/metrics.ts';
+import { callGraph, dependentsOf } from '../analysis/changes.ts';
+import { DEFAULT_Z_THRESHOLD, median } from '../analysis/metrics.ts';
 import type { MetricSeries } from '../tools/ports.ts';
+import { recordedNodes } from './recorded.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
 import { runAgent, summarise } from './runtime.ts';
 
@@ -89,22 +91,9 @@ export const metricsToVerify = (anomalies: readonly Anomaly[]): Anomaly[] => {
 export const faultPath = (rootcause: { output: RootCauseOutput; evidence: readonly { kind: string; data?: unknown }[] } | undefined): Set<string> | undefined => {
   const top = rootcause?.output.rootCauses[0];
   if (!rootcause || rootcause.output.abstained || !top) return undefined;
-  const nodes = rootcause.evidence
-    .filter((e) => e.kind === 'topology')
-    .map((e) => e.data as { name?: unknown; calls?: unknown })
-    .filter((d): d is { name: string; calls: string[] } => typeof d?.name === 'string' && Array.isArray(d.calls));
+  const nodes = recordedNodes(rootcause.evidence);
   if (nodes.length === 0) return undefined;
-  const path = new Set([top.service]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const n of nodes) {
-      if (path.has(n.name) || !n.calls.some((c) => path.has(c))) continue;
-      path.add(n.name);
-      grew = true;
-    }
-  }
-  return path;
+  return new Set([top.service, ...dependentsOf(callGraph(nodes), top.service)]);
 };
 
 /** The baseline's robust σ the impact agent recorded for a series (evidence `metric:<service>:<metric>`). */
@@ -133,10 +122,8 @@ export const healthyEdge = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'dir
  */
 const latestValue = (series: MetricSeries | undefined, since: number | undefined): number | undefined => {
   const points = (series?.points ?? []).filter((p) => since === undefined || Date.parse(p.t) >= since);
-  const values = points.slice(-LATEST_POINTS).map((p) => p.v).sort((a, b) => a - b);
-  if (values.length === 0) return undefined;
-  const mid = Math.floor(values.length / 2);
-  return values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  if (points.length === 0) return undefined;
+  return median(points.slice(-LATEST_POINTS).map((p) => p.v));
 };
 
 export const verifyRecovery =
