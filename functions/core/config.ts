@@ -40,7 +40,11 @@ export class ConfigError extends Error {
 }
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
-  const parsed = Config.safeParse(env);
+  // Blank counts as unset, as for `envValue` below: `CORRELATION_WINDOW_SECONDS=""` means the default (300),
+  // not 0 (`z.coerce.number()` reads "" as 0, which would silently turn correlation off), and
+  // `RETOOL_WORKFLOW_URL=""` means "no Retool" rather than an invalid URL.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = Config.safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
