@@ -7,7 +7,7 @@
  *
  * Only single-item conditional writes and UpdateExpressions are used (no transactions, PartiQL or streams:
  * dynalite lacks them). Multi-item operations are ordered so that a retry after a partial failure completes
- * the job (see `openOrFold`).
+ * the job (see `recordAlert`).
  *
  * Listing "all statuses" queries the GSI once per status and merges newest-first; the opaque cursor is the
  * GSI sort key of the last item returned, so every per-status query resumes with `gsi1sk < :before`. That
@@ -264,6 +264,13 @@ class UpdateBuilder {
     return this;
   }
 
+  /** `path = if_not_exists(path, v)`: written only when the item (or the attribute) does not exist yet. */
+  setIfAbsent(path: string, v: unknown): this {
+    const name = this.name(path);
+    this.#sets.push(`${name} = if_not_exists(${name}, ${this.value(v)})`);
+    return this;
+  }
+
   add(path: string, v: number): this {
     this.#adds.push(`${this.name(path)} ${this.value(v)}`);
     return this;
@@ -313,9 +320,10 @@ export class DynamoIncidentStore implements AlertIntakeStore {
    * 2. A new identity: the incident is the service's correlated one (join or claim `CORR#<env>#<service>`), or a
    *    new id; then claim the DEDUP pointer for it (conditional put). Losing that claim means a concurrent
    *    delivery of the same identity won: fold into its incident.
-   * 3. Put META if absent: `created` is whoever wrote it, so a retry after a partial failure still creates the
-   *    incident exactly once, and a correlated alert whose incident's first writer died creates it.
-   * 4. Count the delivery on META (ADD alertCount, distinctAlerts for a new identity) and put the ALERT item.
+   * 3. Count the delivery on META, creating META if it is absent, in one UpdateItem (`#countDelivery`):
+   *    `created` is whoever created it, so a retry after a partial failure still creates the incident exactly
+   *    once, and a correlated alert whose incident's first writer died creates it.
+   * 4. Put the ALERT item, numbered by that count.
    */
   async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
@@ -339,13 +347,9 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       joined = newIdentity && target.joined;
     }
 
-    const created = await this.#putMetaIfAbsent(newMeta(incidentId, alert, nowIso));
-    // A retry whose first attempt claimed the identity but died before META: the identity was never counted.
+    const { incident, created } = await this.#countDelivery(newMeta(incidentId, alert, nowIso), newIdentity, reopened);
+    // A retry whose first attempt claimed the identity but died before META: `#countDelivery` counted it.
     const counted = newIdentity || created;
-    const u = new UpdateBuilder().add('alertCount', 1);
-    if (counted) u.add('distinctAlerts', 1);
-    if (reopened) u.add('resolvedAlerts', -1);
-    const incident = await this.#update(incidentId, u);
     const disposition: AlertDisposition = created || (newIdentity && !joined) ? 'opened' : newIdentity ? 'correlated' : 'deduplicated';
     await this.#putAlert(incident, { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: !counted, ...(disposition === 'correlated' ? { correlated: true } : {}) });
     return { incident, created, disposition };
@@ -664,14 +668,35 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     throw new Error(`could not join or claim the correlation pointer ${key.pk}`);
   }
 
-  async #putMetaIfAbsent(meta: IncidentMeta): Promise<boolean> {
-    try {
-      await this.#doc.send(new PutCommand({ TableName: this.#table, Item: this.#metaItem(meta), ConditionExpression: 'attribute_not_exists(pk)' }));
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    }
+  /**
+   * Counts one OPEN delivery on META and creates META from `first` if it is absent, in one UpdateItem (a
+   * put-if-absent followed by the count would cost every delivery a second round trip). Every attribute of `first`
+   * is `if_not_exists`, so the first writer's META stands. `created` needs no marker: the write that creates META
+   * is the one whose `ADD alertCount 1` yields 1, and ADD is atomic, so exactly one writer sees 1.
+   * distinctAlerts: +1 for a new identity; otherwise 1 only if META is being created (the identity of a retry whose
+   * first attempt claimed it and died before META was never counted). resolvedAlerts: -1 when the identity reopened.
+   */
+  async #countDelivery(first: IncidentMeta, newIdentity: boolean, reopened: boolean): Promise<{ incident: IncidentMeta; created: boolean }> {
+    const { pk, sk, alertCount: _n, distinctAlerts: _d, resolvedAlerts: _r, updatedAt, ...initial } = this.#metaItem(first);
+    const u = new UpdateBuilder();
+    for (const [field, value] of Object.entries(initial)) u.setIfAbsent(field, value);
+    u.set('updatedAt', updatedAt).add('alertCount', 1);
+    if (newIdentity) u.add('distinctAlerts', 1);
+    else u.setIfAbsent('distinctAlerts', 1);
+    if (reopened) u.add('resolvedAlerts', -1);
+    else u.setIfAbsent('resolvedAlerts', 0);
+    const out = await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { pk, sk },
+        UpdateExpression: u.expression(),
+        ExpressionAttributeNames: u.names,
+        ExpressionAttributeValues: u.values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const incident = toMeta(out.Attributes ?? {});
+    return { incident, created: incident.alertCount === 1 };
   }
 
   /** The ALERT item, numbered by the incident's delivery count (unique: ADD is atomic). */

@@ -49,7 +49,6 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
     ddb.on(UpdateCommand, { Key: { sk: 'CORR' } } as never).resolves({ Attributes: { incidentId: 'inc-1' } });
     ddb.on(GetCommand).resolves({ Item: meta() });
-    ddb.on(PutCommand, { Item: { sk: 'META' } } as never).rejects(ccf());
     // Act
     const result = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-2' }), {}, () => 'inc-unused', { correlationWindowSeconds: 300 });
     // Assess

@@ -71,7 +71,7 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(5);
   });
 
-  it('openOrFold on a new key finds no live pointer, claims it, puts META, counts the identity and stores the alert', async () => {
+  it('openOrFold on a new key finds no live pointer, claims it, creates META while counting the identity, and stores the alert', async () => {
     // Prepare
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ incidentId: 'inc-new', alertCount: 1, distinctAlerts: 1 }) });
@@ -89,13 +89,24 @@ describe('unit: DynamoIncidentStore command shapes', () => {
       Item: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP', incidentId: 'inc-new', alertState: 'OPEN', expiresAt: Date.parse('2024-05-01T12:00:00Z') / 1000 + 3600 },
       ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
     });
-    expect(puts[1]).toMatchObject({
-      Item: { pk: 'INCIDENT#inc-new', sk: 'META', gsi1pk: 'STATUS#OPEN', gsi1sk: '2024-05-01T12:00:00.000Z#inc-new', status: 'OPEN', alertCount: 0, distinctAlerts: 0, resolvedAlerts: 0 },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    });
-    expect(updates[1]).toMatchObject({ Key: { pk: 'INCIDENT#inc-new', sk: 'META' }, ConditionExpression: 'attribute_exists(pk)' });
-    expect(updates[1].UpdateExpression).toMatch(/^SET #updatedAt = :v\d ADD #alertCount :v\d, #distinctAlerts :v\d$/);
-    expect(puts[2]).toMatchObject({ Item: { pk: 'INCIDENT#inc-new', sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false, raw: { PID: 'PID-1' } } });
+    // One UpdateItem creates META if absent (every initial attribute if_not_exists) and counts the delivery: no
+    // put-if-absent round trip, and no condition (it must be able to create).
+    expect(updates).toHaveLength(2);
+    expect(updates[1]).toMatchObject({ Key: { pk: 'INCIDENT#inc-new', sk: 'META' }, ReturnValues: 'ALL_NEW' });
+    expect(updates[1].ConditionExpression).toBeUndefined();
+    const names = updates[1].ExpressionAttributeNames ?? {};
+    const values = updates[1].ExpressionAttributeValues ?? {};
+    const initial = (field: string): unknown => {
+      const match = new RegExp(`#${field} = if_not_exists\\(#${field}, (:v\\d+)\\)`).exec(updates[1].UpdateExpression ?? '');
+      expect(names[`#${field}`]).toBe(field);
+      return match ? values[match[1]] : undefined;
+    };
+    expect(['incidentId', 'status', 'gsi1pk', 'gsi1sk', 'createdAt', 'distinctAlerts'].map(initial)).toEqual(['inc-new', 'OPEN', 'STATUS#OPEN', '2024-05-01T12:00:00.000Z#inc-new', '2024-05-01T12:00:00.000Z', undefined]);
+    expect(initial('resolvedAlerts')).toBe(0);
+    expect(updates[1].UpdateExpression).toMatch(/ADD #alertCount :v\d+, #distinctAlerts :v\d+$/);
+    expect(updates[1].UpdateExpression).not.toContain('if_not_exists(#alertCount');
+    expect(puts).toHaveLength(2);
+    expect(puts[1]).toMatchObject({ Item: { pk: 'INCIDENT#inc-new', sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false, raw: { PID: 'PID-1' } } });
     // Correlation is off for openOrFold: no CORR item is touched.
     expect(JSON.stringify([...updates, ...puts])).not.toContain('CORR#');
   });
@@ -104,7 +115,6 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     // Generic stubs first: a later, more specific `on` wins.
     ddb.on(PutCommand).resolves({});
     ddb.on(PutCommand, { Item: { sk: 'DEDUP' } } as never).rejects(ccf());
-    ddb.on(PutCommand, { Item: { sk: 'META' } } as never).rejects(ccf());
     ddb.on(UpdateCommand, { Key: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP' } }).resolves({ Attributes: { incidentId: 'inc-1' } });
     ddb.on(UpdateCommand, { Key: { pk: 'INCIDENT#inc-1', sk: 'META' } }).resolves({ Attributes: metaItem({ alertCount: 2 }) });
     let minted = 0;
@@ -116,16 +126,20 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     expect(alertPut).toMatchObject({ Item: { sk: 'ALERT#2024-05-01T12:00:00.000Z#000002', deduplicated: true } });
   });
 
-  it('openOrFold retried after the pointer was claimed but META was not written creates the incident', async () => {
-    // The pointer exists (claim fails) but META does not (its put succeeds): the retry completes the job.
+  it('openOrFold retried after the pointer was claimed but META was not written creates the incident and counts the identity', async () => {
+    // The pointer exists but META does not: the META update creates it (its count comes back 1), completing the job.
     ddb.on(PutCommand).resolves({});
-    ddb.on(PutCommand, { Item: { sk: 'DEDUP' } } as never).rejects(ccf());
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: { incidentId: 'inc-half' } });
-    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: metaItem({ incidentId: 'inc-half' }) });
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: metaItem({ incidentId: 'inc-half', alertCount: 1, distinctAlerts: 1 }) });
     const result = await newStore().openOrFold(alertFixture(), {}, () => 'inc-other');
-    expect(ddb.commandCalls(PutCommand, { Item: { sk: 'META' } } as never)[0].args[0].input.Item).toMatchObject({ pk: 'INCIDENT#inc-half' });
+    const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
+    expect(count.Key).toEqual({ pk: 'INCIDENT#inc-half', sk: 'META' });
+    // A known identity is counted only if this write creates META.
+    expect(count.UpdateExpression).toContain('#distinctAlerts = if_not_exists(#distinctAlerts, ');
+    expect(count.UpdateExpression).toMatch(/ADD #alertCount :v\d+$/);
     expect(result.created).toBe(true);
     expect(result.incident.incidentId).toBe('inc-half');
+    expect(ddb.commandCalls(PutCommand).at(-1)?.args[0].input.Item).toMatchObject({ sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false });
   });
 
   it('getIncident reads META consistently and never returns keys or the task token', async () => {
