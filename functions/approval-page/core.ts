@@ -16,7 +16,7 @@ import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, HttpError, header, parseWith, readBody } from '../core/http.ts';
 import { ImpactOutput, PlanOutput, RootCauseOutput, TriageOutput } from '../core/model.ts';
 import { ApprovalAlreadyDecided, type ApprovalState, IncidentNotFound, type IncidentMeta, type IncidentStore } from '../core/store/store.ts';
-import { ApprovalSuperseded, applyDecision, type DecisionDeps } from '../decide-approval/core.ts';
+import { ApprovalSuperseded, applyDecision, DecisionNotDelivered, type DecisionDeps } from '../decide-approval/core.ts';
 import { type ConfirmationView, htmlResponse, renderConfirmation, renderMessage } from './html.ts';
 
 export interface ApprovalPageDeps extends DecisionDeps {
@@ -151,6 +151,11 @@ const errorPage = (error: unknown, method: string, sourceIp: string, o?: Pick<Ob
   if (error instanceof IncidentNotFound) return message(404, 'Incident not found', 'The incident this link was made for no longer exists. Nothing was decided.');
   if (error instanceof HttpError) {
     if (error.code === 'approval_expired') return message(409, 'Too late', 'The approval task had already closed (its deadline passed or the workflow moved on). Your decision was recorded as too late; nothing runs.');
+    if (error instanceof DecisionNotDelivered) {
+      return message(503, 'Recorded, but not delivered', `Your decision is recorded, but the workflow could not be told and the record could not be withdrawn. The workflow waits until ${when(error.approval.expiresAt)} and then escalates.`, [
+        'Trying again will not help; tell the on-call, who can answer the workflow directly.',
+      ]);
+    }
     const details = error instanceof BadRequest && Array.isArray(error.details?.problems) ? (error.details.problems as string[]) : [];
     return message(error.status, error.status >= 500 ? 'Please try again' : 'The form was not accepted', error.message, details);
   }

@@ -12,7 +12,8 @@
  *    `{decision, approver, comment, channel, decidedAt}`; reject → SendTaskFailure `ApprovalRejected`.
  * 4. The task was already closed (TaskTimedOut / InvalidToken / TaskDoesNotExist: the deadline passed, or the
  *    execution ended) → the approval is recorded EXPIRED, 409 `approval_expired`. Any other Step Functions
- *    error → the decision is undone (back to PENDING, so the approver can retry) and 503.
+ *    error → the decision is undone (back to PENDING, so the approver can retry) and 503. If the undo fails
+ *    too, 503 `approval_not_delivered` says the decision stays recorded but undelivered (a retry cannot help).
  * 5. The timeline gets the decision with the approver, the channel and the comment.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -20,7 +21,7 @@ import * as z from 'zod';
 import { approvalRequestIdOf } from '../core/approval-links.ts';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
-import { type ApiEvent, type ApiResult, Conflict, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
+import { type ApiEvent, type ApiResult, Conflict, HttpError, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import { type ApprovalDecision, type ApprovalState, IncidentNotFound, type IncidentStore } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
@@ -69,6 +70,25 @@ export class ApprovalSuperseded extends Conflict {
   }
 }
 
+/**
+ * Step Functions could not be answered AND the recorded decision could not be put back to PENDING: the
+ * incident shows the decision, the workflow never heard it. Said plainly (not "try again": a retry would be
+ * 409 already decided) so the approver knows the workflow waits until the deadline and then escalates.
+ */
+export class DecisionNotDelivered extends HttpError {
+  override name = 'DecisionNotDelivered';
+  readonly approval: ApprovalState;
+  constructor(approval: ApprovalState) {
+    super(
+      503,
+      'approval_not_delivered',
+      `the decision is recorded but Step Functions could not be told, and the record could not be withdrawn; the workflow waits until ${approval.expiresAt ?? 'its deadline'} and then escalates`,
+      { approval },
+    );
+    this.approval = approval;
+  }
+}
+
 export type DecisionDeps = Pick<DecideDeps, 'store' | 'workflow' | 'clock'>;
 
 /** Records a decision and answers Step Functions (see the module comment). Returns the decided approval. */
@@ -97,11 +117,14 @@ export const applyDecision = async (deps: DecisionDeps, request: DecisionRequest
     }
   } catch (error) {
     if (error instanceof TaskClosed) return expired(deps, approval, request, error);
-    o?.logger.error('answering Step Functions failed; undoing the decision', error as Error);
+    o?.logger.error('answering Step Functions failed; undoing the decision', { incidentId, decision, error });
     try {
       await deps.store.undoDecision(incidentId);
     } catch (undoError) {
-      o?.logger.error('undoing the decision failed', undoError as Error);
+      // Now the incident says decided while the workflow still waits: a retry would get 409 "already decided".
+      o?.logger.error('undoing the decision failed: recorded but not delivered', { incidentId, decision, error: undoError });
+      o?.metrics.addMetric('ApprovalsNotDelivered', MetricUnit.Count, 1);
+      throw new DecisionNotDelivered(approval);
     }
     throw new ServiceUnavailable('Step Functions could not be reached; the decision was not recorded, try again');
   }

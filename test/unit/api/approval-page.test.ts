@@ -245,6 +245,20 @@ describe('unit: approval page, POST (decides once)', () => {
     expect((await store.getIncident(ID))?.approval?.status).toBe('PENDING');
   });
 
+  it('answers 503 "recorded, but not delivered" without inviting a retry when the undo fails too', async () => {
+    const workflow = new FakeWorkflow();
+    workflow.answerError = Object.assign(new Error('down'), { name: 'ServiceUnavailable' });
+    const { handler, store } = await build(workflow);
+    store.undoDecision = async () => {
+      throw new Error('DynamoDB unreachable');
+    };
+    const result = await handler(pageEvent('POST', token(), { approver: 'James Wu' }));
+    expect(statusOf(result)).toBe(503);
+    expect(html(result)).toContain('Recorded, but not delivered');
+    expect(html(result)).not.toContain('Please try again');
+    expect((await store.getIncident(ID))?.approval?.status).toBe('APPROVED');
+  });
+
   it('accepts the sample events events/api/approval-page-{get,post}.json once their token placeholder is signed', async () => {
     // Prepare
     const { store, clock } = await pendingIncident();

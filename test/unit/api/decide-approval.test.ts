@@ -163,6 +163,21 @@ describe('unit: decide-approval with a fake workflow', () => {
     expect(statusOf(await handler(decide({ decision: 'approve', approver: 'james.wu' })))).toBe(200);
   });
 
+  it('says the decision is recorded but not delivered (not "try again") when the undo fails too', async () => {
+    const { store, clock } = await pendingIncident();
+    const workflow = new FakeWorkflow();
+    workflow.answerError = Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable' });
+    store.undoDecision = async () => {
+      throw new Error('DynamoDB unreachable');
+    };
+    const handler = decideApproval({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    const result = await handler(decide({ decision: 'approve', approver: 'james.wu' }));
+    expect(statusOf(result)).toBe(503);
+    expect(bodyOf(result)).toMatchObject({ error: 'approval_not_delivered', approval: { status: 'APPROVED', approver: 'james.wu' } });
+    expect(String(bodyOf(result).message)).toContain('2024-05-01T13:14:00.000Z');
+    expect((await store.getIncident('inc-1'))?.approval?.status).toBe('APPROVED');
+  });
+
   it('answers 400 naming a bad decision and 404 for an unknown incident', async () => {
     const { store, clock } = await pendingIncident();
     const handler = decideApproval({ store, workflow: new FakeWorkflow(), secret: new StaticSecret(SECRET), config: CONFIG, clock });
