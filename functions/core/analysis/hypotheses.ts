@@ -49,7 +49,7 @@ import {
   MAX_PLAUSIBLE_LAG_MINUTES,
   ONSET_GRACE_MINUTES,
 } from './changes.ts';
-import { median, medianInPlace } from './metrics.ts';
+import { mannKendallS, median, senSlope } from './metrics.ts';
 import { byCodeUnit } from '../compare.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
@@ -246,10 +246,7 @@ const earliest = (anomalies: readonly Anomaly[]): string | undefined =>
 /** Kendall's tau of values against their order: +1 strictly rising, −1 strictly falling, ≈ 0 no trend. Robust to noise. */
 export const trendTau = (values: readonly number[]): number => {
   const n = values.length;
-  if (n < 3) return 0;
-  let s = 0;
-  for (let i = 0; i < n - 1; i++) for (let j = i + 1; j < n; j++) s += Math.sign(values[j] - values[i]);
-  return s / ((n * (n - 1)) / 2);
+  return n < 3 ? 0 : mannKendallS(values) / ((n * (n - 1)) / 2);
 };
 
 const anomalyIds = (w: World, service: string, metric?: string): string[] =>
@@ -305,21 +302,6 @@ export const STEADY_TREND_TAU = 0.6;
 
 /** A slow burn's climb after the deploy must be this many times steeper than the drift before it. */
 export const SLOW_BURN_SLOPE_RATIO = 3;
-
-/** Sen's slope (median of pairwise slopes) in value units per minute: a robust rate of change. */
-const senSlope = (points: readonly { t: string; v: number }[]): number => {
-  const n = points.length;
-  const minutes = points.map((p) => Date.parse(p.t) / MINUTE_MS);
-  const slopes = new Float64Array((n * (n - 1)) / 2);
-  let count = 0;
-  for (let i = 0; i < n - 1; i++)
-    for (let j = i + 1; j < n; j++) {
-      const dt = (minutes[j] as number) - (minutes[i] as number);
-      const slope = ((points[j] as { v: number }).v - (points[i] as { v: number }).v) / dt;
-      if (dt > 0 && Number.isFinite(slope)) slopes[count++] = slope;
-    }
-  return medianInPlace(slopes.subarray(0, count));
-};
 
 /**
  * A slow burn: a metric of the changed service climbs steadily from the deploy to the onset (a leak, a creeping
@@ -594,7 +576,9 @@ const testTrafficSurge = (w: World, service: string): Candidate => {
   const max = seriesOf(w, service, METRICS.dbPoolMax);
   const sinceOnset = (s?: MetricSeries) => (s ? s.points.filter((p) => Number.isNaN(onset) || Date.parse(p.t) >= onset).map((p) => p.v) : []);
   const cpuPeak = Math.max(...sinceOnset(cpu), Number.NEGATIVE_INFINITY);
-  const poolFull = active && max ? sinceOnset(active).some((v, i) => v >= (sinceOnset(max)[i] ?? Number.POSITIVE_INFINITY)) : undefined;
+  // The limit is read once, not once per point (the pool series hold hours of minutes).
+  const limits = sinceOnset(max);
+  const poolFull = active && max ? sinceOnset(active).some((v, i) => v >= (limits[i] ?? Number.POSITIVE_INFINITY)) : undefined;
   let sat: Check;
   if (cpuPeak >= 85) sat = { verdict: 'supported', reason: `CPU reached ${Math.round(cpuPeak)}%` };
   else if (poolFull) sat = { verdict: 'supported', reason: 'the DB connection pool was fully used' };

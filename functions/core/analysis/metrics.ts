@@ -389,6 +389,32 @@ export interface Trend {
   readonly n: number;
 }
 
+/** Mann–Kendall S: Σ sign(v_j − v_i) over every pair i < j (positive: rising). O(n²). */
+export const mannKendallS = (values: readonly number[]): number => {
+  let s = 0;
+  for (let i = 0; i < values.length - 1; i += 1) for (let j = i + 1; j < values.length; j += 1) s += Math.sign((values[j] as number) - (values[i] as number));
+  return s;
+};
+
+/**
+ * Sen's slope: the median of the slopes between every pair of points, in value units per minute (robust to
+ * outliers). Pairs at the same time, or whose slope is not finite, are left out; NaN when no pair remains.
+ * Each time is parsed once, not once per pair. O(n²).
+ */
+export const senSlope = (points: readonly SeriesPoint[]): number => {
+  const n = points.length;
+  const minutes = points.map((p) => toMillis(p.t) / 60_000);
+  const slopes = new Float64Array((n * (n - 1)) / 2);
+  let count = 0;
+  for (let i = 0; i < n - 1; i += 1)
+    for (let j = i + 1; j < n; j += 1) {
+      const dt = (minutes[j] as number) - (minutes[i] as number);
+      const slope = ((points[j] as SeriesPoint).v - (points[i] as SeriesPoint).v) / dt;
+      if (dt !== 0 && Number.isFinite(slope)) slopes[count++] = slope;
+    }
+  return medianInPlace(slopes.subarray(0, count));
+};
+
 /**
  * Mann–Kendall trend test with Sen's slope: detects a steady climb (a memory leak, a queue filling up) that
  * a baseline/level comparison misses when the climb started before the baseline window. O(n²); fine for
@@ -398,24 +424,16 @@ export const trendTest = (points: readonly SeriesPoint[]): Trend => {
   const usable = points.filter((p) => Number.isFinite(p.v));
   const n = usable.length;
   if (n < 8) throw new InvalidSeries(`trend test needs at least 8 finite points, got ${n}`);
-  const ts = usable.map((p) => toMillis(p.t) / 60_000);
-  let s = 0;
-  const slopes = new Float64Array((n * (n - 1)) / 2);
-  let count = 0;
-  for (let i = 0; i < n - 1; i += 1)
-    for (let j = i + 1; j < n; j += 1) {
-      const d = usable[j].v - usable[i].v;
-      s += Math.sign(d);
-      if (ts[j] !== ts[i]) slopes[count++] = d / (ts[j] - ts[i]);
-    }
+  const values = usable.map((p) => p.v);
+  const s = mannKendallS(values);
   const ties = new Map<number, number>();
-  for (const p of usable) ties.set(p.v, (ties.get(p.v) ?? 0) + 1);
+  for (const v of values) ties.set(v, (ties.get(v) ?? 0) + 1);
   const tieTerm = [...ties.values()].reduce((acc, t) => acc + t * (t - 1) * (2 * t + 5), 0);
   const variance = (n * (n - 1) * (2 * n + 5) - tieTerm) / 18;
   const z = variance <= 0 || s === 0 ? 0 : (s - Math.sign(s)) / Math.sqrt(variance);
-  const slope = medianInPlace(slopes.subarray(0, count));
-  const level = Math.abs(median(usable.map((p) => p.v)));
-  const span = ts[n - 1] - ts[0];
+  const slope = senSlope(usable);
+  const level = Math.abs(median(values));
+  const span = (toMillis(usable[n - 1].t) - toMillis(usable[0].t)) / 60_000;
   return { slopePerMinute: slope, z, direction: slope < 0 ? 'down' : 'up', relativeChange: level > 0 ? (slope * span) / level : 0, n };
 };
 

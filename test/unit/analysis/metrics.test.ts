@@ -7,8 +7,10 @@ import {
   InvalidSeries,
   median,
   medianInPlace,
+  mannKendallS,
   robustBaseline,
   scoreSeries,
+  senSlope,
   trendTest,
   type SeriesPoint,
   zToScore,
@@ -255,5 +257,24 @@ describe('unit: trendTest and hingeOnset', () => {
   it('rejects series too short to test', () => {
     expect(() => trendTest(series(5, () => 1, 0))).toThrow(/at least 8 finite points/);
     expect(() => hingeOnset(series(3, () => 1, 0))).toThrow(InvalidSeries);
+  });
+});
+
+describe('unit: senSlope and mannKendallS', () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 2, 14, 12, minute)).toISOString();
+
+  it('is the median pairwise slope per minute, unmoved by one outlier, skipping pairs at the same time', () => {
+    const line = [0, 1, 2, 3, 4, 5].map((m) => ({ t: at(m), v: 10 + 2 * m }));
+    expect(senSlope(line)).toBe(2);
+    expect(senSlope([...line.slice(0, 3), { t: at(3), v: 500 }, ...line.slice(4)])).toBe(2);
+    // the pair at the same minute has no slope (0/0): only the two 2/min pairs count
+    expect(senSlope([{ t: at(0), v: 1 }, { t: at(0), v: 1 }, { t: at(2), v: 5 }])).toBe(2);
+    expect(senSlope([{ t: at(0), v: 1 }])).toBeNaN();
+  });
+
+  it('counts rising minus falling pairs', () => {
+    expect(mannKendallS([1, 2, 3])).toBe(3);
+    expect(mannKendallS([3, 2, 1])).toBe(-3);
+    expect(mannKendallS([1, 1, 1])).toBe(0);
   });
 });
