@@ -123,14 +123,14 @@ describe('unit: signed action webhook', () => {
   it('gives up after the retries, naming the last status', async () => {
     receiver.answer({ status: 502 }, { status: 502 }, { status: 502 });
     const result = await adapter().execute({ incidentId: 'inc-1', action: revert });
-    expect(result).toEqual({ status: 'failed', detail: 'action webhook: 502 from POST /hooks/autopilot: {} (after 3 attempts)' });
+    expect(result).toEqual({ status: 'failed', detail: 'action webhook: 502 Bad Gateway on POST /hooks/autopilot: {} (after 3 attempts)' });
     expect(receiver.received).toHaveLength(3);
   });
 
   it('does not retry a 4xx other than 429', async () => {
     receiver.answer({ status: 409, json: { error: 'another deploy is running' } });
     const result = await adapter().execute({ incidentId: 'inc-1', action: revert });
-    expect(result).toEqual({ status: 'failed', detail: 'action webhook: 409 from POST /hooks/autopilot: {"error":"another deploy is running"}' });
+    expect(result).toEqual({ status: 'failed', detail: 'action webhook: 409 Conflict on POST /hooks/autopilot: {"error":"another deploy is running"}' });
     expect(receiver.received).toHaveLength(1);
   });
 
@@ -138,7 +138,7 @@ describe('unit: signed action webhook', () => {
     receiver.answer('hang');
     const result = await adapter({ timeoutMs: 150 }).execute({ incidentId: 'inc-1', action: revert });
     expect(result.status).toBe('failed');
-    expect(result.detail).toMatch(/^action webhook: POST \/hooks\/autopilot timed out after 150 ms; not retried: the receiver may have acted \(idempotency key [0-9a-f]{32}\)$/);
+    expect(result.detail).toMatch(/^action webhook: timed out after 150 ms on POST \/hooks\/autopilot; not retried: the POST may have taken effect without its answer arriving \(idempotency key [0-9a-f]{32}\)$/);
     expect(receiver.received).toHaveLength(1);
   });
 
@@ -170,7 +170,7 @@ describe('unit: signed action webhook', () => {
     const url = receiver.url;
     await receiver.close();
     const result = await new WebhookActions({ url, key: async () => KEY, timeoutMs: 2_000 }).execute({ incidentId: 'inc-1', action: revert });
-    expect(result).toEqual({ status: 'failed', detail: expect.stringMatching(/^action webhook: POST \/hooks\/autopilot fetch failed \(ECONNREFUSED\); not retried/) });
+    expect(result).toEqual({ status: 'failed', detail: expect.stringMatching(/^action webhook: fetch failed \(ECONNREFUSED\) on POST \/hooks\/autopilot; not retried: the POST may have taken effect without its answer arriving \(idempotency key [0-9a-f]{32}\)$/) });
     receiver = await startReceiver();
   });
 });

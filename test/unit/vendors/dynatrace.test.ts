@@ -201,7 +201,7 @@ describe('unit: DynatraceTelemetry against a fake Dynatrace API v2', () => {
     const error = await rejectionOf(dt.getTopology({ services: ['payment-service'] }));
 
     expect(error).toBeInstanceOf(ToolUnavailable);
-    expect(error.message).toBe('Dynatrace unavailable: timed out on GET /api/v2/entities');
+    expect(error.message).toBe('Dynatrace unavailable: timed out after 200 ms on GET /api/v2/entities');
   });
 
   it('quotes selector values with the tilde escape and reads resolutions', () => {

@@ -126,6 +126,6 @@ describe('unit: PagerDutyOnCall against a fake PagerDuty REST API v2', () => {
 
     const error = await rejectionOf(pd.getOwnership({ services: ['payment-service'] }));
 
-    expect(error.message).toBe('PagerDuty unavailable: timed out on GET /services');
+    expect(error.message).toBe('PagerDuty unavailable: timed out after 200 ms on GET /services');
   });
 });

@@ -218,7 +218,7 @@ describe('unit: ServiceNowChanges against a fake Table API', () => {
     const error = await rejectionOf(sn.recordIncident({ incident: { id: 'inc-42', title: 't', service: 's', openedAt: '2024-05-01T10:00:00Z', rootCause: 'r', resolution: 's', tags: [] } }));
 
     expect(error).toBeInstanceOf(ToolUnavailable);
-    expect(error.message).toBe('ServiceNow unavailable: timed out on POST /api/now/table/incident; not retried: the POST may have taken effect without its answer arriving');
+    expect(error.message).toBe('ServiceNow unavailable: timed out after 200 ms on POST /api/now/table/incident; not retried: the POST may have taken effect without its answer arriving');
     expect(fake.received.filter((r) => r.method === 'POST')).toHaveLength(1);
     expect(waits).toEqual([]);
   });
@@ -259,7 +259,7 @@ describe('unit: ServiceNowChanges against a fake Table API', () => {
 
     const error = await rejectionOf(sn.listChanges({ from: '2024-05-01T08:00:00Z', to: '2024-05-01T12:00:00Z' }));
 
-    expect(error.message).toBe('ServiceNow unavailable: timed out on GET /api/now/table/change_request');
+    expect(error.message).toBe('ServiceNow unavailable: timed out after 200 ms on GET /api/now/table/change_request');
   });
 
   it('escapes ^ in query values and classifies changes by text and category', () => {

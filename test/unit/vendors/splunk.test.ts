@@ -115,7 +115,7 @@ describe('unit: SplunkLogs against a fake search export endpoint', () => {
     const error = await rejectionOf(splunk.search({ ...window, services: ['payment-service'] }));
 
     expect(error).toBeInstanceOf(ToolUnavailable);
-    expect(error.message).toBe('Splunk unavailable: timed out on POST /services/search/v2/jobs/export (after 2 attempts)');
+    expect(error.message).toBe('Splunk unavailable: timed out after 200 ms on POST /services/search/v2/jobs/export (after 2 attempts)');
     expect(fake.received).toHaveLength(2);
   });
 });

@@ -14,13 +14,15 @@
  * Response: any 2xx means done; a JSON body `{"status": "failed", "detail": "…"}` reports a failure the
  * receiver noticed, `{"detail": "…"}` adds a note. 429 and 5xx are retried with backoff (Retry-After honoured
  * within a cap); other statuses, timeouts and network errors are NOT retried: a mutating call that timed out
- * may have acted, and the executor reports it as failed with that warning instead of acting twice.
+ * may have acted, and the executor reports it as failed with that warning instead of acting twice. The
+ * timeout, backoff and Retry-After handling are the vendor HTTP client's (`../vendors/http.ts`), whose `auth`
+ * hook signs each attempt.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { MitigationAction } from '../../model.ts';
 import { directionOf } from '../../runbooks/inverse.ts';
 import type { ActionResult, Actions, ToolScope } from '../ports.ts';
-import { parseRetryAfter } from '../vendors/http.ts';
+import { HttpClient, type HttpResponse, VendorRequestFailed } from '../vendors/http.ts';
 
 export const SIGNATURE_HEADER = 'x-autopilot-signature';
 export const TIMESTAMP_HEADER = 'x-autopilot-timestamp';
@@ -29,11 +31,9 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_WEBHOOK_RETRIES = 2;
-const BACKOFF_BASE_MS = 250;
-const BACKOFF_MAX_MS = 5_000;
 /** A Retry-After longer than this is not waited for: the action fails at once (the agent has a Lambda deadline). */
 const MAX_RETRY_AFTER_MS = 15_000;
-const MAX_EXCERPT = 200;
+const NAME = 'action webhook';
 
 /** `sha256=<hex>` over `<timestamp>.<body>`. */
 export const signWebhook = (key: string, timestamp: string, body: string): string => `sha256=${createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -78,11 +78,7 @@ export interface WebhookActionsOptions {
   readonly now?: () => number;
 }
 
-const failed = (detail: string): ActionResult => ({ status: 'failed', detail: `action webhook: ${detail}` });
-const excerpt = (s: string): string => {
-  const line = s.replace(/\s+/g, ' ').trim();
-  return line.length > MAX_EXCERPT ? `${line.slice(0, MAX_EXCERPT)}…` : line;
-};
+const failed = (detail: string): ActionResult => ({ status: 'failed', detail: `${NAME}: ${detail}` });
 
 /** The receiver's optional verdict in a 2xx body. */
 const verdict = (body: string): { status?: string; detail?: string } => {
@@ -97,76 +93,56 @@ const verdict = (body: string): { status?: string; detail?: string } => {
 };
 
 export class WebhookActions implements Actions {
-  readonly #url: string;
-  readonly #key: () => Promise<string>;
-  readonly #timeoutMs: number;
-  readonly #attempts: number;
-  readonly #fetch: typeof globalThis.fetch;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
+  readonly #options: WebhookActionsOptions;
   readonly #now: () => number;
 
   constructor(options: WebhookActionsOptions) {
-    this.#url = options.url;
-    this.#key = options.key;
-    this.#timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS);
-    this.#attempts = 1 + Math.min(5, Math.max(0, Math.floor(options.retries ?? DEFAULT_WEBHOOK_RETRIES)));
-    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.#random = options.random ?? Math.random;
+    this.#options = options;
     this.#now = options.now ?? Date.now;
   }
 
   async execute({ incidentId, action }: ToolScope & { incidentId: string; action: MitigationAction }): Promise<ActionResult> {
     let key: string;
     try {
-      key = await this.#key();
+      key = await this.#options.key();
     } catch (error) {
       return failed(`cannot read the signing key: ${(error as Error).message}`);
     }
     if (!key) return failed('the signing key is empty');
     const idem = idempotencyKey(incidentId, action);
-    const body = JSON.stringify({
+    const payload = {
       incidentId,
       direction: directionOf(action),
       action: { kind: action.kind, service: action.service, ...(action.target ? { target: action.target } : {}), params: action.params, description: action.description, risk: action.risk, reversible: action.reversible },
       requestedAt: new Date(this.#now()).toISOString(),
       idempotencyKey: idem,
+    };
+    // One client per call: its auth hook signs with the key just read, per attempt, so a retry after a
+    // backoff still carries a fresh timestamp. POST is not retried after a timeout or a network error.
+    const http = new HttpClient({
+      vendor: NAME,
+      baseUrl: this.#options.url,
+      timeoutMs: this.#options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS,
+      retries: this.#options.retries ?? DEFAULT_WEBHOOK_RETRIES,
+      maxRetryAfterMs: MAX_RETRY_AFTER_MS,
+      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+      ...(this.#options.sleep ? { sleep: this.#options.sleep } : {}),
+      ...(this.#options.random ? { random: this.#options.random } : {}),
+      auth: async ({ body }) => {
+        const timestamp = String(Math.floor(this.#now() / 1000));
+        return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signWebhook(key, timestamp, body ?? '') };
+      },
     });
-    const path = new URL(this.#url).pathname;
-
-    let problem = '';
-    for (let attempt = 0; attempt < this.#attempts; attempt += 1) {
-      // Signed per attempt: a retry after a long backoff still carries a fresh timestamp.
-      const timestamp = String(Math.floor(this.#now() / 1000));
-      let response: Response;
-      let text: string;
-      try {
-        response = await this.#fetch(this.#url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signWebhook(key, timestamp, body), [IDEMPOTENCY_HEADER]: idem },
-          body,
-          signal: AbortSignal.timeout(this.#timeoutMs),
-        });
-        text = await response.text();
-      } catch (error) {
-        const e = error as { name?: string; message?: string; cause?: { code?: string } };
-        const what = e?.name === 'TimeoutError' ? `timed out after ${this.#timeoutMs} ms` : `${e?.message ?? String(error)}${e?.cause?.code ? ` (${e.cause.code})` : ''}`;
-        return failed(`POST ${path} ${what}; not retried: the receiver may have acted (idempotency key ${idem})`);
-      }
-      if (response.status >= 200 && response.status < 300) {
-        const v = verdict(text);
-        if (v.status === 'failed') return failed(`the receiver reported a failure: ${v.detail ?? 'no detail'}`);
-        return { status: 'succeeded', detail: `action webhook: ${response.status} from POST ${path}${v.detail ? `: ${v.detail}` : ''}` };
-      }
-      problem = `${response.status} from POST ${path}${text.trim() ? `: ${excerpt(text)}` : ''}`;
-      const retryable = response.status === 429 || response.status >= 500;
-      if (!retryable) return failed(problem);
-      if (attempt === this.#attempts - 1) break;
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), this.#now());
-      if (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER_MS) return failed(`${problem} (Retry-After ${Math.ceil(retryAfter / 1000)} s is longer than this call may wait)`);
-      await this.#sleep(retryAfter ?? Math.round(this.#random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt)));
+    let response: HttpResponse;
+    try {
+      response = await http.request({ method: 'POST', path: '', json: payload, headers: { [IDEMPOTENCY_HEADER]: idem } });
+    } catch (error) {
+      if (!(error instanceof VendorRequestFailed)) return failed((error as Error).message);
+      // No answer: the receiver may have acted; the key lets a human (or the receiver's log) tell.
+      return failed(error.status === undefined ? `${error.problem} (idempotency key ${idem})` : error.problem);
     }
-    return failed(`${problem} (after ${this.#attempts} attempts)`);
+    const v = verdict(response.text);
+    if (v.status === 'failed') return failed(`the receiver reported a failure: ${v.detail ?? 'no detail'}`);
+    return { status: 'succeeded', detail: `${NAME}: ${response.status} from POST ${new URL(this.#options.url).pathname}${v.detail ? `: ${v.detail}` : ''}` };
   }
 }

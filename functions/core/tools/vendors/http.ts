@@ -99,9 +99,12 @@ export interface HttpResponse {
  */
 export class VendorRequestFailed extends ToolUnavailable {
   readonly problem: string;
-  constructor(vendor: string, problem: string) {
+  /** The last HTTP status; undefined when the last attempt got no answer (timeout, network error). */
+  readonly status: number | undefined;
+  constructor(vendor: string, problem: string, status: number | undefined) {
     super(vendor, problem);
     this.problem = problem;
+    this.status = status;
   }
 }
 
@@ -133,9 +136,9 @@ const excerpt = (text: string): string => {
   return line.length > MAX_ERROR_EXCERPT ? `${line.slice(0, MAX_ERROR_EXCERPT)}…` : line;
 };
 
-const describeError = (error: unknown): string => {
+const describeError = (error: unknown, timeoutMs: number): string => {
   const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError') return 'timed out';
+  if (e?.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
   const cause = e?.cause?.code ?? e?.cause?.message;
   return cause ? `${e?.message ?? 'network error'} (${cause})` : (e?.message ?? String(error));
 };
@@ -206,6 +209,7 @@ export class HttpClient {
     }
 
     let lastProblem = '';
+    let lastStatus: number | undefined;
     for (let attempt = 0; attempt < this.#attempts; attempt += 1) {
       const isLast = attempt === this.#attempts - 1;
       let response: Response;
@@ -215,8 +219,9 @@ export class HttpClient {
         response = await this.#fetch(url, { method, headers: { ...headers, ...authHeaders }, body, signal: AbortSignal.timeout(this.#timeoutMs) });
         text = await response.text();
       } catch (error) {
-        lastProblem = `${describeError(error)} on ${what}`;
-        if (!retryUnanswered) throw new VendorRequestFailed(this.vendor, `${lastProblem}; not retried: the ${method} may have taken effect without its answer arriving`);
+        lastProblem = `${describeError(error, this.#timeoutMs)} on ${what}`;
+        lastStatus = undefined;
+        if (!retryUnanswered) throw new VendorRequestFailed(this.vendor, `${lastProblem}; not retried: the ${method} may have taken effect without its answer arriving`, undefined);
         if (isLast) break;
         await this.#sleep(this.backoffMs(attempt));
         continue;
@@ -224,16 +229,17 @@ export class HttpClient {
       if ((response.status >= 200 && response.status < 300) || spec.acceptStatuses?.includes(response.status)) return { status: response.status, headers: response.headers, text };
 
       const detail = excerpt(text);
+      lastStatus = response.status;
       lastProblem = `${response.status}${response.statusText ? ` ${response.statusText}` : ''} on ${what}${detail ? `: ${detail}` : ''}`;
-      if (!isRetryableStatus(response.status)) throw new VendorRequestFailed(this.vendor, lastProblem);
+      if (!isRetryableStatus(response.status)) throw new VendorRequestFailed(this.vendor, lastProblem, lastStatus);
       if (isLast) break;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== undefined && retryAfter > this.#maxRetryAfterMs) {
-        throw new VendorRequestFailed(this.vendor, `${lastProblem} (Retry-After ${Math.ceil(retryAfter / 1000)} s is longer than the ${Math.ceil(this.#maxRetryAfterMs / 1000)} s this call may wait)`);
+        throw new VendorRequestFailed(this.vendor, `${lastProblem} (Retry-After ${Math.ceil(retryAfter / 1000)} s is longer than the ${Math.ceil(this.#maxRetryAfterMs / 1000)} s this call may wait)`, lastStatus);
       }
       await this.#sleep(retryAfter ?? this.backoffMs(attempt));
     }
-    throw new VendorRequestFailed(this.vendor, `${lastProblem}${this.#attempts > 1 ? ` (after ${this.#attempts} attempts)` : ''}`);
+    throw new VendorRequestFailed(this.vendor, `${lastProblem}${this.#attempts > 1 ? ` (after ${this.#attempts} attempts)` : ''}`, lastStatus);
   }
 
   /** A 2xx JSON response validated by `schema`; a shape mismatch is a `ToolUnavailable` naming the field. */
