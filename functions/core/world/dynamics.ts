@@ -572,11 +572,18 @@ const strongest = (faults: readonly ActiveFault[], connection?: boolean): Active
  * Snapshots are pure functions of (world, t), and a world only changes by appending actions, so a warm container
  * reuses them across invocations: each agent re-reads the world from the store (a new object each time), but
  * the impact, logs, root-cause and verification agents ask about the same minutes. Grouped by world state (its
- * key), so a lookup hashes no string; bounded, the oldest world state evicted first.
+ * key), so a lookup hashes no string. An action makes a new key, so a snapshot of the world before it is never
+ * served after it.
+ *
+ * Bounded by service states, not snapshots: a snapshot holds one per service (~0.6 KiB each), and a scenario
+ * has up to 30 services, so a count of snapshots alone would let the cache grow five-fold with the scenario.
+ * 140,000 service states is ~20,000 snapshots of a 7-service world, about 90 MB. The world state computed
+ * last moves to the back; the least recently computed one is evicted first, and the one being queried only
+ * loses its own oldest minutes when it is the only one left.
  */
-const SNAPSHOT_CACHE_ENTRIES = 20_000;
+const SNAPSHOT_CACHE_SERVICE_STATES = 140_000;
 const snapshots = new Map<string, Map<number, Snapshot>>();
-let cachedSnapshots = 0;
+let cachedServiceStates = 0;
 const worldKeys = new WeakMap<WorldState, string>();
 /** Scenario hashes by scenario object (the world store hands out one parsed object per distinct scenario). */
 const scenarioHashes = new WeakMap<Scenario, number>();
@@ -601,28 +608,39 @@ const worldKey = (world: WorldState): string => {
 /** All services' metrics at epoch ms `t`. */
 export const snapshotAt = (world: WorldState, t: number): Snapshot => {
   const key = worldKey(world);
-  let cache = snapshots.get(key);
-  const cached = cache?.get(t);
+  const cache = snapshots.get(key) ?? new Map<number, Snapshot>();
+  const cached = cache.get(t);
   if (cached) return cached;
   const snapshot = computeSnapshot(world, t);
+  // To the back of the eviction order (a Map iterates in insertion order).
+  snapshots.delete(key);
+  snapshots.set(key, cache);
+  const size = snapshot.services.size;
   for (const [oldest, entries] of snapshots) {
-    if (cachedSnapshots < SNAPSHOT_CACHE_ENTRIES) break;
-    if (oldest === key) {
-      // This world state alone fills the cache: drop its oldest minute.
-      entries.delete(entries.keys().next().value as number);
-      cachedSnapshots--;
-    } else {
+    if (cachedServiceStates + size <= SNAPSHOT_CACHE_SERVICE_STATES) break;
+    if (oldest !== key) {
       snapshots.delete(oldest);
-      cachedSnapshots -= entries.size;
+      for (const s of entries.values()) cachedServiceStates -= s.services.size;
+      continue;
+    }
+    // Only this world state is left: drop its oldest minutes.
+    for (const [minute, s] of entries) {
+      if (cachedServiceStates + size <= SNAPSHOT_CACHE_SERVICE_STATES) break;
+      entries.delete(minute);
+      cachedServiceStates -= s.services.size;
     }
   }
-  if (!cache) {
-    cache = new Map();
-    snapshots.set(key, cache);
-  }
   cache.set(t, snapshot);
-  cachedSnapshots++;
+  cachedServiceStates += size;
   return snapshot;
+};
+
+/** What the snapshot cache holds, for tests: the bound, the service states counted against it, the world states, one's cached times (oldest first). */
+export const snapshotCache = {
+  limit: SNAPSHOT_CACHE_SERVICE_STATES,
+  serviceStates: (): number => cachedServiceStates,
+  worldStates: (): number => snapshots.size,
+  times: (world: WorldState): number[] => [...(snapshots.get(worldKey(world))?.keys() ?? [])],
 };
 
 /** A service's state while the snapshot is computed (callees first). */
