@@ -14,7 +14,8 @@
  * A RESOLVED alert marks its identity resolved and never starts a workflow; when that leaves every alert of
  * the incident resolved while its approval is PENDING, the approval is withdrawn (SendTaskFailure
  * `AlertsResolved`, caught by the state machine, which writes the report: self-recovered). A RESOLVED alert
- * whose identity matches no incident is answered 202 `{ignored: true}`.
+ * whose identity matches no incident is answered 202 `{ignored: true}`; one whose incident is still being opened
+ * (no META yet) is answered 503, so the vendor retries it once the opening delivery has finished.
  * One alert → one result object; a payload with several (an Alertmanager group) → `{results: [...]}`.
  */
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ import type { EventPublisher } from '../core/deps.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import type { AlertIntakeStore, IncidentMeta, RecordResult } from '../core/store/store.ts';
+import { type AlertIntakeStore, type IncidentMeta, IncidentNotReady, type RecordResult, type ResolveResult } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
 
 export interface IngestDeps {
@@ -153,7 +154,14 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem): Promise<Inges
 
 const ingestResolved = async (deps: IngestDeps, { alert, raw }: NormalizedItem, o?: Observability): Promise<IngestOutcome> => {
   const { store } = deps;
-  const resolved = await store.resolveAlert(alert, raw);
+  let resolved: ResolveResult | undefined;
+  try {
+    resolved = await store.resolveAlert(alert, raw);
+  } catch (error) {
+    // 503, not 404: the vendor retries a 5xx, and by then the delivery that opened the incident has finished.
+    if (error instanceof IncidentNotReady) throw new ServiceUnavailable(error.message);
+    throw error;
+  }
   if (!resolved) {
     o?.logger.info('resolved alert for no known incident', { source: alert.source, dedupKey: alert.dedupKey });
     return { ignored: true, reason: 'resolved alert for no known incident', dedupKey: alert.dedupKey };

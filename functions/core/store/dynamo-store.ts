@@ -29,6 +29,7 @@ import {
   type IncidentDetail,
   type IncidentMeta,
   IncidentNotFound,
+  IncidentNotReady,
   type IncidentStore,
   type IncidentWith,
   type ListQuery,
@@ -363,7 +364,16 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const newlyResolved = known.alertState !== 'RESOLVED' && (await this.#setIdentityState(alert, 'OPEN', 'RESOLVED', nowIso));
     const u = new UpdateBuilder().add('alertCount', 1);
     if (newlyResolved) u.add('resolvedAlerts', 1);
-    const incident = await this.#update(known.incidentId, u);
+    let incident: IncidentMeta;
+    try {
+      incident = await this.#update(known.incidentId, u);
+    } catch (error) {
+      if (!(error instanceof IncidentNotFound)) throw error;
+      // Certainly nothing was counted (the condition failed): put the identity back to OPEN, or the sender's retry
+      // would find it RESOLVED, count nothing, and the incident could never become all-resolved.
+      if (newlyResolved) await this.#setIdentityState(alert, 'RESOLVED', 'OPEN', nowIso);
+      throw new IncidentNotReady(known.incidentId);
+    }
     await this.#putAlert(incident, { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: true });
     return { incident, newlyResolved, allResolved: allAlertsResolved(incident) };
   }

@@ -31,6 +31,7 @@ import {
   type IncidentDetail,
   type IncidentMeta,
   IncidentNotFound,
+  IncidentNotReady,
   type IncidentStore,
   type IncidentWith,
   type ListQuery,
@@ -131,8 +132,10 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     const now = this.#clock();
     const nowIso = now.toISOString();
     const pointer = this.#liveDedup(alert, now);
-    const entry = pointer && this.#incidents.get(pointer.incidentId);
-    if (!pointer || !entry) return undefined;
+    if (!pointer) return undefined;
+    const entry = this.#incidents.get(pointer.incidentId);
+    // Unreachable here (recordAlert is atomic); kept so both stores answer a half-opened incident alike.
+    if (!entry) throw new IncidentNotReady(pointer.incidentId);
     const newlyResolved = pointer.alertState !== 'RESOLVED';
     pointer.alertState = 'RESOLVED';
     const meta = entry.meta;

@@ -182,7 +182,8 @@ export interface AlertIntakeStore extends IncidentStore {
   recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options?: RecordOptions): Promise<RecordResult>;
   /**
    * Records a RESOLVED notification for a known identity and marks the identity resolved (once: repeats do not
-   * count twice). Undefined when the identity is unknown or its pointer expired (nothing is written).
+   * count twice). Undefined when the identity is unknown or its pointer expired (nothing is written). Throws
+   * `IncidentNotReady` (the identity left as it was) when the identity's incident has no META yet.
    */
   resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined>;
   /** WITHDRAWN → PENDING (answering Step Functions failed transiently); a no-op from any other state. */
@@ -193,6 +194,20 @@ export class IncidentNotFound extends Error {
   override name = 'IncidentNotFound';
   constructor(incidentId: string) {
     super(`incident ${incidentId} not found`);
+  }
+}
+
+/**
+ * An alert identity points at an incident whose META does not exist yet: the delivery that opened it is between
+ * claiming the identity and writing META, or died there (its vendor's retry completes it). Retryable: the caller
+ * should answer so that the sender tries again later (503), not "not found".
+ */
+export class IncidentNotReady extends Error {
+  override name = 'IncidentNotReady';
+  readonly incidentId: string;
+  constructor(incidentId: string) {
+    super(`incident ${incidentId} is still being opened; retry the notification`);
+    this.incidentId = incidentId;
   }
 }
 

@@ -8,6 +8,7 @@ import { GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, SIGNATURE_HEADER, T
 import { MemoryEventPublisher } from '../../../functions/core/events.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
+import { IncidentNotReady } from '../../../functions/core/store/store.ts';
 import { ALERTS_RESOLVED, STARTER_GRACE_MS, ingestAlert } from '../../../functions/ingest-alert/core.ts';
 import { manualClock } from '../store/contract.ts';
 import { FakeWorkflow, SECRET, apiEvent, bodyOf, sampleAlert, sampleEvent, statusOf, taskTimedOut } from './fixtures.ts';
@@ -349,6 +350,29 @@ describe('unit: resolved alerts and the pending approval', () => {
     const retried = bodyOf(await post('generic', generic('b', 'resolved')));
     expect(retried).toMatchObject({ allResolved: true, approvalWithdrawn: true });
     expect(workflow.failures).toHaveLength(1);
+  });
+
+  it('answers 503 to a resolved alert whose incident is still being opened, so the vendor retries it', async () => {
+    // Prepare: the store has the identity but not yet its incident (the opening delivery is between the two writes)
+    const ctx = setup();
+    const notReady = Object.assign(Object.create(ctx.store) as MemoryIncidentStore, {
+      resolveAlert: async () => {
+        throw new IncidentNotReady('inc-9');
+      },
+    });
+    const ingest = ingestAlert({
+      store: notReady,
+      workflow: ctx.workflow,
+      events: ctx.events,
+      secret: new StaticSecret(SECRET),
+      config: { MAX_BODY_BYTES: 256 * 1024, VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3 },
+      clock: ctx.clock,
+    });
+    // Act
+    const result = await ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify(generic('a', 'resolved')) }));
+    // Assess
+    expect(statusOf(result)).toBe(503);
+    expect(bodyOf(result)).toMatchObject({ error: 'service_unavailable', message: 'incident inc-9 is still being opened; retry the notification' });
   });
 
   it('reopens a resolved alert that fires again, so the incident is no longer all-resolved', async () => {

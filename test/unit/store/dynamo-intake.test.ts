@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoIncidentStore, corrPk } from '../../../functions/core/store/dynamo-store.ts';
-import { IncidentNotFound } from '../../../functions/core/store/store.ts';
+import { IncidentNotFound, IncidentNotReady } from '../../../functions/core/store/store.ts';
 import { alertFixture, manualClock } from './contract.ts';
 
 const TABLE = 'incidents';
@@ -97,6 +97,25 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     expect(flip).toMatchObject({ ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :from)', ExpressionAttributeValues: { ':to': 'RESOLVED', ':from': 'OPEN' } });
     const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
     expect(count.UpdateExpression).toMatch(/ADD #alertCount :v\d, #resolvedAlerts :v\d$/);
+  });
+
+  it('puts the identity back to OPEN and throws IncidentNotReady when its incident has no META yet', async () => {
+    // Prepare: a live OPEN pointer, the flip succeeds, META is absent (its count fails the existence condition)
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-half', alertState: 'OPEN' } });
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(ccf());
+    ddb.on(GetCommand).resolves({});
+    // Act
+    const error = await newStore().resolveAlert(alertFixture({ state: 'RESOLVED' }), {}).catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(IncidentNotReady);
+    expect((error as IncidentNotReady).incidentId).toBe('inc-half');
+    const flips = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.includes('#state = :to'));
+    expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([
+      ['OPEN', 'RESOLVED'],
+      ['RESOLVED', 'OPEN'],
+    ]);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('resolves nothing and writes nothing for an identity without a live pointer', async () => {
