@@ -41,7 +41,15 @@ export class SecretsManagerSecret implements SecretProvider {
   }
 
   async #fetch(): Promise<string> {
-    const out = await this.#client.send(new GetSecretValueCommand({ SecretId: this.#secretId }));
+    let out;
+    try {
+      out = await this.#client.send(new GetSecretValueCommand({ SecretId: this.#secretId }));
+    } catch (error) {
+      // The SDK's messages do not always say which secret ("Secrets Manager can't find the specified
+      // secret."): name the id (never a value) so the log line points at the configuration to fix.
+      const e = error as { name?: string; message?: string };
+      throw new SecretUnavailable(`secret ${this.#secretId} cannot be read: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`, { cause: error });
+    }
     const value = out.SecretString;
     if (!value) throw new SecretUnavailable(`secret ${this.#secretId} has no SecretString`);
     this.#cached = { value, fetchedAt: this.#now() };

@@ -128,4 +128,19 @@ describe('unit: secretsManagerGetter', () => {
     expect(values).toEqual(['value-of-a', 'value-of-a', 'value-of-b']);
     expect(asked).toEqual(['a', 'b']);
   });
+
+  it('names the secret id when Secrets Manager refuses, since its own message may not', async () => {
+    const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const { secretsManagerGetter } = await import('../../../functions/core/tools/vendors/select.ts');
+    const { SecretUnavailable } = await import('../../../functions/core/secrets.ts');
+    const client = new SecretsManagerClient({ region: 'us-east-1' });
+    client.send = (async () => {
+      throw Object.assign(new Error("Secrets Manager can't find the specified secret."), { name: 'ResourceNotFoundException' });
+    }) as typeof client.send;
+
+    const error = await rejectionOf(secretsManagerGetter(client)('autopilot/splunk'));
+
+    expect(error).toBeInstanceOf(SecretUnavailable);
+    expect(error.message).toBe("secret autopilot/splunk cannot be read: ResourceNotFoundException: Secrets Manager can't find the specified secret.");
+  });
 });
