@@ -95,6 +95,16 @@ const toMs = (timestamp: string | number | Date | undefined): number | undefined
   return Number.isFinite(ms) ? ms : undefined;
 };
 
+const view = (c: Cluster): MinedTemplate => ({
+  id: c.id,
+  template: c.tokens.join(' '),
+  tokens: [...c.tokens],
+  count: c.count,
+  firstSeen: c.first === undefined ? undefined : new Date(c.first).toISOString(),
+  lastSeen: c.last === undefined ? undefined : new Date(c.last).toISOString(),
+  example: c.example,
+});
+
 export class TemplateMiner {
   readonly #depth: number;
   readonly #similarity: number;
@@ -103,6 +113,7 @@ export class TemplateMiner {
   readonly #splitter: RegExp;
   readonly #root = node();
   readonly #clusters: Cluster[] = [];
+  readonly #byId = new Map<string, Cluster>();
 
   constructor(options: TemplateMinerOptions = {}) {
     this.#depth = options.depth ?? 4;
@@ -137,6 +148,7 @@ export class TemplateMiner {
       cluster = { id: `t${this.#clusters.length + 1}`, tokens: [...tokens], count: 1, example: message };
       leaf.clusters.push(cluster);
       this.#clusters.push(cluster);
+      this.#byId.set(cluster.id, cluster);
     }
     if (ms !== undefined) {
       cluster.first = cluster.first === undefined ? ms : Math.min(cluster.first, ms);
@@ -154,19 +166,13 @@ export class TemplateMiner {
 
   /** Every template, in creation order. */
   templates(): MinedTemplate[] {
-    return this.#clusters.map((c) => ({
-      id: c.id,
-      template: c.tokens.join(' '),
-      tokens: [...c.tokens],
-      count: c.count,
-      firstSeen: c.first === undefined ? undefined : new Date(c.first).toISOString(),
-      lastSeen: c.last === undefined ? undefined : new Date(c.last).toISOString(),
-      example: c.example,
-    }));
+    return this.#clusters.map(view);
   }
 
+  /** One template by id, without building the others (the logs agent asks for each template it reports). */
   template(id: string): MinedTemplate | undefined {
-    return this.templates().find((t) => t.id === id);
+    const cluster = this.#byId.get(id);
+    return cluster ? view(cluster) : undefined;
   }
 
   /** Walks (and, when `create`, grows) the tree: token count, then up to depth − 3 leading tokens. */

@@ -47,6 +47,8 @@ describe('unit: TemplateMiner', () => {
     const second = miner.add('User bob logged in from web');
     expect(second).toBe(first);
     expect(miner.template(first)!.template).toBe(`User ${WILDCARD} logged in from web`);
+    expect(miner.template(first)).toEqual(miner.templates()[0]);
+    expect(miner.template('t99')).toBeUndefined();
   });
 
   it('separates different events, including ones with the same length', () => {
