@@ -8,6 +8,7 @@
  */
 import type { AgentDeps } from '../deps.ts';
 import { analyseSeries, DEFAULT_Z_LOW, hingeOnset, InvalidSeries, median, type SeriesAnalysis, type Trend, trendTest, zToScore } from '../analysis/metrics.ts';
+import { failingLeaves } from '../analysis/hypotheses.ts';
 import { type Anomaly, type AgentSummary, type AgentTask, ImpactOutput, type Severity } from '../model.ts';
 import type { MetricSeries, ServiceNode, Trace } from '../tools/ports.ts';
 import { type AgentContext, runAgent, summarise } from './runtime.ts';
@@ -204,13 +205,8 @@ export const severityFrom = (f: Pick<ImpactFigures, 'usersImpacted' | 'revenuePe
   return { severity: 'SEV4', why: 'no sustained anomaly found' };
 };
 
-/** Deepest erroring span of a trace (an error whose children did not error): where the failure began. */
-export const errorOrigin = (trace: Trace): string | undefined => {
-  const errors = trace.spans.filter((s) => s.status === 'ERROR');
-  const parents = new Set(errors.map((s) => s.parentSpanId).filter(Boolean));
-  const leaves = errors.filter((s) => !parents.has(s.spanId));
-  return (leaves[0] ?? errors[0])?.service;
-};
+/** The service of a trace's first deepest failing span (see `failingLeaves`): where the failure began. */
+export const errorOrigin = (trace: Trace): string | undefined => failingLeaves(trace)[0];
 
 const analyse = async (ctx: AgentContext) => {
   const { incident, scope, evidence, deps } = ctx;
