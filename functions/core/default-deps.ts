@@ -4,7 +4,6 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { type Config, loadConfig } from './config.ts';
 import type { AgentDeps } from './deps.ts';
 import { EventBridgePublisher } from './events.ts';
@@ -42,7 +41,8 @@ export const defaultRuntime = (): Runtime => {
   const tools = { ...selected, actions: actionsFromEnv(process.env, selected.actions, { getSecret, ssmClient: () => new SSMClient({}) }) };
   // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
   const reasoner = reasonerFromEnv(process.env, getSecret, (perIncident) => new DynamoTokenBudget(dynamo, config.TABLE_NAME, perIncident));
-  const events = new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
+  // Only request-approval and execute-mitigation publish: the EventBridge SDK loads on the first publish.
+  const events = EventBridgePublisher.lazy(config.EVENT_BUS_NAME);
   runtime = { config, dynamo, getSecret, deps: { store, tools, reasoner, events, clock: () => new Date() } };
   return runtime;
 };

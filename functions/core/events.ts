@@ -6,7 +6,7 @@
  * dependency; no second validator), so the files stay the single source of truth for consumers and tests.
  */
 import { readFileSync } from 'node:fs';
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod';
 import { EVENT_SOURCE } from '../registry.ts';
 import type { DetailType, EventPublisher } from './deps.ts';
@@ -29,17 +29,32 @@ export class EventPublishFailed extends Error {
   }
 }
 
-/** PutEvents, one entry per call; a rejected entry (FailedEntryCount > 0) throws `EventPublishFailed`. */
+/**
+ * PutEvents, one entry per call; a rejected entry (FailedEntryCount > 0) throws `EventPublishFailed`.
+ *
+ * The EventBridge SDK module is imported on the first publish, not with this file: every workflow function
+ * gets a publisher through default-deps, but only request-approval and execute-mitigation publish, and
+ * loading the module costs the others 50-100 ms of cold start for nothing (`lazy` builds the client then too).
+ */
 export class EventBridgePublisher implements EventPublisher {
-  readonly #client: EventBridgeClient;
+  #client: EventBridgeClient | undefined;
   readonly #bus: string;
 
-  constructor(client: EventBridgeClient, busName: string) {
+  /** `client` undefined: built with default settings on the first publish (see `lazy`). */
+  constructor(client: EventBridgeClient | undefined, busName: string) {
     this.#client = client;
     this.#bus = busName;
   }
 
+  /** A publisher that loads the SDK module and builds its client on the first publish. */
+  static lazy(busName: string): EventBridgePublisher {
+    return new EventBridgePublisher(undefined, busName);
+  }
+
   async publish(detailType: DetailType, detail: Record<string, unknown>): Promise<void> {
+    // Cached by the module loader after the first call.
+    const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    this.#client ??= new EventBridgeClient({});
     const out = await this.#client.send(
       new PutEventsCommand({
         Entries: [{ EventBusName: this.#bus, Source: EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail) }],

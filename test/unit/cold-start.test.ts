@@ -1,0 +1,33 @@
+/**
+ * What a workflow function loads at cold start. Imports the handler in a fresh Node process with a resolve
+ * hook that records every `@aws-sdk/*` module asked for, so a static import that drags an unused SDK client
+ * into every function's init shows up here.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const PROBE = `
+import { registerHooks } from 'node:module';
+const seen = new Set();
+registerHooks({ resolve(specifier, context, next) { if (specifier.startsWith('@aws-sdk/')) seen.add(specifier); return next(specifier, context); } });
+await import(process.argv[1]);
+console.log(JSON.stringify([...seen]));
+`;
+
+const sdkModulesLoadedBy = (handler: string): string[] => {
+  const entry = fileURLToPath(new URL(`../../functions/${handler}/handler.ts`, import.meta.url));
+  const out = execFileSync(process.execPath, ['--input-type=module', '--no-warnings', '-e', PROBE, entry], {
+    env: { ...process.env, TABLE_NAME: 'incidents', AWS_REGION: 'us-east-1', POWERTOOLS_DEV: 'true' },
+    encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '[]') as string[];
+};
+
+describe('unit: cold start of a workflow function', () => {
+  it('loads the DynamoDB client but not the EventBridge client it never publishes with', () => {
+    const loaded = sdkModulesLoadedBy('triage');
+    expect(loaded).toContain('@aws-sdk/client-dynamodb');
+    expect(loaded).not.toContain('@aws-sdk/client-eventbridge');
+  }, 30_000);
+});
