@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { DynatraceTelemetry, quoteSelectorValue, resolutionToSeconds } from '../../../functions/core/tools/vendors/dynatrace.ts';
-import { type FakeVendor, type Received, recordingSleep, rejectionOf, startFakeVendor } from './fake-vendor.ts';
+import { type Received, recordingSleep, rejectionOf, useFakeVendor } from './fake-vendor.ts';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
 const window = { from: '2024-05-01T12:00:00.000Z', to: '2024-05-01T12:02:00.000Z' };
@@ -22,13 +22,7 @@ const metricData = (resolution: string, collections: { metricId: string; data: {
 const svc = (id: string, name: string) => ({ 'dt.entity.service': id, 'dt.entity.service.name': name });
 
 describe('unit: DynatraceTelemetry against a fake Dynatrace API v2', () => {
-  let fake: FakeVendor;
-  beforeEach(async () => {
-    fake = await startFakeVendor();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeVendor();
   const adapter = (over: Partial<ConstructorParameters<typeof DynatraceTelemetry>[0]> = {}) => {
     const rec = recordingSleep();
     return { dt: new DynatraceTelemetry({ baseUrl: fake.url, apiToken: 'dt0c01.TOKEN', sleep: rec.sleep, timeoutMs: 2_000, ...over }), waits: rec.waits };

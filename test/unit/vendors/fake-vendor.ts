@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 
 export interface Received {
   readonly method: string;
@@ -69,6 +70,35 @@ export const startFakeVendor = async (): Promise<FakeVendor> => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+};
+
+/**
+ * A fresh fake vendor for every test of the calling `describe`, closed after it. Call at describe level; the
+ * returned object reaches the current test's server, so adapters built inside a test read its `url`.
+ */
+export const useFakeVendor = (): Omit<FakeVendor, 'close'> => {
+  let current: FakeVendor | undefined;
+  const live = (): FakeVendor => {
+    if (!current) throw new Error('useFakeVendor: the fake vendor exists only while a test runs');
+    return current;
+  };
+  beforeEach(async () => {
+    current = await startFakeVendor();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    get url() {
+      return live().url;
+    },
+    get received() {
+      return live().received;
+    },
+    once: (method, path, answer) => live().once(method, path, answer),
+    always: (method, path, answer) => live().always(method, path, answer),
   };
 };
 

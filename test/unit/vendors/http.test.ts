@@ -1,16 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { HttpClient, VendorRequestFailed, VendorUrlInvalid, checkBaseUrl, parseRetryAfter } from '../../../functions/core/tools/vendors/http.ts';
-import { type FakeVendor, recordingSleep, rejectionOf, startFakeVendor } from './fake-vendor.ts';
+import { recordingSleep, rejectionOf, useFakeVendor } from './fake-vendor.ts';
 
 describe('unit: vendor HTTP client', () => {
-  let fake: FakeVendor;
-  beforeEach(async () => {
-    fake = await startFakeVendor();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeVendor();
 
   const client = (over: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) => {
     const { waits, sleep } = recordingSleep();

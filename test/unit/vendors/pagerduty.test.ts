@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { PagerDutyOnCall } from '../../../functions/core/tools/vendors/pagerduty.ts';
-import { type FakeVendor, type Received, recordingSleep, rejectionOf, startFakeVendor } from './fake-vendor.ts';
+import { type Received, recordingSleep, rejectionOf, useFakeVendor } from './fake-vendor.ts';
 
 const ACCEPT = 'application/vnd.pagerduty+json;version=2';
 
@@ -32,13 +32,7 @@ const servicesByQuery = (all: ReturnType<typeof service>[]) => (r: Received) => 
 });
 
 describe('unit: PagerDutyOnCall against a fake PagerDuty REST API v2', () => {
-  let fake: FakeVendor;
-  beforeEach(async () => {
-    fake = await startFakeVendor();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeVendor();
   const adapter = (over: Partial<ConstructorParameters<typeof PagerDutyOnCall>[0]> = {}) => {
     const rec = recordingSleep();
     return { pd: new PagerDutyOnCall({ baseUrl: fake.url, token: 'pd-key', sleep: rec.sleep, timeoutMs: 2_000, ...over }), waits: rec.waits };

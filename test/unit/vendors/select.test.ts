@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../functions/core/config.ts';
 import { ToolUnavailable, type Tools } from '../../../functions/core/tools/ports.ts';
 import { DynatraceTelemetry } from '../../../functions/core/tools/vendors/dynatrace.ts';
@@ -6,7 +6,7 @@ import { PagerDutyOnCall } from '../../../functions/core/tools/vendors/pagerduty
 import { selectTools, toolsFromEnv } from '../../../functions/core/tools/vendors/select.ts';
 import { ServiceNowChanges } from '../../../functions/core/tools/vendors/servicenow.ts';
 import { SplunkLogs } from '../../../functions/core/tools/vendors/splunk.ts';
-import { type FakeVendor, rejectionOf, startFakeVendor } from './fake-vendor.ts';
+import { rejectionOf, useFakeVendor } from './fake-vendor.ts';
 
 /** A fallback whose ports are recognisable by identity (their behaviour is not under test here). */
 const fallback: Tools = {
@@ -78,13 +78,7 @@ describe('unit: toolsFromEnv chooses vendor adapters per port', () => {
   });
 
   describe('secrets', () => {
-    let fake: FakeVendor;
-    beforeEach(async () => {
-      fake = await startFakeVendor();
-    });
-    afterEach(async () => {
-      await fake.close();
-    });
+    const fake = useFakeVendor();
 
     it('reads the token through getSecret per request, never from the environment', async () => {
       fake.always('GET', '/services', { status: 200, json: { services: [], more: false } });

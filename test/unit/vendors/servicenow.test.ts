@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { ServiceNowChanges, classifyChange, encodedValue, section } from '../../../functions/core/tools/vendors/servicenow.ts';
-import { type FakeVendor, recordingSleep, rejectionOf, startFakeVendor } from './fake-vendor.ts';
+import { recordingSleep, rejectionOf, useFakeVendor } from './fake-vendor.ts';
 
 /** A field as the Table API returns it with sysparm_display_value=all. */
 const f = (value: string, display_value: string = value) => ({ value, display_value });
@@ -44,13 +44,7 @@ const incidentRecord = (n: string, short: string, opened: string, resolved: stri
 });
 
 describe('unit: ServiceNowChanges against a fake Table API', () => {
-  let fake: FakeVendor;
-  beforeEach(async () => {
-    fake = await startFakeVendor();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeVendor();
   const adapter = (over: Partial<ConstructorParameters<typeof ServiceNowChanges>[0]> = {}) => {
     const rec = recordingSleep();
     return { sn: new ServiceNowChanges({ instanceUrl: fake.url, auth: { user: 'autopilot', password: 'pw-123' }, sleep: rec.sleep, timeoutMs: 2_000, ...over }), waits: rec.waits };

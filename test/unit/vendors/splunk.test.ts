@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { InvalidSplunkField, SplunkLogs, splString } from '../../../functions/core/tools/vendors/splunk.ts';
-import { type FakeVendor, recordingSleep, rejectionOf, startFakeVendor } from './fake-vendor.ts';
+import { recordingSleep, rejectionOf, useFakeVendor } from './fake-vendor.ts';
 
 const window = { from: '2024-05-01T12:00:00Z', to: '2024-05-01T12:15:00Z' };
 const FROM = Date.parse(window.from) / 1000;
@@ -11,13 +11,7 @@ const TO = Date.parse(window.to) / 1000;
 const stream = (...rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n');
 
 describe('unit: SplunkLogs against a fake search export endpoint', () => {
-  let fake: FakeVendor;
-  beforeEach(async () => {
-    fake = await startFakeVendor();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeVendor();
   const adapter = (over: Partial<ConstructorParameters<typeof SplunkLogs>[0]> = {}) => {
     const rec = recordingSleep();
     return { splunk: new SplunkLogs({ baseUrl: fake.url, token: 'splunk-tok', index: 'app_logs', sleep: rec.sleep, timeoutMs: 2_000, ...over }), waits: rec.waits };
