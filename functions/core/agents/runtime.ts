@@ -36,7 +36,9 @@ export class EvidenceLog {
 
   /**
    * Calls a tool, timing it. On failure records a `gap` evidence item (`gap:<tool>`) and returns `undefined`,
-   * so the agent continues with what it has.
+   * so the agent continues with what it has. One gap per tool name, naming every distinct failure: an agent that
+   * reads topology, metrics and traces through one `telemetry` name must not report a metrics outage with the
+   * topology call's message (the report quotes these gaps when it says why no metric was read).
    */
   async call<T>(tool: string, fn: () => Promise<T>): Promise<T | undefined> {
     const started = this.#now();
@@ -47,9 +49,20 @@ export class EvidenceLog {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.toolCalls.push({ tool, ok: false, latencyMs: this.#now() - started, error: message });
-      this.add({ id: `gap:${tool}`, kind: 'gap', source: tool, summary: `${tool} unavailable: ${message}` });
+      this.#gap(tool, message);
       return undefined;
     }
+  }
+
+  #gap(tool: string, message: string): void {
+    const id = `gap:${tool}`;
+    const at = this.#ids.has(id) ? this.items.findIndex((e) => e.id === id) : -1;
+    if (at < 0) {
+      this.add({ id, kind: 'gap', source: tool, summary: `${tool} unavailable: ${message}` });
+      return;
+    }
+    const known = this.items[at];
+    if (!known.summary.includes(message)) this.items[at] = { ...known, summary: `${known.summary}; ${message}` };
   }
 }
 

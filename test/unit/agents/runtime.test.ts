@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
-import { loadIncident, runAgent, UndeclaredRead } from '../../../functions/core/agents/runtime.ts';
+import { EvidenceLog, loadIncident, runAgent, UndeclaredRead } from '../../../functions/core/agents/runtime.ts';
 import type { ToolScope } from '../../../functions/core/tools/ports.ts';
 import { IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
@@ -71,5 +71,21 @@ describe('unit: agent runtime reads', () => {
 
   it('loadIncident throws IncidentNotFound for an unknown incident', async () => {
     await expect(loadIncident(fakeDeps(), 'inc-nope', ['plan'])).rejects.toBeInstanceOf(IncidentNotFound);
+  });
+});
+
+describe('unit: EvidenceLog gaps', () => {
+  it('keeps one gap per tool that names every distinct failure, so a later failure is not reported with the first one\'s message', async () => {
+    const log = new EvidenceLog(() => 0);
+    const fail = (message: string) => async () => {
+      throw new Error(message);
+    };
+    expect(await log.call('telemetry', fail('topology: 403 Forbidden'))).toBeUndefined();
+    expect(await log.call('telemetry', async () => 'ok')).toBe('ok');
+    await log.call('telemetry', fail('metrics: timed out'));
+    await log.call('telemetry', fail('metrics: timed out'));
+    const gaps = log.items.filter((e) => e.kind === 'gap');
+    expect(gaps).toEqual([expect.objectContaining({ id: 'gap:telemetry', summary: 'telemetry unavailable: topology: 403 Forbidden; metrics: timed out' })]);
+    expect(log.toolCalls.map((c) => c.ok)).toEqual([false, true, false, false]);
   });
 });
