@@ -18,7 +18,7 @@
  * citations remain valid); raw alert payloads over `MAX_RAW_ALERT_BYTES` are stored as a preview.
  */
 import { randomBytes } from 'node:crypto';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AgentName, type AgentRecord, IncidentStatus, type NormalizedAlert, TERMINAL_STATUSES } from '../model.ts';
 import {
   type AlertDisposition,
@@ -211,6 +211,31 @@ export const newMeta = (incidentId: string, alert: NormalizedAlert, now: string)
 
 type Patch = Parameters<IncidentStore['updateIncident']>[1];
 
+/** The correlation window of a `recordAlert` call in whole seconds; 0 (no correlation) when absent or negative. */
+export const correlationWindow = (options: RecordOptions): number => Math.max(0, Math.trunc(options.correlationWindowSeconds ?? 0));
+
+/**
+ * How an OPEN delivery landed, from what `recordAlert` found (the rule both stores share). `counted`: the delivery
+ * added an identity to the incident, so its ALERT item is not a duplicate; a delivery that created META counts
+ * even for a known identity (a retry whose first attempt claimed the identity and died before META).
+ */
+export const landing = (found: { readonly created: boolean; readonly newIdentity: boolean; readonly joined: boolean }): { disposition: AlertDisposition; counted: boolean } => ({
+  disposition: found.created || (found.newIdentity && !found.joined) ? 'opened' : found.newIdentity ? 'correlated' : 'deduplicated',
+  counted: found.newIdentity || found.created,
+});
+
+/** What an ALERT item holds: the normalised alert, the raw payload (a preview when large) and how it landed. */
+export const storedAlert = (receivedAt: string, alert: NormalizedAlert, raw: unknown, landed: ReturnType<typeof landing>): StoredAlert => ({
+  receivedAt,
+  alert: plain(alert),
+  raw: fitRawAlert(raw),
+  deduplicated: !landed.counted,
+  ...(landed.disposition === 'correlated' ? { correlated: true } : {}),
+});
+
+/** How a RESOLVED notification lands: on a known identity, never counted as a new one. */
+export const RESOLUTION_LANDING = { disposition: 'deduplicated', counted: false } as const;
+
 /** Who withdraws an approval when every alert resolved (recorded as the approval's `approver`). */
 export const WITHDRAWN_BY = 'autopilot';
 
@@ -329,7 +354,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
     const nowIso = now.toISOString();
-    const window = Math.max(0, Math.trunc(options.correlationWindowSeconds ?? 0));
+    const window = correlationWindow(options);
 
     let incidentId: string;
     let newIdentity = false;
@@ -349,11 +374,9 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     }
 
     const { incident, created } = await this.#countDelivery(newMeta(incidentId, alert, nowIso), newIdentity, reopened);
-    // A retry whose first attempt claimed the identity but died before META: `#countDelivery` counted it.
-    const counted = newIdentity || created;
-    const disposition: AlertDisposition = created || (newIdentity && !joined) ? 'opened' : newIdentity ? 'correlated' : 'deduplicated';
-    await this.#putAlert(incident, { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: !counted, ...(disposition === 'correlated' ? { correlated: true } : {}) });
-    return { incident, created, disposition };
+    const landed = landing({ created, newIdentity, joined });
+    await this.#putAlert(incident, storedAlert(nowIso, alert, raw, landed));
+    return { incident, created, disposition: landed.disposition };
   }
 
   async resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined> {
@@ -374,7 +397,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       if (newlyResolved) await this.#setIdentityState(alert, 'RESOLVED', 'OPEN', nowIso);
       throw new IncidentNotReady(known.incidentId);
     }
-    await this.#putAlert(incident, { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: true });
+    await this.#putAlert(incident, storedAlert(nowIso, alert, raw, RESOLUTION_LANDING));
     return { incident, newlyResolved, allResolved: allAlertsResolved(incident) };
   }
 
@@ -428,21 +451,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   }
 
   async getDetail(incidentId: string): Promise<IncidentDetail | undefined> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': incidentPk(incidentId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = await this.#query({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': incidentPk(incidentId) }, ConsistentRead: true });
     return assembleDetail(items);
   }
 
@@ -775,26 +784,31 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       values[':service'] = query.service;
       filters.push('#service = :service');
     }
+    const found = await this.#query(
+      {
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: keyCondition,
+        ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: want,
+      },
+      want,
+    );
+    return found.slice(0, want);
+  }
+
+  /** A Query on the table, page after page, until the last page or until at least `want` items are in hand. */
+  async #query(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>, want = Number.POSITIVE_INFINITY): Promise<Record<string, unknown>[]> {
     const found: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          IndexName: STATUS_INDEX,
-          KeyConditionExpression: keyCondition,
-          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ScanIndexForward: false,
-          Limit: want,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const page = await this.#doc.send(new QueryCommand({ ...input, TableName: this.#table, ExclusiveStartKey: startKey }));
       found.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey && found.length < want);
-    return found.slice(0, want);
+    return found;
   }
 
   /**

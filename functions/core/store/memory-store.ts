@@ -6,24 +6,26 @@
 import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert } from '../model.ts';
 import {
   DEFAULT_DEDUP_TTL_HOURS,
+  RESOLUTION_LANDING,
   WITHDRAWN_BY,
   alertSk,
   allAlertsResolved,
   corrPk,
+  correlationWindow,
   decodeCursor,
   encodeCursor,
   eventSk,
   fitAgentRecord,
-  fitRawAlert,
   isTerminal,
+  landing,
   listLimit,
   newMeta,
   notWithdrawn,
   plain,
   statusSortKey,
+  storedAlert,
 } from './dynamo-store.ts';
 import {
-  type AlertDisposition,
   type AlertIntakeStore,
   type ApprovalDecision,
   ApprovalAlreadyDecided,
@@ -87,7 +89,7 @@ export class MemoryIncidentStore implements AlertIntakeStore {
   async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
     const nowIso = now.toISOString();
-    const window = Math.max(0, Math.trunc(options.correlationWindowSeconds ?? 0));
+    const window = correlationWindow(options);
     const pointer = this.#liveDedup(alert, now);
     let incidentId: string;
     let newIdentity = false;
@@ -112,20 +114,14 @@ export class MemoryIncidentStore implements AlertIntakeStore {
       entry = { meta: newMeta(incidentId, alert, nowIso), alerts: new Map(), agents: new Map(), events: new Map() };
       this.#incidents.set(incidentId, entry);
     }
+    const landed = landing({ created, newIdentity, joined });
     const meta = entry.meta;
     meta.alertCount += 1;
-    if (newIdentity) meta.distinctAlerts = (meta.distinctAlerts ?? 0) + 1;
+    if (landed.counted) meta.distinctAlerts = (meta.distinctAlerts ?? 0) + 1;
     if (reopened) meta.resolvedAlerts = (meta.resolvedAlerts ?? 0) - 1;
     meta.updatedAt = nowIso;
-    const disposition: AlertDisposition = created || (newIdentity && !joined) ? 'opened' : newIdentity ? 'correlated' : 'deduplicated';
-    entry.alerts.set(alertSk(nowIso, meta.alertCount), {
-      receivedAt: nowIso,
-      alert: plain(alert),
-      raw: fitRawAlert(raw),
-      deduplicated: !newIdentity,
-      ...(disposition === 'correlated' ? { correlated: true } : {}),
-    });
-    return { incident: structuredClone(meta), created, disposition };
+    entry.alerts.set(alertSk(nowIso, meta.alertCount), storedAlert(nowIso, alert, raw, landed));
+    return { incident: structuredClone(meta), created, disposition: landed.disposition };
   }
 
   async resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined> {
@@ -142,7 +138,7 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     meta.alertCount += 1;
     if (newlyResolved) meta.resolvedAlerts = (meta.resolvedAlerts ?? 0) + 1;
     meta.updatedAt = nowIso;
-    entry.alerts.set(alertSk(nowIso, meta.alertCount), { receivedAt: nowIso, alert: plain(alert), raw: fitRawAlert(raw), deduplicated: true });
+    entry.alerts.set(alertSk(nowIso, meta.alertCount), storedAlert(nowIso, alert, raw, RESOLUTION_LANDING));
     return { incident: structuredClone(meta), newlyResolved, allResolved: allAlertsResolved(meta) };
   }
 
