@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../functions/core/config.ts';
 import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { HttpClient, VendorRequestFailed, VendorUrlInvalid, checkBaseUrl, parseRetryAfter } from '../../../functions/core/tools/vendors/http.ts';
 import { recordingSleep, rejectionOf, useFakeVendor } from './fake-vendor.ts';
@@ -135,6 +136,9 @@ describe('unit: vendor HTTP client', () => {
     expect(checkBaseUrl('X_URL', 'https://abc.live.dynatrace.com')).toBe('https://abc.live.dynatrace.com/');
     expect(checkBaseUrl('X_URL', 'http://127.0.0.1:8089')).toBe('http://127.0.0.1:8089/');
     expect(() => checkBaseUrl('X_URL', 'http://splunk.example.com:8089')).toThrow(VendorUrlInvalid);
+    // A ConfigError itself: the select modules need not translate it.
+    expect(() => checkBaseUrl('X_URL', 'http://splunk.example.com:8089')).toThrow(ConfigError);
+    expect(() => checkBaseUrl('X_URL', 'http://splunk.example.com:8089')).toThrow(/^invalid configuration: X_URL must use https/);
     expect(() => checkBaseUrl('X_URL', 'https://user:pw@example.com')).toThrow(/must not carry credentials/);
     expect(() => checkBaseUrl('X_URL', 'not a url')).toThrow(/X_URL is not a URL/);
   });

@@ -12,7 +12,7 @@
 import { ConfigError, type Env, envInt, envValue } from '../../config.ts';
 import { ActionKind } from '../../model.ts';
 import type { Actions } from '../ports.ts';
-import { checkBaseUrl, VendorUrlInvalid } from '../vendors/http.ts';
+import { checkBaseUrl } from '../vendors/http.ts';
 import { SsmAutomationActions, type SsmAutomationOptions } from './ssm.ts';
 import { WebhookActions } from './webhook.ts';
 
@@ -76,13 +76,7 @@ export const selectActions = (env: Env, fallback: Actions, options: ActionsSelec
   if (webhookUrl || webhookSecret) {
     if (!webhookUrl) throw new ConfigError('invalid configuration: ACTIONS_WEBHOOK_URL must be set for the action webhook (ACTIONS_WEBHOOK_SECRET_ID is set)');
     if (!webhookSecret) throw new ConfigError('invalid configuration: ACTIONS_WEBHOOK_SECRET_ID must be set for the action webhook (ACTIONS_WEBHOOK_URL is set): requests are always signed');
-    let url: string;
-    try {
-      url = checkBaseUrl('ACTIONS_WEBHOOK_URL', webhookUrl);
-    } catch (error) {
-      if (error instanceof VendorUrlInvalid) throw new ConfigError(`invalid configuration: ${error.message}`);
-      throw error;
-    }
+    const url = checkBaseUrl('ACTIONS_WEBHOOK_URL', webhookUrl);
     const timeoutMs = envInt(env, 'ACTIONS_WEBHOOK_TIMEOUT_MS', 100, 50_000);
     const retries = envInt(env, 'ACTIONS_WEBHOOK_RETRIES', 0, 5);
     const actions = new WebhookActions({

@@ -10,6 +10,7 @@
  * error body. This module logs nothing.
  */
 import type * as z from 'zod';
+import { ConfigError } from '../../config.ts';
 import { ToolUnavailable } from '../ports.ts';
 
 /** A secret value, or a function returning it (so a rotated secret is picked up; see select.ts). */
@@ -266,10 +267,14 @@ export class HttpClient {
 
 /**
  * The base URL of a vendor, checked: https, or http only to a loopback host (tests, a local twin). A token
- * must not cross the network in clear text.
+ * must not cross the network in clear text. URLs come from the environment, so a bad one is a ConfigError
+ * (the function fails at cold start) without each caller translating it.
  */
-export class VendorUrlInvalid extends Error {
+export class VendorUrlInvalid extends ConfigError {
   override name = 'VendorUrlInvalid';
+  constructor(message: string) {
+    super(`invalid configuration: ${message}`);
+  }
 }
 export const checkBaseUrl = (name: string, value: string): string => {
   let url: URL;

@@ -21,7 +21,7 @@ import { ConfigError, type Env, envInt, envValue } from '../../config.ts';
 import { SecretsManagerSecret } from '../../secrets.ts';
 import type { Tools } from '../ports.ts';
 import { DynatraceTelemetry } from './dynatrace.ts';
-import { type Credential, type RetryPolicy, VendorUrlInvalid, checkBaseUrl } from './http.ts';
+import { type Credential, type RetryPolicy, checkBaseUrl } from './http.ts';
 import { PagerDutyOnCall, PAGERDUTY_API } from './pagerduty.ts';
 import { ServiceNowChanges, type ServiceNowAuth } from './servicenow.ts';
 import { SplunkLogs } from './splunk.ts';
@@ -44,15 +44,6 @@ const group = <K extends string>(env: Env, port: string, names: readonly K[]): R
   const missing = names.filter((n) => envValue(env, n) === undefined);
   if (missing.length > 0) throw new ConfigError(`invalid configuration: ${missing.join(', ')} must be set for the ${port} adapter (${present.join(', ')} ${present.length > 1 ? 'are' : 'is'} set)`);
   return Object.fromEntries(names.map((n) => [n, envValue(env, n) as string])) as Record<K, string>;
-};
-
-const url = (name: string, value: string): string => {
-  try {
-    return checkBaseUrl(name, value);
-  } catch (error) {
-    if (error instanceof VendorUrlInvalid) throw new ConfigError(`invalid configuration: ${error.message}`);
-    throw error;
-  }
 };
 
 const bool = (env: Env, name: string): boolean | undefined => {
@@ -78,7 +69,7 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
   const dt = group(env, 'Dynatrace', ['DYNATRACE_URL', 'DYNATRACE_TOKEN_SECRET_ID']);
   if (dt) {
     telemetry = new DynatraceTelemetry(
-      defined({ ...common, baseUrl: url('DYNATRACE_URL', dt.DYNATRACE_URL), apiToken: secret(dt.DYNATRACE_TOKEN_SECRET_ID), environmentTag: envValue(env, 'DYNATRACE_ENVIRONMENT_TAG') }),
+      defined({ ...common, baseUrl: checkBaseUrl('DYNATRACE_URL', dt.DYNATRACE_URL), apiToken: secret(dt.DYNATRACE_TOKEN_SECRET_ID), environmentTag: envValue(env, 'DYNATRACE_ENVIRONMENT_TAG') }),
     );
     sources.telemetry = 'dynatrace';
   }
@@ -93,7 +84,7 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
     if (!snToken && !snBasic) throw new ConfigError('invalid configuration: SERVICENOW_TOKEN_SECRET_ID or SERVICENOW_USER + SERVICENOW_PASSWORD_SECRET_ID must be set for the ServiceNow adapter');
     const auth: ServiceNowAuth = snToken ? { token: secret(snToken) } : { user: snBasic!.SERVICENOW_USER, password: secret(snBasic!.SERVICENOW_PASSWORD_SECRET_ID) };
     changes = new ServiceNowChanges(
-      defined({ ...common, instanceUrl: url('SERVICENOW_URL', snUrl), auth, readOnly: bool(env, 'SERVICENOW_READ_ONLY'), closeCode: envValue(env, 'SERVICENOW_CLOSE_CODE') }),
+      defined({ ...common, instanceUrl: checkBaseUrl('SERVICENOW_URL', snUrl), auth, readOnly: bool(env, 'SERVICENOW_READ_ONLY'), closeCode: envValue(env, 'SERVICENOW_CLOSE_CODE') }),
     );
     sources.changes = 'servicenow';
   }
@@ -106,7 +97,7 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
     logs = new SplunkLogs(
       defined({
         ...common,
-        baseUrl: url('SPLUNK_URL', sp.SPLUNK_URL),
+        baseUrl: checkBaseUrl('SPLUNK_URL', sp.SPLUNK_URL),
         token: secret(sp.SPLUNK_TOKEN_SECRET_ID),
         authScheme: scheme,
         index: envValue(env, 'SPLUNK_INDEX'),
@@ -122,7 +113,7 @@ export const selectTools = (env: Env, fallback: Tools, options: VendorSelectOpti
   const pdUrl = envValue(env, 'PAGERDUTY_URL');
   if (pdUrl && !pdToken) throw new ConfigError('invalid configuration: PAGERDUTY_TOKEN_SECRET_ID must be set for the PagerDuty adapter (PAGERDUTY_URL is set)');
   if (pdToken) {
-    oncall = new PagerDutyOnCall(defined({ ...common, token: secret(pdToken), baseUrl: url('PAGERDUTY_URL', pdUrl ?? PAGERDUTY_API) }));
+    oncall = new PagerDutyOnCall(defined({ ...common, token: secret(pdToken), baseUrl: checkBaseUrl('PAGERDUTY_URL', pdUrl ?? PAGERDUTY_API) }));
     sources.oncall = 'pagerduty';
   }
 
