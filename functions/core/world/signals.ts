@@ -22,19 +22,8 @@ const DOWNSTREAM_LOGS_PER_FAILED_REQUEST = 0.002;
 type Level = LogLine['level'];
 const LEVELS: readonly Level[] = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 
-/** A per-world, per-query memo of minute snapshots (computing one costs a pass over every service). */
-const snapshots = (world: WorldState) => {
-  const cache = new Map<number, Snapshot>();
-  return (t: number): Snapshot => {
-    const minute = Math.floor(t / MINUTE) * MINUTE;
-    let s = cache.get(minute);
-    if (!s) {
-      s = snapshotAt(world, minute);
-      cache.set(minute, s);
-    }
-    return s;
-  };
-};
+/** The world at the start of t's minute (snapshotAt keeps the snapshots, so every query of a world shares them). */
+const minuteSnapshot = (world: WorldState, t: number): Snapshot => snapshotAt(world, Math.floor(t / MINUTE) * MINUTE);
 
 const pad = (width: number) => (_: unknown, i: number) => String(i).padStart(width, '0');
 const SECONDS = Array.from({ length: 60 }, pad(2));
@@ -99,7 +88,7 @@ export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
   if (roots.length === 0 || q.to < q.from) return [];
   const limit = Math.min(100, Math.max(1, q.limit ?? 10));
   const perRoot = Math.max(1, Math.ceil(limit / roots.length));
-  const env: TraceEnv = { world, byName, operations: new Map(world.scenario.services.map((s) => [s.name, operationsOf(s)])), snap: snapshots(world) };
+  const env: TraceEnv = { world, byName, operations: new Map(world.scenario.services.map((s) => [s.name, operationsOf(s)])) };
   const slots: number[] = [];
   for (let t = Math.floor(q.to / TRACE_SLOT) * TRACE_SLOT; t >= q.from && slots.length < 2880; t -= TRACE_SLOT) slots.push(t);
   const out: Trace[] = [];
@@ -125,15 +114,14 @@ interface TraceEnv {
   readonly world: WorldState;
   readonly byName: ReadonlyMap<string, ServiceSpec>;
   readonly operations: ReadonlyMap<string, readonly string[]>;
-  readonly snap: (t: number) => Snapshot;
 }
 
-const buildTrace = ({ world, byName, operations, snap }: TraceEnv, root: string, slot: number, notAfter: number): Trace => {
+const buildTrace = ({ world, byName, operations }: TraceEnv, root: string, slot: number, notAfter: number): Trace => {
   const start = Math.min(notAfter, slot + Math.floor(uniform(world.id, 'trace-start', root, slot) * TRACE_SLOT));
   const traceId = hex(32, world.id, 'trace', root, slot);
   // Every draw of a span is keyed by (world, trace id, span counter, what is drawn).
   const traceKey = keyPrefix(world.id, traceId);
-  const snapshot = snap(start);
+  const snapshot = minuteSnapshot(world, start);
   const spans: Span[] = [];
   let counter = 0;
   const visit = (service: string, parentSpanId: string | undefined, at: number, depth: number): { end: number; error: boolean } => {
@@ -288,7 +276,6 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   const minRank = LEVELS.indexOf(q.minLevel ?? 'DEBUG');
   const limit = Math.min(10_000, Math.max(1, q.limit ?? 1000));
   const from = Math.max(q.from, q.to - MAX_LOG_WINDOW);
-  const snap = snapshots(world);
   const anchor = Date.parse(world.createdAt);
   const sources: LogSource[] = [];
   q.services.forEach((name, position) => {
@@ -320,7 +307,7 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   const ranks: number[] = [];
   const first = Math.floor(from / MINUTE) * MINUTE;
   for (let minute = first + Math.floor((q.to - first) / MINUTE) * MINUTE; minute >= first; minute -= MINUTE) {
-    const snapshot = snap(minute);
+    const snapshot = snapshotAt(world, minute);
     for (const source of sources) {
       const name = source.spec.name;
       const sourceRank = rank.get(source) as number;
@@ -434,9 +421,10 @@ interface TemplateEnv {
   readonly host: string;
   readonly spec: ServiceSpec;
   readonly values: Readonly<Record<string, number>>;
-  readonly anchor?: number;
-  /** operationsOf(spec), when the caller has it at hand. */
-  readonly operations?: readonly string[];
+  /** Epoch ms of scenario minute 0 (`{at:<minute>}`). */
+  readonly anchor: number;
+  /** operationsOf(spec) (`{op}`). */
+  readonly operations: readonly string[];
 }
 
 /** A placeholder's text from the line's key and environment. */
@@ -482,14 +470,12 @@ const placeholder = (n: number, whole: string, kind: string, arg: string | undef
     case 'service':
       return (_, env) => env.spec.name;
     case 'op':
-      return (key, env) => {
-        const ops = env.operations ?? operationsOf(env.spec);
-        return ops[key.intBetween(0, ops.length - 1, 'p', n)] as string;
-      };
+      return (key, env) => env.operations[key.intBetween(0, env.operations.length - 1, 'p', n)] as string;
     case 'at': {
       // The ISO time of a scenario minute (a certificate's notAfter, a job's start), on the world's clock.
       const m = Number(arg);
-      return (_, env) => (env.anchor === undefined || !Number.isFinite(m) ? whole : new Date(env.anchor + m * MINUTE).toISOString().replace(/\.000Z$/, 'Z'));
+      if (!Number.isFinite(m)) return whole;
+      return (_, env) => new Date(env.anchor + m * MINUTE).toISOString().replace(/\.000Z$/, 'Z');
     }
     case 'metric':
       return (_, env) => {
@@ -532,7 +518,3 @@ const render = (template: Compiled, key: KeyPrefix, env: TemplateEnv): string =>
   for (const part of template) out += typeof part === 'string' ? part : part(key, env);
   return out;
 };
-
-/** Fills a template's placeholders (see LogTemplateSpec in scenario.ts) deterministically from `key`. */
-export const instantiate = (template: string, key: readonly (string | number)[], env: { host: string; spec: ServiceSpec; values: Readonly<Record<string, number>>; anchor?: number }): string =>
-  render(compiled(template), keyPrefix(...key), env);
