@@ -63,11 +63,12 @@ export const selectActions = (env: Env, fallback: Actions, options: ActionsSelec
   if (documents) {
     const assumeRoleArn = envValue(env, 'SSM_AUTOMATION_ASSUME_ROLE_ARN');
     if (assumeRoleArn && !ROLE_ARN.test(assumeRoleArn)) throw new ConfigError(`invalid configuration: SSM_AUTOMATION_ASSUME_ROLE_ARN must be an IAM role ARN, got "${assumeRoleArn}"`);
+    const waitSeconds = envInt(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840);
     const actions = new SsmAutomationActions({
       client: options.ssmClient(),
       documents: parseDocuments(documents),
       ...(assumeRoleArn ? { assumeRoleArn } : {}),
-      ...(envInt(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840) !== undefined ? { waitSeconds: envInt(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840) } : {}),
+      ...(waitSeconds !== undefined ? { waitSeconds } : {}),
     });
     return { actions, source: 'ssm' };
   }
