@@ -14,8 +14,8 @@ import { type ApprovalLinkClaims, ApprovalLinkExpired, ApprovalLinkInvalid, type
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, HttpError, header, parseWith, readBody } from '../core/http.ts';
-import { ImpactOutput, PlanOutput, RootCauseOutput, TriageOutput } from '../core/model.ts';
-import { ApprovalAlreadyDecided, type ApprovalState, IncidentNotFound, type IncidentMeta, type IncidentStore } from '../core/store/store.ts';
+import { type AgentName, ImpactOutput, PlanOutput, RootCauseOutput, TriageOutput } from '../core/model.ts';
+import { ApprovalAlreadyDecided, type ApprovalState, IncidentNotFound, type IncidentStore, type IncidentWith } from '../core/store/store.ts';
 import { ApprovalSuperseded, applyDecision, DecisionNotDelivered, type DecisionDeps } from '../decide-approval/core.ts';
 import { type ConfirmationView, htmlResponse, renderConfirmation, renderMessage } from './html.ts';
 
@@ -54,19 +54,20 @@ const alreadyDecided = (approval: ApprovalState | undefined): ApiResult => {
   }
 };
 
+/** The agents whose outputs the confirmation page shows; GET reads them with the incident in one BatchGetItem. */
+const PAGE_AGENTS = ['plan', 'rootcause', 'impact', 'triage'] as const satisfies readonly AgentName[];
+
 /** The confirmation page's facts, from the agents' stored outputs (each optional but the plan). */
-const confirmationView = async (store: IncidentStore, incident: IncidentMeta, claims: ApprovalLinkClaims): Promise<ConfirmationView> => {
-  const output = async <T>(agent: 'plan' | 'rootcause' | 'impact' | 'triage', schema: z.ZodType<T>): Promise<T | undefined> => {
-    const record = await store.getAgentRecord(incident.incidentId, agent);
+const confirmationView = ({ incident, records }: IncidentWith, claims: ApprovalLinkClaims): ConfirmationView => {
+  const output = <T>(agent: (typeof PAGE_AGENTS)[number], schema: z.ZodType<T>): T | undefined => {
+    const record = records[agent];
     const parsed = record ? schema.safeParse(record.output) : undefined;
     return parsed?.success ? parsed.data : undefined;
   };
-  const [plan, rootcause, impact, triage] = await Promise.all([
-    output('plan', PlanOutput),
-    output('rootcause', RootCauseOutput),
-    output('impact', ImpactOutput),
-    output('triage', TriageOutput),
-  ]);
+  const plan = output('plan', PlanOutput);
+  const rootcause = output('rootcause', RootCauseOutput);
+  const impact = output('impact', ImpactOutput);
+  const triage = output('triage', TriageOutput);
   const top = rootcause && !rootcause.abstained ? rootcause.rootCauses[0] : undefined;
   return {
     incidentId: incident.incidentId,
@@ -109,12 +110,14 @@ export const approvalPage =
     const sourceIp = event.requestContext?.http?.sourceIp ?? 'unknown';
     try {
       const claims = await deps.links.verify(event.pathParameters?.token ?? '', deps.clock());
-      const incident = await deps.store.getIncident(claims.incidentId);
-      if (!incident) throw new IncidentNotFound(claims.incidentId);
+      // GET shows the agents' outputs: read with the incident at once. POST needs the incident only.
+      const found = await deps.store.getIncidentWith(claims.incidentId, method === 'GET' ? PAGE_AGENTS : []);
+      if (!found) throw new IncidentNotFound(claims.incidentId);
+      const { incident } = found;
       if (approvalRequestIdOf(incident.approval) !== claims.requestId) throw new ApprovalSuperseded(incident.approval);
       if (incident.approval?.status !== 'PENDING') return alreadyDecided(incident.approval);
 
-      if (method === 'GET') return htmlResponse(200, renderConfirmation(await confirmationView(deps.store, incident, claims)));
+      if (method === 'GET') return htmlResponse(200, renderConfirmation(confirmationView(found, claims)));
       if (method !== 'POST') return message(405, 'Method not allowed', 'Open the link, then use the button on the page.');
 
       const form = parseForm(event, deps.config.MAX_BODY_BYTES);

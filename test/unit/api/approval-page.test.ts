@@ -1,6 +1,6 @@
 import { SFNClient, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ApprovalRequestState, ApprovalLinks, deriveLinkKey, signApprovalLink } from '../../../functions/core/approval-links.ts';
 import type { ApiEvent } from '../../../functions/core/http.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
@@ -87,6 +87,15 @@ describe('unit: approval page, GET (shows, never decides)', () => {
     expect(page).toContain('Approve the mitigation');
     expect((await store.getIncident(ID))?.approval?.status).toBe('PENDING');
     expect((workflow as FakeWorkflow).successes).toEqual([]);
+  });
+
+  it('reads the incident and the four agent outputs in one store call (one BatchGetItem), none one by one', async () => {
+    const { handler, store } = await build();
+    const together = vi.spyOn(store, 'getIncidentWith');
+    const oneByOne = vi.spyOn(store, 'getAgentRecord');
+    expect(statusOf(await handler(pageEvent('GET', token())))).toBe(200);
+    expect(together).toHaveBeenCalledExactlyOnceWith(ID, ['plan', 'rootcause', 'impact', 'triage']);
+    expect(oneByOne).not.toHaveBeenCalled();
   });
 
   it('labels a reject link\'s button Reject', async () => {
