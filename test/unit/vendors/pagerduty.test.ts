@@ -92,6 +92,30 @@ describe('unit: PagerDutyOnCall against a fake PagerDuty REST API v2', () => {
     ]);
   });
 
+  it('looks each service up once when on-call and ownership are asked together (as triage does)', async () => {
+    fake.always('GET', '/services', servicesByQuery(directory));
+    fake.always('GET', '/oncalls', { status: 200, json: { oncalls: [oncall('PEP1', 1, user('PU1', 'Pat Primary', 'pat@example.com'))], more: false } });
+    const { pd } = adapter();
+
+    const [entries, owners] = await Promise.all([pd.getOnCall({ services: ['payment-service'] }), pd.getOwnership({ services: ['payment-service'] })]);
+
+    expect(fake.received.filter((r) => r.path === '/services')).toHaveLength(1);
+    expect(entries.map((e) => e.primary.name)).toEqual(['Pat Primary']);
+    expect(owners).toEqual([{ service: 'payment-service', team: 'Payments Team' }]);
+  });
+
+  it('does not remember a failed lookup', async () => {
+    fake.once('GET', '/services', { status: 403, json: { error: { message: 'Forbidden' } } });
+    fake.always('GET', '/services', servicesByQuery(directory));
+    const { pd } = adapter();
+
+    await rejectionOf(pd.getOwnership({ services: ['payment-service'] }));
+    const owners = await pd.getOwnership({ services: ['payment-service'] });
+
+    expect(owners).toEqual([{ service: 'payment-service', team: 'Payments Team' }]);
+    expect(fake.received.filter((r) => r.path === '/services')).toHaveLength(2);
+  });
+
   it('waits the Retry-After of a 429, then succeeds', async () => {
     fake.once('GET', '/services', { status: 429, json: { error: { message: 'Rate Limit Exceeded', code: 2020 } }, headers: { 'retry-after': '1' } });
     fake.always('GET', '/services', servicesByQuery(directory));

@@ -21,6 +21,12 @@ export const PAGERDUTY_API = 'https://api.pagerduty.com';
 const PAGE_LIMIT = 100;
 /** Bound on pages read from one list (10,000 records). */
 const MAX_PAGES = 100;
+/**
+ * How long a service lookup is reused. Triage asks for on-call and ownership of the same services at the
+ * same moment; both need the same `/services` lookups, which are made once. Short, so a renamed or
+ * re-assigned service is seen within a minute by a warm function.
+ */
+const SERVICE_LOOKUP_TTL_MS = 60_000;
 
 export interface PagerDutyOptions extends RetryPolicy {
   readonly token: Credential;
@@ -46,6 +52,7 @@ const person = (o: Oncall): Person => ({
 
 export class PagerDutyOnCall implements OnCall {
   readonly #http: HttpClient;
+  readonly #lookups = new Map<string, { readonly at: number; readonly service: Promise<Service | undefined> }>();
 
   constructor(options: PagerDutyOptions) {
     const token = options.token;
@@ -74,11 +81,26 @@ export class PagerDutyOnCall implements OnCall {
     return out;
   }
 
+  /** The service named exactly `name` (case-insensitively), shared with a concurrent or recent lookup. */
+  #service(name: string): Promise<Service | undefined> {
+    const now = Date.now();
+    const cached = this.#lookups.get(name);
+    if (cached && now - cached.at < SERVICE_LOOKUP_TTL_MS) return cached.service;
+    const service = this.#list('/services', 'services', Service, { query: name, 'include[]': ['teams'] }).then((candidates) =>
+      candidates.find((s) => s.name.toLowerCase() === name.toLowerCase()),
+    );
+    this.#lookups.set(name, { at: now, service });
+    // A failed lookup is not remembered: the next call tries again.
+    service.catch(() => {
+      if (this.#lookups.get(name)?.service === service) this.#lookups.delete(name);
+    });
+    return service;
+  }
+
   async #services(names: readonly string[]): Promise<Map<string, Service>> {
     const found = new Map<string, Service>();
     for (const name of new Set(names)) {
-      const candidates = await this.#list('/services', 'services', Service, { query: name, 'include[]': ['teams'] });
-      const match = candidates.find((s) => s.name.toLowerCase() === name.toLowerCase());
+      const match = await this.#service(name);
       if (match) found.set(name, match);
     }
     return found;
