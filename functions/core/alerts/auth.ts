@@ -17,7 +17,7 @@
  * correct secret header is also present (the body may have been altered). Comparisons are constant-time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { type ApiEvent, HttpError, header } from '../http.ts';
+import { type ApiEvent, HttpError, header, presentedSecret } from '../http.ts';
 import { type SecretProvider, secretsMatch } from '../secrets.ts';
 import { SECRET_HEADER } from '../../registry.ts';
 
@@ -60,20 +60,18 @@ const checkTimestamp = (timestamp: string, headerName: string, now: Date): void 
   if (skew > MAX_SIGNATURE_SKEW_SECONDS) throw new AlertUnauthorized(`${headerName} is more than ${MAX_SIGNATURE_SKEW_SECONDS} s from now: refusing a stale or replayed request`);
 };
 
-/** The secret presented as a header, a bearer token or a basic-auth password, if any. */
+/**
+ * The secret presented as a header or a bearer token (the API's own rule, `presentedSecret`), or, for alert
+ * senders that can only do basic auth, as a basic-auth password.
+ */
 export const presentedAlertSecret = (event: ApiEvent): string | undefined => {
-  const direct = header(event, SECRET_HEADER);
-  if (direct !== undefined) return direct;
-  const authorization = header(event, 'authorization') ?? '';
-  const bearer = /^Bearer\s+(.+)$/i.exec(authorization);
-  if (bearer) return bearer[1].trim();
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization.trim());
-  if (basic) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon < 0 ? undefined : decoded.slice(colon + 1);
-  }
-  return undefined;
+  const secret = presentedSecret(event);
+  if (secret !== undefined) return secret;
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec((header(event, 'authorization') ?? '').trim());
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
 };
 
 /**
