@@ -9,16 +9,16 @@ import { explainMatch, keywords, rankIncidents } from '../analysis/similar.ts';
 import { type AgentSummary, type AgentTask, SimilarOutput } from '../model.ts';
 import type { PastIncident } from '../tools/ports.ts';
 import { topologyNeighbourhood } from './impact.ts';
-import { type AgentContext, runAgent, summarise } from './runtime.ts';
+import { IncidentNotFound, type IncidentDetail } from '../store/store.ts';
+import { type AgentContext, IncidentSnapshot, runAgent, summarise } from './runtime.ts';
 
 /** Below this combined score a match is reported but its runbook is not suggested. */
 export const RUNBOOK_MIN_SCORE = 0.4;
 const CANDIDATES = 25;
 
-const analyse = async (ctx: AgentContext) => {
+const analyse = async (ctx: AgentContext, detail: IncidentDetail) => {
   const { incident, scope, evidence, deps } = ctx;
-  const detail = await deps.store.getDetail(incident.incidentId);
-  const alert = detail?.alerts.find((a) => !a.deduplicated)?.alert ?? detail?.alerts[0]?.alert;
+  const alert = detail.alerts.find((a) => !a.deduplicated)?.alert ?? detail.alerts[0]?.alert;
   const extraText = [alert?.description ?? '', ...Object.entries(alert?.tags ?? {}).map(([k, v]) => `${k} ${v}`)].join(' ');
 
   const nodes = (await evidence.call('telemetry', () => deps.tools.telemetry.getTopology({ ...scope, services: [incident.service] }))) ?? [];
@@ -87,7 +87,12 @@ const analyse = async (ctx: AgentContext) => {
 export const findSimilar =
   (deps: AgentDeps) =>
   async (task: AgentTask): Promise<AgentSummary> => {
-    const { output } = await runAgent(deps, 'similar', task.incidentId, analyse);
+    // The alert's own words (description, tags) are only in the alert items, so the whole partition is read, once,
+    // and the agent runs on it rather than reading the incident again.
+    const detail = await deps.store.getDetail(task.incidentId);
+    if (!detail) throw new IncidentNotFound(task.incidentId);
+    const read = new IncidentSnapshot({ incident: detail.incident, records: detail.agents }, []);
+    const { output } = await runAgent(deps, 'similar', task.incidentId, (ctx) => analyse(ctx, detail), read);
     const best = output.incidents[0];
     return summarise(task.incidentId, 'similar', best ? `top match ${best.id} (${best.score.toFixed(2)}) "${best.title}"${output.suggestedRunbook ? `; runbook: ${output.suggestedRunbook}` : ''}` : 'no similar past incident');
   };

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { findSimilar, RUNBOOK_MIN_SCORE } from '../../../functions/core/agents/similar.ts';
 import { citedEvidenceIds, SimilarOutput } from '../../../functions/core/model.ts';
 import type { PastIncident } from '../../../functions/core/tools/ports.ts';
-import { failing, fakeDeps, seedIncident } from './fakes.ts';
+import { IncidentNotFound } from '../../../functions/core/store/store.ts';
+import { FakeIncidentStore, failing, fakeDeps, seedIncident } from './fakes.ts';
 
 const HISTORY: PastIncident[] = [
   {
@@ -110,5 +111,24 @@ describe('unit: findSimilar', () => {
     expect(output).toMatchObject({ incidents: [], evidenceIds: ['gap:changes'] });
     expect(output.topMatch).toBeUndefined();
     expect(summary.summary).toBe('no similar past incident');
+  });
+
+  it('reads the incident once: the partition it needs for the alert text, not the runtime read besides', async () => {
+    const reads: string[] = [];
+    class CountingStore extends FakeIncidentStore {
+      override async getDetail(...args: Parameters<FakeIncidentStore['getDetail']>) {
+        reads.push('getDetail');
+        return super.getDetail(...args);
+      }
+      override async getIncidentWith(...args: Parameters<FakeIncidentStore['getIncidentWith']>) {
+        reads.push('getIncidentWith');
+        return super.getIncidentWith(...args);
+      }
+    }
+    const deps = fakeDeps({ store: new CountingStore(), tools: { changes: { searchIncidents: async () => HISTORY } } });
+    const id = await seedIncident(deps, { service: 'stock-service', title: 'stock-service pool timeouts', description: 'waiting for database connections' });
+    await findSimilar(deps)({ incidentId: id });
+    expect(reads).toEqual(['getDetail']);
+    await expect(findSimilar(deps)({ incidentId: 'inc-nope' })).rejects.toBeInstanceOf(IncidentNotFound);
   });
 });
