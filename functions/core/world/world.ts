@@ -110,7 +110,6 @@ export const changeUndoneBy = (world: WorldState, changeId: string, at = Infinit
   const last = lastChangeAction(world, changeId, at);
   return last?.changeId === changeId ? last : undefined;
 };
-const undoneBy = (world: WorldState, changeId: string): WorldAction | undefined => changeUndoneBy(world, changeId);
 
 /** Undoes a change: the shared core of rollback, config revert and flag toggle. */
 const undoChange = (world: WorldState, a: ActionRequest, at: number, changeId: string, verb: string): Outcome => {
@@ -118,7 +117,7 @@ const undoChange = (world: WorldState, a: ActionRequest, at: number, changeId: s
   if (!change) return failed(`change ${changeId} does not exist in environment ${world.id}`);
   if (change.service !== a.service) return failed(`change ${changeId} was made to ${change.service}, not ${a.service}`);
   if (worldTime(world, change.deployedAt) > at) return failed(`change ${changeId} is scheduled for ${iso(worldTime(world, change.deployedAt))} and not yet implemented`);
-  const earlier = undoneBy(world, changeId);
+  const earlier = changeUndoneBy(world, changeId);
   // No changeId: this action undid nothing new, so a later inverse of the earlier one alone brings the change back.
   if (earlier) return { status: 'succeeded', detail: `change ${changeId} was already ${verb} at ${earlier.at}` };
   const what = change.version ? ` (${change.version.to} → ${change.version.from})` : change.configChange ? ` (${change.configChange.param} ${change.configChange.new} → ${change.configChange.old})` : '';
@@ -135,7 +134,11 @@ const reapplyChange = (world: WorldState, a: ActionRequest, at: number, changeId
   return { status: 'succeeded', detail: `${verb} ${changeId} on ${change.service}${what}`, reappliedChangeId: changeId };
 };
 
-/** The config or flag change an action about `a.target` (a change id or a parameter name) refers to. */
+/**
+ * The config or flag change an action refers to, forward or inverse alike: `params.changeId` when the plan
+ * named it (two changes may set the same parameter), otherwise the newest change to the service whose id or
+ * parameter is `a.target` (any, without a target).
+ */
 const changeFor = (w: WorldState, a: ActionRequest, at: number, type: 'config' | 'feature-flag'): string | undefined => {
   const changeId = typeof a.params?.changeId === 'string' ? a.params.changeId : undefined;
   return [...w.scenario.changes]
@@ -180,20 +183,12 @@ const scaleOf = (w: WorldState, service: string): number =>
 const HANDLERS: Record<ActionKind, Handler> = {
   'rollback-change': (w, a, at) => (a.target ? undoChange(w, a, at, a.target, 'rolled back') : failed('rollback-change needs a target change id')),
   'revert-config': (w, a, at) => {
-    const change = [...w.scenario.changes]
-      .filter((c) => c.service === a.service && c.configChange && (c.id === a.target || c.configChange.param === a.target || !a.target))
-      .filter((c) => worldTime(w, c.deployedAt) <= at)
-      .sort((x, y) => y.deployedAt - x.deployedAt)[0];
-    if (!change) return failed(`no config change${a.target ? ` of ${a.target}` : ''} was made to ${a.service} in environment ${w.id}`);
-    return undoChange(w, a, at, change.id, 'reverted');
+    const id = changeFor(w, a, at, 'config');
+    return id ? undoChange(w, a, at, id, 'reverted') : failed(`no config change${a.target ? ` of ${a.target}` : ''} was made to ${a.service} in environment ${w.id}`);
   },
   'toggle-feature-flag': (w, a, at) => {
-    const change = [...w.scenario.changes]
-      .filter((c) => c.service === a.service && c.type === 'feature-flag' && (c.id === a.target || c.configChange?.param === a.target || !a.target))
-      .filter((c) => worldTime(w, c.deployedAt) <= at)
-      .sort((x, y) => y.deployedAt - x.deployedAt)[0];
-    if (!change) return failed(`no feature flag${a.target ? ` ${a.target}` : ''} was changed on ${a.service} in environment ${w.id}`);
-    return undoChange(w, a, at, change.id, 'toggled back');
+    const id = changeFor(w, a, at, 'feature-flag');
+    return id ? undoChange(w, a, at, id, 'toggled back') : failed(`no feature flag${a.target ? ` ${a.target}` : ''} was changed on ${a.service} in environment ${w.id}`);
   },
   'scale-service': (w, a) => {
     const spec = w.scenario.services.find((s) => s.name === a.service);

@@ -171,6 +171,21 @@ describe('mitigations', () => {
     expect(applyAction(world, { kind: 'restart-service', service: 'ghost' }, NOW).result).toMatchObject({ status: 'failed', detail: expect.stringMatching(/service ghost does not exist/) });
   });
 
+  it('a config revert undoes the change the plan named (params.changeId), and its inverse re-applies that same change', () => {
+    // Two changes to the same parameter: the culprit CR3391 (20 → 60), then a later, harmless CR3399 (60 → 40).
+    const s = byName('config-pool-too-many-clients');
+    const culprit = s.changes.find((c) => c.id === 'CR3391')!;
+    const later = { ...culprit, id: 'CR3399', deployedAt: -3, configChange: { param: 'maximum-pool-size', old: '60', new: '40' } };
+    const world = createWorld({ ...s, changes: [...s.changes, later] }, { id: 'same-param', now: NOW });
+    const revert = { kind: 'revert-config', service: 'account-service', target: 'maximum-pool-size', params: { changeId: 'CR3391' }, incidentId: 'i-1' } as const;
+    const forward = applyAction(world, revert, NOW);
+    expect(forward.record).toMatchObject({ status: 'succeeded', changeId: 'CR3391' });
+    const back = applyAction(forward.state, { ...revert, undo: true }, new Date(at(1)));
+    expect(back.record).toMatchObject({ status: 'succeeded', reappliedChangeId: 'CR3391' });
+    // Without a named change, the newest change to the parameter is the one reverted.
+    expect(applyAction(world, { ...revert, params: {} }, NOW).record).toMatchObject({ status: 'succeeded', changeId: 'CR3399' });
+  });
+
   it('treats a repeated action as an idempotent no-op', () => {
     const world = createWorld(byName('error-rate'), { id: 'repeat', now: NOW });
     const first = applyAction(world, { kind: 'rollback-change', service: 'order-service', target: 'CHG-7731', incidentId: 'i-1' }, NOW);
