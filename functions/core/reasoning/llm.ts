@@ -21,21 +21,6 @@ import { type StrictOutputSchema, toStrictOutputSchema } from './strict-schema.t
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type Completion = OpenAI.Chat.Completions.ChatCompletion;
 
-/**
- * What the LLM reasoner accepts: the common request plus what only it uses. runtime.ts does not pass these
- * yet; without `incidentId` no budget applies.
- */
-export type LlmReasonRequest<T> = ReasonRequest<T> & {
-  /** Scopes the token budget. */
-  readonly incidentId?: string;
-  /** Ids the output may cite besides `evidence` (earlier agents' evidence), as runAgent's `knownEvidenceIds`. */
-  readonly knownEvidenceIds?: Iterable<string>;
-};
-
-export interface LlmReasoner extends Reasoner {
-  reason<T>(request: LlmReasonRequest<T>): Promise<ReasonResult<T>>;
-}
-
 export interface LlmReasonerOptions extends PromptLimits {
   /** The endpoint, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`. */
   readonly baseURL: string;
@@ -99,7 +84,7 @@ const describeCallError = (error: unknown, timeoutMs: number | undefined): strin
 };
 
 /** Creates the LLM reasoner. */
-export const createLlmReasoner = (options: LlmReasonerOptions): LlmReasoner => {
+export const createLlmReasoner = (options: LlmReasonerOptions): Reasoner => {
   const { model, tokenBudget } = options;
   const timeoutMs = options.client ? undefined : (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const client =
@@ -111,7 +96,7 @@ export const createLlmReasoner = (options: LlmReasonerOptions): LlmReasoner => {
       maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
     });
 
-  const reason = async <T>(request: LlmReasonRequest<T>): Promise<ReasonResult<T>> => {
+  const reason = async <T>(request: ReasonRequest<T>): Promise<ReasonResult<T>> => {
     const used = { input: 0, output: 0 };
     let sawUsage = false;
     const notes: string[] = [];

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../../functions/core/config.ts';
 import { type Evidence, ImpactOutput } from '../../../functions/core/model.ts';
 import { InMemoryTokenBudget } from '../../../functions/core/reasoning/budget.ts';
-import { createLlmReasoner, type LlmReasonRequest, reasonerFromEnv } from '../../../functions/core/reasoning/llm.ts';
+import { createLlmReasoner, reasonerFromEnv } from '../../../functions/core/reasoning/llm.ts';
+import type { ReasonRequest } from '../../../functions/core/reasoning/reasoner.ts';
 import { offlineReasoner } from '../../../functions/core/reasoning/reasoner.ts';
 import { completion, type FakeOpenAi, type ScriptedReply, startFakeOpenAi } from './fake-openai.ts';
 
@@ -46,7 +47,7 @@ const answer = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const request = (extra: Partial<LlmReasonRequest<ImpactOutput>> = {}): LlmReasonRequest<ImpactOutput> => ({
+const request = (extra: Partial<ReasonRequest<ImpactOutput>> = {}): ReasonRequest<ImpactOutput> => ({
   agent: 'impact',
   schema: ImpactOutput,
   instructions: 'Quantify the impact of the incident: anomalies, blast radius, users, revenue, severity.',
@@ -329,7 +330,7 @@ describe('unit: reasonerFromEnv', () => {
     const reasoner = reasonerFromEnv({ LLM_BASE_URL: fake.baseURL, LLM_MODEL: MODEL, LLM_API_KEY: 'k', LLM_TOKEN_BUDGET: '10' });
 
     // Act
-    const result = await reasoner.reason({ ...request(), incidentId: 'INC-1' } as LlmReasonRequest<ImpactOutput>);
+    const result = await reasoner.reason({ ...request(), incidentId: 'INC-1' });
 
     // Assess: the prompt alone needs more than 10 tokens
     expect(fake.received).toHaveLength(0);
