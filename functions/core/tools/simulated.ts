@@ -5,7 +5,7 @@
  * definitions never leave this module; tests serialise every result to make sure of it.
  */
 import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools } from './ports.ts';
-import { metricSeries, serviceMetricNames } from '../world/dynamics.ts';
+import { metricSeries } from '../world/dynamics.ts';
 import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
 import { applyAction, changeUndoneBy, worldTime, type WorldState } from '../world/world.ts';
 import { isUndo } from '../runbooks/inverse.ts';
@@ -252,10 +252,4 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       },
     },
   };
-};
-
-/** The metrics the simulated telemetry exposes for a service of the world (for callers that list them). */
-export const simulatedMetricNames = (w: WorldState, service: string): string[] => {
-  const spec = w.scenario.services.find((s) => s.name === service);
-  return spec ? serviceMetricNames(spec) : [];
 };
