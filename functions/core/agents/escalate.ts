@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { TriageOutput } from '../model.ts';
-import { loadIncident } from './runtime.ts';
+import { clipSummary, loadIncident } from './runtime.ts';
 
 export const EscalationReason = z.enum(['approval-timeout', 'not-recovered']);
 export type EscalationReason = z.infer<typeof EscalationReason>;
@@ -56,5 +56,5 @@ export const escalate =
     });
     const summary = `Escalated: ${REASON_TEXT[reason]}. Paging ${contacts.join('; ')}`;
     await deps.store.appendEvent(incidentId, { type: 'escalated', message: summary, actor: 'autopilot', data: { reason, contacts, approvalExpired: expire } });
-    return { incidentId, reason, contacts, summary: summary.length > 500 ? `${summary.slice(0, 497)}...` : summary };
+    return { incidentId, reason, contacts, summary: clipSummary(summary) };
   };

@@ -8,6 +8,7 @@ import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { TERMINAL_STATUSES } from '../model.ts';
 import { IncidentNotFound } from '../store/store.ts';
+import { clipSummary } from './runtime.ts';
 
 export const FailureTask = z.object({
   incidentId: z.string().min(1).max(128),
@@ -53,6 +54,5 @@ export const recordFailure =
     const what = cause.startsWith(name) ? cause : `${name}: ${cause || 'no cause given'}`;
     const message = terminal ? `${what} (after the incident was already ${incident.status})` : `Workflow failed: ${what}`;
     await deps.store.appendEvent(incidentId, { type: 'failed', message, actor: 'autopilot', data: { error: name, cause, statusKept: terminal } });
-    const summary = message.length > 500 ? `${message.slice(0, 497)}...` : message;
-    return { incidentId, summary };
+    return { incidentId, summary: clipSummary(message) };
   };

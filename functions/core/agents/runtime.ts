@@ -182,9 +182,11 @@ export const runAgent = async <T>(
   return { output: result.output, record, incident };
 };
 
+/** The longest summary a task hands back to the state machine (it travels in the execution's state). */
+export const MAX_SUMMARY_CHARS = 500;
+
+/** A summary cut to `MAX_SUMMARY_CHARS`, marked with "..." when cut. */
+export const clipSummary = (summary: string): string => (summary.length > MAX_SUMMARY_CHARS ? `${summary.slice(0, MAX_SUMMARY_CHARS - 3)}...` : summary);
+
 /** The compact summary returned to the state machine. */
-export const summarise = (incidentId: string, agent: AgentName, summary: string): AgentSummary => ({
-  incidentId,
-  agent,
-  summary: summary.length > 500 ? `${summary.slice(0, 497)}...` : summary,
-});
+export const summarise = (incidentId: string, agent: AgentName, summary: string): AgentSummary => ({ incidentId, agent, summary: clipSummary(summary) });

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
-import { EvidenceLog, loadIncident, runAgent, UndeclaredRead } from '../../../functions/core/agents/runtime.ts';
+import { clipSummary, EvidenceLog, loadIncident, MAX_SUMMARY_CHARS, runAgent, summarise, UndeclaredRead } from '../../../functions/core/agents/runtime.ts';
 import type { ToolScope } from '../../../functions/core/tools/ports.ts';
 import { IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
@@ -87,5 +87,15 @@ describe('unit: EvidenceLog gaps', () => {
     const gaps = log.items.filter((e) => e.kind === 'gap');
     expect(gaps).toEqual([expect.objectContaining({ id: 'gap:telemetry', summary: 'telemetry unavailable: topology: 403 Forbidden; metrics: timed out' })]);
     expect(log.toolCalls.map((c) => c.ok)).toEqual([false, true, false, false]);
+  });
+});
+
+describe('unit: summaries for the state machine', () => {
+  it('cuts a long summary to MAX_SUMMARY_CHARS, marked with "...", and leaves a short one alone', () => {
+    const long = 'x'.repeat(MAX_SUMMARY_CHARS + 1);
+    expect(clipSummary(long)).toHaveLength(MAX_SUMMARY_CHARS);
+    expect(clipSummary(long).endsWith('...')).toBe(true);
+    expect(clipSummary('x'.repeat(MAX_SUMMARY_CHARS))).toBe('x'.repeat(MAX_SUMMARY_CHARS));
+    expect(summarise('inc-1', 'impact', long).summary).toBe(clipSummary(long));
   });
 });
