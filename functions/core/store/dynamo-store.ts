@@ -15,7 +15,8 @@
  *
  * Items stay under DynamoDB's 400 KB: an agent record whose evidence is too large has its evidence `data`
  * replaced, largest first, by a `{truncated, originalBytes, preview}` stub (ids, kinds and summaries stay, so
- * citations remain valid); raw alert payloads over `MAX_RAW_ALERT_BYTES` are stored as a preview.
+ * citations remain valid); raw alert payloads over `MAX_RAW_ALERT_BYTES` are stored as a preview, and a normalised
+ * alert over `MAX_STORED_ALERT_BYTES` keeps the tags that fit (`fitAlert`).
  */
 import { randomBytes } from 'node:crypto';
 import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -63,6 +64,10 @@ export const MAX_ITEM_BYTES = 350_000;
 const BATCH_GET_RETRIES = 4;
 const BATCH_GET_BACKOFF_MS = 25;
 export const MAX_RAW_ALERT_BYTES = 100_000;
+/** The normalised alert on an ALERT item: with the raw payload's limit, the item stays well under MAX_ITEM_BYTES. */
+export const MAX_STORED_ALERT_BYTES = 100_000;
+/** The tag that says how many tags a stored alert lost to `MAX_STORED_ALERT_BYTES`. */
+export const TAGS_DROPPED_TAG = 'autopilot.tagsDropped';
 const PREVIEW_CHARS = 2_000;
 export const DEFAULT_LIST_LIMIT = 20;
 export const MAX_LIST_LIMIT = 100;
@@ -138,6 +143,29 @@ const preview = (value: unknown, originalBytes: number) => ({
 export const fitRawAlert = (raw: unknown, maxBytes = MAX_RAW_ALERT_BYTES): unknown => {
   const bytes = jsonBytes(raw);
   return bytes <= maxBytes ? plain(raw) : preview(raw, bytes);
+};
+
+/**
+ * A normalised alert as stored on an ALERT item. Its tags are the one field without a schema limit (labels,
+ * description tokens, vendor tags), and a big enough body (MAX_BODY_BYTES can be raised to 10 MB) would make the
+ * ALERT put fail after META had counted the delivery: every vendor retry would count it again and never store it.
+ * Over `maxBytes`, tags are kept in order while they fit and the rest are dropped, saying how many.
+ */
+export const fitAlert = (alert: NormalizedAlert, maxBytes = MAX_STORED_ALERT_BYTES): NormalizedAlert => {
+  const clean = plain(alert);
+  if (jsonBytes(clean) <= maxBytes) return clean;
+  const entries = Object.entries(clean.tags);
+  // Room for the marker tag and its count, whatever the count.
+  let budget = maxBytes - jsonBytes({ ...clean, tags: { [TAGS_DROPPED_TAG]: `${entries.length} of ${entries.length}` } });
+  const tags: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    const bytes = jsonBytes({ [key]: value });
+    if (bytes > budget) continue;
+    tags[key] = value;
+    budget -= bytes;
+  }
+  const dropped = entries.length - Object.keys(tags).length;
+  return { ...clean, tags: { ...tags, [TAGS_DROPPED_TAG]: `${dropped} of ${entries.length}` } };
 };
 
 export class ItemTooLarge extends Error {
@@ -227,7 +255,7 @@ export const landing = (found: { readonly created: boolean; readonly newIdentity
 /** What an ALERT item holds: the normalised alert, the raw payload (a preview when large) and how it landed. */
 export const storedAlert = (receivedAt: string, alert: NormalizedAlert, raw: unknown, landed: ReturnType<typeof landing>): StoredAlert => ({
   receivedAt,
-  alert: plain(alert),
+  alert: fitAlert(alert),
   raw: fitRawAlert(raw),
   deduplicated: !landed.counted,
   ...(landed.disposition === 'correlated' ? { correlated: true } : {}),

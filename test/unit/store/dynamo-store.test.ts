@@ -9,8 +9,12 @@ import {
   StoreUnavailable,
   decodeCursor,
   encodeCursor,
+  MAX_STORED_ALERT_BYTES,
+  TAGS_DROPPED_TAG,
   fitAgentRecord,
+  fitAlert,
   fitRawAlert,
+  storedAlert,
 } from '../../../functions/core/store/dynamo-store.ts';
 import { ApprovalAlreadyDecided, IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { agentRecordFixture, alertFixture, manualClock } from './contract.ts';
@@ -288,6 +292,19 @@ describe('unit: item size limits', () => {
 
   it('refuses a record whose output alone is too large', () => {
     expect(() => fitAgentRecord(agentRecordFixture({ output: { markdown: 'z'.repeat(400_000) } }))).toThrow(ItemTooLarge);
+  });
+
+  it('keeps the tags of a huge alert that fit, in order, and says how many it dropped', () => {
+    // Prepare: two 60 KB tag values cannot both fit in 100 KB
+    const alert = alertFixture({ tags: { first: 'x'.repeat(60_000), second: 'y'.repeat(60_000), small: 'z' } });
+    // Act
+    const stored = storedAlert('2024-05-01T12:00:00.000Z', alert, { big: 'q'.repeat(200_000) }, { disposition: 'opened', counted: true });
+    // Assess
+    expect(stored.alert.tags).toEqual({ first: 'x'.repeat(60_000), small: 'z', [TAGS_DROPPED_TAG]: '1 of 3' });
+    expect(Buffer.byteLength(JSON.stringify(stored.alert))).toBeLessThanOrEqual(MAX_STORED_ALERT_BYTES);
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThan(350_000);
+    expect({ ...stored.alert, tags: alert.tags }).toEqual(alert);
+    expect(fitAlert(alertFixture())).toEqual(alertFixture());
   });
 
   it('stores a raw alert over the limit as a preview', () => {
