@@ -65,7 +65,14 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
     }
     if (change.type === 'feature-flag') {
       const flag = change.configChange?.param;
-      const toggle = buildAction('toggle-feature-flag', { ...base, target: change.id, params: { flag, to: change.configChange?.old } }, `Turn feature flag ${flag} back to ${change.configChange?.old} on ${change.service} (undo ${change.id})`, ids);
+      // Both values, as for a config revert: the action's inverse (inverse.ts swaps from ↔ to) must know what to
+      // set the flag to again, or an undo would reach the adapter with no value.
+      const toggle = buildAction(
+        'toggle-feature-flag',
+        { ...base, target: change.id, params: { flag, changeId: change.id, from: change.configChange?.new, to: change.configChange?.old } },
+        `Turn feature flag ${flag} back to ${change.configChange?.old} on ${change.service} (undo ${change.id})`,
+        ids,
+      );
       return toggle.ok ? [toggle] : [toggle, rollback];
     }
     return [rollback];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planMitigation, scaleFactor } from '../../../functions/core/agents/plan.ts';
+import { inverseOf } from '../../../functions/core/runbooks/inverse.ts';
 import { EarlierAgentMissing } from '../../../functions/core/agents/rootcause.ts';
 import { type Evidence, type Hypothesis, type ImpactOutput, PlanOutput, type RootCauseOutput, type SimilarOutput } from '../../../functions/core/model.ts';
 import type { ChangeRequest } from '../../../functions/core/tools/ports.ts';
@@ -90,6 +91,15 @@ describe('planMitigation', () => {
     const result = await planMitigation(deps)({ incidentId });
     expect(result).toMatchObject({ hasActions: true, autoApprove: false, risk: 'medium' });
     expect((await storedPlan(deps, incidentId)).immediate).toEqual([expect.objectContaining({ kind: 'rollback-change', target: 'CR2077', params: expect.objectContaining({ rollbackPlan: restartChange.rollbackPlan }) })]);
+  });
+
+  it('turns a blamed feature flag back with both values, so its undo knows what to set the flag to again', async () => {
+    const flagChange: ChangeRequest = { ...poolChange, id: 'FF-1207', type: 'feature-flag', title: 'Enable new wallet path', configChange: { param: 'wallet.new-path', old: 'false', new: 'true' } };
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'FF-1207', category: 'config-change' })), [changeEvidence(flagChange)]);
+    await planMitigation(deps)({ incidentId });
+    const [toggle] = (await storedPlan(deps, incidentId)).immediate;
+    expect(toggle).toMatchObject({ kind: 'toggle-feature-flag', target: 'FF-1207', params: { flag: 'wallet.new-path', changeId: 'FF-1207', from: 'true', to: 'false' } });
+    expect(inverseOf(toggle)?.params).toMatchObject({ flag: 'wallet.new-path', from: 'false', to: 'true', direction: 'undo' });
   });
 
   it('asks a human when the policy flag forbids auto-approval', async () => {
