@@ -148,6 +148,19 @@ const changeFor = (w: WorldState, a: ActionRequest, at: number, type: 'config' |
     .sort((x, y) => y.deployedAt - x.deployedAt)[0]?.id;
 };
 
+/**
+ * A handler for a config or flag action: finds the change it refers to (changeFor) and undoes or re-applies
+ * it, or fails naming what it looked for.
+ */
+const onChange =
+  (type: 'config' | 'feature-flag', apply: typeof undoChange, verb: string): Handler =>
+  (w, a, at) => {
+    const id = changeFor(w, a, at, type);
+    if (id) return apply(w, a, at, id, verb);
+    const target = a.target ? ` ${type === 'config' ? 'of ' : ''}${a.target}` : '';
+    return failed(type === 'config' ? `no config change${target} was made to ${a.service} in environment ${w.id}` : `no feature flag${target} was changed on ${a.service} in environment ${w.id}`);
+  };
+
 /** The last forward action of this kind on this service and target that an inverse would undo. */
 const forwardAction = (w: WorldState, a: ActionRequest): WorldAction | undefined =>
   w.actions.filter((x) => x.status === 'succeeded' && !x.undo && x.kind === a.kind && x.service === a.service && x.target === a.target).at(-1);
@@ -155,14 +168,8 @@ const forwardAction = (w: WorldState, a: ActionRequest): WorldAction | undefined
 /** What each kind's inverse does to the world (restart-service and none have none). */
 const UNDO_HANDLERS: Partial<Record<ActionKind, Handler>> = {
   'rollback-change': (w, a, at) => (a.target ? reapplyChange(w, a, at, a.target, 'rolled forward') : failed('rolling forward needs a target change id')),
-  'revert-config': (w, a, at) => {
-    const id = changeFor(w, a, at, 'config');
-    return id ? reapplyChange(w, a, at, id, 're-applied') : failed(`no config change${a.target ? ` of ${a.target}` : ''} was made to ${a.service} in environment ${w.id}`);
-  },
-  'toggle-feature-flag': (w, a, at) => {
-    const id = changeFor(w, a, at, 'feature-flag');
-    return id ? reapplyChange(w, a, at, id, 'toggled again') : failed(`no feature flag${a.target ? ` ${a.target}` : ''} was changed on ${a.service} in environment ${w.id}`);
-  },
+  'revert-config': onChange('config', reapplyChange, 're-applied'),
+  'toggle-feature-flag': onChange('feature-flag', reapplyChange, 'toggled again'),
   'scale-service': (w, a) => {
     const factor = Number(a.params?.factor);
     if (!Number.isFinite(factor) || factor <= 0 || factor >= 1) return failed(`scaling back in needs a factor in (0, 1), got ${String(a.params?.factor)}`);
@@ -182,14 +189,8 @@ const scaleOf = (w: WorldState, service: string): number =>
 /** A lookup table of what each action kind does to the world. */
 const HANDLERS: Record<ActionKind, Handler> = {
   'rollback-change': (w, a, at) => (a.target ? undoChange(w, a, at, a.target, 'rolled back') : failed('rollback-change needs a target change id')),
-  'revert-config': (w, a, at) => {
-    const id = changeFor(w, a, at, 'config');
-    return id ? undoChange(w, a, at, id, 'reverted') : failed(`no config change${a.target ? ` of ${a.target}` : ''} was made to ${a.service} in environment ${w.id}`);
-  },
-  'toggle-feature-flag': (w, a, at) => {
-    const id = changeFor(w, a, at, 'feature-flag');
-    return id ? undoChange(w, a, at, id, 'toggled back') : failed(`no feature flag${a.target ? ` ${a.target}` : ''} was changed on ${a.service} in environment ${w.id}`);
-  },
+  'revert-config': onChange('config', undoChange, 'reverted'),
+  'toggle-feature-flag': onChange('feature-flag', undoChange, 'toggled back'),
   'scale-service': (w, a) => {
     const spec = w.scenario.services.find((s) => s.name === a.service);
     const replicas = Number(a.params?.replicas);

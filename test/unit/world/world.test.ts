@@ -171,6 +171,15 @@ describe('mitigations', () => {
     expect(applyAction(world, { kind: 'restart-service', service: 'ghost' }, NOW).result).toMatchObject({ status: 'failed', detail: expect.stringMatching(/service ghost does not exist/) });
   });
 
+  it('fails a config revert or flag toggle (either direction) with no such change, naming what it looked for', () => {
+    const world = createWorld(byName('db-pool-exhaustion'), { id: 'nochange', now: NOW });
+    const detail = (a: Parameters<typeof applyAction>[1]) => applyAction(world, a, NOW).result;
+    expect(detail({ kind: 'revert-config', service: 'cart-service', target: 'timeout-ms' })).toEqual({ status: 'failed', detail: 'no config change of timeout-ms was made to cart-service in environment nochange' });
+    expect(detail({ kind: 'revert-config', service: 'cart-service', undo: true })).toEqual({ status: 'failed', detail: 'no config change was made to cart-service in environment nochange' });
+    expect(detail({ kind: 'toggle-feature-flag', service: 'cart-service', target: 'new-cart' })).toEqual({ status: 'failed', detail: 'no feature flag new-cart was changed on cart-service in environment nochange' });
+    expect(detail({ kind: 'toggle-feature-flag', service: 'cart-service', undo: true })).toEqual({ status: 'failed', detail: 'no feature flag was changed on cart-service in environment nochange' });
+  });
+
   it('a config revert undoes the change the plan named (params.changeId), and its inverse re-applies that same change', () => {
     // Two changes to the same parameter: the culprit CR3391 (20 → 60), then a later, harmless CR3399 (60 → 40).
     const s = byName('config-pool-too-many-clients');
