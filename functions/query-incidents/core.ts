@@ -5,7 +5,7 @@
  *   tool calls), the timeline, the approval (never its task token) and the report → 404 if unknown.
  */
 import * as z from 'zod';
-import { type ApiEvent, type ApiResult, NotFound, json, parseWith, withErrors } from '../core/http.ts';
+import { type ApiEvent, type ApiResult, NotFound, json, parseWith, pathParam, withErrors } from '../core/http.ts';
 import { IncidentStatus, ReportOutput, Severity } from '../core/model.ts';
 import { MAX_LIST_LIMIT } from '../core/store/dynamo-store.ts';
 import type { IncidentStore } from '../core/store/store.ts';
@@ -26,8 +26,8 @@ export const ListParams = z.object({
 
 export const queryIncidents = (deps: QueryDeps) =>
   withErrors(async (event: ApiEvent): Promise<ApiResult> => {
-    const id = event.pathParameters?.id;
-    if (id) return json(200, await detail(deps, decodeURIComponent(id)));
+    // GET /incidents/{id}: the same path-parameter rule (decoding) as every other route.
+    if (event.pathParameters?.id) return json(200, await detail(deps, pathParam(event, 'id')));
     const query = parseWith(ListParams, event.queryStringParameters ?? {}, 'query parameters');
     const page = await deps.store.listIncidents(query);
     return json(200, { items: page.items, cursor: page.cursor ?? null });
