@@ -4,11 +4,11 @@
  * it from the twin or from function code costs nothing.
  */
 export const TABLE_SCHEMA = {
-  /** Partition key: `INCIDENT#<id>`, `DEDUP#<fingerprint>`, … (string). */
+  /** Partition key: `INCIDENT#<id>`, `DEDUP#<source>:<key>`, `CORR#<env>#<service>` (string). */
   partitionKey: 'pk',
-  /** Sort key: `META`, `ALERT#<ts>#<n>`, `AGENT#<name>`, `EVENT#<ts>#<seq>`, `DEDUP` (string). */
+  /** Sort key: `META`, `ALERT#<ts>#<n>`, `AGENT#<name>`, `EVENT#<ts>#<seq>`, `DEDUP`, `CORR` (string). */
   sortKey: 'sk',
-  /** Epoch seconds after which DynamoDB may delete the item (dedup pointers). */
+  /** Epoch seconds after which DynamoDB may delete the item (dedup and correlation pointers). */
   ttlAttribute: 'expiresAt',
   /** Global secondary index listing incidents by status and time; projection ALL. */
   byStatusIndex: { name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
