@@ -577,13 +577,14 @@ const strongest = (faults: readonly ActiveFault[], connection?: boolean): Active
  *
  * Bounded by service states, not snapshots: a snapshot holds one per service (~0.6 KiB each), and a scenario
  * has up to 30 services, so a count of snapshots alone would let the cache grow five-fold with the scenario.
- * 140,000 service states is ~20,000 snapshots of a 7-service world, about 90 MB. The world state computed
- * last moves to the back; the least recently computed one is evicted first, and the one being queried only
- * loses its own oldest minutes when it is the only one left.
+ * 140,000 service states is ~20,000 snapshots of a 7-service world, about 90 MB. The least recently used
+ * world state is evicted first; the one being queried only loses its own oldest minutes when it is alone.
  */
 const SNAPSHOT_CACHE_SERVICE_STATES = 140_000;
 const snapshots = new Map<string, Map<number, Snapshot>>();
 let cachedServiceStates = 0;
+/** The key last used: always the last in `snapshots` (a Map iterates in insertion order), so using it again moves nothing. */
+let newestKey: string | undefined;
 const worldKeys = new WeakMap<WorldState, string>();
 /** Scenario hashes by scenario object (the world store hands out one parsed object per distinct scenario). */
 const scenarioHashes = new WeakMap<Scenario, number>();
@@ -608,13 +609,17 @@ const worldKey = (world: WorldState): string => {
 /** All services' metrics at epoch ms `t`. */
 export const snapshotAt = (world: WorldState, t: number): Snapshot => {
   const key = worldKey(world);
-  const cache = snapshots.get(key) ?? new Map<number, Snapshot>();
+  let cache = snapshots.get(key);
+  if (!cache || key !== newestKey) {
+    // To the back of the eviction order.
+    cache ??= new Map();
+    snapshots.delete(key);
+    snapshots.set(key, cache);
+    newestKey = key;
+  }
   const cached = cache.get(t);
   if (cached) return cached;
   const snapshot = computeSnapshot(world, t);
-  // To the back of the eviction order (a Map iterates in insertion order).
-  snapshots.delete(key);
-  snapshots.set(key, cache);
   const size = snapshot.services.size;
   for (const [oldest, entries] of snapshots) {
     if (cachedServiceStates + size <= SNAPSHOT_CACHE_SERVICE_STATES) break;

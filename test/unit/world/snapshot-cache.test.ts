@@ -29,12 +29,13 @@ describe('unit: the snapshot cache', () => {
     expect(snapshotAt(createWorld(scenario, { id: 'cache-a', now: NOW }), t)).toBe(old); // the same world, read again
   });
 
-  it('is bounded by service states, and evicts the least recently computed world state first', () => {
+  it('is bounded by service states, and evicts the least recently used world state first', () => {
     const a = createWorld(scenario, { id: 'cache-b', now: NOW });
     const b = createWorld(scenario, { id: 'cache-c', now: NOW });
     snapshotAt(a, t0);
+    snapshotAt(a, t0 + MINUTE);
     snapshotAt(b, t0);
-    snapshotAt(a, t0 + MINUTE); // a is now the more recently computed
+    snapshotAt(a, t0); // read from the cache: a is now the more recently used
     computeWhile(createWorld(scenario, { id: 'cache-d', now: NOW }), () => snapshotCache.times(b).length > 0);
     expect(snapshotCache.serviceStates()).toBeLessThanOrEqual(snapshotCache.limit);
     expect(snapshotCache.serviceStates()).toBeGreaterThan(snapshotCache.limit - services);
