@@ -157,7 +157,7 @@ export class MemoryWorldStore implements WorldStore {
   async putWorld(state: WorldState): Promise<void> {
     checkCaps(state);
     scenarioJson(state);
-    this.#worlds.set(state.id, structuredClone(plain(state)));
+    this.#worlds.set(state.id, plain(state)); // plain() is already a deep copy
   }
 
   async recordAction(id: string, action: WorldAction): Promise<void> {
