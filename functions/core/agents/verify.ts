@@ -63,14 +63,23 @@ export const RECENT_WINDOW_MINUTES = 10;
 
 type Check = z.infer<typeof MetricCheck>;
 
-/** The healthy side of the band for one anomaly (see the module comment); `scale` is the baseline's robust σ. */
-export const recoveryBound = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, scale = 0): number => {
+/**
+ * The healthy side of the band for one anomaly (see the module comment); `scale` is the baseline's robust σ, and
+ * `healthy` the values the metric showed before the fault, which widen the band to `healthyEdge`.
+ */
+export const recoveryBound = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, scale = 0, healthy: readonly number[] = []): number => {
   const tolerance = Math.max(REL_TOLERANCE * Math.abs(anomaly.baseline), EXCURSION_TOLERANCE * Math.abs(anomaly.current - anomaly.baseline), NOISE_Z * Math.max(0, scale));
-  return anomaly.direction === 'up' ? anomaly.baseline + tolerance : anomaly.baseline - tolerance;
+  const band = anomaly.direction === 'up' ? anomaly.baseline + tolerance : anomaly.baseline - tolerance;
+  const edge = healthyEdge(anomaly, healthy);
+  if (edge === undefined) return band;
+  return anomaly.direction === 'up' ? Math.max(band, edge) : Math.min(band, edge);
 };
 
-export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, latest: number, scale = 0): boolean =>
-  anomaly.direction === 'up' ? latest <= recoveryBound(anomaly, scale) : latest >= recoveryBound(anomaly, scale);
+/** Whether `latest` is on the healthy side of `bound` (a `recoveryBound`). */
+const withinBound = (anomaly: Pick<Anomaly, 'direction'>, latest: number, bound: number): boolean => (anomaly.direction === 'up' ? latest <= bound : latest >= bound);
+
+export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, latest: number, scale = 0, healthy: readonly number[] = []): boolean =>
+  withinBound(anomaly, latest, recoveryBound(anomaly, scale, healthy));
 
 /**
  * The anomalies that must recover: the failing service-level indicators, or every failure signal when no
@@ -167,10 +176,8 @@ export const verifyRecovery =
         }
         const scale = scaleOf(impact.evidence, a.service, a.metric);
         const healthy = healthySeries.find((x) => x.service === a.service && x.metric === a.metric)?.points.map((p) => p.v) ?? [];
-        const band = recoveryBound(a, scale);
-        const edge = healthyEdge(a, healthy);
-        const bound = edge === undefined ? band : a.direction === 'up' ? Math.max(band, edge) : Math.min(band, edge);
-        const recovered = a.direction === 'up' ? latest <= bound : latest >= bound;
+        const bound = recoveryBound(a, scale, healthy);
+        const recovered = withinBound(a, latest, bound);
         evidence.add({
           id,
           kind: 'metric',

@@ -156,5 +156,11 @@ describe('healthyEdge', () => {
     expect(healthyEdge(up, [])).toBeUndefined();
     const down = { baseline: 1000, current: 100, direction: 'down' as const };
     expect(healthyEdge(down, [950, 700, 1020])).toBe(700);
+    // the band recoveryBound / isRecovered judge with is widened to that edge, never narrowed by it
+    expect(recoveryBound(up)).toBe(190); // baseline + 10% of the excursion
+    expect(recoveryBound(up, 0, [90, 300, 95])).toBe(300);
+    expect(recoveryBound(up, 0, [90, 110, 180])).toBe(190);
+    expect(isRecovered(up, 250, 0, [90, 300])).toBe(true);
+    expect(isRecovered(up, 250)).toBe(false);
   });
 });
