@@ -107,7 +107,9 @@ program
 
     let shuttingDown = false;
     const shutdown = async () => {
-      if (shuttingDown) return;
+      // A second Ctrl-C while the twin waits for running handlers (up to 10 s) leaves at once; the data on disk
+      // is as consistent as after a crash, and twin.json is already gone.
+      if (shuttingDown) process.exit(130);
       shuttingDown = true;
       progress.stop();
       say(dim('stopping the twin…'));
@@ -400,12 +402,7 @@ program
   .description("POST a JSON payload to the running twin's webhook, as the vendor would")
   .addOption(new Option('--source <source>', 'the webhook route (default: recognised from the payload)').choices([...SOURCES]))
   .action(async (file: string, opts: { source?: (typeof SOURCES)[number] }, cmd: Command) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    const text = readText(file);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
