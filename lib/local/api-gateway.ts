@@ -69,8 +69,9 @@ export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (
       result = await opts.invoke(route.function, event);
     } catch (error) {
       opts.onError?.(route.routeKey, error);
-      const timedOut = error instanceof Error && error.name === 'Sandbox.Timedout';
-      return sendJson(res, timedOut ? 503 : 500, { message: timedOut ? 'Service Unavailable' : 'Internal Server Error' }, { 'apigw-requestid': requestId });
+      // API Gateway answers every function error with 500, a function timeout (Sandbox.Timedout) included: the API
+      // functions time out (registry timeoutSeconds) well before the integration's own 30 s limit, the only 503.
+      return sendJson(res, 500, { message: 'Internal Server Error' }, { 'apigw-requestid': requestId });
     }
     writeResult(res, result, requestId);
   };

