@@ -19,7 +19,7 @@
  * alert over `MAX_STORED_ALERT_BYTES` keeps the tags that fit (`fitAlert`).
  */
 import { randomBytes } from 'node:crypto';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AgentName, type AgentRecord, IncidentStatus, type NormalizedAlert, TERMINAL_STATUSES } from '../model.ts';
 import {
   type AlertDisposition,
@@ -287,6 +287,12 @@ export interface DynamoStoreOptions {
 
 const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
+/** DynamoDB answered 4xx (throttled, invalid): the request was certainly not applied, unlike a timeout or a 5xx. */
+const isRejection = (error: unknown): boolean => {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
+};
+
 /** Builds `SET a = :a, ...` / `REMOVE ...` with placeholder names for every attribute (reserved words are many). */
 class UpdateBuilder {
   readonly names: Record<string, string> = {};
@@ -376,7 +382,8 @@ export class DynamoIncidentStore implements AlertIntakeStore {
    *    delivery of the same identity won: fold into its incident.
    * 3. Count the delivery on META, creating META if it is absent, in one UpdateItem (`#countDelivery`):
    *    `created` is whoever created it, so a retry after a partial failure still creates the incident exactly
-   *    once, and a correlated alert whose incident's first writer died creates it.
+   *    once, and a correlated alert whose incident's first writer died creates it. If DynamoDB refuses the count,
+   *    step 1/2's change to the identity is given back (`#giveBack`), so the retry counts it.
    * 4. Put the ALERT item, numbered by that count.
    */
   async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
@@ -401,7 +408,14 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       joined = newIdentity && target.joined;
     }
 
-    const { incident, created } = await this.#countDelivery(newMeta(incidentId, alert, nowIso), newIdentity, reopened);
+    let counted: { incident: IncidentMeta; created: boolean };
+    try {
+      counted = await this.#countDelivery(newMeta(incidentId, alert, nowIso), newIdentity, reopened);
+    } catch (error) {
+      if (isRejection(error)) await this.#giveBack(alert, { claimed: newIdentity, reopened, incidentId, at: nowIso });
+      throw error;
+    }
+    const { incident, created } = counted;
     const landed = landing({ created, newIdentity, joined });
     await this.#putAlert(incident, storedAlert(nowIso, alert, raw, landed));
     return { incident, created, disposition: landed.disposition };
@@ -633,6 +647,35 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       if (winner) return winner.incidentId;
     }
     throw new Error(`could not claim or read the dedup pointer ${key.pk}`);
+  }
+
+  /**
+   * After DynamoDB refused the META count (`isRejection`: throttling past the SDK's retries, say): undoes what this
+   * call changed on the identity, so the sender's retry (the webhook answers 5xx) counts it. Kept, a claimed
+   * identity would be a "known" one to that retry and never be counted in distinctAlerts (a reopened one never
+   * taken off resolvedAlerts), and the incident could look all-resolved, withdrawing a pending approval, while that
+   * alert fires. Not after an ambiguous failure (a timeout, a 5xx): the count may have landed, and then the retry
+   * folding into the same incident is right. Best effort: the count's error is the one reported.
+   */
+  async #giveBack(alert: NormalizedAlert, change: { claimed: boolean; reopened: boolean; incidentId: string; at: string }): Promise<void> {
+    try {
+      if (change.claimed) {
+        await this.#doc.send(
+          new DeleteCommand({
+            TableName: this.#table,
+            Key: { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK },
+            // Only the pointer this call claimed (its incident and its claim time).
+            ConditionExpression: '#incidentId = :id AND #createdAt = :at',
+            ExpressionAttributeNames: { '#incidentId': 'incidentId', '#createdAt': 'createdAt' },
+            ExpressionAttributeValues: { ':id': change.incidentId, ':at': change.at },
+          }),
+        );
+      } else if (change.reopened) {
+        await this.#setIdentityState(alert, 'OPEN', 'RESOLVED', change.at);
+      }
+    } catch {
+      // A condition failure (someone else moved the identity since) or the store still failing: nothing more to do.
+    }
   }
 
   /** Moves an identity between OPEN and RESOLVED; true only for the call that moved it (repeats count once). */

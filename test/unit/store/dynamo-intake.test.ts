@@ -3,8 +3,8 @@
  * conditions that make them race-safe without transactions. Behaviour is covered by the contract, run against
  * MemoryIncidentStore (unit) and against DynamoIncidentStore on dynalite (test/twin/intake.test.ts).
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoIncidentStore, corrPk } from '../../../functions/core/store/dynamo-store.ts';
@@ -85,6 +85,49 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     expect(ddb.commandCalls(PutCommand, { Item: { sk: 'CORR' } } as never)[0].args[0].input).toMatchObject({
       Item: { pk: 'CORR#-#inventory-service', incidentId: 'inc-new', expiresAt: NOW + 60 },
       ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
+    });
+  });
+
+  describe('a META count DynamoDB refuses', () => {
+    const throttled = () => new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput', $metadata: { httpStatusCode: 400 } });
+
+    it('gives back the identity this call claimed, only that claim, so the retry counts it as new', async () => {
+      // Prepare: a new identity; its claim succeeds, the count is throttled past the SDK's retries
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
+      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(throttled());
+      ddb.on(DeleteCommand).resolves({});
+      // Act
+      const error = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-9' }), {}, () => 'inc-new').catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
+      const release = ddb.commandCalls(DeleteCommand)[0]?.args[0].input;
+      expect(release).toMatchObject({
+        Key: { pk: 'DEDUP#dynatrace:PID-9', sk: 'DEDUP' },
+        ConditionExpression: '#incidentId = :id AND #createdAt = :at',
+        ExpressionAttributeValues: { ':id': 'inc-new', ':at': '2024-05-01T12:00:00.000Z' },
+      });
+      expect(ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)[0].args[0].input.Item).toMatchObject({ incidentId: 'inc-new', createdAt: '2024-05-01T12:00:00.000Z' });
+      expect(ddb.commandCalls(PutCommand, { Item: { kind: 'ALERT' } } as never)).toHaveLength(0);
+    });
+
+    it('puts a reopened identity back to RESOLVED, so the retry takes it off resolvedAlerts', async () => {
+      ddb.on(UpdateCommand).resolves({});
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', alertState: 'RESOLVED' } });
+      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(throttled());
+      await expect(newStore().recordAlert(alertFixture(), {}, () => 'inc-unused')).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+      const flips = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.includes('#state = :to'));
+      expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([
+        ['RESOLVED', 'OPEN'],
+        ['OPEN', 'RESOLVED'],
+      ]);
+      expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+    });
+
+    it('keeps the claim after an ambiguous failure (a timeout): the count may have landed, and the retry folds into it', async () => {
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
+      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+      await expect(newStore().recordAlert(alertFixture({ dedupKey: 'PID-10' }), {}, () => 'inc-new')).rejects.toThrow('socket hang up');
+      expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
     });
   });
 
