@@ -91,7 +91,15 @@ export class EventBus {
     };
     this.#events.push(event);
     if (this.#file) appendFileSync(this.#file, `${JSON.stringify(event)}\n`);
-    for (const listener of this.#listeners) listener(event);
+    // On AWS a rule target's failure never fails PutEvents; here a throwing listener would fail the handler's call
+    // after the event was stored, and the handler's retry would publish it twice.
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // the listener's own bug; the event is published
+      }
+    }
     return { EventId: event.id };
   }
 }

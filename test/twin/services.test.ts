@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../lib/local/api-gateway.ts';
+import { EventBus } from '../../lib/local/event-bus.ts';
 import { LambdaFunctionError } from '../../lib/local/lambda-runtime.ts';
 
 const dirs: string[] = [];
@@ -30,5 +31,18 @@ describe('twin services', () => {
     } finally {
       await api.stop();
     }
+  });
+
+  it('publishes an event even when a subscriber throws (PutEvents does not fail for a target)', () => {
+    const bus = new EventBus();
+    const seen: string[] = [];
+    bus.onEvent(() => {
+      throw new Error('subscriber bug');
+    });
+    bus.onEvent((e) => seen.push(e['detail-type']));
+    const result = bus.put([{ Source: 'test', DetailType: 'Incident Resolved', Detail: '{"incidentId":"i-1"}' }], 'bus');
+    expect(result.FailedEntryCount).toBe(0);
+    expect(seen).toEqual(['Incident Resolved']);
+    expect(bus.events).toHaveLength(1);
   });
 });
