@@ -1,10 +1,11 @@
 /**
  * DynamoDB for the laptop twin: dynalite (DynamoDB on LevelDB) on loopback, with the incident table created
- * exactly as the CDK stack lays it out (keys pk/sk, GSI byStatus on gsi1pk/gsi1sk, pay per request).
+ * from the same TABLE_SCHEMA the CDK IncidentStore builds the AWS table from (keys, GSI byStatus, pay per request).
  */
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { TABLE_SCHEMA } from '../table-schema.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
 
 export interface LocalDynamo {
@@ -41,7 +42,8 @@ export const startDynamo = async (opts: { path?: string; tableName: string }): P
 };
 
 /** Creates the incident table if it does not exist (a second start reuses the data on disk). */
-export const ensureTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
+const ensureTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
+  const { partitionKey, sortKey, byStatusIndex } = TABLE_SCHEMA;
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;
@@ -52,22 +54,17 @@ export const ensureTable = async (client: DynamoDBClient, tableName: string): Pr
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: 'gsi1pk', AttributeType: 'S' },
-        { AttributeName: 'gsi1sk', AttributeType: 'S' },
-      ],
+      AttributeDefinitions: [partitionKey, sortKey, byStatusIndex.partitionKey, byStatusIndex.sortKey].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
       KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
+        { AttributeName: partitionKey, KeyType: 'HASH' },
+        { AttributeName: sortKey, KeyType: 'RANGE' },
       ],
       GlobalSecondaryIndexes: [
         {
-          IndexName: 'byStatus',
+          IndexName: byStatusIndex.name,
           KeySchema: [
-            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            { AttributeName: byStatusIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: byStatusIndex.sortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
