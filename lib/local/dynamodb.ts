@@ -8,6 +8,11 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFo
 import { TABLE_SCHEMA } from '../table-schema.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './constants.ts';
 
+/** dynalite's thread did not come up (its LevelDB directory is locked by another twin, or it crashed). */
+export class DynamoStartFailed extends Error {
+  override name = 'DynamoStartFailed';
+}
+
 export interface LocalDynamo {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
@@ -17,14 +22,27 @@ export interface LocalDynamo {
 export const startDynamo = async (opts: { path?: string; tableName: string }): Promise<LocalDynamo> => {
   if (opts.path) mkdirSync(opts.path, { recursive: true });
   const thread = new Worker(new URL('./dynamodb-thread.ts', import.meta.url), { workerData: { path: opts.path } });
+  let exited = false;
+  let crashed: Error | undefined;
+  thread.once('exit', () => {
+    exited = true;
+  });
+  // Kept for the whole life of the thread: a Worker 'error' without a listener would take the twin down with it.
+  thread.on('error', (error) => {
+    crashed ??= error;
+  });
   const port = await new Promise<number>((resolve, reject) => {
-    thread.once('message', (m: { port?: number; error?: string }) => (m.port ? resolve(m.port) : reject(new Error(`dynalite did not start: ${m.error}`))));
+    thread.once('message', (m: { port?: number; error?: string }) => (m.port ? resolve(m.port) : reject(new DynamoStartFailed(`dynalite did not start: ${m.error}`))));
     thread.once('error', reject);
+    // A thread that ends without a word (its error event, if any, comes first and wins) must not leave the start hanging.
+    thread.once('exit', (code) => reject(new DynamoStartFailed(`dynalite's thread exited with code ${code} before listening`)));
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const stop = async () => {
     client.destroy();
+    // A thread that already ended (it crashed) answers nothing: waiting for its 'stopped' would never return.
+    if (exited) return;
     await new Promise<void>((resolve) => {
       thread.once('message', () => resolve());
       thread.once('exit', () => resolve());
@@ -36,6 +54,12 @@ export const startDynamo = async (opts: { path?: string; tableName: string }): P
     await ensureTable(client, opts.tableName);
   } catch (error) {
     await stop();
+    // dynalite listens before it opens LevelDB, so a locked directory shows here as a refused connection after
+    // its thread died of "Database is not open" (dynalite drops LevelDB's lock error): say what that means.
+    if (crashed) {
+      const hint = opts.path ? ` (is another twin running on ${opts.path}? LevelDB allows one process per directory)` : '';
+      throw new DynamoStartFailed(`dynalite stopped: ${crashed.message}${hint}`, { cause: crashed });
+    }
     throw error;
   }
   return { endpoint, client, stop };

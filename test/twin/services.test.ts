@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../lib/local/api-gateway.ts';
+import { DynamoStartFailed, startDynamo } from '../../lib/local/dynamodb.ts';
 import { EventBus } from '../../lib/local/event-bus.ts';
 import { LambdaFunctionError } from '../../lib/local/lambda-runtime.ts';
 
@@ -44,5 +45,16 @@ describe('twin services', () => {
     expect(result.FailedEntryCount).toBe(0);
     expect(seen).toEqual(['Incident Resolved']);
     expect(bus.events).toHaveLength(1);
+  });
+
+  it('refuses a second dynalite on a data directory another twin holds, saying so', async () => {
+    const path = join(tempDir(), 'dynamodb');
+    const first = await startDynamo({ path, tableName: 'incidents' });
+    try {
+      await expect(startDynamo({ path, tableName: 'incidents' })).rejects.toThrow(DynamoStartFailed);
+      await expect(startDynamo({ path, tableName: 'incidents' })).rejects.toThrow(/another twin running on/);
+    } finally {
+      await first.stop();
+    }
   });
 });
