@@ -6,12 +6,10 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 
-export interface TwinInfo {
-  readonly url: string;
-  readonly pid: number;
-  readonly startedAt: string;
-}
+const TwinInfoSchema = z.object({ url: z.url({ protocol: /^https?$/ }), pid: z.int().positive(), startedAt: z.string() });
+export type TwinInfo = Readonly<z.infer<typeof TwinInfoSchema>>;
 
 export class TwinNotRunning extends Error {
   override name = 'TwinNotRunning';
@@ -34,13 +32,29 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** twin.json as `serve` wrote it; a truncated or hand-edited file names itself instead of failing as a bare JSON error. */
+const readTwinInfo = (file: string): TwinInfo => {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new TwinNotRunning(`${file} is not valid JSON (${(error as Error).message}): restart \`npx autopilot serve\`, or pass --url`);
+  }
+  const parsed = TwinInfoSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TwinNotRunning(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}: restart \`npx autopilot serve\`, or pass --url`);
+  }
+  return parsed.data;
+};
+
 /** The running twin's URL and secret, from `--url`/`--secret` or the data directory. */
 export const resolveTwin = (opts: { dataDir: string; url?: string; secret?: string }): { url: string; secret?: string } => {
   const secret = opts.secret ?? (existsSync(secretFile(opts.dataDir)) ? readFileSync(secretFile(opts.dataDir), 'utf8').trim() : undefined);
   if (opts.url) return { url: opts.url, secret };
   const file = twinInfoFile(opts.dataDir);
   if (!existsSync(file)) throw new TwinNotRunning(`no running twin found in ${resolve(opts.dataDir)}: start one with \`npx autopilot serve\` (or pass --url)`);
-  const info = JSON.parse(readFileSync(file, 'utf8')) as TwinInfo;
+  const info = readTwinInfo(file);
   if (!alive(info.pid)) throw new TwinNotRunning(`the twin that wrote ${file} (pid ${info.pid}) is no longer running: start it with \`npx autopilot serve\``);
   return { url: info.url, secret };
 };

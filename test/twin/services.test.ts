@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../lib/local/api-gateway.ts';
+import { resolveTwin, TwinNotRunning } from '../../lib/local/data-dir.ts';
 import { DynamoStartFailed, startDynamo } from '../../lib/local/dynamodb.ts';
 import { EventBus } from '../../lib/local/event-bus.ts';
 import { LambdaFunctionError } from '../../lib/local/lambda-runtime.ts';
@@ -56,5 +57,14 @@ describe('twin services', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it('names a damaged twin.json instead of failing with a bare JSON error', () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'twin.json'), '{"url": "http://127.0.0.1:8787", "pi');
+    expect(() => resolveTwin({ dataDir })).toThrow(TwinNotRunning);
+    expect(() => resolveTwin({ dataDir })).toThrow(/twin\.json is not valid JSON/);
+    writeFileSync(join(dataDir, 'twin.json'), '{"url": "http://127.0.0.1:8787", "startedAt": "2026-01-01T00:00:00Z"}');
+    expect(() => resolveTwin({ dataDir })).toThrow(/twin\.json: pid: /);
   });
 });
