@@ -16,14 +16,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { basename, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, type Scenario } from '../../functions/core/world/scenario.ts';
-import { createWorld, scenarioAlert } from '../../functions/core/world/world.ts';
-import { DynamoWorldStore } from '../../functions/core/world/world-store.ts';
 import { ApiClient } from './client.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, TABLE_NAME } from './constants.ts';
-import { ApprovalWatcher, decideWhenRequested, summarise } from './incident-run.ts';
+import { ApprovalWatcher, decideWhenRequested, seedScenario, summarise } from './incident-run.ts';
 import { startTwin, type Twin } from './twin.ts';
 
 /** Seeds per scenario by default: enough to catch a noise-dependent diagnosis, small enough for CI. */
@@ -95,8 +90,6 @@ export interface EvalOptions {
   readonly onResult?: (r: ScenarioResult, done: number, total: number) => void;
 }
 
-export { isFalseAlarm };
-
 export const describeExpected = (s: Pick<Scenario, 'expect'>): string =>
   s.expect.rootCause === null ? 'abstain' : [s.expect.rootCause.service, s.expect.rootCause.changeId, s.expect.rootCause.category].filter(Boolean).join('/');
 
@@ -167,30 +160,25 @@ export const scenarioFiles = (dir: string, files?: readonly string[]): { file: s
   return chosen.map((s) => ({ file: s.file, scenario: loadScenario(s.file) }));
 };
 
-const output = (view: { agents?: Record<string, { output?: unknown } | undefined> }, agent: string) => view.agents?.[agent]?.output as Record<string, unknown> | undefined;
-
 /** Runs one scenario in a fresh world (id `seed`) and scores it. */
 export const runOne = async (twin: Twin, file: string, scenario: Scenario, seed: string): Promise<ScenarioResult> => {
   const started = Date.now();
   const api = new ApiClient(twin.url, twin.secret);
   const watcher = new ApprovalWatcher(twin);
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: twin.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
   const base = { file: basename(file), scenario: scenario.name, seed, expected: describeExpected(scenario), falseAlarm: isFalseAlarm(scenario) };
   try {
     // recoveryLagSeconds 0: Wait states are skipped, so a mitigation must show at once in the world's clock.
-    const world = createWorld(scenario, { id: seed, now: new Date(), recoveryLagSeconds: 0 });
-    await new DynamoWorldStore(doc, TABLE_NAME).putWorld(world);
-    const alert = scenarioAlert(world);
+    const { alert } = await seedScenario(twin, scenario, { worldId: seed, recoveryLagSeconds: 0 });
     const { body: accepted } = await api.sendAlert(alert.source, alert.payload);
     await decideWhenRequested(twin, watcher, api, accepted, 'approve', 'autopilot-eval');
     const execution = await twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 10 * 60_000);
     const view = await api.getIncident(accepted.incidentId);
     const summary = summarise(view, { scenario: scenario.name, worldId: seed, executionArn: accepted.executionArn, execution, timings: [], totalMs: 0 });
-    const rc = output(view, 'rootcause');
-    const actions = (output(view, 'execution')?.actions ?? []) as { kind: string; service: string; target?: string; status: string }[];
+    const abstained = (view.agents?.rootcause?.output as { abstained?: unknown } | undefined)?.abstained === true;
+    const actions = ((summary.mitigation as { actions?: unknown } | undefined)?.actions ?? []) as { kind: string; service: string; target?: string; status: string }[];
     return {
       ...base,
-      ...scoreRun(scenario, { rootCauses: summary.rootCauses as Hypothesis[], abstained: rc?.abstained === true, status: summary.status, actions }),
+      ...scoreRun(scenario, { rootCauses: summary.rootCauses as Hypothesis[], abstained, status: summary.status, actions }),
       status: summary.status,
       ms: Date.now() - started,
       ...(execution.status !== 'SUCCEEDED' ? { error: `${execution.error ?? execution.status}: ${execution.cause ?? ''}`.slice(0, 300) } : {}),
@@ -199,7 +187,6 @@ export const runOne = async (twin: Twin, file: string, scenario: Scenario, seed:
     return { ...base, pass: false, top1: 'error', top3: false, confidence: 0, topRight: false, abstained: false, status: 'ERROR', mitigationOk: false, ms: Date.now() - started, error: (error as Error).message };
   } finally {
     watcher.stop();
-    doc.destroy();
   }
 };
 
