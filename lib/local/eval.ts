@@ -15,6 +15,7 @@
  *   expected kind (reported, not part of `pass`: the diagnosis is what is scored).
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, type Scenario } from '../../functions/core/world/scenario.ts';
 import { ApiClient } from './client.ts';
@@ -154,6 +155,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The scenario files to run: every `*.json` of `dir`, or those named in `files`. */
 export const scenarioFiles = (dir: string, files?: readonly string[]): { file: string; scenario: Scenario }[] => {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new NoScenarios(`${dir} is not a directory of scenario files`);
   const all = listScenarios(dir);
   const chosen = files && files.length > 0 ? all.filter((s) => files.some((f) => f === s.name || f === basename(s.file, '.json') || resolve(f) === s.file)) : all;
   if (chosen.length === 0) throw new NoScenarios(files?.length ? `none of ${files.join(', ')} is a scenario in ${dir}` : `no scenario files (*.json) in ${dir}`);

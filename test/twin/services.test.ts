@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../lib/local/api-gateway.ts';
 import { resolveTwin, TwinNotRunning } from '../../lib/local/data-dir.ts';
 import { DynamoStartFailed, startDynamo } from '../../lib/local/dynamodb.ts';
+import { NoScenarios, scenarioFiles } from '../../lib/local/eval.ts';
 import { EventBus } from '../../lib/local/event-bus.ts';
 import { LambdaFunctionError } from '../../lib/local/lambda-runtime.ts';
 
@@ -66,5 +67,11 @@ describe('twin services', () => {
     expect(() => resolveTwin({ dataDir })).toThrow(/twin\.json is not valid JSON/);
     writeFileSync(join(dataDir, 'twin.json'), '{"url": "http://127.0.0.1:8787", "startedAt": "2026-01-01T00:00:00Z"}');
     expect(() => resolveTwin({ dataDir })).toThrow(/twin\.json: pid: /);
+  });
+
+  it('says that an eval directory does not exist', () => {
+    const missing = join(tempDir(), 'no-such-dir');
+    expect(() => scenarioFiles(missing)).toThrow(NoScenarios);
+    expect(() => scenarioFiles(missing)).toThrow(`${missing} is not a directory of scenario files`);
   });
 });
