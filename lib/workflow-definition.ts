@@ -19,6 +19,7 @@ const aslPath = fileURLToPath(new URL(`../${ASL_FILE}`, import.meta.url));
 
 interface TaskState {
   Type: string;
+  Resource?: string;
   TimeoutSeconds?: number;
   Parameters?: { Payload?: Record<string, unknown> };
   Branches?: { States: Record<string, TaskState> }[];
@@ -54,15 +55,18 @@ export const substitute = <T>(definition: T, values: Readonly<Record<string, str
   return JSON.parse(JSON.stringify(definition).replace(/\$\{(\w+)\}/g, (_, k: string) => values[k])) as T;
 };
 
-/** Every Task state, including those inside Parallel branches, by name. */
-export const taskStates = (definition: AslDefinition): Map<string, TaskState & { Resource?: string }> => {
-  const out = new Map<string, TaskState & { Resource?: string }>();
+/** Every state by name, including those inside Parallel branches (the one walk the stack, the twin and the CLI share). */
+export const allStates = (definition: Pick<AslDefinition, 'States'>): Map<string, TaskState> => {
+  const out = new Map<string, TaskState>();
   const visit = (states: Record<string, TaskState>) => {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') out.set(name, state);
+      out.set(name, state);
       for (const branch of state.Branches ?? []) visit(branch.States);
     }
   };
   visit(definition.States);
   return out;
 };
+
+/** Every Task state, including those inside Parallel branches, by name. */
+export const taskStates = (definition: AslDefinition): Map<string, TaskState> => new Map([...allStates(definition)].filter(([, state]) => state.Type === 'Task'));

@@ -5,28 +5,14 @@
  */
 import { styleText } from 'node:util';
 import ora, { type Ora } from 'ora';
-import { readWorkflowDefinition } from '../workflow-definition.ts';
+import { allStates, readWorkflowDefinition } from '../workflow-definition.ts';
 import type { StateEvent } from './step-functions.ts';
 
 type Style = Parameters<typeof styleText>[0];
 
-interface StateDef {
-  Type: string;
-  Branches?: { States: Record<string, StateDef> }[];
-}
-
 /** States worth a line: the ones that do work or wait. */
-export const visibleStates = (): Set<string> => {
-  const out = new Set<string>();
-  const visit = (states: Record<string, StateDef>) => {
-    for (const [name, s] of Object.entries(states)) {
-      if (['Task', 'Parallel', 'Wait', 'Fail'].includes(s.Type)) out.add(name);
-      for (const b of s.Branches ?? []) visit(b.States);
-    }
-  };
-  visit(readWorkflowDefinition().States as unknown as Record<string, StateDef>);
-  return out;
-};
+const visibleStates = (): Set<string> =>
+  new Set([...allStates(readWorkflowDefinition())].filter(([, s]) => ['Task', 'Parallel', 'Wait', 'Fail'].includes(s.Type)).map(([name]) => name));
 
 export const formatMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 

@@ -15,6 +15,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type AwsService, AwsServiceError, requiredString } from './aws-json.ts';
+import { type AslDefinition, allStates } from '../workflow-definition.ts';
 import { STATE_MACHINE_ARN, executionArn as arnFor } from './constants.ts';
 import type { EventBus, PutEntry } from './event-bus.ts';
 
@@ -93,21 +94,6 @@ const PUT_EVENTS = 'arn:aws:states:::events:putEvents';
 /** AWS caps execution names at 80 characters of letters, digits, `-` and `_` (roughly; enough to catch mistakes). */
 const EXECUTION_NAME = /^[A-Za-z0-9_.:-]{1,80}$/;
 
-interface TaskStateLike {
-  readonly Type: string;
-  readonly Resource?: string;
-  readonly Branches?: readonly { States: Record<string, TaskStateLike> }[];
-}
-
-/** Every state of the definition, including those inside Parallel branches. */
-const allStates = (states: Record<string, TaskStateLike>, out = new Map<string, TaskStateLike>()): Map<string, TaskStateLike> => {
-  for (const [name, state] of Object.entries(states)) {
-    out.set(name, state);
-    for (const branch of state.Branches ?? []) allStates(branch.States, out);
-  }
-  return out;
-};
-
 export interface LocalStepFunctionsOptions {
   /** The definition with every placeholder substituted. */
   readonly definition: StateMachineDefinition;
@@ -121,7 +107,7 @@ export interface LocalStepFunctionsOptions {
 
 export class LocalStepFunctions {
   readonly #machine: StateMachine;
-  readonly #states: Map<string, TaskStateLike>;
+  readonly #states: ReturnType<typeof allStates>;
   readonly #opts: LocalStepFunctionsOptions;
   readonly #executions = new Map<string, Execution>();
   readonly #waiters = new Map<string, Waiter>();
@@ -132,7 +118,7 @@ export class LocalStepFunctions {
   constructor(opts: LocalStepFunctionsOptions) {
     this.#opts = opts;
     this.#machine = new StateMachine(opts.definition);
-    this.#states = allStates(opts.definition.States as unknown as Record<string, TaskStateLike>);
+    this.#states = allStates(opts.definition as unknown as AslDefinition);
     for (const [name, state] of this.#states) {
       if (state.Type === 'Task' && ![LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT, PUT_EVENTS].includes(state.Resource ?? ''))
         throw new UnsupportedResource(`state "${name}": the laptop twin cannot run Resource ${state.Resource}`);
