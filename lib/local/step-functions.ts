@@ -84,6 +84,11 @@ export class ExecutionNotFound extends Error {
   override name = 'ExecutionNotFound';
 }
 
+/** `waitFor` gave up: the execution is still running (e.g. waiting for an approval nobody gives). */
+export class ExecutionStillRunning extends Error {
+  override name = 'ExecutionStillRunning';
+}
+
 export class UnsupportedResource extends Error {
   override name = 'UnsupportedResource';
 }
@@ -178,7 +183,8 @@ export class LocalStepFunctions {
   }
 
   getExecutionHistory(arn: string, reverseOrder = false, maxResults = 1000, nextToken?: string): Record<string, unknown> {
-    const events = reverseOrder ? [...this.#get(arn).history].reverse() : this.#get(arn).history;
+    const { history } = this.#get(arn);
+    const events = reverseOrder ? [...history].reverse() : history;
     const start = nextToken ? Number.parseInt(nextToken, 10) || 0 : 0;
     const page = events.slice(start, start + maxResults);
     return { events: page, nextToken: start + maxResults < events.length ? String(start + maxResults) : undefined };
@@ -216,7 +222,7 @@ export class LocalStepFunctions {
     const e = this.#get(arnOrName.startsWith('arn:') ? arnOrName : arnFor(arnOrName), () => new ExecutionNotFound(`no execution ${arnOrName}`));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`execution ${e.name} still ${e.status} after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new ExecutionStillRunning(`execution ${e.name} still ${e.status} after ${timeoutMs} ms`)), timeoutMs);
     });
     try {
       await Promise.race([e.done, timeout]);
