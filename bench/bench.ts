@@ -77,9 +77,8 @@ const runOne = async (twin: Twin, api: ApiClient, watcher: ApprovalWatcher, outc
   const { status, body } = await api.sendAlert(alert.source, alert.payload);
   const acceptedAt = performance.now();
   if (status !== 202) throw new Error(`webhook answered ${status}`);
-  const decided = decideWhenRequested(twin, watcher, api, body, 'approve', 'bench');
-  const outcome = await outcomes.wait(body.incidentId);
-  await decided;
+  // Awaited together: a failed decision must reject this run, not surface later as an unhandled rejection.
+  const [outcome] = await Promise.all([outcomes.wait(body.incidentId), decideWhenRequested(twin, watcher, api, body, 'approve', 'bench')]);
   await twin.waitForExecution(body.executionArn ?? body.incidentId, PER_INCIDENT_TIMEOUT_MS);
   watcher.forget(body.incidentId);
   return { accepted: body, latencyMs: outcome.at - acceptedAt, outcome: outcome.detailType };
