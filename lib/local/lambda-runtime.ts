@@ -179,35 +179,67 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** One worker thread and the invocations it has not answered yet. */
+interface Slot {
+  worker: Worker;
+  readonly pending: Map<number, Pending>;
+  /** Set when a replacement died before answering anything: respawning it again would only loop. */
+  dead?: Error;
+}
+
 /**
  * A few worker threads (one per core, at most 4), each running any handler; an invocation goes to the worker with the
- * fewest in flight. Each worker keeps its own module state (its "warm container").
+ * fewest in flight. Each worker keeps its own module state (its "warm container"). A worker that dies (an uncaught
+ * error in a handler's stray promise ends its thread) fails what it had in flight with `Runtime.ExitError` and is
+ * replaced, as Lambda replaces a crashed execution environment; the new one imports each handler on first use.
  */
 export class WorkerPool {
-  readonly #workers: { worker: Worker; pending: Map<number, Pending> }[];
+  readonly #root: string;
+  readonly #slots: Slot[];
   #next = 0;
+  #stopping = false;
 
   constructor(root: string, size = Math.max(1, Math.min(4, availableParallelism()))) {
-    this.#workers = Array.from({ length: size }, () => {
-      const worker = new Worker(new URL('./lambda-worker.ts', import.meta.url), { workerData: { root } });
-      const pending = new Map<number, Pending>();
-      worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack: string } }) => {
-        const p = pending.get(m.id);
-        if (!p) return;
-        pending.delete(m.id);
-        if (m.ok) p.resolve(m.result);
-        else p.reject(rebuild(m.error ?? { name: 'Error', message: 'unknown worker error', stack: '' }));
-      });
-      worker.on('error', (error) => {
-        for (const p of pending.values()) p.reject(error);
-        pending.clear();
-      });
-      worker.unref();
-      return { worker, pending };
+    this.#root = root;
+    this.#slots = Array.from({ length: size }, () => {
+      const slot = { pending: new Map() } as Slot;
+      this.#spawn(slot);
+      return slot;
     });
   }
 
-  #send(slot: { worker: Worker; pending: Map<number, Pending> }, message: Record<string, unknown>): Promise<unknown> {
+  #spawn(slot: Slot): void {
+    const worker = new Worker(new URL('./lambda-worker.ts', import.meta.url), { workerData: { root: this.#root } });
+    let answered = false;
+    const failAll = (error: Error) => {
+      for (const p of slot.pending.values()) p.reject(error);
+      slot.pending.clear();
+    };
+    worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack: string } }) => {
+      answered = true;
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(rebuild(m.error ?? { name: 'Error', message: 'unknown worker error', stack: '' }));
+    });
+    // The uncaught error comes first, then the exit: replace the worker at the first sign, so that nothing sent in
+    // between goes to a thread that is already going away.
+    const retire = (error: Error) => {
+      if (slot.worker !== worker) return;
+      failAll(error);
+      if (this.#stopping) return;
+      if (answered) this.#spawn(slot);
+      else slot.dead = error;
+    };
+    worker.on('error', retire);
+    worker.on('exit', (code) => retire(new LambdaFunctionError('Runtime.ExitError', `Runtime exited with error: exit status ${code}`)));
+    worker.unref();
+    slot.worker = worker;
+  }
+
+  #send(slot: Slot, message: Record<string, unknown>): Promise<unknown> {
+    if (slot.dead) return Promise.reject(slot.dead);
     const id = (this.#next += 1);
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
@@ -217,15 +249,17 @@ export class WorkerPool {
 
   /** Imports the entries in every worker (the cold starts), failing if any handler is missing or broken. */
   async loadEverywhere(entries: readonly string[]): Promise<void> {
-    await Promise.all(this.#workers.map((slot) => this.#send(slot, { kind: 'load', entries })));
+    await Promise.all(this.#slots.map((slot) => this.#send(slot, { kind: 'load', entries })));
   }
 
   invoke(entry: string, spec: { name: string; memoryMb: number; arn: string }, event: unknown, deadline: number): Promise<unknown> {
-    const slot = this.#workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const live = this.#slots.filter((slot) => !slot.dead);
+    const slot = live.length === 0 ? this.#slots[0] : live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     return this.#send(slot, { kind: 'invoke', entry, spec, event, deadline });
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#workers.map(({ worker }) => worker.terminate()));
+    this.#stopping = true;
+    await Promise.all(this.#slots.map(({ worker }) => worker.terminate()));
   }
 }
