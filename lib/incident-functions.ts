@@ -147,6 +147,9 @@ export class IncidentFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: IncidentFunctionsProps) {
     super(scope, id);
+    if (props.actions?.ssmAutomation && props.actions.webhook) {
+      throw new ActionSettingsInvalid('actions: configure ssmAutomation or webhook, not both (the executor uses one actions adapter)');
+    }
     this.specs = props.specs ?? FUNCTIONS;
     const root = props.projectRoot ?? PROJECT_ROOT;
     const functions = new Map<string, NodejsFunction>();
@@ -290,9 +293,6 @@ export class IncidentFunctions extends Construct {
         fn.addEnvironment('ACTIONS_WEBHOOK_SECRET_ID', webhook.signingKey.secretArn);
       },
     };
-    if (props.actions?.ssmAutomation && props.actions.webhook) {
-      throw new ActionSettingsInvalid('actions: configure ssmAutomation or webhook, not both (the executor uses one actions adapter)');
-    }
     for (const access of spec.access) grants[access]();
   }
 }
