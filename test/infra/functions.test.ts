@@ -127,6 +127,12 @@ describe('IncidentFunctions', () => {
       expect(resourcesAllowed(statementsOf(name), 'dynamodb:GetItem')[0]).toEqual(expected);
     });
 
+    it('may read the table in one BatchGetItem exactly when it may read it (the agents read the incident and earlier records so)', () => {
+      const allowed = resourcesAllowed(statementsOf(name), 'dynamodb:BatchGetItem');
+      if (has('table:read') || has('table:write')) expect(allowed).toContainEqual(arnOf(synth.stack.store.table));
+      else expect(allowed).toEqual([]);
+    });
+
     it('may write the table exactly when its access list says so', () => {
       expect(resourcesAllowed(statementsOf(name), 'dynamodb:PutItem').length > 0).toBe(has('table:write'));
     });
