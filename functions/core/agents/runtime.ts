@@ -9,7 +9,7 @@ import type * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type AgentName, type AgentRecord, type AgentSummary, type Evidence, validateCitations } from '../model.ts';
 import { IncidentNotFound, type IncidentMeta, type IncidentWith } from '../store/store.ts';
-import type { ToolScope } from '../tools/ports.ts';
+import { type ToolScope, ToolUnavailable } from '../tools/ports.ts';
 
 export class EvidenceLog {
   readonly items: Evidence[] = [];
@@ -49,7 +49,8 @@ export class EvidenceLog {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.toolCalls.push({ tool, ok: false, latencyMs: this.#now() - started, error: message });
-      this.#gap(tool, message);
+      // The gap says "<tool> unavailable: …" itself: a ToolUnavailable's own prefix would say it twice.
+      this.#gap(tool, error instanceof ToolUnavailable ? error.reason : message);
       return undefined;
     }
   }

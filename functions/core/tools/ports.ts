@@ -185,8 +185,11 @@ export interface Tools {
 export class ToolUnavailable extends Error {
   override name = 'ToolUnavailable';
   readonly tool: string;
-  constructor(tool: string, message: string, options?: ErrorOptions) {
-    super(`${tool} unavailable: ${message}`, options);
+  /** What went wrong, without the "<tool> unavailable:" prefix (for messages that already name the tool). */
+  readonly reason: string;
+  constructor(tool: string, reason: string, options?: ErrorOptions) {
+    super(`${tool} unavailable: ${reason}`, options);
     this.tool = tool;
+    this.reason = reason;
   }
 }

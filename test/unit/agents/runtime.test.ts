@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import { clipSummary, EvidenceLog, loadIncident, MAX_SUMMARY_CHARS, runAgent, summarise, UndeclaredRead } from '../../../functions/core/agents/runtime.ts';
-import type { ToolScope } from '../../../functions/core/tools/ports.ts';
+import { type ToolScope, ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
 
@@ -87,6 +87,15 @@ describe('unit: EvidenceLog gaps', () => {
     const gaps = log.items.filter((e) => e.kind === 'gap');
     expect(gaps).toEqual([expect.objectContaining({ id: 'gap:telemetry', summary: 'telemetry unavailable: topology: 403 Forbidden; metrics: timed out' })]);
     expect(log.toolCalls.map((c) => c.ok)).toEqual([false, true, false, false]);
+  });
+
+  it('names the tool once when the adapter throws a ToolUnavailable (its message already says "<tool> unavailable")', async () => {
+    const log = new EvidenceLog(() => 0);
+    await log.call('telemetry', async () => {
+      throw new ToolUnavailable('telemetry', 'environment "w1" is not a known simulated world');
+    });
+    expect(log.items[0]?.summary).toBe('telemetry unavailable: environment "w1" is not a known simulated world');
+    expect(log.toolCalls[0]?.error).toBe('telemetry unavailable: environment "w1" is not a known simulated world');
   });
 });
 

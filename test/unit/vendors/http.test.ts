@@ -98,7 +98,7 @@ describe('unit: vendor HTTP client', () => {
     expect(error).toBeInstanceOf(ToolUnavailable);
     expect(error).toBeInstanceOf(VendorRequestFailed);
     expect(error.message).toBe('Acme unavailable: timed out after 150 ms on POST /e/env1/create; not retried: the POST may have taken effect without its answer arriving');
-    expect((error as VendorRequestFailed).problem).toBe('timed out after 150 ms on POST /e/env1/create; not retried: the POST may have taken effect without its answer arriving');
+    expect((error as VendorRequestFailed).reason).toBe('timed out after 150 ms on POST /e/env1/create; not retried: the POST may have taken effect without its answer arriving');
     expect(fake.received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /e/env1/create', 'GET /e/env1/read', 'GET /e/env1/read', 'POST /e/env1/search', 'POST /e/env1/search']);
     expect(waits).toHaveLength(2);
   });

@@ -139,7 +139,7 @@ export class WebhookActions implements Actions {
     } catch (error) {
       if (!(error instanceof VendorRequestFailed)) return failed((error as Error).message);
       // No answer: the receiver may have acted; the key lets a human (or the receiver's log) tell.
-      return failed(error.status === undefined ? `${error.problem} (idempotency key ${idem})` : error.problem);
+      return failed(error.status === undefined ? `${error.reason} (idempotency key ${idem})` : error.reason);
     }
     const v = verdict(response.text);
     if (v.status === 'failed') return failed(`the receiver reported a failure: ${v.detail ?? 'no detail'}`);

@@ -99,12 +99,10 @@ export interface HttpResponse {
  * (the action webhook).
  */
 export class VendorRequestFailed extends ToolUnavailable {
-  readonly problem: string;
   /** The last HTTP status; undefined when the last attempt got no answer (timeout, network error). */
   readonly status: number | undefined;
   constructor(vendor: string, problem: string, status: number | undefined) {
     super(vendor, problem);
-    this.problem = problem;
     this.status = status;
   }
 }
