@@ -412,8 +412,18 @@ program
     const source = opts.source ?? guessSource(parsed);
     const { status, body } = await apiFor(cmd).sendAlert(source, text);
     if (globals(cmd).json) return printJson(body);
-    console.log(`${status} ${body.deduplicated ? 'folded into' : 'opened'} incident ${body.incidentId} (as ${source})`);
+    // One alert → one outcome; a group (an Alertmanager notification) → `results`, one per alert.
+    const outcomes = Array.isArray(body.results) ? (body.results as Record<string, unknown>[]) : [body];
+    for (const o of outcomes) console.log(`${status} ${describeOutcome(o)} (as ${source})`);
   });
+
+/** One line per alert the webhook took: what became of it. */
+const describeOutcome = (o: Record<string, unknown>): string => {
+  if (o.ignored) return `ignored: ${String(o.reason)}`;
+  if (o.state === 'RESOLVED') return `resolved notification recorded on incident ${String(o.incidentId)}`;
+  if (o.correlated) return `joined incident ${String(o.incidentId)} (same service, correlation window)`;
+  return `${o.deduplicated ? 'folded into' : 'opened'} incident ${String(o.incidentId)}`;
+};
 
 // ───────────────────────────── errors ─────────────────────────────
 

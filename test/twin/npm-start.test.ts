@@ -61,6 +61,13 @@ describe('npm start, then the CLI against it', () => {
     expect(JSON.stringify(JSON.parse(listed.stdout))).toContain(accepted.incidentId);
   });
 
+  it('prints one line per alert of a group (an Alertmanager notification), each naming its incident', async () => {
+    const sent = await run(process.execPath, ['bin/autopilot.ts', 'send', 'events/alerts/alertmanager.json', '--source', 'alertmanager', '--data-dir', dataDir], { cwd: root, env });
+    const lines = sent.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/^202 (opened|folded into|joined) incident inc-\S+ /);
+  });
+
   it('refuses a payload the webhook rejects with a non-zero exit and the API message', async () => {
     await expect(run(process.execPath, ['bin/autopilot.ts', 'send', 'package.json', '--source', 'dynatrace', '--data-dir', dataDir], { cwd: root, env })).rejects.toMatchObject({
       code: 1,
