@@ -81,10 +81,11 @@ export const header = (event: ApiEvent, name: string): string | undefined => {
   return undefined;
 };
 
+/** A path parameter as API Gateway hands it over: an HTTP API has already percent-decoded it (decoding again would misread a literal "%"). */
 export const pathParam = (event: ApiEvent, name: string): string => {
   const value = event.pathParameters?.[name];
   if (!value) throw new BadRequest(`path parameter "${name}" is missing`);
-  return decodeURIComponent(value);
+  return value;
 };
 
 /** The body as text, refusing more than `maxBytes` (counted before decoding base64, on the decoded size). */

@@ -56,6 +56,9 @@ export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const route = routes.find((r) => r.method === method && r.pattern.test(path));
     if (!route) return sendJson(res, 404, { message: 'Not Found' }, { 'apigw-requestid': requestId });
+    // Path parameters reach the function decoded, as API Gateway hands them over; a malformed escape never reaches it.
+    const params = decodeParams(route, path);
+    if (!params) return sendJson(res, 400, { message: 'Bad Request' }, { 'apigw-requestid': requestId });
     let body: Buffer;
     try {
       body = await readBody(req, MAX_API_BODY_BYTES);
@@ -63,7 +66,7 @@ export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (
       if (error instanceof BodyTooLarge) return sendJson(res, 413, { message: 'Request Entity Too Large' }, { 'apigw-requestid': requestId, connection: 'close' });
       throw error;
     }
-    const event = toEvent(req, url, path, route, body, requestId);
+    const event = toEvent(req, url, route, params, body, requestId);
     let result: unknown;
     try {
       result = await opts.invoke(route.function, event);
@@ -81,7 +84,17 @@ export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (
   return { url: `http://127.0.0.1:${port}`, stop: () => closeServer(server) };
 };
 
-const toEvent = (req: IncomingMessage, url: URL, path: string, route: CompiledRoute, body: Buffer, requestId: string): APIGatewayProxyEventV2 => {
+/** The route's path parameters, percent-decoded; undefined when an escape is malformed (`%zz`). */
+const decodeParams = (route: CompiledRoute, path: string): Record<string, string> | undefined => {
+  const match = route.pattern.exec(path);
+  try {
+    return Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(match?.[i + 1] ?? '')]));
+  } catch {
+    return undefined;
+  }
+};
+
+const toEvent = (req: IncomingMessage, url: URL, route: CompiledRoute, pathParameters: Record<string, string>, body: Buffer, requestId: string): APIGatewayProxyEventV2 => {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name === 'cookie') continue;
@@ -89,8 +102,6 @@ const toEvent = (req: IncomingMessage, url: URL, path: string, route: CompiledRo
   }
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
-  const match = route.pattern.exec(path);
-  const pathParameters = Object.fromEntries(route.params.map((name, i) => [name, decodeURIComponent(match?.[i + 1] ?? '')]));
   const text = body.toString('utf8');
   const binary = body.length > 0 && !Buffer.from(text, 'utf8').equals(body); // not valid UTF-8
   const now = new Date();

@@ -36,6 +36,25 @@ describe('twin services', () => {
     }
   });
 
+  it('hands path parameters to the function decoded, once, and answers a malformed escape with 400 without invoking it', async () => {
+    const seen: unknown[] = [];
+    const api = await startApi({
+      port: 0,
+      invoke: async (_fn, event) => {
+        seen.push((event as { pathParameters?: unknown }).pathParameters);
+        return { statusCode: 200, body: '{}' };
+      },
+    });
+    try {
+      expect((await fetch(`${api.url}/incidents/inc%2D1%25`)).status).toBe(200);
+      expect(seen).toEqual([{ id: 'inc-1%' }]);
+      expect((await fetch(`${api.url}/incidents/inc%zz`)).status).toBe(400);
+      expect(seen).toHaveLength(1);
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('publishes an event even when a subscriber throws (PutEvents does not fail for a target)', () => {
     const bus = new EventBus();
     const seen: string[] = [];

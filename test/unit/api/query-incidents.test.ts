@@ -67,6 +67,13 @@ describe('unit: query-incidents detail', () => {
     expect(bodyOf(result)).toMatchObject({ error: 'not_found', message: 'incident inc-404 not found' });
   });
 
+  it('takes the id as API Gateway decoded it: a literal "%" is an unknown id (404), not a decoding crash (500)', async () => {
+    const { query } = await seeded();
+    const result = await query(apiEvent('GET /incidents/{id}', { path: { id: 'inc-100%' } }));
+    expect(statusOf(result)).toBe(404);
+    expect(bodyOf(result)).toMatchObject({ message: 'incident inc-100% not found' });
+  });
+
   it('returns alerts, agent records, timeline, approval without the token and the report', async () => {
     const { store, query } = await seeded();
     await store.putAgentRecord('inc-1', agentRecordFixture());
