@@ -8,7 +8,6 @@ import { type Config, loadConfig } from './config.ts';
 import type { AgentDeps } from './deps.ts';
 import { EventBridgePublisher } from './events.ts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoTokenBudget } from './reasoning/budget.ts';
 import { reasonerFromEnv } from './reasoning/llm.ts';
 import { DynamoIncidentStore } from './store/dynamo-store.ts';
@@ -38,7 +37,7 @@ export const defaultRuntime = (): Runtime => {
   // Each tool port uses its vendor adapter when that vendor is configured, else the simulated world.
   const selected = toolsFromEnv(process.env, simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME)), { getSecret });
   // The actions port: SSM Automation or the signed webhook when configured, else the simulated world.
-  const tools = { ...selected, actions: actionsFromEnv(process.env, selected.actions, { getSecret, ssmClient: () => new SSMClient({}) }) };
+  const tools = { ...selected, actions: actionsFromEnv(process.env, selected.actions, { getSecret }) };
   // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
   const reasoner = reasonerFromEnv(process.env, getSecret, (perIncident) => new DynamoTokenBudget(dynamo, config.TABLE_NAME, perIncident));
   // Only request-approval and execute-mitigation publish: the EventBridge SDK loads on the first publish.

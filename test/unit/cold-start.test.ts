@@ -25,9 +25,10 @@ const sdkModulesLoadedBy = (handler: string): string[] => {
 };
 
 describe('unit: cold start of a workflow function', () => {
-  it('loads the DynamoDB client but not the EventBridge client it never publishes with', () => {
+  it('loads the DynamoDB client but not the EventBridge or SSM clients it never uses', () => {
     const loaded = sdkModulesLoadedBy('triage');
     expect(loaded).toContain('@aws-sdk/client-dynamodb');
     expect(loaded).not.toContain('@aws-sdk/client-eventbridge');
+    expect(loaded).not.toContain('@aws-sdk/client-ssm');
   }, 30_000);
 });

@@ -21,8 +21,8 @@ export type ActionsSource = 'simulated' | 'ssm' | 'webhook';
 export interface ActionsSelectOptions {
   /** Reads a secret's value by id (Secrets Manager in the Lambdas; the same getter the vendor tools use). */
   readonly getSecret: (id: string) => Promise<string>;
-  /** Builds the SSM client, only when the SSM adapter is configured. */
-  readonly ssmClient: () => SsmAutomationOptions['client'];
+  /** Builds the SSM client (tests pass a fake); by default the adapter builds its own on the first action. */
+  readonly ssmClient?: () => NonNullable<SsmAutomationOptions['client']>;
   readonly fetch?: typeof globalThis.fetch;
 }
 
@@ -65,7 +65,7 @@ export const selectActions = (env: Env, fallback: Actions, options: ActionsSelec
     if (assumeRoleArn && !ROLE_ARN.test(assumeRoleArn)) throw new ConfigError(`invalid configuration: SSM_AUTOMATION_ASSUME_ROLE_ARN must be an IAM role ARN, got "${assumeRoleArn}"`);
     const waitSeconds = envInt(env, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840);
     const actions = new SsmAutomationActions({
-      client: options.ssmClient(),
+      ...(options.ssmClient ? { client: options.ssmClient() } : {}),
       documents: parseDocuments(documents),
       ...(assumeRoleArn ? { assumeRoleArn } : {}),
       ...(waitSeconds !== undefined ? { waitSeconds } : {}),

@@ -22,7 +22,7 @@
  * Every failure (no document for the kind, an SDK error, a failed or timed-out execution, the wait running
  * out) is a `failed` ActionResult with the reason: the executor records it and goes on.
  */
-import { GetAutomationExecutionCommand, type SSMClient, StartAutomationExecutionCommand } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { MitigationAction } from '../../model.ts';
 import { directionOf } from '../../runbooks/inverse.ts';
 import type { ActionResult, Actions, ToolScope } from '../ports.ts';
@@ -36,8 +36,16 @@ export const DEFAULT_SSM_WAIT_SECONDS = 40;
 const FIRST_POLL_MS = 1_000;
 const MAX_POLL_MS = 5_000;
 
+/**
+ * The SSM SDK module, loaded on the first action rather than with this file: every workflow function imports the
+ * actions adapters through default-deps, only execute-mitigation acts, and the module costs ~60 ms of cold start.
+ */
+const ssmModule = () => import('@aws-sdk/client-ssm');
+type SsmModule = Awaited<ReturnType<typeof ssmModule>>;
+
 export interface SsmAutomationOptions {
-  readonly client: Pick<SSMClient, 'send'>;
+  /** Injected in tests; by default an SSMClient with the function's credentials, built on the first action. */
+  readonly client?: Pick<SSMClient, 'send'>;
   /** Action kind (or `<kind>:undo`) → Automation document name or ARN. */
   readonly documents: Readonly<Record<string, string>>;
   /** Passed as the `AutomationAssumeRole` parameter: the role the runbook's steps run as. */
@@ -85,7 +93,7 @@ const describe = (error: unknown): string => {
 };
 
 export class SsmAutomationActions implements Actions {
-  readonly #client: Pick<SSMClient, 'send'>;
+  #client: Pick<SSMClient, 'send'> | undefined;
   readonly #documents: Readonly<Record<string, string>>;
   readonly #assumeRoleArn: string | undefined;
   readonly #waitMs: number;
@@ -107,10 +115,12 @@ export class SsmAutomationActions implements Actions {
     if (!document) {
       return failed(`no document is configured for ${action.kind}${direction === 'undo' ? ` (nor ${action.kind}:undo)` : ''}; SSM_AUTOMATION_DOCUMENTS names ${Object.keys(this.#documents).join(', ') || 'none'}`);
     }
+    const ssm = await ssmModule();
+    const client = (this.#client ??= new ssm.SSMClient({}));
     let executionId: string | undefined;
     try {
-      const started = await this.#client.send(
-        new StartAutomationExecutionCommand({
+      const started = await client.send(
+        new ssm.StartAutomationExecutionCommand({
           DocumentName: document,
           Parameters: automationParameters(incidentId, action, this.#assumeRoleArn),
           // Tags make every execution traceable to its incident in the SSM console and in CloudTrail.
@@ -125,17 +135,17 @@ export class SsmAutomationActions implements Actions {
       return failed(`StartAutomationExecution of ${document} failed: ${describe(error)}`);
     }
     if (!executionId) return failed(`StartAutomationExecution of ${document} returned no execution id`);
-    return this.#wait(document, executionId);
+    return this.#wait(client, ssm, document, executionId);
   }
 
   /** Polls until a terminal status or the deadline, backing off from 1 s to 5 s between polls. */
-  async #wait(document: string, executionId: string): Promise<ActionResult> {
+  async #wait(client: Pick<SSMClient, 'send'>, ssm: SsmModule, document: string, executionId: string): Promise<ActionResult> {
     const deadline = this.#now() + this.#waitMs;
     let pause = FIRST_POLL_MS;
     let status = 'Pending';
     for (;;) {
       try {
-        const { AutomationExecution: execution } = await this.#client.send(new GetAutomationExecutionCommand({ AutomationExecutionId: executionId }));
+        const { AutomationExecution: execution } = await client.send(new ssm.GetAutomationExecutionCommand({ AutomationExecutionId: executionId }));
         status = execution?.AutomationExecutionStatus ?? 'Pending';
         if (SUCCESS_STATUSES.has(status)) return { status: 'succeeded', detail: `SSM Automation ${document} execution ${executionId}: ${status}` };
         if (FAILURE_STATUSES.has(status)) {
