@@ -11,20 +11,32 @@ export type AlertSource = z.infer<typeof AlertSource>;
 export const Severity = z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
 export type Severity = z.infer<typeof Severity>;
 
+/**
+ * A string that becomes part of a DynamoDB key, capped in UTF-8 bytes (DynamoDB's limit is 2,048 bytes for a
+ * partition key): a character cap alone lets multi-byte text through to a ValidationException, a 500.
+ */
+const keyPart = (maxChars: number, maxBytes: number, minChars = 1) =>
+  z
+    .string()
+    .min(minChars)
+    .max(maxChars)
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= maxBytes, { message: `must be at most ${maxBytes} bytes in UTF-8 (it is part of a storage key)` });
+
 /** One alert from any source, after normalisation. */
 export const NormalizedAlert = z.object({
   source: AlertSource,
-  /** The vendor's own identity for this alert (Dynatrace PID, Datadog alert cycle key, ...). */
-  dedupKey: z.string().min(1).max(512),
+  /** The vendor's own identity for this alert (Dynatrace PID, Datadog alert cycle key, ...); keys DEDUP#<source>:<dedupKey>. */
+  dedupKey: keyPart(512, 1024),
   /** OPEN/firing or RESOLVED/recovered. */
   state: z.enum(['OPEN', 'RESOLVED']),
   title: z.string().min(1).max(1024),
-  service: z.string().min(1).max(256),
+  /** Keys the correlation pointer CORR#<environment>#<service>, with `environment`. */
+  service: keyPart(256, 512),
   severity: Severity,
   /** When the vendor says the problem started (ISO 8601). */
   startedAt: z.iso.datetime({ offset: true }),
   /** Environment / tenant scope the tools query (e.g. a Dynatrace management zone, a simulated world id). */
-  environment: z.string().max(256).optional(),
+  environment: keyPart(256, 512, 0).optional(),
   tags: z.record(z.string(), z.string()).default({}),
   url: z.string().max(2048).optional(),
   description: z.string().max(8192).optional(),

@@ -198,6 +198,12 @@ describe('unit: generic normaliser', () => {
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^id: /), expect.stringMatching(/servce/)]));
   });
 
+  it('refuses an id or a service too long in bytes for a storage key, naming it (multi-byte text passes a character cap)', () => {
+    const euros = '€'.repeat(400); // 400 characters, 1,200 bytes
+    expect(problemsOf(() => normalize('generic', { ...sample('generic'), id: euros }))).toEqual([expect.stringMatching(/^id: .*1024 bytes/)]); // the vendor's field, not ours
+    expect(problemsOf(() => normalize('generic', { ...sample('generic'), service: euros.slice(0, 200) }))).toEqual([expect.stringMatching(/^service: .*512 bytes/)]);
+  });
+
   it('names a severity it does not know', () => {
     expect(problemsOf(() => normalize('generic', { ...sample('generic'), severity: 'apocalyptic' }))).toEqual([expect.stringMatching(/^severity: expected SEV1/)]);
   });
