@@ -10,7 +10,9 @@
  *   - `setExecutionArn` is the last step: an incident without an execution ARN gets its workflow started by the
  *     delivery that opened it, a retry of that delivery, or — if the incident is older than `STARTER_GRACE_MS`
  *     (its opener must have died) — any later alert. Correlated alerts arriving while the opener is still at
- *     work do not start it, so an alert storm publishes `Incident Opened` once per incident.
+ *     work do not start it, so an alert storm publishes `Incident Opened` once per incident. Delivery is at least
+ *     once, as with any EventBridge event: a retry after a failure between the publish and `setExecutionArn`
+ *     publishes it again, so consumers key on `incidentId`.
  * A RESOLVED alert marks its identity resolved and never starts a workflow; when that leaves every alert of
  * the incident resolved while its approval is PENDING, the approval is withdrawn (SendTaskFailure
  * `AlertsResolved`, caught by the state machine, which writes the report: self-recovered). A RESOLVED alert
