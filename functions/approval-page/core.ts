@@ -10,7 +10,7 @@
  * API route, with channel `link`; the approver is the name typed in the form, the link is the credential.
  */
 import * as z from 'zod';
-import { type ApprovalLinkClaims, ApprovalLinkExpired, ApprovalLinkInvalid, type ApprovalLinks, approvalRequestIdOf } from '../core/approval-links.ts';
+import { type ApprovalLinkClaims, ApprovalLinkExpired, ApprovalLinkInvalid, type ApprovalLinks } from '../core/approval-links.ts';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, HttpError, header, parseWith, readBody } from '../core/http.ts';
@@ -114,7 +114,7 @@ export const approvalPage =
       const found = await deps.store.getIncidentWith(claims.incidentId, method === 'GET' ? PAGE_AGENTS : []);
       if (!found) throw new IncidentNotFound(claims.incidentId);
       const { incident } = found;
-      if (approvalRequestIdOf(incident.approval) !== claims.requestId) throw new ApprovalSuperseded(incident.approval);
+      if (incident.approval?.requestId !== claims.requestId) throw new ApprovalSuperseded(incident.approval);
       if (incident.approval?.status !== 'PENDING') return alreadyDecided(incident.approval);
 
       if (method === 'GET') return htmlResponse(200, renderConfirmation(confirmationView(found, claims)));

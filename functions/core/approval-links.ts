@@ -26,7 +26,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import type { SecretProvider } from './secrets.ts';
-import type { ApprovalDecision, ApprovalState } from './store/store.ts';
+import type { ApprovalDecision } from './store/store.ts';
 
 /** HKDF `info`: changing it (a new version) invalidates every link signed with the old derivation. */
 export const LINK_KEY_INFO = 'incident-autopilot/approval-link/v1';
@@ -150,14 +150,4 @@ export const approvalLinkUrl = (apiBaseUrl: string | undefined, token: string): 
 /** Link expiry from the approval deadline (ISO): whole seconds, never later than the deadline. */
 export const linkExpiry = (expiresAtIso: string): number => Math.floor(Date.parse(expiresAtIso) / 1000);
 
-/**
- * The pending approval as request-approval stores it: `ApprovalState` plus the id links are bound to.
- * (Both stores keep every field of the approval they are given; `requestId` is read back with
- * `approvalRequestIdOf` until store.ts declares the field.)
- */
-export type ApprovalRequestState = ApprovalState & { readonly requestId: string };
 
-export const approvalRequestIdOf = (approval: ApprovalState | undefined): string | undefined => {
-  const id = (approval as { requestId?: unknown } | undefined)?.requestId;
-  return typeof id === 'string' && id.length > 0 ? id : undefined;
-};

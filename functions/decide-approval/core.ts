@@ -18,12 +18,11 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
-import { approvalRequestIdOf } from '../core/approval-links.ts';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, Conflict, HttpError, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import { type ApprovalDecision, type ApprovalState, IncidentNotFound, type IncidentStore } from '../core/store/store.ts';
+import { type ApprovalDecision, ApprovalRequestMismatch, type ApprovalState, type IncidentStore } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
 
 export interface DecideDeps {
@@ -95,19 +94,16 @@ export type DecisionDeps = Pick<DecideDeps, 'store' | 'workflow' | 'clock'>;
 export const applyDecision = async (deps: DecisionDeps, request: DecisionRequest, o?: Pick<Observability, 'logger' | 'metrics'>): Promise<ApprovalState> => {
   const { incidentId, decision, approver, channel, requestId } = request;
   const comment = request.comment || undefined;
-  if (requestId !== undefined) {
-    const incident = await deps.store.getIncident(incidentId);
-    if (!incident) throw new IncidentNotFound(incidentId);
-    if (approvalRequestIdOf(incident.approval) !== requestId) throw new ApprovalSuperseded(incident.approval);
+  // One conditional write: PENDING, and (given a request id) that very request. Throws IncidentNotFound (404),
+  // ApprovalAlreadyDecided (409) or, for a request a newer one replaced, ApprovalSuperseded (409).
+  let decided: Awaited<ReturnType<DecisionDeps['store']['decideApproval']>>;
+  try {
+    decided = await deps.store.decideApproval(incidentId, decision, approver, comment, requestId);
+  } catch (error) {
+    if (error instanceof ApprovalRequestMismatch) throw new ApprovalSuperseded(error.approval);
+    throw error;
   }
-
-  // Throws IncidentNotFound (404) or ApprovalAlreadyDecided (409, carrying the current approval).
-  const { taskToken, approval } = await deps.store.decideApproval(incidentId, decision, approver, comment);
-  if (requestId !== undefined && approvalRequestIdOf(approval) !== requestId) {
-    // A new request replaced the checked one between the read above and the conditional write: give it back.
-    await deps.store.undoDecision(incidentId);
-    throw new ApprovalSuperseded(approval);
-  }
+  const { taskToken, approval } = decided;
   const decidedAt = approval.decidedAt ?? deps.clock().toISOString();
   try {
     if (decision === 'approve') {
@@ -135,7 +131,7 @@ export const applyDecision = async (deps: DecisionDeps, request: DecisionRequest
     type: `approval-${verb}`,
     actor: approver,
     message: `Mitigation ${verb} by ${approver} via ${channel}${comment ? `: ${comment}` : ''}`,
-    data: { decision, approver, channel, ...(comment ? { comment } : {}), ...(approvalRequestIdOf(approval) ? { requestId: approvalRequestIdOf(approval) } : {}), ...request.audit },
+    data: { decision, approver, channel, ...(comment ? { comment } : {}), ...(approval.requestId ? { requestId: approval.requestId } : {}), ...request.audit },
   });
   return approval;
 };

@@ -10,11 +10,11 @@
  * is recorded on the timeline and the wait goes on: the API route and the links still decide.
  */
 import * as z from 'zod';
-import { type ApprovalLinks, type ApprovalRequestState, approvalLinkUrl, linkExpiry, newApprovalRequestId } from '../approval-links.ts';
+import { type ApprovalLinks, approvalLinkUrl, linkExpiry, newApprovalRequestId } from '../approval-links.ts';
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, ImpactOutput, type MitigationAction, PlanOutput, RootCauseOutput, TriageOutput } from '../model.ts';
 import { allAlertsResolved } from '../store/dynamo-store.ts';
-import type { IncidentMeta } from '../store/store.ts';
+import type { ApprovalState, IncidentMeta } from '../store/store.ts';
 import { SECRET_HEADER } from '../../registry.ts';
 import { PlanNotFound } from './plan.ts';
 import { loadIncident, summarise } from './runtime.ts';
@@ -173,7 +173,7 @@ export const requestApproval =
     const expiresAt = new Date(now.getTime() + timeoutSeconds * 1000).toISOString();
     const channel = options.retoolUrl ? 'retool' : 'api';
     const requestId = (options.newRequestId ?? newApprovalRequestId)();
-    const pending: ApprovalRequestState = { status: 'PENDING', requestedAt, expiresAt, channel, requestId };
+    const pending: ApprovalState = { status: 'PENDING', requestedAt, expiresAt, channel, requestId };
     const requested = await deps.store.requestApproval(incidentId, taskToken, pending);
     // Every alert may have resolved while the agents worked: the resolved notifications found no pending approval
     // to withdraw then, so withdraw it now. The error's name routes the state machine to the report (self-recovered).

@@ -26,6 +26,7 @@ import {
   type AlertIntakeStore,
   type ApprovalDecision,
   ApprovalAlreadyDecided,
+  ApprovalRequestMismatch,
   type ApprovalState,
   type IncidentDetail,
   type IncidentMeta,
@@ -554,7 +555,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     });
   }
 
-  async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
+  async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string, requestId?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
     const u = new UpdateBuilder()
       .set('approval.status', decision === 'approve' ? 'APPROVED' : 'REJECTED')
       .set('approval.decidedAt', this.#clock().toISOString())
@@ -562,9 +563,12 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     if (comment !== undefined) u.set('approval.comment', comment);
     u.set('updatedAt', this.#clock().toISOString());
     const pending = u.value('PENDING');
-    const { written, item } = await this.#updateMetaIf(incidentId, u, `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)})`);
+    const sameRequest = requestId === undefined ? '' : ` AND ${u.name('approval.requestId')} = ${u.value(requestId)}`;
+    const { written, item } = await this.#updateMetaIf(incidentId, u, `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)})${sameRequest}`);
     if (written) return { taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
-    throw new ApprovalAlreadyDecided(item.approval as ApprovalState | undefined);
+    const current = item.approval as ApprovalState | undefined;
+    if (current?.status === 'PENDING' && item[TASK_TOKEN_ATTRIBUTE] !== undefined && requestId !== undefined) throw new ApprovalRequestMismatch(current);
+    throw new ApprovalAlreadyDecided(current);
   }
 
   /** Back to PENDING, only from APPROVED/REJECTED (an EXPIRED approval stays expired); a no-op otherwise. */

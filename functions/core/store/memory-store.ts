@@ -29,6 +29,7 @@ import {
   type AlertIntakeStore,
   type ApprovalDecision,
   ApprovalAlreadyDecided,
+  ApprovalRequestMismatch,
   type ApprovalState,
   type IncidentDetail,
   type IncidentMeta,
@@ -255,10 +256,11 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     return structuredClone(entry.meta);
   }
 
-  async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
+  async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string, requestId?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
     const entry = this.#entry(incidentId);
     const current = entry.meta.approval;
     if (current?.status !== 'PENDING' || entry.taskToken === undefined) throw new ApprovalAlreadyDecided(current ? structuredClone(current) : undefined);
+    if (requestId !== undefined && current.requestId !== requestId) throw new ApprovalRequestMismatch(structuredClone(current));
     const approval: ApprovalState = {
       ...current,
       status: decision === 'approve' ? 'APPROVED' : 'REJECTED',

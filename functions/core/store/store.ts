@@ -23,6 +23,8 @@ export interface ApprovalState {
   readonly comment?: string;
   /** Where the request was sent ("retool", "api"). */
   readonly channel?: string;
+  /** This approval request's id: signed links and Retool decisions are bound to it (a rerun asks anew, with a new id). */
+  readonly requestId?: string;
 }
 
 export interface IncidentMeta {
@@ -126,10 +128,11 @@ export interface IncidentStore {
    */
   requestApproval(incidentId: string, taskToken: string, approval: ApprovalState): Promise<IncidentMeta>;
   /**
-   * Records a decision if and only if the approval is still PENDING; returns the token to answer Step
-   * Functions with. Throws `ApprovalAlreadyDecided` (carrying the current state) otherwise.
+   * Records a decision if and only if the approval is still PENDING — and, given `requestId`, is that request (one
+   * conditional write: no read before it can go stale); returns the token to answer Step Functions with. Throws
+   * `ApprovalAlreadyDecided` or `ApprovalRequestMismatch` (each carrying the current state) otherwise.
    */
-  decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }>;
+  decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string, requestId?: string): Promise<{ taskToken: string; approval: ApprovalState }>;
   /**
    * PENDING → WITHDRAWN, only if the approval is still PENDING and every alert of the incident is resolved at
    * that instant (one conditional update, the same guard `decideApproval` uses, so a human decision and a
@@ -208,6 +211,16 @@ export class IncidentNotReady extends Error {
   constructor(incidentId: string) {
     super(`incident ${incidentId} is still being opened; retry the notification`);
     this.incidentId = incidentId;
+  }
+}
+
+/** The pending approval is another request than the one a decision was made for (e.g. a link from before a rerun). */
+export class ApprovalRequestMismatch extends Error {
+  override name = 'ApprovalRequestMismatch';
+  readonly approval: ApprovalState;
+  constructor(approval: ApprovalState) {
+    super(`the pending approval is request ${approval.requestId ?? '(none)'}, not the one decided`);
+    this.approval = approval;
   }
 }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approvalUrl, checkRetoolUrl, requestApproval, RetoolUrlInvalid } from '../../../functions/core/agents/approval.ts';
 import { PlanNotFound } from '../../../functions/core/agents/plan.ts';
-import { ApprovalLinks, approvalRequestIdOf, deriveLinkKey, verifyApprovalLink } from '../../../functions/core/approval-links.ts';
+import { ApprovalLinks, deriveLinkKey, verifyApprovalLink } from '../../../functions/core/approval-links.ts';
 import type { PlanOutput, RootCauseOutput, TriageOutput } from '../../../functions/core/model.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { FakeIncidentStore, RecordingPublisher, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
@@ -79,7 +79,7 @@ describe('unit: requestApproval', () => {
     const incident = await store.getIncident(incidentId);
     expect(incident?.status).toBe('AWAITING_APPROVAL');
     expect(incident?.approval).toMatchObject({ status: 'PENDING', requestedAt: '2026-03-14T12:30:00.000Z', expiresAt: '2026-03-14T13:30:00.000Z', channel: 'api' });
-    expect(approvalRequestIdOf(incident?.approval)).toBe(REQUEST_ID);
+    expect(incident?.approval?.requestId).toBe(REQUEST_ID);
     expect(events.published).toHaveLength(1);
     expect(events.published[0]).toMatchObject({
       detailType: 'Approval Requested',
@@ -95,9 +95,9 @@ describe('unit: requestApproval', () => {
     const { deps, store, incidentId } = await setup();
     // Act
     await requestApproval(deps)({ incidentId, taskToken: TOKEN, timeoutSeconds: 60 });
-    const first = approvalRequestIdOf((await store.getIncident(incidentId))?.approval);
+    const first = (await store.getIncident(incidentId))?.approval?.requestId;
     await requestApproval(deps)({ incidentId, taskToken: `${TOKEN}-2`, timeoutSeconds: 60 });
-    const second = approvalRequestIdOf((await store.getIncident(incidentId))?.approval);
+    const second = (await store.getIncident(incidentId))?.approval?.requestId;
     // Assess
     expect(first).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(second).toMatch(/^[A-Za-z0-9_-]{22}$/);

@@ -13,6 +13,7 @@ import { offlineReasoner, type Reasoner } from '../../../functions/core/reasonin
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import {
   ApprovalAlreadyDecided,
+  ApprovalRequestMismatch,
   type ApprovalDecision,
   type ApprovalState,
   IncidentNotFound,
@@ -185,10 +186,11 @@ export class FakeIncidentStore implements IncidentStore {
     return this.updateIncident(incidentId, { status: 'AWAITING_APPROVAL', approval: { ...approval, status: 'PENDING' } });
   }
 
-  async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
+  async decideApproval(incidentId: string, decision: ApprovalDecision, approver: string, comment?: string, requestId?: string): Promise<{ taskToken: string; approval: ApprovalState }> {
     const incident = this.#must(incidentId);
     const token = this.#tokens.get(incidentId);
     if (!token || incident.approval?.status !== 'PENDING') throw new ApprovalAlreadyDecided(incident.approval);
+    if (requestId !== undefined && incident.approval.requestId !== requestId) throw new ApprovalRequestMismatch(incident.approval);
     const approval: ApprovalState = { ...incident.approval, status: decision === 'approve' ? 'APPROVED' : 'REJECTED', approver, comment, decidedAt: this.#now().toISOString() };
     await this.updateIncident(incidentId, { approval });
     return { taskToken: token, approval };

@@ -1,7 +1,8 @@
 import { SFNClient, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { type ApprovalRequestState, ApprovalLinks, deriveLinkKey, signApprovalLink } from '../../../functions/core/approval-links.ts';
+import { ApprovalLinks, deriveLinkKey, signApprovalLink } from '../../../functions/core/approval-links.ts';
+import type { ApprovalState } from '../../../functions/core/store/store.ts';
 import type { ApiEvent } from '../../../functions/core/http.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
@@ -28,7 +29,7 @@ const pendingIncident = async () => {
   const clock = manualClock('2024-05-01T12:20:00.000Z');
   const store = new MemoryIncidentStore({ clock });
   await store.openOrFold(alertFixture({ title: `Pool exhausted ${XSS}` }), {}, () => ID);
-  const approval: ApprovalRequestState = { status: 'PENDING', requestedAt: '2024-05-01T12:14:00.000Z', expiresAt: DEADLINE, channel: 'retool', requestId: REQUEST };
+  const approval: ApprovalState = { status: 'PENDING', requestedAt: '2024-05-01T12:14:00.000Z', expiresAt: DEADLINE, channel: 'retool', requestId: REQUEST };
   await store.requestApproval(ID, 'task-token-1', approval);
   const record = (agent: 'plan' | 'rootcause' | 'triage' | 'impact', output: unknown) =>
     store.putAgentRecord(ID, { agent, output, evidence: [], latencyMs: 1, reasoner: 'offline', toolCalls: [], completedAt: '2024-05-01T12:13:00.000Z' });
@@ -273,7 +274,7 @@ describe('unit: approval page, POST (decides once)', () => {
     const { store, clock } = await pendingIncident();
     const sampleId = 'inc-20240501-9f2c4e1a7b';
     await store.openOrFold(alertFixture({ dedupKey: 'PID-sample' }), {}, () => sampleId);
-    await store.requestApproval(sampleId, 'task-token-2', { status: 'PENDING', expiresAt: DEADLINE, requestId: REQUEST } as ApprovalRequestState);
+    await store.requestApproval(sampleId, 'task-token-2', { status: 'PENDING', expiresAt: DEADLINE, requestId: REQUEST });
     const workflow = new FakeWorkflow();
     const handler = approvalPage({ store, workflow, links: new ApprovalLinks(new StaticSecret(SECRET)), config: CONFIG, clock });
     const signed = signApprovalLink(key, { incidentId: sampleId, decision: 'approve', expiresAt: EXPIRY, requestId: REQUEST });

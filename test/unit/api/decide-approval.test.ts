@@ -1,7 +1,7 @@
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ApprovalRequestState } from '../../../functions/core/approval-links.ts';
+import type { ApprovalState } from '../../../functions/core/store/store.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import { SfnWorkflowClient } from '../../../functions/core/workflow-client.ts';
@@ -77,7 +77,7 @@ describe('unit: decide-approval with a fake workflow', () => {
   it('records Retool as the channel when Retool decides, with the request id it was sent', async () => {
     // Prepare
     const { store, clock } = await pendingIncident();
-    await store.requestApproval('inc-1', 'task-token-1', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', channel: 'retool', requestId: 'req-7' } as ApprovalRequestState);
+    await store.requestApproval('inc-1', 'task-token-1', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', channel: 'retool', requestId: 'req-7' });
     const workflow = new FakeWorkflow();
     const handler = decideApproval({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock });
     // Act
@@ -94,7 +94,7 @@ describe('unit: decide-approval with a fake workflow', () => {
   it('answers 409 approval_superseded, deciding nothing, when the request id is not the pending one', async () => {
     // Prepare
     const { store, clock } = await pendingIncident();
-    await store.requestApproval('inc-1', 'task-token-1', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', requestId: 'req-new' } as ApprovalRequestState);
+    await store.requestApproval('inc-1', 'task-token-1', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', requestId: 'req-new' });
     const workflow = new FakeWorkflow();
     const handler = decideApproval({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock });
     // Act
@@ -106,13 +106,13 @@ describe('unit: decide-approval with a fake workflow', () => {
     expect(workflow.successes).toEqual([]);
   });
 
-  it('gives the decision back when a newer request replaced the checked one between read and write (race)', async () => {
-    // Prepare: the store's read still shows the old request; the conditional write lands on the new one
+  it('refuses a superseded request in the conditional write itself, so an out-of-date read cannot let it through (race)', async () => {
+    // Prepare: a read of the incident would still show the old request; the store holds the new one
     const { store, clock } = await pendingIncident();
-    await store.requestApproval('inc-1', 'task-token-2', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', requestId: 'req-new' } as ApprovalRequestState);
+    await store.requestApproval('inc-1', 'task-token-2', { status: 'PENDING', expiresAt: '2024-05-01T13:14:00.000Z', requestId: 'req-new' });
     const staleRead = async (id: string) => {
       const current = await store.getIncident(id);
-      return current && { ...current, approval: { ...current.approval!, requestId: 'req-old' } as ApprovalRequestState };
+      return current && { ...current, approval: { ...current.approval!, requestId: 'req-old' } };
     };
     const stale = new Proxy(store, {
       get: (target, prop: keyof MemoryIncidentStore) => (prop === 'getIncident' ? staleRead : typeof target[prop] === 'function' ? (target[prop] as (...a: unknown[]) => unknown).bind(target) : target[prop]),

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AgentRecord, NormalizedAlert } from '../../../functions/core/model.ts';
-import { type AlertIntakeStore, ApprovalAlreadyDecided, IncidentNotFound } from '../../../functions/core/store/store.ts';
+import { type AlertIntakeStore, ApprovalAlreadyDecided, ApprovalRequestMismatch, IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { InvalidCursor } from '../../../functions/core/store/dynamo-store.ts';
 
 export type ContractStore = AlertIntakeStore;
@@ -141,6 +141,18 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       const second = await store.decideApproval(incident.incidentId, 'reject', 'sarah.chen').catch((e: unknown) => e);
       expect(second).toBeInstanceOf(ApprovalAlreadyDecided);
       expect((second as ApprovalAlreadyDecided).approval).toMatchObject({ status: 'APPROVED', approver: 'james.wu' });
+    });
+
+    it('decides only the approval request it was made for: another request id is refused and leaves it PENDING', async () => {
+      const { store } = await setup();
+      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `req-${nextId()}` }), {}, nextId);
+      await store.requestApproval(incident.incidentId, 'tok', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z', requestId: 'req-new' });
+      const stale = await store.decideApproval(incident.incidentId, 'approve', 'retool-bot', undefined, 'req-old').catch((e: unknown) => e);
+      expect(stale).toBeInstanceOf(ApprovalRequestMismatch);
+      expect((stale as ApprovalRequestMismatch).approval).toMatchObject({ status: 'PENDING', requestId: 'req-new' });
+      expect((await store.getIncident(incident.incidentId))?.approval).toMatchObject({ status: 'PENDING', requestId: 'req-new' });
+      const decided = await store.decideApproval(incident.incidentId, 'approve', 'retool-bot', undefined, 'req-new');
+      expect(decided.approval).toMatchObject({ status: 'APPROVED', requestId: 'req-new' });
     });
 
     it('puts a decided approval back to PENDING with undoDecision', async () => {
