@@ -8,7 +8,7 @@ import {
   type ExecutionStatus,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
-  type SFNClient,
+  SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { ExecutionInput } from './model.ts';
@@ -28,13 +28,31 @@ export interface WorkflowClient {
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
 }
 
+/**
+ * Per-attempt limit of a Step Functions call from an API function (15 s timeout): the SDK's three attempts and
+ * their backoff end before the function does, so a hung connection fails into the caller's own error handling
+ * (an approval decision is given back, the API answers 503) instead of a function timeout that leaves the decision
+ * recorded but never sent.
+ */
+export const SFN_REQUEST_TIMEOUT_MS = 3_000;
+export const SFN_CONNECTION_TIMEOUT_MS = 1_000;
+
+/** The SFN client of the API functions (see SFN_REQUEST_TIMEOUT_MS). */
+export const apiSfnClient = (): SFNClient => new SFNClient({ requestHandler: { requestTimeout: SFN_REQUEST_TIMEOUT_MS, connectionTimeout: SFN_CONNECTION_TIMEOUT_MS } });
+
 /** The task behind a token is closed: it timed out, was already answered, or the token is unknown. */
 export class TaskClosed extends Error {
   override name = 'TaskClosed';
   readonly reason: string;
-  constructor(reason: string, message: string) {
+  /**
+   * Step Functions said so to a retry of the call (the SDK's attempts > 1): the first attempt may have closed the
+   * task itself, its answer lost on the way back.
+   */
+  readonly onRetry: boolean;
+  constructor(reason: string, message: string, onRetry = false) {
     super(message);
     this.reason = reason;
+    this.onRetry = onRetry;
   }
 }
 
@@ -102,7 +120,7 @@ export class SfnWorkflowClient implements WorkflowClient {
       await send();
     } catch (error) {
       const name = errorName(error);
-      if (name && TASK_CLOSED_ERRORS.has(name)) throw new TaskClosed(name, (error as Error).message);
+      if (name && TASK_CLOSED_ERRORS.has(name)) throw new TaskClosed(name, (error as Error).message, ((error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1);
       throw error;
     }
   }

@@ -112,17 +112,10 @@ export const applyDecision = async (deps: DecisionDeps, request: DecisionRequest
       await deps.workflow.sendTaskFailure(taskToken, APPROVAL_REJECTED, comment ?? `rejected by ${approver} (${channel})`);
     }
   } catch (error) {
-    if (error instanceof TaskClosed) return expired(deps, approval, request, error);
-    o?.logger.error('answering Step Functions failed; undoing the decision', { incidentId, decision, error });
-    try {
-      await deps.store.undoDecision(incidentId);
-    } catch (undoError) {
-      // Now the incident says decided while the workflow still waits: a retry would get 409 "already decided".
-      o?.logger.error('undoing the decision failed: recorded but not delivered', { incidentId, decision, error: undoError });
-      o?.metrics.addMetric('ApprovalsNotDelivered', MetricUnit.Count, 1);
-      throw new DecisionNotDelivered(approval);
-    }
-    throw new ServiceUnavailable('Step Functions could not be reached; the decision was not recorded, try again');
+    if (!(error instanceof TaskClosed && deliveredBefore(error, approval, deps.clock()))) await undeliverable(deps, approval, request, error, o);
+    // Closed as seen by a retry, before the deadline: most likely our first attempt closed it and its answer was
+    // lost. Calling the approval EXPIRED would make execute-mitigation refuse the mitigation a human approved.
+    o?.logger.warn('Step Functions answered a retried decision with a closed task; keeping the decision as delivered', { incidentId, decision });
   }
 
   const verb = decision === 'approve' ? 'approved' : 'rejected';
@@ -144,6 +137,26 @@ export const decideApproval = (deps: DecideDeps) =>
     const approval = await applyDecision(deps, { incidentId, ...body }, o);
     return json(200, { incidentId, approval });
   });
+
+/** Whether a closed task means our own earlier attempt delivered the decision (see `TaskClosed.onRetry`). */
+const deliveredBefore = (error: TaskClosed, approval: ApprovalState, now: Date): boolean =>
+  error.onRetry && (approval.expiresAt === undefined || now.getTime() < Date.parse(approval.expiresAt));
+
+/** Step Functions did not take the decision: an expired task → EXPIRED (409); anything else → undo it (503). */
+const undeliverable = async (deps: DecisionDeps, approval: ApprovalState, request: DecisionRequest, error: unknown, o?: Pick<Observability, 'logger' | 'metrics'>): Promise<never> => {
+  if (error instanceof TaskClosed) return expired(deps, approval, request, error);
+  const { incidentId, decision } = request;
+  o?.logger.error('answering Step Functions failed; undoing the decision', { incidentId, decision, error });
+  try {
+    await deps.store.undoDecision(incidentId);
+  } catch (undoError) {
+    // Now the incident says decided while the workflow still waits: a retry would get 409 "already decided".
+    o?.logger.error('undoing the decision failed: recorded but not delivered', { incidentId, decision, error: undoError });
+    o?.metrics.addMetric('ApprovalsNotDelivered', MetricUnit.Count, 1);
+    throw new DecisionNotDelivered(approval);
+  }
+  throw new ServiceUnavailable('Step Functions could not be reached; the decision was not recorded, try again');
+};
 
 const expired = async (deps: DecisionDeps, decided: ApprovalState, request: DecisionRequest, error: TaskClosed): Promise<never> => {
   const { approver: _a, decidedAt: _d, comment: _c, ...pending } = decided;

@@ -1,14 +1,13 @@
 /** POST /incidents/{id}/approval: wiring only; the logic is in core.ts. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../core/config.ts';
 import { apiHandler } from '../core/handler.ts';
 import { requiredSetting } from '../core/http.ts';
 import { SecretsManagerSecret } from '../core/secrets.ts';
 import { DynamoIncidentStore } from '../core/store/dynamo-store.ts';
-import { SfnWorkflowClient } from '../core/workflow-client.ts';
+import { apiSfnClient, SfnWorkflowClient } from '../core/workflow-client.ts';
 import { decideApproval } from './core.ts';
 
 const config = loadConfig();
@@ -18,7 +17,7 @@ export const handler = apiHandler(
   decideApproval({
     store: new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.TABLE_NAME),
     // Answering a task token needs no state machine ARN.
-    workflow: new SfnWorkflowClient(new SFNClient({})),
+    workflow: new SfnWorkflowClient(apiSfnClient()),
     secret: new SecretsManagerSecret(new SecretsManagerClient({}), requiredSetting(config.WEBHOOK_SECRET_ID, 'WEBHOOK_SECRET_ID')),
     config,
     clock: () => new Date(),

@@ -2,7 +2,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../core/config.ts';
 import { EventBridgePublisher } from '../core/events.ts';
@@ -10,7 +9,7 @@ import { apiHandler } from '../core/handler.ts';
 import { requiredSetting } from '../core/http.ts';
 import { SecretsManagerSecret } from '../core/secrets.ts';
 import { DynamoIncidentStore } from '../core/store/dynamo-store.ts';
-import { SfnWorkflowClient } from '../core/workflow-client.ts';
+import { apiSfnClient, SfnWorkflowClient } from '../core/workflow-client.ts';
 import { ingestAlert } from './core.ts';
 
 const config = loadConfig();
@@ -19,7 +18,7 @@ export const handler = apiHandler(
   'ingest-alert',
   ingestAlert({
     store: new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.TABLE_NAME, { dedupTtlHours: config.DEDUP_TTL_HOURS }),
-    workflow: new SfnWorkflowClient(new SFNClient({}), requiredSetting(config.STATE_MACHINE_ARN, 'STATE_MACHINE_ARN')),
+    workflow: new SfnWorkflowClient(apiSfnClient(), requiredSetting(config.STATE_MACHINE_ARN, 'STATE_MACHINE_ARN')),
     events: new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME),
     secret: new SecretsManagerSecret(new SecretsManagerClient({}), requiredSetting(config.WEBHOOK_SECRET_ID, 'WEBHOOK_SECRET_ID')),
     config,

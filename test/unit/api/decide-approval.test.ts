@@ -212,6 +212,16 @@ describe('unit: decide-approval against the Step Functions SDK (mocked)', () => 
     expect((await store.getDetail('inc-1'))?.timeline.at(-1)).toMatchObject({ type: 'approval-expired', actor: 'james.wu' });
   });
 
+  it('keeps an approval whose retried SendTaskSuccess found the task closed before the deadline (the first attempt delivered it)', async () => {
+    const { store, clock } = await pendingIncident();
+    sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: { attempts: 2 } }));
+    const handler = decideApproval({ store, workflow: new SfnWorkflowClient(new SFNClient({ region: 'us-east-1' })), secret: new StaticSecret(SECRET), config: CONFIG, clock });
+    const result = await handler(decide({ decision: 'approve', approver: 'james.wu' }));
+    expect(statusOf(result)).toBe(200);
+    expect((await store.getIncident('inc-1'))?.approval).toMatchObject({ status: 'APPROVED', approver: 'james.wu' });
+    expect((await store.getDetail('inc-1'))?.timeline.at(-1)).toMatchObject({ type: 'approval-approved', actor: 'james.wu' });
+  });
+
   it('sends the rejection as SendTaskFailure with error ApprovalRejected', async () => {
     const { store, clock } = await pendingIncident();
     sfn.on(SendTaskFailureCommand).resolves({});

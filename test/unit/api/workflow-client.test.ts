@@ -7,10 +7,12 @@ import {
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   StartExecutionCommand,
+  TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SfnWorkflowClient, TaskClosed, executionArnFor, executionInputFor, rerunNumber } from '../../../functions/core/workflow-client.ts';
+import { SFN_CONNECTION_TIMEOUT_MS, SFN_REQUEST_TIMEOUT_MS, SfnWorkflowClient, TaskClosed, apiSfnClient, executionArnFor, executionInputFor, rerunNumber } from '../../../functions/core/workflow-client.ts';
+import { FUNCTIONS } from '../../../functions/registry.ts';
 import { STATE_MACHINE_ARN } from './fixtures.ts';
 
 const sfn = mockClient(SFNClient);
@@ -61,6 +63,13 @@ describe('unit: SfnWorkflowClient', () => {
     const error = await client().sendTaskSuccess('tok', { decision: 'approve' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TaskClosed);
     expect((error as TaskClosed).reason).toBe('InvalidToken');
+    expect((error as TaskClosed).onRetry).toBe(false);
+  });
+
+  it('says when Step Functions reported the task closed to a retried call (the SDK made more than one attempt)', async () => {
+    sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: { attempts: 3 } }));
+    const error = await client().sendTaskSuccess('tok', { decision: 'approve' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TaskClosed', reason: 'TaskTimedOut', onRetry: true });
   });
 
   it('caps the failure cause at the Step Functions limit', async () => {
@@ -81,5 +90,13 @@ describe('unit: workflow helpers', () => {
     expect(rerunNumber(undefined)).toBe(0);
     expect(rerunNumber('arn:aws:states:r:a:execution:sm:inc-1')).toBe(0);
     expect(rerunNumber('arn:aws:states:r:a:execution:sm:inc-1-rerun-12')).toBe(12);
+  });
+});
+
+describe('unit: the API functions\' Step Functions client', () => {
+  it('limits each attempt, so the SDK\'s three attempts end inside every API function\'s timeout (with a second to spare for backoff)', () => {
+    const apiFunctions = FUNCTIONS.filter((f) => !f.aslKey);
+    for (const f of apiFunctions) expect(3 * (SFN_CONNECTION_TIMEOUT_MS + SFN_REQUEST_TIMEOUT_MS) + 1_000, f.name).toBeLessThan(f.timeoutSeconds * 1000);
+    expect(apiSfnClient()).toBeInstanceOf(SFNClient);
   });
 });
