@@ -35,7 +35,6 @@ import {
   type IncidentStore,
   type IncidentWith,
   type ListQuery,
-  type OpenResult,
   type RecordOptions,
   type RecordResult,
   type ResolveResult,
@@ -368,12 +367,6 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     this.#table = tableName;
     this.#ttlSeconds = Math.round((options.dedupTtlHours ?? DEFAULT_DEDUP_TTL_HOURS) * 3600);
     this.#clock = options.clock ?? (() => new Date());
-  }
-
-  /** `recordAlert` without correlation (every new identity opens its own incident). */
-  async openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult> {
-    const { incident, created } = await this.recordAlert(alert, raw, newIncidentId);
-    return { incident, created };
   }
 
   /**

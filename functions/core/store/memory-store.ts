@@ -38,7 +38,6 @@ import {
   type IncidentStore,
   type IncidentWith,
   type ListQuery,
-  type OpenResult,
   type RecordOptions,
   type RecordResult,
   type ResolveResult,
@@ -79,11 +78,6 @@ export class MemoryIncidentStore implements AlertIntakeStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.#ttlMs = (options.dedupTtlHours ?? DEFAULT_DEDUP_TTL_HOURS) * 3_600_000;
     this.#clock = options.clock ?? (() => new Date());
-  }
-
-  async openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult> {
-    const { incident, created } = await this.recordAlert(alert, raw, newIncidentId);
-    return { incident, created };
   }
 
   /** See `DynamoIncidentStore.recordAlert`; here every step happens at once (no await inside). */

@@ -98,12 +98,8 @@ export interface IncidentWith {
   readonly records: Partial<Record<AgentName, AgentRecord>>;
 }
 
+/** What the agents and the API read and write. Opening incidents from alerts is `AlertIntakeStore`'s. */
 export interface IncidentStore {
-  /**
-   * Deduplicates on `alert.dedupKey` (a conditional write on DEDUP#<source>:<key>), creates the incident if
-   * new, and records the alert either way. Safe to call again with the same alert (retries).
-   */
-  openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult>;
   getIncident(incidentId: string): Promise<IncidentMeta | undefined>;
   /**
    * The incident and the named agents' records, read together (one BatchGetItem): what an agent needs before
@@ -176,11 +172,12 @@ export type WithdrawResult =
  */
 export interface AlertIntakeStore extends IncidentStore {
   /**
-   * `openOrFold` with correlation. Order: a known identity (DEDUP pointer) folds into its incident; otherwise the
+   * Deduplicates on the vendor's identity and records the alert; safe to call again with the same alert (retries).
+   * Order: a known identity (DEDUP pointer) folds into its incident; otherwise (with a correlation window) the
    * service's correlation pointer is joined (or claimed for a new id), then the identity is claimed for that
-   * incident (a concurrent delivery of the same identity that claimed it first wins), META is put if absent
-   * (`created` = this call wrote it), and the alert is counted and stored. An OPEN delivery of a RESOLVED
-   * identity reopens it.
+   * incident (a concurrent delivery of the same identity that claimed it first wins), META is created if absent
+   * (`created` = this call created it), and the alert is counted and stored. An OPEN delivery of a RESOLVED
+   * identity reopens it. Without `correlationWindowSeconds` every new identity opens its own incident.
    */
   recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options?: RecordOptions): Promise<RecordResult>;
   /**

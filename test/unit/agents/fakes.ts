@@ -12,6 +12,7 @@ import type { AgentName, AgentRecord, NormalizedAlert } from '../../../functions
 import { offlineReasoner, type Reasoner } from '../../../functions/core/reasoning/reasoner.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import {
+  type AlertIntakeStore,
   ApprovalAlreadyDecided,
   ApprovalRequestMismatch,
   type ApprovalDecision,
@@ -23,7 +24,6 @@ import {
   type IncidentStore,
   type IncidentWith,
   type ListQuery,
-  type OpenResult,
   type StoredAlert,
   type TimelineEvent,
 } from '../../../functions/core/store/store.ts';
@@ -86,7 +86,8 @@ export class FakeIncidentStore implements IncidentStore {
     this.#now = now;
   }
 
-  async openOrFold(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<OpenResult> {
+  /** Opens (or folds into) an incident for the alert, the way intake would, for tests that start from an open incident. */
+  async open(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string): Promise<{ incident: IncidentMeta; created: boolean }> {
     const key = `${alert.source}:${alert.dedupKey}`;
     const existing = this.#dedup.get(key);
     const now = this.#now().toISOString();
@@ -261,7 +262,9 @@ export const fakeAlert = (overrides: Partial<NormalizedAlert> = {}): NormalizedA
 
 /** Opens an incident in `deps.store` from `fakeAlert(overrides)`; returns its id. */
 export const seedIncident = async (deps: AgentDeps, overrides: Partial<NormalizedAlert> = {}, incidentId = 'inc-test-1'): Promise<string> => {
-  const { incident } = await deps.store.openOrFold(fakeAlert(overrides), {}, () => incidentId);
+  const { store } = deps;
+  const alert = fakeAlert(overrides);
+  const { incident } = store instanceof FakeIncidentStore ? await store.open(alert, {}, () => incidentId) : await (store as AlertIntakeStore).recordAlert(alert, {}, () => incidentId);
   return incident.incidentId;
 };
 

@@ -28,7 +28,7 @@ const token = (over: Partial<{ incidentId: string; decision: 'approve' | 'reject
 const pendingIncident = async () => {
   const clock = manualClock('2024-05-01T12:20:00.000Z');
   const store = new MemoryIncidentStore({ clock });
-  await store.openOrFold(alertFixture({ title: `Pool exhausted ${XSS}` }), {}, () => ID);
+  await store.recordAlert(alertFixture({ title: `Pool exhausted ${XSS}` }), {}, () => ID);
   const approval: ApprovalState = { status: 'PENDING', requestedAt: '2024-05-01T12:14:00.000Z', expiresAt: DEADLINE, channel: 'retool', requestId: REQUEST };
   await store.requestApproval(ID, 'task-token-1', approval);
   const record = (agent: 'plan' | 'rootcause' | 'triage' | 'impact', output: unknown) =>
@@ -273,7 +273,7 @@ describe('unit: approval page, POST (decides once)', () => {
     // Prepare
     const { store, clock } = await pendingIncident();
     const sampleId = 'inc-20240501-9f2c4e1a7b';
-    await store.openOrFold(alertFixture({ dedupKey: 'PID-sample' }), {}, () => sampleId);
+    await store.recordAlert(alertFixture({ dedupKey: 'PID-sample' }), {}, () => sampleId);
     await store.requestApproval(sampleId, 'task-token-2', { status: 'PENDING', expiresAt: DEADLINE, requestId: REQUEST });
     const workflow = new FakeWorkflow();
     const handler = approvalPage({ store, workflow, links: new ApprovalLinks(new StaticSecret(SECRET)), config: CONFIG, clock });

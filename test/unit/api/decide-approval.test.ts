@@ -14,7 +14,7 @@ const sfn = mockClient(SFNClient);
 const pendingIncident = async (id = 'inc-1') => {
   const clock = manualClock('2024-05-01T12:20:00.000Z');
   const store = new MemoryIncidentStore({ clock });
-  await store.openOrFold(alertFixture(), {}, () => id);
+  await store.recordAlert(alertFixture(), {}, () => id);
   await store.requestApproval(id, 'task-token-1', { status: 'PENDING', requestedAt: '2024-05-01T12:14:00.000Z', expiresAt: '2024-05-01T13:14:00.000Z', channel: 'api' });
   return { store, clock };
 };

@@ -9,7 +9,7 @@ const seeded = async () => {
   const store = new MemoryIncidentStore({ clock });
   for (let i = 1; i <= 3; i++) {
     clock.advance(60_000);
-    await store.openOrFold(alertFixture({ dedupKey: `k${i}`, service: i === 3 ? 'checkout' : 'inventory-service', severity: i === 1 ? 'SEV1' : 'SEV3' }), {}, () => `inc-${i}`);
+    await store.recordAlert(alertFixture({ dedupKey: `k${i}`, service: i === 3 ? 'checkout' : 'inventory-service', severity: i === 1 ? 'SEV1' : 'SEV3' }), {}, () => `inc-${i}`);
   }
   return { store, query: queryIncidents({ store }) };
 };

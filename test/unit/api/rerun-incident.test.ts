@@ -9,7 +9,7 @@ import { CONFIG, FakeWorkflow, SECRET, STATE_MACHINE_ARN, apiEvent, bodyOf, samp
 const setup = async (id = 'inc-1') => {
   const store = new MemoryIncidentStore();
   const workflow = new FakeWorkflow();
-  await store.openOrFold(alertFixture(), {}, () => id);
+  await store.recordAlert(alertFixture(), {}, () => id);
   const first = await workflow.start(id, { incidentId: id, service: 'inventory-service', severity: 'SEV2', title: alertFixture().title, policy: { verifyWaitSeconds: 30, maxVerifyChecks: 3 } });
   await store.setExecutionArn(id, first.executionArn);
   const rerun = rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG });

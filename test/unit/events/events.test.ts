@@ -116,7 +116,7 @@ describe('unit: event schemas', () => {
 
   it('the Incident Opened detail ingest builds validates', async () => {
     const store = new MemoryIncidentStore();
-    const { incident } = await store.openOrFold(alertFixture(), {}, () => 'inc-opened');
+    const { incident } = await store.recordAlert(alertFixture(), {}, () => 'inc-opened');
     expect(validateDetail('Incident Opened', openedDetail(incident, 'arn:aws:states:us-east-1:1:execution:sm:inc-opened'))).toEqual({ ok: true });
   });
 });

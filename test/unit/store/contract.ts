@@ -61,7 +61,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       // Prepare
       const { store } = await setup();
       // Act
-      const { incident, created } = await store.openOrFold(alertFixture({ dedupKey: `new-${nextId()}` }), { raw: true }, nextId);
+      const { incident, created } = await store.recordAlert(alertFixture({ dedupKey: `new-${nextId()}` }), { raw: true }, nextId);
       const detail = await store.getDetail(incident.incidentId);
       // Assess
       expect(created).toBe(true);
@@ -73,9 +73,9 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
     it('folds a second delivery of the same dedup key into the same incident', async () => {
       const { store, clock } = await setup();
       const alert = alertFixture({ dedupKey: `dup-${nextId()}` });
-      const first = await store.openOrFold(alert, {}, nextId);
+      const first = await store.recordAlert(alert, {}, nextId);
       clock.advance(1000);
-      const second = await store.openOrFold(alert, {}, nextId);
+      const second = await store.recordAlert(alert, {}, nextId);
       const detail = await store.getDetail(first.incident.incidentId);
       expect(second.created).toBe(false);
       expect(second.incident.incidentId).toBe(first.incident.incidentId);
@@ -86,8 +86,8 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
     it('keeps different sources with the same key apart', async () => {
       const { store } = await setup();
       const key = `shared-${nextId()}`;
-      const a = await store.openOrFold(alertFixture({ source: 'datadog', dedupKey: key }), {}, nextId);
-      const b = await store.openOrFold(alertFixture({ source: 'generic', dedupKey: key }), {}, nextId);
+      const a = await store.recordAlert(alertFixture({ source: 'datadog', dedupKey: key }), {}, nextId);
+      const b = await store.recordAlert(alertFixture({ source: 'generic', dedupKey: key }), {}, nextId);
       expect(a.incident.incidentId).not.toBe(b.incident.incidentId);
       expect(b.created).toBe(true);
     });
@@ -95,9 +95,9 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
     it('opens a new incident once the dedup pointer has expired', async () => {
       const { store, clock } = await setup();
       const alert = alertFixture({ dedupKey: `ttl-${nextId()}` });
-      const first = await store.openOrFold(alert, {}, nextId);
+      const first = await store.recordAlert(alert, {}, nextId);
       clock.advance(73 * 3600 * 1000);
-      const again = await store.openOrFold(alert, {}, nextId);
+      const again = await store.recordAlert(alert, {}, nextId);
       expect(again.created).toBe(true);
       expect(again.incident.incidentId).not.toBe(first.incident.incidentId);
     });
@@ -105,14 +105,14 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
     it('finds an incident by dedup key and nothing for an unknown key', async () => {
       const { store } = await setup();
       const alert = alertFixture({ source: 'alertmanager', dedupKey: `find-${nextId()}` });
-      const { incident } = await store.openOrFold(alert, {}, nextId);
+      const { incident } = await store.recordAlert(alert, {}, nextId);
       expect((await store.findByDedupKey('alertmanager', alert.dedupKey))?.incidentId).toBe(incident.incidentId);
       expect(await store.findByDedupKey('alertmanager', 'never-seen')).toBeUndefined();
     });
 
     it('never moves a terminal status back to a non-terminal one, but applies the rest of the patch', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `term-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `term-${nextId()}` }), {}, nextId);
       await store.updateIncident(incident.incidentId, { status: 'RESOLVED', outcome: 'resolved' });
       const after = await store.updateIncident(incident.incidentId, { status: 'VERIFYING', reportLocation: 'dynamodb://x' });
       expect(after.status).toBe('RESOLVED');
@@ -129,7 +129,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('keeps the task token out of every read and decides a pending approval once', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `appr-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `appr-${nextId()}` }), {}, nextId);
       await store.requestApproval(incident.incidentId, 'secret-token-123', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z', expiresAt: '2024-05-01T13:20:00.000Z', channel: 'api' });
       const reads = [await store.getIncident(incident.incidentId), await store.getDetail(incident.incidentId), (await store.listIncidents({ status: 'AWAITING_APPROVAL' })).items];
       expect(JSON.stringify(reads)).not.toContain('secret-token-123');
@@ -145,7 +145,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('decides only the approval request it was made for: another request id is refused and leaves it PENDING', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `req-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `req-${nextId()}` }), {}, nextId);
       await store.requestApproval(incident.incidentId, 'tok', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z', requestId: 'req-new' });
       const stale = await store.decideApproval(incident.incidentId, 'approve', 'retool-bot', undefined, 'req-old').catch((e: unknown) => e);
       expect(stale).toBeInstanceOf(ApprovalRequestMismatch);
@@ -157,7 +157,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('puts a decided approval back to PENDING with undoDecision', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `undo-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `undo-${nextId()}` }), {}, nextId);
       await store.requestApproval(incident.incidentId, 'tok', { status: 'PENDING', requestedAt: '2024-05-01T12:20:00.000Z' });
       await store.decideApproval(incident.incidentId, 'reject', 'james.wu', 'no');
       await store.undoDecision(incident.incidentId);
@@ -168,14 +168,14 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('refuses a decision when no approval was requested', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `noappr-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `noappr-${nextId()}` }), {}, nextId);
       await expect(store.decideApproval(incident.incidentId, 'approve', 'x')).rejects.toBeInstanceOf(ApprovalAlreadyDecided);
       await expect(store.decideApproval('inc-missing', 'approve', 'x')).rejects.toBeInstanceOf(IncidentNotFound);
     });
 
     it('stores agent records and a timeline in order', async () => {
       const { store, clock } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `agent-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `agent-${nextId()}` }), {}, nextId);
       await store.putAgentRecord(incident.incidentId, agentRecordFixture());
       await store.appendEvent(incident.incidentId, { type: 'a', message: 'first' });
       await store.appendEvent(incident.incidentId, { type: 'b', message: 'same millisecond' });
@@ -190,7 +190,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('reads the incident with the asked agents\' records in one call: absent agents are missing, not errors', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `with-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `with-${nextId()}` }), {}, nextId);
       await store.putAgentRecord(incident.incidentId, agentRecordFixture());
       await store.putAgentRecord(incident.incidentId, agentRecordFixture({ agent: 'logs', latencyMs: 7 }));
       await store.putAgentRecord(incident.incidentId, agentRecordFixture({ agent: 'triage' }));
@@ -206,7 +206,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('trims huge evidence data so the agent record fits in one item', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `big-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `big-${nextId()}` }), {}, nextId);
       const huge = { lines: Array.from({ length: 5000 }, (_, i) => `2024-05-01T12:04:${String(i % 60).padStart(2, '0')}Z ERROR HikariPool-1 - Connection is not available ${i}`) };
       await store.putAgentRecord(incident.incidentId, agentRecordFixture({ agent: 'logs', evidence: [{ id: 'log:1', kind: 'log', source: 'logs', summary: 'pool timeouts', data: huge }] }));
       const stored = await store.getAgentRecord(incident.incidentId, 'logs');
@@ -220,7 +220,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       const opened: string[] = [];
       for (let i = 0; i < 5; i++) {
         clock.advance(60_000);
-        const { incident } = await store.openOrFold(alertFixture({ dedupKey: `list-${service}-${i}`, service, severity: i % 2 === 0 ? 'SEV1' : 'SEV3' }), {}, nextId);
+        const { incident } = await store.recordAlert(alertFixture({ dedupKey: `list-${service}-${i}`, service, severity: i % 2 === 0 ? 'SEV1' : 'SEV3' }), {}, nextId);
         opened.push(incident.incidentId);
         if (i === 1) await store.updateIncident(incident.incidentId, { status: 'RESOLVED' });
         if (i === 2) await store.updateIncident(incident.incidentId, { status: 'INVESTIGATING' });
@@ -238,7 +238,7 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('reopens a terminal incident for a rerun and leaves a running one alone', async () => {
       const { store } = await setup();
-      const { incident } = await store.openOrFold(alertFixture({ dedupKey: `reopen-${nextId()}` }), {}, nextId);
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `reopen-${nextId()}` }), {}, nextId);
       await store.requestApproval(incident.incidentId, 'tok', { status: 'PENDING' });
       await store.updateIncident(incident.incidentId, { status: 'ESCALATED', outcome: 'escalated', reportLocation: 'r' });
       const reopened = await store.reopen(incident.incidentId);

@@ -75,13 +75,13 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(5);
   });
 
-  it('openOrFold on a new key finds no live pointer, claims it, creates META while counting the identity, and stores the alert', async () => {
+  it('recordAlert (no correlation window) on a new key finds no live pointer, claims it, creates META while counting the identity, and stores the alert', async () => {
     // Prepare
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ incidentId: 'inc-new', alertCount: 1, distinctAlerts: 1 }) });
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
     // Act
-    const result = await newStore().openOrFold(alertFixture(), { PID: 'PID-1' }, () => 'inc-new');
+    const result = await newStore().recordAlert(alertFixture(), { PID: 'PID-1' }, () => 'inc-new');
     // Assess
     expect(result.created).toBe(true);
     expect(JSON.stringify(result.incident)).not.toContain('tok-secret');
@@ -111,18 +111,18 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     expect(updates[1].UpdateExpression).not.toContain('if_not_exists(#alertCount');
     expect(puts).toHaveLength(2);
     expect(puts[1]).toMatchObject({ Item: { pk: 'INCIDENT#inc-new', sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false, raw: { PID: 'PID-1' } } });
-    // Correlation is off for openOrFold: no CORR item is touched.
+    // Correlation is off without a window: no CORR item is touched.
     expect(JSON.stringify([...updates, ...puts])).not.toContain('CORR#');
   });
 
-  it('openOrFold on a taken key refreshes the pointer, reuses its id and reports created=false', async () => {
+  it('recordAlert (no correlation window) on a taken key refreshes the pointer, reuses its id and reports created=false', async () => {
     // Generic stubs first: a later, more specific `on` wins.
     ddb.on(PutCommand).resolves({});
     ddb.on(PutCommand, { Item: { sk: 'DEDUP' } } as never).rejects(ccf());
     ddb.on(UpdateCommand, { Key: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP' } }).resolves({ Attributes: { incidentId: 'inc-1' } });
     ddb.on(UpdateCommand, { Key: { pk: 'INCIDENT#inc-1', sk: 'META' } }).resolves({ Attributes: metaItem({ alertCount: 2 }) });
     let minted = 0;
-    const result = await newStore().openOrFold(alertFixture(), {}, () => `inc-unused-${++minted}`);
+    const result = await newStore().recordAlert(alertFixture(), {}, () => `inc-unused-${++minted}`);
     expect(result).toMatchObject({ created: false, incident: { incidentId: 'inc-1', alertCount: 2 } });
     const refresh = ddb.commandCalls(UpdateCommand)[0].args[0].input;
     expect(refresh).toMatchObject({ UpdateExpression: 'SET #expiresAt = :exp', ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now' });
@@ -130,12 +130,12 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     expect(alertPut).toMatchObject({ Item: { sk: 'ALERT#2024-05-01T12:00:00.000Z#000002', deduplicated: true } });
   });
 
-  it('openOrFold retried after the pointer was claimed but META was not written creates the incident and counts the identity', async () => {
+  it('recordAlert retried after the pointer was claimed but META was not written creates the incident and counts the identity', async () => {
     // The pointer exists but META does not: the META update creates it (its count comes back 1), completing the job.
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: { incidentId: 'inc-half' } });
     ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: metaItem({ incidentId: 'inc-half', alertCount: 1, distinctAlerts: 1 }) });
-    const result = await newStore().openOrFold(alertFixture(), {}, () => 'inc-other');
+    const result = await newStore().recordAlert(alertFixture(), {}, () => 'inc-other');
     const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
     expect(count.Key).toEqual({ pk: 'INCIDENT#inc-half', sk: 'META' });
     // A known identity is counted only if this write creates META.

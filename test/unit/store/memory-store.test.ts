@@ -8,7 +8,7 @@ describe('unit: MemoryIncidentStore', () => {
   it('returns copies, so a caller mutating a result does not change the store', async () => {
     // Prepare
     const store = new MemoryIncidentStore();
-    const { incident } = await store.openOrFold(alertFixture(), {}, () => 'inc-copy');
+    const { incident } = await store.recordAlert(alertFixture(), {}, () => 'inc-copy');
     // Act
     (incident as { title: string }).title = 'changed';
     // Assess
@@ -17,7 +17,7 @@ describe('unit: MemoryIncidentStore', () => {
 
   it('exposes the stored task token only through its test helper', async () => {
     const store = new MemoryIncidentStore();
-    await store.openOrFold(alertFixture(), {}, () => 'inc-token');
+    await store.recordAlert(alertFixture(), {}, () => 'inc-token');
     await store.requestApproval('inc-token', 'tok-1', { status: 'PENDING' });
     expect(store.taskTokenOf('inc-token')).toBe('tok-1');
   });
