@@ -124,7 +124,9 @@ interface World {
    * that merely carries more load (throughput up) is busy, not broken.
    */
   readonly anomalous: ReadonlySet<string>;
-  /** Failing services none of whose (transitive) dependencies is failing. */
+  /** A service's failing (transitive) dependencies that can explain its failure (see `explains`). */
+  readonly failingDepsOf: (service: string) => string[];
+  /** Failing services no failing (transitive) dependency of which explains their failure. */
   readonly origins: ReadonlySet<string>;
   /** Per service, the traces whose deepest failing span is in it. */
   readonly leafErrors: ReadonlyMap<string, readonly string[]>;
@@ -165,6 +167,43 @@ export const DATING_SHARE = 0.25;
 /** Latency and error rate: what users feel, and what dates a fault. */
 export const isServiceLevelIndicator = (metric: string): boolean => /latency|error/.test(metric.toLowerCase());
 
+/**
+ * A dependency whose only failure is in its service-level indicators explains its caller's failure only if an
+ * indicator rose by at least this share of the caller's rise on it: a request's latency includes its calls'
+ * latency and its errors include theirs, so a database that answers 3.5 ms slower under a sale's load (or fails
+ * 0.016 % of calls instead of 0.006 %) is not why its caller takes 13 s more and fails 23 % of requests. (A
+ * caller that calls it ten times per request would degrade ten times as much: the share leaves room for that.)
+ */
+export const EXPLAINED_SLI_SHARE = 0.1;
+
+/**
+ * Whether a failing dependency can explain its caller's failure: yes when anything but its service-level
+ * indicators fails (saturation, lost throughput, a resized pool, memory), when one of its indicators cannot be
+ * compared with the caller's (the caller shows no anomaly on it), or when one rose by a real share of the
+ * caller's (see `EXPLAINED_SLI_SHARE`).
+ */
+const explainer = (failures: readonly Anomaly[]) => {
+  const rises = new Map<string, Map<string, number>>();
+  const failsOtherwise = new Set<string>();
+  for (const a of failures) {
+    if (!isServiceLevelIndicator(a.metric)) {
+      failsOtherwise.add(a.service);
+      continue;
+    }
+    const own = rises.get(a.service) ?? rises.set(a.service, new Map()).get(a.service)!;
+    own.set(a.metric, Math.max(own.get(a.metric) ?? 0, a.current - a.baseline));
+  }
+  return (dependency: string, caller: string): boolean => {
+    if (failsOtherwise.has(dependency)) return true;
+    const callerRises = rises.get(caller);
+    // Compared on the same indicator only (p99 with p99, in the same unit).
+    return [...(rises.get(dependency) ?? [])].some(([metric, rise]) => {
+      const callerRise = callerRises?.get(metric);
+      return callerRise === undefined || rise >= EXPLAINED_SLI_SHARE * callerRise;
+    });
+  };
+};
+
 /** Which services a service's NEW error templates name ("call to ledger-service failed: …"). */
 const serviceNamer = (templates: readonly Template[]) => {
   const novel = templates.filter((t) => t.novel);
@@ -193,7 +232,9 @@ const index = (input: RootCauseInput): World => {
   // Only load anomalies (a surge nothing failed under): fall back to every anomalous service.
   const signals = failures.length > 0 ? failures : input.anomalies;
   const anomalous = new Set(signals.map((a) => a.service));
-  const origins = new Set([...anomalous].filter((s) => ![...dependenciesOf(graph, s)].some((d) => anomalous.has(d))));
+  const explains = explainer(failures);
+  const failingDepsOf = (service: string) => [...dependenciesOf(graph, service)].filter((d) => anomalous.has(d) && explains(d, service));
+  const origins = new Set([...anomalous].filter((s) => failingDepsOf(s).length === 0));
   const leafErrors = new Map<string, string[]>();
   const errorTraces = input.traces.filter((t) => t.status === 'ERROR' || t.spans.some((s) => s.status === 'ERROR'));
   const namesService = serviceNamer(input.templates);
@@ -231,6 +272,7 @@ const index = (input: RootCauseInput): World => {
     graph,
     topologyKnown: input.topology.length > 0,
     anomalous,
+    failingDepsOf,
     origins,
     leafErrors,
     errorTraceCount: errorTraces.length,
@@ -401,7 +443,7 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   const isAnomalous = w.anomalous.has(change.service);
   // The target's failure is already explained by a failing dependency of its own that the changed service
   // does not lead to: a healthy changed service beside that path explains nothing.
-  const targetFailingDeps = [...dependenciesOf(w.graph, target)].filter((d) => w.anomalous.has(d));
+  const targetFailingDeps = w.failingDepsOf(target);
   const changedDeps = dependenciesOf(w.graph, change.service);
   const explainedElsewhere = !isAnomalous && targetFailingDeps.length > 0 && !targetFailingDeps.some((d) => d === change.service || changedDeps.has(d));
   const flood = amplification(w, change, target);
@@ -523,14 +565,17 @@ const RESOURCE_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['cache', 'memor
 
 /** Shared by every origin hypothesis: blame the origin, not the loudest downstream symptom. */
 const originPrediction = (w: World, service: string): TestedPrediction => {
-  const anomalousDeps = [...dependenciesOf(w.graph, service)].filter((d) => w.anomalous.has(d));
+  const anomalousDeps = w.failingDepsOf(service);
+  // Dependencies that degraded too, but by far too little to explain this service's failure.
+  const barelyDegraded = [...dependenciesOf(w.graph, service)].filter((d) => w.anomalous.has(d) && !anomalousDeps.includes(d));
+  const healthyDeps = barelyDegraded.length > 0 ? `no dependency fails enough to explain it (${barelyDegraded.join(', ')} degraded far less)` : 'no dependency is anomalous';
   const leaf = w.leafErrors.get(service) ?? [];
   const elsewhere = [...w.leafErrors.entries()].filter(([s]) => s !== service).sort((a, b) => b[1].length - a[1].length)[0];
   let check: Check;
   if (anomalousDeps.length > 0) check = { verdict: 'refuted', reason: `it calls anomalous ${anomalousDeps.join(', ')}: a symptom, not the origin` };
-  else if (leaf.length > 0 && (!elsewhere || leaf.length >= elsewhere[1].length)) check = { verdict: 'supported', reason: `no dependency is anomalous and ${leaf.length} failing trace(s) end in it` };
+  else if (leaf.length > 0 && (!elsewhere || leaf.length >= elsewhere[1].length)) check = { verdict: 'supported', reason: `${healthyDeps} and ${leaf.length} failing trace(s) end in it` };
   else if (elsewhere && leaf.length === 0) check = { verdict: 'refuted', reason: `failing traces end in ${elsewhere[0]}, not here` };
-  else if (w.topologyKnown) check = { verdict: 'supported', reason: 'none of its dependencies is anomalous' };
+  else if (w.topologyKnown) check = { verdict: 'supported', reason: healthyDeps };
   else check = { verdict: 'inconclusive', reason: 'the call graph is unknown' };
   return pick(check.verdict, withReason(`${service} is where the anomaly starts`, check), 1, [
     ...anomalyIds(w, service),

@@ -179,6 +179,44 @@ describe('analyseRootCause', () => {
     expect(surge.confidence).toBeLessThan(out.rootCauses[0].confidence);
   });
 
+  it('does not take a dependency that degraded a little as the origin of the failure of its caller', () => {
+    // Prepare: the sale's load makes inventory-db 3.5 ms slower from 11:55, before CR2077, and background errors
+    // tick up from 0.006 % to 0.016 % at 11:22; inventory-service then takes 18 s more and fails 23 % of requests
+    // from 12:10. The database cannot explain that: inventory-service stays the origin.
+    const input = poolIncident({
+      anomalies: [
+        anomaly('inventory-db', 'throughput_rps', 1000, 1900, T('11:50')),
+        anomaly('inventory-db', 'latency_p99_ms', 13.5, 17, T('11:55'), 4.3),
+        anomaly('inventory-db', 'error_rate_pct', 0.006, 0.016, T('11:22'), 4.5),
+        anomaly('inventory-service', 'error_rate_pct', 0.1, 23, T('12:10'), 900),
+        ...poolIncident().anomalies,
+      ],
+    });
+    // Act
+    const out = analyseRootCause(input);
+    // Assess
+    expect(out.rootCauses[0].changeId).toBe('CR2077');
+    expect(out.rootCauses[0].predictions.every((p) => p.result === 'supported')).toBe(true);
+    const surge = out.considered.find((h) => h.category === 'capacity' && h.service === 'inventory-service')!;
+    expect(surge.predictions[0]).toMatchObject({ result: 'supported' });
+    expect(surge.predictions[0].statement).toContain('inventory-db degraded far less');
+  });
+
+  it('still takes a dependency whose latency rose as much as its caller did as the origin', () => {
+    // Prepare: inventory-db itself takes 9 s more from 12:08: inventory-service only waits for it.
+    const input = poolIncident({
+      anomalies: [anomaly('inventory-db', 'latency_p99_ms', 13.5, 9_000, T('12:08'), 50), ...poolIncident().anomalies],
+    });
+    // Act
+    const out = analyseRootCause(input);
+    // Assess
+    const surge = out.considered.find((h) => h.category === 'capacity' && h.service === 'inventory-service')!;
+    expect(surge.predictions[0]).toMatchObject({ result: 'refuted' });
+    expect(surge.predictions[0].statement).toContain('it calls anomalous inventory-db');
+    const change = out.considered.find((h) => h.changeId === 'CR2077')!;
+    expect(change.predictions[0].statement).toContain('on inventory-db');
+  });
+
   it('accepts a long lag as a slow burn when memory climbs from the deploy', () => {
     // Prepare: a deploy at 10:20, memory flat before and climbing after, GC errors from 12:09
     const leak = cr('CHG-6204', 'inventory-service', T('10:20'), { title: 'Cache decoded claims in-process' });
