@@ -2,7 +2,10 @@
  * Where simulated worlds live: one item per world in the incident table (PK `WORLD#<id>`, SK `WORLD`), so
  * every Lambda of an incident sees the same world, including the mitigations executed in it. Actions and
  * recorded incidents are appended atomically (`list_append` under a condition); no transactions, which
- * dynalite lacks. The scenario is kept as a JSON string: one attribute, no marshalling surprises, and its
+ * dynalite lacks. An append can also be made conditional on the list still having the length the caller read
+ * (optimistic concurrency): the lists only ever grow, so their length is the version of what the caller decided
+ * on. Two duplicate runs of one action that both read "not applied yet" then cannot both record it: the second
+ * append fails with `WorldChanged`, and its caller decides again on a fresh read (tools/simulated.ts). The scenario is kept as a JSON string: one attribute, no marshalling surprises, and its
  * size is easy to check against DynamoDB's 400 KB item limit.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -11,14 +14,25 @@ import type { PastIncident } from '../tools/ports.ts';
 import { parseScenario, type Scenario } from './scenario.ts';
 import type { WorldAction, WorldState } from './world.ts';
 
+/**
+ * The world as the caller read it, for a conditional append: the list must still hold exactly `expectedLength`
+ * entries (what the caller saw), or the append fails with `WorldChanged` and nothing is written.
+ */
+export interface AppendGuard {
+  readonly expectedLength: number;
+}
+
 export interface WorldStore {
   getWorld(id: string): Promise<WorldState | undefined>;
   /** Creates or replaces the world. */
   putWorld(state: WorldState): Promise<void>;
-  /** Appends an action; throws `WorldNotFound` if the world does not exist, `WorldFull` past the cap. */
-  recordAction(id: string, action: WorldAction): Promise<void>;
-  /** Appends an incident to the world's history (the memory grows as incidents resolve). */
-  recordIncident(id: string, incident: PastIncident): Promise<void>;
+  /**
+   * Appends an action; throws `WorldNotFound` if the world does not exist, `WorldFull` past the cap, and (with a
+   * guard) `WorldChanged` if the world no longer holds the number of actions the caller read.
+   */
+  recordAction(id: string, action: WorldAction, guard?: AppendGuard): Promise<void>;
+  /** Appends an incident to the world's history (the memory grows as incidents resolve); errors as recordAction. */
+  recordIncident(id: string, incident: PastIncident, guard?: AppendGuard): Promise<void>;
 }
 
 export const WORLD_SK = 'WORLD';
@@ -42,6 +56,29 @@ export class WorldFull extends Error {
 export class WorldTooLarge extends Error {
   override name = 'WorldTooLarge';
 }
+
+/**
+ * A conditional append lost a race: another writer appended to the list (or replaced the world) since the caller
+ * read it, so what the caller decided on is stale. Nothing was written; decide again on a fresh read.
+ */
+export class WorldChanged extends Error {
+  override name = 'WorldChanged';
+  readonly list: WorldList;
+  readonly expectedLength: number | undefined;
+  readonly actualLength: number;
+  constructor(id: string, list: WorldList, expectedLength: number | undefined, actualLength: number) {
+    super(
+      expectedLength === undefined
+        ? `world ${id} was replaced while appending to its ${list}; nothing was written`
+        : `world ${id} changed since it was read: it holds ${actualLength} ${list}, not the ${expectedLength} read; nothing was written`,
+    );
+    this.list = list;
+    this.expectedLength = expectedLength;
+    this.actualLength = actualLength;
+  }
+}
+
+type WorldList = 'actions' | 'incidents';
 
 /**
  * Parsed scenarios by their stored JSON. Every agent run reads its world, and a scenario (tens of KB) never
@@ -116,34 +153,48 @@ export class DynamoWorldStore implements WorldStore {
     );
   }
 
-  recordAction(id: string, action: WorldAction): Promise<void> {
-    return this.#append(id, 'actions', plain(action), MAX_WORLD_ACTIONS);
+  recordAction(id: string, action: WorldAction, guard?: AppendGuard): Promise<void> {
+    return this.#append(id, 'actions', plain(action), MAX_WORLD_ACTIONS, guard);
   }
 
-  recordIncident(id: string, incident: PastIncident): Promise<void> {
-    return this.#append(id, 'incidents', plain(incident), MAX_WORLD_INCIDENTS);
+  recordIncident(id: string, incident: PastIncident, guard?: AppendGuard): Promise<void> {
+    return this.#append(id, 'incidents', plain(incident), MAX_WORLD_INCIDENTS, guard);
   }
 
-  async #append(id: string, list: 'actions' | 'incidents', value: unknown, max: number): Promise<void> {
+  async #append(id: string, list: WorldList, value: unknown, max: number, guard: AppendGuard | undefined): Promise<void> {
+    const expected = guard?.expectedLength;
+    // size() of a missing attribute is not 0 in a condition (the comparison is false): an empty list may be absent.
+    const unchanged = expected === undefined ? '' : expected === 0 ? ' AND (attribute_not_exists(#list) OR size(#list) = :expected)' : ' AND size(#list) = :expected';
     try {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: worldPk(id), sk: WORLD_SK },
           UpdateExpression: 'SET #list = list_append(if_not_exists(#list, :empty), :item)',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#list) OR size(#list) < :max)',
+          ConditionExpression: `attribute_exists(pk) AND (attribute_not_exists(#list) OR size(#list) < :max)${unchanged}`,
           ExpressionAttributeNames: { '#list': list },
-          ExpressionAttributeValues: { ':empty': [], ':item': [value], ':max': max },
+          ExpressionAttributeValues: { ':empty': [], ':item': [value], ':max': max, ...(expected === undefined ? {} : { ':expected': expected }) },
         }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+      // Which part of the condition failed, from a fresh read (the item as it is now, not as it was at the write).
       const world = await this.getWorld(id);
       if (!world) throw new WorldNotFound(id);
-      throw new WorldFull(`world ${id} already holds ${max} ${list}`);
+      throw whyRefused(world, list, max, expected);
     }
   }
 }
+
+/** The error for an append the condition refused, judged on the world as it is now. */
+const whyRefused = (world: WorldState, list: WorldList, max: number, expected: number | undefined): Error => {
+  const length = world[list].length;
+  // A guarded caller first learns that it decided on a stale world: on a fresh read it may not append at all.
+  if (expected !== undefined && length !== expected) return new WorldChanged(world.id, list, expected, length);
+  if (length >= max) return new WorldFull(`world ${world.id} already holds ${max} ${list}`);
+  // Neither full nor changed in length now: the world was replaced between the write and this read.
+  return new WorldChanged(world.id, list, expected, length);
+};
 
 /** The in-memory store (unit tests, a single-process CLI). Copies on the way in and out, like a database. */
 export class MemoryWorldStore implements WorldStore {
@@ -160,16 +211,20 @@ export class MemoryWorldStore implements WorldStore {
     this.#worlds.set(state.id, plain(state)); // plain() is already a deep copy
   }
 
-  async recordAction(id: string, action: WorldAction): Promise<void> {
-    const w = this.#require(id);
-    if (w.actions.length >= MAX_WORLD_ACTIONS) throw new WorldFull(`world ${id} already holds ${MAX_WORLD_ACTIONS} actions`);
-    this.#worlds.set(id, { ...w, actions: [...w.actions, plain(action)] });
+  async recordAction(id: string, action: WorldAction, guard?: AppendGuard): Promise<void> {
+    this.#append(id, 'actions', plain(action), MAX_WORLD_ACTIONS, guard);
   }
 
-  async recordIncident(id: string, incident: PastIncident): Promise<void> {
+  async recordIncident(id: string, incident: PastIncident, guard?: AppendGuard): Promise<void> {
+    this.#append(id, 'incidents', plain(incident), MAX_WORLD_INCIDENTS, guard);
+  }
+
+  /** The same conditions as DynamoWorldStore's, checked and applied in one synchronous step (atomic here). */
+  #append(id: string, list: WorldList, value: WorldAction | PastIncident, max: number, guard: AppendGuard | undefined): void {
     const w = this.#require(id);
-    if (w.incidents.length >= MAX_WORLD_INCIDENTS) throw new WorldFull(`world ${id} already holds ${MAX_WORLD_INCIDENTS} incidents`);
-    this.#worlds.set(id, { ...w, incidents: [...w.incidents, plain(incident)] });
+    const expected = guard?.expectedLength;
+    if ((expected !== undefined && w[list].length !== expected) || w[list].length >= max) throw whyRefused(w, list, max, expected);
+    this.#worlds.set(id, { ...w, [list]: [...w[list], value] } as WorldState);
   }
 
   #require(id: string): WorldState {

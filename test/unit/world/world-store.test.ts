@@ -56,4 +56,16 @@ describe('DynamoWorldStore', () => {
     expect(input.ConditionExpression).toContain('attribute_exists(pk)');
     expect(input.ExpressionAttributeValues?.[':max']).toBe(MAX_WORLD_ACTIONS);
   });
+
+  it('adds the length the caller read to the condition (an absent list counts as empty only for a guard of 0)', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    const { record } = applyAction(createWorld(scenario, { id: 'd-1', now: NOW }), { kind: 'none', service: 'x' }, NOW);
+    const store = new DynamoWorldStore(doc, 'table');
+    await store.recordAction('d-1', record as never, { expectedLength: 0 });
+    await store.recordAction('d-1', record as never, { expectedLength: 3 });
+    const [empty, three] = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(empty.ConditionExpression).toBe('attribute_exists(pk) AND (attribute_not_exists(#list) OR size(#list) < :max) AND (attribute_not_exists(#list) OR size(#list) = :expected)');
+    expect(three.ConditionExpression).toBe('attribute_exists(pk) AND (attribute_not_exists(#list) OR size(#list) < :max) AND size(#list) = :expected');
+    expect(three.ExpressionAttributeValues).toMatchObject({ ':expected': 3, ':max': MAX_WORLD_ACTIONS });
+  });
 });

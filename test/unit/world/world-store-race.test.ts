@@ -1,0 +1,108 @@
+/**
+ * Optimistic concurrency of the world store: an append guarded by the length the caller read lands only if the
+ * world is still as read. Run against DynamoWorldStore on dynalite (the real condition expressions) and against
+ * MemoryWorldStore (which must behave the same, since unit tests of the tools run on it).
+ */
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynamo, type LocalDynamo } from '../../../lib/local/dynamodb.ts';
+import type { PastIncident } from '../../../functions/core/tools/ports.ts';
+import { applyAction, createWorld, type WorldAction } from '../../../functions/core/world/world.ts';
+import { DynamoWorldStore, MAX_WORLD_ACTIONS, MemoryWorldStore, WORLD_SK, WorldChanged, WorldFull, WorldNotFound, type WorldStore, worldPk } from '../../../functions/core/world/world-store.ts';
+import { allScenarios, NOW } from './helpers.ts';
+
+const TABLE = 'world-store-race';
+const scenario = allScenarios()[0];
+const service = scenario.services[0].name;
+const incident = (id: string): PastIncident => ({ id, title: 't', service, openedAt: NOW.toISOString(), rootCause: 'r', resolution: 'x', tags: [] });
+
+let dynamo: LocalDynamo;
+let doc: DynamoDBDocumentClient;
+beforeAll(async () => {
+  dynamo = await startDynamo({ tableName: TABLE });
+  doc = DynamoDBDocumentClient.from(dynamo.client);
+});
+afterAll(async () => {
+  await dynamo?.stop();
+});
+
+let seq = 0;
+const stores: [string, () => WorldStore][] = [
+  ['DynamoWorldStore on dynalite', () => new DynamoWorldStore(doc, TABLE)],
+  ['MemoryWorldStore', () => new MemoryWorldStore()],
+];
+
+describe.each(stores)('unit: %s appends under optimistic concurrency', (_name, newStore) => {
+  const seeded = async () => {
+    const store = newStore();
+    const world = createWorld(scenario, { id: `race-${++seq}`, now: NOW });
+    await store.putWorld(world);
+    return { store, world };
+  };
+
+  it('two recorders of one action, interleaved (both read, then both append): the world holds it once', async () => {
+    // Prepare: both read the world before either appends, and both decide the action is not applied yet
+    const { store, world } = await seeded();
+    const request = { kind: 'restart-service' as const, service, incidentId: 'inc-1' };
+    const readA = (await store.getWorld(world.id))!;
+    const readB = (await store.getWorld(world.id))!;
+    const a = applyAction(readA, request, NOW).record!;
+    const b = applyAction(readB, request, NOW).record!;
+    // Act
+    await store.recordAction(world.id, a, { expectedLength: readA.actions.length });
+    const lost = store.recordAction(world.id, b, { expectedLength: readB.actions.length });
+    // Assess: B lost the race, and deciding again on a fresh read finds the action applied
+    await expect(lost).rejects.toThrow(WorldChanged);
+    await expect(lost).rejects.toThrow(`world ${world.id} changed since it was read: it holds 1 actions, not the 0 read; nothing was written`);
+    const again = applyAction((await store.getWorld(world.id))!, request, NOW);
+    expect(again.record).toBeUndefined();
+    expect(again.result.detail).toMatch(/^already applied at /);
+    expect((await store.getWorld(world.id))!.actions).toEqual([a]);
+  });
+
+  it('of many guarded appends at once on the same read, exactly one lands', async () => {
+    const { store, world } = await seeded();
+    const records = Array.from({ length: 8 }, (_, i) => applyAction(world, { kind: 'restart-service', service, incidentId: `inc-${i}` }, NOW).record!);
+    const outcomes = await Promise.allSettled(records.map((r) => store.recordAction(world.id, r, { expectedLength: 0 })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason)).toEqual(Array(7).fill(expect.any(WorldChanged)));
+    expect((await store.getWorld(world.id))!.actions).toHaveLength(1);
+  });
+
+  it('guards recorded incidents the same way, and an unguarded append still appends', async () => {
+    const { store, world } = await seeded();
+    await store.recordIncident(world.id, incident('INC-1'), { expectedLength: 0 });
+    await expect(store.recordIncident(world.id, incident('INC-1'), { expectedLength: 0 })).rejects.toThrow(WorldChanged);
+    await store.recordIncident(world.id, incident('INC-2'), { expectedLength: 1 });
+    await store.recordIncident(world.id, incident('INC-3'));
+    expect((await store.getWorld(world.id))!.incidents.map((i) => i.id)).toEqual(['INC-1', 'INC-2', 'INC-3']);
+  });
+
+  it('keeps WorldNotFound and WorldFull under a guard', async () => {
+    const { store, world } = await seeded();
+    const record = applyAction(world, { kind: 'none', service, incidentId: 'inc-1' }, NOW).record as WorldAction;
+    await expect(store.recordAction('no-such-world', record, { expectedLength: 0 })).rejects.toThrow(WorldNotFound);
+    await store.putWorld({ ...world, actions: Array(MAX_WORLD_ACTIONS).fill(record) });
+    await expect(store.recordAction(world.id, record, { expectedLength: MAX_WORLD_ACTIONS })).rejects.toThrow(WorldFull);
+    // A stale reader of a full world first learns it is stale; on a fresh read it learns the world is full.
+    await expect(store.recordAction(world.id, record, { expectedLength: 3 })).rejects.toThrow(WorldChanged);
+    await expect(store.recordAction(world.id, record)).rejects.toThrow(WorldFull);
+  });
+});
+
+describe('unit: DynamoWorldStore guard on a world item without an actions attribute', () => {
+  it('treats the missing list as empty: a guard of 0 appends once, a second guard of 0 loses', async () => {
+    const world = createWorld(scenario, { id: `race-${++seq}`, now: NOW });
+    const store = new DynamoWorldStore(doc, TABLE);
+    await store.putWorld(world);
+    // An item written before the lists were always stored: no `actions`, no `incidents`.
+    const { Item } = await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: worldPk(world.id), sk: WORLD_SK } }));
+    const { actions: _a, incidents: _i, ...bare } = Item!;
+    await doc.send(new PutCommand({ TableName: TABLE, Item: bare }));
+    expect((await store.getWorld(world.id))!.actions).toEqual([]);
+    const record = applyAction(world, { kind: 'none', service, incidentId: 'inc-1' }, NOW).record as WorldAction;
+    await store.recordAction(world.id, record, { expectedLength: 0 });
+    await expect(store.recordAction(world.id, record, { expectedLength: 0 })).rejects.toThrow(WorldChanged);
+    expect((await store.getWorld(world.id))!.actions).toEqual([record]);
+  });
+});
