@@ -4,17 +4,33 @@
  * requests, past incidents, on-call data, action results. The scenario's answer key (`expect`) and the fault
  * definitions never leave this module; tests serialise every result to make sure of it.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools } from './ports.ts';
 import { metricSeries } from '../world/dynamics.ts';
 import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
-import { applyAction, changeUndoneBy, worldTime, type WorldState } from '../world/world.ts';
+import { applyAction, changeUndoneBy, worldTime, type WorldAction, type WorldState } from '../world/world.ts';
 import { isUndo } from '../runbooks/inverse.ts';
-import type { WorldStore } from '../world/world-store.ts';
+import { WorldChanged, type WorldStore } from '../world/world-store.ts';
 import { byCodeUnit } from '../compare.ts';
 
 export class InvalidToolQuery extends Error {
   override name = 'InvalidToolQuery';
 }
+
+/**
+ * A write to the world (an action, a recorded incident) lost the race to concurrent writers on every attempt, so
+ * this call recorded nothing. Still a ToolUnavailable: the agent records the gap (a failed action) and goes on.
+ */
+export class WorldContended extends ToolUnavailable {
+  override name = 'WorldContended';
+}
+
+/**
+ * Attempts at one conditional write before giving up. Each lost attempt means another writer's append landed
+ * (progress), and an incident's executor runs one action at a time: two writers on one world are a duplicate run,
+ * or another incident's executor in the same world, so a handful of attempts settles it.
+ */
+export const MAX_WORLD_WRITE_ATTEMPTS = 5;
 
 const DEFAULT_SEARCH_LIMIT = 10;
 /** Words too common in incident text to say anything about similarity. */
@@ -72,6 +88,47 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     }
     if (!state) throw new ToolUnavailable(tool, `environment "${id}" is not a known simulated world`);
     return state;
+  };
+
+  /** The world as stored now, bypassing the run's cached read (after a lost race). */
+  const fresh = async (tool: string, id: string): Promise<WorldState> => {
+    let state: WorldState | undefined;
+    try {
+      state = await worlds.getWorld(id);
+    } catch (error) {
+      throw new ToolUnavailable(tool, `cannot read simulated world "${id}": ${(error as Error).message}`, { cause: error });
+    }
+    if (!state) throw new ToolUnavailable(tool, `environment "${id}" is not a known simulated world (it disappeared while being written)`);
+    return state;
+  };
+
+  /**
+   * Optimistic concurrency for a write that depends on what the world holds: `decide` looks at the world as read
+   * and returns the result plus, if something must be appended, the write, which the store makes conditional on
+   * the world being unchanged. On a lost race (`WorldChanged`: a concurrent writer, typically a duplicate run of
+   * the same Lambda) the world is read again and `decide` runs on it, with the world it lost on, so it can see what
+   * the other writer did (e.g. the same action, now already applied). Bounded; WorldContended if it never settles.
+   */
+  const settle = async <T>(tool: string, what: string, first: WorldState, decide: (w: WorldState, lostOn: WorldState | undefined) => { result: T; write?: (w: WorldState) => Promise<void> }): Promise<T> => {
+    let w = first;
+    let lostOn: WorldState | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const { result, write } = decide(w, lostOn);
+      if (!write) return result;
+      try {
+        await write(w);
+        changed(w.id);
+        return result;
+      } catch (error) {
+        changed(w.id); // the write may have landed before the error (a timeout), and a lost race means the run's read is stale
+        if (!(error instanceof WorldChanged)) throw new ToolUnavailable(tool, `cannot record ${what} in world "${w.id}": ${(error as Error).message}`, { cause: error });
+        if (attempt >= MAX_WORLD_WRITE_ATTEMPTS) {
+          throw new WorldContended(tool, `cannot record ${what} in world "${w.id}": the world changed under each of ${attempt} attempts (concurrent writers); nothing was recorded by this call`, { cause: error });
+        }
+        lostOn = w;
+        w = await fresh(tool, w.id);
+      }
+    }
   };
 
   /** A window in epoch ms, its end clamped to now (the world has no future data). */
@@ -185,13 +242,11 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       },
       async recordIncident(q) {
         const w = await world('changes', q);
-        try {
-          await worlds.recordIncident(w.id, q.incident);
-        } catch (error) {
-          changed(w.id); // the write may have landed before the error
-          throw new ToolUnavailable('changes', `cannot record incident ${q.incident.id} in world "${w.id}": ${(error as Error).message}`, { cause: error });
-        }
-        changed(w.id);
+        // Idempotent by incident id: a retried report (or two at once) must not add the incident to the history twice.
+        await settle('changes', `incident ${q.incident.id}`, w, (current) => ({
+          result: undefined,
+          write: current.incidents.some((i) => i.id === q.incident.id) ? undefined : (at) => worlds.recordIncident(at.id, q.incident, { expectedLength: at.incidents.length }),
+        }));
       },
     },
 
@@ -234,22 +289,35 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     actions: {
       async execute(q) {
         const w = await world('actions', q);
-        const { result, record } = applyAction(
-          w,
-          { kind: q.action.kind, service: q.action.service, target: q.action.target, params: q.action.params, incidentId: q.incidentId, ...(isUndo(q.action) ? { undo: true } : {}) },
-          clock(),
-        );
-        if (record) {
-          try {
-            await worlds.recordAction(w.id, record);
-          } catch (error) {
-            changed(w.id); // the write may have landed before the error
-            throw new ToolUnavailable('actions', `cannot record the action in world "${w.id}": ${(error as Error).message}`, { cause: error });
-          }
-          changed(w.id);
-        }
-        return result;
+        const request = { kind: q.action.kind, service: q.action.service, target: q.action.target, params: q.action.params, incidentId: q.incidentId, ...(isUndo(q.action) ? { undo: true } : {}) };
+        return settle('actions', 'the action', w, (current, lostOn) => {
+          const { result, record } = applyAction(current, request, clock());
+          if (!record) return { result }; // already applied (applyAction's idempotent retry)
+          // A scale is not idempotent in the world (scaling ×2 twice is ×4), so applyAction records it again; but the
+          // same action of the same incident appended by someone else while this call was deciding is a duplicate
+          // run of this very step (an incident's executor runs its actions one at a time), not a second scale.
+          const twin = lostOn ? concurrentTwin(lostOn, current, record) : undefined;
+          if (twin) return { result: { status: twin.status, detail: `already ${twin.status === 'succeeded' ? 'applied' : 'attempted'} at ${twin.at} by a concurrent run: ${twin.detail}` } };
+          return { result, write: (at) => worlds.recordAction(at.id, record, { expectedLength: at.actions.length }) };
+        });
       },
     },
   };
+};
+
+/** The record, appended to `now` since `before` was read, of the same action as `record` (a concurrent duplicate run). */
+const concurrentTwin = (before: WorldState, now: WorldState, record: WorldAction): WorldAction | undefined => {
+  // Only when `now` continues `before` (the lists only grow): a replaced world says nothing about a duplicate run.
+  if (now.actions.length < before.actions.length || now.createdAt !== before.createdAt) return undefined;
+  return now.actions
+    .slice(before.actions.length)
+    .find(
+      (x) =>
+        x.incidentId === record.incidentId &&
+        x.kind === record.kind &&
+        x.service === record.service &&
+        x.target === record.target &&
+        (x.undo === true) === (record.undo === true) &&
+        isDeepStrictEqual(x.params, JSON.parse(JSON.stringify(record.params))), // as stored: no undefined, any key order
+    );
 };
