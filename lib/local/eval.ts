@@ -4,6 +4,12 @@
  * each under N worlds (a world id seeds the world's noise), and scores the diagnosis against the scenario's
  * `expect` block — which no agent ever sees.
  *
+ * Repeatable: the world ids are the same every evaluation (`ev0-<n>-<scenario>`), and a world answers as a
+ * function of the time relative to its anchor, so two evaluations replay the same worlds. What still moves is
+ * where in its minute a run falls: the world is anchored on the whole minute before the run, and the agents ask
+ * "up to now", so a run seeded at :40 sees 40 more seconds of the current minute (log lines, traces, the current
+ * metric value) than one seeded at :00.
+ *
  * Scoring, per run:
  * - top-1 hit: the most confident root cause names the expected service, the expected change (when the
  *   scenario expects one) and the expected fault category, and the agent did not abstain. For a false alarm
@@ -201,8 +207,10 @@ export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
   const started = Date.now();
   const twin = opts.twin ?? (await startTwin({ inMemory: true, waitOverrideMs: 0 }));
   const results: ScenarioResult[] = [];
-  // One random tag per evaluation keeps world ids (and alert identities) unique in a long-lived twin.
-  const tag = randomBytes(3).toString('hex');
+  // The world id seeds the world's noise, so a twin of our own gets the same ids every time: two evaluations
+  // replay the same worlds and score the same. A long-lived twin (opts.twin) may hold worlds and alerts of an
+  // earlier evaluation: one random tag per evaluation keeps world ids (and alert identities) unique there.
+  const tag = opts.twin ? randomBytes(3).toString('hex') : '0';
   try {
     const total = files.length * seeds;
     for (let s = 0; s < seeds; s += 1) {

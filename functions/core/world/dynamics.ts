@@ -3,7 +3,8 @@
  * computed from the scenario in four steps.
  *   1. Healthy intrinsic values: baseline × a mild daily shape × traffic load × seeded noise (fast
  *      per-minute noise, a slow wander, rare latency spikes). The noise is a hash of (world id, service,
- *      metric, time bucket): deterministic. Load events (a flash sale) reach callees through the call graph,
+ *      metric, time bucket), the bucket counted in minutes since the world's anchor: deterministic, and the
+ *      same whenever the world was seeded. Load events (a flash sale) reach callees through the call graph,
  *      and each call edge can carry more than its share: a fault's `callVolume` (retry storm, N+1 query) or a
  *      cache's miss ratio (every miss goes to the backing store) multiplies the traffic on that edge.
  *   2. Faults active at t move their service's metrics (factor / add / value / growth per minute), scaled
@@ -116,12 +117,34 @@ interface Instant {
   readonly weight: number;
 }
 
-const SLOW_KNOT = 15 * MINUTE;
+/** Minutes between two slow-noise knots. */
+const SLOW_KNOT_MINUTES = 15;
 
-const instant = (t: number): Instant => {
-  const knot = Math.floor(t / SLOW_KNOT);
-  const f = (t - knot * SLOW_KNOT) / SLOW_KNOT;
-  return { t, minute: Math.floor(t / MINUTE), knot, weight: (1 - Math.cos(Math.PI * f)) / 2 };
+/**
+ * The world's clock origin: its anchor (scenario minute 0) on the minute at or before it. Every world that
+ * createWorld makes is anchored on a whole minute, so this is the anchor itself; an older stored world anchored
+ * mid-minute still gets its grids on real UTC minutes.
+ */
+export const worldOrigin = (world: WorldState): number => context(world).origin;
+
+/** Epoch ms of the start of the world minute (a whole UTC minute) that holds `t`. */
+export const worldMinuteStart = (world: WorldState, t: number): number => {
+  const origin = context(world).origin;
+  return origin + Math.floor((t - origin) / MINUTE) * MINUTE;
+};
+
+/**
+ * The noise buckets of t. They count minutes since the world's origin, not since the epoch: a world's answers
+ * are a function of its id, scenario, actions and the time RELATIVE to its anchor, so the same world seeded a
+ * few seconds (or days) later answers the same. The slow wander is interpolated by whole minutes too: the
+ * healthy noise holds still within a minute (the world's native grain), so a query a few seconds later inside
+ * the same minute sees the same baseline; only faults (ramps, growth) move continuously.
+ */
+const instant = (ctx: Context, t: number): Instant => {
+  const minute = Math.floor((t - ctx.origin) / MINUTE);
+  const knot = Math.floor(minute / SLOW_KNOT_MINUTES);
+  const f = (minute - knot * SLOW_KNOT_MINUTES) / SLOW_KNOT_MINUTES;
+  return { t, minute, knot, weight: (1 - Math.cos(Math.PI * f)) / 2 };
 };
 
 /**
@@ -190,6 +213,8 @@ const NOISE_METRICS: readonly NoiseMetric[] = ['latency', 'errors', 'throughput'
  */
 interface Context {
   readonly anchor: number;
+  /** worldOrigin: the anchor on its minute. Noise buckets, trace slots and log minutes count from it. */
+  readonly origin: number;
   readonly timeOfDay: number;
   readonly lag: number;
   /** In scenario order. */
@@ -329,6 +354,7 @@ const context = (world: WorldState): Context => {
   const byName = new Map(models.map((m) => [m.spec.name, m]));
   const ctx: Context = {
     anchor,
+    origin: Math.floor(anchor / MINUTE) * MINUTE,
     timeOfDay: world.scenario.timeOfDay,
     lag,
     services: models,
@@ -345,7 +371,11 @@ const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 const ramp = (t: number, start: number, duration: number) => (duration <= 0 ? (t >= start ? 1 : 0) : clamp01((t - start) / duration));
 
 /** A mild daily traffic shape: ±10 %, peaking mid-afternoon (scenario-local time, anchored at `timeOfDay`). */
-const dailyShape = (ctx: Context, t: number) => 1 + 0.1 * Math.sin((2 * Math.PI * (ctx.timeOfDay + (t - ctx.anchor) / 3_600_000 - 9)) / 24);
+const dailyShape = (ctx: Context, at: Instant) => {
+  // Taken at the start of the world minute, like the noise: a healthy minute holds still.
+  const hours = (ctx.origin + at.minute * MINUTE - ctx.anchor) / 3_600_000;
+  return 1 + 0.1 * Math.sin((2 * Math.PI * (ctx.timeOfDay + hours - 9)) / 24);
+};
 
 const faultIntensity = (ctx: Context, f: FaultModel, t: number): number => {
   let i = ramp(t, f.start, f.fault.rampMinutes * MINUTE);
@@ -662,7 +692,7 @@ interface Own {
 
 const computeSnapshot = (world: WorldState, t: number): Snapshot => {
   const ctx = context(world);
-  const at = instant(t);
+  const at = instant(ctx, t);
   const n = ctx.services.length;
   // Working state per service, indexed like the scenario's services.
   const active: ActiveFault[][] = new Array(n);
@@ -679,7 +709,7 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     if (m.spec.cache) hits[m.index] = cacheHit(ctx, m, faults, restarts[m.index] as number, at);
   }
   const loads = loadFactors(ctx, t, active, hits);
-  const daily = dailyShape(ctx, t);
+  const daily = dailyShape(ctx, at);
   const own: Own[] = new Array(n);
   // Callees before callers: a pool sees its database's latency, and increases travel up every path.
   for (let k = ctx.order.length - 1; k >= 0; k--) {
@@ -771,8 +801,8 @@ const round = (v: number, digits: number) => {
 };
 
 /**
- * Metric series for the services over [from, to] (epoch ms): one point per `resolutionSeconds` on the aligned
- * grid (the mean of the minute values inside each bucket), plus the point at `to` itself when `to` is not on
+ * Metric series for the services over [from, to] (epoch ms): one point per `resolutionSeconds` on the grid
+ * aligned to the world's origin (whole UTC minutes) (the mean of the minute values inside each bucket), plus the point at `to` itself when `to` is not on
  * the grid (the "current" value). Metrics a service does not expose are left out.
  */
 export const metricSeries = (
@@ -792,8 +822,11 @@ export const metricSeries = (
     if (metrics.length > 0) wanted.push({ service, metrics });
   }
   if (wanted.length === 0) return [];
+  // The grid counts whole resolutions from the world's origin (a whole UTC minute): a coarse bucket then covers
+  // the same world minutes however long after the epoch's last 5-minute or hour mark the world was seeded.
+  const origin = context(world).origin;
   const grid: number[] = [];
-  for (let t = Math.ceil(q.from / res) * res; t <= q.to; t += res) grid.push(t);
+  for (let t = origin + Math.ceil((q.from - origin) / res) * res; t <= q.to; t += res) grid.push(t);
   const times = grid.at(-1) === q.to ? grid : [...grid, q.to];
   // Per point, the snapshots it averages, shared by every series: a coarse grid bucket is the mean of the minute
   // values it covers (what Dynatrace's :avg does), newest first; the extra point at `to` is the value at that instant.

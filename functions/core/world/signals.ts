@@ -4,7 +4,7 @@
  * log-template miner real work: many templates, varying numbers, ids and hosts.
  */
 import type { LogLine, Span, Trace } from '../tools/ports.ts';
-import { snapshotAt, type ServiceState, type Snapshot } from './dynamics.ts';
+import { snapshotAt, worldMinuteStart, worldOrigin, type ServiceState, type Snapshot } from './dynamics.ts';
 import { hex, keyPrefix, uniform, type KeyPrefix } from './random.ts';
 import type { ServiceSpec } from './scenario.ts';
 import type { WorldState } from './world.ts';
@@ -23,7 +23,7 @@ type Level = LogLine['level'];
 const LEVELS: readonly Level[] = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 
 /** The world at the start of t's minute (snapshotAt keeps the snapshots, so every query of a world shares them). */
-const minuteSnapshot = (world: WorldState, t: number): Snapshot => snapshotAt(world, Math.floor(t / MINUTE) * MINUTE);
+const minuteSnapshot = (world: WorldState, t: number): Snapshot => snapshotAt(world, worldMinuteStart(world, t));
 
 const pad = (width: number) => (_: unknown, i: number) => String(i).padStart(width, '0');
 const SECONDS = Array.from({ length: 60 }, pad(2));
@@ -80,7 +80,8 @@ export interface TraceQuery {
 
 /**
  * Traces rooted at each requested service, spans following the call graph. Without `errorsOnly`, spread
- * evenly over the window (newest last); with it, the newest failing ones. Deterministic per world and slot.
+ * evenly over the window (newest last); with it, the newest failing ones. Deterministic per world and slot;
+ * slots are counted from the world's origin, so the same world seeded later draws the same traces.
  */
 export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
   const byName = new Map(world.scenario.services.map((s) => [s.name, s]));
@@ -88,9 +89,10 @@ export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
   if (roots.length === 0 || q.to < q.from) return [];
   const limit = Math.min(100, Math.max(1, q.limit ?? 10));
   const perRoot = Math.max(1, Math.ceil(limit / roots.length));
-  const env: TraceEnv = { world, byName, operations: new Map(world.scenario.services.map((s) => [s.name, operationsOf(s)])) };
+  const origin = worldOrigin(world);
+  const env: TraceEnv = { world, origin, byName, operations: new Map(world.scenario.services.map((s) => [s.name, operationsOf(s)])) };
   const slots: number[] = [];
-  for (let t = Math.floor(q.to / TRACE_SLOT) * TRACE_SLOT; t >= q.from && slots.length < 2880; t -= TRACE_SLOT) slots.push(t);
+  for (let t = origin + Math.floor((q.to - origin) / TRACE_SLOT) * TRACE_SLOT; t >= q.from && slots.length < 2880; t -= TRACE_SLOT) slots.push(t);
   const out: Trace[] = [];
   for (const root of roots) {
     const picked: Trace[] = [];
@@ -112,13 +114,16 @@ export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
 /** What every trace of one query shares. */
 interface TraceEnv {
   readonly world: WorldState;
+  /** worldOrigin: trace slots are keyed by their number since it. */
+  readonly origin: number;
   readonly byName: ReadonlyMap<string, ServiceSpec>;
   readonly operations: ReadonlyMap<string, readonly string[]>;
 }
 
-const buildTrace = ({ world, byName, operations }: TraceEnv, root: string, slot: number, notAfter: number): Trace => {
-  const start = Math.min(notAfter, slot + Math.floor(uniform(world.id, 'trace-start', root, slot) * TRACE_SLOT));
-  const traceId = hex(32, world.id, 'trace', root, slot);
+const buildTrace = ({ world, origin, byName, operations }: TraceEnv, root: string, slot: number, notAfter: number): Trace => {
+  const n = Math.round((slot - origin) / TRACE_SLOT);
+  const start = Math.min(notAfter, slot + Math.floor(uniform(world.id, 'trace-start', root, n) * TRACE_SLOT));
+  const traceId = hex(32, world.id, 'trace', root, n);
   // Every draw of a span is keyed by (world, trace id, span counter, what is drawn).
   const traceKey = keyPrefix(world.id, traceId);
   const snapshot = minuteSnapshot(world, start);
@@ -305,18 +310,22 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   // Per line, what orders it: its time and its source's rank.
   const times: number[] = [];
   const ranks: number[] = [];
-  const first = Math.floor(from / MINUTE) * MINUTE;
+  // Minutes are counted from the world's origin, and every draw of a minute is keyed by that count: the same
+  // world seeded later writes the same lines at the same times relative to its anchor.
+  const origin = worldOrigin(world);
+  const first = worldMinuteStart(world, from);
   for (let minute = first + Math.floor((q.to - first) / MINUTE) * MINUTE; minute >= first; minute -= MINUTE) {
     const snapshot = snapshotAt(world, minute);
+    const worldMinute = Math.round((minute - origin) / MINUTE);
     for (const source of sources) {
       const name = source.spec.name;
       const sourceRank = rank.get(source) as number;
       const state = snapshot.services.get(name);
       if (!state) continue;
-      for (const e of emitters(world, source, snapshot, state, minute, minRank)) {
+      for (const e of emitters(source, snapshot, state, worldMinute, minRank)) {
         const levelRank = LEVELS.indexOf(e.level);
         const template = compiled(e.template);
-        const key = source.key.extend(e.key, minute);
+        const key = source.key.extend(e.key, worldMinute);
         for (let k = 0; k < e.count; k++) {
           const lineKey = key.extend(k);
           const offset = Math.floor(lineKey.uniform('ts') * MINUTE);
@@ -345,8 +354,8 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
 
 const ERROR_RANK = LEVELS.indexOf('ERROR');
 
-/** What each line source writes in one minute, and how many lines: only those at or above `minRank`. */
-const emitters = (world: WorldState, source: LogSource, snapshot: Snapshot, state: ServiceState, minute: number, minRank: number): Emitter[] => {
+/** What each line source writes in one minute (`minute`: its number since the world's origin), and how many lines: only those at or above `minRank`. */
+const emitters = (source: LogSource, snapshot: Snapshot, state: ServiceState, minute: number, minRank: number): Emitter[] => {
   const { spec, key } = source;
   const out: Emitter[] = [];
   for (const { index, template: b } of source.background) {

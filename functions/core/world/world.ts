@@ -1,6 +1,6 @@
 /**
- * The simulated world: a scenario anchored at a moment ("now" when the world is created), plus everything
- * that happened to it since (mitigation actions, incidents recorded into its history). The state is small
+ * The simulated world: a scenario anchored at a moment (the whole minute of "now" when the world is created),
+ * plus everything that happened to it since (mitigation actions, incidents recorded into its history). The state is small
  * and plain JSON, so it fits one DynamoDB item; every metric, trace and log is derived from it on demand by
  * pure, deterministic functions (dynamics.ts, signals.ts). Agents never see this module — only what the tool
  * ports (tools/simulated.ts) return.
@@ -35,7 +35,7 @@ export interface WorldAction {
 
 export interface WorldState {
   readonly id: string;
-  /** The anchor: scenario minute 0. */
+  /** The anchor: scenario minute 0 (a whole UTC minute for every world createWorld makes). */
   readonly createdAt: string;
   /** Seconds a successful mitigation takes to show fully in the metrics (rollout, cache warm-up). */
   readonly recoveryLagSeconds: number;
@@ -56,11 +56,20 @@ export class InvalidWorldId extends Error {
   }
 }
 
+/**
+ * A new world, anchored (scenario minute 0) on the whole UTC minute at or before `now`. Its noise is keyed by
+ * minutes since that anchor, so two worlds with the same id answer the same for the same window relative to
+ * their anchors whatever second they were seeded at; the whole minute keeps every grid point a real UTC minute,
+ * as a metrics API answers. The alert then fires up to a minute earlier than `now` would have put it: the same
+ * as an alert processed a few seconds later.
+ */
 export const createWorld = (scenario: Scenario, opts: { id: string; now: Date; recoveryLagSeconds?: number }): WorldState => {
   if (!WORLD_ID.test(opts.id)) throw new InvalidWorldId(opts.id);
+  const now = opts.now.getTime();
+  if (!Number.isFinite(now)) throw new RangeError(`world ${opts.id}: now is not a valid date`);
   return {
     id: opts.id,
-    createdAt: opts.now.toISOString(),
+    createdAt: new Date(Math.floor(now / 60_000) * 60_000).toISOString(),
     recoveryLagSeconds: opts.recoveryLagSeconds ?? DEFAULT_RECOVERY_LAG_SECONDS,
     scenario,
     actions: [],
