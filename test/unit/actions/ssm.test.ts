@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { MitigationAction } from '../../../functions/core/model.ts';
 import { inverseOf } from '../../../functions/core/runbooks/inverse.ts';
-import { automationParameters, documentFor, SsmAutomationActions } from '../../../functions/core/tools/actions/ssm.ts';
+import { automationClientToken, automationParameters, documentFor, SsmAutomationActions } from '../../../functions/core/tools/actions/ssm.ts';
 
 const ssm = mockClient(SSMClient);
 const ROLE = 'arn:aws:iam::111122223333:role/AutopilotAutomation';
@@ -145,5 +145,23 @@ describe('unit: SSM Automation actions adapter', () => {
     const result = await actions.execute({ incidentId: 'inc-1', action: { ...rollback, kind: 'failover', target: 'payment-service' } });
     expect(result).toEqual({ status: 'failed', detail: expect.stringMatching(/^SSM Automation: no document is configured for failover; SSM_AUTOMATION_DOCUMENTS names rollback-change, /) });
     expect(ssm.commandCalls(StartAutomationExecutionCommand)).toHaveLength(0);
+  });
+
+  it('gives every start an idempotency token per incident, action and direction, so a duplicate run does not start the runbook twice', async () => {
+    statuses('Success', 'Success');
+    const { actions } = adapter();
+    await actions.execute({ incidentId: 'inc-1', action: rollback });
+    await actions.execute({ incidentId: 'inc-1', action: rollback });
+    const [first, again] = ssm.commandCalls(StartAutomationExecutionCommand).map((c) => c.args[0].input.ClientToken);
+    // SSM enforces the UUID format on ClientToken.
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(again).toBe(first);
+    const others = [
+      automationClientToken('inc-2', rollback),
+      automationClientToken('inc-1', inverseOf(rollback)!),
+      automationClientToken('inc-1', { ...rollback, target: 'CR2075' }),
+      automationClientToken('inc-1', scale),
+    ];
+    expect(new Set([first, ...others]).size).toBe(5);
   });
 });

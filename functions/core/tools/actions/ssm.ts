@@ -21,7 +21,13 @@
  *
  * Every failure (no document for the kind, an SDK error, a failed or timed-out execution, the wait running
  * out) is a `failed` ActionResult with the reason: the executor records it and goes on.
+ *
+ * Duplicate runs: every start carries a `ClientToken` derived from the incident, the action (kind, service,
+ * target) and the direction, so a second run of the same step (a Step Functions retry of an executor that timed
+ * out while waiting, or two invocations at once) gets the execution the first one started, and waits for it,
+ * instead of running the runbook twice. The same key as the webhook adapter's `idempotency-key`.
  */
+import { createHash } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { MitigationAction } from '../../model.ts';
 import { directionOf } from '../../runbooks/inverse.ts';
@@ -82,6 +88,22 @@ export const automationParameters = (incidentId: string, action: MitigationActio
   return Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '').map(([k, v]) => [k, [v]]));
 };
 
+/**
+ * StartAutomationExecution's idempotency token for an action: SSM wants a UUID, so the SHA-256 of what identifies
+ * the step (incident, kind, service, target, direction) is laid out as one (version 5 and RFC 4122 variant bits
+ * set, as a name-based UUID has them). Parameters are left out on purpose, as in the webhook key: a retry that
+ * asks for the same step with other parameters gets SSM's IdempotentParameterMismatch (a failed result), not a
+ * second runbook run.
+ */
+export const automationClientToken = (incidentId: string, action: MitigationAction): string => {
+  const hash = createHash('sha256').update(JSON.stringify([incidentId, action.kind, action.service, action.target ?? '', directionOf(action)])).digest();
+  const b = Buffer.from(hash.subarray(0, 16));
+  b[6] = (b[6] & 0x0f) | 0x50;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
+
 /** The document for an action: `<kind>:undo` for an inverse when configured, else the kind's. */
 export const documentFor = (documents: Readonly<Record<string, string>>, action: MitigationAction): string | undefined =>
   (directionOf(action) === 'undo' ? documents[`${action.kind}:undo`] : undefined) ?? documents[action.kind];
@@ -123,6 +145,8 @@ export class SsmAutomationActions implements Actions {
         new ssm.StartAutomationExecutionCommand({
           DocumentName: document,
           Parameters: automationParameters(incidentId, action, this.#assumeRoleArn),
+          // The same step started again (a duplicate run) returns the first start's execution instead of a new one.
+          ClientToken: automationClientToken(incidentId, action),
           // Tags make every execution traceable to its incident in the SSM console and in CloudTrail.
           Tags: [
             { Key: 'autopilot:incident', Value: incidentId },
