@@ -53,7 +53,8 @@ export interface IncidentAutopilotStackProps extends StackProps {
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
   /**
-   * Run mitigations as SSM Automation runbooks: action kind (or `<kind>:undo`) → document name.
+   * Run mitigations as SSM Automation runbooks: action kind (or `<kind>:undo`) → document name (this account's,
+   * or AWS-owned like AWS-RestartEC2Instance) or a shared document's ARN (`arn:aws:ssm:<region>:<owner>:document/<name>`).
    * @default - the simulated world (or the webhook below)
    */
   readonly ssmAutomationDocuments?: Readonly<Record<string, string>>;

@@ -20,6 +20,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type Access, BUNDLE_EXTERNAL_MODULES, FUNCTIONS, type FunctionSpec } from '../functions/registry.ts';
+import { DOCUMENT_REF_FORMS, type DocumentRef, parseDocumentRef } from '../functions/core/tools/actions/ssm-documents.ts';
 
 /** The Powertools metrics namespace; the same constant as functions/core/handler.ts `NAMESPACE`. */
 export const METRICS_NAMESPACE = 'IncidentAutopilot';
@@ -48,7 +49,11 @@ export interface RetoolSettings {
 
 /** Run mitigations through SSM Automation runbooks (functions/core/tools/actions/ssm.ts). */
 export interface SsmAutomationSettings {
-  /** Action kind (or `<kind>:undo`) → Automation document name in this account and region. */
+  /**
+   * Action kind (or `<kind>:undo`) → Automation document: a name (this account's document, or an AWS-owned one
+   * such as AWS-RestartEC2Instance) or the ARN of a document another account shared with this one
+   * (`arn:aws:ssm:<region>:<owner>:document/<name>`). The grant names each exactly (functions/core/tools/actions/ssm-documents.ts).
+   */
   readonly documents: Readonly<Record<string, string>>;
   /**
    * The role the runbooks run as (their `AutomationAssumeRole` parameter); the function may pass it to SSM only.
@@ -297,8 +302,15 @@ export class IncidentFunctions extends Construct {
   }
 }
 
-/** A document name SSM accepts (a shared document's ARN is not supported here: grant it in its own account). */
-const DOCUMENT_NAME = /^[A-Za-z0-9_.-]{3,128}$/;
+/**
+ * The automation-definition a reference names, any version, for StartAutomationExecution: in the owner's account
+ * (none for AWS's own documents, the sharer's for a shared document's ARN), as the runtime passes it to SSM.
+ */
+const automationDefinitionArn = (stack: Stack, ref: DocumentRef): string => {
+  const resourceName = `${ref.name}:*`;
+  if (ref.owner === 'shared') return `arn:${ref.partition}:ssm:${ref.region}:${ref.account}:automation-definition/${resourceName}`;
+  return stack.formatArn({ service: 'ssm', resource: 'automation-definition', resourceName, ...(ref.owner === 'aws' ? { account: '' } : {}) });
+};
 
 /**
  * `ssm:automation`: start exactly the configured documents (any version), read and tag the executions, and pass
@@ -306,14 +318,14 @@ const DOCUMENT_NAME = /^[A-Za-z0-9_.-]{3,128}$/;
  */
 const grantSsmAutomation = (fn: NodejsFunction, ssm: SsmAutomationSettings): void => {
   const stack = Stack.of(fn);
-  const names = [...new Set(Object.values(ssm.documents))];
-  if (names.length === 0) throw new ActionSettingsInvalid('actions.ssmAutomation.documents names no document');
-  const bad = names.filter((n) => !DOCUMENT_NAME.test(n));
-  if (bad.length > 0) throw new ActionSettingsInvalid(`actions.ssmAutomation.documents: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a document name`);
+  const references = [...new Set(Object.values(ssm.documents))];
+  if (references.length === 0) throw new ActionSettingsInvalid('actions.ssmAutomation.documents names no document');
+  const bad = references.filter((r) => !parseDocumentRef(r));
+  if (bad.length > 0) throw new ActionSettingsInvalid(`actions.ssmAutomation.documents: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a document name or a shared document's ARN: use ${DOCUMENT_REF_FORMS}`);
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['ssm:StartAutomationExecution'],
-      resources: names.map((name) => stack.formatArn({ service: 'ssm', resource: 'automation-definition', resourceName: `${name}:*` })),
+      resources: [...new Set(references.map((r) => automationDefinitionArn(stack, parseDocumentRef(r) as DocumentRef)))],
     }),
   );
   fn.addToRolePolicy(

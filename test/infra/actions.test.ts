@@ -109,8 +109,28 @@ describe('IncidentFunctions: action adapters', () => {
     expect(stack.resolve(envOf('triage').ACTIONS_WEBHOOK_URL)).toBeUndefined();
   });
 
-  it('refuses two adapters at once, and a document that is not a name', () => {
+  it('refuses two adapters at once, and a document that is neither a name nor a shared document\'s ARN', () => {
     expect(() => build((s) => ({ ...ssmSettings(s), webhook: { url: 'https://x.example', signingKey: new Secret(s, 'K') } }))).toThrow(ActionSettingsInvalid);
     expect(() => build(() => ({ ssmAutomation: { documents: { 'scale-service': 'arn:aws:ssm:eu-west-1:1:document/X' } } }))).toThrow(/is not a document name/);
+    expect(() => build(() => ({ ssmAutomation: { documents: { 'scale-service': 'arn:aws:ssm:eu-west-1:444455556666:automation-definition/Scale' } } }))).toThrow(/is not a document name or a shared document's ARN/);
+  });
+
+  it('grants a shared document in its owner\'s account and an AWS-owned one without an account, exactly those', () => {
+    const SHARED = 'arn:aws:ssm:eu-west-1:444455556666:document/Platform-Rollback';
+    const documents = { 'rollback-change': SHARED, 'restart-service': 'AWS-RestartEC2Instance', 'scale-service': 'Autopilot-Scale' };
+    const { envOf, on, stack, functions } = build(() => ({ ssmAutomation: { documents } }));
+    const [start] = on('execute-mitigation', 'ssm:StartAutomationExecution');
+    const resources = (stack.resolve(start.Resource) as unknown[]).map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(3);
+    expect(resources).toContain(JSON.stringify('arn:aws:ssm:eu-west-1:444455556666:automation-definition/Platform-Rollback:*'));
+    // formatArn keeps the partition a token; the account is empty, as in AWS-owned documents' ARNs.
+    expect(resources.find((r) => r.includes('AWS-RestartEC2Instance'))).toMatch(/:ssm:eu-west-1::automation-definition\/AWS-RestartEC2Instance:\*"/);
+    expect(resources.find((r) => r.includes('Autopilot-Scale'))).toMatch(/:ssm:eu-west-1:111122223333:automation-definition\/Autopilot-Scale:\*"/);
+    // The runtime gets the ARN as configured: SSM wants a shared document named by its ARN.
+    expect(JSON.parse(envOf('execute-mitigation').SSM_AUTOMATION_DOCUMENTS as string)).toEqual(documents);
+    // The same allowances explain every StartAutomationExecution resource to cdk-nag.
+    const policy = functions.get('execute-mitigation').role!.node.findChild('DefaultPolicy').node.defaultChild as CfnPolicy;
+    const explained = [...explainedWildcards(policy, SSM_AUTOMATION_WILDCARDS).keys()];
+    expect(explained.filter((k) => k.includes('automation-definition/'))).toHaveLength(3);
   });
 });

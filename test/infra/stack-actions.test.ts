@@ -33,6 +33,22 @@ describe('mitigation adapters chosen at deploy time', () => {
     expect(findings(synth)).toEqual([]);
   }, SYNTH_TIMEOUT_MS);
 
+  it('SSM Automation with a shared document\'s ARN and an AWS-owned runbook: granted in their owners\' accounts, nothing unexplained', () => {
+    // Act
+    const documents = { 'rollback-change': 'arn:aws:ssm:eu-west-1:444455556666:document/Platform-Rollback', 'restart-service': 'AWS-RestartEC2Instance' };
+    const synth = synthStack({ ssmAutomationDocuments: documents });
+    // Assess
+    expect(JSON.parse(String(executorEnv(synth).SSM_AUTOMATION_DOCUMENTS))).toEqual(documents);
+    const start = Object.values(synth.template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement)
+      .filter((st) => JSON.stringify(st.Action) === '"ssm:StartAutomationExecution"')
+      .map((st) => JSON.stringify(st.Resource));
+    expect(start).toHaveLength(1);
+    expect(start[0]).toContain('"arn:aws:ssm:eu-west-1:444455556666:automation-definition/Platform-Rollback:*"');
+    expect(start[0]).toMatch(/::automation-definition\/AWS-RestartEC2Instance:\*"/);
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
   it('signed webhook: a signing key secret is created and only the executor may read it', () => {
     // Act
     const synth = synthStack({ actionsWebhookUrl: 'https://actions.example.com/autopilot' });

@@ -14,6 +14,7 @@ import { ActionKind } from '../../model.ts';
 import type { Actions } from '../ports.ts';
 import { checkBaseUrl } from '../vendors/http.ts';
 import { SsmAutomationActions, type SsmAutomationOptions } from './ssm.ts';
+import { DOCUMENT_REF_FORMS, parseDocumentRef } from './ssm-documents.ts';
 import { WebhookActions } from './webhook.ts';
 
 export type ActionsSource = 'simulated' | 'ssm' | 'webhook';
@@ -28,8 +29,6 @@ export interface ActionsSelectOptions {
 
 /** An IAM role ARN in any partition. */
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-/** A document name (SSM: letters, digits, _ - .) or a document ARN (shared documents). */
-const DOCUMENT = /^(?:arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document\/)?[A-Za-z0-9_.-]{3,128}$/;
 
 /** Parses SSM_AUTOMATION_DOCUMENTS: a JSON object whose keys are action kinds (optionally `:undo`). */
 export const parseDocuments = (raw: string): Record<string, string> => {
@@ -45,7 +44,8 @@ export const parseDocuments = (raw: string): Record<string, string> => {
   for (const [key, doc] of Object.entries(value)) {
     const kind = key.replace(/:undo$/, '');
     if (!(kinds as readonly string[]).includes(kind)) throw new ConfigError(`invalid configuration: SSM_AUTOMATION_DOCUMENTS key "${key}" is not an action kind (known: ${kinds.join(', ')}, each optionally with ":undo")`);
-    if (typeof doc !== 'string' || !DOCUMENT.test(doc)) throw new ConfigError(`invalid configuration: SSM_AUTOMATION_DOCUMENTS["${key}"] must be a document name or ARN, got ${JSON.stringify(doc)}`);
+    // The same rule as the stack's grant (ssm-documents.ts): what the stack lets the function start, it accepts.
+    if (typeof doc !== 'string' || !parseDocumentRef(doc)) throw new ConfigError(`invalid configuration: SSM_AUTOMATION_DOCUMENTS["${key}"] must be a document name or ARN (${DOCUMENT_REF_FORMS}), got ${JSON.stringify(doc)}`);
     out[key] = doc;
   }
   if (Object.keys(out).length === 0) throw new ConfigError('invalid configuration: SSM_AUTOMATION_DOCUMENTS names no document');
