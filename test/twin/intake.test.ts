@@ -19,11 +19,12 @@ import { ApiClient, type IncidentView } from '../../lib/local/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME } from '../../lib/local/constants.ts';
 import { ApprovalWatcher, seedScenario } from '../../lib/local/incident-run.ts';
 import { startTwin, type BusEvent, type StateEvent, type Twin } from '../../lib/local/twin.ts';
-import { incidentStoreContract } from '../unit/store/contract.ts';
+import { type IntakeFaults, type IntakeStep, incidentStoreContract } from '../unit/store/contract.ts';
 
 let twin: Twin;
 let api: ApiClient;
 let doc: DynamoDBDocumentClient;
+const faultyClients: DynamoDBClient[] = [];
 
 beforeAll(async () => {
   twin = await startTwin({ inMemory: true, waitOverrideMs: 0, autoApproveLowRisk: false });
@@ -32,10 +33,43 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   doc?.destroy();
+  for (const client of faultyClients) client.destroy();
   await twin?.stop();
 });
 
-incidentStoreContract('DynamoIncidentStore on the twin (dynalite)', async (clock) => new DynamoIncidentStore(doc, TABLE_NAME, { clock }));
+/** A DynamoDB attribute value as the middleware sees it: marshalled ({S: 'x'}) or not, depending on its position. */
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : (value as { S?: string } | undefined)?.S);
+
+/** Which intake write a request is (see IntakeStep), from its input alone. */
+const intakeStep = (input: { Item?: Record<string, unknown>; Key?: Record<string, unknown>; UpdateExpression?: string }): IntakeStep | undefined => {
+  if (str(input.Item?.kind) === 'DEDUP') return 'claim';
+  const sk = str(input.Key?.sk);
+  if (sk === 'DEDUP' && input.UpdateExpression?.includes('#state = :to')) return 'flip';
+  if (sk === 'META' && input.UpdateExpression?.includes('#alertCount')) return 'count';
+  return undefined;
+};
+
+/**
+ * The store on its own DynamoDB client, with a middleware around the whole request (SDK retries included): once
+ * DynamoDB has answered an intake write, `faults` may throw (the caller sees a timeout for a write that landed) or
+ * run another delivery before the caller goes on.
+ */
+const faultyStore = (clock: () => Date, faults: IntakeFaults): DynamoIncidentStore => {
+  const client = new DynamoDBClient({ endpoint: twin.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  faultyClients.push(client);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const step = intakeStep(args.input as Parameters<typeof intakeStep>[0]);
+      if (step) await faults.landed(step);
+      return out;
+    },
+    { step: 'initialize', name: 'intakeFaults' },
+  );
+  return new DynamoIncidentStore(DynamoDBDocumentClient.from(client), TABLE_NAME, { clock });
+};
+
+incidentStoreContract('DynamoIncidentStore on the twin (dynalite)', async (clock, faults) => faultyStore(clock, faults));
 
 const post = (source: string, body: string, headers: Record<string, string>) =>
   fetch(`${twin.url}/alerts/${source}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });

@@ -18,8 +18,8 @@
  * citations remain valid); raw alert payloads over `MAX_RAW_ALERT_BYTES` are stored as a preview, and a normalised
  * alert over `MAX_STORED_ALERT_BYTES` keeps the tags that fit (`fitAlert`).
  */
-import { randomBytes } from 'node:crypto';
-import { BatchGetCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash, randomBytes } from 'node:crypto';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AgentName, type AgentRecord, IncidentStatus, type NormalizedAlert, TERMINAL_STATUSES } from '../model.ts';
 import {
   type AlertDisposition,
@@ -104,7 +104,88 @@ export const TASK_TOKEN_ATTRIBUTE = 'approvalTaskToken';
 export const toMeta = (item: Record<string, unknown>): IncidentMeta => {
   const meta: Record<string, unknown> = {};
   for (const field of META_FIELDS) if (item[field] !== undefined && item[field] !== null) meta[field] = item[field];
+  const openings = item[OPENINGS_ATTRIBUTE] as Iterable<string> | undefined;
+  if (openings) {
+    // Counts stored as numbers are an incident recorded before the identity sets (legacy); the sets add to them.
+    const counted = countIdentities(openings, (item[RESOLUTIONS_ATTRIBUTE] as Iterable<string> | undefined) ?? []);
+    meta.distinctAlerts = Number(item.distinctAlerts ?? 0) + counted.distinctAlerts;
+    meta.resolvedAlerts = Number(item.resolvedAlerts ?? 0) + counted.resolvedAlerts;
+  }
   return meta as unknown as IncidentMeta;
+};
+
+// ───────────────────────────── identity counting (exactly once, by idempotent set writes) ─────────────────────────────
+//
+// An incident counts its alert identities with two grow-only string sets on META instead of counters:
+//   alertOpenings     one tag per time an identity became OPEN     (`<claimId>.<version>`, version even)
+//   alertResolutions  one tag per time an identity became RESOLVED (`<claimId>.<version>`, version odd)
+// The DEDUP pointer is the identity's state machine: a claim is OPEN at version 0 (with a random `claimId`), and each
+// conditional flip OPEN ⇄ RESOLVED adds exactly 1 to `stateVersion`, so the history of a pointer in state (S, v) is
+// known from v alone: openings 0, 2, …, resolutions 1, 3, … ≤ v. Every delivery, whatever it finds, adds that whole
+// history to META in the one UpdateItem that counts the delivery. Adding an element a set already holds changes
+// nothing, and set union is commutative, so:
+//   - a retry after ANY failure (a timeout or 5xx whose write may have landed, a Lambda that died between the claim and
+//     the count) counts the identity exactly once: it finds the pointer, adds the same tags again;
+//   - the first attempt still running, or two retries at once, add the same tags: no double count, in any order;
+//   - a RESOLVED notification arriving before the identity was counted adds the opening with its resolution;
+//   - a reopened identity (RESOLVED → OPEN) adds a new opening, which has no resolution yet;
+//   - a pointer claimed again after its TTL expired has a new claimId: a new identity to the incident, as before.
+// distinctAlerts = identities (claimIds) with an opening; resolvedAlerts = those whose every opening has its
+// resolution. "Every alert resolved" is then |resolutions| >= |openings| (each resolution v pairs with opening v-1,
+// and a resolution is only ever added together with its opening), which one ConditionExpression can test with size().
+// The cost: META grows by one tag (~14 bytes) per identity and per flip, never shrinking: DynamoDB's 400 KB item
+// limit allows about 25,000 tags (say 12,000 identities that each resolved once) per incident. Each delivery sends
+// its identity's tags (version + 1 of them) and reads the sets back with META (ReturnValues ALL_NEW).
+
+export const OPENINGS_ATTRIBUTE = 'alertOpenings';
+export const RESOLUTIONS_ATTRIBUTE = 'alertResolutions';
+
+/** What a DEDUP pointer says about its identity. */
+export interface IdentityState {
+  readonly incidentId: string;
+  /** This claim of the identity (a pointer claimed again after expiry is a new identity to its incident). */
+  readonly claimId: string;
+  readonly state: NormalizedAlert['state'];
+  /** Flips since the claim: even while OPEN, odd while RESOLVED. */
+  readonly version: number;
+}
+
+/** A new claim's id: 64 random bits, base64url (no '.', which separates the version in a tag). */
+export const newClaimId = (): string => randomBytes(8).toString('base64url');
+
+/** The version a pointer without one is at (written before versions existed): the first of its state. */
+export const initialVersion = (state: NormalizedAlert['state']): number => (state === 'RESOLVED' ? 1 : 0);
+
+/**
+ * The identity a stored pointer describes. A pointer written before claim ids existed gets a stable one derived from
+ * its key and claim time, so every delivery that finds it derives the same tags.
+ */
+export const identityOf = (item: Record<string, unknown>): IdentityState => {
+  const state: NormalizedAlert['state'] = item.alertState === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
+  const claimId =
+    typeof item.claimId === 'string' ? item.claimId : createHash('sha256').update(`${String(item.pk)}|${String(item.createdAt)}`).digest('base64url').slice(0, 11);
+  return { incidentId: String(item.incidentId), claimId, state, version: typeof item.stateVersion === 'number' ? item.stateVersion : initialVersion(state) };
+};
+
+/** The tags of an identity's whole history up to its current version (what every delivery asserts on META). */
+export const identityTags = (identity: IdentityState): { openings: string[]; resolutions: string[] } => {
+  const openings: string[] = [];
+  const resolutions: string[] = [];
+  for (let v = 0; v <= identity.version; v++) (v % 2 === 0 ? openings : resolutions).push(`${identity.claimId}.${v}`);
+  return { openings, resolutions };
+};
+
+/** distinctAlerts and resolvedAlerts from the tag sets (see above). */
+export const countIdentities = (openings: Iterable<string>, resolutions: Iterable<string>): { distinctAlerts: number; resolvedAlerts: number } => {
+  const resolved = new Set(resolutions);
+  const open = new Map<string, boolean>(); // claimId → every opening so far has its resolution
+  for (const tag of openings) {
+    const dot = tag.lastIndexOf('.');
+    const claimId = tag.slice(0, dot);
+    const paired = resolved.has(`${claimId}.${Number(tag.slice(dot + 1)) + 1}`);
+    open.set(claimId, (open.get(claimId) ?? true) && paired);
+  }
+  return { distinctAlerts: open.size, resolvedAlerts: [...open.values()].filter(Boolean).length };
 };
 
 export class InvalidCursor extends Error {
@@ -244,8 +325,9 @@ export const correlationWindow = (options: RecordOptions): number => Math.max(0,
 
 /**
  * How an OPEN delivery landed, from what `recordAlert` found (the rule both stores share). `counted`: the delivery
- * added an identity to the incident, so its ALERT item is not a duplicate; a delivery that created META counts
- * even for a known identity (a retry whose first attempt claimed the identity and died before META).
+ * brought a new identity to the incident, so its ALERT item is not a duplicate; a delivery that created META is not a
+ * duplicate either, even for a known identity (a retry whose first attempt claimed the identity and died before META).
+ * What META counts does not depend on this: every delivery asserts its identity's tags (`identityTags`).
  */
 export const landing = (found: { readonly created: boolean; readonly newIdentity: boolean; readonly joined: boolean }): { disposition: AlertDisposition; counted: boolean } => ({
   disposition: found.created || (found.newIdentity && !found.joined) ? 'opened' : found.newIdentity ? 'correlated' : 'deduplicated',
@@ -287,11 +369,13 @@ export interface DynamoStoreOptions {
 
 const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
-/** DynamoDB answered 4xx (throttled, invalid): the request was certainly not applied, unlike a timeout or a 5xx. */
-const isRejection = (error: unknown): boolean => {
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500;
-};
+/** An identity's DEDUP pointer disappeared between finding it and flipping its state (its TTL deletion ran). Retryable. */
+export class AlertIdentityVanished extends Error {
+  override name = 'AlertIdentityVanished';
+  constructor(pk: string) {
+    super(`the dedup pointer ${pk} disappeared while its state was being changed (expired); retry the delivery`);
+  }
+}
 
 /** Builds `SET a = :a, ...` / `REMOVE ...` with placeholder names for every attribute (reserved words are many). */
 class UpdateBuilder {
@@ -331,7 +415,8 @@ class UpdateBuilder {
     return this;
   }
 
-  add(path: string, v: number): this {
+  /** `ADD path v`: a number is added, a Set's elements join a set (adding one it has already is a no-op). */
+  add(path: string, v: number | ReadonlySet<string>): this {
     this.#adds.push(`${this.name(path)} ${this.value(v)}`);
     return this;
   }
@@ -370,46 +455,37 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   }
 
   /**
-   * 1. A known identity: refresh `DEDUP#<source>:<key>` (conditional on it being live) and fold into its incident.
+   * 1. A known identity: refresh `DEDUP#<source>:<key>` (conditional on it being live) and fold into its incident;
+   *    an OPEN delivery of a RESOLVED identity reopens it (a conditional flip, `#moveIdentity`).
    * 2. A new identity: the incident is the service's correlated one (join or claim `CORR#<env>#<service>`), or a
-   *    new id; then claim the DEDUP pointer for it (conditional put). Losing that claim means a concurrent
-   *    delivery of the same identity won: fold into its incident.
-   * 3. Count the delivery on META, creating META if it is absent, in one UpdateItem (`#countDelivery`):
-   *    `created` is whoever created it, so a retry after a partial failure still creates the incident exactly
-   *    once, and a correlated alert whose incident's first writer died creates it. If DynamoDB refuses the count,
-   *    step 1/2's change to the identity is given back (`#giveBack`), so the retry counts it.
+   *    new id; then claim the DEDUP pointer for it (conditional put, with a fresh `claimId`, OPEN at version 0).
+   *    Losing that claim means a concurrent delivery of the same identity won: fold into its incident as in 1.
+   * 3. Count the delivery on META, creating META if it is absent, in one UpdateItem (`#countDelivery`) that also
+   *    adds the identity's tags (`identityTags`): `created` is whoever created META, and the identity is counted
+   *    once however often this runs. A failure anywhere after step 2 (even an ambiguous one: a timeout, a 5xx, the
+   *    Lambda dying) leaves a pointer that the sender's retry finds, and the retry's step 3 adds the same tags.
    * 4. Put the ALERT item, numbered by that count.
+   * A new alert costs 5 round trips when it opens an incident (refresh, correlation upsert, claim, count, ALERT) and 6
+   * when it joins one (the correlation pointer's incident is read to check it is still open); a repeat costs 3.
    */
   async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
     const nowIso = now.toISOString();
     const window = correlationWindow(options);
 
-    let incidentId: string;
+    let identity = await this.#refreshDedup(alert, now);
     let newIdentity = false;
     let joined = false;
-    let reopened = false;
-    const known = await this.#refreshDedup(alert, now);
-    if (known) {
-      incidentId = known.incidentId;
-      if (alert.state === 'OPEN' && known.alertState === 'RESOLVED') reopened = await this.#setIdentityState(alert, 'RESOLVED', 'OPEN', nowIso);
-    } else {
+    if (!identity) {
       const target = window > 0 ? await this.#correlate(alert, now, window, newIncidentId) : { incidentId: newIncidentId(), joined: false };
-      // The incident of a concurrent delivery of this identity that claimed it first, if any.
-      const winner = await this.#claimDedup(alert, now, target.incidentId);
-      incidentId = winner ?? target.incidentId;
-      newIdentity = winner === undefined;
+      const claim = await this.#claimDedup(alert, now, target.incidentId);
+      identity = claim.identity;
+      newIdentity = claim.won;
       joined = newIdentity && target.joined;
     }
+    if (alert.state === 'OPEN' && identity.state === 'RESOLVED') identity = (await this.#moveIdentity(alert, identity, 'OPEN', nowIso)).identity;
 
-    let counted: { incident: IncidentMeta; created: boolean };
-    try {
-      counted = await this.#countDelivery(newMeta(incidentId, alert, nowIso), newIdentity, reopened);
-    } catch (error) {
-      if (isRejection(error)) await this.#giveBack(alert, { claimed: newIdentity, reopened, incidentId, at: nowIso });
-      throw error;
-    }
-    const { incident, created } = counted;
+    const { incident, created } = await this.#countDelivery(newMeta(identity.incidentId, alert, nowIso), identity);
     const landed = landing({ created, newIdentity, joined });
     await this.#putAlert(incident, storedAlert(nowIso, alert, raw, landed));
     return { incident, created, disposition: landed.disposition };
@@ -418,20 +494,22 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   async resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined> {
     const now = this.#clock();
     const nowIso = now.toISOString();
-    const known = await this.#refreshDedup(alert, now);
-    if (!known) return undefined;
-    const newlyResolved = known.alertState !== 'RESOLVED' && (await this.#setIdentityState(alert, 'OPEN', 'RESOLVED', nowIso));
-    const u = new UpdateBuilder().add('alertCount', 1);
-    if (newlyResolved) u.add('resolvedAlerts', 1);
+    let identity = await this.#refreshDedup(alert, now);
+    if (!identity) return undefined;
+    let newlyResolved = false;
+    if (identity.state !== 'RESOLVED') ({ identity, moved: newlyResolved } = await this.#moveIdentity(alert, identity, 'RESOLVED', nowIso));
+    // The identity's whole history, this resolution included: a repeat (or the retry of a notification whose count
+    // failed, even ambiguously) adds the same tags, so nothing is counted twice and nothing is lost.
+    const tags = identityTags(identity);
+    const u = new UpdateBuilder().add('alertCount', 1).add(OPENINGS_ATTRIBUTE, new Set(tags.openings));
+    if (tags.resolutions.length > 0) u.add(RESOLUTIONS_ATTRIBUTE, new Set(tags.resolutions));
     let incident: IncidentMeta;
     try {
-      incident = await this.#update(known.incidentId, u);
+      incident = await this.#update(identity.incidentId, u);
     } catch (error) {
       if (!(error instanceof IncidentNotFound)) throw error;
-      // Certainly nothing was counted (the condition failed): put the identity back to OPEN, or the sender's retry
-      // would find it RESOLVED, count nothing, and the incident could never become all-resolved.
-      if (newlyResolved) await this.#setIdentityState(alert, 'RESOLVED', 'OPEN', nowIso);
-      throw new IncidentNotReady(known.incidentId);
+      // The identity stays RESOLVED: the sender's retry (503) finds it so and adds the same tags once META exists.
+      throw new IncidentNotReady(identity.incidentId);
     }
     await this.#putAlert(incident, storedAlert(nowIso, alert, raw, RESOLUTION_LANDING));
     return { incident, newlyResolved, allResolved: allAlertsResolved(incident) };
@@ -446,12 +524,13 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       .set('approval.comment', reason)
       .set('updatedAt', at);
     const pending = u.value('PENDING');
-    const none = u.value(0);
-    // Attribute-to-attribute comparison: every identity resolved at this very instant.
+    const openings = u.name(OPENINGS_ATTRIBUTE);
+    // Every identity resolved at this very instant: as many resolutions as openings (see `countIdentities`). An
+    // incident with numeric counters (recorded before the tag sets) cannot be tested so and is never withdrawn.
     const { written, item } = await this.#updateMetaIf(
       incidentId,
       u,
-      `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)}) AND ${u.name('distinctAlerts')} > ${none} AND ${u.name('resolvedAlerts')} >= ${u.name('distinctAlerts')}`,
+      `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)}) AND attribute_exists(${openings}) AND size(${u.name(RESOLUTIONS_ATTRIBUTE)}) >= size(${openings}) AND attribute_not_exists(${u.name('distinctAlerts')})`,
     );
     if (written) return { withdrawn: true, taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
     return notWithdrawn(item.approval as ApprovalState | undefined, item[TASK_TOKEN_ATTRIBUTE] !== undefined);
@@ -594,8 +673,8 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     return Math.floor(date.getTime() / 1000);
   }
 
-  /** Extends a live DEDUP pointer's TTL; returns what it holds, or undefined when there is none (or it expired). */
-  async #refreshDedup(alert: NormalizedAlert, now: Date): Promise<{ incidentId: string; alertState?: string } | undefined> {
+  /** Extends a live DEDUP pointer's TTL; returns its identity, or undefined when there is none (or it expired). */
+  async #refreshDedup(alert: NormalizedAlert, now: Date): Promise<IdentityState | undefined> {
     const nowEpoch = this.#epoch(now);
     try {
       const refreshed = await this.#doc.send(
@@ -609,8 +688,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const item = refreshed.Attributes ?? {};
-      return { incidentId: String(item.incidentId), ...(typeof item.alertState === 'string' ? { alertState: item.alertState } : {}) };
+      return identityOf(refreshed.Attributes ?? {});
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return undefined;
@@ -618,82 +696,78 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   }
 
   /**
-   * Claims the DEDUP pointer of a new identity for `incidentId` (absent or expired). Returns undefined when this
-   * call claimed it, or the incident of the concurrent delivery that claimed it first.
+   * Claims the DEDUP pointer of a new identity for `incidentId` (absent or expired): OPEN at version 0 under a new
+   * claim id (a RESOLVED alert claims it RESOLVED at 1). `won`: this call claimed it; otherwise the identity is the
+   * one a concurrent delivery claimed first.
    */
-  async #claimDedup(alert: NormalizedAlert, now: Date, incidentId: string): Promise<string | undefined> {
+  async #claimDedup(alert: NormalizedAlert, now: Date, incidentId: string): Promise<{ identity: IdentityState; won: boolean }> {
     const key = { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK };
     const nowEpoch = this.#epoch(now);
     // Two rounds: the winner's pointer can expire between our failed claim and the refresh.
     for (let round = 0; round < 2; round++) {
+      const identity: IdentityState = { incidentId, claimId: newClaimId(), state: alert.state, version: initialVersion(alert.state) };
       try {
         await this.#doc.send(
           new PutCommand({
             TableName: this.#table,
-            Item: { ...key, kind: 'DEDUP', incidentId, source: alert.source, dedupKey: alert.dedupKey, alertState: alert.state, createdAt: now.toISOString(), expiresAt: nowEpoch + this.#ttlSeconds },
+            Item: {
+              ...key,
+              kind: 'DEDUP',
+              incidentId,
+              source: alert.source,
+              dedupKey: alert.dedupKey,
+              alertState: identity.state,
+              stateVersion: identity.version,
+              claimId: identity.claimId,
+              createdAt: now.toISOString(),
+              expiresAt: nowEpoch + this.#ttlSeconds,
+            },
             ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
             ExpressionAttributeNames: { '#expiresAt': 'expiresAt' },
             ExpressionAttributeValues: { ':now': nowEpoch },
           }),
         );
-        return undefined;
+        return { identity, won: true };
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
       const winner = await this.#refreshDedup(alert, now);
-      if (winner) return winner.incidentId;
+      if (winner) return { identity: winner, won: false };
     }
     throw new Error(`could not claim or read the dedup pointer ${key.pk}`);
   }
 
   /**
-   * After DynamoDB refused the META count (`isRejection`: throttling past the SDK's retries, say): undoes what this
-   * call changed on the identity, so the sender's retry (the webhook answers 5xx) counts it. Kept, a claimed
-   * identity would be a "known" one to that retry and never be counted in distinctAlerts (a reopened one never
-   * taken off resolvedAlerts), and the incident could look all-resolved, withdrawing a pending approval, while that
-   * alert fires. Not after an ambiguous failure (a timeout, a 5xx): the count may have landed, and then the retry
-   * folding into the same incident is right. Best effort: the count's error is the one reported.
+   * Flips an identity to `to` (OPEN ⇄ RESOLVED), conditional on it being in the other state, adding 1 to its version.
+   * `moved`: this call flipped it (repeats flip once). When the condition fails someone else moved it first; the
+   * pointer is read again and its current identity returned (whatever it is now, its tags are the truth to assert).
    */
-  async #giveBack(alert: NormalizedAlert, change: { claimed: boolean; reopened: boolean; incidentId: string; at: string }): Promise<void> {
+  async #moveIdentity(alert: NormalizedAlert, seen: IdentityState, to: NormalizedAlert['state'], at: string): Promise<{ identity: IdentityState; moved: boolean }> {
+    const from: NormalizedAlert['state'] = to === 'OPEN' ? 'RESOLVED' : 'OPEN';
+    const key = { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK };
     try {
-      if (change.claimed) {
-        await this.#doc.send(
-          new DeleteCommand({
-            TableName: this.#table,
-            Key: { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK },
-            // Only the pointer this call claimed (its incident and its claim time).
-            ConditionExpression: '#incidentId = :id AND #createdAt = :at',
-            ExpressionAttributeNames: { '#incidentId': 'incidentId', '#createdAt': 'createdAt' },
-            ExpressionAttributeValues: { ':id': change.incidentId, ':at': change.at },
-          }),
-        );
-      } else if (change.reopened) {
-        await this.#setIdentityState(alert, 'OPEN', 'RESOLVED', change.at);
-      }
-    } catch {
-      // A condition failure (someone else moved the identity since) or the store still failing: nothing more to do.
-    }
-  }
-
-  /** Moves an identity between OPEN and RESOLVED; true only for the call that moved it (repeats count once). */
-  async #setIdentityState(alert: NormalizedAlert, from: NormalizedAlert['state'], to: NormalizedAlert['state'], at: string): Promise<boolean> {
-    try {
-      await this.#doc.send(
+      const out = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK },
-          UpdateExpression: 'SET #state = :to, #changedAt = :at',
+          Key: key,
+          UpdateExpression: 'SET #state = :to, #changedAt = :at, #version = if_not_exists(#version, :initial) + :one',
           // A pointer written before identities had a state is OPEN.
           ConditionExpression: from === 'OPEN' ? 'attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :from)' : 'attribute_exists(pk) AND #state = :from',
-          ExpressionAttributeNames: { '#state': 'alertState', '#changedAt': 'stateChangedAt' },
-          ExpressionAttributeValues: { ':to': to, ':from': from, ':at': at },
+          ExpressionAttributeNames: { '#state': 'alertState', '#changedAt': 'stateChangedAt', '#version': 'stateVersion' },
+          ExpressionAttributeValues: { ':to': to, ':from': from, ':at': at, ':initial': initialVersion(from), ':one': 1 },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return { identity: identityOf(out.Attributes ?? {}), moved: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return false;
     }
+    const got = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }));
+    // Pointers are only ever replaced by a new claim, never deleted by this store: gone means its TTL deletion ran.
+    if (!got.Item) throw new AlertIdentityVanished(key.pk);
+    // Usually in `to` already (a concurrent delivery moved it), possibly moved on since, or claimed anew after its
+    // expiry: whatever it says now is the identity's truth, and asserting its tags is right in every case.
+    return { identity: identityOf(got.Item), moved: false };
   }
 
   /**
@@ -725,19 +799,24 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     };
     for (let round = 0; round < 4; round++) {
       let current: string | undefined;
+      // One upsert: slides a live pointer's window (keeping its incident), or creates an absent one for a new id
+      // (its old image is then empty). Only an expired pointer fails the condition and is claimed by a put below.
+      const candidate = newIncidentId();
       try {
         const out = await this.#doc.send(
           new UpdateCommand({
             TableName: this.#table,
             Key: key,
-            UpdateExpression: 'SET #expiresAt = :exp, #lastAlertAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now',
-            ExpressionAttributeNames: { '#expiresAt': 'expiresAt', '#lastAlertAt': 'lastAlertAt' },
-            ExpressionAttributeValues: { ':exp': expiresAt, ':now': nowEpoch, ':at': now.toISOString() },
-            ReturnValues: 'ALL_NEW',
+            UpdateExpression:
+              'SET #expiresAt = :exp, #lastAlertAt = :at, #incidentId = if_not_exists(#incidentId, :candidate), #kind = :kind, #service = :service, #environment = :environment',
+            ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt >= :now',
+            ExpressionAttributeNames: { '#expiresAt': 'expiresAt', '#lastAlertAt': 'lastAlertAt', '#incidentId': 'incidentId', '#kind': 'kind', '#service': 'service', '#environment': 'environment' },
+            ExpressionAttributeValues: { ':exp': expiresAt, ':now': nowEpoch, ':at': now.toISOString(), ':candidate': candidate, ':kind': 'CORR', ':service': alert.service, ':environment': alert.environment ?? null },
+            ReturnValues: 'ALL_OLD',
           }),
         );
-        current = String(out.Attributes?.incidentId);
+        if (out.Attributes?.incidentId === undefined) return { incidentId: candidate, joined: false };
+        current = String(out.Attributes.incidentId);
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
@@ -759,19 +838,17 @@ export class DynamoIncidentStore implements AlertIntakeStore {
    * Counts one OPEN delivery on META and creates META from `first` if it is absent, in one UpdateItem (a
    * put-if-absent followed by the count would cost every delivery a second round trip). Every attribute of `first`
    * is `if_not_exists`, so the first writer's META stands. `created` needs no marker: the write that creates META
-   * is the one whose `ADD alertCount 1` yields 1, and ADD is atomic, so exactly one writer sees 1.
-   * distinctAlerts: +1 for a new identity; otherwise 1 only if META is being created (the identity of a retry whose
-   * first attempt claimed it and died before META was never counted). resolvedAlerts: -1 when the identity reopened.
+   * is the one whose `ADD alertCount 1` yields 1, and ADD is atomic, so exactly one writer sees 1. The identity's tags
+   * are added to the tag sets (a no-op for tags already there): that is the whole of counting it, idempotent.
    */
-  async #countDelivery(first: IncidentMeta, newIdentity: boolean, reopened: boolean): Promise<{ incident: IncidentMeta; created: boolean }> {
+  async #countDelivery(first: IncidentMeta, identity: IdentityState): Promise<{ incident: IncidentMeta; created: boolean }> {
+    // No numeric identity counters: they are derived from the tag sets, and stored numbers mark a legacy incident.
     const { pk, sk, alertCount: _n, distinctAlerts: _d, resolvedAlerts: _r, updatedAt, ...initial } = this.#metaItem(first);
     const u = new UpdateBuilder();
     for (const [field, value] of Object.entries(initial)) u.setIfAbsent(field, value);
-    u.set('updatedAt', updatedAt).add('alertCount', 1);
-    if (newIdentity) u.add('distinctAlerts', 1);
-    else u.setIfAbsent('distinctAlerts', 1);
-    if (reopened) u.add('resolvedAlerts', -1);
-    else u.setIfAbsent('resolvedAlerts', 0);
+    const tags = identityTags(identity);
+    u.set('updatedAt', updatedAt).add('alertCount', 1).add(OPENINGS_ATTRIBUTE, new Set(tags.openings));
+    if (tags.resolutions.length > 0) u.add(RESOLUTIONS_ATTRIBUTE, new Set(tags.resolutions));
     const out = await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,

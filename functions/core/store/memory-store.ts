@@ -12,13 +12,18 @@ import {
   allAlertsResolved,
   corrPk,
   correlationWindow,
+  countIdentities,
   decodeCursor,
   encodeCursor,
   eventSk,
   fitAgentRecord,
+  type IdentityState,
+  identityTags,
+  initialVersion,
   isTerminal,
   landing,
   listLimit,
+  newClaimId,
   newMeta,
   notWithdrawn,
   plain,
@@ -51,16 +56,28 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface Entry {
   meta: Mutable<IncidentMeta>;
+  /** The identity tag sets (see `countIdentities` in dynamo-store.ts); `meta`'s counts are derived from them. */
+  openings: Set<string>;
+  resolutions: Set<string>;
   taskToken?: string;
   alerts: Map<string, StoredAlert>;
   agents: Map<AgentName, AgentRecord>;
   events: Map<string, TimelineEvent>;
 }
 
+/** The writes of alert intake that DynamoIncidentStore makes as separate requests, where a failure can fall between. */
+export type IntakeStep = 'claim' | 'flip' | 'count';
+
 export interface MemoryStoreOptions {
   /** @default 72 */
   readonly dedupTtlHours?: number;
   readonly clock?: () => Date;
+  /**
+   * Called after each intake write has landed (the DEDUP claim, a state flip, the META count). A test throws from it
+   * to play the failures DynamoDB can have between those requests: a response lost after the write was applied, a
+   * Lambda that died before its next request. The write stays done, as it would in DynamoDB.
+   */
+  readonly afterWrite?: (step: IntakeStep) => Promise<void> | void;
 }
 
 interface Pointer {
@@ -68,55 +85,49 @@ interface Pointer {
   expiresAt: number;
 }
 
+interface DedupPointer extends Pointer {
+  alertState: NormalizedAlert['state'];
+  stateVersion: number;
+  claimId: string;
+}
+
 export class MemoryIncidentStore implements AlertIntakeStore {
   readonly #incidents = new Map<string, Entry>();
-  readonly #dedup = new Map<string, Pointer & { alertState: NormalizedAlert['state'] }>();
+  readonly #dedup = new Map<string, DedupPointer>();
   readonly #corr = new Map<string, Pointer>();
   readonly #ttlMs: number;
   readonly #clock: () => Date;
+  readonly #afterWrite: (step: IntakeStep) => Promise<void> | void;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#ttlMs = (options.dedupTtlHours ?? DEFAULT_DEDUP_TTL_HOURS) * 3_600_000;
     this.#clock = options.clock ?? (() => new Date());
+    this.#afterWrite = options.afterWrite ?? (() => undefined);
   }
 
-  /** See `DynamoIncidentStore.recordAlert`; here every step happens at once (no await inside). */
+  /**
+   * See `DynamoIncidentStore.recordAlert`: the same steps, each write atomic here, with `afterWrite` between them
+   * where DynamoDB has separate requests (so the contract can fail a delivery there and check its retry).
+   */
   async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
     const nowIso = now.toISOString();
     const window = correlationWindow(options);
-    const pointer = this.#liveDedup(alert, now);
-    let incidentId: string;
-    let newIdentity = false;
+    let pointer = this.#liveDedup(alert, now);
     let joined = false;
-    let reopened = false;
-    if (pointer) {
-      incidentId = pointer.incidentId;
-      if (alert.state === 'OPEN' && pointer.alertState === 'RESOLVED') {
-        pointer.alertState = 'OPEN';
-        reopened = true;
-      }
-    } else {
+    const newIdentity = !pointer;
+    if (!pointer) {
       const target = window > 0 ? this.#correlate(alert, now, window, newIncidentId) : { incidentId: newIncidentId(), joined: false };
-      incidentId = target.incidentId;
       joined = target.joined;
-      newIdentity = true;
-      this.#dedup.set(dedupKeyOf(alert), { incidentId, expiresAt: now.getTime() + this.#ttlMs, alertState: alert.state });
+      pointer = { incidentId: target.incidentId, expiresAt: now.getTime() + this.#ttlMs, alertState: alert.state, stateVersion: initialVersion(alert.state), claimId: newClaimId() };
+      this.#dedup.set(dedupKeyOf(alert), pointer);
+      await this.#afterWrite('claim');
     }
-    let entry = this.#incidents.get(incidentId);
-    const created = !entry;
-    if (!entry) {
-      entry = { meta: newMeta(incidentId, alert, nowIso), alerts: new Map(), agents: new Map(), events: new Map() };
-      this.#incidents.set(incidentId, entry);
-    }
+    if (alert.state === 'OPEN' && pointer.alertState === 'RESOLVED') await this.#flip(pointer, 'OPEN');
+    const { entry, created } = await this.#count(pointer, alert, nowIso);
     const landed = landing({ created, newIdentity, joined });
-    const meta = entry.meta;
-    meta.alertCount += 1;
-    if (landed.counted) meta.distinctAlerts = (meta.distinctAlerts ?? 0) + 1;
-    if (reopened) meta.resolvedAlerts = (meta.resolvedAlerts ?? 0) - 1;
-    meta.updatedAt = nowIso;
-    entry.alerts.set(alertSk(nowIso, meta.alertCount), storedAlert(nowIso, alert, raw, landed));
-    return { incident: structuredClone(meta), created, disposition: landed.disposition };
+    entry.alerts.set(alertSk(nowIso, entry.meta.alertCount), storedAlert(nowIso, alert, raw, landed));
+    return { incident: structuredClone(entry.meta), created, disposition: landed.disposition };
   }
 
   async resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined> {
@@ -124,15 +135,17 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     const nowIso = now.toISOString();
     const pointer = this.#liveDedup(alert, now);
     if (!pointer) return undefined;
-    const entry = this.#incidents.get(pointer.incidentId);
-    // Unreachable here (recordAlert is atomic); kept so both stores answer a half-opened incident alike.
-    if (!entry) throw new IncidentNotReady(pointer.incidentId);
     const newlyResolved = pointer.alertState !== 'RESOLVED';
-    pointer.alertState = 'RESOLVED';
+    if (newlyResolved) await this.#flip(pointer, 'RESOLVED');
+    const entry = this.#incidents.get(pointer.incidentId);
+    // The opening delivery is between its claim and its count, or died there: the identity stays RESOLVED, and the
+    // sender's retry adds its tags once META exists (as DynamoIncidentStore does).
+    if (!entry) throw new IncidentNotReady(pointer.incidentId);
+    this.#assertTags(entry, pointer);
     const meta = entry.meta;
     meta.alertCount += 1;
-    if (newlyResolved) meta.resolvedAlerts = (meta.resolvedAlerts ?? 0) + 1;
     meta.updatedAt = nowIso;
+    await this.#afterWrite('count');
     entry.alerts.set(alertSk(nowIso, meta.alertCount), storedAlert(nowIso, alert, raw, RESOLUTION_LANDING));
     return { incident: structuredClone(meta), newlyResolved, allResolved: allAlertsResolved(meta) };
   }
@@ -291,6 +304,37 @@ export class MemoryIncidentStore implements AlertIntakeStore {
   /** Test helper: the stored task token (the real store never returns it). */
   taskTokenOf(incidentId: string): string | undefined {
     return this.#incidents.get(incidentId)?.taskToken;
+  }
+
+  /** OPEN ⇄ RESOLVED, one version further (see `DynamoIncidentStore.#moveIdentity`). */
+  async #flip(pointer: DedupPointer, to: NormalizedAlert['state']): Promise<void> {
+    pointer.alertState = to;
+    pointer.stateVersion += 1;
+    await this.#afterWrite('flip');
+  }
+
+  /** Counts an OPEN delivery on META (created from this alert if absent) and asserts the identity's tags. */
+  async #count(pointer: DedupPointer, alert: NormalizedAlert, nowIso: string): Promise<{ entry: Entry; created: boolean }> {
+    let entry = this.#incidents.get(pointer.incidentId);
+    const created = !entry;
+    if (!entry) {
+      entry = { meta: newMeta(pointer.incidentId, alert, nowIso), openings: new Set(), resolutions: new Set(), alerts: new Map(), agents: new Map(), events: new Map() };
+      this.#incidents.set(pointer.incidentId, entry);
+    }
+    this.#assertTags(entry, pointer);
+    entry.meta.alertCount += 1;
+    entry.meta.updatedAt = nowIso;
+    await this.#afterWrite('count');
+    return { entry, created };
+  }
+
+  /** Adds the identity's history to the incident's tag sets and derives the counts (see `countIdentities`). */
+  #assertTags(entry: Entry, pointer: DedupPointer): void {
+    const identity: IdentityState = { incidentId: pointer.incidentId, claimId: pointer.claimId, state: pointer.alertState, version: pointer.stateVersion };
+    const tags = identityTags(identity);
+    for (const tag of tags.openings) entry.openings.add(tag);
+    for (const tag of tags.resolutions) entry.resolutions.add(tag);
+    Object.assign(entry.meta, countIdentities(entry.openings, entry.resolutions));
   }
 
   /** The live DEDUP pointer of an alert's identity, its TTL extended. */

@@ -1,7 +1,10 @@
 /**
  * The behaviour every IncidentStore must have, as a reusable suite: memory-store.test.ts runs it against
- * MemoryIncidentStore; a twin test can run it against DynamoIncidentStore on dynalite
- * (`incidentStoreContract('dynamo on dynalite', async (clock) => new DynamoIncidentStore(doc, table, { clock }))`).
+ * MemoryIncidentStore; test/twin/intake.test.ts runs it against DynamoIncidentStore on dynalite.
+ * `makeStore(clock, faults)`: the store must call `faults.landed(step)` after each intake write of that kind has
+ * landed (the DEDUP claim, an identity's state flip, the META count) and await it. Tests arm it to throw there —
+ * a failure DynamoDB can have after applying a write (a timeout, a 5xx whose request landed, the Lambda dying
+ * before its next request) — or to run another delivery at that point.
  */
 import { describe, expect, it } from 'vitest';
 import type { AgentRecord, NormalizedAlert } from '../../../functions/core/model.ts';
@@ -9,6 +12,45 @@ import { type AlertIntakeStore, ApprovalAlreadyDecided, ApprovalRequestMismatch,
 import { InvalidCursor } from '../../../functions/core/store/dynamo-store.ts';
 
 export type ContractStore = AlertIntakeStore;
+
+/** The intake writes after which a failure leaves the work half done. */
+export type IntakeStep = 'claim' | 'flip' | 'count';
+
+/** What a failure after a landed write looks like to the caller (the SDK's name for a request that timed out). */
+export class InjectedTimeout extends Error {
+  override name = 'TimeoutError';
+  readonly step: IntakeStep;
+  constructor(step: IntakeStep) {
+    super(`injected: the ${step} write landed, then the request timed out`);
+    this.step = step;
+  }
+}
+
+/** Fault injection for the contract: handlers armed per intake step, each run once, in arming order. */
+export class IntakeFaults {
+  readonly #armed: { step: IntakeStep; run: () => Promise<void> | void }[] = [];
+
+  /** The next `step` write lands, then its caller sees a timeout. */
+  failAfter(step: IntakeStep): this {
+    return this.at(step, () => {
+      throw new InjectedTimeout(step);
+    });
+  }
+
+  /** The next `step` write lands, then `run` runs (another delivery, say) before its caller goes on. */
+  at(step: IntakeStep, run: () => Promise<void> | void): this {
+    this.#armed.push({ step, run });
+    return this;
+  }
+
+  /** Called by the store adapter after a write of `step` landed. */
+  async landed(step: IntakeStep): Promise<void> {
+    const i = this.#armed.findIndex((a) => a.step === step);
+    if (i < 0) return;
+    const [armed] = this.#armed.splice(i, 1);
+    await armed.run();
+  }
+}
 
 /** A clock the test moves by hand. */
 export const manualClock = (start = '2024-05-01T12:00:00.000Z') => {
@@ -49,12 +91,13 @@ const nextId = () => `inc-test-${++ids}`;
 /** Unique per call, so contract runs against one shared table do not see each other's keys. */
 const unique = (prefix: string) => `${prefix}-${nextId()}-${Math.random().toString(36).slice(2, 8)}`;
 
-export const incidentStoreContract = (name: string, makeStore: (clock: ReturnType<typeof manualClock>) => Promise<ContractStore>) => {
+export const incidentStoreContract = (name: string, makeStore: (clock: ReturnType<typeof manualClock>, faults: IntakeFaults) => Promise<ContractStore>) => {
   describe(`IncidentStore contract: ${name}`, () => {
     const setup = async () => {
       const clock = manualClock();
-      const store = await makeStore(clock);
-      return { clock, store };
+      const faults = new IntakeFaults();
+      const store = await makeStore(clock, faults);
+      return { clock, store, faults };
     };
 
     it('opens a new incident from a first alert and records the alert', async () => {
@@ -398,6 +441,129 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       expect(results.filter((r) => r.created)).toHaveLength(1);
       const meta = await store.getIncident(results[0].incident.incidentId);
       expect(meta).toMatchObject({ alertCount: 20, distinctAlerts: 1 });
+    });
+
+    describe('an alert is counted exactly once, whatever fails between claiming its identity and counting it', () => {
+      const opts = { correlationWindowSeconds: 300 };
+      /** An incident opened by alert `a`, and a second alert `b` of the same service (not yet delivered). */
+      const twoAlerts = async (store: ContractStore) => {
+        const service = unique('svc');
+        const a = alertFixture({ dedupKey: unique('a'), service });
+        const b = alertFixture({ dedupKey: unique('b'), service, source: 'datadog' });
+        const { incident } = await store.recordAlert(a, {}, nextId, opts);
+        return { a, b, incidentId: incident.incidentId };
+      };
+
+      it('a delivery that failed after its claim landed is counted by its retry', async () => {
+        // Prepare: b's claim lands, then the request times out (or the Lambda dies): nothing counted it yet
+        const { store, clock, faults } = await setup();
+        const { b, incidentId } = await twoAlerts(store);
+        faults.failAfter('claim');
+        await expect(store.recordAlert(b, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        clock.advance(30_000);
+        // Act: the sender retries
+        const retry = await store.recordAlert(b, {}, nextId, opts);
+        // Assess
+        expect(retry.incident).toMatchObject({ incidentId, distinctAlerts: 2, resolvedAlerts: 0, alertCount: 2 });
+        expect(await store.getIncident(incidentId)).toMatchObject({ distinctAlerts: 2, alertCount: 2 });
+      });
+
+      it('a delivery whose count landed but whose answer was lost is not counted twice by its retry', async () => {
+        const { store, faults } = await setup();
+        const { b, incidentId } = await twoAlerts(store);
+        faults.failAfter('count');
+        await expect(store.recordAlert(b, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        const retry = await store.recordAlert(b, {}, nextId, opts);
+        expect(retry).toMatchObject({ disposition: 'deduplicated', incident: { incidentId, distinctAlerts: 2, alertCount: 3 } });
+      });
+
+      it('an opening delivery that failed after its claim is completed by its retry: one incident, counted once', async () => {
+        const { store, faults } = await setup();
+        const a = alertFixture({ dedupKey: unique('a'), service: unique('svc') });
+        faults.failAfter('claim');
+        await expect(store.recordAlert(a, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        const retry = await store.recordAlert(a, {}, nextId, opts);
+        const again = await store.recordAlert(a, {}, nextId, opts);
+        expect(retry).toMatchObject({ created: true, disposition: 'opened', incident: { distinctAlerts: 1, alertCount: 1 } });
+        expect(again).toMatchObject({ created: false, incident: { incidentId: retry.incident.incidentId, distinctAlerts: 1, alertCount: 2 } });
+      });
+
+      it('the retry arriving while the first attempt is still running, and two retries at once, count it once', async () => {
+        // Prepare: right after b's claim lands, two retries run to the end; then the first attempt goes on and counts
+        const { store, faults } = await setup();
+        const { b, incidentId } = await twoAlerts(store);
+        const retries: Promise<unknown>[] = [];
+        faults.at('claim', async () => {
+          retries.push(store.recordAlert(b, {}, nextId, opts), store.recordAlert(b, {}, nextId, opts));
+          await Promise.all(retries);
+        });
+        // Act
+        const first = await store.recordAlert(b, {}, nextId, opts);
+        // Assess
+        expect(retries).toHaveLength(2);
+        expect(first.incident).toMatchObject({ incidentId, distinctAlerts: 2, alertCount: 4 });
+        // And a failed first attempt whose two retries race each other: still once.
+        const c = alertFixture({ dedupKey: unique('c'), service: b.service });
+        faults.failAfter('claim');
+        await expect(store.recordAlert(c, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        await Promise.all([store.recordAlert(c, {}, nextId, opts), store.recordAlert(c, {}, nextId, opts)]);
+        expect(await store.getIncident(incidentId)).toMatchObject({ distinctAlerts: 3, alertCount: 6 });
+      });
+
+      it('a RESOLVED notification arriving before its alert was counted counts it, so the incident does not look all-resolved', async () => {
+        // Prepare: a fires and stays open; b's delivery fails after its claim, then b's RESOLVED arrives
+        const { store, faults } = await setup();
+        const { a, b, incidentId } = await twoAlerts(store);
+        await store.requestApproval(incidentId, 'tok-early', { status: 'PENDING' });
+        faults.failAfter('claim');
+        await expect(store.recordAlert(b, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        // Act
+        const resolvedB = await store.resolveAlert({ ...b, state: 'RESOLVED' }, {});
+        // Assess: b counted and resolved, a still open → nothing to withdraw
+        expect(resolvedB).toMatchObject({ newlyResolved: true, allResolved: false, incident: { distinctAlerts: 2, resolvedAlerts: 1 } });
+        expect(await store.withdrawApproval(incidentId, 'x')).toMatchObject({ withdrawn: false, reason: 'alerts-open' });
+        const resolvedA = await store.resolveAlert({ ...a, state: 'RESOLVED' }, {});
+        expect(resolvedA).toMatchObject({ allResolved: true, incident: { distinctAlerts: 2, resolvedAlerts: 2 } });
+      });
+
+      it('a reopen (RESOLVED → OPEN) that failed after its flip is still counted open by its retry: no withdrawal while it fires', async () => {
+        const { store, faults } = await setup();
+        const a = alertFixture({ dedupKey: unique('a'), service: unique('svc') });
+        const { incident } = await store.recordAlert(a, {}, nextId, opts);
+        await store.resolveAlert({ ...a, state: 'RESOLVED' }, {});
+        await store.requestApproval(incident.incidentId, 'tok-reopen', { status: 'PENDING' });
+        faults.failAfter('flip');
+        await expect(store.recordAlert(a, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        const retry = await store.recordAlert(a, {}, nextId, opts);
+        expect(retry.incident).toMatchObject({ distinctAlerts: 1, resolvedAlerts: 0 });
+        expect(await store.withdrawApproval(incident.incidentId, 'x')).toMatchObject({ withdrawn: false, reason: 'alerts-open' });
+        // Resolved again later: counted resolved once more, and the withdrawal can happen.
+        expect(await store.resolveAlert({ ...a, state: 'RESOLVED' }, {})).toMatchObject({ newlyResolved: true, allResolved: true, incident: { distinctAlerts: 1, resolvedAlerts: 1 } });
+        expect(await store.withdrawApproval(incident.incidentId, 'x')).toMatchObject({ withdrawn: true });
+      });
+
+      it('a RESOLVED notification that failed after its flip is counted resolved by its retry', async () => {
+        const { store, faults } = await setup();
+        const a = alertFixture({ dedupKey: unique('a'), service: unique('svc') });
+        const { incident } = await store.recordAlert(a, {}, nextId, opts);
+        faults.failAfter('flip');
+        await expect(store.resolveAlert({ ...a, state: 'RESOLVED' }, {})).rejects.toBeInstanceOf(InjectedTimeout);
+        const retry = await store.resolveAlert({ ...a, state: 'RESOLVED' }, {});
+        expect(retry).toMatchObject({ newlyResolved: false, allResolved: true, incident: { incidentId: incident.incidentId, distinctAlerts: 1, resolvedAlerts: 1 } });
+        const repeat = await store.resolveAlert({ ...a, state: 'RESOLVED' }, {});
+        expect(repeat?.incident).toMatchObject({ distinctAlerts: 1, resolvedAlerts: 1 });
+      });
+
+      it('after its pointer expired, the retry of a delivery that failed after its claim opens one incident and counts it once', async () => {
+        const { store, clock, faults } = await setup();
+        const a = alertFixture({ dedupKey: unique('a'), service: unique('svc') });
+        faults.failAfter('claim');
+        await expect(store.recordAlert(a, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        clock.advance(73 * 3600 * 1000);
+        const retry = await store.recordAlert(a, {}, nextId, opts);
+        expect(retry).toMatchObject({ created: true, incident: { distinctAlerts: 1, alertCount: 1 } });
+        expect((await store.findByDedupKey(a.source, a.dedupKey))?.incidentId).toBe(retry.incident.incidentId);
+      });
     });
   });
 };

@@ -56,9 +56,11 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     const corr = ddb.commandCalls(UpdateCommand, { Key: { sk: 'CORR' } } as never)[0].args[0].input;
     expect(corr).toMatchObject({
       Key: { pk: corrPk('w1', 'inventory-service'), sk: 'CORR' },
-      ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now',
-      ExpressionAttributeValues: { ':exp': NOW + 300, ':now': NOW },
+      ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt >= :now',
+      ExpressionAttributeValues: { ':exp': NOW + 300, ':now': NOW, ':candidate': 'inc-unused' },
+      ReturnValues: 'ALL_OLD',
     });
+    expect(corr.UpdateExpression).toContain('#incidentId = if_not_exists(#incidentId, :candidate)');
     expect(ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)[0].args[0].input.Item).toMatchObject({ pk: 'DEDUP#dynatrace:PID-2', incidentId: 'inc-1' });
     expect(ddb.commandCalls(PutCommand, { Item: { sk: 'CORR' } } as never)).toHaveLength(0);
     const alertItem = ddb.commandCalls(PutCommand).at(-1)?.args[0].input.Item;
@@ -76,7 +78,21 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     expect(replace).toMatchObject({ Item: { incidentId: 'inc-new', expiresAt: NOW + 300 }, ConditionExpression: '#incidentId = :closed', ExpressionAttributeValues: { ':closed': 'inc-closed' } });
   });
 
-  it('claims an absent or expired correlation pointer for a new incident', async () => {
+  it('creates an absent correlation pointer for a new incident with the same upsert that would join a live one: one round trip', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: meta({ incidentId: 'inc-new' }) });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
+    ddb.on(UpdateCommand, { Key: { sk: 'CORR' } } as never).resolves({}); // no old image: it did not exist
+    const result = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-5' }), {}, () => 'inc-new', { correlationWindowSeconds: 60 });
+    expect(result).toMatchObject({ created: true, disposition: 'opened' });
+    expect(ddb.commandCalls(UpdateCommand, { Key: { sk: 'CORR' } } as never)).toHaveLength(1);
+    expect(ddb.commandCalls(PutCommand, { Item: { sk: 'CORR' } } as never)).toHaveLength(0);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)[0].args[0].input.Item).toMatchObject({ incidentId: 'inc-new' });
+    // A brand-new alert: refresh (fails), CORR upsert, DEDUP claim, META count, ALERT put.
+    expect(ddb.calls()).toHaveLength(5);
+  });
+
+  it('claims an expired correlation pointer for a new incident', async () => {
     ddb.on(UpdateCommand).resolves({ Attributes: meta({ incidentId: 'inc-new' }) });
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
     ddb.on(UpdateCommand, { Key: { sk: 'CORR' } } as never).rejects(ccf());
@@ -88,64 +104,69 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     });
   });
 
-  describe('a META count DynamoDB refuses', () => {
+  describe('a META count that fails, certainly or ambiguously', () => {
     const throttled = () => new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput', $metadata: { httpStatusCode: 400 } });
+    const timeout = () => Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    const added = (input: { UpdateExpression?: string; ExpressionAttributeValues?: Record<string, unknown> }, attribute: string) => {
+      const match = new RegExp(`#${attribute} (:v\\d+)`).exec(input.UpdateExpression ?? '');
+      return match ? input.ExpressionAttributeValues?.[match[1]] : undefined;
+    };
 
-    it('gives back the identity this call claimed, only that claim, so the retry counts it as new', async () => {
-      // Prepare: a new identity; its claim succeeds, the count is throttled past the SDK's retries
-      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
-      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(throttled());
-      ddb.on(DeleteCommand).resolves({});
-      // Act
-      const error = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-9' }), {}, () => 'inc-new').catch((e: unknown) => e);
-      // Assess
-      expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
-      const release = ddb.commandCalls(DeleteCommand)[0]?.args[0].input;
-      expect(release).toMatchObject({
-        Key: { pk: 'DEDUP#dynatrace:PID-9', sk: 'DEDUP' },
-        ConditionExpression: '#incidentId = :id AND #createdAt = :at',
-        ExpressionAttributeValues: { ':id': 'inc-new', ':at': '2024-05-01T12:00:00.000Z' },
+    for (const [what, failure] of [['refused (throttled)', throttled], ['ambiguous (a timeout)', timeout]] as const) {
+      it(`keeps the claim when the count is ${what}, and the retry adds the very tag the first attempt sent`, async () => {
+        // Prepare: a new identity; its claim succeeds, the count fails
+        ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejectsOnce(ccf());
+        ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejectsOnce(failure());
+        ddb.on(DeleteCommand).resolves({});
+        // Act: the first attempt fails; the retry finds the pointer it claimed
+        const store = newStore();
+        await expect(store.recordAlert(alertFixture({ dedupKey: 'PID-9' }), {}, () => 'inc-new')).rejects.toThrow();
+        const claimed = ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)[0].args[0].input.Item ?? {};
+        ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: claimed });
+        ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ incidentId: 'inc-new', alertOpenings: new Set([`${String(claimed.claimId)}.0`]) }) });
+        await store.recordAlert(alertFixture({ dedupKey: 'PID-9' }), {}, () => 'inc-other');
+        // Assess: nothing given back, both counts carry the same tag (the set keeps it once)
+        expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+        const counts = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never).map((c) => c.args[0].input);
+        expect(counts.map((c) => c.Key?.pk)).toEqual(['INCIDENT#inc-new', 'INCIDENT#inc-new']);
+        expect(counts.map((c) => added(c, 'alertOpenings'))).toEqual([new Set([`${String(claimed.claimId)}.0`]), new Set([`${String(claimed.claimId)}.0`])]);
+        expect(ddb.commandCalls(PutCommand, { Item: { kind: 'ALERT' } } as never)).toHaveLength(1);
       });
-      expect(ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)[0].args[0].input.Item).toMatchObject({ incidentId: 'inc-new', createdAt: '2024-05-01T12:00:00.000Z' });
-      expect(ddb.commandCalls(PutCommand, { Item: { kind: 'ALERT' } } as never)).toHaveLength(0);
-    });
+    }
 
-    it('puts a reopened identity back to RESOLVED, so the retry takes it off resolvedAlerts', async () => {
-      ddb.on(UpdateCommand).resolves({});
-      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', alertState: 'RESOLVED' } });
+    it('leaves a reopened identity OPEN: the retry asserts its new opening (version 2), nothing is flipped back', async () => {
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'RESOLVED', stateVersion: 1 } });
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, ExpressionAttributeValues: { ':to': 'OPEN' } } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 2 } });
       ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(throttled());
       await expect(newStore().recordAlert(alertFixture(), {}, () => 'inc-unused')).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
       const flips = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.includes('#state = :to'));
-      expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([
-        ['RESOLVED', 'OPEN'],
-        ['OPEN', 'RESOLVED'],
-      ]);
-      expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
-    });
-
-    it('keeps the claim after an ambiguous failure (a timeout): the count may have landed, and the retry folds into it', async () => {
-      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
-      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
-      await expect(newStore().recordAlert(alertFixture({ dedupKey: 'PID-10' }), {}, () => 'inc-new')).rejects.toThrow('socket hang up');
-      expect(ddb.commandCalls(DeleteCommand)).toHaveLength(0);
+      expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([['RESOLVED', 'OPEN']]);
+      expect(flips[0].UpdateExpression).toBe('SET #state = :to, #changedAt = :at, #version = if_not_exists(#version, :initial) + :one');
+      const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
+      expect([added(count, 'alertOpenings'), added(count, 'alertResolutions')]).toEqual([new Set(['c1.0', 'c1.2']), new Set(['c1.1'])]);
     });
   });
 
-  it('resolves an identity with a conditional state change and counts it once', async () => {
-    ddb.on(UpdateCommand).resolves({ Attributes: meta({ resolvedAlerts: 1, alertCount: 2 }) });
-    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', alertState: 'OPEN' } });
+  it('resolves an identity with a conditional state change and adds its opening and resolution tags', async () => {
+    const sets = { alertOpenings: new Set(['c1.0']), alertResolutions: new Set(['c1.1']) };
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: { ...meta({ alertCount: 2 }), distinctAlerts: undefined, resolvedAlerts: undefined, ...sets } });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 0 } });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, ExpressionAttributeValues: { ':to': 'RESOLVED' } } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'RESOLVED', stateVersion: 1 } });
     const result = await newStore().resolveAlert(alertFixture({ state: 'RESOLVED' }), {});
-    expect(result).toMatchObject({ newlyResolved: true, allResolved: true });
+    expect(result).toMatchObject({ newlyResolved: true, allResolved: true, incident: { distinctAlerts: 1, resolvedAlerts: 1 } });
     const flip = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((i) => i.UpdateExpression?.includes('#state = :to'));
-    expect(flip).toMatchObject({ ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :from)', ExpressionAttributeValues: { ':to': 'RESOLVED', ':from': 'OPEN' } });
+    expect(flip).toMatchObject({ ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :from)', ExpressionAttributeValues: { ':to': 'RESOLVED', ':from': 'OPEN', ':initial': 0 } });
     const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
-    expect(count.UpdateExpression).toMatch(/ADD #alertCount :v\d, #resolvedAlerts :v\d$/);
+    expect(count.UpdateExpression).toMatch(/ADD #alertCount :v\d, #alertOpenings :v\d, #alertResolutions :v\d$/);
+    expect(Object.values(count.ExpressionAttributeValues ?? {})).toEqual([1, new Set(['c1.0']), new Set(['c1.1']), '2024-05-01T12:00:00.000Z']);
   });
 
-  it('puts the identity back to OPEN and throws IncidentNotReady when its incident has no META yet', async () => {
-    // Prepare: a live OPEN pointer, the flip succeeds, META is absent (its count fails the existence condition)
-    ddb.on(UpdateCommand).resolves({});
-    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-half', alertState: 'OPEN' } });
+  it('keeps the identity RESOLVED and throws IncidentNotReady when its incident has no META yet', async () => {
+    // Prepare: a live OPEN pointer, the flip succeeds, META is absent (its count fails the existence condition).
+    // Nothing is flipped back: the sender's retry finds the identity RESOLVED and adds the same tags (flipping it
+    // back would bump its version and leave the first resolution's tag unpaired).
+    ddb.on(UpdateCommand).resolves({ Attributes: { incidentId: 'inc-half', claimId: 'c1', alertState: 'RESOLVED', stateVersion: 1 } });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-half', claimId: 'c1', alertState: 'OPEN', stateVersion: 0 } });
     ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(ccf());
     ddb.on(GetCommand).resolves({});
     // Act
@@ -154,10 +175,7 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     expect(error).toBeInstanceOf(IncidentNotReady);
     expect((error as IncidentNotReady).incidentId).toBe('inc-half');
     const flips = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.includes('#state = :to'));
-    expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([
-      ['OPEN', 'RESOLVED'],
-      ['RESOLVED', 'OPEN'],
-    ]);
+    expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([['OPEN', 'RESOLVED']]);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
@@ -172,10 +190,11 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     const result = await newStore().withdrawApproval('inc-1', 'all resolved');
     expect(result).toEqual({ withdrawn: true, taskToken: 'tok', approval: { status: 'WITHDRAWN' } });
     const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    // As many resolutions as openings (every identity resolved), and not a legacy incident with numeric counters.
     expect(input.ConditionExpression).toBe(
-      'attribute_exists(pk) AND #approval.#status = :v5 AND attribute_exists(#approvalTaskToken) AND #distinctAlerts > :v6 AND #resolvedAlerts >= #distinctAlerts',
+      'attribute_exists(pk) AND #approval.#status = :v5 AND attribute_exists(#approvalTaskToken) AND attribute_exists(#alertOpenings) AND size(#alertResolutions) >= size(#alertOpenings) AND attribute_not_exists(#distinctAlerts)',
     );
-    expect(input.ExpressionAttributeValues).toMatchObject({ ':v5': 'PENDING', ':v6': 0 });
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':v5': 'PENDING' });
   });
 
   it('tells why a withdrawal did not happen, and throws IncidentNotFound for an unknown incident', async () => {

@@ -90,11 +90,14 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input);
     expect(puts[0]).toMatchObject({
       TableName: TABLE,
-      Item: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP', incidentId: 'inc-new', alertState: 'OPEN', expiresAt: Date.parse('2024-05-01T12:00:00Z') / 1000 + 3600 },
+      Item: { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP', incidentId: 'inc-new', alertState: 'OPEN', stateVersion: 0, expiresAt: Date.parse('2024-05-01T12:00:00Z') / 1000 + 3600 },
       ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
     });
+    const claimId = String(puts[0].Item?.claimId);
+    expect(claimId).toMatch(/^[\w-]{11}$/);
     // One UpdateItem creates META if absent (every initial attribute if_not_exists) and counts the delivery: no
-    // put-if-absent round trip, and no condition (it must be able to create).
+    // put-if-absent round trip, and no condition (it must be able to create). The identity is counted by adding its
+    // opening tag to a set (idempotent), not by a counter.
     expect(updates).toHaveLength(2);
     expect(updates[1]).toMatchObject({ Key: { pk: 'INCIDENT#inc-new', sk: 'META' }, ReturnValues: 'ALL_NEW' });
     expect(updates[1].ConditionExpression).toBeUndefined();
@@ -105,9 +108,13 @@ describe('unit: DynamoIncidentStore command shapes', () => {
       expect(names[`#${field}`]).toBe(field);
       return match ? values[match[1]] : undefined;
     };
-    expect(['incidentId', 'status', 'gsi1pk', 'gsi1sk', 'createdAt', 'distinctAlerts'].map(initial)).toEqual(['inc-new', 'OPEN', 'STATUS#OPEN', '2024-05-01T12:00:00.000Z#inc-new', '2024-05-01T12:00:00.000Z', undefined]);
-    expect(initial('resolvedAlerts')).toBe(0);
-    expect(updates[1].UpdateExpression).toMatch(/ADD #alertCount :v\d+, #distinctAlerts :v\d+$/);
+    expect(['incidentId', 'status', 'gsi1pk', 'gsi1sk', 'createdAt'].map(initial)).toEqual(['inc-new', 'OPEN', 'STATUS#OPEN', '2024-05-01T12:00:00.000Z#inc-new', '2024-05-01T12:00:00.000Z']);
+    // No numeric identity counters are stored (they are derived from the tag sets; stored numbers mean a legacy incident).
+    expect(Object.values(names)).not.toContain('distinctAlerts');
+    expect(Object.values(names)).not.toContain('resolvedAlerts');
+    const added = /ADD #alertCount :v\d+, #alertOpenings (:v\d+)$/.exec(updates[1].UpdateExpression ?? '');
+    expect(added).not.toBeNull();
+    expect(values[added?.[1] ?? '']).toEqual(new Set([`${claimId}.0`]));
     expect(updates[1].UpdateExpression).not.toContain('if_not_exists(#alertCount');
     expect(puts).toHaveLength(2);
     expect(puts[1]).toMatchObject({ Item: { pk: 'INCIDENT#inc-new', sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false, raw: { PID: 'PID-1' } } });
@@ -133,14 +140,16 @@ describe('unit: DynamoIncidentStore command shapes', () => {
   it('recordAlert retried after the pointer was claimed but META was not written creates the incident and counts the identity', async () => {
     // The pointer exists but META does not: the META update creates it (its count comes back 1), completing the job.
     ddb.on(PutCommand).resolves({});
-    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: { incidentId: 'inc-half' } });
-    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: metaItem({ incidentId: 'inc-half', alertCount: 1, distinctAlerts: 1 }) });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: { incidentId: 'inc-half', claimId: 'claim-half', alertState: 'OPEN', stateVersion: 0 } });
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: metaItem({ incidentId: 'inc-half', alertCount: 1, alertOpenings: new Set(['claim-half.0']) }) });
     const result = await newStore().recordAlert(alertFixture(), {}, () => 'inc-other');
     const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
     expect(count.Key).toEqual({ pk: 'INCIDENT#inc-half', sk: 'META' });
-    // A known identity is counted only if this write creates META.
-    expect(count.UpdateExpression).toContain('#distinctAlerts = if_not_exists(#distinctAlerts, ');
-    expect(count.UpdateExpression).toMatch(/ADD #alertCount :v\d+$/);
+    // A known identity adds the same opening tag its first attempt would have: counted once, whoever gets there.
+    const added = /ADD #alertCount :v\d+, #alertOpenings (:v\d+)$/.exec(count.UpdateExpression ?? '');
+    expect(count.ExpressionAttributeValues?.[added?.[1] ?? '']).toEqual(new Set(['claim-half.0']));
+    expect(result.incident).toMatchObject({ distinctAlerts: 1, resolvedAlerts: 0 });
+    expect(result.incident).not.toHaveProperty('alertOpenings');
     expect(result.created).toBe(true);
     expect(result.incident.incidentId).toBe('inc-half');
     expect(ddb.commandCalls(PutCommand).at(-1)?.args[0].input.Item).toMatchObject({ sk: 'ALERT#2024-05-01T12:00:00.000Z#000001', deduplicated: false });

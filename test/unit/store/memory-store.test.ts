@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import { alertFixture, incidentStoreContract } from './contract.ts';
 
-incidentStoreContract('MemoryIncidentStore', async (clock) => new MemoryIncidentStore({ clock }));
+incidentStoreContract('MemoryIncidentStore', async (clock, faults) => new MemoryIncidentStore({ clock, afterWrite: (step) => faults.landed(step) }));
 
 describe('unit: MemoryIncidentStore', () => {
   it('returns copies, so a caller mutating a result does not change the store', async () => {
