@@ -4,7 +4,7 @@
  *   INCIDENT#<id> / ALERT#<ts>#<n>    every raw alert folded into the incident
  *   INCIDENT#<id> / AGENT#<name>      an agent's output, evidence, latency, reasoner, tool calls
  *   INCIDENT#<id> / EVENT#<ts>#<seq>  the timeline
- *   DEDUP#<source>:<key> / DEDUP      an alert identity → its incident, with the identity's OPEN/RESOLVED state and a TTL
+ *   DEDUP#<source>:<key> / DEDUP      an alert identity → its incident, with its claim id, OPEN/RESOLVED state (versioned) and a TTL
  *   CORR#<env>#<service> / CORR       the open incident that alerts for this service join, until `expiresAt` (correlation)
  * `DynamoIncidentStore` implements it; `MemoryIncidentStore` is the fake for unit tests. Both also implement
  * `AlertIntakeStore`, the wider port of the alert webhook (correlation, resolution, withdrawal).
@@ -41,9 +41,13 @@ export interface IncidentMeta {
   readonly startedAt: string;
   /** Every delivery folded in (duplicates and resolved notifications included). */
   readonly alertCount: number;
-  /** Distinct alert identities (dedup keys) in the incident. Absent on incidents recorded before correlation existed. */
+  /**
+   * Distinct alert identities (dedup keys) in the incident, each counted once however its deliveries failed and were
+   * retried (derived from idempotent tag sets: see `countIdentities` in dynamo-store.ts). Absent on incidents recorded
+   * before correlation existed.
+   */
   readonly distinctAlerts?: number;
-  /** How many of those identities are resolved now. */
+  /** How many of those identities are resolved now (every time each was opened, it was resolved since). */
   readonly resolvedAlerts?: number;
   readonly executionArn?: string;
   readonly approval?: ApprovalState;
@@ -177,13 +181,15 @@ export interface AlertIntakeStore extends IncidentStore {
    * service's correlation pointer is joined (or claimed for a new id), then the identity is claimed for that
    * incident (a concurrent delivery of the same identity that claimed it first wins), META is created if absent
    * (`created` = this call created it), and the alert is counted and stored. An OPEN delivery of a RESOLVED
-   * identity reopens it. Without `correlationWindowSeconds` every new identity opens its own incident.
+   * identity reopens it. Without `correlationWindowSeconds` every new identity opens its own incident. A retry after
+   * any failure, even one whose writes partly landed, counts the identity exactly once.
    */
   recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options?: RecordOptions): Promise<RecordResult>;
   /**
-   * Records a RESOLVED notification for a known identity and marks the identity resolved (once: repeats do not
-   * count twice). Undefined when the identity is unknown or its pointer expired (nothing is written). Throws
-   * `IncidentNotReady` (the identity left as it was) when the identity's incident has no META yet.
+   * Records a RESOLVED notification for a known identity and marks the identity resolved (once: repeats and retries
+   * do not count twice, and a retry after a failure counts it). Undefined when the identity is unknown or its pointer
+   * expired (nothing is written). Throws `IncidentNotReady` when the identity's incident has no META yet: the identity
+   * stays resolved, and the retry counts it on META once its opening delivery has created it.
    */
   resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined>;
   /** WITHDRAWN → PENDING (answering Step Functions failed transiently); a no-op from any other state. */
