@@ -50,6 +50,11 @@ export const templateStatus = (incidentCount: number, baselineCount: number, inc
 };
 
 interface Counts {
+  readonly service: string;
+  /** `<level>-<miner id>`, unique per service. */
+  readonly id: string;
+  readonly level: LogLine['level'];
+  readonly miner: TemplateMiner;
   baseline: number;
   incident: number;
   first?: string;
@@ -83,18 +88,25 @@ const analyse = async (ctx: AgentContext) => {
 
   // One miner per service and level (a WARN and an ERROR of the same shape are different events), fed the
   // baseline lines first so a template's id and shape do not depend on the incident; counts are kept per
-  // window. Template ids are `<level>-<miner id>`, unique per service.
-  const miners = new Map<string, TemplateMiner>();
-  const counts = new Map<string, Counts>();
+  // window. Template ids are `<level>-<miner id>`, unique per service. `counts` holds every template in the order
+  // first seen (the ranking below keeps that order among equals).
+  const miners = new Map<string, Map<LogLine['level'], { miner: TemplateMiner; prefix: string; byId: Map<string, Counts> }>>();
+  const counts: Counts[] = [];
   const feed = (line: LogLine, window: 'baseline' | 'incident') => {
     if (LEVEL_RANK[line.level] < LEVEL_RANK.WARN) return;
-    const minerKey = `${line.service}|${line.level}`;
-    let miner = miners.get(minerKey);
-    if (!miner) miners.set(minerKey, (miner = new TemplateMiner()));
-    const id = `${line.level.toLowerCase()}-${miner.add(line.message, line.timestamp)}`;
-    const key = `${line.service}:${id}`;
-    let c = counts.get(key);
-    if (!c) counts.set(key, (c = { baseline: 0, incident: 0, traceIds: new Set() }));
+    let levels = miners.get(line.service);
+    if (!levels) miners.set(line.service, (levels = new Map()));
+    let m = levels.get(line.level);
+    if (!m) levels.set(line.level, (m = { miner: new TemplateMiner(), prefix: `${line.level.toLowerCase()}-`, byId: new Map() }));
+    // Without the timestamp: the miner's own first/last seen are not read here (the counts keep theirs), and
+    // parsing every line's timestamp was a good part of the feed.
+    const minerId = m.miner.add(line.message);
+    let c = m.byId.get(minerId);
+    if (!c) {
+      c = { service: line.service, id: m.prefix + minerId, level: line.level, miner: m.miner, baseline: 0, incident: 0, traceIds: new Set() };
+      m.byId.set(minerId, c);
+      counts.push(c);
+    }
     if (window === 'baseline') {
       c.baseline += 1;
       return;
@@ -111,16 +123,14 @@ const analyse = async (ctx: AgentContext) => {
   for (const line of [...(incidentLines ?? [])].sort(byTime)) feed(line, 'incident');
 
   const baselineKnown = baselineLines !== undefined;
-  const rows = [...counts.entries()]
-    .filter(([, c]) => c.incident > 0)
-    .map(([key, c]) => {
-      const [service, id] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
-      const level = id.slice(0, id.indexOf('-')).toUpperCase();
-      const text = miners.get(`${service}|${level}`)!.template(id.slice(id.indexOf('-') + 1))!.template;
+  const rows = counts
+    .filter((c) => c.incident > 0)
+    .map((c) => {
+      const text = c.miner.template(c.id.slice(c.id.indexOf('-') + 1))!.template;
       const status: TemplateStatus | 'unknown' = baselineKnown ? templateStatus(c.incident, c.baseline, incidentMs, baselineMs) : 'unknown';
-      return { service, id, level, text, counts: c, status };
+      return { service: c.service, id: c.id, level: c.level, text, counts: c, status };
     })
-    .sort((a, b) => Number(b.status === 'new' || b.status === 'spiking') - Number(a.status === 'new' || a.status === 'spiking') || LEVEL_RANK[b.level as LogLine['level']] - LEVEL_RANK[a.level as LogLine['level']] || b.counts.incident - a.counts.incident)
+    .sort((a, b) => Number(b.status === 'new' || b.status === 'spiking') - Number(a.status === 'new' || a.status === 'spiking') || LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || b.counts.incident - a.counts.incident)
     .slice(0, MAX_TEMPLATES);
 
   const templates: LogAnalysisOutput['templates'] = rows.map((r) => {
@@ -148,13 +158,13 @@ const analyse = async (ctx: AgentContext) => {
   const anyErrors = rows.filter((r) => r.counts.firstErrorAt);
   const firstErrorSource = (novelErrors.length > 0 ? novelErrors : anyErrors).sort((a, b) => byCodeUnit(a.counts.firstErrorAt!, b.counts.firstErrorAt!))[0];
   const firstErrorAt = firstErrorSource?.counts.firstErrorAt;
-  const allIncidentLines = [...counts.values()].reduce((s, c) => s + c.incident, 0);
+  const allIncidentLines = counts.reduce((s, c) => s + c.incident, 0);
 
   const novel = rows.filter((r) => r.status === 'new' || r.status === 'spiking');
   const reasoning = [
     incidentLines === undefined
       ? 'Logs could not be searched, so there is no log evidence.'
-      : `${allIncidentLines} WARN+ lines from ${services.join(', ')} (${servicesFrom}) between ${incidentFrom} and ${windows.to} form ${counts.size} templates.`,
+      : `${allIncidentLines} WARN+ lines from ${services.join(', ')} (${servicesFrom}) between ${incidentFrom} and ${windows.to} form ${counts.length} templates.`,
     !baselineKnown && incidentLines !== undefined ? 'The baseline window could not be read, so novelty is unknown.' : '',
     novel.length > 0
       ? `${novel.length} are new or spiking against the ${Math.round(baselineMs / MINUTE)}-min baseline: ${novel
