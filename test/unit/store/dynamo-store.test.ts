@@ -7,6 +7,7 @@ import {
   InvalidCursor,
   ItemTooLarge,
   StoreUnavailable,
+  countIdentities,
   decodeCursor,
   encodeCursor,
   MAX_STORED_ALERT_BYTES,
@@ -15,6 +16,7 @@ import {
   fitAlert,
   fitRawAlert,
   storedAlert,
+  toMeta,
 } from '../../../functions/core/store/dynamo-store.ts';
 import { ApprovalAlreadyDecided, IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { agentRecordFixture, alertFixture, manualClock } from './contract.ts';
@@ -319,5 +321,18 @@ describe('unit: item size limits', () => {
   it('stores a raw alert over the limit as a preview', () => {
     expect(fitRawAlert({ a: 1 })).toEqual({ a: 1 });
     expect(fitRawAlert({ blob: 'q'.repeat(200_000) })).toMatchObject({ truncated: true, originalBytes: 200_011 });
+  });
+});
+
+describe('unit: identity counting from tag sets', () => {
+  it('counts an identity resolved only when every opening has its resolution, and adds legacy numeric counts', () => {
+    // a: opened, resolved, reopened (open); b: opened, resolved; c: opened; d: resolved once, its reopen not yet counted
+    const openings = ['a.0', 'a.2', 'b.0', 'c.0', 'd.0'];
+    const resolutions = ['a.1', 'b.1', 'd.1'];
+    expect(countIdentities(openings, resolutions)).toEqual({ distinctAlerts: 4, resolvedAlerts: 2 });
+    expect(countIdentities(['a.0', 'a.2'], ['a.1', 'a.3'])).toEqual({ distinctAlerts: 1, resolvedAlerts: 1 });
+    expect(toMeta({ incidentId: 'i', alertOpenings: new Set(openings), alertResolutions: new Set(resolutions) })).toEqual({ incidentId: 'i', distinctAlerts: 4, resolvedAlerts: 2 });
+    expect(toMeta({ incidentId: 'i', distinctAlerts: 3, resolvedAlerts: 1, alertOpenings: new Set(['x.0']) })).toEqual({ incidentId: 'i', distinctAlerts: 4, resolvedAlerts: 1 });
+    expect(toMeta({ incidentId: 'i', distinctAlerts: 3, resolvedAlerts: 1 })).toEqual({ incidentId: 'i', distinctAlerts: 3, resolvedAlerts: 1 });
   });
 });
