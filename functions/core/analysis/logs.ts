@@ -18,49 +18,25 @@
 
 export const WILDCARD = '<*>';
 
-// Character classes a mask needs before it can match (see `maskDefault`): a mask whose classes are absent from a piece
-// of text cannot match there, and masking only ever removes characters (adding `<`, `*`, `>`, which no mask uses),
-// so "absent" stays true through the later masks.
-const DIGIT = 1;
-const DASH = 2;
-const SLASH = 4;
-const COLON = 8;
-const DOT = 16;
-const LETTER_X = 32;
-const HEX_LETTER = 64;
-/** A letter (ASCII) or any non-ASCII character (the `µ` of `µs`). */
-const LETTER = 128;
-
-interface MaskRule {
-  readonly re: RegExp;
-  /** Whether the mask can match in text whose character classes are `flags`. */
-  readonly mayMatch: (flags: number) => boolean;
-  /** The length of its shortest match. */
-  readonly minLength: number;
-}
-
-/** The default masks with what each needs; `DEFAULT_MASKS` is their regular expressions, applied in order. */
-const DEFAULT_RULES: readonly MaskRule[] = [
-  // UUIDs (all-letter ones too: no digit needed)
-  { re: /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, mayMatch: (f) => (f & DASH) !== 0, minLength: 36 },
-  // ISO-like date-times (date, optional time, fraction and zone), then bare clock times
-  { re: /\b\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g, mayMatch: (f) => (f & DIGIT) !== 0 && (f & (DASH | SLASH)) !== 0, minLength: 10 },
-  { re: /\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b/g, mayMatch: (f) => (f & (DIGIT | COLON)) === (DIGIT | COLON), minLength: 7 },
-  // IPv4 with optional port
-  { re: /(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\d.])/g, mayMatch: (f) => (f & (DIGIT | DOT)) === (DIGIT | DOT), minLength: 7 },
-  // 0x-prefixed hex, then long hex strings that mix digits and letters (hashes, trace/span ids)
-  { re: /\b0x[0-9a-f]+\b/gi, mayMatch: (f) => (f & (DIGIT | LETTER_X)) === (DIGIT | LETTER_X), minLength: 3 },
-  { re: /\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, mayMatch: (f) => (f & (DIGIT | HEX_LETTER)) === (DIGIT | HEX_LETTER), minLength: 8 },
-  // Unix paths with at least two segments
-  { re: /(?<![\w/])(?:\/[\w.\-~%@+]+){2,}\/?/g, mayMatch: (f) => (f & SLASH) !== 0, minLength: 4 },
-  // durations and sizes with an attached unit: 250ms, 1.5s, 30sec, 512MB
-  { re: /(?<![\w.])[-+]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|min|mins|h|hr|hrs|[kKmMgGtT]i?[bB])(?![\w])/g, mayMatch: (f) => (f & (DIGIT | LETTER)) === (DIGIT | LETTER), minLength: 2 },
-  // numbers not glued to a letter or digit (so `user42` stays, `pool-1` → `pool-<*>`, `blk_-42` → `blk_<*>`)
-  { re: /(?<![A-Za-z0-9])[-+]?\d+(?:[.,]\d+)*(?![A-Za-z0-9])/g, mayMatch: (f) => (f & DIGIT) !== 0, minLength: 1 },
-];
-
 /** Generic variable shapes, applied in order (more specific first). */
-export const DEFAULT_MASKS: readonly RegExp[] = DEFAULT_RULES.map((r) => r.re);
+export const DEFAULT_MASKS: readonly RegExp[] = [
+  // UUIDs
+  /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
+  // ISO-like date-times (date, optional time, fraction and zone), then bare clock times
+  /\b\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g,
+  /\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b/g,
+  // IPv4 with optional port
+  /(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\d.])/g,
+  // 0x-prefixed hex, then long hex strings that mix digits and letters (hashes, trace/span ids)
+  /\b0x[0-9a-f]+\b/gi,
+  /\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi,
+  // Unix paths with at least two segments
+  /(?<![\w/])(?:\/[\w.\-~%@+]+){2,}\/?/g,
+  // durations and sizes with an attached unit: 250ms, 1.5s, 30sec, 512MB
+  /(?<![\w.])[-+]?\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|min|mins|h|hr|hrs|[kKmMgGtT]i?[bB])(?![\w])/g,
+  // numbers not glued to a letter or digit (so `user42` stays, `pool-1` → `pool-<*>`, `blk_-42` → `blk_<*>`)
+  /(?<![A-Za-z0-9])[-+]?\d+(?:[.,]\d+)*(?![A-Za-z0-9])/g,
+];
 
 export interface TemplateMinerOptions {
   /** Total tree depth counting the root, the token-count level and the leaf (Drain's default 4: one token level). */
@@ -111,90 +87,7 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\
 
 /** Replaces variable-looking substrings with `<*>` using `masks` (default `DEFAULT_MASKS`). */
 export const maskMessage = (message: string, masks: readonly RegExp[] = DEFAULT_MASKS): string =>
-  masks === DEFAULT_MASKS ? maskDefault(message) : masks.reduce((text, mask) => text.replace(mask, WILDCARD), message);
-
-/**
- * A character that no default mask's match can contain and that every mask's context (`\b`, the look-arounds)
- * treats like the start or end of the text: whitespace and punctuation outside the masks' classes. Text between two
- * of them (a "unit") is masked on its own exactly as within the whole message: no match crosses the separator, and
- * no mask can tell it from a text boundary. One exception: the date-time mask's `[T ]` crosses one space between
- * digits, so such a space stays inside its unit (see `maskDefault`).
- */
-const SEPARATOR = 256;
-/** Any other character that belongs to a unit but enables no mask (`,`, `+`, `_`, `~`, `%`, `@`). */
-const OTHER = 512;
-const CHAR_CLASS = (() => {
-  const table = new Uint16Array(128).fill(OTHER);
-  const set = (chars: string, flags: number) => {
-    for (const c of chars) table[c.charCodeAt(0)] = flags;
-  };
-  set(' \t\n\v\f\r=()[]{}"\';!?#$&*<>|\\^`', SEPARATOR);
-  set('0123456789', DIGIT);
-  set('-', DASH);
-  set('/', SLASH);
-  set(':', COLON);
-  set('.', DOT);
-  set('ghijklmnopqrstuvwyzGHIJKLMNOPQRSTUVWYZ', LETTER);
-  set('abcdefABCDEF', LETTER | HEX_LETTER);
-  set('xX', LETTER | LETTER_X);
-  return table;
-})();
-const isDigitAt = (text: string, i: number): boolean => {
-  const c = text.charCodeAt(i);
-  return c >= 48 && c <= 57;
-};
-
-/**
- * `DEFAULT_MASKS` applied in order, with the same result as `maskMessage(message, [...DEFAULT_MASKS])`, in one scan:
- * the message is cut into units at separators, each unit's character classes decide which masks can match in it at
- * all (most units: none, or only the number mask), and only those run, on the unit alone. A single regular
- * expression with the masks as alternatives would not be the same: it takes the leftmost match first, where the
- * masks in sequence let an earlier mask win further right (`/a/b1.2.3.4`: the IP, then the path) and let a later
- * mask see an earlier mask's `<*>` as its context (`2024-05-01-5` → `<*><*>`).
- */
-const maskDefault = (message: string): string => {
-  const n = message.length;
-  let out = '';
-  let copied = 0; // message[copied, …) is not yet in `out`
-  let i = 0;
-  while (i < n) {
-    const first = message.charCodeAt(i);
-    if (first < 128 && CHAR_CLASS[first] === SEPARATOR) {
-      i += 1;
-      continue;
-    }
-    const start = i;
-    let flags = 0;
-    for (; i < n; i += 1) {
-      const c = message.charCodeAt(i);
-      const cls = c < 128 ? CHAR_CLASS[c] : LETTER; // non-ASCII: may be a unit letter (µs), never a separator
-      if (cls === SEPARATOR) {
-        if (c === 32 && isDigitAt(message, i - 1) && isDigitAt(message, i + 1)) {
-          flags |= OTHER;
-          continue;
-        }
-        break;
-      }
-      flags |= cls;
-    }
-    if ((flags & (DIGIT | DASH | SLASH)) === 0) continue; // every mask needs a digit, a dash (UUID) or a slash (path)
-    let masked: string;
-    if (flags === DIGIT) masked = WILDCARD; // digits only: the number mask takes the whole unit, no earlier one can
-    else {
-      const unit = message.slice(start, i);
-      masked = unit;
-      for (const rule of DEFAULT_RULES) {
-        if (masked.length < rule.minLength || !rule.mayMatch(flags)) continue;
-        masked = masked.replace(rule.re, WILDCARD);
-        if (masked === WILDCARD) break; // nothing in `<*>` is left for a later mask
-      }
-      if (masked === unit) continue;
-    }
-    out += message.slice(copied, start) + masked;
-    copied = i;
-  }
-  return copied === 0 ? message : out + message.slice(copied);
-};
+  masks.reduce((text, mask) => text.replace(mask, WILDCARD), message);
 
 const toMs = (timestamp: string | number | Date | undefined): number | undefined => {
   if (timestamp === undefined) return undefined;
@@ -218,10 +111,7 @@ export class TemplateMiner {
   readonly #maxChildren: number;
   readonly #masks: readonly RegExp[];
   readonly #splitter: RegExp;
-  /** Extra delimiters can leave an empty first or last token after trimming; whitespace alone cannot. */
-  readonly #mayLeaveEmpty: boolean;
-  /** The tree's first level: a node per token count. */
-  readonly #byLength = new Map<number, TreeNode>();
+  readonly #root = node();
   readonly #clusters: Cluster[] = [];
   readonly #byId = new Map<string, Cluster>();
 
@@ -235,14 +125,14 @@ export class TemplateMiner {
     if (!Number.isInteger(this.#maxChildren) || this.#maxChildren < 2) throw new InvalidMinerOptions(`maxChildren must be an integer ≥ 2, got ${this.#maxChildren}`);
     const extra = (options.delimiters ?? []).map(escapeRegExp).join('');
     this.#splitter = new RegExp(`[\\s${extra}]+`);
-    this.#mayLeaveEmpty = extra !== '';
   }
 
   /** Masked tokens of a message, as the tree sees them. */
   tokenize(message: string): string[] {
-    const text = maskMessage(message, this.#masks).trim();
-    if (!this.#mayLeaveEmpty) return text === '' ? [] : text.split(this.#splitter);
-    return text.split(this.#splitter).filter((t) => t.length > 0);
+    return maskMessage(message, this.#masks)
+      .trim()
+      .split(this.#splitter)
+      .filter((t) => t.length > 0);
   }
 
   /** Adds a line (a whole raw line or just its message); returns its template id. */
@@ -252,12 +142,10 @@ export class TemplateMiner {
     const leaf = this.#leaf(tokens, true);
     let cluster = this.#bestMatch(leaf.clusters, tokens);
     if (cluster) {
-      // In place: a cluster's tokens never leave the miner (`view` copies them).
-      const own = cluster.tokens;
-      for (let i = 0; i < own.length; i += 1) if (own[i] !== tokens[i]) own[i] = WILDCARD;
+      cluster.tokens = cluster.tokens.map((t, i) => (t === tokens[i] ? t : WILDCARD));
       cluster.count += 1;
     } else {
-      cluster = { id: `t${this.#clusters.length + 1}`, tokens, count: 1, example: message };
+      cluster = { id: `t${this.#clusters.length + 1}`, tokens: [...tokens], count: 1, example: message };
       leaf.clusters.push(cluster);
       this.#clusters.push(cluster);
       this.#byId.set(cluster.id, cluster);
@@ -291,11 +179,12 @@ export class TemplateMiner {
   #leaf(tokens: readonly string[], create: true): TreeNode;
   #leaf(tokens: readonly string[], create: false): TreeNode | undefined;
   #leaf(tokens: readonly string[], create: boolean): TreeNode | undefined {
-    let current: TreeNode | undefined = this.#byLength.get(tokens.length);
+    const lengthKey = String(tokens.length);
+    let current: TreeNode | undefined = this.#root.children.get(lengthKey);
     if (!current) {
       if (!create) return undefined;
       current = node();
-      this.#byLength.set(tokens.length, current);
+      this.#root.children.set(lengthKey, current);
     }
     // Depth counts the root, the length level and the leaf: depth − 3 levels of leading tokens (as Drain3).
     const levels = Math.min(this.#depth - 3, tokens.length);
@@ -330,13 +219,11 @@ export class TemplateMiner {
       let identical = true;
       // As in Drain, a wildcard in the template is a parameter, not a match: two lines that share only their
       // variables must not merge. A line identical to the template (e.g. made only of variables) matches.
-      const own = cluster.tokens;
-      for (let i = 0; i < own.length; i += 1) {
-        const t = own[i];
+      cluster.tokens.forEach((t, i) => {
         if (t !== tokens[i]) identical = false;
         if (t === WILDCARD) params += 1;
         else if (t === tokens[i]) same += 1;
-      }
+      });
       const sim = identical ? 1 : same / tokens.length;
       if (sim > bestSim || (sim === bestSim && params > bestParams)) {
         best = cluster;

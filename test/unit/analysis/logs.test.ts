@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MASKS, InvalidMinerOptions, maskMessage, TemplateMiner, WILDCARD } from '../../../functions/core/analysis/logs.ts';
+import { InvalidMinerOptions, maskMessage, TemplateMiner, WILDCARD } from '../../../functions/core/analysis/logs.ts';
 
 describe('unit: maskMessage', () => {
   it.each([
@@ -20,41 +20,6 @@ describe('unit: maskMessage', () => {
 
   it('keeps identifiers that merely contain digits (user42, v2 API names)', () => {
     expect(maskMessage('user42 called s3 bucket')).toBe('user42 called s3 bucket');
-  });
-
-  // The masks apply in sequence: an earlier mask wins even where a later one would match further left, and a later
-  // mask sees an earlier mask's <*> as its neighbour. The one-scan default masking must keep both.
-  it.each([
-    ['2024-05-01/var/log', `${WILDCARD}${WILDCARD}`], // the date first; then the path, after a <*> not a digit
-    ['2024-05-01-5', `${WILDCARD}${WILDCARD}`], // the number after the date's <*> keeps its sign
-    ['see /a/b1.2.3.4', `see ${WILDCARD}${WILDCARD}`], // the IP inside the path first, then the rest of the path
-    ['x -2024-05-01 y', `x -${WILDCARD} y`],
-    ['at 2024-05-01 10:00:00.5 ok', `at ${WILDCARD} ok`], // a date-time across one space is one value
-    ['at 2024-05-01  10:00:00 ok', `at ${WILDCARD}  ${WILDCARD} ok`], // across two spaces it is two
-    ['GET http://10.0.0.1:8080/api/v1/items failed', `GET http://${WILDCARD}${WILDCARD} failed`],
-    ['trace=4bf92f3577b34da6 uuid=3f2b8c1e-9a4d-4e5f-8a7b-1c2d3e4f5a6b n=12345678', `trace=${WILDCARD} uuid=${WILDCARD} n=${WILDCARD}`],
-    ['took 15µs and 3MiB, then 0x1F', `took ${WILDCARD} and ${WILDCARD}, then ${WILDCARD}`],
-  ])('masks %s as the masks in sequence do', (input, expected) => {
-    expect(maskMessage(input)).toBe(expected);
-    expect(maskMessage(input, [...DEFAULT_MASKS])).toBe(expected);
-  });
-
-  it('gives exactly what the default masks applied one after another give, on random text made of their pieces', () => {
-    // A copy of DEFAULT_MASKS is not DEFAULT_MASKS: it takes the plain path, every mask over the whole text in turn.
-    const sequential = (text: string) => maskMessage(text, [...DEFAULT_MASKS]);
-    const pieces = ['0', '7', '42', '2024', '05', '255', 'a', 'f', 'x', 'X', 'T', 'Z', 'ms', 's', 'MB', 'Ki', 'µs', 'sec', 'h', '-', '+', '.', ',', ':', '/', '_', ' ', '  ', '\t', '=', '(', '"', '~', '@', '%', '<*>', 'deadbeef', '3f2b8c1e-9a4d-4e5f-8a7b-1c2d3e4f5a6b', '10.0.0.1', '2024-05-01', '12:04:13', '0x7f', '\u00a0', 'é', 'user'];
-    let seed = 20260314;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const mismatches: string[] = [];
-    for (let k = 0; k < 20_000; k += 1) {
-      let text = '';
-      const parts = 1 + Math.floor(random() * 12);
-      for (let j = 0; j < parts; j += 1) text += pieces[Math.floor(random() * pieces.length)];
-      // and any character at all, now and then
-      if (random() < 0.3) text += String.fromCharCode(Math.floor(random() * 0x3000));
-      if (maskMessage(text) !== sequential(text)) mismatches.push(text);
-    }
-    expect(mismatches.slice(0, 5)).toEqual([]);
   });
 });
 
