@@ -494,7 +494,11 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   const ownTokens = tokens(change.service.replace(/-(service|svc|api)$/, ''));
   const namesIt = (text: string) => [...tokens(text)].some((t) => [...ownTokens].some((o) => tokensMatch(o, t)));
   const deployed = Date.parse(change.deployedAt);
-  const horizon = Math.max(MAX_PLAUSIBLE_LAG_MINUTES, burn && time.lagMinutes !== undefined ? time.lagMinutes + 15 : 0);
+  // A prompt fault shows its errors within a plausible lag of the deploy. A slow burn keeps building from the
+  // deploy until something gives — the heap fills and pods are OOM-killed, the pool runs dry — and that moment
+  // can come well after its climb became an anomaly: while it burns, every error first seen after the deploy
+  // may be its doing.
+  const horizon = burn ? Infinity : MAX_PLAUSIBLE_LAG_MINUTES;
   const novel = symptomOnly ? [] : w.input.templates.filter((t) => t.novel && (t.service === change.service || (callers.has(t.service) && namesIt(t.template))));
   const after = novel.filter((t) => {
     const lag = (Date.parse(t.firstSeen) - deployed) / MINUTE_MS;

@@ -233,6 +233,24 @@ describe('analyseRootCause', () => {
     expect(out.rootCauses[0].evidenceIds).toContain('metric:inventory-service:memory_mb');
   });
 
+  it('counts errors a slow burn causes when it finally gives out, however long after the onset', () => {
+    // Prepare: a leak deployed at 10:20 climbs until the onset at 12:10; the first OOM kill comes only at 12:27,
+    // 17 minutes into the incident (a heap takes its time to fill), the new error template of the incident.
+    const leak = cr('CHG-6204', 'inventory-service', T('10:20'), { title: 'Cache decoded claims in-process' });
+    const oom = { ...poolTemplate, template: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory', firstSeen: T('12:27'), evidenceIds: ['log-template:inventory-service:oom'] };
+    const input = poolIncident({
+      changes: [leak],
+      templates: [oom],
+      series: [series('inventory-service', 'memory_mb', (m) => (m < 80 ? 500 + (m % 20 === 0 ? 3 : 0) : 500 + (m - 80) * 8))],
+    });
+    // Act
+    const out = analyseRootCause(input);
+    // Assess: the OOM is the burn's doing (supported), and the deploy that started the leak ranks first
+    const change = out.considered.find((h) => h.changeId === 'CHG-6204')!;
+    expect(change.predictions.find((p) => p.statement.startsWith('new errors where'))).toMatchObject({ result: 'supported', evidenceIds: expect.arrayContaining(['log-template:inventory-service:oom']) });
+    expect(out.rootCauses[0]).toMatchObject({ changeId: 'CHG-6204', category: 'memory-leak' });
+  });
+
   it('leaves a long lag without a drift inconclusive', () => {
     const old = cr('CHG-1', 'inventory-service', T('09:30'));
     const out = analyseRootCause(poolIncident({ changes: [old], templates: [], series: [series('inventory-service', 'memory_mb', () => 500)] }));
