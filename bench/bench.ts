@@ -8,6 +8,9 @@
  *   transitionsPerIncident   states entered per execution (the sequential runs)
  *   cpuMsPerIncident         CPU time of the whole process (every thread: handlers, state machine, dynalite) per
  *                            incident in the concurrent phase; on N cores incidentsPerSecond cannot pass N × 1000 / it
+ *   cpuMsPerIncidentByThread the same split by thread: `main` (handlers, the AWS SDK's client side, the state machine,
+ *                            the API), `dynamodb` (dynalite's thread), `other` (V8's GC helpers; handler workers
+ *                            with AUTOPILOT_ISOLATION=workers); no thread can pass 1000 / its figure per second
  *   bundleBytes              function → bytes of its esbuild bundle as the stack deploys it (node, esm, node22, bundle,
  *                            minify, BUNDLE_EXTERNAL_MODULES — the AWS SDK — left to the Lambda runtime)
  *   bundleBytesSdkBundled    the same with the AWS SDK bundled too (for a runtime without it)
@@ -107,6 +110,8 @@ const measureWorkflow = async () => {
     const concurrent: Run[] = [];
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const mainBefore = process.threadCpuUsage();
+    const dynamodbBefore = await twin.dynamodbCpuUsage();
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
         while (next < alerts.length) {
@@ -118,8 +123,11 @@ const measureWorkflow = async () => {
     );
     const elapsedS = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const main = process.threadCpuUsage(mainBefore);
+    const dynamodbAfter = await twin.dynamodbCpuUsage();
     watcher.stop();
 
+    const perIncident = (usage: NodeJS.CpuUsage) => Math.round((usage.user + usage.system) / 1000 / concurrent.length);
     const latencies = sequential.map((r) => r.latencyMs);
     const transitions = sequential.map((r) => entered.get(r.accepted.executionArn ?? '') ?? 0);
     const outcomeCounts: Record<string, number> = {};
@@ -129,7 +137,12 @@ const measureWorkflow = async () => {
       p95Ms: Math.round(percentile(latencies, 95) * 10) / 10,
       incidentsPerSecond: Math.round((concurrent.length / elapsedS) * 10) / 10,
       transitionsPerIncident: Math.round((transitions.reduce((a, b) => a + b, 0) / transitions.length) * 10) / 10,
-      cpuMsPerIncident: Math.round((cpu.user + cpu.system) / 1000 / concurrent.length),
+      cpuMsPerIncident: perIncident(cpu),
+      cpuMsPerIncidentByThread: {
+        main: perIncident(main),
+        dynamodb: perIncident({ user: dynamodbAfter.user - dynamodbBefore.user, system: dynamodbAfter.system - dynamodbBefore.system }),
+        other: perIncident({ user: cpu.user - main.user - (dynamodbAfter.user - dynamodbBefore.user), system: cpu.system - main.system - (dynamodbAfter.system - dynamodbBefore.system) }),
+      },
       cores: availableParallelism(),
       outcomes: outcomeCounts,
       runs: { sequential: sequential.length, concurrent: concurrent.length, inFlight: IN_FLIGHT },

@@ -16,6 +16,8 @@ export class DynamoStartFailed extends Error {
 export interface LocalDynamo {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
+  /** CPU time dynalite's thread has used so far (diagnostics: the benchmark's split of CPU by thread). */
+  cpuUsage(): Promise<NodeJS.CpuUsage>;
   stop(): Promise<void>;
 }
 
@@ -44,12 +46,27 @@ export const startDynamo = async (opts: { path?: string; tableName: string }): P
     // A thread that already ended (it crashed) answers nothing: waiting for its 'stopped' would never return.
     if (exited) return;
     await new Promise<void>((resolve) => {
-      thread.once('message', () => resolve());
+      thread.on('message', (m: unknown) => m === 'stopped' && resolve());
       thread.once('exit', () => resolve());
       thread.postMessage('stop');
     });
     await thread.terminate();
+    exited = true;
   };
+  const cpuUsage = () =>
+    new Promise<NodeJS.CpuUsage>((resolve, reject) => {
+      if (exited) return reject(new DynamoStartFailed("dynalite's thread has exited"));
+      const onExit = () => reject(new DynamoStartFailed("dynalite's thread exited before it answered"));
+      const onMessage = (m: { cpu?: NodeJS.CpuUsage }) => {
+        if (!m?.cpu) return;
+        thread.off('message', onMessage);
+        thread.off('exit', onExit);
+        resolve(m.cpu);
+      };
+      thread.on('message', onMessage);
+      thread.once('exit', onExit);
+      thread.postMessage('cpu');
+    });
   try {
     await ensureTable(client, opts.tableName);
   } catch (error) {
@@ -62,7 +79,7 @@ export const startDynamo = async (opts: { path?: string; tableName: string }): P
     }
     throw error;
   }
-  return { endpoint, client, stop };
+  return { endpoint, client, cpuUsage, stop };
 };
 
 /** Creates the incident table if it does not exist (a second start reuses the data on disk). */

@@ -74,6 +74,8 @@ export interface Twin {
   hasExecution(executionArnOrName: string): boolean;
   stateTimings(executionArn: string): { state: string; ms: number }[];
   events(): unknown[];
+  /** CPU time used so far by dynalite's thread (the handlers and the state machine run on the calling thread). */
+  dynamodbCpuUsage(): Promise<NodeJS.CpuUsage>;
   stop(): Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
       hasExecution: (arnOrName) => sfn.has(arnOrName),
       stateTimings: (arn) => sfn.timings(arn),
       events: () => [...bus.events],
+      dynamodbCpuUsage: () => dynamo.cpuUsage(),
       stop: async () => {
         if (stopped) return;
         stopped = true;

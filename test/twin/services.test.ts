@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../lib/local/api-gateway.ts';
 import { resolveTwin, TwinNotRunning } from '../../lib/local/data-dir.ts';
@@ -77,6 +78,19 @@ describe('twin services', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it("reports the CPU time of dynalite's thread, which grows with the requests it serves, and still stops", async () => {
+    const dynamo = await startDynamo({ tableName: 'incidents' });
+    try {
+      const before = await dynamo.cpuUsage();
+      for (let i = 0; i < 20; i++) await dynamo.client.send(new DescribeTableCommand({ TableName: 'incidents' }));
+      const after = await dynamo.cpuUsage();
+      expect(after.user + after.system).toBeGreaterThan(before.user + before.system);
+    } finally {
+      await dynamo.stop();
+    }
+    await expect(dynamo.cpuUsage()).rejects.toThrow(DynamoStartFailed);
   });
 
   it('names a damaged twin.json instead of failing with a bare JSON error', () => {
