@@ -49,7 +49,7 @@ import {
   MAX_PLAUSIBLE_LAG_MINUTES,
   ONSET_GRACE_MINUTES,
 } from './changes.ts';
-import { mannKendallS, median, senSlope } from './metrics.ts';
+import { DEFAULT_Z_THRESHOLD, mannKendallS, median, senSlope } from './metrics.ts';
 import { byCodeUnit } from '../compare.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
@@ -124,6 +124,8 @@ interface World {
    * that merely carries more load (throughput up) is busy, not broken.
    */
   readonly anomalous: ReadonlySet<string>;
+  /** Services with any failure signal, including those that only wobbled beside a real failure (`realFailures`). */
+  readonly degraded: ReadonlySet<string>;
   /** A service's failing (transitive) dependencies that can explain its failure (see `explains`). */
   readonly failingDepsOf: (service: string) => string[];
   /** Failing services no failing (transitive) dependency of which explains their failure. */
@@ -204,6 +206,33 @@ const explainer = (failures: readonly Anomaly[]) => {
   };
 };
 
+/**
+ * A service-level indicator or a traffic metric whose anomaly scores below this (twice the detection threshold)
+ * only wobbled past the detector's edge. Beside a real failure elsewhere, such a wobble is not part of the
+ * incident: see `realFailures`.
+ */
+export const WOBBLE_SCORE = 2 * DEFAULT_Z_THRESHOLD;
+
+/** Metrics whose marginal anomalies can be wobbles: what users feel (latency, errors) and the traffic served. */
+const canWobble = (metric: string): boolean => isServiceLevelIndicator(metric) || /throughput|rps|requests|users|revenue/i.test(metric);
+
+/**
+ * The failure signals of the services that really fail. A p99 that drifts just past the threshold (+20 %, z 3.6),
+ * or a dependency that serves 19 % fewer requests because its failing caller gets fewer calls out (z 3.8), is what
+ * detectors flag now and then on any busy service; beside a real failure elsewhere (errors at 24 %, z 800) it is
+ * the edge of the noise or an echo of that failure, not where the incident is. Taken as failing, such a wobble
+ * claims to be the origin of its callers' failure — and dates it by when it drifted, minutes before the deploy
+ * that broke them, refuting that deploy. So a service whose only failure signals are such wobbles is left out
+ * when some service fails for real. Saturation, memory and pools are never wobbles here: a leak or a filling
+ * pool can score low and still be the fault; and a dependency whose traffic really collapses (a certificate
+ * that fails every handshake: z 20) is no wobble either. With nothing strong anywhere (a false alarm, an
+ * incident still starting) every failure signal counts, as before.
+ */
+const realFailures = (failures: readonly Anomaly[]): Anomaly[] => {
+  const strong = new Set(failures.filter((a) => !canWobble(a.metric) || a.score >= WOBBLE_SCORE).map((a) => a.service));
+  return strong.size > 0 ? failures.filter((a) => strong.has(a.service)) : [...failures];
+};
+
 /** Which services a service's NEW error templates name ("call to ledger-service failed: …"). */
 const serviceNamer = (templates: readonly Template[]) => {
   const novel = templates.filter((t) => t.novel);
@@ -228,7 +257,8 @@ const calleeThatFailedTheCall = (leaf: string, graph: CallGraph, anomalous: Read
 
 const index = (input: RootCauseInput): World => {
   const graph = callGraph(input.topology);
-  const failures = input.anomalies.filter(isFailureSignal);
+  const allFailures = input.anomalies.filter(isFailureSignal);
+  const failures = realFailures(allFailures);
   // Only load anomalies (a surge nothing failed under): fall back to every anomalous service.
   const signals = failures.length > 0 ? failures : input.anomalies;
   const anomalous = new Set(signals.map((a) => a.service));
@@ -252,7 +282,12 @@ const index = (input: RootCauseInput): World => {
   // minutes before errors jumped to 24 % (z 700) is not when the fault began.
   const strongestSli = new Map<string, number>();
   for (const a of signals) if (isServiceLevelIndicator(a.metric)) strongestSli.set(a.service, Math.max(strongestSli.get(a.service) ?? 0, a.score));
-  const dates = (a: Anomaly) => !isServiceLevelIndicator(a.metric) || a.score >= DATING_SHARE * (strongestSli.get(a.service) ?? 0);
+  // And an indicator that only wobbled past the detector's edge (below WOBBLE_SCORE) did not really move: when
+  // the service fails otherwise too (its CPU saturated under a surge), that failure dates it, not a p99 that
+  // crossed the threshold on noise ten minutes before the surge arrived.
+  const failsOtherwise = new Set(signals.filter((a) => !isServiceLevelIndicator(a.metric) && a.onset).map((a) => a.service));
+  const dates = (a: Anomaly) =>
+    !isServiceLevelIndicator(a.metric) || (a.score >= DATING_SHARE * (strongestSli.get(a.service) ?? 0) && (a.score >= WOBBLE_SCORE || !failsOtherwise.has(a.service)));
   const sliOnsets = new Map<string, string>();
   for (const a of signals) {
     if (!a.onset || !dates(a)) continue;
@@ -272,6 +307,7 @@ const index = (input: RootCauseInput): World => {
     graph,
     topologyKnown: input.topology.length > 0,
     anomalous,
+    degraded: new Set([...anomalous, ...allFailures.map((a) => a.service)]),
     failingDepsOf,
     origins,
     leafErrors,
@@ -571,7 +607,7 @@ const RESOURCE_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['cache', 'memor
 const originPrediction = (w: World, service: string): TestedPrediction => {
   const anomalousDeps = w.failingDepsOf(service);
   // Dependencies that degraded too, but by far too little to explain this service's failure.
-  const barelyDegraded = [...dependenciesOf(w.graph, service)].filter((d) => w.anomalous.has(d) && !anomalousDeps.includes(d));
+  const barelyDegraded = [...dependenciesOf(w.graph, service)].filter((d) => w.degraded.has(d) && !anomalousDeps.includes(d));
   const healthyDeps = barelyDegraded.length > 0 ? `no dependency fails enough to explain it (${barelyDegraded.join(', ')} degraded far less)` : 'no dependency is anomalous';
   const leaf = w.leafErrors.get(service) ?? [];
   const elsewhere = [...w.leafErrors.entries()].filter(([s]) => s !== service).sort((a, b) => b[1].length - a[1].length)[0];

@@ -202,6 +202,26 @@ describe('analyseRootCause', () => {
     expect(surge.predictions[0].statement).toContain('inventory-db degraded far less');
   });
 
+  it('does not let a wobble of the changed service before its deploy refute it when its callers break after it', () => {
+    // Prepare: inventory-service's p99 drifts just past the detector's edge from 11:55 (120 → 145 ms, z 3.6: noise);
+    // CR3001 changes its API at 12:04, and checkout-service fails 24 % of requests decoding its answers from 12:06.
+    const contract = cr('CR3001', 'inventory-service', T('12:04'), { title: 'Reservation API v2 response format' });
+    const input = poolIncident({
+      anomalies: [anomaly('checkout-service', 'error_rate_pct', 0.1, 24, T('12:06'), 800), anomaly('inventory-service', 'latency_p99_ms', 120, 145, T('11:55'), 3.6)],
+      onset: T('11:55'),
+      changes: [contract, cr('CR2990', 'checkout-service', T('11:30'), { title: 'Checkout copy tweaks' })],
+      templates: [{ ...poolTemplate, service: 'checkout-service', template: 'reserve failed: MismatchedInputException: missing property quantity in response from inventory-service v2 API', firstSeen: T('12:06') }],
+      traces: traces('checkout-service'),
+      series: [],
+    });
+    // Act
+    const out = analyseRootCause(input);
+    // Assess: the deploy is the cause; its timing is judged on the failure, not on the wobble
+    expect(out.abstained).toBe(false);
+    expect(out.rootCauses[0]).toMatchObject({ changeId: 'CR3001', service: 'inventory-service' });
+    expect(out.rootCauses[0].predictions[0]).toMatchObject({ result: 'supported', statement: expect.stringContaining('on checkout-service') });
+  });
+
   it('still takes a dependency whose latency rose as much as its caller did as the origin', () => {
     // Prepare: inventory-db itself takes 9 s more from 12:08: inventory-service only waits for it.
     const input = poolIncident({
@@ -281,6 +301,51 @@ describe('analyseRootCause', () => {
     const out = analyseRootCause(input);
     expect(out.rootCauses[0]).toMatchObject({ service: 'inventory-service', category: 'capacity' });
     expect(out.rollbackCandidate).toBeUndefined();
+  });
+
+  it('dates a surge by the saturation it causes, not by a p99 that wobbled past the threshold before it', () => {
+    // Prepare: traffic into inventory-service jumps at 12:00 and its CPU saturates from 12:00; its p99 crossed the
+    // detector's edge on noise at 11:40 (z 6.4) and rises no further: it serves the surge slowly but fails nothing.
+    const input = poolIncident({
+      anomalies: [
+        anomaly('inventory-service', 'cpu_pct', 40, 91, T('12:00'), 17),
+        anomaly('inventory-service', 'throughput_rps', 400, 1000, T('12:00'), 25),
+        anomaly('inventory-service', 'latency_p99_ms', 120, 150, T('11:40'), 6.4),
+      ],
+      onset: T('11:40'),
+      changes: [],
+      templates: [],
+      series: [series('inventory-service', 'throughput_rps', (m) => (m >= 180 ? 1000 : 400)), series('inventory-service', 'cpu_pct', (m) => (m >= 180 ? 91 : 40))],
+    });
+    // Act
+    const out = analyseRootCause(input);
+    // Assess
+    expect(out.abstained).toBe(false);
+    expect(out.rootCauses[0]).toMatchObject({ service: 'inventory-service', category: 'capacity' });
+    expect(out.rootCauses[0].predictions.find((p) => p.statement.startsWith('traffic into'))?.result).toBe('supported');
+  });
+
+  it('does not take a dependency that serves a little less because its failing caller calls it less as the origin', () => {
+    // Prepare: CR3002 shrinks checkout-service's HTTP pool to inventory-service at 12:04: from 12:06 checkout
+    // times out waiting for a connection (errors 7 %, z 240) and inventory-service, called less, serves 19 % fewer
+    // requests (z 3.8) with healthy latency and errors.
+    const pool = cr('CR3002', 'checkout-service', T('12:04'), { type: 'config', title: 'Tune inventory client', configChange: { param: 'inventory.client.max-connections', old: '200', new: '20' }, version: undefined });
+    const input = poolIncident({
+      anomalies: [
+        anomaly('checkout-service', 'error_rate_pct', 0.1, 7, T('12:06'), 240),
+        anomaly('checkout-service', 'latency_p99_ms', 200, 2000, T('12:06'), 100),
+        anomaly('inventory-service', 'throughput_rps', 400, 325, T('12:05'), 3.8),
+      ],
+      onset: T('12:05'),
+      changes: [pool],
+      templates: [{ ...poolTemplate, service: 'checkout-service', template: 'reserve failed: ConnectionPoolTimeoutException: Timeout waiting for connection from pool (route: http://inventory-service)', firstSeen: T('12:06') }],
+      traces: traces('checkout-service'),
+      series: [],
+    });
+    // Act
+    const out = analyseRootCause(input);
+    // Assess
+    expect(out.rootCauses[0]).toMatchObject({ changeId: 'CR3002', service: 'checkout-service', category: 'config-change' });
   });
 
   it('blames an external dependency when the failing spans end there', () => {
