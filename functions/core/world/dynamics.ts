@@ -139,9 +139,15 @@ export const worldMinuteStart = (world: WorldState, t: number): number => {
  * few seconds (or days) later answers the same. The slow wander is interpolated by whole minutes too: the
  * healthy noise holds still within a minute (the world's native grain), so a query a few seconds later inside
  * the same minute sees the same baseline; only faults (ramps, growth) move continuously.
+ *
+ * A minute is named by its END, as a metrics API labels its buckets: the grid point at 12:07 is the minute
+ * (12:06, 12:07], and an instant inside a minute — the "current" point a series ends with at 12:07:20 — belongs
+ * to the minute still running, (12:07, 12:08], which the grid point at 12:08 shows once it is complete. With
+ * the minute named by its start, the last grid point and the current point were the same minute counted
+ * twice: one p99 spike filled two of the last three points, enough to look sustained.
  */
 const instant = (ctx: Context, t: number): Instant => {
-  const minute = Math.floor((t - ctx.origin) / MINUTE);
+  const minute = Math.ceil((t - ctx.origin) / MINUTE);
   const knot = Math.floor(minute / SLOW_KNOT_MINUTES);
   const f = (minute - knot * SLOW_KNOT_MINUTES) / SLOW_KNOT_MINUTES;
   return { t, minute, knot, weight: (1 - Math.cos(Math.PI * f)) / 2 };

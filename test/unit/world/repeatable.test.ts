@@ -49,6 +49,24 @@ describe('repeatable worlds', () => {
     }
   });
 
+  it('shows the running minute as the current point, not the last grid minute a second time', () => {
+    // A point is named by the end of its minute: at 12:07:20 the current value is the minute (12:07, 12:08] that the
+    // grid point at 12:08 will show, not the minute (12:06, 12:07] the grid point at 12:07 already showed.
+    const w = createWorld({ ...withoutFaults(byName('bad-deploy-latency')), load: [] }, { id: 'running', now: SEEDED_AT[0] as Date });
+    const services = w.scenario.services.map((s) => s.name);
+    let differs = 0;
+    for (const minutes of [-30, -12, -1, 0, 7]) {
+      const series = metricSeries(w, { services, metrics: ['latency_p99_ms'], from: rel(w, minutes - 2), to: rel(w, minutes, 20) });
+      const next = metricSeries(w, { services, metrics: ['latency_p99_ms'], from: rel(w, minutes - 2), to: rel(w, minutes + 1) });
+      series.forEach((s, i) => {
+        const current = s.points.at(-1)?.v;
+        expect(current, `${s.service} at minute ${minutes}:20`).toBe(next[i]?.points.at(-1)?.v);
+        if (current !== s.points.at(-2)?.v) differs += 1;
+      });
+    }
+    expect(differs).toBeGreaterThan(0);
+  });
+
   it('holds the healthy noise still within a minute, so a query seconds later in the same minute sees the same baseline', () => {
     const w = createWorld({ ...withoutFaults(byName('db-pool-exhaustion')), load: [] }, { id: 'still', now: SEEDED_AT[0] as Date });
     for (const minutes of [-37, -5, 0, 12]) {
