@@ -576,7 +576,15 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const statuses = query.status ? [query.status] : IncidentStatus.options;
     // limit + 1 per status tells whether anything is left after this page.
     const perStatus = await Promise.all(statuses.map((status) => this.#queryStatus(status, query, before, limit + 1)));
-    const merged = perStatus.flat().sort((a, b) => byCodeUnit(String(b.gsi1sk), String(a.gsi1sk)));
+    // An incident whose status changes while the statuses are read (in parallel, on an eventually consistent index)
+    // can come back from two of them: keep its newest copy, so no page lists an incident twice.
+    const newest = new Map<string, Record<string, unknown>>();
+    for (const item of perStatus.flat()) {
+      const id = String(item.incidentId);
+      const seen = newest.get(id);
+      if (!seen || byCodeUnit(String(item.updatedAt ?? ''), String(seen.updatedAt ?? '')) > 0) newest.set(id, item);
+    }
+    const merged = [...newest.values()].sort((a, b) => byCodeUnit(String(b.gsi1sk), String(a.gsi1sk)));
     const page = merged.slice(0, limit);
     const last = page.at(-1);
     return { items: page.map(toMeta), ...(merged.length > limit && last ? { cursor: encodeCursor(String(last.gsi1sk)) } : {}) };

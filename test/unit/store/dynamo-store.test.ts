@@ -257,6 +257,20 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     expect(decodeCursor(page.cursor ?? '')).toBe('2024-05-01T12:02:00.000Z#b');
   });
 
+  it('listIncidents lists an incident once when its status changed between the per-status reads, as it is now', async () => {
+    // Prepare: the index still shows inc-1 as INVESTIGATING to one query and already as RESOLVED to another.
+    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => {
+      const status = input.ExpressionAttributeValues[':gpk'].slice('STATUS#'.length);
+      if (status === 'INVESTIGATING') return { Items: [metaItem({ status: 'INVESTIGATING', updatedAt: '2024-05-01T12:00:01.000Z' })] };
+      if (status === 'RESOLVED') return { Items: [metaItem({ status: 'RESOLVED', updatedAt: '2024-05-01T12:00:09.000Z' })] };
+      return { Items: [] };
+    });
+    // Act
+    const page = await newStore().listIncidents({});
+    // Assess
+    expect(page.items.map((i) => [i.incidentId, i.status])).toEqual([['inc-1', 'RESOLVED']]);
+  });
+
   it('listIncidents resumes below the cursor position', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
     await newStore().listIncidents({ status: 'OPEN', cursor: encodeCursor('2024-05-01T12:02:00.000Z#b') });
