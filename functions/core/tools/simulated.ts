@@ -4,7 +4,6 @@
  * requests, past incidents, on-call data, action results. The scenario's answer key (`expect`) and the fault
  * definitions never leave this module; tests serialise every result to make sure of it.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools } from './ports.ts';
 import { metricSeries } from '../world/dynamics.ts';
 import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
@@ -106,14 +105,13 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
    * Optimistic concurrency for a write that depends on what the world holds: `decide` looks at the world as read
    * and returns the result plus, if something must be appended, the write, which the store makes conditional on
    * the world being unchanged. On a lost race (`WorldChanged`: a concurrent writer, typically a duplicate run of
-   * the same Lambda) the world is read again and `decide` runs on it, with the world it lost on, so it can see what
-   * the other writer did (e.g. the same action, now already applied). Bounded; WorldContended if it never settles.
+   * the same Lambda) the world is read again and `decide` runs on it, so it sees what the other writer did (e.g. the
+   * same action, now already applied). Bounded; WorldContended if it never settles.
    */
-  const settle = async <T>(tool: string, what: string, first: WorldState, decide: (w: WorldState, lostOn: WorldState | undefined) => { result: T; write?: (w: WorldState) => Promise<void> }): Promise<T> => {
+  const settle = async <T>(tool: string, what: string, first: WorldState, decide: (w: WorldState) => { result: T; write?: (w: WorldState) => Promise<void> }): Promise<T> => {
     let w = first;
-    let lostOn: WorldState | undefined;
     for (let attempt = 1; ; attempt++) {
-      const { result, write } = decide(w, lostOn);
+      const { result, write } = decide(w);
       if (!write) return result;
       try {
         await write(w);
@@ -125,7 +123,6 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
         if (attempt >= MAX_WORLD_WRITE_ATTEMPTS) {
           throw new WorldContended(tool, `cannot record ${what} in world "${w.id}": the world changed under each of ${attempt} attempts (concurrent writers); nothing was recorded by this call`, { cause: error });
         }
-        lostOn = w;
         w = await fresh(tool, w.id);
       }
     }
@@ -290,14 +287,10 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       async execute(q) {
         const w = await world('actions', q);
         const request = { kind: q.action.kind, service: q.action.service, target: q.action.target, params: q.action.params, incidentId: q.incidentId, ...(isUndo(q.action) ? { undo: true } : {}) };
-        return settle('actions', 'the action', w, (current, lostOn) => {
+        return settle('actions', 'the action', w, (current) => {
+          // A duplicate run that lost the race finds its action applied on the re-read (applyAction's idempotent retry).
           const { result, record } = applyAction(current, request, clock());
-          if (!record) return { result }; // already applied (applyAction's idempotent retry)
-          // A scale is not idempotent in the world (scaling ×2 twice is ×4), so applyAction records it again; but the
-          // same action of the same incident appended by someone else while this call was deciding is a duplicate
-          // run of this very step (an incident's executor runs its actions one at a time), not a second scale.
-          const twin = lostOn ? concurrentTwin(lostOn, current, record) : undefined;
-          if (twin) return { result: { status: twin.status, detail: `already ${twin.status === 'succeeded' ? 'applied' : 'attempted'} at ${twin.at} by a concurrent run: ${twin.detail}` } };
+          if (!record) return { result };
           return { result, write: (at) => worlds.recordAction(at.id, record, { expectedLength: at.actions.length }) };
         });
       },
@@ -305,19 +298,3 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
   };
 };
 
-/** The record, appended to `now` since `before` was read, of the same action as `record` (a concurrent duplicate run). */
-const concurrentTwin = (before: WorldState, now: WorldState, record: WorldAction): WorldAction | undefined => {
-  // Only when `now` continues `before` (the lists only grow): a replaced world says nothing about a duplicate run.
-  if (now.actions.length < before.actions.length || now.createdAt !== before.createdAt) return undefined;
-  return now.actions
-    .slice(before.actions.length)
-    .find(
-      (x) =>
-        x.incidentId === record.incidentId &&
-        x.kind === record.kind &&
-        x.service === record.service &&
-        x.target === record.target &&
-        (x.undo === true) === (record.undo === true) &&
-        isDeepStrictEqual(x.params, JSON.parse(JSON.stringify(record.params))), // as stored: no undefined, any key order
-    );
-};

@@ -5,6 +5,7 @@
  * pure, deterministic functions (dynamics.ts, signals.ts). Agents never see this module — only what the tool
  * ports (tools/simulated.ts) return.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { ActionKind } from '../model.ts';
 import type { ActionResult, PastIncident } from '../tools/ports.ts';
 import type { Scenario } from './scenario.ts';
@@ -221,11 +222,14 @@ export const applyAction = (state: WorldState, action: ActionRequest, at: Date):
   const incidentId = action.incidentId ?? 'manual';
   const undo = action.undo === true;
   // An idempotent retry repeats the LAST action of this incident on the same kind, service and target in the same
-  // direction; after an undo, applying the action again is a new action, not a repeat.
+  // direction; after an undo, applying the action again is a new action, not a repeat. A scale is a repeat only with
+  // the same parameters (×2 retried stays ×2; asking for ×3 after ×2 is a new step), since scales multiply.
   const last = state.actions
     .filter((x) => x.status === 'succeeded' && x.incidentId === incidentId && x.kind === action.kind && x.service === action.service && x.target === action.target)
     .at(-1);
-  const repeat = last && action.kind !== 'scale-service' && (last.undo === true) === undo ? last : undefined;
+  // Compared as stored (no undefined values, any key order: DynamoDB keeps no map order).
+  const sameParams = action.kind !== 'scale-service' || undo || isDeepStrictEqual(last?.params ?? {}, JSON.parse(JSON.stringify(action.params ?? {})));
+  const repeat = last && sameParams && (last.undo === true) === undo ? last : undefined;
   if (repeat) return { state, result: { status: 'succeeded', detail: `already applied at ${repeat.at}: ${repeat.detail}` } };
   const known = action.kind === 'none' || state.scenario.services.some((s) => s.name === action.service);
   const handler = undo ? UNDO_HANDLERS[action.kind] : HANDLERS[action.kind];

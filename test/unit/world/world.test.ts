@@ -204,6 +204,23 @@ describe('mitigations', () => {
     expect(again.state.actions).toHaveLength(1);
   });
 
+  it('treats a repeated scale with the same parameters as a no-op, and a different factor or one after an undo as new', () => {
+    const world = createWorld(byName('db-pool-exhaustion'), { id: 'repeat-scale', now: NOW });
+    const scale = { kind: 'scale-service', service: 'inventory-service', params: { factor: 2 }, incidentId: 'i-1' } as const;
+    const first = applyAction(world, scale, NOW);
+    // A duplicate run of the executor asks again: ×2 stays ×2, not ×4.
+    const again = applyAction(first.state, scale, NOW);
+    expect(again.record).toBeUndefined();
+    expect(again.result.detail).toMatch(/^already applied at /);
+    const more = applyAction(first.state, { ...scale, params: { factor: 3 } }, NOW);
+    expect(more.record).toMatchObject({ status: 'succeeded', factor: 3 });
+    const scaleIn = { ...scale, params: { factor: 0.5 }, undo: true };
+    const undone = applyAction(first.state, scaleIn, NOW);
+    expect(undone.record).toMatchObject({ status: 'succeeded', undo: true });
+    expect(applyAction(undone.state, scaleIn, NOW).record).toBeUndefined();
+    expect(applyAction(undone.state, scale, NOW).record).toMatchObject({ status: 'succeeded', factor: 2 });
+  });
+
   it('scaling out relieves a saturated connection pool but not a slow query from a bad deploy', () => {
     const pool = createWorld(byName('db-pool-exhaustion'), { id: 'scale', now: NOW });
     const scaledPool = applyAction(pool, { kind: 'scale-service', service: 'inventory-service', params: { replicas: 6 } }, NOW).state;
