@@ -13,20 +13,21 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import {
   type AgentName,
   type AgentRecord,
   type AgentTask,
   type Evidence,
-  type ExecutionOutput,
-  type ImpactOutput,
+  ExecutionOutput,
+  ImpactOutput,
   type IncidentStatus,
-  type PlanOutput,
+  PlanOutput,
   ReportOutput,
-  type RootCauseOutput,
-  type TriageOutput,
-  type VerificationOutput,
+  RootCauseOutput,
+  TriageOutput,
+  VerificationOutput,
 } from '../model.ts';
 import { IncidentNotFound, type IncidentDetail, type IncidentMeta } from '../store/store.ts';
 import { IncidentSnapshot, runAgent, summarise } from './runtime.ts';
@@ -77,6 +78,8 @@ export interface ReportInputs {
    * looked at", not "healthy": the incident must not close as a false alarm while the monitoring is down.
    */
   readonly metricsUnread?: string;
+  /** Stored agent outputs that do not match their schema (a record written by another version, say), left out. */
+  readonly unreadable?: readonly { readonly agent: AgentName; readonly issue: string }[];
 }
 
 export interface Outcome {
@@ -252,6 +255,7 @@ export const renderReport = (
   line();
   for (const f of plan?.longTerm ?? []) line(`- [ ] ${f}`);
   if (!plan?.longTerm.length) line('- [ ] Postmortem review');
+  for (const u of inputs.unreadable ?? []) line(`- [ ] Repair the stored ${u.agent} record, left out of this report: it does not match its schema (${u.issue})`);
   line();
   return out.join('\n');
 };
@@ -272,16 +276,29 @@ export const writeReport =
     const detail = await deps.store.getDetail(incidentId);
     if (!detail) throw new IncidentNotFound(incidentId);
     if (options.reportDir && (!SAFE_ID.test(incidentId) || incidentId.includes('..'))) throw new InvalidIncidentId(`incident id "${incidentId}" cannot name a report file`);
-    const outputOf = <T>(agent: AgentName) => detail.agents[agent]?.output as T | undefined;
+    // Each stored output is checked against its schema: one that does not match (written by another version, or
+    // edited by hand) is left out as if its agent had not run, and the report says so, rather than the report
+    // failing on it or rendering garbage. Leaving, say, the verification out can only make the outcome more careful.
+    const unreadable: { agent: AgentName; issue: string }[] = [];
+    const outputOf = <T>(agent: AgentName, schema: z.ZodType<T>): T | undefined => {
+      const stored = detail.agents[agent]?.output;
+      if (stored === undefined) return undefined;
+      const parsed = schema.safeParse(stored);
+      if (parsed.success) return parsed.data;
+      const issue = parsed.error.issues[0];
+      unreadable.push({ agent, issue: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid' });
+      return undefined;
+    };
     const inputs: ReportInputs = {
       incident: detail.incident,
-      impact: outputOf<ImpactOutput>('impact'),
-      triage: outputOf<TriageOutput>('triage'),
-      rootcause: outputOf<RootCauseOutput>('rootcause'),
-      plan: outputOf<PlanOutput>('plan'),
-      execution: outputOf<ExecutionOutput>('execution'),
-      verification: outputOf<VerificationOutput>('verification'),
+      impact: outputOf('impact', ImpactOutput),
+      triage: outputOf('triage', TriageOutput),
+      rootcause: outputOf('rootcause', RootCauseOutput),
+      plan: outputOf('plan', PlanOutput),
+      execution: outputOf('execution', ExecutionOutput),
+      verification: outputOf('verification', VerificationOutput),
       metricsUnread: metricsUnread(detail.agents.impact),
+      unreadable,
     };
     const outcome = decideOutcome(inputs);
     const evidence = new Map(Object.values(detail.agents).flatMap((r) => (r?.evidence ?? []).map((e) => [e.id, e] as const)));

@@ -123,6 +123,18 @@ describe('writeReport', () => {
     expect(result).toMatchObject({ detailType: 'Incident Escalated', summary: expect.stringMatching(/did not recover/) });
   });
 
+  it('leaves out a stored output that does not match its schema, says so, and does not claim a recovery it cannot read', async () => {
+    // Prepare: the verification record was written by another version (recovered is a string, checks missing).
+    const { deps, store, incidentId } = await setup({ triage, rootcause, plan: plan([revert]), execution, verification: { attempt: 1, recovered: 'yes' } });
+    // Act
+    const result = await writeReport(deps)({ incidentId });
+    // Assess
+    expect(result.detail.status).toBe('ESCALATED');
+    const report = (await store.getAgentRecord(incidentId, 'report'))?.output as { markdown: string };
+    expect(report.markdown).toMatch(/- \[ \] Repair the stored verification record, left out of this report: it does not match its schema \(recovered: /);
+    expect(report.markdown).toContain('CR2077');
+  });
+
   it('keeps the report when the history cannot be updated', async () => {
     const { deps, store, incidentId } = await setup({ rootcause, plan: plan([revert]), execution, verification: verification(true) }, async () => {
       throw new Error('ServiceNow 503');
