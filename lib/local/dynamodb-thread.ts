@@ -1,9 +1,9 @@
 /**
  * dynalite on a worker thread of its own (see dynamodb.ts): the twin's DynamoDB work, about a third of what an
  * incident costs on the laptop, then runs beside the handlers and the state machine instead of between them.
- * Protocol: workerData `{ path? }`; posts `{ port }` once listening (or `{ error }`); on the message `'cpu'` posts
- * `{ cpu }`, this thread's CPU time so far (the benchmark splits an incident's CPU by thread); on the message
- * `'stop'` closes the server (and its keep-alive sockets) and posts `'stopped'`.
+ * Protocol: workerData `{ path? }`; posts `{ port }` once listening (or `{ error }`); on the message `'stop'` closes
+ * the server (and its keep-alive sockets) and posts `'stopped'`. (Its CPU time is read from outside, with
+ * Worker#cpuUsage.)
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,5 @@ listen(server, 0).then(
   (error: unknown) => port.postMessage({ error: error instanceof Error ? error.message : String(error) }),
 );
 port.on('message', (message: unknown) => {
-  if (message === 'cpu') port.postMessage({ cpu: process.threadCpuUsage() });
-  if (message !== 'stop') return;
-  closeServer(server).finally(() => port.postMessage('stopped'));
+  if (message === 'stop') closeServer(server).finally(() => port.postMessage('stopped'));
 });

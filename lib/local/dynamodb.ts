@@ -53,20 +53,11 @@ export const startDynamo = async (opts: { path?: string; tableName: string }): P
     await thread.terminate();
     exited = true;
   };
-  const cpuUsage = () =>
-    new Promise<NodeJS.CpuUsage>((resolve, reject) => {
-      if (exited) return reject(new DynamoStartFailed("dynalite's thread has exited"));
-      const onExit = () => reject(new DynamoStartFailed("dynalite's thread exited before it answered"));
-      const onMessage = (m: { cpu?: NodeJS.CpuUsage }) => {
-        if (!m?.cpu) return;
-        thread.off('message', onMessage);
-        thread.off('exit', onExit);
-        resolve(m.cpu);
-      };
-      thread.on('message', onMessage);
-      thread.once('exit', onExit);
-      thread.postMessage('cpu');
-    });
+  // Node measures a worker's CPU time itself (Worker#cpuUsage): no message to the thread, no listener to clean up.
+  const cpuUsage = async (): Promise<NodeJS.CpuUsage> => {
+    if (exited) throw new DynamoStartFailed("dynalite's thread has exited");
+    return thread.cpuUsage();
+  };
   try {
     await ensureTable(client, opts.tableName);
   } catch (error) {
