@@ -25,13 +25,13 @@
  * Duplicate runs: every start carries a `ClientToken` derived from the incident, the action (kind, service,
  * target) and the direction, so a second run of the same step (a Step Functions retry of an executor that timed
  * out while waiting, or two invocations at once) gets the execution the first one started, and waits for it,
- * instead of running the runbook twice. The same key as the webhook adapter's `idempotency-key`.
+ * instead of running the runbook twice. The token is the webhook adapter's `idempotency-key`, laid out as a UUID.
  */
-import { createHash } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { MitigationAction } from '../../model.ts';
 import { directionOf } from '../../runbooks/inverse.ts';
 import type { ActionResult, Actions, ToolScope } from '../ports.ts';
+import { idempotencyKey } from './webhook.ts';
 
 /** Terminal statuses that mean the runbook did what it was asked. */
 export const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['Success', 'CompletedWithSuccess']);
@@ -89,15 +89,14 @@ export const automationParameters = (incidentId: string, action: MitigationActio
 };
 
 /**
- * StartAutomationExecution's idempotency token for an action: SSM wants a UUID, so the SHA-256 of what identifies
- * the step (incident, kind, service, target, direction) is laid out as one (version 5 and RFC 4122 variant bits
- * set, as a name-based UUID has them). Parameters are left out on purpose, as in the webhook key: a retry that
- * asks for the same step with other parameters gets SSM's IdempotentParameterMismatch (a failed result), not a
- * second runbook run.
+ * StartAutomationExecution's idempotency token for an action: SSM wants a UUID, so the webhook's idempotency key
+ * (16 bytes of the SHA-256 of what identifies the step: incident, kind, service, target, direction) is laid out
+ * as one (version 5 and RFC 4122 variant bits set, as a name-based UUID has them). One definition of "the same
+ * step" for both adapters. Parameters are left out on purpose, as in the webhook key: a retry that asks for the
+ * same step with other parameters gets SSM's IdempotentParameterMismatch (a failed result), not a second run.
  */
 export const automationClientToken = (incidentId: string, action: MitigationAction): string => {
-  const hash = createHash('sha256').update(JSON.stringify([incidentId, action.kind, action.service, action.target ?? '', directionOf(action)])).digest();
-  const b = Buffer.from(hash.subarray(0, 16));
+  const b = Buffer.from(idempotencyKey(incidentId, action), 'hex');
   b[6] = (b[6] & 0x0f) | 0x50;
   b[8] = (b[8] & 0x3f) | 0x80;
   const hex = b.toString('hex');
