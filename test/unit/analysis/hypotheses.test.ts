@@ -108,6 +108,18 @@ const poolIncident = (overrides: Partial<RootCauseInput> = {}): RootCauseInput =
   ...overrides,
 });
 
+/**
+ * checkout-service starts failing at 12:06 with one new error template, `error`; its failing traces end in it
+ * (no deeper span failed) and no series are at hand. The anomalies, onset and changes come with `overrides`.
+ */
+const checkoutBreaks = (error: string, overrides: Partial<RootCauseInput>): RootCauseInput =>
+  poolIncident({
+    templates: [{ ...poolTemplate, service: 'checkout-service', template: error, firstSeen: T('12:06') }],
+    traces: traces('checkout-service'),
+    series: [],
+    ...overrides,
+  });
+
 describe('analyseRootCause', () => {
   it('blames the change whose timing, place and meaning all fit, and proposes it for rollback', () => {
     // Act
@@ -206,13 +218,10 @@ describe('analyseRootCause', () => {
     // Prepare: inventory-service's p99 drifts just past the detector's edge from 11:55 (120 → 145 ms, z 3.6: noise);
     // CR3001 changes its API at 12:04, and checkout-service fails 24 % of requests decoding its answers from 12:06.
     const contract = cr('CR3001', 'inventory-service', T('12:04'), { title: 'Reservation API v2 response format' });
-    const input = poolIncident({
+    const input = checkoutBreaks('reserve failed: MismatchedInputException: missing property quantity in response from inventory-service v2 API', {
       anomalies: [anomaly('checkout-service', 'error_rate_pct', 0.1, 24, T('12:06'), 800), anomaly('inventory-service', 'latency_p99_ms', 120, 145, T('11:55'), 3.6)],
       onset: T('11:55'),
       changes: [contract, cr('CR2990', 'checkout-service', T('11:30'), { title: 'Checkout copy tweaks' })],
-      templates: [{ ...poolTemplate, service: 'checkout-service', template: 'reserve failed: MismatchedInputException: missing property quantity in response from inventory-service v2 API', firstSeen: T('12:06') }],
-      traces: traces('checkout-service'),
-      series: [],
     });
     // Act
     const out = analyseRootCause(input);
@@ -330,7 +339,7 @@ describe('analyseRootCause', () => {
     // times out waiting for a connection (errors 7 %, z 240) and inventory-service, called less, serves 19 % fewer
     // requests (z 3.8) with healthy latency and errors.
     const pool = cr('CR3002', 'checkout-service', T('12:04'), { type: 'config', title: 'Tune inventory client', configChange: { param: 'inventory.client.max-connections', old: '200', new: '20' }, version: undefined });
-    const input = poolIncident({
+    const input = checkoutBreaks('reserve failed: ConnectionPoolTimeoutException: Timeout waiting for connection from pool (route: http://inventory-service)', {
       anomalies: [
         anomaly('checkout-service', 'error_rate_pct', 0.1, 7, T('12:06'), 240),
         anomaly('checkout-service', 'latency_p99_ms', 200, 2000, T('12:06'), 100),
@@ -338,9 +347,6 @@ describe('analyseRootCause', () => {
       ],
       onset: T('12:05'),
       changes: [pool],
-      templates: [{ ...poolTemplate, service: 'checkout-service', template: 'reserve failed: ConnectionPoolTimeoutException: Timeout waiting for connection from pool (route: http://inventory-service)', firstSeen: T('12:06') }],
-      traces: traces('checkout-service'),
-      series: [],
     });
     // Act
     const out = analyseRootCause(input);
