@@ -29,7 +29,7 @@
 import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, RootCauseOutput, VerificationOutput } from '../model.ts';
-import { isFailureSignal, isServiceLevelIndicator } from '../analysis/hypotheses.ts';
+import { isFailureSignal, isServiceLevelIndicator, isTrafficMetric } from '../analysis/hypotheses.ts';
 import { callGraph, dependentsOf } from '../analysis/changes.ts';
 import { DEFAULT_Z_THRESHOLD, median } from '../analysis/metrics.ts';
 import type { MetricSeries } from '../tools/ports.ts';
@@ -87,7 +87,7 @@ export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'dir
  */
 export const metricsToVerify = (anomalies: readonly Anomaly[]): Anomaly[] => {
   const failures = anomalies.filter(isFailureSignal);
-  const indicators = failures.filter((a) => isServiceLevelIndicator(a.metric) || /throughput|rps|requests|users|revenue/i.test(a.metric));
+  const indicators = failures.filter((a) => isServiceLevelIndicator(a.metric) || isTrafficMetric(a.metric));
   return indicators.length > 0 ? indicators : failures.length > 0 ? failures : [...anomalies];
 };
 

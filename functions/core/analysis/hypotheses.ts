@@ -146,6 +146,9 @@ export const failingLeaves = (trace: Trace): string[] => {
   return [...new Set(failing.filter((s) => !failingParents.has(s.spanId)).map((s) => s.service))];
 };
 
+/** The traffic a service serves (requests, users, revenue): a failure only when it drops. */
+export const isTrafficMetric = (metric: string): boolean => /throughput|rps|requests|users|revenue/i.test(metric);
+
 /** CPU at or above this is saturation (a failure signal); below it a CPU rise is just load. */
 export const CPU_SATURATION_PCT = 85;
 
@@ -157,7 +160,7 @@ export const CPU_SATURATION_PCT = 85;
  */
 export const isFailureSignal = (a: Pick<Anomaly, 'metric' | 'direction' | 'current'>): boolean => {
   const m = a.metric.toLowerCase();
-  if (/throughput|rps|requests|active_users|users|revenue/.test(m)) return a.direction === 'down';
+  if (isTrafficMetric(m)) return a.direction === 'down';
   if (/cpu/.test(m)) return a.current >= CPU_SATURATION_PCT;
   if (/pool_max/.test(m)) return true;
   return a.direction === 'up';
@@ -214,7 +217,7 @@ const explainer = (failures: readonly Anomaly[]) => {
 export const WOBBLE_SCORE = 2 * DEFAULT_Z_THRESHOLD;
 
 /** Metrics whose marginal anomalies can be wobbles: what users feel (latency, errors) and the traffic served. */
-const canWobble = (metric: string): boolean => isServiceLevelIndicator(metric) || /throughput|rps|requests|users|revenue/i.test(metric);
+const canWobble = (metric: string): boolean => isServiceLevelIndicator(metric) || isTrafficMetric(metric);
 
 /**
  * The failure signals of the services that really fail. A p99 that drifts just past the threshold (+20 %, z 3.6),
