@@ -223,12 +223,13 @@ export const applyAction = (state: WorldState, action: ActionRequest, at: Date):
   const undo = action.undo === true;
   // An idempotent retry repeats the LAST action of this incident on the same kind, service and target in the same
   // direction; after an undo, applying the action again is a new action, not a repeat. A scale is a repeat only with
-  // the same parameters (×2 retried stays ×2; asking for ×3 after ×2 is a new step), since scales multiply.
+  // the same parameters (×2 retried stays ×2; asking for ×3 after ×2 is a new step), since scales multiply. That
+  // holds both ways: undoing ×2 then ×3 is a scale-in ×1/3 and then one ×1/2, and the second is a step of its own.
   const last = state.actions
     .filter((x) => x.status === 'succeeded' && x.incidentId === incidentId && x.kind === action.kind && x.service === action.service && x.target === action.target)
     .at(-1);
   // Compared as stored (no undefined values, any key order: DynamoDB keeps no map order).
-  const sameParams = action.kind !== 'scale-service' || undo || isDeepStrictEqual(last?.params ?? {}, JSON.parse(JSON.stringify(action.params ?? {})));
+  const sameParams = action.kind !== 'scale-service' || isDeepStrictEqual(last?.params ?? {}, JSON.parse(JSON.stringify(action.params ?? {})));
   const repeat = last && sameParams && (last.undo === true) === undo ? last : undefined;
   if (repeat) return { state, result: { status: 'succeeded', detail: `already applied at ${repeat.at}: ${repeat.detail}` } };
   const known = action.kind === 'none' || state.scenario.services.some((s) => s.name === action.service);

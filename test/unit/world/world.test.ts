@@ -221,6 +221,21 @@ describe('mitigations', () => {
     expect(applyAction(undone.state, scale, NOW).record).toMatchObject({ status: 'succeeded', factor: 2 });
   });
 
+  it('undoes two scale-outs in turn: a scale-in with another factor is a new step, not a repeat of the first scale-in', () => {
+    const world = createWorld(byName('db-pool-exhaustion'), { id: 'undo-two-scales', now: NOW });
+    const scale = (factor: number, undo = false) => ({ kind: 'scale-service', service: 'inventory-service', params: { factor }, incidentId: 'i-1', ...(undo ? { undo } : {}) }) as const;
+    let state = world;
+    for (const step of [scale(2), scale(3), scale(1 / 3, true), scale(1 / 2, true)]) {
+      const applied = applyAction(state, step, NOW);
+      expect(applied.record, `scale ×${step.params.factor}${step.undo ? ' (undo)' : ''}`).toMatchObject({ status: 'succeeded', factor: step.params.factor });
+      state = applied.state;
+    }
+    // Back to the capacity before both scale-outs.
+    expect(state.actions.reduce((f, a) => f * (a.factor as number), 1)).toBeCloseTo(1, 12);
+    // A duplicate run of the last scale-in is still a repeat.
+    expect(applyAction(state, scale(1 / 2, true), NOW).record).toBeUndefined();
+  });
+
   it('scaling out relieves a saturated connection pool but not a slow query from a bad deploy', () => {
     const pool = createWorld(byName('db-pool-exhaustion'), { id: 'scale', now: NOW });
     const scaledPool = applyAction(pool, { kind: 'scale-service', service: 'inventory-service', params: { replicas: 6 } }, NOW).state;
