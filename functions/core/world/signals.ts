@@ -81,7 +81,8 @@ export interface TraceQuery {
 /**
  * Traces rooted at each requested service, spans following the call graph. Without `errorsOnly`, spread
  * evenly over the window (newest last); with it, the newest failing ones. Deterministic per world and slot;
- * slots are counted from the world's origin, so the same world seeded later draws the same traces.
+ * slots are counted from the world's origin, so the same world seeded later draws the same traces. A trace is a
+ * fact of the world: it has its start whatever the query, and one that starts after `to` has not happened yet.
  */
 export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
   const byName = new Map(world.scenario.services.map((s) => [s.name, s]));
@@ -95,16 +96,18 @@ export const traces = (world: WorldState, q: TraceQuery): Trace[] => {
   for (let t = origin + Math.floor((q.to - origin) / TRACE_SLOT) * TRACE_SLOT; t >= q.from && slots.length < 2880; t -= TRACE_SLOT) slots.push(t);
   const out: Trace[] = [];
   for (const root of roots) {
+    // Only the newest slot can hold a trace that starts after `to` (every older one ends by the newest's start).
+    const started = slots.length > 0 && traceStart(env, root, slots[0] as number) > q.to ? slots.slice(1) : slots;
     const picked: Trace[] = [];
     if (q.errorsOnly) {
-      for (const slot of slots) {
-        const trace = buildTrace(env, root, slot, q.to);
+      for (const slot of started) {
+        const trace = buildTrace(env, root, slot);
         if (trace.status === 'ERROR') picked.push(trace);
         if (picked.length >= perRoot) break;
       }
     } else {
-      const n = Math.min(perRoot, slots.length);
-      for (let k = 0; k < n; k++) picked.push(buildTrace(env, root, slots[Math.floor((k * slots.length) / n)] as number, q.to));
+      const n = Math.min(perRoot, started.length);
+      for (let k = 0; k < n; k++) picked.push(buildTrace(env, root, started[Math.floor((k * started.length) / n)] as number));
     }
     out.push(...picked.sort((a, b) => byCodeUnit(a.startedAt, b.startedAt)));
   }
@@ -120,9 +123,16 @@ interface TraceEnv {
   readonly operations: ReadonlyMap<string, readonly string[]>;
 }
 
-const buildTrace = ({ world, origin, byName, operations }: TraceEnv, root: string, slot: number, notAfter: number): Trace => {
-  const n = Math.round((slot - origin) / TRACE_SLOT);
-  const start = Math.min(notAfter, slot + Math.floor(uniform(world.id, 'trace-start', root, n) * TRACE_SLOT));
+/** The slot's number since the world's origin: it keys every draw of the slot's trace. */
+const slotNumber = (env: TraceEnv, slot: number): number => Math.round((slot - env.origin) / TRACE_SLOT);
+
+/** When the trace of `root` in `slot` starts (somewhere inside the slot). */
+const traceStart = (env: TraceEnv, root: string, slot: number): number => slot + Math.floor(uniform(env.world.id, 'trace-start', root, slotNumber(env, slot)) * TRACE_SLOT);
+
+const buildTrace = (env: TraceEnv, root: string, slot: number): Trace => {
+  const { world, byName, operations } = env;
+  const n = slotNumber(env, slot);
+  const start = traceStart(env, root, slot);
   const traceId = hex(32, world.id, 'trace', root, n);
   // Every draw of a span is keyed by (world, trace id, span counter, what is drawn).
   const traceKey = keyPrefix(world.id, traceId);

@@ -67,6 +67,27 @@ describe('repeatable worlds', () => {
     expect(differs).toBeGreaterThan(0);
   });
 
+  it('gives a trace the same start whenever it is asked for, and no trace that starts after the end of the window', () => {
+    const s = byName('db-pool-exhaustion');
+    const w = createWorld(s, { id: 'trace-facts', now: SEEDED_AT[0] as Date });
+    const starts = new Map<string, string>();
+    let seenTwice = 0;
+    // Windows ending every 5 seconds over two minutes: the newest slot's trace is asked for before and after it starts.
+    for (let second = 0; second < 120; second += 5) {
+      const to = rel(w, 5, second);
+      for (const t of traces(w, { services: [s.alert.service], from: to - 10 * MINUTE, to, limit: 20 })) {
+        expect(Date.parse(t.startedAt), `${t.traceId} asked up to ${new Date(to).toISOString()}`).toBeLessThanOrEqual(to);
+        const before = starts.get(t.traceId);
+        if (before !== undefined) {
+          seenTwice += 1;
+          expect(t.startedAt, `${t.traceId} asked up to ${new Date(to).toISOString()}`).toBe(before);
+        }
+        starts.set(t.traceId, t.startedAt);
+      }
+    }
+    expect(seenTwice).toBeGreaterThan(100);
+  });
+
   it('holds the healthy noise still within a minute, so a query seconds later in the same minute sees the same baseline', () => {
     const w = createWorld({ ...withoutFaults(byName('db-pool-exhaustion')), load: [] }, { id: 'still', now: SEEDED_AT[0] as Date });
     for (const minutes of [-37, -5, 0, 12]) {
