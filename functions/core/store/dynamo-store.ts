@@ -18,7 +18,7 @@
  * citations remain valid); raw alert payloads over `MAX_RAW_ALERT_BYTES` are stored as a preview, and a normalised
  * alert over `MAX_STORED_ALERT_BYTES` keeps the tags that fit (`fitAlert`).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AgentName, type AgentRecord, IncidentStatus, type NormalizedAlert, TERMINAL_STATUSES } from '../model.ts';
 import {
@@ -89,8 +89,6 @@ const META_FIELDS = [
   'updatedAt',
   'startedAt',
   'alertCount',
-  'distinctAlerts',
-  'resolvedAlerts',
   'executionArn',
   'approval',
   'outcome',
@@ -104,13 +102,8 @@ export const TASK_TOKEN_ATTRIBUTE = 'approvalTaskToken';
 export const toMeta = (item: Record<string, unknown>): IncidentMeta => {
   const meta: Record<string, unknown> = {};
   for (const field of META_FIELDS) if (item[field] !== undefined && item[field] !== null) meta[field] = item[field];
-  const openings = item[OPENINGS_ATTRIBUTE] as Iterable<string> | undefined;
-  if (openings) {
-    // Counts stored as numbers are an incident recorded before the identity sets (legacy); the sets add to them.
-    const counted = countIdentities(openings, (item[RESOLUTIONS_ATTRIBUTE] as Iterable<string> | undefined) ?? []);
-    meta.distinctAlerts = Number(item.distinctAlerts ?? 0) + counted.distinctAlerts;
-    meta.resolvedAlerts = Number(item.resolvedAlerts ?? 0) + counted.resolvedAlerts;
-  }
+  // The identity counts are never stored: they are derived from the tag sets (see below).
+  Object.assign(meta, countIdentities((item[OPENINGS_ATTRIBUTE] as Iterable<string> | undefined) ?? [], (item[RESOLUTIONS_ATTRIBUTE] as Iterable<string> | undefined) ?? []));
   return meta as unknown as IncidentMeta;
 };
 
@@ -153,19 +146,16 @@ export interface IdentityState {
 /** A new claim's id: 64 random bits, base64url (no '.', which separates the version in a tag). */
 export const newClaimId = (): string => randomBytes(8).toString('base64url');
 
-/** The version a pointer without one is at (written before versions existed): the first of its state. */
+/** The version a new claim starts at: the first of its state (OPEN 0, RESOLVED 1). */
 export const initialVersion = (state: NormalizedAlert['state']): number => (state === 'RESOLVED' ? 1 : 0);
 
-/**
- * The identity a stored pointer describes. A pointer written before claim ids existed gets a stable one derived from
- * its key and claim time, so every delivery that finds it derives the same tags.
- */
-export const identityOf = (item: Record<string, unknown>): IdentityState => {
-  const state: NormalizedAlert['state'] = item.alertState === 'RESOLVED' ? 'RESOLVED' : 'OPEN';
-  const claimId =
-    typeof item.claimId === 'string' ? item.claimId : createHash('sha256').update(`${String(item.pk)}|${String(item.createdAt)}`).digest('base64url').slice(0, 11);
-  return { incidentId: String(item.incidentId), claimId, state, version: typeof item.stateVersion === 'number' ? item.stateVersion : initialVersion(state) };
-};
+/** The identity a stored DEDUP pointer describes (`#claimDedup` writes every one of these attributes). */
+export const identityOf = (item: Record<string, unknown>): IdentityState => ({
+  incidentId: String(item.incidentId),
+  claimId: String(item.claimId),
+  state: item.alertState === 'RESOLVED' ? 'RESOLVED' : 'OPEN',
+  version: Number(item.stateVersion),
+});
 
 /** The tags of an identity's whole history up to its current version (what every delivery asserts on META). */
 export const identityTags = (identity: IdentityState): { openings: string[]; resolutions: string[] } => {
@@ -349,7 +339,7 @@ export const RESOLUTION_LANDING = { disposition: 'deduplicated', counted: false 
 /** Who withdraws an approval when every alert resolved (recorded as the approval's `approver`). */
 export const WITHDRAWN_BY = 'autopilot';
 
-/** Every distinct alert identity of the incident is resolved (false for an incident recorded before identities were counted). */
+/** Every distinct alert identity of the incident is resolved (false while none is counted). */
 export const allAlertsResolved = (incident: Pick<IncidentMeta, 'distinctAlerts' | 'resolvedAlerts'>): boolean =>
   (incident.distinctAlerts ?? 0) > 0 && (incident.resolvedAlerts ?? 0) >= (incident.distinctAlerts ?? 0);
 
@@ -525,12 +515,11 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       .set('updatedAt', at);
     const pending = u.value('PENDING');
     const openings = u.name(OPENINGS_ATTRIBUTE);
-    // Every identity resolved at this very instant: as many resolutions as openings (see `countIdentities`). An
-    // incident with numeric counters (recorded before the tag sets) cannot be tested so and is never withdrawn.
+    // Every identity resolved at this very instant: as many resolutions as openings (see `countIdentities`).
     const { written, item } = await this.#updateMetaIf(
       incidentId,
       u,
-      `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)}) AND attribute_exists(${openings}) AND size(${u.name(RESOLUTIONS_ATTRIBUTE)}) >= size(${openings}) AND attribute_not_exists(${u.name('distinctAlerts')})`,
+      `${u.name('approval.status')} = ${pending} AND attribute_exists(${u.name(TASK_TOKEN_ATTRIBUTE)}) AND attribute_exists(${openings}) AND size(${u.name(RESOLUTIONS_ATTRIBUTE)}) >= size(${openings})`,
     );
     if (written) return { withdrawn: true, taskToken: String(item[TASK_TOKEN_ATTRIBUTE]), approval: item.approval as ApprovalState };
     return notWithdrawn(item.approval as ApprovalState | undefined, item[TASK_TOKEN_ATTRIBUTE] !== undefined);
@@ -758,11 +747,11 @@ export class DynamoIncidentStore implements AlertIntakeStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: key,
-          UpdateExpression: 'SET #state = :to, #changedAt = :at, #version = if_not_exists(#version, :initial) + :one',
-          // A pointer written before identities had a state is OPEN.
-          ConditionExpression: from === 'OPEN' ? 'attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :from)' : 'attribute_exists(pk) AND #state = :from',
+          UpdateExpression: 'SET #state = :to, #changedAt = :at, #version = #version + :one',
+          // A pointer that is gone has no state either: the condition fails rather than create a stateless item.
+          ConditionExpression: '#state = :from',
           ExpressionAttributeNames: { '#state': 'alertState', '#changedAt': 'stateChangedAt', '#version': 'stateVersion' },
-          ExpressionAttributeValues: { ':to': to, ':from': from, ':at': at, ':initial': initialVersion(from), ':one': 1 },
+          ExpressionAttributeValues: { ':to': to, ':from': from, ':at': at, ':one': 1 },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -850,7 +839,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
    * are added to the tag sets (a no-op for tags already there): that is the whole of counting it, idempotent.
    */
   async #countDelivery(first: IncidentMeta, identity: IdentityState): Promise<{ incident: IncidentMeta; created: boolean }> {
-    // No numeric identity counters: they are derived from the tag sets, and stored numbers mark a legacy incident.
+    // No numeric identity counters are stored: toMeta derives them from the tag sets.
     const { pk, sk, alertCount: _n, distinctAlerts: _d, resolvedAlerts: _r, updatedAt, ...initial } = this.#metaItem(first);
     const u = new UpdateBuilder();
     for (const [field, value] of Object.entries(initial)) u.setIfAbsent(field, value);

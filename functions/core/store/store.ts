@@ -43,8 +43,8 @@ export interface IncidentMeta {
   readonly alertCount: number;
   /**
    * Distinct alert identities (dedup keys) in the incident, each counted once however its deliveries failed and were
-   * retried (derived from idempotent tag sets: see `countIdentities` in dynamo-store.ts). Absent on incidents recorded
-   * before correlation existed.
+   * retried (derived from idempotent tag sets, never stored: see `countIdentities` in dynamo-store.ts). Every store
+   * read sets it; optional only because hand-built incidents in tests omit it.
    */
   readonly distinctAlerts?: number;
   /** How many of those identities are resolved now (every time each was opened, it was resolved since). */

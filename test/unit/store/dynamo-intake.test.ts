@@ -30,8 +30,7 @@ const meta = (overrides: Record<string, unknown> = {}) => ({
   updatedAt: '2024-05-01T11:59:00.000Z',
   startedAt: '2024-05-01T11:59:00.000Z',
   alertCount: 1,
-  distinctAlerts: 1,
-  resolvedAlerts: 0,
+  alertOpenings: new Set(['c1.0']),
   ...overrides,
 });
 
@@ -45,7 +44,7 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
 
   it('joins a live correlation pointer: slides its window, claims the identity for that incident and counts it', async () => {
     // Prepare: no DEDUP pointer, a live CORR pointer naming an open incident
-    ddb.on(UpdateCommand).resolves({ Attributes: meta({ alertCount: 2, distinctAlerts: 2 }) });
+    ddb.on(UpdateCommand).resolves({ Attributes: meta({ alertCount: 2, alertOpenings: new Set(['c1.0', 'c2.0']) }) });
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
     ddb.on(UpdateCommand, { Key: { sk: 'CORR' } } as never).resolves({ Attributes: { incidentId: 'inc-1' } });
     ddb.on(GetCommand).resolves({ Item: meta() });
@@ -141,7 +140,7 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
       await expect(newStore().recordAlert(alertFixture(), {}, () => 'inc-unused')).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
       const flips = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.includes('#state = :to'));
       expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([['RESOLVED', 'OPEN']]);
-      expect(flips[0].UpdateExpression).toBe('SET #state = :to, #changedAt = :at, #version = if_not_exists(#version, :initial) + :one');
+      expect(flips[0].UpdateExpression).toBe('SET #state = :to, #changedAt = :at, #version = #version + :one');
       const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
       expect([added(count, 'alertOpenings'), added(count, 'alertResolutions')]).toEqual([new Set(['c1.0', 'c1.2']), new Set(['c1.1'])]);
     });
@@ -149,13 +148,13 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
 
   it('resolves an identity with a conditional state change and adds its opening and resolution tags', async () => {
     const sets = { alertOpenings: new Set(['c1.0']), alertResolutions: new Set(['c1.1']) };
-    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: { ...meta({ alertCount: 2 }), distinctAlerts: undefined, resolvedAlerts: undefined, ...sets } });
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ alertCount: 2, ...sets }) });
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 0 } });
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, ExpressionAttributeValues: { ':to': 'RESOLVED' } } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'RESOLVED', stateVersion: 1 } });
     const result = await newStore().resolveAlert(alertFixture({ state: 'RESOLVED' }), {});
     expect(result).toMatchObject({ newlyResolved: true, allResolved: true, incident: { distinctAlerts: 1, resolvedAlerts: 1 } });
     const flip = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((i) => i.UpdateExpression?.includes('#state = :to'));
-    expect(flip).toMatchObject({ ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#state) OR #state = :from)', ExpressionAttributeValues: { ':to': 'RESOLVED', ':from': 'OPEN', ':initial': 0 } });
+    expect(flip).toMatchObject({ ConditionExpression: '#state = :from', ExpressionAttributeValues: { ':to': 'RESOLVED', ':from': 'OPEN', ':one': 1 } });
     const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
     expect(count.UpdateExpression).toMatch(/ADD #alertCount :v\d, #alertOpenings :v\d, #alertResolutions :v\d$/);
     expect(Object.values(count.ExpressionAttributeValues ?? {})).toEqual([1, new Set(['c1.0']), new Set(['c1.1']), '2024-05-01T12:00:00.000Z']);
@@ -190,9 +189,9 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     const result = await newStore().withdrawApproval('inc-1', 'all resolved');
     expect(result).toEqual({ withdrawn: true, taskToken: 'tok', approval: { status: 'WITHDRAWN' } });
     const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
-    // As many resolutions as openings (every identity resolved), and not a legacy incident with numeric counters.
+    // As many resolutions as openings: every identity resolved.
     expect(input.ConditionExpression).toBe(
-      'attribute_exists(pk) AND #approval.#status = :v5 AND attribute_exists(#approvalTaskToken) AND attribute_exists(#alertOpenings) AND size(#alertResolutions) >= size(#alertOpenings) AND attribute_not_exists(#distinctAlerts)',
+      'attribute_exists(pk) AND #approval.#status = :v5 AND attribute_exists(#approvalTaskToken) AND attribute_exists(#alertOpenings) AND size(#alertResolutions) >= size(#alertOpenings)',
     );
     expect(input.ExpressionAttributeValues).toMatchObject({ ':v5': 'PENDING' });
   });

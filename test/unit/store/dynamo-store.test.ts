@@ -80,7 +80,7 @@ describe('unit: DynamoIncidentStore command shapes', () => {
   it('recordAlert (no correlation window) on a new key finds no live pointer, claims it, creates META while counting the identity, and stores the alert', async () => {
     // Prepare
     ddb.on(PutCommand).resolves({});
-    ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ incidentId: 'inc-new', alertCount: 1, distinctAlerts: 1 }) });
+    ddb.on(UpdateCommand).resolves({ Attributes: metaItem({ incidentId: 'inc-new', alertCount: 1 }) });
     ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
     // Act
     const result = await newStore().recordAlert(alertFixture(), { PID: 'PID-1' }, () => 'inc-new');
@@ -111,7 +111,7 @@ describe('unit: DynamoIncidentStore command shapes', () => {
       return match ? values[match[1]] : undefined;
     };
     expect(['incidentId', 'status', 'gsi1pk', 'gsi1sk', 'createdAt'].map(initial)).toEqual(['inc-new', 'OPEN', 'STATUS#OPEN', '2024-05-01T12:00:00.000Z#inc-new', '2024-05-01T12:00:00.000Z']);
-    // No numeric identity counters are stored (they are derived from the tag sets; stored numbers mean a legacy incident).
+    // No numeric identity counters are stored (toMeta derives them from the tag sets).
     expect(Object.values(names)).not.toContain('distinctAlerts');
     expect(Object.values(names)).not.toContain('resolvedAlerts');
     const added = /ADD #alertCount :v\d+, #alertOpenings (:v\d+)$/.exec(updates[1].UpdateExpression ?? '');
@@ -339,14 +339,14 @@ describe('unit: item size limits', () => {
 });
 
 describe('unit: identity counting from tag sets', () => {
-  it('counts an identity resolved only when every opening has its resolution, and adds legacy numeric counts', () => {
+  it('counts an identity resolved only when every opening has its resolution, and never reads stored numbers', () => {
     // a: opened, resolved, reopened (open); b: opened, resolved; c: opened; d: resolved once, its reopen not yet counted
     const openings = ['a.0', 'a.2', 'b.0', 'c.0', 'd.0'];
     const resolutions = ['a.1', 'b.1', 'd.1'];
     expect(countIdentities(openings, resolutions)).toEqual({ distinctAlerts: 4, resolvedAlerts: 2 });
     expect(countIdentities(['a.0', 'a.2'], ['a.1', 'a.3'])).toEqual({ distinctAlerts: 1, resolvedAlerts: 1 });
     expect(toMeta({ incidentId: 'i', alertOpenings: new Set(openings), alertResolutions: new Set(resolutions) })).toEqual({ incidentId: 'i', distinctAlerts: 4, resolvedAlerts: 2 });
-    expect(toMeta({ incidentId: 'i', distinctAlerts: 3, resolvedAlerts: 1, alertOpenings: new Set(['x.0']) })).toEqual({ incidentId: 'i', distinctAlerts: 4, resolvedAlerts: 1 });
-    expect(toMeta({ incidentId: 'i', distinctAlerts: 3, resolvedAlerts: 1 })).toEqual({ incidentId: 'i', distinctAlerts: 3, resolvedAlerts: 1 });
+    // The counts are the tag sets' alone: a stray number on the item is not part of the incident.
+    expect(toMeta({ incidentId: 'i', distinctAlerts: 3, resolvedAlerts: 1, alertOpenings: new Set(['x.0']) })).toEqual({ incidentId: 'i', distinctAlerts: 1, resolvedAlerts: 0 });
   });
 });
