@@ -68,7 +68,8 @@ export class WorldChanged extends Error {
   readonly actualLength: number;
   constructor(id: string, list: WorldList, expectedLength: number | undefined, actualLength: number) {
     super(
-      expectedLength === undefined
+      // The lists only grow, so a refused append that finds the length it expected met a world replaced under it.
+      expectedLength === undefined || expectedLength === actualLength
         ? `world ${id} was replaced while appending to its ${list}; nothing was written`
         : `world ${id} changed since it was read: it holds ${actualLength} ${list}, not the ${expectedLength} read; nothing was written`,
     );

@@ -90,6 +90,14 @@ describe.each(stores)('unit: %s appends under optimistic concurrency', (_name, n
   });
 });
 
+describe('unit: WorldChanged', () => {
+  it('says the world was replaced, not that it holds N of the N read, when the length read is still the length', () => {
+    expect(new WorldChanged('w-1', 'actions', 3, 3).message).toBe('world w-1 was replaced while appending to its actions; nothing was written');
+    expect(new WorldChanged('w-1', 'actions', undefined, 3).message).toBe('world w-1 was replaced while appending to its actions; nothing was written');
+    expect(new WorldChanged('w-1', 'incidents', 2, 3).message).toBe('world w-1 changed since it was read: it holds 3 incidents, not the 2 read; nothing was written');
+  });
+});
+
 describe('unit: DynamoWorldStore guard on a world item without an actions attribute', () => {
   it('treats the missing list as empty: a guard of 0 appends once, a second guard of 0 loses', async () => {
     const world = createWorld(scenario, { id: `race-${++seq}`, now: NOW });
