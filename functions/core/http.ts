@@ -8,7 +8,7 @@ import type * as z from 'zod';
 import { ConfigError } from './config.ts';
 import type { Observability } from './handler.ts';
 import { InvalidCursor } from './store/dynamo-store.ts';
-import { ApprovalAlreadyDecided, IncidentNotFound } from './store/store.ts';
+import { ApprovalAlreadyDecided, IncidentNotFound, StoreRetryLater } from './store/store.ts';
 import { type SecretProvider, secretsMatch } from './secrets.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -141,6 +141,11 @@ export const errorResponse = (error: unknown, o?: Pick<Observability, 'logger'>)
   if (error instanceof IncidentNotFound) return json(404, { error: 'not_found', message: error.message });
   if (error instanceof InvalidCursor) return json(400, { error: 'bad_request', message: error.message });
   if (error instanceof ApprovalAlreadyDecided) return json(409, { error: 'approval_already_decided', message: error.message, approval: error.approval ?? null });
+  // Say why and that a retry helps (a vendor retries a 5xx): not a bare "internal error".
+  if (error instanceof StoreRetryLater) {
+    o?.logger.warn('store asked to retry later', { error: error.name, message: error.message });
+    return json(503, { error: 'service_unavailable', message: error.message });
+  }
   o?.logger.error('unhandled error', error as Error);
   return json(500, { error: 'internal_error', message: 'internal error' });
 };

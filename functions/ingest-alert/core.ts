@@ -29,7 +29,7 @@ import type { EventPublisher } from '../core/deps.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import { type AlertIntakeStore, type IncidentMeta, IncidentNotReady, type RecordResult, type ResolveResult } from '../core/store/store.ts';
+import type { AlertIntakeStore, IncidentMeta, RecordResult } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
 
 export interface IngestDeps {
@@ -156,14 +156,9 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem): Promise<Inges
 
 const ingestResolved = async (deps: IngestDeps, { alert, raw }: NormalizedItem, o?: Observability): Promise<IngestOutcome> => {
   const { store } = deps;
-  let resolved: ResolveResult | undefined;
-  try {
-    resolved = await store.resolveAlert(alert, raw);
-  } catch (error) {
-    // 503, not 404: the vendor retries a 5xx, and by then the delivery that opened the incident has finished.
-    if (error instanceof IncidentNotReady) throw new ServiceUnavailable(error.message);
-    throw error;
-  }
+  // IncidentNotReady (the opening delivery has not written the incident yet) is answered 503 by `withErrors`, not
+  // 404: the vendor retries a 5xx, and by then the delivery that opened the incident has finished.
+  const resolved = await store.resolveAlert(alert, raw);
   if (!resolved) {
     o?.logger.info('resolved alert for no known incident', { source: alert.source, dedupKey: alert.dedupKey });
     return { ignored: true, reason: 'resolved alert for no known incident', dedupKey: alert.dedupKey };

@@ -38,6 +38,7 @@ import {
   type RecordOptions,
   type RecordResult,
   type ResolveResult,
+  StoreRetryLater,
   type StoredAlert,
   type TimelineEvent,
   type WithdrawResult,
@@ -244,7 +245,7 @@ export class ItemTooLarge extends Error {
 }
 
 /** DynamoDB would not serve a read even after retries (sustained throttling): the task fails rather than read a partial incident. */
-export class StoreUnavailable extends Error {
+export class StoreUnavailable extends StoreRetryLater {
   override name = 'StoreUnavailable';
 }
 
@@ -360,10 +361,21 @@ export interface DynamoStoreOptions {
 const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 /** An identity's DEDUP pointer disappeared between finding it and flipping its state (its TTL deletion ran). Retryable. */
-export class AlertIdentityVanished extends Error {
+export class AlertIdentityVanished extends StoreRetryLater {
   override name = 'AlertIdentityVanished';
   constructor(pk: string) {
     super(`the dedup pointer ${pk} disappeared while its state was being changed (expired); retry the delivery`);
+  }
+}
+
+/**
+ * A pointer (an alert identity's or a service's correlation pointer) kept changing under this delivery for every
+ * round it tried (concurrent deliveries claiming, expiring and replacing it). Nothing was counted; retryable.
+ */
+export class IntakeContention extends StoreRetryLater {
+  override name = 'IntakeContention';
+  constructor(pk: string, rounds: number) {
+    super(`the pointer ${pk} changed under this delivery ${rounds} times in a row (concurrent deliveries); retry the delivery`);
   }
 }
 
@@ -701,7 +713,8 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const key = { pk: dedupPk(alert.source, alert.dedupKey), sk: DEDUP_SK };
     const nowEpoch = this.#epoch(now);
     // Two rounds: the winner's pointer can expire between our failed claim and the refresh.
-    for (let round = 0; round < 2; round++) {
+    const rounds = 2;
+    for (let round = 0; round < rounds; round++) {
       const identity: IdentityState = { incidentId, claimId: newClaimId(), state: alert.state, version: initialVersion(alert.state) };
       try {
         await this.#doc.send(
@@ -731,7 +744,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       const winner = await this.#refreshDedup(alert, now);
       if (winner) return { identity: winner, won: false };
     }
-    throw new Error(`could not claim or read the dedup pointer ${key.pk}`);
+    throw new IntakeContention(key.pk, rounds);
   }
 
   /**
@@ -794,7 +807,8 @@ export class DynamoIncidentStore implements AlertIntakeStore {
         return undefined;
       }
     };
-    for (let round = 0; round < 4; round++) {
+    const rounds = 4;
+    for (let round = 0; round < rounds; round++) {
       let current: string | undefined;
       // One upsert: slides a live pointer's window (keeping its incident), or creates an absent one for a new id
       // (its old image is then empty). Only an expired pointer fails the condition and is claimed by a put below.
@@ -828,7 +842,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       const claimed = await claim('attribute_not_exists(pk) OR #expiresAt < :now', { '#expiresAt': 'expiresAt' }, { ':now': nowEpoch });
       if (claimed) return { incidentId: claimed, joined: false };
     }
-    throw new Error(`could not join or claim the correlation pointer ${key.pk}`);
+    throw new IntakeContention(key.pk, rounds);
   }
 
   /**

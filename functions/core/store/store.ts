@@ -204,11 +204,20 @@ export class IncidentNotFound extends Error {
 }
 
 /**
+ * The store could not finish the request now, and nothing is lost by failing it: the same request made again later
+ * completes it (every intake write is idempotent). The API answers 503 with this message, so an alert vendor retries
+ * the delivery instead of reading an unexplained 500.
+ */
+export class StoreRetryLater extends Error {
+  override name = 'StoreRetryLater';
+}
+
+/**
  * An alert identity points at an incident whose META does not exist yet: the delivery that opened it is between
  * claiming the identity and writing META, or died there (its vendor's retry completes it). Retryable: the caller
  * should answer so that the sender tries again later (503), not "not found".
  */
-export class IncidentNotReady extends Error {
+export class IncidentNotReady extends StoreRetryLater {
   override name = 'IncidentNotReady';
   readonly incidentId: string;
   constructor(incidentId: string) {

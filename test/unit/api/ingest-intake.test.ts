@@ -8,6 +8,7 @@ import { GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, SIGNATURE_HEADER, T
 import { MemoryEventPublisher } from '../../../functions/core/events.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
+import { AlertIdentityVanished, IntakeContention } from '../../../functions/core/store/dynamo-store.ts';
 import { IncidentNotReady } from '../../../functions/core/store/store.ts';
 import { ALERTS_RESOLVED, STARTER_GRACE_MS, ingestAlert } from '../../../functions/ingest-alert/core.ts';
 import { manualClock } from '../store/contract.ts';
@@ -373,6 +374,32 @@ describe('unit: resolved alerts and the pending approval', () => {
     // Assess
     expect(statusOf(result)).toBe(503);
     expect(bodyOf(result)).toMatchObject({ error: 'service_unavailable', message: 'incident inc-9 is still being opened; retry the notification' });
+  });
+
+  it('answers 503 naming the pointer when the store asks for a retry (a pointer that vanished or kept changing), not a bare 500', async () => {
+    // Prepare: stores whose recordAlert fails with each retryable intake error
+    for (const failure of [new AlertIdentityVanished('DEDUP#generic:a'), new IntakeContention('CORR#-#checkout', 4)]) {
+      const ctx = setup();
+      const busy = Object.assign(Object.create(ctx.store) as MemoryIncidentStore, {
+        recordAlert: async () => {
+          throw failure;
+        },
+      });
+      const ingest = ingestAlert({
+        store: busy,
+        workflow: ctx.workflow,
+        events: ctx.events,
+        secret: new StaticSecret(SECRET),
+        config: { MAX_BODY_BYTES: 256 * 1024, VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3 },
+        clock: ctx.clock,
+      });
+      // Act
+      const result = await ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify(generic('a')) }));
+      // Assess
+      expect(statusOf(result), failure.name).toBe(503);
+      expect(bodyOf(result)).toEqual({ error: 'service_unavailable', message: failure.message });
+      expect(failure.message).toMatch(/retry the delivery$/);
+    }
   });
 
   it('reopens a resolved alert that fires again, so the incident is no longer all-resolved', async () => {

@@ -7,8 +7,8 @@ import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputE
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DynamoIncidentStore, corrPk } from '../../../functions/core/store/dynamo-store.ts';
-import { IncidentNotFound, IncidentNotReady } from '../../../functions/core/store/store.ts';
+import { AlertIdentityVanished, DynamoIncidentStore, IntakeContention, corrPk } from '../../../functions/core/store/dynamo-store.ts';
+import { IncidentNotFound, IncidentNotReady, StoreRetryLater } from '../../../functions/core/store/store.ts';
 import { alertFixture, manualClock } from './contract.ts';
 
 const TABLE = 'incidents';
@@ -176,6 +176,39 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     const flips = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.includes('#state = :to'));
     expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([['OPEN', 'RESOLVED']]);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it('gives up with a retryable IntakeContention naming the pointer when the dedup pointer changes under every claim', async () => {
+    // Prepare: the claim always loses, and the winner's pointer is never live when read back (it expired in between)
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(PutCommand).rejects(ccf());
+    // Act
+    const error = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-7' }), {}, () => 'inc-new').catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(IntakeContention);
+    expect(error).toBeInstanceOf(StoreRetryLater);
+    expect((error as Error).message).toContain('DEDUP#dynatrace:PID-7');
+    expect(ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)).toHaveLength(2);
+  });
+
+  it('gives up with a retryable IntakeContention naming the correlation pointer when it changes under every round', async () => {
+    // Prepare: the live pointer names a closed incident each time, and its replacement always loses
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
+    ddb.on(UpdateCommand, { Key: { sk: 'CORR' } } as never).resolves({ Attributes: { incidentId: 'inc-closed' } });
+    ddb.on(GetCommand).resolves({ Item: meta({ incidentId: 'inc-closed', status: 'RESOLVED' }) });
+    ddb.on(PutCommand, { Item: { sk: 'CORR' } } as never).rejects(ccf());
+    const error = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-8' }), {}, () => 'inc-new', { correlationWindowSeconds: 60 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IntakeContention);
+    expect((error as Error).message).toContain(corrPk('w1', 'inventory-service'));
+  });
+
+  it('fails a flip whose pointer vanished (TTL deletion) with a retryable AlertIdentityVanished', async () => {
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 0 } });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, ExpressionAttributeValues: { ':to': 'RESOLVED' } } as never).rejects(ccf());
+    ddb.on(GetCommand).resolves({});
+    const error = await newStore().resolveAlert(alertFixture({ state: 'RESOLVED' }), {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AlertIdentityVanished);
+    expect(error).toBeInstanceOf(StoreRetryLater);
   });
 
   it('resolves nothing and writes nothing for an identity without a live pointer', async () => {
