@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -20,7 +20,10 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type Access, BUNDLE_EXTERNAL_MODULES, FUNCTIONS, type FunctionSpec } from '../functions/registry.ts';
+import { ConfigError } from '../functions/core/config.ts';
+import { parseDocuments } from '../functions/core/tools/actions/select.ts';
 import { DOCUMENT_REF_FORMS, type DocumentRef, parseDocumentRef } from '../functions/core/tools/actions/ssm-documents.ts';
+import { checkBaseUrl } from '../functions/core/tools/vendors/http.ts';
 
 /** The Powertools metrics namespace; the same constant as functions/core/handler.ts `NAMESPACE`. */
 export const METRICS_NAMESPACE = 'IncidentAutopilot';
@@ -155,6 +158,7 @@ export class IncidentFunctions extends Construct {
     if (props.actions?.ssmAutomation && props.actions.webhook) {
       throw new ActionSettingsInvalid('actions: configure ssmAutomation or webhook, not both (the executor uses one actions adapter)');
     }
+    checkActionSettings(props.actions);
     this.specs = props.specs ?? FUNCTIONS;
     const root = props.projectRoot ?? PROJECT_ROOT;
     const functions = new Map<string, NodejsFunction>();
@@ -313,19 +317,46 @@ const automationDefinitionArn = (stack: Stack, ref: DocumentRef): string => {
 };
 
 /**
+ * The executor's own checks of the settings it will read, run at synth: a documents map or a webhook URL it
+ * would refuse must fail `cdk synth`, naming the setting, not the cold start of every function that loads the
+ * actions adapters after the deploy. Values that are tokens (resolved at deploy time) cannot be checked here.
+ */
+const checkActionSettings = (actions: ActionSettings | undefined): void => {
+  const ssm = actions?.ssmAutomation;
+  if (ssm) {
+    const references = [...new Set(Object.values(ssm.documents))];
+    if (references.length === 0) throw new ActionSettingsInvalid('actions.ssmAutomation.documents names no document');
+    const bad = references.filter((r) => !parseDocumentRef(r));
+    if (bad.length > 0) throw new ActionSettingsInvalid(`actions.ssmAutomation.documents: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a document name or a shared document's ARN: use ${DOCUMENT_REF_FORMS}`);
+    // The rest of the runtime's rule (select.ts): every key an action kind, optionally with ":undo".
+    asSettingsError('actions.ssmAutomation.documents', () => parseDocuments(JSON.stringify(ssm.documents)));
+  }
+  const url = actions?.webhook?.url;
+  if (url !== undefined && !Token.isUnresolved(url)) asSettingsError('actions.webhook.url', () => checkBaseUrl('ACTIONS_WEBHOOK_URL', url));
+};
+
+/** Runs a runtime check, reporting its ConfigError as an ActionSettingsInvalid that names the construct prop. */
+const asSettingsError = (setting: string, check: () => unknown): void => {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ActionSettingsInvalid(`${setting}: ${error.message.replace(/^invalid configuration: /, '')}`, { cause: error });
+    throw error;
+  }
+};
+
+/**
  * `ssm:automation`: start exactly the configured documents (any version), read and tag the executions, and pass
- * the assume role to SSM only. The environment names the documents and the role for the adapter.
+ * the assume role to SSM only. The environment names the documents and the role for the adapter. (The documents
+ * were checked once, by `checkActionSettings`.)
  */
 const grantSsmAutomation = (fn: NodejsFunction, ssm: SsmAutomationSettings): void => {
   const stack = Stack.of(fn);
-  const references = [...new Set(Object.values(ssm.documents))];
-  if (references.length === 0) throw new ActionSettingsInvalid('actions.ssmAutomation.documents names no document');
-  const bad = references.filter((r) => !parseDocumentRef(r));
-  if (bad.length > 0) throw new ActionSettingsInvalid(`actions.ssmAutomation.documents: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a document name or a shared document's ARN: use ${DOCUMENT_REF_FORMS}`);
+  const refs = Object.values(ssm.documents).flatMap((r) => parseDocumentRef(r) ?? []);
   fn.addToRolePolicy(
     new PolicyStatement({
       actions: ['ssm:StartAutomationExecution'],
-      resources: [...new Set(references.map((r) => automationDefinitionArn(stack, parseDocumentRef(r) as DocumentRef)))],
+      resources: [...new Set(refs.map((ref) => automationDefinitionArn(stack, ref)))],
     }),
   );
   fn.addToRolePolicy(

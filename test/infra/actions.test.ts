@@ -2,7 +2,7 @@
  * The grants of the action adapters (`ssm:automation`, `secret:actions-webhook`): only the executor gets them,
  * only when the adapter is configured, and only on the configured documents, role and key.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
@@ -113,6 +113,15 @@ describe('IncidentFunctions: action adapters', () => {
     expect(() => build((s) => ({ ...ssmSettings(s), webhook: { url: 'https://x.example', signingKey: new Secret(s, 'K') } }))).toThrow(ActionSettingsInvalid);
     expect(() => build(() => ({ ssmAutomation: { documents: { 'scale-service': 'arn:aws:ssm:eu-west-1:1:document/X' } } }))).toThrow(/is not a document name/);
     expect(() => build(() => ({ ssmAutomation: { documents: { 'scale-service': 'arn:aws:ssm:eu-west-1:444455556666:automation-definition/Scale' } } }))).toThrow(/is not a document name or a shared document's ARN/);
+  });
+
+  it('refuses at synth what the executor would refuse at every cold start: a key that is no action kind, a clear-text webhook URL', () => {
+    expect(() => build(() => ({ ssmAutomation: { documents: { rollback: 'Autopilot-Rollback' } } }))).toThrow(ActionSettingsInvalid);
+    expect(() => build(() => ({ ssmAutomation: { documents: { rollback: 'Autopilot-Rollback' } } }))).toThrow(/actions\.ssmAutomation\.documents: SSM_AUTOMATION_DOCUMENTS key "rollback" is not an action kind/);
+    expect(() => build((s) => ({ webhook: { url: 'http://deploy.example.com/autopilot', signingKey: new Secret(s, 'K') } }))).toThrow(ActionSettingsInvalid);
+    expect(() => build((s) => ({ webhook: { url: 'http://deploy.example.com/autopilot', signingKey: new Secret(s, 'K') } }))).toThrow(/actions\.webhook\.url: ACTIONS_WEBHOOK_URL/);
+    // A URL known only at deploy time cannot be checked here, and is not refused.
+    expect(() => build((s) => ({ webhook: { url: new CfnParameter(s, 'ActionsUrl').valueAsString, signingKey: new Secret(s, 'K') } }))).not.toThrow();
   });
 
   it('grants a shared document in its owner\'s account and an AWS-owned one without an account, exactly those', () => {
