@@ -64,6 +64,8 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     expect(ddb.commandCalls(PutCommand, { Item: { sk: 'CORR' } } as never)).toHaveLength(0);
     const alertItem = ddb.commandCalls(PutCommand).at(-1)?.args[0].input.Item;
     expect(alertItem).toMatchObject({ sk: 'ALERT#2024-05-01T12:00:00.000Z#000002', deduplicated: false, correlated: true });
+    // Joining costs one more than opening: refresh (fails), CORR upsert, the joined incident's META read, DEDUP claim, META count, ALERT put.
+    expect(ddb.calls()).toHaveLength(6);
   });
 
   it('replaces a pointer naming a closed incident, conditionally on it still naming that incident', async () => {

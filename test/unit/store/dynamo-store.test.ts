@@ -137,6 +137,8 @@ describe('unit: DynamoIncidentStore command shapes', () => {
     expect(refresh).toMatchObject({ UpdateExpression: 'SET #expiresAt = :exp', ConditionExpression: 'attribute_exists(pk) AND #expiresAt >= :now' });
     const alertPut = ddb.commandCalls(PutCommand).at(-1)?.args[0].input;
     expect(alertPut).toMatchObject({ Item: { sk: 'ALERT#2024-05-01T12:00:00.000Z#000002', deduplicated: true } });
+    // A repeat costs 3 round trips: refresh, META count, ALERT put.
+    expect(ddb.calls()).toHaveLength(3);
   });
 
   it('recordAlert retried after the pointer was claimed but META was not written creates the incident and counts the identity', async () => {
