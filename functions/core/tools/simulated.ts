@@ -75,46 +75,43 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     for (const [key, entry] of byRun) if (entry.worldId === id) byRun.delete(key);
   };
 
-  /** The world of the scope, or ToolUnavailable naming what is missing (the agent records a gap). */
-  const world = async (tool: string, scope: ToolScope): Promise<WorldState> => {
-    const id = scope.environment;
-    if (!id) throw new ToolUnavailable(tool, 'no environment in the tool scope: the simulated tools need the world id (the alert\'s "environment" tag)');
+  /** The world `id` as `reading` reads it, or ToolUnavailable naming what is missing (the agent records a gap). */
+  const loaded = async (tool: string, id: string, reading: () => Promise<WorldState | undefined>, missing = ''): Promise<WorldState> => {
     let state: WorldState | undefined;
     try {
-      state = await read(id, scope.runId);
+      state = await reading();
     } catch (error) {
       throw new ToolUnavailable(tool, `cannot read simulated world "${id}": ${(error as Error).message}`, { cause: error });
     }
-    if (!state) throw new ToolUnavailable(tool, `environment "${id}" is not a known simulated world`);
+    if (!state) throw new ToolUnavailable(tool, `environment "${id}" is not a known simulated world${missing}`);
     return state;
   };
 
-  /** The world as stored now, bypassing the run's cached read (after a lost race). */
-  const fresh = async (tool: string, id: string): Promise<WorldState> => {
-    let state: WorldState | undefined;
-    try {
-      state = await worlds.getWorld(id);
-    } catch (error) {
-      throw new ToolUnavailable(tool, `cannot read simulated world "${id}": ${(error as Error).message}`, { cause: error });
-    }
-    if (!state) throw new ToolUnavailable(tool, `environment "${id}" is not a known simulated world (it disappeared while being written)`);
-    return state;
+  /** The world of the scope, as the run first read it. */
+  const world = async (tool: string, scope: ToolScope): Promise<WorldState> => {
+    const id = scope.environment;
+    if (!id) throw new ToolUnavailable(tool, 'no environment in the tool scope: the simulated tools need the world id (the alert\'s "environment" tag)');
+    return loaded(tool, id, () => read(id, scope.runId));
   };
+
+  /** The world as stored now, bypassing the run's cached read (after a lost race). */
+  const fresh = (tool: string, id: string): Promise<WorldState> => loaded(tool, id, () => worlds.getWorld(id), ' (it disappeared while being written)');
 
   /**
    * Optimistic concurrency for a write that depends on what the world holds: `decide` looks at the world as read
    * and returns the result plus, if something must be appended, the write, which the store makes conditional on
-   * the world being unchanged. On a lost race (`WorldChanged`: a concurrent writer, typically a duplicate run of
-   * the same Lambda) the world is read again and `decide` runs on it, so it sees what the other writer did (e.g. the
-   * same action, now already applied). Bounded; WorldContended if it never settles.
+   * that world being unchanged (guarded by the list length `decide` saw). On a lost race (`WorldChanged`: a
+   * concurrent writer, typically a duplicate run of the same Lambda) the world is read again and `decide` runs on
+   * it, so it sees what the other writer did (e.g. the same action, now already applied). Bounded; WorldContended
+   * if it never settles.
    */
-  const settle = async <T>(tool: string, what: string, first: WorldState, decide: (w: WorldState) => { result: T; write?: (w: WorldState) => Promise<void> }): Promise<T> => {
+  const settle = async <T>(tool: string, what: string, first: WorldState, decide: (w: WorldState) => { result: T; write?: () => Promise<void> }): Promise<T> => {
     let w = first;
     for (let attempt = 1; ; attempt++) {
       const { result, write } = decide(w);
       if (!write) return result;
       try {
-        await write(w);
+        await write();
         changed(w.id);
         return result;
       } catch (error) {
@@ -242,7 +239,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
         // Idempotent by incident id: a retried report (or two at once) must not add the incident to the history twice.
         await settle('changes', `incident ${q.incident.id}`, w, (current) => ({
           result: undefined,
-          write: current.incidents.some((i) => i.id === q.incident.id) ? undefined : (at) => worlds.recordIncident(at.id, q.incident, { expectedLength: at.incidents.length }),
+          write: current.incidents.some((i) => i.id === q.incident.id) ? undefined : () => worlds.recordIncident(current.id, q.incident, { expectedLength: current.incidents.length }),
         }));
       },
     },
@@ -291,7 +288,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
           // A duplicate run that lost the race finds its action applied on the re-read (applyAction's idempotent retry).
           const { result, record } = applyAction(current, request, clock());
           if (!record) return { result };
-          return { result, write: (at) => worlds.recordAction(at.id, record, { expectedLength: at.actions.length }) };
+          return { result, write: () => worlds.recordAction(current.id, record, { expectedLength: current.actions.length }) };
         });
       },
     },
