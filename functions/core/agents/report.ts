@@ -150,7 +150,10 @@ export const renderReport = (
   line('## Impact');
   line();
   if (!impact) line('_The impact analysis did not run._');
-  else {
+  else if (inputs.metricsUnread !== undefined) {
+    // Zero users and "no deviation" would read as a measured all-clear: nothing was measured.
+    line(`Severity ${impact.severity} (from the alert). Impact not measured: no metric could be read (${inputs.metricsUnread}).`);
+  } else {
     line(`Severity ${impact.severity}; about ${impact.usersImpacted} users and ${impact.revenuePerMinute}/min of revenue affected; blast radius: ${impact.blastRadius.join(', ') || 'none'}.`);
     if (impact.anomalies.length > 0) {
       line();

@@ -135,6 +135,18 @@ describe('writeReport', () => {
     expect(report.markdown).toContain('CR2077');
   });
 
+  it('says the impact was not measured when no metric could be read, rather than "no metric deviated"', async () => {
+    // Prepare: the impact agent saw only a telemetry gap.
+    const { deps, store, incidentId } = await setup({ rootcause: { ...rootcause, rootCauses: [], abstained: true, rollbackCandidate: undefined }, plan: plan([]) });
+    await seedAgentRecord(deps, incidentId, 'impact', impact([]), [{ id: 'gap:telemetry', kind: 'gap', source: 'telemetry', summary: 'telemetry unavailable: environment "w1" is not a known simulated world' }]);
+    // Act
+    await writeReport(deps)({ incidentId });
+    // Assess
+    const { markdown } = (await store.getAgentRecord(incidentId, 'report'))?.output as { markdown: string };
+    expect(markdown).toContain('Impact not measured: no metric could be read (telemetry unavailable: environment "w1" is not a known simulated world)');
+    expect(markdown).not.toContain('No metric deviated from its baseline.');
+  });
+
   it('keeps the report when the history cannot be updated', async () => {
     const { deps, store, incidentId } = await setup({ rootcause, plan: plan([revert]), execution, verification: verification(true) }, async () => {
       throw new Error('ServiceNow 503');
