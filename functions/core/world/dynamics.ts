@@ -504,24 +504,21 @@ const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number): 
   };
 };
 
-/**
- * Step 2: the faults' direct effects on `v`, in place: server-side faults on every metric, then connection-level
- * ones on all but latency and errors (their callers see those: see `computeSnapshot`).
- */
-const applyFaults = (ctx: Context, v: Raw, active: readonly ActiveFault[], restart: number, t: number, connection: boolean): void => {
+/** Step 2: the server-side faults' direct effects on `v`, in place, on every metric. */
+const applyServerFaults = (ctx: Context, v: Raw, active: readonly ActiveFault[], restart: number, t: number): void => {
   for (const a of active) {
-    if ((a.fault.failsAt === 'connection') !== connection) continue;
+    if (a.fault.failsAt === 'connection') continue;
     const f = ctx.faults[a.index] as FaultModel;
     const since = growthSince(f, restart);
-    for (const [metric, e] of f.effects) {
-      if (connection && (metric === 'latency_p99_ms' || metric === 'error_rate_pct')) continue;
-      v[metric] = applyEffect(v[metric], e, a.intensity, since, t);
-    }
+    for (const [metric, e] of f.effects) v[metric] = applyEffect(v[metric], e, a.intensity, since, t);
   }
 };
 
-/** The latency and error rate callers see through the connection-level faults (applied on top of `v`'s). */
-const throughConnection = (ctx: Context, v: Raw, active: readonly ActiveFault[], restart: number, t: number): { latency: number; errors: number } => {
+/**
+ * Step 2 for the connection-level faults (expired certificate, DNS), in one pass: their latency and errors are
+ * what callers see (returned, on top of `v`'s: see `computeSnapshot`), their other effects move `v` in place.
+ */
+const applyConnectionFaults = (ctx: Context, v: Raw, active: readonly ActiveFault[], restart: number, t: number): { latency: number; errors: number } => {
   let latency = v.latency_p99_ms;
   let errors = v.error_rate_pct;
   for (const a of active) {
@@ -531,6 +528,7 @@ const throughConnection = (ctx: Context, v: Raw, active: readonly ActiveFault[],
     for (const [metric, e] of f.effects) {
       if (metric === 'latency_p99_ms') latency = applyEffect(latency, e, a.intensity, since, t);
       else if (metric === 'error_rate_pct') errors = applyEffect(errors, e, a.intensity, since, t);
+      else v[metric] = applyEffect(v[metric], e, a.intensity, since, t);
     }
   }
   return { latency, errors };
@@ -725,10 +723,9 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const restart = restarts[m.index] as number;
     const raw = healthyRaw(m, at, (loads[m.index] as number) * daily, hits[m.index] as number);
     const faulted = { ...raw };
-    applyFaults(ctx, faulted, faults, restart, t, false);
-    applyFaults(ctx, faulted, faults, restart, t, true);
+    applyServerFaults(ctx, faulted, faults, restart, t);
     // Connection-level failures: what callers would see, taken out of the service's own view.
-    const seen = throughConnection(ctx, faulted, faults, restart, t);
+    const seen = applyConnectionFaults(ctx, faulted, faults, restart, t);
     const connErrors = Math.min(100, Math.max(0, seen.errors - faulted.error_rate_pct));
     const connLatency = Math.max(0, seen.latency - faulted.latency_p99_ms);
     if (connErrors > 0) faulted.throughput_rps = faulted.throughput_rps * (1 - connErrors / 100);
