@@ -378,7 +378,7 @@ const ramp = (t: number, start: number, duration: number) => (duration <= 0 ? (t
 
 /** A mild daily traffic shape: ±10 %, peaking mid-afternoon (scenario-local time, anchored at `timeOfDay`). */
 const dailyShape = (ctx: Context, at: Instant) => {
-  // Taken at the start of the world minute, like the noise: a healthy minute holds still.
+  // Taken at the grid point that names t's world minute (its end: see `instant`), like the noise: a healthy minute holds still.
   const hours = (ctx.origin + at.minute * MINUTE - ctx.anchor) / 3_600_000;
   return 1 + 0.1 * Math.sin((2 * Math.PI * (ctx.timeOfDay + hours - 9)) / 24);
 };
