@@ -502,12 +502,9 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     if (identity.state !== 'RESOLVED') ({ identity, moved: newlyResolved } = await this.#moveIdentity(alert, identity, 'RESOLVED', nowIso));
     // The identity's whole history, this resolution included: a repeat (or the retry of a notification whose count
     // failed, even ambiguously) adds the same tags, so nothing is counted twice and nothing is lost.
-    const tags = identityTags(identity);
-    const u = new UpdateBuilder().add('alertCount', 1).add(OPENINGS_ATTRIBUTE, new Set(tags.openings));
-    if (tags.resolutions.length > 0) u.add(RESOLUTIONS_ATTRIBUTE, new Set(tags.resolutions));
     let incident: IncidentMeta;
     try {
-      incident = await this.#update(identity.incidentId, u);
+      incident = await this.#update(identity.incidentId, this.#countIdentity(new UpdateBuilder(), identity));
     } catch (error) {
       if (!(error instanceof IncidentNotFound)) throw error;
       // The identity stays RESOLVED: the sender's retry (503) finds it so and adds the same tags once META exists.
@@ -857,9 +854,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const { pk, sk, alertCount: _n, distinctAlerts: _d, resolvedAlerts: _r, updatedAt, ...initial } = this.#metaItem(first);
     const u = new UpdateBuilder();
     for (const [field, value] of Object.entries(initial)) u.setIfAbsent(field, value);
-    const tags = identityTags(identity);
-    u.set('updatedAt', updatedAt).add('alertCount', 1).add(OPENINGS_ATTRIBUTE, new Set(tags.openings));
-    if (tags.resolutions.length > 0) u.add(RESOLUTIONS_ATTRIBUTE, new Set(tags.resolutions));
+    this.#countIdentity(u.set('updatedAt', updatedAt), identity);
     const out = await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
@@ -872,6 +867,15 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     );
     const incident = toMeta(out.Attributes ?? {});
     return { incident, created: incident.alertCount === 1 };
+  }
+
+  /** Counts a delivery and adds its identity's whole history to META's tag sets: what every delivery writes (see `identityTags`). */
+  #countIdentity(u: UpdateBuilder, identity: IdentityState): UpdateBuilder {
+    const tags = identityTags(identity);
+    u.add('alertCount', 1).add(OPENINGS_ATTRIBUTE, new Set(tags.openings));
+    // DynamoDB refuses an empty set: an identity that never resolved has no resolution tag to add.
+    if (tags.resolutions.length > 0) u.add(RESOLUTIONS_ATTRIBUTE, new Set(tags.resolutions));
+    return u;
   }
 
   /** The ALERT item, numbered by the incident's delivery count (unique: ADD is atomic). */

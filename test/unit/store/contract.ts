@@ -10,11 +10,12 @@ import { describe, expect, it } from 'vitest';
 import type { AgentRecord, NormalizedAlert } from '../../../functions/core/model.ts';
 import { type AlertIntakeStore, ApprovalAlreadyDecided, ApprovalRequestMismatch, IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { InvalidCursor } from '../../../functions/core/store/dynamo-store.ts';
+import type { IntakeStep } from '../../../functions/core/store/memory-store.ts';
 
 export type ContractStore = AlertIntakeStore;
 
-/** The intake writes after which a failure leaves the work half done. */
-export type IntakeStep = 'claim' | 'flip' | 'count';
+/** The intake writes after which a failure leaves the work half done (MemoryIncidentStore's `afterWrite` steps). */
+export type { IntakeStep };
 
 /** What a failure after a landed write looks like to the caller (the SDK's name for a request that timed out). */
 export class InjectedTimeout extends Error {
