@@ -101,7 +101,7 @@ export const ingestAlert = (deps: IngestDeps) =>
 
     const results: IngestOutcome[] = [];
     // In the vendor's order: a group's later entries may resolve or repeat its earlier ones.
-    for (const item of items) results.push(item.alert.state === 'RESOLVED' ? await ingestResolved(deps, item, o) : await ingestOpen(deps, item));
+    for (const item of items) results.push(item.alert.state === 'RESOLVED' ? await ingestResolved(deps, item, o) : await ingestOpen(deps, item, o));
     const opened = results.filter((r) => 'deduplicated' in r && !r.deduplicated && !r.correlated && r.state === 'OPEN').length;
     o?.metrics.addMetric('IncidentsOpened', MetricUnit.Count, opened);
     o?.metrics.addMetric('AlertsCorrelated', MetricUnit.Count, results.filter((r) => 'correlated' in r && r.correlated).length);
@@ -117,7 +117,7 @@ const TIMELINE: Record<RecordResult['disposition'], { type: string; message: (r:
   },
 };
 
-const ingestOpen = async (deps: IngestDeps, item: NormalizedItem): Promise<IngestOutcome> => {
+const ingestOpen = async (deps: IngestDeps, item: NormalizedItem, o?: Observability): Promise<IngestOutcome> => {
   const { store } = deps;
   const { alert, raw } = item;
   const window = deps.config.CORRELATION_WINDOW_SECONDS ?? DEFAULT_CORRELATION_WINDOW_SECONDS;
@@ -135,7 +135,7 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem): Promise<Inges
   const isOpener = created || (incident.source === alert.source && incident.dedupKey === alert.dedupKey);
   const openerPresumedDead = deps.clock().getTime() - Date.parse(incident.createdAt) > STARTER_GRACE_MS;
   if (!executionArn && (isOpener || openerPresumedDead)) {
-    const started = await deps.workflow.start(incident.incidentId, executionInputFor(incident, deps.config));
+    const started = await startWorkflow(deps, incident, o);
     executionArn = started.executionArn;
     await deps.events.publish('Incident Opened', openedDetail(incident, executionArn));
     await store.setExecutionArn(incident.incidentId, executionArn);
@@ -152,6 +152,19 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem): Promise<Inges
     ...(disposition === 'correlated' ? { correlated: true } : {}),
     state: 'OPEN',
   };
+};
+
+/**
+ * StartExecution for a recorded incident. A failure (throttled, timed out, unreachable) is a 503 that says the alert
+ * is recorded and a retry completes the delivery (the retry starts the workflow: see the module comment).
+ */
+const startWorkflow = async (deps: IngestDeps, incident: IncidentMeta, o?: Observability) => {
+  try {
+    return await deps.workflow.start(incident.incidentId, executionInputFor(incident, deps.config));
+  } catch (error) {
+    o?.logger.error('starting the workflow failed', error as Error);
+    throw new ServiceUnavailable(`the alert is recorded, but the workflow of incident ${incident.incidentId} could not be started (${(error as Error).name}); retry the delivery`);
+  }
 };
 
 const ingestResolved = async (deps: IngestDeps, { alert, raw }: NormalizedItem, o?: Observability): Promise<IngestOutcome> => {

@@ -107,7 +107,13 @@ describe('unit: ingest-alert opening and deduplicating incidents', () => {
   it('completes a delivery whose StartExecution failed when the vendor retries', async () => {
     const { post, store, workflow, events } = setup();
     workflow.startError = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    expect(statusOf(await post('generic', sampleAlert('generic')))).toBe(500);
+    const failed = await post('generic', sampleAlert('generic'));
+    // A 503 that says what happened and that a retry helps, not a bare 500.
+    expect(statusOf(failed)).toBe(503);
+    expect(bodyOf(failed)).toEqual({
+      error: 'service_unavailable',
+      message: 'the alert is recorded, but the workflow of incident inc-1 could not be started (ThrottlingException); retry the delivery',
+    });
     expect((await store.getIncident('inc-1'))?.executionArn).toBeUndefined();
     workflow.startError = undefined;
     const retry = await post('generic', sampleAlert('generic'));

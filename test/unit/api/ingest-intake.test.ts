@@ -264,7 +264,7 @@ describe('unit: correlation of alerts by service', () => {
   it('does not start a workflow from a correlated alert while the opener may still be at work, but does once the opener must have died', async () => {
     const { post, workflow, events, clock } = setup();
     workflow.startError = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    expect(statusOf(await post('generic', generic('a')))).toBe(500);
+    expect(statusOf(await post('generic', generic('a')))).toBe(503);
     workflow.startError = undefined;
     const early = bodyOf(await post('generic', generic('b')));
     expect(early).toMatchObject({ incidentId: 'inc-1', correlated: true });
