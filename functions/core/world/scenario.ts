@@ -101,6 +101,23 @@ export type Effect = z.infer<typeof Effect>;
 /** Metrics a fault may move directly; the others (users, revenue, pool wait) are derived. */
 export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max', 'cache_hit_ratio_pct'];
 
+/** Longest `{hex:n}` a log template may draw: longer than any id a log carries (a trace id is 32). */
+const MAX_HEX_PLACEHOLDER = 64;
+
+/**
+ * A log line template. `{hex:n}` draws n digits on every line, so n must be a whole number in [1, 64]: a huge n
+ * allocates that much per line, and `{hex:Infinity}` never finishes a log query.
+ */
+const Template = z
+  .string()
+  .min(1)
+  .superRefine((template, ctx) => {
+    for (const [whole, length] of template.matchAll(/\{hex:([^}]*)\}/g)) {
+      const n = Number(length);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_HEX_PLACEHOLDER) ctx.addIssue({ code: 'custom', message: `${whole}: the length must be a whole number from 1 to ${MAX_HEX_PLACEHOLDER}` });
+    }
+  });
+
 export const LogTemplateSpec = z
   .object({
     level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']),
@@ -109,7 +126,7 @@ export const LogTemplateSpec = z
      * ({metric:db_pool_active} is the world's current value; db_pool_pending is also available) and {at:m},
      * the ISO time of scenario minute m (a certificate's notAfter, a job's start).
      */
-    template: z.string().min(1),
+    template: Template,
     /** Lines per minute at full intensity. */
     ratePerMinute: z.number().min(0).max(600).optional(),
     /** Lines per failed request caused by the fault (rate then follows the derived error rate). */
@@ -184,7 +201,7 @@ export const PastIncidentSpec = z
 export type PastIncidentSpec = z.infer<typeof PastIncidentSpec>;
 
 export const BackgroundLogSpec = z
-  .object({ service: Name.optional(), level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), template: z.string().min(1), ratePerMinute: z.number().min(0).max(600) })
+  .object({ service: Name.optional(), level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), template: Template, ratePerMinute: z.number().min(0).max(600) })
   .strict();
 
 export const AlertSpec = z

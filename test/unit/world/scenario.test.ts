@@ -108,6 +108,17 @@ describe('loadScenario', () => {
     expect(() => parseScenario({ ...valid, faults: [{ ...fault, effects: { cache_hit_ratio_pct: { value: 10 } } }] }, 'h')).toThrow(/has no cache/);
   });
 
+  it('rejects a {hex:n} log placeholder whose length is not a whole number from 1 to 64, naming the template', () => {
+    const fault = valid.faults[0];
+    const withTemplate = (template: string) => ({ ...valid, faults: [{ ...fault, logs: [{ level: 'ERROR', template, ratePerMinute: 1 }] }] });
+    // {hex:Infinity} never finished a log query; {hex:100000000} drew 100 MB per line.
+    for (const bad of ['{hex:Infinity}', '{hex:100000000}', '{hex:0}', '{hex:2.5}', '{hex:abc}']) {
+      expect(() => parseScenario(withTemplate(`token ${bad} rejected`), 'x')).toThrow(/faults\.0\.logs\.0\.template: \{hex:[^}]*\}: the length must be a whole number from 1 to 64/);
+    }
+    expect(() => parseScenario({ ...valid, backgroundLogs: [{ level: 'INFO', template: 'x {hex:65}', ratePerMinute: 1 }] }, 'b')).toThrow(/backgroundLogs\.0\.template: \{hex:65\}/);
+    expect(parseScenario(withTemplate('session {hex:12} {hex:64} {hex:1}'), 'ok').faults[0]?.logs[0]?.template).toBe('session {hex:12} {hex:64} {hex:1}');
+  });
+
   it('rejects a call graph with a cycle and an effect on a metric a fault cannot move', () => {
     const [a, b] = valid.services;
     const cyclic = { ...valid, services: [{ ...a, calls: [b.name] }, { ...b, calls: [a.name] }, ...valid.services.slice(2)] };
