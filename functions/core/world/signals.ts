@@ -324,7 +324,7 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
   // world seeded later writes the same lines at the same times relative to its anchor.
   const origin = worldOrigin(world);
   const first = worldMinuteStart(world, from);
-  for (let minute = first + Math.floor((q.to - first) / MINUTE) * MINUTE; minute >= first; minute -= MINUTE) {
+  for (let minute = worldMinuteStart(world, q.to); minute >= first; minute -= MINUTE) {
     const snapshot = snapshotAt(world, minute);
     const worldMinute = Math.round((minute - origin) / MINUTE);
     for (const source of sources) {
