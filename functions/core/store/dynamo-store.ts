@@ -131,6 +131,9 @@ export const toMeta = (item: Record<string, unknown>): IncidentMeta => {
 // limit allows about 25,000 tags (say 12,000 identities that each resolved once) per incident. Each delivery sends
 // its identity's tags (version + 1 of them) and reads the sets back with META (ReturnValues ALL_NEW).
 
+/** The size of a string set attribute as the document client returns it (absent: 0). */
+const setSize = (value: unknown): number => (value instanceof Set ? value.size : 0);
+
 export const OPENINGS_ATTRIBUTE = 'alertOpenings';
 export const RESOLUTIONS_ATTRIBUTE = 'alertResolutions';
 
@@ -315,6 +318,18 @@ type Patch = Parameters<IncidentStore['updateIncident']>[1];
 export const correlationWindow = (options: RecordOptions): number => Math.max(0, Math.trunc(options.correlationWindowSeconds ?? 0));
 
 /**
+ * An incident stops taking correlated alerts once it holds this many identity tags (~14 bytes each, about 140 KB of
+ * its 400 KB item). The correlation window slides with every alert, so a storm of distinct alerts on one service
+ * would otherwise grow one incident until DynamoDB refused every further count (and every alert of that service
+ * failed for good); past the budget the storm opens a new incident instead, as after a closed one.
+ */
+export const MAX_CORRELATED_TAGS = 10_000;
+
+/** Whether a correlated alert may join this incident (the rule both stores share). */
+export const joinable = (status: IncidentStatus, identityTags: number, options: RecordOptions): boolean =>
+  !isTerminal(status) && identityTags < (options.maxCorrelatedTags ?? MAX_CORRELATED_TAGS);
+
+/**
  * How an OPEN delivery landed, from what `recordAlert` found (the rule both stores share). `counted`: the delivery
  * brought a new identity to the incident, so its ALERT item is not a duplicate; a delivery that created META is not a
  * duplicate either, even for a known identity (a retry whose first attempt claimed the identity and died before META).
@@ -479,7 +494,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     let newIdentity = false;
     let joined = false;
     if (!identity) {
-      const target = window > 0 ? await this.#correlate(alert, now, window, newIncidentId) : { incidentId: newIncidentId(), joined: false };
+      const target = window > 0 ? await this.#correlate(alert, now, window, newIncidentId, options) : { incidentId: newIncidentId(), joined: false };
       const claim = await this.#claimDedup(alert, now, target.incidentId);
       identity = claim.identity;
       newIdentity = claim.won;
@@ -782,7 +797,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
    * Joining slides the window (`expiresAt` = now + window). A pointer naming a closed incident is replaced,
    * conditionally on it still naming that incident, so concurrent alerts agree on the one replacement.
    */
-  async #correlate(alert: NormalizedAlert, now: Date, windowSeconds: number, newIncidentId: () => string): Promise<{ incidentId: string; joined: boolean }> {
+  async #correlate(alert: NormalizedAlert, now: Date, windowSeconds: number, newIncidentId: () => string, options: RecordOptions): Promise<{ incidentId: string; joined: boolean }> {
     const key = { pk: corrPk(alert.environment, alert.service), sk: CORR_SK };
     const nowEpoch = this.#epoch(now);
     const expiresAt = nowEpoch + windowSeconds;
@@ -831,7 +846,8 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       if (current !== undefined) {
         const meta = await this.#getMetaItem(current);
         // No META yet: its first writer is between claiming the pointer and putting META (or died there); join anyway.
-        if (!meta || !isTerminal(meta.status as IncidentStatus)) return { incidentId: current, joined: true };
+        const tags = meta ? setSize(meta[OPENINGS_ATTRIBUTE]) + setSize(meta[RESOLUTIONS_ATTRIBUTE]) : 0;
+        if (!meta || joinable(meta.status as IncidentStatus, tags, options)) return { incidentId: current, joined: true };
         const replaced = await claim('#incidentId = :closed', { '#incidentId': 'incidentId' }, { ':closed': current });
         if (replaced) return { incidentId: replaced, joined: false };
         continue;

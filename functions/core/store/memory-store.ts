@@ -21,6 +21,7 @@ import {
   identityTags,
   initialVersion,
   isTerminal,
+  joinable,
   landing,
   listLimit,
   newClaimId,
@@ -117,7 +118,7 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     let joined = false;
     const newIdentity = !pointer;
     if (!pointer) {
-      const target = window > 0 ? this.#correlate(alert, now, window, newIncidentId) : { incidentId: newIncidentId(), joined: false };
+      const target = window > 0 ? this.#correlate(alert, now, window, newIncidentId, options) : { incidentId: newIncidentId(), joined: false };
       joined = target.joined;
       pointer = { incidentId: target.incidentId, expiresAt: now.getTime() + this.#ttlMs, alertState: alert.state, stateVersion: initialVersion(alert.state), claimId: newClaimId() };
       this.#dedup.set(dedupKeyOf(alert), pointer);
@@ -346,13 +347,13 @@ export class MemoryIncidentStore implements AlertIntakeStore {
   }
 
   /** See `DynamoIncidentStore.#correlate`. */
-  #correlate(alert: NormalizedAlert, now: Date, windowSeconds: number, newIncidentId: () => string): { incidentId: string; joined: boolean } {
+  #correlate(alert: NormalizedAlert, now: Date, windowSeconds: number, newIncidentId: () => string, options: RecordOptions): { incidentId: string; joined: boolean } {
     const key = corrPk(alert.environment, alert.service);
     const expiresAt = now.getTime() + windowSeconds * 1000;
     const pointer = this.#corr.get(key);
     if (pointer && pointer.expiresAt >= now.getTime()) {
-      const meta = this.#incidents.get(pointer.incidentId)?.meta;
-      if (!meta || !isTerminal(meta.status)) {
+      const entry = this.#incidents.get(pointer.incidentId);
+      if (!entry || joinable(entry.meta.status, entry.openings.size + entry.resolutions.size, options)) {
         pointer.expiresAt = expiresAt;
         return { incidentId: pointer.incidentId, joined: true };
       }

@@ -152,6 +152,11 @@ export interface RecordOptions {
    * seconds later, joins that incident (a sliding window). 0 or absent: no correlation, every identity opens its own.
    */
   readonly correlationWindowSeconds?: number;
+  /**
+   * A correlated alert joins an open incident only while it holds fewer identity tags than this (see
+   * `MAX_CORRELATED_TAGS` in dynamo-store.ts). @default MAX_CORRELATED_TAGS
+   */
+  readonly maxCorrelatedTags?: number;
 }
 
 export interface RecordResult extends OpenResult {

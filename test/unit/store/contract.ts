@@ -354,6 +354,19 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       expect(after).toMatchObject({ disposition: 'correlated', incident: { incidentId: next.incident.incidentId } });
     });
 
+    it('opens a new incident when the correlated one holds its budget of identity tags (an alert storm on one service)', async () => {
+      const { store } = await setup();
+      const service = unique('svc');
+      const opts = { correlationWindowSeconds: 300, maxCorrelatedTags: 3 };
+      const storm = [];
+      for (let i = 0; i < 5; i++) storm.push(await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts));
+      const [first, , third, fourth, fifth] = storm;
+      expect(third).toMatchObject({ disposition: 'correlated', incident: { incidentId: first!.incident.incidentId, distinctAlerts: 3 } });
+      expect(fourth).toMatchObject({ created: true, disposition: 'opened' });
+      expect(fourth!.incident.incidentId).not.toBe(first!.incident.incidentId);
+      expect(fifth).toMatchObject({ disposition: 'correlated', incident: { incidentId: fourth!.incident.incidentId } });
+    });
+
     it('folds a repeated delivery into its incident as deduplicated, not as a new identity', async () => {
       const { store } = await setup();
       const alert = alertFixture({ dedupKey: unique('k'), service: unique('svc') });
