@@ -9,7 +9,7 @@
 import type { AgentDeps } from '../deps.ts';
 import { analyseSeries, DEFAULT_Z_LOW, hingeOnset, InvalidSeries, median, type SeriesAnalysis, type Trend, trendTest, zToScore } from '../analysis/metrics.ts';
 import { failingLeaves } from '../analysis/hypotheses.ts';
-import { type Anomaly, type AgentSummary, type AgentTask, ImpactOutput, type Severity } from '../model.ts';
+import { type Anomaly, type AgentSummary, type AgentTask, ImpactOutput, Severity } from '../model.ts';
 import type { MetricSeries, ServiceNode, Trace } from '../tools/ports.ts';
 import { type AgentContext, runAgent, summarise } from './runtime.ts';
 
@@ -430,10 +430,24 @@ const analyse = async (ctx: AgentContext) => {
   };
 };
 
+/** Whether `a` is a more severe level than `b` (SEV1 is the most severe). */
+export const moreSevere = (a: Severity, b: Severity): boolean => Severity.options.indexOf(a) < Severity.options.indexOf(b);
+
 export const analyzeImpact =
   (deps: AgentDeps) =>
   async (task: AgentTask): Promise<AgentSummary> => {
-    const { output } = await runAgent(deps, 'impact', task.incidentId, analyse);
+    const { output, incident } = await runAgent(deps, 'impact', task.incidentId, analyse);
+    // Measured impact raises the incident's severity (so the incident list, the API and the report agree), and never
+    // lowers it: the alert's severity may reflect what these metrics do not see, and lowering it is a human's call.
+    if (moreSevere(output.severity, incident.severity)) {
+      await deps.store.updateIncident(task.incidentId, { severity: output.severity });
+      await deps.store.appendEvent(task.incidentId, {
+        type: 'severity-raised',
+        actor: 'impact',
+        message: `Severity raised from ${incident.severity} (the alert's) to ${output.severity} (measured impact)`,
+        data: { from: incident.severity, to: output.severity },
+      });
+    }
     const head = output.anomalies.length > 0 ? `${output.anomalies.length} anomalies, blast radius ${output.blastRadius.join(', ')}` : 'no sustained anomaly';
     return summarise(task.incidentId, 'impact', `${output.severity}: ${head}; ${output.usersImpacted.toLocaleString('en-US')} users, $${output.revenuePerMinute.toLocaleString('en-US')}/min (confidence ${output.confidence})`);
   };

@@ -121,6 +121,28 @@ describe('unit: analyzeImpact', () => {
     expect(output.evidenceIds).toContain('gap:telemetry');
   });
 
+  it('raises the incident severity to the measured SEV1 and says so on the timeline', async () => {
+    // Act: the alert said SEV3; the measured impact is SEV1
+    const { deps, id, output } = await run(degradedWorld);
+
+    // Assess
+    expect(output.severity).toBe('SEV1');
+    const detail = (await deps.store.getDetail(id))!;
+    expect(detail.incident.severity).toBe('SEV1');
+    expect(detail.timeline.find((e) => e.type === 'severity-raised')).toMatchObject({ actor: 'impact', data: { from: 'SEV3', to: 'SEV1' } });
+  });
+
+  it('never lowers the alert severity when the measured impact is smaller', async () => {
+    // Act: the alert said SEV3; nothing is degraded (SEV4)
+    const { deps, id, output } = await run(quietWorld);
+
+    // Assess
+    expect(output.severity).toBe('SEV4');
+    const detail = (await deps.store.getDetail(id))!;
+    expect(detail.incident.severity).toBe('SEV3');
+    expect(detail.timeline.some((e) => e.type === 'severity-raised')).toBe(false);
+  });
+
   it('goes on without topology (only the alert service is measured)', async () => {
     const calls: unknown[] = [];
     const deps = fakeDeps({ tools: { telemetry: { getTopology: failing(), queryMetrics: fakeQueryMetrics(degradedWorld, calls) } } });
