@@ -9,6 +9,7 @@
  * `DynamoIncidentStore` implements it; `MemoryIncidentStore` is the fake for unit tests. Both also implement
  * `AlertIntakeStore`, the wider port of the alert webhook (correlation, resolution, withdrawal).
  */
+import { Retryable } from '../errors.ts';
 import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert, Severity } from '../model.ts';
 
 export type ApprovalDecision = 'approve' | 'reject';
@@ -213,7 +214,7 @@ export class IncidentNotFound extends Error {
  * completes it (every intake write is idempotent). The API answers 503 with this message, so an alert vendor retries
  * the delivery instead of reading an unexplained 500.
  */
-export class StoreRetryLater extends Error {
+export class StoreRetryLater extends Retryable {
   override name = 'StoreRetryLater';
 }
 
