@@ -2,6 +2,17 @@
  * API Gateway (HTTP API, payload format 2.0) for the laptop twin: the same routes as the stack, each request
  * turned into an `APIGatewayProxyEventV2` for the real handler, and its `APIGatewayProxyResultV2` turned back
  * into the HTTP response (including API Gateway's inference for results without a statusCode).
+ *
+ * Load shedding. On AWS a request storm never queues without bound: the stage's throttle (a token bucket, burst
+ * then rate) answers 429 at once, and a function's reserved concurrency caps how many invocations run together.
+ * The twin runs every handler on one thread (or a few workers), so without a bound 1,000 simultaneous requests
+ * all start, share the CPU, and run past the functions' 15 s timeout into 500s. Each API function therefore gets
+ * a `ConcurrencyGate`: at most `concurrency` invocations run (reserved concurrency), at most `queue` more wait for
+ * a slot (the burst API Gateway admits beyond what is running), each for at most `maxWaitMs`; any other request is
+ * answered at once `429 {"message": "Too Many Requests"}` with `Retry-After`, the body API Gateway's throttle
+ * answers with. The defaults (10 running + 90 waiting = 100 at once) match the stage's burst of 100 in
+ * lib/alert-api.ts; `AUTOPILOT_API_CONCURRENCY`, `AUTOPILOT_API_QUEUE` and `AUTOPILOT_API_QUEUE_WAIT_MS` change
+ * them. What was shed is counted per function (`LocalApi.throttleStats()`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -37,11 +48,167 @@ export type Invoke = (functionName: string, event: APIGatewayProxyEventV2) => Pr
 
 export interface LocalApi {
   readonly url: string;
+  /** Per API function: what ran, what waited and what was shed (429) since the API started. */
+  throttleStats(): Record<string, ThrottleStats>;
   stop(): Promise<void>;
 }
 
-export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (route: string, error: unknown) => void }): Promise<LocalApi> => {
+/** How many requests to one API function the twin takes at once; beyond it answers 429. */
+export interface ApiLimits {
+  /** Invocations of one function running at once: Lambda's reserved concurrency. */
+  readonly concurrency: number;
+  /** Requests to one function waiting for a running slot; beyond it a request is shed at once. */
+  readonly queue: number;
+  /** The longest a request waits in the queue before it is shed. */
+  readonly maxWaitMs: number;
+}
+
+/**
+ * 10 running + 90 waiting: at most 100 requests per function at once, the `$default` stage's burst in
+ * lib/alert-api.ts. The wait is bounded well under API Gateway's 30 s integration limit minus the 15 s function timeout.
+ */
+export const DEFAULT_API_LIMITS: ApiLimits = { concurrency: 10, queue: 90, maxWaitMs: 5000 };
+
+/** The environment variable of each limit (read by `apiLimitsFromEnv`). */
+export const API_LIMIT_VARIABLES: Readonly<Record<keyof ApiLimits, string>> = {
+  concurrency: 'AUTOPILOT_API_CONCURRENCY',
+  queue: 'AUTOPILOT_API_QUEUE',
+  maxWaitMs: 'AUTOPILOT_API_QUEUE_WAIT_MS',
+};
+
+export class InvalidApiLimit extends Error {
+  override name = 'InvalidApiLimit';
+}
+
+/** The limits, each from its variable when set (a whole number; concurrency at least 1), else the default. */
+export const apiLimitsFromEnv = (env: NodeJS.ProcessEnv = process.env): ApiLimits => {
+  const read = (key: keyof ApiLimits, min: number): number => {
+    const name = API_LIMIT_VARIABLES[key];
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return DEFAULT_API_LIMITS[key];
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < min) throw new InvalidApiLimit(`${name} must be a whole number >= ${min}, got "${raw}"`);
+    return value;
+  };
+  return { concurrency: read('concurrency', 1), queue: read('queue', 0), maxWaitMs: read('maxWaitMs', 0) };
+};
+
+export interface ThrottleStats {
+  /** Requests that got a running slot (at once or after waiting). */
+  admitted: number;
+  /** Requests answered 429: `queueFull` found every slot and the whole queue taken, `waitExpired` waited maxWaitMs. */
+  shed: number;
+  queueFull: number;
+  waitExpired: number;
+  /** Requests whose client went away while they waited (nothing to answer). */
+  abandoned: number;
+  inFlight: number;
+  queued: number;
+  maxInFlight: number;
+  maxQueued: number;
+}
+
+export type Admission = 'admitted' | 'queue-full' | 'wait-expired' | 'abandoned';
+
+interface Waiter {
+  readonly admit: (admission: Admission) => void;
+}
+
+/**
+ * A counting semaphore with a bounded FIFO queue and a bounded wait: reserved concurrency plus the burst in front
+ * of it. `acquire` resolves `admitted` (the caller must `release` once the invocation is over) or why not.
+ */
+export class ConcurrencyGate {
+  readonly limits: ApiLimits;
+  readonly #queue: Waiter[] = [];
+  readonly #stats: ThrottleStats = { admitted: 0, shed: 0, queueFull: 0, waitExpired: 0, abandoned: 0, inFlight: 0, queued: 0, maxInFlight: 0, maxQueued: 0 };
+  /** Moving average of how long an admitted request holds its slot, for Retry-After. */
+  #serviceMs = 100;
+
+  constructor(limits: ApiLimits) {
+    if (!(limits.concurrency >= 1)) throw new InvalidApiLimit(`concurrency must be at least 1, got ${limits.concurrency}`);
+    this.limits = limits;
+  }
+
+  acquire(signal?: AbortSignal): Promise<Admission> {
+    const s = this.#stats;
+    if (s.inFlight < this.limits.concurrency) {
+      this.#run();
+      return Promise.resolve('admitted');
+    }
+    if (this.#queue.length >= this.limits.queue) return Promise.resolve(this.#shed('queue-full'));
+    return new Promise<Admission>((resolve) => {
+      const leave = (admission: 'wait-expired' | 'abandoned') => {
+        const at = this.#queue.indexOf(waiter);
+        if (at < 0) return; // already admitted
+        this.#queue.splice(at, 1);
+        s.queued = this.#queue.length;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (admission === 'abandoned') s.abandoned += 1;
+        resolve(admission === 'abandoned' ? admission : this.#shed(admission));
+      };
+      const onAbort = () => leave('abandoned');
+      const waiter: Waiter = {
+        admit: (admission) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(admission);
+        },
+      };
+      const timer = setTimeout(() => leave('wait-expired'), this.limits.maxWaitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(waiter);
+      s.queued = this.#queue.length;
+      s.maxQueued = Math.max(s.maxQueued, s.queued);
+    });
+  }
+
+  /** Frees the slot of an admitted request (held `heldMs`); the longest waiter takes it. */
+  release(heldMs: number): void {
+    this.#serviceMs = this.#serviceMs * 0.8 + Math.max(0, heldMs) * 0.2;
+    this.#stats.inFlight -= 1;
+    const next = this.#queue.shift();
+    this.#stats.queued = this.#queue.length;
+    if (!next) return;
+    this.#run();
+    next.admit('admitted');
+  }
+
+  /** Whole seconds until the work now admitted has drained at the current pace (1 to 60). */
+  retryAfterSeconds(): number {
+    const ahead = this.#stats.inFlight + this.#queue.length;
+    const seconds = Math.ceil(((ahead / this.limits.concurrency) * this.#serviceMs) / 1000);
+    return Math.min(60, Math.max(1, seconds));
+  }
+
+  stats(): ThrottleStats {
+    return { ...this.#stats };
+  }
+
+  #run(): void {
+    const s = this.#stats;
+    s.inFlight += 1;
+    s.admitted += 1;
+    s.maxInFlight = Math.max(s.maxInFlight, s.inFlight);
+  }
+
+  #shed(reason: 'queue-full' | 'wait-expired'): Admission {
+    this.#stats.shed += 1;
+    if (reason === 'queue-full') this.#stats.queueFull += 1;
+    else this.#stats.waitExpired += 1;
+    return reason;
+  }
+}
+
+/** API Gateway's throttle answer. */
+export const TOO_MANY_REQUESTS = { message: 'Too Many Requests' } as const;
+
+export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (route: string, error: unknown) => void; limits?: ApiLimits }): Promise<LocalApi> => {
   const routes = API_ROUTES.map(compile);
+  const limits = opts.limits ?? apiLimitsFromEnv();
+  const gates = new Map<string, ConcurrencyGate>();
+  for (const route of routes) if (!gates.has(route.function)) gates.set(route.function, new ConcurrencyGate(limits));
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       opts.onError?.('(twin)', error);
@@ -59,6 +226,27 @@ export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (
     // Path parameters reach the function decoded, as API Gateway hands them over; a malformed escape never reaches it.
     const params = decodeParams(route, path);
     if (!params) return sendJson(res, 400, { message: 'Bad Request' }, { 'apigw-requestid': requestId });
+    // Throttled before the body is read or the function invoked, as API Gateway throttles before its integration.
+    const gate = gates.get(route.function) as ConcurrencyGate;
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    res.once('close', onClose);
+    const admission = await gate.acquire(gone.signal);
+    if (admission === 'abandoned') return;
+    if (admission !== 'admitted') {
+      req.resume(); // the unread body must not be taken for the next request on this connection
+      return sendJson(res, 429, TOO_MANY_REQUESTS, { 'apigw-requestid': requestId, 'retry-after': String(gate.retryAfterSeconds()) });
+    }
+    const admittedAt = performance.now();
+    try {
+      await invokeRoute(req, res, url, route, params, requestId);
+    } finally {
+      res.off('close', onClose);
+      gate.release(performance.now() - admittedAt);
+    }
+  };
+
+  const invokeRoute = async (req: IncomingMessage, res: ServerResponse, url: URL, route: CompiledRoute, params: Record<string, string>, requestId: string) => {
     let body: Buffer;
     try {
       body = await readBody(req, MAX_API_BODY_BYTES);
@@ -81,7 +269,11 @@ export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (
 
   await listen(server, opts.port);
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, stop: () => closeServer(server) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    throttleStats: () => Object.fromEntries([...gates].map(([name, gate]) => [name, gate.stats()])),
+    stop: () => closeServer(server),
+  };
 };
 
 /** The route's path parameters, percent-decoded; undefined when an escape is malformed (`%zz`). */

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { ASL_EVENT_BUS_KEY, ASL_EVENT_SOURCE_KEY, EVENT_SOURCE, FUNCTIONS } from '../../functions/registry.ts';
 import { substitute, workflowDefinition } from '../workflow-definition.ts';
-import { startApi } from './api-gateway.ts';
+import { type ApiLimits, type ThrottleStats, startApi } from './api-gateway.ts';
 import { startAwsJsonServer } from './aws-json.ts';
 import { EVENT_BUS_NAME, LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME, WEBHOOK_SECRET_ID, lambdaArn } from './constants.ts';
 import { startDynamo } from './dynamodb.ts';
@@ -55,6 +55,8 @@ export interface TwinOptions {
   faults?: Readonly<Record<string, string>>;
   /** Called when an API handler fails (API Gateway would answer 500); the twin's stand-in for CloudWatch Logs. */
   onApiError?: (route: string, error: unknown) => void;
+  /** Requests per API function at once before the API answers 429 (api-gateway.ts). @default apiLimitsFromEnv() */
+  apiLimits?: ApiLimits;
 }
 
 export interface Twin {
@@ -76,6 +78,8 @@ export interface Twin {
   events(): unknown[];
   /** CPU time used so far by dynalite's thread (the handlers and the state machine run on the calling thread). */
   dynamodbCpuUsage(): Promise<NodeJS.CpuUsage>;
+  /** Per API function: requests admitted, queued and shed with 429 by the API's load shedding. */
+  apiThrottleStats(): Record<string, ThrottleStats>;
   stop(): Promise<void>;
 }
 
@@ -115,7 +119,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     cleanups.push(() => lambdas.stop());
     cleanups.push(() => lambdas.drain(10_000));
     cleanups.push(() => sfn.stop());
-    const api = await startApi({ port: opts.port ?? 0, invoke: (fn, event) => lambdas.invoke(fn, event), onError: opts.onApiError });
+    const api = await startApi({ port: opts.port ?? 0, invoke: (fn, event) => lambdas.invoke(fn, event), onError: opts.onApiError, limits: opts.apiLimits });
     cleanups.push(() => api.stop());
 
     configureEnvironment({ dynamoEndpoint: dynamo.endpoint, awsEndpoint: aws.endpoint, apiUrl: api.url, reportDir, opts });
@@ -137,6 +141,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
       stateTimings: (arn) => sfn.timings(arn),
       events: () => [...bus.events],
       dynamodbCpuUsage: () => dynamo.cpuUsage(),
+      apiThrottleStats: () => api.throttleStats(),
       stop: async () => {
         if (stopped) return;
         stopped = true;
