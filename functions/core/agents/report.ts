@@ -32,6 +32,7 @@ import {
 import { IncidentNotFound, type IncidentDetail, type IncidentMeta } from '../store/store.ts';
 import { IncidentSnapshot, runAgent, summarise } from './runtime.ts';
 import { byCodeUnit } from '../compare.ts';
+import { mdCell as cell, mdCode, mdText as t } from '../text.ts';
 
 export interface ReportOptions {
   /** Also write `<reportDir>/<incidentId>.md` (directories created) and use that path as the location. */
@@ -117,10 +118,14 @@ export const decideOutcome = (inputs: ReportInputs): Outcome => {
   return { status: 'ESCALATED', outcome: 'escalated', why: 'the incident was not confirmed resolved' };
 };
 
-const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const MARK = { supported: '✔ supported', refuted: '✘ refuted', inconclusive: '? inconclusive' } as const;
 
-/** The RCA markdown. Pure: everything it shows comes from `inputs` and `detail`. */
+/**
+ * The RCA markdown. Pure: everything it shows comes from `inputs` and `detail`. Every string interpolated into it
+ * is untrusted (alert text, tool output, agent output built from both, human input) and goes through the
+ * neutraliser of its context (functions/core/text.ts): `t` inline text, `cell` a table cell, `mdCode` a code span.
+ * Numbers are interpolated as they are (schema-checked numbers); the report's own words and markers are literal.
+ */
 export const renderReport = (
   inputs: ReportInputs,
   outcome: Outcome,
@@ -131,19 +136,19 @@ export const renderReport = (
   const line = (s = '') => out.push(s);
   const top = rootcause && !rootcause.abstained ? rootcause.rootCauses[0] : undefined;
 
-  line(`# Incident report — ${incident.title}`);
+  line(`# Incident report — ${t(incident.title)}`);
   line();
   line(`| Incident | Service | Severity | Outcome | Started | Closed | Duration |`);
   line(`|---|---|---|---|---|---|---|`);
-  line(`| ${cell(incident.incidentId)} | ${cell(incident.service)} | ${impact?.severity ?? incident.severity} | ${outcome.status} (${outcome.outcome}) | ${incident.startedAt} | ${context.closedAt} | ${Math.round(context.durationSeconds / 60)} min |`);
+  line(`| ${cell(incident.incidentId)} | ${cell(incident.service)} | ${cell(impact?.severity ?? incident.severity)} | ${outcome.status} (${outcome.outcome}) | ${cell(incident.startedAt)} | ${cell(context.closedAt)} | ${Math.round(context.durationSeconds / 60)} min |`);
   line();
   line('## Summary');
   line();
-  line(`${triage?.headline ?? incident.title}. Outcome: **${outcome.status.toLowerCase()}** — ${outcome.why}.`);
-  if (top) line(`Root cause: ${top.summary} (confidence ${top.confidence}).`);
+  line(`${t(triage?.headline ?? incident.title)}. Outcome: **${outcome.status.toLowerCase()}** — ${t(outcome.why)}.`);
+  if (top) line(`Root cause: ${t(top.summary)} (confidence ${top.confidence}).`);
   if (triage?.narrative) {
     line();
-    line(triage.narrative);
+    line(t(triage.narrative));
   }
   line();
 
@@ -152,14 +157,14 @@ export const renderReport = (
   if (!impact) line('_The impact analysis did not run._');
   else if (inputs.metricsUnread !== undefined) {
     // Zero users and "no deviation" would read as a measured all-clear: nothing was measured.
-    line(`Severity ${impact.severity} (from the alert). Impact not measured: no metric could be read (${inputs.metricsUnread}).`);
+    line(`Severity ${t(impact.severity)} (from the alert). Impact not measured: no metric could be read (${t(inputs.metricsUnread)}).`);
   } else {
-    line(`Severity ${impact.severity}; about ${impact.usersImpacted} users and ${impact.revenuePerMinute}/min of revenue affected; blast radius: ${impact.blastRadius.join(', ') || 'none'}.`);
+    line(`Severity ${t(impact.severity)}; about ${impact.usersImpacted} users and ${impact.revenuePerMinute}/min of revenue affected; blast radius: ${impact.blastRadius.map(t).join(', ') || 'none'}.`);
     if (impact.anomalies.length > 0) {
       line();
       line('| Service | Metric | Baseline | During | Score | Onset |');
       line('|---|---|---|---|---|---|');
-      for (const a of impact.anomalies) line(`| ${cell(a.service)} | ${cell(a.metric)} | ${a.baseline} | ${a.current} | ${a.score} | ${a.onset ?? ''} |`);
+      for (const a of impact.anomalies) line(`| ${cell(a.service)} | ${cell(a.metric)} | ${a.baseline} | ${a.current} | ${a.score} | ${cell(a.onset)} |`);
     } else line('No metric deviated from its baseline.');
   }
   line();
@@ -168,29 +173,29 @@ export const renderReport = (
   line();
   const agentTimes = Object.values(context.detail.agents)
     .filter((r): r is NonNullable<typeof r> => !!r)
-    .map((r) => ({ at: r.completedAt, text: `${r.agent} agent completed (${r.latencyMs} ms, ${r.reasoner})` }));
+    .map((r) => ({ at: r.completedAt, text: `${t(r.agent)} agent completed (${r.latencyMs} ms, ${t(r.reasoner)})` }));
   const events = [
     { at: incident.startedAt, text: 'problem started (per the alert)' },
     ...(impact?.onset ? [{ at: impact.onset, text: 'first anomaly onset (telemetry)' }] : []),
-    ...context.detail.timeline.map((e) => ({ at: e.at, text: `${e.type}: ${e.message}${e.actor ? ` (${e.actor})` : ''}` })),
+    ...context.detail.timeline.map((e) => ({ at: e.at, text: `${t(e.type)}: ${t(e.message)}${e.actor ? ` (${t(e.actor)})` : ''}` })),
     ...agentTimes,
   ].sort((a, b) => byCodeUnit(a.at, b.at));
-  for (const e of events) line(`- ${e.at} — ${e.text}`);
+  for (const e of events) line(`- ${t(e.at)} — ${e.text}`);
   line();
 
   line('## Root cause');
   line();
   if (!rootcause) line('_The root-cause analysis did not run._');
   else if (!top) {
-    line(`Undetermined: the analysis abstained. Missing evidence: ${rootcause.missingEvidence.join('; ') || 'none listed'}.`);
+    line(`Undetermined: the analysis abstained. Missing evidence: ${rootcause.missingEvidence.map(t).join('; ') || 'none listed'}.`);
   } else {
-    line(`**${top.summary}** — category ${top.category}, service ${top.service}${top.changeId ? `, change ${top.changeId}` : ''}, confidence ${top.confidence}.`);
+    line(`**${t(top.summary)}** — category ${t(top.category)}, service ${t(top.service)}${top.changeId ? `, change ${t(top.changeId)}` : ''}, confidence ${top.confidence}.`);
     line();
     line('Predictions tested:');
-    for (const p of top.predictions) line(`- ${MARK[p.result]}: ${p.statement}${p.evidenceIds.length ? ` [${p.evidenceIds.join(', ')}]` : ''}`);
+    for (const p of top.predictions) line(`- ${MARK[p.result]}: ${t(p.statement)}${p.evidenceIds.length ? ` [${p.evidenceIds.map(t).join(', ')}]` : ''}`);
     line();
     line('Evidence:');
-    for (const id of top.evidenceIds) line(`- \`${id}\` — ${context.evidence.get(id)?.summary ?? '(cited by an earlier agent)'}`);
+    for (const id of top.evidenceIds) line(`- ${mdCode(id)} — ${t(context.evidence.get(id)?.summary ?? '(cited by an earlier agent)')}`);
   }
   line();
 
@@ -199,30 +204,30 @@ export const renderReport = (
   if (rootcause) {
     for (const [i, h] of rootcause.rootCauses.entries()) {
       const refuted = h.predictions.filter((p) => p.result === 'refuted');
-      line(`${i + 1}. ${h.summary} — confidence ${h.confidence}${refuted.length ? `; refuted: ${refuted.map((p) => p.statement).join('; ')}` : ''}`);
+      line(`${i + 1}. ${t(h.summary)} — confidence ${h.confidence}${refuted.length ? `; refuted: ${refuted.map((p) => t(p.statement)).join('; ')}` : ''}`);
     }
     if (rootcause.rootCauses.length === 0) line('None: there was nothing anomalous to explain.');
     line();
-    line(rootcause.reasoning);
+    line(t(rootcause.reasoning));
   } else line('_None._');
   line();
 
   line('## Actions taken');
   line();
   if (execution && execution.actions.length > 0) {
-    for (const a of execution.actions) line(`- ${a.executedAt} — ${a.kind} on ${a.service}${a.target ? ` (${a.target})` : ''}: **${a.status}** — ${a.detail}`);
+    for (const a of execution.actions) line(`- ${t(a.executedAt)} — ${t(a.kind)} on ${t(a.service)}${a.target ? ` (${t(a.target)})` : ''}: **${t(a.status)}** — ${t(a.detail)}`);
     if (execution.undone && execution.undone.length > 0) {
       line();
       line('Recovery was not verified, so the actions were undone:');
-      for (const a of execution.undone) line(`- ${a.executedAt} — undo: ${a.kind} on ${a.service}${a.target ? ` (${a.target})` : ''}: **${a.status}** — ${a.detail}`);
+      for (const a of execution.undone) line(`- ${t(a.executedAt)} — undo: ${t(a.kind)} on ${t(a.service)}${a.target ? ` (${t(a.target)})` : ''}: **${t(a.status)}** — ${t(a.detail)}`);
     }
   } else if (plan && plan.immediate.length > 0) {
     line('None executed. Proposed:');
-    for (const a of plan.immediate) line(`- ${a.description} (${a.risk} risk, ${a.reversible ? 'reversible' : 'not reversible'})`);
+    for (const a of plan.immediate) line(`- ${t(a.description)} (${t(a.risk)} risk, ${a.reversible ? 'reversible' : 'not reversible'})`);
   } else line('None.');
   if (plan?.rationale) {
     line();
-    line(`Plan rationale: ${plan.rationale}`);
+    line(`Plan rationale: ${t(plan.rationale)}`);
   }
   line();
 
@@ -230,15 +235,15 @@ export const renderReport = (
   line();
   const ap = incident.approval;
   if (!ap) line(plan && plan.immediate.length > 0 ? 'No approval recorded.' : 'Not needed: no action was planned.');
-  else if (ap.status === 'AUTO_APPROVED') line(`Auto-approved by policy at ${ap.decidedAt ?? '?'} (every action low risk and reversible).`);
+  else if (ap.status === 'AUTO_APPROVED') line(`Auto-approved by policy at ${t(ap.decidedAt ?? '?')} (every action low risk and reversible).`);
   else if (ap.status === 'WITHDRAWN') {
-    line(`Withdrawn at ${ap.decidedAt ?? '?'} before anyone decided${ap.requestedAt ? ` (requested ${ap.requestedAt}${ap.channel ? ` via ${ap.channel}` : ''})` : ''}: ${ap.comment ?? 'every alert resolved'}.`);
+    line(`Withdrawn at ${t(ap.decidedAt ?? '?')} before anyone decided${ap.requestedAt ? ` (requested ${t(ap.requestedAt)}${ap.channel ? ` via ${t(ap.channel)}` : ''})` : ''}: ${t(ap.comment ?? 'every alert resolved')}.`);
     line('The incident self-recovered: the proposed mitigation was not executed. Review whether the cause can recur.');
   }
   else {
-    line(`Status **${ap.status}**${ap.approver ? ` by ${ap.approver}` : ''}${ap.decidedAt ? ` at ${ap.decidedAt}` : ''}${ap.channel ? ` via ${ap.channel}` : ''}.`);
-    if (ap.requestedAt) line(`Requested ${ap.requestedAt}${ap.expiresAt ? `, deadline ${ap.expiresAt}` : ''}.`);
-    if (ap.comment) line(`Comment: "${ap.comment}"`);
+    line(`Status **${t(ap.status)}**${ap.approver ? ` by ${t(ap.approver)}` : ''}${ap.decidedAt ? ` at ${t(ap.decidedAt)}` : ''}${ap.channel ? ` via ${t(ap.channel)}` : ''}.`);
+    if (ap.requestedAt) line(`Requested ${t(ap.requestedAt)}${ap.expiresAt ? `, deadline ${t(ap.expiresAt)}` : ''}.`);
+    if (ap.comment) line(`Comment: "${t(ap.comment)}"`);
   }
   line();
 
@@ -246,7 +251,7 @@ export const renderReport = (
   line();
   if (!verification) line('Not performed.');
   else {
-    line(`Check ${verification.attempt} at ${verification.checkedAt}: ${verification.recovered ? 'recovered' : 'not recovered'}.`);
+    line(`Check ${verification.attempt} at ${t(verification.checkedAt)}: ${verification.recovered ? 'recovered' : 'not recovered'}.`);
     line();
     line('| Service | Metric | Baseline | Before | After | Recovered |');
     line('|---|---|---|---|---|---|');
@@ -256,9 +261,9 @@ export const renderReport = (
 
   line('## Follow-ups');
   line();
-  for (const f of plan?.longTerm ?? []) line(`- [ ] ${f}`);
+  for (const f of plan?.longTerm ?? []) line(`- [ ] ${t(f)}`);
   if (!plan?.longTerm.length) line('- [ ] Postmortem review');
-  for (const u of inputs.unreadable ?? []) line(`- [ ] Repair the stored ${u.agent} record, left out of this report: it does not match its schema (${u.issue})`);
+  for (const u of inputs.unreadable ?? []) line(`- [ ] Repair the stored ${t(u.agent)} record, left out of this report: it does not match its schema (${t(u.issue)})`);
   line();
   return out.join('\n');
 };
