@@ -1,6 +1,8 @@
 /**
  * The HTML of the approval page. Safe by construction:
- * - every interpolated value goes through `escapeHtml` (text and attribute contexts alike: `& < > " '`);
+ * - every interpolated value goes through `escapeHtml` (text and attribute contexts alike: `& < > " '`; control and
+ *   bidi characters shown as `\x1b` / `\u202e`, so no text reorders what the approver reads); no value lands in a
+ *   URL, an unquoted attribute, a script or a style;
  * - no script at all, no external asset; the one stylesheet is inline and allowed by its SHA-256 in the CSP
  *   (`default-src 'none'`), so an injected <style>, <script>, <img> or <form action> would not run or load;
  * - `form-action 'self'`, `frame-ancestors 'none'`, `base-uri 'none'`;
@@ -10,11 +12,9 @@
 import { createHash } from 'node:crypto';
 import type { ApiResult } from '../core/http.ts';
 import type { ApprovalDecision } from '../core/store/store.ts';
+import { escapeHtml } from '../core/text.ts';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export const escapeHtml = (value: unknown): string => String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]);
+export { escapeHtml };
 
 const STYLE = `
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f5f6f8;color:#1b1f24}
