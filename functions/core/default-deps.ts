@@ -11,15 +11,21 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoTokenBudget } from './reasoning/budget.ts';
 import { reasonerFromEnv } from './reasoning/llm.ts';
 import { DynamoIncidentStore } from './store/dynamo-store.ts';
+import { type ActionJournal, DynamoActionJournal } from './store/journal.ts';
 import { actionsFromEnv } from './tools/actions/select.ts';
 import { simulatedTools } from './tools/simulated.ts';
 import { secretsManagerGetter, toolsFromEnv } from './tools/vendors/select.ts';
 import { DynamoWorldStore } from './world/world-store.ts';
 
+/** The agents' dependencies plus the action journal (the executor claims and completes steps in it; verification reads it). */
+export interface WorkflowDeps extends AgentDeps {
+  readonly journal: ActionJournal;
+}
+
 export interface Runtime {
   readonly config: Config;
   readonly dynamo: DynamoDBDocumentClient;
-  readonly deps: AgentDeps;
+  readonly deps: WorkflowDeps;
   /** Reads a Secrets Manager secret by id, cached per id (one client for the whole function). */
   readonly getSecret: (secretId: string) => Promise<string>;
 }
@@ -42,8 +48,10 @@ export const defaultRuntime = (): Runtime => {
   const reasoner = reasonerFromEnv(process.env, getSecret, (perIncident) => new DynamoTokenBudget(dynamo, config.TABLE_NAME, perIncident));
   // Only request-approval and execute-mitigation publish: the EventBridge SDK loads on the first publish.
   const events = EventBridgePublisher.lazy(config.EVENT_BUS_NAME);
-  runtime = { config, dynamo, getSecret, deps: { store, tools, reasoner, events, clock: () => new Date() } };
+  // The journal of executed plan steps lives in the incident's partition of the same table (INCIDENT#<id> / ACTION#…).
+  const journal = new DynamoActionJournal(dynamo, config.TABLE_NAME);
+  runtime = { config, dynamo, getSecret, deps: { store, tools, reasoner, events, journal, clock: () => new Date() } };
   return runtime;
 };
 
-export const defaultDeps = (): AgentDeps => defaultRuntime().deps;
+export const defaultDeps = (): WorkflowDeps => defaultRuntime().deps;

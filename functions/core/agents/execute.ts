@@ -11,8 +11,13 @@
  *   - Preconditions: the catalog's (or, for an inverse, inverse.ts's) preconditions are checked against what the
  *     tools say right before the action runs — the change may have been rolled back by a human since the plan
  *     was made. An action whose precondition fails is `skipped` with the failed conditions as its detail.
- *   - Idempotency: an action (or inverse) a previous attempt completed is never repeated (a Lambda retry must not
- *     roll back twice); its earlier record is kept as it was.
+ *   - Idempotency: every step (an action, or an inverse) goes through the action journal (../store/journal.ts): it is
+ *     claimed by a conditional write before it runs and completed with its result after. A step the journal holds as
+ *     done is never run again — a Step Functions retry, a rerun, a second invocation — and its recorded result is
+ *     used. A step claimed by an invocation that never completed (a crash mid-action) is never repeated when it is
+ *     irreversible: it is reported as of unknown outcome, and verification, then humans, decide. A reversible one is
+ *     taken over and runs again behind its preconditions (see journal.ts for the rule). A claim still in flight is
+ *     waited for briefly, then `ActionInProgress` (retryable) lets the state machine come back later.
  *   - Adapter failures are `failed` results with the adapter's detail, never a crash of the agent.
  * The undo is the ("approved") inverse of approved, reversible actions: the catalog declares each inverse, and
  * the approver saw it (`reversible`) when approving. It never throws for failed inverses: escalation must run.
@@ -24,6 +29,8 @@ import type { ActionRequest } from '../runbooks/catalog.ts';
 import { inverseOf, isUndo, unmetAtExecution, changeRefOf, whyNoInverse } from '../runbooks/inverse.ts';
 import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.ts';
 import type { IncidentMeta } from '../store/store.ts';
+import { type ActionJournal, ActionInProgress, type JournalEntry, type JournalMode, newClaimId, stepKey } from '../store/journal.ts';
+import { FUNCTIONS } from '../../registry.ts';
 import type { ChangeRequest, ServiceNode, ToolScope } from '../tools/ports.ts';
 import { PlanNotFound } from './plan.ts';
 import { recordedChanges, recordedNodes } from './recorded.ts';
@@ -58,6 +65,24 @@ export interface ExecuteResult extends AgentSummary {
   readonly mode: 'apply' | 'undo';
   /** Whether some action that succeeded has an inverse (the state machine's "Can undo?"). */
   readonly undoable: boolean;
+}
+
+/** What the executor needs beyond the agents' common dependencies: the action journal. */
+export interface ExecuteDeps extends AgentDeps {
+  readonly journal: ActionJournal;
+}
+
+/** The executor's Lambda timeout: a claim older than this belongs to an invocation Lambda has ended. */
+export const EXECUTOR_TIMEOUT_MS = (FUNCTIONS.find((f) => f.name === 'execute-mitigation')?.timeoutSeconds ?? 60) * 1000;
+
+export interface JournalTiming {
+  /** A claim older than this was left by an invocation that died. @default EXECUTOR_TIMEOUT_MS */
+  readonly claimTimeoutMs?: number;
+  /** How long to wait for a claim another invocation holds before failing with `ActionInProgress`. @default 5000 */
+  readonly inFlightWaitMs?: number;
+  /** Between two reads of a claim in flight. @default 100 */
+  readonly pollMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** How far back the change history is read to judge a change's current state. */
@@ -129,15 +154,25 @@ const unmet = (action: MitigationAction, facts: Pick<ActionRequest, 'change' | '
   }
 };
 
+/** The precondition check of one action (or inverse): a `skipped` result when a condition fails, else undefined. */
+const precheck = (evidence: EvidenceLog, action: MitigationAction, facts: Facts, label: string, executedAt: string): ExecutedAction | undefined => {
+  const failedConditions = unmet(action, facts);
+  if (failedConditions.length === 0) return undefined;
+  const detail = `precondition not met: ${failedConditions.join('; ')}${facts.notes.length ? ` (${facts.notes.join('; ')})` : ''}`;
+  evidence.add({ id: label, kind: 'action', source: 'actions', summary: `${action.description}: skipped (${detail})`, data: { ...base(action), status: 'skipped' } });
+  return { ...base(action), status: 'skipped', detail, executedAt };
+};
+
 /** Runs one action (or inverse): preconditions, then the port; every outcome is an ExecutedAction. */
 const runOne = async (deps: AgentDeps, scope: ToolScope, incidentId: string, evidence: EvidenceLog, action: MitigationAction, facts: Facts, label: string): Promise<ExecutedAction> => {
   const executedAt = deps.clock().toISOString();
-  const failedConditions = unmet(action, facts);
-  if (failedConditions.length > 0) {
-    const detail = `precondition not met: ${failedConditions.join('; ')}${facts.notes.length ? ` (${facts.notes.join('; ')})` : ''}`;
-    evidence.add({ id: label, kind: 'action', source: 'actions', summary: `${action.description}: skipped (${detail})`, data: { ...base(action), status: 'skipped' } });
-    return { ...base(action), status: 'skipped', detail, executedAt };
-  }
+  const skipped = precheck(evidence, action, facts, label, executedAt);
+  if (skipped) return skipped;
+  return act(deps, scope, incidentId, evidence, action, facts, label, executedAt);
+};
+
+/** Calls the action port for one action (or inverse) whose preconditions hold. */
+const act = async (deps: AgentDeps, scope: ToolScope, incidentId: string, evidence: EvidenceLog, action: MitigationAction, facts: Facts, label: string, executedAt: string): Promise<ExecutedAction> => {
   const tool = `actions.execute:${action.kind}${isUndo(action) ? ':undo' : ''}`;
   const result = await evidence.call(tool, () => deps.tools.actions.execute({ ...scope, incidentId, action }));
   const gap = evidence.items.find((e) => e.id === `gap:${tool}`);
@@ -145,6 +180,89 @@ const runOne = async (deps: AgentDeps, scope: ToolScope, incidentId: string, evi
   const detail = (result?.detail ?? gap?.summary ?? 'action failed') + (facts.notes.length ? ` (${facts.notes.join('; ')})` : '');
   evidence.add({ id: label, kind: 'action', source: 'actions', summary: `${action.description}: ${status} (${detail})`, data: { ...base(action), status } });
   return { ...base(action), status, detail, executedAt };
+};
+
+/** What every step of one executor run shares. */
+interface StepRun {
+  readonly deps: ExecuteDeps;
+  readonly scope: ToolScope;
+  readonly incidentId: string;
+  readonly evidence: EvidenceLog;
+  /** The journal as read at the start of the run, by step key. */
+  readonly known: ReadonlyMap<string, JournalEntry>;
+  readonly timing: Required<JournalTiming>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const timingOf = (t: JournalTiming = {}): Required<JournalTiming> => ({
+  claimTimeoutMs: t.claimTimeoutMs ?? EXECUTOR_TIMEOUT_MS,
+  inFlightWaitMs: t.inFlightWaitMs ?? 5_000,
+  pollMs: t.pollMs ?? 100,
+  sleep: t.sleep ?? defaultSleep,
+});
+
+/** The result reported for a step whose claim was left by an invocation that died: irreversible, so not repeated. */
+export const unknownOutcome = (action: MitigationAction, entry: JournalEntry): ExecutedAction => ({
+  ...base(action),
+  status: 'skipped',
+  detail: `outcome unknown: started at ${entry.claimedAt} by an invocation that never recorded its result; not run again because it cannot be undone — verification and the on-call decide whether it took effect`,
+  executedAt: entry.claimedAt,
+});
+
+/**
+ * Runs one step through the action journal (see the module comment and ../store/journal.ts): a done step's result
+ * is used, a new step is claimed before it runs and completed after, a claim in flight is waited for, a dead
+ * invocation's claim is never repeated when irreversible and is taken over when reversible.
+ */
+const runStep = async (s: StepRun, mode: JournalMode, action: MitigationAction, facts: Facts, label: string): Promise<ExecutedAction> => {
+  const { deps, incidentId, evidence, timing } = s;
+  const key = stepKey(mode, action);
+  const complete = async (claimId: string, result: ExecutedAction) => {
+    await deps.journal.complete(incidentId, key, claimId, result, deps.clock().toISOString());
+    return result;
+  };
+  let entry = s.known.get(key);
+  if (!entry) {
+    const executedAt = deps.clock().toISOString();
+    // Preconditions first: a step that cannot run is not claimed (it may run in a later attempt when they hold).
+    const skipped = precheck(evidence, action, facts, label, executedAt);
+    if (skipped) return skipped;
+    const claimId = newClaimId();
+    const outcome = await deps.journal.claim({ incidentId, mode, action, claimId, claimedAt: executedAt });
+    if (outcome.claimed) return complete(claimId, await act(deps, s.scope, incidentId, evidence, action, facts, label, executedAt));
+    entry = outcome.entry;
+  }
+  const waitUntil = Date.now() + timing.inFlightWaitMs;
+  for (;;) {
+    if (entry.state === 'done' && entry.result) {
+      const r = entry.result;
+      evidence.add({ id: label, kind: 'action', source: 'actions', summary: `${action.description}: already ${r.status} at ${r.executedAt} (action journal; not run again)`, data: { ...base(action), status: r.status } });
+      return r;
+    }
+    const age = deps.clock().getTime() - Date.parse(entry.claimedAt);
+    if (!(age >= timing.claimTimeoutMs)) {
+      // Another invocation holds the step now (a duplicate invocation, a retry that overtook its predecessor).
+      if (Date.now() >= waitUntil) throw new ActionInProgress(entry);
+      await timing.sleep(timing.pollMs);
+      entry = (await deps.journal.get(incidentId, key)) ?? entry;
+      continue;
+    }
+    if (!entry.reversible) {
+      const result = unknownOutcome(action, entry);
+      evidence.add({ id: label, kind: 'action', source: 'actions', summary: `${action.description}: ${result.detail}`, data: { ...base(action), status: 'unknown' } });
+      return result;
+    }
+    const claimId = newClaimId();
+    const outcome = await deps.journal.takeOver(incidentId, key, entry.claimId, claimId, deps.clock().toISOString());
+    if (!outcome.claimed) {
+      entry = outcome.entry;
+      continue;
+    }
+    const note = `an earlier attempt started at ${entry.claimedAt} never recorded its result; reversible, so run again behind its preconditions`;
+    const result = await runOne(deps, s.scope, incidentId, evidence, action, { ...facts, notes: [...facts.notes, note] }, label);
+    return complete(claimId, result);
+  }
 };
 
 const line = (actions: readonly ExecutedAction[]) => actions.map((a) => `${a.kind} ${a.target ?? a.service}: ${a.status}`).join('; ');
@@ -167,26 +285,33 @@ const checkApproval = async (deps: AgentDeps, incident: IncidentMeta, plan: Plan
 /** What an execution reads: the plan, its own earlier record (a retry), and the root cause's evidence (preconditions). */
 const EXECUTION_READS = ['plan', 'execution', 'rootcause'] as const;
 
-const apply = async (deps: AgentDeps, incidentId: string, policy: ApprovalPolicy): Promise<ExecuteResult> => {
+/** The journal of the incident by step key. */
+const journalOf = async (deps: ExecuteDeps, incidentId: string): Promise<Map<string, JournalEntry>> => new Map((await deps.journal.list(incidentId)).map((e) => [e.key, e]));
+
+const apply = async (deps: ExecuteDeps, incidentId: string, policy: ApprovalPolicy, timing: Required<JournalTiming>): Promise<ExecuteResult> => {
   const earlier = await loadIncident(deps, incidentId, EXECUTION_READS);
   const plan = earlier.output('plan', PlanOutput);
   if (!plan) throw new PlanNotFound(incidentId);
   const previous = earlier.output('execution', ExecutionOutput);
+  // An execution record from before the journal existed: what it says succeeded is not run again either.
   const done = new Map((previous?.output.actions ?? []).filter((a) => a.status === 'succeeded').map((a) => [actionKey(a), a]));
+  const known = await journalOf(deps, incidentId);
 
   const { output, incident } = await runAgent(deps, 'execution', incidentId, async ({ incident, scope, evidence }) => {
     await checkApproval(deps, incident, plan.output, policy);
-    const factsOf = await factFinder(deps, incident, scope, evidence, earlier, plan.output.immediate.filter((a) => !done.has(actionKey(a))));
+    const fresh = (a: MitigationAction) => !done.has(actionKey(a)) && !known.get(stepKey('apply', a))?.result;
+    const factsOf = await factFinder(deps, incident, scope, evidence, earlier, plan.output.immediate.filter(fresh));
+    const steps: StepRun = { deps, scope, incidentId, evidence, known, timing };
     const actions: ExecutedAction[] = [];
     for (const [i, action] of plan.output.immediate.entries()) {
       const already = done.get(actionKey(action));
       // Kept as it was: the record must keep saying it succeeded, or a third attempt (or the undo) would not know.
-      if (already) {
+      if (already && !known.has(stepKey('apply', action))) {
         evidence.add({ id: `action:${i + 1}:${action.kind}`, kind: 'action', source: 'actions', summary: `${action.description}: already executed at ${already.executedAt}`, data: { ...base(action), status: 'succeeded' } });
         actions.push(already);
         continue;
       }
-      actions.push(await runOne(deps, scope, incidentId, evidence, action, factsOf(action, false), `action:${i + 1}:${action.kind}`));
+      actions.push(await runStep(steps, 'apply', action, factsOf(action, false), `action:${i + 1}:${action.kind}`));
     }
     const offline: ExecutionOutput = { actions, executedAt: deps.clock().toISOString() };
     return { schema: ExecutionOutput, instructions: 'Report the executed actions as they happened.', offline };
@@ -223,7 +348,7 @@ const apply = async (deps: AgentDeps, incidentId: string, policy: ApprovalPolicy
   return { ...summarise(incidentId, 'execution', summary), mode: 'apply', undoable };
 };
 
-const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult> => {
+const undo = async (deps: ExecuteDeps, incidentId: string, timing: Required<JournalTiming>): Promise<ExecuteResult> => {
   const earlier = await loadIncident(deps, incidentId, EXECUTION_READS);
   const plan = earlier.output('plan', PlanOutput);
   if (!plan) throw new PlanNotFound(incidentId);
@@ -233,6 +358,7 @@ const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult>
   const undoneBefore = new Map((execution.output.undone ?? []).filter((a) => a.status === 'succeeded').map((a) => [actionKey(a), a]));
   // Undo in reverse order: the last action taken is the first one undone (like unwinding a stack).
   const ran = execution.output.actions.filter((a) => a.status === 'succeeded').reverse();
+  const known = await journalOf(deps, incidentId);
 
   const { output, incident } = await runAgent(deps, 'execution', incidentId, async ({ incident, scope, evidence }) => {
     const status = incident.approval?.status;
@@ -240,7 +366,8 @@ const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult>
     // The forward run's evidence stays in the record: the output still cites it.
     for (const e of execution.evidence) evidence.add(e);
     const inverses = ran.map((a) => planned.get(actionKey(a))).flatMap((p) => (p ? [inverseOf(p)].filter((x): x is MitigationAction => !!x) : []));
-    const factsOf = await factFinder(deps, incident, scope, evidence, earlier, inverses.filter((a) => !undoneBefore.has(actionKey(a))));
+    const factsOf = await factFinder(deps, incident, scope, evidence, earlier, inverses.filter((a) => !undoneBefore.has(actionKey(a)) && !known.get(stepKey('undo', a))?.result));
+    const steps: StepRun = { deps, scope, incidentId, evidence, known, timing };
     const undone: ExecutedAction[] = [];
     for (const [i, a] of ran.entries()) {
       const executedAt = deps.clock().toISOString();
@@ -253,11 +380,11 @@ const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult>
         continue;
       }
       const already = undoneBefore.get(actionKey(inverse));
-      if (already) {
+      if (already && !known.has(stepKey('undo', inverse))) {
         undone.push(already);
         continue;
       }
-      undone.push(await runOne(deps, scope, incidentId, evidence, inverse, factsOf(inverse, true), `undo:${i + 1}:${a.kind}`));
+      undone.push(await runStep(steps, 'undo', inverse, factsOf(inverse, true), `undo:${i + 1}:${a.kind}`));
     }
     const offline: ExecutionOutput = { ...execution.output, undone };
     return { schema: ExecutionOutput, instructions: 'Report the executed actions and the inverses run to undo them, as they happened.', offline };
@@ -284,7 +411,7 @@ const undo = async (deps: AgentDeps, incidentId: string): Promise<ExecuteResult>
   return { ...summarise(incidentId, 'execution', `Undid ${succeeded.length}/${undone.length} action(s): ${line(undone) || 'nothing to undo'}`), mode: 'undo', undoable: false };
 };
 
-export const executeMitigation =
-  (deps: AgentDeps, policy: ApprovalPolicy = DEFAULT_POLICY) =>
-  async (task: ExecuteTask): Promise<ExecuteResult> =>
-    task.mode === 'undo' ? undo(deps, task.incidentId) : apply(deps, task.incidentId, policy);
+export const executeMitigation = (deps: ExecuteDeps, policy: ApprovalPolicy = DEFAULT_POLICY, journalTiming: JournalTiming = {}) => {
+  const timing = timingOf(journalTiming);
+  return async (task: ExecuteTask): Promise<ExecuteResult> => (task.mode === 'undo' ? undo(deps, task.incidentId, timing) : apply(deps, task.incidentId, policy, timing));
+};

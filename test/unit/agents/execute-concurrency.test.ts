@@ -11,6 +11,7 @@ import { simulatedTools } from '../../../functions/core/tools/simulated.ts';
 import { findScenario } from '../../../functions/core/world/scenario.ts';
 import { createWorld, type WorldState } from '../../../functions/core/world/world.ts';
 import { MemoryWorldStore } from '../../../functions/core/world/world-store.ts';
+import { MemoryActionJournal } from '../../../functions/core/store/journal.ts';
 import { fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
 
 const NOW = new Date('2026-03-14T12:00:00.000Z');
@@ -44,7 +45,9 @@ describe('executeMitigation: duplicate invocations at once in the simulated worl
     await seedAgentRecord(deps, incidentId, 'plan', plan);
     await seedAgentRecord(deps, incidentId, 'rootcause', {});
 
-    const results = await Promise.all([executeMitigation(deps)({ incidentId }), executeMitigation(deps)({ incidentId })]);
+    // Each invocation with a journal of its own: the shared action journal would hold the second back until the
+    // first completed (test/unit/agents/execute-journal.test.ts), and this test is about the world's own guard.
+    const results = await Promise.all([executeMitigation(deps)({ incidentId }), executeMitigation({ ...deps, journal: new MemoryActionJournal() })({ incidentId })]);
 
     expect(results.map((r) => r.summary)).toEqual([expect.stringMatching(/^Executed 1\/1/), expect.stringMatching(/^Executed 1\/1/)]);
     const actions = (await worlds.getWorld(WORLD))!.actions;

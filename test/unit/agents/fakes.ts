@@ -11,6 +11,7 @@ import type { AgentDeps, DetailType, EventPublisher } from '../../../functions/c
 import type { AgentName, AgentRecord, NormalizedAlert } from '../../../functions/core/model.ts';
 import { offlineReasoner, type Reasoner } from '../../../functions/core/reasoning/reasoner.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
+import { type ActionJournal, MemoryActionJournal } from '../../../functions/core/store/journal.ts';
 import {
   type AlertIntakeStore,
   ApprovalAlreadyDecided,
@@ -225,6 +226,8 @@ export interface FakeDepsOptions {
   readonly clock?: () => Date;
   readonly reasoner?: Reasoner;
   readonly events?: EventPublisher;
+  /** The action journal. @default a fresh MemoryActionJournal */
+  readonly journal?: ActionJournal;
 }
 
 const isTools = (t: Tools | PartialTools): t is Tools =>
@@ -235,7 +238,7 @@ const isTools = (t: Tools | PartialTools): t is Tools =>
   typeof (t as Tools).actions?.execute === 'function';
 
 /** AgentDeps for tests: `MemoryIncidentStore`, offline reasoner, recording publisher, fixed clock (FAKE_NOW). */
-export const fakeDeps = (options: FakeDepsOptions = {}): AgentDeps & { readonly store: IncidentStore; readonly events: EventPublisher } => {
+export const fakeDeps = (options: FakeDepsOptions = {}): AgentDeps & { readonly store: IncidentStore; readonly events: EventPublisher; readonly journal: ActionJournal } => {
   const clock = options.clock ?? (() => new Date(FAKE_NOW));
   const tools = options.tools ? (isTools(options.tools) ? options.tools : fakeTools(options.tools)) : fakeTools();
   return {
@@ -243,6 +246,7 @@ export const fakeDeps = (options: FakeDepsOptions = {}): AgentDeps & { readonly 
     tools,
     reasoner: options.reasoner ?? offlineReasoner,
     events: options.events ?? new RecordingPublisher(),
+    journal: options.journal ?? new MemoryActionJournal(),
     clock,
   };
 };
