@@ -19,12 +19,22 @@
  * decided by a GET (mail scanners follow links).
  *
  * The default stage throttles (a runaway alert storm cannot exhaust Lambda concurrency) and writes access logs.
+ *
+ * Load shedding. The webhook route has its own throttle (`webhookThrottleRateLimit`, `webhookThrottleBurstLimit`):
+ * API Gateway answers requests beyond it `429 {"message":"Too Many Requests"}` before invoking anything, and every
+ * monitoring vendor retries a 429. That is the one place to shed: a Lambda throttle (reserved concurrency exhausted)
+ * reaches the vendor as a 500, not a 429, so the function's concurrency must never be the tighter limit. Reserved
+ * concurrency for ingest-alert (`ingestReservedConcurrency`) is therefore off by default and, when set, must be at
+ * least the webhook's burst: it guarantees the webhook its concurrency when the workflow's agents use the account's
+ * pool during a storm, but it takes that much from the account's pool for good (Lambda keeps 100 unreserved, and a
+ * new account's quota can be as low as 10, where any reservation fails the deployment). The laptop twin models the
+ * same bound (lib/local/api-gateway.ts: 10 running + 90 waiting = the burst of 100, then 429 with Retry-After).
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { API_ROUTES, SECRET_HEADER } from '../functions/registry.ts';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -44,10 +54,35 @@ export interface AlertApiProps {
    */
   readonly throttleBurstLimit?: number;
   /**
+   * Steady-state requests per second the webhook route (`POST /alerts/{source}`) accepts before answering 429.
+   * @default 50
+   */
+  readonly webhookThrottleRateLimit?: number;
+  /**
+   * Requests the webhook route accepts at once above its rate (a storm's first wave) before answering 429.
+   * @default 100
+   */
+  readonly webhookThrottleBurstLimit?: number;
+  /**
+   * Reserved concurrency of the ingest-alert function; at least `webhookThrottleBurstLimit`, so that the API's 429, not
+   * a Lambda throttle (a 500 to the vendor), is what sheds a storm. It is taken from the account's concurrency pool.
+   * @default undefined — no reservation: the function draws on the account's unreserved pool
+   */
+  readonly ingestReservedConcurrency?: number;
+  /**
    * Retention of the access log group.
    * @default RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: RetentionDays;
+}
+
+/** The webhook route's key, as API Gateway names it in the stage's route settings. */
+export const WEBHOOK_ROUTE_KEY = 'POST /alerts/{source}';
+export const DEFAULT_WEBHOOK_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+
+/** A reserved concurrency below the webhook's burst would turn shedding into Lambda throttles, which vendors see as 500s. */
+export class ReservedConcurrencyBelowBurst extends Error {
+  override name = 'ReservedConcurrencyBelowBurst';
 }
 
 export class AlertApi extends Construct {
@@ -99,6 +134,7 @@ export class AlertApi extends Construct {
     const iamRoutes: HttpRoute[] = [];
     const signedLinkRoutes: HttpRoute[] = [];
     const byAuth = { secret: secretHeaderRoutes, iam: iamRoutes, 'signed-link': signedLinkRoutes } as const;
+    const webhookRoutes: HttpRoute[] = [];
     for (const route of API_ROUTES) {
       const added = this.httpApi.addRoutes({
         path: route.path,
@@ -107,7 +143,9 @@ export class AlertApi extends Construct {
         ...(route.auth === 'iam' ? { authorizer: iam } : {}),
       });
       byAuth[route.auth].push(...added);
+      if (`${route.method} ${route.path}` === WEBHOOK_ROUTE_KEY) webhookRoutes.push(...added);
     }
+    this.throttleWebhook(props, webhookRoutes);
     for (const route of secretHeaderRoutes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
@@ -124,6 +162,29 @@ export class AlertApi extends Construct {
     this.secretHeaderRoutes = secretHeaderRoutes;
     this.iamRoutes = iamRoutes;
     this.signedLinkRoutes = signedLinkRoutes;
+  }
+
+  /** The webhook route's own throttle on the stage, and the optional reserved concurrency of its function. */
+  private throttleWebhook(props: AlertApiProps, webhookRoutes: readonly HttpRoute[]): void {
+    const rateLimit = props.webhookThrottleRateLimit ?? DEFAULT_WEBHOOK_THROTTLE.rateLimit;
+    const burstLimit = props.webhookThrottleBurstLimit ?? DEFAULT_WEBHOOK_THROTTLE.burstLimit;
+    const webhook = API_ROUTES.find((r) => `${r.method} ${r.path}` === WEBHOOK_ROUTE_KEY);
+    if (!webhook || webhookRoutes.length === 0) throw new Error(`functions/registry.ts has no ${WEBHOOK_ROUTE_KEY} route`);
+    // Both limits on the route: a route setting replaces the stage default field by field.
+    (this.stage.node.defaultChild as CfnStage).routeSettings = { [WEBHOOK_ROUTE_KEY]: { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit } };
+    // API Gateway refuses route settings that name a route it does not have yet.
+    this.stage.node.addDependency(...webhookRoutes);
+
+    const reserved = props.ingestReservedConcurrency;
+    if (reserved === undefined) return;
+    if (!Number.isInteger(reserved) || reserved < burstLimit) {
+      throw new ReservedConcurrencyBelowBurst(
+        `ingestReservedConcurrency (${reserved}) must be a whole number at least webhookThrottleBurstLimit (${burstLimit}): below it, Lambda throttles what API Gateway admitted and vendors get 500s instead of 429s`,
+      );
+    }
+    const cfnFunction = props.routeFunction(webhook.function).node.defaultChild as CfnFunction | undefined;
+    if (!cfnFunction) throw new Error(`ingestReservedConcurrency needs ${webhook.function} to be a function defined in this app, not an imported one`);
+    cfnFunction.reservedConcurrentExecutions = reserved;
   }
 
   /** Full URL of a path on the default stage: `routeUrl('alerts/cloudwatch')`. */

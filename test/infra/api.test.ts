@@ -1,6 +1,10 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SECRET_HEADER } from '../../functions/core/http.ts';
+import { AlertApi, type AlertApiProps, ReservedConcurrencyBelowBurst } from '../../lib/alert-api.ts';
+import { logicalIdOf } from '../../lib/nag-acknowledgements.ts';
 import { arnOf, ref, resourceOf, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
 
 let synth: Synth;
@@ -80,10 +84,63 @@ describe('AlertApi', () => {
     });
   });
 
+  it('throttles the webhook route on its own, both rate and burst, so a storm is answered 429 before any function runs', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      RouteSettings: { 'POST /alerts/{source}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } },
+    });
+  });
+
+  it('creates the stage after the webhook route (API Gateway refuses settings for a route it does not have)', () => {
+    const webhookRouteIds = Object.entries(synth.resources)
+      .filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === 'POST /alerts/{source}')
+      .map(([id]) => id);
+    const stage = synth.template.toJSON().Resources[logicalIdOf(synth.stack.api.stage)] as { DependsOn?: string[] };
+    expect(webhookRouteIds).toHaveLength(1);
+    expect(stage.DependsOn).toEqual(expect.arrayContaining(webhookRouteIds));
+  });
+
+  it('reserves no concurrency for ingest-alert by default (a reservation takes from the account pool)', () => {
+    expect(resourceOf(synth, synth.stack.functions.get('ingest-alert')).Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
   it('writes access logs to its log group', () => {
     const settings = resourceOf(synth, synth.stack.api.stage).Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
     expect(settings.DestinationArn).toEqual(arnOf(synth.stack.api.accessLogGroup));
     expect(settings.Format).toContain('$context.requestId');
+  });
+});
+
+describe('AlertApi load-shedding props', () => {
+  /** An AlertApi alone, over inline functions (no bundling). */
+  const alertApi = (props: Omit<AlertApiProps, 'routeFunction'>) => {
+    const stack = new Stack(new App(), 'ApiOnly');
+    const functions = new Map<string, LambdaFunction>();
+    const routeFunction = (name: string) => {
+      let fn = functions.get(name);
+      if (!fn) {
+        fn = new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
+        functions.set(name, fn);
+      }
+      return fn;
+    };
+    new AlertApi(stack, 'Api', { routeFunction, ...props });
+    return { template: Template.fromStack(stack), ingest: () => functions.get('ingest-alert') as LambdaFunction };
+  };
+
+  it('takes the webhook route rate and burst from its props', () => {
+    const { template } = alertApi({ webhookThrottleRateLimit: 5, webhookThrottleBurstLimit: 20 });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { RouteSettings: { 'POST /alerts/{source}': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 20 } } });
+  });
+
+  it('reserves the given concurrency for ingest-alert when asked', () => {
+    const { template, ingest } = alertApi({ webhookThrottleBurstLimit: 20, ingestReservedConcurrency: 25 });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 25 });
+    expect((template.toJSON().Resources[logicalIdOf(ingest())] as { Properties: Record<string, unknown> }).Properties.ReservedConcurrentExecutions).toBe(25);
+  });
+
+  it('refuses at synth a reserved concurrency below the webhook burst, which would turn 429s into 500s', () => {
+    expect(() => alertApi({ webhookThrottleBurstLimit: 100, ingestReservedConcurrency: 10 })).toThrow(ReservedConcurrencyBelowBurst);
   });
 });
 
