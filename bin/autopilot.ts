@@ -13,6 +13,11 @@
  *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
  *                or --url/--secret)
  * Every command takes --json for tools. Errors print one line and exit non-zero (AUTOPILOT_DEBUG=1 for stacks).
+ *
+ * Stored strings (alert titles, service names, agent outputs, timeline messages, approver names, log lines, API
+ * messages) are untrusted: every one printed to the terminal goes through `safe` (functions/core/text.ts), which
+ * shows control characters, escape sequences and bidi overrides as `\x1b`, `\n`, `\u202e` instead of sending them.
+ * `--json` prints the original values (JSON escapes every control character).
  */
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -22,6 +27,7 @@ import { ApiClient, ApiError, type IncidentView } from '../lib/local/client.ts';
 import { DEFAULT_PORT } from '../lib/local/constants.ts';
 import { demoMarker, removeTwinInfo, resolveTwin, writeTwinInfo } from '../lib/local/data-dir.ts';
 import { formatMs, Progress } from '../lib/local/progress.ts';
+import { terminalBlock, terminalText as safe } from '../functions/core/text.ts';
 
 const DEMO_SCENARIO = 'db-pool-exhaustion';
 const SOURCES = ['dynatrace', 'alertmanager', 'datadog', 'cloudwatch', 'generic'] as const;
@@ -82,7 +88,7 @@ program
     const g = globals(cmd);
     const { startTwin } = await import('../lib/local/twin.ts');
     const json = Boolean(g.json);
-    const progress = new Progress({ label: (e) => `${dim(e.incidentId)}  ${e.state}` });
+    const progress = new Progress({ label: (e) => `${dim(safe(e.incidentId))}  ${safe(e.state)}` });
     const say = (text: string) => (json ? undefined : progress.line(text));
     const emit = (value: Record<string, unknown>) => json && process.stdout.write(`${JSON.stringify(value)}\n`);
 
@@ -96,7 +102,7 @@ program
       maxVerifyChecks: 10,
       onApiError: (route, error) => {
         const e = error instanceof Error ? error : new Error(String(error));
-        process.stderr.write(`${styleText('red', '✖', { stream: process.stderr })} ${route}: ${e.name}: ${e.message}\n`);
+        process.stderr.write(`${styleText('red', '✖', { stream: process.stderr })} ${safe(route)}: ${safe(e.name)}: ${safe(e.message)}\n`);
       },
     }).catch((error: Error) => {
       if (error.name === 'EADDRINUSE' || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`port ${opts.port} is in use: is another \`autopilot serve\` running? (or pass --port)`);
@@ -131,15 +137,15 @@ program
     twin.onEvent((event) => {
       const detail = (event.detail ?? {}) as { incidentId?: string };
       emit({ event: 'bus', detailType: event['detail-type'], detail: event.detail });
-      say(`  ${styleText('cyan', '⚑', { stream: process.stdout })} ${event['detail-type']} ${dim(`${detail.incidentId ?? ''} → events.jsonl`)}`);
+      say(`  ${styleText('cyan', '⚑', { stream: process.stdout })} ${safe(event['detail-type'])} ${dim(`${safe(detail.incidentId)} → events.jsonl`)}`);
       if (OUTCOME_EVENTS.has(event['detail-type']) && detail.incidentId) {
         api
           .getIncident(detail.incidentId)
           .then((view) => {
             emit({ event: 'outcome', incidentId: detail.incidentId, status: view.incident.status, reportPath: view.incident.reportLocation });
-            say(`${bold(`Incident ${detail.incidentId}: ${view.incident.status}`)}${view.incident.reportLocation ? `\n  RCA report: ${view.incident.reportLocation}` : ''}`);
+            say(`${bold(`Incident ${safe(detail.incidentId)}: ${safe(view.incident.status)}`)}${view.incident.reportLocation ? `\n  RCA report: ${safe(view.incident.reportLocation)}` : ''}`);
           })
-          .catch((error: Error) => say(`  could not read incident ${detail.incidentId}: ${error.message}`));
+          .catch((error: Error) => say(`  could not read incident ${safe(detail.incidentId)}: ${safe(error.message)}`));
       }
     });
 
@@ -170,16 +176,16 @@ const sendDemo = async (twin: import('../lib/local/twin.ts').Twin, api: ApiClien
   say(`\n${bold('Demo')}: the seed's P1 (${DEMO_SCENARIO}), sent as a ${alert.source} problem notification to ${twin.url}/alerts/${alert.source} ${dim(`(world ${worldId})`)}`);
   const { status, body } = await api.sendAlert(alert.source, alert.payload);
   writeFileSync(demoMarker(twin.dataDir), `${body.incidentId}\n`);
-  say(`  webhook answered ${status}: incident ${bold(body.incidentId)}`);
+  say(`  webhook answered ${status}: incident ${bold(safe(body.incidentId))}`);
   if (approval === 'manual') {
-    watcher.reached(body.incidentId).then(() => say(`  ${bold('Approval requested')}: in another terminal run \`npx autopilot approve ${body.incidentId}\` (or \`reject\`)`));
+    watcher.reached(body.incidentId).then(() => say(`  ${bold('Approval requested')}: in another terminal run \`npx autopilot approve ${safe(body.incidentId)}\` (or \`reject\`)`));
     return;
   }
   // First run: the point is to watch the whole loop, so the demo approves its own mitigation through the
   // real approval API (recorded as approver "demo"). Real incidents always wait for a human.
   decideWhenRequested(twin, watcher, api, body, 'approve', 'demo')
     .then((asked) => asked && say(`  ${dim('the demo approved its own mitigation as "demo"; real incidents wait for `npx autopilot approve <id>`')}`))
-    .catch((error: Error) => say(`  demo approval failed: ${error.message}`))
+    .catch((error: Error) => say(`  demo approval failed: ${safe(error.message)}`))
     .finally(() => watcher.stop());
 };
 
@@ -204,7 +210,7 @@ program
       if (opts.approve === 'manual') {
         twin.onStateEvent((e) => {
           if (e.type === 'entered' && e.state === 'Request approval')
-            process.stderr.write(`Approval requested: in another terminal run\n  npx autopilot approve ${e.incidentId} --url ${twin.url} --secret ${twin.secret}\n`);
+            process.stderr.write(`Approval requested: in another terminal run\n  npx autopilot approve ${safe(e.incidentId)} --url ${twin.url} --secret ${twin.secret}\n`);
         });
       }
       const result = await runScenario(twin, { scenario, approve: opts.approve, source: opts.source });
@@ -220,16 +226,16 @@ program
 
 const printSimulation = (r: import('../lib/local/incident-run.ts').SimulationResult) => {
   const line = (label: string, value: string | undefined) => value && process.stdout.write(`  ${label.padEnd(12)}${value}\n`);
-  process.stdout.write(`\n${bold(`Incident ${r.id}: ${r.status}`)}  ${dim(`${formatMs(r.totalMs)} end to end, execution ${r.execution.status}${r.execution.error ? ` (${r.execution.error})` : ''}`)}\n`);
+  process.stdout.write(`\n${bold(`Incident ${safe(r.id)}: ${safe(r.status)}`)}  ${dim(`${formatMs(r.totalMs)} end to end, execution ${safe(r.execution.status)}${r.execution.error ? ` (${safe(r.execution.error)})` : ''}`)}\n`);
   const top = r.rootCauses[0] as { summary?: string; service?: string; category?: string; changeId?: string; confidence?: number } | undefined;
-  line('root cause', top ? `${top.summary} ${dim(`[${[top.service, top.category, top.changeId].filter(Boolean).join(', ')}; confidence ${Number(top.confidence).toFixed(2)}]`)}` : 'none found');
+  line('root cause', top ? `${safe(top.summary)} ${dim(`[${[top.service, top.category, top.changeId].filter(Boolean).map(safe).join(', ')}; confidence ${Number(top.confidence).toFixed(2)}]`)}` : 'none found');
   const plan = r.plan as { immediate?: { description?: string; risk?: string }[] } | undefined;
-  line('plan', plan?.immediate?.map((a) => `${a.description} (${a.risk} risk)`).join('; '));
+  line('plan', plan?.immediate?.map((a) => `${safe(a.description)} (${safe(a.risk)} risk)`).join('; '));
   const approval = r.approval as { status?: string; approver?: string } | undefined;
-  line('approval', approval?.status && `${approval.status}${approval.approver ? ` by ${approval.approver}` : ''}`);
+  line('approval', approval?.status && `${safe(approval.status)}${approval.approver ? ` by ${safe(approval.approver)}` : ''}`);
   const verification = r.verification as { recovered?: boolean; attempt?: number } | undefined;
-  line('verified', verification && `${verification.recovered ? 'recovered' : 'not recovered'} after ${verification.attempt} check(s)`);
-  line('report', r.reportPath);
+  line('verified', verification && `${verification.recovered ? 'recovered' : 'not recovered'} after ${safe(verification.attempt)} check(s)`);
+  line('report', r.reportPath && safe(r.reportPath));
 };
 
 // ───────────────────────────── scenarios ─────────────────────────────
@@ -241,8 +247,8 @@ program
     const { listScenarios } = await import('../functions/core/world/scenario.ts');
     const scenarios = listScenarios().map(({ name, title }) => ({ name, title }));
     if (globals(cmd).json) return printJson(scenarios);
-    const width = Math.max(0, ...scenarios.map((s) => s.name.length));
-    for (const s of scenarios) process.stdout.write(`${s.name.padEnd(width)}  ${s.title}\n`);
+    const width = Math.max(0, ...scenarios.map((s) => safe(s.name).length));
+    for (const s of scenarios) process.stdout.write(`${safe(s.name).padEnd(width)}  ${safe(s.title)}\n`);
 
   });
 
@@ -261,11 +267,11 @@ program
       dir,
       seeds: opts.seeds,
       files: opts.only,
-      onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${r.scenario} ${r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
+      onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
     });
     if (!g.json) process.stderr.write('\r'.padEnd(62) + '\r');
     if (g.json) printJson(result);
-    else process.stdout.write(`${formatTable(result)}\n`);
+    else process.stdout.write(`${terminalBlock(formatTable(result))}\n`);
     if (opts.check && !result.meetsTargets) process.exitCode = 1;
   });
 
@@ -297,11 +303,11 @@ metrics
     const { scores, windows } = detectAnomalies(points, { window: opts.window });
     const out = { scores, windows: windows.map((w) => ({ start: w.start, end: w.end })) };
     if (globals(cmd).json) return printJson(out);
-    const width = Math.max(9, ...points.map((p) => p.t.length));
+    const width = Math.max(9, ...points.map((p) => safe(p.t).length));
     process.stdout.write(`${'timestamp'.padEnd(width)}  ${'value'.padStart(12)}  score\n`);
-    points.forEach((p, i) => process.stdout.write(`${p.t.padEnd(width)}  ${String(p.v).padStart(12)}  ${scores[i].toFixed(3)}${scores[i] >= 0.5 ? '  *' : ''}\n`));
+    points.forEach((p, i) => process.stdout.write(`${safe(p.t).padEnd(width)}  ${String(p.v).padStart(12)}  ${scores[i].toFixed(3)}${scores[i] >= 0.5 ? '  *' : ''}\n`));
     process.stdout.write(`\n${windows.length} anomalous window(s)${windows.length ? ':' : ''}\n`);
-    for (const w of windows) process.stdout.write(`  ${w.start} → ${w.end}  (${w.endIndex - w.startIndex + 1} point(s), peak score ${w.peakScore.toFixed(3)}, ${w.direction})\n`);
+    for (const w of windows) process.stdout.write(`  ${safe(w.start)} → ${safe(w.end)}  (${w.endIndex - w.startIndex + 1} point(s), peak score ${w.peakScore.toFixed(3)}, ${w.direction})\n`);
   });
 
 const logs = program.command('logs').description('log analysis on files');
@@ -321,9 +327,9 @@ logs
     const result = mineTemplates(lines, { similarity: opts.similarity });
     if (globals(cmd).json) return printJson(result);
     const sorted = [...result.templates].sort((a, b) => b.count - a.count);
-    const width = Math.max(2, ...sorted.map((t) => t.id.length));
+    const width = Math.max(2, ...sorted.map((t) => safe(t.id).length));
     process.stdout.write(`${lines.length} line(s), ${sorted.length} template(s)\n`);
-    for (const t of sorted) process.stdout.write(`${t.id.padEnd(width)}  ${String(t.count).padStart(7)}  ${t.template}\n`);
+    for (const t of sorted) process.stdout.write(`${safe(t.id).padEnd(width)}  ${String(t.count).padStart(7)}  ${safe(t.template)}\n`);
   });
 
 // ───────────────────────────── commands against a running twin ─────────────────────────────
@@ -340,7 +346,7 @@ program
       process.stdout.write('no incidents\n');
       return;
     }
-    for (const i of list.items) console.log(`${String(i.incidentId).padEnd(28)} ${String(i.status).padEnd(18)} ${String(i.severity ?? '').padEnd(5)} ${String(i.service ?? '').padEnd(22)} ${i.title ?? ''}`);
+    for (const i of list.items) console.log(`${safe(i.incidentId).padEnd(28)} ${safe(i.status).padEnd(18)} ${safe(i.severity).padEnd(5)} ${safe(i.service).padEnd(22)} ${safe(i.title)}`);
   });
 
 program
@@ -354,14 +360,14 @@ program
 
 const printIncident = (view: IncidentView) => {
   const i = view.incident;
-  process.stdout.write(`${bold(`${i.incidentId}  ${i.status}`)}  ${i.severity ?? ''} ${i.service ?? ''}\n  ${i.title ?? ''}\n`);
-  if (i.approval) process.stdout.write(`  approval   ${i.approval.status}${i.approval.approver ? ` by ${i.approval.approver}` : ''}\n`);
-  if (i.reportLocation) process.stdout.write(`  report     ${i.reportLocation}\n`);
+  process.stdout.write(`${bold(`${safe(i.incidentId)}  ${safe(i.status)}`)}  ${safe(i.severity)} ${safe(i.service)}\n  ${safe(i.title)}\n`);
+  if (i.approval) process.stdout.write(`  approval   ${safe(i.approval.status)}${i.approval.approver ? ` by ${safe(i.approval.approver)}` : ''}\n`);
+  if (i.reportLocation) process.stdout.write(`  report     ${safe(i.reportLocation)}\n`);
   for (const [agent, record] of Object.entries(view.agents ?? {})) {
     const r = record as { latencyMs?: number; reasoner?: string; evidence?: unknown[] };
-    process.stdout.write(`  ${agent.padEnd(12)} ${dim(`${r.evidence?.length ?? 0} evidence, ${r.reasoner ?? ''}, ${formatMs(r.latencyMs ?? 0)}`)}\n`);
+    process.stdout.write(`  ${safe(agent).padEnd(12)} ${dim(`${r.evidence?.length ?? 0} evidence, ${safe(r.reasoner)}, ${formatMs(r.latencyMs ?? 0)}`)}\n`);
   }
-  for (const e of (view.timeline ?? []) as { at?: string; type?: string; message?: string }[]) process.stdout.write(`  ${dim(e.at ?? '')} ${e.type ?? ''}: ${e.message ?? ''}\n`);
+  for (const e of (view.timeline ?? []) as { at?: string; type?: string; message?: string }[]) process.stdout.write(`  ${dim(safe(e.at))} ${safe(e.type)}: ${safe(e.message)}\n`);
 };
 
 for (const decision of ['approve', 'reject'] as const) {
@@ -373,7 +379,7 @@ for (const decision of ['approve', 'reject'] as const) {
     .action(async (id: string, opts: { by: string; comment?: string }, cmd: Command) => {
       const result = await apiFor(cmd).decide(id, decision, opts.by, opts.comment);
       if (globals(cmd).json) return printJson(result);
-      console.log(`${decision === 'approve' ? 'Approved' : 'Rejected'} the mitigation of ${id} (by ${opts.by}).`);
+      console.log(`${decision === 'approve' ? 'Approved' : 'Rejected'} the mitigation of ${safe(id)} (by ${safe(opts.by)}).`);
     });
 }
 
@@ -383,7 +389,7 @@ program
   .action(async (id: string, _opts: unknown, cmd: Command) => {
     const result = await apiFor(cmd).rerun(id);
     if (globals(cmd).json) return printJson(result);
-    console.log(`Re-running ${id}${result.executionArn ? `: ${result.executionArn}` : ''}`);
+    console.log(`Re-running ${safe(id)}${result.executionArn ? `: ${safe(result.executionArn)}` : ''}`);
   });
 
 /** Recognises a vendor payload by its shape (the webhook route still validates it). */
@@ -419,18 +425,18 @@ program
 
 /** One line per alert the webhook took: what became of it. */
 const describeOutcome = (o: Record<string, unknown>): string => {
-  if (o.ignored) return `ignored: ${String(o.reason)}`;
-  if (o.state === 'RESOLVED') return `resolved notification recorded on incident ${String(o.incidentId)}`;
-  if (o.correlated) return `joined incident ${String(o.incidentId)} (same service, correlation window)`;
-  return `${o.deduplicated ? 'folded into' : 'opened'} incident ${String(o.incidentId)}`;
+  if (o.ignored) return `ignored: ${safe(String(o.reason))}`;
+  if (o.state === 'RESOLVED') return `resolved notification recorded on incident ${safe(String(o.incidentId))}`;
+  if (o.correlated) return `joined incident ${safe(String(o.incidentId))} (same service, correlation window)`;
+  return `${o.deduplicated ? 'folded into' : 'opened'} incident ${safe(String(o.incidentId))}`;
 };
 
 // ───────────────────────────── errors ─────────────────────────────
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const e = error instanceof Error ? error : new Error(String(error));
-  if (process.env.AUTOPILOT_DEBUG) process.stderr.write(`${e.stack}\n`);
+  if (process.env.AUTOPILOT_DEBUG) process.stderr.write(`${terminalBlock(e.stack)}\n`);
   const prefix = e instanceof ApiError ? `the API answered ${e.status}: ` : '';
-  process.stderr.write(`autopilot: ${prefix}${e.message}\n`);
+  process.stderr.write(`autopilot: ${prefix}${safe(e.message)}\n`);
   process.exit(1);
 });

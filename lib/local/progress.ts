@@ -2,11 +2,15 @@
  * Terminal progress of incidents moving through the workflow: a spinner while states run (several at once
  * inside the Parallel state), and one ✔/✖ line with its duration when each state ends. In a non-TTY (CI,
  * pipes) it prints plain lines only. Choice and Pass states are instantaneous routing and are not shown.
+ *
+ * What it takes from a state event (state names, error names) is shown through `terminalText`, so no control
+ * character reaches the terminal; a `label` function and `line` text are the caller's, already made safe.
  */
 import { styleText } from 'node:util';
 import ora, { type Ora } from 'ora';
 import { allStates, readWorkflowDefinition } from '../workflow-definition.ts';
 import type { StateEvent } from './step-functions.ts';
+import { terminalText } from '../../functions/core/text.ts';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -28,7 +32,7 @@ export class Progress {
     this.#stream = opts.stream ?? process.stdout;
     this.#tty = Boolean(this.#stream.isTTY) && !process.env.CI;
     this.#spinner = this.#tty ? ora({ stream: this.#stream, discardStdin: false }) : undefined;
-    this.#label = opts.label ?? ((e) => e.state);
+    this.#label = opts.label ?? ((e) => terminalText(e.state));
   }
 
   #style(format: Style, text: string): string {
@@ -57,10 +61,10 @@ export class Progress {
         break;
       case 'failed':
         this.#running.delete(key);
-        this.line(`${this.#style('red', '✖')} ${label}  ${this.#style('dim', formatMs(e.durationMs ?? 0))}  ${this.#style('red', e.error ?? 'failed')}`);
+        this.line(`${this.#style('red', '✖')} ${label}  ${this.#style('dim', formatMs(e.durationMs ?? 0))}  ${this.#style('red', terminalText(e.error ?? 'failed'))}`);
         break;
       case 'caught':
-        this.line(`  ${this.#style('yellow', '↳')} ${this.#style('dim', `${e.error ?? 'error'} caught: the workflow takes its Catch route`)}`);
+        this.line(`  ${this.#style('yellow', '↳')} ${this.#style('dim', `${terminalText(e.error ?? 'error')} caught: the workflow takes its Catch route`)}`);
         break;
     }
     this.#refresh();
