@@ -6,6 +6,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { ConfigError } from './config.ts';
+import { type ParsedJson, parseKeepableJson } from './keepable-json.ts';
 import type { Observability } from './handler.ts';
 import { InvalidCursor } from './store/dynamo-store.ts';
 import { ApprovalAlreadyDecided, IncidentNotFound, StoreRetryLater } from './store/store.ts';
@@ -96,13 +97,34 @@ export const readBody = (event: ApiEvent, maxBytes: number): string => {
   return decoded.toString('utf8');
 };
 
+/**
+ * 400: a JSON body this system cannot keep faithfully (keepable-json.ts: an integer beyond 2^53, a number out of
+ * range, nesting too deep, a lone surrogate). `problems` has one `path: what is wrong` per field.
+ */
+export class UnkeepableJson extends BadRequest {
+  override name = 'UnkeepableJson';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`request body holds values this system cannot keep: ${problems.join('; ')}`, { problems });
+    this.problems = problems;
+  }
+}
+
+/**
+ * The body as JSON, checked to be keepable (keepable-json.ts) before any route acts on it: a body that would fail
+ * only when stored (after other writes) is refused here, with 400, and nothing is written.
+ */
 export const parseJson = (text: string): unknown => {
   if (text.trim().length === 0) throw new BadRequest('request body is empty; expected JSON');
+  let parsed: ParsedJson;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = parseKeepableJson(text, { root: '(body)' });
   } catch (error) {
-    throw new BadRequest(`request body is not valid JSON: ${(error as Error).message}`);
+    if (error instanceof SyntaxError) throw new BadRequest(`request body is not valid JSON: ${error.message}`);
+    throw error;
   }
+  if (parsed.problems.length > 0) throw new UnkeepableJson(parsed.problems);
+  return parsed.value;
 };
 
 /** `alerts.0.labels.service: Invalid input: expected string, received undefined` — one line per issue. */

@@ -3,6 +3,7 @@
  * the severity vocabulary and time parsing. The per-source severity tables are in README.md.
  */
 import * as z from 'zod';
+import { type ParsedJson, parseKeepableJson } from '../keepable-json.ts';
 import { NormalizedAlert, type AlertSource, type Severity } from '../model.ts';
 
 /** One normalised alert and the slice of the vendor payload it came from (stored with the alert). */
@@ -57,11 +58,19 @@ export const finish = (source: AlertSource, alert: z.input<typeof NormalizedAler
   );
 };
 
+/** The first `length` UTF-16 code units of `text`, one fewer if that would cut a surrogate pair in half. */
+export const sliceWhole = (text: string, length: number): string => {
+  const code = text.charCodeAt(length - 1);
+  const cutsAPair = length > 0 && length < text.length && code >= 0xd800 && code <= 0xdbff;
+  return text.slice(0, cutsAPair ? length - 1 : length);
+};
+
+/** Trimmed, undefined when empty, and at most `max` code units (ending in "…" when clipped, never half a character). */
 export const clip = (text: string | undefined, max: number): string | undefined => {
   if (text === undefined) return undefined;
   const trimmed = text.trim();
   if (trimmed.length === 0) return undefined;
-  return trimmed.length <= max ? trimmed : `${trimmed.slice(0, max - 1)}…`;
+  return trimmed.length <= max ? trimmed : `${sliceWhole(trimmed, max - 1)}…`;
 };
 
 /**
@@ -128,13 +137,20 @@ export const toIso = (value: string | number | undefined): string | undefined =>
 /** A zod string that must be a parseable timestamp (message names what was expected). */
 export const timestampString = z.string().refine((s) => toIso(s) !== undefined, { message: 'expected an ISO 8601 timestamp or epoch milliseconds' });
 
-/** Accepts a JSON value or the same value serialised as a JSON string (a placeholder put in quotes by mistake). */
+/**
+ * Accepts a JSON value or the same value serialised as a JSON string (a placeholder put in quotes by mistake). The
+ * JSON in the string gets the same keepable check as the body (keepable-json.ts): its values feed the alert.
+ */
 export const jsonOrString = <S extends z.ZodType>(schema: S) =>
-  z.preprocess((v) => {
+  z.preprocess((v, ctx) => {
     if (typeof v !== 'string') return v;
+    let parsed: ParsedJson;
     try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      return v;
+      parsed = parseKeepableJson(v, { root: '(the whole JSON text)' });
+    } catch (error) {
+      if (error instanceof SyntaxError) return v;
+      throw error;
     }
+    for (const problem of parsed.problems) ctx.addIssue({ code: 'custom', message: `in its JSON text, ${problem}`, input: v });
+    return parsed.value;
   }, schema);
