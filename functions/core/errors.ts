@@ -52,7 +52,6 @@ export const AWS_TRANSIENT_ERROR_NAMES = [
   'ThrottlingException',
   'InternalServerError',
   'InternalFailure',
-  'ServiceUnavailable',
   'TimeoutError',
 ] as const;
 

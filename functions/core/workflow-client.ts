@@ -11,6 +11,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import * as z from 'zod';
 import { ExecutionInput } from './model.ts';
 import type { IncidentMeta } from './store/store.ts';
 
@@ -133,17 +134,36 @@ export interface PolicyConfig {
 }
 
 /**
- * The execution input, built ONLY from the stored incident and configuration, so a retried ingest or a rerun
- * sends the same input for the same incident (StartExecution is idempotent only for an identical input).
+ * What a rerun tells the state machine about a mitigation that already ran (the action journal holds it): the
+ * state machine's first Choice ("Mitigation already ran?") then goes straight to the verification loop instead of
+ * diagnosing again into a second action.
  */
-export const executionInputFor = (incident: Pick<IncidentMeta, 'incidentId' | 'service' | 'severity' | 'title'>, config: PolicyConfig): ExecutionInput =>
-  ExecutionInput.parse({
+export const EarlierMitigation = z.strictObject({
+  /** How many journalled forward steps succeeded or never completed (outcome unknown). */
+  steps: z.number().int().min(1),
+  /** One line: each step and its outcome. */
+  summary: z.string().min(1).max(500),
+});
+export type EarlierMitigation = z.infer<typeof EarlierMitigation>;
+
+/** The execution input, with `earlierMitigation` when a rerun resumes after a mitigation that ran. */
+export type WorkflowInput = ExecutionInput & { readonly earlierMitigation?: EarlierMitigation };
+
+/**
+ * The execution input, built ONLY from the stored incident, configuration and (for a rerun) the action journal, so
+ * a retried ingest or a retried rerun sends the same input for the same incident (StartExecution is idempotent only
+ * for an identical input).
+ */
+export const executionInputFor = (incident: Pick<IncidentMeta, 'incidentId' | 'service' | 'severity' | 'title'>, config: PolicyConfig, earlierMitigation?: EarlierMitigation): WorkflowInput => ({
+  ...ExecutionInput.parse({
     incidentId: incident.incidentId,
     service: incident.service,
     severity: incident.severity,
     title: incident.title,
     policy: { verifyWaitSeconds: config.VERIFY_WAIT_SECONDS, maxVerifyChecks: config.MAX_VERIFY_CHECKS },
-  });
+  }),
+  ...(earlierMitigation ? { earlierMitigation: EarlierMitigation.parse(earlierMitigation) } : {}),
+});
 
 /** `…:execution:sm:inc-1-rerun-3` → 3; an original execution → 0. */
 export const rerunNumber = (executionArn: string | undefined): number => {

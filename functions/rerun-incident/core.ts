@@ -9,6 +9,12 @@
  * out of a terminal status (store.reopen). A non-terminal incident whose execution is not running (aborted,
  * timed out, never started) keeps its status. Agent records are overwritten as the new run writes them; the
  * timeline keeps both runs.
+ *
+ * The rerun rule: when the action journal holds a forward mitigation step that succeeded or never completed (its
+ * outcome unknown), the mitigation ran and the world has (or may have) changed. Diagnosing again would find another
+ * cause in the changed world and act a second time, so the rerun tells the state machine (`earlierMitigation` in the
+ * input) to verify that mitigation and report — then escalate if it did not recover; the earlier mitigation is not
+ * undone automatically by a rerun (humans decide). Only an incident with no such step is diagnosed from scratch.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
@@ -17,15 +23,29 @@ import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, Conflict, NotFound, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
 import { TERMINAL_STATUSES } from '../core/model.ts';
 import type { SecretProvider } from '../core/secrets.ts';
+import { type ActionJournal, type JournalEntry, mitigationSteps } from '../core/store/journal.ts';
 import type { IncidentStore } from '../core/store/store.ts';
-import { type WorkflowClient, executionInputFor, rerunNumber } from '../core/workflow-client.ts';
+import { type EarlierMitigation, type WorkflowClient, executionInputFor, rerunNumber } from '../core/workflow-client.ts';
 
 export interface RerunDeps {
   readonly store: IncidentStore;
   readonly workflow: Pick<WorkflowClient, 'start' | 'status'>;
   readonly secret: SecretProvider;
   readonly config: Pick<Config, 'MAX_BODY_BYTES' | 'VERIFY_WAIT_SECONDS' | 'MAX_VERIFY_CHECKS'>;
+  /** The action journal: whether a mitigation already ran decides where the rerun starts. */
+  readonly journal: Pick<ActionJournal, 'list'>;
 }
+
+/** The longest step line kept in `earlierMitigation.summary`. */
+const MAX_EARLIER_SUMMARY = 500;
+
+/** What the journal says ran, as the state machine's input; undefined when no forward step ran or may have run. */
+export const earlierMitigationOf = (entries: readonly JournalEntry[]): EarlierMitigation | undefined => {
+  const steps = mitigationSteps(entries);
+  if (steps.length === 0) return undefined;
+  const text = steps.map((e) => `${e.action.kind} ${e.action.target ?? e.action.service}: ${e.result?.status ?? 'outcome unknown'}`).join('; ');
+  return { steps: steps.length, summary: text.length > MAX_EARLIER_SUMMARY ? `${text.slice(0, MAX_EARLIER_SUMMARY - 3)}...` : text };
+};
 
 export const RerunBody = z.strictObject({
   requestedBy: z.string().trim().min(1).max(200).optional(),
@@ -48,8 +68,9 @@ export const rerunIncident = (deps: RerunDeps) =>
       throw new Conflict('execution_running', `incident ${incidentId} has a running execution; wait for it to finish`, { executionArn: incident.executionArn });
     }
 
+    const earlier = earlierMitigationOf(await deps.journal.list(incidentId));
     const current = TERMINAL_STATUSES.includes(incident.status) ? await deps.store.reopen(incidentId) : incident;
-    const input = executionInputFor(current, deps.config);
+    const input = executionInputFor(current, deps.config, earlier);
     let n = rerunNumber(incident.executionArn);
     for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
       n += 1;
@@ -64,11 +85,13 @@ export const rerunIncident = (deps: RerunDeps) =>
       await deps.store.appendEvent(incidentId, {
         type: 'rerun-started',
         ...(body.requestedBy ? { actor: body.requestedBy } : {}),
-        message: `Rerun #${n} started${body.requestedBy ? ` by ${body.requestedBy}` : ''}${body.reason ? `: ${body.reason}` : ''}`,
-        data: { executionArn: started.executionArn, previousStatus: incident.status },
+        message:
+          `Rerun #${n} started${body.requestedBy ? ` by ${body.requestedBy}` : ''}${body.reason ? `: ${body.reason}` : ''}` +
+          (earlier ? ` — a mitigation already ran (${earlier.summary}): this rerun verifies that earlier mitigation and reports, without diagnosing or acting again` : ''),
+        data: { executionArn: started.executionArn, previousStatus: incident.status, ...(earlier ? { earlierMitigation: earlier } : {}) },
       });
       o?.metrics.addMetric('RerunsStarted', MetricUnit.Count, 1);
-      return json(202, { incidentId, executionArn: started.executionArn, rerun: n, status: current.status });
+      return json(202, { incidentId, executionArn: started.executionArn, rerun: n, status: current.status, ...(earlier ? { resumesVerification: true } : {}) });
     }
     throw new Conflict('rerun_names_exhausted', `could not find a free execution name after ${MAX_NAME_ATTEMPTS} attempts`);
   });

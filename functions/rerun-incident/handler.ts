@@ -7,15 +7,18 @@ import { apiHandler } from '../core/handler.ts';
 import { requiredSetting } from '../core/http.ts';
 import { SecretsManagerSecret } from '../core/secrets.ts';
 import { DynamoIncidentStore } from '../core/store/dynamo-store.ts';
+import { DynamoActionJournal } from '../core/store/journal.ts';
 import { apiSfnClient, SfnWorkflowClient } from '../core/workflow-client.ts';
 import { rerunIncident } from './core.ts';
 
 const config = loadConfig();
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 export const handler = apiHandler(
   'rerun-incident',
   rerunIncident({
-    store: new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), config.TABLE_NAME, { dedupTtlHours: config.DEDUP_TTL_HOURS }),
+    store: new DynamoIncidentStore(doc, config.TABLE_NAME, { dedupTtlHours: config.DEDUP_TTL_HOURS }),
+    journal: new DynamoActionJournal(doc, config.TABLE_NAME),
     workflow: new SfnWorkflowClient(apiSfnClient(), requiredSetting(config.STATE_MACHINE_ARN, 'STATE_MACHINE_ARN')),
     secret: new SecretsManagerSecret(new SecretsManagerClient({}), requiredSetting(config.WEBHOOK_SECRET_ID, 'WEBHOOK_SECRET_ID')),
     config,

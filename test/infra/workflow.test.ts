@@ -162,6 +162,18 @@ describe('statemachine/incident-response.asl.json', () => {
     expect(Object.keys(m.States).filter((name) => !seen.has(name))).toEqual([]);
   });
 
+  it('starts with a Choice that sends a rerun whose mitigation already ran straight to the verification loop', () => {
+    const definition = readWorkflowDefinition() as unknown as { StartAt: string; States: Record<string, State & { Choices?: { Variable?: string; IsPresent?: boolean; Next: string }[] }> };
+    const first = definition.States[definition.StartAt];
+    expect(first.Type).toBe('Choice');
+    expect(first.Choices).toEqual([{ Variable: '$.earlierMitigation', IsPresent: true, Next: 'Start verification' }]);
+    expect(first.Default).toBe('Investigate');
+    // The verification loop then reports and publishes as usual.
+    expect(definition.States['Start verification'].Next).toBe('Wait for recovery');
+    expect(definition.States['Recovered?'].Choices?.map((c) => c.Next)).toContain('Write report');
+    expect(definition.States['Write report'].Next).toBe('Publish outcome');
+  });
+
   it.each(all)('%s: every state either ends or moves on', (_, m) => {
     const stuck = Object.entries(m.States).filter(([, s]) => !['Choice', 'Succeed', 'Fail'].includes(s.Type) && !s.End && !s.Next);
     expect(stuck.map(([name]) => name)).toEqual([]);

@@ -3,6 +3,7 @@ import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import { executionArnFor } from '../../../functions/core/workflow-client.ts';
 import { rerunIncident } from '../../../functions/rerun-incident/core.ts';
+import { MemoryActionJournal } from '../../../functions/core/store/journal.ts';
 import { alertFixture } from '../store/contract.ts';
 import { CONFIG, FakeWorkflow, SECRET, STATE_MACHINE_ARN, apiEvent, bodyOf, sampleEvent, statusOf } from './fixtures.ts';
 
@@ -12,7 +13,7 @@ const setup = async (id = 'inc-1') => {
   await store.recordAlert(alertFixture(), {}, () => id);
   const first = await workflow.start(id, { incidentId: id, service: 'inventory-service', severity: 'SEV2', title: alertFixture().title, policy: { verifyWaitSeconds: 30, maxVerifyChecks: 3 } });
   await store.setExecutionArn(id, first.executionArn);
-  const rerun = rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG });
+  const rerun = rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, journal: new MemoryActionJournal() });
   const post = (body?: unknown, opts: { secret?: string | null; id?: string } = {}) =>
     rerun(apiEvent('POST /incidents/{id}/rerun', { path: { id: opts.id ?? id }, body, secret: opts.secret }));
   return { store, workflow, first, post, rerun };
