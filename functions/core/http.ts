@@ -68,12 +68,25 @@ export class PayloadTooLarge extends HttpError {
     super(413, 'payload_too_large', `request body is ${bytes} bytes; the limit is ${limit}`);
   }
 }
+/** The Retry-After of a 503 that names none: a retryable failure here (a throttle, a race) usually clears in seconds. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/** A 503: the request can succeed later; `retryAfterSeconds` goes out as the `Retry-After` header. */
 export class ServiceUnavailable extends HttpError {
   override name = 'ServiceUnavailable';
-  constructor(message: string) {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = DEFAULT_RETRY_AFTER_SECONDS) {
     super(503, 'service_unavailable', message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/** The `Retry-After` of a 503 (whole seconds, at least 1): the error's own when it names one. */
+const retryAfter = (error: unknown): Record<string, string> => {
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  const value = typeof seconds === 'number' && Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : DEFAULT_RETRY_AFTER_SECONDS;
+  return { 'retry-after': String(value) };
+};
 
 /** Header lookup; API Gateway lowercases header names, other callers may not. */
 export const header = (event: ApiEvent, name: string): string | undefined => {
@@ -159,14 +172,15 @@ export const requireSecret = async (event: ApiEvent, secrets: SecretProvider): P
 
 /** The response for an error escaping an API core; unexpected errors are logged and answered 500 without detail. */
 export const errorResponse = (error: unknown, o?: Pick<Observability, 'logger'>): ApiResult => {
-  if (error instanceof HttpError) return json(error.status, { error: error.code, message: error.message, ...error.details });
+  // Every 503 says when to come back (Retry-After) and why (the message).
+  if (error instanceof HttpError) return json(error.status, { error: error.code, message: error.message, ...error.details }, error.status === 503 ? retryAfter(error) : {});
   if (error instanceof IncidentNotFound) return json(404, { error: 'not_found', message: error.message });
   if (error instanceof InvalidCursor) return json(400, { error: 'bad_request', message: error.message });
   if (error instanceof ApprovalAlreadyDecided) return json(409, { error: 'approval_already_decided', message: error.message, approval: error.approval ?? null });
   // Say why and that a retry helps (a vendor retries a 5xx): not a bare "internal error".
   if (error instanceof StoreRetryLater) {
     o?.logger.warn('store asked to retry later', { error: error.name, message: error.message });
-    return json(503, { error: 'service_unavailable', message: error.message });
+    return json(503, { error: 'service_unavailable', message: error.message }, retryAfter(error));
   }
   o?.logger.error('unhandled error', error as Error);
   return json(500, { error: 'internal_error', message: 'internal error' });

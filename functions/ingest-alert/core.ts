@@ -1,18 +1,46 @@
 /**
  * POST /alerts/{source}: limit the body → authenticate (shared secret or HMAC signature of the raw body) → known
  * source? → parse → normalise (zod, per vendor) → record each alert (deduplicate on the vendor's identity,
- * correlate by service) → start the workflow of a new incident (execution name = incident id) → 202.
+ * correlate by service) → make sure the incident's workflow runs and `Incident Opened` went out once → 202.
  *
  * Nothing is written and nothing started on any 4xx. Every step after validation is idempotent, so a vendor
- * retry after a 5xx completes a half-done delivery:
- *   - the execution input is built only from the stored META, so StartExecution with the same name is
- *     idempotent (ExecutionAlreadyExists → already started);
- *   - `setExecutionArn` is the last step: an incident without an execution ARN gets its workflow started by the
- *     delivery that opened it, a retry of that delivery, or — if the incident is older than `STARTER_GRACE_MS`
- *     (its opener must have died) — any later alert. Correlated alerts arriving while the opener is still at
- *     work do not start it, so an alert storm publishes `Incident Opened` once per incident. Delivery is at least
- *     once, as with any EventBridge event: a retry after a failure between the publish and `setExecutionArn`
- *     publishes it again, so consumers key on `incidentId`.
+ * retry after a 5xx completes a half-done delivery.
+ *
+ * The opening of an incident is journalled on its META (`opening`, see `OpeningJournal` in store.ts), because its
+ * one non-idempotent side effect, `Incident Opened`, pages someone. Any OPEN delivery that finds the opening not
+ * published takes it, by one conditional write (`claimOpening`: no claim yet, or one whose lease has passed or was
+ * released), and only the winner goes on:
+ *   1. claim (lease `OPENING_LEASE_MS`, four times the function's 15 s timeout: a live claimant is never overtaken);
+ *   2. StartExecution (name = incident id, input built only from META: idempotent; skipped when META has the ARN);
+ *   3. record the ARN, conditional on still holding the claim (`recordOpeningStarted`), and the timeline entry;
+ *   4. publish `Incident Opened`;
+ *   5. mark it published (`markOpeningPublished`): later deliveries do nothing more.
+ * A failure the claimant sees in 2–4 releases the claim and answers 503, so the vendor's retry, or any other alert
+ * of the incident, takes over at once. A claimant that dies (timeout, crash) holds its claim until the lease ends;
+ * then the next delivery — a retry or any later alert — takes over and redoes the steps: the execution is started
+ * once (by name), and `Incident Opened` published once, whatever step it died after, EXCEPT a death between 4 and 5,
+ * after which the taker publishes it a second time (at least once, as any EventBridge event: consumers key on
+ * `incidentId`). A claimant that lost its claim to a taker (it outlived its lease) stops at step 3, before publishing.
+ * A delivery that does not win the claim answers 202 only once the incident has an execution ARN (the execution
+ * exists): it waits up to `OPENING_WAIT_MS` for the claimant to record it, then answers 503 with Retry-After (the lease
+ * left). So for every 202 the execution exists, and every failure after the first write is completed by the retry
+ * its 503 asks for, or by the next alert of the incident. If no delivery ever comes again after a claimant died
+ * (or after a failure between recording the alert and claiming), the incident stays OPEN without an execution; the
+ * twin's restart check (`autopilot serve`) lists every such incident with `autopilot rerun <id>`, and on AWS they
+ * are the OPEN incidents without `executionArn` in `GET /incidents?status=OPEN`.
+ * A closed incident (RESOLVED, ESCALATED, FAILED) is never claimed: an alert joining an escalated incident is
+ * recorded and listed on its timeline, and starts and publishes nothing.
+ *
+ * On AWS, under Lambda concurrency (any number of deliveries of one alert at once, in separate execution
+ * environments) and DynamoDB conditional-write contention, the guarantees rest only on single-item conditional
+ * writes, which DynamoDB serialises per item: exactly one `claimOpening` wins per lease (the others fail their
+ * condition and read META once), exactly one DEDUP claim per identity, one CORR pointer per service. Losers never
+ * retry a condition in a loop against each other: a repeat of a published incident does 4 requests (DEDUP refresh,
+ * META count, ALERT put, timeline put; no condition can fail), a loser of the opening claim 2 plus a few
+ * strongly consistent reads while it waits. A throttled or failing DynamoDB request (after the SDK's retries) is
+ * `StoreUnavailable`, answered 503 with Retry-After like every retryable failure here; ambiguous failures (a timeout
+ * whose write may have landed) are safe because every write is idempotent or conditional on the journal.
+ *
  * A RESOLVED alert marks its identity resolved and never starts a workflow; when that leaves every alert of
  * the incident resolved while its approval is PENDING, the approval is withdrawn (SendTaskFailure
  * `AlertsResolved`, caught by the state machine, which writes the report: self-recovered). A RESOLVED alert
@@ -29,7 +57,8 @@ import type { EventPublisher } from '../core/deps.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import type { AlertIntakeStore, IncidentMeta, RecordResult } from '../core/store/store.ts';
+import { isTerminal, newClaimId, openingClaimable, openingPublished } from '../core/store/dynamo-store.ts';
+import { type AlertIntakeStore, type IncidentMeta, IncidentNotFound, type RecordResult } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
 
 export interface IngestDeps {
@@ -41,6 +70,10 @@ export interface IngestDeps {
   readonly config: Pick<Config, 'MAX_BODY_BYTES' | 'VERIFY_WAIT_SECONDS' | 'MAX_VERIFY_CHECKS'> & Partial<Pick<Config, 'CORRELATION_WINDOW_SECONDS'>>;
   readonly clock: () => Date;
   readonly newIncidentId?: (now: Date) => string;
+  /** How long a delivery that lost the opening claim waits for the execution to be recorded. @default OPENING_WAIT_MS */
+  readonly openingWaitMs?: number;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export type IngestOutcome =
@@ -64,10 +97,19 @@ export const ALERTS_RESOLVED = 'AlertsResolved';
 /** Default correlation window when the configuration gives none (config.ts has the same default). */
 export const DEFAULT_CORRELATION_WINDOW_SECONDS = 300;
 /**
- * After this long without an execution ARN, an incident's opener is presumed dead (the ingest function's timeout
- * is 15 s) and any later alert starts the workflow.
+ * The lease of an opening claim: after this long its holder is presumed dead (the ingest function's timeout is 15 s)
+ * and any later delivery takes the opening over. A claim released on a failure is taken over at once.
  */
-export const STARTER_GRACE_MS = 60_000;
+export const OPENING_LEASE_MS = 60_000;
+/** The opener's grace before another alert may start the workflow: the lease of its claim. */
+export const STARTER_GRACE_MS = OPENING_LEASE_MS;
+/** How long a delivery that did not win the opening claim waits for the winner to record the execution. */
+export const OPENING_WAIT_MS = 3_000;
+/** Its polls of META: the first after this many ms, then doubling up to `OPENING_POLL_MAX_MS`. */
+const OPENING_POLL_MS = 25;
+const OPENING_POLL_MAX_MS = 400;
+/** The longest Retry-After the intake asks for. */
+const MAX_RETRY_AFTER_SECONDS = 60;
 
 /** `inc-20240501-9f2c4e1a7b`: the day, for humans, and 40 random bits; valid as a Step Functions execution name. */
 export const newIncidentId = (now: Date): string => `inc-${now.toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(5).toString('hex')}`;
@@ -122,7 +164,7 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem, o?: Observabil
   const { alert, raw } = item;
   const window = deps.config.CORRELATION_WINDOW_SECONDS ?? DEFAULT_CORRELATION_WINDOW_SECONDS;
   const recorded = await store.recordAlert(alert, raw, () => (deps.newIncidentId ?? newIncidentId)(deps.clock()), { correlationWindowSeconds: window });
-  const { incident, created, disposition } = recorded;
+  const { incident, disposition } = recorded;
   const entry = TIMELINE[disposition];
   await store.appendEvent(incident.incidentId, {
     type: entry.type,
@@ -131,20 +173,7 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem, o?: Observabil
     data: { dedupKey: alert.dedupKey, severity: alert.severity, ...(disposition === 'correlated' ? { title: alert.title } : {}) },
   });
 
-  let executionArn = incident.executionArn;
-  const isOpener = created || (incident.source === alert.source && incident.dedupKey === alert.dedupKey);
-  const openerPresumedDead = deps.clock().getTime() - Date.parse(incident.createdAt) > STARTER_GRACE_MS;
-  if (!executionArn && (isOpener || openerPresumedDead)) {
-    const started = await startWorkflow(deps, incident, o);
-    executionArn = started.executionArn;
-    await deps.events.publish('Incident Opened', openedDetail(incident, executionArn));
-    await store.setExecutionArn(incident.incidentId, executionArn);
-    await store.appendEvent(incident.incidentId, {
-      type: 'workflow-started',
-      message: started.alreadyExisted || !created ? 'Workflow was already started (retried delivery)' : 'Workflow started',
-      data: { executionArn },
-    });
-  }
+  const { executionArn } = await ensureOpened(deps, incident, `${alert.source}:${alert.dedupKey}`, o);
   return {
     incidentId: incident.incidentId,
     ...(executionArn ? { executionArn } : {}),
@@ -152,6 +181,110 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem, o?: Observabil
     ...(disposition === 'correlated' ? { correlated: true } : {}),
     state: 'OPEN',
   };
+};
+
+/**
+ * Makes sure the incident's workflow runs and `Incident Opened` went out once (the journal, see the module comment).
+ * Returns the execution ARN once the execution exists; throws ServiceUnavailable (503 + Retry-After) when it cannot
+ * tell that it does. A published incident costs nothing more: the repeat path is the store's count alone.
+ */
+const ensureOpened = async (deps: IngestDeps, incident: IncidentMeta, claimedBy: string, o?: Observability): Promise<{ executionArn?: string }> => {
+  // Done, or closed (a closed incident starts and publishes nothing: it is humans' now, or over).
+  if (openingPublished(incident) || isTerminal(incident.status)) return incident.executionArn ? { executionArn: incident.executionArn } : {};
+  const { store } = deps;
+  const claimId = newClaimId();
+  const waitUntil = performance.now() + (deps.openingWaitMs ?? OPENING_WAIT_MS);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let current = incident;
+  for (let poll = 0; ; poll++) {
+    if (openingClaimable(current, deps.clock())) {
+      const claim = await store.claimOpening(current.incidentId, { claimId, claimedBy, at: deps.clock(), leaseMs: OPENING_LEASE_MS });
+      if (claim.claimed) return openAsClaimant(deps, claim.incident, claimId, o);
+      current = claim.incident;
+    }
+    // The execution exists (its publish is the claimant's), or the incident closed meanwhile.
+    if (current.executionArn) return { executionArn: current.executionArn };
+    if (isTerminal(current.status)) return {};
+    if (performance.now() >= waitUntil) {
+      const until = current.opening?.claimedUntil;
+      const left = until ? Math.ceil((Date.parse(until) - deps.clock().getTime()) / 1000) : 1;
+      throw new ServiceUnavailable(
+        `incident ${current.incidentId} is being opened by another delivery, which has not recorded its workflow yet${until ? ` (its claim lasts until ${until})` : ''}; retry the delivery`,
+        Math.min(Math.max(left, 1), MAX_RETRY_AFTER_SECONDS),
+      );
+    }
+    await sleep(Math.min(OPENING_POLL_MS * 2 ** poll, OPENING_POLL_MAX_MS));
+    const read = await store.getIncident(current.incidentId);
+    if (!read) throw new IncidentNotFound(current.incidentId);
+    current = read;
+  }
+};
+
+/**
+ * Steps 2–5 of the journal, by the delivery holding the opening claim. A failure before the publish releases the
+ * claim (the retry takes over at once); a claim lost to a taker stops before publishing.
+ */
+const openAsClaimant = async (deps: IngestDeps, incident: IncidentMeta, claimId: string, o?: Observability): Promise<{ executionArn: string }> => {
+  const { store } = deps;
+  const incidentId = incident.incidentId;
+  let executionArn: string;
+  try {
+    let alreadyExisted = true;
+    if (incident.executionArn) executionArn = incident.executionArn;
+    else ({ executionArn, alreadyExisted } = await startWorkflow(deps, incident, o));
+    if (!(await store.recordOpeningStarted(incidentId, claimId, executionArn))) {
+      o?.logger.warn('opening claim taken over by another delivery; not publishing', { incidentId });
+      return { executionArn };
+    }
+    await store.appendEvent(incidentId, {
+      type: 'workflow-started',
+      message: alreadyExisted ? 'Workflow was already started (a retried or taken-over delivery)' : 'Workflow started',
+      data: { executionArn },
+    });
+    await publishOpened(deps, incident, executionArn, o);
+  } catch (error) {
+    try {
+      await store.releaseOpening(incidentId, claimId);
+    } catch (releaseError) {
+      // The claim then lapses at the end of its lease.
+      o?.logger.error('releasing the opening claim failed', releaseError as Error);
+    }
+    throw error;
+  }
+  await markPublished(deps, incidentId, claimId, o);
+  return { executionArn };
+};
+
+const publishOpened = async (deps: IngestDeps, incident: IncidentMeta, executionArn: string, o?: Observability): Promise<void> => {
+  try {
+    await deps.events.publish('Incident Opened', openedDetail(incident, executionArn));
+  } catch (error) {
+    o?.logger.error('publishing Incident Opened failed', error as Error);
+    throw new ServiceUnavailable(`the alert is recorded and the workflow of incident ${incident.incidentId} started, but Incident Opened could not be published (${(error as Error).name}); retry the delivery`);
+  }
+};
+
+/** Attempts at marking the opening published: the one gap where a failure would let a later delivery publish again. */
+const MARK_ATTEMPTS = 3;
+
+/**
+ * Step 5. `Incident Opened` is out, so this never answers 5xx: the execution exists, and a retry could only publish
+ * again. It tries a few times; if the mark never lands, a delivery after the lease publishes a second time (logged).
+ */
+const markPublished = async (deps: IngestDeps, incidentId: string, claimId: string, o?: Observability): Promise<void> => {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.store.markOpeningPublished(incidentId, claimId);
+      return;
+    } catch (error) {
+      if (attempt >= MARK_ATTEMPTS) {
+        o?.logger.error('Incident Opened was published but could not be journalled; a later delivery may publish it again', error as Error);
+        return;
+      }
+      await sleep(OPENING_POLL_MS * 2 ** attempt);
+    }
+  }
 };
 
 /**

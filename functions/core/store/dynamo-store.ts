@@ -35,6 +35,9 @@ import {
   type IncidentStore,
   type IncidentWith,
   type ListQuery,
+  type OpeningClaim,
+  type OpeningClaimResult,
+  type OpeningJournal,
   type RecordOptions,
   type RecordResult,
   type ResolveResult,
@@ -96,6 +99,7 @@ const META_FIELDS = [
   'reportLocation',
   'failure',
   'resolvedAt',
+  'opening',
 ] as const satisfies readonly (keyof IncidentMeta)[];
 
 export const TASK_TOKEN_ATTRIBUTE = 'approvalTaskToken';
@@ -252,6 +256,25 @@ export class StoreUnavailable extends StoreRetryLater {
   override name = 'StoreUnavailable';
 }
 
+/** DynamoDB's throttling errors: the table, an index or the account is over its throughput (the SDK retried already). */
+export const DYNAMODB_THROTTLE_ERRORS: ReadonlySet<string> = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+
+/**
+ * What a failed DynamoDB request means to the store's callers. A throttle, or a server-side failure (a 5xx,
+ * `InternalServerError`, `ServiceUnavailable`) that survived the SDK's own retries, is `StoreUnavailable`: transient,
+ * retryable by name in the state machine, a 503 with Retry-After at the API. Everything else (a conditional check
+ * that failed, a validation error) is returned as it is.
+ */
+export const storeError = (error: unknown): unknown => {
+  if (!(error instanceof Error) || error instanceof StoreRetryLater) return error;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (DYNAMODB_THROTTLE_ERRORS.has(error.name)) return new StoreUnavailable(`DynamoDB is throttling requests (${error.name}) after the SDK's retries; retry later`, { cause: error });
+  if ((error as { $fault?: string }).$fault === 'server' || (status !== undefined && status >= 500)) {
+    return new StoreUnavailable(`DynamoDB failed the request (${error.name}${status ? `, HTTP ${status}` : ''}) after the SDK's retries; retry later`, { cause: error });
+  }
+  return error;
+};
+
 /**
  * Makes an agent record fit in one item. Evidence `data` is dropped largest first (replaced by a preview stub);
  * then over-long summaries are shortened. The output itself is never altered: if it alone is too large the
@@ -325,9 +348,40 @@ export const correlationWindow = (options: RecordOptions): number => Math.max(0,
  */
 export const MAX_CORRELATED_TAGS = 10_000;
 
+/**
+ * The statuses after which an incident takes no more correlated alerts: only RESOLVED, the one that says the problem
+ * is over. ESCALATED is the incident humans are working on now, and AWAITING_APPROVAL one waiting for them: a new
+ * alert for the service is more of the same problem and joins it (it starts no workflow: the journal of the opening
+ * is done). FAILED joins too: the workflow broke and `Incident Failed` handed the incident to humans just as
+ * ESCALATED does; a new incident per alert would run the same failing workflow once per alert and page once per
+ * alert — the storm correlation exists to prevent — while the joined alerts stay listed for `autopilot rerun`.
+ */
+export const CORRELATION_CLOSED_STATUSES: readonly IncidentStatus[] = ['RESOLVED'];
+
 /** Whether a correlated alert may join this incident (the rule both stores share). */
 export const joinable = (status: IncidentStatus, identityTags: number, options: RecordOptions): boolean =>
-  !isTerminal(status) && identityTags < (options.maxCorrelatedTags ?? MAX_CORRELATED_TAGS);
+  !CORRELATION_CLOSED_STATUSES.includes(status) && identityTags < (options.maxCorrelatedTags ?? MAX_CORRELATED_TAGS);
+
+/**
+ * `Incident Opened` went out for this incident: the journal says published, or the incident predates the journal
+ * (an execution ARN and no journal: the code of that time published before recording the ARN).
+ */
+export const openingPublished = (meta: Pick<IncidentMeta, 'opening' | 'executionArn'>): boolean =>
+  meta.opening?.publishedAt !== undefined || (meta.opening === undefined && meta.executionArn !== undefined);
+
+/** Whether a delivery may claim the opening now: not published, and no claim or one whose lease has passed. */
+export const openingClaimable = (meta: Pick<IncidentMeta, 'opening' | 'executionArn'>, at: Date): boolean =>
+  !openingPublished(meta) && (meta.opening === undefined || byCodeUnit(meta.opening.claimedUntil, at.toISOString()) < 0);
+
+/** `claimedUntil` of a released claim: long past, so the next delivery takes it over. */
+export const RELEASED_CLAIM_UNTIL = new Date(0).toISOString();
+
+/** The journal a claim writes (a takeover replaces the whole journal: the taker redoes every step). */
+export const openingJournal = (claim: OpeningClaim): OpeningJournal => ({
+  claimId: claim.claimId,
+  claimedBy: claim.claimedBy,
+  claimedUntil: new Date(claim.at.getTime() + claim.leaseMs).toISOString(),
+});
 
 /**
  * How an OPEN delivery landed, from what `recordAlert` found (the rule both stores share). `counted`: the delivery
@@ -459,13 +513,21 @@ class UpdateBuilder {
 }
 
 export class DynamoIncidentStore implements AlertIntakeStore {
-  readonly #doc: DynamoDBDocumentClient;
+  /** The caller's client, every failure passed through `storeError` (a throttle is `StoreUnavailable`). */
+  readonly #doc: Pick<DynamoDBDocumentClient, 'send'>;
   readonly #table: string;
   readonly #ttlSeconds: number;
   readonly #clock: () => Date;
 
   constructor(doc: DynamoDBDocumentClient, tableName: string, options: DynamoStoreOptions = {}) {
-    this.#doc = doc;
+    const send = async (command: unknown): Promise<unknown> => {
+      try {
+        return await doc.send(command as never);
+      } catch (error) {
+        throw storeError(error);
+      }
+    };
+    this.#doc = { send: send as DynamoDBDocumentClient['send'] };
     this.#table = tableName;
     this.#ttlSeconds = Math.round((options.dedupTtlHours ?? DEFAULT_DEDUP_TTL_HOURS) * 3600);
     this.#clock = options.clock ?? (() => new Date());
@@ -553,6 +615,40 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const u = new UpdateBuilder().set('approval.status', 'PENDING').remove('approval.decidedAt').remove('approval.approver').remove('approval.comment');
     const withdrawn = u.value('WITHDRAWN');
     await this.#updateMetaIf(incidentId, u, `${u.name('approval.status')} = ${withdrawn}`);
+  }
+
+  async claimOpening(incidentId: string, claim: OpeningClaim): Promise<OpeningClaimResult> {
+    const journal = openingJournal(claim);
+    const u = new UpdateBuilder().set('opening', journal).set('updatedAt', this.#clock().toISOString());
+    const opening = u.name('opening');
+    const published = u.name('opening.publishedAt');
+    const until = u.name('opening.claimedUntil');
+    // Not published; no claim, or one whose lease has passed (a released one included); and not an incident from before
+    // the journal (an execution ARN without a journal counts as published, see `openingPublished`).
+    const { written, item } = await this.#updateMetaIf(
+      incidentId,
+      u,
+      `attribute_not_exists(${published}) AND (attribute_not_exists(${opening}) OR ${until} < ${u.value(claim.at.toISOString())}) AND (attribute_exists(${opening}) OR attribute_not_exists(${u.name('executionArn')}))`,
+    );
+    return { claimed: written, incident: toMeta(item) };
+  }
+
+  async recordOpeningStarted(incidentId: string, claimId: string, executionArn: string): Promise<boolean> {
+    const at = this.#clock().toISOString();
+    const u = new UpdateBuilder().set('executionArn', executionArn).set('opening.startedAt', at).set('updatedAt', at);
+    return (await this.#updateMetaIf(incidentId, u, `${u.name('opening.claimId')} = ${u.value(claimId)}`)).written;
+  }
+
+  async markOpeningPublished(incidentId: string, _claimId: string): Promise<void> {
+    // Whoever's claim it is now: the event went out, and no delivery may publish it again.
+    const at = this.#clock().toISOString();
+    const u = new UpdateBuilder().set('opening.publishedAt', at).set('updatedAt', at);
+    await this.#updateMetaIf(incidentId, u, `attribute_exists(${u.name('opening')})`);
+  }
+
+  async releaseOpening(incidentId: string, claimId: string): Promise<void> {
+    const u = new UpdateBuilder().set('opening.claimedUntil', RELEASED_CLAIM_UNTIL);
+    await this.#updateMetaIf(incidentId, u, `${u.name('opening.claimId')} = ${u.value(claimId)} AND attribute_not_exists(${u.name('opening.publishedAt')})`);
   }
 
   /** The incident an alert's dedup key points at, if the pointer exists and has not expired. */

@@ -27,6 +27,9 @@ import {
   newClaimId,
   newMeta,
   notWithdrawn,
+  openingClaimable,
+  openingJournal,
+  RELEASED_CLAIM_UNTIL,
   plain,
   statusSortKey,
   storedAlert,
@@ -44,6 +47,8 @@ import {
   type IncidentStore,
   type IncidentWith,
   type ListQuery,
+  type OpeningClaim,
+  type OpeningClaimResult,
   type RecordOptions,
   type RecordResult,
   type ResolveResult,
@@ -170,6 +175,40 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     const { decidedAt: _d, approver: _a, comment: _c, ...rest } = current;
     entry.meta.approval = { ...rest, status: 'PENDING' };
     this.#touch(entry);
+  }
+
+  /** See `DynamoIncidentStore.claimOpening`: the same condition, one atomic step here. */
+  async claimOpening(incidentId: string, claim: OpeningClaim): Promise<OpeningClaimResult> {
+    const entry = this.#entry(incidentId);
+    if (!openingClaimable(entry.meta, claim.at)) return { claimed: false, incident: structuredClone(entry.meta) };
+    entry.meta.opening = openingJournal(claim);
+    this.#touch(entry);
+    return { claimed: true, incident: structuredClone(entry.meta) };
+  }
+
+  async recordOpeningStarted(incidentId: string, claimId: string, executionArn: string): Promise<boolean> {
+    const entry = this.#entry(incidentId);
+    const opening = entry.meta.opening;
+    if (opening?.claimId !== claimId) return false;
+    entry.meta.executionArn = executionArn;
+    entry.meta.opening = { ...opening, startedAt: this.#clock().toISOString() };
+    this.#touch(entry);
+    return true;
+  }
+
+  async markOpeningPublished(incidentId: string, _claimId: string): Promise<void> {
+    const entry = this.#entry(incidentId);
+    const opening = entry.meta.opening;
+    if (!opening) return;
+    entry.meta.opening = { ...opening, publishedAt: this.#clock().toISOString() };
+    this.#touch(entry);
+  }
+
+  async releaseOpening(incidentId: string, claimId: string): Promise<void> {
+    const entry = this.#entry(incidentId);
+    const opening = entry.meta.opening;
+    if (opening?.claimId !== claimId || opening.publishedAt !== undefined) return;
+    entry.meta.opening = { ...opening, claimedUntil: RELEASED_CLAIM_UNTIL };
   }
 
   async findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined> {

@@ -56,6 +56,43 @@ export interface IncidentMeta {
   readonly reportLocation?: string;
   readonly failure?: { readonly error: string; readonly cause: string };
   readonly resolvedAt?: string;
+  /** The journal of the opening side effects (see `OpeningJournal`); absent until a delivery claims the opening. */
+  readonly opening?: OpeningJournal;
+}
+
+/**
+ * The journal of an incident's opening side effects, on META: which delivery may start its workflow and publish
+ * `Incident Opened` (the one whose conditional claim won), and how far it got. Claim → StartExecution →
+ * `startedAt` (with the execution ARN) → publish → `publishedAt`. A claim whose lease (`claimedUntil`) has passed
+ * without `publishedAt` is taken over by the next delivery, which redoes the steps (each idempotent but the publish).
+ */
+export interface OpeningJournal {
+  /** The claiming delivery's random id. */
+  readonly claimId: string;
+  /** The alert identity of the claiming delivery (`<source>:<dedupKey>`), for the record. */
+  readonly claimedBy: string;
+  /** ISO time after which the claim may be taken over (the claimant must be dead by then); the epoch when released. */
+  readonly claimedUntil: string;
+  /** When the claimant recorded the execution it started (the ARN is META's `executionArn`). */
+  readonly startedAt?: string;
+  /** When `Incident Opened` was published: nothing is left to do. */
+  readonly publishedAt?: string;
+}
+
+/** What a delivery asks of `claimOpening`. */
+export interface OpeningClaim {
+  readonly claimId: string;
+  readonly claimedBy: string;
+  /** Now, by the caller's clock: a claim whose `claimedUntil` is before this has expired. */
+  readonly at: Date;
+  /** The lease: `claimedUntil` = at + leaseMs. */
+  readonly leaseMs: number;
+}
+
+/** `claimed`: this call holds the opening now. Otherwise the incident as it is (someone else's claim, or done). */
+export interface OpeningClaimResult {
+  readonly claimed: boolean;
+  readonly incident: IncidentMeta;
 }
 
 export interface StoredAlert {
@@ -200,6 +237,22 @@ export interface AlertIntakeStore extends IncidentStore {
   resolveAlert(alert: NormalizedAlert, raw: unknown): Promise<ResolveResult | undefined>;
   /** WITHDRAWN → PENDING (answering Step Functions failed transiently); a no-op from any other state. */
   undoWithdrawal(incidentId: string): Promise<void>;
+  /**
+   * One conditional write: takes the incident's opening (see `OpeningJournal`) if it is not published and unclaimed,
+   * or its claim expired (`claimedUntil` < `at`) or was released. An incident whose META has an execution ARN and no
+   * journal (opened before the journal existed, when the publish came before the ARN) counts as published.
+   * Throws IncidentNotFound when there is no META.
+   */
+  claimOpening(incidentId: string, claim: OpeningClaim): Promise<OpeningClaimResult>;
+  /**
+   * Records the started execution (META's `executionArn` and `opening.startedAt`) only while `claimId` holds the
+   * opening; false (nothing written) when another delivery has taken it over, which then publishes instead.
+   */
+  recordOpeningStarted(incidentId: string, claimId: string, executionArn: string): Promise<boolean>;
+  /** Records `Incident Opened` published (`opening.publishedAt`): the journal's last entry. */
+  markOpeningPublished(incidentId: string, claimId: string): Promise<void>;
+  /** Gives up a claim still held by `claimId` and not published (its holder failed), so the next delivery takes it over at once. */
+  releaseOpening(incidentId: string, claimId: string): Promise<void>;
 }
 
 export class IncidentNotFound extends Error {

@@ -7,7 +7,7 @@ import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputE
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AlertIdentityVanished, DynamoIncidentStore, IntakeContention, corrPk } from '../../../functions/core/store/dynamo-store.ts';
+import { AlertIdentityVanished, DynamoIncidentStore, IntakeContention, StoreUnavailable, corrPk } from '../../../functions/core/store/dynamo-store.ts';
 import { IncidentNotFound, IncidentNotReady, StoreRetryLater } from '../../../functions/core/store/store.ts';
 import { alertFixture, manualClock } from './contract.ts';
 
@@ -139,7 +139,8 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
       ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'RESOLVED', stateVersion: 1 } });
       ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, ExpressionAttributeValues: { ':to': 'OPEN' } } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 2 } });
       ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(throttled());
-      await expect(newStore().recordAlert(alertFixture(), {}, () => 'inc-unused')).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+      // A throttle is StoreUnavailable (retryable, 503 + Retry-After) since issue 9; it was the SDK's error before.
+      await expect(newStore().recordAlert(alertFixture(), {}, () => 'inc-unused')).rejects.toBeInstanceOf(StoreUnavailable);
       const flips = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.UpdateExpression?.includes('#state = :to'));
       expect(flips.map((f) => [f.ExpressionAttributeValues?.[':from'], f.ExpressionAttributeValues?.[':to']])).toEqual([['RESOLVED', 'OPEN']]);
       expect(flips[0].UpdateExpression).toBe('SET #state = :to, #changedAt = :at, #version = #version + :one');
