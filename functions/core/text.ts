@@ -12,8 +12,9 @@
  * |                     |                                           | bidi controls U+202A–E, U+2066–9, U+200E/F, U+061C, U+2028/9 → `\uHHHH` |
  * | `mdText`            | Markdown inline text (paragraph, heading, | line breaks → space; controls visible; `\` before punctuation or at   |
  * |                     | list item, after a label)                 | the end; `` ` `` `*` `~` `[` `]` always; `_` unless inside a word;    |
- * |                     |                                           | `<` `>` → `&lt;` `&gt;` (raw HTML, autolinks); `&` that starts an     |
- * |                     |                                           | entity → `&amp;`; a leading block marker (`#` `=` `- ` `+ ` `1. `)    |
+ * |                     |                                           | `<` → `&lt;` where it opens a tag, comment or autolink (`<a`, `</`,   |
+ * |                     |                                           | `<!`, `<?`, `<x@`): `<*>` stays; `&` that starts an entity → `&amp;`; |
+ * |                     |                                           | a leading block marker (`#` `>` `=` `- ` `+ ` `1. `)                  |
  * | `mdCell`            | a GFM table cell                          | `mdText`, and `\|`                                                    |
  * | `mdCode`            | an inline code span                       | controls and line breaks visible; a backtick fence longer than any    |
  * |                     |                                           | backtick run inside (padded when the text starts or ends with one)    |
@@ -56,9 +57,12 @@ const PUNCTUATION = /[!-/:-@[-`{-~]/;
 
 /**
  * Markdown's block markers at the start of a line: headings, setext underlines, bullet and ordered list items,
- * thematic breaks (`*` and `_` are escaped everywhere; `>` is already `&gt;`).
+ * block quotes, thematic breaks (`*` and `_` are escaped everywhere).
  */
-const LEADING_MARKER = /^(?:[#=]|[-+](?=[-+ \t]|$)|\d{1,9}(?=[.)](?:[ \t]|$)))/;
+const LEADING_MARKER = /^(?:[#>=]|[-+](?=[-+ \t]|$)|\d{1,9}(?=[.)](?:[ \t]|$)))/;
+
+/** A `<` that opens raw HTML or an autolink (sticky: tested at the `<`; the scan stops at the next `<` or space). */
+const ACTIVE_LT = /<(?:[A-Za-z/!?]|[^\s<>]*@)/y;
 
 const escapeInline = (text: string): string => {
   let out = '';
@@ -81,10 +85,10 @@ const escapeInline = (text: string): string => {
         out += WORD.test(text[i - 1] ?? '') && WORD.test(next ?? '') ? '_' : '\\_';
         break;
       case '<':
-        out += '&lt;';
-        break;
-      case '>':
-        out += '&gt;';
+        // What CommonMark reads as raw HTML or an autolink starts `<` + a letter, `/`, `!` or `?`; an e-mail
+        // autolink has an `@` before the closing `>`. Without an active `<`, no `>` can close anything.
+        ACTIVE_LT.lastIndex = i;
+        out += ACTIVE_LT.test(text) ? '&lt;' : '<';
         break;
       case '&':
         out += /^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});/.test(text.slice(i, i + 40)) ? '&amp;' : '&';

@@ -127,7 +127,7 @@ describe('renderReport with hostile text in every field', () => {
     const markdown = render(HOSTILE);
     // Assess
     const text = outsideCodeSpans(markdown);
-    expect(text).not.toContain('<');
+    expect(text).not.toMatch(/<(?:[A-Za-z/!?]|[^\s<>]*@)/); // no `<` that opens a tag, comment or autolink
     expect(text).not.toMatch(/(?<!\\)(?:\\\\)*\]\(/); // no unescaped "](": no link or image can form
     // the only unescaped brackets are the report's own (checkboxes, cited evidence lists): as many as with ordinary text
     const brackets = (md: string) => outsideCodeSpans(md).match(/(?<!\\)(?:\\\\)*\[/g)?.length ?? 0;
@@ -140,10 +140,10 @@ describe('renderReport with hostile text in every field', () => {
     // Act
     const markdown = render(HOSTILE);
     // Assess
-    expect(markdown).toContain('# Incident report — Checkout down &lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; \\[click\\](javascript:alert(3))');
-    expect(markdown).toContain('&gt;  # Injected heading - injected item  \\| a \\| b \\| \\|---\\|---\\|'); // in a table cell: one line, pipes escaped
+    expect(markdown).toContain('# Incident report — Checkout down &lt;script>alert(1)&lt;/script> &lt;img src=x onerror=alert(2)> \\[click\\](javascript:alert(3))');
+    expect(markdown).toContain('>  # Injected heading - injected item  \\| a \\| b \\| \\|---\\|---\\|'); // in a table cell: one line, pipes escaped
     expect(markdown).toContain('\\x1b\\[2J\\x07\\x08  \\u202eevil\\u202c\\u2066');
-    expect(markdown).toContain('Status **REJECTED** by alice&lt;script&gt;');
+    expect(markdown).toContain('Status **REJECTED** by alice&lt;script>');
     expect(markdown).toContain('&amp;lt;b&amp;gt;');
     expect(markdown).toContain('\\`code\\` \\`\\`\\` fence');
     expect(markdown).toContain('\\*\\*bold\\*\\* \\_em\\_ \\~\\~strike\\~\\~');
@@ -155,7 +155,7 @@ describe('renderReport with hostile text in every field', () => {
     // Assess: the evidence line opens with a run of four backticks (the id holds a run of three) and closes with it;
     // inside, the line breaks and controls are visible
     const line = markdown.split('\n').find((l) => l.startsWith('- ````'))!;
-    expect(line).toMatch(/^- ````change:CR2077<script>.*\\n# Injected heading\\n.*``` fence.*\\x1b\[2J.*\\u2066```` — CR2077 Tune HikariCP &lt;script&gt;/);
+    expect(line).toMatch(/^- ````change:CR2077<script>.*\\n# Injected heading\\n.*``` fence.*\\x1b\[2J.*\\u2066```` — CR2077 Tune HikariCP &lt;script>/);
   });
 
   it('leaves ordinary names, numbers and percentages as they read', () => {

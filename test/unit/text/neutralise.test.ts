@@ -21,11 +21,13 @@ describe('visibleControls', () => {
 
 describe('mdText (Markdown inline text)', () => {
   it.each([
-    ['<script>alert(1)</script>', '&lt;script&gt;alert(1)&lt;/script&gt;'],
-    ['<img src=x onerror=alert(1)>', '&lt;img src=x onerror=alert(1)&gt;'],
+    ['<script>alert(1)</script>', '&lt;script>alert(1)&lt;/script>'],
+    ['<img src=x onerror=alert(1)>', '&lt;img src=x onerror=alert(1)>'],
+    ['<!-- c --> <?php ?> <![CDATA[x]]>', '&lt;!-- c --> &lt;?php ?> &lt;!\\[CDATA\\[x\\]\\]>'],
+    ['<evil@example.com> <a.b+c@d.e>', '&lt;evil@example.com> &lt;a.b+c@d.e>'],
     ['[x](javascript:alert(1))', '\\[x\\](javascript:alert(1))'],
     ['![x](https://evil.example/p.png)', '!\\[x\\](https://evil.example/p.png)'],
-    ['<javascript:alert(1)>', '&lt;javascript:alert(1)&gt;'],
+    ['<javascript:alert(1)>', '&lt;javascript:alert(1)>'],
     ['a `code` b', 'a \\`code\\` b'],
     ['**bold** and ~~gone~~', '\\*\\*bold\\*\\* and \\~\\~gone\\~\\~'],
     ['_emphasis_ here', '\\_emphasis\\_ here'],
@@ -41,12 +43,13 @@ describe('mdText (Markdown inline text)', () => {
     const text = mdText('title\n# Owned\n\n- item\r\n> quote\u2028===');
     // Assess: one line, and nothing after it starts a block
     expect(text).not.toMatch(/\n/);
-    expect(text).toBe('title # Owned  - item &gt; quote ===');
+    expect(text).toBe('title # Owned  - item > quote ===');
   });
 
   it.each([
     ['# heading', '\\# heading'],
     ['## two', '\\## two'],
+    ['> quote', '\\> quote'],
     ['- item', '\\- item'],
     ['+ item', '\\+ item'],
     ['---', '\\---'],
@@ -59,8 +62,12 @@ describe('mdText (Markdown inline text)', () => {
   });
 
   it('leaves ordinary text as it reads: hyphens, dots, in-word underscores, numbers, percentages, parentheses', () => {
-    for (const text of ['checkout-service', 'inventory.db.internal', 'latency_p99_ms', '-5% (p99 120 → 18340 ms)', '0.93', '2026-03-14T12:10:00.000Z', 'R&D team', 'CR2077 "Tune HikariCP pool settings" reduced 20 → 10', 'C:\\temp'])
+    for (const text of ['checkout-service', 'inventory.db.internal', 'latency_p99_ms', '-5% (p99 120 → 18340 ms)', '0.93', '2026-03-14T12:10:00.000Z', 'R&D team', 'a -> b', '1 < 2 > 0', 'CR2077 "Tune HikariCP pool settings" reduced 20 → 10', 'C:\\temp'])
       expect(mdText(text)).toBe(text);
+  });
+
+  it('leaves a log template placeholder <*> as text, escaping only its star (an emphasis delimiter there)', () => {
+    expect(mdText('HikariPool-<*> waiting=<*>')).toBe('HikariPool-<\\*> waiting=<\\*>');
   });
 
   it('makes control characters visible', () => {
@@ -70,7 +77,7 @@ describe('mdText (Markdown inline text)', () => {
 
 describe('mdCell (GFM table cell)', () => {
   it('escapes the pipe that would end the cell, on top of mdText', () => {
-    expect(mdCell('a | b <i>')).toBe('a \\| b &lt;i&gt;');
+    expect(mdCell('a | b <i>')).toBe('a \\| b &lt;i>');
     expect(mdCell('inventory-service')).toBe('inventory-service');
   });
 });
@@ -105,7 +112,7 @@ describe('mdLink (a link the report makes)', () => {
   it.each(['javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,<script>', 'vbscript:x', '/relative', 'not a url'])('shows %j as text, not as a link', (url) => {
     const text = mdLink('open <me>', url);
     expect(text).not.toMatch(/\]\(/);
-    expect(text.startsWith('open &lt;me&gt; (')).toBe(true);
+    expect(text.startsWith('open &lt;me> (')).toBe(true);
     expect(httpUrl(url)).toBeUndefined();
   });
 });
