@@ -74,7 +74,7 @@ describe('laptop twin, hostile text through whole incidents', () => {
     });
     const id = accepted.incidentId;
     await expect.poll(async () => (await api.getIncident(id)).incident.approval?.status, { timeout: 45_000 }).toBe('PENDING');
-    const approval = (await api.getIncident(id)).incident.approval as { requestId: string; expiresAt: string };
+    const approval = (await api.getIncident(id)).incident.approval as unknown as { requestId: string; expiresAt: string };
     const link = `${twin.url}/approvals/${signApprovalLink(deriveLinkKey(twin.secret), { incidentId: id, decision: 'approve', expiresAt: Math.floor(Date.parse(approval.expiresAt) / 1000), requestId: approval.requestId })}`;
 
     // Act 1: the approver opens the page
