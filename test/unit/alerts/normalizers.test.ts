@@ -129,8 +129,11 @@ describe('unit: Datadog normaliser', () => {
     expect(alert).toMatchObject({ state: 'RESOLVED', severity: 'SEV3', dedupKey: '7495316273849201000' });
   });
 
-  it('names alert_cycle_key when Datadog substituted an empty string', () => {
-    expect(problemsOf(() => normalize('datadog', { ...sample('datadog'), alert_cycle_key: '' }))).toEqual([expect.stringMatching(/^alert_cycle_key: .*ALERT_CYCLE_KEY/)]);
+  // Issue 9 (finding 6): an empty $ALERT_CYCLE_KEY now falls back to the monitor, the title, then the event id; only
+  // a payload with none of them is refused.
+  it('names alert_cycle_key when Datadog substituted an empty string and no other identity is left', () => {
+    const payload = { ...sample('datadog'), alert_cycle_key: '', alert_id: '', id: '', title: '[Triggered]', event_title: '' };
+    expect(problemsOf(() => normalize('datadog', payload))).toEqual([expect.stringMatching(/^alert_cycle_key: .*ALERT_CYCLE_KEY/)]);
   });
 
   it('names a missing date and a title of the wrong type', () => {
@@ -138,8 +141,10 @@ describe('unit: Datadog normaliser', () => {
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^date: /), expect.stringMatching(/^title: /)]));
   });
 
-  it('names where the service should be when neither tags nor scope have one', () => {
-    expect(problemsOf(() => normalize('datadog', { ...sample('datadog'), tags: 'env:w1', scope: '' }))).toEqual([expect.stringMatching(/^tags \(service:<name>\) or scope: /)]);
+  // Issue 9 (finding 6): a service:<name> tag in the title now counts too, so the sample's event_title is emptied.
+  it('names where the service should be when neither tags, scope nor the titles have one', () => {
+    const payload = { ...sample('datadog'), tags: 'env:w1', scope: '', event_title: '' };
+    expect(problemsOf(() => normalize('datadog', payload))).toEqual([expect.stringMatching(/^tags \(service:<name>\), scope, or a service:<name> tag in the title: /)]);
   });
 });
 

@@ -69,7 +69,9 @@ const withPath = (o: Json, path: string, value: unknown): Json => {
 const REQUIRED: Record<(typeof SOURCES)[number], string[]> = {
   dynatrace: ['PID', 'ProblemTitle', 'State'],
   alertmanager: ['version', 'status', 'alerts', 'alerts.0.status', 'alerts.0.labels', 'alerts.0.startsAt', 'alerts.0.fingerprint'],
-  datadog: ['alert_cycle_key', 'title', 'transition', 'date'],
+  // Datadog: the identity, title and transition each have fallbacks (issue 9, finding 6); ingest-datadog-defaults.test.ts
+  // sends payloads with none of them.
+  datadog: ['date'],
   cloudwatch: ['source', 'detail-type', 'resources', 'detail', 'detail.alarmName', 'detail.state', 'detail.state.value', 'detail.state.timestamp'],
   generic: ['id', 'title', 'service'],
 };
@@ -78,7 +80,7 @@ const REQUIRED: Record<(typeof SOURCES)[number], string[]> = {
 const WRONG_TYPES: Record<(typeof SOURCES)[number], [string, unknown][]> = {
   dynatrace: [['PID', { id: 1 }], ['ProblemTitle', 42], ['ImpactedEntities', 'not json'], ['ProblemDetailsJSONv2', [1, 2]]],
   alertmanager: [['alerts', 'x'], ['truncatedAlerts', '3'], ['alerts.0.labels', ['a']], ['alerts.0.endsAt', 'whenever']],
-  datadog: [['title', 42], ['date', 'yesterday'], ['tags', ['env:w1']]],
+  datadog: [['title', 42], ['date', 'yesterday'], ['tags', { env: 'w1' }]],
   cloudwatch: [['resources', 'arn:aws:cloudwatch:x'], ['detail.state.value', 'RED'], ['detail.configuration.description', 7]],
   generic: [['tags', 'team:x'], ['severity', 3], ['startedAt', 'soon'], ['status', 'sort-of']],
 };
