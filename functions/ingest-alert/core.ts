@@ -58,7 +58,7 @@ import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import { isTerminal, newClaimId, openingClaimable, openingPublished } from '../core/store/dynamo-store.ts';
-import { type AlertIntakeStore, type IncidentMeta, IncidentNotFound, type RecordResult } from '../core/store/store.ts';
+import { type AlertIntakeStore, type IncidentMeta, IncidentNotFound, type OpeningClaim, type OpeningClaimResult, type RecordResult } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
 
 export interface IngestDeps {
@@ -198,7 +198,7 @@ const ensureOpened = async (deps: IngestDeps, incident: IncidentMeta, claimedBy:
   let current = incident;
   for (let poll = 0; ; poll++) {
     if (openingClaimable(current, deps.clock())) {
-      const claim = await store.claimOpening(current.incidentId, { claimId, claimedBy, at: deps.clock(), leaseMs: OPENING_LEASE_MS });
+      const claim = await claimOrRelease(deps, current.incidentId, { claimId, claimedBy, at: deps.clock(), leaseMs: OPENING_LEASE_MS }, o);
       if (claim.claimed) return openAsClaimant(deps, claim.incident, claimId, o);
       current = claim.incident;
     }
@@ -217,6 +217,28 @@ const ensureOpened = async (deps: IngestDeps, incident: IncidentMeta, claimedBy:
     const read = await store.getIncident(current.incidentId);
     if (!read) throw new IncidentNotFound(current.incidentId);
     current = read;
+  }
+};
+
+/**
+ * Step 1. A claim that failed ambiguously (a timeout: it may have landed) is released, so that the retry can take
+ * the opening at once instead of waiting out a lease nobody holds.
+ */
+const claimOrRelease = async (deps: IngestDeps, incidentId: string, claim: OpeningClaim, o?: Observability): Promise<OpeningClaimResult> => {
+  try {
+    return await deps.store.claimOpening(incidentId, claim);
+  } catch (error) {
+    await releaseQuietly(deps, incidentId, claim.claimId, o);
+    throw error;
+  }
+};
+
+/** Gives up a claim this delivery may hold; a failure here only means the claim lapses at the end of its lease. */
+const releaseQuietly = async (deps: IngestDeps, incidentId: string, claimId: string, o?: Observability): Promise<void> => {
+  try {
+    await deps.store.releaseOpening(incidentId, claimId);
+  } catch (error) {
+    o?.logger.error('releasing the opening claim failed', error as Error);
   }
 };
 
@@ -243,12 +265,7 @@ const openAsClaimant = async (deps: IngestDeps, incident: IncidentMeta, claimId:
     });
     await publishOpened(deps, incident, executionArn, o);
   } catch (error) {
-    try {
-      await store.releaseOpening(incidentId, claimId);
-    } catch (releaseError) {
-      // The claim then lapses at the end of its lease.
-      o?.logger.error('releasing the opening claim failed', releaseError as Error);
-    }
+    await releaseQuietly(deps, incidentId, claimId, o);
     throw error;
   }
   await markPublished(deps, incidentId, claimId, o);

@@ -90,8 +90,10 @@ const faultyStore = (store: AlertIntakeStore, faults: Faults): AlertIntakeStore 
 /** Step Functions that takes a little while to answer, so concurrent deliveries interleave. */
 class SlowWorkflow extends FakeWorkflow {
   starts = 0;
-  constructor(readonly faults: Faults) {
+  readonly faults: Faults;
+  constructor(faults: Faults) {
     super();
+    this.faults = faults;
   }
   override async start(name: string, input: ExecutionInput): Promise<StartResult> {
     return this.faults.around('start', async () => {
@@ -103,8 +105,10 @@ class SlowWorkflow extends FakeWorkflow {
 }
 
 class FaultyBus extends MemoryEventPublisher {
-  constructor(readonly faults: Faults) {
+  readonly faults: Faults;
+  constructor(faults: Faults) {
     super({ validate: true });
+    this.faults = faults;
   }
   override async publish(...args: Parameters<MemoryEventPublisher['publish']>): Promise<void> {
     return this.faults.around('publish', () => super.publish(...args));

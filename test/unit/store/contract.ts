@@ -457,6 +457,77 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       expect(meta).toMatchObject({ alertCount: 20, distinctAlerts: 1 });
     });
 
+    it('keeps an ESCALATED, AWAITING_APPROVAL or FAILED incident taking its service’s correlated alerts, never moving its status', async () => {
+      for (const status of ['ESCALATED', 'AWAITING_APPROVAL', 'FAILED'] as const) {
+        // Prepare
+        const { store, clock } = await setup();
+        const service = unique('svc');
+        const opts = { correlationWindowSeconds: 300 };
+        const first = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+        await store.updateIncident(first.incident.incidentId, { status });
+        clock.advance(1000);
+        // Act
+        const joined = await store.recordAlert(alertFixture({ dedupKey: unique('k'), service }), {}, nextId, opts);
+        // Assess
+        expect(joined, status).toMatchObject({ created: false, disposition: 'correlated', incident: { incidentId: first.incident.incidentId, status, distinctAlerts: 2 } });
+      }
+    });
+
+    describe('the opening journal: one conditional claim decides who starts the workflow and publishes Incident Opened', () => {
+      const claim = (at: Date, claimId = unique('claim')) => ({ claimId, claimedBy: 'generic:a', at, leaseMs: 60_000 });
+
+      it('grants one claim, refuses others while its lease lasts, and grants a new one after it passed or was released', async () => {
+        // Prepare
+        const { store, clock } = await setup();
+        const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('open') }), {}, nextId);
+        // Act
+        const first = await store.claimOpening(incident.incidentId, claim(clock(), 'first'));
+        const second = await store.claimOpening(incident.incidentId, claim(clock(), 'second'));
+        clock.advance(61_000);
+        const taker = await store.claimOpening(incident.incidentId, claim(clock(), 'taker'));
+        await store.releaseOpening(incident.incidentId, 'first'); // not the holder any more: nothing happens
+        const afterStale = await store.claimOpening(incident.incidentId, claim(clock(), 'late'));
+        await store.releaseOpening(incident.incidentId, 'taker');
+        const afterRelease = await store.claimOpening(incident.incidentId, claim(clock(), 'next'));
+        // Assess
+        expect(first).toMatchObject({ claimed: true, incident: { opening: { claimId: 'first', claimedBy: 'generic:a', claimedUntil: new Date(clock().getTime() - 61_000 + 60_000).toISOString() } } });
+        expect(second).toMatchObject({ claimed: false, incident: { opening: { claimId: 'first' } } });
+        expect(taker).toMatchObject({ claimed: true, incident: { opening: { claimId: 'taker' } } });
+        expect(afterStale.claimed).toBe(false);
+        expect(afterRelease).toMatchObject({ claimed: true, incident: { opening: { claimId: 'next' } } });
+      });
+
+      it('records the execution only for the current holder, and refuses every claim once published', async () => {
+        const { store, clock } = await setup();
+        const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('open') }), {}, nextId);
+        await store.claimOpening(incident.incidentId, claim(clock(), 'old'));
+        clock.advance(61_000);
+        await store.claimOpening(incident.incidentId, claim(clock(), 'new'));
+        expect(await store.recordOpeningStarted(incident.incidentId, 'old', 'arn:old')).toBe(false);
+        expect((await store.getIncident(incident.incidentId))?.executionArn).toBeUndefined();
+        expect(await store.recordOpeningStarted(incident.incidentId, 'new', 'arn:new')).toBe(true);
+        await store.markOpeningPublished(incident.incidentId, 'new');
+        clock.advance(61_000);
+        const after = await store.claimOpening(incident.incidentId, claim(clock(), 'again'));
+        expect(after).toMatchObject({ claimed: false, incident: { executionArn: 'arn:new', opening: { claimId: 'new', publishedAt: expect.any(String), startedAt: expect.any(String) } } });
+        await expect(store.claimOpening('inc-missing', claim(clock()))).rejects.toBeInstanceOf(IncidentNotFound);
+      });
+
+      it('counts an incident with an execution ARN and no journal (opened before the journal) as published', async () => {
+        const { store, clock } = await setup();
+        const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('legacy') }), {}, nextId);
+        await store.setExecutionArn(incident.incidentId, 'arn:legacy');
+        expect((await store.claimOpening(incident.incidentId, claim(clock()))).claimed).toBe(false);
+      });
+
+      it('grants exactly one of 20 concurrent claims', async () => {
+        const { store, clock } = await setup();
+        const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('race') }), {}, nextId);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claimOpening(incident.incidentId, claim(clock(), `c${i}`))));
+        expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      });
+    });
+
     describe('an alert is counted exactly once, whatever fails between claiming its identity and counting it', () => {
       const opts = { correlationWindowSeconds: 300 };
       /** An incident opened by alert `a`, and a second alert `b` of the same service (not yet delivered). */

@@ -1,0 +1,237 @@
+/**
+ * What the twin cannot show about DynamoIncidentStore on AWS, with aws-sdk-client-mock: a throttle or a DynamoDB 5xx
+ * (after the SDK's retries) at any call is `StoreUnavailable`, and the API answers it 503 with Retry-After; a
+ * ConditionalCheckFailedException at each conditional write of the opening journal, correlation, decideApproval and
+ * withdrawApproval lands on the documented outcome; an ambiguous failure of the opening claim releases it.
+ */
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  DynamoDBServiceException,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  RequestLimitExceeded,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryEventPublisher } from '../../../functions/core/events.ts';
+import { StaticSecret } from '../../../functions/core/secrets.ts';
+import { DynamoIncidentStore, StoreUnavailable } from '../../../functions/core/store/dynamo-store.ts';
+import { ApprovalAlreadyDecided, ApprovalRequestMismatch, IncidentNotFound } from '../../../functions/core/store/store.ts';
+import { ingestAlert } from '../../../functions/ingest-alert/core.ts';
+import { FakeWorkflow, SECRET, apiEvent, bodyOf, statusOf } from '../api/fixtures.ts';
+import { alertFixture, manualClock } from './contract.ts';
+
+const TABLE = 'incidents';
+const ddb = mockClient(DynamoDBDocumentClient);
+const ccf = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+const newStore = () => new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE, { clock: manualClock(), dedupTtlHours: 1 });
+
+const meta = (overrides: Record<string, unknown> = {}) => ({
+  pk: 'INCIDENT#inc-1',
+  sk: 'META',
+  incidentId: 'inc-1',
+  status: 'OPEN',
+  severity: 'SEV2',
+  title: 't',
+  service: 'inventory-service',
+  source: 'dynatrace',
+  dedupKey: 'PID-1',
+  createdAt: '2024-05-01T11:59:00.000Z',
+  updatedAt: '2024-05-01T11:59:00.000Z',
+  startedAt: '2024-05-01T11:59:00.000Z',
+  alertCount: 1,
+  alertOpenings: new Set(['c1.0']),
+  ...overrides,
+});
+
+const claim = (claimId = 'mine') => ({ claimId, claimedBy: 'dynatrace:PID-1', at: new Date('2024-05-01T12:00:00.000Z'), leaseMs: 60_000 });
+
+beforeEach(() => {
+  ddb.reset();
+});
+
+describe('unit: DynamoIncidentStore turns throttling and DynamoDB server errors into StoreUnavailable', () => {
+  const failures = [
+    ['ProvisionedThroughputExceededException', () => new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput', $metadata: { httpStatusCode: 400 } })],
+    ['ThrottlingException', () => new DynamoDBServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } })],
+    ['RequestLimitExceeded', () => new RequestLimitExceeded({ message: 'Throughput exceeds the account limit', $metadata: { httpStatusCode: 400 } })],
+    ['InternalServerError', () => new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } })],
+    ['a bare 503', () => new DynamoDBServiceException({ name: 'ServiceUnavailable', $fault: 'server', message: 'Service unavailable', $metadata: { httpStatusCode: 503 } })],
+  ] as const;
+
+  it.each(failures)('%s at recordAlert, a read, an update, decideApproval and claimOpening → StoreUnavailable naming it', async (name, failure) => {
+    // Prepare
+    ddb.onAnyCommand().rejects(failure());
+    const store = newStore();
+    // Act
+    const calls = [
+      store.recordAlert(alertFixture(), {}, () => 'inc-1', { correlationWindowSeconds: 300 }),
+      store.getIncident('inc-1'),
+      store.updateIncident('inc-1', { status: 'INVESTIGATING' }),
+      store.decideApproval('inc-1', 'approve', 'james.wu'),
+      store.claimOpening('inc-1', claim()),
+      store.listIncidents({ status: 'OPEN' }),
+    ];
+    // Assess
+    for (const call of calls) {
+      const error = await call.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreUnavailable);
+      expect(error).toMatchObject({ name: 'StoreUnavailable', retryable: true, message: expect.stringContaining(name === 'a bare 503' ? 'HTTP 503' : name) });
+    }
+  });
+
+  it('passes a conditional check failure and a validation error through unchanged', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({});
+    await expect(newStore().setExecutionArn('inc-1', 'arn')).rejects.toBeInstanceOf(IncidentNotFound);
+    ddb.reset();
+    ddb.on(PutCommand).rejects(new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', message: 'Item size has exceeded the maximum allowed size', $metadata: { httpStatusCode: 400 } }));
+    await expect(newStore().appendEvent('inc-1', { type: 't', message: 'm' })).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('makes the webhook answer 503 with Retry-After and the reason when DynamoDB throttles, not 500', async () => {
+    // Prepare
+    ddb.onAnyCommand().rejects(new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput', $metadata: { httpStatusCode: 400 } }));
+    const ingest = ingestAlert({
+      store: newStore(),
+      workflow: new FakeWorkflow(),
+      events: new MemoryEventPublisher(),
+      secret: new StaticSecret(SECRET),
+      config: { MAX_BODY_BYTES: 65536, VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3 },
+      clock: () => new Date('2024-05-01T12:00:00.000Z'),
+    });
+    // Act
+    const result = await ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify({ id: 'a', title: 't', service: 's' }) }));
+    // Assess
+    expect(statusOf(result)).toBe(503);
+    expect(result.headers?.['retry-after']).toMatch(/^[1-9]\d*$/);
+    expect(bodyOf(result)).toMatchObject({ error: 'service_unavailable', message: expect.stringMatching(/throttling.*ProvisionedThroughputExceededException.*retry later/) });
+  });
+});
+
+describe('unit: DynamoIncidentStore opening journal, conditional writes', () => {
+  it('claims with one conditional update: not published, no live claim, not an incident from before the journal', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: meta({ opening: { claimId: 'mine', claimedBy: 'dynatrace:PID-1', claimedUntil: '2024-05-01T12:01:00.000Z' } }) });
+    const result = await newStore().claimOpening('inc-1', claim());
+    expect(result).toMatchObject({ claimed: true, incident: { opening: { claimId: 'mine' } } });
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.Key).toEqual({ pk: 'INCIDENT#inc-1', sk: 'META' });
+    expect(input.ConditionExpression).toBe(
+      'attribute_exists(pk) AND attribute_not_exists(#opening.#publishedAt) AND (attribute_not_exists(#opening) OR #opening.#claimedUntil < :v2) AND (attribute_exists(#opening) OR attribute_not_exists(#executionArn))',
+    );
+    expect(input.ExpressionAttributeValues?.[':v0']).toEqual({ claimId: 'mine', claimedBy: 'dynatrace:PID-1', claimedUntil: '2024-05-01T12:01:00.000Z' });
+    expect(input.ExpressionAttributeValues?.[':v2']).toBe('2024-05-01T12:00:00.000Z');
+    expect(ddb.calls()).toHaveLength(1);
+  });
+
+  it('on ConditionalCheckFailed reads META once and reports who holds the claim; no META → IncidentNotFound', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolvesOnce({ Item: meta({ opening: { claimId: 'theirs', claimedBy: 'x', claimedUntil: '2024-05-01T12:00:30.000Z' } }) }).resolves({});
+    expect(await newStore().claimOpening('inc-1', claim())).toMatchObject({ claimed: false, incident: { opening: { claimId: 'theirs' } } });
+    expect(ddb.commandCalls(GetCommand)[0].args[0].input).toMatchObject({ ConsistentRead: true });
+    await expect(newStore().claimOpening('inc-1', claim())).rejects.toBeInstanceOf(IncidentNotFound);
+  });
+
+  it('records the execution only while holding the claim: ConditionalCheckFailed → false', async () => {
+    ddb.on(UpdateCommand).resolvesOnce({ Attributes: meta() }).rejects(ccf());
+    ddb.on(GetCommand).resolves({ Item: meta() });
+    expect(await newStore().recordOpeningStarted('inc-1', 'mine', 'arn:x')).toBe(true);
+    expect(await newStore().recordOpeningStarted('inc-1', 'mine', 'arn:x')).toBe(false);
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.ConditionExpression).toBe('attribute_exists(pk) AND #opening.#claimId = :v3');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':v0': 'arn:x', ':v3': 'mine' });
+  });
+
+  it('releases only its own unpublished claim, and a release that finds another holder is a quiet no-op', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({ Item: meta() });
+    await expect(newStore().releaseOpening('inc-1', 'mine')).resolves.toBeUndefined();
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.ConditionExpression).toBe('attribute_exists(pk) AND #opening.#claimId = :v1 AND attribute_not_exists(#opening.#publishedAt)');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':v0': new Date(0).toISOString(), ':v1': 'mine' });
+  });
+
+  it('releases a claim whose write failed ambiguously, so the webhook’s retry can take the opening at once', async () => {
+    // Prepare: a new incident's META (no journal); the claim times out (it may have landed)
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 0 } });
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ alertCount: 2 }) });
+    ddb.on(UpdateCommand, { UpdateExpression: 'SET #opening = :v0, #updatedAt = :v1' } as never).rejects(Object.assign(new Error('socket timed out'), { name: 'TimeoutError' }));
+    ddb.on(PutCommand).resolves({});
+    ddb.on(GetCommand).resolves({ Item: meta() });
+    const ingest = ingestAlert({
+      store: newStore(),
+      workflow: new FakeWorkflow(),
+      events: new MemoryEventPublisher(),
+      secret: new StaticSecret(SECRET),
+      config: { MAX_BODY_BYTES: 65536, VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3, CORRELATION_WINDOW_SECONDS: 0 },
+      clock: () => new Date('2024-05-01T12:00:00.000Z'),
+    });
+    // Act
+    const result = await ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify({ id: 'a', title: 't', service: 's' }) }));
+    // Assess
+    expect(statusOf(result)).toBeGreaterThanOrEqual(500);
+    const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    const claimed = updates.find((u) => u.UpdateExpression === 'SET #opening = :v0, #updatedAt = :v1');
+    const release = updates.at(-1);
+    expect(release?.UpdateExpression).toBe('SET #opening.#claimedUntil = :v0');
+    expect(release?.ExpressionAttributeValues?.[':v1']).toBe((claimed?.ExpressionAttributeValues?.[':v0'] as { claimId: string }).claimId);
+  });
+});
+
+describe('unit: DynamoIncidentStore conditional writes a race can fail', () => {
+  it('joins a correlation pointer naming an ESCALATED incident instead of replacing it', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: meta({ status: 'ESCALATED', alertCount: 2, alertOpenings: new Set(['c1.0', 'c2.0']) }) });
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
+    ddb.on(UpdateCommand, { Key: { sk: 'CORR' } } as never).resolves({ Attributes: { incidentId: 'inc-1' } });
+    ddb.on(GetCommand).resolves({ Item: meta({ status: 'ESCALATED' }) });
+    ddb.on(PutCommand).resolves({});
+    const result = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-2' }), {}, () => 'inc-new', { correlationWindowSeconds: 300 });
+    expect(result).toMatchObject({ disposition: 'correlated', incident: { incidentId: 'inc-1', status: 'ESCALATED' } });
+    expect(ddb.commandCalls(PutCommand, { Item: { sk: 'CORR' } } as never)).toHaveLength(0);
+  });
+
+  it('folds into the winner’s incident when a concurrent delivery claimed the identity first (ConditionalCheckFailed on the DEDUP put)', async () => {
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never)
+      .rejectsOnce(ccf())
+      .resolves({ Attributes: { incidentId: 'inc-winner', claimId: 'cw', alertState: 'OPEN', stateVersion: 0 } });
+    ddb.on(PutCommand, { Item: { sk: 'DEDUP' } } as never).rejects(ccf());
+    ddb.on(PutCommand, { Item: { kind: 'ALERT' } } as never).resolves({});
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ incidentId: 'inc-winner', alertCount: 2, alertOpenings: new Set(['cw.0']) }) });
+    const result = await newStore().recordAlert(alertFixture({ dedupKey: 'PID-3' }), {}, () => 'inc-loser');
+    expect(result).toMatchObject({ created: false, disposition: 'deduplicated', incident: { incidentId: 'inc-winner' } });
+    expect(ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input.Key).toEqual({ pk: 'INCIDENT#inc-winner', sk: 'META' });
+  });
+
+  it('decideApproval: ConditionalCheckFailed on another pending request → ApprovalRequestMismatch; on a decided one → ApprovalAlreadyDecided', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand)
+      .resolvesOnce({ Item: meta({ approval: { status: 'PENDING', requestId: 'req-2' }, approvalTaskToken: 'tok' }) })
+      .resolves({ Item: meta({ approval: { status: 'APPROVED', approver: 'sarah.chen' }, approvalTaskToken: 'tok' }) });
+    await expect(newStore().decideApproval('inc-1', 'approve', 'james.wu', undefined, 'req-1')).rejects.toBeInstanceOf(ApprovalRequestMismatch);
+    await expect(newStore().decideApproval('inc-1', 'approve', 'james.wu', undefined, 'req-1')).rejects.toSatisfy((e) => e instanceof ApprovalAlreadyDecided && e.approval?.approver === 'sarah.chen');
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.ConditionExpression).toMatch(/^attribute_exists\(pk\) AND #approval\.#status = :v\d+ AND attribute_exists\(#approvalTaskToken\) AND #approval\.#requestId = :v\d+$/);
+  });
+
+  it('withdrawApproval: ConditionalCheckFailed while a human decided first → not withdrawn, not-pending; still open alerts → alerts-open', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand)
+      .resolvesOnce({ Item: meta({ approval: { status: 'REJECTED' }, approvalTaskToken: 'tok' }) })
+      .resolves({ Item: meta({ approval: { status: 'PENDING' }, approvalTaskToken: 'tok' }) });
+    expect(await newStore().withdrawApproval('inc-1', 'resolved')).toMatchObject({ withdrawn: false, reason: 'not-pending', approval: { status: 'REJECTED' } });
+    expect(await newStore().withdrawApproval('inc-1', 'resolved')).toMatchObject({ withdrawn: false, reason: 'alerts-open' });
+  });
+
+  it('lists a status page after page with the index cursor (no item is skipped by the Limit)', async () => {
+    ddb.on(QueryCommand)
+      .resolvesOnce({ Items: [meta({ incidentId: 'inc-2', gsi1sk: 'b#inc-2' })], LastEvaluatedKey: { pk: 'x' } })
+      .resolves({ Items: [meta({ incidentId: 'inc-1', gsi1sk: 'a#inc-1' })] });
+    const { items } = await newStore().listIncidents({ status: 'OPEN', limit: 5 });
+    expect(items.map((i) => i.incidentId)).toEqual(['inc-2', 'inc-1']);
+  });
+});
