@@ -22,6 +22,9 @@
  * |                     |                                           | backticks inside, at least three                                      |
  * | `mdLink`            | a link the report makes                   | only an absolute http(s) URL becomes a link (percent-encoded where    |
  * |                     |                                           | Markdown would end it); anything else is shown as text                |
+ * | `mdAuthored`        | Markdown someone else wrote (a model's    | outside fenced blocks and code spans: an active `<` → `&lt;`; a link, |
+ * |                     | rewrite of the report)                    | image or reference definition whose destination is not http(s) or a  |
+ * |                     |                                           | `#fragment` loses the bracket that makes it one; controls visible     |
  * | `escapeHtml`        | HTML element text and quoted attributes   | `& < > " '` → entities; controls visible (`\n` `\t` kept: whitespace)  |
  * | `terminalText`      | one field of a terminal line              | every control visible, `\n` and `\t` too (the CLI's own are not data) |
  * | `terminalBlock`     | a multi-line text the CLI composed        | every control visible but `\n` and `\t`                               |
@@ -154,6 +157,91 @@ export const mdLink = (label: unknown, url: unknown): string => {
   // or escape the destination.
   const destination = href.replace(/[()\\]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `[${mdText(label)}](${destination})`;
+};
+
+/** A destination a link may keep: an absolute http(s) URL or a fragment of the same page (entities do not count). */
+const SAFE_DESTINATION = /^\s*<?\s*(?:https?:\/\/|#)/i;
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+const REFERENCE_DEFINITION = /^( {0,3})\[((?:[^\]\\]|\\.)+)\]:(.*)$/;
+
+/** One line of authored prose (no code span in it): raw HTML and autolinks escaped, unsafe links unmade. */
+const neutraliseProse = (text: string): string => {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') {
+      out += text.slice(i, i + 2); // an escape stays one: `\<` and `\]` are already literal
+      i++;
+      continue;
+    }
+    if (c === '<') {
+      ACTIVE_LT.lastIndex = i;
+      out += ACTIVE_LT.test(text) ? '&lt;' : '<';
+    } else if (c === ']' && text[i + 1] === '(' && !SAFE_DESTINATION.test(text.slice(i + 2, i + 2 + 64))) out += '\\]';
+    else out += c;
+  }
+  return out;
+};
+
+/** A line cut into code spans (a run of n backticks to the next run of exactly n: literal) and the prose between. */
+const splitCodeSpans = (line: string): { code: boolean; text: string }[] => {
+  const parts: { code: boolean; text: string }[] = [];
+  let prose = '';
+  let i = 0;
+  while (i < line.length) {
+    if (line[i] === '\\') {
+      prose += line.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (line[i] !== '`') {
+      prose += line[i++];
+      continue;
+    }
+    const run = /^`+/.exec(line.slice(i))![0];
+    const close = new RegExp(`(?<!\`)${run}(?!\`)`, 'g');
+    close.lastIndex = i + run.length;
+    const end = close.exec(line);
+    if (!end) {
+      prose += run;
+      i += run.length;
+      continue;
+    }
+    parts.push({ code: false, text: prose }, { code: true, text: line.slice(i, end.index + run.length) });
+    prose = '';
+    i = end.index + run.length;
+  }
+  parts.push({ code: false, text: prose });
+  return parts;
+};
+
+/**
+ * Markdown written by someone else (an LLM's rewrite of the report, which read the alert's text): kept as written
+ * — headings, lists, tables, emphasis, http(s) links — but no raw HTML, autolink, or link, image or reference
+ * definition to anything but http(s) or a `#fragment` survives, and no control character. Fenced code blocks and
+ * code spans are left as they are (their content is literal text).
+ */
+export const mdAuthored = (markdown: string): string => {
+  const lines = visibleControls(String(markdown ?? '').replace(/\r\n?/g, '\n'), '\n\t').split('\n');
+  let fence: string | undefined;
+  return lines
+    .map((line) => {
+      const opening = FENCE.exec(line);
+      if (fence) {
+        if (opening && opening[1][0] === fence[0] && opening[1].length >= fence.length && line.trim() === opening[1].trim()) fence = undefined;
+        return line;
+      }
+      if (opening) {
+        fence = opening[1];
+        return line;
+      }
+      const definition = REFERENCE_DEFINITION.exec(line);
+      if (definition && !SAFE_DESTINATION.test(definition[3])) return `${definition[1]}\\[${definition[2]}]:${neutraliseProse(definition[3])}`;
+      return splitCodeSpans(line)
+        .map(({ code, text }) => (code ? text : neutraliseProse(text)))
+        .join('');
+    })
+    .join('\n');
 };
 
 // ───────────────────────────── HTML ─────────────────────────────

@@ -32,7 +32,7 @@ import {
 import { IncidentNotFound, type IncidentDetail, type IncidentMeta } from '../store/store.ts';
 import { IncidentSnapshot, runAgent, summarise } from './runtime.ts';
 import { byCodeUnit } from '../compare.ts';
-import { mdCell as cell, mdCode, mdText as t } from '../text.ts';
+import { mdAuthored, mdCell as cell, mdCode, mdText as t } from '../text.ts';
 
 export interface ReportOptions {
   /** Also write `<reportDir>/<incidentId>.md` (directories created) and use that path as the location. */
@@ -318,7 +318,14 @@ export const writeReport =
       const closedAt = deps.clock().toISOString();
       const durationSeconds = Math.max(0, Math.round((Date.parse(closedAt) - Date.parse(detail.incident.startedAt)) / 1000));
       const markdown = renderReport(inputs, outcome, { detail, evidence, closedAt, durationSeconds });
-      return { schema: ReportOutput, instructions: 'Write the RCA report in markdown from the incident record; keep the outcome and location as given.', offline: { markdown, location, outcome: outcome.outcome } };
+      return {
+        schema: ReportOutput,
+        instructions: 'Write the RCA report in markdown from the incident record; keep the outcome and location as given.',
+        offline: { markdown, location, outcome: outcome.outcome },
+        // A model that rewrote the report read the alert's text too: what it wrote is neutralised like any other
+        // untrusted Markdown before it is stored or written. The rendered report is already safe.
+        finish: (o: ReportOutput) => (o.markdown === markdown ? o : { ...o, markdown: mdAuthored(o.markdown) }),
+      };
     }, read);
     if (options.reportDir) {
       await mkdir(options.reportDir, { recursive: true });

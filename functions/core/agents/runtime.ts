@@ -129,6 +129,8 @@ export interface AgentAnalysis<T> {
   readonly offline: T;
   /** Evidence ids an output may cite besides this run's own (e.g. ids from earlier agents' records). */
   readonly knownEvidenceIds?: Iterable<string>;
+  /** Applied to the reasoner's output before it is checked and stored (e.g. neutralising what a model wrote). */
+  readonly finish?: (output: T) => T;
 }
 
 export interface AgentRun<T> {
@@ -167,10 +169,11 @@ export const runAgent = async <T>(
     incidentId,
     knownEvidenceIds: analysis.knownEvidenceIds,
   });
-  validateCitations(result.output, evidence.items, analysis.knownEvidenceIds);
+  const output = analysis.finish ? analysis.finish(result.output) : result.output;
+  validateCitations(output, evidence.items, analysis.knownEvidenceIds);
   const record: AgentRecord = {
     agent,
-    output: result.output,
+    output,
     evidence: evidence.items,
     latencyMs: Math.max(0, deps.clock().getTime() - started),
     reasoner: result.reasoner,
@@ -180,7 +183,7 @@ export const runAgent = async <T>(
     completedAt: deps.clock().toISOString(),
   };
   await deps.store.putAgentRecord(incidentId, record);
-  return { output: result.output, record, incident };
+  return { output, record, incident };
 };
 
 /** The longest summary a task hands back to the state machine (it travels in the execution's state). */

@@ -3,10 +3,15 @@
  * tool output, timeline messages, approver names and comments). Dashboards, wikis and tickets render the report:
  * none of that text may become markup, and the report must keep the structure it has with ordinary text.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decideOutcome, renderReport, type ReportInputs } from '../../../functions/core/agents/report.ts';
+import { decideOutcome, renderReport, type ReportInputs, writeReport } from '../../../functions/core/agents/report.ts';
 import type { Evidence } from '../../../functions/core/model.ts';
+import type { Reasoner } from '../../../functions/core/reasoning/reasoner.ts';
 import type { IncidentDetail, IncidentMeta } from '../../../functions/core/store/store.ts';
+import { fakeDeps, seedIncident } from './fakes.ts';
 
 /** Every trick at once: raw HTML, a javascript: link and image, an autolink, a heading, a list and a table row via line breaks, pipes, backticks, emphasis, entities, terminal controls, bidi overrides. */
 const HOSTILE = [
@@ -165,5 +170,30 @@ describe('renderReport with hostile text in every field', () => {
     expect(markdown).toContain('| inventory-service | latency_p99_ms | 120 | 18340 | 9000 | no |');
     expect(markdown).toContain('blast radius: checkout-service, inventory-service.');
     expect(markdown).toContain('- `change:CR2077` — CR2077 Tune HikariCP');
+  });
+});
+
+describe('writeReport when a model rewrites the report', () => {
+  it('stores and writes what the model wrote without its raw HTML, javascript: links or control characters', async () => {
+    // Prepare: a model that was talked into echoing the alert's markup
+    const rewriting: Reasoner = {
+      reason: async (request) => ({
+        output: request.schema.parse({ ...(request.offline as object), markdown: '# RCA\n\n<img src=x onerror=alert(1)> [details](javascript:alert(2)) [runbook](https://wiki.example.com/rb)\u001b[2J' }),
+        reasoner: 'llm:test',
+      }),
+    };
+    const deps = fakeDeps({ reasoner: rewriting });
+    const incidentId = await seedIncident(deps, { title: 'Pool exhausted <img src=x onerror=alert(1)>' });
+    const dir = await mkdtemp(join(tmpdir(), 'rca-llm-'));
+    try {
+      // Act
+      await writeReport(deps, { reportDir: dir })({ incidentId });
+      // Assess
+      const expected = '# RCA\n\n&lt;img src=x onerror=alert(1)> [details\\](javascript:alert(2)) [runbook](https://wiki.example.com/rb)\\x1b[2J';
+      expect((await deps.store.getDetail(incidentId))?.agents.report?.output).toMatchObject({ markdown: expected });
+      expect(await readFile(join(dir, `${incidentId}.md`), 'utf8')).toBe(expected);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

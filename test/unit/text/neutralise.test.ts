@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, httpUrl, mdCell, mdCode, mdCodeBlock, mdLink, mdText, terminalBlock, terminalText, visibleControls } from '../../../functions/core/text.ts';
+import { escapeHtml, httpUrl, mdAuthored, mdCell, mdCode, mdCodeBlock, mdLink, mdText, terminalBlock, terminalText, visibleControls } from '../../../functions/core/text.ts';
 
 const ESC = '\u001b';
 const BEL = '\u0007';
@@ -129,5 +129,53 @@ describe('terminal text', () => {
     expect(terminalText(hostile)).toBe('svc\\x1b]0;pwned\\x07\\n\\tx\\x1b[2J\\r');
     expect(terminalBlock(hostile)).toBe('svc\\x1b]0;pwned\\x07\n\tx\\x1b[2J\\r');
     expect(terminalText(hostile)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+});
+
+describe('mdAuthored (Markdown a model wrote)', () => {
+  it('keeps its structure and http(s) links, and unmakes raw HTML, autolinks and other links, images and definitions', () => {
+    // Prepare
+    const written = [
+      '# RCA',
+      '',
+      '- see [the dashboard](https://grafana.example.com/d/x) and [above](#summary)',
+      '<script>alert(1)</script>',
+      'click [here](javascript:alert(2)) or ![pic](data:image/svg+xml,x) or [ref][r] or <javascript:alert(3)>',
+      '[r]: javascript:alert(4)',
+      '[ok]: https://example.com',
+      'entity trick [x](&#106;avascript:alert(5)) and escaped \\<b> stays',
+      '| a | b |',
+      '|---|---|',
+      '| `<i>` | <b>bold</b> |',
+      '```html',
+      '<b>code is literal</b> [x](javascript:y)',
+      '```',
+      'bell\u0007 and ESC\u001b[2J',
+    ].join('\n');
+    // Act
+    const safe = mdAuthored(written).split('\n');
+    // Assess
+    expect(safe).toEqual([
+      '# RCA',
+      '',
+      '- see [the dashboard](https://grafana.example.com/d/x) and [above](#summary)',
+      '&lt;script>alert(1)&lt;/script>',
+      'click [here\\](javascript:alert(2)) or ![pic\\](data:image/svg+xml,x) or [ref][r] or &lt;javascript:alert(3)>',
+      '\\[r]: javascript:alert(4)',
+      '[ok]: https://example.com',
+      'entity trick [x\\](&#106;avascript:alert(5)) and escaped \\<b> stays',
+      '| a | b |',
+      '|---|---|',
+      '| `<i>` | &lt;b>bold&lt;/b> |',
+      '```html',
+      '<b>code is literal</b> [x](javascript:y)',
+      '```',
+      'bell\\x07 and ESC\\x1b[2J',
+    ]);
+  });
+
+  it('leaves the report the offline reasoner renders as it is', () => {
+    const report = '# Incident report — a &lt;b> \\[x\\](javascript:y)\n\n- `<evidence>` — HikariPool-<\\*>\n- [ ] Postmortem review';
+    expect(mdAuthored(report)).toBe(report);
   });
 });
