@@ -108,8 +108,11 @@ export const OPENING_WAIT_MS = 3_000;
 /** Its polls of META: the first after this many ms, then doubling up to `OPENING_POLL_MAX_MS`. */
 const OPENING_POLL_MS = 25;
 const OPENING_POLL_MAX_MS = 400;
-/** The longest Retry-After the intake asks for. */
-const MAX_RETRY_AFTER_SECONDS = 60;
+/**
+ * The longest Retry-After a delivery that lost the opening claim asks for: a claimant is usually alive and just slow,
+ * so sooner is better; a retry that comes before a dead claimant's lease ends is simply told again.
+ */
+const MAX_RETRY_AFTER_SECONDS = 10;
 
 /** `inc-20240501-9f2c4e1a7b`: the day, for humans, and 40 random bits; valid as a Step Functions execution name. */
 export const newIncidentId = (now: Date): string => `inc-${now.toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(5).toString('hex')}`;

@@ -20,6 +20,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME } from '
 import { ApprovalWatcher, seedScenario } from '../../lib/local/incident-run.ts';
 import { startTwin, type BusEvent, type StateEvent, type Twin } from '../../lib/local/twin.ts';
 import { type IntakeFaults, type IntakeStep, incidentStoreContract } from '../unit/store/contract.ts';
+import { ingestOpeningContract } from '../unit/api/opening-contract.ts';
 
 let twin: Twin;
 let api: ApiClient;
@@ -70,6 +71,8 @@ const faultyStore = (clock: () => Date, faults: IntakeFaults): DynamoIncidentSto
 };
 
 incidentStoreContract('DynamoIncidentStore on the twin (dynalite)', async (clock, faults) => faultyStore(clock, faults));
+
+ingestOpeningContract('DynamoIncidentStore on the twin (dynalite)', async (clock) => new DynamoIncidentStore(doc, TABLE_NAME, { clock }));
 
 const post = (source: string, body: string, headers: Record<string, string>) =>
   fetch(`${twin.url}/alerts/${source}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
@@ -136,6 +139,39 @@ describe('laptop twin: an alert storm', () => {
     expect(new Set(views.map((v) => v.incident.service))).toEqual(new Set(targets.map((t) => t.service)));
     expect((await incidentIdsNamed(incidentIds)).sort()).toEqual([...incidentIds].sort());
     expect(opened.map((e) => (e.detail as { incidentId: string }).incidentId).sort()).toEqual([...incidentIds].sort());
+  });
+});
+
+describe('laptop twin: duplicate deliveries', () => {
+  it('gives 300 concurrent deliveries of one Dynatrace problem one incident, one execution and exactly one Incident Opened, with no 5xx', async () => {
+    // Prepare: one problem, delivered 300 times at once (as a vendor retrying through a flaky network would)
+    const sample = JSON.parse(await readFile(new URL('../../events/alerts/dynatrace.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const body = JSON.stringify({ ...sample, PID: `dup-${Date.now()}` });
+    const opened: BusEvent[] = [];
+    const unsubscribe = twin.onEvent((e) => {
+      if (e['detail-type'] === 'Incident Opened') opened.push(e);
+    });
+    // Act
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, async () => {
+        const res = await post('dynatrace', body, { 'x-autopilot-secret': twin.secret });
+        return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { incidentId?: string; executionArn?: string } };
+      }),
+    );
+    unsubscribe();
+    // Assess: every answer is a 202 with the execution, or a deliberate shed (429/503) that says when to retry
+    const accepted = answers.filter((a) => a.status === 202);
+    const shed = answers.filter((a) => a.status === 429 || a.status === 503);
+    expect(answers.filter((a) => a.status >= 500 && a.status !== 503)).toEqual([]);
+    expect(shed.every((a) => Number(a.retryAfter) >= 1)).toBe(true);
+    expect(accepted.length + shed.length).toBe(300);
+    expect(accepted.length).toBeGreaterThan(0);
+    const ids = new Set(accepted.map((a) => a.body.incidentId));
+    expect(ids.size).toBe(1);
+    const [incidentId] = [...ids] as string[];
+    expect(accepted.every((a) => a.body.executionArn?.endsWith(`:${incidentId}`))).toBe(true);
+    expect(await incidentIdsNamed(new Set([incidentId]))).toEqual([incidentId]);
+    expect(opened.filter((e) => (e.detail as { incidentId: string }).incidentId === incidentId)).toHaveLength(1);
   });
 });
 

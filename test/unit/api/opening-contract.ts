@@ -14,7 +14,7 @@ import { StoreUnavailable } from '../../../functions/core/store/dynamo-store.ts'
 import type { AlertIntakeStore } from '../../../functions/core/store/store.ts';
 import type { StartResult } from '../../../functions/core/workflow-client.ts';
 import type { ExecutionInput } from '../../../functions/core/model.ts';
-import { OPENING_LEASE_MS, ingestAlert } from '../../../functions/ingest-alert/core.ts';
+import { OPENING_LEASE_MS, OPENING_WAIT_MS, ingestAlert } from '../../../functions/ingest-alert/core.ts';
 import { manualClock } from '../store/contract.ts';
 import { FakeWorkflow, apiEvent, bodyOf, statusOf } from './fixtures.ts';
 
@@ -119,7 +119,8 @@ let serial = 0;
 
 export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnType<typeof manualClock>) => Promise<AlertIntakeStore>) => {
   describe(`unit: the opening journal of ingest-alert (${name})`, () => {
-    const setup = async () => {
+    /** `waitMs`: how long a delivery that lost the claim waits for the execution (short where a dead claimant is the point). */
+    const setup = async ({ waitMs = 50 }: { waitMs?: number } = {}) => {
       const clock = manualClock('2024-05-01T12:10:00.000Z');
       const faults = new Faults();
       const store = await makeStore(clock);
@@ -136,7 +137,7 @@ export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnTyp
         config: { MAX_BODY_BYTES: 256 * 1024, VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3, CORRELATION_WINDOW_SECONDS: 300 },
         clock,
         newIncidentId: () => `inc-${prefix}-${++n}`,
-        openingWaitMs: 50,
+        openingWaitMs: waitMs,
       });
       const service = `svc-${prefix}`;
       const alert = (id: string) => ({ id: `${prefix}-${id}`, title: `alert ${id}`, service, environment: 'w1' });
@@ -153,7 +154,7 @@ export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnTyp
 
     it('gives one incident, one execution and exactly one Incident Opened to 40 concurrent deliveries of one alert, each answered 202 with the execution', async () => {
       // Prepare
-      const { post, workflow, opened } = await setup();
+      const { post, workflow, opened } = await setup({ waitMs: OPENING_WAIT_MS });
       // Act
       const answers = await Promise.all(Array.from({ length: 40 }, () => post('same')));
       // Assess
@@ -169,7 +170,7 @@ export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnTyp
     });
 
     it('publishes once for 20 concurrent distinct alerts of one service (the opener and its correlated alerts racing)', async () => {
-      const { post, workflow, opened } = await setup();
+      const { post, workflow, opened } = await setup({ waitMs: OPENING_WAIT_MS });
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`distinct-${i}`)));
       expect(answers.filter((a) => a.status !== 202)).toEqual([]);
       expect(new Set(answers.map((a) => a.body.incidentId)).size).toBe(1);
