@@ -399,6 +399,8 @@ const guessSource = (payload: unknown): (typeof SOURCES)[number] => {
   if ('PID' in p || 'ProblemID' in p) return 'dynatrace';
   if (p.version === '4' && Array.isArray(p.alerts)) return 'alertmanager';
   if ('ALERT_CYCLE_KEY' in p || 'alert_cycle_key' in p || ('id' in p && 'alert_transition' in p)) return 'datadog';
+  // Datadog's default webhook payload: $EVENT_TYPE, $ORG_ID/$ORG_NAME, $LAST_UPDATED.
+  if ('event_type' in p && 'org' in p && 'last_updated' in p) return 'datadog';
   if (p.source === 'aws.cloudwatch') return 'cloudwatch';
   return 'generic';
 };
