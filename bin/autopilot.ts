@@ -156,11 +156,15 @@ program
     await new Promise(() => undefined); // until a signal
   });
 
-/** Executions live in memory: incidents left open by an earlier run have no execution any more. */
+/**
+ * Executions live in memory: incidents left open by an earlier run have no execution any more, and one whose opening
+ * delivery died before starting it never had one. Lists every such incident (lib/local/interrupted.ts pages through
+ * each non-terminal status), however many there are.
+ */
 const reportLostExecutions = async (api: ApiClient, has: (arn: string) => boolean, say: (t: string) => void) => {
   try {
-    const { items } = await api.listIncidents({ limit: 100 });
-    const lost = items.filter((i) => !TERMINAL.has(String(i.status)) && !(i.executionArn && has(String(i.executionArn))));
+    const { findInterruptedIncidents } = await import('../lib/local/interrupted.ts');
+    const lost = await findInterruptedIncidents((query) => api.listIncidents(query), has);
     if (lost.length === 0) return;
     say(styleText('yellow', `  ${lost.length} incident(s) were in flight when the twin last stopped; their executions did not survive the restart:`, { stream: process.stdout }));
     for (const i of lost) say(`    ${i.incidentId}  ${i.status}  ${i.title ?? ''}  → \`npx autopilot rerun ${i.incidentId}\``);

@@ -45,10 +45,11 @@ export class ApiClient {
     return this.#request('POST', `/alerts/${encodeURIComponent(source)}`, payload, opts.secret);
   }
 
-  async listIncidents(query: { status?: string; limit?: number } = {}): Promise<{ items: Record<string, unknown>[]; cursor?: string }> {
+  async listIncidents(query: { status?: string; limit?: number; cursor?: string } = {}): Promise<{ items: Record<string, unknown>[]; cursor?: string }> {
     const params = new URLSearchParams();
     if (query.status) params.set('status', query.status);
     if (query.limit) params.set('limit', String(query.limit));
+    if (query.cursor) params.set('cursor', query.cursor);
     const qs = params.size ? `?${params}` : '';
     return (await this.#request<{ items: Record<string, unknown>[]; cursor?: string }>('GET', `/incidents${qs}`)).body;
   }
