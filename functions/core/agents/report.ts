@@ -140,7 +140,7 @@ export const renderReport = (
   line();
   line(`| Incident | Service | Severity | Outcome | Started | Closed | Duration |`);
   line(`|---|---|---|---|---|---|---|`);
-  line(`| ${cell(incident.incidentId)} | ${cell(incident.service)} | ${cell(impact?.severity ?? incident.severity)} | ${outcome.status} (${outcome.outcome}) | ${cell(incident.startedAt)} | ${cell(context.closedAt)} | ${Math.round(context.durationSeconds / 60)} min |`);
+  line(`| ${cell(incident.incidentId)} | ${cell(incident.service)} | ${cell(incident.severity)} | ${outcome.status} (${outcome.outcome}) | ${cell(incident.startedAt)} | ${cell(context.closedAt)} | ${Math.round(context.durationSeconds / 60)} min |`);
   line();
   line('## Summary');
   line();
@@ -159,7 +159,9 @@ export const renderReport = (
     // Zero users and "no deviation" would read as a measured all-clear: nothing was measured.
     line(`Severity ${t(impact.severity)} (from the alert). Impact not measured: no metric could be read (${t(inputs.metricsUnread)}).`);
   } else {
-    line(`Severity ${t(impact.severity)}; about ${impact.usersImpacted} users and ${impact.revenuePerMinute}/min of revenue affected; blast radius: ${impact.blastRadius.map(t).join(', ') || 'none'}.`);
+    // The incident's severity is the alert's raised by the measurement, never lowered (impact.ts): say when they differ.
+    const measured = impact.severity === incident.severity ? `Severity ${t(impact.severity)}` : `Measured severity ${t(impact.severity)} (the incident keeps the alert's ${t(incident.severity)}: a measurement never lowers it)`;
+    line(`${measured}; about ${impact.usersImpacted} users and ${impact.revenuePerMinute}/min of revenue affected; blast radius: ${impact.blastRadius.map(t).join(', ') || 'none'}.`);
     if (impact.anomalies.length > 0) {
       line();
       line('| Service | Metric | Baseline | During | Score | Onset |');

@@ -92,6 +92,17 @@ describe('writeReport', () => {
     expect(recorded).toEqual([expect.objectContaining({ id: incidentId, category: 'config-change', resolution: 'Revert maximum-pool-size from 10 back to 20', resolutionMinutes: 20 })]);
   });
 
+  it('shows the incident severity in the header and says when the measured one is lower (a measurement never lowers it)', async () => {
+    // Prepare: the alert said SEV2 (META), the measured impact is SEV4
+    const { deps, incidentId } = await setup({ impact: { ...impact([]), severity: 'SEV4' }, triage, rootcause, plan: plan([revert]), execution, verification: verification(true) });
+    // Act
+    await writeReport(deps)({ incidentId });
+    // Assess
+    const markdown = String(((await deps.store.getAgentRecord(incidentId, 'report'))!.output as { markdown: string }).markdown);
+    expect(markdown).toMatch(/^\| [^|]+ \| checkout-service \| SEV2 \|/m);
+    expect(markdown).toContain("Measured severity SEV4 (the incident keeps the alert's SEV2: a measurement never lowers it)");
+  });
+
   it('escalates a rejected mitigation and names the approver; stores the report in DynamoDB by default', async () => {
     const { deps, store, recorded, incidentId } = await setup({ rootcause, plan: plan([revert]) });
     await store.requestApproval(incidentId, 'tok', { status: 'PENDING', requestedAt: '2026-03-14T12:15:00.000Z' });
