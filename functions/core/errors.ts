@@ -18,10 +18,6 @@ export class Retryable extends Error {
   readonly retryable = true as const;
 }
 
-/** Whether an error is a transient failure (a `Retryable`, or an error object that says `retryable: true`). */
-export const isRetryable = (error: unknown): boolean =>
-  error instanceof Retryable || (typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === true);
-
 /**
  * The names of this project's `Retryable` classes (each class's `name` is its class name). Kept as a literal list —
  * the ASL and this module must not import the store or the agents — and tied to the classes by a test.
@@ -74,3 +70,12 @@ export const RETRYABLE_RETRIER = {
   MaxDelaySeconds: 30,
   JitterStrategy: 'FULL',
 } as const;
+
+/**
+ * Whether an error is a transient failure: a `Retryable`, an error object that says `retryable: true`, or an error
+ * whose name is in the retry contract (an AWS SDK throttle or timeout that escaped after the SDK's own attempts). The
+ * API answers these 503 with Retry-After, as the state machine retries them.
+ */
+export const isRetryable = (error: unknown): boolean =>
+  error instanceof Retryable ||
+  (typeof error === 'object' && error !== null && ((error as { retryable?: unknown }).retryable === true || RETRYABLE_ERROR_NAMES.includes(String((error as { name?: unknown }).name))));

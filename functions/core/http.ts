@@ -7,9 +7,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type * as z from 'zod';
 import { ConfigError } from './config.ts';
 import { type ParsedJson, parseKeepableJson } from './keepable-json.ts';
+import { isRetryable } from './errors.ts';
 import type { Observability } from './handler.ts';
 import { InvalidCursor } from './store/dynamo-store.ts';
-import { ApprovalAlreadyDecided, IncidentNotFound, StoreRetryLater } from './store/store.ts';
+import { ApprovalAlreadyDecided, IncidentNotFound } from './store/store.ts';
 import { type SecretProvider, secretsMatch } from './secrets.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2;
@@ -178,9 +179,10 @@ export const errorResponse = (error: unknown, o?: Pick<Observability, 'logger'>)
   if (error instanceof InvalidCursor) return json(400, { error: 'bad_request', message: error.message });
   if (error instanceof ApprovalAlreadyDecided) return json(409, { error: 'approval_already_decided', message: error.message, approval: error.approval ?? null });
   // Say why and that a retry helps (a vendor retries a 5xx): not a bare "internal error".
-  if (error instanceof StoreRetryLater) {
-    o?.logger.warn('store asked to retry later', { error: error.name, message: error.message });
-    return json(503, { error: 'service_unavailable', message: error.message }, retryAfter(error));
+  if (isRetryable(error)) {
+    const { name, message } = error as Error;
+    o?.logger.warn('transient failure: asking the caller to retry', { error: name, message });
+    return json(503, { error: 'service_unavailable', message: message || `${name}: retry the request` }, retryAfter(error));
   }
   o?.logger.error('unhandled error', error as Error);
   return json(500, { error: 'internal_error', message: 'internal error' });

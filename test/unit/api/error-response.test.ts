@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { BadRequest, DEFAULT_RETRY_AFTER_SECONDS, ServiceUnavailable, errorResponse } from '../../../functions/core/http.ts';
 import { IntakeContention, StoreUnavailable } from '../../../functions/core/store/dynamo-store.ts';
 import { IncidentNotReady } from '../../../functions/core/store/store.ts';
+import { JournalUnavailable } from '../../../functions/core/store/journal.ts';
+
+/** An AWS SDK error as it escapes after the SDK's own attempts: a plain Error with the service's error name. */
+const sdkError = (name: string, message: string): Error => Object.assign(new Error(message), { name, $retryable: {} });
 
 describe('unit: errorResponse and Retry-After', () => {
   it.each([
@@ -12,6 +16,9 @@ describe('unit: errorResponse and Retry-After', () => {
     ['StoreUnavailable', new StoreUnavailable('DynamoDB is throttling requests; retry later'), String(DEFAULT_RETRY_AFTER_SECONDS)],
     ['IncidentNotReady', new IncidentNotReady('inc-9'), String(DEFAULT_RETRY_AFTER_SECONDS)],
     ['IntakeContention', new IntakeContention('CORR#-#svc', 4), String(DEFAULT_RETRY_AFTER_SECONDS)],
+    ['JournalUnavailable (any Retryable, not only the store\'s)', new JournalUnavailable('the action journal could not be read'), String(DEFAULT_RETRY_AFTER_SECONDS)],
+    ['an AWS SDK TimeoutError (a name in the retry contract)', sdkError('TimeoutError', 'Connection timed out after 1000 ms'), String(DEFAULT_RETRY_AFTER_SECONDS)],
+    ['an AWS SDK ThrottlingException', sdkError('ThrottlingException', 'Rate exceeded'), String(DEFAULT_RETRY_AFTER_SECONDS)],
   ])('%s → 503 with Retry-After %s and its message', (_what, error, retryAfter) => {
     const result = errorResponse(error);
     expect(result.statusCode).toBe(503);

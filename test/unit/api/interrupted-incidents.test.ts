@@ -33,7 +33,8 @@ describe('unit: the restart check finds every interrupted incident', () => {
     // Act
     const found = await findInterruptedIncidents(async (query) => {
       pages.push({ status: query.status, ...(query.cursor ? { cursor: query.cursor } : {}) });
-      return store.listIncidents({ ...query, status: query.status as IncidentStatus });
+      const page = await store.listIncidents({ ...query, status: query.status as IncidentStatus });
+      return { ...page, items: page.items.map((i) => ({ ...i })) };
     }, (arn) => live.has(arn));
     // Assess
     expect(expected.length).toBeGreaterThan(INTERRUPTED_PAGE_SIZE);
