@@ -31,7 +31,6 @@ import { terminalBlock, terminalText as safe } from '../functions/core/text.ts';
 
 const DEMO_SCENARIO = 'db-pool-exhaustion';
 const SOURCES = ['dynatrace', 'alertmanager', 'datadog', 'cloudwatch', 'generic'] as const;
-const TERMINAL = new Set(['RESOLVED', 'ESCALATED', 'FAILED']);
 const OUTCOME_EVENTS = new Set(['Incident Resolved', 'Incident Escalated', 'Incident Failed']);
 
 /** An error the CLI reports as one line. */
@@ -167,7 +166,7 @@ const reportLostExecutions = async (api: ApiClient, has: (arn: string) => boolea
     const lost = await findInterruptedIncidents((query) => api.listIncidents(query), has);
     if (lost.length === 0) return;
     say(styleText('yellow', `  ${lost.length} incident(s) were in flight when the twin last stopped; their executions did not survive the restart:`, { stream: process.stdout }));
-    for (const i of lost) say(`    ${i.incidentId}  ${i.status}  ${i.title ?? ''}  → \`npx autopilot rerun ${i.incidentId}\``);
+    for (const i of lost) say(`    ${safe(String(i.incidentId))}  ${safe(String(i.status))}  ${safe(String(i.title ?? ''))}  → \`npx autopilot rerun ${safe(String(i.incidentId))}\``);
   } catch (error) {
     say(dim(`  (could not list earlier incidents: ${(error as Error).message})`));
   }
