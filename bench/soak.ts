@@ -25,7 +25,8 @@
  * "Names the field": each generated case carries the names a precise answer must contain (the offending key path
  * as the normalisers print it, e.g. `alerts.0.labels.service` or `detail.alarmName`, or for a value nested inside a
  * free-form field that field's path; the header name for credentials and content type; `source` for the path
- * parameter; `JSON` for unparseable bodies, `UTF-8` for undecodable ones, `body` for one over the size limit). A 4xx
+ * parameter; `JSON` for unparseable bodies, the field or `UTF-8` for undecodable bytes, `body` or `bytes` for a body
+ * over the size limit). A 4xx
  * names the field when its `message` (or an entry of `problems`) contains one of them. A path that matches no route
  * is answered by API Gateway itself (`{"message":"Not Found"}`, no function runs): it has no field to name and is
  * counted as `notApplicable`, not as a miss.
@@ -368,7 +369,8 @@ const generateHostile = (count: number, seed: number, secret: string): HostileCa
         const text = JSON.stringify(setPath(base(source, i), field, '__BYTES__'));
         const [before, after] = text.split('__BYTES__');
         const bad = rnd.pick([Buffer.from([0xc3, 0x28]), Buffer.from([0xff, 0xfe]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xe2, 0x82])]);
-        return post(source, 'odd-unicode', Buffer.concat([Buffer.from(`${before}ok`, 'utf8'), bad, Buffer.from(after, 'utf8')]), ['UTF-8', 'utf-8', 'utf8'], `${field} with invalid UTF-8 bytes ${bad.toString('hex')}`);
+        // Named precisely by the field that holds the bytes or by the encoding the body breaks.
+        return post(source, 'odd-unicode', Buffer.concat([Buffer.from(`${before}ok`, 'utf8'), bad, Buffer.from(after, 'utf8')]), [field, 'UTF-8', 'utf8'], `${field} with invalid UTF-8 bytes ${bad.toString('hex')}`);
       }
       if (kind === 'lone-surrogate') {
         const field = rnd.pick(FIELDS[source].strings);
