@@ -6,28 +6,23 @@
  * Nothing is written and nothing started on any 4xx. Every step after validation is idempotent, so a vendor
  * retry after a 5xx completes a half-done delivery.
  *
- * The opening of an incident is journalled on its META (`opening`, see `OpeningJournal` in store.ts), because its
- * one non-idempotent side effect, `Incident Opened`, pages someone. Any OPEN delivery that finds the opening not
- * published takes it, by one conditional write (`claimOpening`: no claim yet, or one whose lease has passed or was
- * released), and only the winner goes on:
- *   1. claim (lease `OPENING_LEASE_MS`, four times the function's 15 s timeout: a live claimant is never overtaken);
- *   2. StartExecution (name = incident id, input built only from META: idempotent; skipped when META has the ARN);
- *   3. record the ARN, conditional on still holding the claim (`recordOpeningStarted`), and the timeline entry;
- *   4. publish `Incident Opened`;
- *   5. mark it published (`markOpeningPublished`): later deliveries do nothing more.
- * A failure the claimant sees in 2–4 releases the claim and answers 503, so the vendor's retry, or any other alert
- * of the incident, takes over at once. A claimant that dies (timeout, crash) holds its claim until the lease ends;
- * then the next delivery — a retry or any later alert — takes over and redoes the steps: the execution is started
- * once (by name), and `Incident Opened` published once, whatever step it died after, EXCEPT a death between 4 and 5,
- * after which the taker publishes it a second time (at least once, as any EventBridge event: consumers key on
- * `incidentId`). A claimant that lost its claim to a taker (it outlived its lease) stops at step 3, before publishing.
+ * The opening of an incident (start its workflow, publish `Incident Opened` once) is functions/core/intake/opening.ts,
+ * shared with the opening sweeper; its module comment has the journal on META (claim with a lease → StartExecution →
+ * record the ARN → publish → mark published). Here, any OPEN delivery that finds the opening not published runs it
+ * (`ensureOpened`). A failure the claimant sees releases the claim and answers 503, so the vendor's retry, or any other
+ * alert of the incident, takes over at once. A claimant that dies (timeout, crash) holds its claim until the lease
+ * (`OPENING_LEASE_MS`) ends; then the next delivery — a retry or any later alert — takes over.
  * A delivery that does not win the claim answers 202 only once the incident has an execution ARN (the execution
  * exists): it waits up to `OPENING_WAIT_MS` for the claimant to record it, then answers 503 with Retry-After (the lease
  * left). So for every 202 the execution exists, and every failure after the first write is completed by the retry
  * its 503 asks for, or by the next alert of the incident. If no delivery ever comes again after a claimant died
- * (or after a failure between recording the alert and claiming), the incident stays OPEN without an execution; the
- * twin's restart check (`autopilot serve`) lists every such incident with `autopilot rerun <id>`, and on AWS they
- * are the OPEN incidents without `executionArn` in `GET /incidents?status=OPEN`.
+ * (or after a failure between recording the alert and claiming: a vendor that does not retry, a last alert whose
+ * Lambda died), the opening sweeper completes it: `sweep-openings`, on an EventBridge Scheduler schedule on AWS
+ * (every 5 minutes by default) and a timer on the twin (and once at `autopilot serve` start), takes over every
+ * non-terminal incident whose opening is not published once its claim is released or its lease has passed (or, never
+ * claimed, once the incident is older than the lease), through the same journal (functions/sweep-openings/core.ts).
+ * An incident whose execution was lost (the twin's executions do not survive a restart) is the rerun's business:
+ * the twin's restart check (`autopilot serve`) lists it with `autopilot rerun <id>`.
  * A closed incident (RESOLVED, ESCALATED, FAILED) is never claimed: an alert joining an escalated incident is
  * recorded and listed on its timeline, and starts and publishes nothing.
  *
@@ -57,9 +52,12 @@ import type { EventPublisher } from '../core/deps.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
-import { isTerminal, newClaimId, openingClaimable, openingPublished } from '../core/store/dynamo-store.ts';
-import { type AlertIntakeStore, type IncidentMeta, IncidentNotFound, type OpeningClaim, type OpeningClaimResult, type RecordResult } from '../core/store/store.ts';
-import { TaskClosed, type WorkflowClient, executionInputFor } from '../core/workflow-client.ts';
+import { type AlertIntakeStore, type IncidentMeta, type RecordResult } from '../core/store/store.ts';
+import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
+import { ensureOpened } from '../core/intake/opening.ts';
+
+// Where the webhook's tests and earlier callers found them: the opening is core/intake's now.
+export { OPENING_LEASE_MS, OPENING_WAIT_MS, STARTER_GRACE_MS, openedDetail } from '../core/intake/opening.ts';
 
 export interface IngestDeps {
   /** DynamoIncidentStore and MemoryIncidentStore implement it. */
@@ -70,7 +68,7 @@ export interface IngestDeps {
   readonly config: Pick<Config, 'MAX_BODY_BYTES' | 'VERIFY_WAIT_SECONDS' | 'MAX_VERIFY_CHECKS'> & Partial<Pick<Config, 'CORRELATION_WINDOW_SECONDS'>>;
   readonly clock: () => Date;
   readonly newIncidentId?: (now: Date) => string;
-  /** How long a delivery that lost the opening claim waits for the execution to be recorded. @default OPENING_WAIT_MS */
+  /** How long a delivery that lost the opening claim waits for the execution to be recorded. @default OPENING_WAIT_MS (core/intake/opening.ts) */
   readonly openingWaitMs?: number;
   /** @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -96,24 +94,6 @@ export type IngestOutcome =
 export const ALERTS_RESOLVED = 'AlertsResolved';
 /** Default correlation window when the configuration gives none (config.ts has the same default). */
 export const DEFAULT_CORRELATION_WINDOW_SECONDS = 300;
-/**
- * The lease of an opening claim: after this long its holder is presumed dead (the ingest function's timeout is 15 s)
- * and any later delivery takes the opening over. A claim released on a failure is taken over at once.
- */
-export const OPENING_LEASE_MS = 60_000;
-/** The opener's grace before another alert may start the workflow: the lease of its claim. */
-export const STARTER_GRACE_MS = OPENING_LEASE_MS;
-/** How long a delivery that did not win the opening claim waits for the winner to record the execution. */
-export const OPENING_WAIT_MS = 3_000;
-/** Its polls of META: the first after this many ms, then doubling up to `OPENING_POLL_MAX_MS`. */
-const OPENING_POLL_MS = 25;
-const OPENING_POLL_MAX_MS = 400;
-/**
- * The longest Retry-After a delivery that lost the opening claim asks for: a claimant is usually alive and just slow,
- * so sooner is better; a retry that comes before a dead claimant's lease ends is simply told again.
- */
-const MAX_RETRY_AFTER_SECONDS = 10;
-
 /** `inc-20240501-9f2c4e1a7b`: the day, for humans, and 40 random bits; valid as a Step Functions execution name. */
 export const newIncidentId = (now: Date): string => `inc-${now.toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(5).toString('hex')}`;
 
@@ -184,140 +164,6 @@ const ingestOpen = async (deps: IngestDeps, item: NormalizedItem, o?: Observabil
     ...(disposition === 'correlated' ? { correlated: true } : {}),
     state: 'OPEN',
   };
-};
-
-/**
- * Makes sure the incident's workflow runs and `Incident Opened` went out once (the journal, see the module comment).
- * Returns the execution ARN once the execution exists; throws ServiceUnavailable (503 + Retry-After) when it cannot
- * tell that it does. A published incident costs nothing more: the repeat path is the store's count alone.
- */
-const ensureOpened = async (deps: IngestDeps, incident: IncidentMeta, claimedBy: string, o?: Observability): Promise<{ executionArn?: string }> => {
-  // Done, or closed (a closed incident starts and publishes nothing: it is humans' now, or over).
-  if (openingPublished(incident) || isTerminal(incident.status)) return incident.executionArn ? { executionArn: incident.executionArn } : {};
-  const { store } = deps;
-  const claimId = newClaimId();
-  const waitUntil = performance.now() + (deps.openingWaitMs ?? OPENING_WAIT_MS);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  let current = incident;
-  for (let poll = 0; ; poll++) {
-    if (openingClaimable(current, deps.clock())) {
-      const claim = await claimOrRelease(deps, current.incidentId, { claimId, claimedBy, at: deps.clock(), leaseMs: OPENING_LEASE_MS }, o);
-      if (claim.claimed) return openAsClaimant(deps, claim.incident, claimId, o);
-      current = claim.incident;
-    }
-    // The execution exists (its publish is the claimant's), or the incident closed meanwhile.
-    if (current.executionArn) return { executionArn: current.executionArn };
-    if (isTerminal(current.status)) return {};
-    if (performance.now() >= waitUntil) {
-      const until = current.opening?.claimedUntil;
-      const left = until ? Math.ceil((Date.parse(until) - deps.clock().getTime()) / 1000) : 1;
-      throw new ServiceUnavailable(
-        `incident ${current.incidentId} is being opened by another delivery, which has not recorded its workflow yet${until ? ` (its claim lasts until ${until})` : ''}; retry the delivery`,
-        Math.min(Math.max(left, 1), MAX_RETRY_AFTER_SECONDS),
-      );
-    }
-    await sleep(Math.min(OPENING_POLL_MS * 2 ** poll, OPENING_POLL_MAX_MS));
-    const read = await store.getIncident(current.incidentId);
-    if (!read) throw new IncidentNotFound(current.incidentId);
-    current = read;
-  }
-};
-
-/**
- * Step 1. A claim that failed ambiguously (a timeout: it may have landed) is released, so that the retry can take
- * the opening at once instead of waiting out a lease nobody holds.
- */
-const claimOrRelease = async (deps: IngestDeps, incidentId: string, claim: OpeningClaim, o?: Observability): Promise<OpeningClaimResult> => {
-  try {
-    return await deps.store.claimOpening(incidentId, claim);
-  } catch (error) {
-    await releaseQuietly(deps, incidentId, claim.claimId, o);
-    throw error;
-  }
-};
-
-/** Gives up a claim this delivery may hold; a failure here only means the claim lapses at the end of its lease. */
-const releaseQuietly = async (deps: IngestDeps, incidentId: string, claimId: string, o?: Observability): Promise<void> => {
-  try {
-    await deps.store.releaseOpening(incidentId, claimId);
-  } catch (error) {
-    o?.logger.error('releasing the opening claim failed', error as Error);
-  }
-};
-
-/**
- * Steps 2–5 of the journal, by the delivery holding the opening claim. A failure before the publish releases the
- * claim (the retry takes over at once); a claim lost to a taker stops before publishing.
- */
-const openAsClaimant = async (deps: IngestDeps, incident: IncidentMeta, claimId: string, o?: Observability): Promise<{ executionArn: string }> => {
-  const { store } = deps;
-  const incidentId = incident.incidentId;
-  let executionArn: string;
-  try {
-    let alreadyExisted = true;
-    if (incident.executionArn) executionArn = incident.executionArn;
-    else ({ executionArn, alreadyExisted } = await startWorkflow(deps, incident, o));
-    if (!(await store.recordOpeningStarted(incidentId, claimId, executionArn))) {
-      o?.logger.warn('opening claim taken over by another delivery; not publishing', { incidentId });
-      return { executionArn };
-    }
-    await store.appendEvent(incidentId, {
-      type: 'workflow-started',
-      message: alreadyExisted ? 'Workflow was already started (a retried or taken-over delivery)' : 'Workflow started',
-      data: { executionArn },
-    });
-    await publishOpened(deps, incident, executionArn, o);
-  } catch (error) {
-    await releaseQuietly(deps, incidentId, claimId, o);
-    throw error;
-  }
-  await markPublished(deps, incidentId, claimId, o);
-  return { executionArn };
-};
-
-const publishOpened = async (deps: IngestDeps, incident: IncidentMeta, executionArn: string, o?: Observability): Promise<void> => {
-  try {
-    await deps.events.publish('Incident Opened', openedDetail(incident, executionArn));
-  } catch (error) {
-    o?.logger.error('publishing Incident Opened failed', error as Error);
-    throw new ServiceUnavailable(`the alert is recorded and the workflow of incident ${incident.incidentId} started, but Incident Opened could not be published (${(error as Error).name}); retry the delivery`);
-  }
-};
-
-/** Attempts at marking the opening published: the one gap where a failure would let a later delivery publish again. */
-const MARK_ATTEMPTS = 3;
-
-/**
- * Step 5. `Incident Opened` is out, so this never answers 5xx: the execution exists, and a retry could only publish
- * again. It tries a few times; if the mark never lands, a delivery after the lease publishes a second time (logged).
- */
-const markPublished = async (deps: IngestDeps, incidentId: string, claimId: string, o?: Observability): Promise<void> => {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await deps.store.markOpeningPublished(incidentId, claimId);
-      return;
-    } catch (error) {
-      if (attempt >= MARK_ATTEMPTS) {
-        o?.logger.error('Incident Opened was published but could not be journalled; a later delivery may publish it again', error as Error);
-        return;
-      }
-      await sleep(OPENING_POLL_MS * 2 ** attempt);
-    }
-  }
-};
-
-/**
- * StartExecution for a recorded incident. A failure (throttled, timed out, unreachable) is a 503 that says the alert
- * is recorded and a retry completes the delivery (the retry starts the workflow: see the module comment).
- */
-const startWorkflow = async (deps: IngestDeps, incident: IncidentMeta, o?: Observability) => {
-  try {
-    return await deps.workflow.start(incident.incidentId, executionInputFor(incident, deps.config));
-  } catch (error) {
-    o?.logger.error('starting the workflow failed', error as Error);
-    throw new ServiceUnavailable(`the alert is recorded, but the workflow of incident ${incident.incidentId} could not be started (${(error as Error).name}); retry the delivery`);
-  }
 };
 
 const ingestResolved = async (deps: IngestDeps, { alert, raw }: NormalizedItem, o?: Observability): Promise<IngestOutcome> => {
@@ -394,18 +240,3 @@ const withdrawApproval = async (deps: IngestDeps, incident: IncidentMeta, o?: Ob
   });
   return true;
 };
-
-/** The `Incident Opened` detail (events/schemas/incident-opened.json). */
-export const openedDetail = (incident: IncidentMeta, executionArn: string): Record<string, unknown> => ({
-  incidentId: incident.incidentId,
-  status: 'OPEN',
-  severity: incident.severity,
-  service: incident.service,
-  title: incident.title,
-  source: incident.source,
-  dedupKey: incident.dedupKey,
-  ...(incident.environment ? { environment: incident.environment } : {}),
-  startedAt: incident.startedAt,
-  createdAt: incident.createdAt,
-  executionArn,
-});
