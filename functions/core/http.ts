@@ -89,6 +89,14 @@ const retryAfter = (error: unknown): Record<string, string> => {
   return { 'retry-after': String(value) };
 };
 
+/** 415: a body sent with a media type this route does not take. The message names the header and what it takes. */
+export class UnsupportedMediaType extends HttpError {
+  override name = 'UnsupportedMediaType';
+  constructor(message: string) {
+    super(415, 'unsupported_media_type', message);
+  }
+}
+
 /** Header lookup; API Gateway lowercases header names, other callers may not. */
 export const header = (event: ApiEvent, name: string): string | undefined => {
   const wanted = name.toLowerCase();
@@ -108,7 +116,39 @@ export const readBody = (event: ApiEvent, maxBytes: number): string => {
   const body = event.body ?? '';
   const decoded = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
   if (decoded.byteLength > maxBytes) throw new PayloadTooLarge(decoded.byteLength, maxBytes);
-  return decoded.toString('utf8');
+  return utf8Text(decoded);
+};
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * The body's bytes as text, refusing bytes that are not UTF-8 (JSON on the wire is UTF-8, RFC 8259 §8.1). A lenient
+ * decode would turn them into U+FFFD and store a value the sender never sent, so nothing is written: 400.
+ */
+export const utf8Text = (bytes: Uint8Array): string => {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    throw new BadRequest('body: not valid UTF-8 (a JSON body must be UTF-8 encoded)');
+  }
+};
+
+/** The media types a JSON route takes: application/json and the structured-syntax `+json` types. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/;
+
+/**
+ * A JSON route refuses a body declared as another media type (a form post, XML, text) with 415 naming the header, rather
+ * than reading it as JSON by accident; a request without Content-Type is read as JSON. A charset other than UTF-8 is
+ * refused too (the body is decoded as UTF-8).
+ */
+export const requireJsonContentType = (event: ApiEvent): void => {
+  const value = header(event, 'content-type');
+  if (value === undefined || value.trim() === '') return;
+  const [type = '', ...params] = value.split(';').map((part) => part.trim().toLowerCase());
+  const shown = JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  if (!JSON_MEDIA_TYPE.test(type)) throw new UnsupportedMediaType(`content-type: expected application/json, got ${shown}`);
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replaceAll('"', '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') throw new UnsupportedMediaType(`content-type: the charset must be utf-8, got ${shown}`);
 };
 
 /**

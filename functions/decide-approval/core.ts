@@ -20,7 +20,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
-import { type ApiEvent, type ApiResult, Conflict, HttpError, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
+import { type ApiEvent, type ApiResult, Conflict, HttpError, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireJsonContentType, requireSecret, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import { type ApprovalDecision, ApprovalRequestMismatch, type ApprovalState, type IncidentStore } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
@@ -133,6 +133,7 @@ export const decideApproval = (deps: DecideDeps) =>
   withErrors(async (event: ApiEvent, o?: Observability): Promise<ApiResult> => {
     await requireSecret(event, deps.secret);
     const incidentId = pathParam(event, 'id');
+    requireJsonContentType(event);
     const body = parseWith(DecisionBody, parseJson(readBody(event, deps.config.MAX_BODY_BYTES)), 'approval decision');
     const approval = await applyDecision(deps, { incidentId, ...body }, o);
     return json(200, { incidentId, approval });

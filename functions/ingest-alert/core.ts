@@ -50,7 +50,7 @@ import { AlertPayloadInvalid, type NormalizedItem, UnknownAlertSource, isAlertSo
 import type { Config } from '../core/config.ts';
 import type { EventPublisher } from '../core/deps.ts';
 import type { Observability } from '../core/handler.ts';
-import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, withErrors } from '../core/http.ts';
+import { type ApiEvent, type ApiResult, BadRequest, NotFound, PayloadTooLarge, ServiceUnavailable, json, parseJson, pathParam, requireJsonContentType, utf8Text, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import { type AlertIntakeStore, type IncidentMeta, type RecordResult } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
@@ -111,7 +111,8 @@ export const ingestAlert = (deps: IngestDeps) =>
     const credential = await authenticateAlert(event, body, deps.secret, deps.clock());
     const source = pathParam(event, 'source');
     if (!isAlertSource(source)) throw new NotFound(new UnknownAlertSource(source).message);
-    const payload = parseJson(body.toString('utf8'));
+    requireJsonContentType(event);
+    const payload = parseJson(utf8Text(body));
     const now = deps.clock();
     let items: NormalizedItem[];
     try {

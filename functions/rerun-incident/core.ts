@@ -20,7 +20,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
-import { type ApiEvent, type ApiResult, Conflict, NotFound, json, parseJson, parseWith, pathParam, readBody, requireSecret, withErrors } from '../core/http.ts';
+import { type ApiEvent, type ApiResult, Conflict, NotFound, json, parseJson, parseWith, pathParam, readBody, requireJsonContentType, requireSecret, withErrors } from '../core/http.ts';
 import { TERMINAL_STATUSES } from '../core/model.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import { type ActionJournal, type JournalEntry, mitigationSteps } from '../core/store/journal.ts';
@@ -59,6 +59,7 @@ export const rerunIncident = (deps: RerunDeps) =>
   withErrors(async (event: ApiEvent, o?: Observability): Promise<ApiResult> => {
     await requireSecret(event, deps.secret);
     const incidentId = pathParam(event, 'id');
+    requireJsonContentType(event);
     const text = readBody(event, deps.config.MAX_BODY_BYTES);
     const body = text.trim() ? parseWith(RerunBody, parseJson(text), 'rerun request') : {};
 
