@@ -56,6 +56,7 @@ new IncidentAutopilotStack(app, STACK_NAME, {
   llmTokenBudget: intContext('llmTokenBudget'),
   verifyWaitSeconds: intContext('verifyWaitSeconds'),
   maxVerifyChecks: intContext('maxVerifyChecks'),
+  openingSweepRateMinutes: intContext('openingSweepRateMinutes'),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -8,7 +8,9 @@
 export type Access =
   | 'table:read'
   | 'table:write'
+  | 'table:openings' // Query on the status index; GetItem, UpdateItem (the opening journal on META) and PutItem (timeline entries)
   | 'sfn:start' // StartExecution / DescribeExecution on the incident workflow
+  | 'sfn:start-only' // StartExecution on the incident workflow, nothing else
   | 'sfn:respond' // SendTaskSuccess / SendTaskFailure
   | 'events:put'
   | 'secret:webhook' // the shared secret of the webhook/approval routes
@@ -22,8 +24,11 @@ export interface FunctionSpec {
   /** The handler file, relative to the project root. */
   readonly entry: string;
   readonly description: string;
-  /** `workflow` functions are invoked by the state machine; `api` functions sit behind API Gateway. */
-  readonly role: 'workflow' | 'api';
+  /**
+   * `workflow` functions are invoked by the state machine; `api` functions sit behind API Gateway; `scheduled` functions
+   * are invoked on a schedule (EventBridge Scheduler on AWS, a timer on the twin).
+   */
+  readonly role: 'workflow' | 'api' | 'scheduled';
   /** For workflow functions: the `${Key}` in statemachine/*.asl.json that becomes the function ARN. */
   readonly aslKey?: string;
   readonly memoryMb: number;
@@ -52,6 +57,9 @@ const api = (name: string, description: string, access: readonly Access[]): Func
   access,
 });
 
+/** The opening sweeper's timeout: at most the opening claim's lease (60 s), so a live sweeper is never overtaken. */
+export const SWEEP_OPENINGS_TIMEOUT_SECONDS = 60;
+
 export const FUNCTIONS: readonly FunctionSpec[] = [
   // API roles
   api('ingest-alert', 'POST /alerts/{source}: authenticate, normalise, deduplicate, correlate, start the workflow; withdraw a pending approval when every alert resolved', ['table:read', 'table:write', 'sfn:start', 'sfn:respond', 'events:put', 'secret:webhook']),
@@ -75,6 +83,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   agent('escalate', 'EscalateFunctionArn', 'Hands the incident to humans (approval timed out, not recovered, rejected)'),
   agent('write-report', 'WriteReportFunctionArn', 'RCA report and the outcome event to publish'),
   agent('record-failure', 'RecordFailureFunctionArn', 'Marks the incident FAILED, keeping partial outputs'),
+  // Scheduled
+  {
+    name: 'sweep-openings',
+    entry: 'functions/sweep-openings/handler.ts',
+    description: 'Every few minutes: starts the workflow and publishes Incident Opened of every incident whose opening delivery died with no delivery since',
+    role: 'scheduled',
+    memoryMb: 512,
+    timeoutSeconds: SWEEP_OPENINGS_TIMEOUT_SECONDS,
+    access: ['table:openings', 'sfn:start-only', 'events:put'],
+  },
 ];
 
 export const functionSpec = (name: string): FunctionSpec => {

@@ -14,6 +14,7 @@ import { IncidentEvents } from './incident-events.ts';
 import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from './incident-functions.ts';
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
+import { OpeningSweeper } from './opening-sweeper.ts';
 import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowance } from './nag-acknowledgements.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
 
@@ -94,6 +95,12 @@ export interface IncidentAutopilotStackProps extends StackProps {
    * @default - alarms without actions
    */
   readonly alarmTopic?: ITopic;
+  /**
+   * Minutes between two runs of the opening sweeper (functions/sweep-openings), which starts the workflow and publishes
+   * `Incident Opened` of every incident whose opening delivery died with no delivery since. 1 to 1440.
+   * @default 5
+   */
+  readonly openingSweepRateMinutes?: number;
 }
 
 /** Settings with defaults applied, checked against the same bounds functions/core/config.ts enforces. */
@@ -138,6 +145,8 @@ export class IncidentAutopilotStack extends Stack {
   public readonly functions: IncidentFunctions;
   public readonly workflow: IncidentWorkflow;
   public readonly api: AlertApi;
+  /** The schedule of the opening sweeper. */
+  public readonly openingSweeper: OpeningSweeper;
   /** Shared secret of the webhook and approval routes (header `x-autopilot-secret`). */
   public readonly webhookSecret: Secret;
   /** Retool workflow API key, created empty when `retoolWorkflowUrl` is set. */
@@ -191,6 +200,7 @@ export class IncidentAutopilotStack extends Stack {
       alarmTopic: props.alarmTopic,
     });
     this.functions.connectStateMachine(this.workflow.stateMachine);
+    this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
     this.configureTools(props.toolsEnvironment);
 

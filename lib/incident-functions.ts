@@ -21,6 +21,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type Access, BUNDLE_EXTERNAL_MODULES, FUNCTIONS, type FunctionSpec } from '../functions/registry.ts';
 import { ConfigError } from '../functions/core/config.ts';
+import { TABLE_SCHEMA } from './table-schema.ts';
 import { parseDocuments } from '../functions/core/tools/actions/select.ts';
 import { DOCUMENT_REF_FORMS, type DocumentRef, parseDocumentRef } from '../functions/core/tools/actions/ssm-documents.ts';
 import { checkBaseUrl } from '../functions/core/tools/vendors/http.ts';
@@ -251,8 +252,8 @@ export class IncidentFunctions extends Construct {
   }
 
   /**
-   * Grants `sfn:start` (StartExecution, DescribeExecution; STATE_MACHINE_ARN in the environment) and
-   * `sfn:respond` (SendTaskSuccess/Failure/Heartbeat) on the incident workflow.
+   * Grants `sfn:start` (StartExecution, DescribeExecution; STATE_MACHINE_ARN in the environment), `sfn:start-only`
+   * (StartExecution; STATE_MACHINE_ARN) and `sfn:respond` (SendTaskSuccess/Failure/Heartbeat) on the incident workflow.
    */
   public connectStateMachine(stateMachine: IStateMachine): void {
     for (const spec of this.specs) {
@@ -260,6 +261,10 @@ export class IncidentFunctions extends Construct {
       if (spec.access.includes('sfn:start')) {
         stateMachine.grantStartExecution(fn);
         stateMachine.grantExecution(fn, 'states:DescribeExecution');
+        fn.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+      }
+      if (spec.access.includes('sfn:start-only')) {
+        stateMachine.grantStartExecution(fn);
         fn.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
       }
       if (spec.access.includes('sfn:respond')) stateMachine.grantTaskResponse(fn);
@@ -277,7 +282,13 @@ export class IncidentFunctions extends Construct {
       // Read-write already includes every read action: one statement, not two.
       'table:read': () => (spec.access.includes('table:write') ? undefined : props.table.grantReadData(fn)),
       'table:write': () => props.table.grantReadWriteData(fn),
+      // Exactly the calls of the opening journal (functions/core/intake/opening.ts) and the status listing.
+      'table:openings': () => {
+        fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
+        fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${TABLE_SCHEMA.byStatusIndex.name}`] }));
+      },
       'sfn:start': () => {},
+      'sfn:start-only': () => {},
       'sfn:respond': () => {},
       'events:put': () => props.eventBus.grantPutEventsTo(fn),
       'secret:webhook': () => {
