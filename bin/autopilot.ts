@@ -83,7 +83,8 @@ program
   .option('--no-demo', 'do not send the demo alert on first start')
   .addOption(new Option('--demo-approval <mode>', 'who approves the demo mitigation: auto (the demo approves through the API) or manual (you run `autopilot approve`)').choices(['auto', 'manual']).default('auto'))
   .option('--approval-timeout <seconds>', 'approval deadline before the incident escalates', intBetween('--approval-timeout', 1, 31_536_000), 3600)
-  .action(async (opts: { port: number; demo: boolean; demoApproval: 'auto' | 'manual'; approvalTimeout: number }, cmd: Command) => {
+  .option('--sweep-interval <seconds>', 'seconds between two runs of the opening sweeper, which starts incidents whose opening delivery died (0: only at start)', intBetween('--sweep-interval', 0, 86_400), 30)
+  .action(async (opts: { port: number; demo: boolean; demoApproval: 'auto' | 'manual'; approvalTimeout: number; sweepInterval: number }, cmd: Command) => {
     const g = globals(cmd);
     const { startTwin } = await import('../lib/local/twin.ts');
     const json = Boolean(g.json);
@@ -99,6 +100,11 @@ program
       // couple of minutes of world time after the action to see recovery.
       verifyWaitSeconds: 20,
       maxVerifyChecks: 10,
+      sweepIntervalMs: opts.sweepInterval * 1000,
+      onSweep: (result) => {
+        if ('error' in result) say(dim(`  (the opening sweep failed: ${safe((result.error as Error)?.message ?? String(result.error))})`));
+        else if (result.report.takenOver.length > 0) reportSweep(result.report, say, emit);
+      },
       onApiError: (route, error) => {
         const e = error instanceof Error ? error : new Error(String(error));
         process.stderr.write(`${styleText('red', '✖', { stream: process.stderr })} ${safe(route)}: ${safe(e.name)}: ${safe(e.message)}\n`);
@@ -149,6 +155,7 @@ program
     });
 
     await reportLostExecutions(api, twin.hasExecution, say);
+    await sweepAtStart(twin, say, emit);
 
     if (opts.demo && !existsSync(demoMarker(g.dataDir))) await sendDemo(twin, api, opts.demoApproval, say);
     else if (opts.demo) say(dim(`  (the demo was sent on first start; send another alert with \`npx autopilot simulate ${DEMO_SCENARIO}\` or \`npx autopilot send <file.json>\`)`));
@@ -169,6 +176,29 @@ const reportLostExecutions = async (api: ApiClient, has: (arn: string) => boolea
     for (const i of lost) say(`    ${safe(String(i.incidentId))}  ${safe(String(i.status))}  ${safe(String(i.title ?? ''))}  → \`npx autopilot rerun ${safe(String(i.incidentId))}\``);
   } catch (error) {
     say(dim(`  (could not list earlier incidents: ${(error as Error).message})`));
+  }
+};
+
+type Twin = import('../lib/local/twin.ts').Twin;
+type SweepReport = import('../lib/local/twin.ts').SweepReport;
+
+/** What a sweep took over: each incident whose interrupted opening it completed (its workflow started, `Incident Opened` out). */
+const reportSweep = (report: SweepReport, say: (t: string) => void, emit: (value: Record<string, unknown>) => void) => {
+  emit({ event: 'sweep', ...report });
+  if (report.takenOver.length === 0) return;
+  say(styleText('yellow', `  the opening sweep completed ${report.takenOver.length} interrupted opening(s):`, { stream: process.stdout }));
+  for (const t of report.takenOver) say(`    ${safe(t.incidentId)}  ${t.started ? 'workflow started' : 'workflow already running'}${t.published ? ', Incident Opened published' : ''}`);
+};
+
+/**
+ * Right after the restart check: one sweep, so an incident whose opening delivery died before its workflow started
+ * is started now (its alert is not coming again). Executions lost in the restart are the rerun's business.
+ */
+const sweepAtStart = async (twin: Twin, say: (t: string) => void, emit: (value: Record<string, unknown>) => void) => {
+  try {
+    reportSweep(await twin.sweepOpenings(), say, emit);
+  } catch (error) {
+    say(dim(`  (could not sweep interrupted openings: ${safe((error as Error).message)})`));
   }
 };
 

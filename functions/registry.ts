@@ -107,6 +107,9 @@ export const functionSpec = (name: string): FunctionSpec => {
  */
 export const BUNDLE_EXTERNAL_MODULES: readonly string[] = ['@aws-sdk/*'];
 
+/** What the opening sweeper's schedule sends (EventBridge Scheduler on AWS, the twin's timer): ignored, it names the invoker in the logs. */
+export const SWEEP_SCHEDULE_INPUT = { source: 'incident-autopilot.schedule', task: 'sweep-openings' } as const;
+
 /** The header that carries the shared secret on the webhook, approval and rerun routes. */
 export const SECRET_HEADER = 'x-autopilot-secret';
 

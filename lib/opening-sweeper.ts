@@ -12,6 +12,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ISchedule, type IScheduleTarget, Schedule, ScheduleExpression, type ScheduleTargetConfig, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { SWEEP_SCHEDULE_INPUT } from '../functions/registry.ts';
 
 /** Every 5 minutes: an interrupted opening is completed at most a lease (1 min) plus this long after it was left. */
 export const DEFAULT_SWEEP_RATE_MINUTES = 5;
@@ -19,8 +20,6 @@ export const DEFAULT_SWEEP_RATE_MINUTES = 5;
 export const MIN_SWEEP_RATE_MINUTES = 1;
 export const MAX_SWEEP_RATE_MINUTES = 24 * 60;
 
-/** What the schedule sends: the handler ignores it; it says in the function's logs who invoked it. */
-export const SWEEP_SCHEDULE_INPUT = { source: 'incident-autopilot.schedule', task: 'sweep-openings' } as const;
 
 export class SweepRateInvalid extends Error {
   override name = 'SweepRateInvalid';

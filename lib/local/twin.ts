@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { ASL_EVENT_BUS_KEY, ASL_EVENT_SOURCE_KEY, EVENT_SOURCE, FUNCTIONS } from '../../functions/registry.ts';
+import { ASL_EVENT_BUS_KEY, ASL_EVENT_SOURCE_KEY, EVENT_SOURCE, FUNCTIONS, SWEEP_SCHEDULE_INPUT } from '../../functions/registry.ts';
+import type { SweepReport } from '../../functions/sweep-openings/core.ts';
 import { substitute, workflowDefinition } from '../workflow-definition.ts';
 import { type ApiLimits, type ThrottleStats, startApi } from './api-gateway.ts';
 import { startAwsJsonServer } from './aws-json.ts';
@@ -24,6 +25,7 @@ import { type ExecutionResult, LocalStepFunctions, type StateEvent, stepFunction
 
 export type { StateEvent } from './step-functions.ts';
 export type { BusEvent } from './event-bus.ts';
+export type { SweepReport } from '../../functions/sweep-openings/core.ts';
 
 export interface TwinOptions {
   /** Where data lives (DynamoDB, events.jsonl, secret, reports). @default '.autopilot' under the cwd */
@@ -57,6 +59,15 @@ export interface TwinOptions {
   onApiError?: (route: string, error: unknown) => void;
   /** Requests per API function at once before the API answers 429 (api-gateway.ts). @default apiLimitsFromEnv() */
   apiLimits?: ApiLimits;
+  /**
+   * Milliseconds between two runs of the opening sweeper (functions/sweep-openings): the laptop's stand-in for the
+   * EventBridge Scheduler schedule (every 5 minutes on AWS), scaled down because a laptop twin is stopped and started
+   * often. A timer that never keeps the process alive; 0 turns it off (`sweepOpenings()` still runs one sweep).
+   * @default 0 (off) with `inMemory`, so tests turn it on; else DEFAULT_TWIN_SWEEP_INTERVAL_MS
+   */
+  sweepIntervalMs?: number;
+  /** Called after each timed sweep with its report, or with the error it failed with. */
+  onSweep?: (result: { readonly report: SweepReport } | { readonly error: unknown }) => void;
 }
 
 export interface Twin {
@@ -80,6 +91,8 @@ export interface Twin {
   dynamodbCpuUsage(): Promise<NodeJS.CpuUsage>;
   /** Per API function: requests admitted, queued and shed with 429 by the API's load shedding. */
   apiThrottleStats(): Record<string, ThrottleStats>;
+  /** Runs the opening sweeper once, now: the same handler the schedule invokes on AWS, with the schedule's input. */
+  sweepOpenings(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +103,12 @@ export class TwinAlreadyStarted extends Error {
 let started = false;
 
 export const DEFAULT_DATA_DIR = '.autopilot';
+/** The twin's sweep period (AWS: 5 minutes). An interrupted opening is taken over a lease (1 min) after it was left. */
+export const DEFAULT_TWIN_SWEEP_INTERVAL_MS = 30_000;
+
+export class TwinOptionInvalid extends Error {
+  override name = 'TwinOptionInvalid';
+}
 
 export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
   if (started) throw new TwinAlreadyStarted('a laptop twin was already started in this process (handlers keep the configuration of their first import); start one twin per process');
@@ -126,6 +145,9 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     configured = true;
     // Import every handler now ("cold start"): a missing or broken handler fails here, not mid-incident.
     await lambdas.preload();
+    const sweepOpenings = async (): Promise<SweepReport> => (await lambdas.invoke(SWEEP_FUNCTION, SWEEP_SCHEDULE_INPUT)) as SweepReport;
+    // Started last, stopped first (cleanups run in reverse): no sweep starts once the twin is stopping.
+    cleanups.push(startSweepTimer(sweepIntervalOf(opts), sweepOpenings, opts.onSweep));
 
     let stopped = false;
     return {
@@ -142,6 +164,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
       events: () => [...bus.events],
       dynamodbCpuUsage: () => dynamo.cpuUsage(),
       apiThrottleStats: () => api.throttleStats(),
+      sweepOpenings,
       stop: async () => {
         if (stopped) return;
         stopped = true;
@@ -153,6 +176,35 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     if (!configured) started = false; // no handler was imported yet: a later start is safe
     throw error;
   }
+};
+
+/** The registry function the sweep timer invokes. */
+const SWEEP_FUNCTION = 'sweep-openings';
+
+const sweepIntervalOf = (opts: TwinOptions): number => {
+  const ms = opts.sweepIntervalMs ?? (opts.inMemory ? 0 : DEFAULT_TWIN_SWEEP_INTERVAL_MS);
+  if (!Number.isInteger(ms) || ms < 0) throw new TwinOptionInvalid(`sweepIntervalMs must be a whole number of milliseconds ≥ 0 (0: off), got ${ms}`);
+  return ms;
+};
+
+/**
+ * Runs `sweep` every `intervalMs` (0: never) on an unref'd timer, one run at a time (a tick while a sweep still runs
+ * is skipped, as the schedule's next invocation would find the work done). Returns the cleanup that stops it.
+ */
+const startSweepTimer = (intervalMs: number, sweep: () => Promise<SweepReport>, onSweep: TwinOptions['onSweep']): (() => void) => {
+  if (intervalMs === 0) return () => undefined;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweep()
+      .then((report) => onSweep?.({ report }), (error: unknown) => onSweep?.({ error }))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 };
 
 /** Stops in reverse order of start: the API first (no new work), executions, then the services they use. */

@@ -6,9 +6,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OPENING_LEASE_MS } from '../../functions/core/intake/opening.ts';
-import { functionSpec } from '../../functions/registry.ts';
+import { functionSpec, SWEEP_SCHEDULE_INPUT } from '../../functions/registry.ts';
 import { TABLE_SCHEMA } from '../../lib/table-schema.ts';
-import { DEFAULT_SWEEP_RATE_MINUTES, SWEEP_SCHEDULE_INPUT, SweepRateInvalid } from '../../lib/opening-sweeper.ts';
+import { DEFAULT_SWEEP_RATE_MINUTES, SweepRateInvalid } from '../../lib/opening-sweeper.ts';
 import { actionsAllowed, arnOf, ref, resourceOf, resourcesAllowed, statementsOfRole, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
 
 let synth: Synth;

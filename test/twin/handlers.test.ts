@@ -28,6 +28,8 @@ const API_SAMPLES: Record<string, string[]> = {
   'decide-approval': ['api/decide-approval.json'],
   'rerun-incident': ['api/rerun-incident.json'],
   'approval-page': ['api/approval-page-get.json', 'api/approval-page-post.json'],
+  // Not an API function: what its EventBridge Scheduler schedule sends (SWEEP_SCHEDULE_INPUT).
+  'sweep-openings': ['scheduled/sweep-openings.json'],
 };
 const SAMPLE_APPROVAL_TOKEN = 'SAMPLE_APPROVAL_TOKEN';
 
