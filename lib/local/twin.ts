@@ -111,6 +111,7 @@ export class TwinOptionInvalid extends Error {
 }
 
 export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
+  const sweepIntervalMs = sweepIntervalOf(opts);
   if (started) throw new TwinAlreadyStarted('a laptop twin was already started in this process (handlers keep the configuration of their first import); start one twin per process');
   started = true;
   let configured = false;
@@ -147,7 +148,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     await lambdas.preload();
     const sweepOpenings = async (): Promise<SweepReport> => (await lambdas.invoke(SWEEP_FUNCTION, SWEEP_SCHEDULE_INPUT)) as SweepReport;
     // Started last, stopped first (cleanups run in reverse): no sweep starts once the twin is stopping.
-    cleanups.push(startSweepTimer(sweepIntervalOf(opts), sweepOpenings, opts.onSweep));
+    cleanups.push(startSweepTimer(sweepIntervalMs, sweepOpenings, opts.onSweep));
 
     let stopped = false;
     return {

@@ -16,7 +16,7 @@ import { SfnWorkflowClient } from '../../functions/core/workflow-client.ts';
 import { ingestAlert } from '../../functions/ingest-alert/core.ts';
 import { ApiClient } from '../../lib/local/client.ts';
 import { EVENT_BUS_NAME, LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME } from '../../lib/local/constants.ts';
-import { startTwin, type SweepReport, type Twin } from '../../lib/local/twin.ts';
+import { startTwin, type SweepReport, type Twin, TwinOptionInvalid } from '../../lib/local/twin.ts';
 import { apiEvent, statusOf } from '../unit/api/fixtures.ts';
 
 /** The delivery's Lambda died: what it sees of every call after its death. */
@@ -94,6 +94,11 @@ const until = async (what: string, done: () => boolean, timeoutMs = 10_000): Pro
 };
 
 describe('laptop twin: the opening sweeper', () => {
+  it('refuses a sweep interval that is not a whole number of milliseconds ≥ 0, naming the option, before starting anything', async () => {
+    await expect(startTwin({ inMemory: true, sweepIntervalMs: -1 })).rejects.toThrow(TwinOptionInvalid);
+    await expect(startTwin({ inMemory: true, sweepIntervalMs: 0.5 })).rejects.toThrow(/sweepIntervalMs/);
+  });
+
   it('starts the workflow of an incident whose opening delivery died after recording the alert, with exactly one Incident Opened on the bus', async () => {
     // Prepare: the delivery died two leases ago; nobody will send that alert again
     const incidentId = await interruptedIncident(2 * OPENING_LEASE_MS);
