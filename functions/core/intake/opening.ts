@@ -4,8 +4,8 @@
  * completes, on a schedule, every opening whose delivery died and that no later delivery came to complete. Both run
  * exactly the steps below, journalled on META (`opening`, see `OpeningJournal` in store.ts), because the one
  * non-idempotent side effect, `Incident Opened`, pages someone. Whoever finds the opening not published takes it, by
- * one conditional write (`claimOpening`: no claim yet, or one whose lease has passed or was released), and only the
- * winner goes on:
+ * one conditional write (`claimOpening`: the incident not closed, and no claim yet, or one whose lease has passed or
+ * was released), and only the winner goes on:
  *   1. claim (lease `OPENING_LEASE_MS`, four times the webhook's 15 s timeout and no less than the sweeper's 60 s: a
  *      live claimant is never overtaken);
  *   2. StartExecution (name = incident id, input built only from META: idempotent; skipped when META has the ARN);
@@ -145,7 +145,7 @@ export type TakeoverResult =
   | ({ readonly outcome: 'opened' } & Opened)
   /** The conditional claim did not win: another taker holds or finished the opening. */
   | { readonly outcome: 'lost'; readonly incident: IncidentMeta }
-  /** Claimed, then found closed (the status index lagged): released, nothing started or published. */
+  /** The claim was refused because the incident is closed (the status index lagged): nothing started or published. */
   | { readonly outcome: 'closed'; readonly incident: IncidentMeta };
 
 /**
@@ -156,11 +156,8 @@ export type TakeoverResult =
 export const openingTakeover = async (deps: OpeningDeps, incidentId: string, claimedBy: string, o?: Observability): Promise<TakeoverResult> => {
   const claimId = newClaimId();
   const claim = await claimOrRelease(deps, incidentId, { claimId, claimedBy, at: deps.clock(), leaseMs: OPENING_LEASE_MS }, o);
-  if (!claim.claimed) return { outcome: 'lost', incident: claim.incident };
-  if (isTerminal(claim.incident.status)) {
-    await releaseQuietly(deps, incidentId, claimId, o);
-    return { outcome: 'closed', incident: claim.incident };
-  }
+  // The claim's condition refuses a closed incident, so a claim won is on an open one.
+  if (!claim.claimed) return { outcome: isTerminal(claim.incident.status) ? 'closed' : 'lost', incident: claim.incident };
   return { outcome: 'opened', ...(await openAsClaimant(deps, claim.incident, claimId, o)) };
 };
 

@@ -369,9 +369,13 @@ export const joinable = (status: IncidentStatus, identityTags: number, options: 
 export const openingPublished = (meta: Pick<IncidentMeta, 'opening' | 'executionArn'>): boolean =>
   meta.opening?.publishedAt !== undefined || (meta.opening === undefined && meta.executionArn !== undefined);
 
-/** Whether a delivery may claim the opening now: not published, and no claim or one whose lease has passed. */
-export const openingClaimable = (meta: Pick<IncidentMeta, 'opening' | 'executionArn'>, at: Date): boolean =>
-  !openingPublished(meta) && (meta.opening === undefined || byCodeUnit(meta.opening.claimedUntil, at.toISOString()) < 0);
+/**
+ * Whether a delivery may claim the opening now: the incident is not closed (a closed incident starts and publishes
+ * nothing: its workflow ran, and it is humans' now, or over), the opening is not published, and it has no claim or
+ * one whose lease has passed.
+ */
+export const openingClaimable = (meta: Pick<IncidentMeta, 'status' | 'opening' | 'executionArn'>, at: Date): boolean =>
+  !isTerminal(meta.status) && !openingPublished(meta) && (meta.opening === undefined || byCodeUnit(meta.opening.claimedUntil, at.toISOString()) < 0);
 
 /** `claimedUntil` of a released claim: long past, so the next delivery takes it over. */
 export const RELEASED_CLAIM_UNTIL = new Date(0).toISOString();
@@ -623,12 +627,14 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const opening = u.name('opening');
     const published = u.name('opening.publishedAt');
     const until = u.name('opening.claimedUntil');
-    // Not published; no claim, or one whose lease has passed (a released one included); and not an incident from before
-    // the journal (an execution ARN without a journal counts as published, see `openingPublished`).
+    const terminals = TERMINAL_STATUSES.map((s) => u.value(s)).join(', ');
+    // `openingClaimable`, in one condition: not closed (checked here, not only on the caller's read, which the workflow
+    // may have overtaken); not published; no claim, or one whose lease has passed (a released one included); and not
+    // an incident from before the journal (an execution ARN without a journal counts as published).
     const { written, item } = await this.#updateMetaIf(
       incidentId,
       u,
-      `attribute_not_exists(${published}) AND (attribute_not_exists(${opening}) OR ${until} < ${u.value(claim.at.toISOString())}) AND (attribute_exists(${opening}) OR attribute_not_exists(${u.name('executionArn')}))`,
+      `NOT ${u.name('status')} IN (${terminals}) AND attribute_not_exists(${published}) AND (attribute_not_exists(${opening}) OR ${until} < ${u.value(claim.at.toISOString())}) AND (attribute_exists(${opening}) OR attribute_not_exists(${u.name('executionArn')}))`,
     );
     return { claimed: written, incident: toMeta(item) };
   }

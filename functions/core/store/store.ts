@@ -238,10 +238,11 @@ export interface AlertIntakeStore extends IncidentStore {
   /** WITHDRAWN → PENDING (answering Step Functions failed transiently); a no-op from any other state. */
   undoWithdrawal(incidentId: string): Promise<void>;
   /**
-   * One conditional write: takes the incident's opening (see `OpeningJournal`) if it is not published and unclaimed,
-   * or its claim expired (`claimedUntil` < `at`) or was released. An incident whose META has an execution ARN and no
-   * journal (opened before the journal existed, when the publish came before the ARN) counts as published.
-   * Throws IncidentNotFound when there is no META.
+   * One conditional write: takes the incident's opening (see `OpeningJournal`) if the incident is not closed
+   * (RESOLVED, ESCALATED, FAILED: a closed incident starts and publishes nothing, whatever its caller read before) and
+   * the opening is not published and unclaimed, or its claim expired (`claimedUntil` < `at`) or was released. An
+   * incident whose META has an execution ARN and no journal (opened before the journal existed, when the publish came
+   * before the ARN) counts as published. Throws IncidentNotFound when there is no META.
    */
   claimOpening(incidentId: string, claim: OpeningClaim): Promise<OpeningClaimResult>;
   /**

@@ -53,10 +53,22 @@ class Faults {
     throw new InjectedFailure(`injected: the Lambda died after ${step}`);
   }
 
+  #meanwhile: { step: OpeningStep; run: () => Promise<void> } | undefined;
+
+  /** Runs `run` once, just before the next `step` call (another actor — the workflow, a human — acting in between). */
+  meanwhile(step: OpeningStep, run: () => Promise<void>): void {
+    this.#meanwhile = { step, run };
+  }
+
   async around<T>(step: OpeningStep | undefined, call: () => Promise<T>): Promise<T> {
     if (!step) {
       if (this.dead) throw new InjectedFailure('the Lambda is dead');
       return call();
+    }
+    if (this.#meanwhile?.step === step) {
+      const { run } = this.#meanwhile;
+      this.#meanwhile = undefined;
+      await run();
     }
     this.before(step);
     const out = await call();
@@ -263,6 +275,30 @@ export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnTyp
         expect(workflow.executions.size).toBe(1);
         expect(opened()).toHaveLength(1);
       });
+    });
+
+    it('starts and publishes nothing for an incident that closed between the delivery reading it and claiming its opening', async () => {
+      for (const status of ['ESCALATED', 'FAILED', 'RESOLVED'] as const) {
+        // Prepare: the opener started the workflow, failed to record it and released its claim; the workflow then ran on
+        const { post, faults, store, workflow, opened } = await setup();
+        faults.arm('started', 'seen');
+        const failed = await post('a');
+        expect(failed.status, status).toBe(503);
+        const [executionArn] = [...workflow.executions.keys()];
+        const incidentId = executionArn?.split(':').at(-1) ?? '';
+        const startsBefore = workflow.starts;
+        // …and closes the incident just after the vendor's retry has read it, before it claims the opening
+        faults.meanwhile('claim', async () => {
+          await store.updateIncident(incidentId, { status });
+        });
+        // Act
+        const retry = await post('a');
+        // Assess
+        expect(retry, status).toMatchObject({ status: 202, body: { incidentId } });
+        expect(workflow.starts, status).toBe(startsBefore);
+        expect(opened(), status).toEqual([]);
+        expect((await store.getIncident(incidentId))?.status, status).toBe(status);
+      }
     });
 
     it('lets an ESCALATED, AWAITING_APPROVAL or FAILED incident absorb its service’s alerts without starting or publishing anything; a RESOLVED one does not', async () => {

@@ -520,6 +520,27 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
         expect((await store.claimOpening(incident.incidentId, claim(clock()))).claimed).toBe(false);
       });
 
+      it('refuses to claim the opening of a closed incident, even one whose claim was released or expired', async () => {
+        for (const status of ['RESOLVED', 'ESCALATED', 'FAILED'] as const) {
+          // Prepare: a claimant that failed after starting the workflow released its claim; the workflow then closed the incident
+          const { store, clock } = await setup();
+          const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('closed') }), {}, nextId);
+          await store.claimOpening(incident.incidentId, claim(clock(), 'failed'));
+          await store.releaseOpening(incident.incidentId, 'failed');
+          await store.updateIncident(incident.incidentId, { status });
+          const never = await store.recordAlert(alertFixture({ dedupKey: unique('never') }), {}, nextId);
+          await store.updateIncident(never.incident.incidentId, { status });
+          clock.advance(61_000);
+          // Act
+          const released = await store.claimOpening(incident.incidentId, claim(clock(), 'taker'));
+          const unclaimed = await store.claimOpening(never.incident.incidentId, claim(clock(), 'taker'));
+          // Assess
+          expect(released, status).toMatchObject({ claimed: false, incident: { status, opening: { claimId: 'failed' } } });
+          expect(unclaimed, status).toMatchObject({ claimed: false, incident: { status } });
+          expect(unclaimed.incident.opening, status).toBeUndefined();
+        }
+      });
+
       it('grants exactly one of 20 concurrent claims', async () => {
         const { store, clock } = await setup();
         const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('race') }), {}, nextId);

@@ -115,18 +115,31 @@ describe('unit: DynamoIncidentStore turns throttling and DynamoDB server errors 
 });
 
 describe('unit: DynamoIncidentStore opening journal, conditional writes', () => {
-  it('claims with one conditional update: not published, no live claim, not an incident from before the journal', async () => {
+  it('claims with one conditional update: not closed, not published, no live claim, not an incident from before the journal', async () => {
     ddb.on(UpdateCommand).resolves({ Attributes: meta({ opening: { claimId: 'mine', claimedBy: 'dynatrace:PID-1', claimedUntil: '2024-05-01T12:01:00.000Z' } }) });
     const result = await newStore().claimOpening('inc-1', claim());
     expect(result).toMatchObject({ claimed: true, incident: { opening: { claimId: 'mine' } } });
     const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
     expect(input.Key).toEqual({ pk: 'INCIDENT#inc-1', sk: 'META' });
     expect(input.ConditionExpression).toBe(
-      'attribute_exists(pk) AND attribute_not_exists(#opening.#publishedAt) AND (attribute_not_exists(#opening) OR #opening.#claimedUntil < :v2) AND (attribute_exists(#opening) OR attribute_not_exists(#executionArn))',
+      'attribute_exists(pk) AND NOT #status IN (:v2, :v3, :v4) AND attribute_not_exists(#opening.#publishedAt) AND (attribute_not_exists(#opening) OR #opening.#claimedUntil < :v5) AND (attribute_exists(#opening) OR attribute_not_exists(#executionArn))',
     );
+    expect(input.ExpressionAttributeNames).toMatchObject({ '#status': 'status', '#opening': 'opening', '#publishedAt': 'publishedAt', '#claimedUntil': 'claimedUntil', '#executionArn': 'executionArn' });
     expect(input.ExpressionAttributeValues?.[':v0']).toEqual({ claimId: 'mine', claimedBy: 'dynatrace:PID-1', claimedUntil: '2024-05-01T12:01:00.000Z' });
-    expect(input.ExpressionAttributeValues?.[':v2']).toBe('2024-05-01T12:00:00.000Z');
+    expect([':v2', ':v3', ':v4'].map((v) => input.ExpressionAttributeValues?.[v])).toEqual(['RESOLVED', 'ESCALATED', 'FAILED']);
+    expect(input.ExpressionAttributeValues?.[':v5']).toBe('2024-05-01T12:00:00.000Z');
     expect(ddb.calls()).toHaveLength(1);
+  });
+
+  it('a claim refused on a closed incident reads META once and reports it closed, so no caller starts or publishes', async () => {
+    // Prepare: the caller read the incident open; the workflow escalated it before the claim
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({ Item: meta({ status: 'ESCALATED', opening: { claimId: 'failed', claimedBy: 'x', claimedUntil: new Date(0).toISOString() } }) });
+    // Act
+    const result = await newStore().claimOpening('inc-1', claim());
+    // Assess
+    expect(result).toMatchObject({ claimed: false, incident: { status: 'ESCALATED', opening: { claimId: 'failed' } } });
+    expect(ddb.calls()).toHaveLength(2);
   });
 
   it('on ConditionalCheckFailed reads META once and reports who holds the claim; no META → IncidentNotFound', async () => {

@@ -174,6 +174,30 @@ describe('unit: sweep-openings takes over openings nobody will complete', () => 
     expect(workflow.calls).toEqual([]);
     expect(opened()).toEqual([]);
   });
+
+  it('leaves an incident the lagging status index still lists as OPEN, but that has closed, without writing to it', async () => {
+    // Prepare: the index still holds the OPEN copy of an incident that has escalated since
+    const { store, clock, workflow, events, recorded, opened } = setup();
+    const incidentId = await recorded();
+    const stale = await store.getIncident(incidentId);
+    await store.updateIncident(incidentId, { status: 'ESCALATED' });
+    clock.advance(OPENING_LEASE_MS + 1000);
+    const lagging = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'listIncidents') return async (query: ListQuery) => ({ items: query.status === 'OPEN' && stale ? [stale] : [] });
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    // Act
+    const run = await sweepOpenings({ store: lagging, workflow, events, config: CONFIG, clock })();
+    // Assess
+    expect(run).toMatchObject({ examined: 1, takenOver: [], skipped: [incidentId], failed: [] });
+    expect(workflow.calls).toEqual([]);
+    expect(opened()).toEqual([]);
+    expect(await store.getIncident(incidentId)).toMatchObject({ status: 'ESCALATED' });
+    expect((await store.getIncident(incidentId))?.opening).toBeUndefined();
+  });
 });
 
 describe('unit: sweep-openings reaches every interrupted incident, a bounded number per run', () => {
