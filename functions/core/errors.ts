@@ -51,6 +51,21 @@ export const AWS_TRANSIENT_ERROR_NAMES = [
   'TimeoutError',
 ] as const;
 
+/**
+ * Whether an AWS SDK error that escaped the SDK's own attempts is transient: a throttle or a timeout by name
+ * (`AWS_TRANSIENT_ERROR_NAMES`), or any server-side fault (`$fault: "server"`, an HTTP 5xx such as DynamoDB's
+ * `ServiceUnavailable`). The one classifier for the adapters over the SDK: each turns such an error into its own
+ * `Retryable` (the action journal's `JournalUnavailable`); everything else (a refused condition, a validation error)
+ * is not transient and is passed on as it is.
+ */
+export const isTransientAwsError = (error: unknown): boolean => {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  if ((AWS_TRANSIENT_ERROR_NAMES as readonly string[]).includes(String(e.name))) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return e.$fault === 'server' || (typeof status === 'number' && status >= 500);
+};
+
 /** Every error name the state machine retries (besides the `Lambda.*` service errors): the retry contract. */
 export const RETRYABLE_ERROR_NAMES: readonly string[] = [...OWN_RETRYABLE_ERROR_NAMES, ...AWS_TRANSIENT_ERROR_NAMES];
 

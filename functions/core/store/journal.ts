@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AWS_TRANSIENT_ERROR_NAMES, Retryable } from '../errors.ts';
+import { Retryable, isTransientAwsError } from '../errors.ts';
 import type { ExecutedAction, MitigationAction } from '../model.ts';
 
 export type JournalMode = 'apply' | 'undo';
@@ -64,9 +64,15 @@ export interface ActionJournal {
   get(incidentId: string, key: string): Promise<JournalEntry | undefined>;
   /** Every step of the incident, both modes, in key order. */
   list(incidentId: string): Promise<JournalEntry[]>;
-  /** Claims the step if nobody has: `claimed: false` returns the item that is there. */
+  /**
+   * Claims the step if nobody has: `claimed: false` returns the item that is there. Idempotent for the same claim id
+   * (a retried request whose first attempt landed holds the step).
+   */
   claim(claim: NewClaim): Promise<ClaimOutcome>;
-  /** Takes over a claim still held by `expectedClaimId` and never completed; `claimed: false` returns what is there. */
+  /**
+   * Takes over a claim still held by `expectedClaimId` and never completed; `claimed: false` returns what is there.
+   * Idempotent for the same new claim id.
+   */
   takeOver(incidentId: string, key: string, expectedClaimId: string, claimId: string, claimedAt: string): Promise<ClaimOutcome>;
   /**
    * Records the result of the step `claimId` holds. Idempotent for the same claim (a retried call returns the done
@@ -157,7 +163,8 @@ export class MemoryActionJournal implements ActionJournal {
     const entry = entryOf(claim);
     const id = this.#id(claim.incidentId, entry.key);
     const existing = this.#items.get(id);
-    if (existing) return { claimed: false, entry: plain(existing) };
+    // The same claim made again (a retried request) holds the step, as on DynamoDB.
+    if (existing) return { claimed: existing.claimId === claim.claimId && existing.state === 'claimed', entry: plain(existing) };
     this.#items.set(id, plain(entry));
     return { claimed: true, entry: plain(entry) };
   }
@@ -166,6 +173,7 @@ export class MemoryActionJournal implements ActionJournal {
     const id = this.#id(incidentId, key);
     const existing = this.#items.get(id);
     if (!existing) throw new JournalClaimLost(incidentId, key, expectedClaimId, undefined);
+    if (existing.state === 'claimed' && existing.claimId === claimId) return { claimed: true, entry: plain(existing) };
     if (existing.state !== 'claimed' || existing.claimId !== expectedClaimId) return { claimed: false, entry: plain(existing) };
     const entry: JournalEntry = { ...existing, claimId, claimedAt, attempts: existing.attempts + 1 };
     this.#items.set(id, plain(entry));
@@ -185,7 +193,6 @@ export class MemoryActionJournal implements ActionJournal {
 
 // ───────────────────────────── DynamoDB ─────────────────────────────
 
-const TRANSIENT = new Set<string>(AWS_TRANSIENT_ERROR_NAMES);
 const errorName = (error: unknown): string | undefined => (error instanceof Error ? error.name : undefined);
 const isConditionFailure = (error: unknown): boolean => errorName(error) === 'ConditionalCheckFailedException';
 
@@ -224,15 +231,33 @@ export class DynamoActionJournal implements ActionJournal {
     this.#pageSize = options.pageSize;
   }
 
-  /** Runs one request; a throttle or a service error the SDK gave up on becomes `JournalUnavailable` (retryable). */
+  /** Runs one request; a throttle, a timeout or a service error the SDK gave up on becomes `JournalUnavailable` (retryable). */
   async #send<T>(what: string, request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (error) {
-      const name = errorName(error);
-      if (name && TRANSIENT.has(name)) throw new JournalUnavailable(`action journal: ${what} failed: ${name}: ${(error as Error).message}`, { cause: error });
+      if (isTransientAwsError(error)) throw new JournalUnavailable(`action journal: ${what} failed: ${errorName(error)}: ${(error as Error).message}`, { cause: error });
       throw error;
     }
+  }
+
+  /**
+   * After a claim or take-over write failed: what the step's item says. A write can fail and still have landed — a
+   * timeout, or a request the SDK sent again after a first attempt that did land, whose retry is then refused by
+   * that very attempt — so the item, read consistently, decides: held by `claimId` means the write is ours. A
+   * failure that was not a refused condition is thrown as it was when nothing of ours is there (or the read fails).
+   */
+  async #afterFailedWrite(error: unknown, incidentId: string, key: string, claimId: string): Promise<ClaimOutcome | undefined> {
+    const refused = isConditionFailure(error);
+    let existing: JournalEntry | undefined;
+    try {
+      existing = await this.get(incidentId, key);
+    } catch (readError) {
+      throw refused ? readError : error;
+    }
+    if (existing?.claimId === claimId && existing.state === 'claimed') return { claimed: true, entry: existing };
+    if (!refused && !existing) throw error;
+    return existing ? { claimed: false, entry: existing } : undefined;
   }
 
   #key(incidentId: string, key: string) {
@@ -282,11 +307,10 @@ export class DynamoActionJournal implements ActionJournal {
       );
       return { claimed: true, entry };
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const existing = await this.get(claim.incidentId, entry.key);
+      const outcome = await this.#afterFailedWrite(error, claim.incidentId, entry.key, claim.claimId);
       // Items are never deleted: a refused put always finds the item that refused it.
-      if (!existing) throw new JournalUnavailable(`action journal: step ${entry.key} was refused as claimed but cannot be read; retry`);
-      return { claimed: false, entry: existing };
+      if (!outcome) throw new JournalUnavailable(`action journal: step ${entry.key} was refused as claimed but cannot be read; retry`);
+      return outcome;
     }
   }
 
@@ -307,10 +331,9 @@ export class DynamoActionJournal implements ActionJournal {
       );
       return { claimed: true, entry: fromItem(out.Attributes ?? {}) };
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const existing = await this.get(incidentId, key);
-      if (!existing) throw new JournalClaimLost(incidentId, key, expectedClaimId, undefined);
-      return { claimed: false, entry: existing };
+      const outcome = await this.#afterFailedWrite(error, incidentId, key, claimId);
+      if (!outcome) throw new JournalClaimLost(incidentId, key, expectedClaimId, undefined);
+      return outcome;
     }
   }
 

@@ -56,6 +56,20 @@ describe('unit: action journal contract (memory)', () => {
     expect(await j.takeOver('inc-1', KEY, 'c2', 'c3', AT)).toMatchObject({ claimed: false, entry: { state: 'done' } });
   });
 
+  it('treats the same claim (or take-over) made again as holding the step: a retried request is not another claimant', async () => {
+    // Prepare
+    const j = journal();
+    const scaleOut = { kind: 'scale-service', service: 'inventory-service', reversible: true } as const;
+    await j.claim({ incidentId: 'inc-1', mode: 'apply', action: scaleOut, claimId: 'c1', claimedAt: AT });
+    // Act
+    const again = await j.claim({ incidentId: 'inc-1', mode: 'apply', action: scaleOut, claimId: 'c1', claimedAt: AT });
+    await j.takeOver('inc-1', stepKey('apply', scaleOut), 'c1', 'c2', AT);
+    const takenAgain = await j.takeOver('inc-1', stepKey('apply', scaleOut), 'c1', 'c2', AT);
+    // Assess
+    expect(again).toMatchObject({ claimed: true, entry: { claimId: 'c1' } });
+    expect(takenAgain).toMatchObject({ claimed: true, entry: { claimId: 'c2', attempts: 2 } });
+  });
+
   it('lists one incident\'s steps, and mitigationSteps keeps forward steps that succeeded or never completed', async () => {
     const j = journal();
     await j.claim({ incidentId: 'inc-1', mode: 'apply', action: restart, claimId: 'c1', claimedAt: AT });
@@ -145,6 +159,60 @@ describe('unit: DynamoActionJournal conditional writes (aws-sdk-client-mock)', (
     const entries = await journal().list('inc-1');
     expect(entries.map((e) => e.key)).toEqual([KEY, 'apply#x#y#']);
     expect(ddb.commandCalls(QueryCommand)[0].args[0].input).toMatchObject({ ConsistentRead: true, ExpressionAttributeValues: { ':pk': 'INCIDENT#inc-1', ':prefix': 'ACTION#' } });
+  });
+
+  it('a claim refused by its own first attempt (the SDK sent the put again after it landed) holds the step', async () => {
+    // Prepare: the put landed, its answer was lost, the SDK's retry of it is refused by the item it wrote
+    let written: Record<string, unknown> | undefined;
+    ddb.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+      written = input.Item;
+      throw ccf();
+    });
+    ddb.on(GetCommand).callsFake(() => ({ Item: written }));
+    // Act
+    const outcome = await journal().claim({ incidentId: 'inc-1', mode: 'apply', action: restart, claimId: 'c1', claimedAt: AT });
+    // Assess: the step is ours to run, not another invocation's claim to wait for
+    expect(outcome).toMatchObject({ claimed: true, entry: { claimId: 'c1', state: 'claimed' } });
+  });
+
+  it('a claim whose put timed out after landing holds the step; one that did not land is JournalUnavailable', async () => {
+    // Prepare
+    const timeout = () => Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+    let written: Record<string, unknown> | undefined;
+    ddb.on(PutCommand).callsFakeOnce((input: { Item: Record<string, unknown> }) => {
+      written = input.Item;
+      throw timeout();
+    }).rejects(timeout());
+    ddb.on(GetCommand).callsFake(() => ({ Item: written }));
+    // Act
+    const landed = await journal().claim({ incidentId: 'inc-1', mode: 'apply', action: restart, claimId: 'c1', claimedAt: AT });
+    written = undefined;
+    const lost = await journal()
+      .claim({ incidentId: 'inc-1', mode: 'apply', action: restart, claimId: 'c2', claimedAt: AT })
+      .catch((e: unknown) => e);
+    // Assess
+    expect(landed).toMatchObject({ claimed: true, entry: { claimId: 'c1' } });
+    expect(lost).toBeInstanceOf(JournalUnavailable);
+  });
+
+  it('a take-over refused by its own first attempt holds the step', async () => {
+    ddb.on(UpdateCommand).rejects(ccf());
+    ddb.on(GetCommand).resolves({ Item: item({ claimId: 'c2', attempts: 2, reversible: true }) });
+    const outcome = await journal().takeOver('inc-1', KEY, 'c1', 'c2', AT);
+    expect(outcome).toMatchObject({ claimed: true, entry: { claimId: 'c2', attempts: 2 } });
+  });
+
+  it('turns a server-side fault whose name is not in the contract (DynamoDB ServiceUnavailable, HTTP 503) into JournalUnavailable', async () => {
+    // Prepare
+    const unavailable = Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } });
+    ddb.on(QueryCommand).rejects(unavailable);
+    // Act
+    const error = await journal()
+      .list('inc-1')
+      .catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(JournalUnavailable);
+    expect(RETRYABLE_ERROR_NAMES).toContain((error as Error).name);
   });
 
   it('turns a DynamoDB throttle into JournalUnavailable, which the state machine retries', async () => {
