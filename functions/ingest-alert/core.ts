@@ -30,9 +30,12 @@
  * environments) and DynamoDB conditional-write contention, the guarantees rest only on single-item conditional
  * writes, which DynamoDB serialises per item: exactly one `claimOpening` wins per lease (the others fail their
  * condition and read META once), exactly one DEDUP claim per identity, one CORR pointer per service. Losers never
- * retry a condition in a loop against each other: a repeat of a published incident does 4 requests (DEDUP refresh,
- * META count, ALERT put, timeline put; no condition can fail), a loser of the opening claim 2 plus a few
- * strongly consistent reads while it waits. A throttled or failing DynamoDB request (after the SDK's retries) is
+ * retry a condition in a loop against each other: a repeat of a published incident does 4 DynamoDB requests (DEDUP
+ * refresh, META count, ALERT put, timeline put; no condition can fail) and nothing else; a new incident 10 (5 to
+ * record the alert with correlation on, its timeline put, then claim, record the ARN, the workflow-started timeline
+ * put, mark published) plus one StartExecution and one PutEvents; a loser of the opening claim 2 more (the refused
+ * claim and the strongly consistent read of META it returns) plus one read per poll while it waits
+ * (test/unit/store/dynamo-conditions.test.ts counts them). A throttled or failing DynamoDB request (after the SDK's retries) is
  * `StoreUnavailable`, answered 503 with Retry-After like every retryable failure here; ambiguous failures (a timeout
  * whose write may have landed) are safe because every write is idempotent or conditional on the journal.
  *

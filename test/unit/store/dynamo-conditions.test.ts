@@ -248,3 +248,56 @@ describe('unit: DynamoIncidentStore conditional writes a race can fail', () => {
     expect(items.map((i) => i.incidentId)).toEqual(['inc-2', 'inc-1']);
   });
 });
+
+describe('unit: the webhook’s DynamoDB round trips per delivery (ingest-alert/core.ts module comment)', () => {
+  const ingestWith = (workflow: FakeWorkflow, events: MemoryEventPublisher) =>
+    ingestAlert({
+      store: newStore(),
+      workflow,
+      events,
+      secret: new StaticSecret(SECRET),
+      config: { MAX_BODY_BYTES: 65536, VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3, CORRELATION_WINDOW_SECONDS: 300 },
+      clock: () => new Date('2024-05-01T12:00:00.000Z'),
+      newIncidentId: () => 'inc-1',
+    });
+  const deliver = (ingest: ReturnType<typeof ingestWith>) =>
+    ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify({ id: 'PID-1', title: 't', service: 'inventory-service' }) }));
+
+  it('a repeat of an incident whose opening is published costs 4 requests (refresh, count, ALERT, timeline), and nothing of Step Functions or EventBridge', async () => {
+    // Prepare
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 0 } });
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({
+      Attributes: meta({ alertCount: 2, executionArn: 'arn:aws:states:us-east-1:1:execution:sm:inc-1', opening: { claimId: 'c', claimedBy: 'x', claimedUntil: '2024-05-01T12:00:30.000Z', publishedAt: '2024-05-01T11:59:01.000Z' } }),
+    });
+    ddb.on(PutCommand).resolves({});
+    const workflow = new FakeWorkflow();
+    const events = new MemoryEventPublisher();
+    // Act
+    const result = await deliver(ingestWith(workflow, events));
+    // Assess
+    expect(statusOf(result)).toBe(202);
+    expect(bodyOf(result)).toMatchObject({ incidentId: 'inc-1', deduplicated: true });
+    expect(ddb.calls()).toHaveLength(4);
+    expect(workflow.executions.size).toBe(0);
+    expect(events.events).toHaveLength(0);
+  });
+
+  it('a new incident costs 10 requests: 5 to record the alert, 1 timeline entry, and 4 for the opening (claim, record, timeline, mark)', async () => {
+    // Prepare: no identity, no correlation pointer yet
+    ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' } } as never).rejects(ccf());
+    ddb.on(UpdateCommand, { Key: { sk: 'CORR' } } as never).resolves({});
+    ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ alertCount: 1 }) });
+    ddb.on(PutCommand).resolves({});
+    const workflow = new FakeWorkflow();
+    const events = new MemoryEventPublisher();
+    // Act
+    const result = await deliver(ingestWith(workflow, events));
+    // Assess
+    expect(statusOf(result)).toBe(202);
+    expect(bodyOf(result)).toMatchObject({ incidentId: 'inc-1', deduplicated: false });
+    expect(ddb.calls()).toHaveLength(10);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    expect(workflow.executions.size).toBe(1);
+    expect(events.events.map((e) => e.detailType)).toEqual(['Incident Opened']);
+  });
+});
