@@ -139,7 +139,7 @@ export interface PolicyConfig {
  * diagnosing again into a second action.
  */
 export const EarlierMitigation = z.strictObject({
-  /** How many journalled forward steps succeeded or never completed (outcome unknown). */
+  /** How many forward steps the journal holds: each was sent, whatever its result (succeeded, failed, outcome unknown). */
   steps: z.number().int().min(1),
   /** One line: each step and its outcome. */
   summary: z.string().min(1).max(500),

@@ -10,11 +10,13 @@
  * timed out, never started) keeps its status. Agent records are overwritten as the new run writes them; the
  * timeline keeps both runs.
  *
- * The rerun rule: when the action journal holds a forward mitigation step that succeeded or never completed (its
- * outcome unknown), the mitigation ran and the world has (or may have) changed. Diagnosing again would find another
- * cause in the changed world and act a second time, so the rerun tells the state machine (`earlierMitigation` in the
- * input) to verify that mitigation and report — then escalate if it did not recover; the earlier mitigation is not
- * undone automatically by a rerun (humans decide). Only an incident with no such step is diagnosed from scratch.
+ * The rerun rule: when the action journal holds a forward mitigation step — whatever its result: succeeded, failed
+ * (an adapter reports "may have acted" and "not confirmed" as failed) or never completed (outcome unknown) — the
+ * mitigation was sent and the world has (or may have) changed. Diagnosing again would find another cause in the
+ * changed world and act a second time (and the same action would not run again anyway: the journal holds it), so the
+ * rerun tells the state machine (`earlierMitigation` in the input) to verify that mitigation and report — then
+ * escalate if it did not recover; the earlier mitigation is not undone automatically by a rerun (humans decide). The
+ * summary names the inverses an earlier undo ran too. Only an incident with no forward step is diagnosed from scratch.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
@@ -39,11 +41,13 @@ export interface RerunDeps {
 /** The longest step line kept in `earlierMitigation.summary`. */
 const MAX_EARLIER_SUMMARY = 500;
 
-/** What the journal says ran, as the state machine's input; undefined when no forward step ran or may have run. */
+/** What the journal says ran, as the state machine's input; undefined when no forward step was attempted. */
 export const earlierMitigationOf = (entries: readonly JournalEntry[]): EarlierMitigation | undefined => {
   const steps = mitigationSteps(entries);
   if (steps.length === 0) return undefined;
-  const text = steps.map((e) => `${e.action.kind} ${e.action.target ?? e.action.service}: ${e.result?.status ?? 'outcome unknown'}`).join('; ');
+  const outcome = (e: JournalEntry) => `${e.action.kind} ${e.action.target ?? e.action.service}: ${e.result?.status ?? 'outcome unknown'}`;
+  const undone = entries.filter((e) => e.mode === 'undo');
+  const text = steps.map(outcome).join('; ') + (undone.length ? `; undone: ${undone.map(outcome).join('; ')}` : '');
   return { steps: steps.length, summary: text.length > MAX_EARLIER_SUMMARY ? `${text.slice(0, MAX_EARLIER_SUMMARY - 3)}...` : text };
 };
 

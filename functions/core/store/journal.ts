@@ -116,11 +116,15 @@ export const stepKey = (mode: JournalMode, action: Pick<MitigationAction, 'kind'
 
 export const actionSk = (key: string): string => `${ACTION_SK_PREFIX}${key}`;
 
-/** Whether a step's outcome means the world may have changed: it succeeded, or it was claimed and never completed. */
-export const mayHaveChanged = (entry: JournalEntry): boolean => entry.state === 'claimed' || entry.result?.status === 'succeeded';
-
-/** The forward mitigation steps that ran or may have run (what a rerun must verify instead of diagnosing again). */
-export const mitigationSteps = (entries: readonly JournalEntry[]): JournalEntry[] => entries.filter((e) => e.mode === 'apply' && mayHaveChanged(e));
+/**
+ * The forward mitigation steps that were attempted: what a rerun must verify instead of diagnosing again. Every
+ * `apply` item counts, whatever its result: a step is claimed only once its preconditions held, right before the
+ * action port is called, so each item is an action that was sent. A `failed` result does not say the world is
+ * unchanged — the adapters report a mutating call that timed out, or an SSM Automation still running at the end of
+ * its wait, as failed ("may have acted", "not confirmed") — and a `skipped` one is a take-over that found the earlier
+ * attempt's change already in place.
+ */
+export const mitigationSteps = (entries: readonly JournalEntry[]): JournalEntry[] => entries.filter((e) => e.mode === 'apply');
 
 export const newClaimId = (): string => randomUUID();
 

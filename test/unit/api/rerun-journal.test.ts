@@ -1,7 +1,8 @@
 /**
- * The rerun rule: a rerun of an incident whose mitigation ran (the action journal holds a forward step that
- * succeeded, or one that never completed) tells the state machine so (`earlierMitigation`), and says on the timeline
- * that it verifies that mitigation instead of diagnosing again. Without such a step it starts from scratch.
+ * The rerun rule: a rerun of an incident whose mitigation was sent (the action journal holds a forward step, whatever
+ * its result: succeeded, failed — which may have acted — or never completed) tells the state machine so
+ * (`earlierMitigation`), and says on the timeline that it verifies that mitigation instead of diagnosing again.
+ * Without a forward step it starts from scratch.
  */
 import { describe, expect, it } from 'vitest';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
@@ -59,11 +60,36 @@ describe('unit: rerun-incident and the action journal', () => {
     expect(rerunInput()).toMatchObject({ earlierMitigation: { steps: 1, summary: 'restart-service inventory-service: outcome unknown' } });
   });
 
-  it('diagnoses from scratch when no forward step changed anything (every step failed, or only an undo ran)', async () => {
-    // Prepare
+  it('verifies instead of diagnosing again when the only forward step failed: a failed action may have acted', async () => {
+    // Prepare: the adapter reported the scale-out failed (as it reports a call that timed out, or an unconfirmed run)
     const { id, journal, rerun, rerunInput } = await setup();
     await journal.claim({ incidentId: id, mode: 'apply', action: scale, claimId: 'c1', claimedAt: AT });
-    await journal.complete(id, stepKey('apply', scale), 'c1', { kind: 'scale-service', service: 'inventory-service', status: 'failed', detail: 'no capacity', executedAt: AT }, AT);
+    await journal.complete(id, stepKey('apply', scale), 'c1', { kind: 'scale-service', service: 'inventory-service', status: 'failed', detail: 'timed out; may have acted', executedAt: AT }, AT);
+    // Act
+    const result = await rerun();
+    // Assess
+    expect(bodyOf(result)).toMatchObject({ resumesVerification: true });
+    expect(rerunInput()).toMatchObject({ earlierMitigation: { steps: 1, summary: 'scale-service inventory-service: failed' } });
+  });
+
+  it('names what an earlier undo ran beside the mitigation it verifies', async () => {
+    // Prepare: the scale-out ran, was not verified, and its inverse ran
+    const { id, journal, rerun, rerunInput } = await setup();
+    const done = (status: 'succeeded') => ({ kind: 'scale-service' as const, service: 'inventory-service', status, detail: 'ok', executedAt: AT });
+    await journal.claim({ incidentId: id, mode: 'apply', action: scale, claimId: 'c1', claimedAt: AT });
+    await journal.complete(id, stepKey('apply', scale), 'c1', done('succeeded'), AT);
+    await journal.claim({ incidentId: id, mode: 'undo', action: scale, claimId: 'c2', claimedAt: AT });
+    await journal.complete(id, stepKey('undo', scale), 'c2', done('succeeded'), AT);
+    // Act
+    await rerun();
+    // Assess
+    expect(rerunInput()).toMatchObject({ earlierMitigation: { steps: 1, summary: 'scale-service inventory-service: succeeded; undone: scale-service inventory-service: succeeded' } });
+  });
+
+  it('diagnoses from scratch when no forward step was ever sent (the journal holds only an undo, or nothing)', async () => {
+    // Prepare
+    const { id, journal, rerun, rerunInput } = await setup();
+    await journal.claim({ incidentId: id, mode: 'undo', action: scale, claimId: 'c1', claimedAt: AT });
     // Act
     const result = await rerun();
     // Assess
