@@ -260,15 +260,26 @@ export class StoreUnavailable extends StoreRetryLater {
 export const DYNAMODB_THROTTLE_ERRORS: ReadonlySet<string> = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
 
 /**
- * What a failed DynamoDB request means to the store's callers. A throttle, or a server-side failure (a 5xx,
- * `InternalServerError`, `ServiceUnavailable`) that survived the SDK's own retries, is `StoreUnavailable`: transient,
- * retryable by name in the state machine, a 503 with Retry-After at the API. Everything else (a conditional check
- * that failed, a validation error) is returned as it is.
+ * Node's codes for a connection to DynamoDB that failed or broke (refused, reset, timed out, unreachable, a DNS
+ * lookup that failed for now). The SDK retries these itself; the one that escapes is a plain `Error` carrying the code.
+ * ENOTFOUND is not here: a name that does not resolve is a wrong endpoint, not an outage.
+ */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/**
+ * What a failed DynamoDB request means to the store's callers. A throttle, a server-side failure (a 5xx,
+ * `InternalServerError`, `ServiceUnavailable`) or a broken connection (`NETWORK_ERROR_CODES`) that survived the SDK's
+ * own retries is `StoreUnavailable`: transient, retryable by name in the state machine, a 503 with Retry-After at the
+ * API. Everything else (a conditional check that failed, a validation error) is returned as it is.
  */
 export const storeError = (error: unknown): unknown => {
   if (!(error instanceof Error) || error instanceof StoreRetryLater) return error;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = (error as { code?: unknown }).code;
   if (DYNAMODB_THROTTLE_ERRORS.has(error.name)) return new StoreUnavailable(`DynamoDB is throttling requests (${error.name}) after the SDK's retries; retry later`, { cause: error });
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) {
+    return new StoreUnavailable(`DynamoDB could not be reached (${code}) after the SDK's retries; retry later`, { cause: error });
+  }
   if ((error as { $fault?: string }).$fault === 'server' || (status !== undefined && status >= 500)) {
     return new StoreUnavailable(`DynamoDB failed the request (${error.name}${status ? `, HTTP ${status}` : ''}) after the SDK's retries; retry later`, { cause: error });
   }

@@ -1,5 +1,5 @@
 /**
- * What the twin cannot show about DynamoIncidentStore on AWS, with aws-sdk-client-mock: a throttle or a DynamoDB 5xx
+ * What the twin cannot show about DynamoIncidentStore on AWS, with aws-sdk-client-mock: a throttle, a DynamoDB 5xx or a connection that failed
  * (after the SDK's retries) at any call is `StoreUnavailable`, and the API answers it 503 with Retry-After; a
  * ConditionalCheckFailedException at each conditional write of the opening journal, correlation, decideApproval and
  * withdrawApproval lands on the documented outcome; an ambiguous failure of the opening claim releases it.
@@ -59,6 +59,9 @@ describe('unit: DynamoIncidentStore turns throttling and DynamoDB server errors 
     ['RequestLimitExceeded', () => new RequestLimitExceeded({ message: 'Throughput exceeds the account limit', $metadata: { httpStatusCode: 400 } })],
     ['InternalServerError', () => new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } })],
     ['a bare 503', () => new DynamoDBServiceException({ name: 'ServiceUnavailable', $fault: 'server', message: 'Service unavailable', $metadata: { httpStatusCode: 503 } })],
+    // What the SDK lets escape when every attempt's connection failed: a plain Error with Node's code, no $fault.
+    ['ECONNREFUSED', () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED', $metadata: { attempts: 3 } })],
+    ['ECONNRESET', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: { attempts: 3 } })],
   ] as const;
 
   it.each(failures)('%s at recordAlert, a read, an update, decideApproval and claimOpening → StoreUnavailable naming it', async (name, failure) => {
@@ -85,13 +88,16 @@ describe('unit: DynamoIncidentStore turns throttling and DynamoDB server errors 
     }
   });
 
-  it('passes a conditional check failure and a validation error through unchanged', async () => {
+  it('passes a conditional check failure, a validation error and an endpoint that does not resolve through unchanged', async () => {
     ddb.on(UpdateCommand).rejects(ccf());
     ddb.on(GetCommand).resolves({});
     await expect(newStore().setExecutionArn('inc-1', 'arn')).rejects.toBeInstanceOf(IncidentNotFound);
     ddb.reset();
     ddb.on(PutCommand).rejects(new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', message: 'Item size has exceeded the maximum allowed size', $metadata: { httpStatusCode: 400 } }));
     await expect(newStore().appendEvent('inc-1', { type: 't', message: 'm' })).rejects.toMatchObject({ name: 'ValidationException' });
+    ddb.reset();
+    ddb.on(GetCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND dynamodb.nowhere.invalid'), { code: 'ENOTFOUND' }));
+    await expect(newStore().getIncident('inc-1')).rejects.toSatisfy((e) => !(e instanceof StoreUnavailable) && (e as { code?: string }).code === 'ENOTFOUND');
   });
 
   it('makes the webhook answer 503 with Retry-After and the reason when DynamoDB throttles, not 500', async () => {
@@ -111,6 +117,25 @@ describe('unit: DynamoIncidentStore turns throttling and DynamoDB server errors 
     expect(statusOf(result)).toBe(503);
     expect(result.headers?.['retry-after']).toMatch(/^[1-9]\d*$/);
     expect(bodyOf(result)).toMatchObject({ error: 'service_unavailable', message: expect.stringMatching(/throttling.*ProvisionedThroughputExceededException.*retry later/) });
+  });
+
+  it('makes the webhook answer 503 with Retry-After naming the code when DynamoDB cannot be reached, not 500', async () => {
+    // Prepare
+    ddb.onAnyCommand().rejects(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED', $metadata: { attempts: 3 } }));
+    const ingest = ingestAlert({
+      store: newStore(),
+      workflow: new FakeWorkflow(),
+      events: new MemoryEventPublisher(),
+      secret: new StaticSecret(SECRET),
+      config: { MAX_BODY_BYTES: 65536, VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3 },
+      clock: () => new Date('2024-05-01T12:00:00.000Z'),
+    });
+    // Act
+    const result = await ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify({ id: 'a', title: 't', service: 's' }) }));
+    // Assess
+    expect(statusOf(result)).toBe(503);
+    expect(result.headers?.['retry-after']).toMatch(/^[1-9]\d*$/);
+    expect(bodyOf(result)).toMatchObject({ error: 'service_unavailable', message: expect.stringMatching(/could not be reached \(ECONNREFUSED\).*retry later/) });
   });
 });
 
