@@ -32,6 +32,7 @@ import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, RootCaus
 import { isFailureSignal, isServiceLevelIndicator, isTrafficMetric } from '../analysis/hypotheses.ts';
 import { callGraph, dependentsOf } from '../analysis/changes.ts';
 import { DEFAULT_Z_THRESHOLD, median } from '../analysis/metrics.ts';
+import { type ActionJournal, mitigationSteps } from '../store/journal.ts';
 import type { MetricSeries } from '../tools/ports.ts';
 import { recordedNodes } from './recorded.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
@@ -135,8 +136,20 @@ const latestValue = (series: MetricSeries | undefined, since: number | undefined
   return median(points.slice(-LATEST_POINTS).map((p) => p.v));
 };
 
+/**
+ * When the mitigation took effect, as far as the records say: the later of the execution record's `executedAt` and
+ * the action journal's forward steps (completed, or claimed when the outcome is unknown). The journal covers an
+ * executor that died after acting and before writing its record — a rerun then verifies with no execution record,
+ * and points from before the action must not decide.
+ */
+export const mitigatedAt = async (journal: Pick<ActionJournal, 'list'> | undefined, incidentId: string, execution: ExecutionOutput | undefined): Promise<number | undefined> => {
+  const steps = journal ? mitigationSteps(await journal.list(incidentId)) : [];
+  const times = [execution?.executedAt, ...steps.map((e) => e.completedAt ?? e.claimedAt)].map((t) => Date.parse(t ?? '')).filter((t) => !Number.isNaN(t));
+  return times.length > 0 ? Math.max(...times) : undefined;
+};
+
 export const verifyRecovery =
-  (deps: AgentDeps) =>
+  (deps: AgentDeps & { readonly journal?: Pick<ActionJournal, 'list'> }) =>
   async ({ incidentId, attempt, maxChecks }: VerifyTask): Promise<VerifyResult> => {
     const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence, earlier }) => {
       const impact = earlier.output('impact', ImpactOutput);
@@ -146,8 +159,7 @@ export const verifyRecovery =
       const rootcause = earlier.output('rootcause', RootCauseOutput);
       const onPath = faultPath(rootcause);
       const anomalies = metricsToVerify(onPath ? impact.output.anomalies.filter((a) => onPath.has(a.service)) : impact.output.anomalies);
-      const execution = earlier.output('execution', ExecutionOutput);
-      const since = execution ? Date.parse(execution.output.executedAt) : undefined;
+      const since = await mitigatedAt(deps.journal, incidentId, earlier.output('execution', ExecutionOutput)?.output);
       const now = deps.clock();
       const services = [...new Set(anomalies.map((a) => a.service))];
       const metrics = [...new Set(anomalies.map((a) => a.metric))];
