@@ -31,6 +31,7 @@ import { type ApprovalPolicy, DEFAULT_POLICY, decide } from '../runbooks/policy.
 import type { IncidentMeta } from '../store/store.ts';
 import { type ActionJournal, ActionInProgress, type JournalEntry, type JournalMode, newClaimId, stepKey } from '../store/journal.ts';
 import { FUNCTIONS } from '../../registry.ts';
+import { isRetryable } from '../errors.ts';
 import type { ChangeRequest, ServiceNode, ToolScope } from '../tools/ports.ts';
 import { PlanNotFound } from './plan.ts';
 import { recordedChanges, recordedNodes } from './recorded.ts';
@@ -193,6 +194,10 @@ interface StepRun {
   readonly timing: Required<JournalTiming>;
 }
 
+/** Attempts at recording a step's result when the journal fails transiently (0.5 s, 1 s, 2 s apart). */
+const COMPLETE_ATTEMPTS = 4;
+const COMPLETE_BACKOFF_MS = 500;
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const timingOf = (t: JournalTiming = {}): Required<JournalTiming> => ({
@@ -218,9 +223,19 @@ export const unknownOutcome = (action: MitigationAction, entry: JournalEntry): E
 const runStep = async (s: StepRun, mode: JournalMode, action: MitigationAction, facts: Facts, label: string): Promise<ExecutedAction> => {
   const { deps, incidentId, evidence, timing } = s;
   const key = stepKey(mode, action);
+  // The result is known only to this invocation: were it lost to a transient journal failure, the next attempt would
+  // find the step claimed and never completed — an unknown outcome, or a reversible action run again. So the
+  // completion (idempotent for this claim) is retried here before the error escapes to the state machine's Retry.
   const complete = async (claimId: string, result: ExecutedAction) => {
-    await deps.journal.complete(incidentId, key, claimId, result, deps.clock().toISOString());
-    return result;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deps.journal.complete(incidentId, key, claimId, result, deps.clock().toISOString());
+        return result;
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= COMPLETE_ATTEMPTS) throw error;
+        await timing.sleep(COMPLETE_BACKOFF_MS * 2 ** (attempt - 1));
+      }
+    }
   };
   let entry = s.known.get(key);
   if (!entry) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { EXECUTOR_TIMEOUT_MS, executeMitigation } from '../../../functions/core/agents/execute.ts';
 import { RETRYABLE_ERROR_NAMES, isRetryable } from '../../../functions/core/errors.ts';
 import { ExecutionOutput, type MitigationAction, type PlanOutput } from '../../../functions/core/model.ts';
-import { ActionInProgress, MemoryActionJournal, stepKey } from '../../../functions/core/store/journal.ts';
+import { ActionInProgress, JournalUnavailable, MemoryActionJournal, stepKey } from '../../../functions/core/store/journal.ts';
 import type { ChangeRequest } from '../../../functions/core/tools/ports.ts';
 import { FAKE_NOW, FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
 
@@ -84,6 +84,23 @@ describe('unit: executeMitigation with the action journal', () => {
     // Assess
     expect(executed).toHaveLength(1);
     expect((await output()).actions).toEqual([expect.objectContaining({ kind: 'restart-service', status: 'succeeded' })]);
+  });
+
+  it('records a step\'s result through a transient journal failure instead of leaving it claimed for the next attempt', async () => {
+    // Prepare: the journal throttles the first two completions (after the action ran)
+    const { deps, journal, executed, incidentId } = await setup(plan([revert]));
+    const complete = journal.complete.bind(journal);
+    let failures = 2;
+    journal.complete = async (...args: Parameters<typeof complete>) => {
+      if (failures-- > 0) throw new JournalUnavailable('action journal: UpdateItem failed: ProvisionedThroughputExceededException');
+      return complete(...args);
+    };
+    // Act
+    const result = await executeMitigation(deps, undefined, { sleep: async () => {} })({ incidentId });
+    // Assess: one run, its result journalled as done (a later attempt uses it rather than running the revert again)
+    expect(result.summary).toMatch(/Executed 1\/1/);
+    expect(executed).toHaveLength(1);
+    expect(await journal.get(incidentId, stepKey('apply', revert))).toMatchObject({ state: 'done', result: { status: 'succeeded' } });
   });
 
   it('never repeats an irreversible step whose invocation died mid-action: its outcome is reported unknown', async () => {
