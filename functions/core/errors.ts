@@ -7,7 +7,9 @@
  * now — extends `Retryable`. Its class name goes into `RETRYABLE_ERROR_NAMES` (test/unit/errors-contract.test.ts
  * checks that every exported subclass is listed, that nothing else is, and that the ASL retries exactly the list).
  * A retried task may run its side effects again: the executor consults the action journal
- * (functions/core/store/journal.ts) before acting, so a retry never repeats an action that already ran.
+ * (functions/core/store/journal.ts) before acting, so a retry never repeats an action that already ran. The other
+ * side effects of a retried task are at-least-once: a timeline entry, an event (`Mitigation Executed`,
+ * `Approval Requested`), a Retool trigger (with a new approval request id; the old one's links are refused).
  *
  * This module imports nothing, so any module (the store ports included) can extend `Retryable`.
  */
@@ -75,7 +77,9 @@ export const LAMBDA_SERVICE_ERROR_NAMES: readonly string[] = ['Lambda.ServiceExc
 /**
  * The retrier of `RETRYABLE_ERROR_NAMES` in the ASL: a store outage or throttle needs longer than a Lambda
  * hiccup, so it starts at 2 s, doubles up to 30 s with full jitter (concurrent executions retrying one table
- * spread apart), 5 attempts: about a minute of outage is ridden out before the incident fails.
+ * spread apart), 5 attempts: the delays add up to at most 60 s (about half that on average, as full jitter draws each
+ * from 0 to its cap), besides each attempt's own run and the SDK's retries, before the incident fails. Each attempt
+ * has the state's own TimeoutSeconds.
  */
 export const RETRYABLE_RETRIER = {
   ErrorEquals: RETRYABLE_ERROR_NAMES,
