@@ -36,7 +36,9 @@ export const workflowHandler = <S extends z.ZodType, R>(
   core: (input: z.infer<S>, o: Observability) => Promise<R>,
 ) => {
   const o = observability(name);
-  return middy<z.infer<S>, R, Error, Context>()
+  // No early timeout: middy's answers an error named `TimeoutError` (the AWS SDK's, retried by the retry contract)
+  // while the task goes on in an environment Lambda freezes. Lambda's own timeout ends it (`Sandbox.Timedout`, not retried).
+  return middy<z.infer<S>, R, Error, Context>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(o.logger, { clearState: true }))
     .use(captureLambdaHandler(o.tracer))
     .use(logMetrics(o.metrics))
