@@ -47,7 +47,6 @@ import {
   type WithdrawResult,
 } from './store.ts';
 import { byCodeUnit } from '../compare.ts';
-import { isTransientAwsError } from '../errors.ts';
 
 // ───────────────────────────── keys and shared rules (the memory store uses them too) ─────────────────────────────
 
@@ -268,11 +267,10 @@ export const DYNAMODB_THROTTLE_ERRORS: ReadonlySet<string> = new Set(['Provision
 export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
 /**
- * What a failed DynamoDB request means to the store's callers. A throttle, any other transient SDK error by the one
- * classifier of errors.ts (`isTransientAwsError`: a timeout, a server fault, a 5xx such as `ServiceUnavailable`) or a
- * broken connection (`NETWORK_ERROR_CODES`) that survived the SDK's own retries is `StoreUnavailable`: transient,
- * retryable by name in the state machine, a 503 with Retry-After at the API. Everything else (a conditional check that
- * failed, a validation error) is returned as it is.
+ * What a failed DynamoDB request means to the store's callers. A throttle, a server-side failure (a 5xx,
+ * `InternalServerError`, `ServiceUnavailable`) or a broken connection (`NETWORK_ERROR_CODES`) that survived the SDK's
+ * own retries is `StoreUnavailable`: transient, retryable by name in the state machine, a 503 with Retry-After at the
+ * API. Everything else (a conditional check that failed, a validation error) is returned as it is.
  */
 export const storeError = (error: unknown): unknown => {
   if (!(error instanceof Error) || error instanceof StoreRetryLater) return error;
@@ -282,7 +280,7 @@ export const storeError = (error: unknown): unknown => {
   if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) {
     return new StoreUnavailable(`DynamoDB could not be reached (${code}) after the SDK's retries; retry later`, { cause: error });
   }
-  if (isTransientAwsError(error)) {
+  if ((error as { $fault?: string }).$fault === 'server' || (status !== undefined && status >= 500)) {
     return new StoreUnavailable(`DynamoDB failed the request (${error.name}${status ? `, HTTP ${status}` : ''}) after the SDK's retries; retry later`, { cause: error });
   }
   return error;

@@ -59,7 +59,6 @@ describe('unit: DynamoIncidentStore turns throttling and DynamoDB server errors 
     ['RequestLimitExceeded', () => new RequestLimitExceeded({ message: 'Throughput exceeds the account limit', $metadata: { httpStatusCode: 400 } })],
     ['InternalServerError', () => new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } })],
     ['a bare 503', () => new DynamoDBServiceException({ name: 'ServiceUnavailable', $fault: 'server', message: 'Service unavailable', $metadata: { httpStatusCode: 503 } })],
-    ['TimeoutError', () => Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError', $metadata: { attempts: 3 } })],
     // What the SDK lets escape when every attempt's connection failed: a plain Error with Node's code, no $fault.
     ['ECONNREFUSED', () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED', $metadata: { attempts: 3 } })],
     ['ECONNRESET', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: { attempts: 3 } })],
