@@ -38,35 +38,67 @@ export const OWN_RETRYABLE_ERROR_NAMES = [
   'JournalUnavailable',
 ] as const;
 
-/**
- * AWS SDK errors that are transient by the SDK's own classification (throttling, a service's 500, a request
- * timeout) and that a workflow task can let escape from its DynamoDB, EventBridge or Secrets Manager calls after
- * the SDK's own attempts: a DynamoDB throttle during an outage must be retried by the state machine, not turned
- * into a failed incident.
- */
-export const AWS_TRANSIENT_ERROR_NAMES = [
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'ThrottlingException',
-  'InternalServerError',
-  'InternalFailure',
-  'TimeoutError',
-] as const;
+/** DynamoDB's and the other services' throttling errors: over the table's, an index's or the account's throughput. */
+export const AWS_THROTTLE_ERROR_NAMES = ['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'ThrottlingException'] as const;
+/** Server-side failures by name (most also carry `$fault: "server"` or an HTTP 5xx, which count too). */
+export const AWS_SERVER_ERROR_NAMES = ['InternalServerError', 'InternalFailure'] as const;
+/** The SDK's name for a request that got no answer in time: it may have landed. */
+export const AWS_TIMEOUT_ERROR_NAMES = ['TimeoutError'] as const;
 
 /**
- * Whether an AWS SDK error that escaped the SDK's own attempts is transient: a throttle or a timeout by name
- * (`AWS_TRANSIENT_ERROR_NAMES`), or any server-side fault (`$fault: "server"`, an HTTP 5xx such as DynamoDB's
- * `ServiceUnavailable`). The one classifier for the adapters over the SDK: each turns such an error into its own
- * `Retryable` (the action journal's `JournalUnavailable`); everything else (a refused condition, a validation error)
- * is not transient and is passed on as it is.
+ * AWS SDK errors that are transient by name (throttling, a service's 500, a request timeout) and that a workflow task
+ * can let escape from its DynamoDB, EventBridge or Secrets Manager calls after the SDK's own attempts: a DynamoDB
+ * throttle during an outage must be retried by the state machine, not turned into a failed incident. These names are
+ * in the retry contract (`RETRYABLE_ERROR_NAMES`) as they are.
  */
-export const isTransientAwsError = (error: unknown): boolean => {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  if ((AWS_TRANSIENT_ERROR_NAMES as readonly string[]).includes(String(e.name))) return true;
+export const AWS_TRANSIENT_ERROR_NAMES = [...AWS_THROTTLE_ERROR_NAMES, ...AWS_SERVER_ERROR_NAMES, ...AWS_TIMEOUT_ERROR_NAMES] as const;
+
+/**
+ * Node's codes for a connection that failed or broke (refused, reset, timed out, unreachable, a DNS lookup that failed
+ * for now). The SDK retries these itself; the one that escapes is a plain `Error` carrying the code (no `$fault`, no
+ * name of the list above). ENOTFOUND is not here: a name that does not resolve is a wrong endpoint, not an outage.
+ */
+export const NETWORK_ERROR_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN'] as const;
+
+/** Why an AWS SDK error that escaped the SDK's own attempts is transient (see `transientAwsFailure`). */
+export type TransientAwsFailure = 'throttle' | 'server' | 'network' | 'timeout';
+
+/**
+ * The one classifier of transient AWS SDK failures, for every adapter over the SDK (the store's `storeError`, the
+ * action journal): a throttle by name, a server-side fault (by name, `$fault: "server"` or an HTTP 5xx such as
+ * DynamoDB's `ServiceUnavailable`), a broken connection by Node's code (`NETWORK_ERROR_CODES`), or a timeout by name.
+ * Undefined for everything else (a refused condition, a validation error): not transient, passed on as it is.
+ *
+ * Each adapter turns a transient failure into its own `Retryable` (`StoreUnavailable`, `JournalUnavailable`), with
+ * ONE exception, decided here by `keepsSdkName` so that no adapter keeps a list of its own.
+ */
+export const transientAwsFailure = (error: unknown): TransientAwsFailure | undefined => {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as { name?: unknown; code?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const name = String(e.name);
+  if ((AWS_THROTTLE_ERROR_NAMES as readonly string[]).includes(name)) return 'throttle';
+  if ((AWS_TIMEOUT_ERROR_NAMES as readonly string[]).includes(name)) return 'timeout';
+  if (typeof e.code === 'string' && (NETWORK_ERROR_CODES as readonly string[]).includes(e.code)) return 'network';
   const status = e.$metadata?.httpStatusCode;
-  return e.$fault === 'server' || (typeof status === 'number' && status >= 500);
+  if ((AWS_SERVER_ERROR_NAMES as readonly string[]).includes(name) || e.$fault === 'server' || (typeof status === 'number' && status >= 500)) return 'server';
+  return undefined;
 };
+
+/** Whether an AWS SDK error that escaped the SDK's own attempts is transient (`transientAwsFailure`). */
+export const isTransientAwsError = (error: unknown): boolean => transientAwsFailure(error) !== undefined;
+
+/** The adapters over the SDK that wrap transient failures: the incident store (`storeError`) and the action journal. */
+export type TransientAdapter = 'store' | 'journal';
+
+/**
+ * The one rule for the one exception: the incident store passes a timeout on under the SDK's own name (`TimeoutError`)
+ * instead of wrapping it in `StoreUnavailable`. Nothing is lost by that: the name is in the retry contract
+ * (`AWS_TIMEOUT_ERROR_NAMES` ⊂ `RETRYABLE_ERROR_NAMES`), so the state machine retries it and the API answers it 503 with
+ * Retry-After (`isRetryable`) exactly as a `StoreUnavailable`; and a timeout, unlike a throttle or a refused
+ * connection, says the write may have landed, which the wrapper's "retry later" would hide. Every other transient
+ * failure, in every adapter, is wrapped.
+ */
+export const keepsSdkName = (adapter: TransientAdapter, failure: TransientAwsFailure): boolean => adapter === 'store' && failure === 'timeout';
 
 /** Every error name the state machine retries (besides the `Lambda.*` service errors): the retry contract. */
 export const RETRYABLE_ERROR_NAMES: readonly string[] = [...OWN_RETRYABLE_ERROR_NAMES, ...AWS_TRANSIENT_ERROR_NAMES];

@@ -47,6 +47,7 @@ import {
   type WithdrawResult,
 } from './store.ts';
 import { byCodeUnit } from '../compare.ts';
+import { type TransientAwsFailure, keepsSdkName, transientAwsFailure } from '../errors.ts';
 
 // ───────────────────────────── keys and shared rules (the memory store uses them too) ─────────────────────────────
 
@@ -256,34 +257,30 @@ export class StoreUnavailable extends StoreRetryLater {
   override name = 'StoreUnavailable';
 }
 
-/** DynamoDB's throttling errors: the table, an index or the account is over its throughput (the SDK retried already). */
-export const DYNAMODB_THROTTLE_ERRORS: ReadonlySet<string> = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+/** What `storeError` says of each kind of transient failure (`transientAwsFailure` in errors.ts classifies them). */
+const UNAVAILABLE_MESSAGES: Record<TransientAwsFailure, (error: Error) => string> = {
+  timeout: (error) => `DynamoDB did not answer in time (${error.name}) after the SDK's retries; retry later`,
+  throttle: (error) => `DynamoDB is throttling requests (${error.name}) after the SDK's retries; retry later`,
+  network: (error) => `DynamoDB could not be reached (${String((error as { code?: unknown }).code)}) after the SDK's retries; retry later`,
+  server: (error) => {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    return `DynamoDB failed the request (${error.name}${status ? `, HTTP ${status}` : ''}) after the SDK's retries; retry later`;
+  },
+};
 
 /**
- * Node's codes for a connection to DynamoDB that failed or broke (refused, reset, timed out, unreachable, a DNS
- * lookup that failed for now). The SDK retries these itself; the one that escapes is a plain `Error` carrying the code.
- * ENOTFOUND is not here: a name that does not resolve is a wrong endpoint, not an outage.
- */
-export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN']);
-
-/**
- * What a failed DynamoDB request means to the store's callers. A throttle, a server-side failure (a 5xx,
- * `InternalServerError`, `ServiceUnavailable`) or a broken connection (`NETWORK_ERROR_CODES`) that survived the SDK's
- * own retries is `StoreUnavailable`: transient, retryable by name in the state machine, a 503 with Retry-After at the
- * API. Everything else (a conditional check that failed, a validation error) is returned as it is.
+ * What a failed DynamoDB request means to the store's callers, by the one classifier of errors.ts
+ * (`transientAwsFailure`): a throttle, a server-side failure (a 5xx, `InternalServerError`, `ServiceUnavailable`) or a
+ * broken connection (`NETWORK_ERROR_CODES`) that survived the SDK's own retries is `StoreUnavailable`: transient,
+ * retryable by name in the state machine, a 503 with Retry-After at the API. A timeout keeps the SDK's name
+ * (`keepsSdkName`: the one exception, and why, is written there). Everything else (a conditional check that failed, a
+ * validation error) is returned as it is.
  */
 export const storeError = (error: unknown): unknown => {
   if (!(error instanceof Error) || error instanceof StoreRetryLater) return error;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const code = (error as { code?: unknown }).code;
-  if (DYNAMODB_THROTTLE_ERRORS.has(error.name)) return new StoreUnavailable(`DynamoDB is throttling requests (${error.name}) after the SDK's retries; retry later`, { cause: error });
-  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) {
-    return new StoreUnavailable(`DynamoDB could not be reached (${code}) after the SDK's retries; retry later`, { cause: error });
-  }
-  if ((error as { $fault?: string }).$fault === 'server' || (status !== undefined && status >= 500)) {
-    return new StoreUnavailable(`DynamoDB failed the request (${error.name}${status ? `, HTTP ${status}` : ''}) after the SDK's retries; retry later`, { cause: error });
-  }
-  return error;
+  const failure = transientAwsFailure(error);
+  if (failure === undefined || keepsSdkName('store', failure)) return error;
+  return new StoreUnavailable(UNAVAILABLE_MESSAGES[failure](error), { cause: error });
 };
 
 /**

@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Retryable, isTransientAwsError } from '../errors.ts';
+import { Retryable, keepsSdkName, transientAwsFailure } from '../errors.ts';
 import type { ExecutedAction, MitigationAction } from '../model.ts';
 
 export type JournalMode = 'apply' | 'undo';
@@ -235,12 +235,16 @@ export class DynamoActionJournal implements ActionJournal {
     this.#pageSize = options.pageSize;
   }
 
-  /** Runs one request; a throttle, a timeout or a service error the SDK gave up on becomes `JournalUnavailable` (retryable). */
+  /**
+   * Runs one request; a throttle, a timeout, a service error or a broken connection the SDK gave up on (errors.ts's one
+   * classifier, `transientAwsFailure`, and its one exception, `keepsSdkName`) becomes `JournalUnavailable` (retryable).
+   */
   async #send<T>(what: string, request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (error) {
-      if (isTransientAwsError(error)) throw new JournalUnavailable(`action journal: ${what} failed: ${errorName(error)}: ${(error as Error).message}`, { cause: error });
+      const failure = transientAwsFailure(error);
+      if (failure !== undefined && !keepsSdkName('journal', failure)) throw new JournalUnavailable(`action journal: ${what} failed: ${errorName(error)}: ${(error as Error).message}`, { cause: error });
       throw error;
     }
   }

@@ -217,6 +217,18 @@ describe('unit: DynamoActionJournal conditional writes (aws-sdk-client-mock)', (
     expect(RETRYABLE_ERROR_NAMES).toContain((error as Error).name);
   });
 
+  it('turns a DynamoDB connection that failed after the SDK\'s retries (ECONNRESET, no $fault) into JournalUnavailable, as the store does', async () => {
+    // Prepare: what the SDK lets escape when every attempt's connection broke: a plain Error carrying Node's code
+    ddb.on(QueryCommand).rejects(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: { attempts: 3 } }));
+    // Act
+    const error = await journal()
+      .list('inc-1')
+      .catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(JournalUnavailable);
+    expect((error as Error).message).toContain('socket hang up');
+  });
+
   it('turns a DynamoDB throttle into JournalUnavailable, which the state machine retries', async () => {
     ddb.on(PutCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
     const error = await journal()
