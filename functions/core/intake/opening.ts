@@ -9,7 +9,8 @@
  *   1. claim (lease `OPENING_LEASE_MS`, four times the webhook's 15 s timeout and no less than the sweeper's 60 s: a
  *      live claimant is never overtaken);
  *   2. StartExecution (name = incident id, input built only from META: idempotent; skipped when META has the ARN);
- *   3. record the ARN, conditional on still holding the claim (`recordOpeningStarted`), and the timeline entry;
+ *   3. record the ARN, conditional on still holding the claim (`recordOpeningStarted`; an ARN already there, a rerun's,
+ *      is kept: the opening's execution exists all the same, so the claimant goes on), and the timeline entry;
  *   4. publish `Incident Opened`;
  *   5. mark it published (`markOpeningPublished`): nobody does anything more.
  * A failure the claimant sees in 2–4 releases the claim, so the next taker (a vendor retry, another alert of the

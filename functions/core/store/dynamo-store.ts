@@ -649,7 +649,9 @@ export class DynamoIncidentStore implements AlertIntakeStore {
 
   async recordOpeningStarted(incidentId: string, claimId: string, executionArn: string): Promise<boolean> {
     const at = this.#clock().toISOString();
-    const u = new UpdateBuilder().set('executionArn', executionArn).set('opening.startedAt', at).set('updatedAt', at);
+    // `if_not_exists`: an ARN already there is never replaced (a rerun's, recorded while this claimant was starting the
+    // original execution by name: see `recordOpeningStarted` in store.ts); the start is journalled all the same.
+    const u = new UpdateBuilder().setIfAbsent('executionArn', executionArn).set('opening.startedAt', at).set('updatedAt', at);
     return (await this.#updateMetaIf(incidentId, u, `${u.name('opening.claimId')} = ${u.value(claimId)}`)).written;
   }
 

@@ -190,7 +190,8 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     const entry = this.#entry(incidentId);
     const opening = entry.meta.opening;
     if (opening?.claimId !== claimId) return false;
-    entry.meta.executionArn = executionArn;
+    // Never replaces an ARN already there (a rerun's), as DynamoIncidentStore's `if_not_exists`.
+    entry.meta.executionArn ??= executionArn;
     entry.meta.opening = { ...opening, startedAt: this.#clock().toISOString() };
     this.#touch(entry);
     return true;
@@ -264,7 +265,7 @@ export class MemoryIncidentStore implements AlertIntakeStore {
 
   async setExecutionArn(incidentId: string, executionArn: string): Promise<void> {
     const entry = this.#entry(incidentId);
-    entry.meta.executionArn = executionArn;
+    entry.meta.executionArn ??= executionArn;
     this.#touch(entry);
   }
 

@@ -247,7 +247,11 @@ export interface AlertIntakeStore extends IncidentStore {
   claimOpening(incidentId: string, claim: OpeningClaim): Promise<OpeningClaimResult>;
   /**
    * Records the started execution (META's `executionArn` and `opening.startedAt`) only while `claimId` holds the
-   * opening; false (nothing written) when another delivery has taken it over, which then publishes instead.
+   * opening; false (nothing written) when another delivery has taken it over, which then publishes instead. An
+   * execution ARN already on META is never replaced: it can only be the same one (started by name) or a rerun's that
+   * a human started while this claimant was starting the original (a sweeper or a late delivery taking over the
+   * unpublished opening of an incident just rerun), and the incident must keep pointing at the run going on. The start
+   * is journalled (true) all the same: the opening's execution exists, so its claimant goes on to publish.
    */
   recordOpeningStarted(incidentId: string, claimId: string, executionArn: string): Promise<boolean>;
   /** Records `Incident Opened` published (`opening.publishedAt`): the journal's last entry. */

@@ -277,6 +277,26 @@ export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnTyp
       });
     });
 
+    it('keeps a rerun\'s execution when the rerun lands between the opener starting the workflow and recording it; the opener still publishes once', async () => {
+      // Prepare: just before the opener records the execution it started, a human reruns the incident (its ARN recorded)
+      const { post, faults, store, workflow, opened } = await setup();
+      let rerunArn = '';
+      faults.meanwhile('started', async () => {
+        const [original] = [...workflow.executions.keys()];
+        const incidentId = original?.split(':').at(-1) ?? '';
+        rerunArn = `${original}-rerun-1`;
+        await store.setExecutionArn(incidentId, rerunArn);
+      });
+      // Act
+      const answer = await post('a');
+      // Assess: the incident points at the rerun; the opening is journalled and published once
+      expect(answer.status).toBe(202);
+      const incident = await store.getIncident(String(answer.body.incidentId));
+      expect(incident).toMatchObject({ executionArn: rerunArn, opening: { startedAt: expect.any(String), publishedAt: expect.any(String) } });
+      expect(opened()).toHaveLength(1);
+      expect(workflow.executions.size).toBe(1);
+    });
+
     it('starts and publishes nothing for an incident that closed between the delivery reading it and claiming its opening', async () => {
       for (const status of ['ESCALATED', 'FAILED', 'RESOLVED'] as const) {
         // Prepare: the opener started the workflow, failed to record it and released its claim; the workflow then ran on

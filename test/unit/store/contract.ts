@@ -513,6 +513,22 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
         await expect(store.claimOpening('inc-missing', claim(clock()))).rejects.toBeInstanceOf(IncidentNotFound);
       });
 
+      it('records the start without replacing an execution ARN a rerun recorded meanwhile, and keeps the claim going', async () => {
+        // Prepare: a taker holds the unpublished opening; a human reruns the incident, which records its rerun's ARN
+        const { store, clock } = await setup();
+        const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('rerun') }), {}, nextId);
+        await store.claimOpening(incident.incidentId, claim(clock(), 'taker'));
+        await store.setExecutionArn(incident.incidentId, 'arn:rerun-1');
+        // Act: the taker records the original execution it found by name
+        const recorded = await store.recordOpeningStarted(incident.incidentId, 'taker', 'arn:original');
+        // Assess: the start is journalled, the rerun's ARN stays
+        expect(recorded).toBe(true);
+        expect(await store.getIncident(incident.incidentId)).toMatchObject({ executionArn: 'arn:rerun-1', opening: { claimId: 'taker', startedAt: expect.any(String) } });
+        // The same ARN again (a retried record) is a no-op that still answers true.
+        expect(await store.recordOpeningStarted(incident.incidentId, 'taker', 'arn:rerun-1')).toBe(true);
+        expect((await store.getIncident(incident.incidentId))?.executionArn).toBe('arn:rerun-1');
+      });
+
       it('counts an incident with an execution ARN and no journal (opened before the journal) as published', async () => {
         const { store, clock } = await setup();
         const { incident } = await store.recordAlert(alertFixture({ dedupKey: unique('legacy') }), {}, nextId);

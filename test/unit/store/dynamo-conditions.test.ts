@@ -185,6 +185,14 @@ describe('unit: DynamoIncidentStore opening journal, conditional writes', () => 
     expect(input.ExpressionAttributeValues).toMatchObject({ ':v0': 'arn:x', ':v3': 'mine' });
   });
 
+  it('records the execution ARN only where there is none: a rerun\'s ARN already on META is never replaced', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: meta({ executionArn: 'arn:rerun-1' }) });
+    expect(await newStore().recordOpeningStarted('inc-1', 'mine', 'arn:original')).toBe(true);
+    const input = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(input.UpdateExpression).toContain('#executionArn = if_not_exists(#executionArn, :v0)');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':v0': 'arn:original' });
+  });
+
   it('releases only its own unpublished claim, and a release that finds another holder is a quiet no-op', async () => {
     ddb.on(UpdateCommand).rejects(ccf());
     ddb.on(GetCommand).resolves({ Item: meta() });
