@@ -265,7 +265,7 @@ export class MemoryIncidentStore implements AlertIntakeStore {
 
   async setExecutionArn(incidentId: string, executionArn: string): Promise<void> {
     const entry = this.#entry(incidentId);
-    entry.meta.executionArn ??= executionArn;
+    entry.meta.executionArn = executionArn;
     this.#touch(entry);
   }
 
