@@ -39,6 +39,12 @@
  * `StoreUnavailable`, answered 503 with Retry-After like every retryable failure here; ambiguous failures (a timeout
  * whose write may have landed) are safe because every write is idempotent or conditional on the journal.
  *
+ * An alert identity that fires again after the vendor said RESOLVED (generic scripts and some setups reuse it) while
+ * its incident is RESOLVED is not absorbed by that incident: the store re-points it, and it correlates or opens a new
+ * incident, which this opening starts and pages as any other (`refiresAnew` in core/store/dynamo-store.ts). An
+ * ESCALATED or FAILED incident keeps it (humans own that one); a repeated OPEN delivery that was never resolved (a
+ * vendor repeat) folds into its incident whatever its status.
+ *
  * A RESOLVED alert marks its identity resolved and never starts a workflow; when that leaves every alert of
  * the incident resolved while its approval is PENDING, the approval is withdrawn (SendTaskFailure
  * `AlertsResolved`, caught by the state machine, which writes the report: self-recovered). A RESOLVED alert

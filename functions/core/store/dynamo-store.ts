@@ -371,6 +371,34 @@ export const joinable = (status: IncidentStatus, identityTags: number, options: 
   !CORRELATION_CLOSED_STATUSES.includes(status) && identityTags < (options.maxCorrelatedTags ?? MAX_CORRELATED_TAGS);
 
 /**
+ * Whether an alert identity that fires again goes the new-identity way (correlate, or open a new incident) instead of
+ * folding into the incident its DEDUP pointer names (the rule both stores share). Only when the vendor said RESOLVED
+ * for it (the pointer is RESOLVED: this OPEN delivery is a re-fire, not a repeat) AND its incident is closed for
+ * correlation (`CORRELATION_CLOSED_STATUSES`: RESOLVED). Most vendors give a re-fire a new identity anyway
+ * (Alertmanager fingerprint + startsAt, Dynatrace PID, Datadog cycle key, CloudWatch state time); generic scripts and
+ * some setups reuse it, and without this rule the re-fire would be absorbed by the RESOLVED incident: no execution, no
+ * page. An incident that is ESCALATED or FAILED is humans' now and keeps absorbing its re-fires (the identity reopens
+ * in it), as it takes its service's correlated alerts. A repeated OPEN delivery of an identity that never resolved
+ * (Alertmanager's repeat_interval, a vendor retry) is a duplicate delivery: it folds into its incident whatever the
+ * incident's status, RESOLVED included — the incident took that alert already.
+ */
+export const refiresAnew = (alertState: NormalizedAlert['state'], identityState: NormalizedAlert['state'], incidentStatus: IncidentStatus | undefined): boolean =>
+  alertState === 'OPEN' && identityState === 'RESOLVED' && incidentStatus !== undefined && CORRELATION_CLOSED_STATUSES.includes(incidentStatus);
+
+/**
+ * Whether a count landed a new identity in an incident that closed after correlation found it joinable (the rule both
+ * stores share): correlation reads the incident (say ESCALATED), the workflow resolves it, then the count lands. The
+ * count's own result (META as the count left it) shows it; the identity is then re-routed like a re-fire
+ * (`refiresAnew`): its DEDUP pointer re-pointed, conditionally, to the incident correlation gives now. The resolved
+ * incident keeps the count it took (its `alertCount` and the identity's opening tag; no ALERT item).
+ */
+export const landedInClosed = (disposition: AlertDisposition, incidentStatus: IncidentStatus): boolean =>
+  disposition === 'correlated' && CORRELATION_CLOSED_STATUSES.includes(incidentStatus);
+
+/** How many times one delivery re-routes its identity before giving up (`IntakeContention`, retryable). */
+export const REROUTE_ROUNDS = 3;
+
+/**
  * `Incident Opened` went out for this incident: the journal says published, or the incident predates the journal
  * (an execution ARN and no journal: the code of that time published before recording the ARN).
  */
@@ -432,6 +460,18 @@ export const notWithdrawn = (approval: ApprovalState | undefined, hasToken: bool
     : { withdrawn: false, reason: 'not-pending', ...(approval ? { approval } : {}) };
 
 // ───────────────────────────── the DynamoDB implementation ─────────────────────────────
+
+/** Where a new identity goes: the service's correlated incident, or a new id (`#correlate`). */
+type Route = () => Promise<{ incidentId: string; joined: boolean }>;
+
+/** Where a delivery lands: its identity (as the pointer says), and whether this delivery brought it to that incident. */
+interface Routed {
+  readonly identity: IdentityState;
+  /** This delivery claimed (or re-pointed) the identity for its incident. */
+  readonly newIdentity: boolean;
+  /** …and that incident is the service's correlated one it joined. */
+  readonly joined: boolean;
+}
 
 export interface DynamoStoreOptions {
   /** How long a dedup pointer lives after the last alert that used it. @default 72 */
@@ -547,37 +587,40 @@ export class DynamoIncidentStore implements AlertIntakeStore {
 
   /**
    * 1. A known identity: refresh `DEDUP#<source>:<key>` (conditional on it being live) and fold into its incident;
-   *    an OPEN delivery of a RESOLVED identity reopens it (a conditional flip, `#moveIdentity`).
+   *    an OPEN delivery of a RESOLVED identity reopens it (a conditional flip, `#moveIdentity`) — unless the incident is
+   *    RESOLVED too (`refiresAnew`: one META read, only on that flip): then the pointer is re-pointed (a conditional
+   *    put on the pointer as it was read, `#repoint`) to the incident of step 2, and the alert goes the new-identity way.
    * 2. A new identity: the incident is the service's correlated one (join or claim `CORR#<env>#<service>`), or a
    *    new id; then claim the DEDUP pointer for it (conditional put, with a fresh `claimId`, OPEN at version 0).
    *    Losing that claim means a concurrent delivery of the same identity won: fold into its incident as in 1.
    * 3. Count the delivery on META, creating META if it is absent, in one UpdateItem (`#countDelivery`) that also
    *    adds the identity's tags (`identityTags`): `created` is whoever created META, and the identity is counted
    *    once however often this runs. A failure anywhere after step 2 (even an ambiguous one: a timeout, a 5xx, the
-   *    Lambda dying) leaves a pointer that the sender's retry finds, and the retry's step 3 adds the same tags.
+   *    Lambda dying) leaves a pointer that the sender's retry finds, and the retry's step 3 adds the same tags. A new
+   *    identity whose count landed in an incident RESOLVED since correlation read it (`landedInClosed`, seen in the
+   *    count's own ALL_NEW result) is re-pointed as in 1 and counted again where correlation sends it now.
    * 4. Put the ALERT item, numbered by that count.
    * A new alert costs 5 round trips when it opens an incident (refresh, correlation upsert, claim, count, ALERT) and 6
-   * when it joins one (the correlation pointer's incident is read to check it is still open); a repeat costs 3.
+   * when it joins one (the correlation pointer's incident is read to check it is still open); a repeat costs 3; a
+   * re-fire whose incident goes on costs 5 (the incident's META read, then the flip), and one whose incident is RESOLVED
+   * costs the refresh, that read and the re-point put besides a new alert's correlation, count and ALERT put.
    */
   async recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options: RecordOptions = {}): Promise<RecordResult> {
     const now = this.#clock();
     const nowIso = now.toISOString();
     const window = correlationWindow(options);
+    const route: Route = () => (window > 0 ? this.#correlate(alert, now, window, newIncidentId, options) : Promise.resolve({ incidentId: newIncidentId(), joined: false }));
 
-    let identity = await this.#refreshDedup(alert, now);
-    let newIdentity = false;
-    let joined = false;
-    if (!identity) {
-      const target = window > 0 ? await this.#correlate(alert, now, window, newIncidentId, options) : { incidentId: newIncidentId(), joined: false };
-      const claim = await this.#claimDedup(alert, now, target.incidentId);
-      identity = claim.identity;
-      newIdentity = claim.won;
-      joined = newIdentity && target.joined;
+    let routed = await this.#locate(alert, now, route, await this.#refreshDedup(alert, now));
+    let { incident, created } = await this.#countDelivery(newMeta(routed.identity.incidentId, alert, nowIso), routed.identity);
+    let landed = landing({ created, newIdentity: routed.newIdentity, joined: routed.joined });
+    for (let round = 0; landedInClosed(landed.disposition, incident.status); round++) {
+      if (round >= REROUTE_ROUNDS) throw new IntakeContention(dedupPk(alert.source, alert.dedupKey), REROUTE_ROUNDS);
+      const repointed = await this.#repoint(alert, routed.identity, now, route);
+      routed = 'identity' in repointed ? repointed : await this.#locate(alert, now, route, repointed.current);
+      ({ incident, created } = await this.#countDelivery(newMeta(routed.identity.incidentId, alert, nowIso), routed.identity));
+      landed = landing({ created, newIdentity: routed.newIdentity, joined: routed.joined });
     }
-    if (alert.state === 'OPEN' && identity.state === 'RESOLVED') identity = (await this.#moveIdentity(alert, identity, 'OPEN', nowIso)).identity;
-
-    const { incident, created } = await this.#countDelivery(newMeta(identity.incidentId, alert, nowIso), identity);
-    const landed = landing({ created, newIdentity, joined });
     await this.#putAlert(incident, storedAlert(nowIso, alert, raw, landed));
     return { incident, created, disposition: landed.disposition };
   }
@@ -826,6 +869,74 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       if (!isConditionFailure(error)) throw error;
       return undefined;
     }
+  }
+
+  /**
+   * Where an alert's delivery lands, from its identity's live pointer (`pointer`, undefined when there is none): a new
+   * identity is routed (`route`) and claimed; a known one folds into its incident, reopening it if the vendor had said
+   * RESOLVED — or, if that incident is RESOLVED too, is re-pointed to where `route` sends it now (`refiresAnew`). A
+   * conditional write lost to a concurrent delivery reads the pointer again and decides again, a bounded number of times.
+   */
+  async #locate(alert: NormalizedAlert, now: Date, route: Route, pointer: IdentityState | undefined): Promise<Routed> {
+    let current = pointer;
+    for (let round = 0; round < REROUTE_ROUNDS; round++) {
+      if (!current) {
+        const target = await route();
+        const claim = await this.#claimDedup(alert, now, target.incidentId);
+        if (claim.won) return { identity: claim.identity, newIdentity: true, joined: target.joined };
+        current = claim.identity;
+      }
+      if (alert.state !== 'OPEN' || current.state !== 'RESOLVED') return { identity: current, newIdentity: false, joined: false };
+      // A re-fire (the vendor said RESOLVED): the one extra read, only on this flip.
+      const meta = await this.#getMetaItem(current.incidentId);
+      if (!refiresAnew(alert.state, current.state, meta?.status as IncidentStatus | undefined)) {
+        return { identity: (await this.#moveIdentity(alert, current, 'OPEN', now.toISOString())).identity, newIdentity: false, joined: false };
+      }
+      const repointed = await this.#repoint(alert, current, now, route);
+      if ('identity' in repointed) return repointed;
+      current = repointed.current;
+    }
+    throw new IntakeContention(dedupPk(alert.source, alert.dedupKey), REROUTE_ROUNDS);
+  }
+
+  /**
+   * Re-points an identity's DEDUP pointer from `from` (an incident that is RESOLVED) to the incident `route` gives now,
+   * as a new claim (a fresh `claimId`, OPEN at version 0: a new identity to that incident), conditional on the pointer
+   * still being `from` (same incident, claim, state and version), as an expired pointer is replaced. Exactly one of
+   * concurrent re-fires wins; a loser gets the pointer as it is now (`current`, undefined if it expired) to decide again.
+   */
+  async #repoint(alert: NormalizedAlert, from: IdentityState, now: Date, route: Route): Promise<Routed | { current: IdentityState | undefined }> {
+    const target = await route();
+    const nowEpoch = this.#epoch(now);
+    const identity: IdentityState = { incidentId: target.incidentId, claimId: newClaimId(), state: alert.state, version: initialVersion(alert.state) };
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: dedupPk(alert.source, alert.dedupKey),
+            sk: DEDUP_SK,
+            kind: 'DEDUP',
+            incidentId: identity.incidentId,
+            source: alert.source,
+            dedupKey: alert.dedupKey,
+            alertState: identity.state,
+            stateVersion: identity.version,
+            claimId: identity.claimId,
+            createdAt: now.toISOString(),
+            expiresAt: nowEpoch + this.#ttlSeconds,
+            repointedFrom: from.incidentId,
+          },
+          ConditionExpression: '#incidentId = :incidentId AND #claimId = :claimId AND #state = :state AND #version = :version',
+          ExpressionAttributeNames: { '#incidentId': 'incidentId', '#claimId': 'claimId', '#state': 'alertState', '#version': 'stateVersion' },
+          ExpressionAttributeValues: { ':incidentId': from.incidentId, ':claimId': from.claimId, ':state': from.state, ':version': from.version },
+        }),
+      );
+      return { identity, newIdentity: true, joined: target.joined };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    return { current: await this.#refreshDedup(alert, now) };
   }
 
   /**

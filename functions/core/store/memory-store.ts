@@ -20,8 +20,10 @@ import {
   type IdentityState,
   identityTags,
   initialVersion,
+  IntakeContention,
   isTerminal,
   joinable,
+  landedInClosed,
   landing,
   listLimit,
   newClaimId,
@@ -31,6 +33,8 @@ import {
   openingJournal,
   RELEASED_CLAIM_UNTIL,
   plain,
+  REROUTE_ROUNDS,
+  refiresAnew,
   statusSortKey,
   storedAlert,
 } from './dynamo-store.ts';
@@ -119,19 +123,20 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     const now = this.#clock();
     const nowIso = now.toISOString();
     const window = correlationWindow(options);
-    let pointer = this.#liveDedup(alert, now);
-    let joined = false;
-    const newIdentity = !pointer;
-    if (!pointer) {
-      const target = window > 0 ? this.#correlate(alert, now, window, newIncidentId, options) : { incidentId: newIncidentId(), joined: false };
-      joined = target.joined;
-      pointer = { incidentId: target.incidentId, expiresAt: now.getTime() + this.#ttlMs, alertState: alert.state, stateVersion: initialVersion(alert.state), claimId: newClaimId() };
-      this.#dedup.set(dedupKeyOf(alert), pointer);
-      await this.#afterWrite('claim');
+    const route: Route = () => (window > 0 ? this.#correlate(alert, now, window, newIncidentId, options) : { incidentId: newIncidentId(), joined: false });
+    let routed = await this.#locate(alert, now, route, this.#liveDedup(alert, now));
+    let seen = snapshot(routed.pointer);
+    let { entry, created } = await this.#count(routed.pointer, alert, nowIso);
+    let landed = landing({ created, newIdentity: routed.newIdentity, joined: routed.joined });
+    // See `landedInClosed`: correlation found the incident joinable, and it was RESOLVED before the count landed.
+    for (let round = 0; landedInClosed(landed.disposition, entry.meta.status); round++) {
+      if (round >= REROUTE_ROUNDS) throw new IntakeContention(`DEDUP#${dedupKeyOf(alert)}`, REROUTE_ROUNDS);
+      const repointed = await this.#repoint(alert, seen, now, route);
+      routed = 'pointer' in repointed ? repointed : await this.#locate(alert, now, route, repointed.current);
+      seen = snapshot(routed.pointer);
+      ({ entry, created } = await this.#count(routed.pointer, alert, nowIso));
+      landed = landing({ created, newIdentity: routed.newIdentity, joined: routed.joined });
     }
-    if (alert.state === 'OPEN' && pointer.alertState === 'RESOLVED') await this.#flip(pointer, 'OPEN');
-    const { entry, created } = await this.#count(pointer, alert, nowIso);
-    const landed = landing({ created, newIdentity, joined });
     entry.alerts.set(alertSk(nowIso, entry.meta.alertCount), storedAlert(nowIso, alert, raw, landed));
     return { incident: structuredClone(entry.meta), created, disposition: landed.disposition };
   }
@@ -347,6 +352,46 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     return this.#incidents.get(incidentId)?.taskToken;
   }
 
+  /**
+   * See `DynamoIncidentStore.#locate`: a new identity is routed and claimed; a known one folds, reopens, or — a re-fire
+   * whose incident is RESOLVED (`refiresAnew`) — is re-pointed to where `route` sends it now.
+   */
+  async #locate(alert: NormalizedAlert, now: Date, route: Route, pointer: DedupPointer | undefined): Promise<Routed> {
+    let current = pointer;
+    for (let round = 0; round < REROUTE_ROUNDS; round++) {
+      if (!current) {
+        const target = route();
+        const claimed: DedupPointer = { incidentId: target.incidentId, expiresAt: now.getTime() + this.#ttlMs, alertState: alert.state, stateVersion: initialVersion(alert.state), claimId: newClaimId() };
+        this.#dedup.set(dedupKeyOf(alert), claimed);
+        await this.#afterWrite('claim');
+        return { pointer: claimed, newIdentity: true, joined: target.joined };
+      }
+      if (alert.state !== 'OPEN' || current.alertState !== 'RESOLVED') return { pointer: current, newIdentity: false, joined: false };
+      if (!refiresAnew(alert.state, current.alertState, this.#incidents.get(current.incidentId)?.meta.status)) {
+        await this.#flip(current, 'OPEN');
+        return { pointer: current, newIdentity: false, joined: false };
+      }
+      const repointed = await this.#repoint(alert, snapshot(current), now, route);
+      if ('pointer' in repointed) return repointed;
+      current = repointed.current;
+    }
+    throw new IntakeContention(`DEDUP#${dedupKeyOf(alert)}`, REROUTE_ROUNDS);
+  }
+
+  /**
+   * See `DynamoIncidentStore.#repoint`: a new claim for the incident `route` gives now, only while the pointer is still
+   * `from` (same incident, claim, state and version); otherwise the pointer as it is now (undefined if it expired).
+   */
+  async #repoint(alert: NormalizedAlert, from: IdentityState, now: Date, route: Route): Promise<Routed | { current: DedupPointer | undefined }> {
+    const target = route();
+    const live = this.#liveDedup(alert, now);
+    if (!live || live.incidentId !== from.incidentId || live.claimId !== from.claimId || live.alertState !== from.state || live.stateVersion !== from.version) return { current: live };
+    const repointed: DedupPointer = { incidentId: target.incidentId, expiresAt: now.getTime() + this.#ttlMs, alertState: alert.state, stateVersion: initialVersion(alert.state), claimId: newClaimId() };
+    this.#dedup.set(dedupKeyOf(alert), repointed);
+    await this.#afterWrite('claim');
+    return { pointer: repointed, newIdentity: true, joined: target.joined };
+  }
+
   /** OPEN ⇄ RESOLVED, one version further (see `DynamoIncidentStore.#moveIdentity`). */
   async #flip(pointer: DedupPointer, to: NormalizedAlert['state']): Promise<void> {
     pointer.alertState = to;
@@ -420,3 +465,16 @@ export class MemoryIncidentStore implements AlertIntakeStore {
 }
 
 const dedupKeyOf = (alert: Pick<NormalizedAlert, 'source' | 'dedupKey'>): string => `${alert.source}:${alert.dedupKey}`;
+
+/** Where a new identity goes: the service's correlated incident, or a new id. */
+type Route = () => { incidentId: string; joined: boolean };
+
+/** Where a delivery lands (see `Routed` in dynamo-store.ts), with the live pointer object. */
+interface Routed {
+  readonly pointer: DedupPointer;
+  readonly newIdentity: boolean;
+  readonly joined: boolean;
+}
+
+/** A pointer's identity as it is now (the pointer object itself changes when its identity flips). */
+const snapshot = (pointer: DedupPointer): IdentityState => ({ incidentId: pointer.incidentId, claimId: pointer.claimId, state: pointer.alertState, version: pointer.stateVersion });

@@ -224,8 +224,12 @@ export interface AlertIntakeStore extends IncidentStore {
    * service's correlation pointer is joined (or claimed for a new id), then the identity is claimed for that
    * incident (a concurrent delivery of the same identity that claimed it first wins), META is created if absent
    * (`created` = this call created it), and the alert is counted and stored. An OPEN delivery of a RESOLVED
-   * identity reopens it. Without `correlationWindowSeconds` every new identity opens its own incident. A retry after
-   * any failure, even one whose writes partly landed, counts the identity exactly once.
+   * identity reopens it in its incident — unless that incident is RESOLVED: then the identity is re-pointed
+   * (conditionally, one of concurrent re-fires wins) and goes the new-identity way, correlated or in a new incident
+   * (`refiresAnew` in dynamo-store.ts). A repeated OPEN delivery of an identity that never resolved folds into its
+   * incident whatever its status. A new identity whose correlated incident was RESOLVED before its count landed is
+   * re-routed the same way (`landedInClosed`). Without `correlationWindowSeconds` every new identity opens its own
+   * incident. A retry after any failure, even one whose writes partly landed, counts the identity exactly once.
    */
   recordAlert(alert: NormalizedAlert, raw: unknown, newIncidentId: () => string, options?: RecordOptions): Promise<RecordResult>;
   /**

@@ -152,11 +152,11 @@ export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnTyp
         openingWaitMs: waitMs,
       });
       const service = `svc-${prefix}`;
-      const alert = (id: string) => ({ id: `${prefix}-${id}`, title: `alert ${id}`, service, environment: 'w1' });
-      /** One delivery: a new Lambda invocation (a dead one's faults do not carry over). */
-      const post = async (id: string) => {
+      const alert = (id: string, status?: 'resolved') => ({ id: `${prefix}-${id}`, title: `alert ${id}`, service, environment: 'w1', ...(status ? { status } : {}) });
+      /** One delivery: a new Lambda invocation (a dead one's faults do not carry over). `status: 'resolved'`: the vendor's resolution. */
+      const post = async (id: string, status?: 'resolved') => {
         faults.dead = false;
-        const result = await ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify(alert(id)), secret: 'sample-webhook-secret' }));
+        const result = await ingest(apiEvent('POST /alerts/{source}', { path: { source: 'generic' }, rawBody: JSON.stringify(alert(id, status)), secret: 'sample-webhook-secret' }));
         faults.dead = false;
         return { status: statusOf(result), body: bodyOf(result), retryAfter: result.headers?.['retry-after'] };
       };
@@ -319,6 +319,36 @@ export const ingestOpeningContract = (name: string, makeStore: (clock: ReturnTyp
         expect(opened(), status).toEqual([]);
         expect((await store.getIncident(incidentId))?.status, status).toBe(status);
       }
+    });
+
+    it('opens, starts and publishes anew for a re-fire of an alert (same identity, OPEN after RESOLVED) whose incident is RESOLVED', async () => {
+      // Prepare: alert a opened an incident, the vendor resolved it, and the workflow closed the incident
+      const { post, store, workflow, opened } = await setup();
+      const first = await post('a');
+      expect((await post('a', 'resolved')).body).toMatchObject({ incidentId: first.body.incidentId, state: 'RESOLVED', allResolved: true });
+      await store.updateIncident(String(first.body.incidentId), { status: 'RESOLVED', outcome: 'resolved' });
+      // Act: the same identity fires again, within the dedup window
+      const refired = await post('a');
+      // Assess: a new incident with its own execution, and exactly one more Incident Opened (a page)
+      expect(refired).toMatchObject({ status: 202, body: { deduplicated: false, state: 'OPEN' } });
+      expect(refired.body.incidentId).not.toBe(first.body.incidentId);
+      expect(refired.body.executionArn).toEqual(expect.stringContaining(String(refired.body.incidentId)));
+      expect(workflow.executions.size).toBe(2);
+      expect(opened().map((e) => e.incidentId)).toEqual([first.body.incidentId, refired.body.incidentId]);
+      // A repeat of the re-fire folds into the new incident and pages no more.
+      expect((await post('a')).body).toMatchObject({ incidentId: refired.body.incidentId, deduplicated: true });
+      expect(opened()).toHaveLength(2);
+    });
+
+    it('lets a re-fire join its ESCALATED incident: nothing new is started or published', async () => {
+      const { post, store, workflow, opened } = await setup();
+      const first = await post('a');
+      await post('a', 'resolved');
+      await store.updateIncident(String(first.body.incidentId), { status: 'ESCALATED', outcome: 'escalated' });
+      const refired = await post('a');
+      expect(refired).toMatchObject({ status: 202, body: { incidentId: first.body.incidentId, deduplicated: true } });
+      expect(workflow.executions.size).toBe(1);
+      expect(opened()).toHaveLength(1);
     });
 
     it('lets an ESCALATED, AWAITING_APPROVAL or FAILED incident absorb its service’s alerts without starting or publishing anything; a RESOLVED one does not', async () => {

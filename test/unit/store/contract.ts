@@ -473,6 +473,103 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       }
     });
 
+    describe('an alert identity that fires again: a re-fire after a RESOLVED incident opens anew, a repeat folds', () => {
+      const opts = { correlationWindowSeconds: 300 };
+      /** Alert `a` opened incident X, the vendor then said RESOLVED, and X was closed with `status`. */
+      const firedAndResolved = async (store: ContractStore, status: 'RESOLVED' | 'ESCALATED' | 'FAILED', options: { correlationWindowSeconds?: number } = opts) => {
+        const a = alertFixture({ dedupKey: unique('refire'), service: unique('svc') });
+        const { incident } = await store.recordAlert(a, {}, nextId, options);
+        await store.resolveAlert({ ...a, state: 'RESOLVED' }, {});
+        await store.updateIncident(incident.incidentId, { status, outcome: status.toLowerCase() });
+        return { a, incidentId: incident.incidentId };
+      };
+
+      it('opens a new incident for a re-fire (OPEN after RESOLVED) of an identity whose incident is RESOLVED, with or without correlation', async () => {
+        for (const options of [opts, {}]) {
+          // Prepare
+          const { store, clock } = await setup();
+          const { a, incidentId } = await firedAndResolved(store, 'RESOLVED', options);
+          clock.advance(3600_000); // within the 72 h dedup window
+          // Act
+          const refired = await store.recordAlert(a, { again: true }, nextId, options);
+          // Assess: a new incident, which the identity now points at; the resolved one took nothing
+          expect(refired, JSON.stringify(options)).toMatchObject({ created: true, disposition: 'opened', incident: { status: 'OPEN', distinctAlerts: 1, resolvedAlerts: 0, alertCount: 1 } });
+          expect(refired.incident.incidentId).not.toBe(incidentId);
+          expect((await store.findByDedupKey(a.source, a.dedupKey))?.incidentId).toBe(refired.incident.incidentId);
+          expect(await store.getIncident(incidentId)).toMatchObject({ status: 'RESOLVED', alertCount: 2, distinctAlerts: 1, resolvedAlerts: 1 });
+          expect((await store.getDetail(refired.incident.incidentId))?.alerts).toEqual([expect.objectContaining({ deduplicated: false, raw: { again: true } })]);
+          // Its repeat folds into the new incident, and its resolution resolves it there.
+          expect(await store.recordAlert(a, {}, nextId, options)).toMatchObject({ disposition: 'deduplicated', incident: { incidentId: refired.incident.incidentId, alertCount: 2 } });
+          expect(await store.resolveAlert({ ...a, state: 'RESOLVED' }, {})).toMatchObject({ allResolved: true, incident: { incidentId: refired.incident.incidentId } });
+        }
+      });
+
+      it('lets a re-fire join the open incident its service correlates to now, rather than the resolved one', async () => {
+        const { store } = await setup();
+        const { a, incidentId } = await firedAndResolved(store, 'RESOLVED');
+        const other = await store.recordAlert(alertFixture({ dedupKey: unique('other'), service: a.service }), {}, nextId, opts);
+        const refired = await store.recordAlert(a, {}, nextId, opts);
+        expect(other).toMatchObject({ created: true, disposition: 'opened' });
+        expect(other.incident.incidentId).not.toBe(incidentId);
+        expect(refired).toMatchObject({ created: false, disposition: 'correlated', incident: { incidentId: other.incident.incidentId, distinctAlerts: 2 } });
+      });
+
+      it('reopens a re-fire in its ESCALATED or FAILED incident (humans own it): it joins, nothing new opens', async () => {
+        for (const status of ['ESCALATED', 'FAILED'] as const) {
+          const { store } = await setup();
+          const { a, incidentId } = await firedAndResolved(store, status);
+          const refired = await store.recordAlert(a, {}, nextId, opts);
+          expect(refired, status).toMatchObject({ created: false, disposition: 'deduplicated', incident: { incidentId, status, distinctAlerts: 1, resolvedAlerts: 0 } });
+        }
+      });
+
+      it('folds a repeated OPEN delivery of an identity that never resolved into its incident, RESOLVED as it is (a duplicate delivery)', async () => {
+        const { store } = await setup();
+        const a = alertFixture({ dedupKey: unique('repeat'), service: unique('svc') });
+        const { incident } = await store.recordAlert(a, {}, nextId, opts);
+        await store.updateIncident(incident.incidentId, { status: 'RESOLVED', outcome: 'resolved' });
+        const repeat = await store.recordAlert(a, {}, nextId, opts);
+        expect(repeat).toMatchObject({ created: false, disposition: 'deduplicated', incident: { incidentId: incident.incidentId, status: 'RESOLVED', alertCount: 2, distinctAlerts: 1 } });
+      });
+
+      it('opens exactly one new incident for 20 racing re-fires of one identity, with or without correlation', async () => {
+        for (const options of [opts, {}]) {
+          const { store } = await setup();
+          const { a, incidentId } = await firedAndResolved(store, 'RESOLVED', options);
+          const results = await Promise.all(Array.from({ length: 20 }, () => store.recordAlert(a, {}, nextId, options)));
+          const ids = new Set(results.map((r) => r.incident.incidentId));
+          expect(ids.size, JSON.stringify(options)).toBe(1);
+          expect(ids.has(incidentId)).toBe(false);
+          expect(results.filter((r) => r.created)).toHaveLength(1);
+          expect(await store.getIncident([...ids][0])).toMatchObject({ alertCount: 20, distinctAlerts: 1, resolvedAlerts: 0 });
+          expect(await store.getIncident(incidentId)).toMatchObject({ alertCount: 2, distinctAlerts: 1, resolvedAlerts: 1 });
+        }
+      });
+
+      it('re-routes a new alert whose incident was RESOLVED between correlation reading it joinable and the count landing', async () => {
+        // Prepare: X is ESCALATED (joinable); right after b's identity is claimed for X, the workflow resolves X
+        const { store, faults } = await setup();
+        const service = unique('svc');
+        const first = await store.recordAlert(alertFixture({ dedupKey: unique('a'), service }), {}, nextId, opts);
+        const x = first.incident.incidentId;
+        await store.updateIncident(x, { status: 'ESCALATED' });
+        const b = alertFixture({ dedupKey: unique('b'), service, source: 'datadog' });
+        faults.at('claim', async () => {
+          await store.updateIncident(x, { status: 'RESOLVED', outcome: 'resolved' });
+        });
+        // Act
+        const landed = await store.recordAlert(b, { b: true }, nextId, opts);
+        // Assess: b opened a new incident, its identity points there, and the next alert of the service joins it
+        expect(landed).toMatchObject({ created: true, disposition: 'opened', incident: { status: 'OPEN', distinctAlerts: 1 } });
+        expect(landed.incident.incidentId).not.toBe(x);
+        expect((await store.findByDedupKey(b.source, b.dedupKey))?.incidentId).toBe(landed.incident.incidentId);
+        expect((await store.getIncident(x))?.status).toBe('RESOLVED');
+        expect((await store.getDetail(x))?.alerts.map((s) => s.alert.dedupKey)).toEqual([first.incident.dedupKey]);
+        const next = await store.recordAlert(alertFixture({ dedupKey: unique('c'), service }), {}, nextId, opts);
+        expect(next).toMatchObject({ disposition: 'correlated', incident: { incidentId: landed.incident.incidentId } });
+      });
+    });
+
     describe('the opening journal: one conditional claim decides who starts the workflow and publishes Incident Opened', () => {
       const claim = (at: Date, claimId = unique('claim')) => ({ claimId, claimedBy: 'generic:a', at, leaseMs: 60_000 });
 

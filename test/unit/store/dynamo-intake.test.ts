@@ -138,6 +138,8 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
     it('leaves a reopened identity OPEN: the retry asserts its new opening (version 2), nothing is flipped back', async () => {
       ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'RESOLVED', stateVersion: 1 } });
       ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, ExpressionAttributeValues: { ':to': 'OPEN' } } as never).resolves({ Attributes: { incidentId: 'inc-1', claimId: 'c1', alertState: 'OPEN', stateVersion: 2 } });
+      // The re-fire's one read: its incident is still open (INVESTIGATING), so the identity reopens in it.
+      ddb.on(GetCommand).resolves({ Item: meta() });
       ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).rejects(throttled());
       // A throttle is StoreUnavailable (retryable, 503 + Retry-After) since issue 9; it was the SDK's error before.
       await expect(newStore().recordAlert(alertFixture(), {}, () => 'inc-unused')).rejects.toBeInstanceOf(StoreUnavailable);
@@ -146,6 +148,50 @@ describe('unit: DynamoIncidentStore alert intake command shapes', () => {
       expect(flips[0].UpdateExpression).toBe('SET #state = :to, #changedAt = :at, #version = #version + :one');
       const count = ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never)[0].args[0].input;
       expect([added(count, 'alertOpenings'), added(count, 'alertResolutions')]).toEqual([new Set(['c1.0', 'c1.2']), new Set(['c1.1'])]);
+    });
+  });
+
+  describe('a re-fire (an OPEN delivery of a RESOLVED identity) whose incident is RESOLVED', () => {
+    const resolvedPointer = { pk: 'DEDUP#dynatrace:PID-1', sk: 'DEDUP', incidentId: 'inc-1', claimId: 'c1', alertState: 'RESOLVED', stateVersion: 1 };
+
+    it('re-points the identity with a put conditional on the pointer as read, never flipping it in the resolved incident', async () => {
+      // Prepare: the live pointer is RESOLVED and names inc-1, which is RESOLVED; no correlation window
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: resolvedPointer });
+      ddb.on(GetCommand).resolves({ Item: meta({ status: 'RESOLVED' }) });
+      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ incidentId: 'inc-new', status: 'OPEN' }) });
+      // Act
+      const result = await newStore().recordAlert(alertFixture(), {}, () => 'inc-new');
+      // Assess
+      expect(result).toMatchObject({ created: true, disposition: 'opened', incident: { incidentId: 'inc-new' } });
+      const repoint = ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)[0].args[0].input;
+      expect(repoint).toMatchObject({
+        Item: { pk: 'DEDUP#dynatrace:PID-1', incidentId: 'inc-new', alertState: 'OPEN', stateVersion: 0, repointedFrom: 'inc-1' },
+        ConditionExpression: '#incidentId = :incidentId AND #claimId = :claimId AND #state = :state AND #version = :version',
+        ExpressionAttributeValues: { ':incidentId': 'inc-1', ':claimId': 'c1', ':state': 'RESOLVED', ':version': 1 },
+      });
+      expect(repoint.Item?.claimId).not.toBe('c1');
+      expect(ddb.commandCalls(UpdateCommand).filter((c) => c.args[0].input.UpdateExpression?.includes('#state = :to'))).toHaveLength(0);
+      expect(ddb.commandCalls(UpdateCommand, { Key: { sk: 'META' } } as never).map((c) => c.args[0].input.Key?.pk)).toEqual(['INCIDENT#inc-new']);
+    });
+
+    it('folds into the pointer a concurrent re-fire re-pointed first, when its own re-point is refused', async () => {
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never)
+        .resolvesOnce({ Attributes: resolvedPointer })
+        .resolves({ Attributes: { ...resolvedPointer, incidentId: 'inc-theirs', claimId: 'c2', alertState: 'OPEN', stateVersion: 0 } });
+      ddb.on(GetCommand).resolves({ Item: meta({ status: 'RESOLVED' }) });
+      ddb.on(PutCommand, { Item: { sk: 'DEDUP' } } as never).rejects(ccf());
+      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ incidentId: 'inc-theirs', status: 'OPEN', alertCount: 2 }) });
+      const result = await newStore().recordAlert(alertFixture(), {}, () => 'inc-mine');
+      expect(result).toMatchObject({ created: false, disposition: 'deduplicated', incident: { incidentId: 'inc-theirs' } });
+      expect(ddb.commandCalls(PutCommand, { Item: { sk: 'DEDUP' } } as never)).toHaveLength(1);
+    });
+
+    it('reads the incident only on that flip: a repeat of an OPEN identity reads nothing', async () => {
+      ddb.on(UpdateCommand, { Key: { sk: 'DEDUP' }, UpdateExpression: 'SET #expiresAt = :exp' } as never).resolves({ Attributes: { ...resolvedPointer, alertState: 'OPEN', stateVersion: 0 } });
+      ddb.on(UpdateCommand, { Key: { sk: 'META' } } as never).resolves({ Attributes: meta({ status: 'RESOLVED', alertCount: 2 }) });
+      const result = await newStore().recordAlert(alertFixture(), {}, () => 'inc-unused');
+      expect(result).toMatchObject({ disposition: 'deduplicated', incident: { incidentId: 'inc-1', status: 'RESOLVED' } });
+      expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
     });
   });
 
