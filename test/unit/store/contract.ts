@@ -546,6 +546,17 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
         }
       });
 
+      it('completes a re-fire that failed after its re-point landed with its retry: one new incident, counted once', async () => {
+        const { store, faults } = await setup();
+        const { a, incidentId } = await firedAndResolved(store, 'RESOLVED');
+        faults.failAfter('claim');
+        await expect(store.recordAlert(a, {}, nextId, opts)).rejects.toBeInstanceOf(InjectedTimeout);
+        const retry = await store.recordAlert(a, {}, nextId, opts);
+        expect(retry).toMatchObject({ created: true, disposition: 'opened', incident: { distinctAlerts: 1, alertCount: 1 } });
+        expect(retry.incident.incidentId).not.toBe(incidentId);
+        expect((await store.findByDedupKey(a.source, a.dedupKey))?.incidentId).toBe(retry.incident.incidentId);
+      });
+
       it('re-routes a new alert whose incident was RESOLVED between correlation reading it joinable and the count landing', async () => {
         // Prepare: X is ESCALATED (joinable); right after b's identity is claimed for X, the workflow resolves X
         const { store, faults } = await setup();
