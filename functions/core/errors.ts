@@ -107,14 +107,30 @@ export const RETRYABLE_ERROR_NAMES: readonly string[] = [...OWN_RETRYABLE_ERROR_
 export const LAMBDA_SERVICE_ERROR_NAMES: readonly string[] = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
 /**
- * The retrier of `RETRYABLE_ERROR_NAMES` in the ASL: a store outage or throttle needs longer than a Lambda
+ * "Another invocation is running this very step" (the action journal's live claim): not an outage but a wait for
+ * that invocation to finish, or to die and its claim to go stale after the executor's timeout (60 s). Retried by
+ * `IN_FLIGHT_RETRIER` on the states that run the executor, on a jitter-free schedule that outlasts that timeout;
+ * full jitter could spend the general retrier's attempts in seconds and fail an incident whose action is running.
+ */
+export const IN_FLIGHT_ERROR_NAMES: readonly string[] = ['ActionInProgress'];
+
+/** 10 s, then ×1.5: 10 + 15 + 22.5 + 33.75 + 50.6 + 75.9 ≈ 208 s of delays over 6 attempts, well past a stale claim. */
+export const IN_FLIGHT_RETRIER = {
+  ErrorEquals: IN_FLIGHT_ERROR_NAMES,
+  IntervalSeconds: 10,
+  MaxAttempts: 6,
+  BackoffRate: 1.5,
+} as const;
+
+/**
+ * The retrier of every other name of `RETRYABLE_ERROR_NAMES` in the ASL: a store outage or throttle needs longer than a Lambda
  * hiccup, so it starts at 2 s, doubles up to 30 s with full jitter (concurrent executions retrying one table
  * spread apart), 5 attempts: the delays add up to at most 60 s (about half that on average, as full jitter draws each
  * from 0 to its cap), besides each attempt's own run and the SDK's retries, before the incident fails. Each attempt
  * has the state's own TimeoutSeconds.
  */
 export const RETRYABLE_RETRIER = {
-  ErrorEquals: RETRYABLE_ERROR_NAMES,
+  ErrorEquals: RETRYABLE_ERROR_NAMES.filter((name) => !IN_FLIGHT_ERROR_NAMES.includes(name)),
   IntervalSeconds: 2,
   MaxAttempts: 5,
   BackoffRate: 2,

@@ -8,7 +8,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AWS_TRANSIENT_ERROR_NAMES, LAMBDA_SERVICE_ERROR_NAMES, OWN_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES, RETRYABLE_RETRIER, Retryable } from '../../functions/core/errors.ts';
+import { AWS_TRANSIENT_ERROR_NAMES, IN_FLIGHT_ERROR_NAMES, IN_FLIGHT_RETRIER, LAMBDA_SERVICE_ERROR_NAMES, OWN_RETRYABLE_ERROR_NAMES, RETRYABLE_ERROR_NAMES, RETRYABLE_RETRIER, Retryable } from '../../functions/core/errors.ts';
+import { EXECUTOR_TIMEOUT_MS } from '../../functions/core/agents/execute.ts';
 import { readWorkflowDefinition, taskStates } from '../../lib/workflow-definition.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -87,10 +88,25 @@ describe('unit: the retry contract (error names ↔ the ASL Retry)', () => {
 
   const tasks = [...taskStates(readWorkflowDefinition())];
 
+  /** The states that run the executor, the only function that throws the in-flight names. */
+  const runsExecutor = (state: unknown): boolean => (state as { Parameters?: { FunctionName?: string } }).Parameters?.FunctionName === '${ExecuteMitigationFunctionArn}';
+
   it.each(tasks)('"%s" retries exactly the retryable error names, with backoff and full jitter', (_, state) => {
     const retriers = (state as { Retry?: { ErrorEquals: string[] }[] }).Retry ?? [];
     const ours = retriers.filter((r) => r.ErrorEquals.some((n) => RETRYABLE_ERROR_NAMES.includes(n)));
-    expect(ours).toEqual([{ ...RETRYABLE_RETRIER, ErrorEquals: [...RETRYABLE_ERROR_NAMES] }]);
+    const general = { ...RETRYABLE_RETRIER, ErrorEquals: RETRYABLE_ERROR_NAMES.filter((n) => !IN_FLIGHT_ERROR_NAMES.includes(n)) };
+    expect(ours).toEqual(runsExecutor(state) ? [{ ...IN_FLIGHT_RETRIER, ErrorEquals: [...IN_FLIGHT_ERROR_NAMES] }, general] : [general]);
+  });
+
+  it('runs the executor in two states, and its in-flight retrier outlasts the claim of an invocation that died', () => {
+    expect(tasks.filter(([, state]) => runsExecutor(state)).map(([name]) => name).sort()).toEqual(['Execute mitigation', 'Undo mitigation']);
+    // Every name is retried by exactly one of the two retriers.
+    expect([...IN_FLIGHT_RETRIER.ErrorEquals, ...RETRYABLE_RETRIER.ErrorEquals].sort()).toEqual([...RETRYABLE_ERROR_NAMES].sort());
+    // Without jitter the delays are certain: their sum must pass the age at which a live claim is judged dead.
+    const { IntervalSeconds, BackoffRate, MaxAttempts } = IN_FLIGHT_RETRIER;
+    const totalSeconds = Array.from({ length: MaxAttempts }, (_, i) => IntervalSeconds * BackoffRate ** i).reduce((a, b) => a + b, 0);
+    expect('JitterStrategy' in IN_FLIGHT_RETRIER).toBe(false);
+    expect(totalSeconds * 1000).toBeGreaterThan(2 * EXECUTOR_TIMEOUT_MS);
   });
 
   it.each(tasks)('"%s" retries nothing else than the contract and the Lambda service errors', (_, state) => {
