@@ -104,10 +104,24 @@ export const header = (event: ApiEvent, name: string): string | undefined => {
   return undefined;
 };
 
+/**
+ * The longest path parameter any route takes. Every one is an identifier: an incident id (at most 128 characters
+ * wherever the workflow carries one, `AgentTask` in model.ts; the webhook makes ~23) or a source name. A longer one
+ * names nothing this API keeps, and the DynamoDB key built from it can pass the 2,048-byte partition-key limit, which
+ * DynamoDB refuses with a ValidationException: a 500 instead of the 400 it deserves. Checked before anything is read.
+ */
+export const MAX_PATH_PARAM_CHARS = 128;
+
+/** 400: a path parameter that is missing or cannot be an identifier of this API; the message names the parameter. */
+export class PathParamInvalid extends BadRequest {
+  override name = 'PathParamInvalid';
+}
+
 /** A path parameter as API Gateway hands it over: an HTTP API has already percent-decoded it (decoding again would misread a literal "%"). */
 export const pathParam = (event: ApiEvent, name: string): string => {
   const value = event.pathParameters?.[name];
-  if (!value) throw new BadRequest(`path parameter "${name}" is missing`);
+  if (!value) throw new PathParamInvalid(`path parameter "${name}" is missing`);
+  if (value.length > MAX_PATH_PARAM_CHARS) throw new PathParamInvalid(`path parameter "${name}" is ${value.length} characters long; at most ${MAX_PATH_PARAM_CHARS}`);
   return value;
 };
 
