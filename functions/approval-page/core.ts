@@ -85,10 +85,41 @@ const confirmationView = ({ incident, records }: IncidentWith, claims: ApprovalL
   };
 };
 
+/** 400: a form field whose percent-escapes are malformed or do not decode to UTF-8; the message names the field. */
+export class FormFieldInvalid extends BadRequest {
+  override name = 'FormFieldInvalid';
+}
+
+const decodeFormComponent = (raw: string, field: string): string => {
+  try {
+    return decodeURIComponent(raw.replaceAll('+', ' '));
+  } catch {
+    throw new FormFieldInvalid(`invalid approval form: ${field}: not valid percent-encoded UTF-8`);
+  }
+};
+
+/**
+ * The fields of an `application/x-www-form-urlencoded` body, decoded strictly: `+` is a space, each `%XX` a byte, and the
+ * bytes must be UTF-8. URLSearchParams decodes leniently (a malformed escape stays as sent, bytes that are not UTF-8 —
+ * an encoded lone surrogate, a Latin-1 `%E9` — become U+FFFD), so the approver recorded would be a name nobody typed;
+ * here such a field is 400 naming it, and nothing is decided. The first value of a repeated name counts (as `get`).
+ */
+export const parseFormFields = (body: string): Map<string, string> => {
+  const fields = new Map<string, string>();
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
+    const name = decodeFormComponent(at < 0 ? pair : pair.slice(0, at), 'a field name');
+    const value = decodeFormComponent(at < 0 ? '' : pair.slice(at + 1), name);
+    if (!fields.has(name)) fields.set(name, value);
+  }
+  return fields;
+};
+
 const parseForm = (event: ApiEvent, maxBytes: number): z.infer<typeof ApprovalForm> => {
   const type = (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (type !== FORM_CONTENT_TYPE) throw new HttpError(415, 'unsupported_media_type', `the form must be sent as ${FORM_CONTENT_TYPE}`);
-  const fields = new URLSearchParams(readBody(event, maxBytes));
+  const fields = parseFormFields(readBody(event, maxBytes));
   // Only the two fields count; the decision is the link's, whatever else the body says.
   return parseWith(ApprovalForm, { approver: fields.get('approver') ?? '', comment: fields.get('comment') ?? undefined }, 'approval form');
 };
