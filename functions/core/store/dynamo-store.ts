@@ -28,6 +28,7 @@ import {
   ApprovalAlreadyDecided,
   ApprovalRequestMismatch,
   type ApprovalState,
+  type ExecutionArnSwap,
   type IncidentDetail,
   type IncidentMeta,
   IncidentNotFound,
@@ -189,21 +190,47 @@ export const countIdentities = (openings: Iterable<string>, resolutions: Iterabl
 
 export class InvalidCursor extends Error {
   override name = 'InvalidCursor';
-  constructor() {
-    super('cursor is not one this API returned');
+  constructor(reason?: string) {
+    super(`cursor is not one this API returned${reason ? ` (${reason})` : ''}`);
   }
 }
+
+/** `createdAt` in a status sort key: an ISO time as `Date.toISOString` writes it. */
+const SORT_KEY_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** The longest incident id a cursor may name: the longest path parameter any route takes (MAX_PATH_PARAM_CHARS in http.ts). */
+export const MAX_CURSOR_INCIDENT_ID_CHARS = 128;
+
+/**
+ * Whether `before` has the shape of a status sort key (`statusSortKey`: `<ISO time>#<incident id>`, the id well-formed
+ * Unicode of at most MAX_CURSOR_INCIDENT_ID_CHARS): the reason it has not, or undefined. DynamoDB refuses a key value
+ * that is not well-formed or too long (a ValidationException, which would answer 500), so a cursor a client forged or
+ * damaged is refused here, as the client error it is.
+ */
+export const sortKeyProblem = (before: string): string | undefined => {
+  const hash = before.indexOf('#');
+  const time = hash < 0 ? before : before.slice(0, hash);
+  const parsed = new Date(time);
+  if (!SORT_KEY_TIME.test(time) || Number.isNaN(parsed.getTime()) || parsed.toISOString() !== time) return 'its position does not start with an ISO time';
+  const id = hash < 0 ? '' : before.slice(hash + 1);
+  if (id.length === 0) return 'its position names no incident';
+  if (id.length > MAX_CURSOR_INCIDENT_ID_CHARS) return `its incident id is longer than ${MAX_CURSOR_INCIDENT_ID_CHARS} characters`;
+  if (!id.isWellFormed()) return 'its incident id is not well-formed Unicode';
+  return undefined;
+};
 
 /** The cursor is the GSI sort key of the last item of a page, base64url-encoded so clients treat it as opaque. */
 export const encodeCursor = (before: string): string => Buffer.from(JSON.stringify({ v: 1, before }), 'utf8').toString('base64url');
 export const decodeCursor = (cursor: string): string => {
+  let parsed: { v?: unknown; before?: unknown };
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v?: unknown; before?: unknown };
-    if (parsed.v === 1 && typeof parsed.before === 'string' && parsed.before.length > 0) return parsed.before;
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v?: unknown; before?: unknown };
   } catch {
-    // fall through: any malformed cursor is the same client error
+    throw new InvalidCursor();
   }
-  throw new InvalidCursor();
+  if (parsed === null || typeof parsed !== 'object' || parsed.v !== 1 || typeof parsed.before !== 'string') throw new InvalidCursor();
+  const problem = sortKeyProblem(parsed.before);
+  if (problem) throw new InvalidCursor(problem);
+  return parsed.before;
 };
 
 export const listLimit = (limit: number | undefined): number => Math.min(Math.max(Math.trunc(limit ?? DEFAULT_LIST_LIMIT), 1), MAX_LIST_LIMIT);
@@ -708,6 +735,13 @@ export class DynamoIncidentStore implements AlertIntakeStore {
   async releaseOpening(incidentId: string, claimId: string): Promise<void> {
     const u = new UpdateBuilder().set('opening.claimedUntil', RELEASED_CLAIM_UNTIL);
     await this.#updateMetaIf(incidentId, u, `${u.name('opening.claimId')} = ${u.value(claimId)} AND attribute_not_exists(${u.name('opening.publishedAt')})`);
+  }
+
+  async replaceExecutionArn(incidentId: string, expected: string | undefined, executionArn: string): Promise<ExecutionArnSwap> {
+    const u = new UpdateBuilder().set('executionArn', executionArn).set('updatedAt', this.#clock().toISOString());
+    const arn = u.name('executionArn');
+    const { written, item } = await this.#updateMetaIf(incidentId, u, expected === undefined ? `attribute_not_exists(${arn})` : `${arn} = ${u.value(expected)}`);
+    return { replaced: written, incident: toMeta(item) };
   }
 
   /** The incident an alert's dedup key points at, if the pointer exists and has not expired. */

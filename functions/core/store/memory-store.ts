@@ -44,6 +44,7 @@ import {
   ApprovalAlreadyDecided,
   ApprovalRequestMismatch,
   type ApprovalState,
+  type ExecutionArnSwap,
   type IncidentDetail,
   type IncidentMeta,
   IncidentNotFound,
@@ -215,6 +216,15 @@ export class MemoryIncidentStore implements AlertIntakeStore {
     const opening = entry.meta.opening;
     if (opening?.claimId !== claimId || opening.publishedAt !== undefined) return;
     entry.meta.opening = { ...opening, claimedUntil: RELEASED_CLAIM_UNTIL };
+  }
+
+  /** See `DynamoIncidentStore.replaceExecutionArn`: the same condition, one atomic step here. */
+  async replaceExecutionArn(incidentId: string, expected: string | undefined, executionArn: string): Promise<ExecutionArnSwap> {
+    const entry = this.#entry(incidentId);
+    if (entry.meta.executionArn !== expected) return { replaced: false, incident: structuredClone(entry.meta) };
+    entry.meta.executionArn = executionArn;
+    this.#touch(entry);
+    return { replaced: true, incident: structuredClone(entry.meta) };
   }
 
   async findByDedupKey(source: NormalizedAlert['source'], dedupKey: string): Promise<IncidentMeta | undefined> {

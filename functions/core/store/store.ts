@@ -262,6 +262,20 @@ export interface AlertIntakeStore extends IncidentStore {
   markOpeningPublished(incidentId: string, claimId: string): Promise<void>;
   /** Gives up a claim still held by `claimId` and not published (its holder failed), so the next delivery takes it over at once. */
   releaseOpening(incidentId: string, claimId: string): Promise<void>;
+  /**
+   * Compare-and-set of META's execution ARN, one conditional write: records `executionArn` only if META's ARN is still
+   * `expected` (undefined: META has none). A rerun reserves the execution it is about to start this way, before starting
+   * it, so that of two reruns (or a rerun and anything that recorded an execution since the rerun read META) only one
+   * starts, and a rerun never overwrites an execution someone else recorded. `replaced: false` (nothing written) comes
+   * with META as it is now. Throws IncidentNotFound when there is no META.
+   */
+  replaceExecutionArn(incidentId: string, expected: string | undefined, executionArn: string): Promise<ExecutionArnSwap>;
+}
+
+/** What `replaceExecutionArn` did: `incident` is META as written, or as it is when the ARN was not the expected one. */
+export interface ExecutionArnSwap {
+  readonly replaced: boolean;
+  readonly incident: IncidentMeta;
 }
 
 export class IncidentNotFound extends Error {

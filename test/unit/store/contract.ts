@@ -280,6 +280,52 @@ export const incidentStoreContract = (name: string, makeStore: (clock: ReturnTyp
       await expect(store.listIncidents({ cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidCursor);
     });
 
+    it('refuses a cursor whose position is not a status sort key: too long, a lone surrogate, no ISO time, no incident id', async () => {
+      // Prepare: cursors shaped like ours, whose decoded position DynamoDB would refuse (a ValidationException) or never wrote
+      const { store } = await setup();
+      const cursorOf = (before: string) => Buffer.from(JSON.stringify({ v: 1, before }), 'utf8').toString('base64url');
+      const forged = [
+        `2024-05-01T12:00:00.000Z#${'x'.repeat(1_500)}`,
+        '2024-05-01T12:00:00.000Z#inc-\ud800',
+        'x'.repeat(1_500),
+        'yesterday#inc-1',
+        '2024-13-01T12:00:00.000Z#inc-1',
+        '2024-05-01T12:00:00.000Z#',
+        '2024-05-01T12:00:00.000Z',
+      ];
+      // Act + Assess
+      for (const before of forged) await expect(store.listIncidents({ cursor: cursorOf(before) }), before.slice(0, 40)).rejects.toBeInstanceOf(InvalidCursor);
+      await expect(store.listIncidents({ cursor: cursorOf(`2024-05-01T12:00:00.000Z#${'x'.repeat(128)}`) })).resolves.toMatchObject({ items: expect.any(Array) });
+    });
+
+    it('replaces the execution ARN only when it is still the one expected (a rerun reserving its execution)', async () => {
+      // Prepare
+      const { store } = await setup();
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `swap-${nextId()}` }), {}, nextId);
+      // Act
+      const fromNone = await store.replaceExecutionArn(incident.incidentId, undefined, 'arn:original');
+      const stale = await store.replaceExecutionArn(incident.incidentId, undefined, 'arn:late');
+      const next = await store.replaceExecutionArn(incident.incidentId, 'arn:original', 'arn:rerun-1');
+      const behind = await store.replaceExecutionArn(incident.incidentId, 'arn:original', 'arn:rerun-1-too');
+      // Assess
+      expect(fromNone).toMatchObject({ replaced: true, incident: { executionArn: 'arn:original' } });
+      expect(stale).toMatchObject({ replaced: false, incident: { executionArn: 'arn:original' } });
+      expect(next).toMatchObject({ replaced: true, incident: { executionArn: 'arn:rerun-1' } });
+      expect(behind).toMatchObject({ replaced: false, incident: { executionArn: 'arn:rerun-1' } });
+      expect((await store.getIncident(incident.incidentId))?.executionArn).toBe('arn:rerun-1');
+      await expect(store.replaceExecutionArn('inc-missing', undefined, 'arn')).rejects.toBeInstanceOf(IncidentNotFound);
+    });
+
+    it('lets exactly one of 20 concurrent replacements from the same ARN win', async () => {
+      const { store } = await setup();
+      const { incident } = await store.recordAlert(alertFixture({ dedupKey: `swap-race-${nextId()}` }), {}, nextId);
+      await store.setExecutionArn(incident.incidentId, 'arn:original');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.replaceExecutionArn(incident.incidentId, 'arn:original', `arn:rerun-${i}`)));
+      const winners = results.filter((r) => r.replaced);
+      expect(winners).toHaveLength(1);
+      expect((await store.getIncident(incident.incidentId))?.executionArn).toBe(winners[0].incident.executionArn);
+    });
+
     it('reopens a terminal incident for a rerun and leaves a running one alone', async () => {
       const { store } = await setup();
       const { incident } = await store.recordAlert(alertFixture({ dedupKey: `reopen-${nextId()}` }), {}, nextId);
