@@ -65,7 +65,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('ingest-alert', 'POST /alerts/{source}: authenticate, normalise, deduplicate, correlate, start the workflow; withdraw a pending approval when every alert resolved', ['table:read', 'table:write', 'sfn:start', 'sfn:respond', 'events:put', 'secret:webhook']),
   api('query-incidents', 'GET /incidents and GET /incidents/{id}', ['table:read']),
   api('decide-approval', 'POST /incidents/{id}/approval: approve or reject a pending mitigation', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
-  api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'secret:webhook']),
+  // events:put: a rerun of an incident whose opening never completed opens it (Incident Opened) through the opening journal.
+  api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'events:put', 'secret:webhook']),
   // The link key is derived from the webhook secret (functions/core/approval-links.ts).
   api('approval-page', 'GET /approvals/{token}: confirmation page of a signed approval link; POST decides', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
   // Workflow agents

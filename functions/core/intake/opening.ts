@@ -1,7 +1,9 @@
 /**
  * The opening of an incident: make sure its workflow runs and `Incident Opened` goes out once. The alert webhook
  * (functions/ingest-alert) opens an incident on every OPEN delivery; the opening sweeper (functions/sweep-openings)
- * completes, on a schedule, every opening whose delivery died and that no later delivery came to complete. Both run
+ * completes, on a schedule, every opening whose delivery died and that no later delivery came to complete; a rerun
+ * (functions/rerun-incident) completes the opening of the incident it reruns before anything else, so a rerun that
+ * closes the incident before the sweeper comes (it passes closed incidents) cannot leave it unpublished. All three run
  * exactly the steps below, journalled on META (`opening`, see `OpeningJournal` in store.ts), because the one
  * non-idempotent side effect, `Incident Opened`, pages someone. Whoever finds the opening not published takes it, by
  * one conditional write (`claimOpening`: the incident not closed, and no claim yet, or one whose lease has passed or
@@ -21,13 +23,14 @@
  * outlived its lease) stops at step 3, before publishing. Every guarantee rests on single-item conditional writes on
  * META, which DynamoDB serialises per item, so webhook deliveries and sweepers race safely in any number.
  */
+import { byCodeUnit } from '../compare.ts';
 import type { Config } from '../config.ts';
 import type { EventPublisher } from '../deps.ts';
 import type { Observability } from '../handler.ts';
 import { ServiceUnavailable } from '../http.ts';
 import { isTerminal, newClaimId, openingClaimable, openingPublished, RELEASED_CLAIM_UNTIL } from '../store/dynamo-store.ts';
-import { type AlertIntakeStore, type IncidentMeta, IncidentNotFound, type OpeningClaim, type OpeningClaimResult } from '../store/store.ts';
-import { type WorkflowClient, executionInputFor } from '../workflow-client.ts';
+import { type AlertIntakeStore, type IncidentMeta, IncidentNotFound, type OpeningClaim, type OpeningClaimResult, type OpeningJournal } from '../store/store.ts';
+import { type EarlierMitigation, type WorkflowClient, executionInputFor } from '../workflow-client.ts';
 
 /**
  * The lease of an opening claim: after this long its holder is presumed dead (the ingest function's timeout is 15 s,
@@ -124,6 +127,13 @@ export type OpeningState =
   | 'released' // its claimant saw a failure and gave the claim up
   | 'expired'; // its claimant died holding it, and the lease has passed
 
+/**
+ * The claim holding an unpublished opening at `at` — its lease not passed, not released — whatever the incident's status;
+ * undefined when the opening is published or free to take. A taker that must not wait (the rerun) answers with it.
+ */
+export const liveOpeningClaim = (meta: IncidentMeta, at: Date): OpeningJournal | undefined =>
+  !openingPublished(meta) && meta.opening !== undefined && byCodeUnit(meta.opening.claimedUntil, at.toISOString()) >= 0 ? meta.opening : undefined;
+
 /** The states in which a taker that did not record the incident's alert (the sweeper) takes the opening over. */
 export const TAKEOVER_STATES: ReadonlySet<OpeningState> = new Set(['unclaimed', 'released', 'expired']);
 
@@ -149,17 +159,27 @@ export type TakeoverResult =
   /** The claim was refused because the incident is closed (the status index lagged): nothing started or published. */
   | { readonly outcome: 'closed'; readonly incident: IncidentMeta };
 
+/** What a taker that is not an alert delivery adds to its opening. */
+export interface TakeoverOptions {
+  /**
+   * The rerun's: what the action journal says already ran. When the takeover has to start the incident's workflow, the
+   * input carries it, so that run verifies that mitigation instead of diagnosing into a second action.
+   */
+  readonly earlierMitigation?: EarlierMitigation;
+}
+
 /**
- * The sweeper's opening: one conditional claim, and if it wins, steps 2–5 with no waiting. The caller decides that
- * the opening is worth taking (`openingState` in `TAKEOVER_STATES`); the claim's condition decides whether it may.
- * Throws what a step throws (ServiceUnavailable, StoreUnavailable…) after releasing the claim, like the webhook.
+ * The opening of a taker that does not wait (the sweeper, the rerun): one conditional claim, and if it wins, steps 2–5.
+ * The caller decides that the opening is worth taking (`openingState` in `TAKEOVER_STATES` for the sweeper); the
+ * claim's condition decides whether it may. Throws what a step throws (ServiceUnavailable, StoreUnavailable…) after
+ * releasing the claim, like the webhook.
  */
-export const openingTakeover = async (deps: OpeningDeps, incidentId: string, claimedBy: string, o?: Observability): Promise<TakeoverResult> => {
+export const openingTakeover = async (deps: OpeningDeps, incidentId: string, claimedBy: string, o?: Observability, options: TakeoverOptions = {}): Promise<TakeoverResult> => {
   const claimId = newClaimId();
   const claim = await claimOrRelease(deps, incidentId, { claimId, claimedBy, at: deps.clock(), leaseMs: OPENING_LEASE_MS }, o);
   // The claim's condition refuses a closed incident, so a claim won is on an open one.
   if (!claim.claimed) return { outcome: isTerminal(claim.incident.status) ? 'closed' : 'lost', incident: claim.incident };
-  return { outcome: 'opened', ...(await openAsClaimant(deps, claim.incident, claimId, o)) };
+  return { outcome: 'opened', ...(await openAsClaimant(deps, claim.incident, claimId, o, options.earlierMitigation)) };
 };
 
 /**
@@ -188,14 +208,14 @@ const releaseQuietly = async (deps: OpeningDeps, incidentId: string, claimId: st
  * Steps 2–5 of the journal, by the taker holding the opening claim. A failure before the publish releases the
  * claim (the next taker goes on at once); a claim lost to a taker stops before publishing.
  */
-const openAsClaimant = async (deps: OpeningDeps, incident: IncidentMeta, claimId: string, o?: Observability): Promise<Opened> => {
+const openAsClaimant = async (deps: OpeningDeps, incident: IncidentMeta, claimId: string, o?: Observability, earlierMitigation?: EarlierMitigation): Promise<Opened> => {
   const { store } = deps;
   const incidentId = incident.incidentId;
   let executionArn: string;
   let alreadyExisted = true;
   try {
     if (incident.executionArn) executionArn = incident.executionArn;
-    else ({ executionArn, alreadyExisted } = await startWorkflow(deps, incident, o));
+    else ({ executionArn, alreadyExisted } = await startWorkflow(deps, incident, o, earlierMitigation));
     if (!(await store.recordOpeningStarted(incidentId, claimId, executionArn))) {
       o?.logger.warn('opening claim taken over by another delivery; not publishing', { incidentId });
       return { executionArn, started: !alreadyExisted, published: false };
@@ -247,9 +267,9 @@ const markPublished = async (deps: OpeningDeps, incidentId: string, claimId: str
  * StartExecution for a recorded incident. A failure (throttled, timed out, unreachable) is a 503 that says the alert
  * is recorded and a retry completes the delivery (the retry starts the workflow).
  */
-const startWorkflow = async (deps: OpeningDeps, incident: IncidentMeta, o?: Observability) => {
+const startWorkflow = async (deps: OpeningDeps, incident: IncidentMeta, o?: Observability, earlierMitigation?: EarlierMitigation) => {
   try {
-    return await deps.workflow.start(incident.incidentId, executionInputFor(incident, deps.config));
+    return await deps.workflow.start(incident.incidentId, executionInputFor(incident, deps.config, earlierMitigation));
   } catch (error) {
     o?.logger.error('starting the workflow failed', error as Error);
     throw new ServiceUnavailable(`the alert is recorded, but the workflow of incident ${incident.incidentId} could not be started (${(error as Error).name}); retry the delivery`);

@@ -103,7 +103,7 @@ describe('unit: the JSON routes refuse other media types and invalid UTF-8 befor
     const workflow = new FakeWorkflow();
     const store = new MemoryIncidentStore();
     const decide = decideApproval({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, clock: manualClock('2024-05-01T12:10:00.000Z') });
-    const rerun = rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, journal: { list: async () => [] } });
+    const rerun = rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, journal: { list: async () => [] }, events: new MemoryEventPublisher() });
     const form = 'application/x-www-form-urlencoded';
     expect(statusOf(await decide(withContentType(apiEvent('POST /incidents/{id}/approval', { path: { id: 'inc-1' }, rawBody: 'decision=approve' }), form)))).toBe(415);
     expect(statusOf(await rerun(withContentType(apiEvent('POST /incidents/{id}/rerun', { path: { id: 'inc-1' }, rawBody: 'reason=x' }), form)))).toBe(415);

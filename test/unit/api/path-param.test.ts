@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type ApiEvent, MAX_PATH_PARAM_CHARS } from '../../../functions/core/http.ts';
+import { MemoryEventPublisher } from '../../../functions/core/events.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryActionJournal } from '../../../functions/core/store/journal.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
@@ -45,7 +46,7 @@ const routes = () => {
   const workflow = new FakeWorkflow();
   const secret = new StaticSecret(SECRET);
   const decide = decideApproval({ store, workflow, secret, config: CONFIG, clock: manualClock('2024-05-01T12:10:00.000Z') });
-  const rerun = rerunIncident({ store, workflow, secret, config: CONFIG, journal: new MemoryActionJournal() });
+  const rerun = rerunIncident({ store, workflow, secret, config: CONFIG, journal: new MemoryActionJournal(), events: new MemoryEventPublisher() });
   const query = queryIncidents({ store });
   const call: Record<string, (id: string) => Promise<unknown>> = {
     'GET /incidents/{id}': (id) => query(apiEvent('GET /incidents/{id}', { path: { id }, secret: null }) as ApiEvent),

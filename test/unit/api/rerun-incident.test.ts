@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryEventPublisher } from '../../../functions/core/events.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import { executionArnFor } from '../../../functions/core/workflow-client.ts';
@@ -13,7 +14,7 @@ const setup = async (id = 'inc-1') => {
   await store.recordAlert(alertFixture(), {}, () => id);
   const first = await workflow.start(id, { incidentId: id, service: 'inventory-service', severity: 'SEV2', title: alertFixture().title, policy: { verifyWaitSeconds: 30, maxVerifyChecks: 3 } });
   await store.setExecutionArn(id, first.executionArn);
-  const rerun = rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, journal: new MemoryActionJournal() });
+  const rerun = rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, journal: new MemoryActionJournal(), events: new MemoryEventPublisher() });
   const post = (body?: unknown, opts: { secret?: string | null; id?: string } = {}) =>
     rerun(apiEvent('POST /incidents/{id}/rerun', { path: { id: opts.id ?? id }, body, secret: opts.secret }));
   return { store, workflow, first, post, rerun };

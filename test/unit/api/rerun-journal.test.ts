@@ -5,6 +5,7 @@
  * Without a forward step it starts from scratch.
  */
 import { describe, expect, it } from 'vitest';
+import { MemoryEventPublisher } from '../../../functions/core/events.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryActionJournal, stepKey } from '../../../functions/core/store/journal.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
@@ -25,7 +26,7 @@ const setup = async () => {
   const first = await workflow.start(id, { incidentId: id, service: 'inventory-service', severity: 'SEV2', title: alertFixture().title, policy: { verifyWaitSeconds: 30, maxVerifyChecks: 3 } });
   await store.setExecutionArn(id, first.executionArn);
   workflow.finish(first.executionArn, 'ABORTED');
-  const post = () => rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, journal })(apiEvent('POST /incidents/{id}/rerun', { path: { id }, body: {}, secret: SECRET }));
+  const post = () => rerunIncident({ store, workflow, secret: new StaticSecret(SECRET), config: CONFIG, journal, events: new MemoryEventPublisher() })(apiEvent('POST /incidents/{id}/rerun', { path: { id }, body: {}, secret: SECRET }));
   const rerunInput = () => workflow.executions.get(bodyOf(lastResult!).executionArn as string)?.input as Record<string, unknown> | undefined;
   let lastResult: Awaited<ReturnType<typeof post>> | undefined;
   return {
