@@ -23,7 +23,7 @@ import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { styleText } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient, ApiError, type IncidentView } from '../lib/local/client.ts';
+import { ApiClient, ApiError, type IncidentView, retryWhileBusy } from '../lib/local/client.ts';
 import { DEFAULT_PORT } from '../lib/local/constants.ts';
 import { demoMarker, removeTwinInfo, resolveTwin, writeTwinInfo } from '../lib/local/data-dir.ts';
 import { formatMs, Progress } from '../lib/local/progress.ts';
@@ -419,8 +419,9 @@ for (const decision of ['approve', 'reject'] as const) {
 program
   .command('rerun <id>')
   .description('run the workflow again for an incident (e.g. one whose execution was lost at a restart)')
-  .action(async (id: string, _opts: unknown, cmd: Command) => {
-    const result = await apiFor(cmd).rerun(id);
+  .option('--wait <seconds>', 'while the incident is being opened (503 with Retry-After), retry for up to this long', intBetween('--wait', 0, 3600), 90)
+  .action(async (id: string, opts: { wait: number }, cmd: Command) => {
+    const result = await retryWhileBusy(() => apiFor(cmd).rerun(id), opts.wait * 1000, (error, seconds) => console.error(`${safe(error.message)} — retrying in ${seconds} s`));
     if (globals(cmd).json) return printJson(result);
     console.log(`Re-running ${safe(id)}${result.executionArn ? `: ${safe(result.executionArn)}` : ''}`);
   });

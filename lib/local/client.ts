@@ -10,12 +10,18 @@ export class ApiError extends Error {
   override name = 'ApiError';
   readonly status: number;
   readonly body: unknown;
-  constructor(status: number, message: string, body: unknown) {
+  /** The answer's `Retry-After` in seconds (a 429 or 503 that says when to come back), when it sent one. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(status: number, message: string, body: unknown, retryAfterSeconds?: number) {
     super(message);
     this.status = status;
     this.body = body;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/** `Retry-After` as whole seconds: the delta form only (the API never sends an HTTP date); undefined otherwise. */
+export const retryAfterSeconds = (value: string | null): number | undefined => (value !== null && /^\d{1,6}$/.test(value.trim()) ? Number(value.trim()) : undefined);
 
 /** The twin (or API) could not be reached at all. */
 export class ApiUnreachable extends Error {
@@ -84,7 +90,7 @@ export class ApiClient {
     } catch {
       // keep the text
     }
-    if (!res.ok) throw new ApiError(res.status, apiMessage(parsed) ?? `${method} ${path} answered ${res.status}`, parsed);
+    if (!res.ok) throw new ApiError(res.status, apiMessage(parsed) ?? `${method} ${path} answered ${res.status}`, parsed, retryAfterSeconds(res.headers.get('retry-after')));
     return { status: res.status, body: parsed as T };
   }
 }
@@ -107,3 +113,21 @@ export interface IncidentView {
   readonly agents?: Partial<Record<string, { output?: unknown; [k: string]: unknown }>>;
   readonly timeline?: unknown[];
 }
+
+/**
+ * Calls `request` again after each 503 that names a Retry-After (the incident is being opened by another delivery or
+ * the sweeper, say), until `budgetMs` would be passed; any other answer, or a 503 past the budget, is the result.
+ */
+export const retryWhileBusy = async <T>(request: () => Promise<T>, budgetMs: number, onWait: (error: ApiError, seconds: number) => void, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<T> => {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      const seconds = error instanceof ApiError && error.status === 503 ? error.retryAfterSeconds : undefined;
+      if (seconds === undefined || Date.now() + seconds * 1000 > deadline) throw error;
+      onWait(error as ApiError, seconds);
+      await sleep(seconds * 1000);
+    }
+  }
+};
