@@ -941,26 +941,12 @@ export class DynamoIncidentStore implements AlertIntakeStore {
    */
   async #repoint(alert: NormalizedAlert, from: IdentityState, now: Date, route: Route): Promise<Routed | { current: IdentityState | undefined }> {
     const target = await route();
-    const nowEpoch = this.#epoch(now);
     const identity: IdentityState = { incidentId: target.incidentId, claimId: newClaimId(), state: alert.state, version: initialVersion(alert.state) };
     try {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: {
-            pk: dedupPk(alert.source, alert.dedupKey),
-            sk: DEDUP_SK,
-            kind: 'DEDUP',
-            incidentId: identity.incidentId,
-            source: alert.source,
-            dedupKey: alert.dedupKey,
-            alertState: identity.state,
-            stateVersion: identity.version,
-            claimId: identity.claimId,
-            createdAt: now.toISOString(),
-            expiresAt: nowEpoch + this.#ttlSeconds,
-            repointedFrom: from.incidentId,
-          },
+          Item: { ...this.#dedupItem(alert, identity, now), repointedFrom: from.incidentId },
           ConditionExpression: '#incidentId = :incidentId AND #claimId = :claimId AND #state = :state AND #version = :version',
           ExpressionAttributeNames: { '#incidentId': 'incidentId', '#claimId': 'claimId', '#state': 'alertState', '#version': 'stateVersion' },
           ExpressionAttributeValues: { ':incidentId': from.incidentId, ':claimId': from.claimId, ':state': from.state, ':version': from.version },
@@ -971,6 +957,23 @@ export class DynamoIncidentStore implements AlertIntakeStore {
       if (!isConditionFailure(error)) throw error;
     }
     return { current: await this.#refreshDedup(alert, now) };
+  }
+
+  /** The DEDUP pointer of an identity as claimed now: its incident, state and version, claim id and TTL. */
+  #dedupItem(alert: NormalizedAlert, identity: IdentityState, now: Date): Record<string, unknown> {
+    return {
+      pk: dedupPk(alert.source, alert.dedupKey),
+      sk: DEDUP_SK,
+      kind: 'DEDUP',
+      incidentId: identity.incidentId,
+      source: alert.source,
+      dedupKey: alert.dedupKey,
+      alertState: identity.state,
+      stateVersion: identity.version,
+      claimId: identity.claimId,
+      createdAt: now.toISOString(),
+      expiresAt: this.#epoch(now) + this.#ttlSeconds,
+    };
   }
 
   /**
@@ -989,18 +992,7 @@ export class DynamoIncidentStore implements AlertIntakeStore {
         await this.#doc.send(
           new PutCommand({
             TableName: this.#table,
-            Item: {
-              ...key,
-              kind: 'DEDUP',
-              incidentId,
-              source: alert.source,
-              dedupKey: alert.dedupKey,
-              alertState: identity.state,
-              stateVersion: identity.version,
-              claimId: identity.claimId,
-              createdAt: now.toISOString(),
-              expiresAt: nowEpoch + this.#ttlSeconds,
-            },
+            Item: this.#dedupItem(alert, identity, now),
             ConditionExpression: 'attribute_not_exists(pk) OR #expiresAt < :now',
             ExpressionAttributeNames: { '#expiresAt': 'expiresAt' },
             ExpressionAttributeValues: { ':now': nowEpoch },
