@@ -22,7 +22,7 @@ import { Construct } from 'constructs';
 import { type Access, BUNDLE_EXTERNAL_MODULES, FUNCTIONS, type FunctionSpec } from '../functions/registry.ts';
 import { ConfigError } from '../functions/core/config.ts';
 import { TABLE_SCHEMA } from './table-schema.ts';
-import { parseDocuments } from '../functions/core/tools/actions/select.ts';
+import { parseDocuments } from '../functions/core/tools/adapters.ts';
 import { DOCUMENT_REF_FORMS, type DocumentRef, parseDocumentRef } from '../functions/core/tools/actions/ssm-documents.ts';
 import { checkBaseUrl } from '../functions/core/tools/vendors/http.ts';
 

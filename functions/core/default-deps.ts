@@ -12,10 +12,8 @@ import { DynamoTokenBudget } from './reasoning/budget.ts';
 import { reasonerFromEnv } from './reasoning/llm.ts';
 import { DynamoIncidentStore } from './store/dynamo-store.ts';
 import { type ActionJournal, DynamoActionJournal } from './store/journal.ts';
-import { actionsFromEnv } from './tools/actions/select.ts';
-import { simulatedTools } from './tools/simulated.ts';
-import { secretsManagerGetter, toolsFromEnv } from './tools/vendors/select.ts';
-import { DynamoWorldStore } from './world/world-store.ts';
+import { secretsManagerGetter } from './secrets.ts';
+import { type ToolSources, toolsRuntime } from './tools/runtime.ts';
 
 /** The agents' dependencies plus the action journal (the executor claims and completes steps in it; verification reads it). */
 export interface WorkflowDeps extends AgentDeps {
@@ -28,6 +26,8 @@ export interface Runtime {
   readonly deps: WorkflowDeps;
   /** Reads a Secrets Manager secret by id, cached per id (one client for the whole function). */
   readonly getSecret: (secretId: string) => Promise<string>;
+  /** Which adapter serves each tool port ('none': the port is a reported gap). */
+  readonly toolSources: ToolSources;
 }
 
 let runtime: Runtime | undefined;
@@ -40,17 +40,16 @@ export const defaultRuntime = (): Runtime => {
   const store = new DynamoIncidentStore(dynamo, config.TABLE_NAME, { dedupTtlHours: config.DEDUP_TTL_HOURS });
   // Secrets (vendor tokens, the LLM key) are read lazily and cached: a function that needs none never calls Secrets Manager.
   const getSecret = secretsManagerGetter(new SecretsManagerClient({}));
-  // Each tool port uses its vendor adapter when that vendor is configured, else the simulated world.
-  const selected = toolsFromEnv(process.env, simulatedTools(new DynamoWorldStore(dynamo, config.TABLE_NAME)), { getSecret });
-  // The actions port: SSM Automation or the signed webhook when configured, else the simulated world.
-  const tools = { ...selected, actions: actionsFromEnv(process.env, selected.actions, { getSecret }) };
+  // Each tool port through the adapter table (functions/core/tools/adapters.ts): the adapter its variables configure,
+  // else the one the deployment chose (TOOLS_DEFAULT=simulated on the twin and demo deployments), else a reported gap.
+  const { tools, sources: toolSources } = toolsRuntime(process.env, { getSecret, dynamo: () => dynamo, tableName: config.TABLE_NAME });
   // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
   const reasoner = reasonerFromEnv(process.env, getSecret, (perIncident) => new DynamoTokenBudget(dynamo, config.TABLE_NAME, perIncident));
   // Only request-approval and execute-mitigation publish: the EventBridge SDK loads on the first publish.
   const events = EventBridgePublisher.lazy(config.EVENT_BUS_NAME);
   // The journal of executed plan steps lives in the incident's partition of the same table (INCIDENT#<id> / ACTION#…).
   const journal = new DynamoActionJournal(dynamo, config.TABLE_NAME);
-  runtime = { config, dynamo, getSecret, deps: { store, tools, reasoner, events, journal, clock: () => new Date() } };
+  runtime = { config, dynamo, getSecret, toolSources, deps: { store, tools, reasoner, events, journal, clock: () => new Date() } };
   return runtime;
 };
 

@@ -79,3 +79,19 @@ export const secretsMatch = (presented: string | undefined, expected: string): b
   const b = createHash('sha256').update(expected, 'utf8').digest();
   return timingSafeEqual(a, b);
 };
+
+/**
+ * A `getSecret` over Secrets Manager: one cached `SecretsManagerSecret` per secret id (values kept for the
+ * TTL, concurrent cold reads shared), so a warm Lambda does not call Secrets Manager per vendor request.
+ */
+export const secretsManagerGetter = (client: SecretsManagerClient, options: { ttlMs?: number } = {}): ((id: string) => Promise<string>) => {
+  const byId = new Map<string, SecretsManagerSecret>();
+  return (id) => {
+    let secret = byId.get(id);
+    if (!secret) {
+      secret = new SecretsManagerSecret(client, id, options);
+      byId.set(id, secret);
+    }
+    return secret.getSecret();
+  };
+};

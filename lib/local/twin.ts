@@ -68,6 +68,13 @@ export interface TwinOptions {
   sweepIntervalMs?: number;
   /** Called after each timed sweep with its report, or with the error it failed with. */
   onSweep?: (result: { readonly report: SweepReport } | { readonly error: unknown }) => void;
+  /**
+   * The tools' default (TOOLS_DEFAULT, functions/core/tools/runtime.ts): `simulated` — the simulated world behind every
+   * port no adapter variable configures (the twin, `simulate`, `eval`, the bench and the demo); `none` — such ports
+   * are reported gaps, as in a deployment that did not choose the simulator.
+   * @default 'simulated'
+   */
+  tools?: 'simulated' | 'none';
 }
 
 export interface Twin {
@@ -240,6 +247,8 @@ const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; 
     VERIFY_WAIT_SECONDS: String(p.opts.verifyWaitSeconds ?? 3),
     MAX_VERIFY_CHECKS: String(p.opts.maxVerifyChecks ?? 5),
     AUTO_APPROVE_LOW_RISK: String(p.opts.autoApproveLowRisk ?? true),
+    // The simulated world is chosen, never a silent fallback (functions/core/tools/runtime.ts).
+    TOOLS_DEFAULT: p.opts.tools === 'none' ? '' : 'simulated',
     POWERTOOLS_LOG_LEVEL: debug ? 'DEBUG' : (process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN'),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',

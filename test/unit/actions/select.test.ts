@@ -1,14 +1,18 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../functions/core/config.ts';
-import type { Actions } from '../../../functions/core/tools/ports.ts';
-import { parseDocuments, selectActions } from '../../../functions/core/tools/actions/select.ts';
+import { parseDocuments } from '../../../functions/core/tools/adapters.ts';
+import { toolsRuntime } from '../../../functions/core/tools/runtime.ts';
+import { MemoryWorldStore } from '../../../functions/core/world/world-store.ts';
 import { SsmAutomationActions } from '../../../functions/core/tools/actions/ssm.ts';
 import { WebhookActions } from '../../../functions/core/tools/actions/webhook.ts';
 
-const fallback: Actions = { execute: async () => ({ status: 'succeeded', detail: 'simulated' }) };
-const options = { getSecret: async () => 'key', ssmClient: () => new SSMClient({ region: 'eu-west-1' }) };
-const select = (env: Record<string, string>) => selectActions(env, fallback, options);
+const options = { getSecret: async () => 'key', ssmClient: () => new SSMClient({ region: 'eu-west-1' }), worlds: new MemoryWorldStore() };
+/** The actions port through the adapter table, as a function builds it at cold start. */
+const select = (env: Record<string, string>) => {
+  const runtime = toolsRuntime(env, options);
+  return { actions: runtime.adapter('actions'), source: runtime.sources.actions };
+};
 const errorOf = (env: Record<string, string>): Error => {
   try {
     select(env);
@@ -19,20 +23,24 @@ const errorOf = (env: Record<string, string>): Error => {
 };
 
 describe('unit: actions adapter selection', () => {
-  it('uses the simulated world when nothing is configured', () => {
-    expect(select({})).toEqual({ actions: fallback, source: 'simulated' });
+  // Changed by issue 10: the simulated world serves actions only where the deployment chose it.
+  it('uses the simulated world when it is chosen and nothing else is configured, and no adapter otherwise', async () => {
+    expect(select({ TOOLS_DEFAULT: 'simulated' }).source).toBe('simulated');
+    expect(select({ TOOLS_ACTIONS: 'simulated' }).source).toBe('simulated');
+    expect(select({}).source).toBe('none');
+    expect(await select({}).actions).toBeUndefined();
   });
 
-  it('uses SSM Automation when SSM_AUTOMATION_DOCUMENTS is set', () => {
+  it('uses SSM Automation when SSM_AUTOMATION_DOCUMENTS is set', async () => {
     const { actions, source } = select({ SSM_AUTOMATION_DOCUMENTS: '{"rollback-change":"Autopilot-Rollback","rollback-change:undo":"Autopilot-RollForward"}', SSM_AUTOMATION_ASSUME_ROLE_ARN: 'arn:aws:iam::111122223333:role/Autopilot', SSM_AUTOMATION_WAIT_SECONDS: '30' });
-    expect(source).toBe('ssm');
-    expect(actions).toBeInstanceOf(SsmAutomationActions);
+    expect(source).toBe('ssm-automation');
+    expect(await actions).toBeInstanceOf(SsmAutomationActions);
   });
 
-  it('uses the signed webhook when its URL and key are set', () => {
+  it('uses the signed webhook when its URL and key are set', async () => {
     const { actions, source } = select({ ACTIONS_WEBHOOK_URL: 'https://deploy.example.com/autopilot', ACTIONS_WEBHOOK_SECRET_ID: 'autopilot/actions-webhook' });
-    expect(source).toBe('webhook');
-    expect(actions).toBeInstanceOf(WebhookActions);
+    expect(source).toBe('actions-webhook');
+    expect(await actions).toBeInstanceOf(WebhookActions);
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../functions/core/config.ts';
-import { parseDocuments } from '../../../functions/core/tools/actions/select.ts';
+import { parseDocuments } from '../../../functions/core/tools/adapters.ts';
 import { parseDocumentRef } from '../../../functions/core/tools/actions/ssm-documents.ts';
 
 describe('unit: SSM Automation document references (one rule for the runtime and the stack grant)', () => {

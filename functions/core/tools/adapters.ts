@@ -1,0 +1,386 @@
+/**
+ * The adapter table: every adapter behind the tool ports, one row each. A row says which ports it serves, the
+ * environment variables it reads (a zod schema, parsed once at cold start, whose errors name the variable), how it
+ * is built (a lazy `import()`, so a function loads only the adapters its configuration uses) and the IAM it needs
+ * (declarative: the stack grants from the rows in use). `runtime.ts` builds the tools from the environment through
+ * this table; `lib/incident-autopilot-stack.ts` checks the deployment's settings and grants through it.
+ *
+ * Adding an adapter is adding a row.
+ *
+ * | row             | ports                  | selected when                                                  |
+ * |-----------------|------------------------|----------------------------------------------------------------|
+ * | simulated       | all                    | chosen explicitly: TOOLS_DEFAULT=simulated or TOOLS_<PORT>=simulated |
+ * | dynatrace       | telemetry              | DYNATRACE_URL or DYNATRACE_TOKEN_SECRET_ID is set              |
+ * | servicenow      | changes                | SERVICENOW_URL, SERVICENOW_TOKEN_SECRET_ID, SERVICENOW_USER or SERVICENOW_PASSWORD_SECRET_ID is set |
+ * | splunk          | logs                   | SPLUNK_URL or SPLUNK_TOKEN_SECRET_ID is set                    |
+ * | pagerduty       | oncall                 | PAGERDUTY_TOKEN_SECRET_ID or PAGERDUTY_URL is set              |
+ * | ssm-automation  | actions                | any SSM_AUTOMATION_* variable is set                           |
+ * | actions-webhook | actions                | any ACTIONS_WEBHOOK_* variable is set                          |
+ *
+ * Bundling: each row's `build` is written as `process.env.AUTOPILOT_OMIT_<ROW> === 'true' ? undefined : …`. The
+ * stack defines that expression as `"true"` for the rows a deployment does not use, so esbuild drops the row's
+ * `import()` (and everything only it imports) from the bundle; unbundled (tests, the twin) every row is available.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { ConfigError, type Env, envValue } from '../config.ts';
+import { ActionKind } from '../model.ts';
+import type { WorldStore } from '../world/world-store.ts';
+import { DOCUMENT_REF_FORMS, parseDocumentRef } from './actions/ssm-documents.ts';
+import type { Tools } from './ports.ts';
+import { checkBaseUrl } from './vendors/http.ts';
+
+// ───────────────────────── ports ─────────────────────────
+
+/** Every port and its methods: the runtime serves each method of a port through the row chosen for it. */
+export const PORT_METHODS = {
+  telemetry: ['queryMetrics', 'getTraces', 'getTopology'],
+  changes: ['listChanges', 'searchIncidents', 'recordIncident'],
+  logs: ['search'],
+  oncall: ['getOnCall', 'getOwnership'],
+  actions: ['execute'],
+} as const satisfies { readonly [P in keyof Tools]: readonly (keyof Tools[P])[] };
+
+export type Port = keyof Tools;
+export const PORTS = Object.keys(PORT_METHODS) as readonly Port[];
+
+// ───────────────────────── IAM ─────────────────────────
+
+/** What a row needs from IAM, by kind of resource; the stack turns each into a least-privilege statement. */
+export type IamNeed =
+  /** Read the Secrets Manager secret whose complete ARN the variable holds. */
+  | { readonly resource: 'secret-of-variable'; readonly variable: string; readonly actions: readonly string[] }
+  /** The incident table, only the items whose partition key starts with one of `leadingKeyPrefixes`. */
+  | { readonly resource: 'incident-table'; readonly actions: readonly string[]; readonly leadingKeyPrefixes: readonly string[] }
+  /** Start the Automation documents the variable names (a JSON map; any version). */
+  | { readonly resource: 'automation-definitions-of-variable'; readonly variable: string; readonly actions: readonly string[] }
+  /** The Automation executions the function starts (ids known only once started). */
+  | { readonly resource: 'automation-executions'; readonly actions: readonly string[] }
+  /** Pass the role whose ARN the variable holds, to one service only. */
+  | { readonly resource: 'role-of-variable'; readonly variable: string; readonly passedToService: string; readonly actions: readonly string[] };
+
+const SECRET_READ = ['secretsmanager:GetSecretValue'] as const;
+const secretOf = (variable: string): IamNeed => ({ resource: 'secret-of-variable', variable, actions: SECRET_READ });
+
+// ───────────────────────── rows ─────────────────────────
+
+/** What building an adapter may use, besides its settings. */
+export interface BuildContext {
+  /** Reads a secret's value by id (Secrets Manager in the Lambdas), per request so a rotation is picked up. */
+  readonly getSecret: (id: string) => Promise<string>;
+  readonly fetch?: typeof globalThis.fetch;
+  /** Builds the SSM client (tests pass a fake); by default the adapter builds its own on the first action. */
+  readonly ssmClient?: () => unknown;
+  /** Where simulated worlds live (a test's memory store), else DynamoDB through `dynamo` and `tableName`. */
+  readonly worlds?: WorldStore;
+  readonly dynamo?: () => DynamoDBDocumentClient;
+  readonly tableName?: string;
+  readonly clock?: () => Date;
+}
+
+export type AdapterName = 'simulated' | 'dynatrace' | 'servicenow' | 'splunk' | 'pagerduty' | 'ssm-automation' | 'actions-webhook';
+
+export interface AdapterRow<S = unknown> {
+  readonly name: AdapterName;
+  /** How messages name it ("the Dynatrace adapter"). */
+  readonly title: string;
+  readonly ports: readonly Port[];
+  /** Every variable the row reads. */
+  readonly variables: readonly string[];
+  /** The variables whose presence selects the row (none: the row is only chosen explicitly, by TOOLS_DEFAULT / TOOLS_<PORT>). */
+  readonly selectors: readonly string[];
+  /** The variables that configure it, as a gap names them ("set DYNATRACE_URL + DYNATRACE_TOKEN_SECRET_ID"); none: chosen by name only. */
+  readonly configureWith: readonly string[];
+  /** Its settings over the environment (the row's variables, trimmed, blanks dropped); an issue names the variable. */
+  readonly settings: z.ZodType<S>;
+  /** Builds the adapter (imports its module on first use); undefined when the bundle left the row out. */
+  readonly build: ((settings: S, context: BuildContext) => Promise<Partial<Tools>>) | undefined;
+  readonly iam: readonly IamNeed[];
+  /** The stack setting a deployment configures it with. */
+  readonly stackSetting: 'tools' | 'toolsEnvironment' | 'ssmAutomationDocuments' | 'actionsWebhookUrl';
+}
+
+type Raw = Readonly<Record<string, string | undefined>>;
+
+/** A setting's problem: a ConfigError thrown inside a schema becomes an issue carrying its message. */
+const settingsSchema = <S>(variables: readonly string[], parse: (raw: Raw) => S): z.ZodType<S> =>
+  z.record(z.string(), z.string()).transform((env, ctx) => {
+    const raw: Raw = Object.fromEntries(variables.map((n) => [n, envValue(env, n)]));
+    try {
+      return parse(raw);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message.replace(/^invalid configuration: /, ''), input: env });
+      return z.NEVER;
+    }
+  }) as unknown as z.ZodType<S>;
+
+const fail = (message: string): never => {
+  throw new ConfigError(`invalid configuration: ${message}`);
+};
+const int = (raw: Raw, name: string, min: number, max: number): number | undefined => {
+  const v = raw[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`${name} must be an integer between ${min} and ${max}, got "${v}"`);
+  return n;
+};
+const bool = (raw: Raw, name: string): boolean | undefined => {
+  const v = raw[name];
+  if (v === undefined) return undefined;
+  if (v !== 'true' && v !== 'false') fail(`${name} must be true or false, got "${v}"`);
+  return v === 'true';
+};
+/** Required variables of an adapter: some absent → the error names them and what is set. */
+const required = <K extends string>(raw: Raw, title: string, names: readonly K[]): Record<K, string> => {
+  const present = names.filter((n) => raw[n] !== undefined);
+  const missing = names.filter((n) => raw[n] === undefined);
+  if (missing.length > 0) fail(`${missing.join(', ')} must be set for the ${title} adapter (${present.length > 0 ? `${present.join(', ')} ${present.length > 1 ? 'are' : 'is'} set` : 'some of its variables are set'})`);
+  return Object.fromEntries(names.map((n) => [n, raw[n] as string])) as Record<K, string>;
+};
+/** Drops undefined options, which would override an adapter's own defaults when spread. */
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** The HTTP settings every vendor adapter shares. */
+const HTTP_VARIABLES = ['TOOLS_HTTP_TIMEOUT_MS', 'TOOLS_HTTP_RETRIES'] as const;
+const http = (raw: Raw) => ({ timeoutMs: int(raw, 'TOOLS_HTTP_TIMEOUT_MS', 100, 120_000), retries: int(raw, 'TOOLS_HTTP_RETRIES', 0, 5) });
+const credential = (context: BuildContext, id: string) => () => context.getSecret(id);
+
+const row = <S>(r: Omit<AdapterRow<S>, 'settings'> & { readonly parse: (raw: Raw) => S }): AdapterRow<S> => {
+  const { parse, ...rest } = r;
+  return { ...rest, settings: settingsSchema(r.variables, parse) };
+};
+
+const simulated = row({
+  name: 'simulated',
+  configureWith: [],
+  title: 'simulated world',
+  ports: ['telemetry', 'changes', 'logs', 'oncall', 'actions'],
+  variables: [],
+  selectors: [],
+  stackSetting: 'tools',
+  parse: () => ({}),
+  build:
+    process.env.AUTOPILOT_OMIT_SIMULATED === 'true'
+      ? undefined
+      : async (_settings, context) => {
+          const [{ simulatedTools }, { DynamoWorldStore }] = await Promise.all([import('./simulated.ts'), import('../world/world-store.ts')]);
+          const worlds = context.worlds ?? (context.dynamo && context.tableName ? new DynamoWorldStore(context.dynamo(), context.tableName) : fail('the simulated world needs TABLE_NAME (where the worlds live)'));
+          return simulatedTools(worlds, context.clock ? { clock: context.clock } : {});
+        },
+  // The worlds are items of the incident table (world-store.ts: PK WORLD#<id>; GetItem, PutItem, UpdateItem).
+  iam: [{ resource: 'incident-table', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], leadingKeyPrefixes: ['WORLD#'] }],
+});
+
+const dynatrace = row({
+  name: 'dynatrace',
+  configureWith: ['DYNATRACE_URL', 'DYNATRACE_TOKEN_SECRET_ID'],
+  title: 'Dynatrace',
+  ports: ['telemetry'],
+  variables: ['DYNATRACE_URL', 'DYNATRACE_TOKEN_SECRET_ID', 'DYNATRACE_ENVIRONMENT_TAG', ...HTTP_VARIABLES],
+  selectors: ['DYNATRACE_URL', 'DYNATRACE_TOKEN_SECRET_ID'],
+  stackSetting: 'toolsEnvironment',
+  parse: (raw) => {
+    const r = required(raw, 'Dynatrace', ['DYNATRACE_URL', 'DYNATRACE_TOKEN_SECRET_ID']);
+    return { ...http(raw), baseUrl: checkBaseUrl('DYNATRACE_URL', r.DYNATRACE_URL), tokenSecretId: r.DYNATRACE_TOKEN_SECRET_ID, environmentTag: raw.DYNATRACE_ENVIRONMENT_TAG };
+  },
+  build:
+    process.env.AUTOPILOT_OMIT_DYNATRACE === 'true'
+      ? undefined
+      : async (s, context) => {
+          const { DynatraceTelemetry } = await import('./vendors/dynatrace.ts');
+          return { telemetry: new DynatraceTelemetry(defined({ timeoutMs: s.timeoutMs, retries: s.retries, fetch: context.fetch, baseUrl: s.baseUrl, apiToken: credential(context, s.tokenSecretId), environmentTag: s.environmentTag })) };
+        },
+  iam: [secretOf('DYNATRACE_TOKEN_SECRET_ID')],
+});
+
+const servicenow = row({
+  name: 'servicenow',
+  configureWith: ['SERVICENOW_URL', 'SERVICENOW_TOKEN_SECRET_ID'],
+  title: 'ServiceNow',
+  ports: ['changes'],
+  variables: ['SERVICENOW_URL', 'SERVICENOW_TOKEN_SECRET_ID', 'SERVICENOW_USER', 'SERVICENOW_PASSWORD_SECRET_ID', 'SERVICENOW_READ_ONLY', 'SERVICENOW_CLOSE_CODE', ...HTTP_VARIABLES],
+  selectors: ['SERVICENOW_URL', 'SERVICENOW_TOKEN_SECRET_ID', 'SERVICENOW_USER', 'SERVICENOW_PASSWORD_SECRET_ID'],
+  stackSetting: 'toolsEnvironment',
+  parse: (raw) => {
+    const basicSet = raw.SERVICENOW_USER !== undefined || raw.SERVICENOW_PASSWORD_SECRET_ID !== undefined;
+    const basic = basicSet ? required(raw, 'ServiceNow basic auth', ['SERVICENOW_USER', 'SERVICENOW_PASSWORD_SECRET_ID']) : undefined;
+    const token = raw.SERVICENOW_TOKEN_SECRET_ID;
+    const url = raw.SERVICENOW_URL ?? fail('SERVICENOW_URL must be set for the ServiceNow adapter');
+    if (token && basic) fail('set SERVICENOW_TOKEN_SECRET_ID or SERVICENOW_USER + SERVICENOW_PASSWORD_SECRET_ID, not both');
+    if (!token && !basic) fail('SERVICENOW_TOKEN_SECRET_ID or SERVICENOW_USER + SERVICENOW_PASSWORD_SECRET_ID must be set for the ServiceNow adapter');
+    return {
+      ...http(raw),
+      instanceUrl: checkBaseUrl('SERVICENOW_URL', url),
+      auth: (token ? { tokenSecretId: token } : { user: basic!.SERVICENOW_USER, passwordSecretId: basic!.SERVICENOW_PASSWORD_SECRET_ID }) as { tokenSecretId: string } | { user: string; passwordSecretId: string },
+      readOnly: bool(raw, 'SERVICENOW_READ_ONLY'),
+      closeCode: raw.SERVICENOW_CLOSE_CODE,
+    };
+  },
+  build:
+    process.env.AUTOPILOT_OMIT_SERVICENOW === 'true'
+      ? undefined
+      : async (s, context) => {
+          const { ServiceNowChanges } = await import('./vendors/servicenow.ts');
+          const auth = 'tokenSecretId' in s.auth ? { token: credential(context, s.auth.tokenSecretId) } : { user: s.auth.user, password: credential(context, s.auth.passwordSecretId) };
+          return { changes: new ServiceNowChanges(defined({ timeoutMs: s.timeoutMs, retries: s.retries, fetch: context.fetch, instanceUrl: s.instanceUrl, auth, readOnly: s.readOnly, closeCode: s.closeCode })) };
+        },
+  iam: [secretOf('SERVICENOW_TOKEN_SECRET_ID'), secretOf('SERVICENOW_PASSWORD_SECRET_ID')],
+});
+
+const splunk = row({
+  name: 'splunk',
+  configureWith: ['SPLUNK_URL', 'SPLUNK_TOKEN_SECRET_ID'],
+  title: 'Splunk',
+  ports: ['logs'],
+  variables: ['SPLUNK_URL', 'SPLUNK_TOKEN_SECRET_ID', 'SPLUNK_INDEX', 'SPLUNK_SERVICE_FIELD', 'SPLUNK_LEVEL_FIELD', 'SPLUNK_AUTH_SCHEME', ...HTTP_VARIABLES],
+  selectors: ['SPLUNK_URL', 'SPLUNK_TOKEN_SECRET_ID'],
+  stackSetting: 'toolsEnvironment',
+  parse: (raw) => {
+    const r = required(raw, 'Splunk', ['SPLUNK_URL', 'SPLUNK_TOKEN_SECRET_ID']);
+    const scheme = raw.SPLUNK_AUTH_SCHEME;
+    if (scheme !== undefined && scheme !== 'Bearer' && scheme !== 'Splunk') fail(`SPLUNK_AUTH_SCHEME must be Bearer or Splunk, got "${scheme}"`);
+    return {
+      ...http(raw),
+      baseUrl: checkBaseUrl('SPLUNK_URL', r.SPLUNK_URL),
+      tokenSecretId: r.SPLUNK_TOKEN_SECRET_ID,
+      authScheme: scheme as 'Bearer' | 'Splunk' | undefined,
+      index: raw.SPLUNK_INDEX,
+      serviceField: raw.SPLUNK_SERVICE_FIELD,
+      levelField: raw.SPLUNK_LEVEL_FIELD,
+    };
+  },
+  build:
+    process.env.AUTOPILOT_OMIT_SPLUNK === 'true'
+      ? undefined
+      : async (s, context) => {
+          const { SplunkLogs } = await import('./vendors/splunk.ts');
+          const { tokenSecretId, ...options } = s;
+          return { logs: new SplunkLogs(defined({ ...options, fetch: context.fetch, token: credential(context, tokenSecretId) })) };
+        },
+  iam: [secretOf('SPLUNK_TOKEN_SECRET_ID')],
+});
+
+/** PagerDuty's REST API (the adapter's default base URL; pagerduty.ts's PAGERDUTY_API, not imported so the row stays light). */
+const PAGERDUTY_DEFAULT_URL = 'https://api.pagerduty.com';
+
+const pagerduty = row({
+  name: 'pagerduty',
+  configureWith: ['PAGERDUTY_TOKEN_SECRET_ID'],
+  title: 'PagerDuty',
+  ports: ['oncall'],
+  variables: ['PAGERDUTY_TOKEN_SECRET_ID', 'PAGERDUTY_URL', ...HTTP_VARIABLES],
+  selectors: ['PAGERDUTY_TOKEN_SECRET_ID', 'PAGERDUTY_URL'],
+  stackSetting: 'toolsEnvironment',
+  parse: (raw) => {
+    const r = required(raw, 'PagerDuty', ['PAGERDUTY_TOKEN_SECRET_ID']);
+    return { ...http(raw), tokenSecretId: r.PAGERDUTY_TOKEN_SECRET_ID, baseUrl: checkBaseUrl('PAGERDUTY_URL', raw.PAGERDUTY_URL ?? PAGERDUTY_DEFAULT_URL) };
+  },
+  build:
+    process.env.AUTOPILOT_OMIT_PAGERDUTY === 'true'
+      ? undefined
+      : async (s, context) => {
+          const { PagerDutyOnCall } = await import('./vendors/pagerduty.ts');
+          return { oncall: new PagerDutyOnCall(defined({ timeoutMs: s.timeoutMs, retries: s.retries, fetch: context.fetch, token: credential(context, s.tokenSecretId), baseUrl: s.baseUrl })) };
+        },
+  iam: [secretOf('PAGERDUTY_TOKEN_SECRET_ID')],
+});
+
+/** An IAM role ARN in any partition. */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+/** Parses SSM_AUTOMATION_DOCUMENTS: a JSON object whose keys are action kinds (optionally `:undo`). */
+export const parseDocuments = (raw: string): Record<string, string> => {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return fail('SSM_AUTOMATION_DOCUMENTS must be a JSON object such as {"rollback-change": "Autopilot-Rollback"}');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) fail('SSM_AUTOMATION_DOCUMENTS must be a JSON object of action kind → document name');
+  const kinds = ActionKind.options.filter((k) => k !== 'none');
+  const out: Record<string, string> = {};
+  for (const [key, doc] of Object.entries(value as object)) {
+    const kind = key.replace(/:undo$/, '');
+    if (!(kinds as readonly string[]).includes(kind)) fail(`SSM_AUTOMATION_DOCUMENTS key "${key}" is not an action kind (known: ${kinds.join(', ')}, each optionally with ":undo")`);
+    // The same rule as the stack's grant (ssm-documents.ts): what the stack lets the function start, it accepts.
+    if (typeof doc !== 'string' || !parseDocumentRef(doc)) fail(`SSM_AUTOMATION_DOCUMENTS["${key}"] must be a document name or ARN (${DOCUMENT_REF_FORMS}), got ${JSON.stringify(doc)}`);
+    out[key] = doc as string;
+  }
+  if (Object.keys(out).length === 0) fail('SSM_AUTOMATION_DOCUMENTS names no document');
+  return out;
+};
+
+const ssmAutomation = row({
+  name: 'ssm-automation',
+  configureWith: ['SSM_AUTOMATION_DOCUMENTS'],
+  title: 'SSM Automation',
+  ports: ['actions'],
+  variables: ['SSM_AUTOMATION_DOCUMENTS', 'SSM_AUTOMATION_ASSUME_ROLE_ARN', 'SSM_AUTOMATION_WAIT_SECONDS'],
+  selectors: ['SSM_AUTOMATION_DOCUMENTS', 'SSM_AUTOMATION_ASSUME_ROLE_ARN', 'SSM_AUTOMATION_WAIT_SECONDS'],
+  stackSetting: 'ssmAutomationDocuments',
+  parse: (raw) => {
+    const r = required(raw, 'SSM Automation', ['SSM_AUTOMATION_DOCUMENTS']);
+    const assumeRoleArn = raw.SSM_AUTOMATION_ASSUME_ROLE_ARN;
+    if (assumeRoleArn && !ROLE_ARN.test(assumeRoleArn)) fail(`SSM_AUTOMATION_ASSUME_ROLE_ARN must be an IAM role ARN, got "${assumeRoleArn}"`);
+    return { documents: parseDocuments(r.SSM_AUTOMATION_DOCUMENTS), assumeRoleArn, waitSeconds: int(raw, 'SSM_AUTOMATION_WAIT_SECONDS', 0, 840) };
+  },
+  build:
+    process.env.AUTOPILOT_OMIT_SSM_AUTOMATION === 'true'
+      ? undefined
+      : async (s, context) => {
+          const { SsmAutomationActions } = await import('./actions/ssm.ts');
+          const client = context.ssmClient?.() as ConstructorParameters<typeof SsmAutomationActions>[0]['client'];
+          return { actions: new SsmAutomationActions(defined({ client, documents: s.documents, assumeRoleArn: s.assumeRoleArn, waitSeconds: s.waitSeconds })) };
+        },
+  iam: [
+    { resource: 'automation-definitions-of-variable', variable: 'SSM_AUTOMATION_DOCUMENTS', actions: ['ssm:StartAutomationExecution'] },
+    { resource: 'automation-executions', actions: ['ssm:GetAutomationExecution', 'ssm:AddTagsToResource'] },
+    { resource: 'role-of-variable', variable: 'SSM_AUTOMATION_ASSUME_ROLE_ARN', passedToService: 'ssm.amazonaws.com', actions: ['iam:PassRole'] },
+  ],
+});
+
+const actionsWebhook = row({
+  name: 'actions-webhook',
+  configureWith: ['ACTIONS_WEBHOOK_URL', 'ACTIONS_WEBHOOK_SECRET_ID'],
+  title: 'action webhook',
+  ports: ['actions'],
+  variables: ['ACTIONS_WEBHOOK_URL', 'ACTIONS_WEBHOOK_SECRET_ID', 'ACTIONS_WEBHOOK_TIMEOUT_MS', 'ACTIONS_WEBHOOK_RETRIES'],
+  selectors: ['ACTIONS_WEBHOOK_URL', 'ACTIONS_WEBHOOK_SECRET_ID', 'ACTIONS_WEBHOOK_TIMEOUT_MS', 'ACTIONS_WEBHOOK_RETRIES'],
+  stackSetting: 'actionsWebhookUrl',
+  parse: (raw) => {
+    const url = raw.ACTIONS_WEBHOOK_URL;
+    const secretId = raw.ACTIONS_WEBHOOK_SECRET_ID;
+    if (!url && !secretId) {
+      const set = ['ACTIONS_WEBHOOK_TIMEOUT_MS', 'ACTIONS_WEBHOOK_RETRIES'].filter((n) => raw[n] !== undefined);
+      fail(`${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set but ACTIONS_WEBHOOK_URL is not`);
+    }
+    if (!url) fail('ACTIONS_WEBHOOK_URL must be set for the action webhook (ACTIONS_WEBHOOK_SECRET_ID is set)');
+    if (!secretId) fail('ACTIONS_WEBHOOK_SECRET_ID must be set for the action webhook (ACTIONS_WEBHOOK_URL is set): requests are always signed');
+    return { url: checkBaseUrl('ACTIONS_WEBHOOK_URL', url!), secretId: secretId!, timeoutMs: int(raw, 'ACTIONS_WEBHOOK_TIMEOUT_MS', 100, 50_000), retries: int(raw, 'ACTIONS_WEBHOOK_RETRIES', 0, 5) };
+  },
+  build:
+    process.env.AUTOPILOT_OMIT_ACTIONS_WEBHOOK === 'true'
+      ? undefined
+      : async (s, context) => {
+          const { WebhookActions } = await import('./actions/webhook.ts');
+          return { actions: new WebhookActions(defined({ url: s.url, key: () => context.getSecret(s.secretId), timeoutMs: s.timeoutMs, retries: s.retries, fetch: context.fetch })) };
+        },
+  iam: [secretOf('ACTIONS_WEBHOOK_SECRET_ID')],
+});
+
+/** The table. Order matters only for messages. */
+export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook] as unknown as readonly AdapterRow[];
+
+export const adapterRow = (name: string): AdapterRow | undefined => ADAPTERS.find((r) => r.name === name);
+
+/** The bundle switch of a row: the expression its `build` tests, which the stack defines as "true" to leave the row out. */
+export const omitSwitch = (name: AdapterName): string => `process.env.AUTOPILOT_OMIT_${name.toUpperCase().replace(/-/g, '_')}`;
+
+/** Parses a row's settings from the environment: a ConfigError naming the variable, or the settings. */
+export const parseSettings = <S>(r: AdapterRow<S>, env: Env): S => {
+  const present = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const parsed = r.settings.safeParse(present);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data;
+};
