@@ -2,12 +2,13 @@
 /**
  * The CDK app: `npx cdk synth` / `npx cdk deploy`. Settings come from context, in cdk.json or on the command line:
  *   npx cdk deploy -c approvalTimeoutSeconds=1800 -c retoolWorkflowUrl=https://api.retool.com/v1/workflows/<id>/startTrigger
+ *   npx cdk deploy -c tools=simulated      # a demo deployment: the simulated world behind every unconfigured tool port
  * The stack is environment-agnostic (no lookups), so synth needs neither credentials nor network.
  * cdk-nag's AWS Solutions pack validates every synth; an unacknowledged finding fails it.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { IncidentAutopilotStack, InvalidSettingError, STACK_NAME } from '../lib/incident-autopilot-stack.ts';
+import { IncidentAutopilotStack, type IncidentAutopilotStackProps, InvalidSettingError, STACK_NAME } from '../lib/incident-autopilot-stack.ts';
 
 const app = new App();
 
@@ -51,6 +52,8 @@ new IncidentAutopilotStack(app, STACK_NAME, {
   ssmAutomationRoleArn: stringContext('ssmAutomationRoleArn'),
   actionsWebhookUrl: stringContext('actionsWebhookUrl'),
   toolsEnvironment: mapContext('toolsEnvironment'),
+  // `-c tools=simulated` for a demo deployment: the simulated world serves the ports no adapter configures (checked by the stack).
+  tools: stringContext('tools') as IncidentAutopilotStackProps['tools'],
   llmBaseUrl: stringContext('llmBaseUrl'),
   llmModel: stringContext('llmModel'),
   llmTokenBudget: intContext('llmTokenBudget'),

@@ -5,7 +5,7 @@
  */
 import { CfnOutput, Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, SECRET_HEADER } from '../functions/registry.ts';
@@ -15,6 +15,7 @@ import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
+import { grantToolAdapters, resolveToolSettings, type ToolSettings, type ToolsChoice, ToolSettingsInvalid } from './tool-adapters.ts';
 import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowance } from './nag-acknowledgements.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
 
@@ -71,12 +72,19 @@ export interface IncidentAutopilotStackProps extends StackProps {
    */
   readonly actionsWebhookUrl?: string;
   /**
-   * Vendor adapters for the agents' tools, as the environment variables functions/core/tools/vendors/README.md
-   * lists (DYNATRACE_URL, DYNATRACE_TOKEN_SECRET_ID, SERVICENOW_*, SPLUNK_*, PAGERDUTY_*, TOOLS_HTTP_*). A `*_SECRET_ID`
+   * Vendor adapters for the agents' tools, as the environment variables functions/core/tools/adapters.ts lists
+   * (DYNATRACE_URL, DYNATRACE_TOKEN_SECRET_ID, SERVICENOW_*, SPLUNK_*, PAGERDUTY_*, TOOLS_HTTP_*). A `*_SECRET_ID`
    * must be a secret's complete ARN: the agents are granted read on exactly that secret.
-   * @default - the simulated world behind every port
+   * @default - no vendor adapter
    */
   readonly toolsEnvironment?: Readonly<Record<string, string>>;
+  /**
+   * What serves a tool port that no adapter configures. `simulated`: the simulated world (a demo deployment; it is
+   * granted its items of the incident table and bundled). `configured`: nothing — the port is a reported gap in
+   * every incident (`gap:telemetry` … naming the variables to set), never the simulator.
+   * @default 'configured'
+   */
+  readonly tools?: ToolsChoice;
   /**
    * An OpenAI-compatible endpoint for the LLM reasoner (LLM_BASE_URL), with `llmModel`. An `LlmApiKey` secret is
    * created for you to fill; the agents read it. Without it the agents use the offline reasoner.
@@ -153,6 +161,8 @@ export class IncidentAutopilotStack extends Stack {
   public readonly retoolApiKey?: Secret;
   /** The LLM endpoint's API key, when an LLM reasoner is configured. */
   public readonly llmApiKey?: Secret;
+  /** The tool adapters in use, and the ones left out of the bundles. */
+  public readonly tools: ToolSettings;
 
   constructor(scope: Construct, id: string, props: IncidentAutopilotStackProps = {}) {
     super(scope, id, { description: 'Incident Autopilot: multi-agent incident response on Step Functions and Lambda', ...props });
@@ -179,9 +189,11 @@ export class IncidentAutopilotStack extends Stack {
     }
 
     const actions = this.actionSettings(props);
+    this.tools = this.toolSettings(props);
 
     this.functions = new IncidentFunctions(this, 'Functions', {
       actions,
+      omitAdapters: this.tools.omitted,
       table: this.store.table,
       eventBus: this.events.eventBus,
       webhookSecret: this.webhookSecret,
@@ -202,7 +214,7 @@ export class IncidentAutopilotStack extends Stack {
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
-    this.configureTools(props.toolsEnvironment);
+    grantToolAdapters(this, FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => this.functions.get(f.name)), this.tools, this.store.table);
 
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),
@@ -219,23 +231,13 @@ export class IncidentAutopilotStack extends Stack {
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${SECRET_HEADER}` });
   }
 
-  /** Vendor adapters for the tool ports: their environment on every workflow function, and read access to their secrets. */
-  private configureTools(environment: Readonly<Record<string, string>> | undefined): void {
-    if (!environment) return;
-    const secrets = new Map<string, ISecret>();
-    for (const [key, value] of Object.entries(environment)) {
-      if (!/^(DYNATRACE|SERVICENOW|SPLUNK|PAGERDUTY|TOOLS_HTTP)_[A-Z0-9_]+$/.test(key)) throw new InvalidSettingError(`toolsEnvironment: ${key} is not a tool adapter variable (see functions/core/tools/vendors/README.md)`);
-      if (!key.endsWith('_SECRET_ID')) continue;
-      // A complete ARN ends in the six characters Secrets Manager appends: the grant names exactly one secret.
-      if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/.test(value)) {
-        throw new InvalidSettingError(`toolsEnvironment: ${key} must be a secret's complete ARN (…:secret:<name>-XXXXXX), got ${JSON.stringify(value)}`);
-      }
-      secrets.set(key, Secret.fromSecretCompleteArn(this, `Tools${pascalCase(key)}`, value));
-    }
-    for (const spec of FUNCTIONS.filter((f) => f.role === 'workflow')) {
-      const fn = this.functions.get(spec.name);
-      for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
-      for (const secret of secrets.values()) secret.grantRead(fn);
+  /** The tool adapters this deployment uses (functions/core/tools/adapters.ts), checked at synth. */
+  private toolSettings(props: IncidentAutopilotStackProps): ToolSettings {
+    try {
+      return resolveToolSettings(props);
+    } catch (error) {
+      if (error instanceof ToolSettingsInvalid) throw new InvalidSettingError(error.message, { cause: error });
+      throw error;
     }
   }
 
@@ -308,4 +310,3 @@ export class IncidentAutopilotStack extends Stack {
   }
 }
 
-const pascalCase = (key: string): string => key.toLowerCase().replace(/(^|_)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());

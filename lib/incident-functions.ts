@@ -22,7 +22,8 @@ import { Construct } from 'constructs';
 import { type Access, BUNDLE_EXTERNAL_MODULES, FUNCTIONS, type FunctionSpec } from '../functions/registry.ts';
 import { ConfigError } from '../functions/core/config.ts';
 import { TABLE_SCHEMA } from './table-schema.ts';
-import { parseDocuments } from '../functions/core/tools/adapters.ts';
+import { type AdapterName, adapterRow, type IamNeed, parseDocuments } from '../functions/core/tools/adapters.ts';
+import { omitDefines } from './tool-adapters.ts';
 import { DOCUMENT_REF_FORMS, type DocumentRef, parseDocumentRef } from '../functions/core/tools/actions/ssm-documents.ts';
 import { checkBaseUrl } from '../functions/core/tools/vendors/http.ts';
 
@@ -121,6 +122,12 @@ export interface IncidentFunctionsProps {
    * @default - the simulated world (no real action is taken)
    */
   readonly actions?: ActionSettings;
+  /**
+   * Tool adapters no function of this deployment uses: each is left out of every bundle (its bundle switch,
+   * functions/core/tools/adapters.ts).
+   * @default - none: every adapter is bundled
+   */
+  readonly omitAdapters?: readonly AdapterName[];
   /**
    * The functions to build.
    * @default FUNCTIONS from functions/registry.ts
@@ -221,6 +228,7 @@ export class IncidentFunctions extends Construct {
           // are the long-stable DynamoDB, Step Functions, EventBridge, Secrets Manager and SSM APIs, so the runtime's
           // SDK version is not a compatibility risk.
           externalModules: [...BUNDLE_EXTERNAL_MODULES],
+          define: omitDefines(props.omitAdapters ?? []),
           tsconfig: join(root, 'tsconfig.json'),
           logLevel: LogLevel.WARNING,
         },
@@ -363,21 +371,23 @@ const asSettingsError = (setting: string, check: () => unknown): void => {
  */
 const grantSsmAutomation = (fn: NodejsFunction, ssm: SsmAutomationSettings): void => {
   const stack = Stack.of(fn);
+  // The actions come from the row's declaration (functions/core/tools/adapters.ts), the resources from the settings.
+  const need = (resource: IamNeed['resource']): string[] => [...(adapterRow('ssm-automation')?.iam.find((n) => n.resource === resource)?.actions ?? [])];
   const refs = Object.values(ssm.documents).flatMap((r) => parseDocumentRef(r) ?? []);
   fn.addToRolePolicy(
     new PolicyStatement({
-      actions: ['ssm:StartAutomationExecution'],
+      actions: need('automation-definitions-of-variable'),
       resources: [...new Set(refs.map((ref) => automationDefinitionArn(stack, ref)))],
     }),
   );
   fn.addToRolePolicy(
     new PolicyStatement({
-      actions: ['ssm:GetAutomationExecution', 'ssm:AddTagsToResource'],
+      actions: need('automation-executions'),
       resources: [stack.formatArn({ service: 'ssm', resource: 'automation-execution', resourceName: '*' })],
     }),
   );
   if (ssm.assumeRole) {
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['iam:PassRole'], resources: [ssm.assumeRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } } }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: need('role-of-variable'), resources: [ssm.assumeRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } } }));
     fn.addEnvironment('SSM_AUTOMATION_ASSUME_ROLE_ARN', ssm.assumeRole.roleArn);
   }
   fn.addEnvironment('SSM_AUTOMATION_DOCUMENTS', JSON.stringify(ssm.documents));

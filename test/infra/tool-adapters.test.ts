@@ -1,0 +1,100 @@
+/**
+ * The tool adapters a deployment uses, through the adapter table (functions/core/tools/adapters.ts): the stack checks
+ * `toolsEnvironment` against the rows, grants what each row in use declares, chooses the simulated world only when
+ * the deployment asks (`tools: 'simulated'`), and leaves the rows it does not use out of the bundles.
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { ADAPTERS } from '../../functions/core/tools/adapters.ts';
+import { FUNCTIONS } from '../../functions/registry.ts';
+import { InvalidSettingError } from '../../lib/incident-autopilot-stack.ts';
+import { SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
+
+const WORKFLOW = FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name);
+const secretArn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:autopilot/${name}-AbC123`;
+
+const findings = (synth: Synth): string[] =>
+  new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(synth.app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} @ ${r.constructPath}`));
+
+type Fn = { Properties: { Environment?: { Variables?: Record<string, unknown> } } };
+const functionsWith = (synth: Synth, variable: string, value: unknown): string[] =>
+  (Object.values(synth.template.findResources('AWS::Lambda::Function')) as Fn[]).filter((f) => f.Properties.Environment?.Variables?.[variable] === value).map((f) => String(f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME));
+
+/** The simulated world's statement (adapters.ts row `simulated`): its items of the incident table only. */
+const WORLD_STATEMENT = Match.objectLike({
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['WORLD#*'] } },
+});
+const policyWith = (statement: object) => ({ PolicyDocument: { Statement: Match.arrayWith([statement]) } });
+const secretReadOn = (arn: string) => Match.objectLike({ Action: Match.arrayWith(['secretsmanager:GetSecretValue']), Resource: Match.arrayWith([arn]) });
+
+describe('stack: the simulated world is a choice', () => {
+  it('by default chooses no simulator: no TOOLS_DEFAULT, no world grant, the simulated row left out of the bundles', () => {
+    // Act
+    const synth = synthStack();
+    // Assess
+    expect(functionsWith(synth, 'TOOLS_DEFAULT', 'simulated')).toEqual([]);
+    expect(Object.keys(synth.template.findResources('AWS::IAM::Policy', { Properties: policyWith(WORLD_STATEMENT) }))).toEqual([]);
+    expect(synth.stack.tools.choice).toBe('configured');
+    expect(synth.stack.tools.omitted).toEqual(ADAPTERS.map((r) => r.name));
+  }, SYNTH_TIMEOUT_MS);
+
+  it("with tools: 'simulated' gives every workflow function TOOLS_DEFAULT=simulated and the world's items of the table, cdk-nag clean", () => {
+    // Act
+    const synth = synthStack({ tools: 'simulated' });
+    // Assess
+    expect(functionsWith(synth, 'TOOLS_DEFAULT', 'simulated').sort()).toEqual([...WORKFLOW].sort());
+    synth.template.hasResourceProperties('AWS::IAM::Policy', policyWith(WORLD_STATEMENT));
+    expect(Object.keys(synth.template.findResources('AWS::IAM::Policy', { Properties: policyWith(WORLD_STATEMENT) }))).toHaveLength(WORKFLOW.length);
+    expect(synth.stack.tools.omitted).not.toContain('simulated');
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('refuses a choice it does not know, naming the setting', () => {
+    expect(() => synthStack({ tools: 'simulator' as never })).toThrow(InvalidSettingError);
+    expect(() => synthStack({ tools: 'simulator' as never })).toThrow(/tools must be "simulated" or "configured", got "simulator"/);
+  }, SYNTH_TIMEOUT_MS);
+});
+
+describe('stack: grants from the rows in use', () => {
+  it('grants read on exactly the secret each configured vendor row names (Dynatrace, ServiceNow basic auth, Splunk, PagerDuty)', () => {
+    // Prepare
+    const toolsEnvironment = {
+      DYNATRACE_URL: 'https://abc12345.live.dynatrace.com',
+      DYNATRACE_TOKEN_SECRET_ID: secretArn('dynatrace'),
+      SERVICENOW_URL: 'https://acme.service-now.com',
+      SERVICENOW_USER: 'autopilot',
+      SERVICENOW_PASSWORD_SECRET_ID: secretArn('servicenow'),
+      SPLUNK_URL: 'https://splunk.example.com:8089',
+      SPLUNK_TOKEN_SECRET_ID: secretArn('splunk'),
+      PAGERDUTY_TOKEN_SECRET_ID: secretArn('pagerduty'),
+    };
+    // Act
+    const synth = synthStack({ toolsEnvironment });
+    // Assess
+    for (const name of ['dynatrace', 'servicenow', 'splunk', 'pagerduty']) {
+      synth.template.hasResourceProperties('AWS::IAM::Policy', policyWith(secretReadOn(secretArn(name))));
+      expect(Object.keys(synth.template.findResources('AWS::IAM::Policy', { Properties: policyWith(secretReadOn(secretArn(name))) }))).toHaveLength(WORKFLOW.length);
+    }
+    expect([...synth.stack.tools.inUse.map((r) => r.name)].sort()).toEqual(['dynatrace', 'pagerduty', 'servicenow', 'splunk']);
+    expect(synth.stack.tools.omitted).toContain('simulated');
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('keeps the SSM Automation row in use (and bundled) when runbooks are configured', () => {
+    const synth = synthStack({ ssmAutomationDocuments: { 'rollback-change': 'Autopilot-Rollback' } });
+    expect(synth.stack.tools.inUse.map((r) => r.name)).toEqual(['ssm-automation']);
+    expect(synth.stack.tools.omitted).not.toContain('ssm-automation');
+  }, SYNTH_TIMEOUT_MS);
+
+  it.each([
+    [{ DYNATRACE_URL: 'https://abc12345.live.dynatrace.com' }, /toolsEnvironment: DYNATRACE_TOKEN_SECRET_ID must be set for the Dynatrace adapter/],
+    [{ SSM_AUTOMATION_DOCUMENTS: '{}' }, /SSM_AUTOMATION_DOCUMENTS is not a tool adapter variable/],
+    [{ TOOLS_DEFAULT: 'simulated' }, /TOOLS_DEFAULT is not a tool adapter variable/],
+    [{ SERVICENOW_URL: 'https://acme.service-now.com', SERVICENOW_PASSWORD_SECRET_ID: 'password' }, /SERVICENOW_PASSWORD_SECRET_ID must be a secret's complete ARN/],
+  ])('refuses toolsEnvironment %j at synth, naming the variable', (toolsEnvironment, message) => {
+    expect(() => synthStack({ toolsEnvironment })).toThrow(InvalidSettingError);
+    expect(() => synthStack({ toolsEnvironment })).toThrow(message);
+  }, SYNTH_TIMEOUT_MS);
+});
