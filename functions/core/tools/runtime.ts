@@ -19,7 +19,7 @@ import { ToolUnavailable, type Tools } from './ports.ts';
 
 /** The variables a deployment chooses rows with. */
 export const TOOLS_DEFAULT = 'TOOLS_DEFAULT';
-export const portChoiceVariable = (port: Port): string => `TOOLS_${port.toUpperCase()}`;
+export const portChoiceVariable = (port: Port): string => `TOOLS_${String(port).toUpperCase()}`;
 export const CHOICE_VARIABLES: readonly string[] = [TOOLS_DEFAULT, ...PORTS.map(portChoiceVariable)];
 
 /** A port no adapter serves in this deployment: every call fails with this, and the agent records a gap. */
@@ -28,7 +28,7 @@ export class PortNotConfigured extends ToolUnavailable {
   readonly port: Port;
   /** The variables that would configure it (one alternative per adapter). */
   readonly variables: readonly string[];
-  constructor(port: Port, alternatives: readonly { readonly title: string; readonly variables: readonly string[] }[]) {
+  constructor(port: Port, alternatives: readonly { readonly title: string; readonly variables: readonly string[] }[] = []) {
     const set = alternatives.map((a) => `${a.variables.join(' + ')} (${a.title})`);
     super(port, `no ${port} adapter is configured: set ${[...set, `${portChoiceVariable(port)}=simulated for the simulated world`].join(', or ')}`);
     this.port = port;
