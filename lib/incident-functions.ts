@@ -347,7 +347,7 @@ const checkActionSettings = (actions: ActionSettings | undefined): void => {
     if (references.length === 0) throw new ActionSettingsInvalid('actions.ssmAutomation.documents names no document');
     const bad = references.filter((r) => !parseDocumentRef(r));
     if (bad.length > 0) throw new ActionSettingsInvalid(`actions.ssmAutomation.documents: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a document name or a shared document's ARN: use ${DOCUMENT_REF_FORMS}`);
-    // The rest of the runtime's rule (select.ts): every key an action kind, optionally with ":undo".
+    // The rest of the runtime's rule (functions/core/tools/adapters.ts): every key an action kind, optionally with ":undo".
     asSettingsError('actions.ssmAutomation.documents', () => parseDocuments(JSON.stringify(ssm.documents)));
   }
   const url = actions?.webhook?.url;

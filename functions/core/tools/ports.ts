@@ -1,6 +1,7 @@
 /**
- * Tool ports: the only way agents see the world. Each port has a simulated adapter (the default, backed by
- * the scenario world) and, later, vendor adapters (Dynatrace, ServiceNow, Splunk, PagerDuty). Shapes are
+ * Tool ports: the only way agents see the world. The adapters behind them (the simulated world, Dynatrace,
+ * ServiceNow, Splunk, PagerDuty, SSM Automation, a signed webhook) are rows of adapters.ts; runtime.ts chooses
+ * one per port from the configuration. Shapes are
  * vendor-neutral but follow what those APIs return, so an adapter is a mapping, not a reinterpretation.
  *
  * Every call carries a `ToolScope`: the environment/tenant the incident came from (an alert's

@@ -1,5 +1,5 @@
 /**
- * What an SSM Automation document reference in the configuration means, in one place for the runtime (select.ts
+ * What an SSM Automation document reference in the configuration means, in one place for the runtime (adapters.ts
  * parses SSM_AUTOMATION_DOCUMENTS) and the stack (lib/incident-functions.ts grants StartAutomationExecution), so
  * the two accept the same references and the grant names the document the runtime will start:
  *

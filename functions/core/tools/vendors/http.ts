@@ -13,7 +13,7 @@ import type * as z from 'zod';
 import { ConfigError } from '../../config.ts';
 import { ToolUnavailable } from '../ports.ts';
 
-/** A secret value, or a function returning it (so a rotated secret is picked up; see select.ts). */
+/** A secret value, or a function returning it (so a rotated secret is picked up; see ../adapters.ts). */
 export type Credential = string | (() => Promise<string>);
 
 export const resolveCredential = async (vendor: string, what: string, credential: Credential): Promise<string> => {
