@@ -57,7 +57,8 @@ export interface IncidentAutopilotStackProps extends StackProps {
   /**
    * Run mitigations as SSM Automation runbooks: action kind (or `<kind>:undo`) → document name (this account's,
    * or AWS-owned like AWS-RestartEC2Instance) or a shared document's ARN (`arn:aws:ssm:<region>:<owner>:document/<name>`).
-   * @default - the simulated world (or the webhook below)
+   * @default - the webhook below, else the simulated world when `tools` is 'simulated', else none: the actions port is a
+   *   reported gap and no action is taken
    */
   readonly ssmAutomationDocuments?: Readonly<Record<string, string>>;
   /**
@@ -68,7 +69,8 @@ export interface IncidentAutopilotStackProps extends StackProps {
   /**
    * Run mitigations by POSTing them, HMAC-signed, to this https endpoint. An `ActionsWebhookSigningKey` secret is
    * created; the receiver verifies signatures with its value.
-   * @default - the simulated world (or SSM above)
+   * @default - SSM above, else the simulated world when `tools` is 'simulated', else none: the actions port is a reported
+   *   gap and no action is taken
    */
   readonly actionsWebhookUrl?: string;
   /**
@@ -260,7 +262,7 @@ export class IncidentAutopilotStack extends Stack {
     return key;
   }
 
-  /** Where mitigations run: SSM Automation, a signed webhook, or (neither set) the simulated world. */
+  /** Where mitigations run: SSM Automation or a signed webhook; neither set: what `tools` chooses (the simulated world, or a gap). */
   private actionSettings(props: IncidentAutopilotStackProps): ActionSettings | undefined {
     if (props.ssmAutomationDocuments && props.actionsWebhookUrl) throw new InvalidSettingError('set ssmAutomationDocuments or actionsWebhookUrl, not both');
     if (props.ssmAutomationDocuments) {

@@ -119,7 +119,8 @@ export interface IncidentFunctionsProps {
   /**
    * Where mitigations run. Functions with `ssm:automation` / `secret:actions-webhook` get the environment and the
    * permissions of the configured adapter.
-   * @default - the simulated world (no real action is taken)
+   * @default - no action adapter: the simulated world where TOOLS_DEFAULT=simulated, else the actions port is a reported
+   *   gap (either way no real action is taken)
    */
   readonly actions?: ActionSettings;
   /**
