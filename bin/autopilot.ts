@@ -175,7 +175,7 @@ const reportLostExecutions = async (api: ApiClient, has: (arn: string) => boolea
     say(styleText('yellow', `  ${lost.length} incident(s) were in flight when the twin last stopped; their executions did not survive the restart:`, { stream: process.stdout }));
     for (const i of lost) say(`    ${safe(String(i.incidentId))}  ${safe(String(i.status))}  ${safe(String(i.title ?? ''))}  → \`npx autopilot rerun ${safe(String(i.incidentId))}\``);
   } catch (error) {
-    say(dim(`  (could not list earlier incidents: ${(error as Error).message})`));
+    say(dim(`  (could not list earlier incidents: ${safe((error as Error).message)})`));
   }
 };
 
@@ -419,7 +419,7 @@ for (const decision of ['approve', 'reject'] as const) {
 program
   .command('rerun <id>')
   .description('run the workflow again for an incident (e.g. one whose execution was lost at a restart)')
-  .option('--wait <seconds>', 'while the incident is being opened (503 with Retry-After), retry for up to this long', intBetween('--wait', 0, 3600), 90)
+  .option('--wait <seconds>', 'while the incident is being opened or the API sheds load (503 or 429 with Retry-After), retry for up to this long', intBetween('--wait', 0, 3600), 90)
   .action(async (id: string, opts: { wait: number }, cmd: Command) => {
     const result = await retryWhileBusy(() => apiFor(cmd).rerun(id), opts.wait * 1000, (error, seconds) => console.error(`${safe(error.message)} — retrying in ${seconds} s`));
     if (globals(cmd).json) return printJson(result);

@@ -114,9 +114,13 @@ export interface IncidentView {
   readonly timeline?: unknown[];
 }
 
+/** The answers that say "come back later" when they carry Retry-After: 503 (busy, e.g. the incident is being opened) and 429 (load shed). */
+const BUSY_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+
 /**
- * Calls `request` again after each 503 that names a Retry-After (the incident is being opened by another delivery or
- * the sweeper, say), until `budgetMs` would be passed; any other answer, or a 503 past the budget, is the result.
+ * Calls `request` again after each 429 or 503 that names a Retry-After (the incident is being opened by another
+ * delivery or the sweeper; the API shedding load), until `budgetMs` would be passed; any other answer, or a wait past
+ * the budget, is the result.
  */
 export const retryWhileBusy = async <T>(request: () => Promise<T>, budgetMs: number, onWait: (error: ApiError, seconds: number) => void, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<T> => {
   const deadline = Date.now() + budgetMs;
@@ -124,7 +128,7 @@ export const retryWhileBusy = async <T>(request: () => Promise<T>, budgetMs: num
     try {
       return await request();
     } catch (error) {
-      const seconds = error instanceof ApiError && error.status === 503 ? error.retryAfterSeconds : undefined;
+      const seconds = error instanceof ApiError && BUSY_STATUSES.has(error.status) ? error.retryAfterSeconds : undefined;
       if (seconds === undefined || Date.now() + seconds * 1000 > deadline) throw error;
       onWait(error as ApiError, seconds);
       await sleep(seconds * 1000);

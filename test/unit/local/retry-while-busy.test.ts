@@ -1,4 +1,4 @@
-/** The CLI's rerun waits out a 503 that says when to come back (the incident is being opened elsewhere), within a budget. */
+/** The CLI's rerun waits out a 503 or 429 that says when to come back (the incident is being opened elsewhere; load shed), within a budget. */
 import { describe, expect, it } from 'vitest';
 import { ApiError, retryAfterSeconds, retryWhileBusy } from '../../../lib/local/client.ts';
 
@@ -29,6 +29,17 @@ describe('unit: retryWhileBusy', () => {
     expect(s.calls()).toBe(3);
     expect(s.slept).toEqual([3000, 1000]);
     expect(waits).toEqual([3, 1]);
+  });
+
+  it('retries a 429 with Retry-After (the API shedding load) like a busy 503', async () => {
+    // Prepare
+    const s = scripted([new ApiError(429, 'Too Many Requests', { message: 'Too Many Requests' }, 2)]);
+    // Act
+    const result = await retryWhileBusy(s.request, 90_000, () => undefined, s.sleep);
+    // Assess
+    expect(result).toBe('ok');
+    expect(s.calls()).toBe(2);
+    expect(s.slept).toEqual([2000]);
   });
 
   it('gives up with the 503 once the next wait would pass the budget', async () => {
