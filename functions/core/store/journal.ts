@@ -272,6 +272,24 @@ export class DynamoActionJournal implements ActionJournal {
     return { pk: `INCIDENT#${incidentId}`, sk: actionSk(key) };
   }
 
+  /** A conditional UpdateItem of the step's item (take-over, completion): the item as written. */
+  async #update(incidentId: string, key: string, u: { set: string; condition: string; names: Record<string, string>; values: Record<string, unknown> }): Promise<JournalEntry> {
+    const out = await this.#send('UpdateItem', () =>
+      this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: this.#key(incidentId, key),
+          UpdateExpression: u.set,
+          ConditionExpression: u.condition,
+          ExpressionAttributeNames: u.names,
+          ExpressionAttributeValues: u.values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return fromItem(out.Attributes ?? {});
+  }
+
   async get(incidentId: string, key: string): Promise<JournalEntry | undefined> {
     const out = await this.#send('GetItem', () => this.#doc.send(new GetCommand({ TableName: this.#table, Key: this.#key(incidentId, key), ConsistentRead: true })));
     return out.Item ? fromItem(out.Item) : undefined;
@@ -324,20 +342,13 @@ export class DynamoActionJournal implements ActionJournal {
 
   async takeOver(incidentId: string, key: string, expectedClaimId: string, claimId: string, claimedAt: string): Promise<ClaimOutcome> {
     try {
-      const out = await this.#send('UpdateItem', () =>
-        this.#doc.send(
-          new UpdateCommand({
-            TableName: this.#table,
-            Key: this.#key(incidentId, key),
-            UpdateExpression: 'SET #claimId = :claimId, #claimedAt = :claimedAt, #attempts = #attempts + :one',
-            ConditionExpression: '#state = :claimed AND #claimId = :expected',
-            ExpressionAttributeNames: { '#claimId': 'claimId', '#claimedAt': 'claimedAt', '#attempts': 'attempts', '#state': 'state' },
-            ExpressionAttributeValues: { ':claimId': claimId, ':claimedAt': claimedAt, ':one': 1, ':claimed': 'claimed', ':expected': expectedClaimId },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return { claimed: true, entry: fromItem(out.Attributes ?? {}) };
+      const entry = await this.#update(incidentId, key, {
+        set: 'SET #claimId = :claimId, #claimedAt = :claimedAt, #attempts = #attempts + :one',
+        condition: '#state = :claimed AND #claimId = :expected',
+        names: { '#claimId': 'claimId', '#claimedAt': 'claimedAt', '#attempts': 'attempts', '#state': 'state' },
+        values: { ':claimId': claimId, ':claimedAt': claimedAt, ':one': 1, ':claimed': 'claimed', ':expected': expectedClaimId },
+      });
+      return { claimed: true, entry };
     } catch (error) {
       const outcome = await this.#afterFailedWrite(error, incidentId, key, claimId);
       if (!outcome) throw new JournalClaimLost(incidentId, key, expectedClaimId, undefined);
@@ -347,20 +358,12 @@ export class DynamoActionJournal implements ActionJournal {
 
   async complete(incidentId: string, key: string, claimId: string, result: ExecutedAction, completedAt: string): Promise<JournalEntry> {
     try {
-      const out = await this.#send('UpdateItem', () =>
-        this.#doc.send(
-          new UpdateCommand({
-            TableName: this.#table,
-            Key: this.#key(incidentId, key),
-            UpdateExpression: 'SET #state = :done, #result = :result, #completedAt = :completedAt',
-            ConditionExpression: '#claimId = :claimId AND #state = :claimed',
-            ExpressionAttributeNames: { '#state': 'state', '#result': 'result', '#completedAt': 'completedAt', '#claimId': 'claimId' },
-            ExpressionAttributeValues: { ':done': 'done', ':result': plain(result), ':completedAt': completedAt, ':claimId': claimId, ':claimed': 'claimed' },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return fromItem(out.Attributes ?? {});
+      return await this.#update(incidentId, key, {
+        set: 'SET #state = :done, #result = :result, #completedAt = :completedAt',
+        condition: '#claimId = :claimId AND #state = :claimed',
+        names: { '#state': 'state', '#result': 'result', '#completedAt': 'completedAt', '#claimId': 'claimId' },
+        values: { ':done': 'done', ':result': plain(result), ':completedAt': completedAt, ':claimId': claimId, ':claimed': 'claimed' },
+      });
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const existing = await this.get(incidentId, key);
