@@ -7,19 +7,14 @@
  * - `replaceExecutionArn`, the rerun's reservation of its execution: the condition sent is "the ARN is still the one
  *   read", and a ConditionalCheckFailedException answers `replaced: false` with META as it is (no overwrite).
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_PATH_PARAM_CHARS } from '../../../functions/core/http.ts';
-import { DynamoIncidentStore, InvalidCursor, MAX_CURSOR_INCIDENT_ID_CHARS, decodeCursor, encodeCursor, statusSortKey } from '../../../functions/core/store/dynamo-store.ts';
+import { InvalidCursor, MAX_CURSOR_INCIDENT_ID_CHARS, decodeCursor, encodeCursor, statusSortKey } from '../../../functions/core/store/dynamo-store.ts';
 import { queryIncidents } from '../../../functions/query-incidents/core.ts';
 import { apiEvent, bodyOf, statusOf } from '../api/fixtures.ts';
-import { manualClock } from './contract.ts';
+import { ccf, ddb, metaItem, newStore } from './dynamo-fixtures.ts';
 
-const TABLE = 'incidents';
-const ddb = mockClient(DynamoDBDocumentClient);
-const newStore = () => new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE, { clock: manualClock(), dedupTtlHours: 1 });
 const cursorOf = (before: string) => Buffer.from(JSON.stringify({ v: 1, before }), 'utf8').toString('base64url');
 const AT = '2024-05-01T12:00:00.000Z';
 
@@ -78,23 +73,7 @@ describe('unit: decodeCursor accepts only a status sort key', () => {
 });
 
 describe('unit: DynamoIncidentStore.replaceExecutionArn on DynamoDB', () => {
-  const meta = (executionArn?: string) => ({
-    pk: 'INCIDENT#inc-1',
-    sk: 'META',
-    incidentId: 'inc-1',
-    status: 'OPEN',
-    severity: 'SEV2',
-    title: 't',
-    service: 'inventory-service',
-    source: 'dynatrace',
-    dedupKey: 'PID-1',
-    createdAt: AT,
-    updatedAt: AT,
-    startedAt: AT,
-    alertCount: 1,
-    alertOpenings: new Set(['c1.0']),
-    ...(executionArn ? { executionArn } : {}),
-  });
+  const meta = (executionArn?: string) => metaItem(AT, { alertOpenings: new Set(['c1.0']), ...(executionArn ? { executionArn } : {}) });
 
   it('sends one update conditional on the ARN read, and on its absence when none was read', async () => {
     // Prepare
@@ -112,7 +91,7 @@ describe('unit: DynamoIncidentStore.replaceExecutionArn on DynamoDB', () => {
 
   it('answers a lost condition with replaced: false and META as it is, writing nothing more', async () => {
     // Prepare: another rerun recorded its execution after this one read META
-    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    ddb.on(UpdateCommand).rejects(ccf());
     ddb.on(GetCommand).resolves({ Item: meta('arn:rerun-1-of-another') });
     // Act
     const swap = await newStore().replaceExecutionArn('inc-1', 'arn:original', 'arn:rerun-1');

@@ -5,46 +5,23 @@
  * withdrawApproval lands on the documented outcome; an ambiguous failure of the opening claim releases it.
  */
 import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
   DynamoDBServiceException,
   InternalServerError,
   ProvisionedThroughputExceededException,
   RequestLimitExceeded,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryEventPublisher } from '../../../functions/core/events.ts';
 import { StaticSecret } from '../../../functions/core/secrets.ts';
-import { DynamoIncidentStore, StoreUnavailable } from '../../../functions/core/store/dynamo-store.ts';
+import { StoreUnavailable } from '../../../functions/core/store/dynamo-store.ts';
 import { ApprovalAlreadyDecided, ApprovalRequestMismatch, IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { ingestAlert } from '../../../functions/ingest-alert/core.ts';
 import { FakeWorkflow, SECRET, apiEvent, bodyOf, statusOf } from '../api/fixtures.ts';
-import { alertFixture, manualClock } from './contract.ts';
+import { alertFixture } from './contract.ts';
+import { ccf, ddb, metaItem, newStore } from './dynamo-fixtures.ts';
 
-const TABLE = 'incidents';
-const ddb = mockClient(DynamoDBDocumentClient);
-const ccf = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-const newStore = () => new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE, { clock: manualClock(), dedupTtlHours: 1 });
-
-const meta = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'INCIDENT#inc-1',
-  sk: 'META',
-  incidentId: 'inc-1',
-  status: 'OPEN',
-  severity: 'SEV2',
-  title: 't',
-  service: 'inventory-service',
-  source: 'dynatrace',
-  dedupKey: 'PID-1',
-  createdAt: '2024-05-01T11:59:00.000Z',
-  updatedAt: '2024-05-01T11:59:00.000Z',
-  startedAt: '2024-05-01T11:59:00.000Z',
-  alertCount: 1,
-  alertOpenings: new Set(['c1.0']),
-  ...overrides,
-});
+const meta = (overrides: Record<string, unknown> = {}) => metaItem('2024-05-01T11:59:00.000Z', { alertOpenings: new Set(['c1.0']), ...overrides });
 
 const claim = (claimId = 'mine') => ({ claimId, claimedBy: 'dynatrace:PID-1', at: new Date('2024-05-01T12:00:00.000Z'), leaseMs: 60_000 });
 

@@ -3,38 +3,17 @@
  * conditions that make them race-safe without transactions. Behaviour is covered by the contract, run against
  * MemoryIncidentStore (unit) and against DynamoIncidentStore on dynalite (test/twin/intake.test.ts).
  */
-import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AlertIdentityVanished, DynamoIncidentStore, IntakeContention, StoreUnavailable, corrPk } from '../../../functions/core/store/dynamo-store.ts';
+import { AlertIdentityVanished, IntakeContention, StoreUnavailable, corrPk } from '../../../functions/core/store/dynamo-store.ts';
 import { IncidentNotFound, IncidentNotReady, StoreRetryLater } from '../../../functions/core/store/store.ts';
-import { alertFixture, manualClock } from './contract.ts';
+import { alertFixture } from './contract.ts';
+import { ccf, ddb, metaItem, newStore } from './dynamo-fixtures.ts';
 
-const TABLE = 'incidents';
-const ddb = mockClient(DynamoDBDocumentClient);
-const ccf = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 const NOW = Date.parse('2024-05-01T12:00:00Z') / 1000;
 
-const meta = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'INCIDENT#inc-1',
-  sk: 'META',
-  incidentId: 'inc-1',
-  status: 'INVESTIGATING',
-  severity: 'SEV2',
-  title: 't',
-  service: 'inventory-service',
-  source: 'dynatrace',
-  dedupKey: 'PID-1',
-  createdAt: '2024-05-01T11:59:00.000Z',
-  updatedAt: '2024-05-01T11:59:00.000Z',
-  startedAt: '2024-05-01T11:59:00.000Z',
-  alertCount: 1,
-  alertOpenings: new Set(['c1.0']),
-  ...overrides,
-});
-
-const newStore = () => new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE, { clock: manualClock(), dedupTtlHours: 1 });
+const meta = (overrides: Record<string, unknown> = {}) => metaItem('2024-05-01T11:59:00.000Z', { status: 'INVESTIGATING', alertOpenings: new Set(['c1.0']), ...overrides });
 
 describe('unit: DynamoIncidentStore alert intake command shapes', () => {
   beforeEach(() => {

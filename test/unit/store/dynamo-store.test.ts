@@ -1,9 +1,6 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  DynamoIncidentStore,
   InvalidCursor,
   ItemTooLarge,
   StoreUnavailable,
@@ -19,33 +16,13 @@ import {
   toMeta,
 } from '../../../functions/core/store/dynamo-store.ts';
 import { ApprovalAlreadyDecided, IncidentNotFound } from '../../../functions/core/store/store.ts';
-import { agentRecordFixture, alertFixture, manualClock } from './contract.ts';
+import { agentRecordFixture, alertFixture } from './contract.ts';
+import { TABLE, ccf, ddb, metaItem as metaAt, newStore } from './dynamo-fixtures.ts';
 
-const TABLE = 'incidents';
-const ddb = mockClient(DynamoDBDocumentClient);
-const ccf = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 
-const metaItem = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'INCIDENT#inc-1',
-  sk: 'META',
-  gsi1pk: 'STATUS#OPEN',
-  gsi1sk: '2024-05-01T12:00:00.000Z#inc-1',
-  approvalTaskToken: 'tok-secret',
-  incidentId: 'inc-1',
-  status: 'OPEN',
-  severity: 'SEV2',
-  title: 't',
-  service: 'inventory-service',
-  source: 'dynatrace',
-  dedupKey: 'PID-1',
-  createdAt: '2024-05-01T12:00:00.000Z',
-  updatedAt: '2024-05-01T12:00:00.000Z',
-  startedAt: '2024-05-01T12:00:00.000Z',
-  alertCount: 1,
-  ...overrides,
-});
-
-const newStore = () => new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE, { clock: manualClock(), dedupTtlHours: 1 });
+/** META as the table holds it: with its status-index keys and an approval task token. */
+const metaItem = (overrides: Record<string, unknown> = {}) =>
+  metaAt('2024-05-01T12:00:00.000Z', { gsi1pk: 'STATUS#OPEN', gsi1sk: '2024-05-01T12:00:00.000Z#inc-1', approvalTaskToken: 'tok-secret', ...overrides });
 
 describe('unit: DynamoIncidentStore command shapes', () => {
   beforeEach(() => {

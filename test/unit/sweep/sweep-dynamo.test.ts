@@ -4,45 +4,25 @@
  * condition fails (a live delivery or another sweeper won) starts and publishes nothing, a sweeper that lost its claim
  * after starting the execution does not publish, and a throttled status index fails the run (the next run retries).
  */
-import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryEventPublisher } from '../../../functions/core/events.ts';
-import { DynamoIncidentStore, StoreUnavailable } from '../../../functions/core/store/dynamo-store.ts';
+import { StoreUnavailable } from '../../../functions/core/store/dynamo-store.ts';
 import { sweepOpenings } from '../../../functions/sweep-openings/core.ts';
 import { FakeWorkflow } from '../api/fixtures.ts';
 import { manualClock } from '../store/contract.ts';
+import { ccf, ddb, metaItem, newStore } from '../store/dynamo-fixtures.ts';
 
-const TABLE = 'incidents';
-const ddb = mockClient(DynamoDBDocumentClient);
-const ccf = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 
 /** An OPEN incident recorded an hour before the clock (12:00), never claimed: the sweeper's candidate. */
-const meta = (overrides: Record<string, unknown> = {}) => ({
-  pk: 'INCIDENT#inc-1',
-  sk: 'META',
-  gsi1pk: 'STATUS#OPEN',
-  gsi1sk: '2024-05-01T11:00:00.000Z#inc-1',
-  incidentId: 'inc-1',
-  status: 'OPEN',
-  severity: 'SEV2',
-  title: 't',
-  service: 'inventory-service',
-  source: 'dynatrace',
-  dedupKey: 'PID-1',
-  createdAt: '2024-05-01T11:00:00.000Z',
-  updatedAt: '2024-05-01T11:00:00.000Z',
-  startedAt: '2024-05-01T11:00:00.000Z',
-  alertCount: 1,
-  alertOpenings: new Set(['c1.0']),
-  ...overrides,
-});
+const meta = (overrides: Record<string, unknown> = {}) =>
+  metaItem('2024-05-01T11:00:00.000Z', { gsi1pk: 'STATUS#OPEN', gsi1sk: '2024-05-01T11:00:00.000Z#inc-1', alertOpenings: new Set(['c1.0']), ...overrides });
 const othersClaim = { claimId: 'other', claimedBy: 'dynatrace:PID-1', claimedUntil: '2024-05-01T12:01:00.000Z' };
 
 const setup = () => {
   const clock = manualClock('2024-05-01T12:00:00.000Z');
-  const store = new DynamoIncidentStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE, { clock });
+  const store = newStore({ clock });
   const workflow = new FakeWorkflow();
   const events = new MemoryEventPublisher({ validate: true });
   const sweep = sweepOpenings({ store, workflow, events, config: { VERIFY_WAIT_SECONDS: 30, MAX_VERIFY_CHECKS: 3 }, clock });
