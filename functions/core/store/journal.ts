@@ -212,7 +212,10 @@ const fromItem = (item: Record<string, unknown>): JournalEntry => {
     typeof item.claimId === 'string' &&
     typeof item.claimedAt === 'string' &&
     typeof item.action === 'object' &&
-    item.action !== null;
+    item.action !== null &&
+    // A done step carries its result: the executor uses it instead of running the step (without one it would try to
+    // take the step over, be refused as done, and read it again, for ever).
+    (item.state === 'claimed' || (typeof item.result === 'object' && item.result !== null));
   if (!ok) throw new JournalEntryInvalid(`journal item ${String(item.pk)} / ${String(item.sk)} is not a journal entry`);
   const entry: Record<string, unknown> = {};
   for (const f of FIELDS) if (item[f] !== undefined) entry[f] = item[f];

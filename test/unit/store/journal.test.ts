@@ -14,6 +14,7 @@ import {
   type ActionJournal,
   DynamoActionJournal,
   JournalClaimLost,
+  JournalEntryInvalid,
   JournalUnavailable,
   MemoryActionJournal,
   mitigationSteps,
@@ -154,6 +155,18 @@ describe('unit: DynamoActionJournal conditional writes (aws-sdk-client-mock)', (
     const update = ddb.commandCalls(UpdateCommand)[0].args[0].input;
     expect(update.ConditionExpression).toBe('#state = :claimed AND #claimId = :expected');
     expect(update.ExpressionAttributeValues).toMatchObject({ ':expected': 'c1', ':claimId': 'c2' });
+  });
+
+  it('refuses a done item without a result as JournalEntryInvalid, rather than an entry the executor would retake for ever', async () => {
+    // Prepare: a hand-edited (or foreign) item says done but carries no result
+    ddb.on(GetCommand).resolves({ Item: item({ state: 'done', reversible: true }) });
+    // Act
+    const error = await journal()
+      .get('inc-1', KEY)
+      .catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(JournalEntryInvalid);
+    expect((error as Error).message).toContain(`ACTION#${KEY}`);
   });
 
   it('lists every page of the incident\'s ACTION# items', async () => {
