@@ -7,62 +7,19 @@
 import { describe, expect, it } from 'vitest';
 import { EXECUTOR_TIMEOUT_MS, executeMitigation } from '../../../functions/core/agents/execute.ts';
 import { RETRYABLE_ERROR_NAMES, isRetryable } from '../../../functions/core/errors.ts';
-import { ExecutionOutput, type MitigationAction, type PlanOutput } from '../../../functions/core/model.ts';
-import { ActionInProgress, JournalUnavailable, MemoryActionJournal, stepKey } from '../../../functions/core/store/journal.ts';
 import type { ChangeRequest } from '../../../functions/core/tools/ports.ts';
-import { FAKE_NOW, FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
+import type { MitigationAction, PlanOutput } from '../../../functions/core/model.ts';
+import { ActionInProgress, JournalUnavailable, stepKey } from '../../../functions/core/store/journal.ts';
+import { CR2077, planOf, restart, revert, setupExecution } from './execute-fixtures.ts';
+import { FAKE_NOW, seedAgentRecord } from './fakes.ts';
 
-const CR2077: ChangeRequest = {
-  id: 'CR2077',
-  service: 'inventory-service',
-  type: 'config',
-  title: 'Tune HikariCP pool settings',
-  description: 'Lower maximum-pool-size from 20 to 10 per instance',
-  deployedAt: '2026-03-14T11:52:00.000Z',
-  state: 'implemented',
-  configChange: { param: 'maximum-pool-size', old: '20', new: '10' },
-};
-const revert: MitigationAction = {
-  kind: 'revert-config',
-  service: 'inventory-service',
-  target: 'maximum-pool-size',
-  params: { param: 'maximum-pool-size', changeId: 'CR2077', from: '10', to: '20' },
-  description: 'Revert pool size',
-  risk: 'low',
-  reversible: true,
-  evidenceIds: [],
-};
-const restart: MitigationAction = { kind: 'restart-service', service: 'inventory-service', params: { strategy: 'rolling' }, description: 'Rolling restart', risk: 'medium', reversible: false, evidenceIds: [] };
-const plan = (immediate: MitigationAction[]): PlanOutput => ({ immediate, longTerm: [], risk: 'low', reversible: true, autoApprove: true, rationale: 'policy', evidenceIds: [] });
+const plan = (immediate: MitigationAction[]): PlanOutput => planOf(immediate, true);
 /** Long before FAKE_NOW: a claim from then was left by an invocation Lambda has ended. */
 const LONG_AGO = new Date(FAKE_NOW.getTime() - 2 * EXECUTOR_TIMEOUT_MS).toISOString();
 const FAST = { pollMs: 1, inFlightWaitMs: 50 };
 
-const setup = async (p: PlanOutput, changes: () => ChangeRequest[] = () => [CR2077]) => {
-  const store = new FakeIncidentStore();
-  const journal = new MemoryActionJournal();
-  const executed: MitigationAction[] = [];
-  const deps = fakeDeps({
-    store,
-    journal,
-    tools: {
-      changes: { listChanges: async () => changes() },
-      telemetry: { getTopology: async () => [{ name: 'inventory-service', tier: 'backend', calls: [] }] },
-      actions: {
-        execute: async ({ action }) => {
-          executed.push(action);
-          return { status: 'succeeded', detail: `${action.kind} done` };
-        },
-      },
-    },
-  });
-  const incidentId = await seedIncident(deps);
-  await seedAgentRecord(deps, incidentId, 'plan', p);
-  await seedAgentRecord(deps, incidentId, 'rootcause', {}, [{ id: 'change:CR2077', kind: 'change', source: 'changes', summary: 'CR2077', data: CR2077 }]);
-  await store.updateIncident(incidentId, { approval: { status: 'APPROVED', approver: 'alice' } });
-  const output = async () => ExecutionOutput.parse((await store.getAgentRecord(incidentId, 'execution'))?.output);
-  return { deps, store, journal, executed, incidentId, output };
-};
+/** An approved incident with plan `p`; `changes` is what the change history says now (CR2077 implemented). */
+const setup = (p: PlanOutput, changes?: () => ChangeRequest[]) => setupExecution(p, { approvedBy: 'alice', ...(changes ? { changes } : {}) });
 
 describe('unit: executeMitigation with the action journal', () => {
   it('claims each step before it runs and completes it with the result', async () => {

@@ -2,74 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ExecuteTask, ExecutionNotFound, MitigationFailed, MitigationNotApproved, executeMitigation } from '../../../functions/core/agents/execute.ts';
 import { PlanNotFound } from '../../../functions/core/agents/plan.ts';
 import { validateDetail } from '../../../functions/core/events.ts';
-import { ExecutionOutput, type MitigationAction, type PlanOutput } from '../../../functions/core/model.ts';
-import type { Actions, ChangeRequest, ServiceNode } from '../../../functions/core/tools/ports.ts';
-import { FakeIncidentStore, RecordingPublisher, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
+import type { MitigationAction, PlanOutput } from '../../../functions/core/model.ts';
+import { CR2077, type ExecutionSetupOptions, failover, planOf, restart, revert, scale, setupExecution } from './execute-fixtures.ts';
+import { fakeDeps, seedIncident } from './fakes.ts';
 
-const CR2077: ChangeRequest = {
-  id: 'CR2077',
-  service: 'inventory-service',
-  type: 'config',
-  title: 'Tune HikariCP pool settings',
-  description: 'Lower maximum-pool-size from 20 to 10 per instance',
-  deployedAt: '2026-03-14T11:52:00.000Z',
-  state: 'implemented',
-  configChange: { param: 'maximum-pool-size', old: '20', new: '10' },
-  rollbackPlan: 'Revert maximum-pool-size to 20 via the config map (hot reload)',
-};
-const TOPOLOGY: ServiceNode[] = [
-  { name: 'inventory-service', tier: 'backend', calls: ['inventory-db'] },
-  { name: 'inventory-db', tier: 'database', calls: [] },
-];
-
-const revert: MitigationAction = {
-  kind: 'revert-config',
-  service: 'inventory-service',
-  target: 'maximum-pool-size',
-  params: { param: 'maximum-pool-size', changeId: 'CR2077', from: '10', to: '20' },
-  description: 'Revert pool size',
-  risk: 'low',
-  reversible: true,
-  evidenceIds: [],
-};
-const scale: MitigationAction = { kind: 'scale-service', service: 'inventory-service', params: { factor: 2 }, description: 'Scale out', risk: 'low', reversible: true, evidenceIds: [] };
-const restart: MitigationAction = { kind: 'restart-service', service: 'inventory-service', params: { strategy: 'rolling' }, description: 'Rolling restart', risk: 'medium', reversible: false, evidenceIds: [] };
-const failover: MitigationAction = { kind: 'failover', service: 'checkout-service', target: 'payment-service', params: { dependency: 'payment-service' }, description: 'Fail over', risk: 'high', reversible: true, evidenceIds: [] };
-const plan = (autoApprove: boolean, immediate = [revert, scale]): PlanOutput => ({ immediate, longTerm: [], risk: 'low', reversible: true, autoApprove, rationale: 'policy', evidenceIds: [] });
-
-interface SetupOptions {
-  readonly execute?: Actions['execute'];
-  /** What the change history says now. @default [CR2077] implemented */
-  readonly changes?: () => Promise<ChangeRequest[]>;
-}
-
-const setup = async (p: PlanOutput, options: SetupOptions = {}) => {
-  const store = new FakeIncidentStore();
-  const events = new RecordingPublisher();
-  const executed: MitigationAction[] = [];
-  let changes: ChangeRequest[] = [CR2077];
-  const deps = fakeDeps({
-    store,
-    events,
-    tools: {
-      changes: { listChanges: options.changes ?? (async () => changes) },
-      telemetry: { getTopology: async () => TOPOLOGY },
-      actions: {
-        execute:
-          options.execute ??
-          (async ({ action }) => {
-            executed.push(action);
-            return { status: 'succeeded', detail: `${action.kind}${action.params.direction === 'undo' ? ' undone' : ''} done` };
-          }),
-      },
-    },
-  });
-  const incidentId = await seedIncident(deps);
-  await seedAgentRecord(deps, incidentId, 'plan', p);
-  await seedAgentRecord(deps, incidentId, 'rootcause', {}, [{ id: 'change:CR2077', kind: 'change', source: 'changes', summary: 'CR2077', data: CR2077 }]);
-  const output = async () => ExecutionOutput.parse((await store.getAgentRecord(incidentId, 'execution'))?.output);
-  return { deps, store, events, executed, incidentId, output, setChanges: (c: ChangeRequest[]) => (changes = c) };
-};
+const plan = (autoApprove: boolean, immediate = [revert, scale]): PlanOutput => planOf(immediate, autoApprove);
+const setup = (p: PlanOutput, options: ExecutionSetupOptions = {}) => setupExecution(p, options);
 
 describe('executeMitigation (apply)', () => {
   it('runs an auto-approved plan, records AUTO_APPROVED, MITIGATING and publishes Mitigation Executed (apply)', async () => {
@@ -201,7 +139,7 @@ describe('executeMitigation (apply)', () => {
 
 describe('executeMitigation (undo)', () => {
   /** Runs the plan, then marks the changes as they are after it (CR2077 reverted). */
-  const applied = async (p: PlanOutput, options: SetupOptions = {}) => {
+  const applied = async (p: PlanOutput, options: ExecutionSetupOptions = {}) => {
     const s = await setup(p, options);
     await executeMitigation(s.deps)({ incidentId: s.incidentId });
     s.setChanges([{ ...CR2077, state: 'rolled-back' }]);
