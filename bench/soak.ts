@@ -40,10 +40,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { retryAfterSeconds } from '../lib/local/client.ts';
 
 // ───────────────────────────── options ─────────────────────────────
 
@@ -174,8 +177,6 @@ const pool = async <T>(count: number, limit: number, task: (i: number) => Promis
   );
   return out;
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes (then undefined). */
 const pollUntil = async <T>(check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T | undefined> => {
@@ -539,13 +540,17 @@ const runHostile = async (o: Options) => {
 const MAX_RETRY_ROUNDS = 20;
 const RETRY_BUDGET_MS = 120_000;
 
+/** The answer's Retry-After in ms, read as the CLI reads it (delta seconds only); undefined when absent or malformed. */
 const retryAfterMs = (a: Answer): number | undefined => {
   const v = a.headers['retry-after'];
-  const s = Number(Array.isArray(v) ? v[0] : v);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : undefined;
+  const seconds = retryAfterSeconds(typeof v === 'string' ? v : null);
+  return seconds === undefined ? undefined : seconds * 1000;
 };
 
 const isShed = (a: Answer) => a.status === 429 || a.status === 503;
+
+/** A 5xx that is not load deliberately shed: every 5xx but a 503 that says when to come back. */
+const isUnexpected5xx = (a: Answer) => a.status >= 500 && !(a.status === 503 && retryAfterMs(a) !== undefined);
 
 /**
  * Sends every body at once, then re-sends the shed ones (429/503) after the largest Retry-After they carried, as a
@@ -599,7 +604,7 @@ const runDuplicates = async (o: Options) => {
     const shedAnswers = run.all.filter(isShed);
     const acceptedIds = new Set(run.final.filter((a) => a?.status === 202).map((a) => (JSON.parse(a.text) as { incidentId?: string }).incidentId));
     const executionNames = new Set(executions.map((e) => e.name));
-    const fiveXXNotShed = run.all.filter((a) => a.status >= 500 && a.status !== 503).length;
+    const fiveXXNotShed = run.all.filter(isUnexpected5xx).length;
     return {
       phase: 'duplicates',
       deliveries: o.duplicates,
@@ -713,7 +718,7 @@ const runStorm = async (o: Options, variant: 'escalating' | 'awaiting-approval')
       expectations: [
         expect(`${targets.length} incidents`, targets.length, incidents.length),
         expect('sent within a minute', true, sendMs < 60_000),
-        expect('no 5xx', 0, answers.filter((a) => a.status >= 500 && !(a.status === 503 && retryAfterMs(a) !== undefined)).length),
+        expect('no 5xx', 0, answers.filter(isUnexpected5xx).length),
         expect('every alert accepted (202) in the end', o.storm, answers.filter((a) => a.status === 202).length),
       ],
     };
@@ -732,19 +737,11 @@ interface ServeLine {
 /** `autopilot serve --json` as a child process, its JSON lines delivered to `onLine`. */
 const startServe = (dataDir: string, extra: string[], onLine: (l: ServeLine) => void): ChildProcess => {
   const child = spawn(process.execPath, [join(root, 'bin/autopilot.ts'), '--data-dir', dataDir, '--json', 'serve', '--port', '0', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
-  let buffer = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    let nl = buffer.indexOf('\n');
-    while (nl >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      try {
-        onLine(JSON.parse(line) as ServeLine);
-      } catch {
-        // not a JSON line
-      }
-      nl = buffer.indexOf('\n');
+  if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => {
+    try {
+      onLine(JSON.parse(line) as ServeLine);
+    } catch {
+      // not a JSON line
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`  [serve] ${chunk.toString('utf8')}`));
@@ -826,7 +823,7 @@ const runCrash = async () => {
     child = startServe(dataDir, ['--no-demo'], onLine);
     await ready2;
     mark('serve restarted');
-    const rerun = await runCli(['--data-dir', dataDir, '--json', 'rerun', incidentId], 60_000);
+    const rerun = await runCli(['--data-dir', dataDir, '--json', 'rerun', incidentId, '--wait', '30'], 60_000);
     mark(`autopilot rerun exited ${rerun.code}: ${(rerun.stdout || rerun.stderr).trim().slice(0, 200)}`);
     let final: ServeLine | undefined;
     let outcomeError: string | undefined;
