@@ -163,9 +163,7 @@ export const rerunIncident = (deps: RerunDeps) => {
       incident = completed.incident;
     }
 
-    if (incident.executionArn && (await deps.workflow.status(incident.executionArn)) === 'RUNNING') {
-      throw new Conflict('execution_running', `incident ${incidentId} has a running execution; wait for it to finish`, { executionArn: incident.executionArn });
-    }
+    if (incident.executionArn && (await deps.workflow.status(incident.executionArn)) === 'RUNNING') throw executionRunning(incidentId, incident.executionArn);
     const previous = incident.executionArn;
     // The opening records the ARN before it is marked published, so a published opening has one.
     if (!previous) throw new Conflict('no_execution_recorded', `incident ${incidentId} has no execution recorded although its opening is published; nothing to rerun from`);
@@ -216,32 +214,30 @@ export const rerunIncident = (deps: RerunDeps) => {
   });
 };
 
+/** 409: the incident's current execution is still running. */
+const executionRunning = (incidentId: string, executionArn: string): Conflict =>
+  new Conflict('execution_running', `incident ${incidentId} has a running execution; wait for it to finish`, { executionArn });
+
 /** The opening completed the run itself (it started the workflow), or the incident as the rerun goes on from. */
 type OpeningOutcome = { readonly run: Opened; readonly status: IncidentMeta['status'] } | { readonly incident: IncidentMeta };
 
 /**
- * Completes an unpublished opening through the journal. A live claim of another holder is 503 (OpeningInProgress). A
- * terminal incident is reopened first, unless its execution still runs (then the 409 follows, and the opening is left
- * to the sweeper or the holder).
+ * Completes an unpublished opening through the journal. While the incident's execution runs, an opening another holder
+ * claims or a closed incident is left to the holder or the sweeper: 409 execution_running. Otherwise a live claim of
+ * another holder is 503 (OpeningInProgress), and a terminal incident is reopened first.
  */
 const completeOpening = async (deps: RerunDeps, opening: OpeningDeps, incident: IncidentMeta, earlier: EarlierMitigation | undefined, o?: Observability): Promise<OpeningOutcome> => {
   const { incidentId } = incident;
   const now = opening.clock();
   const running = incident.executionArn !== undefined && (await deps.workflow.status(incident.executionArn)) === 'RUNNING';
   const held = liveOpeningClaim(incident, now);
-  if (held) {
-    if (running) return { incident };
-    throw new OpeningInProgress(incidentId, held, now);
-  }
-  let current = incident;
-  if (isTerminal(current.status)) {
-    if (running) return { incident };
-    current = await deps.store.reopen(incidentId);
-  }
+  if (running && (held || isTerminal(incident.status))) throw executionRunning(incidentId, incident.executionArn!);
+  if (held) throw new OpeningInProgress(incidentId, held, now);
+  const status = isTerminal(incident.status) ? (await deps.store.reopen(incidentId)).status : incident.status;
   const result = await openingTakeover(opening, incidentId, RERUN_CLAIMANT, o, earlier ? { earlierMitigation: earlier } : {});
   if (result.outcome === 'opened') {
     o?.logger.warn('opening completed by a rerun', { incidentId, executionArn: result.executionArn, started: result.started, published: result.published });
-    if (result.started) return { run: result, status: current.status };
+    if (result.started) return { run: result, status };
     const read = await deps.store.getIncident(incidentId);
     if (!read) throw new IncidentNotFound(incidentId);
     return { incident: read };

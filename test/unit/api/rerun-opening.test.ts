@@ -38,6 +38,12 @@ class AwsLikeWorkflow extends FakeWorkflow {
     if (existing?.status === 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) return { executionArn: arn(name), alreadyExisted: false };
     return super.start(name, input);
   }
+  /** The executions DescribeExecution was asked about, in order. */
+  readonly described: string[] = [];
+  override async status(executionArn: string) {
+    this.described.push(executionArn);
+    return super.status(executionArn);
+  }
   /** The twin after a restart: the execution is gone (DescribeExecution: does not exist). */
   lose(executionArn: string): void {
     this.executions.delete(executionArn);
@@ -114,6 +120,25 @@ describe('unit: rerun-incident completes an unpublished opening first', () => {
     expect(bodyOf(result).message).toMatch(/being opened by another delivery or the sweeper/);
     expect(workflow.executions.size).toBe(0);
     expect(events.events).toEqual([]);
+  });
+
+  it('answers 409 execution_running, asking Step Functions once, while an opener that holds its claim has a running workflow', async () => {
+    // Prepare: the opener claimed the opening, started and recorded the workflow, and has not published yet
+    const { clock, store, workflow, events, post, recorded, rerunEntries } = setup();
+    await recorded('inc-1');
+    await store.claimOpening('inc-1', { claimId: 'opener', claimedBy: 'dynatrace:inc-1', at: clock(), leaseMs: OPENING_LEASE_MS });
+    const original = await workflow.start('inc-1', { incidentId: 'inc-1', service: 'inventory-service', severity: 'SEV2', title: 'Alert inc-1', policy: { verifyWaitSeconds: 30, maxVerifyChecks: 3 } });
+    await store.recordOpeningStarted('inc-1', 'opener', original.executionArn);
+    workflow.described.length = 0;
+    // Act
+    const result = await post('inc-1');
+    // Assess: the opening is left to its holder; nothing started, published or written
+    expect(statusOf(result)).toBe(409);
+    expect(bodyOf(result)).toMatchObject({ error: 'execution_running', executionArn: original.executionArn });
+    expect(workflow.described).toEqual([original.executionArn]);
+    expect([...workflow.executions.keys()]).toEqual([original.executionArn]);
+    expect(events.events).toEqual([]);
+    expect(await rerunEntries('inc-1')).toEqual([]);
   });
 
   it('takes over the opening of an opener that died after recording its execution, once its lease passed: one Incident Opened, then the rerun', async () => {
