@@ -55,6 +55,8 @@ export const IncidentStatus = z.enum([
 ]);
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
 export const TERMINAL_STATUSES: readonly IncidentStatus[] = ['RESOLVED', 'ESCALATED', 'FAILED'];
+/** The statuses in which an incident's workflow should be running, OPEN first (IncidentStatus's order otherwise). */
+export const NON_TERMINAL_STATUSES: readonly IncidentStatus[] = IncidentStatus.options.filter((s) => !TERMINAL_STATUSES.includes(s));
 
 /**
  * Workflow policy carried in the execution input (the verification Wait reads it). The approval deadline

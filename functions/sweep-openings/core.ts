@@ -28,7 +28,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Observability } from '../core/handler.ts';
 import { type OpeningDeps, type OpeningState, type OpeningStore, TAKEOVER_STATES, openingState, openingTakeover, OPENING_LEASE_MS } from '../core/intake/opening.ts';
-import { IncidentStatus, TERMINAL_STATUSES } from '../core/model.ts';
+import { NON_TERMINAL_STATUSES } from '../core/model.ts';
 import type { IncidentStore } from '../core/store/store.ts';
 
 /** Takeovers attempted per run at most; the rest wait for the next run. */
@@ -39,8 +39,6 @@ export const SWEEP_BUDGET_MS = 40_000;
 export const SWEEP_PAGE_SIZE = 100;
 /** Who the journal says claimed an opening the sweeper took over. */
 export const SWEEPER_CLAIMANT = 'sweep-openings';
-/** The statuses swept, OPEN first (an opening that never started its workflow leaves the incident OPEN). */
-export const SWEPT_STATUSES: readonly IncidentStatus[] = ['OPEN', ...IncidentStatus.options.filter((s) => s !== 'OPEN' && !TERMINAL_STATUSES.includes(s))];
 
 export interface SweepDeps extends OpeningDeps {
   readonly store: OpeningStore & Pick<IncidentStore, 'listIncidents'>;
@@ -102,7 +100,8 @@ export const sweepOpenings = (deps: SweepDeps) => {
     // An incident whose status changes between two statuses' queries can be listed twice: try it once.
     const seen = new Set<string>();
 
-    sweep: for (const status of SWEPT_STATUSES) {
+    // OPEN first: an opening that never started its workflow leaves the incident OPEN.
+    sweep: for (const status of NON_TERMINAL_STATUSES) {
       let cursor: string | undefined;
       do {
         if (overBudget()) {

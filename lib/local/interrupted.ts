@@ -5,13 +5,10 @@
  * Every one is found, however many there are: each non-terminal status is listed page after page with the list API's
  * cursor (the newest 100 of all incidents, as before, missed older ones).
  */
-import { IncidentStatus, TERMINAL_STATUSES } from '../../functions/core/model.ts';
+import { NON_TERMINAL_STATUSES } from '../../functions/core/model.ts';
 
 /** One page of `GET /incidents` (the shape `ApiClient.listIncidents` returns). */
 export type ListPage = (query: { status: string; limit: number; cursor?: string }) => Promise<{ items: Record<string, unknown>[]; cursor?: string }>;
-
-/** The statuses an incident can be in while its workflow should be running. */
-export const NON_TERMINAL_STATUSES: readonly IncidentStatus[] = IncidentStatus.options.filter((s) => !TERMINAL_STATUSES.includes(s));
 
 /** Page size of the walk (the API's maximum). */
 export const INTERRUPTED_PAGE_SIZE = 100;
