@@ -13,7 +13,7 @@ import * as z from 'zod';
 import { type ApprovalLinkClaims, ApprovalLinkExpired, ApprovalLinkInvalid, type ApprovalLinks } from '../core/approval-links.ts';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
-import { type ApiEvent, type ApiResult, BadRequest, HttpError, header, parseWith, readBody } from '../core/http.ts';
+import { type ApiEvent, type ApiResult, BadRequest, HttpError, UnsupportedMediaType, header, parseWith, readBody } from '../core/http.ts';
 import { type AgentName, ImpactOutput, PlanOutput, RootCauseOutput, TriageOutput } from '../core/model.ts';
 import { ApprovalAlreadyDecided, type ApprovalState, IncidentNotFound, type IncidentStore, type IncidentWith } from '../core/store/store.ts';
 import { ApprovalSuperseded, applyDecision, DecisionNotDelivered, type DecisionDeps } from '../decide-approval/core.ts';
@@ -118,7 +118,7 @@ export const parseFormFields = (body: string): Map<string, string> => {
 
 const parseForm = (event: ApiEvent, maxBytes: number): z.infer<typeof ApprovalForm> => {
   const type = (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== FORM_CONTENT_TYPE) throw new HttpError(415, 'unsupported_media_type', `the form must be sent as ${FORM_CONTENT_TYPE}`);
+  if (type !== FORM_CONTENT_TYPE) throw new UnsupportedMediaType(`content-type: the form must be sent as ${FORM_CONTENT_TYPE}, got ${JSON.stringify(header(event, 'content-type') ?? '(none)')}`);
   const fields = parseFormFields(readBody(event, maxBytes));
   // Only the two fields count; the decision is the link's, whatever else the body says.
   return parseWith(ApprovalForm, { approver: fields.get('approver') ?? '', comment: fields.get('comment') ?? undefined }, 'approval form');

@@ -197,6 +197,7 @@ describe('unit: approval page, refusals (nothing decided)', () => {
     expect(html(missing)).toContain('approver: your name is required');
     const asJson = await handler({ ...pageEvent('POST', token()), body: '{"approver":"x"}', headers: { 'content-type': 'application/json' } });
     expect(statusOf(asJson)).toBe(415);
+    expect(html(asJson)).toContain('content-type: the form must be sent as application/x-www-form-urlencoded, got &quot;application/json&quot;');
     expect((await store.getIncident(ID))?.approval?.status).toBe('PENDING');
   });
 });
