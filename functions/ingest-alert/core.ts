@@ -66,7 +66,7 @@ import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
 import { ensureOpened } from '../core/intake/opening.ts';
 
 // Where the webhook's tests and earlier callers found them: the opening is core/intake's now.
-export { OPENING_LEASE_MS, OPENING_WAIT_MS, STARTER_GRACE_MS, openedDetail } from '../core/intake/opening.ts';
+export { OPENING_LEASE_MS, OPENING_WAIT_MS, openedDetail } from '../core/intake/opening.ts';
 
 export interface IngestDeps {
   /** DynamoIncidentStore and MemoryIncidentStore implement it. */

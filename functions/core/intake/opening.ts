@@ -37,8 +37,6 @@ import { type EarlierMitigation, type WorkflowClient, executionInputFor } from '
  * the sweeper's 60 s) and the next taker takes the opening over. A claim released on a failure is taken over at once.
  */
 export const OPENING_LEASE_MS = 60_000;
-/** The opener's grace before another alert may start the workflow: the lease of its claim. */
-export const STARTER_GRACE_MS = OPENING_LEASE_MS;
 /** How long a delivery that did not win the opening claim waits for the winner to record the execution. */
 export const OPENING_WAIT_MS = 3_000;
 /** Its polls of META: the first after this many ms, then doubling up to `OPENING_POLL_MAX_MS`. */

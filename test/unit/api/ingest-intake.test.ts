@@ -10,7 +10,7 @@ import { StaticSecret } from '../../../functions/core/secrets.ts';
 import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import { AlertIdentityVanished, IntakeContention } from '../../../functions/core/store/dynamo-store.ts';
 import { IncidentNotReady } from '../../../functions/core/store/store.ts';
-import { ALERTS_RESOLVED, STARTER_GRACE_MS, ingestAlert } from '../../../functions/ingest-alert/core.ts';
+import { ALERTS_RESOLVED, OPENING_LEASE_MS, ingestAlert } from '../../../functions/ingest-alert/core.ts';
 import { manualClock } from '../store/contract.ts';
 import { FakeWorkflow, SECRET, apiEvent, bodyOf, sampleAlert, sampleEvent, statusOf, taskTimedOut } from './fixtures.ts';
 
@@ -264,7 +264,7 @@ describe('unit: correlation of alerts by service', () => {
   });
 
   // Issue 9 changed this: the opener that sees its StartExecution fail releases its opening claim, so the next alert
-  // (here a correlated one) takes the opening over at once instead of waiting STARTER_GRACE_MS; a live claim still
+  // (here a correlated one) takes the opening over at once instead of waiting out the lease (OPENING_LEASE_MS); a live claim still
   // keeps correlated alerts from starting it (ingest-opening.test.ts).
   it('lets a correlated alert start the workflow once the opener failed and released its claim, publishing Incident Opened once', async () => {
     const { post, workflow, events, clock } = setup();
@@ -276,7 +276,7 @@ describe('unit: correlation of alerts by service', () => {
     const early = bodyOf(await post('generic', generic('b')));
     expect(early).toMatchObject({ incidentId: 'inc-1', correlated: true, executionArn: expect.stringContaining(':inc-1') });
     expect(workflow.executions.size).toBe(1);
-    clock.advance(STARTER_GRACE_MS + 1000);
+    clock.advance(OPENING_LEASE_MS + 1000);
     const late = bodyOf(await post('generic', generic('c')));
     expect(late).toMatchObject({ incidentId: 'inc-1', correlated: true, executionArn: expect.stringContaining(':inc-1') });
     expect(workflow.executions.size).toBe(1);
