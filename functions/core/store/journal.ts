@@ -210,7 +210,10 @@ const fromItem = (item: Record<string, unknown>): JournalEntry => {
     (item.mode === 'apply' || item.mode === 'undo') &&
     (item.state === 'claimed' || item.state === 'done') &&
     typeof item.claimId === 'string' &&
+    // A claim's age decides whether its invocation is presumed dead: a time that does not parse would make it live for
+    // ever (its age NaN), and the step would wait on it until the retries ran out.
     typeof item.claimedAt === 'string' &&
+    Number.isFinite(Date.parse(item.claimedAt)) &&
     typeof item.action === 'object' &&
     item.action !== null &&
     // A done step carries its result: the executor uses it instead of running the step (without one it would try to

@@ -169,6 +169,17 @@ describe('unit: DynamoActionJournal conditional writes (aws-sdk-client-mock)', (
     expect((error as Error).message).toContain(`ACTION#${KEY}`);
   });
 
+  it('refuses a claim whose time does not parse as JournalEntryInvalid, rather than a claim that never goes stale', async () => {
+    // Prepare: claimedAt is not a time (its age would be NaN: in flight for ever)
+    ddb.on(GetCommand).resolves({ Item: item({ claimedAt: 'yesterday' }) });
+    // Act
+    const error = await journal()
+      .get('inc-1', KEY)
+      .catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(JournalEntryInvalid);
+  });
+
   it('lists every page of the incident\'s ACTION# items', async () => {
     ddb.on(QueryCommand).resolvesOnce({ Items: [item()], LastEvaluatedKey: { pk: 'INCIDENT#inc-1', sk: `ACTION#${KEY}` } }).resolves({ Items: [item({ key: 'apply#x#y#', sk: 'ACTION#apply#x#y#' })] });
     const entries = await journal().list('inc-1');
