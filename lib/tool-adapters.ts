@@ -4,6 +4,7 @@
  * rows' variables and settings schemas (at synth, naming the variable), the grants each row in use declares, and the
  * bundle switches that leave the other rows out of every bundle.
  */
+import { Aws } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -15,11 +16,13 @@ import { chooseAdapters, TOOLS_DEFAULT } from '../functions/core/tools/runtime.t
 
 /**
  * `simulated`: the simulated world serves every port no adapter configures (a demo deployment; incidents are
- * diagnosed only in the worlds `autopilot simulate`-style runs create). `configured`: only the configured adapters;
- * an unconfigured port is a reported gap in every incident.
+ * diagnosed only in the worlds `autopilot simulate`-style runs create). `aws`: the account's own telemetry serves
+ * every port no vendor adapter configures (the `aws` family of rows: X-Ray and CloudWatch, Logs Insights,
+ * CloudTrail, resource tags, typed rollbacks). `configured`: only the configured adapters; an unconfigured port is
+ * a reported gap in every incident.
  */
-export type ToolsChoice = 'simulated' | 'configured';
-export const TOOLS_CHOICES: readonly ToolsChoice[] = ['simulated', 'configured'];
+export type ToolsChoice = 'simulated' | 'aws' | 'configured';
+export const TOOLS_CHOICES: readonly ToolsChoice[] = ['simulated', 'aws', 'configured'];
 
 export class ToolSettingsInvalid extends Error {
   override name = 'ToolSettingsInvalid';
@@ -45,8 +48,8 @@ export interface ToolSettings {
 /** A Secrets Manager secret's complete ARN (ending in the six characters it appends): a grant then names exactly one secret. */
 const COMPLETE_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 
-/** The rows a deployment configures through `toolsEnvironment`, and the variables they read. */
-const environmentRows = ADAPTERS.filter((r) => r.stackSetting === 'toolsEnvironment');
+/** The rows a deployment configures through `toolsEnvironment` (the vendor rows, and the settings of the rows a `tools` choice picks), and the variables they read. */
+const environmentRows = ADAPTERS.filter((r) => r.stackSetting === 'toolsEnvironment' || (r.stackSetting === 'tools' && r.variables.length > 0));
 export const TOOLS_ENVIRONMENT_VARIABLES: ReadonlySet<string> = new Set(environmentRows.flatMap((r) => r.variables));
 /** Variables that name a secret some row reads (declared by the rows' IAM). */
 const SECRET_VARIABLES: ReadonlySet<string> = new Set(ADAPTERS.flatMap((r) => r.iam.flatMap((n) => (n.resource === 'secret-of-variable' ? [n.variable] : []))));
@@ -59,7 +62,7 @@ export const resolveToolSettings = (input: ToolSettingsInput): ToolSettings => {
     if (!TOOLS_ENVIRONMENT_VARIABLES.has(key)) throw new ToolSettingsInvalid(`toolsEnvironment: ${key} is not a tool adapter variable (known: ${[...TOOLS_ENVIRONMENT_VARIABLES].join(', ')}; see functions/core/tools/adapters.ts)`);
     if (SECRET_VARIABLES.has(key) && !COMPLETE_SECRET_ARN.test(value)) throw new ToolSettingsInvalid(`toolsEnvironment: ${key} must be a secret's complete ARN (…:secret:<name>-XXXXXX), got ${JSON.stringify(value)}`);
   }
-  const environment = { ...given, ...(choice === 'simulated' ? { [TOOLS_DEFAULT]: 'simulated' } : {}) };
+  const environment = { ...given, ...(choice === 'configured' ? {} : { [TOOLS_DEFAULT]: choice }) };
   let byPort;
   try {
     // The functions' own rule, run at synth: a configuration they would refuse at cold start fails `cdk synth`.
@@ -103,6 +106,11 @@ export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFu
           }),
         );
         return;
+      case 'aws-api': {
+        const resources = need.resources.map((r) => r.replaceAll('{partition}', Aws.PARTITION).replaceAll('{region}', Aws.REGION).replaceAll('{account}', Aws.ACCOUNT_ID));
+        statements.push(new PolicyStatement({ actions: [...need.actions], resources }));
+        return;
+      }
       default:
         throw new ToolSettingsInvalid(`the stack cannot grant ${need.resource} through toolsEnvironment`);
     }

@@ -57,7 +57,13 @@ export type IamNeed =
   /** The Automation executions the function starts (ids known only once started). */
   | { readonly resource: 'automation-executions'; readonly actions: readonly string[] }
   /** Pass the role whose ARN the variable holds, to one service only. */
-  | { readonly resource: 'role-of-variable'; readonly variable: string; readonly passedToService: string; readonly actions: readonly string[] };
+  | { readonly resource: 'role-of-variable'; readonly variable: string; readonly passedToService: string; readonly actions: readonly string[] }
+  /**
+   * An AWS API on the resources named. Each resource is an ARN pattern in which `{partition}`, `{region}` and
+   * `{account}` stand for the deployment's, or `*` for an API that has no resource-level permissions (X-Ray's
+   * GetServiceGraph, CloudTrail's LookupEvents, …: `why` then says so, for the cdk-nag acknowledgement).
+   */
+  | { readonly resource: 'aws-api'; readonly actions: readonly string[]; readonly resources: readonly string[]; readonly why?: string };
 
 const SECRET_READ = ['secretsmanager:GetSecretValue'] as const;
 const secretOf = (variable: string): IamNeed => ({ resource: 'secret-of-variable', variable, actions: SECRET_READ });
@@ -98,6 +104,12 @@ export interface AdapterRow<S = unknown> {
   readonly iam: readonly IamNeed[];
   /** The stack setting a deployment configures it with. */
   readonly stackSetting: 'tools' | 'toolsEnvironment' | 'ssmAutomationDocuments' | 'actionsWebhookUrl';
+  /**
+   * A family of rows chosen together: `TOOLS_DEFAULT=<family>` (or `TOOLS_<PORT>=<family>`) chooses, per port, the
+   * family's row that serves it. The AWS rows (X-Ray + CloudWatch, Logs Insights, CloudTrail, tags, rollbacks) are
+   * the family `aws`: the stack's `tools: 'aws'`.
+   */
+  readonly family?: string;
 }
 
 type Raw = Readonly<Record<string, string | undefined>>;

@@ -4,7 +4,8 @@
  *
  * 1. the row whose variables are set (DYNATRACE_URL, … as the table lists): two rows for one port is a ConfigError;
  * 2. else the row the deployment chose for it: `TOOLS_<PORT>=<row>` (TOOLS_TELEMETRY, TOOLS_CHANGES, TOOLS_LOGS,
- *    TOOLS_ONCALL, TOOLS_ACTIONS), else `TOOLS_DEFAULT=<row>` where that row serves the port. The simulated world is
+ *    TOOLS_ONCALL, TOOLS_ACTIONS), else `TOOLS_DEFAULT=<row>` where that row serves the port. Either may name a family
+ *    of rows instead (`aws`): the family's row that serves the port. The simulated world is
  *    only ever chosen this way (the twin, `simulate`, `eval`, the bench and a demo deployment set
  *    TOOLS_DEFAULT=simulated);
  * 3. else nothing: the port's methods fail with `PortNotConfigured` (a `ToolUnavailable`), which the agents record
@@ -55,14 +56,25 @@ export const chooseAdapters = (env: Env, rows: readonly AdapterRow[] = ADAPTERS)
     if (!settings.has(r)) settings.set(r, parseSettings(r, env));
     return r;
   };
-  const named = (variable: string): AdapterRow | undefined => {
+  /** The rows a choice variable names: one row by its name, or every row of a family. */
+  const namedRows = (variable: string): AdapterRow[] | undefined => {
     const value = envValue(env, variable);
     if (value === undefined) return undefined;
-    const r = rows.find((x) => x.name === value);
-    if (!r) throw new ConfigError(`invalid configuration: ${variable} must name an adapter (${rows.map((x) => x.name).join(', ')}), got "${value}"`);
-    return r;
+    const byName = rows.filter((x) => x.name === value);
+    const chosen = byName.length > 0 ? byName : rows.filter((x) => x.family === value);
+    if (chosen.length === 0) {
+      const families = [...new Set(rows.flatMap((x) => (x.family ? [x.family] : [])))];
+      throw new ConfigError(`invalid configuration: ${variable} must name an adapter (${rows.map((x) => x.name).join(', ')})${families.length > 0 ? ` or a family of adapters (${families.join(', ')})` : ''}, got "${value}"`);
+    }
+    return chosen;
   };
-  const fallback = named(TOOLS_DEFAULT);
+  /** The row a choice variable names for one port (a family: its row serving the port). */
+  const named = (variable: string, port: Port): AdapterRow | undefined => {
+    const chosen = namedRows(variable);
+    if (!chosen) return undefined;
+    return chosen.find((x) => x.ports.includes(port)) ?? chosen[0];
+  };
+  const defaults = namedRows(TOOLS_DEFAULT);
   const configured = rows.filter((r) => present(env, r).length > 0);
   // Two adapters for one port is the first thing to say: neither one's settings matter until one is chosen.
   for (const port of PORTS) {
@@ -77,12 +89,12 @@ export const chooseAdapters = (env: Env, rows: readonly AdapterRow[] = ADAPTERS)
   for (const port of PORTS) {
     const candidates = configured.filter((r) => r.ports.includes(port));
     const choiceVariable = portChoiceVariable(port);
-    const chosen = named(choiceVariable);
+    const chosen = named(choiceVariable, port);
     if (chosen && !chosen.ports.includes(port)) throw new ConfigError(`invalid configuration: ${choiceVariable}=${chosen.name}, but the ${chosen.title} adapter does not serve ${port} (it serves ${chosen.ports.join(', ')})`);
     if (chosen && candidates[0] && chosen !== candidates[0]) {
       throw new ConfigError(`invalid configuration: ${choiceVariable}=${chosen.name}, but ${present(env, candidates[0]).join(', ')} configure the ${candidates[0].title} adapter for ${port}: choose one`);
     }
-    const row = candidates[0] ?? chosen ?? (fallback?.ports.includes(port) ? fallback : undefined);
+    const row = candidates[0] ?? chosen ?? defaults?.find((x) => x.ports.includes(port));
     byPort[port] = row ? use(row) : undefined;
   }
   return { byPort, settings };
