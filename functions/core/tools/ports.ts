@@ -101,6 +101,13 @@ export interface ChangeRequest {
   readonly configChange?: { readonly param: string; readonly old: string; readonly new: string };
   readonly rollbackPlan?: string;
   readonly author?: string;
+  /**
+   * The resource the change was made to, where the change source knows it (CloudTrail, CodeDeploy): what a typed
+   * rollback acts on. `type` is the CloudFormation resource type (`AWS::Lambda::Alias`, `AWS::ECS::Service`,
+   * `AWS::SSM::Parameter`, `AWS::AppConfig::Environment`, …); `identifiers` holds what the inverse needs besides the
+   * ARN (an alias name, an AppConfig configuration profile id, a deployment strategy id, …).
+   */
+  readonly resource?: { readonly type: string; readonly arn: string; readonly identifiers?: Readonly<Record<string, string>> };
 }
 
 export interface PastIncident {
