@@ -84,7 +84,7 @@ export interface BuildContext {
   readonly clock?: () => Date;
 }
 
-export type AdapterName = 'simulated' | 'dynatrace' | 'servicenow' | 'splunk' | 'pagerduty' | 'ssm-automation' | 'actions-webhook';
+export type AdapterName = 'simulated' | 'dynatrace' | 'servicenow' | 'splunk' | 'pagerduty' | 'ssm-automation' | 'actions-webhook' | 'recorded' | 'aws-telemetry' | 'aws-logs' | 'aws-changes' | 'aws-oncall' | 'aws-actions';
 
 export interface AdapterRow<S = unknown> {
   readonly name: AdapterName;
@@ -380,6 +380,10 @@ const actionsWebhook = row({
         },
   iam: [secretOf('ACTIONS_WEBHOOK_SECRET_ID')],
 });
+
+// ───────────────────────── the aws family (tools: 'aws'), one row per adapter ─────────────────────────
+// Rows of the family set `family: 'aws'`, `stackSetting: 'tools'`, and declare their IAM as `aws-api` needs.
+// (new aws rows go above this line)
 
 /** The table. Order matters only for messages. */
 export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook] as unknown as readonly AdapterRow[];
