@@ -1,0 +1,40 @@
+/**
+ * How every `aws` adapter builds its SDK clients: the SDK's own standard retry strategy (exponential backoff with
+ * jitter, retrying throttling and transient errors), bounded per-request and connection timeouts so a slow API
+ * cannot eat a Lambda's whole budget, and the region and credentials of the function's environment. Endpoints follow
+ * the SDK's own configuration (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), which is how the twin points the
+ * adapters at a loopback fake.
+ *
+ * Light on purpose (no SDK import): the adapters import their clients lazily and pass these options in.
+ */
+
+/** Settings every aws row shares (AWS_TOOLS_MAX_ATTEMPTS, AWS_TOOLS_TIMEOUT_MS). */
+export interface AwsClientSettings {
+  /** Attempts per call, the first included (the SDK's `maxAttempts`). @default 3 */
+  readonly maxAttempts?: number;
+  /** Per-request timeout in ms. @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+export const AWS_CLIENT_VARIABLES = ['AWS_TOOLS_MAX_ATTEMPTS', 'AWS_TOOLS_TIMEOUT_MS'] as const;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_TIMEOUT_MS = 5_000;
+const CONNECTION_TIMEOUT_MS = 2_000;
+
+/** The options object for any SDK v3 client constructor. */
+export const awsClientOptions = (s: AwsClientSettings = {}) =>
+  ({
+    maxAttempts: s.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    retryMode: 'standard',
+    requestHandler: { requestTimeout: s.timeoutMs ?? DEFAULT_TIMEOUT_MS, connectionTimeout: CONNECTION_TIMEOUT_MS },
+  }) as const;
+
+/** Whether an SDK error is throttling or a transient server fault that outlasted the SDK's retries (recorded as a gap naming it). */
+export const isThrottleOrTransient = (error: unknown): boolean => {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown } | undefined;
+  if (!e) return false;
+  if (e.$retryable) return true;
+  if (/Throttl|TooManyRequests|RequestLimitExceeded|LimitExceeded|ServiceUnavailable|InternalFailure|TimeoutError/.test(e.name ?? '')) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status === 429 || (status !== undefined && status >= 500);
+};
