@@ -2,6 +2,7 @@
  * The real dependencies, built once per cold start from the configuration. The same code runs on AWS and on
  * the laptop twin: only the environment differs (AWS_ENDPOINT_URL_* point the SDK at the twin).
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Config, loadConfig } from './config.ts';
@@ -43,6 +44,8 @@ export const defaultRuntime = (): Runtime => {
   // Each tool port through the adapter table (functions/core/tools/adapters.ts): the adapter its variables configure,
   // else the one the deployment chose (TOOLS_DEFAULT=simulated on the twin and demo deployments), else a reported gap.
   const { tools, sources: toolSources } = toolsRuntime(process.env, { getSecret, dynamo: () => dynamo, tableName: config.TABLE_NAME });
+  // Once per cold start: which adapter serves each port, so "why does this incident have a gap?" is one log search.
+  new Logger().info('tool adapters', { toolSources, unconfigured: Object.entries(toolSources).filter(([, source]) => source === 'none').map(([port]) => port) });
   // The offline reasoner unless LLM_BASE_URL and LLM_MODEL are set.
   const reasoner = reasonerFromEnv(process.env, getSecret, (perIncident) => new DynamoTokenBudget(dynamo, config.TABLE_NAME, perIncident));
   // Only request-approval and execute-mitigation publish: the EventBridge SDK loads on the first publish.
