@@ -285,9 +285,31 @@ export class IncidentAutopilotStack extends Stack {
     return undefined;
   }
 
+  /**
+   * The wildcards the tool rows in use declare (`aws-api` needs whose resource is `*` or an ARN pattern): each is
+   * excused by the row's own `why`, for exactly the actions it names.
+   */
+  private toolWildcardAllowances(): WildcardAllowance[] {
+    const flattened = (pattern: string) => pattern.replaceAll('{partition}', '<AWS::Partition>').replaceAll('{region}', '<AWS::Region>').replaceAll('{account}', '<AWS::AccountId>');
+    return this.tools.inUse.flatMap((row) =>
+      row.iam.flatMap((need) =>
+        need.resource === 'aws-api'
+          ? need.resources
+              .filter((r) => r.includes('*'))
+              .map((r) => ({
+                reason: `${row.title}: ${need.why ?? 'the resources are known only at run time'}`,
+                resource: new RegExp(`^${literal(flattened(r))}$`),
+                actions: new RegExp(`^(${need.actions.map(literal).join('|')})$`),
+              }))
+          : [],
+      ),
+    );
+  }
+
   /** Why each remaining wildcard resource in an IAM policy of this stack is acceptable (cdk-nag IAM5). */
   private wildcardAllowances(): WildcardAllowance[] {
     return [
+      ...this.toolWildcardAllowances(),
       {
         reason: 'X-Ray trace submission has no resource-level permissions (tracing ACTIVE).',
         resource: /^\*$/,

@@ -56,7 +56,7 @@ const SECRET_VARIABLES: ReadonlySet<string> = new Set(ADAPTERS.flatMap((r) => r.
 
 export const resolveToolSettings = (input: ToolSettingsInput): ToolSettings => {
   const choice = (input.tools ?? 'configured') as ToolsChoice;
-  if (!TOOLS_CHOICES.includes(choice)) throw new ToolSettingsInvalid(`tools must be ${TOOLS_CHOICES.map((c) => JSON.stringify(c)).join(' or ')}, got ${JSON.stringify(input.tools)}`);
+  if (!TOOLS_CHOICES.includes(choice)) throw new ToolSettingsInvalid(`tools must be one of ${TOOLS_CHOICES.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(input.tools)}`);
   const given = input.toolsEnvironment ?? {};
   for (const [key, value] of Object.entries(given)) {
     if (!TOOLS_ENVIRONMENT_VARIABLES.has(key)) throw new ToolSettingsInvalid(`toolsEnvironment: ${key} is not a tool adapter variable (known: ${[...TOOLS_ENVIRONMENT_VARIABLES].join(', ')}; see functions/core/tools/adapters.ts)`);

@@ -53,7 +53,7 @@ describe('stack: the simulated world is a choice', () => {
 
   it('refuses a choice it does not know, naming the setting', () => {
     expect(() => synthStack({ tools: 'simulator' as never })).toThrow(InvalidSettingError);
-    expect(() => synthStack({ tools: 'simulator' as never })).toThrow(/tools must be "simulated" or "configured", got "simulator"/);
+    expect(() => synthStack({ tools: 'simulator' as never })).toThrow(/tools must be one of "simulated", "aws", "configured", got "simulator"/);
   }, SYNTH_TIMEOUT_MS);
 });
 
