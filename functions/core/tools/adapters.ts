@@ -63,7 +63,12 @@ export type IamNeed =
    * `{account}` stand for the deployment's, or `*` for an API that has no resource-level permissions (X-Ray's
    * GetServiceGraph, CloudTrail's LookupEvents, …: `why` then says so, for the cdk-nag acknowledgement).
    */
-  | { readonly resource: 'aws-api'; readonly actions: readonly string[]; readonly resources: readonly string[]; readonly why?: string };
+  | { readonly resource: 'aws-api'; readonly actions: readonly string[]; readonly resources: readonly string[]; readonly why?: string }
+  /**
+   * The SSM parameter the variable names (a name or an ARN; none when the variable is unset): a name `/a/b` is
+   * `arn:{partition}:ssm:{region}:{account}:parameter/a/b` (aws/directory-settings.ts `ssmParameterResource`).
+   */
+  | { readonly resource: 'ssm-parameter-of-variable'; readonly variable: string; readonly actions: readonly string[] };
 
 const SECRET_READ = ['secretsmanager:GetSecretValue'] as const;
 const secretOf = (variable: string): IamNeed => ({ resource: 'secret-of-variable', variable, actions: SECRET_READ });

@@ -57,6 +57,8 @@ export interface ServiceResources {
   readonly logGroups: readonly string[];
   /** Ownership tags merged over its resources (team, on-call, runbook, …). */
   readonly tags: Readonly<Record<string, string>>;
+  /** Set when a source of the directory failed and this answer may be incomplete (record it as a gap, never as "no resources"). */
+  readonly gap?: string;
 }
 
 /** Maps services to AWS resources and back. Reads are cached per agent run (`scope.runId`) by the implementation. */
