@@ -175,7 +175,7 @@ describe('bounded caches', () => {
 });
 
 describe('the map in SSM Parameter Store', () => {
-  const parameter = (value: string) => ({ Parameter: { Name: '/autopilot/service-map', Type: 'String', Value: value, Version: 1 } });
+  const parameter = (value: string) => ({ Parameter: { Name: '/autopilot/service-map', Type: 'String' as const, Value: value, Version: 1 } });
 
   it('is read once per TTL; a failed refresh keeps the last good map', async () => {
     let now = 0;
@@ -223,7 +223,7 @@ describe('the map in SSM Parameter Store', () => {
       .rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
     const error = await serviceDirectory({ tagKey: 'service', serviceMapParameter: '/autopilot/service-map' }, { tagging, ssm })
       .resolve({ runId: 'r', services: ['checkout'] })
-      .catch((e: unknown) => e as Error);
+      .then(() => new Error('no error'), (e: unknown) => e as Error);
     expect(error).toBeInstanceOf(ToolUnavailable);
     expect(error.message).toContain('SSM parameter /autopilot/service-map (AWS_SERVICE_MAP_PARAMETER) does not exist');
     expect(error.message).toContain('tag:GetResources: AccessDeniedException');
