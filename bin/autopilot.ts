@@ -9,6 +9,7 @@
  *   eval         run every scenario through the whole workflow and score the diagnosis (top-1, top-3, Brier)
  *   metrics anomalies <file.csv>   anomaly score per row of a `timestamp,value` series, and the windows
  *   logs templates <file>          Drain-class template id per log line, and the templates with counts
+ *   import petshop <scenario-dir> --out <dir>   the PetShop dataset's cases of one traffic scenario as recordings
  *   incidents, show, approve, reject, rerun, send
  *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
  *                or --url/--secret)
@@ -363,6 +364,35 @@ logs
     const width = Math.max(2, ...sorted.map((t) => safe(t.id).length));
     process.stdout.write(`${lines.length} line(s), ${sorted.length} template(s)\n`);
     for (const t of sorted) process.stdout.write(`${safe(t.id).padEnd(width)}  ${String(t.count).padStart(7)}  ${safe(t.template)}\n`);
+  });
+
+// ───────────────────────────── import ─────────────────────────────
+
+const importer = program.command('import').description('convert a public dataset into recordings (functions/core/recorded/format.ts) for `autopilot eval`');
+importer
+  .command('petshop <scenario-dir>')
+  .description("the PetShop dataset's cases of one traffic scenario (graph.csv, noissue/, train/ and test/ issue_*), one recording each")
+  .requiredOption('--out <dir>', 'where to write <scenario>-<split>-<case>.json')
+  .action(async (scenarioDir: string, opts: { out: string }, cmd: Command) => {
+    const { importPetshopScenario, InvalidPetshopData } = await import('../functions/core/recorded/petshop.ts');
+    let summary: ReturnType<typeof importPetshopScenario>;
+    try {
+      summary = importPetshopScenario(scenarioDir, opts.out);
+    } catch (error) {
+      if (error instanceof InvalidPetshopData) throw new CliError(error.message);
+      throw error;
+    }
+    if (globals(cmd).json) return printJson(summary);
+    const pct = (part: number, whole: number) => `${whole === 0 ? 0 : ((part / whole) * 100).toFixed(1)}%`;
+    const rows = summary.cases.map((c) => [safe(c.name), String(c.nodes), String(c.edges), String(c.series), String(c.points), pct(c.gaps, c.points), pct(c.caseGaps, c.casePoints), c.baselineRows ? `${c.baselineRows} pts` : 'none']);
+    const head = ['recording', 'nodes', 'edges', 'series', 'points', 'gaps', 'gaps in case', 'baseline'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+    const t = summary.totals;
+    process.stdout.write(`${[line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n\n`);
+    process.stdout.write(`${t.cases} recording(s) in ${safe(summary.outDir)}: ${t.series} series, ${t.points} points, ${t.gaps} gaps (${pct(t.gaps, t.points)}; in the cases ${pct(t.caseGaps, t.casePoints)})\n`);
+    if (t.unmapped.length > 0) process.stdout.write(`kept under derived names (no mapping): ${t.unmapped.map(safe).join(', ')}\n`);
+    if (t.baselineSkipped > 0) process.stdout.write(`baseline columns of nodes not in graph.csv, not imported: ${[...new Set(summary.cases.flatMap((c) => c.baselineSkipped))].map(safe).join(', ')}\n`);
   });
 
 // ───────────────────────────── commands against a running twin ─────────────────────────────
