@@ -4,9 +4,12 @@
  * splice, one case to one valid recording, and the fs layer — then, when ../shared/data/petshop is present, every
  * real train case. Node names here are invented X-Ray style names, not PetShop's.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseRecording } from '../../../functions/core/recorded/format.ts';
 import {
@@ -374,6 +377,32 @@ describe('unit: importPetshopScenario (files)', () => {
     expect(() => importPetshopScenario(broken, join(root, 'out2'))).toThrow(/issue_2[/\\]target\.json: not JSON/);
     rmSync(join(broken, 'train', 'issue_2', 'target.json'));
     expect(() => importPetshopScenario(broken, join(root, 'out2'))).toThrow(/issue_2[/\\]target\.json: cannot read \(ENOENT\)/);
+  });
+});
+
+describe('unit: autopilot import petshop', () => {
+  const cli = fileURLToPath(new URL('../../../bin/autopilot.ts', import.meta.url));
+  const autopilot = (...args: string[]) => promisify(execFile)(process.execPath, [cli, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+
+  it('writes the recordings and prints the counts', async () => {
+    const root = tmp();
+    const dir = join(root, 'night');
+    mkdirSync(join(dir, 'test', 'issue_1'), { recursive: true });
+    writeFileSync(join(dir, 'graph.csv'), graphCsv());
+    writeFileSync(join(dir, 'test', 'issue_1', 'metrics.csv'), metricsCsv(caseCols, caseRows));
+    writeFileSync(join(dir, 'test', 'issue_1', 'target.json'), JSON.stringify(TARGET));
+    const { stdout } = await autopilot('import', 'petshop', dir, '--out', join(root, 'out'), '--json');
+    const summary = JSON.parse(stdout) as { cases: { name: string; series: number; gaps: number }[] };
+    expect(summary.cases).toMatchObject([{ name: 'night-test-issue_1', series: 16 }]);
+    expect(readdirSync(join(root, 'out'))).toEqual(['night-test-issue_1.json']);
+    const table = await autopilot('import', 'petshop', dir, '--out', join(root, 'out'));
+    expect(table.stdout).toMatch(/night-test-issue_1\s+4\s+3\s+16\s+80\s/);
+    expect(table.stdout).toContain(`1 recording(s) in ${join(root, 'out')}: 16 series, 80 points, ${summary.cases[0].gaps} gaps`);
+  });
+
+  it('fails with one line naming the file', async () => {
+    const root = tmp();
+    await expect(autopilot('import', 'petshop', join(root, 'none'), '--out', join(root, 'out'))).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/none[/\\]graph\.csv not found/) });
   });
 });
 
