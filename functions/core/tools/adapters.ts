@@ -16,6 +16,7 @@
  * | pagerduty       | oncall                 | PAGERDUTY_TOKEN_SECRET_ID or PAGERDUTY_URL is set              |
  * | ssm-automation  | actions                | any SSM_AUTOMATION_* variable is set                           |
  * | actions-webhook | actions                | any ACTIONS_WEBHOOK_* variable is set                          |
+ * | aws-oncall      | oncall                 | chosen by family: TOOLS_DEFAULT=aws or TOOLS_ONCALL=aws; tags (team, oncall, runbook, slack) and AWS_ONCALL_ROSTER_PARAMETER |
  *
  * Bundling: each row's `build` is written as `process.env.AUTOPILOT_OMIT_<ROW> === 'true' ? undefined : …`. The
  * stack defines that expression as `"true"` for the rows a deployment does not use, so esbuild drops the row's
@@ -29,6 +30,8 @@ import type { WorldStore } from '../world/world-store.ts';
 import { DOCUMENT_REF_FORMS, parseDocumentRef } from './actions/ssm-documents.ts';
 import type { Tools } from './ports.ts';
 import { checkBaseUrl } from './vendors/http.ts';
+import { AWS_CLIENT_VARIABLES } from './aws/clients.ts';
+import { checkParameterName, DIRECTORY_IAM, DIRECTORY_VARIABLES, parseDirectorySettings } from './aws/directory-settings.ts';
 
 // ───────────────────────── ports ─────────────────────────
 
@@ -388,10 +391,35 @@ const actionsWebhook = row({
 
 // ───────────────────────── the aws family (tools: 'aws'), one row per adapter ─────────────────────────
 // Rows of the family set `family: 'aws'`, `stackSetting: 'tools'`, and declare their IAM as `aws-api` needs.
+const awsOncall = row({
+  name: 'aws-oncall',
+  configureWith: [],
+  title: 'AWS tags and on-call roster',
+  family: 'aws',
+  ports: ['oncall'],
+  variables: [...DIRECTORY_VARIABLES, 'AWS_ONCALL_ROSTER_PARAMETER', ...AWS_CLIENT_VARIABLES],
+  selectors: [],
+  stackSetting: 'tools',
+  parse: (raw) => ({
+    directory: parseDirectorySettings(raw),
+    ...(raw.AWS_ONCALL_ROSTER_PARAMETER !== undefined ? { rosterParameter: checkParameterName('AWS_ONCALL_ROSTER_PARAMETER', raw.AWS_ONCALL_ROSTER_PARAMETER) } : {}),
+    client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+  }),
+  build:
+    process.env.AUTOPILOT_OMIT_AWS_ONCALL === 'true'
+      ? undefined
+      : async (s) => {
+          const { awsOnCall } = await import('./aws/oncall.ts');
+          return { oncall: awsOnCall(s) };
+        },
+  // Tags through the Resource Groups Tagging API; the service map's and the roster's parameters when named.
+  iam: [...DIRECTORY_IAM, { resource: 'ssm-parameter-of-variable', variable: 'AWS_ONCALL_ROSTER_PARAMETER', actions: ['ssm:GetParameter'] }],
+});
+
 // (new aws rows go above this line)
 
 /** The table. Order matters only for messages. */
-export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook] as unknown as readonly AdapterRow[];
+export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, awsOncall] as unknown as readonly AdapterRow[];
 
 export const adapterRow = (name: string): AdapterRow | undefined => ADAPTERS.find((r) => r.name === name);
 

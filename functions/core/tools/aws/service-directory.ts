@@ -281,8 +281,26 @@ export class AwsServiceDirectory implements ServiceDirectory {
   }
 }
 
-/** The directory the aws rows' builds share: clients may be passed (tests, a shared client), else built on first use. */
-export const serviceDirectory = (settings: DirectorySettings, clients: DirectoryClients = {}, options: DirectoryOptions = {}): AwsServiceDirectory => new AwsServiceDirectory(settings, clients, options);
+/** Directories built without given clients, by their settings: the aws rows of one function share one (one tag read per run). */
+const shared = new Map<string, AwsServiceDirectory>();
+const MAX_SHARED = 4;
+
+/**
+ * The directory the aws rows' builds call. Without clients (a deployment), rows with the same settings get the same
+ * directory, so telemetry, logs, changes and on-call read the tags once per run between them; with clients (tests,
+ * the twin) a new one.
+ */
+export const serviceDirectory = (settings: DirectorySettings, clients: DirectoryClients = {}, options: DirectoryOptions = {}): AwsServiceDirectory => {
+  if (clients.tagging || clients.ssm || options.now) return new AwsServiceDirectory(settings, clients, options);
+  const key = JSON.stringify([settings, options]);
+  let directory = shared.get(key);
+  if (!directory) {
+    directory = new AwsServiceDirectory(settings, clients, options);
+    shared.set(key, directory);
+    for (const k of shared.keys()) if (shared.size > MAX_SHARED) shared.delete(k);
+  }
+  return directory;
+};
 
 /** The gaps of resolved services, one per service that carries one. */
 export const directoryGaps = (entries: readonly ServiceResources[]): string[] => entries.flatMap((e) => (e.gap ? [e.gap] : []));
