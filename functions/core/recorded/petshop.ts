@@ -442,8 +442,14 @@ const direction = (metric: string): string => {
   return m === 'availability' ? 'below normal' : m === 'requests' ? 'abnormal' : 'above normal';
 };
 
-/** Converts one case into a recording (validated with parseRecording) and the counts of what went in. */
-export const buildPetshopRecording = (input: PetshopCaseInput): { recording: Recording; report: CaseReport } => {
+/** A recording as written: the sections the dataset has, and no others (see `buildPetshopRecording`). */
+export type RecordingDocument = Pick<Recording, 'format' | 'name' | 'description' | 'source' | 'recordedUntil' | 'alert' | 'topology' | 'metrics' | 'expect'>;
+
+/**
+ * Converts one case into a recording and the counts of what went in: `document` is what is written (only the
+ * sections PetShop records), `recording` the same parsed and validated by parseRecording.
+ */
+export const buildPetshopRecording = (input: PetshopCaseInput): { recording: Recording; document: RecordingDocument; report: CaseReport } => {
   const { graph, metrics, target, baseline, scenario, split, caseName } = input;
   const where = input.origin ?? { metrics: `${scenario}/${split}/${caseName}/metrics.csv`, target: `${scenario}/${split}/${caseName}/target.json`, baseline: `${scenario}/noissue/metrics.csv` };
   const name = recordingName(scenario, split, caseName);
@@ -528,30 +534,31 @@ export const buildPetshopRecording = (input: PetshopCaseInput): { recording: Rec
       : 'No baseline: the scenario has no noissue period.',
   ].join(' ');
 
-  const recording = parseRecording(
-    {
-      format: RECORDING_FORMAT,
-      name,
-      description,
-      source: { dataset: PETSHOP_SOURCE.dataset, case: `${scenario}/${split}/${caseName}`, license: PETSHOP_SOURCE.license, url: PETSHOP_SOURCE.url },
-      recordedUntil: iso(caseEnd),
-      alert: {
-        service: alert.node,
-        title: `${alert.node} ${alert.metric} (${alert.agg}) ${direction(alert.metric)}`,
-        startedAt: iso(alert.timestamp),
-        severity: 'SEV2',
-        metric: alertMap.metric,
-      },
-      topology,
-      metrics: series,
-      ...(target.rootCauseNode !== undefined ? { expect: { rootCause: { service: target.rootCauseNode } } } : {}),
+  // Only what the dataset recorded: a section left out (logs, traces, changes, history, on-call, ownership) reads as
+  // "not recorded", a gap, where an empty list would claim it was recorded and held nothing.
+  const document: RecordingDocument = {
+    format: RECORDING_FORMAT,
+    name,
+    description,
+    source: { dataset: PETSHOP_SOURCE.dataset, case: `${scenario}/${split}/${caseName}`, license: PETSHOP_SOURCE.license, url: PETSHOP_SOURCE.url },
+    recordedUntil: iso(caseEnd),
+    alert: {
+      service: alert.node,
+      title: `${alert.node} ${alert.metric} (${alert.agg}) ${direction(alert.metric)}`,
+      startedAt: iso(alert.timestamp),
+      severity: 'SEV2',
+      metric: alertMap.metric,
     },
-    `${name} (from ${where.metrics})`,
-  );
+    topology,
+    metrics: series,
+    ...(target.rootCauseNode !== undefined ? { expect: { rootCause: { service: target.rootCauseNode } } } : {}),
+  };
+  const recording = parseRecording(document, `${name} (from ${where.metrics})`);
   const points = series.reduce((n, s) => n + s.values.length, 0);
   const gaps = series.reduce((n, s) => n + s.values.filter((v) => v === null).length, 0);
   return {
     recording,
+    document,
     report: {
       name,
       scenario,
@@ -579,7 +586,7 @@ export const buildPetshopRecording = (input: PetshopCaseInput): { recording: Rec
  * A recording as JSON text, one series or node per line: small enough to diff and read, unlike one line of
  * megabytes or one number per line.
  */
-export const serializeRecording = (recording: Recording): string => {
+export const serializeRecording = (recording: RecordingDocument | Recording): string => {
   const entries = Object.entries(recording).map(([key, value]) => {
     if (Array.isArray(value) && value.length > 0) return `  ${JSON.stringify(key)}: [\n${value.map((v) => `    ${JSON.stringify(v)}`).join(',\n')}\n  ]`;
     return `  ${JSON.stringify(key)}: ${JSON.stringify(value)}`;
@@ -654,7 +661,7 @@ export const importPetshopScenario = (scenarioDir: string, outDir: string, opts:
       if (error instanceof InvalidPetshopData) throw error;
       throw new InvalidPetshopData(`${targetFile}: not JSON (${(error as Error).message})`);
     }
-    const { recording, report } = buildPetshopRecording({
+    const { recording, document, report } = buildPetshopRecording({
       scenario,
       split: c.split,
       caseName: c.caseName,
@@ -665,7 +672,7 @@ export const importPetshopScenario = (scenarioDir: string, outDir: string, opts:
       origin: { metrics: metricsFile, target: targetFile, baseline: baselineFile },
     });
     const file = join(outDir, `${recording.name}.json`);
-    writeFileSync(file, serializeRecording(recording));
+    writeFileSync(file, serializeRecording(document));
     reports.push({ ...report, file });
   }
   const sum = (f: (r: CaseReport) => number) => reports.reduce((n, r) => n + f(r), 0);

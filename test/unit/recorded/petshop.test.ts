@@ -258,8 +258,10 @@ const buildCase = (overrides: { target?: object; caseCols?: Col[]; baseline?: bo
 
 describe('unit: buildPetshopRecording', () => {
   it('makes one valid recording: topology, alert, answer key, source, the end of the last period', () => {
-    const { recording: r, report } = buildCase();
-    expect(parseRecording(JSON.parse(serializeRecording(r)))).toEqual(r);
+    const { recording: r, document, report } = buildCase();
+    expect(parseRecording(JSON.parse(serializeRecording(document)))).toEqual(r);
+    // the sections PetShop does not record are left out (a gap), not written as empty lists (recorded, nothing)
+    expect(Object.keys(JSON.parse(serializeRecording(document))).sort()).toEqual(['alert', 'description', 'expect', 'format', 'metrics', 'name', 'recordedUntil', 'source', 'topology']);
     expect(r.name).toBe('busy-train-issue_4');
     expect(r.topology).toEqual([
       { name: FRONT, tier: 'frontend', calls: [API, EXT] },
@@ -350,6 +352,7 @@ describe('unit: importPetshopScenario (files)', () => {
     for (const c of summary.cases) {
       const text = readFileSync(c.file!, 'utf8');
       expect(text).not.toContain('MARKER');
+      expect(JSON.parse(text)).not.toHaveProperty('logs');
       expect(parseRecording(JSON.parse(text), c.file).name).toBe(c.name);
     }
     expect(summary.totals).toMatchObject({ cases: 4, series: 4 * 17, unmapped: ['cpu/Average'], baselineSkipped: 4 });
