@@ -1,0 +1,377 @@
+/**
+ * Logs port over CloudWatch Logs Insights: the warnings and errors of each service's log groups (which groups: the
+ * service directory, service-directory.ts), fed to the same template miner as any other log source.
+ *
+ * One `StartQuery` per 50 log groups (the API's limit), all in parallel, with
+ *
+ *   fields @timestamp, @message, @logStream, @log, level, … | filter <level at or above minLevel> |
+ *   sort @timestamp desc | limit N
+ *
+ * then `GetQueryResults` polled with backoff (250 ms, ×1.6, at most 2 s apart) within a poll budget (10 s by default).
+ * A query still Scheduled or Running when the budget runs out is stopped (`StopQuery`, which also stops its cost) and
+ * the search fails with `LogsQueryIncomplete`, carrying the lines read so far as `partial`: a gap, never a short
+ * answer that reads as "these are all the errors". Failed, Cancelled, Timeout and Unknown are a ToolUnavailable naming
+ * the status.
+ *
+ * Cost cap (Insights bills bytes scanned): at most `maxGroups` log groups per search (AWS_LOGS_MAX_GROUPS, the alert
+ * service's groups first), a window of at most `maxWindowHours` (AWS_LOGS_MAX_WINDOW_HOURS: the newest part of a
+ * longer window is read), at most `maxLines` lines (AWS_LOGS_MAX_LINES), and a query whose `statistics.bytesScanned`
+ * passes `maxScannedBytes` (AWS_LOGS_MAX_SCANNED_MB) while running is stopped. A cap that cut the answer short is a
+ * `LogsQueryIncomplete` naming the variable; the newest `limit` lines are not a cut (every log source returns the newest
+ * N). Every query's statistics (bytes and records scanned, records matched) go to `onQuery` (by default one log line).
+ *
+ * Rows → LogLine: `@timestamp` (UTC, `yyyy-MM-dd HH:mm:ss.SSS`); the level from a JSON level field (`level`,
+ * `log_level`, `severity`, `levelname`), else a level word at the head of the line (Lambda's `<time>\t<request id>\tERROR\t…`,
+ * log4j's `… [main] ERROR …`), else a level word anywhere in the line, else ERROR for Lambda's own failure lines (`Task
+ * timed out`, `Runtime.*Error`) and exceptions; the message from a JSON `message`/`msg` field, else the line without
+ * Lambda's header; the service from the log group (`@log` is `<account>:<group>`), or the line's own `service` field
+ * when several services share the group; `@logStream` as the host; the trace id from `xray_trace_id`/`traceId`.
+ *
+ * Services with no log groups are skipped; none at all is `[]` (the directory's answer says so, unless it failed to
+ * read what it knows: then a ToolUnavailable naming its gap). `scope.environment` is not used: one account and region.
+ */
+import { CloudWatchLogsClient, GetQueryResultsCommand, type GetQueryResultsCommandOutput, type ResultField, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { byCodeUnit } from '../../compare.ts';
+import { type LogLine, type Logs, type TimeWindow, type ToolScope, ToolUnavailable } from '../ports.ts';
+import { LEVEL_SPELLINGS } from '../vendors/splunk.ts';
+import { type AwsClientSettings, awsClientOptions } from './clients.ts';
+import type { ServiceDirectory, ServiceResources } from './resources.ts';
+
+export const LOGS_TOOL = 'CloudWatch Logs Insights';
+
+/** StartQuery accepts at most 50 log groups. */
+export const GROUPS_PER_QUERY = 50;
+/** GetQueryResults returns at most 10,000 rows per call. */
+export const MAX_LINES_PER_QUERY = 10_000;
+
+export interface InsightsLimits {
+  /** Log groups read per search, the alert service's first (AWS_LOGS_MAX_GROUPS). */
+  readonly maxGroups: number;
+  /** The longest window read; a longer one is read from its end back (AWS_LOGS_MAX_WINDOW_HOURS). */
+  readonly maxWindowHours: number;
+  /** Lines returned per search (AWS_LOGS_MAX_LINES; a smaller `limit` in the query wins). */
+  readonly maxLines: number;
+  /** How long a search waits for its queries (AWS_LOGS_POLL_BUDGET_MS). */
+  readonly pollBudgetMs: number;
+  /** Bytes a query may scan before it is stopped (AWS_LOGS_MAX_SCANNED_MB × 1 MiB). */
+  readonly maxScannedBytes: number;
+}
+
+export const DEFAULT_INSIGHTS_LIMITS: InsightsLimits = {
+  maxGroups: 50,
+  maxWindowHours: 24,
+  maxLines: 5_000,
+  pollBudgetMs: 10_000,
+  maxScannedBytes: 10 * 1024 ** 3,
+};
+
+/** What one Insights query cost and returned (logged by default; a test or the bench may collect it). */
+export interface InsightsQueryReport {
+  readonly queryId: string;
+  readonly logGroups: number;
+  readonly status: string;
+  readonly elapsedMs: number;
+  readonly polls: number;
+  readonly bytesScanned?: number;
+  readonly recordsScanned?: number;
+  readonly recordsMatched?: number;
+  readonly rows: number;
+  /** Why the query was stopped early, if it was. */
+  readonly stopped?: string;
+}
+
+export interface AwsLogsOptions {
+  readonly directory: ServiceDirectory;
+  /** A client to use (tests, a shared client); else one is built on first use with `clientSettings`. */
+  readonly client?: CloudWatchLogsClient;
+  readonly clientSettings?: AwsClientSettings;
+  readonly limits?: Partial<InsightsLimits>;
+  readonly onQuery?: (report: InsightsQueryReport) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds since the epoch (the poll budget is measured with it). */
+  readonly now?: () => number;
+}
+
+/** A search that read only part of what was asked: `partial` holds the lines it did read. The agent records the gap. */
+export class LogsQueryIncomplete extends ToolUnavailable {
+  override name = 'LogsQueryIncomplete';
+  readonly partial: readonly LogLine[];
+  constructor(reason: string, partial: readonly LogLine[]) {
+    super(LOGS_TOOL, reason);
+    this.partial = partial;
+  }
+}
+
+const FIRST_POLL_MS = 250;
+const POLL_GROWTH = 1.6;
+const MAX_POLL_GAP_MS = 2_000;
+const MAX_MESSAGE_CHARS = 4_000;
+/** How many leading whitespace tokens may hold a line's level word. */
+const HEADER_TOKENS = 6;
+
+const LEVELS: readonly LogLine['level'][] = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const LEVEL_OF = new Map(Object.entries(LEVEL_SPELLINGS).flatMap(([level, spellings]) => spellings.map((s) => [s, level as LogLine['level']])));
+/** JSON fields that carry a level, most common first (Powertools and Lambda's JSON format: `level`). */
+const LEVEL_FIELDS = ['level', 'log_level', 'severity', 'levelname'] as const;
+const MESSAGE_FIELDS = ['message', 'msg'] as const;
+const TRACE_FIELDS = ['xray_trace_id', 'traceId', 'trace_id'] as const;
+/** Lambda's own failure lines and stack traces, which carry no level word. */
+const ERROR_PATTERN = /Task timed out after|Runtime\.[A-Za-z]+Error|Process exited before completing|Exception|Traceback \(most recent call last\)/;
+/** Lambda's text format: `<ISO time>\t<request id>\t<LEVEL>\t<message>`. */
+const LAMBDA_HEADER = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z\t[\w-]+\t([A-Z]+)\t/;
+
+/** Every spelling at or above `min`. */
+const spellingsFrom = (min: LogLine['level']): string[] => LEVELS.slice(LEVELS.indexOf(min)).flatMap((l) => LEVEL_SPELLINGS[l]);
+
+/** An Insights string literal: double-quoted, `\` and `"` escaped. */
+const literal = (value: string): string => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+/**
+ * The Insights query for one search. Level words are matched upper case and delimited (a word inside another word is
+ * not a level); the level fields case-insensitively. DEBUG and up is every line: no filter.
+ */
+export const insightsQuery = (minLevel: LogLine['level'] | undefined, limit: number): string => {
+  const fields = ['@timestamp', '@message', '@logStream', '@log', ...LEVEL_FIELDS, ...MESSAGE_FIELDS, 'service', ...TRACE_FIELDS];
+  const parts = [`fields ${fields.join(', ')}`];
+  if (minLevel && minLevel !== 'DEBUG') {
+    const words = spellingsFrom(minLevel);
+    const set = `[${words.map(literal).join(', ')}]`;
+    const byField = LEVEL_FIELDS.map((f) => `toupper(${f}) in ${set}`);
+    const byWord = `@message like /(^|[^A-Za-z])(${words.join('|')})([^A-Za-z]|$)/`;
+    const byPattern = LEVELS.indexOf(minLevel) <= LEVELS.indexOf('ERROR') ? [`@message like /${ERROR_PATTERN.source}/`] : [];
+    parts.push(`filter ${[...byField, byWord, ...byPattern].join(' or ')}`);
+  }
+  parts.push('sort @timestamp desc', `limit ${limit}`);
+  return parts.join(' | ');
+};
+
+/** `2024-05-01 12:00:00.000` (UTC) → ISO 8601; undefined when it does not parse. */
+const insightsTime = (value: string | undefined): string | undefined => {
+  if (!value) return undefined;
+  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value.replace(' ', 'T') : `${value.replace(' ', 'T')}Z`);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+};
+
+const levelWord = (token: string): LogLine['level'] | undefined => LEVEL_OF.get(token.replace(/^[[(<]+|[\])>:,]+$/g, '').toUpperCase());
+
+/** The level of a line (see the header comment for the order); undefined when nothing in it says. */
+export const levelOf = (fields: Readonly<Record<string, string>>, message: string): LogLine['level'] | undefined => {
+  for (const f of LEVEL_FIELDS) {
+    const v = fields[f];
+    if (v) {
+      const level = LEVEL_OF.get(v.trim().toUpperCase());
+      if (level) return level;
+    }
+  }
+  const lambda = LAMBDA_HEADER.exec(message);
+  if (lambda) {
+    const level = LEVEL_OF.get(lambda[1]!);
+    if (level) return level;
+  }
+  for (const token of message.split(/\s+/, HEADER_TOKENS)) {
+    const level = levelWord(token);
+    // Only upper-case words in the header: "Error connecting" starts a sentence, it is not a level.
+    if (level && /[A-Z]{3,}/.test(token)) return level;
+  }
+  const word = /(?:^|[^A-Za-z])(WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRITICAL|CRIT|PANIC|EMERG|EMERGENCY)(?:[^A-Za-z]|$)/.exec(message);
+  if (word) return LEVEL_OF.get(word[1]!);
+  if (ERROR_PATTERN.test(message)) return 'ERROR';
+  return undefined;
+};
+
+/** One Insights row as a LogLine; undefined when its time does not parse or its level is below `minLevel`. */
+export const toLogLine = (row: readonly ResultField[], serviceOfGroup: (group: string, lineService: string | undefined) => string, minLevel: LogLine['level'] | undefined): LogLine | undefined => {
+  const fields: Record<string, string> = {};
+  for (const f of row) if (f.field && f.value !== undefined && f.value !== null) fields[f.field] = f.value;
+  const timestamp = insightsTime(fields['@timestamp']);
+  if (!timestamp) return undefined;
+  const raw = fields['@message'] ?? '';
+  const level = levelOf(fields, raw) ?? (minLevel && minLevel !== 'DEBUG' ? undefined : 'INFO');
+  if (!level || LEVELS.indexOf(level) < LEVELS.indexOf(minLevel ?? 'DEBUG')) return undefined;
+  const field = MESSAGE_FIELDS.map((f) => fields[f]).find((v) => v !== undefined && v !== '');
+  const message = (field ?? raw.replace(LAMBDA_HEADER, '')).trimEnd().slice(0, MAX_MESSAGE_CHARS);
+  // `@log` is `<account id>:<log group name>`.
+  const group = (fields['@log'] ?? '').replace(/^\d{12}:/, '');
+  const traceId = TRACE_FIELDS.map((f) => fields[f]).find((v) => v);
+  const host = fields['@logStream'];
+  return {
+    timestamp,
+    service: serviceOfGroup(group, fields.service),
+    level,
+    message,
+    ...(host ? { host } : {}),
+    ...(traceId ? { traceId } : {}),
+  };
+};
+
+const epochSeconds = (name: string, iso: string): number => {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) throw new ToolUnavailable(LOGS_TOOL, `${name} is not an ISO 8601 time: ${JSON.stringify(iso.slice(0, 40))}`);
+  return t / 1000;
+};
+
+const sdkReason = (error: unknown): string => {
+  const e = error as { name?: string; message?: string };
+  return `${e?.name ?? 'Error'}: ${(e?.message ?? String(error)).slice(0, 300)}`;
+};
+
+interface QueryOutcome {
+  readonly rows: readonly (readonly ResultField[])[];
+  /** Set when the query was stopped before it completed (its rows are what it had found by then). */
+  readonly incomplete?: string;
+}
+
+let defaultLogger: Logger | undefined;
+const logReport = (report: InsightsQueryReport): void => {
+  defaultLogger ??= new Logger({ serviceName: 'aws-logs' });
+  defaultLogger.info('logs insights query', { ...report });
+};
+
+export class AwsLogs implements Logs {
+  readonly #directory: ServiceDirectory;
+  readonly #limits: InsightsLimits;
+  readonly #options: AwsLogsOptions;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #now: () => number;
+  #client: CloudWatchLogsClient | undefined;
+
+  constructor(options: AwsLogsOptions) {
+    this.#directory = options.directory;
+    this.#limits = { ...DEFAULT_INSIGHTS_LIMITS, ...options.limits };
+    this.#options = options;
+    this.#client = options.client;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#now = options.now ?? Date.now;
+  }
+
+  get limits(): InsightsLimits {
+    return this.#limits;
+  }
+
+  async search(q: ToolScope & TimeWindow & { services: readonly string[]; minLevel?: LogLine['level']; limit?: number }): Promise<LogLine[]> {
+    const from = epochSeconds('from', q.from);
+    const to = epochSeconds('to', q.to);
+    if (q.services.length === 0 || from > to) return [];
+    const entries = await this.#directory.resolve({ ...(q.runId ? { runId: q.runId } : {}), ...(q.environment ? { environment: q.environment } : {}), services: q.services });
+
+    // Each group read once, for the services that write to it, in the order the services were asked for.
+    const servicesOfGroup = new Map<string, string[]>();
+    for (const e of entries) for (const g of e.logGroups) servicesOfGroup.set(g, [...(servicesOfGroup.get(g) ?? []), e.service]);
+    const gaps = entries.flatMap((e) => ((e as ServiceResources & { gap?: string }).gap && e.logGroups.length === 0 ? [(e as ServiceResources & { gap?: string }).gap!] : []));
+    const allGroups = [...servicesOfGroup.keys()];
+    if (allGroups.length === 0) {
+      if (gaps.length > 0) throw new ToolUnavailable(LOGS_TOOL, `no log group is known for ${q.services.join(', ')}: ${gaps.join('; ')}`);
+      return [];
+    }
+
+    const cut: string[] = [];
+    const groups = allGroups.slice(0, this.#limits.maxGroups);
+    if (allGroups.length > groups.length) cut.push(`${allGroups.length} log groups belong to ${q.services.join(', ')}, only the first ${groups.length} were read (AWS_LOGS_MAX_GROUPS)`);
+    const maxWindow = this.#limits.maxWindowHours * 3600;
+    const start = Math.max(from, to - maxWindow);
+    if (start > from) cut.push(`the window ${q.from} → ${q.to} is longer than ${this.#limits.maxWindowHours} h, only its last ${this.#limits.maxWindowHours} h were read (AWS_LOGS_MAX_WINDOW_HOURS)`);
+    // Services whose groups could not be listed are a gap too, even when others' were read.
+    cut.push(...gaps);
+    const limit = Math.max(1, Math.min(Math.floor(q.limit ?? this.#limits.maxLines), this.#limits.maxLines, MAX_LINES_PER_QUERY));
+
+    const serviceOfGroup = (group: string, lineService: string | undefined): string => {
+      const owners = servicesOfGroup.get(group) ?? [];
+      if (lineService && owners.includes(lineService)) return lineService;
+      return owners[0] ?? lineService ?? group;
+    };
+    const batches: string[][] = [];
+    for (let i = 0; i < groups.length; i += GROUPS_PER_QUERY) batches.push(groups.slice(i, i + GROUPS_PER_QUERY));
+    const query = insightsQuery(q.minLevel, limit);
+    const outcomes = await Promise.all(batches.map((batch) => this.#run(batch, Math.floor(start), Math.ceil(to), query, limit)));
+
+    const lines = outcomes
+      .flatMap((o) => o.rows)
+      .flatMap((row) => {
+        const line = toLogLine(row, serviceOfGroup, q.minLevel);
+        return line ? [line] : [];
+      })
+      // The newest `limit` of all batches, returned oldest first.
+      .sort((a, b) => byCodeUnit(b.timestamp, a.timestamp))
+      .slice(0, limit)
+      .reverse();
+    cut.push(...outcomes.flatMap((o) => (o.incomplete ? [o.incomplete] : [])));
+    if (cut.length > 0) throw new LogsQueryIncomplete(cut.join('; '), lines);
+    return lines;
+  }
+
+  /** One Insights query over at most 50 groups: started, polled within the budget, stopped if it must be. */
+  async #run(groups: readonly string[], startTime: number, endTime: number, queryString: string, limit: number): Promise<QueryOutcome> {
+    this.#client ??= new CloudWatchLogsClient(awsClientOptions(this.#options.clientSettings));
+    const client = this.#client;
+    const began = this.#now();
+    let queryId: string | undefined;
+    try {
+      queryId = (await client.send(new StartQueryCommand({ logGroupNames: [...groups], startTime, endTime, queryString, limit }))).queryId;
+    } catch (error) {
+      throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${groups.length} log group(s) failed: ${sdkReason(error)}`, { cause: error });
+    }
+    if (!queryId) throw new ToolUnavailable(LOGS_TOOL, 'StartQuery answered without a queryId');
+
+    let wait = FIRST_POLL_MS;
+    let polls = 0;
+    let last: GetQueryResultsCommandOutput | undefined;
+    const report = (status: string, stopped?: string): void =>
+      (this.#options.onQuery ?? logReport)({
+        queryId: queryId!,
+        logGroups: groups.length,
+        status,
+        elapsedMs: this.#now() - began,
+        polls,
+        ...(last?.statistics?.bytesScanned !== undefined ? { bytesScanned: last.statistics.bytesScanned } : {}),
+        ...(last?.statistics?.recordsScanned !== undefined ? { recordsScanned: last.statistics.recordsScanned } : {}),
+        ...(last?.statistics?.recordsMatched !== undefined ? { recordsMatched: last.statistics.recordsMatched } : {}),
+        rows: last?.results?.length ?? 0,
+        ...(stopped ? { stopped } : {}),
+      });
+
+    for (;;) {
+      const remaining = this.#limits.pollBudgetMs - (this.#now() - began);
+      if (remaining <= 0) {
+        const why = `query ${queryId} over ${groups.length} log group(s) did not complete within ${this.#limits.pollBudgetMs} ms (AWS_LOGS_POLL_BUDGET_MS; last status ${last?.status ?? 'none'}): stopped`;
+        await this.#stop(queryId);
+        report(last?.status ?? 'Unknown', 'poll budget');
+        return { rows: last?.results ?? [], incomplete: why };
+      }
+      await this.#sleep(Math.min(wait, remaining));
+      wait = Math.min(MAX_POLL_GAP_MS, Math.round(wait * POLL_GROWTH));
+      try {
+        last = await client.send(new GetQueryResultsCommand({ queryId }));
+      } catch (error) {
+        await this.#stop(queryId);
+        throw new ToolUnavailable(LOGS_TOOL, `GetQueryResults for query ${queryId} failed: ${sdkReason(error)}`, { cause: error });
+      }
+      polls += 1;
+      const status = last.status ?? 'Unknown';
+      const scanned = last.statistics?.bytesScanned ?? 0;
+      if (status === 'Complete') {
+        report(status);
+        return { rows: last.results ?? [] };
+      }
+      if (status === 'Scheduled' || status === 'Running') {
+        if (scanned > this.#limits.maxScannedBytes) {
+          await this.#stop(queryId);
+          report(status, 'scan cap');
+          return { rows: last.results ?? [], incomplete: `query ${queryId} had scanned ${scanned} bytes, more than the cap of ${this.#limits.maxScannedBytes} (AWS_LOGS_MAX_SCANNED_MB): stopped` };
+        }
+        continue;
+      }
+      report(status);
+      throw new ToolUnavailable(LOGS_TOOL, `query ${queryId} over ${groups.length} log group(s) ended ${status}${status === 'Timeout' ? ' (Insights gives a query 60 minutes: narrow the window)' : ''}`);
+    }
+  }
+
+  /** Stops a query (and its cost); a query that ended meanwhile refuses, which is fine. */
+  async #stop(queryId: string): Promise<void> {
+    try {
+      await this.#client!.send(new StopQueryCommand({ queryId }));
+    } catch {
+      // Already complete, or the stop itself failed: either way nothing more can be done here.
+    }
+  }
+}
