@@ -12,6 +12,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../functions/core/config.ts';
 import { ADAPTERS, type AdapterName, type AdapterRow, type IamNeed, omitSwitch } from '../functions/core/tools/adapters.ts';
+import { ssmParameterResource } from '../functions/core/tools/aws/directory-settings.ts';
 import { chooseAdapters, TOOLS_DEFAULT } from '../functions/core/tools/runtime.ts';
 
 /**
@@ -106,9 +107,12 @@ export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFu
           }),
         );
         return;
-      case 'aws-api': {
-        const resources = need.resources.map((r) => r.replaceAll('{partition}', Aws.PARTITION).replaceAll('{region}', Aws.REGION).replaceAll('{account}', Aws.ACCOUNT_ID));
-        statements.push(new PolicyStatement({ actions: [...need.actions], resources }));
+      case 'aws-api':
+        statements.push(new PolicyStatement({ actions: [...need.actions], resources: need.resources.map(inAccount) }));
+        return;
+      case 'ssm-parameter-of-variable': {
+        const name = settings.environment[need.variable];
+        if (name !== undefined) statements.push(new PolicyStatement({ actions: [...need.actions], resources: [inAccount(ssmParameterResource(name))] }));
         return;
       }
       default:
@@ -126,5 +130,8 @@ export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFu
 /** esbuild `define`s that leave the unused rows out of a bundle (adapters.ts: each row's `build` tests its switch). */
 export const omitDefines = (omitted: readonly AdapterName[]): Record<string, string> =>
   Object.fromEntries(omitted.map((name) => [omitSwitch(name), JSON.stringify('true')]));
+
+/** An ARN pattern of a row (`{partition}`, `{region}`, `{account}`) in this deployment's account. */
+const inAccount = (pattern: string): string => pattern.replaceAll('{partition}', Aws.PARTITION).replaceAll('{region}', Aws.REGION).replaceAll('{account}', Aws.ACCOUNT_ID);
 
 const pascalCase = (key: string): string => key.toLowerCase().replace(/(^|_)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
