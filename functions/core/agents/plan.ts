@@ -49,9 +49,11 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
   const tier = (s: string) => nodes.get(s)?.tier;
   if (top.changeId && change) {
     const base: ActionRequest = { service: change.service, change, tier: tier(change.service) };
+    // The AWS resource the change names rides along, so a typed rollback acts on it without reading the history again.
+    const resource = change.resource ? { resource: change.resource } : {};
     const rollback = buildAction(
       'rollback-change',
-      { ...base, target: change.id, params: { ...(change.version ? { fromVersion: change.version.to, toVersion: change.version.from } : {}), ...(change.rollbackPlan ? { rollbackPlan: change.rollbackPlan } : {}) } },
+      { ...base, target: change.id, params: { ...(change.version ? { fromVersion: change.version.to, toVersion: change.version.from } : {}), ...(change.rollbackPlan ? { rollbackPlan: change.rollbackPlan } : {}), ...resource } },
       `Roll back ${change.id} on ${change.service}${change.version ? ` (${change.version.to} → ${change.version.from})` : ''}${change.rollbackPlan ? `: ${change.rollbackPlan}` : ''}`,
       ids,
     );
@@ -60,7 +62,7 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
     if (change.type === 'config' && change.configChange && !rollbackNeedsRestart(change)) {
       const cfg = change.configChange;
       // The target of a config revert is the parameter (MitigationAction.target); the change id rides along.
-      const revert = buildAction('revert-config', { ...base, target: cfg.param, params: { param: cfg.param, changeId: change.id, from: cfg.new, to: cfg.old } }, `Revert ${cfg.param} on ${change.service} from ${cfg.new} back to ${cfg.old} (undo ${change.id})`, ids);
+      const revert = buildAction('revert-config', { ...base, target: cfg.param, params: { param: cfg.param, changeId: change.id, from: cfg.new, to: cfg.old, ...resource } }, `Revert ${cfg.param} on ${change.service} from ${cfg.new} back to ${cfg.old} (undo ${change.id})`, ids);
       return revert.ok ? [revert] : [revert, rollback];
     }
     if (change.type === 'feature-flag') {
@@ -69,7 +71,7 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
       // set the flag to again, or an undo would reach the adapter with no value.
       const toggle = buildAction(
         'toggle-feature-flag',
-        { ...base, target: change.id, params: { flag, changeId: change.id, from: change.configChange?.new, to: change.configChange?.old } },
+        { ...base, target: change.id, params: { flag, changeId: change.id, from: change.configChange?.new, to: change.configChange?.old, ...resource } },
         `Turn feature flag ${flag} back to ${change.configChange?.old} on ${change.service} (undo ${change.id})`,
         ids,
       );

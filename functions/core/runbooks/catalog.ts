@@ -4,6 +4,7 @@
  * builds actions through `buildAction`, so an action whose preconditions fail is never planned.
  */
 import type { ActionKind, MitigationAction, RiskLevel } from '../model.ts';
+import { ChangeResource, hasTypedRollback, rollbackTarget, type TypedAction } from '../tools/aws/rollback-targets.ts';
 import type { ChangeRequest, ServiceNode } from '../tools/ports.ts';
 
 export type RunbookKind = Exclude<ActionKind, 'none'>;
@@ -44,6 +45,51 @@ const changeIsLive: Precondition = {
   holds: (r) => r.change?.state === 'implemented',
 };
 
+/** A value a change record carries that can be written back (CloudTrail hides parameter values behind this). */
+const knownValue = (v: string | undefined): boolean => !!v && v !== 'HIDDEN_DUE_TO_SECURITY_REASONS';
+
+/** Whether two resources are the same one (type, ARN and identifiers). */
+const sameResource = (a: unknown, b: NonNullable<ChangeRequest['resource']>): boolean => {
+  const parsed = ChangeResource.safeParse(a);
+  if (!parsed.success || parsed.data.type !== b.type || parsed.data.arn !== b.arn) return false;
+  const ids = (x: Readonly<Record<string, string>> | undefined) => JSON.stringify(Object.entries(x ?? {}).sort(([k], [l]) => (k < l ? -1 : k > l ? 1 : 0)));
+  return ids(parsed.data.identifiers) === ids(b.identifiers);
+};
+/** Whether the action's two values are the change's two, in either order (an inverse has them swapped). */
+const sameEnds = (x: unknown, y: unknown, a: string | undefined, b: string | undefined): boolean => (x === a && y === b) || (x === b && y === a);
+
+/**
+ * What a typed AWS rollback (../tools/aws/rollback-targets.ts: a Lambda alias, an ECS service, an AppConfig
+ * environment, an SSM parameter) acts on must be exactly what the change changed:
+ *   - an action naming a resource (`params.resource`) names the change's own, and moves between the change's own two
+ *     values — so an action the planner did not build from the change (a reasoner's edit) acts on nothing else;
+ *   - a change to a resource with a typed rollback names everything that rollback acts on, is undone by `kind`, and
+ *     carries both ends of the move (none hidden): the AWS actions adapter acts on nothing less.
+ * A change without a resource (another source), or to a resource without a typed rollback, is left to the other
+ * conditions: another actions adapter (SSM Automation, the webhook) may act on it. Holds for the action and its
+ * inverse alike (judged on the change as the tools report it right before the action runs).
+ */
+export const typedAwsResource = (kind: TypedAction): Precondition => ({
+  description:
+    kind === 'rollback-change'
+      ? "the AWS resource and versions the rollback acts on are the change's own, and a change to a Lambda alias, ECS service or AppConfig environment names both versions"
+      : `the AWS resource and values the ${kind === 'revert-config' ? 'revert' : 'toggle'} acts on are the change's own, and a change to an SSM parameter names both values (none hidden)`,
+  holds: (r) => {
+    const resource = r.change?.resource;
+    const claimed = r.params?.resource;
+    if (claimed !== undefined && !(resource && sameResource(claimed, resource))) return false;
+    if (!resource || !hasTypedRollback(resource.type)) return true;
+    const target = rollbackTarget(resource);
+    if (!target.ok || !target.target.actions.includes(kind)) return false;
+    if (kind === 'rollback-change') {
+      const v = r.change?.version;
+      return !!v?.from && !!v.to && (claimed === undefined || sameEnds(r.params?.fromVersion, r.params?.toVersion, v.to, v.from));
+    }
+    const c = r.change?.configChange;
+    return knownValue(c?.old) && knownValue(c?.new) && (claimed === undefined || sameEnds(r.params?.from, r.params?.to, c?.new, c?.old));
+  },
+});
+
 export const RUNBOOKS: Readonly<Record<RunbookKind, RunbookEntry>> = {
   'rollback-change': {
     kind: 'rollback-change',
@@ -56,6 +102,7 @@ export const RUNBOOKS: Readonly<Record<RunbookKind, RunbookEntry>> = {
       { description: 'a change id to roll back', holds: (r) => !!r.target && !!r.change && r.change.id === r.target },
       changeIsLive,
       { description: 'a previous version or a rollback plan exists', holds: (r) => !!r.change?.version?.from || !!r.change?.rollbackPlan },
+      typedAwsResource('rollback-change'),
     ],
   },
   'revert-config': {
@@ -68,6 +115,7 @@ export const RUNBOOKS: Readonly<Record<RunbookKind, RunbookEntry>> = {
     preconditions: [
       { description: 'the change altered a configuration parameter with a known old value', holds: (r) => !!r.change?.configChange && r.change.configChange.old !== '' },
       changeIsLive,
+      typedAwsResource('revert-config'),
     ],
   },
   'scale-service': {
@@ -96,7 +144,7 @@ export const RUNBOOKS: Readonly<Record<RunbookKind, RunbookEntry>> = {
     risk: 'low',
     reversible: true,
     inverse: 'toggle the flag back',
-    preconditions: [{ description: 'the flag to toggle is named', holds: (r) => !!r.target }],
+    preconditions: [{ description: 'the flag to toggle is named', holds: (r) => !!r.target }, typedAwsResource('toggle-feature-flag')],
   },
   failover: {
     kind: 'failover',

@@ -18,7 +18,7 @@
  * again (up to its description): the relation is symmetric, as the table's ↔ says.
  */
 import type { MitigationAction } from '../model.ts';
-import { type ActionRequest, type Precondition, type RunbookKind, runbook, unmetPreconditions } from './catalog.ts';
+import { type ActionRequest, type Precondition, type RunbookKind, runbook, typedAwsResource, unmetPreconditions } from './catalog.ts';
 
 export type Direction = 'apply' | 'undo';
 export const UNDO: Direction = 'undo';
@@ -135,9 +135,9 @@ const changeIsUndone: Precondition = {
 
 /** Preconditions of the inverse of each kind (the catalog holds those of the actions themselves). */
 export const INVERSE_PRECONDITIONS: Readonly<Partial<Record<RunbookKind, readonly Precondition[]>>> = {
-  'rollback-change': [{ description: 'a change id to roll forward', holds: (r) => !!r.target && !!r.change && r.change.id === r.target }, changeIsUndone],
-  'revert-config': [{ description: 'the change set a configuration parameter whose changed value is known', holds: (r) => !!r.change?.configChange && r.change.configChange.new !== '' }, changeIsUndone],
-  'toggle-feature-flag': [{ description: 'the flag to toggle back is named', holds: (r) => !!r.target }, changeIsUndone],
+  'rollback-change': [{ description: 'a change id to roll forward', holds: (r) => !!r.target && !!r.change && r.change.id === r.target }, changeIsUndone, typedAwsResource('rollback-change')],
+  'revert-config': [{ description: 'the change set a configuration parameter whose changed value is known', holds: (r) => !!r.change?.configChange && r.change.configChange.new !== '' }, changeIsUndone, typedAwsResource('revert-config')],
+  'toggle-feature-flag': [{ description: 'the flag to toggle back is named', holds: (r) => !!r.target }, changeIsUndone, typedAwsResource('toggle-feature-flag')],
   'scale-service': [
     tierRunsOurCode,
     { description: 'a scale-in factor between 1/4 and 1 (back to the previous capacity)', holds: (r) => typeof r.params?.factor === 'number' && r.params.factor >= 0.25 && r.params.factor < 1 },

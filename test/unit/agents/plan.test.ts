@@ -116,6 +116,29 @@ describe('planMitigation', () => {
     expect(plan.immediate[0]).toMatchObject({ kind: 'rollback-change', target: 'CR3001', params: { fromVersion: '2.4.0', toVersion: '2.3.9' } });
   });
 
+  it("carries the blamed change's AWS resource and versions into the action (and its inverse), so a typed rollback acts without reading the history again", async () => {
+    const resource = { type: 'AWS::Lambda::Alias', arn: 'arn:aws:lambda:eu-west-1:111122223333:function:checkout:live', identifiers: { functionName: 'checkout', alias: 'live' } };
+    const aliasChange: ChangeRequest = { ...deployChange, version: { from: '41', to: '42' }, resource };
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR3001', service: 'checkout-service', category: 'bad-deploy' })), [changeEvidence(aliasChange)]);
+    await planMitigation(deps)({ incidentId });
+    const [rollback] = (await storedPlan(deps, incidentId)).immediate;
+    expect(rollback).toMatchObject({ kind: 'rollback-change', target: 'CR3001', params: { fromVersion: '42', toVersion: '41', resource } });
+    expect(inverseOf(rollback!)?.params).toMatchObject({ fromVersion: '41', toVersion: '42', resource, direction: 'undo' });
+    const parameter = { type: 'AWS::SSM::Parameter', arn: 'arn:aws:ssm:eu-west-1:111122223333:parameter/inventory/maximum-pool-size' };
+    const ssmChange: ChangeRequest = { ...poolChange, resource: parameter };
+    const second = await setup(rootcause(hypothesis({ changeId: 'CR2077', category: 'config-change' })), [changeEvidence(ssmChange)]);
+    await planMitigation(second.deps)({ incidentId: second.incidentId });
+    expect((await storedPlan(second.deps, second.incidentId)).immediate[0]).toMatchObject({ kind: 'revert-config', params: { from: '10', to: '20', resource: parameter } });
+  });
+
+  it('plans no typed rollback of an AWS resource whose previous value is hidden, and says why', async () => {
+    const hidden: ChangeRequest = { ...poolChange, configChange: { param: '/inventory/maximum-pool-size', old: 'HIDDEN_DUE_TO_SECURITY_REASONS', new: '10' }, resource: { type: 'AWS::SSM::Parameter', arn: 'arn:aws:ssm:eu-west-1:111122223333:parameter/inventory/maximum-pool-size' } };
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR2077', category: 'config-change' })), [changeEvidence(hidden)]);
+    const result = await planMitigation(deps)({ incidentId });
+    expect(result.hasActions).toBe(false);
+    expect((await storedPlan(deps, incidentId)).rationale).toContain('revert-config not applicable: the AWS resource and values the revert acts on');
+  });
+
   it('does nothing when the root cause abstained: humans investigate', async () => {
     const { deps, incidentId } = await setup(rootcause(hypothesis({ confidence: 0.2 }), true));
     const result = await planMitigation(deps)({ incidentId });
