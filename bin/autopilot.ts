@@ -289,19 +289,19 @@ program
 // ───────────────────────────── eval ─────────────────────────────
 
 program
-  .command('eval [dir]')
-  .description('run every scenario of a directory (default events/scenarios) through the whole workflow and score the diagnosis')
-  .option('--seeds <n>', 'worlds per scenario (a world id seeds its noise)', intBetween('--seeds', 1, 100), 2)
-  .option('--only <names...>', 'only these scenarios (name or file)')
+  .command('eval [paths...]')
+  .description('run every scenario and recorded incident of the directories or files given (default events/scenarios) through the whole workflow and score the diagnosis')
+  .option('--seeds <n>', 'worlds per scenario (a world id seeds its noise); recordings run once each, seeds do not apply', intBetween('--seeds', 1, 100), 2)
+  .option('--only <names...>', 'only these scenarios or recordings (name or file)')
   .option('--check', 'exit 1 when the targets (top-1 ≥ 90%, top-3 = 100%, false alarms abstain) are not met')
-  .action(async (dir: string | undefined, opts: { seeds: number; only?: string[]; check?: boolean }, cmd: Command) => {
+  .action(async (paths: string[], opts: { seeds: number; only?: string[]; check?: boolean }, cmd: Command) => {
     const g = globals(cmd);
     const { evaluate, formatTable } = await import('../lib/local/eval.ts');
     const result = await evaluate({
-      dir,
+      paths,
       seeds: opts.seeds,
       files: opts.only,
-      onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
+      onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.scored === false ? 'unscored' : r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
     });
     if (!g.json) process.stderr.write('\r'.padEnd(62) + '\r');
     if (g.json) printJson(result);

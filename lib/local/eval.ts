@@ -19,14 +19,31 @@
  * - Brier: (confidence of the top-1 − [top-1 is right])², averaged; a run without a hypothesis counts 0 confidence.
  * - resolved / mitigation: whether the incident ended RESOLVED and whether the first executed action is the
  *   expected kind (reported, not part of `pass`: the diagnosis is what is scored).
+ *
+ * Recorded incidents (files whose `format` is `autopilot.recording/1`, functions/core/recorded/format.ts) run the
+ * same way, once each (seeds do not apply: a recording is one draw), on a twin whose tools are the recorded
+ * adapter (TOOLS_DEFAULT=recorded): the recording is registered under a replay id, its alert is sent as a
+ * `generic` alert with that id as its `environment`, and approvals are decided as for scenarios. Scoring uses only
+ * the answer fields the recording gives: `rootCause.service` alone is a match on the service; the category and
+ * the change count only when given; a recording without `expect` runs but is not scored (counted apart). A
+ * recording's actions cannot run (the past cannot be changed), so `resolved` counts scenarios only, and an expected
+ * mitigation is compared with the first action the executor attempted.
+ *
+ * One twin per process (its handlers keep the tools of their first import): a directory mixing scenarios and
+ * recordings runs the scenarios on this process's twin and the recordings in a child process (`autopilot eval
+ * --json <files>`), whose results are merged.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
-import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, type Scenario } from '../../functions/core/world/scenario.ts';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRecordingFile, parseRecording, type RecordedExpect } from '../../functions/core/recorded/format.ts';
+import { registerRecording, replayAlert, unregisterRecording } from '../../functions/core/recorded/store.ts';
+import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, parseScenario, type Scenario } from '../../functions/core/world/scenario.ts';
 import { ApiClient } from './client.ts';
 import { ApprovalWatcher, decideWhenRequested, seedScenario, summarise } from './incident-run.ts';
-import { startTwin, type Twin } from './twin.ts';
+import { startTwin, type Twin, TwinAlreadyStarted } from './twin.ts';
 
 /** Seeds per scenario by default: enough to catch a noise-dependent diagnosis, small enough for CI. */
 export const DEFAULT_SEEDS = 2;
@@ -45,11 +62,21 @@ export interface Hypothesis {
   readonly summary?: string;
 }
 
+/** What a run replayed: a simulated scenario (one world per seed) or a recorded incident (once). */
+export type RunKind = 'scenario' | 'recording';
+
 export interface ScenarioResult {
   readonly file: string;
+  /** The scenario's name, or the recording's. */
   readonly scenario: string;
-  /** The world id: it seeds the world's noise. */
+  /** The world id: it seeds the world's noise. For a recording, the replay id (seeds do not apply). */
   readonly seed: string;
+  /** Absent in results made before recordings existed: a scenario. */
+  readonly kind?: RunKind;
+  /** False for a recording without an answer key: it ran, and counts in no score. Absent: scored. */
+  readonly scored?: boolean;
+  /** False when the answer key names no mitigation (a recording may not): `mitigationOk` then says nothing. */
+  readonly mitigationScored?: boolean;
   readonly pass: boolean;
   /** `service/changeId/category`, or `abstain` for a false alarm. */
   readonly expected: string;
@@ -69,59 +96,103 @@ export interface ScenarioResult {
   readonly error?: string;
 }
 
-export interface EvalResult {
+/** The figures of one kind of run (`EvalResult.byKind`); null where the kind had no scored run. */
+export interface KindSummary {
   readonly runs: number;
+  readonly scored: number;
+  readonly top1: number | null;
+  readonly top3: number | null;
+  readonly brier: number | null;
+  readonly abstained: number;
+  /** Scenarios only (a recording's actions cannot run): null for recordings. */
+  readonly resolved: number | null;
+  readonly falseAlarmsAbstained: boolean;
+}
+
+export interface EvalResult {
+  /** Every run, scored or not. */
+  readonly runs: number;
+  /** Runs with an answer key: top-1, top-3, Brier and the targets are over these. */
+  readonly scored: number;
+  /** Recordings without an answer key (run, not scored). */
+  readonly unscored: number;
   readonly top1: number;
   readonly top3: number;
   readonly brier: number;
   /** How many runs abstained. */
   readonly abstained: number;
-  /** Share of runs that ended RESOLVED (false alarms excluded: nothing to resolve). */
+  /** Share of scenario runs that ended RESOLVED (false alarms excluded: nothing to resolve; recordings excluded: their actions cannot run). */
   readonly resolved: number;
   readonly falseAlarmsAbstained: boolean;
   readonly meetsTargets: boolean;
+  /** The same figures per kind of run. */
+  readonly byKind: { readonly scenario: KindSummary; readonly recording: KindSummary };
+  /** Every run, scenarios and recordings. */
   readonly scenarios: ScenarioResult[];
   readonly ms: number;
 }
 
 export interface EvalOptions {
-  /** Directory of scenario files. @default events/scenarios */
+  /** Directory of scenario and recording files. @default events/scenarios */
   readonly dir?: string;
+  /** Directories and files of scenarios and recordings (instead of `dir`). */
+  readonly paths?: readonly string[];
   /** Worlds per scenario. @default DEFAULT_SEEDS */
   readonly seeds?: number;
   /** Only these scenarios (name, file stem or path). */
   readonly files?: readonly string[];
-  /** A running twin (one per process); otherwise one is started in memory and stopped at the end. */
+  /** A running twin (one per process) for the scenarios; otherwise one is started in memory and stopped at the end. */
   readonly twin?: Twin;
+  /**
+   * A running twin whose tools are the recorded adapter (`startTwin({ tools: 'recorded' })`), for the recordings;
+   * otherwise one is started in memory, or, when this process already has a twin, the recordings run in a child
+   * process.
+   */
+  readonly recordingTwin?: Twin;
   /** Called after each run (progress). */
   readonly onResult?: (r: ScenarioResult, done: number, total: number) => void;
 }
 
-export const describeExpected = (s: Pick<Scenario, 'expect'>): string =>
+/** An answer key: a scenario's (every field given) or a recording's (only what the dataset knows). */
+export interface AnswerKey {
+  readonly rootCause: { readonly service: string; readonly category?: string; readonly changeId?: string } | null;
+  readonly mitigation?: { readonly kind: string; readonly service?: string; readonly target?: string };
+}
+
+export const describeExpected = (s: { expect: AnswerKey }): string =>
   s.expect.rootCause === null ? 'abstain' : [s.expect.rootCause.service, s.expect.rootCause.changeId, s.expect.rootCause.category].filter(Boolean).join('/');
 
 export const describeHypothesis = (h: Hypothesis | undefined): string => (h ? [h.service, h.changeId, h.category].filter(Boolean).join('/') : 'none');
 
-/** Whether a hypothesis is the expected root cause (service, the change when one is expected, category). */
-export const matches = (h: Hypothesis | undefined, expect: Scenario['expect']): boolean => {
+/**
+ * Whether a hypothesis is the expected root cause: the service, the change when one is expected, the category when
+ * one is given (a scenario always gives it; a recording may give only the service).
+ */
+export const matches = (h: Hypothesis | undefined, expect: AnswerKey): boolean => {
   const want = expect.rootCause;
-  return !!h && !!want && h.service === want.service && h.category === want.category && (!want.changeId || h.changeId === want.changeId);
+  return !!h && !!want && h.service === want.service && (!want.category || h.category === want.category) && (!want.changeId || h.changeId === want.changeId);
 };
 
-/** Scores one finished run (pure: unit-tested without a twin). */
+/**
+ * Scores one finished run (pure: unit-tested without a twin). The mitigation is the first action that succeeded; a
+ * recording's actions cannot succeed, so for one (`attempted`) it is the first action the executor attempted.
+ */
 export const scoreRun = (
-  scenario: Pick<Scenario, 'expect'>,
+  scenario: { expect: AnswerKey },
   run: { rootCauses: readonly Hypothesis[]; abstained: boolean; status: string; actions?: readonly { kind: string; service: string; target?: string; status: string }[] },
-): Pick<ScenarioResult, 'pass' | 'expected' | 'top1' | 'top3' | 'confidence' | 'topRight' | 'abstained' | 'falseAlarm' | 'mitigation' | 'mitigationOk'> => {
-  const falseAlarm = isFalseAlarm(scenario);
+  opts: { attempted?: boolean } = {},
+): Pick<ScenarioResult, 'pass' | 'expected' | 'top1' | 'top3' | 'confidence' | 'topRight' | 'abstained' | 'falseAlarm' | 'mitigation' | 'mitigationOk'> & { mitigationScored: boolean } => {
+  // A false alarm: nothing to find (scenario.ts `isFalseAlarm`, for any answer key).
+  const falseAlarm = scenario.expect.rootCause === null;
   const top = run.rootCauses[0];
   const confidence = Number(top?.confidence ?? 0);
-  const action = run.actions?.find((a) => a.status === 'succeeded' && a.kind !== 'none');
+  const action = run.actions?.find((a) => (opts.attempted || a.status === 'succeeded') && a.kind !== 'none');
   const want = scenario.expect.mitigation;
   const mitigationOk = falseAlarm
     ? !action
-    : !!action && action.kind === want.kind && (!want.service || action.service === want.service) && (!want.target || action.target === want.target);
+    : !!want && !!action && action.kind === want.kind && (!want.service || action.service === want.service) && (!want.target || action.target === want.target);
   return {
+    mitigationScored: falseAlarm || !!want,
     falseAlarm,
     abstained: run.abstained,
     expected: describeExpected(scenario),
@@ -135,23 +206,55 @@ export const scoreRun = (
   };
 };
 
+const kindOf = (r: ScenarioResult): RunKind => r.kind ?? 'scenario';
+const isScored = (r: ScenarioResult): boolean => r.scored !== false;
+
+/** The score figures over some runs (the scored ones count). */
+const figures = (runs: readonly ScenarioResult[]) => {
+  const scored = runs.filter(isScored);
+  const n = scored.length;
+  const share = (xs: readonly ScenarioResult[], f: (r: ScenarioResult) => boolean) => (xs.length === 0 ? 1 : xs.filter(f).length / xs.length);
+  return {
+    n,
+    top1: share(scored, (r) => r.pass),
+    top3: share(scored, (r) => r.top3),
+    brier: n === 0 ? 0 : scored.reduce((s, r) => s + (r.confidence - Number(r.topRight)) ** 2, 0) / n,
+    abstained: runs.filter((r) => r.abstained).length,
+    // Scenarios only: a recording's actions cannot run, so it cannot end RESOLVED by them.
+    resolved: share(runs.filter((r) => kindOf(r) === 'scenario' && !r.falseAlarm), (r) => r.status === 'RESOLVED'),
+    falseAlarmsAbstained: scored.filter((r) => r.falseAlarm).every((r) => r.abstained),
+  };
+};
+
 /** Aggregates runs into the summary figures. */
 export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
-  const n = scenarios.length;
-  const share = (xs: ScenarioResult[], f: (r: ScenarioResult) => boolean) => (xs.length === 0 ? 1 : xs.filter(f).length / xs.length);
-  const brier = n === 0 ? 0 : scenarios.reduce((s, r) => s + (r.confidence - Number(r.topRight)) ** 2, 0) / n;
-  const top1 = share(scenarios, (r) => r.pass);
-  const top3 = share(scenarios, (r) => r.top3);
-  const falseAlarmsAbstained = scenarios.filter((r) => r.falseAlarm).every((r) => r.abstained);
+  const all = figures(scenarios);
+  const byKind = (kind: RunKind): KindSummary => {
+    const runs = scenarios.filter((r) => kindOf(r) === kind);
+    const f = figures(runs);
+    return {
+      runs: runs.length,
+      scored: f.n,
+      top1: f.n === 0 ? null : round(f.top1),
+      top3: f.n === 0 ? null : round(f.top3),
+      brier: f.n === 0 ? null : round(f.brier),
+      abstained: f.abstained,
+      resolved: kind === 'scenario' && runs.length > 0 ? round(f.resolved) : null,
+      falseAlarmsAbstained: f.falseAlarmsAbstained,
+    };
+  };
   return {
-    runs: n,
-    top1: round(top1),
-    top3: round(top3),
-    brier: round(brier),
-    abstained: scenarios.filter((r) => r.abstained).length,
-    resolved: round(share(scenarios.filter((r) => !r.falseAlarm), (r) => r.status === 'RESOLVED')),
-    falseAlarmsAbstained,
-    meetsTargets: top1 >= TARGETS.top1 && top3 >= TARGETS.top3 && falseAlarmsAbstained,
+    runs: scenarios.length,
+    scored: all.n,
+    unscored: scenarios.length - all.n,
+    top1: round(all.top1),
+    top3: round(all.top3),
+    brier: round(all.brier),
+    abstained: all.abstained,
+    resolved: round(all.resolved),
+    falseAlarmsAbstained: all.falseAlarmsAbstained,
+    meetsTargets: all.top1 >= TARGETS.top1 && all.top3 >= TARGETS.top3 && all.falseAlarmsAbstained,
+    byKind: { scenario: byKind('scenario'), recording: byKind('recording') },
     scenarios,
     ms,
   };
@@ -173,7 +276,7 @@ export const runOne = async (twin: Twin, file: string, scenario: Scenario, seed:
   const started = Date.now();
   const api = new ApiClient(twin.url, twin.secret);
   const watcher = new ApprovalWatcher(twin);
-  const base = { file: basename(file), scenario: scenario.name, seed, expected: describeExpected(scenario), falseAlarm: isFalseAlarm(scenario) };
+  const base = { file: basename(file), scenario: scenario.name, seed, kind: 'scenario' as const, scored: true, expected: describeExpected(scenario), falseAlarm: isFalseAlarm(scenario) };
   try {
     // recoveryLagSeconds 0: Wait states are skipped, so a mitigation must show at once in the world's clock.
     const { alert } = await seedScenario(twin, scenario, { worldId: seed, recoveryLagSeconds: 0 });
@@ -198,30 +301,185 @@ export const runOne = async (twin: Twin, file: string, scenario: Scenario, seed:
   }
 };
 
-/** Runs every scenario under `seeds` worlds and scores the diagnoses. */
+// ───────────────────────── recordings ─────────────────────────
+
+/** The files of an evaluation, by kind (`evalFiles`). */
+export interface EvalFiles {
+  readonly scenarios: { file: string; scenario: Scenario }[];
+  /** Recordings are read when they run (a recording with its baseline can be megabytes). */
+  readonly recordings: { file: string; name: string }[];
+}
+
+/** The JSON of a file, or ScenarioInvalid naming it. */
+const readJson = (file: string): unknown => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new NoScenarios(`${file} cannot be read as JSON: ${(error as Error).message}`);
+  }
+};
+
+/**
+ * The scenarios and recordings to run: every `*.json` of each directory in `paths`, and each file named, told apart
+ * by the recording format's `format` field; only those named in `only` (name, file stem or path) when given. Every
+ * file is checked here (a bad one fails the evaluation before any twin starts, naming the file and field).
+ */
+export const evalFiles = (paths: readonly string[], only?: readonly string[]): EvalFiles => {
+  const files: string[] = [];
+  for (const p of paths) {
+    const path = resolve(p);
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info?.isDirectory()) files.push(...readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f)));
+    else if (info?.isFile()) files.push(path);
+    else throw new NoScenarios(`${p} is not a directory or file of scenarios or recordings`);
+  }
+  const scenarios: EvalFiles['scenarios'] = [];
+  const recordings: EvalFiles['recordings'] = [];
+  for (const file of [...new Set(files)]) {
+    const json = readJson(file);
+    if (isRecordingFile(json)) {
+      const name = parseRecording(json, file).name;
+      recordings.push({ file, name });
+    } else scenarios.push({ file, scenario: parseScenario(json, file) });
+  }
+  const wanted = (name: string, file: string) => !only || only.length === 0 || only.some((f) => f === name || f === basename(file, '.json') || resolve(f) === file);
+  const chosen = { scenarios: scenarios.filter((s) => wanted(s.scenario.name, s.file)), recordings: recordings.filter((r) => wanted(r.name, r.file)) };
+  if (chosen.scenarios.length + chosen.recordings.length === 0) {
+    throw new NoScenarios(only?.length ? `none of ${only.join(', ')} is a scenario or recording in ${paths.join(', ')}` : `no scenario or recording files (*.json) in ${paths.join(', ')}`);
+  }
+  return chosen;
+};
+
+/** Scores a run against a recording's answer key: only the fields given; no key, no score. */
+const scoreRecording = (expect: RecordedExpect | undefined, run: Parameters<typeof scoreRun>[1]) => {
+  if (!expect) {
+    const top = run.rootCauses[0];
+    const confidence = Number(top?.confidence ?? 0);
+    return {
+      scored: false,
+      pass: false,
+      expected: 'unscored',
+      top1: run.abstained ? `abstain (${describeHypothesis(top)})` : describeHypothesis(top),
+      top3: false,
+      confidence: Number.isFinite(confidence) ? confidence : 0,
+      topRight: false,
+      abstained: run.abstained,
+      falseAlarm: false,
+      mitigationOk: false,
+      mitigationScored: false,
+    };
+  }
+  return { scored: true, ...scoreRun({ expect }, run, { attempted: true }) };
+};
+
+/**
+ * Replays one recording on a twin whose tools are the recorded adapter: registered under `replayId` (anchored now),
+ * its alert sent as a generic alert, approvals decided as for scenarios, scored on the answer fields it gives.
+ */
+export const runRecording = async (twin: Twin, file: string, replayId: string): Promise<ScenarioResult> => {
+  const started = Date.now();
+  const api = new ApiClient(twin.url, twin.secret);
+  const watcher = new ApprovalWatcher(twin);
+  let name = basename(file, '.json');
+  let expect: RecordedExpect | undefined;
+  const base = () => ({ file: basename(file), scenario: name, seed: replayId, kind: 'recording' as const, expected: expect ? describeExpected({ expect }) : 'unscored', falseAlarm: expect?.rootCause === null });
+  try {
+    const replay = registerRecording(replayId, readJson(file), { origin: file });
+    name = replay.recording.name;
+    expect = replay.recording.expect;
+    const { body: accepted } = await api.sendAlert('generic', replayAlert(replay));
+    await decideWhenRequested(twin, watcher, api, accepted, 'approve', 'autopilot-eval');
+    const execution = await twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 10 * 60_000);
+    const view = await api.getIncident(accepted.incidentId);
+    const summary = summarise(view, { scenario: name, worldId: replayId, executionArn: accepted.executionArn, execution, timings: [], totalMs: 0 });
+    const abstained = (view.agents?.rootcause?.output as { abstained?: unknown } | undefined)?.abstained === true;
+    const actions = ((summary.mitigation as { actions?: unknown } | undefined)?.actions ?? []) as { kind: string; service: string; target?: string; status: string }[];
+    return {
+      ...base(),
+      ...scoreRecording(expect, { rootCauses: summary.rootCauses as Hypothesis[], abstained, status: summary.status, actions }),
+      status: summary.status,
+      ms: Date.now() - started,
+      ...(execution.status !== 'SUCCEEDED' ? { error: `${execution.error ?? execution.status}: ${execution.cause ?? ''}`.slice(0, 300) } : {}),
+    };
+  } catch (error) {
+    return { ...base(), scored: expect !== undefined, pass: false, top1: 'error', top3: false, confidence: 0, topRight: false, abstained: false, status: 'ERROR', mitigationOk: false, ms: Date.now() - started, error: (error as Error).message };
+  } finally {
+    watcher.stop();
+    unregisterRecording(replayId);
+  }
+};
+
+export class RecordingChildFailed extends Error {
+  override name = 'RecordingChildFailed';
+}
+
+/** The command line (bin/autopilot.ts), which a child process runs for the recordings of a mixed evaluation. */
+const CLI = fileURLToPath(new URL('../../bin/autopilot.ts', import.meta.url));
+
+/** Runs recordings in a child process (`autopilot eval --json <files>`): this process's twin serves scenarios. */
+const runRecordingsInChild = (files: readonly string[]): Promise<ScenarioResult[]> =>
+  new Promise((resolvePromise, reject) => {
+    execFile(process.execPath, [CLI, 'eval', '--json', ...files], { maxBuffer: 512 * 1024 * 1024, env: { ...process.env, AUTOPILOT_DEBUG: '' } }, (error, stdout, stderr) => {
+      if (error) return reject(new RecordingChildFailed(`the recordings' evaluation (a child process) failed: ${String(stderr || error.message).trim().slice(0, 500)}`));
+      try {
+        resolvePromise((JSON.parse(stdout) as EvalResult).scenarios);
+      } catch (e) {
+        reject(new RecordingChildFailed(`the recordings' evaluation (a child process) printed no result: ${(e as Error).message}`));
+      }
+    });
+  });
+
+/**
+ * Runs every scenario under `seeds` worlds and every recording once, and scores the diagnoses. Scenarios run on
+ * `opts.twin` or a twin of our own (simulated tools); recordings on `opts.recordingTwin`, a twin of our own
+ * (recorded tools) when this process has none yet, else in a child process (see the header).
+ */
 export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
-  const dir = resolve(opts.dir ?? defaultScenarioDir());
+  const paths = opts.paths && opts.paths.length > 0 ? opts.paths : [opts.dir ?? defaultScenarioDir()];
   const seeds = opts.seeds ?? DEFAULT_SEEDS;
   if (!Number.isInteger(seeds) || seeds < 1) throw new RangeError(`seeds must be a positive integer, got ${seeds}`);
-  const files = scenarioFiles(dir, opts.files);
+  const { scenarios: files, recordings } = evalFiles(paths, opts.files);
   const started = Date.now();
-  const twin = opts.twin ?? (await startTwin({ inMemory: true, waitOverrideMs: 0 }));
   const results: ScenarioResult[] = [];
+  const total = files.length * seeds + recordings.length;
+  const done = (r: ScenarioResult) => {
+    results.push(r);
+    opts.onResult?.(r, results.length, total);
+  };
   // The world id seeds the world's noise, so a twin of our own gets the same ids every time: two evaluations
   // replay the same worlds and score the same. A long-lived twin (opts.twin) may hold worlds and alerts of an
   // earlier evaluation: one random tag per evaluation keeps world ids (and alert identities) unique there.
-  const tag = opts.twin ? randomBytes(3).toString('hex') : '0';
-  try {
-    const total = files.length * seeds;
-    for (let s = 0; s < seeds; s += 1) {
-      for (const { file, scenario } of files) {
-        const r = await runOne(twin, file, scenario, `ev${tag}-${s}-${scenario.name}`.slice(0, 64));
-        results.push(r);
-        opts.onResult?.(r, results.length, total);
+  const tag = opts.twin || opts.recordingTwin ? randomBytes(3).toString('hex') : '0';
+  if (files.length > 0) {
+    const twin = opts.twin ?? (await startTwin({ inMemory: true, waitOverrideMs: 0 }));
+    try {
+      for (let s = 0; s < seeds; s += 1) {
+        for (const { file, scenario } of files) done(await runOne(twin, file, scenario, `ev${tag}-${s}-${scenario.name}`.slice(0, 64)));
       }
+    } finally {
+      if (!opts.twin) await twin.stop();
     }
-  } finally {
-    if (!opts.twin) await twin.stop();
+  }
+  if (recordings.length > 0) {
+    let twin = opts.recordingTwin;
+    let own = false;
+    // This process's twin keeps the tools it started with: a twin of our own only if no other ran here.
+    if (!twin && !opts.twin && files.length === 0) {
+      twin = await startTwin({ inMemory: true, waitOverrideMs: 0, tools: 'recorded' }).catch((error: unknown) => {
+        if (error instanceof TwinAlreadyStarted) return undefined;
+        throw error;
+      });
+      own = twin !== undefined;
+    }
+    if (twin) {
+      try {
+        for (const { file, name } of recordings) done(await runRecording(twin, file, `rc${tag}-${name}`.slice(0, 64)));
+      } finally {
+        if (own) await twin.stop();
+      }
+    } else {
+      for (const r of await runRecordingsInChild(recordings.map((x) => x.file))) done(r);
+    }
   }
   results.sort((a, b) => a.file.localeCompare(b.file) || a.seed.localeCompare(b.seed));
   return aggregate(results, Date.now() - started);
@@ -231,24 +489,36 @@ export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
 export const formatTable = (r: EvalResult): string => {
   const rows = r.scenarios.map((s) => [
     s.scenario,
-    s.seed.replace(/^ev[0-9a-f]+-(\d+)-.*$/, '$1'),
+    // A recording runs once: no seed.
+    s.kind === 'recording' ? '-' : s.seed.replace(/^ev[0-9a-f]+-(\d+)-.*$/, '$1'),
     s.expected,
     s.top1,
-    s.top3 ? 'yes' : 'no',
+    s.scored === false ? '-' : s.top3 ? 'yes' : 'no',
     s.confidence.toFixed(2),
     s.status,
-    s.pass ? 'PASS' : 'FAIL',
+    s.scored === false ? 'unscored' : s.pass ? 'PASS' : 'FAIL',
   ]);
   const head = ['scenario', 'seed', 'expected', 'top-1', 'top-3', 'conf', 'outcome', 'pass'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const { scenario, recording } = r.byKind ?? {};
+  const kindLine = (label: string, k: KindSummary) =>
+    `  ${label}: runs ${k.runs}${k.scored !== k.runs ? ` (scored ${k.scored})` : ''}   top-1 ${k.top1 === null ? 'n/a' : pct(k.top1)}   top-3 ${k.top3 === null ? 'n/a' : pct(k.top3)}   Brier ${k.brier === null ? 'n/a' : k.brier.toFixed(3)}   abstained ${k.abstained}${k.resolved === null ? '' : `   resolved ${pct(k.resolved)}`}`;
+  const withRecordings = !!recording && recording.runs > 0;
   return [
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
-    `runs ${r.runs}   top-1 ${pct(r.top1)}   top-3 ${pct(r.top3)}   Brier ${r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
+    `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${pct(r.top1)}   top-3 ${pct(r.top3)}   Brier ${r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
+    ...(withRecordings
+      ? [
+          ...(scenario && scenario.runs > 0 ? [kindLine('scenarios', scenario)] : []),
+          kindLine('recordings', recording),
+          '  recordings run once each (seeds do not apply); a recording is scored on the answer fields it gives, and not at all without `expect`; resolved counts scenarios only (a recording\'s actions cannot run)',
+        ]
+      : []),
     `targets (top-1 ≥ ${pct(TARGETS.top1)}, top-3 = ${pct(TARGETS.top3)}, false alarms abstain): ${r.meetsTargets ? 'met' : 'NOT met'}`,
     ...r.scenarios.filter((s) => s.error).map((s) => `error in ${s.scenario} (${s.seed}): ${s.error}`),
   ].join('\n');

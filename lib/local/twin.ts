@@ -72,9 +72,9 @@ export interface TwinOptions {
    * The tools' default (TOOLS_DEFAULT, functions/core/tools/runtime.ts): `simulated` — the simulated world behind every
    * port no adapter variable configures (the twin, `simulate`, `eval`, the bench and the demo); `none` — such ports
    * are reported gaps, as in a deployment that did not choose the simulator.
-   * @default 'simulated'
+   * @default 'simulated'. `recorded` — the recorded adapter behind every such port (`autopilot eval` on recordings).
    */
-  tools?: 'simulated' | 'none';
+  tools?: 'simulated' | 'recorded' | 'none';
 }
 
 export interface Twin {
@@ -248,7 +248,7 @@ const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; 
     MAX_VERIFY_CHECKS: String(p.opts.maxVerifyChecks ?? 5),
     AUTO_APPROVE_LOW_RISK: String(p.opts.autoApproveLowRisk ?? true),
     // The simulated world is chosen, never a silent fallback (functions/core/tools/runtime.ts).
-    TOOLS_DEFAULT: p.opts.tools === 'none' ? '' : 'simulated',
+    TOOLS_DEFAULT: p.opts.tools === 'none' ? '' : (p.opts.tools ?? 'simulated'),
     POWERTOOLS_LOG_LEVEL: debug ? 'DEBUG' : (process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN'),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
