@@ -16,9 +16,9 @@
  * | pagerduty       | oncall                 | PAGERDUTY_TOKEN_SECRET_ID or PAGERDUTY_URL is set              |
  * | ssm-automation  | actions                | any SSM_AUTOMATION_* variable is set                           |
  * | actions-webhook | actions                | any ACTIONS_WEBHOOK_* variable is set                          |
- * | aws-actions     | actions                | chosen by family: TOOLS_DEFAULT=aws or TOOLS_ACTIONS=aws; acts only on AWS_ACTIONS_RESOURCES |
  * | recorded        | all                    | chosen explicitly: TOOLS_DEFAULT=recorded or TOOLS_<PORT>=recorded (the replay of a recorded incident) |
  * | aws-oncall      | oncall                 | chosen by family: TOOLS_DEFAULT=aws or TOOLS_ONCALL=aws; tags (team, oncall, runbook, slack) and AWS_ONCALL_ROSTER_PARAMETER |
+ * | aws-telemetry   | telemetry              | chosen by family: TOOLS_DEFAULT=aws or TOOLS_TELEMETRY=aws; X-Ray service graph, statistics, traces; CloudWatch metrics |
  *
  * Bundling: each row's `build` is written as `process.env.AUTOPILOT_OMIT_<ROW> === 'true' ? undefined : …`. The
  * stack defines that expression as `"true"` for the rows a deployment does not use, so esbuild drops the row's
@@ -32,7 +32,6 @@ import type { WorldStore } from '../world/world-store.ts';
 import { DOCUMENT_REF_FORMS, parseDocumentRef } from './actions/ssm-documents.ts';
 import type { Tools } from './ports.ts';
 import { checkBaseUrl } from './vendors/http.ts';
-import { ACTIONS_IAM, ACTIONS_VARIABLES, parseActionSettings } from './aws/rollback-targets.ts';
 import { AWS_CLIENT_VARIABLES } from './aws/clients.ts';
 import { checkParameterName, DIRECTORY_IAM, DIRECTORY_VARIABLES, parseDirectorySettings } from './aws/directory-settings.ts';
 
@@ -54,11 +53,6 @@ export const PORTS = Object.keys(PORT_METHODS) as readonly Port[];
 
 /** What a row needs from IAM, by kind of resource; the stack turns each into a least-privilege statement. */
 export type IamNeed =
-  /**
-   * The actions on the ARN patterns the variable lists (comma-separated, `*` and `?` as IAM reads them; none when
-   * the variable is unset): aws/rollback-targets.ts `parseResourcePatterns` parses them.
-   */
-  | { readonly resource: 'arns-of-variable'; readonly variable: string; readonly actions: readonly string[] }
   /** Read the Secrets Manager secret whose complete ARN the variable holds. */
   | { readonly resource: 'secret-of-variable'; readonly variable: string; readonly actions: readonly string[] }
   /** The incident table, only the items whose partition key starts with one of `leadingKeyPrefixes`. */
@@ -444,33 +438,48 @@ const awsOncall = row({
   iam: [...DIRECTORY_IAM, { resource: 'ssm-parameter-of-variable', variable: 'AWS_ONCALL_ROSTER_PARAMETER', actions: ['ssm:GetParameter'] }],
 });
 
-const awsActions = row({
-  name: 'aws-actions',
+const awsTelemetry = row({
+  name: 'aws-telemetry',
   configureWith: [],
-  title: 'AWS rollbacks',
+  title: 'AWS X-Ray and CloudWatch',
   family: 'aws',
-  ports: ['actions'],
-  variables: [...ACTIONS_VARIABLES, ...AWS_CLIENT_VARIABLES],
+  ports: ['telemetry'],
+  variables: [...DIRECTORY_VARIABLES, 'AWS_XRAY_GRAPH_MINUTES', 'AWS_APPLICATION_SIGNALS_ENVIRONMENT', ...AWS_CLIENT_VARIABLES],
   selectors: [],
   stackSetting: 'tools',
-  // AWS_ACTIONS_RESOURCES unset is not a ConfigError: every function of a tools=aws deployment parses this row,
-  // and only the executor acts; each action is then refused, naming the variable.
-  parse: (raw) => ({ ...parseActionSettings(raw), client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }) }),
+  parse: (raw) => {
+    const environment = raw.AWS_APPLICATION_SIGNALS_ENVIRONMENT;
+    if (environment !== undefined && !/^[\w.:/-]{1,255}$/.test(environment)) fail(`AWS_APPLICATION_SIGNALS_ENVIRONMENT must be an Application Signals environment such as eks:<cluster>/<namespace>, ecs:<cluster> or lambda:default, got ${JSON.stringify(environment.slice(0, 100))}`);
+    return {
+      directory: parseDirectorySettings(raw),
+      client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+      ...defined({ graphWindowMinutes: int(raw, 'AWS_XRAY_GRAPH_MINUTES', 5, 360), applicationSignalsEnvironment: environment }),
+    };
+  },
   build:
-    process.env.AUTOPILOT_OMIT_AWS_ACTIONS === 'true'
+    process.env.AUTOPILOT_OMIT_AWS_TELEMETRY === 'true'
       ? undefined
-      : async (s) => {
-          const { AwsActions } = await import('./aws/actions.ts');
-          return { actions: new AwsActions(s) };
+      : async (s, context) => {
+          const { awsTelemetry } = await import('./aws/telemetry.ts');
+          return { telemetry: awsTelemetry(s, context.clock) };
         },
-  // Lambda aliases, ECS services, SSM parameters, AppConfig deployments: only those AWS_ACTIONS_RESOURCES lists.
-  iam: ACTIONS_IAM,
+  // X-Ray's and CloudWatch's read APIs have no resource-level permissions; the directory reads tags (and the map's parameter).
+  iam: [
+    {
+      resource: 'aws-api',
+      actions: ['xray:GetServiceGraph', 'xray:GetTimeSeriesServiceStatistics', 'xray:GetTraceSummaries', 'xray:BatchGetTraces'],
+      resources: ['*'],
+      why: 'The X-Ray read APIs (GetServiceGraph, GetTimeSeriesServiceStatistics, GetTraceSummaries, BatchGetTraces) have no resource-level permissions.',
+    },
+    { resource: 'aws-api', actions: ['cloudwatch:GetMetricData'], resources: ['*'], why: 'CloudWatch GetMetricData has no resource-level permissions.' },
+    ...DIRECTORY_IAM,
+  ],
 });
 
 // (new aws rows go above this line)
 
 /** The table. Order matters only for messages. */
-export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, recorded, awsOncall, awsActions] as unknown as readonly AdapterRow[];
+export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, recorded, awsOncall, awsTelemetry] as unknown as readonly AdapterRow[];
 
 export const adapterRow = (name: string): AdapterRow | undefined => ADAPTERS.find((r) => r.name === name);
 
