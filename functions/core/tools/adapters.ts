@@ -16,6 +16,7 @@
  * | pagerduty       | oncall                 | PAGERDUTY_TOKEN_SECRET_ID or PAGERDUTY_URL is set              |
  * | ssm-automation  | actions                | any SSM_AUTOMATION_* variable is set                           |
  * | actions-webhook | actions                | any ACTIONS_WEBHOOK_* variable is set                          |
+ * | aws-actions     | actions                | chosen by family: TOOLS_DEFAULT=aws or TOOLS_ACTIONS=aws; acts only on AWS_ACTIONS_RESOURCES |
  * | recorded        | all                    | chosen explicitly: TOOLS_DEFAULT=recorded or TOOLS_<PORT>=recorded (the replay of a recorded incident) |
  * | aws-oncall      | oncall                 | chosen by family: TOOLS_DEFAULT=aws or TOOLS_ONCALL=aws; tags (team, oncall, runbook, slack) and AWS_ONCALL_ROSTER_PARAMETER |
  * | aws-telemetry   | telemetry              | chosen by family: TOOLS_DEFAULT=aws or TOOLS_TELEMETRY=aws; X-Ray service graph, statistics, traces; CloudWatch metrics |
@@ -32,6 +33,7 @@ import type { WorldStore } from '../world/world-store.ts';
 import { DOCUMENT_REF_FORMS, parseDocumentRef } from './actions/ssm-documents.ts';
 import type { Tools } from './ports.ts';
 import { checkBaseUrl } from './vendors/http.ts';
+import { ACTIONS_IAM, ACTIONS_VARIABLES, parseActionSettings } from './aws/rollback-targets.ts';
 import { AWS_CLIENT_VARIABLES } from './aws/clients.ts';
 import { checkParameterName, DIRECTORY_IAM, DIRECTORY_VARIABLES, parseDirectorySettings } from './aws/directory-settings.ts';
 
@@ -53,6 +55,11 @@ export const PORTS = Object.keys(PORT_METHODS) as readonly Port[];
 
 /** What a row needs from IAM, by kind of resource; the stack turns each into a least-privilege statement. */
 export type IamNeed =
+  /**
+   * The actions on the ARN patterns the variable lists (comma-separated, `*` and `?` as IAM reads them; none when
+   * the variable is unset): aws/rollback-targets.ts `parseResourcePatterns` parses them.
+   */
+  | { readonly resource: 'arns-of-variable'; readonly variable: string; readonly actions: readonly string[] }
   /** Read the Secrets Manager secret whose complete ARN the variable holds. */
   | { readonly resource: 'secret-of-variable'; readonly variable: string; readonly actions: readonly string[] }
   /** The incident table, only the items whose partition key starts with one of `leadingKeyPrefixes`. */
@@ -438,6 +445,29 @@ const awsOncall = row({
   iam: [...DIRECTORY_IAM, { resource: 'ssm-parameter-of-variable', variable: 'AWS_ONCALL_ROSTER_PARAMETER', actions: ['ssm:GetParameter'] }],
 });
 
+const awsActions = row({
+  name: 'aws-actions',
+  configureWith: [],
+  title: 'AWS rollbacks',
+  family: 'aws',
+  ports: ['actions'],
+  variables: [...ACTIONS_VARIABLES, ...AWS_CLIENT_VARIABLES],
+  selectors: [],
+  stackSetting: 'tools',
+  // AWS_ACTIONS_RESOURCES unset is not a ConfigError: every function of a tools=aws deployment parses this row,
+  // and only the executor acts; each action is then refused, naming the variable.
+  parse: (raw) => ({ ...parseActionSettings(raw), client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }) }),
+  build:
+    process.env.AUTOPILOT_OMIT_AWS_ACTIONS === 'true'
+      ? undefined
+      : async (s) => {
+          const { AwsActions } = await import('./aws/actions.ts');
+          return { actions: new AwsActions(s) };
+        },
+  // Lambda aliases, ECS services, SSM parameters, AppConfig deployments: only those AWS_ACTIONS_RESOURCES lists.
+  iam: ACTIONS_IAM,
+});
+
 const awsTelemetry = row({
   name: 'aws-telemetry',
   configureWith: [],
@@ -479,7 +509,7 @@ const awsTelemetry = row({
 // (new aws rows go above this line)
 
 /** The table. Order matters only for messages. */
-export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, recorded, awsOncall, awsTelemetry] as unknown as readonly AdapterRow[];
+export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, recorded, awsOncall, awsActions, awsTelemetry] as unknown as readonly AdapterRow[];
 
 export const adapterRow = (name: string): AdapterRow | undefined => ADAPTERS.find((r) => r.name === name);
 
