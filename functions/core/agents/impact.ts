@@ -11,6 +11,7 @@ import { analyseSeries, DEFAULT_Z_LOW, hingeOnset, InvalidSeries, median, type S
 import { failingLeaves } from '../analysis/hypotheses.ts';
 import { type Anomaly, type AgentSummary, type AgentTask, ImpactOutput, Severity } from '../model.ts';
 import type { MetricSeries, ServiceNode, Trace } from '../tools/ports.ts';
+import { toReadings } from '../recorded/readings.ts';
 import { type AgentContext, runAgent, summarise } from './runtime.ts';
 
 const MINUTE = 60_000;
@@ -262,6 +263,9 @@ const analyse = async (ctx: AgentContext) => {
         trend: a.trend ? { slopePerMinute: round(a.trend.slopePerMinute, 4), mannKendallZ: round(a.trend.z, 2), relativeChange: round(a.trend.relativeChange, 3) } : undefined,
         utilisation,
         recent: series.points.slice(-15).map((p) => round(p.v, 3)),
+        // The whole series as read (≈1.4 KB for a 75-minute window of minute points), so `autopilot export` can
+        // write what this agent saw as a recording (recorded/readings.ts).
+        readings: toReadings(series.points),
       },
     });
   }

@@ -1,0 +1,53 @@
+/**
+ * A metric series as an agent read it, kept compactly in its evidence (`data.readings`), so `autopilot export` can
+ * write what the agents saw as a recording (recorded/export.ts) and a real incident becomes a regression test.
+ *
+ * `{ t0, t, v }`: the first point's time, then per point the seconds since `t0` and the value (five significant
+ * digits, which keeps every figure the analysis prints). About ten bytes a point: a 75-minute window at one-minute
+ * points is about 1.4 KB a series. Missing points are simply absent, as the tools return them.
+ */
+
+export interface Readings {
+  readonly t0: string;
+  /** Seconds since `t0`, one per point, ascending. */
+  readonly t: readonly number[];
+  readonly v: readonly number[];
+}
+
+/** Points beyond this are not kept (a series that long was not a one-incident read). */
+export const MAX_READINGS = 2_000;
+
+const significant = (x: number): number => (x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(5)));
+
+/** The readings of a series' points; undefined for an empty or too long series, or one with a bad time. */
+export const toReadings = (points: readonly { readonly t: string; readonly v: number }[]): Readings | undefined => {
+  if (points.length === 0 || points.length > MAX_READINGS) return undefined;
+  const t0 = Date.parse(points[0]!.t);
+  if (Number.isNaN(t0)) return undefined;
+  const t: number[] = [];
+  const v: number[] = [];
+  for (const p of points) {
+    const at = Date.parse(p.t);
+    if (Number.isNaN(at) || !Number.isFinite(p.v)) continue;
+    t.push(Math.round((at - t0) / 1000));
+    v.push(significant(p.v));
+  }
+  return { t0: new Date(t0).toISOString(), t, v };
+};
+
+/** The points (epoch ms, value) of kept readings, or undefined when `value` is not readings. */
+export const fromReadings = (value: unknown): { readonly at: number; readonly v: number }[] | undefined => {
+  if (!value || typeof value !== 'object') return undefined;
+  const r = value as { t0?: unknown; t?: unknown; v?: unknown };
+  if (typeof r.t0 !== 'string' || !Array.isArray(r.t) || !Array.isArray(r.v) || r.t.length !== r.v.length) return undefined;
+  const t0 = Date.parse(r.t0);
+  if (Number.isNaN(t0)) return undefined;
+  const out: { at: number; v: number }[] = [];
+  for (let i = 0; i < r.t.length; i++) {
+    const dt = r.t[i];
+    const v = r.v[i];
+    if (typeof dt !== 'number' || typeof v !== 'number' || !Number.isFinite(dt) || !Number.isFinite(v)) return undefined;
+    out.push({ at: t0 + dt * 1000, v });
+  }
+  return out;
+};
