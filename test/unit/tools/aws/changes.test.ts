@@ -1,0 +1,651 @@
+/**
+ * The AWS changes adapter (functions/core/tools/aws/changes.ts, cloudtrail-events.ts, codedeploy.ts) against the APIs'
+ * own shapes: LookupEvents (Events[] with EventId, EventName, EventTime, EventSource, Resources and the record as the
+ * `CloudTrailEvent` JSON string; NextToken) read page by page as one ReadOnly=false stream; GetParameterHistory
+ * (Parameters[] with Version, Value, Type); AppConfig ListDeployments (Items[] with DeploymentNumber,
+ * ConfigurationProfileId, ConfigurationVersion, State); CodeDeploy ListDeployments / BatchGetDeployments
+ * (deploymentsInfo[] with revision, previousRevision, computePlatform, status, rollbackInfo) / GetDeploymentGroup.
+ * Each event kind becomes a ChangeRequest whose resource, version and configChange a rollback can act on; failed calls
+ * are skipped; throttling is retried by the SDK's own retry strategy (a fake HTTP handler: the real middleware runs);
+ * partial answers are ChangesIncomplete with what was read.
+ */
+import { Readable } from 'node:stream';
+import { AppConfigClient, GetDeploymentCommand, ListDeploymentsCommand as ListAppConfigDeploymentsCommand } from '@aws-sdk/client-appconfig';
+import { CloudTrailClient, type Event as LookupEvent, LookupEventsCommand, type LookupEventsCommandInput } from '@aws-sdk/client-cloudtrail';
+import { BatchGetDeploymentsCommand, CodeDeployClient, GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { AwsChanges, type AwsChangesOptions, ChangesIncomplete, PREVIOUS_UNKNOWN } from '../../../../functions/core/tools/aws/changes.ts';
+import { draftOf, handledEventNames, lambdaFunction, mapperFor, type TrailEvent } from '../../../../functions/core/tools/aws/cloudtrail-events.ts';
+import { appSpecValue } from '../../../../functions/core/tools/aws/codedeploy.ts';
+import type { ServiceDirectory } from '../../../../functions/core/tools/aws/resources.ts';
+import { type ChangeRequest, ToolUnavailable } from '../../../../functions/core/tools/ports.ts';
+
+const ACCOUNT = '111122223333';
+const REGION = 'eu-west-1';
+const USER = `arn:aws:sts::${ACCOUNT}:assumed-role/deployer/alice`;
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+const WINDOW = { from: '2024-05-01T06:00:00.000Z', to: '2024-05-01T12:00:00.000Z' };
+
+const fnArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+const tdArn = (family: string, rev: number) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${rev}`;
+const ecsServiceArn = (cluster: string, name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${cluster}/${name}`;
+const paramArn = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/${name.replace(/^\//, '')}`;
+const envArn = (app: string, env: string) => `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/${app}/environment/${env}`;
+
+interface EventSpec {
+  readonly id: string;
+  readonly name: string;
+  readonly source: string;
+  readonly time: string;
+  readonly request?: Record<string, unknown> | null;
+  readonly response?: Record<string, unknown> | null;
+  readonly errorCode?: string;
+  readonly invokedBy?: string;
+}
+/** A LookupEvents event as the API returns it: the record itself is the CloudTrailEvent JSON string. */
+const event = (e: EventSpec): LookupEvent => ({
+  EventId: e.id,
+  EventName: e.name,
+  ReadOnly: 'false',
+  EventTime: new Date(e.time),
+  EventSource: e.source,
+  Username: 'alice',
+  Resources: [],
+  CloudTrailEvent: JSON.stringify({
+    eventVersion: '1.08',
+    userIdentity: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:alice', arn: USER, accountId: ACCOUNT, ...(e.invokedBy ? { invokedBy: e.invokedBy } : {}) },
+    eventTime: e.time.replace('.000Z', 'Z'),
+    eventSource: e.source,
+    eventName: e.name,
+    awsRegion: REGION,
+    sourceIPAddress: e.invokedBy ?? '203.0.113.9',
+    userAgent: 'aws-cli/2.15.0',
+    ...(e.errorCode ? { errorCode: e.errorCode, errorMessage: 'User is not authorized' } : {}),
+    requestParameters: e.request ?? null,
+    responseElements: e.response ?? null,
+    requestID: `req-${e.id}`,
+    eventID: e.id,
+    readOnly: false,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: ACCOUNT,
+    eventCategory: 'Management',
+  }),
+});
+
+// ───────────────────────── the events of the story ─────────────────────────
+
+const aliasMove = (id: string, time: string, version: string, functionName = 'checkout', extra: Partial<EventSpec> = {}) =>
+  event({
+    id,
+    name: 'UpdateAlias20150331',
+    source: 'lambda.amazonaws.com',
+    time,
+    request: { functionName, name: 'live', functionVersion: version },
+    response: { aliasArn: `${fnArn(functionName)}:live`, name: 'live', functionVersion: version, revisionId: 'r' },
+    ...extra,
+  });
+const ecsUpdate = event({
+  id: 'ev-ecs',
+  name: 'UpdateService',
+  source: 'ecs.amazonaws.com',
+  time: '2024-05-01T11:00:00.000Z',
+  request: { cluster: 'prod', service: 'orders', taskDefinition: 'orders:8' },
+  response: {
+    service: {
+      serviceArn: ecsServiceArn('prod', 'orders'),
+      serviceName: 'orders',
+      clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/prod`,
+      taskDefinition: tdArn('orders', 8),
+      desiredCount: 3,
+      deployments: [
+        { id: 'ecs-svc/2', status: 'PRIMARY', taskDefinition: tdArn('orders', 8), desiredCount: 3 },
+        { id: 'ecs-svc/1', status: 'ACTIVE', taskDefinition: tdArn('orders', 7), desiredCount: 3 },
+      ],
+    },
+  },
+});
+const registerTd = event({
+  id: 'ev-td',
+  name: 'RegisterTaskDefinition',
+  source: 'ecs.amazonaws.com',
+  time: '2024-05-01T10:59:00.000Z',
+  request: { family: 'orders', containerDefinitions: [{ name: 'app', image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/orders:1.4.2` }] },
+  response: { taskDefinition: { taskDefinitionArn: tdArn('orders', 8), family: 'orders', revision: 8 } },
+});
+const putParameter = event({
+  id: 'ev-ssm',
+  name: 'PutParameter',
+  source: 'ssm.amazonaws.com',
+  time: '2024-05-01T10:30:00.000Z',
+  request: { name: '/checkout/db/pool-size', type: 'String', overwrite: true, value: 'HIDDEN_DUE_TO_SECURITY_REASONS' },
+  response: { version: 3, tier: 'Standard' },
+});
+const failedConfig = event({ id: 'ev-failed', name: 'UpdateFunctionConfiguration20150331v2', source: 'lambda.amazonaws.com', time: '2024-05-01T10:20:00.000Z', request: { functionName: 'checkout', memorySize: 128 }, errorCode: 'AccessDenied' });
+const unrelated = event({ id: 'ev-logs', name: 'CreateLogStream', source: 'logs.amazonaws.com', time: '2024-05-01T10:10:00.000Z', request: { logGroupName: '/aws/lambda/checkout', logStreamName: 's' } });
+const appConfigDeploy = event({
+  id: 'ev-appconfig',
+  name: 'StartDeployment',
+  source: 'appconfig.amazonaws.com',
+  time: '2024-05-01T10:00:00.000Z',
+  request: { applicationId: 'app1', environmentId: 'env1', deploymentStrategyId: 'strat1', configurationProfileId: 'prof1', configurationVersion: '3' },
+  response: { applicationId: 'app1', environmentId: 'env1', deploymentStrategyId: 'strat1', configurationProfileId: 'prof1', deploymentNumber: 5, configurationName: 'checkout-flags', configurationVersion: '3', state: 'DEPLOYING' },
+});
+const codeUpdate = event({
+  id: 'ev-code',
+  name: 'UpdateFunctionCode20150331v2',
+  source: 'lambda.amazonaws.com',
+  time: '2024-05-01T09:30:00.000Z',
+  request: { functionName: 'checkout', s3Bucket: 'artifacts', s3Key: 'checkout/1.2.3.zip', publish: true },
+  response: { functionName: 'checkout', functionArn: `${fnArn('checkout')}:7`, version: '7', codeSha256: 'ZmFrZXNoYTI1NmZha2VzaGEyNTY=' },
+});
+const rdsModify = event({
+  id: 'ev-rds',
+  name: 'ModifyDBInstance',
+  source: 'rds.amazonaws.com',
+  time: '2024-05-01T09:00:00.000Z',
+  request: { dBInstanceIdentifier: 'orders-db', dBInstanceClass: 'db.r6g.xlarge', applyImmediately: true, masterUserPassword: '****' },
+  response: { dBInstanceIdentifier: 'orders-db', dBInstanceArn: `arn:aws:rds:${REGION}:${ACCOUNT}:db:orders-db`, dBInstanceClass: 'db.r6g.large', pendingModifiedValues: { dBInstanceClass: 'db.r6g.xlarge' } },
+});
+const tableUpdate = event({
+  id: 'ev-ddb',
+  name: 'UpdateTable',
+  source: 'dynamodb.amazonaws.com',
+  time: '2024-05-01T08:00:00.000Z',
+  request: { tableName: 'orders-table', provisionedThroughput: { readCapacityUnits: 5, writeCapacityUnits: 5 } },
+  response: { tableDescription: { tableName: 'orders-table', tableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders-table`, tableStatus: 'UPDATING' } },
+});
+const stackUpdate = event({
+  id: 'ev-cfn',
+  name: 'UpdateStack',
+  source: 'cloudformation.amazonaws.com',
+  time: '2024-05-01T07:00:00.000Z',
+  request: { stackName: 'checkout-stack', usePreviousTemplate: true, parameters: [{ parameterKey: 'DbPassword', parameterValue: 's3cr3t' }] },
+  response: { stackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/checkout-stack/0a1b2c3d` },
+});
+
+/** A directory that knows some ARNs; `failing` ARNs throw as a directory that could not read its sources does. */
+const fakeDirectory = (services: Record<string, string>, failing: readonly string[] = []): ServiceDirectory & { asked: string[] } => {
+  const asked: string[] = [];
+  return {
+    asked,
+    resolve: async () => [],
+    serviceOf: async (q) => {
+      asked.push(q.arn);
+      if (failing.includes(q.arn)) throw new ToolUnavailable('AWS service directory', `cannot tell which service ${q.arn} belongs to: tag:GetResources: ThrottlingException`);
+      return services[q.arn];
+    },
+  };
+};
+const DIRECTORY = {
+  [fnArn('checkout')]: 'checkout',
+  [ecsServiceArn('prod', 'orders')]: 'orders',
+  [paramArn('/checkout/db/pool-size')]: 'checkout',
+  [envArn('app1', 'env1')]: 'checkout',
+  [`arn:aws:rds:${REGION}:${ACCOUNT}:db:orders-db`]: 'orders-db',
+};
+
+interface Clients {
+  cloudtrail: CloudTrailClient;
+  codedeploy: CodeDeployClient;
+  ssm: SSMClient;
+  appconfig: AppConfigClient;
+}
+const clientsOf = (): Clients => ({
+  cloudtrail: new CloudTrailClient({ region: REGION, credentials: CREDENTIALS }),
+  codedeploy: new CodeDeployClient({ region: REGION, credentials: CREDENTIALS }),
+  ssm: new SSMClient({ region: REGION, credentials: CREDENTIALS }),
+  appconfig: new AppConfigClient({ region: REGION, credentials: CREDENTIALS }),
+});
+const fakeTime = () => {
+  let now = Date.parse('2024-05-01T12:00:00Z');
+  const waits: number[] = [];
+  return { waits, now: () => now, sleep: async (ms: number) => void (waits.push(ms), (now += ms)) };
+};
+const adapter = (directory: ServiceDirectory, clients: Clients, options: Partial<AwsChangesOptions> = {}) => {
+  const time = fakeTime();
+  const changes = new AwsChanges({
+    directory,
+    history: { searchIncidents: async () => [], recordIncident: async () => undefined },
+    clients,
+    codeDeploy: false,
+    sleep: time.sleep,
+    now: time.now,
+    ...options,
+  });
+  return { changes, time };
+};
+
+const byId = (list: readonly ChangeRequest[]) => Object.fromEntries(list.map((c) => [c.id, c]));
+
+describe('CloudTrail write events → ChangeRequests', () => {
+  const setup = () => {
+    const clients = clientsOf();
+    const trail = mockClient(clients.cloudtrail);
+    // Inputs as sent (the SDK's paginator reuses one input object, so the recorded calls would all show the last token).
+    const sent: LookupEventsCommandInput[] = [];
+    const pages = [
+      { Events: [aliasMove('ev-alias', '2024-05-01T11:30:00.000Z', '7'), ecsUpdate, registerTd, putParameter, failedConfig, unrelated], NextToken: 'page-2' },
+      { Events: [appConfigDeploy, codeUpdate, aliasMove('ev-alias-before', '2024-05-01T09:45:00.000Z', '6'), rdsModify, tableUpdate, stackUpdate] },
+    ];
+    trail.on(LookupEventsCommand).callsFake((input: LookupEventsCommandInput) => {
+      sent.push(structuredClone(input));
+      return input.LookupAttributes?.[0]?.AttributeKey === 'ReadOnly' ? pages[input.NextToken ? 1 : 0] : { Events: [] };
+    });
+    const ssm = mockClient(clients.ssm);
+    ssm.on(GetParameterHistoryCommand).resolves({
+      Parameters: [
+        { Name: '/checkout/db/pool-size', Type: 'String', Version: 1, Value: '50' },
+        { Name: '/checkout/db/pool-size', Type: 'String', Version: 2, Value: '20' },
+        { Name: '/checkout/db/pool-size', Type: 'String', Version: 3, Value: '5' },
+      ],
+    });
+    const appconfig = mockClient(clients.appconfig);
+    appconfig.on(ListAppConfigDeploymentsCommand).resolves({
+      Items: [
+        { DeploymentNumber: 5, ConfigurationProfileId: 'prof1', ConfigurationName: 'checkout-flags', ConfigurationVersion: '3', State: 'COMPLETE' },
+        { DeploymentNumber: 4, ConfigurationProfileId: 'other', ConfigurationName: 'other', ConfigurationVersion: '9', State: 'COMPLETE' },
+        { DeploymentNumber: 3, ConfigurationProfileId: 'prof1', ConfigurationName: 'checkout-flags', ConfigurationVersion: '2', State: 'COMPLETE' },
+        { DeploymentNumber: 2, ConfigurationProfileId: 'prof1', ConfigurationName: 'checkout-flags', ConfigurationVersion: '1', State: 'ROLLED_BACK' },
+      ],
+    });
+    return { clients, trail, ssm, appconfig, sent };
+  };
+
+  it('reads the window as one ReadOnly=false stream, page after page, paced for 2 TPS', async () => {
+    const { clients, sent } = setup();
+    const { changes, time } = adapter(fakeDirectory(DIRECTORY), clients);
+    await changes.listChanges({ ...WINDOW, runId: 'run-1' });
+    const calls = sent;
+    expect(calls[0]).toEqual({ LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }], StartTime: new Date(WINDOW.from), EndTime: new Date(WINDOW.to), MaxResults: 50 });
+    expect(calls[1]!.NextToken).toBe('page-2');
+    expect(calls[1]!.LookupAttributes).toEqual(calls[0]!.LookupAttributes);
+    // Then one look back for the older alias move's own predecessor (by event name), nothing else.
+    expect(calls.slice(2).map((c) => c.LookupAttributes)).toEqual([[{ AttributeKey: 'EventName', AttributeValue: 'UpdateAlias20150331' }], [{ AttributeKey: 'EventName', AttributeValue: 'CreateAlias20150331' }]]);
+    // Each call after the first waited for its 500 ms slot (the fake clock moves only by sleeping).
+    expect(time.waits).toEqual([500, 500, 500]);
+  });
+
+  it('maps each event kind with its resource, old → new and rollback plan; skips failed calls and events that change nothing', async () => {
+    const { clients, ssm, appconfig } = setup();
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
+    const list = await changes.listChanges(WINDOW);
+    const c = byId(list);
+    expect(Object.keys(c)).toEqual(['cloudtrail:ev-alias', 'cloudtrail:ev-ecs', 'cloudtrail:ev-ssm', 'cloudtrail:ev-appconfig', 'cloudtrail:ev-alias-before', 'cloudtrail:ev-code', 'cloudtrail:ev-rds', 'cloudtrail:ev-ddb', 'cloudtrail:ev-cfn']);
+    expect(c['cloudtrail:ev-failed']).toBeUndefined();
+
+    expect(c['cloudtrail:ev-alias']).toEqual({
+      id: 'cloudtrail:ev-alias',
+      service: 'checkout',
+      type: 'deploy',
+      title: 'Lambda checkout alias live: version 6 → 7',
+      description: `UpdateAlias20150331 by ${USER} at 2024-05-01T11:30:00.000Z (CloudTrail event ev-alias).`,
+      deployedAt: '2024-05-01T11:30:00.000Z',
+      state: 'implemented',
+      version: { from: '6', to: '7' },
+      rollbackPlan: 'Point alias live of checkout back to version 6',
+      author: USER,
+      resource: { type: 'AWS::Lambda::Alias', arn: `${fnArn('checkout')}:live`, identifiers: { functionName: 'checkout', alias: 'live' } },
+    });
+
+    expect(c['cloudtrail:ev-ecs']).toMatchObject({
+      service: 'orders',
+      type: 'deploy',
+      title: 'ECS prod/orders: task definition orders:7 → orders:8',
+      version: { from: tdArn('orders', 7), to: tdArn('orders', 8) },
+      resource: { type: 'AWS::ECS::Service', arn: ecsServiceArn('prod', 'orders'), identifiers: { cluster: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/prod`, service: 'orders' } },
+    });
+    expect(c['cloudtrail:ev-ecs']!.description).toContain(`Images: ${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/orders:1.4.2.`);
+
+    expect(ssm.commandCalls(GetParameterHistoryCommand)[0]!.args[0].input).toEqual({ Name: '/checkout/db/pool-size', WithDecryption: false, MaxResults: 50 });
+    expect(c['cloudtrail:ev-ssm']).toMatchObject({
+      service: 'checkout',
+      type: 'config',
+      title: 'SSM parameter /checkout/db/pool-size: "20" → "5"',
+      configChange: { param: '/checkout/db/pool-size', old: '20', new: '5' },
+      resource: { type: 'AWS::SSM::Parameter', arn: paramArn('/checkout/db/pool-size'), identifiers: { name: '/checkout/db/pool-size', toVersion: '3', fromVersion: '2' } },
+    });
+
+    expect(appconfig.commandCalls(ListAppConfigDeploymentsCommand)[0]!.args[0].input).toMatchObject({ ApplicationId: 'app1', EnvironmentId: 'env1' });
+    expect(c['cloudtrail:ev-appconfig']).toMatchObject({
+      service: 'checkout',
+      type: 'config',
+      title: 'AppConfig checkout-flags: version 2 → 3 in environment env1',
+      version: { from: '2', to: '3' },
+      state: 'implemented',
+      resource: { type: 'AWS::AppConfig::Environment', arn: envArn('app1', 'env1'), identifiers: { applicationId: 'app1', environmentId: 'env1', configurationProfileId: 'prof1', deploymentStrategyId: 'strat1', previousDeploymentNumber: '3' } },
+    });
+
+    expect(c['cloudtrail:ev-code']).toMatchObject({
+      type: 'deploy',
+      service: 'checkout',
+      title: 'Lambda checkout: new code (sha256 ZmFrZXNoYTI1), published as version 7',
+      resource: { type: 'AWS::Lambda::Function', arn: fnArn('checkout'), identifiers: { functionName: 'checkout', version: '7' } },
+    });
+    expect(c['cloudtrail:ev-code']!.version).toBeUndefined();
+    expect(c['cloudtrail:ev-rds']).toMatchObject({ type: 'infrastructure', service: 'orders-db', title: 'RDS instance orders-db modified (dBInstanceClass: db.r6g.large → db.r6g.xlarge, masterUserPassword (value withheld))' });
+    // Not mapped by the directory: kept under the resource's own name.
+    expect(c['cloudtrail:ev-ddb']).toMatchObject({ type: 'infrastructure', service: 'orders-table', title: 'DynamoDB table orders-table updated (provisioned throughput read 5 / write 5)' });
+    expect(c['cloudtrail:ev-cfn']).toMatchObject({ type: 'infrastructure', service: 'checkout-stack', title: 'CloudFormation stack checkout-stack updated (parameters DbPassword)' });
+    expect(JSON.stringify(list)).not.toContain('s3cr3t');
+    expect(JSON.stringify(list)).not.toContain('****');
+  });
+
+  it('filters by service and lists newest first', async () => {
+    const { clients } = setup();
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
+    const list = await changes.listChanges({ ...WINDOW, services: ['orders', 'orders-table'] });
+    expect(list.map((c) => c.id)).toEqual(['cloudtrail:ev-ecs', 'cloudtrail:ev-ddb']);
+  });
+
+  it('an alias moved back later marks the earlier move rolled-back; a deployment AppConfig reports rolled back is rolled-back', async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail)
+      .on(LookupEventsCommand)
+      .resolves({ Events: [aliasMove('ev-back', '2024-05-01T11:50:00.000Z', '6'), aliasMove('ev-fwd', '2024-05-01T11:30:00.000Z', '7'), aliasMove('ev-first', '2024-05-01T09:00:00.000Z', '6'), appConfigDeploy] });
+    mockClient(clients.appconfig)
+      .on(ListAppConfigDeploymentsCommand)
+      .resolves({ Items: [{ DeploymentNumber: 5, ConfigurationProfileId: 'prof1', ConfigurationVersion: '3', State: 'ROLLED_BACK' }] });
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
+    const c = byId(await changes.listChanges(WINDOW));
+    expect(c['cloudtrail:ev-fwd']).toMatchObject({ state: 'rolled-back', version: { from: '6', to: '7' } });
+    expect(c['cloudtrail:ev-back']).toMatchObject({ state: 'implemented', version: { from: '7', to: '6' } });
+    expect(c['cloudtrail:ev-appconfig']).toMatchObject({ state: 'rolled-back' });
+    // No earlier deployment of the profile: the old version is unknown, and marked so.
+    expect(c['cloudtrail:ev-appconfig']!.version).toBeUndefined();
+    expect(c['cloudtrail:ev-appconfig']!.resource!.identifiers!.previous).toBe(PREVIOUS_UNKNOWN);
+    expect(c['cloudtrail:ev-appconfig']!.description).toContain('The previous configuration version is unknown');
+  });
+
+  it("skips the alias and service moves CodeDeploy makes itself (its deployment is that change)", async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail)
+      .on(LookupEventsCommand)
+      .resolves({ Events: [aliasMove('ev-cd', '2024-05-01T11:00:00.000Z', '7', 'checkout', { invokedBy: 'codedeploy.amazonaws.com' }), aliasMove('ev-human', '2024-05-01T10:00:00.000Z', '6')] });
+    const cd = mockClient(clients.codedeploy);
+    cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { codeDeploy: true });
+    const ids = (await changes.listChanges(WINDOW).catch((e: ChangesIncomplete) => e.partial)).map((c) => c.id);
+    expect(ids).toEqual(['cloudtrail:ev-human']);
+  });
+});
+
+describe("what the events do not carry", () => {
+  it("an alias's previous version is looked back for by event name when it is not in the window", async () => {
+    const clients = clientsOf();
+    const trail = mockClient(clients.cloudtrail);
+    trail
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] })
+      .resolves({ Events: [aliasMove('ev-alias', '2024-05-01T11:30:00.000Z', '7')] })
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'UpdateAlias20150331' }] })
+      .resolves({ Events: [aliasMove('ev-other-fn', '2024-04-20T10:00:00.000Z', '3', 'payments'), aliasMove('ev-old', '2024-04-10T10:00:00.000Z', '4')] });
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
+    const [change] = await changes.listChanges(WINDOW);
+    expect(change).toMatchObject({ title: 'Lambda checkout alias live: version 4 → 7', version: { from: '4', to: '7' } });
+    const back = trail.commandCalls(LookupEventsCommand)[1]!.args[0].input;
+    expect(back.EndTime).toEqual(new Date(Date.parse('2024-05-01T11:30:00.000Z') - 1));
+    expect(back.StartTime!.getTime()).toBe(Date.parse('2024-05-01T12:00:00Z') - 90 * 86_400_000);
+  });
+
+  it('an alias whose previous version is nowhere: no version, marked unknown, the look-back bounded', async () => {
+    const clients = clientsOf();
+    const trail = mockClient(clients.cloudtrail);
+    // The general answer first: aws-sdk-client-mock lets a later general `on` override an earlier specific one.
+    trail
+      .on(LookupEventsCommand)
+      .resolves({ Events: [], NextToken: 'more' })
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] })
+      .resolves({ Events: [aliasMove('ev-a', '2024-05-01T11:30:00.000Z', '7'), aliasMove('ev-b', '2024-05-01T11:20:00.000Z', '3', 'payments'), aliasMove('ev-c', '2024-05-01T11:10:00.000Z', '9', 'search')] });
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
+    const list = await changes.listChanges(WINDOW);
+    for (const c of list) {
+      expect(c.version).toBeUndefined();
+      expect(c.resource!.identifiers!.previous).toBe(PREVIOUS_UNKNOWN);
+      expect(c.description).toContain("The alias's previous version is unknown");
+    }
+    // 1 stream page + at most 4 look-back pages.
+    expect(trail.commandCalls(LookupEventsCommand)).toHaveLength(5);
+  });
+
+  it('a SecureString parameter: versions only, never a value, no configChange', async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail)
+      .on(LookupEventsCommand)
+      .resolves({ Events: [event({ id: 'ev-sec', name: 'PutParameter', source: 'ssm.amazonaws.com', time: '2024-05-01T11:00:00.000Z', request: { name: 'db-password', type: 'SecureString', overwrite: true, value: 'HIDDEN_DUE_TO_SECURITY_REASONS' }, response: { version: 2, tier: 'Standard' } })] });
+    mockClient(clients.ssm)
+      .on(GetParameterHistoryCommand)
+      .resolves({ Parameters: [{ Name: 'db-password', Type: 'SecureString', Version: 1, Value: 'AQICAHh-ciphertext-1' }, { Name: 'db-password', Type: 'SecureString', Version: 2, Value: 'AQICAHh-ciphertext-2' }] });
+    const { changes } = adapter(fakeDirectory({}), clients);
+    const [c] = await changes.listChanges(WINDOW);
+    expect(c).toMatchObject({ title: 'SSM parameter db-password (SecureString) changed: version 1 → 2 (values withheld)', resource: { identifiers: { name: 'db-password', fromVersion: '1', toVersion: '2' } } });
+    expect(c!.configChange).toBeUndefined();
+    expect(JSON.stringify(c)).not.toContain('ciphertext');
+  });
+
+  it('a parameter whose history cannot be read: the change is kept, its old value marked unknown', async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [putParameter] });
+    mockClient(clients.ssm).on(GetParameterHistoryCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
+    const [c] = await changes.listChanges(WINDOW);
+    expect(c).toMatchObject({ title: 'SSM parameter /checkout/db/pool-size changed (version 3)', resource: { identifiers: { previous: PREVIOUS_UNKNOWN } } });
+    expect(c!.configChange).toBeUndefined();
+    expect(c!.description).toContain('GetParameterHistory failed (AccessDeniedException: not authorized)');
+  });
+
+  it('an ECS update whose response lists no older deployment takes the previous task definition from an earlier update in the window', async () => {
+    const clients = clientsOf();
+    const later = event({
+      id: 'ev-later',
+      name: 'UpdateService',
+      source: 'ecs.amazonaws.com',
+      time: '2024-05-01T11:40:00.000Z',
+      request: { cluster: 'prod', service: 'orders', taskDefinition: 'orders:9' },
+      response: { service: { serviceArn: ecsServiceArn('prod', 'orders'), serviceName: 'orders', clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/prod`, taskDefinition: tdArn('orders', 9), deployments: [{ status: 'PRIMARY', taskDefinition: tdArn('orders', 9) }] } },
+    });
+    mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [later, ecsUpdate] });
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
+    const c = byId(await changes.listChanges(WINDOW));
+    expect(c['cloudtrail:ev-later']).toMatchObject({ title: 'ECS prod/orders: task definition orders:8 → orders:9', version: { from: tdArn('orders', 8), to: tdArn('orders', 9) } });
+  });
+});
+
+describe('bounds, throttling and partial answers', () => {
+  it('more write events than AWS_CHANGES_MAX_EVENTS: what was read, as ChangesIncomplete naming the variable and how far it got', async () => {
+    const clients = clientsOf();
+    const trail = mockClient(clients.cloudtrail);
+    trail
+      .on(LookupEventsCommand)
+      .resolvesOnce({ Events: [aliasMove('e1', '2024-05-01T11:50:00.000Z', '7'), unrelated], NextToken: 't' })
+      .resolves({ Events: [aliasMove('e2', '2024-05-01T09:00:00.000Z', '6'), putParameter], NextToken: 't2' });
+    mockClient(clients.ssm).on(GetParameterHistoryCommand).resolves({ Parameters: [] });
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { maxEvents: 3 });
+    const error = (await changes.listChanges(WINDOW).catch((e: unknown) => e)) as ChangesIncomplete;
+    expect(error).toBeInstanceOf(ChangesIncomplete);
+    expect(error.message).toContain('CloudTrail had more than 3 write events in the window: only 2024-05-01T09:00:00.000Z → 2024-05-01T12:00:00.000Z was read (AWS_CHANGES_MAX_EVENTS)');
+    expect(error.partial.map((c) => c.id)).toEqual(['cloudtrail:e1', 'cloudtrail:e2']);
+    const stream = trail.commandCalls(LookupEventsCommand).filter((c) => c.args[0].input.LookupAttributes![0]!.AttributeKey === 'ReadOnly');
+    expect(stream).toHaveLength(2);
+  });
+
+  it('with a services filter, a change whose service the directory could not tell makes the answer incomplete', async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [tableUpdate] });
+    const { changes } = adapter(fakeDirectory({}, [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders-table`]), clients);
+    const error = (await changes.listChanges({ ...WINDOW, services: ['orders'] }).catch((e: unknown) => e)) as ChangesIncomplete;
+    expect(error).toBeInstanceOf(ChangesIncomplete);
+    expect(error.message).toContain('the service of 1 change(s) could not be told');
+    expect(error.partial).toEqual([]);
+    // Without a filter the change is listed under its resource's name.
+    await expect(changes.listChanges(WINDOW)).resolves.toMatchObject([{ service: 'orders-table' }]);
+  });
+
+  describe('throttling through the SDK retry strategy (a fake HTTP handler: the real middleware runs)', () => {
+    const handler = (responses: readonly { status: number; body: unknown }[]) => {
+      const requests: string[] = [];
+      return {
+        requests,
+        handle: async (request: { headers: Record<string, string> }) => {
+          requests.push(Object.entries(request.headers).find(([k]) => k.toLowerCase() === 'x-amz-target')?.[1] ?? '');
+          const r = responses[Math.min(requests.length - 1, responses.length - 1)]!;
+          return { response: { statusCode: r.status, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: Readable.from([Buffer.from(JSON.stringify(r.body))]) } };
+        },
+      };
+    };
+    const throttled = { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } };
+    const wire = (e: LookupEvent) => ({ ...e, EventTime: e.EventTime!.getTime() / 1000 });
+    const trailClient = (h: ReturnType<typeof handler>, maxAttempts: number) => ({ ...clientsOf(), cloudtrail: new CloudTrailClient({ region: REGION, credentials: CREDENTIALS, maxAttempts, retryMode: 'standard', requestHandler: h }) });
+
+    it('a throttled LookupEvents is retried and then succeeds', async () => {
+      const h = handler([throttled, { status: 200, body: { Events: [wire(aliasMove('ev-1', '2024-05-01T11:00:00.000Z', '7')), wire(aliasMove('ev-0', '2024-05-01T10:00:00.000Z', '6'))] } }]);
+      const { changes } = adapter(fakeDirectory(DIRECTORY), trailClient(h, 3));
+      const list = await changes.listChanges(WINDOW);
+      // The throttled call and its retry (then the older move's look-back, answered from the same fake).
+      expect(h.requests.slice(0, 2)).toEqual(['CloudTrail_20131101.LookupEvents', 'CloudTrail_20131101.LookupEvents']);
+      expect(list[0]).toMatchObject({ id: 'cloudtrail:ev-1', version: { from: '6', to: '7' } });
+    });
+
+    it('throttling that outlasts the retries is a ToolUnavailable naming it', async () => {
+      const h = handler([throttled]);
+      const { changes } = adapter(fakeDirectory(DIRECTORY), trailClient(h, 2));
+      const error = await changes.listChanges(WINDOW).catch((e: unknown) => e);
+      expect(h.requests).toHaveLength(2);
+      expect(error).toBeInstanceOf(ToolUnavailable);
+      expect((error as Error).message).toContain('CloudTrail LookupEvents failed: ThrottlingException: Rate exceeded');
+    });
+  });
+});
+
+describe('CodeDeploy deployments', () => {
+  const lambdaAppSpec = JSON.stringify({ version: 0.0, Resources: [{ checkoutFn: { Type: 'AWS::Lambda::Function', Properties: { Name: 'checkout', Alias: 'live', CurrentVersion: '6', TargetVersion: '7' } } }] });
+  const ecsAppSpec = (td: string) => `version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: "${td}"\n        LoadBalancerInfo:\n          ContainerName: "app"\n          ContainerPort: 8080\n`;
+  const role = `arn:aws:iam::${ACCOUNT}:role/CodeDeployRole`;
+
+  const setup = () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [] });
+    const cd = mockClient(clients.codedeploy);
+    const listed: { createTimeRange?: unknown; nextToken?: string }[] = [];
+    cd.on(ListDeploymentsCommand).callsFake((input: { createTimeRange?: unknown; nextToken?: string }) => {
+      listed.push(structuredClone(input));
+      return input.nextToken === 'n' ? { deployments: ['d-EC2'] } : { deployments: ['d-LAMBDA', 'd-ECS'], nextToken: 'n' };
+    });
+    cd.on(BatchGetDeploymentsCommand).resolves({
+      deploymentsInfo: [
+        { deploymentId: 'd-LAMBDA', applicationName: 'checkout-app', deploymentGroupName: 'checkout-dg', computePlatform: 'Lambda', status: 'Succeeded', creator: 'user', createTime: new Date('2024-05-01T11:00:00Z'), startTime: new Date('2024-05-01T11:00:05Z'), deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes', revision: { revisionType: 'AppSpecContent', appSpecContent: { content: lambdaAppSpec, sha256: 'abc' } } },
+        { deploymentId: 'd-ECS', applicationName: 'orders-app', deploymentGroupName: 'orders-dg', computePlatform: 'ECS', status: 'Failed', creator: 'user', createTime: new Date('2024-05-01T10:00:00Z'), revision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec(tdArn('orders', 8)) } }, previousRevision: { revisionType: 'AppSpecContent', appSpecContent: { content: ecsAppSpec(tdArn('orders', 7)) } }, rollbackInfo: { rollbackDeploymentId: 'd-RB', rollbackMessage: 'alarm orders-5xx' } },
+        { deploymentId: 'd-EC2', applicationName: 'legacy', deploymentGroupName: 'fleet', computePlatform: 'Server', status: 'Stopped', creator: 'user', createTime: new Date('2024-05-01T09:00:00Z'), revision: { revisionType: 'S3', s3Location: { bucket: 'builds', key: 'legacy/2.zip', bundleType: 'zip', eTag: 'e2' } }, previousRevision: { revisionType: 'S3', s3Location: { bucket: 'builds', key: 'legacy/1.zip', bundleType: 'zip', eTag: 'e1' } } },
+      ],
+    });
+    cd.on(GetDeploymentGroupCommand, { applicationName: 'checkout-app' }).resolves({ deploymentGroupInfo: { applicationName: 'checkout-app', deploymentGroupName: 'checkout-dg', serviceRoleArn: role, computePlatform: 'Lambda' } });
+    cd.on(GetDeploymentGroupCommand, { applicationName: 'orders-app' }).resolves({ deploymentGroupInfo: { applicationName: 'orders-app', deploymentGroupName: 'orders-dg', serviceRoleArn: role, computePlatform: 'ECS', ecsServices: [{ clusterName: 'prod', serviceName: 'orders' }] } });
+    cd.on(GetDeploymentGroupCommand, { applicationName: 'legacy' }).rejects(Object.assign(new Error('no such group'), { name: 'DeploymentGroupDoesNotExistException' }));
+    return { clients, cd, listed };
+  };
+
+  it('lists the window page by page, reads them 25 at a time, and makes each a deploy with its resource and versions', async () => {
+    const { clients, cd, listed } = setup();
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { codeDeploy: true });
+    const c = byId(await changes.listChanges(WINDOW));
+    const list = listed;
+    expect(list[0]!.createTimeRange).toEqual({ start: new Date(WINDOW.from), end: new Date(WINDOW.to) });
+    expect(list[0]!.nextToken).toBeUndefined();
+    expect(list[1]!.nextToken).toBe('n');
+    expect(cd.commandCalls(BatchGetDeploymentsCommand)[0]!.args[0].input).toEqual({ deploymentIds: ['d-LAMBDA', 'd-ECS', 'd-EC2'] });
+
+    expect(c['codedeploy:d-LAMBDA']).toEqual({
+      id: 'codedeploy:d-LAMBDA',
+      service: 'checkout',
+      type: 'deploy',
+      title: 'CodeDeploy checkout-app/checkout-dg: Lambda checkout alias live version 6 → 7',
+      description: expect.stringContaining('with CodeDeployDefault.LambdaCanary10Percent5Minutes, status Succeeded'),
+      deployedAt: '2024-05-01T11:00:05.000Z',
+      state: 'implemented',
+      author: 'CodeDeploy (user)',
+      version: { from: '6', to: '7' },
+      rollbackPlan: 'Point alias live of checkout back to version 6',
+      resource: { type: 'AWS::Lambda::Alias', arn: `${fnArn('checkout')}:live`, identifiers: { functionName: 'checkout', alias: 'live' } },
+    });
+    expect(c['codedeploy:d-ECS']).toMatchObject({
+      service: 'orders',
+      state: 'rolled-back',
+      title: 'CodeDeploy orders-app/orders-dg: ECS prod/orders task definition orders:7 → orders:8 (failed)',
+      version: { from: tdArn('orders', 7), to: tdArn('orders', 8) },
+      resource: { type: 'AWS::ECS::Service', arn: ecsServiceArn('prod', 'orders'), identifiers: { cluster: 'prod', service: 'orders' } },
+    });
+    expect(c['codedeploy:d-ECS']!.description).toContain('Rolled back by deployment d-RB: alarm orders-5xx.');
+    expect(c['codedeploy:d-EC2']).toMatchObject({
+      service: 'legacy',
+      state: 'cancelled',
+      title: 'CodeDeploy legacy/fleet: s3://builds/legacy/2.zip (ETag e2) (stopped)',
+      version: { from: 's3://builds/legacy/1.zip (ETag e1)', to: 's3://builds/legacy/2.zip (ETag e2)' },
+    });
+    expect(c['codedeploy:d-EC2']!.resource).toBeUndefined();
+    expect(c['codedeploy:d-EC2']!.description).toContain('Its deployment group could not be read (DeploymentGroupDoesNotExistException: no such group)');
+  });
+
+  it('CodeDeploy unreadable while CloudTrail answered: ChangesIncomplete with the CloudTrail changes', async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [tableUpdate] });
+    mockClient(clients.codedeploy).on(ListDeploymentsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { codeDeploy: true });
+    const error = (await changes.listChanges(WINDOW).catch((e: unknown) => e)) as ChangesIncomplete;
+    expect(error).toBeInstanceOf(ChangesIncomplete);
+    expect(error.message).toContain('CodeDeploy could not be read (AccessDeniedException: denied): only CloudTrail events were read');
+    expect(error.partial.map((c) => c.id)).toEqual(['cloudtrail:ev-ddb']);
+  });
+
+  it('reads AppSpec values from JSON and YAML, not from a longer key', () => {
+    expect(appSpecValue(lambdaAppSpec, 'Name')).toBe('checkout');
+    expect(appSpecValue(ecsAppSpec(tdArn('orders', 8)), 'TaskDefinition')).toBe(tdArn('orders', 8));
+    expect(appSpecValue('ContainerName: "app"\n', 'Name')).toBeUndefined();
+  });
+});
+
+describe('the event table', () => {
+  const e = (name: string, source: string, request: Record<string, unknown>, response: Record<string, unknown> = {}): TrailEvent => ({
+    id: 'x',
+    name,
+    source,
+    time: '2024-05-01T10:00:00.000Z',
+    region: REGION,
+    account: ACCOUNT,
+    partition: 'aws',
+    request,
+    response,
+    resourceArns: [],
+  });
+
+  it("matches Lambda's dated names, never a longer name", () => {
+    expect(mapperFor('lambda.amazonaws.com', 'UpdateFunctionCode20150331v2')).toBeDefined();
+    expect(mapperFor('lambda.amazonaws.com', 'UpdateFunctionConfiguration20150331v2')).toBeDefined();
+    expect(mapperFor('ecs.amazonaws.com', 'UpdateService')).toBeDefined();
+    expect(mapperFor('ecs.amazonaws.com', 'UpdateServicePrimaryTaskSet')).toBeUndefined();
+    expect(mapperFor('ecs.amazonaws.com', 'DescribeServices')).toBeUndefined();
+    expect(handledEventNames().join('\n')).toContain('appconfig.amazonaws.com: StartDeployment');
+  });
+
+  it('names Lambda environment variables, never their values', () => {
+    const d = draftOf(e('UpdateFunctionConfiguration20150331v2', 'lambda.amazonaws.com', { functionName: 'checkout', memorySize: 1024, environment: { variables: { DB_PASSWORD: 'hunter2', POOL: '5' } } }));
+    expect(d!.title).toBe('Lambda checkout: configuration changed (memorySize=1024, environment variables (DB_PASSWORD, POOL))');
+    expect(JSON.stringify(d)).toContain('hunter2'); // the raw event is kept on the draft …
+    expect(d!.title + d!.details.join(' ')).not.toContain('hunter2'); // … but never said
+  });
+
+  it('reads camelCase and PascalCase parameters alike; Application Auto Scaling ids become ARNs', () => {
+    const d = draftOf(e('StartDeployment', 'appconfig.amazonaws.com', { ApplicationId: 'a', EnvironmentId: 'e', ConfigurationProfileId: 'p', DeploymentStrategyId: 's', ConfigurationVersion: '4' }));
+    expect(d!.resource!.identifiers).toEqual({ applicationId: 'a', environmentId: 'e', configurationProfileId: 'p', deploymentStrategyId: 's' });
+    const scaling = draftOf(e('PutScalingPolicy', 'application-autoscaling.amazonaws.com', { serviceNamespace: 'ecs', resourceId: 'service/prod/orders', policyName: 'cpu', policyType: 'TargetTrackingScaling' }));
+    expect(scaling).toMatchObject({ type: 'infrastructure', title: 'service/prod/orders: scaling policy cpu set (TargetTrackingScaling)', arns: [ecsServiceArn('prod', 'orders')], fallbackService: 'orders' });
+  });
+
+  it('reads a Lambda function from a name, a qualified name, a partial ARN or an ARN', () => {
+    const ev = e('x', 'lambda.amazonaws.com', {});
+    expect(lambdaFunction(ev, 'checkout')).toEqual({ name: 'checkout', arn: fnArn('checkout') });
+    expect(lambdaFunction(ev, 'checkout:live')).toEqual({ name: 'checkout', arn: fnArn('checkout') });
+    expect(lambdaFunction(ev, `${ACCOUNT}:function:checkout`)).toEqual({ name: 'checkout', arn: fnArn('checkout') });
+    expect(lambdaFunction(ev, `arn:aws-cn:lambda:cn-north-1:444455556666:function:checkout:7`)).toEqual({ name: 'checkout', arn: 'arn:aws-cn:lambda:cn-north-1:444455556666:function:checkout' });
+  });
+});
