@@ -15,6 +15,8 @@ import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
+import type { IamNeed } from '../functions/core/tools/adapters.ts';
+import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { grantToolAdapters, resolveToolSettings, type ToolSettings, type ToolsChoice, ToolSettingsInvalid } from './tool-adapters.ts';
 import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowance } from './nag-acknowledgements.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
@@ -216,7 +218,7 @@ export class IncidentAutopilotStack extends Stack {
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
-    grantToolAdapters(this, FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => this.functions.get(f.name)), this.tools, this.store.table);
+    grantToolAdapters(this, FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => this.functions.get(f.name)), this.tools, this.store.table, [this.functions.get('execute-mitigation')]);
 
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),
@@ -291,18 +293,21 @@ export class IncidentAutopilotStack extends Stack {
    */
   private toolWildcardAllowances(): WildcardAllowance[] {
     const flattened = (pattern: string) => pattern.replaceAll('{partition}', '<AWS::Partition>').replaceAll('{region}', '<AWS::Region>').replaceAll('{account}', '<AWS::AccountId>');
+    const patterns = (need: IamNeed): { patterns: string[]; why: string } => {
+      if (need.resource === 'aws-api') return { patterns: need.resources.map(flattened), why: need.why ?? 'the resources are known only at run time' };
+      if (need.resource === 'arns-of-variable') {
+        const value = this.tools.environment[need.variable];
+        return { patterns: value === undefined ? [] : parseResourcePatterns(value, need.variable), why: `the operator's allow-list ${need.variable}, granted as given` };
+      }
+      return { patterns: [], why: '' };
+    };
     return this.tools.inUse.flatMap((row) =>
-      row.iam.flatMap((need) =>
-        need.resource === 'aws-api'
-          ? need.resources
-              .filter((r) => r.includes('*'))
-              .map((r) => ({
-                reason: `${row.title}: ${need.why ?? 'the resources are known only at run time'}`,
-                resource: new RegExp(`^${literal(flattened(r))}$`),
-                actions: new RegExp(`^(${need.actions.map(literal).join('|')})$`),
-              }))
-          : [],
-      ),
+      row.iam.flatMap((need) => {
+        const { patterns: resources, why } = patterns(need);
+        return resources
+          .filter((r) => r.includes('*'))
+          .map((r) => ({ reason: `${row.title}: ${why}`, resource: new RegExp(`^${literal(r)}$`), actions: new RegExp(`^(${need.actions.map(literal).join('|')})$`) }));
+      }),
     );
   }
 

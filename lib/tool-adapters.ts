@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import { ConfigError } from '../functions/core/config.ts';
 import { ADAPTERS, type AdapterName, type AdapterRow, type IamNeed, omitSwitch } from '../functions/core/tools/adapters.ts';
 import { ssmParameterResource } from '../functions/core/tools/aws/directory-settings.ts';
+import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { chooseAdapters, TOOLS_DEFAULT } from '../functions/core/tools/runtime.ts';
 
 /**
@@ -88,10 +89,13 @@ export const resolveToolSettings = (input: ToolSettingsInput): ToolSettings => {
  * `tools`) declare: read on each secret a variable names, the simulated world's items of the incident table. (The
  * actions rows are granted to the executor by IncidentFunctions, from the same declarations.)
  */
-export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFunction[], settings: ToolSettings, table: ITable): void => {
+export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFunction[], settings: ToolSettings, table: ITable, executors: readonly NodejsFunction[] = functions): void => {
   const secrets = new Map<string, ISecret>();
   const statements: PolicyStatement[] = [];
-  const grant = (need: IamNeed): void => {
+  /** What only the functions that run actions get (an actions row's write access). */
+  const executorStatements: PolicyStatement[] = [];
+  const grant = (need: IamNeed, row: AdapterRow): void => {
+    const to = row.ports.length === 1 && row.ports[0] === 'actions' ? executorStatements : statements;
     switch (need.resource) {
       case 'secret-of-variable': {
         const arn = settings.environment[need.variable];
@@ -108,22 +112,28 @@ export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFu
         );
         return;
       case 'aws-api':
-        statements.push(new PolicyStatement({ actions: [...need.actions], resources: need.resources.map(inAccount) }));
+        to.push(new PolicyStatement({ actions: [...need.actions], resources: need.resources.map(inAccount) }));
         return;
       case 'ssm-parameter-of-variable': {
         const name = settings.environment[need.variable];
-        if (name !== undefined) statements.push(new PolicyStatement({ actions: [...need.actions], resources: [inAccount(ssmParameterResource(name))] }));
+        if (name !== undefined) to.push(new PolicyStatement({ actions: [...need.actions], resources: [inAccount(ssmParameterResource(name))] }));
+        return;
+      }
+      case 'arns-of-variable': {
+        const value = settings.environment[need.variable];
+        if (value !== undefined) to.push(new PolicyStatement({ actions: [...need.actions], resources: parseResourcePatterns(value, need.variable) }));
         return;
       }
       default:
         throw new ToolSettingsInvalid(`the stack cannot grant ${need.resource} through toolsEnvironment`);
     }
   };
-  for (const r of settings.inUse.filter((x) => x.stackSetting === 'toolsEnvironment' || x.stackSetting === 'tools')) r.iam.forEach(grant);
+  for (const r of settings.inUse.filter((x) => x.stackSetting === 'toolsEnvironment' || x.stackSetting === 'tools')) r.iam.forEach((need) => grant(need, r));
   for (const fn of functions) {
     for (const [key, value] of Object.entries(settings.environment)) fn.addEnvironment(key, value);
     for (const secret of secrets.values()) secret.grantRead(fn);
     for (const statement of statements) fn.addToRolePolicy(statement);
+    if (executors.includes(fn)) for (const statement of executorStatements) fn.addToRolePolicy(statement);
   }
 };
 
