@@ -9,14 +9,19 @@
  * own strategy (a fake HTTP handler, so the real middleware runs); partial failure listed, total failure
  * ToolUnavailable naming the API.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandInput, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { BatchGetTracesCommand, GetServiceGraphCommand, GetTimeSeriesServiceStatisticsCommand, GetTraceSummariesCommand, type Service, type TimeSeriesServiceStatistics, XRayClient } from '@aws-sdk/client-xray';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../../functions/core/config.ts';
+import { adapterRow, parseSettings } from '../../../../functions/core/tools/adapters.ts';
+import { toolsRuntime } from '../../../../functions/core/tools/runtime.ts';
 import { type AwsTelemetryOptions, AwsTelemetry, gapsOf, histogramPercentile, MAX_QUERIES_PER_CALL, XRAY_METRIC_NAMES } from '../../../../functions/core/tools/aws/telemetry.ts';
 import { parseArn, type ServiceDirectory, type ServiceResources } from '../../../../functions/core/tools/aws/resources.ts';
-import { parseXrayNodeName, xrayNodeName } from '../../../../functions/core/tools/aws/xray-names.ts';
+import { parseXrayNodeName, xrayNodeName, xrayTier } from '../../../../functions/core/tools/aws/xray-names.ts';
 import { type MetricSeries, ToolUnavailable } from '../../../../functions/core/tools/ports.ts';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -108,6 +113,30 @@ describe('node naming', () => {
   ])('%s + %s ⇄ %s', (name, type, full) => {
     expect(xrayNodeName(name, type)).toBe(full);
     expect(parseXrayNodeName(full)).toEqual(type ? { name, type } : { name });
+  });
+});
+
+/** The PetShop dataset's graphs (real X-Ray node names), where this machine has them. */
+const PETSHOP = resolve(process.cwd(), '../shared/data/petshop');
+const petshopNames = (): string[] => {
+  const names = new Set<string>();
+  for (const d of readdirSync(PETSHOP, { withFileTypes: true })) {
+    const graph = join(PETSHOP, d.name, 'graph.csv');
+    if (d.isDirectory() && existsSync(graph)) for (const n of readFileSync(graph, 'utf8').split('\n')[0]!.split(',').slice(1)) if (n.trim()) names.add(n.trim());
+  }
+  return [...names];
+};
+
+describe.skipIf(!existsSync(PETSHOP))('node naming on PetShop (../shared/data/petshop; skipped where absent)', () => {
+  it('every node name of every scenario graph splits into an X-Ray name and type and back', () => {
+    const names = petshopNames();
+    expect(names.length).toBeGreaterThan(40);
+    for (const n of names) {
+      const { name, type } = parseXrayNodeName(n);
+      expect(xrayNodeName(name, type), n).toBe(n);
+    }
+    const tier = (n: string) => xrayTier(parseXrayNodeName(n).type);
+    expect([tier('petInfo_AWS::DynamoDB::Table'), tier('PetSearch_client'), tier('amazon.com_remote'), tier('PetSite'), tier('STS_AWS::STS')]).toEqual(['database', 'frontend', 'external', 'backend', 'external']);
   });
 });
 
@@ -648,5 +677,34 @@ describe('getTraces', () => {
     xm.on(GetTraceSummariesCommand).resolves({ TraceSummaries: [] });
     expect(await telemetry.getTraces({ services: ['PetSite'], from: iso('11:00'), to: iso('12:00') })).toEqual([]);
     expect(xm.commandCalls(BatchGetTracesCommand)).toHaveLength(0);
+  });
+});
+
+describe('the aws-telemetry row', () => {
+  const row = adapterRow('aws-telemetry')!;
+
+  it('parses its settings, refusing a bad value by the variable', () => {
+    expect(parseSettings(row, { AWS_XRAY_GRAPH_MINUTES: '120', AWS_APPLICATION_SIGNALS_ENVIRONMENT: 'eks:pets/default', AWS_TOOLS_MAX_ATTEMPTS: '5' })).toEqual({
+      directory: { tagKey: 'service' },
+      client: { maxAttempts: 5 },
+      graphWindowMinutes: 120,
+      applicationSignalsEnvironment: 'eks:pets/default',
+    });
+    expect(() => parseSettings(row, { AWS_XRAY_GRAPH_MINUTES: '3' })).toThrow(new ConfigError('invalid configuration: AWS_XRAY_GRAPH_MINUTES must be an integer between 5 and 360, got "3"'));
+    expect(() => parseSettings(row, { AWS_APPLICATION_SIGNALS_ENVIRONMENT: 'eks pets' })).toThrow(/AWS_APPLICATION_SIGNALS_ENVIRONMENT must be an Application Signals environment/);
+  });
+
+  it("declares the X-Ray and CloudWatch read APIs on '*' with why, and the directory's needs", () => {
+    expect(row).toMatchObject({ family: 'aws', stackSetting: 'tools', selectors: [], ports: ['telemetry'] });
+    const apis = row.iam.flatMap((n) => (n.resource === 'aws-api' ? n.actions.map((a) => [a, n.resources.join(), Boolean(n.why)]) : []));
+    expect(apis).toEqual(
+      expect.arrayContaining(['xray:GetServiceGraph', 'xray:GetTimeSeriesServiceStatistics', 'xray:GetTraceSummaries', 'xray:BatchGetTraces', 'cloudwatch:GetMetricData', 'tag:GetResources'].map((a) => [a, '*', true])),
+    );
+  });
+
+  it('is the telemetry of TOOLS_DEFAULT=aws, built on first use', async () => {
+    const runtime = toolsRuntime({ TOOLS_DEFAULT: 'aws' }, { getSecret: async () => '' });
+    expect(runtime.sources.telemetry).toBe('aws-telemetry');
+    expect(await runtime.adapter('telemetry')).toBeInstanceOf(AwsTelemetry);
   });
 });
