@@ -24,7 +24,7 @@
  * - getTopology: GetServiceGraph failing is `ToolUnavailable` (a partial graph would hide callers and callees). The
  *   directory failing is tolerated while every service asked for is found by its own name; otherwise
  *   `ToolUnavailable` names both. No node for any service asked for is `ToolUnavailable` too (an empty topology
- *   would read as "calls nothing").
+ *   would read as "calls nothing"); a node for some of them returns their part, the others in `gapsOf(result)`.
  * - queryMetrics: returns the series that were read and lists what was not in `gapsOf(result)` (the API, the
  *   service, the metric, why); `ToolUnavailable` when nothing could be read at all, or no service asked for maps to
  *   an X-Ray node or a resource.
@@ -530,7 +530,11 @@ export class AwsTelemetry implements Telemetry {
       walk(s, (n) => n.callers);
     }
     const display = aliases(resolved);
-    return [...graph.byName.values()].filter((n) => keep.has(n.fullName)).map((n) => nodeOf(n, display));
+    for (const service of missing) gaps.push({ api: 'mapping', service, reason: `no node of the service graph (${graph.window}) is ${service}` });
+    return withGaps(
+      [...graph.byName.values()].filter((n) => keep.has(n.fullName)).map((n) => nodeOf(n, display)),
+      gaps,
+    );
   }
 
   async queryMetrics(q: Parameters<Telemetry['queryMetrics']>[0]): Promise<MetricSeries[]> {

@@ -170,6 +170,11 @@ describe('getTopology', () => {
     serveGraph(xm);
     const nodes = await telemetry.getTopology({ services: ['PetSearch_AWS::ECS::Fargate'] });
     expect(nodes.map((n) => n.name).sort()).toEqual(['PetSearch_AWS::ECS::Fargate', 'PetSite', 'PetSite_client', 'petInfo_AWS::DynamoDB::Table']);
+    expect(gapsOf(nodes)).toEqual([]);
+    // One service of two unknown: the other's part, and the unknown one listed.
+    const some = await telemetry.getTopology({ services: ['PetSearch_AWS::ECS::Fargate', 'billing'] });
+    expect(some).toHaveLength(4);
+    expect(gapsOf(some)).toEqual([{ api: 'mapping', service: 'billing', reason: 'no node of the service graph (the last 60 min to 2026-03-01T12:00:00.000Z) is billing' }]);
   });
 
   it("reports a service the alert names under the alert's name: its entry node, found through the directory's xrayNames", async () => {
