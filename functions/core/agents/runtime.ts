@@ -9,7 +9,7 @@ import type * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type AgentName, type AgentRecord, type AgentSummary, type Evidence, validateCitations } from '../model.ts';
 import { IncidentNotFound, type IncidentMeta, type IncidentWith } from '../store/store.ts';
-import { type ToolScope, ToolUnavailable } from '../tools/ports.ts';
+import { type PartialGap, partialGapsOf, type ToolScope, ToolUnavailable } from '../tools/ports.ts';
 
 export class EvidenceLog {
   readonly items: Evidence[] = [];
@@ -45,6 +45,12 @@ export class EvidenceLog {
     try {
       const result = await fn();
       this.toolCalls.push({ tool, ok: true, latencyMs: this.#now() - started });
+      // A partial answer (some queries failed): each part it left out is a gap, so it is not read as the whole truth.
+      const partial = partialGapsOf(result);
+      if (partial.length > 0) {
+        const more = partial.length > MAX_PARTIAL_GAPS_NAMED ? `; and ${partial.length - MAX_PARTIAL_GAPS_NAMED} more` : '';
+        this.#gap(tool, `partly: ${partial.slice(0, MAX_PARTIAL_GAPS_NAMED).map(describePartialGap).join('; ')}${more}`);
+      }
       return result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -66,6 +72,10 @@ export class EvidenceLog {
     if (!known.summary.includes(message)) this.items[at] = { ...known, summary: `${known.summary}; ${message}` };
   }
 }
+
+/** How a partial answer's gap reads in the evidence ("cloudwatch:GetMetricData (checkout cpu_pct): ThrottlingException"). */
+const MAX_PARTIAL_GAPS_NAMED = 5;
+export const describePartialGap = (g: PartialGap): string => `${g.api}${g.service ? ` (${[g.service, g.metric].filter(Boolean).join(' ')})` : ''}: ${g.reason}`;
 
 /** An earlier agent's output, typed by its schema, with the evidence it cited. */
 export interface Earlier<T> {

@@ -201,3 +201,27 @@ export class ToolUnavailable extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * Something a tool could not read, listed beside the partial answer it returned (one CloudWatch query throttled out
+ * of fifty, one trace batch lost): the answer is still worth having, and the agent records each as a `gap:` evidence
+ * item (agents/runtime.ts), so a partial answer is never read as the whole truth.
+ */
+export interface PartialGap {
+  /** What failed: the API (`xray:GetTimeSeriesServiceStatistics`, `cloudwatch:GetMetricData`, …) or a part of the adapter. */
+  readonly api: string;
+  readonly service?: string;
+  readonly metric?: string;
+  readonly reason: string;
+}
+
+const PARTIAL_GAPS = Symbol.for('incident-autopilot.partial-gaps');
+
+/** What a tool's result left out (empty when it is complete). */
+export const partialGapsOf = (result: unknown): readonly PartialGap[] =>
+  (typeof result === 'object' && result !== null ? ((result as Record<symbol, unknown>)[PARTIAL_GAPS] as readonly PartialGap[] | undefined) : undefined) ?? [];
+
+/** The result with what it left out attached (not enumerable, so it still reads and serialises as the port's type). */
+export const withPartialGaps = <T extends object>(result: T, gaps: readonly PartialGap[]): T =>
+  gaps.length > 0 ? Object.defineProperty(result, PARTIAL_GAPS, { value: [...partialGapsOf(result), ...gaps], enumerable: false, configurable: true }) : result;
+

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import { clipSummary, EvidenceLog, loadIncident, MAX_SUMMARY_CHARS, runAgent, summarise, UndeclaredRead } from '../../../functions/core/agents/runtime.ts';
-import { type ToolScope, ToolUnavailable } from '../../../functions/core/tools/ports.ts';
+import { type ToolScope, ToolUnavailable, withPartialGaps } from '../../../functions/core/tools/ports.ts';
 import { IncidentNotFound } from '../../../functions/core/store/store.ts';
 import { FakeIncidentStore, fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
 
@@ -96,6 +96,25 @@ describe('unit: EvidenceLog gaps', () => {
     });
     expect(log.items[0]?.summary).toBe('telemetry unavailable: environment "w1" is not a known simulated world');
     expect(log.toolCalls[0]?.error).toBe('telemetry unavailable: environment "w1" is not a known simulated world');
+  });
+
+  it('records what a partial answer left out as a gap, returns the answer, and names at most five parts', async () => {
+    const log = new EvidenceLog(() => 0);
+    const lost = Array.from({ length: 7 }, (_, i) => ({ api: 'cloudwatch:GetMetricData', service: `svc${i}`, metric: 'cpu_pct', reason: 'ThrottlingException' }));
+    const answer = await log.call('telemetry', async () => withPartialGaps([{ service: 'checkout' }], lost));
+    expect(answer).toEqual([{ service: 'checkout' }]);
+    expect(JSON.stringify(answer)).toBe('[{"service":"checkout"}]');
+    const gap = log.items.find((e) => e.id === 'gap:telemetry');
+    expect(gap?.summary).toContain('telemetry unavailable: partly: cloudwatch:GetMetricData (svc0 cpu_pct): ThrottlingException');
+    expect(gap?.summary).toContain('; and 2 more');
+    expect(gap?.summary).not.toContain('svc5');
+    expect(log.toolCalls).toEqual([expect.objectContaining({ tool: 'telemetry', ok: true })]);
+  });
+
+  it('records no gap for a complete answer', async () => {
+    const log = new EvidenceLog(() => 0);
+    await log.call('telemetry', async () => withPartialGaps([1, 2], []));
+    expect(log.items).toEqual([]);
   });
 });
 

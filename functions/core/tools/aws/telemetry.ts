@@ -34,8 +34,8 @@
  */
 import { CloudWatchClient, type MetricDataQuery, paginateGetMetricData } from '@aws-sdk/client-cloudwatch';
 import { paginateBatchGetTraces, paginateGetServiceGraph, paginateGetTimeSeriesServiceStatistics, paginateGetTraceSummaries, type Service as XrayService, type Trace as XrayTrace, type TimeSeriesServiceStatistics, XRayClient } from '@aws-sdk/client-xray';
-import type { MetricPoint, MetricSeries, ServiceNode, Span, Telemetry, ToolScope, Trace } from '../ports.ts';
-import { ToolUnavailable } from '../ports.ts';
+import type { MetricPoint, MetricSeries, PartialGap, ServiceNode, Span, Telemetry, ToolScope, Trace } from '../ports.ts';
+import { partialGapsOf, ToolUnavailable, withPartialGaps } from '../ports.ts';
 import { type AwsClientSettings, awsClientOptions, isThrottleOrTransient } from './clients.ts';
 import type { DirectorySettings } from './directory-settings.ts';
 import { applicationSignalsTarget, convertValue, isTarget, type MetricTarget, RESOURCE_METRIC_NAMES, RESOURCE_METRICS, type ResourceMetric, targetKey, targetOfArn, targetOfNode, DYNAMODB_OPERATIONS } from './metric-mapping.ts';
@@ -61,20 +61,12 @@ export const XRAY_METRICS = {
 } as const;
 export const XRAY_METRIC_NAMES: readonly string[] = Object.values(XRAY_METRICS);
 
-/** Something the adapter could not read, listed beside what it returns. */
-export interface TelemetryGap {
-  /** The API (`xray:GetTimeSeriesServiceStatistics`, `cloudwatch:GetMetricData`, …) or `service-directory` / `mapping`. */
-  readonly api: string;
-  readonly service?: string;
-  readonly metric?: string;
-  readonly reason: string;
-}
-
-const GAPS = 'gaps';
+/** Something the adapter could not read, listed beside what it returns (the port-wide PartialGap). */
+export type TelemetryGap = PartialGap;
 /** What a result left out (empty when it is complete). */
-export const gapsOf = (result: object): readonly TelemetryGap[] => ((result as Record<string, unknown>)[GAPS] as readonly TelemetryGap[] | undefined) ?? [];
+export const gapsOf = (result: object): readonly TelemetryGap[] => partialGapsOf(result);
 /** The result with its gaps attached (not enumerable: the array still reads and serialises as the port's type). */
-const withGaps = <T extends object>(result: T, gaps: readonly TelemetryGap[]): T => (gaps.length > 0 ? Object.defineProperty(result, GAPS, { value: gaps, enumerable: false }) : result);
+const withGaps = <T extends object>(result: T, gaps: readonly TelemetryGap[]): T => withPartialGaps(result, gaps);
 
 export interface AwsTelemetryOptions {
   readonly xray: XRayClient;
