@@ -15,7 +15,8 @@
  *   per period → `throughput_rps` = sum / period. Any other metric or statistic is kept under a derived name
  *   (`<metric>_<statistic>`, as recorded) and reported, never dropped. Empty cells are gaps (null).
  * - Nodes keep their X-Ray names; the resource type after the name (`<Name>_AWS::ECS::Fargate`, `_Database::SQL`,
- *   `_remote`, `_client`) goes to `type`, and the tier follows from it (see `tierOf`).
+ *   `_remote`, `_client`) goes to `type`, and the tier follows from it as in the AWS telemetry adapter (the shared
+ *   convention of tools/aws/xray-names.ts; see `tierOf`).
  * - The baseline: the scenario's `noissue` period was recorded months after the cases, so it is spliced in front
  *   of each case, shifted to end one period before the case's first point, on the case's own grid, at the same
  *   time of day (see `chooseBaselineSplice`). The description says where the splice is.
@@ -25,6 +26,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import * as z from 'zod';
+import { parseXrayNodeName, xrayTier } from '../tools/aws/xray-names.ts';
 import { parseRecording, RECORDING_FORMAT, type RecordedNode, type RecordedSeries, type Recording } from './format.ts';
 
 /** The dataset's resolution: one point per 5 minutes. */
@@ -290,34 +292,22 @@ export const mapPetshopMetric = (metric: string, statistic: string): MetricMappi
 // ───────────────────────────── nodes ─────────────────────────────
 
 /**
- * The type an X-Ray style node name carries after its name: `<Name>_AWS::ECS::Fargate` → `AWS::ECS::Fargate`,
- * `<host>_Database::SQL` → `Database::SQL`, `<host>_remote` → `remote`, `<Name>_client` → `client`; a bare
- * resource type (`AWS::StepFunctions::StateMachine`) is its own type; an instrumented service with no suffix has none.
+ * The type an X-Ray style node name carries (the shared convention, tools/aws/xray-names.ts):
+ * `<Name>_AWS::ECS::Fargate` → `AWS::ECS::Fargate`, `<host>_Database::SQL` → `Database::SQL`, `<host>_remote` →
+ * `remote`, `<Name>_client` → `client`; a bare resource type (`AWS::StepFunctions::StateMachine`) is its own type;
+ * an instrumented service with no suffix has none.
  */
-export const xrayNodeType = (name: string): string | undefined => {
-  if (/^(?:AWS|Database)::[A-Za-z0-9:]+$/.test(name)) return name;
-  const typed = /_((?:AWS|Database)::[A-Za-z0-9:]+)$/.exec(name);
-  if (typed) return typed[1];
-  const kind = /_(remote|client)$/.exec(name);
-  return kind?.[1];
-};
-
-const DATABASE_TYPE = /DynamoDB|::RDS|Database::|Aurora|Redshift|DocDB|DocumentDB|Neptune|Timestream|Keyspaces/i;
-const CACHE_TYPE = /ElastiCache|MemoryDB|::DAX/i;
-const QUEUE_TYPE = /::SQS|::SNS|SimpleNotificationService|SimpleQueueService|Kinesis|::Events|EventBridge|::MQ|::MSK/i;
+export const xrayNodeType = (name: string): string | undefined => parseXrayNodeName(name).type;
 
 /**
- * The tier of a node from its X-Ray type: data stores → database (caches → cache), queues and topics → queue, a
- * `remote` node (a call X-Ray saw leave the application) → external, a `client` node or the node that alerted
- * (where users meet the application) → frontend, anything else → backend.
+ * The tier of a node: what the AWS telemetry adapter gives the same X-Ray type (`xrayTier`: data stores →
+ * database, caches → cache, queues and topics → queue, `remote` nodes and AWS APIs → external, `client` nodes and
+ * API Gateway / load balancers → frontend, compute → backend), except that the node that alerted is the frontend
+ * when its type makes it compute (where users meet the application; an alerting table stays a database).
  */
 export const tierOf = (type: string | undefined, isAlertNode: boolean): RecordedNode['tier'] => {
-  if (type === 'remote') return 'external';
-  if (type === 'client') return 'frontend';
-  if (type && DATABASE_TYPE.test(type)) return 'database';
-  if (type && CACHE_TYPE.test(type)) return 'cache';
-  if (type && QUEUE_TYPE.test(type)) return 'queue';
-  return isAlertNode ? 'frontend' : 'backend';
+  const tier = xrayTier(type);
+  return isAlertNode && tier === 'backend' ? 'frontend' : tier;
 };
 
 // ───────────────────────────── target.json ─────────────────────────────

@@ -189,6 +189,12 @@ describe('unit: X-Ray node types and tiers', () => {
     expect(tier('checkout', true)).toBe('frontend');
     expect(tier('checkout')).toBe('backend');
     expect(tier('worker_AWS::ECS::Fargate')).toBe('backend');
+    // as the AWS telemetry adapter tiers them: AWS APIs are external, API Gateway the frontend
+    expect(tier('Tokens_AWS::STS')).toBe('external');
+    expect(tier('edge/prod_AWS::ApiGateway::Stage')).toBe('frontend');
+    // the alerting node is the frontend only where its type makes it compute
+    expect(tier('worker_AWS::ECS::Fargate', true)).toBe('frontend');
+    expect(tier('orders_AWS::DynamoDB::Table', true)).toBe('database');
   });
 });
 
