@@ -506,10 +506,95 @@ const awsTelemetry = row({
   ],
 });
 
+const awsLogsRow = row({
+  name: 'aws-logs',
+  configureWith: [],
+  title: 'CloudWatch Logs Insights',
+  family: 'aws',
+  ports: ['logs'],
+  variables: [...DIRECTORY_VARIABLES, 'AWS_LOGS_MAX_GROUPS', 'AWS_LOGS_MAX_WINDOW_HOURS', 'AWS_LOGS_MAX_LINES', 'AWS_LOGS_POLL_BUDGET_MS', 'AWS_LOGS_MAX_SCANNED_MB', ...AWS_CLIENT_VARIABLES],
+  selectors: [],
+  stackSetting: 'tools',
+  parse: (raw) => {
+    const scannedMb = int(raw, 'AWS_LOGS_MAX_SCANNED_MB', 1, 1_048_576);
+    return {
+      directory: parseDirectorySettings(raw),
+      client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+      limits: defined({
+        maxGroups: int(raw, 'AWS_LOGS_MAX_GROUPS', 1, 500),
+        maxWindowHours: int(raw, 'AWS_LOGS_MAX_WINDOW_HOURS', 1, 744),
+        maxLines: int(raw, 'AWS_LOGS_MAX_LINES', 1, 10_000),
+        pollBudgetMs: int(raw, 'AWS_LOGS_POLL_BUDGET_MS', 1_000, 60_000),
+        maxScannedBytes: scannedMb === undefined ? undefined : scannedMb * 1024 ** 2,
+      }),
+    };
+  },
+  build:
+    process.env.AUTOPILOT_OMIT_AWS_LOGS === 'true'
+      ? undefined
+      : async (s) => {
+          const { awsLogs: logsAdapter } = await import('./aws/logs.ts');
+          return { logs: logsAdapter(s) };
+        },
+  // StartQuery on the account's log groups (which ones: the directory, at run time); the query ids it returns are not resources.
+  iam: [
+    { resource: 'aws-api', actions: ['logs:StartQuery'], resources: ['arn:{partition}:logs:{region}:{account}:log-group:*'], why: "A service's log groups are known only at run time (the service directory)." },
+    { resource: 'aws-api', actions: ['logs:GetQueryResults', 'logs:StopQuery'], resources: ['*'], why: 'CloudWatch Logs GetQueryResults and StopQuery have no resource-level permissions (they name a query id).' },
+    ...DIRECTORY_IAM,
+  ],
+});
+
+const awsChangesRow = row({
+  name: 'aws-changes',
+  configureWith: [],
+  title: 'CloudTrail and CodeDeploy changes',
+  family: 'aws',
+  ports: ['changes'],
+  variables: [...DIRECTORY_VARIABLES, 'AWS_CHANGES_MAX_EVENTS', 'AWS_CHANGES_CODEDEPLOY', 'AWS_HISTORY_MAX_CANDIDATES', ...AWS_CLIENT_VARIABLES],
+  selectors: [],
+  stackSetting: 'tools',
+  parse: (raw) => ({
+    directory: parseDirectorySettings(raw),
+    client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+    ...defined({ maxEvents: int(raw, 'AWS_CHANGES_MAX_EVENTS', 50, 10_000), codeDeploy: bool(raw, 'AWS_CHANGES_CODEDEPLOY'), historyMaxCandidates: int(raw, 'AWS_HISTORY_MAX_CANDIDATES', 10, 1_000) }),
+  }),
+  build:
+    process.env.AUTOPILOT_OMIT_AWS_CHANGES === 'true'
+      ? undefined
+      : async (s, context) => {
+          const { awsChanges: changesAdapter } = await import('./aws/changes.ts');
+          return { changes: changesAdapter(s, { ...(context.dynamo ? { dynamo: context.dynamo } : {}), ...(context.tableName ? { tableName: context.tableName } : {}) }) };
+        },
+  iam: [
+    { resource: 'aws-api', actions: ['cloudtrail:LookupEvents'], resources: ['*'], why: 'CloudTrail LookupEvents has no resource-level permissions.' },
+    {
+      resource: 'aws-api',
+      actions: ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments', 'codedeploy:GetDeploymentGroup'],
+      resources: ['arn:{partition}:codedeploy:{region}:{account}:deploymentgroup:*'],
+      why: 'Deployments are listed account-wide: every deployment group of the account and region.',
+    },
+    {
+      resource: 'aws-api',
+      actions: ['ssm:GetParameterHistory'],
+      resources: ['arn:{partition}:ssm:{region}:{account}:parameter/*'],
+      why: 'The parameter a PutParameter event changed is known only at run time; read without decryption (SecureString values stay encrypted and are not shown).',
+    },
+    {
+      resource: 'aws-api',
+      actions: ['appconfig:ListDeployments', 'appconfig:GetDeployment'],
+      resources: ['arn:{partition}:appconfig:{region}:{account}:application/*/environment/*', 'arn:{partition}:appconfig:{region}:{account}:application/*/environment/*/deployment/*'],
+      why: 'The AppConfig environment a StartDeployment event changed is known only at run time.',
+    },
+    // Past incidents: the history items (history.ts), nothing else of the table.
+    { resource: 'incident-table', actions: ['dynamodb:Query', 'dynamodb:PutItem'], leadingKeyPrefixes: ['HISTORY#'] },
+    ...DIRECTORY_IAM,
+  ],
+});
+
 // (new aws rows go above this line)
 
 /** The table. Order matters only for messages. */
-export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, recorded, awsOncall, awsActions, awsTelemetry] as unknown as readonly AdapterRow[];
+export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, recorded, awsOncall, awsActions, awsTelemetry, awsLogsRow, awsChangesRow] as unknown as readonly AdapterRow[];
 
 export const adapterRow = (name: string): AdapterRow | undefined => ADAPTERS.find((r) => r.name === name);
 

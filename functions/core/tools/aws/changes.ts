@@ -45,11 +45,15 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { type ParameterHistory, paginateGetParameterHistory, SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { byCodeUnit } from '../../compare.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ChangeHistory, type ChangeRequest, type PastIncident, type TimeWindow, type ToolScope, ToolUnavailable } from '../ports.ts';
 import { type AwsClientSettings, awsClientOptions } from './clients.ts';
 import { baseEventName, type Draft, draftOf, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
 import { type DeploymentChange, listDeploymentChanges } from './codedeploy.ts';
+import type { DirectorySettings } from './directory-settings.ts';
+import { IncidentHistory } from './history.ts';
 import type { ServiceDirectory } from './resources.ts';
+import { serviceDirectory } from './service-directory.ts';
 
 export const CHANGES_TOOL = 'AWS changes';
 export const DEFAULT_MAX_EVENTS = 1_000;
@@ -554,4 +558,23 @@ export const markRolledBack = (changes: readonly ChangeRequest[]): ChangeRequest
         ((c.version && later.version?.to === c.version.from) || (c.configChange && later.configChange?.param === c.configChange.param && later.configChange.new === c.configChange.old)),
     );
     return undone ? { ...c, state: 'rolled-back' as const } : c;
+  });
+
+/** The settings of the aws-changes row (adapters.ts). */
+export interface AwsChangesSettings {
+  readonly directory: DirectorySettings;
+  readonly client?: AwsClientSettings;
+  readonly maxEvents?: number;
+  readonly codeDeploy?: boolean;
+  readonly historyMaxCandidates?: number;
+}
+
+/** The adapter a deployment builds: its own clients, the directory the aws rows share, the history in the incident table. */
+export const awsChanges = (s: AwsChangesSettings, table: { readonly dynamo?: () => DynamoDBDocumentClient; readonly tableName?: string }): AwsChanges =>
+  new AwsChanges({
+    directory: serviceDirectory(s.directory, {}, s.client ? { client: s.client } : {}),
+    history: new IncidentHistory({ doc: table.dynamo, tableName: table.tableName, ...(s.historyMaxCandidates !== undefined ? { maxCandidates: s.historyMaxCandidates } : {}) }),
+    ...(s.client ? { clientSettings: s.client } : {}),
+    ...(s.maxEvents !== undefined ? { maxEvents: s.maxEvents } : {}),
+    ...(s.codeDeploy !== undefined ? { codeDeploy: s.codeDeploy } : {}),
   });

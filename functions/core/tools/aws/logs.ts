@@ -36,7 +36,9 @@ import { byCodeUnit } from '../../compare.ts';
 import { type LogLine, type Logs, type TimeWindow, type ToolScope, ToolUnavailable } from '../ports.ts';
 import { LEVEL_SPELLINGS } from '../vendors/splunk.ts';
 import { type AwsClientSettings, awsClientOptions } from './clients.ts';
-import type { ServiceDirectory, ServiceResources } from './resources.ts';
+import type { DirectorySettings } from './directory-settings.ts';
+import type { ServiceDirectory } from './resources.ts';
+import { serviceDirectory } from './service-directory.ts';
 
 export const LOGS_TOOL = 'CloudWatch Logs Insights';
 
@@ -258,7 +260,7 @@ export class AwsLogs implements Logs {
     // Each group read once, for the services that write to it, in the order the services were asked for.
     const servicesOfGroup = new Map<string, string[]>();
     for (const e of entries) for (const g of e.logGroups) servicesOfGroup.set(g, [...(servicesOfGroup.get(g) ?? []), e.service]);
-    const gaps = entries.flatMap((e) => ((e as ServiceResources & { gap?: string }).gap && e.logGroups.length === 0 ? [(e as ServiceResources & { gap?: string }).gap!] : []));
+    const gaps = entries.flatMap((e) => (e.gap && e.logGroups.length === 0 ? [e.gap] : []));
     const allGroups = [...servicesOfGroup.keys()];
     if (allGroups.length === 0) {
       if (gaps.length > 0) throw new ToolUnavailable(LOGS_TOOL, `no log group is known for ${q.services.join(', ')}: ${gaps.join('; ')}`);
@@ -375,3 +377,14 @@ export class AwsLogs implements Logs {
     }
   }
 }
+
+/** The settings of the aws-logs row (adapters.ts). */
+export interface AwsLogsSettings {
+  readonly directory: DirectorySettings;
+  readonly client?: AwsClientSettings;
+  readonly limits: Partial<InsightsLimits>;
+}
+
+/** The adapter a deployment builds: its own Logs client, the directory the aws rows share. */
+export const awsLogs = (s: AwsLogsSettings): AwsLogs =>
+  new AwsLogs({ directory: serviceDirectory(s.directory, {}, s.client ? { client: s.client } : {}), ...(s.client ? { clientSettings: s.client } : {}), limits: s.limits });

@@ -649,3 +649,20 @@ describe('the event table', () => {
     expect(lambdaFunction(ev, `arn:aws-cn:lambda:cn-north-1:444455556666:function:checkout:7`)).toEqual({ name: 'checkout', arn: 'arn:aws-cn:lambda:cn-north-1:444455556666:function:checkout' });
   });
 });
+
+describe('the aws-changes row', () => {
+  it('is the aws family row for changes; its settings name the variable at fault; it builds with the history over the table', async () => {
+    const { adapterRow, parseSettings } = await import('../../../../functions/core/tools/adapters.ts');
+    const { chooseAdapters } = await import('../../../../functions/core/tools/runtime.ts');
+    const row = adapterRow('aws-changes')!;
+    expect(chooseAdapters({ TOOLS_DEFAULT: 'aws' }).byPort.changes?.name).toBe('aws-changes');
+    expect(parseSettings(row, { AWS_CHANGES_MAX_EVENTS: '500', AWS_CHANGES_CODEDEPLOY: 'false', AWS_HISTORY_MAX_CANDIDATES: '100' })).toMatchObject({ maxEvents: 500, codeDeploy: false, historyMaxCandidates: 100 });
+    expect(() => parseSettings(row, { AWS_CHANGES_MAX_EVENTS: '10' })).toThrow('AWS_CHANGES_MAX_EVENTS must be an integer between 50 and 10000, got "10"');
+    expect(() => parseSettings(row, { AWS_CHANGES_CODEDEPLOY: 'yes' })).toThrow('AWS_CHANGES_CODEDEPLOY must be true or false, got "yes"');
+    expect(row.iam).toContainEqual({ resource: 'incident-table', actions: ['dynamodb:Query', 'dynamodb:PutItem'], leadingKeyPrefixes: ['HISTORY#'] });
+    const built = await row.build!(parseSettings(row, {}), { getSecret: async () => '' });
+    expect(built.changes).toBeInstanceOf(AwsChanges);
+    // No table in this context: the history is a gap saying so, not an empty past.
+    await expect(built.changes!.searchIncidents({ text: 'pool' })).rejects.toThrow('needs the incident table (TABLE_NAME)');
+  });
+});

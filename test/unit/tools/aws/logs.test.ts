@@ -281,3 +281,18 @@ describe('the query string', () => {
     await expect(logs.search({ from: 'yesterday', to: WINDOW.to, services: ['a'] })).rejects.toThrow('from is not an ISO 8601 time');
   });
 });
+
+describe('the aws-logs row', () => {
+  it('is the aws family row for logs; its settings name the variable at fault', async () => {
+    const { adapterRow, parseSettings } = await import('../../../../functions/core/tools/adapters.ts');
+    const { chooseAdapters } = await import('../../../../functions/core/tools/runtime.ts');
+    const row = adapterRow('aws-logs')!;
+    expect(chooseAdapters({ TOOLS_DEFAULT: 'aws' }).byPort.logs?.name).toBe('aws-logs');
+    expect(parseSettings(row, { AWS_LOGS_MAX_GROUPS: '20', AWS_LOGS_MAX_SCANNED_MB: '512', AWS_TOOLS_TIMEOUT_MS: '3000' })).toMatchObject({ client: { timeoutMs: 3000 }, limits: { maxGroups: 20, maxScannedBytes: 512 * 1024 ** 2 } });
+    expect(() => parseSettings(row, { AWS_LOGS_MAX_LINES: '20000' })).toThrow('AWS_LOGS_MAX_LINES must be an integer between 1 and 10000, got "20000"');
+    expect(() => parseSettings(row, { AWS_LOGS_POLL_BUDGET_MS: 'soon' })).toThrow('AWS_LOGS_POLL_BUDGET_MS must be an integer');
+    expect(row.iam).toContainEqual(expect.objectContaining({ resource: 'aws-api', actions: ['logs:StartQuery'], resources: ['arn:{partition}:logs:{region}:{account}:log-group:*'] }));
+    const built = await row.build!(parseSettings(row, {}), { getSecret: async () => '' });
+    expect(built.logs).toBeInstanceOf(AwsLogs);
+  });
+});
