@@ -6,11 +6,12 @@
  *                on first start, send the demo alert and show the incident moving through every state
  *   simulate     run one scenario end to end in an in-process twin and exit
  *   scenarios    list the scenarios
- *   eval         run every scenario through the whole workflow and score the diagnosis (top-1, top-3, Brier)
+ *   eval         run every scenario and recorded incident through the whole workflow and score the diagnosis
+ *                (top-1, top-3, Brier)
  *   metrics anomalies <file.csv>   anomaly score per row of a `timestamp,value` series, and the windows
  *   logs templates <file>          Drain-class template id per log line, and the templates with counts
  *   import petshop <scenario-dir> --out <dir>   the PetShop dataset's cases of one traffic scenario as recordings
- *   incidents, show, approve, reject, rerun, send
+ *   incidents, show, approve, reject, rerun, send, export <id> <dir> (what the agents saw, as a recording)
  *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
  *                or --url/--secret)
  * Every command takes --json for tools. Errors print one line and exit non-zero (AUTOPILOT_DEBUG=1 for stacks).
@@ -20,8 +21,9 @@
  * shows control characters, escape sequences and bidi overrides as `\x1b`, `\n`, `\u202e` instead of sending them.
  * `--json` prints the original values (JSON escapes every control character).
  */
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { styleText } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, ApiError, type IncidentView, retryWhileBusy } from '../lib/local/client.ts';
@@ -307,6 +309,38 @@ program
     if (g.json) printJson(result);
     else process.stdout.write(`${terminalBlock(formatTable(result))}\n`);
     if (opts.check && !result.meetsTargets) process.exitCode = 1;
+  });
+
+// ───────────────────────────── export ─────────────────────────────
+
+program
+  .command('export <incidentId> <dir>')
+  .description("write what the agents saw of an incident (from a running twin's API) as a recording in <dir>, so `autopilot eval <dir>` replays it")
+  .option('--name <name>', 'the recording name and file stem (default: the incident id)')
+  .option('--confirm-top', "answer key: you confirm the agents' top root cause (service, category, change) was right")
+  .option('--expect-service <service>', 'answer key: the root-cause service, as you confirmed it')
+  .addOption(new Option('--expect-category <category>', 'answer key: its fault category (with --expect-service)'))
+  .option('--expect-change <id>', 'answer key: the change that caused it (with --expect-service)')
+  .action(async (incidentId: string, dir: string, opts: { name?: string; confirmTop?: boolean; expectService?: string; expectCategory?: string; expectChange?: string }, cmd: Command) => {
+    const { exportRecording, recordingJson, topHypothesisExpect } = await import('../functions/core/recorded/export.ts');
+    const { FaultCategory } = await import('../functions/core/model.ts');
+    if (opts.confirmTop && opts.expectService) throw new CliError('give --confirm-top or --expect-service, not both');
+    if (!opts.expectService && (opts.expectCategory || opts.expectChange)) throw new CliError('--expect-category and --expect-change need --expect-service');
+    const category = opts.expectCategory === undefined ? undefined : FaultCategory.safeParse(opts.expectCategory);
+    if (category && !category.success) throw new CliError(`--expect-category must be one of ${FaultCategory.options.join(', ')}, got "${opts.expectCategory}"`);
+    const view = await apiFor(cmd).getIncident(incidentId);
+    const expect = opts.confirmTop
+      ? topHypothesisExpect(view)
+      : opts.expectService
+        ? { rootCause: { service: opts.expectService, ...(category?.success ? { category: category.data } : {}), ...(opts.expectChange ? { changeId: opts.expectChange } : {}) } }
+        : undefined;
+    const { recording, missing } = exportRecording(view, { name: opts.name, expect });
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${recording.name as string}.json`);
+    writeFileSync(file, recordingJson(recording));
+    if (globals(cmd).json) return printJson({ file, name: recording.name, scored: expect !== undefined, missing });
+    process.stdout.write(`Wrote ${safe(file)}${expect ? '' : ' (no answer key: eval runs it unscored; add --confirm-top or --expect-service)'}\n`);
+    for (const m of missing) process.stdout.write(`  ${dim(`not in it: ${safe(m)}`)}\n`);
   });
 
 // ───────────────────────────── analysis on files ─────────────────────────────

@@ -40,6 +40,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRecordingFile, parseRecording, type RecordedExpect } from '../../functions/core/recorded/format.ts';
 import { registerRecording, replayAlert, unregisterRecording } from '../../functions/core/recorded/store.ts';
+import { RECORDED_ACTION_REFUSED } from '../../functions/core/tools/recorded.ts';
 import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, parseScenario, type Scenario } from '../../functions/core/world/scenario.ts';
 import { ApiClient } from './client.ts';
 import { ApprovalWatcher, decideWhenRequested, seedScenario, summarise } from './incident-run.ts';
@@ -393,13 +394,16 @@ export const runRecording = async (twin: Twin, file: string, replayId: string): 
     const view = await api.getIncident(accepted.incidentId);
     const summary = summarise(view, { scenario: name, worldId: replayId, executionArn: accepted.executionArn, execution, timings: [], totalMs: 0 });
     const abstained = (view.agents?.rootcause?.output as { abstained?: unknown } | undefined)?.abstained === true;
-    const actions = ((summary.mitigation as { actions?: unknown } | undefined)?.actions ?? []) as { kind: string; service: string; target?: string; status: string }[];
+    const actions = ((summary.mitigation as { actions?: unknown } | undefined)?.actions ?? []) as { kind: string; service: string; target?: string; status: string; detail?: string }[];
+    // An approved plan ends the workflow FAILED when every action fails, and a recording's always do (nothing can be
+    // run on the past): that is the replay working, not an evaluation error.
+    const refused = actions.length > 0 && actions.every((a) => a.status === 'failed' && String(a.detail ?? '').startsWith(RECORDED_ACTION_REFUSED));
     return {
       ...base(),
       ...scoreRecording(expect, { rootCauses: summary.rootCauses as Hypothesis[], abstained, status: summary.status, actions }),
       status: summary.status,
       ms: Date.now() - started,
-      ...(execution.status !== 'SUCCEEDED' ? { error: `${execution.error ?? execution.status}: ${execution.cause ?? ''}`.slice(0, 300) } : {}),
+      ...(execution.status !== 'SUCCEEDED' && !refused ? { error: `${execution.error ?? execution.status}: ${execution.cause ?? ''}`.slice(0, 300) } : {}),
     };
   } catch (error) {
     return { ...base(), scored: expect !== undefined, pass: false, top1: 'error', top3: false, confidence: 0, topRight: false, abstained: false, status: 'ERROR', mitigationOk: false, ms: Date.now() - started, error: (error as Error).message };
@@ -516,7 +520,7 @@ export const formatTable = (r: EvalResult): string => {
       ? [
           ...(scenario && scenario.runs > 0 ? [kindLine('scenarios', scenario)] : []),
           kindLine('recordings', recording),
-          '  recordings run once each (seeds do not apply); a recording is scored on the answer fields it gives, and not at all without `expect`; resolved counts scenarios only (a recording\'s actions cannot run)',
+          '  recordings run once each (seeds do not apply); a recording is scored on the answer fields it gives, and not at all without `expect`; resolved counts scenarios only (a recording\'s actions cannot run: an approved plan ends FAILED)',
         ]
       : []),
     `targets (top-1 ≥ ${pct(TARGETS.top1)}, top-3 = ${pct(TARGETS.top3)}, false alarms abstain): ${r.meetsTargets ? 'met' : 'NOT met'}`,

@@ -26,6 +26,9 @@ import type { RecordingSource, Replay, Section } from '../recorded/store.ts';
 import type { ChangeRequest, LogLine, MetricPoint, MetricSeries, OnCallEntry, Ownership, PastIncident, ServiceNode, Span, ToolScope, Tools, Trace } from './ports.ts';
 import { ToolUnavailable } from './ports.ts';
 
+/** How a replay's action result begins: nothing was run (eval tells this failure from a real one by it). */
+export const RECORDED_ACTION_REFUSED = 'a recorded incident cannot be changed';
+
 export class InvalidRecordedQuery extends ToolUnavailable {
   override name = 'InvalidRecordedQuery';
 }
@@ -367,7 +370,7 @@ export const recordedTools = (source: RecordingSource, opts: { clock?: () => Dat
         const { replay } = await replayOf('actions', q);
         const what = [q.action.kind, q.action.service, q.action.target].filter(Boolean).join(' ');
         // Honest: nothing was run, and nothing can be (the recording is the past).
-        return { status: 'failed', detail: `a recorded incident cannot be changed: ${what} was not run (replay "${replay.id}" of recording "${replay.recording.name}")` };
+        return { status: 'failed', detail: `${RECORDED_ACTION_REFUSED}: ${what} was not run (replay "${replay.id}" of recording "${replay.recording.name}")` };
       },
     },
   };
