@@ -30,14 +30,14 @@
  * change to a resource the directory does not map is kept, under the resource's own name (a function, ECS service,
  * table, parameter or stack name) — a service the directory does not know is its X-Ray name, which for Lambda is the
  * function name — so with no `services` filter every change in the account is listed. When the directory could not
- * answer for a change while `services` filter the list, the answer may miss changes: ChangesIncomplete.
+ * answer for a change while `services` filter the list, the answer may miss changes: a partial gap.
  *
  * A change undone by a later one on the same resource (an alias moved back, a task definition restored, a parameter
  * set back) is `rolled-back`.
  *
- * Partial answers are gaps, never short lists: the event cap reached before the window was covered, CloudTrail or
- * CodeDeploy unreadable while the other answered → `ChangesIncomplete` (a ToolUnavailable) carrying what was read as
- * `partial`.
+ * Partial answers are never short lists read as whole: the event cap reached before the window was covered, more
+ * deployments than read, CloudTrail or CodeDeploy unreadable while the other answered → the changes read, with partial
+ * gaps naming what is missing (ports.ts `withPartialGaps`; the agent records each). Both unreadable: ToolUnavailable.
  */
 import { AppConfigClient, type DeploymentSummary, GetDeploymentCommand, paginateListDeployments as paginateAppConfigDeployments } from '@aws-sdk/client-appconfig';
 import { CloudTrailClient, type Event as LookupEvent, type LookupAttribute, paginateLookupEvents } from '@aws-sdk/client-cloudtrail';
@@ -46,7 +46,7 @@ import { type ParameterHistory, paginateGetParameterHistory, SSMClient } from '@
 import * as z from 'zod';
 import { byCodeUnit } from '../../compare.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type ChangeHistory, type ChangeRequest, type PastIncident, type TimeWindow, type ToolScope, ToolUnavailable } from '../ports.ts';
+import { type ChangeHistory, type ChangeRequest, type PartialGap, type PastIncident, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
 import { type AwsClientSettings, awsClientOptions } from './clients.ts';
 import { baseEventName, type Draft, draftOf, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
 import { type DeploymentChange, listDeploymentChanges } from './codedeploy.ts';
@@ -70,16 +70,6 @@ const APPCONFIG_PAGES = 3;
 const VALUE_IN_TITLE = 60;
 /** `identifiers.previous` of a change whose old version or value could not be found. */
 export const PREVIOUS_UNKNOWN = 'unknown';
-
-/** A listChanges that read only part of what was asked: `partial` holds the changes it did read. */
-export class ChangesIncomplete extends ToolUnavailable {
-  override name = 'ChangesIncomplete';
-  readonly partial: readonly ChangeRequest[];
-  constructor(reason: string, partial: readonly ChangeRequest[]) {
-    super(CHANGES_TOOL, reason);
-    this.partial = partial;
-  }
-}
 
 export interface AwsChangesClients {
   readonly cloudtrail?: CloudTrailClient;
@@ -232,11 +222,11 @@ export class AwsChanges implements ChangeHistory {
       useCodeDeploy ? listDeploymentChanges((this.#codedeploy ??= new CodeDeployClient(awsClientOptions(this.#options.clientSettings))), new Date(from), new Date(to)) : Promise.resolve<{ changes: DeploymentChange[]; truncated?: string }>({ changes: [] }),
     ]);
     if (trail.status === 'rejected' && (deployments.status === 'rejected' || !useCodeDeploy)) throw new ToolUnavailable(CHANGES_TOOL, `CloudTrail LookupEvents failed: ${reasonOf(trail.reason)}${deployments.status === 'rejected' ? `; CodeDeploy failed: ${reasonOf(deployments.reason)}` : ''}`, { cause: trail.reason });
-    const gaps: string[] = [];
-    if (trail.status === 'rejected') gaps.push(`CloudTrail LookupEvents failed (${reasonOf(trail.reason)}): only CodeDeploy deployments were read`);
-    if (deployments.status === 'rejected') gaps.push(`CodeDeploy could not be read (${reasonOf(deployments.reason)}): only CloudTrail events were read`);
-    if (trail.status === 'fulfilled' && trail.value.truncated) gaps.push(trail.value.truncated);
-    if (deployments.status === 'fulfilled' && deployments.value.truncated) gaps.push(deployments.value.truncated);
+    const gaps: PartialGap[] = [];
+    if (trail.status === 'rejected') gaps.push({ api: 'cloudtrail:LookupEvents', reason: `${reasonOf(trail.reason)}: only CodeDeploy deployments were read` });
+    if (deployments.status === 'rejected') gaps.push({ api: 'codedeploy:ListDeployments', reason: `${reasonOf(deployments.reason)}: only CloudTrail events were read` });
+    if (trail.status === 'fulfilled' && trail.value.truncated) gaps.push({ api: 'cloudtrail:LookupEvents', reason: trail.value.truncated });
+    if (deployments.status === 'fulfilled' && deployments.value.truncated) gaps.push({ api: 'codedeploy:ListDeployments', reason: deployments.value.truncated });
 
     const drafts = trail.status === 'fulfilled' ? trail.value.drafts : [];
     const unmapped: string[] = [];
@@ -248,9 +238,8 @@ export class AwsChanges implements ChangeHistory {
     const marked = markRolledBack(changes);
     const wanted = q.services && q.services.length > 0 ? new Set(q.services) : undefined;
     const result = marked.filter((c) => !wanted || wanted.has(c.service)).sort((a, b) => byCodeUnit(b.deployedAt, a.deployedAt));
-    if (wanted && unmapped.length > 0) gaps.push(`the service of ${unmapped.length} change(s) could not be told (${[...new Set(unmapped)].slice(0, 3).join('; ')}): changes to ${q.services!.join(', ')} may be missing`);
-    if (gaps.length > 0) throw new ChangesIncomplete(gaps.join('; '), result);
-    return result;
+    if (wanted && unmapped.length > 0) gaps.push({ api: 'AWS service directory', reason: `the service of ${unmapped.length} change(s) could not be told (${[...new Set(unmapped)].slice(0, 3).join('; ')}): changes to ${q.services!.join(', ')} may be missing` });
+    return withPartialGaps(result, gaps);
   }
 
   #changeOf(d: Draft, service: string): ChangeRequest {

@@ -9,16 +9,16 @@
  *
  * then `GetQueryResults` polled with backoff (250 ms, ×1.6, at most 2 s apart) within a poll budget (10 s by default).
  * A query still Scheduled or Running when the budget runs out is stopped (`StopQuery`, which also stops its cost) and
- * the search fails with `LogsQueryIncomplete`, carrying the lines read so far as `partial`: a gap, never a short
- * answer that reads as "these are all the errors". Failed, Cancelled, Timeout and Unknown are a ToolUnavailable naming
- * the status.
+ * the lines it had found are returned with a partial gap (ports.ts `withPartialGaps`; the agent records it): never a
+ * short answer that reads as "these are all the errors". A query that ends Failed, Cancelled, Timeout or Unknown is a
+ * gap naming the status beside the other queries' lines, or a ToolUnavailable naming it when no query answered.
  *
  * Cost cap (Insights bills bytes scanned): at most `maxGroups` log groups per search (AWS_LOGS_MAX_GROUPS, the alert
  * service's groups first), a window of at most `maxWindowHours` (AWS_LOGS_MAX_WINDOW_HOURS: the newest part of a
  * longer window is read), at most `maxLines` lines (AWS_LOGS_MAX_LINES), and a query whose `statistics.bytesScanned`
  * passes `maxScannedBytes` (AWS_LOGS_MAX_SCANNED_MB) while running is stopped. A cap that cut the answer short is a
- * `LogsQueryIncomplete` naming the variable; the newest `limit` lines are not a cut (every log source returns the newest
- * N). Every query's statistics (bytes and records scanned, records matched) go to `onQuery` (by default one log line).
+ * partial gap naming the variable; the newest `limit` lines are not a cut (every log source returns the newest N). A
+ * service the directory answered for with a gap (a source it could not read) is a partial gap too. Every query's statistics (bytes and records scanned, records matched) go to `onQuery` (by default one log line).
  *
  * Rows → LogLine: `@timestamp` (UTC, `yyyy-MM-dd HH:mm:ss.SSS`); the level from a JSON level field (`level`,
  * `log_level`, `severity`, `levelname`), else a level word at the head of the line (Lambda's `<time>\t<request id>\tERROR\t…`,
@@ -33,7 +33,7 @@
 import { CloudWatchLogsClient, GetQueryResultsCommand, type GetQueryResultsCommandOutput, type ResultField, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { byCodeUnit } from '../../compare.ts';
-import { type LogLine, type Logs, type TimeWindow, type ToolScope, ToolUnavailable } from '../ports.ts';
+import { type LogLine, type Logs, type PartialGap, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
 import { LEVEL_SPELLINGS } from '../vendors/splunk.ts';
 import { type AwsClientSettings, awsClientOptions } from './clients.ts';
 import type { DirectorySettings } from './directory-settings.ts';
@@ -93,16 +93,6 @@ export interface AwsLogsOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Milliseconds since the epoch (the poll budget is measured with it). */
   readonly now?: () => number;
-}
-
-/** A search that read only part of what was asked: `partial` holds the lines it did read. The agent records the gap. */
-export class LogsQueryIncomplete extends ToolUnavailable {
-  override name = 'LogsQueryIncomplete';
-  readonly partial: readonly LogLine[];
-  constructor(reason: string, partial: readonly LogLine[]) {
-    super(LOGS_TOOL, reason);
-    this.partial = partial;
-  }
 }
 
 const FIRST_POLL_MS = 250;
@@ -221,7 +211,7 @@ const sdkReason = (error: unknown): string => {
 interface QueryOutcome {
   readonly rows: readonly (readonly ResultField[])[];
   /** Set when the query was stopped before it completed (its rows are what it had found by then). */
-  readonly incomplete?: string;
+  readonly incomplete?: PartialGap;
 }
 
 let defaultLogger: Logger | undefined;
@@ -260,21 +250,19 @@ export class AwsLogs implements Logs {
     // Each group read once, for the services that write to it, in the order the services were asked for.
     const servicesOfGroup = new Map<string, string[]>();
     for (const e of entries) for (const g of e.logGroups) servicesOfGroup.set(g, [...(servicesOfGroup.get(g) ?? []), e.service]);
-    const gaps = entries.flatMap((e) => (e.gap && e.logGroups.length === 0 ? [e.gap] : []));
+    // A service the directory could not fully read may have log groups it does not know of.
+    const gaps: PartialGap[] = entries.flatMap((e) => (e.gap ? [{ api: 'AWS service directory', service: e.service, reason: e.gap }] : []));
     const allGroups = [...servicesOfGroup.keys()];
     if (allGroups.length === 0) {
-      if (gaps.length > 0) throw new ToolUnavailable(LOGS_TOOL, `no log group is known for ${q.services.join(', ')}: ${gaps.join('; ')}`);
+      if (gaps.length > 0) throw new ToolUnavailable(LOGS_TOOL, `no log group is known for ${q.services.join(', ')}: ${gaps.map((g) => g.reason).join('; ')}`);
       return [];
     }
 
-    const cut: string[] = [];
     const groups = allGroups.slice(0, this.#limits.maxGroups);
-    if (allGroups.length > groups.length) cut.push(`${allGroups.length} log groups belong to ${q.services.join(', ')}, only the first ${groups.length} were read (AWS_LOGS_MAX_GROUPS)`);
+    if (allGroups.length > groups.length) gaps.push({ api: 'logs:StartQuery', reason: `${allGroups.length} log groups belong to ${q.services.join(', ')}, only the first ${groups.length} were read (AWS_LOGS_MAX_GROUPS)` });
     const maxWindow = this.#limits.maxWindowHours * 3600;
     const start = Math.max(from, to - maxWindow);
-    if (start > from) cut.push(`the window ${q.from} → ${q.to} is longer than ${this.#limits.maxWindowHours} h, only its last ${this.#limits.maxWindowHours} h were read (AWS_LOGS_MAX_WINDOW_HOURS)`);
-    // Services whose groups could not be listed are a gap too, even when others' were read.
-    cut.push(...gaps);
+    if (start > from) gaps.push({ api: 'logs:StartQuery', reason: `the window ${q.from} → ${q.to} is longer than ${this.#limits.maxWindowHours} h, only its last ${this.#limits.maxWindowHours} h were read (AWS_LOGS_MAX_WINDOW_HOURS)` });
     const limit = Math.max(1, Math.min(Math.floor(q.limit ?? this.#limits.maxLines), this.#limits.maxLines, MAX_LINES_PER_QUERY));
 
     const serviceOfGroup = (group: string, lineService: string | undefined): string => {
@@ -285,7 +273,12 @@ export class AwsLogs implements Logs {
     const batches: string[][] = [];
     for (let i = 0; i < groups.length; i += GROUPS_PER_QUERY) batches.push(groups.slice(i, i + GROUPS_PER_QUERY));
     const query = insightsQuery(q.minLevel, limit);
-    const outcomes = await Promise.all(batches.map((batch) => this.#run(batch, Math.floor(start), Math.ceil(to), query, limit)));
+    const settled = await Promise.allSettled(batches.map((batch) => this.#run(batch, Math.floor(start), Math.ceil(to), query, limit)));
+    const outcomes = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    // No query answered: nothing was read, and that is the tool failing, not an empty answer.
+    if (outcomes.length === 0) throw failures[0];
+    for (const f of failures) gaps.push({ api: 'logs:GetQueryResults', reason: f instanceof ToolUnavailable ? f.reason : sdkReason(f) });
 
     const lines = outcomes
       .flatMap((o) => o.rows)
@@ -297,9 +290,8 @@ export class AwsLogs implements Logs {
       .sort((a, b) => byCodeUnit(b.timestamp, a.timestamp))
       .slice(0, limit)
       .reverse();
-    cut.push(...outcomes.flatMap((o) => (o.incomplete ? [o.incomplete] : [])));
-    if (cut.length > 0) throw new LogsQueryIncomplete(cut.join('; '), lines);
-    return lines;
+    gaps.push(...outcomes.flatMap((o) => (o.incomplete ? [o.incomplete] : [])));
+    return withPartialGaps(lines, gaps);
   }
 
   /** One Insights query over at most 50 groups: started, polled within the budget, stopped if it must be. */
@@ -338,7 +330,7 @@ export class AwsLogs implements Logs {
         const why = `query ${queryId} over ${groups.length} log group(s) did not complete within ${this.#limits.pollBudgetMs} ms (AWS_LOGS_POLL_BUDGET_MS; last status ${last?.status ?? 'none'}): stopped`;
         await this.#stop(queryId);
         report(last?.status ?? 'Unknown', 'poll budget');
-        return { rows: last?.results ?? [], incomplete: why };
+        return { rows: last?.results ?? [], incomplete: { api: 'logs:GetQueryResults', reason: why } };
       }
       await this.#sleep(Math.min(wait, remaining));
       wait = Math.min(MAX_POLL_GAP_MS, Math.round(wait * POLL_GROWTH));
@@ -359,7 +351,7 @@ export class AwsLogs implements Logs {
         if (scanned > this.#limits.maxScannedBytes) {
           await this.#stop(queryId);
           report(status, 'scan cap');
-          return { rows: last.results ?? [], incomplete: `query ${queryId} had scanned ${scanned} bytes, more than the cap of ${this.#limits.maxScannedBytes} (AWS_LOGS_MAX_SCANNED_MB): stopped` };
+          return { rows: last.results ?? [], incomplete: { api: 'logs:GetQueryResults', reason: `query ${queryId} had scanned ${scanned} bytes, more than the cap of ${this.#limits.maxScannedBytes} (AWS_LOGS_MAX_SCANNED_MB): stopped` } };
         }
         continue;
       }

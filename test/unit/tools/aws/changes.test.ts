@@ -7,7 +7,7 @@
  * (deploymentsInfo[] with revision, previousRevision, computePlatform, status, rollbackInfo) / GetDeploymentGroup.
  * Each event kind becomes a ChangeRequest whose resource, version and configChange a rollback can act on; failed calls
  * are skipped; throttling is retried by the SDK's own retry strategy (a fake HTTP handler: the real middleware runs);
- * partial answers are ChangesIncomplete with what was read.
+ * partial answers are the changes read with partial gaps naming what is missing.
  */
 import { Readable } from 'node:stream';
 import { AppConfigClient, GetDeploymentCommand, ListDeploymentsCommand as ListAppConfigDeploymentsCommand } from '@aws-sdk/client-appconfig';
@@ -16,11 +16,11 @@ import { BatchGetDeploymentsCommand, CodeDeployClient, GetDeploymentGroupCommand
 import { GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { AwsChanges, type AwsChangesOptions, ChangesIncomplete, PREVIOUS_UNKNOWN } from '../../../../functions/core/tools/aws/changes.ts';
+import { AwsChanges, type AwsChangesOptions, PREVIOUS_UNKNOWN } from '../../../../functions/core/tools/aws/changes.ts';
 import { draftOf, handledEventNames, lambdaFunction, mapperFor, type TrailEvent } from '../../../../functions/core/tools/aws/cloudtrail-events.ts';
 import { appSpecValue } from '../../../../functions/core/tools/aws/codedeploy.ts';
 import type { ServiceDirectory } from '../../../../functions/core/tools/aws/resources.ts';
-import { type ChangeRequest, ToolUnavailable } from '../../../../functions/core/tools/ports.ts';
+import { type ChangeRequest, partialGapsOf, ToolUnavailable } from '../../../../functions/core/tools/ports.ts';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
@@ -272,6 +272,7 @@ describe('CloudTrail write events → ChangeRequests', () => {
     const { clients, ssm, appconfig } = setup();
     const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
     const list = await changes.listChanges(WINDOW);
+    expect(partialGapsOf(list)).toEqual([]);
     const c = byId(list);
     expect(Object.keys(c)).toEqual(['cloudtrail:ev-alias', 'cloudtrail:ev-ecs', 'cloudtrail:ev-ssm', 'cloudtrail:ev-appconfig', 'cloudtrail:ev-alias-before', 'cloudtrail:ev-code', 'cloudtrail:ev-rds', 'cloudtrail:ev-ddb', 'cloudtrail:ev-cfn']);
     expect(c['cloudtrail:ev-failed']).toBeUndefined();
@@ -367,8 +368,9 @@ describe('CloudTrail write events → ChangeRequests', () => {
     const cd = mockClient(clients.codedeploy);
     cd.on(ListDeploymentsCommand).resolves({ deployments: [] });
     const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { codeDeploy: true });
-    const ids = (await changes.listChanges(WINDOW).catch((e: ChangesIncomplete) => e.partial)).map((c) => c.id);
-    expect(ids).toEqual(['cloudtrail:ev-human']);
+    const list = await changes.listChanges(WINDOW);
+    expect(list.map((c) => c.id)).toEqual(['cloudtrail:ev-human']);
+    expect(partialGapsOf(list)).toEqual([]);
   });
 });
 
@@ -453,7 +455,7 @@ describe("what the events do not carry", () => {
 });
 
 describe('bounds, throttling and partial answers', () => {
-  it('more write events than AWS_CHANGES_MAX_EVENTS: what was read, as ChangesIncomplete naming the variable and how far it got', async () => {
+  it('more write events than AWS_CHANGES_MAX_EVENTS: what was read, with a gap naming the variable and how far it got', async () => {
     const clients = clientsOf();
     const trail = mockClient(clients.cloudtrail);
     trail
@@ -462,24 +464,24 @@ describe('bounds, throttling and partial answers', () => {
       .resolves({ Events: [aliasMove('e2', '2024-05-01T09:00:00.000Z', '6'), putParameter], NextToken: 't2' });
     mockClient(clients.ssm).on(GetParameterHistoryCommand).resolves({ Parameters: [] });
     const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { maxEvents: 3 });
-    const error = (await changes.listChanges(WINDOW).catch((e: unknown) => e)) as ChangesIncomplete;
-    expect(error).toBeInstanceOf(ChangesIncomplete);
-    expect(error.message).toContain('CloudTrail had more than 3 write events in the window: only 2024-05-01T09:00:00.000Z → 2024-05-01T12:00:00.000Z was read (AWS_CHANGES_MAX_EVENTS)');
-    expect(error.partial.map((c) => c.id)).toEqual(['cloudtrail:e1', 'cloudtrail:e2']);
+    const list = await changes.listChanges(WINDOW);
+    expect(partialGapsOf(list)).toEqual([{ api: 'cloudtrail:LookupEvents', reason: 'CloudTrail had more than 3 write events in the window: only 2024-05-01T09:00:00.000Z → 2024-05-01T12:00:00.000Z was read (AWS_CHANGES_MAX_EVENTS)' }]);
+    expect(list.map((c) => c.id)).toEqual(['cloudtrail:e1', 'cloudtrail:e2']);
     const stream = trail.commandCalls(LookupEventsCommand).filter((c) => c.args[0].input.LookupAttributes![0]!.AttributeKey === 'ReadOnly');
     expect(stream).toHaveLength(2);
   });
 
-  it('with a services filter, a change whose service the directory could not tell makes the answer incomplete', async () => {
+  it('with a services filter, a change whose service the directory could not tell is a gap', async () => {
     const clients = clientsOf();
     mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [tableUpdate] });
     const { changes } = adapter(fakeDirectory({}, [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders-table`]), clients);
-    const error = (await changes.listChanges({ ...WINDOW, services: ['orders'] }).catch((e: unknown) => e)) as ChangesIncomplete;
-    expect(error).toBeInstanceOf(ChangesIncomplete);
-    expect(error.message).toContain('the service of 1 change(s) could not be told');
-    expect(error.partial).toEqual([]);
-    // Without a filter the change is listed under its resource's name.
-    await expect(changes.listChanges(WINDOW)).resolves.toMatchObject([{ service: 'orders-table' }]);
+    const filtered = await changes.listChanges({ ...WINDOW, services: ['orders'] });
+    expect(filtered).toEqual([]);
+    expect(partialGapsOf(filtered)).toEqual([{ api: 'AWS service directory', reason: expect.stringContaining('the service of 1 change(s) could not be told (cannot tell which service') }]);
+    // Without a filter the change is listed under its resource's name, and nothing is missing.
+    const all = await changes.listChanges(WINDOW);
+    expect(all).toMatchObject([{ service: 'orders-table' }]);
+    expect(partialGapsOf(all)).toEqual([]);
   });
 
   describe('throttling through the SDK retry strategy (a fake HTTP handler: the real middleware runs)', () => {
@@ -586,15 +588,19 @@ describe('CodeDeploy deployments', () => {
     expect(c['codedeploy:d-EC2']!.description).toContain('Its deployment group could not be read (DeploymentGroupDoesNotExistException: no such group)');
   });
 
-  it('CodeDeploy unreadable while CloudTrail answered: ChangesIncomplete with the CloudTrail changes', async () => {
+  it('CodeDeploy unreadable while CloudTrail answered: the CloudTrail changes and a gap; both unreadable: ToolUnavailable', async () => {
     const clients = clientsOf();
     mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [tableUpdate] });
     mockClient(clients.codedeploy).on(ListDeploymentsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
     const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { codeDeploy: true });
-    const error = (await changes.listChanges(WINDOW).catch((e: unknown) => e)) as ChangesIncomplete;
-    expect(error).toBeInstanceOf(ChangesIncomplete);
-    expect(error.message).toContain('CodeDeploy could not be read (AccessDeniedException: denied): only CloudTrail events were read');
-    expect(error.partial.map((c) => c.id)).toEqual(['cloudtrail:ev-ddb']);
+    const list = await changes.listChanges(WINDOW);
+    expect(partialGapsOf(list)).toEqual([{ api: 'codedeploy:ListDeployments', reason: 'AccessDeniedException: denied: only CloudTrail events were read' }]);
+    expect(list.map((c) => c.id)).toEqual(['cloudtrail:ev-ddb']);
+
+    const down = clientsOf();
+    mockClient(down.cloudtrail).on(LookupEventsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    mockClient(down.codedeploy).on(ListDeploymentsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    await expect(adapter(fakeDirectory(DIRECTORY), down, { codeDeploy: true }).changes.listChanges(WINDOW)).rejects.toThrow('AWS changes unavailable: CloudTrail LookupEvents failed: AccessDeniedException: denied; CodeDeploy failed: AccessDeniedException: denied');
   });
 
   it('reads AppSpec values from JSON and YAML, not from a longer key', () => {

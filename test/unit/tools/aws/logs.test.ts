@@ -3,15 +3,15 @@
  * (logGroupNames ≤ 50, epoch-second times, queryString, limit) → queryId; GetQueryResults → status
  * (Scheduled | Running | Complete | Failed | Cancelled | Timeout | Unknown), results as arrays of {field, value},
  * statistics {recordsMatched, recordsScanned, bytesScanned}; StopQuery. Polling runs on a fake clock: Running →
- * Complete, a query that outlasts the budget is stopped and reported incomplete with what it had, a terminal failure
- * names its status, and every cost cap (groups, window, scan) names its variable.
+ * Complete, a query that outlasts the budget is stopped and its lines returned with a partial gap, a terminal failure
+ * names its status, and every cost cap (groups, window, scan) is a partial gap naming its variable.
  */
 import { CloudWatchLogsClient, GetQueryResultsCommand, type GetQueryResultsCommandOutput, type ResultField, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AwsLogs, type InsightsLimits, type InsightsQueryReport, insightsQuery, levelOf, LogsQueryIncomplete } from '../../../../functions/core/tools/aws/logs.ts';
+import { AwsLogs, type InsightsLimits, type InsightsQueryReport, insightsQuery, levelOf } from '../../../../functions/core/tools/aws/logs.ts';
 import type { ServiceDirectory, ServiceResources } from '../../../../functions/core/tools/aws/resources.ts';
-import { ToolUnavailable } from '../../../../functions/core/tools/ports.ts';
+import { partialGapsOf, ToolUnavailable } from '../../../../functions/core/tools/ports.ts';
 
 const ACCOUNT = '111122223333';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
@@ -99,6 +99,7 @@ describe('Insights polling', () => {
     expect(time.waits[1]!).toBeGreaterThan(time.waits[0]!);
     expect(Math.max(...time.waits)).toBeLessThanOrEqual(2_000);
 
+    expect(partialGapsOf(lines)).toEqual([]);
     expect(lines).toEqual([
       { timestamp: '2024-05-01T11:58:30.500Z', service: 'checkout', level: 'WARN', message: 'pool nearly exhausted', host: 's', traceId: '1-abc-def' },
       { timestamp: '2024-05-01T11:59:00.000Z', service: 'checkout', level: 'ERROR', message: 'Invoke Error {"errorType":"TimeoutError"}', host: '2024/05/01/[$LATEST]abc' },
@@ -112,20 +113,30 @@ describe('Insights polling', () => {
     const { logs } = adapter(fakeDirectory({ checkout: ['/aws/lambda/checkout'] }));
     const error = await logs.search({ ...WINDOW, services: ['checkout'], minLevel: 'WARN' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ToolUnavailable);
-    expect(error).not.toBeInstanceOf(LogsQueryIncomplete);
     expect((error as Error).message).toContain(`query q-2 over 1 log group(s) ended ${status}`);
   });
 
-  it('a query still running when the poll budget is spent is stopped, and the search is incomplete with the lines it had', async () => {
+  it('one query of several failing: the others\' lines, and a gap naming the failed one', async () => {
+    cwl.on(StartQueryCommand).callsFake((input: { logGroupNames: string[] }) => ({ queryId: input.logGroupNames.length === 50 ? 'q-ok' : 'q-bad' }));
+    cwl.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) =>
+      input.queryId === 'q-ok' ? result('Complete', [row({ '@timestamp': '2024-05-01 11:10:00.000', '@message': 'ERROR boom', '@log': group('/aws/lambda/fn-000') })]) : result('Failed'),
+    );
+    const groups = Array.from({ length: 60 }, (_, i) => `/aws/lambda/fn-${String(i).padStart(3, '0')}`);
+    const { logs } = adapter(fakeDirectory({ big: groups }), { maxGroups: 100 });
+    const lines = await logs.search({ ...WINDOW, services: ['big'], minLevel: 'WARN' });
+    expect(lines.map((l) => l.message)).toEqual(['ERROR boom']);
+    expect(partialGapsOf(lines)).toEqual([{ api: 'logs:GetQueryResults', reason: 'query q-bad over 10 log group(s) ended Failed' }]);
+  });
+
+  it('a query still running when the poll budget is spent is stopped; its lines are returned with a partial gap', async () => {
     cwl.on(StartQueryCommand).resolves({ queryId: 'q-3' });
     cwl.on(GetQueryResultsCommand).resolves(result('Running', [row({ '@timestamp': '2024-05-01 11:30:00.000', '@message': 'ERROR db timeout', '@log': group('/aws/lambda/checkout') })], 1_000));
     cwl.on(StopQueryCommand).resolves({ success: true });
     const reports: InsightsQueryReport[] = [];
     const { logs, time } = adapter(fakeDirectory({ checkout: ['/aws/lambda/checkout'] }), { pollBudgetMs: 5_000 }, reports);
-    const error = (await logs.search({ ...WINDOW, services: ['checkout'], minLevel: 'WARN' }).catch((e: unknown) => e)) as LogsQueryIncomplete;
-    expect(error).toBeInstanceOf(LogsQueryIncomplete);
-    expect(error.message).toContain('did not complete within 5000 ms (AWS_LOGS_POLL_BUDGET_MS; last status Running): stopped');
-    expect(error.partial).toEqual([{ timestamp: '2024-05-01T11:30:00.000Z', service: 'checkout', level: 'ERROR', message: 'ERROR db timeout' }]);
+    const lines = await logs.search({ ...WINDOW, services: ['checkout'], minLevel: 'WARN' });
+    expect(partialGapsOf(lines)).toEqual([{ api: 'logs:GetQueryResults', reason: 'query q-3 over 1 log group(s) did not complete within 5000 ms (AWS_LOGS_POLL_BUDGET_MS; last status Running): stopped' }]);
+    expect(lines).toEqual([{ timestamp: '2024-05-01T11:30:00.000Z', service: 'checkout', level: 'ERROR', message: 'ERROR db timeout' }]);
     expect(cwl.commandCalls(StopQueryCommand)[0]!.args[0].input).toEqual({ queryId: 'q-3' });
     expect(time.waits.reduce((a, b) => a + b, 0)).toBe(5_000);
     expect(reports[0]).toMatchObject({ status: 'Running', stopped: 'poll budget', bytesScanned: 1_000 });
@@ -151,28 +162,28 @@ describe('cost caps', () => {
     const lines = await logs.search({ ...WINDOW, services: ['big'], minLevel: 'ERROR', limit: 2 });
     expect(cwl.commandCalls(StartQueryCommand).map((c) => c.args[0].input.logGroupNames!.length)).toEqual([50, 50, 20]);
     expect(lines.map((l) => l.message)).toEqual(['ERROR from q-2', 'ERROR from q-3']);
+    // The newest `limit` lines are the answer asked for, not a cut.
+    expect(partialGapsOf(lines)).toEqual([]);
     expect(reports).toHaveLength(3);
   });
 
-  it('more groups than AWS_LOGS_MAX_GROUPS: the first are read, the answer is incomplete naming the variable', async () => {
+  it('more groups than AWS_LOGS_MAX_GROUPS: the first are read, a partial gap names the variable', async () => {
     cwl.on(StartQueryCommand).resolves({ queryId: 'q' });
     cwl.on(GetQueryResultsCommand).resolves(result('Complete', [row({ '@timestamp': '2024-05-01 11:10:00.000', '@message': 'ERROR x', '@log': group('/aws/lambda/a') })]));
     const { logs } = adapter(fakeDirectory({ a: ['/aws/lambda/a'], b: manyGroups(60) }), { maxGroups: 10 });
-    const error = (await logs.search({ ...WINDOW, services: ['a', 'b'], minLevel: 'WARN' }).catch((e: unknown) => e)) as LogsQueryIncomplete;
-    expect(error).toBeInstanceOf(LogsQueryIncomplete);
-    expect(error.message).toContain('61 log groups belong to a, b, only the first 10 were read (AWS_LOGS_MAX_GROUPS)');
+    const lines = await logs.search({ ...WINDOW, services: ['a', 'b'], minLevel: 'WARN' });
+    expect(partialGapsOf(lines)).toEqual([{ api: 'logs:StartQuery', reason: '61 log groups belong to a, b, only the first 10 were read (AWS_LOGS_MAX_GROUPS)' }]);
     // The alert service (asked first) keeps its groups.
     expect(cwl.commandCalls(StartQueryCommand)[0]!.args[0].input.logGroupNames).toEqual(['/aws/lambda/a', ...manyGroups(9)]);
-    expect(error.partial).toHaveLength(1);
+    expect(lines).toHaveLength(1);
   });
 
   it('a window longer than AWS_LOGS_MAX_WINDOW_HOURS reads its last hours and says so; the lines limit is capped by AWS_LOGS_MAX_LINES', async () => {
     cwl.on(StartQueryCommand).resolves({ queryId: 'q' });
     cwl.on(GetQueryResultsCommand).resolves(result('Complete'));
     const { logs } = adapter(fakeDirectory({ a: ['/g'] }), { maxWindowHours: 2, maxLines: 300 });
-    const error = (await logs.search({ from: '2024-04-30T12:00:00Z', to: '2024-05-01T12:00:00Z', services: ['a'], limit: 5_000 }).catch((e: unknown) => e)) as LogsQueryIncomplete;
-    expect(error).toBeInstanceOf(LogsQueryIncomplete);
-    expect(error.message).toContain('longer than 2 h, only its last 2 h were read (AWS_LOGS_MAX_WINDOW_HOURS)');
+    const lines = await logs.search({ from: '2024-04-30T12:00:00Z', to: '2024-05-01T12:00:00Z', services: ['a'], limit: 5_000 });
+    expect(partialGapsOf(lines).map((g) => g.reason)).toEqual(['the window 2024-04-30T12:00:00Z → 2024-05-01T12:00:00Z is longer than 2 h, only its last 2 h were read (AWS_LOGS_MAX_WINDOW_HOURS)']);
     const input = cwl.commandCalls(StartQueryCommand)[0]!.args[0].input;
     expect(input.startTime).toBe(Date.parse('2024-05-01T10:00:00Z') / 1000);
     expect(input.limit).toBe(300);
@@ -183,9 +194,8 @@ describe('cost caps', () => {
     cwl.on(GetQueryResultsCommand).resolvesOnce(result('Running', [], 10)).resolves(result('Running', [], 3 * 1024 ** 2));
     cwl.on(StopQueryCommand).resolves({ success: true });
     const { logs } = adapter(fakeDirectory({ a: ['/g'] }), { maxScannedBytes: 2 * 1024 ** 2 });
-    const error = (await logs.search({ ...WINDOW, services: ['a'] }).catch((e: unknown) => e)) as LogsQueryIncomplete;
-    expect(error).toBeInstanceOf(LogsQueryIncomplete);
-    expect(error.message).toContain(`query q-big had scanned ${3 * 1024 ** 2} bytes, more than the cap of ${2 * 1024 ** 2} (AWS_LOGS_MAX_SCANNED_MB): stopped`);
+    const lines = await logs.search({ ...WINDOW, services: ['a'] });
+    expect(partialGapsOf(lines).map((g) => g.reason)).toEqual([`query q-big had scanned ${3 * 1024 ** 2} bytes, more than the cap of ${2 * 1024 ** 2} (AWS_LOGS_MAX_SCANNED_MB): stopped`]);
     expect(cwl.commandCalls(StopQueryCommand)).toHaveLength(1);
     expect(cwl.commandCalls(GetQueryResultsCommand)).toHaveLength(2);
   });
@@ -203,14 +213,13 @@ describe('services without log groups', () => {
     await expect(logs.search({ ...WINDOW, services: ['checkout'] })).rejects.toThrow('no log group is known for checkout: checkout: resource tags could not be read (ThrottlingException)');
   });
 
-  it('one service read, another unknown for a directory failure: the lines read, incomplete', async () => {
+  it('one service read, another unknown for a directory failure: the lines read, and a gap naming it', async () => {
     cwl.on(StartQueryCommand).resolves({ queryId: 'q' });
     cwl.on(GetQueryResultsCommand).resolves(result('Complete', [row({ '@timestamp': '2024-05-01 11:10:00.000', '@message': 'WARN slow', '@log': group('/g') })]));
     const { logs } = adapter(fakeDirectory({ a: ['/g'] }, { b: 'b: resource tags could not be read (AccessDenied)' }));
-    const error = (await logs.search({ ...WINDOW, services: ['a', 'b'], minLevel: 'WARN' }).catch((e: unknown) => e)) as LogsQueryIncomplete;
-    expect(error).toBeInstanceOf(LogsQueryIncomplete);
-    expect(error.message).toContain('b: resource tags could not be read (AccessDenied)');
-    expect(error.partial.map((l) => l.service)).toEqual(['a']);
+    const lines = await logs.search({ ...WINDOW, services: ['a', 'b'], minLevel: 'WARN' });
+    expect(partialGapsOf(lines)).toEqual([{ api: 'AWS service directory', service: 'b', reason: 'b: resource tags could not be read (AccessDenied)' }]);
+    expect(lines.map((l) => l.service)).toEqual(['a']);
   });
 });
 
