@@ -11,7 +11,9 @@
  * A query still Scheduled or Running when the budget runs out is stopped (`StopQuery`, which also stops its cost) and
  * the lines it had found are returned with a partial gap (ports.ts `withPartialGaps`; the agent records it): never a
  * short answer that reads as "these are all the errors". A query that ends Failed, Cancelled, Timeout or Unknown is a
- * gap naming the status beside the other queries' lines, or a ToolUnavailable naming it when no query answered.
+ * gap naming the status beside the other queries' lines, or a ToolUnavailable naming it when no query answered. A log
+ * group that does not exist fails a whole StartQuery (ResourceNotFoundException naming it): the query is asked again
+ * without it (at most 5 times), and the missing group is a gap.
  *
  * Cost cap (Insights bills bytes scanned): at most `maxGroups` log groups per search (AWS_LOGS_MAX_GROUPS, the alert
  * service's groups first), a window of at most `maxWindowHours` (AWS_LOGS_MAX_WINDOW_HOURS: the newest part of a
@@ -210,9 +212,19 @@ const sdkReason = (error: unknown): string => {
 
 interface QueryOutcome {
   readonly rows: readonly (readonly ResultField[])[];
-  /** Set when the query was stopped before it completed (its rows are what it had found by then). */
-  readonly incomplete?: PartialGap;
+  /** What the query left out: log groups that do not exist, or a stop before it completed (its rows are what it had found by then). */
+  readonly gaps: readonly PartialGap[];
 }
+
+/** Missing log groups dropped from one query before it gives up (a Lambda function that never ran has none). */
+const MAX_MISSING_GROUPS = 5;
+/** The log group a StartQuery ResourceNotFoundException names ("Log group '/aws/lambda/x' does not exist …"), if it is one of `groups`. */
+const missingGroup = (error: unknown, groups: readonly string[]): string | undefined => {
+  const e = error as { name?: string; message?: string };
+  if (e?.name !== 'ResourceNotFoundException') return undefined;
+  const named = /log group '([^']+)'/i.exec(e.message ?? '')?.[1];
+  return named === undefined ? undefined : groups.find((g) => g === named || g === `/${named}`);
+};
 
 let defaultLogger: Logger | undefined;
 const logReport = (report: InsightsQueryReport): void => {
@@ -290,7 +302,7 @@ export class AwsLogs implements Logs {
       .sort((a, b) => byCodeUnit(b.timestamp, a.timestamp))
       .slice(0, limit)
       .reverse();
-    gaps.push(...outcomes.flatMap((o) => (o.incomplete ? [o.incomplete] : [])));
+    gaps.push(...outcomes.flatMap((o) => o.gaps));
     return withPartialGaps(lines, gaps);
   }
 
@@ -300,10 +312,20 @@ export class AwsLogs implements Logs {
     const client = this.#client;
     const began = this.#now();
     let queryId: string | undefined;
-    try {
-      queryId = (await client.send(new StartQueryCommand({ logGroupNames: [...groups], startTime, endTime, queryString, limit }))).queryId;
-    } catch (error) {
-      throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${groups.length} log group(s) failed: ${sdkReason(error)}`, { cause: error });
+    let asked = [...groups];
+    const missing: PartialGap[] = [];
+    for (;;) {
+      if (asked.length === 0) return { rows: [], gaps: missing };
+      try {
+        queryId = (await client.send(new StartQueryCommand({ logGroupNames: asked, startTime, endTime, queryString, limit }))).queryId;
+        break;
+      } catch (error) {
+        // One group that does not exist fails the whole query: ask again without it, and say it was not there.
+        const gone = missingGroup(error, asked);
+        if (gone === undefined || missing.length >= MAX_MISSING_GROUPS) throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${asked.length} log group(s) failed: ${sdkReason(error)}`, { cause: error });
+        asked = asked.filter((g) => g !== gone);
+        missing.push({ api: 'logs:StartQuery', reason: `log group ${gone} does not exist` });
+      }
     }
     if (!queryId) throw new ToolUnavailable(LOGS_TOOL, 'StartQuery answered without a queryId');
 
@@ -313,7 +335,7 @@ export class AwsLogs implements Logs {
     const report = (status: string, stopped?: string): void =>
       (this.#options.onQuery ?? logReport)({
         queryId: queryId!,
-        logGroups: groups.length,
+        logGroups: asked.length,
         status,
         elapsedMs: this.#now() - began,
         polls,
@@ -327,10 +349,10 @@ export class AwsLogs implements Logs {
     for (;;) {
       const remaining = this.#limits.pollBudgetMs - (this.#now() - began);
       if (remaining <= 0) {
-        const why = `query ${queryId} over ${groups.length} log group(s) did not complete within ${this.#limits.pollBudgetMs} ms (AWS_LOGS_POLL_BUDGET_MS; last status ${last?.status ?? 'none'}): stopped`;
+        const why = `query ${queryId} over ${asked.length} log group(s) did not complete within ${this.#limits.pollBudgetMs} ms (AWS_LOGS_POLL_BUDGET_MS; last status ${last?.status ?? 'none'}): stopped`;
         await this.#stop(queryId);
         report(last?.status ?? 'Unknown', 'poll budget');
-        return { rows: last?.results ?? [], incomplete: { api: 'logs:GetQueryResults', reason: why } };
+        return { rows: last?.results ?? [], gaps: [...missing, { api: 'logs:GetQueryResults', reason: why }] };
       }
       await this.#sleep(Math.min(wait, remaining));
       wait = Math.min(MAX_POLL_GAP_MS, Math.round(wait * POLL_GROWTH));
@@ -345,18 +367,18 @@ export class AwsLogs implements Logs {
       const scanned = last.statistics?.bytesScanned ?? 0;
       if (status === 'Complete') {
         report(status);
-        return { rows: last.results ?? [] };
+        return { rows: last.results ?? [], gaps: missing };
       }
       if (status === 'Scheduled' || status === 'Running') {
         if (scanned > this.#limits.maxScannedBytes) {
           await this.#stop(queryId);
           report(status, 'scan cap');
-          return { rows: last.results ?? [], incomplete: { api: 'logs:GetQueryResults', reason: `query ${queryId} had scanned ${scanned} bytes, more than the cap of ${this.#limits.maxScannedBytes} (AWS_LOGS_MAX_SCANNED_MB): stopped` } };
+          return { rows: last.results ?? [], gaps: [...missing, { api: 'logs:GetQueryResults', reason: `query ${queryId} had scanned ${scanned} bytes, more than the cap of ${this.#limits.maxScannedBytes} (AWS_LOGS_MAX_SCANNED_MB): stopped` }] };
         }
         continue;
       }
       report(status);
-      throw new ToolUnavailable(LOGS_TOOL, `query ${queryId} over ${groups.length} log group(s) ended ${status}${status === 'Timeout' ? ' (Insights gives a query 60 minutes: narrow the window)' : ''}`);
+      throw new ToolUnavailable(LOGS_TOOL, `query ${queryId} over ${asked.length} log group(s) ended ${status}${status === 'Timeout' ? ' (Insights gives a query 60 minutes: narrow the window)' : ''}`);
     }
   }
 

@@ -305,3 +305,25 @@ describe('the aws-logs row', () => {
     expect(built.logs).toBeInstanceOf(AwsLogs);
   });
 });
+
+describe('log groups that do not exist', () => {
+  it('a group StartQuery says does not exist is dropped and named; the query runs over the others', async () => {
+    cwl
+      .on(StartQueryCommand)
+      .rejectsOnce(Object.assign(new Error("Log group '/aws/lambda/never-ran' does not exist for account ID '111122223333'"), { name: 'ResourceNotFoundException' }))
+      .resolves({ queryId: 'q-ok' });
+    cwl.on(GetQueryResultsCommand).resolves(result('Complete', [row({ '@timestamp': '2024-05-01 11:10:00.000', '@message': 'ERROR x', '@log': group('/aws/lambda/checkout') })]));
+    const { logs } = adapter(fakeDirectory({ checkout: ['/aws/lambda/checkout'], idle: ['/aws/lambda/never-ran'] }));
+    const lines = await logs.search({ ...WINDOW, services: ['checkout', 'idle'], minLevel: 'WARN' });
+    expect(cwl.commandCalls(StartQueryCommand).map((c) => c.args[0].input.logGroupNames)).toEqual([['/aws/lambda/checkout', '/aws/lambda/never-ran'], ['/aws/lambda/checkout']]);
+    expect(lines.map((l) => l.message)).toEqual(['ERROR x']);
+    expect(partialGapsOf(lines)).toEqual([{ api: 'logs:StartQuery', reason: 'log group /aws/lambda/never-ran does not exist' }]);
+  });
+
+  it('a ResourceNotFoundException that names no group of the query is the query failing', async () => {
+    cwl.on(StartQueryCommand).rejects(Object.assign(new Error('The specified resource does not exist.'), { name: 'ResourceNotFoundException' }));
+    const { logs } = adapter(fakeDirectory({ checkout: ['/aws/lambda/checkout'] }));
+    await expect(logs.search({ ...WINDOW, services: ['checkout'] })).rejects.toThrow('StartQuery over 1 log group(s) failed: ResourceNotFoundException');
+    expect(cwl.commandCalls(StartQueryCommand)).toHaveLength(1);
+  });
+});
