@@ -647,6 +647,32 @@ describe('the event table', () => {
     expect(scaling).toMatchObject({ type: 'infrastructure', title: 'service/prod/orders: scaling policy cpu set (TargetTrackingScaling)', arns: [ecsServiceArn('prod', 'orders')], fallbackService: 'orders' });
   });
 
+  it.each([
+    ['lambda.amazonaws.com', 'PublishVersion20150331', { functionName: 'checkout' }, { functionArn: `${fnArn('checkout')}:8`, version: '8' }, 'deploy', 'Lambda checkout: version 8 published'],
+    ['lambda.amazonaws.com', 'PutFunctionConcurrency20171031', { functionName: 'checkout', reservedConcurrentExecutions: 5 }, { reservedConcurrentExecutions: 5 }, 'infrastructure', 'Lambda checkout: reserved concurrency → 5'],
+    ['lambda.amazonaws.com', 'DeleteFunctionConcurrency20171031', { functionName: 'checkout' }, {}, 'infrastructure', 'Lambda checkout: reserved concurrency removed'],
+    ['lambda.amazonaws.com', 'UpdateEventSourceMapping20150331', { uUID: 'u-1', batchSize: 1, enabled: false }, { uUID: 'u-1', functionArn: fnArn('checkout'), eventSourceArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:orders-q` }, 'config', 'Lambda checkout: event source mapping from orders-q changed (batchSize=1, enabled=false)'],
+    ['ecs.amazonaws.com', 'CreateService', { cluster: 'prod', serviceName: 'orders', taskDefinition: 'orders:1' }, { service: { serviceArn: ecsServiceArn('prod', 'orders'), serviceName: 'orders', clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/prod`, taskDefinition: tdArn('orders', 1) } }, 'deploy', 'ECS prod/orders: service created with task definition orders:1'],
+    ['ecs.amazonaws.com', 'UpdateService', { cluster: 'prod', service: 'orders', desiredCount: 6 }, { service: { serviceArn: ecsServiceArn('prod', 'orders'), serviceName: 'orders', taskDefinition: tdArn('orders', 8) } }, 'infrastructure', 'ECS prod/orders: desired count → 6'],
+    ['ecs.amazonaws.com', 'UpdateService', { cluster: 'prod', service: 'orders', forceNewDeployment: true }, { service: { serviceArn: ecsServiceArn('prod', 'orders'), serviceName: 'orders', taskDefinition: tdArn('orders', 8) } }, 'deploy', 'ECS prod/orders: new deployment forced (task definition orders:8)'],
+    ['cloudformation.amazonaws.com', 'ExecuteChangeSet', { changeSetName: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:changeSet/cs-42/abc`, stackName: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/checkout-stack/0a1b` }, null, 'infrastructure', 'CloudFormation stack checkout-stack: change set cs-42 executed'],
+    ['autoscaling.amazonaws.com', 'UpdateAutoScalingGroup', { autoScalingGroupName: 'web-asg', maxSize: 10, launchTemplate: { launchTemplateName: 'web', version: '7' } }, null, 'deploy', 'Auto Scaling group web-asg: maxSize=10, launch template web version 7'],
+    ['autoscaling.amazonaws.com', 'SetDesiredCapacity', { autoScalingGroupName: 'web-asg', desiredCapacity: 2 }, null, 'infrastructure', 'Auto Scaling group web-asg: desired capacity → 2'],
+    ['autoscaling.amazonaws.com', 'PutScalingPolicy', { autoScalingGroupName: 'web-asg', policyName: 'cpu50', policyType: 'TargetTrackingScaling' }, { policyARN: 'arn:x' }, 'infrastructure', 'Auto Scaling group web-asg: scaling policy cpu50 set (TargetTrackingScaling)'],
+    ['application-autoscaling.amazonaws.com', 'RegisterScalableTarget', { serviceNamespace: 'dynamodb', resourceId: 'table/orders-table', scalableDimension: 'dynamodb:table:ReadCapacityUnits', minCapacity: 5, maxCapacity: 50 }, null, 'infrastructure', 'table/orders-table: scalable target dynamodb:table:ReadCapacityUnits set (min 5, max 50)'],
+    ['rds.amazonaws.com', 'ModifyDBCluster', { dBClusterIdentifier: 'orders-aurora', backupRetentionPeriod: 7 }, { dBClusterArn: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders-aurora` }, 'infrastructure', 'RDS cluster orders-aurora modified (backupRetentionPeriod=7)'],
+    ['rds.amazonaws.com', 'RebootDBInstance', { dBInstanceIdentifier: 'orders-db', forceFailover: true }, { dBInstanceArn: `arn:aws:rds:${REGION}:${ACCOUNT}:db:orders-db` }, 'infrastructure', 'RDS instance orders-db rebooted with failover'],
+    ['rds.amazonaws.com', 'FailoverDBCluster', { dBClusterIdentifier: 'orders-aurora' }, { dBCluster: { dBClusterArn: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders-aurora` } }, 'infrastructure', 'RDS cluster orders-aurora failed over'],
+    ['rds.amazonaws.com', 'ModifyDBParameterGroup', { dBParameterGroupName: 'orders-pg', parameters: [{ parameterName: 'max_connections', parameterValue: '100', applyMethod: 'pending-reboot' }] }, { dBParameterGroupName: 'orders-pg' }, 'config', 'RDS parameter group orders-pg: max_connections=100 (pending-reboot)'],
+    ['apigateway.amazonaws.com', 'CreateDeployment', { restApiId: 'a1b2', stageName: 'prod' }, { id: 'd1' }, 'deploy', 'API Gateway a1b2: new deployment to stage prod'],
+    ['apigateway.amazonaws.com', 'UpdateStage', { restApiId: 'a1b2', stageName: 'prod', patchOperations: [{ op: 'replace', path: '/variables/apiKey', value: 'sk-secret' }] }, null, 'config', 'API Gateway a1b2 stage prod: replace /variables/apiKey'],
+    ['sqs.amazonaws.com', 'SetQueueAttributes', { queueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/orders-q`, attributes: { VisibilityTimeout: '5', Policy: '{…}' } }, null, 'config', 'SQS queue orders-q: VisibilityTimeout=5, Policy'],
+  ] as const)('%s %s → a %s… change', (source, name, request, response, type, title) => {
+    const d = draftOf(e(name, source, request as Record<string, unknown>, (response ?? {}) as Record<string, unknown>));
+    expect(d).toMatchObject({ type, title });
+    expect(JSON.stringify([d!.title, d!.details])).not.toContain('sk-secret');
+  });
+
   it('reads a Lambda function from a name, a qualified name, a partial ARN or an ARN', () => {
     const ev = e('x', 'lambda.amazonaws.com', {});
     expect(lambdaFunction(ev, 'checkout')).toEqual({ name: 'checkout', arn: fnArn('checkout') });
