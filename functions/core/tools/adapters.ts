@@ -7,19 +7,24 @@
  *
  * Adding an adapter is adding a row.
  *
- * | row             | ports                  | selected when                                                  |
- * |-----------------|------------------------|----------------------------------------------------------------|
- * | simulated       | all                    | chosen explicitly: TOOLS_DEFAULT=simulated or TOOLS_<PORT>=simulated |
- * | dynatrace       | telemetry              | DYNATRACE_URL or DYNATRACE_TOKEN_SECRET_ID is set              |
- * | servicenow      | changes                | SERVICENOW_URL, SERVICENOW_TOKEN_SECRET_ID, SERVICENOW_USER or SERVICENOW_PASSWORD_SECRET_ID is set |
- * | splunk          | logs                   | SPLUNK_URL or SPLUNK_TOKEN_SECRET_ID is set                    |
- * | pagerduty       | oncall                 | PAGERDUTY_TOKEN_SECRET_ID or PAGERDUTY_URL is set              |
- * | ssm-automation  | actions                | any SSM_AUTOMATION_* variable is set                           |
- * | actions-webhook | actions                | any ACTIONS_WEBHOOK_* variable is set                          |
- * | aws-actions     | actions                | chosen by family: TOOLS_DEFAULT=aws or TOOLS_ACTIONS=aws; acts only on AWS_ACTIONS_RESOURCES |
- * | recorded        | all                    | chosen explicitly: TOOLS_DEFAULT=recorded or TOOLS_<PORT>=recorded (the replay of a recorded incident) |
- * | aws-oncall      | oncall                 | chosen by family: TOOLS_DEFAULT=aws or TOOLS_ONCALL=aws; tags (team, oncall, runbook, slack) and AWS_ONCALL_ROSTER_PARAMETER |
- * | aws-telemetry   | telemetry              | chosen by family: TOOLS_DEFAULT=aws or TOOLS_TELEMETRY=aws; X-Ray service graph, statistics, traces; CloudWatch metrics |
+ * | row             | ports      | selected when                                                                      |
+ * |-----------------|------------|------------------------------------------------------------------------------------|
+ * | simulated       | all        | chosen explicitly: TOOLS_DEFAULT=simulated or TOOLS_<PORT>=simulated               |
+ * | recorded        | all        | chosen explicitly: TOOLS_DEFAULT=recorded or TOOLS_<PORT>=recorded (a replay)      |
+ * | dynatrace       | telemetry  | DYNATRACE_URL or DYNATRACE_TOKEN_SECRET_ID is set                                  |
+ * | servicenow      | changes    | SERVICENOW_URL, SERVICENOW_TOKEN_SECRET_ID, SERVICENOW_USER or SERVICENOW_PASSWORD_SECRET_ID is set |
+ * | splunk          | logs       | SPLUNK_URL or SPLUNK_TOKEN_SECRET_ID is set                                        |
+ * | pagerduty       | oncall     | PAGERDUTY_TOKEN_SECRET_ID or PAGERDUTY_URL is set                                  |
+ * | ssm-automation  | actions    | any SSM_AUTOMATION_* variable is set                                               |
+ * | actions-webhook | actions    | any ACTIONS_WEBHOOK_* variable is set                                              |
+ * | aws-telemetry   | telemetry  | family `aws` (TOOLS_DEFAULT=aws): X-Ray service graph, statistics, traces; CloudWatch GetMetricData |
+ * | aws-logs        | logs       | family `aws`: CloudWatch Logs Insights over each service's log groups              |
+ * | aws-changes     | changes    | family `aws`: CloudTrail LookupEvents, CodeDeploy; past incidents as HISTORY# items |
+ * | aws-oncall      | oncall     | family `aws`: tags (team, oncall, runbook, slack), AWS_ONCALL_ROSTER_PARAMETER     |
+ * | aws-actions     | actions    | family `aws`: typed rollbacks, only on AWS_ACTIONS_RESOURCES                       |
+ *
+ * A vendor row whose variables are set wins over a family choice for its port (Dynatrace telemetry with the rest
+ * from AWS is `TOOLS_DEFAULT=aws` plus DYNATRACE_URL + DYNATRACE_TOKEN_SECRET_ID).
  *
  * Bundling: each row's `build` is written as `process.env.AUTOPILOT_OMIT_<ROW> === 'true' ? undefined : …`. The
  * stack defines that expression as `"true"` for the rows a deployment does not use, so esbuild drops the row's
@@ -594,7 +599,7 @@ const awsChangesRow = row({
 // (new aws rows go above this line)
 
 /** The table. Order matters only for messages. */
-export const ADAPTERS: readonly AdapterRow[] = [simulated, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, recorded, awsOncall, awsActions, awsTelemetry, awsLogsRow, awsChangesRow] as unknown as readonly AdapterRow[];
+export const ADAPTERS: readonly AdapterRow[] = [simulated, recorded, dynatrace, servicenow, splunk, pagerduty, ssmAutomation, actionsWebhook, awsTelemetry, awsLogsRow, awsChangesRow, awsOncall, awsActions] as unknown as readonly AdapterRow[];
 
 export const adapterRow = (name: string): AdapterRow | undefined => ADAPTERS.find((r) => r.name === name);
 

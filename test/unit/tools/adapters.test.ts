@@ -44,15 +44,28 @@ const configurable = ADAPTERS.filter((r) => r.selectors.length > 0);
 
 describe('unit: the adapter table', () => {
   it('has one row per adapter, each serving known ports and declaring its IAM', () => {
-    expect(ADAPTERS.map((r) => r.name)).toEqual(['simulated', 'dynatrace', 'servicenow', 'splunk', 'pagerduty', 'ssm-automation', 'actions-webhook']);
+    expect(ADAPTERS.map((r) => r.name)).toEqual([
+      'simulated', 'recorded', 'dynatrace', 'servicenow', 'splunk', 'pagerduty', 'ssm-automation', 'actions-webhook',
+      'aws-telemetry', 'aws-logs', 'aws-changes', 'aws-oncall', 'aws-actions',
+    ]);
     for (const r of ADAPTERS) {
       expect(r.ports.length, r.name).toBeGreaterThan(0);
       expect(r.ports.every((p) => PORTS.includes(p)), r.name).toBe(true);
-      expect(r.iam.length, r.name).toBeGreaterThan(0);
+      // The recorded replay reads the process's memory or a directory on disk: nothing IAM governs.
+      if (r.name !== 'recorded') expect(r.iam.length, r.name).toBeGreaterThan(0);
       // Every variable an IAM need reads is one of the row's own.
       for (const need of r.iam) if ('variable' in need) expect(r.variables, r.name).toContain(need.variable);
     }
     expect(Object.keys(COMPLETE).sort()).toEqual(configurable.map((r) => r.name).sort());
+  });
+
+  it('has one aws row per port, so TOOLS_DEFAULT=aws serves every port from the account', () => {
+    const aws = ADAPTERS.filter((r) => r.family === 'aws');
+    expect(aws.flatMap((r) => r.ports).sort()).toEqual([...PORTS].sort());
+    for (const r of aws) {
+      expect(r.selectors, r.name).toEqual([]);
+      expect(r.stackSetting, r.name).toBe('tools');
+    }
   });
 
   describe.each(configurable.map((r) => [r.name, r] as const))('row %s', (_name, row: AdapterRow) => {
@@ -97,7 +110,7 @@ describe('unit: choosing the simulated world', () => {
   });
 
   it.each([
-    [{ TOOLS_DEFAULT: 'simulator' }, /TOOLS_DEFAULT must name an adapter \(simulated, dynatrace, .*\), got "simulator"/],
+    [{ TOOLS_DEFAULT: 'simulator' }, /TOOLS_DEFAULT must name an adapter \(simulated, recorded, dynatrace, .*\) or a family of adapters \(aws\), got "simulator"/],
     [{ TOOLS_LOGS: 'dynatrace', ...COMPLETE.dynatrace }, /TOOLS_LOGS=dynatrace, but the Dynatrace adapter does not serve logs/],
     [{ TOOLS_TELEMETRY: 'simulated', ...COMPLETE.dynatrace }, /TOOLS_TELEMETRY=simulated, but DYNATRACE_URL, DYNATRACE_TOKEN_SECRET_ID configure the Dynatrace adapter for telemetry: choose one/],
     [{ TOOLS_ONCALL: 'pagerduty' }, /PAGERDUTY_TOKEN_SECRET_ID must be set for the PagerDuty adapter/],
@@ -105,6 +118,24 @@ describe('unit: choosing the simulated world', () => {
     const error = errorOf(() => toolsRuntime(env, context()));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toMatch(message);
+  });
+});
+
+describe('unit: choosing the aws family', () => {
+  it('TOOLS_DEFAULT=aws serves every port from the account, each through the family\'s row for it', () => {
+    const { sources } = toolsRuntime({ TOOLS_DEFAULT: 'aws' }, context());
+    expect(sources).toEqual({ telemetry: 'aws-telemetry', changes: 'aws-changes', logs: 'aws-logs', oncall: 'aws-oncall', actions: 'aws-actions' });
+  });
+
+  it('a vendor configured for a port wins over the family for that port only', () => {
+    const { sources } = toolsRuntime({ TOOLS_DEFAULT: 'aws', ...COMPLETE.splunk }, context());
+    expect(sources.logs).toBe('splunk');
+    expect(sources.telemetry).toBe('aws-telemetry');
+  });
+
+  it('TOOLS_<PORT> may name the family too, and then chooses only that port', () => {
+    const { sources } = toolsRuntime({ TOOLS_TELEMETRY: 'aws' }, context());
+    expect(sources).toEqual({ telemetry: 'aws-telemetry', changes: 'none', logs: 'none', oncall: 'none', actions: 'none' });
   });
 });
 
