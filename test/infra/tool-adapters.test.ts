@@ -98,3 +98,39 @@ describe('stack: grants from the rows in use', () => {
     expect(() => synthStack({ toolsEnvironment })).toThrow(message);
   }, SYNTH_TIMEOUT_MS);
 });
+
+describe("stack: tools: 'aws' — the account's own telemetry behind every port", () => {
+  const ROLLBACK_PATTERN = 'arn:aws:lambda:us-east-1:123456789012:function:checkout*';
+  type Policy = { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
+  const actionsOf = (p: Policy): string[] => p.Properties.PolicyDocument.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  const policiesGranting = (synth: Synth, action: string): Policy[] => (Object.values(synth.template.findResources('AWS::IAM::Policy')) as Policy[]).filter((p) => actionsOf(p).includes(action));
+
+  it('gives every workflow function TOOLS_DEFAULT=aws, grants each aws row\'s reads to all of them and the rollbacks to the executor only, cdk-nag clean', () => {
+    // Act
+    const synth = synthStack({ tools: 'aws', toolsEnvironment: { AWS_ACTIONS_RESOURCES: ROLLBACK_PATTERN, AWS_ONCALL_ROSTER_PARAMETER: '/autopilot/oncall-roster' } });
+    // Assess
+    expect(functionsWith(synth, 'TOOLS_DEFAULT', 'aws').sort()).toEqual([...WORKFLOW].sort());
+    expect(synth.stack.tools.inUse.map((r) => r.name).sort()).toEqual(['aws-actions', 'aws-changes', 'aws-logs', 'aws-oncall', 'aws-telemetry']);
+    expect(synth.stack.tools.omitted).toEqual(expect.arrayContaining(['simulated', 'recorded', 'dynatrace']));
+    for (const read of ['xray:GetServiceGraph', 'cloudwatch:GetMetricData', 'logs:StartQuery', 'cloudtrail:LookupEvents', 'tag:GetResources']) {
+      expect(policiesGranting(synth, read), read).toHaveLength(WORKFLOW.length);
+    }
+    const rollbacks = policiesGranting(synth, 'lambda:UpdateAlias');
+    expect(rollbacks).toHaveLength(1);
+    const statement = rollbacks[0]!.Properties.PolicyDocument.Statement.find((s) => actionsOf({ Properties: { PolicyDocument: { Statement: [s] } } } as Policy).includes('lambda:UpdateAlias'));
+    expect(statement?.Resource).toEqual(ROLLBACK_PATTERN);
+    synth.template.hasResourceProperties('AWS::IAM::Policy', policyWith(Match.objectLike({ Action: 'ssm:GetParameter', Resource: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([':parameter/autopilot/oncall-roster']) ]) }) })));
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('without AWS_ACTIONS_RESOURCES grants no rollback at all', () => {
+    const synth = synthStack({ tools: 'aws' });
+    expect(policiesGranting(synth, 'lambda:UpdateAlias')).toEqual([]);
+    expect(policiesGranting(synth, 'ssm:PutParameter')).toEqual([]);
+    expect(findings(synth)).toEqual([]);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('refuses a malformed allow-list at synth, naming the variable', () => {
+    expect(() => synthStack({ tools: 'aws', toolsEnvironment: { AWS_ACTIONS_RESOURCES: 'checkout' } })).toThrow(/AWS_ACTIONS_RESOURCES/);
+  }, SYNTH_TIMEOUT_MS);
+});
