@@ -198,6 +198,7 @@ export class IncidentAutopilotStack extends Stack {
     this.functions = new IncidentFunctions(this, 'Functions', {
       actions,
       omitAdapters: this.tools.omitted,
+      omitLlm: !props.llmBaseUrl && !props.llmModel,
       table: this.store.table,
       eventBus: this.events.eventBus,
       webhookSecret: this.webhookSecret,

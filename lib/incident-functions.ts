@@ -24,6 +24,9 @@ import { ConfigError } from '../functions/core/config.ts';
 import { TABLE_SCHEMA } from './table-schema.ts';
 import { type AdapterName, adapterRow, type IamNeed, parseDocuments } from '../functions/core/tools/adapters.ts';
 import { omitDefines } from './tool-adapters.ts';
+
+/** The expression functions/core/reasoning/llm.ts tests before importing the openai SDK. */
+export const LLM_OMIT_SWITCH = 'process.env.AUTOPILOT_OMIT_LLM';
 import { DOCUMENT_REF_FORMS, type DocumentRef, parseDocumentRef } from '../functions/core/tools/actions/ssm-documents.ts';
 import { checkBaseUrl } from '../functions/core/tools/vendors/http.ts';
 
@@ -130,6 +133,11 @@ export interface IncidentFunctionsProps {
    */
   readonly omitAdapters?: readonly AdapterName[];
   /**
+   * Leave the openai SDK out of every bundle (a deployment without an LLM endpoint: the reasoner is offline).
+   * @default false
+   */
+  readonly omitLlm?: boolean;
+  /**
    * The functions to build.
    * @default FUNCTIONS from functions/registry.ts
    */
@@ -229,7 +237,7 @@ export class IncidentFunctions extends Construct {
           // are the long-stable DynamoDB, Step Functions, EventBridge, Secrets Manager and SSM APIs, so the runtime's
           // SDK version is not a compatibility risk.
           externalModules: [...BUNDLE_EXTERNAL_MODULES],
-          define: omitDefines(props.omitAdapters ?? []),
+          define: { ...omitDefines(props.omitAdapters ?? []), ...(props.omitLlm ? { [LLM_OMIT_SWITCH]: JSON.stringify('true') } : {}) },
           tsconfig: join(root, 'tsconfig.json'),
           logLevel: LogLevel.WARNING,
         },

@@ -14,6 +14,8 @@ import { resourceOf, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.
 const MAX_BUNDLE_BYTES = 1_000_000;
 /** A message only the simulated tools carry (functions/core/tools/simulated.ts): its presence means the simulator was bundled. */
 const SIMULATOR_MARKER = 'is not a known simulated world';
+/** A header only the openai SDK sends: its presence means the SDK was bundled. */
+const OPENAI_MARKER = 'X-Stainless-Lang';
 
 let synth: Synth;
 let outdir: string;
@@ -64,8 +66,15 @@ describe('the simulated world in the bundles (the default stack does not choose 
       await build({ entryPoints: [join(import.meta.dirname, '../../functions/triage/handler.ts')], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node22', minify: true, external: [...BUNDLE_EXTERNAL_MODULES], logLevel: 'silent' });
       // Assess
       expect(readFileSync(outfile, 'utf8')).toContain(SIMULATOR_MARKER);
+      expect(readFileSync(outfile, 'utf8')).toContain(OPENAI_MARKER);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the openai SDK in the bundles (the default stack has no LLM endpoint)', () => {
+  it.each(FUNCTIONS.map((s) => [s.name] as const))('%s carries no openai SDK', (name) => {
+    expect(readFileSync(join(assetDir(name), 'index.mjs'), 'utf8')).not.toContain(OPENAI_MARKER);
+  });
 });

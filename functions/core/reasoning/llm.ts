@@ -8,8 +8,11 @@
  * (`reasoner: "offline-fallback"`) with a note saying why. A call that fails after the SDK's own retries
  * (429 and 5xx are retried with backoff, honouring Retry-After), times out, or would exceed the incident's token
  * budget falls back the same way: an agent never fails because the model did.
+ *
+ * The `openai` SDK is imported on the first request, not at cold start, and a deployment without an LLM leaves it
+ * out of every bundle (the stack defines `process.env.AUTOPILOT_OMIT_LLM` as "true", so esbuild drops the import).
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type OpenAI from 'openai';
 import * as z from 'zod';
 import { ConfigError } from '../config.ts';
 import { citedEvidenceIds } from '../model.ts';
@@ -73,13 +76,30 @@ const judge = <T>(completion: Completion, request: ReasonRequest<T>, strict: Str
   return { ok: true, output: result.data };
 };
 
-const describeCallError = (error: unknown, timeoutMs: number | undefined): string => {
-  if (error instanceof APIConnectionTimeoutError) return `the request timed out${timeoutMs ? ` after ${timeoutMs} ms` : ''}`;
-  if (error instanceof APIConnectionError) {
+type OpenAiSdk = typeof import('openai');
+
+/** This bundle was built without the openai SDK (a deployment without llmBaseUrl/llmModel). */
+export class LlmNotBundled extends ConfigError {
+  override name = 'LlmNotBundled';
+  constructor() {
+    super('invalid configuration: LLM_BASE_URL and LLM_MODEL are set, but this bundle was built without the openai SDK (AUTOPILOT_OMIT_LLM); deploy with the stack settings llmBaseUrl and llmModel');
+  }
+}
+
+let sdk: Promise<OpenAiSdk> | undefined;
+/** The openai SDK, imported once, on first use; in a bundle built without it, a rejection with LlmNotBundled. */
+const openAiSdk = (): Promise<OpenAiSdk> => {
+  sdk ??= process.env.AUTOPILOT_OMIT_LLM === 'true' ? Promise.reject(new LlmNotBundled()) : import('openai');
+  return sdk;
+};
+
+const describeCallError = (error: unknown, timeoutMs: number | undefined, api: OpenAiSdk | undefined): string => {
+  if (api && error instanceof api.APIConnectionTimeoutError) return `the request timed out${timeoutMs ? ` after ${timeoutMs} ms` : ''}`;
+  if (api && error instanceof api.APIConnectionError) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
     return `could not reach the endpoint (${error.message}${cause})`;
   }
-  if (error instanceof APIError) return `the endpoint answered ${error.message}`;
+  if (api && error instanceof api.APIError) return `the endpoint answered ${error.message}`;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 };
 
@@ -87,14 +107,14 @@ const describeCallError = (error: unknown, timeoutMs: number | undefined): strin
 export const createLlmReasoner = (options: LlmReasonerOptions): Reasoner => {
   const { model, tokenBudget } = options;
   const timeoutMs = options.client ? undefined : (options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  const client =
-    options.client ??
-    new OpenAI({
-      baseURL: options.baseURL,
-      apiKey: options.apiKey,
-      timeout: timeoutMs,
-      maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
-    });
+  let built: Promise<OpenAI> | undefined;
+  const client = (): Promise<OpenAI> => {
+    built ??= options.client
+      ? Promise.resolve(options.client)
+      : openAiSdk().then((api) => new api.default({ baseURL: options.baseURL, apiKey: options.apiKey, timeout: timeoutMs, maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES }));
+    built.catch(() => (built = undefined)); // a failed import is tried again on the next request
+    return built;
+  };
 
   const reason = async <T>(request: ReasonRequest<T>): Promise<ReasonResult<T>> => {
     const used = { input: 0, output: 0 };
@@ -137,14 +157,14 @@ export const createLlmReasoner = (options: LlmReasonerOptions): Reasoner => {
 
       let completion: Completion;
       try {
-        completion = await client.chat.completions.create({
+        completion = await (await client()).chat.completions.create({
           model,
           messages,
           response_format: { type: 'json_schema', json_schema: { name: `${request.agent}_output`, description: `The output of the ${request.agent} agent`, schema: strict.schema, strict: true } },
           ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
         });
       } catch (error) {
-        return fallback(`the LLM call failed: ${describeCallError(error, timeoutMs)}`);
+        return fallback(`the LLM call failed: ${describeCallError(error, timeoutMs, await openAiSdk().catch(() => undefined))}`);
       }
 
       const spent = completion.usage ? completion.usage.prompt_tokens + completion.usage.completion_tokens : undefined;
@@ -229,6 +249,8 @@ export const reasonerFromEnv = (
   } else {
     throw new ConfigError('LLM_API_KEY or LLM_API_KEY_SECRET_ID is required when LLM_BASE_URL is set');
   }
+  // At cold start, not on the first incident: a bundle built without the SDK cannot serve this configuration.
+  if (process.env.AUTOPILOT_OMIT_LLM === 'true') throw new LlmNotBundled();
   return createLlmReasoner({
     baseURL: cfg.LLM_BASE_URL,
     model: cfg.LLM_MODEL,

@@ -309,6 +309,16 @@ describe('unit: reasonerFromEnv', () => {
     expect(() => reasonerFromEnv({ LLM_BASE_URL: 'http://127.0.0.1:9/v1', LLM_MODEL: MODEL, LLM_API_KEY: 'k', LLM_MAX_RETRIES: 'many' })).toThrow(/LLM_MAX_RETRIES/);
   });
 
+  it('refuses an LLM configuration at cold start when the bundle was built without the openai SDK, naming the stack settings', () => {
+    vi.stubEnv('AUTOPILOT_OMIT_LLM', 'true');
+    try {
+      expect(() => reasonerFromEnv({ LLM_BASE_URL: 'http://127.0.0.1:9/v1', LLM_MODEL: MODEL, LLM_API_KEY: 'k' })).toThrow(/built without the openai SDK.*llmBaseUrl and llmModel/);
+      expect(reasonerFromEnv({})).toBe(offlineReasoner);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('reads the key through getSecret by its secret id and sends it as the bearer token', async () => {
     // Prepare
     const fake = await serve([{ body: completion(answer()) }]);
