@@ -14,6 +14,9 @@
  *   bundleBytes              function → bytes of its esbuild bundle as the stack deploys it (node, esm, node22, bundle,
  *                            minify, BUNDLE_EXTERNAL_MODULES — the AWS SDK — left to the Lambda runtime)
  *   bundleBytesSdkBundled    the same with the AWS SDK bundled too (for a runtime without it)
+ *   bundleBytesByTools       per stack `tools` choice (configured, simulated, aws; no LLM endpoint), function → bytes
+ *                            of its bundle with the stack's own defines (the unused adapter rows and the openai SDK
+ *                            left out), `sdkExternal` as deployed and `sdkBundled`
  * Targets (ISSUE): median < 150 ms, >= 20 incidents/s, every bundle < 1 MB.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -21,6 +24,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { BUNDLE_EXTERNAL_MODULES, FUNCTIONS } from '../functions/registry.ts';
+import { LLM_OMIT_SWITCH } from '../lib/incident-functions.ts';
+import { omitDefines, resolveToolSettings, TOOLS_CHOICES } from '../lib/tool-adapters.ts';
 import { ApiClient, type AcceptedAlert } from '../lib/local/client.ts';
 import { ApprovalWatcher, decideWhenRequested, seedScenario } from '../lib/local/incident-run.ts';
 import { projectRoot } from '../lib/local/lambda-runtime.ts';
@@ -152,13 +157,13 @@ const measureWorkflow = async () => {
   }
 };
 
-const measureBundles = async (external: string[]): Promise<Record<string, number>> => {
+const measureBundles = async (external: string[], define: Record<string, string> = {}): Promise<Record<string, number>> => {
   const dir = mkdtempSync(join(tmpdir(), 'autopilot-bundles-'));
   try {
     const sizes: Record<string, number> = {};
     for (const f of FUNCTIONS) {
       const outfile = join(dir, `${f.name}.mjs`);
-      await build({ entryPoints: [join(projectRoot(), f.entry)], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node22', minify: true, external, logLevel: 'silent' });
+      await build({ entryPoints: [join(projectRoot(), f.entry)], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node22', minify: true, external, define, logLevel: 'silent' });
       sizes[f.name] = statSync(outfile).size;
     }
     return sizes;
@@ -171,6 +176,14 @@ const main = async () => {
   const workflow = await measureWorkflow();
   const bundleBytes = await measureBundles([...BUNDLE_EXTERNAL_MODULES]);
   const bundleBytesSdkBundled = await measureBundles([]);
+  const bundleBytesByTools: Record<string, { sdkExternal: Record<string, number>; sdkBundled: Record<string, number>; largestSdkExternal: number; largestSdkBundled: number }> = {};
+  for (const tools of TOOLS_CHOICES) {
+    // The stack's own defines for this choice (lib/incident-functions.ts): unused rows and the openai SDK left out.
+    const define = { ...omitDefines(resolveToolSettings({ tools }).omitted), [LLM_OMIT_SWITCH]: JSON.stringify('true') };
+    const sdkExternal = await measureBundles([...BUNDLE_EXTERNAL_MODULES], define);
+    const sdkBundled = await measureBundles([], define);
+    bundleBytesByTools[tools] = { sdkExternal, sdkBundled, largestSdkExternal: Math.max(...Object.values(sdkExternal)), largestSdkBundled: Math.max(...Object.values(sdkBundled)) };
+  }
   const largest = Math.max(...Object.values(bundleBytes));
   const largestSdkBundled = Math.max(...Object.values(bundleBytesSdkBundled));
   const result = {
@@ -178,6 +191,7 @@ const main = async () => {
     ...workflow,
     bundleBytes,
     bundleBytesSdkBundled,
+    bundleBytesByTools,
     targets: {
       medianUnder150Ms: workflow.medianMs < 150,
       atLeast20PerSecond: workflow.incidentsPerSecond >= 20,
