@@ -73,8 +73,21 @@ export interface TwinOptions {
    * port no adapter variable configures (the twin, `simulate`, `eval`, the bench and the demo); `none` — such ports
    * are reported gaps, as in a deployment that did not choose the simulator.
    * @default 'simulated'. `recorded` — the recorded adapter behind every such port (`autopilot eval` on recordings).
+   * `aws` — the AWS adapters (X-Ray, CloudWatch, Logs Insights, CloudTrail, tags, rollbacks) against `awsEndpoint`.
    */
-  tools?: 'simulated' | 'recorded' | 'none';
+  tools?: 'simulated' | 'recorded' | 'aws' | 'none';
+  /**
+   * With `tools: 'aws'` (required then): where the account's AWS APIs answer — the loopback fake of a recorded account
+   * (aws-account.ts). Every AWS service the twin does not serve itself goes there (AWS_ENDPOINT_URL and the
+   * AWS_ENDPOINT_URL_<SERVICE> of each service the aws adapters call), so nothing reaches a real account.
+   */
+  awsEndpoint?: string;
+  /**
+   * Variables for the tool adapters, set with the twin's own before the handlers are imported (as the stack's
+   * `toolsEnvironment`): AWS_SERVICE_MAP, AWS_ONCALL_ROSTER_PARAMETER, AWS_ACTIONS_RESOURCES, RECORDINGS_DIR, …
+   * A variable the twin sets itself is refused (TwinOptionInvalid naming it).
+   */
+  toolsEnvironment?: Readonly<Record<string, string>>;
 }
 
 export interface Twin {
@@ -119,6 +132,7 @@ export class TwinOptionInvalid extends Error {
 
 export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
   const sweepIntervalMs = sweepIntervalOf(opts);
+  checkToolOptions(opts);
   if (started) throw new TwinAlreadyStarted('a laptop twin was already started in this process (handlers keep the configuration of their first import); start one twin per process');
   started = true;
   let configured = false;
@@ -215,6 +229,33 @@ const startSweepTimer = (intervalMs: number, sweep: () => Promise<SweepReport>, 
   return () => clearInterval(timer);
 };
 
+/** The services the aws adapters call, by the SDK's endpoint variable (AWS_ENDPOINT_URL_ + the service id, upper case, `_` for blanks). */
+export const AWS_TOOL_ENDPOINT_VARIABLES = [
+  'AWS_ENDPOINT_URL_XRAY',
+  'AWS_ENDPOINT_URL_CLOUDWATCH',
+  'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
+  'AWS_ENDPOINT_URL_CLOUDTRAIL',
+  'AWS_ENDPOINT_URL_CODEDEPLOY',
+  'AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API',
+  'AWS_ENDPOINT_URL_SSM',
+  'AWS_ENDPOINT_URL_LAMBDA',
+  'AWS_ENDPOINT_URL_ECS',
+  'AWS_ENDPOINT_URL_APPCONFIG',
+] as const;
+
+/** The tool options agree with each other (checked before anything starts). */
+const checkToolOptions = (opts: TwinOptions): void => {
+  if (opts.tools === 'aws' && !opts.awsEndpoint) throw new TwinOptionInvalid("tools: 'aws' needs awsEndpoint: the twin has no AWS account of its own (start a recorded one with lib/local/aws-account.ts)");
+  if (opts.awsEndpoint !== undefined) {
+    if (opts.tools !== 'aws') throw new TwinOptionInvalid(`awsEndpoint is only used with tools: 'aws' (tools is ${JSON.stringify(opts.tools ?? 'simulated')})`);
+    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(opts.awsEndpoint)) throw new TwinOptionInvalid(`awsEndpoint must be an http(s) URL, got ${JSON.stringify(opts.awsEndpoint)}`);
+  }
+  for (const [name, value] of Object.entries(opts.toolsEnvironment ?? {})) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new TwinOptionInvalid(`toolsEnvironment: ${JSON.stringify(name)} is not an environment variable name`);
+    if (typeof value !== 'string') throw new TwinOptionInvalid(`toolsEnvironment.${name} must be a string`);
+  }
+};
+
 /** Stops in reverse order of start: the API first (no new work), executions, then the services they use. */
 const runCleanups = async (cleanups: (() => Promise<void> | void)[]): Promise<void> => {
   for (const cleanup of cleanups.reverse()) {
@@ -229,7 +270,7 @@ const runCleanups = async (cleanups: (() => Promise<void> | void)[]): Promise<vo
 /** The only difference between AWS and the laptop: environment variables. */
 const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; apiUrl: string; reportDir: string; opts: TwinOptions }): void => {
   const debug = Boolean(process.env.AUTOPILOT_DEBUG);
-  Object.assign(process.env, {
+  const own: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -257,7 +298,12 @@ const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; 
     // variable is unset and tracing works as deployed. (Read when the SDK is first imported: the handlers are
     // imported after this.)
     AWS_XRAY_MANUAL_MODE: 'true',
-  });
+    // The account's APIs (tools: 'aws'): the given endpoint for every AWS service the twin does not serve itself.
+    ...(p.opts.tools === 'aws' && p.opts.awsEndpoint ? { AWS_ENDPOINT_URL: p.opts.awsEndpoint, ...Object.fromEntries(AWS_TOOL_ENDPOINT_VARIABLES.map((v) => [v, p.opts.awsEndpoint!])) } : {}),
+  };
+  const clash = Object.keys(p.opts.toolsEnvironment ?? {}).filter((name) => name in own);
+  if (clash.length > 0) throw new TwinOptionInvalid(`toolsEnvironment may not set ${clash.join(', ')}: the twin sets ${clash.length > 1 ? 'them' : 'it'} itself`);
+  Object.assign(process.env, own, p.opts.toolsEnvironment ?? {});
   // A session token from the user's shell would be sent with the fake keys; the twin does not need it.
   delete process.env.AWS_SESSION_TOKEN;
 };
