@@ -4,11 +4,20 @@
  *
  * Window (see `incidentWindows`): from 75 min before the alert's start to now. The baseline is the part that
  * ends 15 min before the alert started — well before the end of the window — and each series is scored
- * against it with the robust statistics of analysis/metrics.ts.
+ * against it with the robust statistics of analysis/metrics.ts. Where points are coarse (X-Ray and CloudWatch
+ * at five minutes) or the window holds too little baseline, more history is read first (analysis/history.ts),
+ * and the sustained-anomaly rule follows the resolution.
+ *
+ * Topology: everything the alerting service reaches (up to `MAX_SERVICES` nodes: service maps run to hundreds)
+ * and its callers up to three hops. Besides the anomalies, the agent ranks where in the call graph the alert's
+ * degradation starts (analysis/propagation.ts) and keeps that ranking as evidence `origins:<service>` for the
+ * root-cause agent.
  */
 import type { AgentDeps } from '../deps.ts';
 import { analyseSeries, DEFAULT_Z_LOW, hingeOnset, InvalidSeries, median, type SeriesAnalysis, type Trend, trendTest, zToScore } from '../analysis/metrics.ts';
 import { failingLeaves } from '../analysis/hypotheses.ts';
+import { historyRequest, seriesResolutionMs, sustainedRule, withHistory } from '../analysis/history.ts';
+import { rankOrigins, toOriginEvidence } from '../analysis/propagation.ts';
 import { type Anomaly, type AgentSummary, type AgentTask, ImpactOutput, Severity } from '../model.ts';
 import type { MetricSeries, ServiceNode, Trace } from '../tools/ports.ts';
 import { toReadings } from '../recorded/readings.ts';
@@ -20,7 +29,10 @@ export const BASELINE_GAP_MIN = 15;
 export const MAX_AFTER_START_MIN = 60;
 /** A user-facing p99 this many times its baseline counts as every user affected (see `affectedShare`). */
 export const FULL_IMPACT_LATENCY_RATIO = 4;
-const MAX_SERVICES = 16;
+/** Most services read: the alerting service, everything it reaches, its callers (X-Ray maps of 40–200 nodes fit). */
+export const MAX_SERVICES = 200;
+/** What the other agents' neighbourhoods keep (logs and history are read per service: they stay small). */
+const DEFAULT_NEIGHBOURHOOD = 16;
 /**
  * A slow climb (a leak, a filling queue) that began before the baseline window is invisible to a level
  * comparison; it counts as an anomaly when Mann–Kendall |Z| ≥ this, the climb is ≥ TREND_MIN_CHANGE of the
@@ -89,8 +101,8 @@ const walk = (start: string, next: (s: string) => readonly string[], depth: numb
   return order;
 };
 
-/** Callers (transitively, `up` hops) and callees (`down` hops) of a service in a topology. */
-export const topologyNeighbourhood = (nodes: readonly ServiceNode[], service: string, up = 3, down = 2): Neighbourhood => {
+/** Callers (transitively, `up` hops) and callees (`down` hops) of a service in a topology, at most `budget` services. */
+export const topologyNeighbourhood = (nodes: readonly ServiceNode[], service: string, up = 3, down = 2, budget = DEFAULT_NEIGHBOURHOOD): Neighbourhood => {
   const callees = new Map<string, readonly string[]>();
   const callers = new Map<string, string[]>();
   for (const n of nodes) {
@@ -99,7 +111,7 @@ export const topologyNeighbourhood = (nodes: readonly ServiceNode[], service: st
   }
   const downstream = walk(service, (s) => callees.get(s) ?? [], down);
   const upstream = walk(service, (s) => callers.get(s) ?? [], up);
-  const services = [...new Set([service, ...downstream, ...upstream])].slice(0, MAX_SERVICES);
+  const services = [...new Set([service, ...downstream, ...upstream])].slice(0, budget);
   return {
     services,
     callers: upstream,
@@ -143,7 +155,7 @@ export interface AnalysedSeries {
 
 /** The degrading trend of a series, if it has one (see TREND_MIN_Z). */
 export const degradingTrend = (series: MetricSeries, analysis: SeriesAnalysis): AnalysedSeries['trend'] => {
-  if (analysis.anomalous || series.points.length < 8) return undefined;
+  if (analysis.anomalous || series.points.filter((p) => Number.isFinite(p.v)).length < 8) return undefined;
   const trend = trendTest(series.points);
   if (Math.abs(trend.z) < TREND_MIN_Z || Math.abs(trend.relativeChange) < TREND_MIN_CHANGE) return undefined;
   if (trend.direction !== analysis.direction || Math.abs(analysis.z) < DEFAULT_Z_LOW || !isDegradation(series.metric, trend.direction)) return undefined;
@@ -216,7 +228,7 @@ const analyse = async (ctx: AgentContext) => {
 
   // 1. Topology: whose metrics to read, and who sits upstream (users) of a degraded service.
   const nodes = (await evidence.call('telemetry', () => deps.tools.telemetry.getTopology({ ...scope, services: [service] }))) ?? [];
-  const hood = topologyNeighbourhood(nodes, service);
+  const hood = topologyNeighbourhood(nodes, service, 3, Number.POSITIVE_INFINITY, MAX_SERVICES);
   if (nodes.length > 0)
     evidence.add({
       id: `topology:${service}`,
@@ -226,21 +238,32 @@ const analyse = async (ctx: AgentContext) => {
       data: { callers: hood.callers, callees: hood.callees, tiers: Object.fromEntries(hood.tiers) },
     });
 
-  // 2. Metrics for the neighbourhood over the whole window.
-  const metricsResult = await evidence.call('telemetry', () =>
+  // 2. Metrics for the neighbourhood over the whole window, and more history when that holds too little baseline.
+  let metricsResult = await evidence.call('telemetry', () =>
     deps.tools.telemetry.queryMetrics({ ...scope, services: hood.services, from: windows.from, to: windows.to, resolutionSeconds: 60 }),
   );
+  for (const step of [1, 2] as const) {
+    const more = metricsResult && historyRequest(metricsResult, windows, step);
+    if (!more || !metricsResult) break;
+    const history = await evidence.call('telemetry', () => deps.tools.telemetry.queryMetrics({ ...scope, services: hood.services, ...more }));
+    if (history) metricsResult = withHistory(history, metricsResult);
+  }
   const metricsUnavailable = metricsResult === undefined;
+  const resolutionMs = seriesResolutionMs(metricsResult ?? []);
+  const sustained = sustainedRule(resolutionMs);
+  const windowFrom = Date.parse(windows.from);
   const analysed: AnalysedSeries[] = [];
   for (const series of metricsResult ?? []) {
     let analysis: SeriesAnalysis;
     try {
-      analysis = analyseSeries(series.points, { baselineEnd: windows.baselineEnd });
+      analysis = analyseSeries(series.points, { baselineEnd: windows.baselineEnd, ...sustained });
     } catch (error) {
       if (error instanceof InvalidSeries) continue; // too few points to judge: skip, not fail
       throw error;
     }
-    analysed.push({ series, analysis, evidenceId: `metric:${series.service}:${series.metric}`, trend: degradingTrend(series, analysis) });
+    // A slow climb is judged over the incident window, not over a day of history (a daily cycle is no leak).
+    const recent = { ...series, points: series.points.filter((p) => Date.parse(p.t) >= windowFrom) };
+    analysed.push({ series, analysis, evidenceId: `metric:${series.service}:${series.metric}`, trend: degradingTrend(recent, analysis) });
   }
   const byKey = new Map(analysed.map((a) => [`${a.series.service}:${a.series.metric}`, a]));
   for (const a of analysed) {
@@ -301,6 +324,12 @@ const analyse = async (ctx: AgentContext) => {
     })
     .sort((x, y) => y.score - x.score);
   const degradations = anomalies.filter((a) => isDegradation(a.metric, a.direction));
+
+  // 3b. Where the alert's degradation starts, along the call graph (kept as evidence for the root-cause agent).
+  if (metricsResult && metricsResult.length > 0 && nodes.length > 0) {
+    const origins = rankOrigins({ topology: nodes, series: metricsResult, alert: { service, startedAt: incident.startedAt }, baselineEnd: windows.baselineEnd, maxNodes: MAX_SERVICES });
+    evidence.add(toOriginEvidence(origins, hood.tiers));
+  }
 
   // 4. Traces of the alert service in the evaluation part: where errors originate, the slowest paths.
   const traces = (await evidence.call('telemetry', () => deps.tools.telemetry.getTraces({ ...scope, services: [service], from: windows.baselineEnd, to: windows.to, limit: 50 }))) ?? [];

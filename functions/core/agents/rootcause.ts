@@ -7,6 +7,7 @@
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
+import { readOriginEvidence } from '../analysis/propagation.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
 import { runAgent, summarise } from './runtime.ts';
 
@@ -114,6 +115,8 @@ export const findRootCause =
         series,
         similar: similar?.output,
         gaps: evidence.items.filter((e) => e.kind === 'gap').map((e) => e.id),
+        // Where the impact agent traced the alert's degradation to, along the call graph.
+        origins: readOriginEvidence(impact.evidence, incident.service),
         now: iso(now),
       });
       return {

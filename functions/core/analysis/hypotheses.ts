@@ -51,6 +51,8 @@ import {
 } from './changes.ts';
 import { DEFAULT_Z_THRESHOLD, mannKendallS, median, senSlope } from './metrics.ts';
 import { byCodeUnit } from '../compare.ts';
+import { originCandidates, withoutSubsumedOrigins } from './origin-hypotheses.ts';
+import type { OriginEvidence } from './propagation.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
 
@@ -81,6 +83,8 @@ export interface RootCauseInput {
   readonly similar?: SimilarOutput;
   /** Tools that failed (`gap:<tool>` ids): reported as missing evidence. */
   readonly gaps?: readonly string[];
+  /** Where the alert's degradation starts along the call graph, from metrics (origin-hypotheses.ts). */
+  readonly origins?: OriginEvidence;
   readonly now: string;
 }
 
@@ -96,12 +100,14 @@ export interface TestedPrediction {
 }
 
 export interface Candidate {
-  readonly kind: 'change' | 'traffic-surge' | 'resource-leak' | 'dependency-outage' | 'service-fault';
+  readonly kind: 'change' | 'traffic-surge' | 'resource-leak' | 'dependency-outage' | 'service-fault' | 'metric-origin';
   readonly summary: string;
   readonly service: string;
   readonly category: FaultCategory;
   readonly changeId?: string;
   readonly predictions: readonly TestedPrediction[];
+  /** A confidence of its own, calibrated elsewhere (metric-origin: propagation.ts), instead of `confidenceOf`. */
+  readonly confidence?: number;
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -833,7 +839,8 @@ export const testHypotheses = (input: RootCauseInput): Candidate[] => {
   for (const s of w.anomalous) for (const d of w.graph.callees.get(s) ?? []) if (w.graph.tiers.get(d) === 'external') external.add(d);
   for (const s of w.leafErrors.keys()) if (!w.anomalous.has(s) && (w.graph.tiers.get(s) ?? 'external') === 'external') external.add(s);
   for (const d of [...external].sort()) candidates.push(testDependencyOutage(w, d));
-  return candidates.map((c) => withHistory(w, c));
+  candidates.push(...originCandidates(input.origins));
+  return withoutSubsumedOrigins(candidates, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW).map((c) => withHistory(w, c));
 };
 
 /** A past incident this close (similar agent's score) is worth comparing with. */
@@ -872,7 +879,7 @@ const toHypothesis = (c: Candidate): Hypothesis & { kind: Candidate['kind'] } =>
   category: c.category,
   ...(c.changeId ? { changeId: c.changeId } : {}),
   predictions: c.predictions.map((p) => ({ statement: p.statement, result: p.result, evidenceIds: [...p.evidenceIds] })),
-  confidence: confidenceOf(c.predictions),
+  confidence: c.confidence ?? confidenceOf(c.predictions),
   evidenceIds: [...new Set(c.predictions.flatMap((p) => p.evidenceIds))],
 });
 
