@@ -286,9 +286,10 @@ const analyse = async (ctx: AgentContext) => {
         trend: a.trend ? { slopePerMinute: round(a.trend.slopePerMinute, 4), mannKendallZ: round(a.trend.z, 2), relativeChange: round(a.trend.relativeChange, 3) } : undefined,
         utilisation,
         recent: series.points.slice(-15).map((p) => round(p.v, 3)),
-        // The whole series as read (≈1.4 KB for a 75-minute window of minute points), so `autopilot export` can
-        // write what this agent saw as a recording (recorded/readings.ts).
-        readings: toReadings(series.points),
+        // The series as read over the incident window (≈1.4 KB for 75 minutes of minute points), so `autopilot
+        // export` can write what this agent saw as a recording (recorded/readings.ts). Not the extra history read
+        // for coarse series: a day of it for every series of a 200-node map would not fit the agent's record.
+        readings: toReadings(series.points.filter((p) => Date.parse(p.t) >= windowFrom)),
       },
     });
   }
@@ -328,7 +329,7 @@ const analyse = async (ctx: AgentContext) => {
   // 3b. Where the alert's degradation starts, along the call graph (kept as evidence for the root-cause agent).
   if (metricsResult && metricsResult.length > 0 && nodes.length > 0) {
     const origins = rankOrigins({ topology: nodes, series: metricsResult, alert: { service, startedAt: incident.startedAt }, baselineEnd: windows.baselineEnd, maxNodes: MAX_SERVICES });
-    evidence.add(toOriginEvidence(origins, hood.tiers));
+    for (const item of toOriginEvidence(origins, hood.tiers)) evidence.add(item);
   }
 
   // 4. Traces of the alert service in the evaluation part: where errors originate, the slowest paths.

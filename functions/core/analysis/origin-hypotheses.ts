@@ -10,7 +10,7 @@
  */
 import type { FaultCategory } from '../model.ts';
 import type { Candidate, TestedPrediction } from './hypotheses.ts';
-import { type OriginEvidence, originConfidence, originsEvidenceId } from './propagation.ts';
+import { type OriginEvidence, originConfidence, originsEvidenceId, rankedEvidenceId } from './propagation.ts';
 
 /** A node with less of the alert's degradation than this is not proposed. */
 export const MIN_ORIGIN_SHARE = 0.05;
@@ -34,8 +34,9 @@ export const originCandidates = (origins: OriginEvidence | undefined): Candidate
   return origins.ranked
     .filter((r) => r.score >= MIN_ORIGIN_SHARE)
     .slice(0, MAX_ORIGIN_CANDIDATES)
-    .map((r): Candidate => {
+    .map((r, i): Candidate => {
       const own = r.strongest;
+      const mine = [ranking, rankedEvidenceId(origins.alertService, i + 1)];
       const ownIds = own ? [`metric:${r.service}:${own.metric}`] : [];
       const where = r.depth === 0 ? 'the alerting service itself' : `${r.depth} hop(s) below ${origins.alertService}`;
       const predictions: TestedPrediction[] = [
@@ -50,13 +51,13 @@ export const originCandidates = (origins: OriginEvidence | undefined): Candidate
           statement: `${origins.alertService}'s degradation flows down the call graph to ${r.service} and stays there — it holds ${pct(r.score)} of it (${where})`,
           result: r.score >= 0.5 ? 'supported' : 'inconclusive',
           weight: 1,
-          evidenceIds: [ranking],
+          evidenceIds: mine,
         },
         {
           statement: `nothing ${r.service} calls explains its degradation — ${r.explainedBy.length === 0 ? 'its callees are healthy or degraded far too little' : `${r.explainedBy.join(', ')} explain part of it`}`,
           result: r.explainedBy.length === 0 ? 'supported' : 'inconclusive',
           weight: 1,
-          evidenceIds: [ranking],
+          evidenceIds: mine,
         },
       ];
       return {

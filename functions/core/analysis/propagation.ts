@@ -569,37 +569,61 @@ export const OriginEvidence = z.object({
 export type OriginEvidence = z.infer<typeof OriginEvidence>;
 
 export const originsEvidenceId = (service: string): string => `origins:${service}`;
+/** One ranked node's own evidence item (`origins:<alert>#<rank>`). */
+export const rankedEvidenceId = (service: string, rank: number): string => `${originsEvidenceId(service)}#${rank}`;
 
 const fmt = (x: number): string => (Math.abs(x) >= 100 ? String(Math.round(x)) : String(Math.round(x * 100) / 100));
 
-/** The evidence item for a ranking (see `OriginEvidence`). */
-export const toOriginEvidence = (a: OriginAnalysis, tiers: ReadonlyMap<string, string> = new Map()): Evidence => {
+type RankedEntry = OriginEvidence['ranked'][number];
+
+/**
+ * The evidence items for a ranking (see `OriginEvidence`): `origins:<alert>` with the summary and what concerns the
+ * whole ranking, and one small item per ranked node (`origins:<alert>#1`, `#2`, …). Small items, because an agent
+ * record that outgrows its store trims the largest evidence data first, and a map of hundreds of series must not
+ * cost the ranking its place.
+ */
+export const toOriginEvidence = (a: OriginAnalysis, tiers: ReadonlyMap<string, string> = new Map()): Evidence[] => {
   const ranked = a.ranked.filter((r) => r.score > 0).slice(0, ORIGINS_KEPT);
   const alert = a.signals.get(a.alertService);
-  const data: OriginEvidence = {
+  const head = ranked
+    .slice(0, 3)
+    .map((r) => `${r.service} (${Math.round(r.score * 100)} %${r.strongest ? `, ${r.strongest.metric} ${fmt(r.strongest.baseline)} → ${fmt(r.strongest.level)}` : ''})`)
+    .join(', ');
+  const header: Omit<OriginEvidence, 'ranked'> & { readonly ranked: number } = {
     alertService: a.alertService,
     familyWeights: a.familyWeights,
     walked: a.walked,
     withoutData: a.withoutData.length,
     alertStrength: Math.max(latencyStrength(alert), alert?.errors?.p ?? 0),
-    ranked: ranked.map((r) => ({ ...r, ...(tiers.get(r.service) ? { tier: tiers.get(r.service) } : {}), explainedBy: [...r.explainedBy] })),
+    ranked: ranked.length,
   };
-  const head = ranked
-    .slice(0, 3)
-    .map((r) => `${r.service} (${Math.round(r.score * 100)} %${r.strongest ? `, ${r.strongest.metric} ${fmt(r.strongest.baseline)} → ${fmt(r.strongest.level)}` : ''})`)
-    .join(', ');
-  return {
-    id: originsEvidenceId(a.alertService),
-    kind: 'metric',
-    source: 'telemetry',
-    summary: `Where ${a.alertService}'s degradation starts, traced down the call graph over ${a.walked} services: ${head || 'nowhere (nothing degraded)'}`,
-    data,
-  };
+  return [
+    {
+      id: originsEvidenceId(a.alertService),
+      kind: 'metric',
+      source: 'telemetry',
+      summary: `Where ${a.alertService}'s degradation starts, traced down the call graph over ${a.walked} services: ${head || 'nowhere (nothing degraded)'}`,
+      data: header,
+    },
+    ...ranked.map((r, i): Evidence => {
+      const entry: RankedEntry = { ...r, ...(tiers.get(r.service) ? { tier: tiers.get(r.service) } : {}), explainedBy: [...r.explainedBy] };
+      return {
+        id: rankedEvidenceId(a.alertService, i + 1),
+        kind: 'metric',
+        source: 'telemetry',
+        summary: `${i + 1}. ${r.service}: ${Math.round(r.score * 100)} % of ${a.alertService}'s degradation, ${r.depth} hop(s) below it${r.explainedBy.length ? `, partly explained by ${r.explainedBy.join(', ')}` : ''}`,
+        data: entry,
+      };
+    }),
+  ];
 };
 
 /** The ranking kept by the impact agent, if its evidence holds a well-formed one for `service`. */
 export const readOriginEvidence = (evidence: readonly { readonly id: string; readonly data?: unknown }[], service: string): OriginEvidence | undefined => {
-  const item = evidence.find((e) => e.id === originsEvidenceId(service));
-  const parsed = OriginEvidence.safeParse(item?.data);
+  const byId = new Map(evidence.map((e) => [e.id, e.data]));
+  const header = z.object({ ranked: z.number().int().nonnegative() }).passthrough().safeParse(byId.get(originsEvidenceId(service)));
+  if (!header.success) return undefined;
+  const ranked = Array.from({ length: header.data.ranked }, (_, i) => byId.get(rankedEvidenceId(service, i + 1)));
+  const parsed = OriginEvidence.safeParse({ ...header.data, ranked });
   return parsed.success ? parsed.data : undefined;
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { originCandidates, withoutSubsumedOrigins } from '../../../functions/core/analysis/origin-hypotheses.ts';
-import { latencyStrength, nodeSignals, OriginEvidence, originConfidence, rankOrigins, readOriginEvidence, seriesSignal, toOriginEvidence } from '../../../functions/core/analysis/propagation.ts';
+import { latencyStrength, nodeSignals, originConfidence, rankOrigins, readOriginEvidence, seriesSignal, toOriginEvidence } from '../../../functions/core/analysis/propagation.ts';
 import type { Candidate } from '../../../functions/core/analysis/hypotheses.ts';
 import type { MetricSeries, ServiceNode } from '../../../functions/core/tools/ports.ts';
 
@@ -224,33 +224,38 @@ describe('unit: origin evidence and hypotheses', () => {
   const tiers = new Map(CHAIN.map((n) => [n.name, n.tier]));
 
   it('keeps the ranking as evidence that the root-cause agent reads back', () => {
-    const item = toOriginEvidence(analysis, tiers);
+    const items = toOriginEvidence(analysis, tiers);
 
-    expect(item).toMatchObject({ id: 'origins:site', kind: 'metric', source: 'telemetry' });
-    expect(item.summary).toMatch(/^Where site's degradation starts/);
-    const read = readOriginEvidence([{ id: 'other', data: {} }, item], 'site');
+    expect(items[0]).toMatchObject({ id: 'origins:site', kind: 'metric', source: 'telemetry' });
+    expect(items[0].summary).toMatch(/^Where site's degradation starts/);
+    expect(items[1]).toMatchObject({ id: 'origins:site#1', summary: expect.stringMatching(/^1\. d: /) });
+    const read = readOriginEvidence([{ id: 'other', data: {} }, ...items], 'site');
     expect(read?.ranked[0]).toMatchObject({ service: 'd', tier: 'database' });
+    expect(read?.ranked).toHaveLength(items.length - 1);
+    // a ranked item lost (trimmed from a record that outgrew its store) makes the ranking unreadable, not shorter
+    expect(readOriginEvidence(items.filter((e) => e.id !== 'origins:site#1'), 'site')).toBeUndefined();
     expect(readOriginEvidence([{ id: 'origins:site', data: { ranked: 'no' } }], 'site')).toBeUndefined();
   });
 
   it('proposes the top nodes as hypotheses with the calibrated confidence', () => {
-    const candidates = originCandidates(OriginEvidence.parse(toOriginEvidence(analysis, tiers).data));
+    const candidates = originCandidates(readOriginEvidence(toOriginEvidence(analysis, tiers), 'site'));
 
     expect(candidates[0]).toMatchObject({ kind: 'metric-origin', service: 'd', category: 'database', confidence: originConfidence(analysis.ranked[0]) });
     expect(candidates[0].confidence).toBeGreaterThan(0.8);
     expect(candidates[0].predictions.map((p) => p.result)).toEqual(['supported', 'supported', 'supported']);
     expect(candidates[0].predictions[0].evidenceIds).toEqual(['metric:d:latency_avg_ms']);
+    expect(candidates[0].predictions[1].evidenceIds).toEqual(['origins:site', 'origins:site#1']);
   });
 
   it('proposes nothing when nothing along the call graph is degraded', () => {
     const quiet = rank(CHAIN, world(CHAIN_SPECS, {}, 11));
 
-    expect(originCandidates(OriginEvidence.parse(toOriginEvidence(quiet, tiers).data))).toEqual([]);
+    expect(originCandidates(readOriginEvidence(toOriginEvidence(quiet, tiers), 'site'))).toEqual([]);
     expect(originCandidates(undefined)).toEqual([]);
   });
 
   it('gives way to a credible hypothesis that places the fault in the same service and names the mechanism', () => {
-    const origin = originCandidates(OriginEvidence.parse(toOriginEvidence(analysis, tiers).data))[0];
+    const origin = originCandidates(readOriginEvidence(toOriginEvidence(analysis, tiers), 'site'))[0];
     const change: Candidate = { kind: 'change', summary: 'CHG-1 on d', service: 'd', category: 'bad-deploy', predictions: [] };
     const elsewhere: Candidate = { ...change, service: 'b' };
 
