@@ -32,6 +32,13 @@
  * function name — so with no `services` filter every change in the account is listed. When the directory could not
  * answer for a change while `services` filter the list, the answer may miss changes: a partial gap.
  *
+ * A Lambda publish (UpdateFunctionCode with `publish`, or UpdateFunctionCode then PublishVersion) that an alias move to
+ * exactly that version follows in the window — an UpdateAlias, or the CodeDeploy deployment that moved the alias — is
+ * not a change of its own: for a function served through an alias, users see nothing until the alias moves. The move
+ * is the change (resource, version from → to, time) and its description says what was published, by whom and when
+ * (cloudtrail-events.ts `foldPublishes`). A publish no alias move follows stays a change: $LATEST or the version may
+ * be invoked directly.
+ *
  * A change undone by a later one on the same resource (an alias moved back, a task definition restored, a parameter
  * set back) is `rolled-back`.
  *
@@ -48,7 +55,7 @@ import { byCodeUnit } from '../../compare.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ChangeHistory, type ChangeRequest, type PartialGap, type PastIncident, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
 import { type AwsClientSettings, awsClientOptions } from './clients.ts';
-import { baseEventName, type Draft, draftOf, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
+import { type AliasMove, baseEventName, type Draft, draftOf, foldPublishes, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
 import { type DeploymentChange, listDeploymentChanges } from './codedeploy.ts';
 import type { DirectorySettings } from './directory-settings.ts';
 import { IncidentHistory } from './history.ts';
@@ -228,12 +235,24 @@ export class AwsChanges implements ChangeHistory {
     if (trail.status === 'fulfilled' && trail.value.truncated) gaps.push({ api: 'cloudtrail:LookupEvents', reason: trail.value.truncated });
     if (deployments.status === 'fulfilled' && deployments.value.truncated) gaps.push({ api: 'codedeploy:ListDeployments', reason: deployments.value.truncated });
 
-    const drafts = trail.status === 'fulfilled' ? trail.value.drafts : [];
+    const deploymentChanges = deployments.status === 'fulfilled' ? deployments.value.changes : [];
+    const deploymentNotes = new Map<DeploymentChange, string[]>();
+    const drafts = foldPublishes(trail.status === 'fulfilled' ? trail.value.drafts : [], [
+      ...(trail.status === 'fulfilled' ? trail.value.drafts : []).flatMap((d): AliasMove[] => (d.aliasTarget ? [{ ...d.aliasTarget, time: d.event.time, note: (s) => d.details.push(s) }] : [])),
+      ...deploymentChanges.flatMap((d): AliasMove[] => {
+        const { resource, version } = d.change;
+        if (resource?.type !== 'AWS::Lambda::Alias' || !version) return [];
+        return [{ functionArn: resource.arn.slice(0, resource.arn.lastIndexOf(':')), version: version.to, time: d.change.deployedAt, note: (s) => deploymentNotes.set(d, [...(deploymentNotes.get(d) ?? []), s]) }];
+      }),
+    ]);
     const unmapped: string[] = [];
     const serviceOf = this.#serviceResolver(scope, unmapped);
     const changes: ChangeRequest[] = [];
     for (const d of drafts) changes.push(this.#changeOf(d, await serviceOf(d.arns, d.fallbackService)));
-    for (const d of deployments.status === 'fulfilled' ? deployments.value.changes : []) changes.push({ ...d.change, service: await serviceOf(d.arns, d.fallbackService) } as ChangeRequest);
+    for (const d of deploymentChanges) {
+      const notes = deploymentNotes.get(d) ?? [];
+      changes.push({ ...d.change, ...(notes.length > 0 ? { description: [d.change.description, ...notes].join(' ') } : {}), service: await serviceOf(d.arns, d.fallbackService) } as ChangeRequest);
+    }
 
     const marked = markRolledBack(changes);
     const wanted = q.services && q.services.length > 0 ? new Set(q.services) : undefined;

@@ -3,7 +3,8 @@
  * event source and name to a mapper that reads the event's `requestParameters` / `responseElements` into a draft
  * change (type, title, the resource acted on, old → new where the event carries it). Pure: no SDK, no I/O. What an
  * event does not carry (an alias's previous version, a parameter's previous value, an AppConfig environment's
- * previous configuration version) is named in `need`, and changes.ts looks it up.
+ * previous configuration version) is named in `need`, and changes.ts looks it up. A Lambda publish that an alias move
+ * to its version follows is folded into that move (`foldPublishes`).
  *
  * Lambda's event names carry the API version (`UpdateFunctionCode20150331v2`, `UpdateAlias20150331`): a table name
  * matches itself or itself followed by a date suffix (8 digits, optional `v<n>`), so `UpdateService` never matches
@@ -63,6 +64,21 @@ export interface Draft {
   readonly need?: Need;
   /** ECS: the task definition (ARN) this change put in place, and its images when the registration is in the window. */
   taskDefinition?: string;
+  /** Lambda: the code this event uploaded or published, and the version it published (see `foldPublishes`). */
+  readonly lambdaCode?: LambdaCode;
+  /** Lambda: the function and version an alias was moved to. */
+  readonly aliasTarget?: { readonly functionArn: string; readonly version: string };
+}
+
+/** What an UpdateFunctionCode or PublishVersion event did to a function's code. */
+export interface LambdaCode {
+  readonly functionArn: string;
+  readonly functionName: string;
+  /** The version published (UpdateFunctionCode with `publish`, PublishVersion); absent when only $LATEST changed. */
+  readonly version?: string;
+  readonly codeSha256?: string;
+  /** Where the code came from (`s3://…`, an image URI), when the event says. */
+  readonly codeSource?: string;
 }
 
 type Mapper = (e: TrailEvent) => Omit<Draft, 'event' | 'details'> & { readonly details?: string[] } | undefined;
@@ -149,6 +165,7 @@ const LAMBDA: Record<string, Mapper> = {
       resource: functionResource(fn, published ? { version: published } : {}),
       arns: [fn.arn],
       fallbackService: fn.name,
+      lambdaCode: { functionArn: fn.arn, functionName: fn.name, ...(published ? { version: published } : {}), ...(sha ? { codeSha256: sha } : {}), ...(source ? { codeSource: source } : {}) },
     };
   },
   UpdateFunctionConfiguration: (e) => {
@@ -185,7 +202,7 @@ const LAMBDA: Record<string, Mapper> = {
       title: `Lambda ${fn.name} alias ${alias} → version ${to ?? '(unchanged)'}${routing ? ` (${routing})` : ''}`,
       details: routing ? [`Weighted routing: ${routing}.`] : [],
       resource: { type: 'AWS::Lambda::Alias', arn: aliasArn, identifiers: { functionName: fn.name, alias } },
-      ...(to ? { toVersion: to } : {}),
+      ...(to ? { toVersion: to, aliasTarget: { functionArn: fn.arn, version: to } } : {}),
       arns: [aliasArn, fn.arn],
       fallbackService: fn.name,
       ...(to ? { need: { kind: 'alias-previous' as const, functionName: fn.name, alias, eventName: e.name } } : {}),
@@ -195,13 +212,15 @@ const LAMBDA: Record<string, Mapper> = {
     const fn = lambda(e);
     const version = text(e.response, 'version');
     if (!fn || !version) return undefined;
+    const sha = text(e.response, 'codeSha256');
     return {
       type: 'deploy',
-      title: `Lambda ${fn.name}: version ${version} published`,
+      title: `Lambda ${fn.name}: version ${version} published${sha ? ` (sha256 ${sha.slice(0, 12)})` : ''}`,
       details: ['A published version changes nothing until an alias or a trigger points at it.'],
       resource: { type: 'AWS::Lambda::Version', arn: `${fn.arn}:${version}`, identifiers: { functionName: fn.name, version } },
       arns: [fn.arn],
       fallbackService: fn.name,
+      lambdaCode: { functionArn: fn.arn, functionName: fn.name, version, ...(sha ? { codeSha256: sha } : {}) },
     };
   },
   PutFunctionConcurrency: (e) => {
@@ -536,6 +555,63 @@ export const draftOf = (e: TrailEvent): Draft | undefined => {
   const mapped = mapperFor(e.source, e.name)?.(e);
   if (!mapped) return undefined;
   return { ...mapped, event: e, details: [...(mapped.details ?? [])] };
+};
+
+// ───────────────────────── publishes folded into alias moves ─────────────────────────
+
+/** An alias moved to a version of a function: an UpdateAlias draft, or a CodeDeploy deployment of a Lambda alias. */
+export interface AliasMove {
+  /** The function's unqualified ARN. */
+  readonly functionArn: string;
+  readonly version: string;
+  /** ISO 8601. */
+  readonly time: string;
+  /** Adds a sentence to the move's description. */
+  readonly note: (sentence: string) => void;
+}
+
+const millis = (iso: string): number => Date.parse(iso);
+const codeWords = (c: LambdaCode): string => [c.codeSha256 ? `code sha256 ${c.codeSha256}` : 'new code', ...(c.codeSource ? [`from ${c.codeSource}`] : [])].join(' ');
+const byWhom = (e: TrailEvent): string => `by ${e.author ?? 'unknown'}${e.invokedBy ? ` (through ${e.invokedBy})` : ''} at ${e.time} (${e.name}, CloudTrail event ${e.id})`;
+
+/**
+ * For a function served through an alias, publishing a version changes nothing users see until the alias moves to
+ * it: a publish (UpdateFunctionCode with `publish`, or PublishVersion with the UpdateFunctionCode whose code it
+ * published) that an alias move to exactly that version of the same function follows is folded into the move — the
+ * move stays the change (its resource, version from → to, time), and its description says what was published, by
+ * whom and when. A publish no alias move follows is kept as a change of its own: $LATEST or the version itself may be
+ * invoked directly. Matched by function ARN and version number only, never by names.
+ *
+ * Returns the drafts that remain changes of their own (in their order); each folded publish has noted itself on
+ * every move to its version.
+ */
+export const foldPublishes = (drafts: readonly Draft[], moves: readonly AliasMove[]): Draft[] => {
+  const folded = new Set<Draft>();
+  const publishes = drafts.filter((d) => d.lambdaCode?.version !== undefined);
+  const codeOnly = drafts.filter((d) => d.lambdaCode && d.lambdaCode.version === undefined);
+  for (const p of publishes) {
+    const code = p.lambdaCode!;
+    const at = millis(p.event.time);
+    const to = moves.filter((m) => m.functionArn === code.functionArn && m.version === code.version && millis(m.time) >= at);
+    if (to.length === 0) continue;
+    // PublishVersion publishes $LATEST: the newest code upload of the function before it (the same code when both
+    // events name its SHA), unless another publish of the function came in between (that one published it).
+    const upload =
+      baseEventName(p.event.name) === 'PublishVersion'
+        ? codeOnly
+            .filter((c) => c.lambdaCode!.functionArn === code.functionArn && millis(c.event.time) <= at)
+            .filter((c) => !(c.lambdaCode!.codeSha256 && code.codeSha256) || c.lambdaCode!.codeSha256 === code.codeSha256)
+            .filter((c) => !publishes.some((other) => other !== p && other.lambdaCode!.functionArn === code.functionArn && millis(other.event.time) >= millis(c.event.time) && millis(other.event.time) <= at))
+            .sort((a, b) => millis(b.event.time) - millis(a.event.time))[0]
+        : undefined;
+    const sentence = upload
+      ? `Version ${code.version} of ${code.functionName} was published ${byWhom(p.event)} from the code uploaded ${byWhom(upload.event)}: ${codeWords({ ...upload.lambdaCode!, ...(code.codeSha256 ? { codeSha256: code.codeSha256 } : {}) })}.`
+      : `Version ${code.version} of ${code.functionName} was published ${byWhom(p.event)}: ${codeWords(code)}.`;
+    for (const m of to) m.note(sentence);
+    folded.add(p);
+    if (upload) folded.add(upload);
+  }
+  return drafts.filter((d) => !folded.has(d));
 };
 
 /** The container images of a RegisterTaskDefinition event, with the task definition it registered. */

@@ -139,7 +139,8 @@ const codeUpdate = event({
   source: 'lambda.amazonaws.com',
   time: '2024-05-01T09:30:00.000Z',
   request: { functionName: 'checkout', s3Bucket: 'artifacts', s3Key: 'checkout/1.2.3.zip', publish: true },
-  response: { functionName: 'checkout', functionArn: `${fnArn('checkout')}:7`, version: '7', codeSha256: 'ZmFrZXNoYTI1NmZha2VzaGEyNTY=' },
+  // Version 8: no alias moves to it in the window, so the publish is a change of its own.
+  response: { functionName: 'checkout', functionArn: `${fnArn('checkout')}:8`, version: '8', codeSha256: 'ZmFrZXNoYTI1NmZha2VzaGEyNTY=' },
 });
 const rdsModify = event({
   id: 'ev-rds',
@@ -322,8 +323,8 @@ describe('CloudTrail write events → ChangeRequests', () => {
     expect(c['cloudtrail:ev-code']).toMatchObject({
       type: 'deploy',
       service: 'checkout',
-      title: 'Lambda checkout: new code (sha256 ZmFrZXNoYTI1), published as version 7',
-      resource: { type: 'AWS::Lambda::Function', arn: fnArn('checkout'), identifiers: { functionName: 'checkout', version: '7' } },
+      title: 'Lambda checkout: new code (sha256 ZmFrZXNoYTI1), published as version 8',
+      resource: { type: 'AWS::Lambda::Function', arn: fnArn('checkout'), identifiers: { functionName: 'checkout', version: '8' } },
     });
     expect(c['cloudtrail:ev-code']!.version).toBeUndefined();
     expect(c['cloudtrail:ev-rds']).toMatchObject({ type: 'infrastructure', service: 'orders-db', title: 'RDS instance orders-db modified (dBInstanceClass: db.r6g.large → db.r6g.xlarge, masterUserPassword (value withheld))' });
@@ -451,6 +452,100 @@ describe("what the events do not carry", () => {
     const { changes } = adapter(fakeDirectory(DIRECTORY), clients);
     const c = byId(await changes.listChanges(WINDOW));
     expect(c['cloudtrail:ev-later']).toMatchObject({ title: 'ECS prod/orders: task definition orders:8 → orders:9', version: { from: tdArn('orders', 8), to: tdArn('orders', 9) } });
+  });
+});
+
+describe('a Lambda publish and the alias move that puts it in front of users', () => {
+  const SHA = 'bmV3Y29kZW5ld2NvZGVuZXdjb2RlbmV3Y29kZQ==';
+  const upload = (id: string, time: string, sha: string, publishAs?: string, functionName = 'checkout') =>
+    event({
+      id,
+      name: 'UpdateFunctionCode20150331v2',
+      source: 'lambda.amazonaws.com',
+      time,
+      request: { functionName, s3Bucket: 'artifacts', s3Key: `${functionName}/${id}.zip`, ...(publishAs ? { publish: true } : {}) },
+      response: { functionName, functionArn: `${fnArn(functionName)}${publishAs ? `:${publishAs}` : ''}`, version: publishAs ?? '$LATEST', codeSha256: sha },
+    });
+  const publish = (id: string, time: string, version: string, sha: string) =>
+    event({ id, name: 'PublishVersion20150331', source: 'lambda.amazonaws.com', time, request: { functionName: 'checkout' }, response: { functionName: 'checkout', functionArn: `${fnArn('checkout')}:${version}`, version, codeSha256: sha } });
+  const stageMove = (id: string, time: string, version: string) =>
+    event({ id, name: 'UpdateAlias20150331', source: 'lambda.amazonaws.com', time, request: { functionName: 'checkout', name: 'staging', functionVersion: version }, response: { aliasArn: `${fnArn('checkout')}:staging`, name: 'staging', functionVersion: version } });
+  const listWith = async (events: LookupEvent[], options: Partial<AwsChangesOptions> = {}, setup?: (clients: Clients) => void) => {
+    const clients = clientsOf();
+    // Look-backs (by event name) find nothing: the fold must not depend on the alias's previous version.
+    mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [] }).on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] }).resolves({ Events: events });
+    setup?.(clients);
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients, options);
+    const list = await changes.listChanges(WINDOW);
+    expect(partialGapsOf(list)).toEqual([]);
+    return list;
+  };
+
+  it('update-function-code --publish then the alias moved to that version: one change, the alias move, saying what was published', async () => {
+    const list = await listWith([aliasMove('ev-alias', '2024-05-01T11:30:00.000Z', '7'), upload('ev-pub', '2024-05-01T11:29:26.000Z', SHA, '7'), aliasMove('ev-alias-before', '2024-05-01T09:45:00.000Z', '6')]);
+    expect(list.map((c) => c.id)).toEqual(['cloudtrail:ev-alias', 'cloudtrail:ev-alias-before']);
+    expect(list[0]).toEqual({
+      id: 'cloudtrail:ev-alias',
+      service: 'checkout',
+      type: 'deploy',
+      title: 'Lambda checkout alias live: version 6 → 7',
+      description: `UpdateAlias20150331 by ${USER} at 2024-05-01T11:30:00.000Z (CloudTrail event ev-alias). Version 7 of checkout was published by ${USER} at 2024-05-01T11:29:26.000Z (UpdateFunctionCode20150331v2, CloudTrail event ev-pub): code sha256 ${SHA} from s3://artifacts/checkout/ev-pub.zip.`,
+      deployedAt: '2024-05-01T11:30:00.000Z',
+      state: 'implemented',
+      version: { from: '6', to: '7' },
+      rollbackPlan: 'Point alias live of checkout back to version 6',
+      author: USER,
+      resource: { type: 'AWS::Lambda::Alias', arn: `${fnArn('checkout')}:live`, identifiers: { functionName: 'checkout', alias: 'live' } },
+    });
+  });
+
+  it('update-function-code, then publish-version of that code, then the alias: all three are the alias move; an overwritten upload stays its own change', async () => {
+    const list = await listWith([
+      aliasMove('ev-alias', '2024-05-01T11:30:00.000Z', '7'),
+      publish('ev-publish', '2024-05-01T11:25:00.000Z', '7', SHA),
+      upload('ev-upload', '2024-05-01T11:20:00.000Z', SHA),
+      upload('ev-upload-overwritten', '2024-05-01T11:10:00.000Z', 'b2xkY29kZQ=='),
+    ]);
+    expect(list.map((c) => c.id)).toEqual(['cloudtrail:ev-alias', 'cloudtrail:ev-upload-overwritten']);
+    expect(list[0]).toMatchObject({ resource: { type: 'AWS::Lambda::Alias' }, deployedAt: '2024-05-01T11:30:00.000Z' });
+    expect(list[0]!.description).toContain(
+      `Version 7 of checkout was published by ${USER} at 2024-05-01T11:25:00.000Z (PublishVersion20150331, CloudTrail event ev-publish) from the code uploaded by ${USER} at 2024-05-01T11:20:00.000Z (UpdateFunctionCode20150331v2, CloudTrail event ev-upload): code sha256 ${SHA} from s3://artifacts/checkout/ev-upload.zip.`,
+    );
+    // The alias's previous version was not found: the move is still the change, its old version marked unknown.
+    expect(list[0]!.version).toBeUndefined();
+    expect(list[0]!.resource!.identifiers!.previous).toBe(PREVIOUS_UNKNOWN);
+  });
+
+  it('a publish no move to its version follows stays a change: another version, another function, a move before it; a version two aliases move to is noted on both', async () => {
+    const list = await listWith([
+      aliasMove('ev-live', '2024-05-01T11:50:00.000Z', '9'),
+      stageMove('ev-staging', '2024-05-01T11:40:00.000Z', '9'),
+      upload('ev-pub-9', '2024-05-01T11:35:00.000Z', SHA, '9'),
+      aliasMove('ev-payments', '2024-05-01T11:30:00.000Z', '8', 'payments'),
+      aliasMove('ev-six', '2024-05-01T11:20:00.000Z', '6'),
+      upload('ev-pub-8', '2024-05-01T11:10:00.000Z', 'ZWlnaHQ=', '8'),
+      stageMove('ev-early', '2024-05-01T10:00:00.000Z', '8'),
+    ]);
+    const c = byId(list);
+    expect(Object.keys(c).sort()).toEqual(['cloudtrail:ev-early', 'cloudtrail:ev-live', 'cloudtrail:ev-payments', 'cloudtrail:ev-pub-8', 'cloudtrail:ev-six', 'cloudtrail:ev-staging']);
+    expect(c['cloudtrail:ev-pub-8']).toMatchObject({ title: 'Lambda checkout: new code (sha256 ZWlnaHQ=), published as version 8', deployedAt: '2024-05-01T11:10:00.000Z' });
+    for (const id of ['cloudtrail:ev-live', 'cloudtrail:ev-staging']) expect(c[id]!.description).toContain('Version 9 of checkout was published by');
+    for (const id of ['cloudtrail:ev-payments', 'cloudtrail:ev-six', 'cloudtrail:ev-early']) expect(c[id]!.description).not.toContain('published');
+  });
+
+  it('CodeDeploy moved the alias: its deployment is the change, and it says what was published', async () => {
+    const appSpec = JSON.stringify({ version: 0.0, Resources: [{ fn: { Type: 'AWS::Lambda::Function', Properties: { Name: 'checkout', Alias: 'live', CurrentVersion: '6', TargetVersion: '7' } } }] });
+    const list = await listWith([aliasMove('ev-cd', '2024-05-01T11:00:06.000Z', '7', 'checkout', { invokedBy: 'codedeploy.amazonaws.com' }), upload('ev-pub', '2024-05-01T10:59:00.000Z', SHA, '7')], { codeDeploy: true }, (clients) => {
+      const cd = mockClient(clients.codedeploy);
+      cd.on(ListDeploymentsCommand).resolves({ deployments: ['d-1'] });
+      cd.on(BatchGetDeploymentsCommand).resolves({
+        deploymentsInfo: [{ deploymentId: 'd-1', applicationName: 'checkout-app', deploymentGroupName: 'checkout-dg', computePlatform: 'Lambda', status: 'Succeeded', creator: 'user', createTime: new Date('2024-05-01T11:00:00Z'), startTime: new Date('2024-05-01T11:00:05Z'), revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec } } }],
+      });
+      cd.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { applicationName: 'checkout-app', deploymentGroupName: 'checkout-dg', serviceRoleArn: `arn:aws:iam::${ACCOUNT}:role/CodeDeployRole`, computePlatform: 'Lambda' } });
+    });
+    expect(list.map((c) => c.id)).toEqual(['codedeploy:d-1']);
+    expect(list[0]).toMatchObject({ version: { from: '6', to: '7' }, deployedAt: '2024-05-01T11:00:05.000Z', resource: { type: 'AWS::Lambda::Alias', arn: `${fnArn('checkout')}:live` } });
+    expect(list[0]!.description).toMatch(/^Deployment d-1 of checkout-app\/checkout-dg.*Version 7 of checkout was published by .* \(UpdateFunctionCode20150331v2, CloudTrail event ev-pub\): code sha256 /);
   });
 });
 
