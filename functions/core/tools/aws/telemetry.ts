@@ -10,7 +10,8 @@
  * - Metrics: per service, X-Ray `GetTimeSeriesServiceStatistics` for its entry node (latency average and
  *   percentiles from the response-time histogram, error / fault / throttle rates, throughput), and CloudWatch
  *   `GetMetricData` for its resources through metric-mapping.ts (batches of at most 500 queries, all pages; an
- *   Application Signals service when `applicationSignalsEnvironment` is set). Periods: CloudWatch reads at the
+ *   Application Signals service when `applicationSignalsEnvironment` is set). A node or resource that several services
+ *   of one query reach is read once and reported under one of them (`claimRank`). Periods: CloudWatch reads at the
  *   requested resolution rounded to a multiple of 60 s; X-Ray at 300 s when that divides it, else 60 s, and its
  *   counts and histograms are summed into the requested period. A period with no data is a missing point, never
  *   a zero. X-Ray counts traced (sampled) requests: `throughput_rps` follows the request rate in proportion, not
@@ -186,6 +187,16 @@ const resolveService = (service: string, graph: Graph | undefined, entry: Servic
   const ordered = [...matches].sort((a, b) => Number(isEntry(b)) - Number(isEntry(a)) || typeRank(a.type) - typeRank(b.type) || (a.fullName < b.fullName ? -1 : a.fullName > b.fullName ? 1 : 0));
   return { ...base, nodes: ordered, primary: ordered[0] };
 };
+
+/**
+ * How strongly a service asked for claims a node or a resource, lowest first, when several services asked for in one
+ * query reach it: a service that stands for the node (the alert's `checkout` for its nodes `checkout_AWS::Lambda` and
+ * `checkout_AWS::Lambda::Function`); then the node asked for by its own name; then a service that owns the resource
+ * only by the directory (a tag), with no node of it — `orders_AWS::DynamoDB::Table` keeps its table's metrics even
+ * when the table is tagged with `checkout`.
+ */
+const claimRank = (service: string, nodeFullName: string): number => (service === nodeFullName ? 1 : 0);
+const CLAIM_BY_DIRECTORY = 2;
 
 /** Node name → the service name it is reported under (the alert's name for the entry node it maps to). */
 const aliases = (resolved: readonly Resolved[]): ((node: string) => string) => {
@@ -546,30 +557,49 @@ export class AwsTelemetry implements Telemetry {
     const entries = await this.#entries(q, q.services, gaps);
     const resolved = q.services.map((s) => resolveService(s, graph, entries.get(s)));
 
-    // What to read for each service: its entry node's X-Ray statistics, its resources' CloudWatch metrics.
+    // What to read for each service: its entry node's X-Ray statistics, its resources' CloudWatch metrics. Each node
+    // and each resource is read once per query and reported under one of the services asked for (see `claimRank`):
+    // `checkout` and its own node `checkout_AWS::Lambda::Function` both reach the function, whose series would
+    // otherwise come back twice.
     const xrayWanted = XRAY_METRIC_NAMES.some((m) => wanted.has(m));
-    const xrayTasks = xrayWanted ? resolved.filter((r) => r.primary && r.primary.type !== 'client').map((r) => ({ service: r.service, node: r.primary! })) : [];
-    const targets: { service: string; target: MetricTarget }[] = [];
+    const xrayClaims = new Map<string, { service: string; node: XrayNodeId & { readonly fullName: string }; rank: number }>();
+    if (xrayWanted)
+      for (const r of resolved) {
+        if (!r.primary || r.primary.type === 'client') continue;
+        const rank = claimRank(r.service, r.primary.fullName);
+        const held = xrayClaims.get(r.primary.fullName);
+        if (!held || rank < held.rank) xrayClaims.set(r.primary.fullName, { service: r.service, node: r.primary, rank });
+      }
+    const xrayTasks = [...xrayClaims.values()].map(({ service, node }) => ({ service, node }));
+    const claims = new Map<string, { service: string; target: MetricTarget; rank: number }>();
+    const claimants = new Set<string>();
     for (const r of resolved) {
-      const seen = new Set<string>();
-      const add = (target: MetricTarget) => {
+      const claim = (target: MetricTarget, rank: number) => {
+        claimants.add(r.service);
         const key = targetKey(target);
-        if (seen.has(key)) return;
-        seen.add(key);
-        targets.push({ service: r.service, target });
+        const held = claims.get(key);
+        // Equal claims: the service asked for first keeps it.
+        if (!held || rank < held.rank) claims.set(key, { service: r.service, target, rank });
       };
+      const byNode = new Map<string, number>();
+      for (const node of r.nodes) {
+        const t = targetOfNode(node.name, node.type);
+        if (t) byNode.set(targetKey(t), Math.min(byNode.get(targetKey(t)) ?? Number.POSITIVE_INFINITY, claimRank(r.service, xrayNodeName(node.name, node.type))));
+      }
       for (const resource of r.resources?.resources ?? []) {
         const t = targetOfArn(resource);
-        if (isTarget(t)) add(t);
+        if (isTarget(t)) claim(t, byNode.get(targetKey(t)) ?? CLAIM_BY_DIRECTORY);
         else gaps.push({ api: 'mapping', service: r.service, reason: `${t.arn}: ${t.reason}` });
       }
       for (const node of r.nodes) {
         const t = targetOfNode(node.name, node.type);
-        if (t) add(t);
+        if (t) claim(t, byNode.get(targetKey(t))!);
       }
-      if (this.#appSignalsEnvironment && r.primary?.name) add(applicationSignalsTarget(r.primary.name, this.#appSignalsEnvironment));
+      if (this.#appSignalsEnvironment && r.primary?.name) claim(applicationSignalsTarget(r.primary.name, this.#appSignalsEnvironment), claimRank(r.service, r.primary.fullName));
     }
-    const unknown = resolved.filter((r) => !xrayTasks.some((t) => t.service === r.service) && !targets.some((t) => t.service === r.service));
+    const targets = [...claims.values()].map(({ service, target }) => ({ service, target }));
+    // A service whose nodes and resources are all reported under another one asked for is not unknown.
+    const unknown = resolved.filter((r) => !xrayTasks.some((t) => t.service === r.service) && !claimants.has(r.service) && !(xrayWanted && r.primary && xrayClaims.has(r.primary.fullName)));
     for (const r of unknown) gaps.push({ api: 'mapping', service: r.service, reason: `no X-Ray node${graph ? ` in the service graph (${graph.window})` : ''} and no mapped AWS resource is known for ${r.service}` });
     const planned = planQueries(targets, wanted, period);
     if (xrayTasks.length === 0 && planned.length === 0) {

@@ -559,6 +559,38 @@ describe('queryMetrics: CloudWatch resource metrics', () => {
     ]);
   });
 
+  it('a node or resource several services asked for reach is read once, under the service that stands for it, else its own node, else the first asked', async () => {
+    const ecs = 'arn:aws:ecs:us-west-2:111122223333:service/prod/PetSearch';
+    const { xm, cm, telemetry } = setup({
+      directory: directory({
+        // The alert's service: the function by its tag and its X-Ray nodes, and the table it writes to, also tagged with it.
+        checkout: { xrayNames: ['checkout-fn'], arns: [fn('checkout-fn'), table('orders')] },
+        search: { arns: [ecs] },
+        'search-api': { arns: [ecs] },
+      }),
+    });
+    serveGraph(xm);
+    xm.on(GetTimeSeriesServiceStatisticsCommand).resolves({ TimeSeriesServiceStatistics: [stat('11:00', { total: 10, responseTime: 1 })] });
+    cm.on(GetMetricDataCommand).callsFake(answer(() => [['11:00', 1]]));
+    // The function's own node asked for before the service that stands for it: the order does not decide.
+    const services = ['checkout-fn_AWS::Lambda::Function', 'orders_AWS::DynamoDB::Table', 'checkout', 'checkout-fn_AWS::Lambda', 'search', 'search-api'];
+    const series = await telemetry.queryMetrics({ services, metrics: ['latency_avg_ms', 'lambda_errors', 'dynamodb_throttle_errors', 'cpu_pct'], from: iso('11:00'), to: iso('11:01') });
+    const queries = cm.commandCalls(GetMetricDataCommand).flatMap((c) => c.args[0].input.MetricDataQueries!);
+    const read = queries.map((q) => `${q.MetricStat!.Metric!.MetricName} ${JSON.stringify(dims(q))}`);
+    expect(new Set(read).size).toBe(read.length);
+    expect(read.filter((r) => r.startsWith('Errors '))).toEqual(['Errors {"FunctionName":"checkout-fn"}']);
+    expect(read.filter((r) => r.startsWith('CPUUtilization '))).toEqual(['CPUUtilization {"ClusterName":"prod","ServiceName":"PetSearch"}']);
+    const owners = (metric: string) => series.filter((s) => s.metric === metric).map((s) => s.service);
+    expect(owners('lambda_errors')).toEqual(['checkout']);
+    expect(owners('dynamodb_throttle_errors')).toEqual(['orders_AWS::DynamoDB::Table']);
+    expect(owners('cpu_pct')).toEqual(['search']);
+    // X-Ray: each node once — checkout's entry node is checkout-fn_AWS::Lambda, reported as checkout.
+    const selectors = xm.commandCalls(GetTimeSeriesServiceStatisticsCommand).map((c) => c.args[0].input.EntitySelectorExpression);
+    expect(selectors.sort()).toEqual(['service(id(name: "checkout-fn", type: "AWS::Lambda"))', 'service(id(name: "checkout-fn", type: "AWS::Lambda::Function"))', 'service(id(name: "orders", type: "AWS::DynamoDB::Table"))']);
+    expect(owners('latency_avg_ms').sort()).toEqual(['checkout', 'checkout-fn_AWS::Lambda::Function', 'orders_AWS::DynamoDB::Table']);
+    expect(gapsOf(series)).toEqual([]);
+  });
+
   it("a directory's gap on a service is listed beside what was read", async () => {
     const { xm, cm, telemetry } = setup({ directory: directory({ events: { arns: [queue('events')], gap: 'tag:GetResources: ThrottlingException (resources from tags unknown)' } }) });
     serveGraph(xm);
