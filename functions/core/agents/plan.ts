@@ -125,6 +125,9 @@ const SUBSUMES: Partial<Record<RunbookKind, readonly RunbookKind[]>> = {
 const subsumedBy = (kind: RunbookKind, service: string, actions: readonly MitigationAction[]): MitigationAction | undefined =>
   actions.find((a) => a.service === service && (a.kind === kind || (SUBSUMES[a.kind as RunbookKind] ?? []).includes(kind)));
 
+/** The catalog states preconditions as what must hold: say that these do not. */
+const unmetText = (unmet: readonly string[]): string => `${unmet.length === 1 ? 'precondition' : 'preconditions'} not met: ${unmet.join('; ')}`;
+
 const sharedWords = (a: string, b: string): number => {
   const tb = [...tokens(b)];
   return [...tokens(a)].filter((x) => tb.some((y) => tokensMatch(x, y))).length;
@@ -161,7 +164,7 @@ export const planMitigation =
             immediate.push(r.action);
             break; // the first applicable runbook is the preferred one; later ones are fallbacks
           }
-          notes.push(`${r.kind} not applicable: ${r.unmet.join('; ')}.`);
+          notes.push(`${r.kind} not applicable, ${unmetText(r.unmet)}.`);
         }
         if (results.length === 0) notes.push(`No runbook in the catalog addresses a ${top.category} fault on its own.`);
 
@@ -180,7 +183,7 @@ export const planMitigation =
           } else if (kind && agrees) {
             const built = buildAction(kind, { service: top.service, tier: nodes.get(top.service)?.tier, params: kind === 'scale-service' ? { factor: 2 } : {} }, `As in ${best.id}: ${suggested}`, [...best.evidenceIds, ...top.evidenceIds]);
             if (built.ok) immediate.push(built.action);
-            else notes.push(`${best.id}'s runbook (${kind}) not applicable: ${built.unmet.join('; ')}.`);
+            else notes.push(`${best.id}'s runbook (${kind}) not applicable, ${unmetText(built.unmet)}.`);
           } else {
             notes.push(`${best.id}'s fix ("${suggested}") ${agrees ? 'is not a catalog action' : 'does not match this root cause'}: kept as a follow-up.`);
           }

@@ -136,7 +136,7 @@ describe('planMitigation', () => {
     const { deps, incidentId } = await setup(rootcause(hypothesis({ changeId: 'CR2077', category: 'config-change' })), [changeEvidence(hidden)]);
     const result = await planMitigation(deps)({ incidentId });
     expect(result.hasActions).toBe(false);
-    expect((await storedPlan(deps, incidentId)).rationale).toContain('revert-config not applicable: the AWS resource and values the revert acts on');
+    expect((await storedPlan(deps, incidentId)).rationale).toContain('revert-config not applicable, precondition not met: the AWS resource and values the revert acts on');
   });
 
   it('does nothing when the root cause abstained: humans investigate', async () => {
