@@ -5,6 +5,7 @@
  *   npx node bench/rca-injection.ts            table by depth and fault, then one JSON line
  *   npx node bench/rca-injection.ts --json     the JSON only
  *   npx node bench/rca-injection.ts --windows 8 --seed 3 --faults latency,errors --roots
+ *   npx node bench/rca-injection.ts --workflow [--windows 1] [--keep <dir>]   the same cases through the whole workflow
  *
  * Why: every PetShop train case has the same root cause one hop below the alerting node, so the train figures say
  * nothing about other causes. Here every node 0–4 hops below the alerting node (PetSite) that carries traffic is
@@ -34,11 +35,16 @@
  * Reported: top-1 / top-3 of the root among the ranking, by depth and by fault, and the Brier score of the
  * confidence the product would give the top-1 (`originConfidence`). Skips cleanly when the data is absent.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { splitCsvLine } from '../functions/core/analysis/csv.ts';
 import { median } from '../functions/core/analysis/metrics.ts';
 import { rankOrigins, originConfidence } from '../functions/core/analysis/propagation.ts';
+import { RECORDING_FORMAT } from '../functions/core/recorded/format.ts';
+import { mapPetshopMetric, parseGraph, parseMetricsCsv, type RecordingDocument, tierOf, xrayNodeType } from '../functions/core/recorded/petshop.ts';
+import { evaluate } from '../lib/local/eval.ts';
+import { startTwin } from '../lib/local/twin.ts';
 import type { MetricSeries, ServiceNode } from '../functions/core/tools/ports.ts';
 
 const DATA = fileURLToPath(new URL('../../shared/data/petshop/', import.meta.url));
@@ -49,43 +55,28 @@ type Fault = (typeof FAULTS)[number];
 
 // ───────────────────────── the dataset (graph and normal periods) ─────────────────────────
 
+/** The call graph, each node's tier as the importer gives it (recorded/petshop.ts: from its X-Ray type). */
 const readGraph = (scenario: string): ServiceNode[] => {
-  const rows = readFileSync(`${DATA}${scenario}/graph.csv`, 'utf8').trim().split('\n').map(splitCsvLine);
-  const names = rows[0].slice(1);
-  return rows.slice(1).map((r) => ({ name: r[0], tier: (/_remote$/.test(r[0]) ? 'external' : 'backend') as ServiceNode['tier'], calls: names.filter((_, j) => Number(r[j + 1]) === 1) }));
-};
-
-const METRIC: Record<string, string> = {
-  'latency|Average': 'latency_avg_ms',
-  'latency|p50': 'latency_p50_ms',
-  'latency|p90': 'latency_p90_ms',
-  'latency|p95': 'latency_p95_ms',
-  'latency|p99': 'latency_p99_ms',
-  'availability|Average': 'error_rate_pct',
-  'requests|Sum': 'throughput_rps',
+  const file = `${DATA}${scenario}/graph.csv`;
+  const graph = parseGraph(readFileSync(file, 'utf8'), file);
+  return graph.nodes.map((name) => ({ name, tier: tierOf(xrayNodeType(name), name === ALERT_SERVICE), calls: graph.calls.get(name) ?? [] }));
 };
 
 /** A node's metrics on the grid: metric → values (NaN for a gap). */
 type Grid = Map<string, Map<string, number[]>>;
 
+/** The normal period, in the importer's metric names and units. */
 const readNormal = (scenario: string): { times: number[]; grid: Grid } => {
-  const lines = readFileSync(`${DATA}${scenario}/noissue/metrics.csv`, 'utf8').trim().split('\n').map(splitCsvLine);
-  const [services, metrics, stats] = lines;
-  const rows = lines.slice(4);
-  const times = rows.map((r) => Number(r[0]) * 1000);
+  const file = `${DATA}${scenario}/noissue/metrics.csv`;
+  const table = parseMetricsCsv(readFileSync(file, 'utf8'), file);
+  const times = Array.from({ length: table.rows }, (_, i) => (table.start + i * table.resolutionSeconds) * 1000);
   const grid: Grid = new Map();
-  for (let j = 1; j < services.length; j += 1) {
-    const metric = METRIC[`${metrics[j]}|${stats[j]}`];
-    if (!metric) continue;
-    const values = rows.map((r) => {
-      if (r[j] === '' || r[j] === undefined) return Number.NaN;
-      const v = Number(r[j]);
-      if (metric.startsWith('latency')) return v * 1000;
-      if (metric === 'error_rate_pct') return 100 - v;
-      return v / 300;
-    });
-    const node = grid.get(services[j]) ?? grid.set(services[j], new Map()).get(services[j])!;
-    node.set(metric, values);
+  for (const column of table.columns) {
+    const map = mapPetshopMetric(column.metric, column.statistic);
+    if (!map.known) continue;
+    const values = column.values.map((v) => (v === null ? Number.NaN : map.convert(v, table.resolutionSeconds)));
+    const node = grid.get(column.service) ?? grid.set(column.service, new Map()).get(column.service)!;
+    node.set(map.metric, values);
   }
   return { times, grid };
 };
@@ -165,7 +156,7 @@ const robustScale = (values: readonly number[], floor: number): number => {
  * Builds one case: root, fault, the five-point window starting at `start` (an index of the normal grid), the
  * history (the other day), the injected fault and its propagation. Undefined when the alert cannot fire.
  */
-const inject = (rng: Rng, topology: ServiceNode[], normal: { times: number[]; grid: Grid }, root: string, depth: number, fault: Fault, start: number): Case | undefined => {
+const inject = (rng: Rng, topology: ServiceNode[], normal: { times: number[]; grid: Grid }, root: string, depth: number, fault: Fault, start: number, historyGapMs: number): Case | undefined => {
   const { times, grid } = normal;
   const n = times.length;
   const half = Math.floor(n / 2);
@@ -292,8 +283,8 @@ const inject = (rng: Rng, topology: ServiceNode[], normal: { times: number[]; gr
       // Extra gaps in the window's latency and error cells.
       const gapped = now.map((v) => (metric !== 'throughput_rps' && rng() < 0.1 ? Number.NaN : v));
       const stamp = (values: number[], at: (i: number) => number) => values.flatMap((v, i) => (Number.isFinite(v) ? [{ t: new Date(at(i)).toISOString(), v }] : []));
-      // The history sits a week before the window, as a recording's distant baseline does.
-      const historyShift = times[start] - 7 * 86_400_000 - times[history[1] - 1];
+      // The history ends `historyGapMs` before the window (a week: a distant baseline; 0: right before it).
+      const historyShift = times[start] - STEP_MS - historyGapMs - times[history[1] - 1];
       out.push({
         service: node,
         metric,
@@ -332,6 +323,8 @@ const summary = (t: Tally) => ({ n: t.n, top1: t.n ? round(t.top1 / t.n) : 0, to
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 export interface InjectionOptions {
+  /** How far before the window the history ends (default a week: as far as a recorded baseline may be). */
+  readonly historyGapMs?: number;
   readonly windows?: number;
   readonly seed?: number;
   readonly scenarios?: readonly string[];
@@ -351,7 +344,7 @@ export function* injectedCases(options: InjectionOptions = {}): Generator<(Case 
       for (const fault of options.faults ?? FAULTS)
         for (let w = 0; w < windows; w += 1) {
           const start = Math.floor(uniform(rng, 0, normal.times.length - 6));
-          const c = inject(rng, topology, normal, root, d, fault, start);
+          const c = inject(rng, topology, normal, root, d, fault, start, options.historyGapMs ?? 7 * 86_400_000);
           yield c && { ...c, scenario };
         }
   }
@@ -386,7 +379,81 @@ export const runInjection = (options: InjectionOptions = {}) => {
   };
 };
 
-const main = () => {
+// ───────────────────────── through the whole workflow ─────────────────────────
+
+/** An injected case as a recording, in the importer's shape (the history right before the window). */
+const toRecording = (name: string, c: Case): RecordingDocument => {
+  const times = c.series.flatMap((s) => s.points.map((p) => Date.parse(p.t)));
+  const start = times.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+  const end = times.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
+  const rows = Math.round((end - start) / STEP_MS) + 1;
+  return {
+    format: RECORDING_FORMAT,
+    name,
+    recordedUntil: new Date(end + STEP_MS).toISOString(),
+    alert: { service: c.alert.service, title: `${c.alert.service} ${c.fault === 'latency' ? 'latency' : 'availability'} alarm`, startedAt: c.alert.startedAt, metric: c.fault === 'latency' ? 'latency_avg_ms' : 'error_rate_pct' },
+    topology: c.topology.map((n) => ({ name: n.name, tier: n.tier, calls: [...n.calls], ...(xrayNodeType(n.name) ? { type: xrayNodeType(n.name) } : {}) })),
+    metrics: c.series.map((s) => {
+      const values: (number | null)[] = new Array(rows).fill(null);
+      for (const p of s.points) values[Math.round((Date.parse(p.t) - start) / STEP_MS)] = p.v;
+      return { service: s.service, metric: s.metric, unit: s.unit, resolutionSeconds: STEP_MS / 1000, start: new Date(start).toISOString(), values };
+    }),
+    expect: { rootCause: { service: c.root } },
+  };
+};
+
+/**
+ * The injected cases (history right before the window, as the importer splices it) written as recordings and run
+ * through the whole workflow by `evaluate` on a recorded-tools twin, as `autopilot eval <dir>` runs them: what the
+ * product answers, with every other hypothesis competing, not the ranking alone.
+ */
+export const runWorkflow = async (options: InjectionOptions & { readonly keep?: string } = {}) => {
+  const dir = options.keep ?? mkdtempSync(join(tmpdir(), 'rca-injection-'));
+  const cases = new Map<string, Case & { scenario: string }>();
+  let skipped = 0;
+  try {
+    for (const c of injectedCases({ ...options, historyGapMs: 0 })) {
+      if (!c) {
+        skipped += 1;
+        continue;
+      }
+      const name = `inj-${String(cases.size).padStart(4, '0')}-${c.fault}`;
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify(toRecording(name, c)));
+      cases.set(name, c);
+    }
+    const twin = await startTwin({ inMemory: true, waitOverrideMs: 0, tools: 'recorded' });
+    let result: Awaited<ReturnType<typeof evaluate>>;
+    try {
+      result = await evaluate({ paths: [dir], recordingTwin: twin, onResult: (r, done, total) => process.stderr.write(`${done}/${total} ${r.scenario} (${cases.get(r.scenario)?.root}): ${r.pass ? 'top-1' : r.top3 ? 'top-3' : 'miss'} (${r.top1})\n`) });
+    } finally {
+      await twin.stop();
+    }
+    const tallies = new Map<string, { n: number; top1: number; named: number; top3: number; brier: number; abstained: number; errors: number }>();
+    const bump = (key: string, r: (typeof result.scenarios)[number]) => {
+      const t = tallies.get(key) ?? tallies.set(key, { n: 0, top1: 0, named: 0, top3: 0, brier: 0, abstained: 0, errors: 0 }).get(key)!;
+      t.n += 1;
+      t.top1 += Number(r.pass);
+      t.named += Number(r.topRight);
+      t.top3 += Number(r.top3);
+      t.brier += (r.confidence - Number(r.topRight)) ** 2;
+      t.abstained += Number(r.abstained);
+      t.errors += Number(Boolean(r.error));
+    };
+    for (const r of result.scenarios) {
+      const c = cases.get(r.scenario);
+      if (!c) continue;
+      for (const key of ['all', `depth ${c.depth}`, `fault ${c.fault}`, `${c.fault} at depth ${c.depth}`]) bump(key, r);
+    }
+    const summary = Object.fromEntries(
+      [...tallies].map(([k, t]) => [k, { n: t.n, top1: round(t.top1 / t.n), top1Named: round(t.named / t.n), top3: round(t.top3 / t.n), brier: round(t.brier / t.n), abstained: t.abstained, errors: t.errors }]),
+    );
+    return { cases: cases.size, skipped, summary };
+  } finally {
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const main = async () => {
   if (!existsSync(`${DATA}low_traffic/noissue/metrics.csv`)) {
     console.log(`PetShop data not found under ${DATA}: skipping the injection check.`);
     return;
@@ -398,6 +465,17 @@ const main = () => {
   const faultsArg = process.argv.indexOf('--faults');
   const faults = faultsArg >= 0 ? (process.argv[faultsArg + 1].split(',') as Fault[]) : undefined;
   if (faults?.some((f) => !FAULTS.includes(f))) throw new RangeError(`--faults takes a comma-separated list of ${FAULTS.join(', ')}`);
+  if (process.argv.includes('--workflow')) {
+    const keepAt = process.argv.indexOf('--keep');
+    const keep = keepAt >= 0 ? process.argv[keepAt + 1] : undefined;
+    if (keep) mkdirSync(keep, { recursive: true });
+    const result = await runWorkflow({ windows: arg('--windows') ?? 1, seed: arg('--seed'), faults, keep });
+    if (!process.argv.includes('--json'))
+      for (const [k, t] of Object.entries(result.summary).sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+        console.log(`${k.padEnd(30)} n=${String(t.n).padStart(4)}  top-1 ${t.top1.toFixed(3)} (named ${t.top1Named.toFixed(3)})  top-3 ${t.top3.toFixed(3)}  Brier ${t.brier.toFixed(3)}  abstained ${t.abstained}  errors ${t.errors}`);
+    console.log(JSON.stringify({ mode: 'workflow', ...result }));
+    return;
+  }
   const result = runInjection({ windows: arg('--windows'), seed: arg('--seed'), faults });
   if (!process.argv.includes('--json')) {
     const row = (label: string, t: { n: number; top1: number; top3: number; brier: number }) => console.log(`${label.padEnd(72)} n=${String(t.n).padStart(4)}  top-1 ${t.top1.toFixed(3)}  top-3 ${t.top3.toFixed(3)}  Brier ${t.brier.toFixed(3)}`);
@@ -412,4 +490,8 @@ const main = () => {
   console.log(JSON.stringify(line));
 };
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  main().catch((error: unknown) => {
+    process.stderr.write(`rca-injection: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });

@@ -51,7 +51,7 @@ import {
 } from './changes.ts';
 import { DEFAULT_Z_THRESHOLD, mannKendallS, median, senSlope } from './metrics.ts';
 import { byCodeUnit } from '../compare.ts';
-import { originCandidates, withoutSubsumedOrigins } from './origin-hypotheses.ts';
+import { originCandidates, withoutSubsumedOrigins, withPlaceFromOrigins } from './origin-hypotheses.ts';
 import type { OriginEvidence } from './propagation.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
@@ -839,8 +839,9 @@ export const testHypotheses = (input: RootCauseInput): Candidate[] => {
   for (const s of w.anomalous) for (const d of w.graph.callees.get(s) ?? []) if (w.graph.tiers.get(d) === 'external') external.add(d);
   for (const s of w.leafErrors.keys()) if (!w.anomalous.has(s) && (w.graph.tiers.get(s) ?? 'external') === 'external') external.add(s);
   for (const d of [...external].sort()) candidates.push(testDependencyOutage(w, d));
-  candidates.push(...originCandidates(input.origins));
-  return withoutSubsumedOrigins(candidates, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW).map((c) => withHistory(w, c));
+  const placed = candidates.map((c) => withPlaceFromOrigins(c, input.origins));
+  placed.push(...originCandidates(input.origins));
+  return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW).map((c) => withHistory(w, c));
 };
 
 /** A past incident this close (similar agent's score) is worth comparing with. */

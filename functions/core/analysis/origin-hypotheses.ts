@@ -25,11 +25,12 @@ const categoryOf = (tier: string | undefined): FaultCategory => (tier === 'exter
 const fmt = (x: number): string => (Math.abs(x) >= 100 ? String(Math.round(x)) : String(Math.round(x * 100) / 100));
 const pct = (x: number): string => `${Math.round(x * 100)} %`;
 
+/** Whether anything along the call graph is degraded: the alerting service, or a node the ranking holds. */
+const degradedAnywhere = (origins: OriginEvidence): boolean => origins.alertStrength >= ANOMALOUS || origins.ranked.some((r) => (r.strongest?.p ?? 0) >= ANOMALOUS);
+
 /** The origin hypotheses of a ranking (none when nothing along the call graph is degraded). */
 export const originCandidates = (origins: OriginEvidence | undefined): Candidate[] => {
-  if (!origins) return [];
-  const anyAnomaly = origins.alertStrength >= ANOMALOUS || origins.ranked.some((r) => (r.strongest?.p ?? 0) >= ANOMALOUS);
-  if (!anyAnomaly) return [];
+  if (!origins || !degradedAnywhere(origins)) return [];
   const ranking = originsEvidenceId(origins.alertService);
   return origins.ranked
     .filter((r) => r.score >= MIN_ORIGIN_SHARE)
@@ -80,4 +81,34 @@ export const originCandidates = (origins: OriginEvidence | undefined): Candidate
 export const withoutSubsumedOrigins = (candidates: readonly Candidate[], confidence: (c: Candidate) => number, credible: number): Candidate[] => {
   const placed = new Set(candidates.filter((c) => c.kind !== 'metric-origin' && confidence(c) >= credible).map((c) => c.service));
   return candidates.filter((c) => c.kind !== 'metric-origin' || !placed.has(c.service));
+};
+
+/** Weight of the ranking's verdict against another origin hypothesis (as strong as a supported traffic or leak check). */
+export const PLACE_WEIGHT = 1.5;
+/** The fault is placed elsewhere when nodes holding at least `ELSEWHERE_SHARE` each hold this share together. */
+const PLACED_SHARE = 0.5;
+const ELSEWHERE_SHARE = 0.1;
+
+/**
+ * The ranking's word against another hypothesis that places the fault in a service (a surge, a leak, a service
+ * fault, a failing dependency — not a change, whose place is tested on its own terms: a change can break a
+ * dependency it floods): refuted when the alert's degradation traces down the call graph to other services that
+ * hold at least half of it between them (each at least a tenth) and this one holds almost none — a low-rate flow that doubled by chance, or a node
+ * that wobbled beside the real failure, is not what the alert is about. Only ever a refutation: where the ranking
+ * agrees, the hypothesis's own origin check already says so, and the metric-origin hypothesis stands beside it.
+ */
+export const withPlaceFromOrigins = (candidate: Candidate, origins: OriginEvidence | undefined): Candidate => {
+  if (!origins || candidate.kind === 'change' || candidate.kind === 'metric-origin' || !degradedAnywhere(origins)) return candidate;
+  const mine = origins.ranked.find((r) => r.service === candidate.service)?.score ?? 0;
+  const elsewhere = origins.ranked.filter((r) => r.service !== candidate.service && r.score >= ELSEWHERE_SHARE);
+  const placed = elsewhere.reduce((sum, r) => sum + r.score, 0);
+  if (mine >= ELSEWHERE_SHARE || placed < PLACED_SHARE) return candidate;
+  const where = elsewhere.map((r) => `${r.service} ${pct(r.score)}`).join(', ');
+  const prediction: TestedPrediction = {
+    statement: `${origins.alertService}'s degradation traces down the call graph to ${candidate.service} — it traces to ${where} instead (${candidate.service} ${pct(mine)})`,
+    result: 'refuted',
+    weight: PLACE_WEIGHT,
+    evidenceIds: [originsEvidenceId(origins.alertService)],
+  };
+  return { ...candidate, predictions: [...candidate.predictions, prediction] };
 };

@@ -28,10 +28,11 @@
  * its rise explains nothing and stays with the caller.
  *
  * Windows: points before `baselineEnd` are the node's history (any resolution, gaps allowed, possibly recorded
- * long before); the rest is evaluated. The evaluated level is the k-th most degraded value (k about a quarter of
- * the evaluated points, at least 2 when there are 3 or more), so a single spike does not count and an anomaly
- * that covers part of the window does. With too little history, the points before the alert serve as a thin
- * baseline with a wide noise floor.
+ * long before); points after it and before the alert are the pre-alert level (a node already degraded before the
+ * alert did not start it); the points from the alert on are evaluated. The evaluated level is the k-th most
+ * degraded value (k about a quarter of the evaluated points, at least 2 when there are more than `FEW_POINTS`, else
+ * 1), so a single spike among many does not count and an anomaly that covers part of the window does. With too
+ * little history, the points before the alert serve as a thin baseline with a wide noise floor.
  */
 import * as z from 'zod';
 import type { Evidence } from '../model.ts';
@@ -66,6 +67,13 @@ export const LATENCY_RELATIVE_FLOOR = 0.05;
 export const ERROR_FLOOR_PCT = 0.25;
 /** Share of the evaluated points that must be at least as degraded as the level we take (see the header). */
 export const SUSTAINED_SHARE = 0.25;
+/**
+ * Up to this many evaluated points, the most degraded one is the level: at five minutes a point is already five
+ * minutes of calls, and with gaps two of three points after the alert may be missing (measured on the injection
+ * check: asking for two of three misses a fault whose series kept one point of it, more often than a single noisy
+ * point misleads).
+ */
+export const FEW_POINTS = 3;
 /** Traffic below this (in the series' unit) is no traffic: a callee with none in its history is new. */
 export const NO_TRAFFIC = 1e-3;
 /**
@@ -161,7 +169,7 @@ export const seriesSignal = (series: MetricSeries, family: SignalFamily, window:
   const baseline: Baseline = robustBaseline(history, floors(Math.abs(rough)));
   const sign = family === 'traffic' ? -1 : 1;
   const worstFirst = [...evaluated].sort((a, b) => sign * (b - a));
-  const k = evaluated.length >= 3 ? Math.max(2, Math.ceil(SUSTAINED_SHARE * evaluated.length)) : 1;
+  const k = evaluated.length > FEW_POINTS ? Math.max(2, Math.ceil(SUSTAINED_SHARE * evaluated.length)) : 1;
   const level = worstFirst[k - 1];
   // Already there before the alert: a level that moved since a distant history (or a fault that began long
   // before) did not start the alert's problem. The rise counts from the pre-alert level when that is higher.
@@ -330,19 +338,20 @@ const latencyShare = (v: NodeSignals | undefined, c: NodeSignals): number => {
   const sure = latencyStrength(c);
   if (sure === 0) return 0;
   const wMax = maxCallsPerRequest(v, c);
-  const shares: number[] = [];
+  const shares: { share: number; solid: boolean }[] = [];
   for (const sv of v?.latency ?? []) {
     const sc = c.latency.find((x) => x.metric === sv.metric);
     if (!sc || !(sv.rise > 0)) continue;
     const rise = Math.max(0, sc.rise);
     let share = Math.min(1, (wMax * rise) / sv.rise);
     if (sc.reference > 0 && sv.reference > 0) share = Math.min(share, rise / sc.reference / (sv.rise / sv.reference));
-    shares.push(share);
+    shares.push({ share, solid: sv.evalPoints >= 2 && sc.evalPoints >= 2 });
   }
   // A caller with no comparable latency (gaps) is explained as far as the callee is surely degraded.
   if (shares.length === 0) return (v?.latency ?? []).some((x) => x.rise > 0) ? 0 : sure;
-  // The best-composing statistic decides (an average adds up along a call; a tail of a subset of the calls does not).
-  return shares[0] * sure;
+  // The best-composing statistic decides (an average adds up along a call; a tail of a subset of the calls does not),
+  // unless gaps left it a single point after the alert on either side while another statistic has more.
+  return (shares.find((x) => x.solid) ?? shares[0]).share * sure;
 };
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { originCandidates, withoutSubsumedOrigins } from '../../../functions/core/analysis/origin-hypotheses.ts';
+import { originCandidates, withoutSubsumedOrigins, withPlaceFromOrigins } from '../../../functions/core/analysis/origin-hypotheses.ts';
 import { latencyStrength, nodeSignals, originConfidence, rankOrigins, readOriginEvidence, seriesSignal, toOriginEvidence } from '../../../functions/core/analysis/propagation.ts';
 import type { Candidate } from '../../../functions/core/analysis/hypotheses.ts';
 import type { MetricSeries, ServiceNode } from '../../../functions/core/tools/ports.ts';
@@ -262,6 +262,20 @@ describe('unit: origin evidence and hypotheses', () => {
     expect(withoutSubsumedOrigins([origin, change], () => 0.9, 0.5)).toEqual([change]);
     expect(withoutSubsumedOrigins([origin, change], (c) => (c.kind === 'change' ? 0.3 : 0.9), 0.5)).toEqual([origin, change]);
     expect(withoutSubsumedOrigins([origin, elsewhere], () => 0.9, 0.5)).toEqual([origin, elsewhere]);
+  });
+
+  it('refutes another origin hypothesis in a service the alert\'s degradation does not trace to, and only that', () => {
+    const origins = readOriginEvidence(toOriginEvidence(analysis, tiers), 'site');
+    const surge = (service: string): Candidate => ({ kind: 'traffic-surge', summary: `surge in ${service}`, service, category: 'capacity', predictions: [] });
+
+    const elsewhere = withPlaceFromOrigins(surge('side2'), origins);
+    const there = withPlaceFromOrigins(surge('d'), origins);
+    const change = withPlaceFromOrigins({ ...surge('side2'), kind: 'change' }, origins);
+
+    expect(elsewhere.predictions).toEqual([expect.objectContaining({ result: 'refuted', evidenceIds: ['origins:site'], statement: expect.stringContaining('it traces to d') })]);
+    expect(there.predictions).toEqual([]);
+    expect(change.predictions).toEqual([]);
+    expect(withPlaceFromOrigins(surge('side2'), undefined).predictions).toEqual([]);
   });
 
   it('maps the share to confidence by the documented formula', () => {
