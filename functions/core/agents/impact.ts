@@ -18,7 +18,7 @@ import { analyseSeries, DEFAULT_Z_LOW, hingeOnset, InvalidSeries, median, type S
 import { failingLeaves } from '../analysis/hypotheses.ts';
 import { historyRequest, seriesResolutionMs, sustainedRule, withHistory } from '../analysis/history.ts';
 import { rankOrigins, toOriginEvidence } from '../analysis/propagation.ts';
-import { type Anomaly, type AgentSummary, type AgentTask, ImpactOutput, Severity } from '../model.ts';
+import { type Anomaly, type AgentSummary, type AgentTask, type Evidence, ImpactOutput, Severity } from '../model.ts';
 import type { MetricSeries, ServiceNode, Trace } from '../tools/ports.ts';
 import { toReadings } from '../recorded/readings.ts';
 import { type AgentContext, runAgent, summarise } from './runtime.ts';
@@ -221,6 +221,65 @@ export const severityFrom = (f: Pick<ImpactFigures, 'usersImpacted' | 'revenuePe
 /** The service of a trace's first deepest failing span (see `failingLeaves`): where the failure began. */
 export const errorOrigin = (trace: Trace): string | undefined => failingLeaves(trace)[0];
 
+/** One series' evidence item, with its readings (`full`) and without them (`slim`). */
+interface MetricEvidence {
+  readonly service: string;
+  readonly full: Evidence;
+  readonly slim: Evidence;
+}
+
+/**
+ * Bytes of series evidence an impact record keeps: with the readings up to `withReadings`, then without them up to
+ * `total`. An agent record must fit its store's item (350 KB), and a map of 200 services holds 1,400 series.
+ */
+export const METRIC_EVIDENCE_BUDGET = { withReadings: 150_000, total: 230_000 } as const;
+
+const jsonBytes = (x: unknown): number => Buffer.byteLength(JSON.stringify(x) ?? '', 'utf8');
+
+/**
+ * Adds the series evidence, most telling first: the alerting service's, the anomalous and ranked services' and the
+ * blast radius's, then the rest nearest the alerting service first; with readings while `withReadings` lasts, then
+ * without them while `total` lasts, then left out and counted in one `metric:omitted` item. A series something
+ * cites (an anomaly, a ranked node's strongest signal, a user-facing service's users) is always kept.
+ */
+const keepMetricEvidence = (
+  evidence: AgentContext['evidence'],
+  items: readonly MetricEvidence[],
+  keep: { readonly cited: ReadonlySet<string>; readonly important: ReadonlySet<string> },
+  order: readonly string[],
+): void => {
+  const rank = new Map(order.map((s, i) => [s, i]));
+  const weight = (item: MetricEvidence) => (keep.cited.has(item.full.id) ? 2 : keep.important.has(item.service) ? 1 : 0);
+  const sorted = [...items].sort((a, b) => weight(b) - weight(a) || (rank.get(a.service) ?? order.length) - (rank.get(b.service) ?? order.length));
+  let bytes = 0;
+  const left = new Map<string, number>();
+  for (const item of sorted) {
+    const full = jsonBytes(item.full);
+    if (bytes + full <= METRIC_EVIDENCE_BUDGET.withReadings) {
+      evidence.add(item.full);
+      bytes += full;
+      continue;
+    }
+    const slim = jsonBytes(item.slim);
+    if (keep.cited.has(item.full.id) || bytes + slim <= METRIC_EVIDENCE_BUDGET.total) {
+      evidence.add(item.slim);
+      bytes += slim;
+      continue;
+    }
+    left.set(item.service, (left.get(item.service) ?? 0) + 1);
+  }
+  if (left.size > 0) {
+    const series = [...left.values()].reduce((a, b) => a + b, 0);
+    evidence.add({
+      id: 'metric:omitted',
+      kind: 'metric',
+      source: 'telemetry',
+      summary: `${series} more series of ${left.size} services, none of them anomalous, were analysed but not kept (the record's size)`,
+      data: { series, services: [...left.keys()] },
+    });
+  }
+};
+
 const analyse = async (ctx: AgentContext) => {
   const { incident, scope, evidence, deps } = ctx;
   const service = incident.service;
@@ -266,14 +325,15 @@ const analyse = async (ctx: AgentContext) => {
     analysed.push({ series, analysis, evidenceId: `metric:${series.service}:${series.metric}`, trend: degradingTrend(recent, analysis) });
   }
   const byKey = new Map(analysed.map((a) => [`${a.series.service}:${a.series.metric}`, a]));
-  for (const a of analysed) {
+  // Each series' evidence, kept once the anomalies and the ranking say which matter most (see `keepMetricEvidence`).
+  const metricEvidence = analysed.map((a): MetricEvidence => {
     const { series, analysis } = a;
     // Generic utilisation: `<x>_active` against a sibling `<x>_max` (pools, workers, connections).
     const max = series.metric.endsWith('_active') ? byKey.get(`${series.service}:${series.metric.replace(/_active$/, '_max')}`) : undefined;
     const utilisation = max && max.analysis.current > 0 ? round(analysis.current / max.analysis.current, 3) : undefined;
-    evidence.add({
+    const slim = {
       id: a.evidenceId,
-      kind: 'metric',
+      kind: 'metric' as const,
       source: 'telemetry',
       summary: `${series.service} ${series.metric}: baseline ${fmt(analysis.baseline.median)}${series.unit ? ` ${series.unit}` : ''}, now ${fmt(analysis.current)} (z ${round(analysis.z, 1)})${utilisation !== undefined ? `, ${Math.round(utilisation * 100)}% of max` : ''}`,
       data: {
@@ -285,14 +345,21 @@ const analyse = async (ctx: AgentContext) => {
         onset: analysis.onset ? iso(analysis.onset.t) : a.trend?.onset,
         trend: a.trend ? { slopePerMinute: round(a.trend.slopePerMinute, 4), mannKendallZ: round(a.trend.z, 2), relativeChange: round(a.trend.relativeChange, 3) } : undefined,
         utilisation,
+      },
+    };
+    const full = {
+      ...slim,
+      data: {
+        ...slim.data,
         recent: series.points.slice(-15).map((p) => round(p.v, 3)),
         // The series as read over the incident window (≈1.4 KB for 75 minutes of minute points), so `autopilot
         // export` can write what this agent saw as a recording (recorded/readings.ts). Not the extra history read
         // for coarse series: a day of it for every series of a 200-node map would not fit the agent's record.
         readings: toReadings(series.points.filter((p) => Date.parse(p.t) >= windowFrom)),
       },
-    });
-  }
+    };
+    return { service: series.service, full, slim };
+  });
 
   // 3. Anomalies: a level sustained beyond the threshold at the end of the window, or a degrading trend.
   const anomalies: Anomaly[] = analysed
@@ -327,9 +394,17 @@ const analyse = async (ctx: AgentContext) => {
   const degradations = anomalies.filter((a) => isDegradation(a.metric, a.direction));
 
   // 3b. Where the alert's degradation starts, along the call graph (kept as evidence for the root-cause agent).
+  const ranked: string[] = [];
+  // Series evidence other evidence or hypotheses cite: always kept (see `keepMetricEvidence`).
+  const cited = new Set(anomalies.map((a) => `metric:${a.service}:${a.metric}`));
   if (metricsResult && metricsResult.length > 0 && nodes.length > 0) {
     const origins = rankOrigins({ topology: nodes, series: metricsResult, alert: { service, startedAt: incident.startedAt }, baselineEnd: windows.baselineEnd, maxNodes: MAX_SERVICES });
-    for (const item of toOriginEvidence(origins, hood.tiers)) evidence.add(item);
+    const items = toOriginEvidence(origins, hood.tiers);
+    for (const item of items) evidence.add(item);
+    for (const r of origins.ranked.slice(0, items.length - 1)) {
+      ranked.push(r.service);
+      if (r.strongest) cited.add(`metric:${r.service}:${r.strongest.metric}`);
+    }
   }
 
   // 4. Traces of the alert service in the evaluation part: where errors originate, the slowest paths.
@@ -359,6 +434,8 @@ const analyse = async (ctx: AgentContext) => {
     for (const u of hood.upstreamOf(s)) if (isUserFacing(u)) userFacing.add(u);
   }
   const blastRadius = [...degradedServices, ...[...userFacing].filter((s) => !degradedServices.has(s))];
+  for (const u of userFacing) for (const a of analysed) if (a.series.service === u && ['users', 'revenue'].includes(metricTrait(a.series.metric).kind)) cited.add(a.evidenceId);
+  keepMetricEvidence(evidence, metricEvidence, { cited, important: new Set([service, ...anomalies.map((a) => a.service), ...ranked, ...blastRadius]) }, hood.services);
 
   // 6. Users and revenue (see `affectedShare` for the formula).
   const explanation: string[] = [];

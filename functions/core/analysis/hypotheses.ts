@@ -841,7 +841,8 @@ export const testHypotheses = (input: RootCauseInput): Candidate[] => {
   for (const d of [...external].sort()) candidates.push(testDependencyOutage(w, d));
   const placed = candidates.map((c) => withPlaceFromOrigins(c, input.origins));
   placed.push(...originCandidates(input.origins));
-  return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW).map((c) => withHistory(w, c));
+  const calls = (caller: string, callee: string) => dependenciesOf(w.graph, caller).has(callee);
+  return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW, calls).map((c) => withHistory(w, c));
 };
 
 /** A past incident this close (similar agent's score) is worth comparing with. */

@@ -74,13 +74,15 @@ export const originCandidates = (origins: OriginEvidence | undefined): Candidate
 
 /**
  * An origin hypothesis says where the fault is, not what it is. When another hypothesis places the fault in the
- * same service and says what it is (a change to it, a leak, a certificate…) with at least `credible` confidence,
- * that one states the same place and more: the origin hypothesis is dropped rather than left to compete with it
- * (its 'unknown' mechanism would otherwise win on a slightly higher number).
+ * same service and says what it is (a change to it, a leak, a certificate…), or is a change to a service that calls
+ * it (directly or not: a release that floods or misuses its dependency), with at least `credible` confidence, that
+ * one explains the same degradation and says more: the origin hypothesis is dropped rather than left to compete with
+ * it (its 'unknown' mechanism would otherwise win on a slightly higher number).
  */
-export const withoutSubsumedOrigins = (candidates: readonly Candidate[], confidence: (c: Candidate) => number, credible: number): Candidate[] => {
-  const placed = new Set(candidates.filter((c) => c.kind !== 'metric-origin' && confidence(c) >= credible).map((c) => c.service));
-  return candidates.filter((c) => c.kind !== 'metric-origin' || !placed.has(c.service));
+export const withoutSubsumedOrigins = (candidates: readonly Candidate[], confidence: (c: Candidate) => number, credible: number, calls: (caller: string, callee: string) => boolean = () => false): Candidate[] => {
+  const explaining = candidates.filter((c) => c.kind !== 'metric-origin' && confidence(c) >= credible);
+  const subsumed = (origin: Candidate) => explaining.some((c) => c.service === origin.service || (c.kind === 'change' && calls(c.service, origin.service)));
+  return candidates.filter((c) => c.kind !== 'metric-origin' || !subsumed(c));
 };
 
 /** Weight of the ranking's verdict against another origin hypothesis (as strong as a supported traffic or leak check). */

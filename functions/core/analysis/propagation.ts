@@ -41,10 +41,13 @@ import { type Baseline, DEFAULT_Z_THRESHOLD, median, robustBaseline, zToScore } 
 
 export type SignalFamily = 'latency' | 'errors' | 'traffic';
 
-/** The family a metric belongs to, from its name; undefined for what the flow does not use (CPU, memory, …). */
+/**
+ * The family a metric belongs to, from its name; undefined for what the flow does not use (CPU, memory, …, and
+ * counts of errors, whose scale says nothing next to a rate). A throttled request is a failed one for its caller.
+ */
 export const familyOf = (metric: string): SignalFamily | undefined => {
   const m = metric.toLowerCase();
-  if (/error|fault|fail|5xx/.test(m)) return 'errors';
+  if (/error|fault|fail|5xx|throttl/.test(m)) return /pct|percent|rate|ratio/.test(m) ? 'errors' : undefined;
   if (/latency|duration|response_time/.test(m)) return 'latency';
   if (/throughput|rps|requests|invocations/.test(m)) return 'traffic';
   return undefined;
@@ -208,7 +211,8 @@ export const nodeSignals = (series: readonly MetricSeries[], window: Window): Ma
       if (family === 'traffic' && !trafficSeries) trafficSeries = s;
       if (!signal) continue;
       if (family === 'latency') latency.push(signal);
-      else if (family === 'errors') errors ??= signal;
+      // Several failure rates (errors, throttles): the one that rose most is what callers feel.
+      else if (family === 'errors') errors = !errors || signal.rise * signal.p > errors.rise * errors.p ? signal : errors;
       else traffic ??= signal;
     }
     // Load and novelty from the raw counts: a callee with no traffic in its history has no baseline to speak of.

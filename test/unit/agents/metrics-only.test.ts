@@ -4,7 +4,8 @@ import { findRootCause } from '../../../functions/core/agents/rootcause.ts';
 import { ImpactOutput, RootCauseOutput } from '../../../functions/core/model.ts';
 import { readOriginEvidence } from '../../../functions/core/analysis/propagation.ts';
 import type { MetricSeries, ServiceNode } from '../../../functions/core/tools/ports.ts';
-import { fakeDeps, seedIncident } from './fakes.ts';
+import { citedEvidenceIds } from '../../../functions/core/model.ts';
+import { fakeDeps, fakeQueryMetrics, seedIncident } from './fakes.ts';
 
 // An X-Ray-shaped recorded incident: five-minute points with gaps, a day of healthy history recorded a week before,
 // no logs, traces or changes, and the cause four hops below the alerting service.
@@ -105,5 +106,25 @@ describe('unit: diagnosis from metrics alone (X-Ray-shaped, coarse, gap-ridden, 
 
     const rootcause = RootCauseOutput.parse((await deps.store.getAgentRecord(id, 'rootcause'))!.output);
     expect(rootcause.abstained).toBe(true);
+  });
+
+  it('keeps a 200-service map within the record its store holds, every cited series kept, the rest counted', async () => {
+    // A binary tree of 200 services, seven series each at one-minute points; one service deep down slows.
+    const nodes: ServiceNode[] = Array.from({ length: 200 }, (_, i) => ({ name: `svc-${i}`, tier: 'backend', calls: [2 * i + 1, 2 * i + 2].filter((j) => j < 200).map((j) => `svc-${j}`) }));
+    const metrics = ['latency_avg_ms', 'latency_p50_ms', 'latency_p90_ms', 'latency_p95_ms', 'latency_p99_ms', 'error_rate_pct', 'throughput_rps'];
+    const slow = new Set(['svc-0', 'svc-1', 'svc-3', 'svc-7', 'svc-15']);
+    const specs = nodes.flatMap((n) => metrics.map((metric) => ({ service: n.name, metric, base: metric === 'error_rate_pct' ? 0.5 : 100, ...(slow.has(n.name) && metric.startsWith('latency') ? { changes: [{ at: '2026-03-14T12:10:00Z', level: 600 }] } : {}) })));
+    const deps = fakeDeps({ tools: { telemetry: { getTopology: async () => nodes, queryMetrics: fakeQueryMetrics(specs), getTraces: async () => [] } } });
+    const id = await seedIncident(deps, { service: 'svc-0', title: 'svc-0 latency high', startedAt: '2026-03-14T12:12:00Z', severity: 'SEV3' });
+
+    await analyzeImpact(deps)({ incidentId: id });
+
+    const record = (await deps.store.getAgentRecord(id, 'impact'))!;
+    expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThan(350_000);
+    const ids = new Set(record.evidence.map((e) => e.id));
+    for (const cited of citedEvidenceIds(record.output)) expect(ids).toContain(cited);
+    expect(ids).toContain('metric:svc-15:latency_avg_ms');
+    expect(record.evidence.find((e) => e.id === 'metric:omitted')?.summary).toMatch(/^\d+ more series of \d+ services/);
+    expect(readOriginEvidence(record.evidence, 'svc-0')?.ranked[0].service).toBe('svc-15');
   });
 });

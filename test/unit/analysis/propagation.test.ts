@@ -254,7 +254,7 @@ describe('unit: origin evidence and hypotheses', () => {
     expect(originCandidates(undefined)).toEqual([]);
   });
 
-  it('gives way to a credible hypothesis that places the fault in the same service and names the mechanism', () => {
+  it('gives way to a credible hypothesis that places the fault in the same service, or a credible change above it', () => {
     const origin = originCandidates(readOriginEvidence(toOriginEvidence(analysis, tiers), 'site'))[0];
     const change: Candidate = { kind: 'change', summary: 'CHG-1 on d', service: 'd', category: 'bad-deploy', predictions: [] };
     const elsewhere: Candidate = { ...change, service: 'b' };
@@ -262,6 +262,11 @@ describe('unit: origin evidence and hypotheses', () => {
     expect(withoutSubsumedOrigins([origin, change], () => 0.9, 0.5)).toEqual([change]);
     expect(withoutSubsumedOrigins([origin, change], (c) => (c.kind === 'change' ? 0.3 : 0.9), 0.5)).toEqual([origin, change]);
     expect(withoutSubsumedOrigins([origin, elsewhere], () => 0.9, 0.5)).toEqual([origin, elsewhere]);
+    // a credible change to a caller of the origin (a release that floods its table) explains it too
+    const upstream: Candidate = { ...change, service: 'b' };
+    const calls = (caller: string, callee: string) => caller === 'b' && callee === 'd';
+    expect(withoutSubsumedOrigins([origin, upstream], () => 0.9, 0.5, calls)).toEqual([upstream]);
+    expect(withoutSubsumedOrigins([origin, { ...upstream, kind: 'traffic-surge' }], () => 0.9, 0.5, calls)).toEqual([origin, { ...upstream, kind: 'traffic-surge' }]);
   });
 
   it('refutes another origin hypothesis in a service the alert\'s degradation does not trace to, and only that', () => {
