@@ -17,7 +17,8 @@
  *   falls in the second point; the fault covers the rest of that point from the alert on and the next three
  *   (with probability 0.3 it is over by the last point, as in some real cases).
  * - the fault, at the root: `latency` (all of its calls, or a tail of 2–30 % of them, are slowed by Δ ms: its
- *   average rises by share × Δ, a percentile Q by Δ once the share reaches 1 − Q),
+ *   average rises by share × Δ, a percentile Q by Δ once the share reaches 1 − Q), `throttled` (that, and 2–20 %
+ *   of its calls fail),
  *   `errors` (its error rate rises by E percentage points), or `unreachable` (a share of the calls to it never
  *   arrive: its requests drop and its callers fail them). Each point of the fault is scaled by the node's own
  *   noise (its robust coefficient of variation).
@@ -50,7 +51,7 @@ import type { MetricSeries, ServiceNode } from '../functions/core/tools/ports.ts
 const DATA = fileURLToPath(new URL('../../shared/data/petshop/', import.meta.url));
 const ALERT_SERVICE = 'PetSite';
 const STEP_MS = 300_000;
-const FAULTS = ['latency', 'errors', 'unreachable'] as const;
+const FAULTS = ['latency', 'errors', 'throttled', 'unreachable'] as const;
 type Fault = (typeof FAULTS)[number];
 
 // ───────────────────────── the dataset (graph and normal periods) ─────────────────────────
@@ -225,7 +226,8 @@ const inject = (rng: Rng, topology: ServiceNode[], normal: { times: number[]; gr
   // slowed callee. Its average rises by share × delay, a percentile Q by the delay once the share reaches 1 − Q.
   const rootShare = rng() < 0.5 ? 1 : uniform(rng, 0.02, 0.3);
   const slowed = new Map<string, { share: number; delay: number }>([[root, { share: rootShare, delay: 1 }]]);
-  if (fault === 'latency')
+  const slow = fault === 'latency' || fault === 'throttled';
+  if (slow)
     for (const v of order) {
       if (v === root) continue;
       let share = 0;
@@ -249,17 +251,20 @@ const inject = (rng: Rng, topology: ServiceNode[], normal: { times: number[]; gr
     return s.delay * Math.min(1, s.share / (1 - q)) ** 2;
   };
 
-  const alertMetric = fault === 'latency' ? 'latency_avg_ms' : 'error_rate_pct';
-  const gain = fault === 'latency' ? new Map([...slowed.keys()].map((n) => [n, latencyRise(n, 'latency_avg_ms')])) : fault === 'errors' ? gains(new Map([[root, 1]])) : unreachableGain();
+  const alertMetric = slow ? 'latency_avg_ms' : 'error_rate_pct';
+  const gain = slow ? new Map([...slowed.keys()].map((n) => [n, latencyRise(n, 'latency_avg_ms')])) : fault === 'errors' ? gains(new Map([[root, 1]])) : unreachableGain();
   const atAlert = gain.get(ALERT_SERVICE) ?? 0;
   if (!(atAlert > 0)) return undefined;
   const alertHistory = historyOf(series(ALERT_SERVICE, alertMetric));
-  const scale = robustScale(alertHistory, fault === 'latency' ? 0.05 * median(finite(alertHistory)) : 0.25);
+  const scale = robustScale(alertHistory, slow ? 0.05 * median(finite(alertHistory)) : 0.25);
   const wantedAtAlert = uniform(rng, 4, 15) * scale;
   const magnitude = wantedAtAlert / atAlert;
-  if (fault === 'latency' && magnitude > 60_000) return undefined;
+  if (slow && magnitude > 60_000) return undefined;
   if (fault === 'errors' && magnitude > 100) return undefined;
   if (fault === 'unreachable' && magnitude > 1) return undefined;
+  // A throttled store is slow and also fails a share of its calls (2–20 %), which its callers pass on in part.
+  const throttled = uniform(rng, 2, 20);
+  const errorGain = fault === 'throttled' ? gains(new Map([[root, 1]])) : new Map<string, number>();
 
   // The fault's profile over the five points: the alert falls in the second; 30 % of faults are over by the fifth.
   const alertOffset = uniform(rng, 0, STEP_MS);
@@ -275,8 +280,9 @@ const inject = (rng: Rng, topology: ServiceNode[], normal: { times: number[]; gr
       const now = windowOf(values).map((v, i) => {
         if (!Number.isFinite(v) || profile[i] === 0) return v;
         const jitter = Math.max(0, 1 + cv * gauss(rng));
-        if (fault === 'latency' && metric.startsWith('latency')) return v + profile[i] * magnitude * latencyRise(node, metric) * jitter;
-        if (fault !== 'latency' && metric === 'error_rate_pct') return Math.min(100, v + profile[i] * magnitude * (gain.get(node) ?? 0) * jitter);
+        if (slow && metric.startsWith('latency')) return v + profile[i] * magnitude * latencyRise(node, metric) * jitter;
+        if (fault === 'throttled' && metric === 'error_rate_pct') return Math.min(100, v + profile[i] * throttled * (errorGain.get(node) ?? 0) * jitter);
+        if (!slow && metric === 'error_rate_pct') return Math.min(100, v + profile[i] * magnitude * (gain.get(node) ?? 0) * jitter);
         if (fault === 'unreachable' && node === root && metric === 'throughput_rps') return v * (1 - profile[i] * magnitude);
         return v;
       });
@@ -391,7 +397,7 @@ const toRecording = (name: string, c: Case): RecordingDocument => {
     format: RECORDING_FORMAT,
     name,
     recordedUntil: new Date(end + STEP_MS).toISOString(),
-    alert: { service: c.alert.service, title: `${c.alert.service} ${c.fault === 'latency' ? 'latency' : 'availability'} alarm`, startedAt: c.alert.startedAt, metric: c.fault === 'latency' ? 'latency_avg_ms' : 'error_rate_pct' },
+    alert: { service: c.alert.service, title: `${c.alert.service} ${c.fault === 'latency' || c.fault === 'throttled' ? 'latency' : 'availability'} alarm`, startedAt: c.alert.startedAt, metric: c.fault === 'latency' || c.fault === 'throttled' ? 'latency_avg_ms' : 'error_rate_pct' },
     topology: c.topology.map((n) => ({ name: n.name, tier: n.tier, calls: [...n.calls], ...(xrayNodeType(n.name) ? { type: xrayNodeType(n.name) } : {}) })),
     metrics: c.series.map((s) => {
       const values: (number | null)[] = new Array(rows).fill(null);

@@ -2,7 +2,9 @@
  * Root cause agent: reads what the investigation found (impact anomalies, log templates, similar incidents),
  * gathers what a root cause needs besides (the changes in the window for the blast radius and its topology
  * neighbours, error traces, saturation / traffic / memory series), then tests hypotheses in code
- * (analysis/hypotheses.ts) and writes a RootCauseOutput (AGENT#rootcause).
+ * (analysis/hypotheses.ts) and writes a RootCauseOutput (AGENT#rootcause). Where the impact agent traced the alert's
+ * degradation along the call graph (its `origins:<service>` evidence, analysis/propagation.ts), that ranking is a
+ * hypothesis source too: what a diagnosis rests on when metrics are all there is.
  */
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';

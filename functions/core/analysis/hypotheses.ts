@@ -13,6 +13,10 @@
  *   surge       origin, traffic rose before the onset, saturation, no change on the service;
  *   leak        origin, memory climbs steadily (Kendall's τ), errors mention memory / GC;
  *   dependency  failing spans end in the external dependency, callers' errors name it or a remote failure;
+ *   metric-origin  the fault is where the alert's degradation stops along the call graph (origin-hypotheses.ts,
+ *               from the impact agent's ranking, propagation.ts): its confidence is that ranking's calibrated one,
+ *               it gives way to a credible hypothesis that places the fault in the same service or is a change
+ *               above it, and it refutes surge / leak / service-fault / dependency hypotheses it places elsewhere;
  *   all         (when close past incidents exist) one reads like this hypothesis — weak support only.
  * Only failure signals (see `isFailureSignal`) mark a service as failing and set fault onsets: more load is
  * not a fault, and a sale that starts before a bad change must not refute the change.
