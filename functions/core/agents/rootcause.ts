@@ -9,7 +9,7 @@
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
-import { readOriginEvidence } from '../analysis/propagation.ts';
+import { readOriginEvidence } from '../analysis/origin-evidence.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
 import { runAgent, summarise } from './runtime.ts';
 

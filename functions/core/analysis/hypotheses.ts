@@ -56,7 +56,7 @@ import {
 import { DEFAULT_Z_THRESHOLD, mannKendallS, median, senSlope } from './metrics.ts';
 import { byCodeUnit } from '../compare.ts';
 import { originCandidates, withoutSubsumedOrigins, withPlaceFromOrigins } from './origin-hypotheses.ts';
-import type { OriginEvidence } from './propagation.ts';
+import type { OriginEvidence } from './origin-evidence.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
 

@@ -1,16 +1,17 @@
 /**
- * Root-cause hypotheses from the metric-only ranking of propagation.ts: "the fault is in X", for the few nodes that
- * hold most of the alert's degradation. They are what a diagnosis rests on when metrics are all there is (X-Ray and
- * CloudWatch without logs, traces or changes), and one more candidate beside the change, surge, leak and
- * dependency hypotheses when there is more.
+ * Root-cause hypotheses from the metric-only ranking of propagation.ts (as origin-evidence.ts keeps it): "the fault
+ * is in X", for the few nodes that hold most of the alert's degradation. They are what a diagnosis rests on when
+ * metrics are all there is (X-Ray and CloudWatch without logs, traces or changes), and one more candidate beside the
+ * change, surge, leak and dependency hypotheses when there is more.
  *
  * Each states the checks the ranking made (the node degraded on its own metrics; the alert's degradation flows
- * down to it; nothing it calls explains it), but its confidence is the ranking's calibrated one (`originConfidence`):
- * the checks are one computation seen three ways, not independent evidence to add up.
+ * down to it; nothing it calls explains it), but its confidence is the ranking's calibrated one
+ * (`originConfidence`, origin-evidence.ts): the checks are one computation seen three ways, not independent
+ * evidence to add up.
  */
 import type { FaultCategory } from '../model.ts';
 import type { Candidate, TestedPrediction } from './hypotheses.ts';
-import { type OriginEvidence, originConfidence, originsEvidenceId, rankedEvidenceId } from './propagation.ts';
+import { type OriginEvidence, originConfidence, originsEvidenceId, rankedEvidenceId } from './origin-evidence.ts';
 
 /** A node with less of the alert's degradation than this is not proposed. */
 export const MIN_ORIGIN_SHARE = 0.05;

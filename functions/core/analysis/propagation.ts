@@ -9,21 +9,30 @@
  *
  *     f(alert) = 1
  *     for each node v, callers before callees:
- *         C(v→c) = w(v→c) × rise(c) × p(c)            what callee c explains of v's rise
- *         s(v→c) = C(v→c) / max(rise(v), Σ_c C(v→c))  its share (the shares sum to ≤ 1)
+ *         s(v→c) = share of v's rise that callee c can explain (below), the shares scaled to sum to ≤ 1
  *         f(c)  += f(v) × s(v→c)                      the alert's anomaly that flows on into c
  *         own(v) = f(v) × (1 − Σ_c s(v→c))            what stays: v's own part of the alert's anomaly
  *
- * `rise` is the degradation of a signal against the node's own history (latency up in ms, errors up in percentage
- * points), `p` the probability that this rise is real and not noise (the robust z of metrics.ts through
- * `zToScore`), and w(v→c) how many calls to c one request of v makes, estimated from request counts: c's requests
- * over all its callers' requests (callers of one callee are assumed to call it at the same rate, since per-edge
- * counts are not given). Latency and errors flow separately; a node's score is the sum of its own shares,
- * each family weighted by how anomalous the alerting node is in it. Ranked by that score, the first node is the
- * most likely root cause: anomalous, on the path of the alert's degradation, and not explained by anything below.
+ * `rise` is the degradation of a signal against the node's own history (latency up in ms, failure rates up in
+ * percentage points) and `p` the probability that it is real and not noise (the robust z of metrics.ts through
+ * `zToScore`). Per-edge call counts are not given, so the shares use bounds that node counts do give:
+ *   latency  s = p(c) × min(1, W × rise(c) / rise(v), (rise(c) / level(c)) / (rise(v) / level(v)))
+ *            with W = load(c) / load(v), the most calls to c a request of v can make, and the second term because
+ *            c's time is part of v's; on the best-composing statistic both have (an average before percentiles,
+ *            unless gaps left it one point after the alert). A callee anomalous at the same time that could account
+ *            for the caller's rise is taken to: two independent faults at once are rarer than one that propagates.
+ *   errors   s = min(1, W × p(c) × rise(c) / rise(v)) + min(1, W × lost(c) / rise(v)) × consistency
+ *            where lost(c) are calls that no longer reach c (its share of v's traffic fell: an endpoint that is
+ *            down records nothing), counted only while v's errors are at least a third of what losing them would
+ *            cause (else v stopped making them: users who cannot search do not adopt).
+ * Latency and errors flow separately; a node's score is the sum of its own shares, each family weighted by how
+ * anomalous the alerting node is in it. Ranked by that score, the first node is the most likely root cause:
+ * anomalous, on the path of the alert's degradation, and not explained by anything below.
  *
  * Structure, not names: a pass-through node (an X-Ray `_client` or `AWS::Lambda` node in front of the function) is
- * explained by its one callee like any other caller, so the blame moves past it. A callee that had no traffic in
+ * explained by its one callee like any other caller, so the blame moves past it. An external leaf that degrades
+ * with an instrumented sibling by a comparable amount is the caller's own view of its calls to that sibling (a
+ * load balancer's `_remote` node): its share goes to the sibling (`clientViews`). A callee that had no traffic in
  * the history and has some now is new behaviour of its caller (a code path or a configuration that changed), so
  * its rise explains nothing and stays with the caller.
  *
@@ -33,9 +42,9 @@
  * degraded value (k about a quarter of the evaluated points, at least 2 when there are more than `FEW_POINTS`, else
  * 1), so a single spike among many does not count and an anomaly that covers part of the window does. With too
  * little history, the points before the alert serve as a thin baseline with a wide noise floor.
+ *
+ * The ranking's confidence and the evidence that carries it to the root-cause agent: origin-evidence.ts.
  */
-import * as z from 'zod';
-import type { Evidence } from '../model.ts';
 import type { MetricSeries, ServiceNode } from '../tools/ports.ts';
 import { type Baseline, DEFAULT_Z_THRESHOLD, median, robustBaseline, zToScore } from './metrics.ts';
 
@@ -532,111 +541,4 @@ export const rankOrigins = (input: OriginInput): OriginAnalysis => {
     ranked,
     signals,
   };
-};
-
-// ───────────────────────────── confidence and evidence ─────────────────────────────
-
-/**
- * Confidence that a node ranked by the flow is the root cause (documented, calibrated on the injection check
- * bench/rca-injection.ts and the PetShop train cases):
- *
- *     below the alerting service:  0.55 + 0.35 × share      (0.55 … 0.90)
- *     the alerting service itself: 0.15 + 0.15 × share      (0.15 … 0.30)
- *
- * `share` is the node's own share of the alert's degradation (the ranking key). Metrics alone blame a node below
- * the alert rightly about nine times in ten when it holds most of the degradation, less when the share is split.
- * When nothing below explains the alerting service, the alert is either its own fault or one the metrics cannot
- * see (calls lost on the way, a dependency without telemetry): metrics alone cannot tell, so that stays well
- * below the abstention line. The second node's confidence uses the same formula: the numbers are per
- * hypothesis, not a distribution.
- */
-export const originConfidence = (origin: Pick<RankedOrigin, 'score' | 'depth'>): number => {
-  const share = Math.min(1, Math.max(0, origin.score));
-  const c = origin.depth === 0 ? 0.15 + 0.15 * share : 0.55 + 0.35 * share;
-  return Math.round(c * 1000) / 1000;
-};
-
-/** How many ranked nodes the evidence keeps. */
-export const ORIGINS_KEPT = 10;
-
-const Strongest = z.object({ family: z.enum(['latency', 'errors', 'traffic']), metric: z.string(), baseline: z.number(), level: z.number(), z: z.number(), p: z.number() });
-/** The ranking as the impact agent keeps it (`origins:<service>` evidence), and the root-cause agent reads it back. */
-export const OriginEvidence = z.object({
-  alertService: z.string(),
-  familyWeights: z.object({ latency: z.number(), errors: z.number() }),
-  walked: z.number().int().nonnegative(),
-  withoutData: z.number().int().nonnegative(),
-  /** The alerting service's own strongest degradation: no anomaly there and nowhere below means nothing to explain. */
-  alertStrength: z.number().min(0).max(1),
-  ranked: z.array(
-    z.object({
-      service: z.string(),
-      score: z.number(),
-      depth: z.number().int().nonnegative(),
-      tier: z.string().optional(),
-      strongest: Strongest.optional(),
-      explainedBy: z.array(z.string()),
-    }),
-  ),
-});
-export type OriginEvidence = z.infer<typeof OriginEvidence>;
-
-export const originsEvidenceId = (service: string): string => `origins:${service}`;
-/** One ranked node's own evidence item (`origins:<alert>#<rank>`). */
-export const rankedEvidenceId = (service: string, rank: number): string => `${originsEvidenceId(service)}#${rank}`;
-
-const fmt = (x: number): string => (Math.abs(x) >= 100 ? String(Math.round(x)) : String(Math.round(x * 100) / 100));
-
-type RankedEntry = OriginEvidence['ranked'][number];
-
-/**
- * The evidence items for a ranking (see `OriginEvidence`): `origins:<alert>` with the summary and what concerns the
- * whole ranking, and one small item per ranked node (`origins:<alert>#1`, `#2`, …). Small items, because an agent
- * record that outgrows its store trims the largest evidence data first, and a map of hundreds of series must not
- * cost the ranking its place.
- */
-export const toOriginEvidence = (a: OriginAnalysis, tiers: ReadonlyMap<string, string> = new Map()): Evidence[] => {
-  const ranked = a.ranked.filter((r) => r.score > 0).slice(0, ORIGINS_KEPT);
-  const alert = a.signals.get(a.alertService);
-  const head = ranked
-    .slice(0, 3)
-    .map((r) => `${r.service} (${Math.round(r.score * 100)} %${r.strongest ? `, ${r.strongest.metric} ${fmt(r.strongest.baseline)} → ${fmt(r.strongest.level)}` : ''})`)
-    .join(', ');
-  const header: Omit<OriginEvidence, 'ranked'> & { readonly ranked: number } = {
-    alertService: a.alertService,
-    familyWeights: a.familyWeights,
-    walked: a.walked,
-    withoutData: a.withoutData.length,
-    alertStrength: Math.max(latencyStrength(alert), alert?.errors?.p ?? 0),
-    ranked: ranked.length,
-  };
-  return [
-    {
-      id: originsEvidenceId(a.alertService),
-      kind: 'metric',
-      source: 'telemetry',
-      summary: `Where ${a.alertService}'s degradation starts, traced down the call graph over ${a.walked} services: ${head || 'nowhere (nothing degraded)'}`,
-      data: header,
-    },
-    ...ranked.map((r, i): Evidence => {
-      const entry: RankedEntry = { ...r, ...(tiers.get(r.service) ? { tier: tiers.get(r.service) } : {}), explainedBy: [...r.explainedBy] };
-      return {
-        id: rankedEvidenceId(a.alertService, i + 1),
-        kind: 'metric',
-        source: 'telemetry',
-        summary: `${i + 1}. ${r.service}: ${Math.round(r.score * 100)} % of ${a.alertService}'s degradation, ${r.depth} hop(s) below it${r.explainedBy.length ? `, partly explained by ${r.explainedBy.join(', ')}` : ''}`,
-        data: entry,
-      };
-    }),
-  ];
-};
-
-/** The ranking kept by the impact agent, if its evidence holds a well-formed one for `service`. */
-export const readOriginEvidence = (evidence: readonly { readonly id: string; readonly data?: unknown }[], service: string): OriginEvidence | undefined => {
-  const byId = new Map(evidence.map((e) => [e.id, e.data]));
-  const header = z.object({ ranked: z.number().int().nonnegative() }).passthrough().safeParse(byId.get(originsEvidenceId(service)));
-  if (!header.success) return undefined;
-  const ranked = Array.from({ length: header.data.ranked }, (_, i) => byId.get(rankedEvidenceId(service, i + 1)));
-  const parsed = OriginEvidence.safeParse({ ...header.data, ranked });
-  return parsed.success ? parsed.data : undefined;
 };

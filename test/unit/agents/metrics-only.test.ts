@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeImpact } from '../../../functions/core/agents/impact.ts';
 import { findRootCause } from '../../../functions/core/agents/rootcause.ts';
 import { ImpactOutput, RootCauseOutput } from '../../../functions/core/model.ts';
-import { readOriginEvidence } from '../../../functions/core/analysis/propagation.ts';
+import { readOriginEvidence } from '../../../functions/core/analysis/origin-evidence.ts';
 import type { MetricSeries, ServiceNode } from '../../../functions/core/tools/ports.ts';
 import { citedEvidenceIds } from '../../../functions/core/model.ts';
 import { fakeDeps, fakeQueryMetrics, seedIncident } from './fakes.ts';

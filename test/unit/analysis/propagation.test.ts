@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { originCandidates, withoutSubsumedOrigins, withPlaceFromOrigins } from '../../../functions/core/analysis/origin-hypotheses.ts';
-import { latencyStrength, nodeSignals, originConfidence, rankOrigins, readOriginEvidence, seriesSignal, toOriginEvidence } from '../../../functions/core/analysis/propagation.ts';
+import { originConfidence, readOriginEvidence, toOriginEvidence } from '../../../functions/core/analysis/origin-evidence.ts';
+import { latencyStrength, nodeSignals, rankOrigins, seriesSignal } from '../../../functions/core/analysis/propagation.ts';
 import type { Candidate } from '../../../functions/core/analysis/hypotheses.ts';
 import type { MetricSeries, ServiceNode } from '../../../functions/core/tools/ports.ts';
 
