@@ -424,6 +424,17 @@ const recorded = row({
 });
 
 // ───────────────────────── the aws family (tools: 'aws'), one row per adapter ─────────────────────────
+/**
+ * The SDK client settings and time budgets every aws row reads (aws/clients.ts, aws/deadline.ts). The budgets stop
+ * at 55 s: an agent's Lambda has 60.
+ */
+const awsClient = (raw: Raw) =>
+  defined({
+    maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10),
+    timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000),
+    callBudgetMs: int(raw, 'AWS_TOOLS_CALL_BUDGET_MS', 1_000, 55_000),
+    runBudgetMs: int(raw, 'AWS_TOOLS_RUN_BUDGET_MS', 1_000, 55_000),
+  });
 // Rows of the family set `family: 'aws'`, `stackSetting: 'tools'`, and declare their IAM as `aws-api` needs.
 const awsOncall = row({
   name: 'aws-oncall',
@@ -437,7 +448,7 @@ const awsOncall = row({
   parse: (raw) => ({
     directory: parseDirectorySettings(raw),
     ...(raw.AWS_ONCALL_ROSTER_PARAMETER !== undefined ? { rosterParameter: checkParameterName('AWS_ONCALL_ROSTER_PARAMETER', raw.AWS_ONCALL_ROSTER_PARAMETER) } : {}),
-    client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+    client: awsClient(raw),
   }),
   build:
     process.env.AUTOPILOT_OMIT_AWS_ONCALL === 'true'
@@ -461,7 +472,7 @@ const awsActions = row({
   stackSetting: 'tools',
   // AWS_ACTIONS_RESOURCES unset is not a ConfigError: every function of a tools=aws deployment parses this row,
   // and only the executor acts; each action is then refused, naming the variable.
-  parse: (raw) => ({ ...parseActionSettings(raw), client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }) }),
+  parse: (raw) => ({ ...parseActionSettings(raw), client: awsClient(raw) }),
   build:
     process.env.AUTOPILOT_OMIT_AWS_ACTIONS === 'true'
       ? undefined
@@ -487,7 +498,7 @@ const awsTelemetry = row({
     if (environment !== undefined && !/^[\w.:/-]{1,255}$/.test(environment)) fail(`AWS_APPLICATION_SIGNALS_ENVIRONMENT must be an Application Signals environment such as eks:<cluster>/<namespace>, ecs:<cluster> or lambda:default, got ${JSON.stringify(environment.slice(0, 100))}`);
     return {
       directory: parseDirectorySettings(raw),
-      client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+      client: awsClient(raw),
       ...defined({ graphWindowMinutes: int(raw, 'AWS_XRAY_GRAPH_MINUTES', 5, 360), applicationSignalsEnvironment: environment }),
     };
   },
@@ -524,7 +535,7 @@ const awsLogsRow = row({
     const scannedMb = int(raw, 'AWS_LOGS_MAX_SCANNED_MB', 1, 1_048_576);
     return {
       directory: parseDirectorySettings(raw),
-      client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+      client: awsClient(raw),
       limits: defined({
         maxGroups: int(raw, 'AWS_LOGS_MAX_GROUPS', 1, 500),
         maxWindowHours: int(raw, 'AWS_LOGS_MAX_WINDOW_HOURS', 1, 744),
@@ -560,7 +571,7 @@ const awsChangesRow = row({
   stackSetting: 'tools',
   parse: (raw) => ({
     directory: parseDirectorySettings(raw),
-    client: defined({ maxAttempts: int(raw, 'AWS_TOOLS_MAX_ATTEMPTS', 1, 10), timeoutMs: int(raw, 'AWS_TOOLS_TIMEOUT_MS', 100, 60_000) }),
+    client: awsClient(raw),
     ...defined({ maxEvents: int(raw, 'AWS_CHANGES_MAX_EVENTS', 50, 10_000), codeDeploy: bool(raw, 'AWS_CHANGES_CODEDEPLOY'), historyMaxCandidates: int(raw, 'AWS_HISTORY_MAX_CANDIDATES', 10, 1_000) }),
   }),
   build:

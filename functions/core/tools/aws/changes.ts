@@ -42,6 +42,12 @@
  * A change undone by a later one on the same resource (an alias moved back, a task definition restored, a parameter
  * set back) is `rolled-back`.
  *
+ * Time: a call stops at its deadline (deadline.ts: AWS_TOOLS_CALL_BUDGET_MS, AWS_TOOLS_RUN_BUDGET_MS). Paced at 2 TPS,
+ * the default event cap alone is 20 pages, ten seconds of waiting before any request's own time; the cap's maximum
+ * (10,000 events) would be 100 s, past any agent's Lambda. At the deadline the stream stops where it got to (a partial
+ * gap names the part of the window read and the budget), look-ups not made leave their old values unknown (and say
+ * why), and CodeDeploy returns the deployments it read.
+ *
  * Partial answers are never short lists read as whole: the event cap reached before the window was covered, more
  * deployments than read, CloudTrail or CodeDeploy unreadable while the other answered → the changes read, with partial
  * gaps naming what is missing (ports.ts `withPartialGaps`; the agent records each). Both unreadable: ToolUnavailable.
@@ -54,7 +60,8 @@ import * as z from 'zod';
 import { byCodeUnit } from '../../compare.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ChangeHistory, type ChangeRequest, type PartialGap, type PastIncident, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
-import { type AwsClientSettings, awsClientOptions } from './clients.ts';
+import { type AwsClientSettings, awsClientOptions, budgetOf } from './clients.ts';
+import { callDeadline, Deadline, DeadlineReached } from './deadline.ts';
 import { type AliasMove, baseEventName, type Draft, draftOf, foldPublishes, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
 import { type DeploymentChange, listDeploymentChanges } from './codedeploy.ts';
 import type { DirectorySettings } from './directory-settings.ts';
@@ -221,12 +228,21 @@ export class AwsChanges implements ChangeHistory {
     if (Number.isNaN(from)) throw new ToolUnavailable(CHANGES_TOOL, `from is not an ISO 8601 time: ${JSON.stringify(q.from.slice(0, 40))}`);
     if (Number.isNaN(to)) throw new ToolUnavailable(CHANGES_TOOL, `to is not an ISO 8601 time: ${JSON.stringify(q.to.slice(0, 40))}`);
     if (from > to) return [];
+    const deadline = callDeadline(q, budgetOf(this.#options.clientSettings), this.#now);
+    try {
+      return await this.#listChanges(q, from, to, deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async #listChanges(q: ToolScope & TimeWindow & { services?: readonly string[] }, from: number, to: number, deadline: Deadline): Promise<ChangeRequest[]> {
     const scope: ToolScope = { ...(q.runId ? { runId: q.runId } : {}), ...(q.environment ? { environment: q.environment } : {}) };
     const useCodeDeploy = this.#options.codeDeploy ?? true;
 
     const [trail, deployments] = await Promise.allSettled([
-      this.#trailDrafts(new Date(from), new Date(to), useCodeDeploy),
-      useCodeDeploy ? listDeploymentChanges((this.#codedeploy ??= new CodeDeployClient(awsClientOptions(this.#options.clientSettings))), new Date(from), new Date(to)) : Promise.resolve<{ changes: DeploymentChange[]; truncated?: string }>({ changes: [] }),
+      this.#trailDrafts(new Date(from), new Date(to), useCodeDeploy, deadline),
+      useCodeDeploy ? listDeploymentChanges((this.#codedeploy ??= new CodeDeployClient(awsClientOptions(this.#options.clientSettings))), new Date(from), new Date(to), undefined, deadline) : Promise.resolve<{ changes: DeploymentChange[]; truncated?: string }>({ changes: [] }),
     ]);
     if (trail.status === 'rejected' && (deployments.status === 'rejected' || !useCodeDeploy)) throw new ToolUnavailable(CHANGES_TOOL, `CloudTrail LookupEvents failed: ${reasonOf(trail.reason)}${deployments.status === 'rejected' ? `; CodeDeploy failed: ${reasonOf(deployments.reason)}` : ''}`, { cause: trail.reason });
     const gaps: PartialGap[] = [];
@@ -234,6 +250,7 @@ export class AwsChanges implements ChangeHistory {
     if (deployments.status === 'rejected') gaps.push({ api: 'codedeploy:ListDeployments', reason: `${reasonOf(deployments.reason)}: only CloudTrail events were read` });
     if (trail.status === 'fulfilled' && trail.value.truncated) gaps.push({ api: 'cloudtrail:LookupEvents', reason: trail.value.truncated });
     if (deployments.status === 'fulfilled' && deployments.value.truncated) gaps.push({ api: 'codedeploy:ListDeployments', reason: deployments.value.truncated });
+    if (trail.status === 'fulfilled' && trail.value.lookupsCut > 0) gaps.push({ api: 'cloudtrail:LookupEvents', reason: `${trail.value.lookupsCut} look-up(s) of previous versions or values were not made, ${deadline.reason}: those changes say their old value is unknown` });
 
     const deploymentChanges = deployments.status === 'fulfilled' ? deployments.value.changes : [];
     const deploymentNotes = new Map<DeploymentChange, string[]>();
@@ -246,7 +263,7 @@ export class AwsChanges implements ChangeHistory {
       }),
     ]);
     const unmapped: string[] = [];
-    const serviceOf = this.#serviceResolver(scope, unmapped);
+    const serviceOf = this.#serviceResolver(scope, unmapped, deadline);
     const changes: ChangeRequest[] = [];
     for (const d of drafts) changes.push(this.#changeOf(d, await serviceOf(d.arns, d.fallbackService)));
     for (const d of deploymentChanges) {
@@ -282,12 +299,13 @@ export class AwsChanges implements ChangeHistory {
   }
 
   /** The first of `arns` the directory maps, else `fallback`; an ARN it could not answer for is noted in `unmapped`. */
-  #serviceResolver(scope: ToolScope, unmapped: string[]): (arns: readonly string[], fallback: string) => Promise<string> {
+  #serviceResolver(scope: ToolScope, unmapped: string[], deadline: Deadline): (arns: readonly string[], fallback: string) => Promise<string> {
     const cache = new Map<string, Promise<{ service?: string; error?: string }>>();
     const one = (arn: string) => {
       let p = cache.get(arn);
       if (!p) {
-        p = this.#directory.serviceOf({ ...scope, arn }).then(
+        // The directory's tag read is shared by the run's calls; this call waits for it only until its own deadline.
+        p = deadline.race(this.#directory.serviceOf({ ...scope, arn })).then(
           (service) => (service ? { service } : {}),
           (error: unknown) => ({ error: error instanceof ToolUnavailable ? error.reason : reasonOf(error) }),
         );
@@ -309,32 +327,39 @@ export class AwsChanges implements ChangeHistory {
 
   // ───────────────────────── CloudTrail ─────────────────────────
 
-  /** Waits until the next LookupEvents call keeps to CloudTrail's rate. */
-  async #pace(): Promise<void> {
+  /** Waits until the next LookupEvents call keeps to CloudTrail's rate; DeadlineReached when the slot comes after the deadline. */
+  async #pace(deadline: Deadline): Promise<void> {
     const wait = this.#lastLookup + this.#interval - this.#now();
-    if (wait > 0) await this.#sleep(wait);
+    if (wait > 0) {
+      if (wait >= deadline.remaining()) throw new DeadlineReached(deadline.reason);
+      await this.#sleep(wait);
+    }
+    if (deadline.expired) throw new DeadlineReached(deadline.reason);
     this.#lastLookup = this.#now();
   }
 
-  /** Pages of LookupEvents, each paced; stops when `onPage` says so. */
-  async #lookup(attribute: LookupAttribute, start: Date, end: Date, onPage: (events: readonly LookupEvent[], hasMore: boolean) => boolean): Promise<void> {
+  /** Pages of LookupEvents, each paced; stops when `onPage` says so, DeadlineReached at the deadline. */
+  async #lookup(attribute: LookupAttribute, start: Date, end: Date, deadline: Deadline, onPage: (events: readonly LookupEvent[], hasMore: boolean) => boolean): Promise<void> {
     const client = (this.#cloudtrail ??= new CloudTrailClient(awsClientOptions(this.#options.clientSettings)));
-    await this.#pace();
-    for await (const page of paginateLookupEvents({ client, pageSize: LOOKUP_PAGE, stopOnSameToken: true }, { LookupAttributes: [attribute], StartTime: start, EndTime: end })) {
+    await this.#pace(deadline);
+    for await (const page of deadline.pages(paginateLookupEvents({ client, pageSize: LOOKUP_PAGE, stopOnSameToken: true }, { LookupAttributes: [attribute], StartTime: start, EndTime: end }, { abortSignal: deadline.signal }))) {
       const more = page.NextToken !== undefined && page.NextToken !== '';
       if (!onPage(page.Events ?? [], more) || !more) return;
-      await this.#pace();
+      await this.#pace(deadline);
     }
   }
 
   /** The window's write events as drafts, with what they lacked looked up. */
-  async #trailDrafts(start: Date, end: Date, skipCodeDeployMoves: boolean): Promise<{ drafts: Draft[]; truncated?: string }> {
+  async #trailDrafts(start: Date, end: Date, skipCodeDeployMoves: boolean, deadline: Deadline): Promise<{ drafts: Draft[]; truncated?: string; lookupsCut: number }> {
     const events: TrailEvent[] = [];
     let read = 0;
+    let pages = 0;
+    let oldestRead: Date | undefined;
     let truncated: string | undefined;
-    await this.#lookup({ AttributeKey: 'ReadOnly', AttributeValue: 'false' }, start, end, (page, more) => {
+    try {
+      await this.#lookup({ AttributeKey: 'ReadOnly', AttributeValue: 'false' }, start, end, deadline, (page, more) => {
+      pages += 1;
       let unread = false;
-      let oldestRead: Date | undefined;
       for (const raw of page) {
         if (read >= this.#maxEvents) {
           unread = true;
@@ -351,7 +376,12 @@ export class AwsChanges implements ChangeHistory {
         return false;
       }
       return true;
-    });
+      });
+    } catch (error) {
+      // Not one page read: nothing is known, and that is CloudTrail failing, not an empty window.
+      if (!(error instanceof DeadlineReached) || pages === 0) throw error;
+      truncated = `CloudTrail's write events were read back to ${oldestRead?.toISOString() ?? end.toISOString()} only (window ${start.toISOString()} → ${end.toISOString()}): ${deadline.reason}`;
+    }
     // Newest first, as LookupEvents returns them (re-sorted in case pages overlapped in time).
     events.sort((a, b) => byCodeUnit(b.time, a.time));
 
@@ -361,12 +391,20 @@ export class AwsChanges implements ChangeHistory {
       const d = draftOf(e);
       if (d) drafts.push(d);
     }
-    await this.#complete(drafts, events);
-    return { drafts, ...(truncated ? { truncated } : {}) };
+    const lookupsCut = await this.#complete(drafts, events, deadline);
+    return { drafts, ...(truncated ? { truncated } : {}), lookupsCut };
   }
 
-  /** Looks up what each draft's event did not carry (see the header comment). */
-  async #complete(drafts: Draft[], events: readonly TrailEvent[]): Promise<void> {
+  /** Looks up what each draft's event did not carry (see the header comment); how many look-ups the deadline cut. */
+  async #complete(drafts: Draft[], events: readonly TrailEvent[], deadline: Deadline): Promise<number> {
+    let cut = 0;
+    /** Whether a look-up may start; when not, the draft says its old value is unknown and why. */
+    const mayLookUp = (d: Draft, what: string): boolean => {
+      if (!deadline.expired) return true;
+      cut += 1;
+      markUnknown(d, `The previous ${what} is unknown: not looked up, ${deadline.reason}.`);
+      return false;
+    };
     const images = new Map<string, string[]>();
     for (const e of events) {
       if (e.source === 'ecs.amazonaws.com' && baseEventName(e.name) === 'RegisterTaskDefinition') {
@@ -388,12 +426,14 @@ export class AwsChanges implements ChangeHistory {
           .map((e) => aliasVersion(e, need.functionName, need.alias))
           .find((v) => v !== undefined);
         let why = 'its previous UpdateAlias/CreateAlias is not in the window';
+        if (from === undefined && backfillPages > 0 && !mayLookUp(d, 'version')) continue;
         if (from === undefined && backfillPages > 0) {
           try {
-            const found = await this.#aliasBackfill(need.functionName, need.alias, need.eventName, new Date(Date.parse(d.event.time) - 1), () => (backfillPages -= 1) > 0);
+            const found = await this.#aliasBackfill(need.functionName, need.alias, need.eventName, new Date(Date.parse(d.event.time) - 1), deadline, () => (backfillPages -= 1) > 0);
             from = found;
             if (from === undefined) why = `no earlier UpdateAlias/CreateAlias of it was found in CloudTrail's ${HISTORY_DAYS}-day history within the look-back budget`;
           } catch (error) {
+            if (error instanceof DeadlineReached) cut += 1;
             why = `looking back for it failed (${reasonOf(error)})`;
           }
         } else if (from === undefined) why += ' and the look-back budget of this call is spent';
@@ -420,43 +460,46 @@ export class AwsChanges implements ChangeHistory {
       if (need?.kind === 'ssm-history') {
         if (!histories.has(need.name) && parameterHistories >= MAX_PARAMETER_HISTORIES) {
           markUnknown(d, `The previous value is unknown: only ${MAX_PARAMETER_HISTORIES} parameter histories are read per call.`);
-        } else {
+        } else if (histories.has(need.name) || mayLookUp(d, 'value')) {
           if (!histories.has(need.name)) {
             parameterHistories += 1;
-            histories.set(need.name, this.#parameterHistory(need.name));
+            histories.set(need.name, this.#parameterHistory(need.name, deadline));
           }
           try {
             this.#applyParameterHistory(d, need.name, need.version, need.secure, await histories.get(need.name)!);
           } catch (error) {
+            if (error instanceof DeadlineReached) cut += 1;
             markUnknown(d, `The previous value is unknown: GetParameterHistory failed (${reasonOf(error)}).`);
           }
         }
       }
       if (need?.kind === 'appconfig-previous') {
         if (appconfigLookups >= MAX_APPCONFIG_LOOKUPS) markUnknown(d, `The previous configuration version is unknown: only ${MAX_APPCONFIG_LOOKUPS} AppConfig deployments are looked up per call.`);
-        else {
+        else if (mayLookUp(d, 'configuration version')) {
           appconfigLookups += 1;
           try {
-            await this.#applyAppConfigHistory(d, need);
+            await this.#applyAppConfigHistory(d, need, deadline);
           } catch (error) {
+            if (error instanceof DeadlineReached) cut += 1;
             markUnknown(d, `The previous configuration version is unknown: ListDeployments failed (${reasonOf(error)}).`);
           }
         }
       }
     }
+    return cut;
   }
 
   /**
    * Looks back (by event name, newest first) for the version an alias had before `before`. `spend` is called for each
    * page read and says whether another may be.
    */
-  async #aliasBackfill(functionName: string, alias: string, eventName: string, before: Date, spend: () => boolean): Promise<string | undefined> {
+  async #aliasBackfill(functionName: string, alias: string, eventName: string, before: Date, deadline: Deadline, spend: () => boolean): Promise<string | undefined> {
     const start = new Date(Math.max(this.#now() - HISTORY_DAYS * 86_400_000, before.getTime() - HISTORY_DAYS * 86_400_000));
     const suffix = eventName.slice(baseEventName(eventName).length);
     let budgetLeft = true;
     for (const name of [`UpdateAlias${suffix}`, `CreateAlias${suffix}`]) {
       let found: string | undefined;
-      await this.#lookup({ AttributeKey: 'EventName', AttributeValue: name }, start, before, (page) => {
+      await this.#lookup({ AttributeKey: 'EventName', AttributeValue: name }, start, before, deadline, (page) => {
         budgetLeft = spend();
         for (const raw of page) {
           const e = toTrailEvent(raw);
@@ -473,11 +516,11 @@ export class AwsChanges implements ChangeHistory {
     return undefined;
   }
 
-  async #parameterHistory(name: string): Promise<ParameterHistory[]> {
+  async #parameterHistory(name: string, deadline: Deadline): Promise<ParameterHistory[]> {
     const client = (this.#ssm ??= new SSMClient(awsClientOptions(this.#options.clientSettings)));
     const out: ParameterHistory[] = [];
     // At most 100 versions are kept per parameter: two pages of 50.
-    for await (const page of paginateGetParameterHistory({ client, pageSize: 50 }, { Name: name, WithDecryption: false })) out.push(...(page.Parameters ?? []));
+    for await (const page of deadline.pages(paginateGetParameterHistory({ client, pageSize: 50 }, { Name: name, WithDecryption: false }, { abortSignal: deadline.signal }))) out.push(...(page.Parameters ?? []));
     return out;
   }
 
@@ -510,14 +553,14 @@ export class AwsChanges implements ChangeHistory {
     d.rollbackPlan = `Put the previous value (version ${previous.Version}) back into ${name}`;
   }
 
-  async #applyAppConfigHistory(d: Draft, need: Extract<NonNullable<Draft['need']>, { kind: 'appconfig-previous' }>): Promise<void> {
+  async #applyAppConfigHistory(d: Draft, need: Extract<NonNullable<Draft['need']>, { kind: 'appconfig-previous' }>, deadline: Deadline): Promise<void> {
     const client = (this.#appconfig ??= new AppConfigClient(awsClientOptions(this.#options.clientSettings)));
     const eventTime = Date.parse(d.event.time);
     const isThis = (s: DeploymentSummary) => (need.deploymentNumber !== undefined ? s.DeploymentNumber === need.deploymentNumber : false);
     const before = (s: DeploymentSummary) => (need.deploymentNumber !== undefined ? (s.DeploymentNumber ?? 0) < need.deploymentNumber : (s.StartedAt?.getTime() ?? Number.POSITIVE_INFINITY) < eventTime);
     const summaries: DeploymentSummary[] = [];
     let pages = 0;
-    for await (const page of paginateAppConfigDeployments({ client, pageSize: 50 }, { ApplicationId: need.applicationId, EnvironmentId: need.environmentId })) {
+    for await (const page of deadline.pages(paginateAppConfigDeployments({ client, pageSize: 50 }, { ApplicationId: need.applicationId, EnvironmentId: need.environmentId }, { abortSignal: deadline.signal }))) {
       summaries.push(...(page.Items ?? []));
       pages += 1;
       // Listed newest first: once a page reaches below this deployment with a complete one of the profile, stop.
@@ -533,7 +576,7 @@ export class AwsChanges implements ChangeHistory {
     if (!previous) {
       // Older summaries may lack the profile id: ask GetDeployment for the newest few.
       for (const s of candidates.filter((c) => c.ConfigurationProfileId === undefined && c.DeploymentNumber !== undefined).slice(0, 3)) {
-        const full = await client.send(new GetDeploymentCommand({ ApplicationId: need.applicationId, EnvironmentId: need.environmentId, DeploymentNumber: s.DeploymentNumber }));
+        const full = await deadline.race(client.send(new GetDeploymentCommand({ ApplicationId: need.applicationId, EnvironmentId: need.environmentId, DeploymentNumber: s.DeploymentNumber }), { abortSignal: deadline.signal }));
         if (full.ConfigurationProfileId === need.configurationProfileId) {
           previous = { ...s, ConfigurationVersion: full.ConfigurationVersion ?? s.ConfigurationVersion };
           break;

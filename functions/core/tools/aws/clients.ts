@@ -8,15 +8,25 @@
  * Light on purpose (no SDK import): the adapters import their clients lazily and pass these options in.
  */
 
-/** Settings every aws row shares (AWS_TOOLS_MAX_ATTEMPTS, AWS_TOOLS_TIMEOUT_MS). */
+/** Settings every aws row shares (AWS_TOOLS_MAX_ATTEMPTS, AWS_TOOLS_TIMEOUT_MS, and the time budgets of deadline.ts). */
 export interface AwsClientSettings {
   /** Attempts per call, the first included (the SDK's `maxAttempts`). @default 3 */
   readonly maxAttempts?: number;
   /** Per-request timeout in ms. @default 5000 */
   readonly timeoutMs?: number;
+  /** What one tool call may take, all its requests together (AWS_TOOLS_CALL_BUDGET_MS, deadline.ts). @default 20000 */
+  readonly callBudgetMs?: number;
+  /** What the aws tool calls of one agent run may take together (AWS_TOOLS_RUN_BUDGET_MS). @default 40000 */
+  readonly runBudgetMs?: number;
 }
 
-export const AWS_CLIENT_VARIABLES = ['AWS_TOOLS_MAX_ATTEMPTS', 'AWS_TOOLS_TIMEOUT_MS'] as const;
+export const AWS_CLIENT_VARIABLES = ['AWS_TOOLS_MAX_ATTEMPTS', 'AWS_TOOLS_TIMEOUT_MS', 'AWS_TOOLS_CALL_BUDGET_MS', 'AWS_TOOLS_RUN_BUDGET_MS'] as const;
+
+/** The time budget (deadline.ts) the settings give. */
+export const budgetOf = (s: AwsClientSettings | undefined): { callMs?: number; runMs?: number } => ({
+  ...(s?.callBudgetMs !== undefined ? { callMs: s.callBudgetMs } : {}),
+  ...(s?.runBudgetMs !== undefined ? { runMs: s.runBudgetMs } : {}),
+});
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_TIMEOUT_MS = 5_000;
 const CONNECTION_TIMEOUT_MS = 2_000;

@@ -15,6 +15,7 @@
  */
 import { BatchGetDeploymentsCommand, type CodeDeployClient, type DeploymentGroupInfo, type DeploymentInfo, GetDeploymentGroupCommand, paginateListDeployments, type RevisionLocation } from '@aws-sdk/client-codedeploy';
 import type { ChangeRequest } from '../ports.ts';
+import { Deadline, DeadlineReached } from './deadline.ts';
 import { parseArn } from './resources.ts';
 
 /** Deployments read per call (newest windows rarely hold more; beyond it the answer is incomplete). */
@@ -143,22 +144,31 @@ export const deploymentChange = (d: DeploymentInfo, group: DeploymentGroupInfo |
   };
 };
 
-/** The deployments created in the window, as changes; `truncated` when more than MAX_DEPLOYMENTS were listed. */
-export const listDeploymentChanges = async (client: CodeDeployClient, from: Date, to: Date, max = MAX_DEPLOYMENTS): Promise<{ changes: DeploymentChange[]; truncated?: string }> => {
+/**
+ * The deployments created in the window, as changes; `truncated` when more than MAX_DEPLOYMENTS were listed, or the
+ * deadline stopped the reads (the deployments read by then are returned; none read is DeadlineReached).
+ */
+export const listDeploymentChanges = async (client: CodeDeployClient, from: Date, to: Date, max = MAX_DEPLOYMENTS, deadline: Deadline = Deadline.none()): Promise<{ changes: DeploymentChange[]; truncated?: string }> => {
   const ids: string[] = [];
   let truncated: string | undefined;
-  for await (const page of paginateListDeployments({ client }, { createTimeRange: { start: from, end: to } })) {
-    ids.push(...(page.deployments ?? []));
-    if (ids.length >= max) {
-      if (ids.length > max || page.nextToken) truncated = `more than ${max} CodeDeploy deployments were created in the window; only the first ${max} listed were read`;
-      break;
-    }
-  }
   const infos: DeploymentInfo[] = [];
-  const wanted = ids.slice(0, max);
-  for (let i = 0; i < wanted.length; i += BATCH) {
-    const out = await client.send(new BatchGetDeploymentsCommand({ deploymentIds: wanted.slice(i, i + BATCH) }));
-    infos.push(...(out.deploymentsInfo ?? []));
+  try {
+    for await (const page of deadline.pages(paginateListDeployments({ client }, { createTimeRange: { start: from, end: to } }, { abortSignal: deadline.signal }))) {
+      ids.push(...(page.deployments ?? []));
+      if (ids.length >= max) {
+        if (ids.length > max || page.nextToken) truncated = `more than ${max} CodeDeploy deployments were created in the window; only the first ${max} listed were read`;
+        break;
+      }
+    }
+    const wanted = ids.slice(0, max);
+    for (let i = 0; i < wanted.length; i += BATCH) {
+      const out = await deadline.race(client.send(new BatchGetDeploymentsCommand({ deploymentIds: wanted.slice(i, i + BATCH) }), { abortSignal: deadline.signal }));
+      infos.push(...(out.deploymentsInfo ?? []));
+    }
+  } catch (error) {
+    // Nothing read: CodeDeploy did not answer in time, which is a failure, not "no deployments".
+    if (!(error instanceof DeadlineReached) || infos.length === 0) throw error;
+    truncated = `${infos.length} of the ${ids.length}${ids.length < max ? ' or more' : ''} CodeDeploy deployments listed were read: ${deadline.reason}`;
   }
   const region = await client.config.region();
   type Group = { readonly info?: DeploymentGroupInfo; readonly error?: string };
@@ -169,8 +179,8 @@ export const listDeploymentChanges = async (client: CodeDeployClient, from: Date
     let p = groups.get(key);
     if (!p) {
       // A group deleted since (or not readable) still leaves the deployment a change, only without its resource.
-      p = client
-        .send(new GetDeploymentGroupCommand({ applicationName: d.applicationName, deploymentGroupName: d.deploymentGroupName }))
+      p = deadline
+        .race(client.send(new GetDeploymentGroupCommand({ applicationName: d.applicationName, deploymentGroupName: d.deploymentGroupName }), { abortSignal: deadline.signal }))
         .then((o): Group => ({ info: o.deploymentGroupInfo }))
         .catch((error: { name?: string; message?: string }): Group => ({ error: `${error?.name ?? 'Error'}: ${String(error?.message ?? error).slice(0, 200)}` }));
       groups.set(key, p);

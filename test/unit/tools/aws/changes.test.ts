@@ -566,6 +566,64 @@ describe('bounds, throttling and partial answers', () => {
     expect(stream).toHaveLength(2);
   });
 
+  it('a stream longer than the call budget stops at the deadline: the events read, a gap naming how far and the budget', async () => {
+    const clients = clientsOf();
+    let n = 0;
+    // An account busy with writes: every page is full and has another after it.
+    mockClient(clients.cloudtrail)
+      .on(LookupEventsCommand)
+      .callsFake(() => ({ Events: Array.from({ length: 50 }, () => event({ id: `ev-${n}`, name: 'CreateLogStream', source: 'logs.amazonaws.com', time: new Date(Date.parse('2024-05-01T11:59:00.000Z') - 1000 * n++).toISOString() })), NextToken: `t${n}` }));
+    const { changes, time } = adapter(fakeDirectory(DIRECTORY), clients, { maxEvents: 10_000, clientSettings: { callBudgetMs: 5_000 } });
+    const started = time.now();
+    const list = await changes.listChanges(WINDOW);
+    // Paced at 500 ms a page, 5 s hold at most 10 pages: not the 200 pages of the event cap (100 s, past any Lambda).
+    expect(n / 50).toBeLessThanOrEqual(10);
+    expect(time.now() - started).toBeLessThanOrEqual(5_000);
+    expect(list).toEqual([]);
+    expect(partialGapsOf(list)).toEqual([{ api: 'cloudtrail:LookupEvents', reason: expect.stringMatching(/^CloudTrail's write events were read back to 2024-05-01T11:5\d:\d\d\.000Z only \(window .*\): stopped at the deadline \(the call budget of 5000 ms \(AWS_TOOLS_CALL_BUDGET_MS\)\)$/) }]);
+  });
+
+  it('a request that never answers is cut at the deadline: CloudTrail keeps its first page, CodeDeploy is a gap', async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail)
+      .on(LookupEventsCommand)
+      .resolvesOnce({ Events: [tableUpdate], NextToken: 't' })
+      .callsFake(() => new Promise(() => undefined));
+    mockClient(clients.codedeploy).on(ListDeploymentsCommand).callsFake(() => new Promise(() => undefined));
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { codeDeploy: true, lookupIntervalMs: 0, clientSettings: { callBudgetMs: 1_000 } });
+    const list = await changes.listChanges({ ...WINDOW, runId: 'hanging-run' });
+    expect(list.map((c) => c.id)).toEqual(['cloudtrail:ev-ddb']);
+    expect(partialGapsOf(list)).toEqual([
+      { api: 'codedeploy:ListDeployments', reason: expect.stringContaining('DeadlineReached: stopped at the deadline (the call budget of 1000 ms (AWS_TOOLS_CALL_BUDGET_MS))') },
+      { api: 'cloudtrail:LookupEvents', reason: expect.stringContaining("CloudTrail's write events were read back to 2024-05-01T08:00:00.000Z only") },
+    ]);
+  });
+
+  it('at the deadline, look-ups of old values are not made: the change says its previous value is unknown and why', async () => {
+    const clients = clientsOf();
+    const trail = mockClient(clients.cloudtrail);
+    trail.on(LookupEventsCommand).resolves({ Events: [aliasMove('ev-a', '2024-05-01T11:00:00.000Z', '7'), putParameter] });
+    const ssm = mockClient(clients.ssm);
+    ssm.on(GetParameterHistoryCommand).resolves({ Parameters: [] });
+    // The first page takes the whole budget (the fake clock moves 2 s while it is read).
+    let now = Date.parse('2024-05-01T12:00:00Z');
+    trail.on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] }).callsFake(async () => {
+      await Promise.resolve();
+      now += 2_000;
+      return { Events: [aliasMove('ev-a', '2024-05-01T11:00:00.000Z', '7'), putParameter] };
+    });
+    const { changes } = adapter(fakeDirectory(DIRECTORY), clients, { now: () => now, clientSettings: { callBudgetMs: 1_500 } });
+    const list = await changes.listChanges(WINDOW);
+    const c = byId(list);
+    expect(c['cloudtrail:ev-a']!.version).toBeUndefined();
+    expect(c['cloudtrail:ev-a']!.resource!.identifiers!.previous).toBe(PREVIOUS_UNKNOWN);
+    expect(c['cloudtrail:ev-a']!.description).toContain('The previous version is unknown: not looked up, stopped at the deadline');
+    expect(c['cloudtrail:ev-ssm']!.configChange).toBeUndefined();
+    expect(ssm.commandCalls(GetParameterHistoryCommand)).toHaveLength(0);
+    expect(trail.commandCalls(LookupEventsCommand)).toHaveLength(1);
+    expect(partialGapsOf(list)).toEqual([{ api: 'cloudtrail:LookupEvents', reason: expect.stringMatching(/^2 look-up\(s\) of previous versions or values were not made, stopped at the deadline/) }]);
+  });
+
   it('with a services filter, a change whose service the directory could not tell is a gap', async () => {
     const clients = clientsOf();
     mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [tableUpdate] });
