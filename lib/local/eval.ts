@@ -248,13 +248,14 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
     runs: scenarios.length,
     scored: all.n,
     unscored: scenarios.length - all.n,
-    top1: round(all.top1),
-    top3: round(all.top3),
+    // Nothing scored (only recordings without an answer key): no hit to count, and no target met.
+    top1: all.n === 0 ? 0 : round(all.top1),
+    top3: all.n === 0 ? 0 : round(all.top3),
     brier: round(all.brier),
     abstained: all.abstained,
     resolved: round(all.resolved),
     falseAlarmsAbstained: all.falseAlarmsAbstained,
-    meetsTargets: all.top1 >= TARGETS.top1 && all.top3 >= TARGETS.top3 && all.falseAlarmsAbstained,
+    meetsTargets: all.n > 0 && all.top1 >= TARGETS.top1 && all.top3 >= TARGETS.top3 && all.falseAlarmsAbstained,
     byKind: { scenario: byKind('scenario'), recording: byKind('recording') },
     scenarios,
     ms,
@@ -321,6 +322,24 @@ const readJson = (file: string): unknown => {
 };
 
 /**
+ * How much of a scenario's name its world id keeps: world ids are at most 64 characters (world.ts WORLD_ID), and
+ * `ev<tag>-<seed>-` takes up to 11 of them (a 6-character tag, seeds up to 99).
+ */
+const SCENARIO_ID_NAME_CHARS = 64 - 'ev-99-'.length - 6;
+
+/** Fails naming both files when two runs of one kind would get the same id (the same name, or the same kept part). */
+const uniqueNames = (runs: readonly { file: string; name: string }[], kind: string, keep?: number): void => {
+  const seen = new Map<string, { file: string; name: string }>();
+  for (const r of runs) {
+    const key = keep === undefined ? r.name : r.name.slice(0, keep);
+    const other = seen.get(key);
+    if (other && other.name === r.name) throw new NoScenarios(`two ${kind} are named "${r.name}" (${other.file} and ${r.file}): names must be unique in one evaluation`);
+    if (other) throw new NoScenarios(`${kind} "${other.name}" (${other.file}) and "${r.name}" (${r.file}) share their first ${keep} characters, all a run id keeps: rename one`);
+    seen.set(key, r);
+  }
+};
+
+/**
  * The scenarios and recordings to run: every `*.json` of each directory in `paths`, and each file named, told apart
  * by the recording format's `format` field; only those named in `only` (name, file stem or path) when given. Every
  * file is checked here (a bad one fails the evaluation before any twin starts, naming the file and field).
@@ -348,6 +367,10 @@ export const evalFiles = (paths: readonly string[], only?: readonly string[]): E
   if (chosen.scenarios.length + chosen.recordings.length === 0) {
     throw new NoScenarios(only?.length ? `none of ${only.join(', ')} is a scenario or recording in ${paths.join(', ')}` : `no scenario or recording files (*.json) in ${paths.join(', ')}`);
   }
+  // A run's id is made from its name (world id, replay id, alert id): two files of one name would be one incident,
+  // the second alert folded into the first and its score copied.
+  uniqueNames(chosen.scenarios.map((s) => ({ file: s.file, name: s.scenario.name })), 'scenarios', SCENARIO_ID_NAME_CHARS);
+  uniqueNames(chosen.recordings, 'recordings');
   return chosen;
 };
 
@@ -477,7 +500,7 @@ export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
     }
     if (twin) {
       try {
-        for (const { file, name } of recordings) done(await runRecording(twin, file, `rc${tag}-${name}`.slice(0, 64)));
+        for (const { file, name } of recordings) done(await runRecording(twin, file, `rc${tag}-${name}`));
       } finally {
         if (own) await twin.stop();
       }
@@ -510,12 +533,13 @@ export const formatTable = (r: EvalResult): string => {
   const kindLine = (label: string, k: KindSummary) =>
     `  ${label}: runs ${k.runs}${k.scored !== k.runs ? ` (scored ${k.scored})` : ''}   top-1 ${k.top1 === null ? 'n/a' : pct(k.top1)}   top-3 ${k.top3 === null ? 'n/a' : pct(k.top3)}   Brier ${k.brier === null ? 'n/a' : k.brier.toFixed(3)}   abstained ${k.abstained}${k.resolved === null ? '' : `   resolved ${pct(k.resolved)}`}`;
   const withRecordings = !!recording && recording.runs > 0;
+  const none = r.scored === 0;
   return [
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
-    `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${pct(r.top1)}   top-3 ${pct(r.top3)}   Brier ${r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
+    `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${none ? 'n/a' : pct(r.top1)}   top-3 ${none ? 'n/a' : pct(r.top3)}   Brier ${none ? 'n/a' : r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
     ...(withRecordings
       ? [
           ...(scenario && scenario.runs > 0 ? [kindLine('scenarios', scenario)] : []),
@@ -523,7 +547,7 @@ export const formatTable = (r: EvalResult): string => {
           '  recordings run once each (seeds do not apply); a recording is scored on the answer fields it gives, and not at all without `expect`; resolved counts scenarios only (a recording\'s actions cannot run: an approved plan ends FAILED)',
         ]
       : []),
-    `targets (top-1 ≥ ${pct(TARGETS.top1)}, top-3 = ${pct(TARGETS.top3)}, false alarms abstain): ${r.meetsTargets ? 'met' : 'NOT met'}`,
+    `targets (top-1 ≥ ${pct(TARGETS.top1)}, top-3 = ${pct(TARGETS.top3)}, false alarms abstain): ${r.meetsTargets ? 'met' : none ? 'NOT met (no run has an answer key)' : 'NOT met'}`,
     ...r.scenarios.filter((s) => s.error).map((s) => `error in ${s.scenario} (${s.seed}): ${s.error}`),
   ].join('\n');
 };

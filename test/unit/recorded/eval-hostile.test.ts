@@ -1,0 +1,65 @@
+/**
+ * Unit: `autopilot eval` on sloppy input — two files of one name (they would share a run id, and the second alert
+ * would fold into the first incident, scoring the first run twice), and an evaluation where nothing is scored
+ * (no target can be met by runs that have no answer key).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { aggregate, evalFiles, formatTable, NoScenarios, type ScenarioResult } from '../../../lib/local/eval.ts';
+import { defaultScenarioDir } from '../../../functions/core/world/scenario.ts';
+import { recording, TABLE } from './fixture.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'autopilot-eval-hostile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('evalFiles: two files of one name', () => {
+  it('refuses two recordings named alike, naming both files', () => {
+    const d = mkdtempSync(join(dir, 'rec-'));
+    writeFileSync(join(d, 'a.json'), JSON.stringify(recording({ name: 'twin-name' })));
+    writeFileSync(join(d, 'b.json'), JSON.stringify(recording({ name: 'twin-name', expect: { rootCause: { service: TABLE } } })));
+    expect(() => evalFiles([d])).toThrow(NoScenarios);
+    expect(() => evalFiles([d])).toThrow(/"twin-name".*a\.json.*b\.json/);
+    // choosing one of them by its file is fine
+    expect(evalFiles([d], [join(d, 'a.json')]).recordings).toHaveLength(1);
+  });
+
+  it('refuses two scenarios named alike (their worlds and alerts would be one)', () => {
+    const d = mkdtempSync(join(dir, 'scn-'));
+    const text = readFileSync(join(defaultScenarioDir(), 'db-pool-exhaustion.json'), 'utf8');
+    writeFileSync(join(d, 'a.json'), text);
+    writeFileSync(join(d, 'b.json'), text);
+    expect(() => evalFiles([d])).toThrow(/"db-pool-exhaustion".*a\.json.*b\.json/);
+  });
+
+  it('refuses scenario names whose run ids would be cut to the same 64 characters', () => {
+    const d = mkdtempSync(join(dir, 'long-'));
+    const scenario = JSON.parse(readFileSync(join(defaultScenarioDir(), 'db-pool-exhaustion.json'), 'utf8')) as Record<string, unknown>;
+    const stem = 'a'.repeat(59);
+    writeFileSync(join(d, 'a.json'), JSON.stringify({ ...scenario, name: `${stem}-one` }));
+    writeFileSync(join(d, 'b.json'), JSON.stringify({ ...scenario, name: `${stem}-two` }));
+    expect(() => evalFiles([d])).toThrow(/first .* characters/);
+  });
+});
+
+describe('aggregate: nothing scored', () => {
+  const unscored: ScenarioResult = {
+    file: 'r.json', scenario: 'r', seed: 'rc0-r', kind: 'recording', scored: false, pass: false, expected: 'unscored', top1: `${TABLE}/database`, top3: false, confidence: 0.7, topRight: false, abstained: false, falseAlarm: false, status: 'ESCALATED', mitigationOk: false, ms: 1,
+  };
+
+  it('does not meet the targets, nor claim a hit rate, when no run has an answer key', () => {
+    const r = aggregate([unscored]);
+    expect(r.scored).toBe(0);
+    expect(r.meetsTargets).toBe(false);
+    expect(r.top1).toBe(0);
+    expect(r.top3).toBe(0);
+  });
+
+  it('prints n/a for the figures and says the targets were not measured', () => {
+    const text = formatTable(aggregate([unscored]));
+    expect(text).toMatch(/runs 1 \(scored 0\) {3}top-1 n\/a {3}top-3 n\/a {3}Brier n\/a/);
+    expect(text).toMatch(/targets .*: NOT met \(no run has an answer key\)/);
+    expect(text).not.toMatch(/top-1 100\.0%/);
+  });
+});
