@@ -46,6 +46,18 @@ const dim = (t: string) => styleText('dim', t, { stream: process.stdout });
 const printJson = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 };
+/**
+ * Until the returned function is called, whatever is written to stdout goes to stderr: a command that runs the
+ * handlers in this process (eval) keeps stdout for its one JSON document, while their logger (AUTOPILOT_DEBUG,
+ * POWERTOOLS_LOG_LEVEL) writes its lines to stdout.
+ */
+const stdoutToStderr = (): (() => void) => {
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = write;
+  };
+};
 
 const intBetween = (name: string, min: number, max: number) => (value: string) => {
   const n = Number(value);
@@ -299,12 +311,18 @@ program
   .action(async (paths: string[], opts: { seeds: number; only?: string[]; check?: boolean }, cmd: Command) => {
     const g = globals(cmd);
     const { evaluate, formatTable } = await import('../lib/local/eval.ts');
-    const result = await evaluate({
-      paths,
-      seeds: opts.seeds,
-      files: opts.only,
-      onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.scored === false ? 'unscored' : r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
-    });
+    const restore = g.json ? stdoutToStderr() : undefined;
+    let result: Awaited<ReturnType<typeof evaluate>>;
+    try {
+      result = await evaluate({
+        paths,
+        seeds: opts.seeds,
+        files: opts.only,
+        onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.scored === false ? 'unscored' : r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
+      });
+    } finally {
+      restore?.();
+    }
     if (!g.json) process.stderr.write('\r'.padEnd(62) + '\r');
     if (g.json) printJson(result);
     else process.stdout.write(`${terminalBlock(formatTable(result))}\n`);
