@@ -23,7 +23,7 @@
  * - `recordedUntil` is the end of the case's last period (last point + one period): a point is stamped with the
  *   start of the period it aggregates, as CloudWatch and X-Ray do.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import * as z from 'zod';
 import { parseXrayNodeName, xrayTier } from '../tools/aws/xray-names.ts';
@@ -41,6 +41,11 @@ const DAY_SECONDS = 86_400;
 /** Input that is not what the dataset's layout says: the message names the file, the line and the field. */
 export class InvalidPetshopData extends Error {
   override name = 'InvalidPetshopData';
+}
+
+/** `--out` cannot be made a directory, or a recording cannot be written there: the message names the path. */
+export class ImportOutputError extends Error {
+  override name = 'ImportOutputError';
 }
 
 // ───────────────────────────── CSV ─────────────────────────────
@@ -452,6 +457,8 @@ export const buildPetshopRecording = (input: PetshopCaseInput): { recording: Rec
   if (target.rootCauseNode !== undefined && !inGraph.has(target.rootCauseNode)) throw new InvalidPetshopData(`${where.target}: root_cause.node "${target.rootCauseNode}" is not in graph.csv`);
   const caseEnd = metrics.start + metrics.rows * period;
   if (alert.timestamp > caseEnd) throw new InvalidPetshopData(`${where.target}: target.timestamp ${alert.timestamp} is after the case's metrics end (${caseEnd})`);
+  // The agents look a little before the alert: one a day or more before the case would see none of it.
+  if (alert.timestamp < metrics.start - DAY_SECONDS) throw new InvalidPetshopData(`${where.target}: target.timestamp ${alert.timestamp} is more than a day before the case's metrics start (${metrics.start})`);
 
   const topology: RecordedNode[] = graph.nodes.map((node) => {
     const type = xrayNodeType(node);
@@ -618,9 +625,47 @@ export const findPetshopCases = (scenarioDir: string, splits: readonly string[] 
       .map((caseName) => ({ split, caseName, dir: join(dir, caseName) }));
   });
 
+const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+
+/** Fails early, naming it, when `--out` exists and is not a directory (or its path runs through a file). */
+const checkOutDir = (outDir: string): void => {
+  let info: ReturnType<typeof statSync>;
+  try {
+    info = statSync(outDir, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new ImportOutputError(`--out ${outDir}: cannot create the directory (${errorCode(error)})`);
+  }
+  if (info && !info.isDirectory()) throw new ImportOutputError(`--out ${outDir}: exists and is not a directory`);
+};
+
 /**
- * Converts every case of one PetShop traffic scenario into `<outDir>/<scenario>-<split>-<case>.json`. Every
- * recording is validated before it is written; the first bad file stops the import with an error naming it.
+ * Writes every file or none: each to a temporary name beside it, then all renamed into place (a failed write removes
+ * the temporary files; a rename within one directory does not fail half-way through a file).
+ */
+const writeAll = (outDir: string, files: readonly { file: string; text: string }[]): void => {
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (error) {
+    throw new ImportOutputError(`--out ${outDir}: cannot create the directory (${errorCode(error)})`);
+  }
+  const temporary = files.map((f) => ({ ...f, tmp: `${f.file}.${process.pid}.tmp` }));
+  const written: string[] = [];
+  try {
+    for (const f of temporary) {
+      writeFileSync(f.tmp, f.text);
+      written.push(f.tmp);
+    }
+  } catch (error) {
+    for (const tmp of written) rmSync(tmp, { force: true });
+    throw new ImportOutputError(`--out ${outDir}: cannot write ${temporary[written.length]?.file} (${errorCode(error)}); nothing was written`);
+  }
+  for (const f of temporary) renameSync(f.tmp, f.file);
+};
+
+/**
+ * Converts every case of one PetShop traffic scenario into `<outDir>/<scenario>-<split>-<case>.json`. Every case is
+ * converted and validated before any is written: the first bad file stops the import with an error naming it, and
+ * nothing is written.
  */
 export const importPetshopScenario = (scenarioDir: string, outDir: string, opts: { splits?: readonly string[] } = {}): ImportSummary => {
   const dir = resolve(scenarioDir);
@@ -639,8 +684,9 @@ export const importPetshopScenario = (scenarioDir: string, outDir: string, opts:
   const graph = parseGraph(readText(graphFile), graphFile);
   const baselineFile = join(dir, 'noissue', 'metrics.csv');
   const baseline = isFile(baselineFile) ? parseMetricsCsv(readText(baselineFile), baselineFile) : undefined;
-  mkdirSync(outDir, { recursive: true });
+  checkOutDir(outDir);
   const reports: CaseReport[] = [];
+  const outputs: { file: string; text: string }[] = [];
   for (const c of cases) {
     const metricsFile = join(c.dir, 'metrics.csv');
     const targetFile = join(c.dir, 'target.json');
@@ -662,9 +708,10 @@ export const importPetshopScenario = (scenarioDir: string, outDir: string, opts:
       origin: { metrics: metricsFile, target: targetFile, baseline: baselineFile },
     });
     const file = join(outDir, `${recording.name}.json`);
-    writeFileSync(file, serializeRecording(document));
+    outputs.push({ file, text: serializeRecording(document) });
     reports.push({ ...report, file });
   }
+  writeAll(outDir, outputs);
   const sum = (f: (r: CaseReport) => number) => reports.reduce((n, r) => n + f(r), 0);
   return {
     scenario,
