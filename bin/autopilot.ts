@@ -21,7 +21,7 @@
  * shows control characters, escape sequences and bidi overrides as `\x1b`, `\n`, `\u202e` instead of sending them.
  * `--json` prints the original values (JSON escapes every control character).
  */
-import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { styleText } from 'node:util';
@@ -339,13 +339,22 @@ program
   .option('--expect-service <service>', 'answer key: the root-cause service, as you confirmed it')
   .addOption(new Option('--expect-category <category>', 'answer key: its fault category (with --expect-service)'))
   .option('--expect-change <id>', 'answer key: the change that caused it (with --expect-service)')
-  .action(async (incidentId: string, dir: string, opts: { name?: string; confirmTop?: boolean; expectService?: string; expectCategory?: string; expectChange?: string }, cmd: Command) => {
+  .option('--force', 'replace a recording of that name already in <dir> (by default it is kept: it may hold an answer key)')
+  .action(async (incidentId: string, dir: string, opts: { name?: string; confirmTop?: boolean; expectService?: string; expectCategory?: string; expectChange?: string; force?: boolean }, cmd: Command) => {
     const { exportRecording, recordingJson, topHypothesisExpect } = await import('../functions/core/recorded/export.ts');
     const { FaultCategory } = await import('../functions/core/model.ts');
     if (opts.confirmTop && opts.expectService) throw new CliError('give --confirm-top or --expect-service, not both');
     if (!opts.expectService && (opts.expectCategory || opts.expectChange)) throw new CliError('--expect-category and --expect-change need --expect-service');
     const category = opts.expectCategory === undefined ? undefined : FaultCategory.safeParse(opts.expectCategory);
     if (category && !category.success) throw new CliError(`--expect-category must be one of ${FaultCategory.options.join(', ')}, got "${opts.expectCategory}"`);
+    const code = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    let info: ReturnType<typeof statSync>;
+    try {
+      info = statSync(dir, { throwIfNoEntry: false });
+    } catch (error) {
+      throw new CliError(`${dir}: cannot create the directory (${code(error)})`);
+    }
+    if (info && !info.isDirectory()) throw new CliError(`${dir} exists and is not a directory`);
     const view = await apiFor(cmd).getIncident(incidentId);
     const expect = opts.confirmTop
       ? topHypothesisExpect(view)
@@ -353,9 +362,18 @@ program
         ? { rootCause: { service: opts.expectService, ...(category?.success ? { category: category.data } : {}), ...(opts.expectChange ? { changeId: opts.expectChange } : {}) } }
         : undefined;
     const { recording, missing } = exportRecording(view, { name: opts.name, expect });
-    mkdirSync(dir, { recursive: true });
     const file = join(dir, `${recording.name as string}.json`);
-    writeFileSync(file, recordingJson(recording));
+    // A second export would silently drop the answer key a human gave the first.
+    if (!opts.force && existsSync(file)) throw new CliError(`${file} exists: pass --force to replace it, or --name to write another`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      // Written whole or not at all: a temporary file beside it, then renamed.
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, recordingJson(recording));
+      renameSync(tmp, file);
+    } catch (error) {
+      throw new CliError(`cannot write ${file} (${code(error)})`);
+    }
     if (globals(cmd).json) return printJson({ file, name: recording.name, scored: expect !== undefined, missing });
     process.stdout.write(`Wrote ${safe(file)}${expect ? '' : ' (no answer key: eval runs it unscored; add --confirm-top or --expect-service)'}\n`);
     for (const m of missing) process.stdout.write(`  ${dim(`not in it: ${safe(m)}`)}\n`);
