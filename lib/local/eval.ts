@@ -38,7 +38,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRecordingFile, parseRecording, type RecordedExpect } from '../../functions/core/recorded/format.ts';
+import { isRecordingFile, parseRecording, type RecordedExpect, RECORDING_FORMAT } from '../../functions/core/recorded/format.ts';
 import { registerRecording, replayAlert, unregisterRecording } from '../../functions/core/recorded/store.ts';
 import { RECORDED_ACTION_REFUSED } from '../../functions/core/tools/recorded.ts';
 import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, parseScenario, type Scenario } from '../../functions/core/world/scenario.ts';
@@ -322,6 +322,19 @@ const readJson = (file: string): unknown => {
 };
 
 /**
+ * A file that names a format eval does not run (a later recording format, an AWS recording) is refused as such,
+ * instead of being read as a scenario and failing on every scenario field. Scenarios carry no `format`.
+ */
+const checkFormat = (json: unknown, file: string): void => {
+  const format = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as { format?: unknown }).format : undefined;
+  if (format === undefined || isRecordingFile(json)) return;
+  const where = typeof format === 'string' && format.startsWith('autopilot.aws-recording/')
+    ? ' (an AWS recording: the loopback fake account serves it to the aws adapters, lib/local/aws-account.ts; see events/recorded/README.md)'
+    : '';
+  throw new NoScenarios(`${file}: format ${JSON.stringify(format)} is not one eval runs: "${RECORDING_FORMAT}" (a recording) or none (a scenario)${where}`);
+};
+
+/**
  * How much of a scenario's name its world id keeps: world ids are at most 64 characters (world.ts WORLD_ID), and
  * `ev<tag>-<seed>-` takes up to 11 of them (a 6-character tag, seeds up to 99).
  */
@@ -357,6 +370,7 @@ export const evalFiles = (paths: readonly string[], only?: readonly string[]): E
   const recordings: EvalFiles['recordings'] = [];
   for (const file of [...new Set(files)]) {
     const json = readJson(file);
+    checkFormat(json, file);
     if (isRecordingFile(json)) {
       const name = parseRecording(json, file).name;
       recordings.push({ file, name });

@@ -43,6 +43,19 @@ describe('evalFiles: two files of one name', () => {
   });
 });
 
+describe('evalFiles: a format eval does not run', () => {
+  it('names the file and its format instead of reading it as a scenario', () => {
+    const d = mkdtempSync(join(dir, 'fmt-'));
+    writeFileSync(join(d, 'next.json'), JSON.stringify(recording({ format: 'autopilot.recording/2' })));
+    expect(() => evalFiles([d])).toThrow(/next\.json: format "autopilot\.recording\/2" is not one eval runs: "autopilot\.recording\/1" \(a recording\) or none \(a scenario\)$/);
+  });
+
+  it('says where an AWS recording runs', () => {
+    const aws = join(defaultScenarioDir(), '..', 'recorded', 'aws', 'checkout-alias-dynamodb-throttling.json');
+    expect(() => evalFiles([aws])).toThrow(/checkout-alias-dynamodb-throttling\.json: format "autopilot\.aws-recording\/1" .*loopback fake/);
+  });
+});
+
 describe('aggregate: nothing scored', () => {
   const unscored: ScenarioResult = {
     file: 'r.json', scenario: 'r', seed: 'rc0-r', kind: 'recording', scored: false, pass: false, expected: 'unscored', top1: `${TABLE}/database`, top3: false, confidence: 0.7, topRight: false, abstained: false, falseAlarm: false, status: 'ESCALATED', mitigationOk: false, ms: 1,
