@@ -163,6 +163,10 @@ export const Recording = z
     if (r.expect?.rootCause) known(r.expect.rootCause.service, ['expect', 'rootCause', 'service']);
     const until = Date.parse(r.recordedUntil);
     if (Date.parse(r.alert.startedAt) > until) ctx.addIssue({ code: 'custom', path: ['alert', 'startedAt'], message: 'the alert starts after the recording ends (recordedUntil)' });
+    // Nothing after recordedUntil exists in a replay: such a series would be silently invisible (a wrong recordedUntil).
+    r.metrics.forEach((m, i) => {
+      if (Date.parse(m.start) > until) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'start'], message: 'the series starts after the recording ends (recordedUntil): a replay shows none of it' });
+    });
   });
 export type Recording = z.infer<typeof Recording>;
 

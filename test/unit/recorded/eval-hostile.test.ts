@@ -56,6 +56,16 @@ describe('evalFiles: a format eval does not run', () => {
   });
 });
 
+describe('evalFiles: a series no replay can show', () => {
+  it('refuses a metric series that starts after the recording ends, naming the field', () => {
+    const d = mkdtempSync(join(dir, 'late-'));
+    const r = recording();
+    const metrics = (r.metrics as Record<string, unknown>[]).map((m, i) => (i === 1 ? { ...m, start: '2025-01-01T03:00:00Z' } : m));
+    writeFileSync(join(d, 'late.json'), JSON.stringify({ ...r, metrics }));
+    expect(() => evalFiles([d])).toThrow(/late\.json is not a valid recording .*metrics\.1\.start: the series starts after the recording ends \(recordedUntil\)/);
+  });
+});
+
 describe('aggregate: nothing scored', () => {
   const unscored: ScenarioResult = {
     file: 'r.json', scenario: 'r', seed: 'rc0-r', kind: 'recording', scored: false, pass: false, expected: 'unscored', top1: `${TABLE}/database`, top3: false, confidence: 0.7, topRight: false, abstained: false, falseAlarm: false, status: 'ESCALATED', mitigationOk: false, ms: 1,
