@@ -124,8 +124,12 @@ export class Deadline {
     });
   }
 
-  /** Pages of an SDK paginator, each raced against the deadline; DeadlineReached when it passes between or during pages. */
-  async *pages<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+  /**
+   * Pages of an SDK paginator, each raced against the deadline; DeadlineReached when it passes between or during pages.
+   * `more` says whether a page has a next one (its NextToken): the last page is complete even when the deadline has
+   * passed by the time it is read.
+   */
+  async *pages<T>(pages: AsyncIterable<T>, more: (page: T) => boolean = hasNextToken): AsyncGenerator<T> {
     const it = pages[Symbol.asyncIterator]();
     let done = false;
     try {
@@ -137,6 +141,7 @@ export class Deadline {
           return;
         }
         yield r.value;
+        if (!more(r.value)) return;
       }
     } finally {
       // A consumer that stops early (or the deadline) closes the paginator; a page still in flight is aborted.
@@ -177,6 +182,13 @@ export const callDeadline = (scope: { readonly runId?: string }, budget: TimeBud
   return byRun < byCall
     ? new Deadline(byRun, `what was left of the agent run's budget of ${runMs} ms (AWS_TOOLS_RUN_BUDGET_MS)`, now)
     : new Deadline(byCall, `the call budget of ${callMs} ms (AWS_TOOLS_CALL_BUDGET_MS)`, now);
+};
+
+/** Whether an SDK page names a next one (NextToken, nextToken, PaginationToken); anything not an SDK page: unknown, so yes. */
+export const hasNextToken = (page: unknown): boolean => {
+  if (typeof page !== 'object' || page === null) return true;
+  const p = page as { NextToken?: unknown; nextToken?: unknown; PaginationToken?: unknown };
+  return Boolean(p.NextToken || p.nextToken || p.PaginationToken);
 };
 
 /** Whether an error is the deadline (ours, or the SDK's abort it caused). */

@@ -20,8 +20,13 @@
  *   `errorsOnly`), all pages up to `limit`, then `BatchGetTraces` five ids at a time; segments → spans
  *   (xray-segments.ts).
  *
+ * Time: each call stops at its deadline (deadline.ts: AWS_TOOLS_CALL_BUDGET_MS, AWS_TOOLS_RUN_BUDGET_MS; the impact
+ * agent reads up to 200 services, one X-Ray statistics query each). X-Ray and CloudWatch are read side by side; at the
+ * deadline requests in flight are aborted and nothing new is sent. What was not read is a gap naming the deadline, one
+ * per API with the services it left out; a call that read nothing is ToolUnavailable.
+ *
  * Partial failure (an API throttled past the SDK's retries, access denied, a CloudWatch result that is partial or
- * forbidden) — what each method does:
+ * forbidden, the deadline) — what each method does:
  * - getTopology: GetServiceGraph failing is `ToolUnavailable` (a partial graph would hide callers and callees). The
  *   directory failing is tolerated while every service asked for is found by its own name; otherwise
  *   `ToolUnavailable` names both. No node for any service asked for is `ToolUnavailable` too (an empty topology
@@ -37,7 +42,8 @@ import { CloudWatchClient, type MetricDataQuery, paginateGetMetricData } from '@
 import { paginateBatchGetTraces, paginateGetServiceGraph, paginateGetTimeSeriesServiceStatistics, paginateGetTraceSummaries, type Service as XrayService, type Trace as XrayTrace, type TimeSeriesServiceStatistics, XRayClient } from '@aws-sdk/client-xray';
 import type { MetricPoint, MetricSeries, PartialGap, ServiceNode, Span, Telemetry, ToolScope, Trace } from '../ports.ts';
 import { partialGapsOf, ToolUnavailable, withPartialGaps } from '../ports.ts';
-import { type AwsClientSettings, awsClientOptions, isThrottleOrTransient } from './clients.ts';
+import { type AwsClientSettings, awsClientOptions, budgetOf, isThrottleOrTransient } from './clients.ts';
+import { callDeadline, type Deadline, DeadlineReached, isDeadline, type TimeBudget } from './deadline.ts';
 import type { DirectorySettings } from './directory-settings.ts';
 import { applicationSignalsTarget, convertValue, isTarget, type MetricTarget, RESOURCE_METRIC_NAMES, RESOURCE_METRICS, type ResourceMetric, targetKey, targetOfArn, targetOfNode, DYNAMODB_OPERATIONS } from './metric-mapping.ts';
 import type { ServiceDirectory, ServiceResources } from './resources.ts';
@@ -82,6 +88,8 @@ export interface AwsTelemetryOptions {
   readonly concurrency?: number;
   /** Agent runs whose service graph is kept. @default 16 */
   readonly cachedRuns?: number;
+  /** The time budget of each call (deadline.ts). */
+  readonly budget?: TimeBudget;
 }
 
 export const DEFAULT_GRAPH_WINDOW_MINUTES = 60;
@@ -106,6 +114,7 @@ const IAM_ACTIONS: Readonly<Record<string, string>> = {
 
 /** `<API> failed: <error>: <message> (why, in words)`: what a gap or ToolUnavailable says. */
 export const describeFailure = (api: string, error: unknown): string => {
+  if (error instanceof DeadlineReached) return `${api} not answered: ${error.message}`;
   const e = (error ?? {}) as { name?: string; message?: string; $metadata?: { attempts?: number } };
   const attempts = e.$metadata?.attempts;
   const note = isThrottleOrTransient(error)
@@ -360,17 +369,21 @@ const groupBy = <T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return out;
 };
 
-/** Runs `fn` over `items`, at most `limit` at once; the outcome of each, in order. */
-const settleAll = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> => {
+/** Runs `fn` over `items`, at most `limit` at once; the outcome of each, in order. Items not started by the deadline are rejected with DeadlineReached. */
+const settleAll = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>, deadline: Deadline): Promise<PromiseSettledResult<R>[]> => {
   const out: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
+      if (deadline.expired) {
+        out[i] = { status: 'rejected', reason: new DeadlineReached(deadline.reason) };
+        continue;
+      }
       try {
-        out[i] = { status: 'fulfilled', value: await fn(items[i]!) };
+        out[i] = { status: 'fulfilled', value: await deadline.race(fn(items[i]!)) };
       } catch (reason) {
-        out[i] = { status: 'rejected', reason };
+        out[i] = { status: 'rejected', reason: isDeadline(reason, deadline) ? new DeadlineReached(deadline.reason) : reason };
       }
     }
   };
@@ -436,6 +449,7 @@ export class AwsTelemetry implements Telemetry {
   readonly #appSignalsEnvironment: string | undefined;
   readonly #concurrency: number;
   readonly #cachedRuns: number;
+  readonly #budget: TimeBudget;
   readonly #graphs = new Map<string, Promise<Graph>>();
 
   constructor(options: AwsTelemetryOptions) {
@@ -447,12 +461,32 @@ export class AwsTelemetry implements Telemetry {
     this.#appSignalsEnvironment = options.applicationSignalsEnvironment;
     this.#concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
     this.#cachedRuns = Math.max(1, options.cachedRuns ?? DEFAULT_CACHED_RUNS);
+    this.#budget = options.budget ?? {};
   }
 
-  /** The service graph of this run (fetched once per run and kept for a bounded number of runs). */
-  #graph(scope: ToolScope): Promise<Graph> {
+  /** Runs one call within its deadline (deadline.ts). */
+  async #within<R>(scope: ToolScope, run: (deadline: Deadline) => Promise<R>): Promise<R> {
+    const deadline = callDeadline(scope, this.#budget, () => this.#clock().getTime());
+    try {
+      return await run(deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** The service graph of this run (fetched once per run and kept for a bounded number of runs), waited for until the deadline. */
+  async #graph(scope: ToolScope, deadline: Deadline): Promise<Graph> {
+    try {
+      return await deadline.race(this.#sharedGraph(scope, deadline));
+    } catch (error) {
+      if (error instanceof DeadlineReached) throw new ToolUnavailable(XRAY, describeFailure('GetServiceGraph', error), { cause: error });
+      throw error;
+    }
+  }
+
+  #sharedGraph(scope: ToolScope, deadline: Deadline): Promise<Graph> {
     const key = scope.runId === undefined ? undefined : `${scope.runId}\u0000${scope.environment ?? ''}`;
-    if (key === undefined) return this.#fetchGraph();
+    if (key === undefined) return this.#fetchGraph(deadline);
     const cached = this.#graphs.get(key);
     if (cached) {
       // Most recently used last: the oldest run is the first evicted.
@@ -460,7 +494,8 @@ export class AwsTelemetry implements Telemetry {
       this.#graphs.set(key, cached);
       return cached;
     }
-    const fetched = this.#fetchGraph();
+    // The first call of the run reads it within its own deadline (a partial graph is never kept: all pages or none).
+    const fetched = this.#fetchGraph(deadline);
     this.#graphs.set(key, fetched);
     // A failed fetch is tried again on the next call rather than cached.
     fetched.catch(() => {
@@ -470,12 +505,12 @@ export class AwsTelemetry implements Telemetry {
     return fetched;
   }
 
-  async #fetchGraph(): Promise<Graph> {
+  async #fetchGraph(deadline: Deadline): Promise<Graph> {
     const end = this.#clock();
     const start = new Date(end.getTime() - this.#graphWindowMinutes * 60_000);
     const services: XrayService[] = [];
     try {
-      for await (const page of paginateGetServiceGraph({ client: this.#xray }, { StartTime: start, EndTime: end })) services.push(...(page.Services ?? []));
+      for await (const page of deadline.pages(paginateGetServiceGraph({ client: this.#xray }, { StartTime: start, EndTime: end }, { abortSignal: deadline.signal }))) services.push(...(page.Services ?? []));
     } catch (error) {
       throw new ToolUnavailable(XRAY, describeFailure('GetServiceGraph', error), { cause: error });
     }
@@ -483,9 +518,10 @@ export class AwsTelemetry implements Telemetry {
   }
 
   /** The directory's entries for the services (undefined entries and a gap when it fails). */
-  async #entries(scope: ToolScope, services: readonly string[], gaps: TelemetryGap[]): Promise<Map<string, ServiceResources>> {
+  async #entries(scope: ToolScope, services: readonly string[], gaps: TelemetryGap[], deadline: Deadline): Promise<Map<string, ServiceResources>> {
     try {
-      const entries = await this.#directory.resolve({ ...scope, services });
+      // The directory's tag read is shared by the run's calls: this one waits for it only until its deadline.
+      const entries = await deadline.race(this.#directory.resolve({ ...scope, services }));
       // A source of the directory failed: what it says may be incomplete, and the answer says so.
       for (const e of entries) if (e.gap) gaps.push({ api: 'service-directory', service: e.service, reason: e.gap });
       return new Map(entries.map((e) => [e.service, e]));
@@ -495,8 +531,12 @@ export class AwsTelemetry implements Telemetry {
     }
   }
 
-  async getTopology(q: Parameters<Telemetry['getTopology']>[0]): Promise<ServiceNode[]> {
-    const graph = await this.#graph(q);
+  getTopology(q: Parameters<Telemetry['getTopology']>[0]): Promise<ServiceNode[]> {
+    return this.#within(q, (deadline) => this.#getTopology(q, deadline));
+  }
+
+  async #getTopology(q: Parameters<Telemetry['getTopology']>[0], deadline: Deadline): Promise<ServiceNode[]> {
+    const graph = await this.#graph(q, deadline);
     const nodeOf = (n: GraphNode, display: (node: string) => string): ServiceNode => ({
       name: display(n.fullName),
       tier: xrayTier(n.type),
@@ -505,7 +545,7 @@ export class AwsTelemetry implements Telemetry {
     if (!q.services || q.services.length === 0) return [...graph.byName.values()].map((n) => nodeOf(n, (x) => x));
 
     const gaps: TelemetryGap[] = [];
-    const entries = await this.#entries(q, q.services, gaps);
+    const entries = await this.#entries(q, q.services, gaps, deadline);
     const resolved = q.services.map((s) => resolveService(s, graph, entries.get(s)));
     const starts = resolved.flatMap((r) => r.nodes.map((n) => xrayNodeName(n.name, n.type)));
     const missing = resolved.filter((r) => r.nodes.length === 0).map((r) => r.service);
@@ -540,7 +580,11 @@ export class AwsTelemetry implements Telemetry {
     );
   }
 
-  async queryMetrics(q: Parameters<Telemetry['queryMetrics']>[0]): Promise<MetricSeries[]> {
+  queryMetrics(q: Parameters<Telemetry['queryMetrics']>[0]): Promise<MetricSeries[]> {
+    return this.#within(q, (deadline) => this.#queryMetrics(q, deadline));
+  }
+
+  async #queryMetrics(q: Parameters<Telemetry['queryMetrics']>[0], deadline: Deadline): Promise<MetricSeries[]> {
     const period = cloudWatchPeriod(q.resolutionSeconds);
     const from = Math.floor(epochSeconds('from', q.from) / period) * period;
     const to = Math.ceil(epochSeconds('to', q.to) / period) * period;
@@ -550,11 +594,11 @@ export class AwsTelemetry implements Telemetry {
     const gaps: TelemetryGap[] = [];
     let graph: Graph | undefined;
     try {
-      graph = await this.#graph(q);
+      graph = await this.#graph(q, deadline);
     } catch (error) {
       gaps.push({ api: 'xray:GetServiceGraph', reason: `${error instanceof ToolUnavailable ? error.reason : String(error)}; node types taken from the names asked for` });
     }
-    const entries = await this.#entries(q, q.services, gaps);
+    const entries = await this.#entries(q, q.services, gaps, deadline);
     const resolved = q.services.map((s) => resolveService(s, graph, entries.get(s)));
 
     // What to read for each service: its entry node's X-Ray statistics, its resources' CloudWatch metrics. Each node
@@ -610,25 +654,37 @@ export class AwsTelemetry implements Telemetry {
     let reads = 0;
     let failures = 0;
     const out: MetricSeries[] = [];
-    // X-Ray: one statistics query per service, a few at once.
+    // X-Ray (one statistics query per service, a few at once) and CloudWatch side by side: a deadline reached in one
+    // does not leave the other unread.
     const xPeriod = xrayPeriod(period);
-    const settled = await settleAll(xrayTasks, this.#concurrency, async ({ service, node }) => {
-      const selector = xrayServiceSelector(node);
-      if (selector.length > SELECTOR_MAX) throw new Error(`the node name is too long for an entity selector (${selector.length} > ${SELECTOR_MAX} characters)`);
-      const statistics: TimeSeriesServiceStatistics[] = [];
-      for await (const page of paginateGetTimeSeriesServiceStatistics({ client: this.#xray }, { StartTime: new Date(from * 1000), EndTime: new Date(to * 1000), Period: xPeriod, EntitySelectorExpression: selector }))
-        statistics.push(...(page.TimeSeriesServiceStatistics ?? []));
-      return xraySeries(service, statistics, period, wanted);
-    });
-    settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') {
-        reads += 1;
-        out.push(...s.value);
-      } else {
-        failures += 1;
-        gaps.push({ api: 'xray:GetTimeSeriesServiceStatistics', service: xrayTasks[i]!.service, reason: describeFailure('GetTimeSeriesServiceStatistics', s.reason) });
-      }
-    });
+    const readXray = async (): Promise<void> => {
+      const settled = await settleAll(
+        xrayTasks,
+        this.#concurrency,
+        async ({ service, node }) => {
+          const selector = xrayServiceSelector(node);
+          if (selector.length > SELECTOR_MAX) throw new Error(`the node name is too long for an entity selector (${selector.length} > ${SELECTOR_MAX} characters)`);
+          const statistics: TimeSeriesServiceStatistics[] = [];
+          for await (const page of deadline.pages(paginateGetTimeSeriesServiceStatistics({ client: this.#xray }, { StartTime: new Date(from * 1000), EndTime: new Date(to * 1000), Period: xPeriod, EntitySelectorExpression: selector }, { abortSignal: deadline.signal })))
+            statistics.push(...(page.TimeSeriesServiceStatistics ?? []));
+          return xraySeries(service, statistics, period, wanted);
+        },
+        deadline,
+      );
+      const late: string[] = [];
+      settled.forEach((s, i) => {
+        if (s.status === 'fulfilled') {
+          reads += 1;
+          out.push(...s.value);
+        } else {
+          failures += 1;
+          if (s.reason instanceof DeadlineReached) late.push(xrayTasks[i]!.service);
+          else gaps.push({ api: 'xray:GetTimeSeriesServiceStatistics', service: xrayTasks[i]!.service, reason: describeFailure('GetTimeSeriesServiceStatistics', s.reason) });
+        }
+      });
+      // One gap for every service the deadline left unread (an impact agent asks for up to 200).
+      if (late.length > 0) gaps.push({ api: 'xray:GetTimeSeriesServiceStatistics', reason: `${late.length} service(s) not read (${late.slice(0, 10).join(', ')}${late.length > 10 ? ', …' : ''}): ${deadline.reason}` });
+    };
 
     // CloudWatch: batches of at most 500 queries (a weighted average's SampleCount companion stays in its batch).
     const batches: PlannedQuery[][] = [];
@@ -646,16 +702,28 @@ export class AwsTelemetry implements Telemetry {
     }
     if (batch.length > 0) batches.push(batch);
     const results = new Map<string, QueryResult>();
-    for (const b of batches) {
-      try {
-        await this.#metricData(b, from, to, results, gaps);
-        reads += 1;
-      } catch (error) {
-        failures += 1;
-        const reason = describeFailure('GetMetricData', error);
-        for (const [service, metrics] of groupBy(b, (p) => p.service)) gaps.push({ api: 'cloudwatch:GetMetricData', service, metric: [...new Set(metrics.map((p) => p.metric.name))].join(', '), reason });
+    const readCloudWatch = async (): Promise<void> => {
+      const late: string[] = [];
+      for (const b of batches) {
+        try {
+          if (deadline.expired) throw new DeadlineReached(deadline.reason);
+          await this.#metricData(b, from, to, results, gaps, deadline);
+          reads += 1;
+        } catch (error) {
+          failures += 1;
+          // Points of a batch cut mid-way are kept and its series said partial, as for any failed batch.
+          if (isDeadline(error, deadline)) {
+            late.push(...new Set(b.map((p) => p.service)));
+            continue;
+          }
+          const reason = describeFailure('GetMetricData', error);
+          for (const [service, metrics] of groupBy(b, (p) => p.service)) gaps.push({ api: 'cloudwatch:GetMetricData', service, metric: [...new Set(metrics.map((p) => p.metric.name))].join(', '), reason });
+        }
       }
-    }
+      const services = [...new Set(late)];
+      if (services.length > 0) gaps.push({ api: 'cloudwatch:GetMetricData', reason: `the metrics of ${services.length} service(s) not read, or read in part (${services.slice(0, 10).join(', ')}${services.length > 10 ? ', …' : ''}): ${deadline.reason}` });
+    };
+    await Promise.all([readXray(), readCloudWatch()]);
     out.push(...combineSeries(planned, results, period));
     if (reads === 0 && failures > 0) throw new ToolUnavailable(XRAY, `no metric could be read: ${[...new Set(gaps.map((g) => g.reason))].join('; ')}`);
     out.sort((a, b) => (a.service === b.service ? (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0) : a.service < b.service ? -1 : 1));
@@ -663,11 +731,11 @@ export class AwsTelemetry implements Telemetry {
   }
 
   /** One batch of queries, all pages, merged into `results` by query id; partial and refused results become gaps. */
-  async #metricData(batch: readonly PlannedQuery[], from: number, to: number, results: Map<string, QueryResult>, gaps: TelemetryGap[]): Promise<void> {
+  async #metricData(batch: readonly PlannedQuery[], from: number, to: number, results: Map<string, QueryResult>, gaps: TelemetryGap[], deadline: Deadline): Promise<void> {
     const queries = batch.flatMap((p) => (p.weight ? [p.query, p.weight] : [p.query]));
     const input = { MetricDataQueries: queries, StartTime: new Date(from * 1000), EndTime: new Date(to * 1000), ScanBy: 'TimestampAscending' as const };
     const messages = new Set<string>();
-    for await (const page of paginateGetMetricData({ client: this.#cloudwatch }, input)) {
+    for await (const page of deadline.pages(paginateGetMetricData({ client: this.#cloudwatch }, input, { abortSignal: deadline.signal }))) {
       for (const m of page.Messages ?? []) messages.add(`${m.Code ?? 'Message'}: ${m.Value ?? ''}`);
       for (const r of page.MetricDataResults ?? []) {
         if (!r.Id) continue;
@@ -695,7 +763,11 @@ export class AwsTelemetry implements Telemetry {
       }
   }
 
-  async getTraces(q: Parameters<Telemetry['getTraces']>[0]): Promise<Trace[]> {
+  getTraces(q: Parameters<Telemetry['getTraces']>[0]): Promise<Trace[]> {
+    return this.#within(q, (deadline) => this.#getTraces(q, deadline));
+  }
+
+  async #getTraces(q: Parameters<Telemetry['getTraces']>[0], deadline: Deadline): Promise<Trace[]> {
     const from = epochSeconds('from', q.from);
     const to = epochSeconds('to', q.to);
     if (to <= from) throw new ToolUnavailable(XRAY, `to (${q.to}) must be after from (${q.from})`);
@@ -704,39 +776,54 @@ export class AwsTelemetry implements Telemetry {
     const gaps: TelemetryGap[] = [];
     let graph: Graph | undefined;
     try {
-      graph = await this.#graph(q);
+      graph = await this.#graph(q, deadline);
     } catch (error) {
       gaps.push({ api: 'xray:GetServiceGraph', reason: `${error instanceof ToolUnavailable ? error.reason : String(error)}; services filtered by the names asked for` });
     }
-    const entries = await this.#entries(q, q.services, gaps);
+    const entries = await this.#entries(q, q.services, gaps, deadline);
     const resolved = q.services.map((s) => resolveService(s, graph, entries.get(s)));
     const selectors = resolved.flatMap((r) => (r.primary ? [xrayServiceSelector(r.primary)] : (r.resources?.xrayNames.length ? r.resources.xrayNames : [r.service]).map((n) => `service(${JSON.stringify(n)})`)));
     const filter = [...new Set(selectors)].map((s) => (q.errorsOnly ? `${s} { fault = true OR error = true }` : s)).join(' OR ');
 
     // 1. Summaries, newest pages first as X-Ray returns them, up to the limit.
     const summaries: { id: string; hasError: boolean }[] = [];
+    // X-Ray may answer pages with no summary while it scans a long window: summaries are read for half the time left
+    // at most once some are found, so the traces found can still be fetched.
+    const now = () => this.#clock().getTime();
+    const summariesUntil = now() + deadline.remaining() / 2;
     try {
-      for await (const page of paginateGetTraceSummaries({ client: this.#xray }, { StartTime: new Date(from * 1000), EndTime: new Date(to * 1000), FilterExpression: filter, Sampling: false })) {
+      for await (const page of deadline.pages(paginateGetTraceSummaries({ client: this.#xray }, { StartTime: new Date(from * 1000), EndTime: new Date(to * 1000), FilterExpression: filter, Sampling: false }, { abortSignal: deadline.signal }))) {
         for (const s of page.TraceSummaries ?? []) if (s.Id && !summaries.some((x) => x.id === s.Id)) summaries.push({ id: s.Id, hasError: Boolean(s.HasError || s.HasFault || s.HasThrottle) });
         if (summaries.length >= limit) break;
+        if (summaries.length > 0 && page.NextToken && now() >= summariesUntil) {
+          gaps.push({ api: 'xray:GetTraceSummaries', reason: `only ${summaries.length} trace summaries were read: half the time left before the deadline (${deadline.why}) went to them, the rest to fetching their traces` });
+          break;
+        }
       }
     } catch (error) {
-      throw new ToolUnavailable(XRAY, describeFailure('GetTraceSummaries', error), { cause: error });
+      // Some summaries read before the deadline: their traces are still worth fetching, and the cut is said.
+      if (!(isDeadline(error, deadline) && summaries.length > 0)) throw new ToolUnavailable(XRAY, describeFailure('GetTraceSummaries', isDeadline(error, deadline) ? new DeadlineReached(deadline.reason) : error), { cause: error });
+      gaps.push({ api: 'xray:GetTraceSummaries', reason: `only ${summaries.length} trace summaries were read: ${deadline.reason}` });
     }
     const wantedIds = summaries.slice(0, limit);
     if (wantedIds.length === 0) return withGaps([], gaps);
 
     // 2. The traces, five ids per call.
     const batches = chunks(wantedIds.map((s) => s.id), TRACE_IDS_PER_CALL);
-    const settled = await settleAll(batches, this.#concurrency, async (ids) => {
-      const traces: XrayTrace[] = [];
-      const unprocessed: string[] = [];
-      for await (const page of paginateBatchGetTraces({ client: this.#xray }, { TraceIds: ids })) {
-        traces.push(...(page.Traces ?? []));
-        unprocessed.push(...(page.UnprocessedTraceIds ?? []));
-      }
-      return { traces, unprocessed };
-    });
+    const settled = await settleAll(
+      batches,
+      this.#concurrency,
+      async (ids) => {
+        const traces: XrayTrace[] = [];
+        const unprocessed: string[] = [];
+        for await (const page of deadline.pages(paginateBatchGetTraces({ client: this.#xray }, { TraceIds: ids }, { abortSignal: deadline.signal }))) {
+          traces.push(...(page.Traces ?? []));
+          unprocessed.push(...(page.UnprocessedTraceIds ?? []));
+        }
+        return { traces, unprocessed };
+      },
+      deadline,
+    );
     const fetched: XrayTrace[] = [];
     let succeeded = 0;
     settled.forEach((s, i) => {
@@ -815,6 +902,7 @@ export const awsTelemetry = (s: AwsTelemetrySettings, clock?: () => Date): AwsTe
     xray: new XRayClient(awsClientOptions(s.client)),
     cloudwatch: new CloudWatchClient(awsClientOptions(s.client)),
     directory: serviceDirectory(s.directory, {}, s.client ? { client: s.client } : {}),
+    budget: budgetOf(s.client),
     ...(clock ? { clock } : {}),
     ...(s.graphWindowMinutes !== undefined ? { graphWindowMinutes: s.graphWindowMinutes } : {}),
     ...(s.applicationSignalsEnvironment ? { applicationSignalsEnvironment: s.applicationSignalsEnvironment } : {}),

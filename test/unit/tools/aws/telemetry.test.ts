@@ -717,6 +717,78 @@ describe('getTraces', () => {
   });
 });
 
+describe('the deadline (AWS_TOOLS_CALL_BUDGET_MS, AWS_TOOLS_RUN_BUDGET_MS)', () => {
+  const hang = () => new Promise<never>(() => undefined);
+  const wide = Array.from({ length: 40 }, (_, i) => svc(i, `svc${i}`, 'AWS::ECS::Fargate'));
+
+  it('metrics of many services: what answered before the deadline, one gap naming the services left and the budget; CloudWatch read beside X-Ray', async () => {
+    const fn = `arn:aws:lambda:us-west-2:${ACCOUNT}:function:svc39`;
+    const { xm, cm, telemetry } = setup({ budget: { callMs: 300 }, directory: directory({ svc39: { arns: [fn] } }) });
+    xm.on(GetServiceGraphCommand).resolves({ Services: wide });
+    xm.on(GetTimeSeriesServiceStatisticsCommand).callsFake((input: { EntitySelectorExpression: string }) => (/"svc[0-3]"/.test(input.EntitySelectorExpression) ? { TimeSeriesServiceStatistics: [stat('11:00', { total: 60, responseTime: 6 })] } : hang()));
+    cm.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({ MetricDataResults: input.MetricDataQueries!.map((q) => ({ Id: q.Id, Timestamps: [at('11:00')], Values: [1], StatusCode: 'Complete' })) }));
+    const started = Date.now();
+    const series = await telemetry.queryMetrics({ services: wide.map((n) => n.Name!), metrics: ['latency_avg_ms', 'lambda_errors'], from: iso('11:00'), to: iso('11:01') });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(series.map((s) => `${s.service} ${s.metric}`)).toEqual(['svc0 latency_avg_ms', 'svc1 latency_avg_ms', 'svc2 latency_avg_ms', 'svc3 latency_avg_ms', 'svc39 lambda_errors']);
+    expect(gapsOf(series)).toEqual([{ api: 'xray:GetTimeSeriesServiceStatistics', reason: '36 service(s) not read (svc4, svc5, svc6, svc7, svc8, svc9, svc10, svc11, svc12, svc13, …): stopped at the deadline (the call budget of 300 ms (AWS_TOOLS_CALL_BUDGET_MS))' }]);
+  });
+
+  it('nothing read by the deadline is ToolUnavailable naming it; a graph that never comes too', async () => {
+    const { xm, cm, telemetry } = setup({ budget: { callMs: 200 } });
+    xm.on(GetServiceGraphCommand).resolves({ Services: wide });
+    xm.on(GetTimeSeriesServiceStatisticsCommand).callsFake(hang);
+    cm.on(GetMetricDataCommand).callsFake(hang);
+    await expect(telemetry.queryMetrics({ services: ['svc1'], from: iso('11:00'), to: iso('11:01') })).rejects.toThrow(/no metric could be read: .*stopped at the deadline \(the call budget of 200 ms/);
+    xm.on(GetServiceGraphCommand).callsFake(hang);
+    await expect(telemetry.getTopology({ services: ['svc1'] })).rejects.toThrow('AWS X-Ray unavailable: GetServiceGraph not answered: stopped at the deadline (the call budget of 200 ms (AWS_TOOLS_CALL_BUDGET_MS))');
+  });
+
+  it('trace summaries that keep coming back empty stop at the deadline (X-Ray pages a long scan)', async () => {
+    let now = NOW.getTime();
+    const { xm, telemetry } = setup({ budget: { callMs: 5_000 }, clock: () => new Date(now) });
+    serveGraph(xm);
+    let n = 0;
+    xm.on(GetTraceSummariesCommand).callsFake(async () => {
+      await Promise.resolve();
+      now += 100;
+      return { TraceSummaries: n++ === 3 ? [{ Id: 'T1', HasFault: true }] : [], NextToken: `p${n}` };
+    });
+    xm.on(BatchGetTracesCommand).callsFake((input: { TraceIds: string[] }) => ({ Traces: input.TraceIds.map(okTrace) }));
+    const traces = await telemetry.getTraces({ services: ['PetSite'], from: iso('11:00'), to: iso('12:00'), limit: 20 });
+    // Half of the 5 s at 100 ms a page: about 25 pages, not an endless scan.
+    expect(n).toBeLessThanOrEqual(26);
+    expect(traces.map((t) => t.traceId)).toEqual(['T1']);
+    expect(gapsOf(traces)).toEqual([{ api: 'xray:GetTraceSummaries', reason: 'only 1 trace summaries were read: half the time left before the deadline (the call budget of 5000 ms (AWS_TOOLS_CALL_BUDGET_MS)) went to them, the rest to fetching their traces' }]);
+    // None found by the deadline: ToolUnavailable naming it, not an empty "no traces".
+    n = -1_000;
+    await expect(telemetry.getTraces({ services: ['PetSite'], from: iso('11:00'), to: iso('12:00') })).rejects.toThrow('AWS X-Ray unavailable: GetTraceSummaries not answered: stopped at the deadline (the call budget of 5000 ms (AWS_TOOLS_CALL_BUDGET_MS))');
+  });
+
+  it('calls of one agent run share the run budget', async () => {
+    let now = NOW.getTime();
+    const { xm, telemetry } = setup({ budget: { callMs: 20_000, runMs: 30_000 }, clock: () => new Date(now) });
+    xm.on(GetServiceGraphCommand).callsFake(async () => {
+      await Promise.resolve();
+      now += 25_000;
+      return { Services: wide };
+    });
+    // The graph's one page took 25 s, past nothing: it is complete (no NextToken) and kept.
+    expect(await telemetry.getTopology({ services: ['svc1'], runId: 'deadline-run' })).toHaveLength(1);
+    // 25 s of the run's 30 s are gone: the next call has 5 s, not its own 20.
+    xm.on(GetTimeSeriesServiceStatisticsCommand).callsFake(async () => {
+      await Promise.resolve();
+      now += 6_000;
+      return { TimeSeriesServiceStatistics: [stat('11:00', { total: 60, responseTime: 6 })], NextToken: 'more' };
+    });
+    await expect(telemetry.queryMetrics({ services: ['svc1'], metrics: ['latency_avg_ms'], from: iso('11:00'), to: iso('11:01'), runId: 'deadline-run' })).rejects.toThrow(
+      "no metric could be read: 1 service(s) not read (svc1): stopped at the deadline (what was left of the agent run's budget of 30000 ms (AWS_TOOLS_RUN_BUDGET_MS))",
+    );
+    // Its first page took 6 s of the 5 left: no second page was asked for.
+    expect(xm.commandCalls(GetTimeSeriesServiceStatisticsCommand)).toHaveLength(1);
+  });
+});
+
 describe('the aws-telemetry row', () => {
   const row = adapterRow('aws-telemetry')!;
 
