@@ -362,7 +362,8 @@ export const evalFiles = (paths: readonly string[], only?: readonly string[]): E
   for (const p of paths) {
     const path = resolve(p);
     const info = statSync(path, { throwIfNoEntry: false });
-    if (info?.isDirectory()) files.push(...readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f)));
+    // Regular files only: a FIFO or a device named *.json would block or never end, a folder is not a file.
+    if (info?.isDirectory()) files.push(...readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f)).filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile()));
     else if (info?.isFile()) files.push(path);
     else throw new NoScenarios(`${p} is not a directory or file of scenarios or recordings`);
   }

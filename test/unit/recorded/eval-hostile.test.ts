@@ -3,7 +3,7 @@
  * would fold into the first incident, scoring the first run twice), and an evaluation where nothing is scored
  * (no target can be met by runs that have no answer key).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,16 @@ describe('evalFiles: two files of one name', () => {
     writeFileSync(join(d, 'a.json'), JSON.stringify({ ...scenario, name: `${stem}-one` }));
     writeFileSync(join(d, 'b.json'), JSON.stringify({ ...scenario, name: `${stem}-two` }));
     expect(() => evalFiles([d])).toThrow(/first .* characters/);
+  });
+});
+
+describe('evalFiles: what a directory holds besides files', () => {
+  it.skipIf(process.platform === 'win32')('reads only regular files: a device or FIFO named *.json would never end (or block for ever)', () => {
+    const d = mkdtempSync(join(dir, 'dev-'));
+    writeFileSync(join(d, 'orders.json'), JSON.stringify(recording()));
+    symlinkSync('/dev/null', join(d, 'null.json'));
+    mkdirSync(join(d, 'folder.json'));
+    expect(evalFiles([d]).recordings.map((r) => r.name)).toEqual(['unit-orders']);
   });
 });
 
