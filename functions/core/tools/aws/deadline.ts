@@ -102,7 +102,9 @@ export class Deadline {
   }
 
   /** The work's outcome, or DeadlineReached when the deadline passes first (the work is left to its abort signal). */
-  race<T>(work: Promise<T>): Promise<T> {
+  race<T>(pending: Promise<T>): Promise<T> {
+    // A stub may answer with a plain value where the SDK answers with a promise.
+    const work = Promise.resolve(pending);
     if (this.expired) {
       // Nothing may be left unhandled by the caller's early exit.
       work.catch(() => undefined);

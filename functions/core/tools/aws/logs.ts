@@ -29,6 +29,10 @@
  * Lambda's header; the service from the log group (`@log` is `<account>:<group>`), or the line's own `service` field
  * when several services share the group; `@logStream` as the host; the trace id from `xray_trace_id`/`traceId`.
  *
+ * Time: a search also stops at its deadline (deadline.ts: AWS_TOOLS_CALL_BUDGET_MS, AWS_TOOLS_RUN_BUDGET_MS), whichever of
+ * it and the poll budget comes first: the queries still running are stopped and their lines returned with a gap
+ * naming the budget. StopQuery is given a couple of seconds of its own (it stops the query's cost).
+ *
  * Services with no log groups are skipped; none at all is `[]` (the directory's answer says so, unless it failed to
  * read what it knows: then a ToolUnavailable naming its gap). `scope.environment` is not used: one account and region.
  */
@@ -37,7 +41,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { byCodeUnit } from '../../compare.ts';
 import { type LogLine, type Logs, type PartialGap, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
 import { LEVEL_SPELLINGS } from '../vendors/splunk.ts';
-import { type AwsClientSettings, awsClientOptions } from './clients.ts';
+import { type AwsClientSettings, awsClientOptions, budgetOf } from './clients.ts';
+import { callDeadline, Deadline, DeadlineReached, isDeadline } from './deadline.ts';
 import type { DirectorySettings } from './directory-settings.ts';
 import type { ServiceDirectory } from './resources.ts';
 import { serviceDirectory } from './service-directory.ts';
@@ -101,6 +106,8 @@ const FIRST_POLL_MS = 250;
 const POLL_GROWTH = 1.6;
 const MAX_POLL_GAP_MS = 2_000;
 const MAX_MESSAGE_CHARS = 4_000;
+/** What a StopQuery may take, past the deadline if need be: it ends the query's cost. */
+const STOP_WAIT_MS = 2_000;
 /** How many leading whitespace tokens may hold a line's level word. */
 const HEADER_TOKENS = 6;
 
@@ -257,7 +264,23 @@ export class AwsLogs implements Logs {
     const from = epochSeconds('from', q.from);
     const to = epochSeconds('to', q.to);
     if (q.services.length === 0 || from > to) return [];
-    const entries = await this.#directory.resolve({ ...(q.runId ? { runId: q.runId } : {}), ...(q.environment ? { environment: q.environment } : {}), services: q.services });
+    const deadline = callDeadline(q, budgetOf(this.#options.clientSettings), this.#now);
+    try {
+      return await this.#search(q, from, to, deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async #search(q: ToolScope & TimeWindow & { services: readonly string[]; minLevel?: LogLine['level']; limit?: number }, from: number, to: number, deadline: Deadline): Promise<LogLine[]> {
+    let entries;
+    try {
+      // The directory's tag read is shared by the run's calls: this one waits for it only until its deadline.
+      entries = await deadline.race(this.#directory.resolve({ ...(q.runId ? { runId: q.runId } : {}), ...(q.environment ? { environment: q.environment } : {}), services: q.services }));
+    } catch (error) {
+      if (error instanceof DeadlineReached) throw new ToolUnavailable(LOGS_TOOL, `the log groups of ${q.services.join(', ')} are not known: the service directory did not answer, ${deadline.reason}`, { cause: error });
+      throw error;
+    }
 
     // Each group read once, for the services that write to it, in the order the services were asked for.
     const servicesOfGroup = new Map<string, string[]>();
@@ -285,7 +308,7 @@ export class AwsLogs implements Logs {
     const batches: string[][] = [];
     for (let i = 0; i < groups.length; i += GROUPS_PER_QUERY) batches.push(groups.slice(i, i + GROUPS_PER_QUERY));
     const query = insightsQuery(q.minLevel, limit);
-    const settled = await Promise.allSettled(batches.map((batch) => this.#run(batch, Math.floor(start), Math.ceil(to), query, limit)));
+    const settled = await Promise.allSettled(batches.map((batch) => this.#run(batch, Math.floor(start), Math.ceil(to), query, limit, deadline)));
     const outcomes = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     // No query answered: nothing was read, and that is the tool failing, not an empty answer.
@@ -307,7 +330,7 @@ export class AwsLogs implements Logs {
   }
 
   /** One Insights query over at most 50 groups: started, polled within the budget, stopped if it must be. */
-  async #run(groups: readonly string[], startTime: number, endTime: number, queryString: string, limit: number): Promise<QueryOutcome> {
+  async #run(groups: readonly string[], startTime: number, endTime: number, queryString: string, limit: number, deadline: Deadline): Promise<QueryOutcome> {
     this.#client ??= new CloudWatchLogsClient(awsClientOptions(this.#options.clientSettings));
     const client = this.#client;
     const began = this.#now();
@@ -317,9 +340,11 @@ export class AwsLogs implements Logs {
     for (;;) {
       if (asked.length === 0) return { rows: [], gaps: missing };
       try {
-        queryId = (await client.send(new StartQueryCommand({ logGroupNames: asked, startTime, endTime, queryString, limit }))).queryId;
+        queryId = (await deadline.race(client.send(new StartQueryCommand({ logGroupNames: asked, startTime, endTime, queryString, limit }), { abortSignal: deadline.signal }))).queryId;
         break;
       } catch (error) {
+        // A query that may have started is not known to us: nothing to stop, nothing read.
+        if (isDeadline(error, deadline)) throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${asked.length} log group(s) not answered: ${deadline.reason}`, { cause: error });
         // One group that does not exist fails the whole query: ask again without it, and say it was not there.
         const gone = missingGroup(error, asked);
         if (gone === undefined || missing.length >= MAX_MISSING_GROUPS) throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${asked.length} log group(s) failed: ${sdkReason(error)}`, { cause: error });
@@ -346,19 +371,26 @@ export class AwsLogs implements Logs {
         ...(stopped ? { stopped } : {}),
       });
 
+    /** Stops the query at a budget and returns what it had found, with the gap saying which budget. */
+    const cut = async (byDeadline: boolean): Promise<QueryOutcome> => {
+      const why = byDeadline
+        ? `query ${queryId} over ${asked.length} log group(s) did not complete by the deadline (${deadline.why}; last status ${last?.status ?? 'none'}): stopped`
+        : `query ${queryId} over ${asked.length} log group(s) did not complete within ${this.#limits.pollBudgetMs} ms (AWS_LOGS_POLL_BUDGET_MS; last status ${last?.status ?? 'none'}): stopped`;
+      await this.#stop(queryId!);
+      report(last?.status ?? 'Unknown', byDeadline ? 'deadline' : 'poll budget');
+      return { rows: last?.results ?? [], gaps: [...missing, { api: 'logs:GetQueryResults', reason: why }] };
+    };
     for (;;) {
-      const remaining = this.#limits.pollBudgetMs - (this.#now() - began);
-      if (remaining <= 0) {
-        const why = `query ${queryId} over ${asked.length} log group(s) did not complete within ${this.#limits.pollBudgetMs} ms (AWS_LOGS_POLL_BUDGET_MS; last status ${last?.status ?? 'none'}): stopped`;
-        await this.#stop(queryId);
-        report(last?.status ?? 'Unknown', 'poll budget');
-        return { rows: last?.results ?? [], gaps: [...missing, { api: 'logs:GetQueryResults', reason: why }] };
-      }
-      await this.#sleep(Math.min(wait, remaining));
+      const pollLeft = this.#limits.pollBudgetMs - (this.#now() - began);
+      if (deadline.expired) return cut(true);
+      if (pollLeft <= 0) return cut(false);
+      await this.#sleep(Math.min(wait, pollLeft, deadline.remaining()));
+      if (deadline.expired) return cut(true);
       wait = Math.min(MAX_POLL_GAP_MS, Math.round(wait * POLL_GROWTH));
       try {
-        last = await client.send(new GetQueryResultsCommand({ queryId }));
+        last = await deadline.race(client.send(new GetQueryResultsCommand({ queryId }), { abortSignal: deadline.signal }));
       } catch (error) {
+        if (isDeadline(error, deadline)) return cut(true);
         await this.#stop(queryId);
         throw new ToolUnavailable(LOGS_TOOL, `GetQueryResults for query ${queryId} failed: ${sdkReason(error)}`, { cause: error });
       }
@@ -382,12 +414,15 @@ export class AwsLogs implements Logs {
     }
   }
 
-  /** Stops a query (and its cost); a query that ended meanwhile refuses, which is fine. */
+  /** Stops a query (and its cost), waiting at most STOP_WAIT_MS; a query that ended meanwhile refuses, which is fine. */
   async #stop(queryId: string): Promise<void> {
+    const bound = new Deadline(Date.now() + STOP_WAIT_MS, `StopQuery's ${STOP_WAIT_MS} ms`);
     try {
-      await this.#client!.send(new StopQueryCommand({ queryId }));
+      await bound.race(this.#client!.send(new StopQueryCommand({ queryId }), { abortSignal: bound.signal }));
     } catch {
-      // Already complete, or the stop itself failed: either way nothing more can be done here.
+      // Already complete, or the stop itself failed or took too long: either way nothing more can be done here.
+    } finally {
+      bound.dispose();
     }
   }
 }

@@ -142,6 +142,31 @@ describe('Insights polling', () => {
     expect(reports[0]).toMatchObject({ status: 'Running', stopped: 'poll budget', bytesScanned: 1_000 });
   });
 
+  it('the call deadline comes before a long poll budget: the query is stopped there, its lines returned with a gap naming the budget', async () => {
+    cwl.on(StartQueryCommand).resolves({ queryId: 'q-4' });
+    cwl.on(GetQueryResultsCommand).resolves(result('Running', [row({ '@timestamp': '2024-05-01 11:30:00.000', '@message': 'ERROR db timeout', '@log': group('/aws/lambda/checkout') })]));
+    cwl.on(StopQueryCommand).resolves({ success: true });
+    const time = fakeTime();
+    const logs = new AwsLogs({ directory: fakeDirectory({ checkout: ['/aws/lambda/checkout'] }), client: new CloudWatchLogsClient({ region: 'eu-west-1', credentials: CREDENTIALS }), clientSettings: { callBudgetMs: 5_000 }, limits: { pollBudgetMs: 60_000 }, onQuery: () => undefined, sleep: time.sleep, now: time.now });
+    const lines = await logs.search({ ...WINDOW, services: ['checkout'], minLevel: 'WARN' });
+    expect(time.waits.reduce((a, b) => a + b, 0)).toBe(5_000);
+    expect(partialGapsOf(lines)).toEqual([{ api: 'logs:GetQueryResults', reason: 'query q-4 over 1 log group(s) did not complete by the deadline (the call budget of 5000 ms (AWS_TOOLS_CALL_BUDGET_MS); last status Running): stopped' }]);
+    expect(lines).toHaveLength(1);
+    expect(cwl.commandCalls(StopQueryCommand)).toHaveLength(1);
+  });
+
+  it('GetQueryResults and StopQuery that never answer hold the search no longer than the deadline and the stop\'s own 2 s', async () => {
+    cwl.on(StartQueryCommand).resolves({ queryId: 'q-5' });
+    cwl.on(GetQueryResultsCommand).resolvesOnce(result('Running', [row({ '@timestamp': '2024-05-01 11:30:00.000', '@message': 'ERROR db timeout', '@log': group('/aws/lambda/checkout') })])).callsFake(() => new Promise(() => undefined));
+    cwl.on(StopQueryCommand).callsFake(() => new Promise(() => undefined));
+    const logs = new AwsLogs({ directory: fakeDirectory({ checkout: ['/aws/lambda/checkout'] }), client: new CloudWatchLogsClient({ region: 'eu-west-1', credentials: CREDENTIALS }), clientSettings: { callBudgetMs: 1_000 }, onQuery: () => undefined });
+    const started = Date.now();
+    const lines = await logs.search({ ...WINDOW, services: ['checkout'], minLevel: 'WARN' });
+    expect(Date.now() - started).toBeLessThan(3_500);
+    expect(lines).toHaveLength(1);
+    expect(partialGapsOf(lines)).toEqual([{ api: 'logs:GetQueryResults', reason: expect.stringContaining('did not complete by the deadline (the call budget of 1000 ms (AWS_TOOLS_CALL_BUDGET_MS); last status Running)') }]);
+  });
+
   it('StartQuery refused (too many concurrent queries) is a ToolUnavailable naming the error', async () => {
     cwl.on(StartQueryCommand).rejects(Object.assign(new Error('Too many concurrent queries'), { name: 'LimitExceededException' }));
     const { logs } = adapter(fakeDirectory({ checkout: ['/aws/lambda/checkout'] }));
