@@ -82,6 +82,8 @@ export interface Neighbourhood {
   readonly tiers: ReadonlyMap<string, ServiceNode['tier']>;
   /** Transitive callers of a service (who is affected when it degrades). */
   readonly upstreamOf: (service: string) => Set<string>;
+  /** Services within reach that the budget left out of `services` (their metrics are not read). */
+  readonly omitted: string[];
 }
 
 const walk = (start: string, next: (s: string) => readonly string[], depth: number): string[] => {
@@ -112,9 +114,11 @@ export const topologyNeighbourhood = (nodes: readonly ServiceNode[], service: st
   }
   const downstream = walk(service, (s) => callees.get(s) ?? [], down);
   const upstream = walk(service, (s) => callers.get(s) ?? [], up);
-  const services = [...new Set([service, ...downstream, ...upstream])].slice(0, budget);
+  const reach = [...new Set([service, ...downstream, ...upstream])];
+  const services = reach.slice(0, budget);
   return {
     services,
+    omitted: reach.slice(budget),
     callers: upstream,
     callees: downstream,
     tiers: new Map(nodes.map((n) => [n.name, n.tier])),
@@ -296,6 +300,15 @@ const analyse = async (ctx: AgentContext) => {
       source: 'telemetry',
       summary: `${service} is called by ${hood.callers.join(', ') || 'nothing known'} and calls ${hood.callees.join(', ') || 'nothing known'}`,
       data: { callers: hood.callers, callees: hood.callees, tiers: Object.fromEntries(hood.tiers) },
+    });
+  // A map larger than the budget: the services left out are a gap, not read as healthy (one may be the cause).
+  if (hood.omitted.length > 0)
+    evidence.add({
+      id: 'gap:topology.budget',
+      kind: 'gap',
+      source: 'telemetry',
+      summary: `${hood.omitted.length} service(s) within reach of ${service} were not read (at most ${MAX_SERVICES} are): ${hood.omitted.slice(0, 10).join(', ')}${hood.omitted.length > 10 ? ', …' : ''}`,
+      data: { omitted: hood.omitted.length },
     });
 
   // 2. Metrics for the neighbourhood over the whole window, and more history when that holds too little baseline.
