@@ -12,11 +12,13 @@
  * The roster is read at most once per `rosterTtlMs` per container (rotations show within minutes) and never served
  * stale: an unreadable or malformed roster is ToolUnavailable (the agent records a gap). So is a service whose tags
  * the directory could not read when nothing else answers for it: "no owner" is never the result of a failed call.
+ * A call stops at its deadline (deadline.ts) with ToolUnavailable naming it.
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { type OnCall, type OnCallEntry, type Ownership, type Person, type ToolScope, ToolUnavailable } from '../ports.ts';
-import { type AwsClientSettings, awsClientOptions } from './clients.ts';
+import { type AwsClientSettings, awsClientOptions, budgetOf } from './clients.ts';
+import { callDeadline, DeadlineReached } from './deadline.ts';
 import { type DirectorySettings, fieldOf, OWNERSHIP_TAGS } from './directory-settings.ts';
 import type { ServiceDirectory, ServiceResources } from './resources.ts';
 import { serviceDirectory } from './service-directory.ts';
@@ -73,7 +75,28 @@ export class AwsOnCall implements OnCall {
     this.#now = options.now ?? Date.now;
   }
 
-  async getOwnership(q: ToolScope & { services: readonly string[] }): Promise<Ownership[]> {
+  getOwnership(q: ToolScope & { services: readonly string[] }): Promise<Ownership[]> {
+    return this.#within(q, 'owners', () => this.#getOwnership(q));
+  }
+
+  getOnCall(q: ToolScope & { services: readonly string[] }): Promise<OnCallEntry[]> {
+    return this.#within(q, 'on-call', () => this.#getOnCall(q));
+  }
+
+  /** The call, or ToolUnavailable at its deadline (the directory's tag read and the roster are shared, and go on). */
+  async #within<R>(q: ToolScope & { services: readonly string[] }, what: string, run: () => Promise<R>): Promise<R> {
+    const deadline = callDeadline(q, budgetOf(this.#options.client), this.#now);
+    try {
+      return await deadline.race(run());
+    } catch (error) {
+      if (error instanceof DeadlineReached) throw new ToolUnavailable(ONCALL_TOOL, `the ${what} of ${q.services.join(', ')} could not be read: ${deadline.reason}`, { cause: error });
+      throw error;
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async #getOwnership(q: ToolScope & { services: readonly string[] }): Promise<Ownership[]> {
     const entries = await this.#options.directory.resolve(q);
     const out: Ownership[] = [];
     const unknown: ServiceResources[] = [];
@@ -91,7 +114,7 @@ export class AwsOnCall implements OnCall {
     return out;
   }
 
-  async getOnCall(q: ToolScope & { services: readonly string[] }): Promise<OnCallEntry[]> {
+  async #getOnCall(q: ToolScope & { services: readonly string[] }): Promise<OnCallEntry[]> {
     const roster = this.#options.rosterParameter ? await this.#readRoster(this.#options.rosterParameter) : {};
     const fromRoster = (service: string, key: string): OnCallEntry | undefined => {
       const r = Object.hasOwn(roster, key) ? roster[key] : undefined;

@@ -11,7 +11,10 @@
  * Defaults: X-Ray node names are the service name; log groups are `/aws/lambda/<function>` for each Lambda function
  * among the resources, unless the map lists the service's `logGroups`.
  *
- * The tag index is read once per agent run (`scope.runId`) and kept for a bounded number of runs and resources.
+ * The tag index is read once per agent run (`scope.runId`) and kept for a bounded number of runs and resources, and
+ * its read is bounded in time (`readBudgetMs`, 15 s: GetResources pages a large account 100 resources at a time):
+ * a read stopped there is a truncated index, as one stopped by the resource bound. Each adapter also waits for the
+ * shared read only until its own call's deadline (deadline.ts).
  *
  * Failure is never an empty answer: when a source cannot be read (after the SDK's own retries), each service it
  * could have told about carries a `gap` (ServiceResources.gap) saying what is unknown, and the adapters record it.
@@ -23,6 +26,7 @@ import { paginateGetResources, ResourceGroupsTaggingAPIClient } from '@aws-sdk/c
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ToolUnavailable, type ToolScope } from '../ports.ts';
 import { type AwsClientSettings, awsClientOptions } from './clients.ts';
+import { Deadline, isDeadline } from './deadline.ts';
 import { type DirectorySettings, parseServiceMap, type ServiceMap, ServiceMapInvalid } from './directory-settings.ts';
 import { type AwsResource, type ParsedArn, parseArn, type ServiceDirectory, type ServiceResources } from './resources.ts';
 
@@ -54,6 +58,8 @@ export interface DirectoryOptions {
   readonly maxRuns?: number;
   /** Tagged resources read per index; beyond it, services not yet seen carry a gap. @default 10,000 */
   readonly maxTaggedResources?: number;
+  /** How long one read of the tag index may take; beyond it, as beyond `maxTaggedResources`. @default 15000 */
+  readonly readBudgetMs?: number;
 }
 
 export const DEFAULT_MAP_TTL_MS = 5 * 60_000;
@@ -63,6 +69,7 @@ const NO_RUN_TTL_MS = 60_000;
 const FAILURE_TTL_MS = 30_000;
 const DEFAULT_MAX_RUNS = 8;
 const DEFAULT_MAX_TAGGED = 10_000;
+export const DEFAULT_TAG_READ_BUDGET_MS = 15_000;
 /** GetResources' largest page. */
 const PAGE_SIZE = 100;
 
@@ -70,9 +77,14 @@ const PAGE_SIZE = 100;
 interface TagIndex {
   readonly byService: ReadonlyMap<string, readonly AwsResource[]>;
   readonly serviceByArn: ReadonlyMap<string, string>;
-  /** Set when the bound stopped the read: a service not in the index may still have tagged resources. */
+  /** Set when a bound stopped the read: a service not in the index may still have tagged resources. */
   readonly truncatedAt?: number;
+  /** Which bound (" (stopped after 15000 ms)"), for messages. */
+  readonly truncatedBy?: string;
 }
+
+/** "only the first 120 tagged resources were read (…)" */
+const truncation = (index: TagIndex): string => `only the first ${index.truncatedAt} tagged resources were read${index.truncatedBy ?? ''}`;
 type Source<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 /** A Lambda function's ARN without a version or alias qualifier, so `function:checkout:live` is `function:checkout`. */
@@ -140,7 +152,7 @@ export class AwsServiceDirectory implements ServiceDirectory {
     }
     if (tags.ok) for (const k of keys) if (tags.value.serviceByArn.has(k)) return tags.value.serviceByArn.get(k);
     const failures = [map, tags].flatMap((s) => (s.ok ? [] : [s.reason]));
-    if (tags.ok && tags.value.truncatedAt !== undefined) failures.push(`only the first ${tags.value.truncatedAt} tagged resources were read`);
+    if (tags.ok && tags.value.truncatedAt !== undefined) failures.push(truncation(tags.value));
     if (failures.length > 0) throw new DirectoryUnavailable(`cannot tell which service ${q.arn} belongs to: ${failures.join('; ')}`);
     return undefined;
   }
@@ -165,7 +177,7 @@ export class AwsServiceDirectory implements ServiceDirectory {
     const gaps: string[] = [];
     if (!map.ok) gaps.push(`the service map could not be read (${map.reason})`);
     if (!tags.ok) gaps.push(`resource tags could not be read (${tags.reason})${mapped ? ': answered from the service map only' : ''}`);
-    else if (tags.value.truncatedAt !== undefined && tagged.length === 0) gaps.push(`only the first ${tags.value.truncatedAt} tagged resources were read, none of them ${service}'s`);
+    else if (tags.value.truncatedAt !== undefined && tagged.length === 0) gaps.push(`${truncation(tags.value)}, none of them ${service}'s`);
     return {
       service,
       xrayNames: xray === undefined ? [service] : typeof xray === 'string' ? [xray] : [...xray],
@@ -253,10 +265,14 @@ export class AwsServiceDirectory implements ServiceDirectory {
     const byService = new Map<string, AwsResource[]>();
     const serviceByArn = new Map<string, string>();
     let count = 0;
+    let pages = 0;
+    const budgetMs = this.#options.readBudgetMs ?? DEFAULT_TAG_READ_BUDGET_MS;
+    const deadline = new Deadline(this.#now() + budgetMs, `the tag read's ${budgetMs} ms`, this.#now);
     try {
       this.#tagging ??= this.#clients.tagging ?? new ResourceGroupsTaggingAPIClient(awsClientOptions(this.#options.client));
       // A TagFilter with a key and no values: every resource carrying the key, whatever its value.
-      for await (const page of paginateGetResources({ client: this.#tagging, pageSize: PAGE_SIZE, stopOnSameToken: true }, { TagFilters: [{ Key: tagKey }] })) {
+      for await (const page of deadline.pages(paginateGetResources({ client: this.#tagging, pageSize: PAGE_SIZE, stopOnSameToken: true }, { TagFilters: [{ Key: tagKey }] }, { abortSignal: deadline.signal }))) {
+        pages += 1;
         for (const mapping of page.ResourceTagMappingList ?? []) {
           if (count >= max) return { ok: true, value: { byService, serviceByArn, truncatedAt: max } };
           const parsed = mapping.ResourceARN ? tryParse(mapping.ResourceARN) : undefined;
@@ -276,7 +292,11 @@ export class AwsServiceDirectory implements ServiceDirectory {
       }
       return { ok: true, value: { byService, serviceByArn } };
     } catch (error) {
-      return { ok: false, reason: `tag:GetResources: ${reasonOf(error)}` };
+      // Stopped in time after some pages: what was read is an index, truncated like one the resource bound stopped.
+      if (isDeadline(error, deadline) && pages > 0) return { ok: true, value: { byService, serviceByArn, truncatedAt: count, truncatedBy: ` (stopped after ${budgetMs} ms)` } };
+      return { ok: false, reason: `tag:GetResources: ${isDeadline(error, deadline) ? `no page within ${budgetMs} ms` : reasonOf(error)}` };
+    } finally {
+      deadline.dispose();
     }
   }
 }

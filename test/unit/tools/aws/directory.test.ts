@@ -174,6 +174,38 @@ describe('bounded caches', () => {
   });
 });
 
+describe('the tag read in time', () => {
+  it('a read longer than readBudgetMs stops: the pages read are a truncated index, services not among them carry a gap', async () => {
+    let now = 0;
+    const tagging = taggingClient();
+    let n = 0;
+    // A large account: every page is full and has another after it; each takes 2 s.
+    mockClient(tagging)
+      .on(GetResourcesCommand)
+      .callsFake(async () => {
+        await Promise.resolve();
+        now += 2_000;
+        n += 1;
+        return page([mapping(fn(`a${n}`), { service: 'a' })], `next-${n}`);
+      });
+    const directory = serviceDirectory({ tagKey: 'service' }, { tagging }, { now: () => now, readBudgetMs: 5_000 });
+    const [a, b] = await directory.resolve({ runId: 'r', services: ['a', 'b'] });
+    expect(n).toBe(3);
+    expect(a!.resources).toHaveLength(3);
+    expect(b!.gap).toBe("b: only the first 3 tagged resources were read (stopped after 5000 ms), none of them b's");
+    await expect(directory.serviceOf({ runId: 'r', arn: fn('zzz') })).rejects.toThrow('only the first 3 tagged resources were read (stopped after 5000 ms)');
+  });
+
+  it('no page within the budget is a failed source, never "no resources"', async () => {
+    const tagging = taggingClient();
+    mockClient(tagging).on(GetResourcesCommand).callsFake(() => new Promise(() => undefined));
+    const directory = serviceDirectory({ tagKey: 'service', serviceMap: { a: { resources: [fn('a')] } } }, { tagging }, { readBudgetMs: 200 });
+    const [a] = await directory.resolve({ runId: 'r', services: ['a'] });
+    expect(a!.resources).toHaveLength(1);
+    expect(a!.gap).toBe('a: resource tags could not be read (tag:GetResources: no page within 200 ms): answered from the service map only');
+  });
+});
+
 describe('the map in SSM Parameter Store', () => {
   const parameter = (value: string) => ({ Parameter: { Name: '/autopilot/service-map', Type: 'String' as const, Value: value, Version: 1 } });
 

@@ -88,7 +88,8 @@ describe('on-call', () => {
     expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
     expect(ssmMock.commandCalls(GetParameterCommand)[0]!.args[0].input).toEqual({ Name: ROSTER, WithDecryption: true });
     now = 5 * 60_000;
-    await oncall.getOnCall({ runId: 'r', services: ['checkout'] });
+    // A later agent run (one run lasts less than its Lambda's minute: its time budget, deadline.ts, is long spent).
+    await oncall.getOnCall({ runId: 'r-later', services: ['checkout'] });
     expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
   });
 
@@ -97,6 +98,15 @@ describe('on-call', () => {
     await expect(oncall.getOnCall({ runId: 'r', services: ['checkout'] })).rejects.toThrow(/AWS on-call unavailable: the roster parameter \/autopilot\/oncall could not be read: ThrottlingException/);
     await expect(oncall.getOnCall({ runId: 'r', services: ['checkout'] })).rejects.toBeInstanceOf(ToolUnavailable);
     expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
+  });
+
+  it('a roster read that never answers is ToolUnavailable at the call deadline, not a hung agent', async () => {
+    const ssm = new SSMClient({ region: 'eu-west-1', credentials: CREDENTIALS });
+    mockClient(ssm).on(GetParameterCommand).callsFake(() => new Promise(() => undefined));
+    const tagging = new ResourceGroupsTaggingAPIClient({ region: 'eu-west-1', credentials: CREDENTIALS });
+    mockClient(tagging).on(GetResourcesCommand).resolves(page(TAGGED));
+    const oncall = new AwsOnCall({ directory: serviceDirectory(parseDirectorySettings({}), { tagging }), ssm, rosterParameter: ROSTER, client: { callBudgetMs: 300 } });
+    await expect(oncall.getOnCall({ runId: 'slow', services: ['checkout'] })).rejects.toThrow('AWS on-call unavailable: the on-call of checkout could not be read: stopped at the deadline (the call budget of 300 ms (AWS_TOOLS_CALL_BUDGET_MS))');
   });
 
   it('a missing roster parameter says so', async () => {
