@@ -161,6 +161,10 @@ export const Recording = z
     known(r.alert.service, ['alert', 'service']);
     r.metrics.forEach((m, i) => known(m.service, ['metrics', i, 'service']));
     if (r.expect?.rootCause) known(r.expect.rootCause.service, ['expect', 'rootCause', 'service']);
+    // A key naming a change that is not among the recorded ones (a typo) is one no run can ever match.
+    const changeId = r.expect?.rootCause?.changeId;
+    if (changeId !== undefined && r.changes.length > 0 && !r.changes.some((c) => c.id === changeId))
+      ctx.addIssue({ code: 'custom', path: ['expect', 'rootCause', 'changeId'], message: `"${changeId}" is not the id of a change in the recording (changes[].id): no run could name it` });
     const until = Date.parse(r.recordedUntil);
     if (Date.parse(r.alert.startedAt) > until) ctx.addIssue({ code: 'custom', path: ['alert', 'startedAt'], message: 'the alert starts after the recording ends (recordedUntil)' });
     // Nothing after recordedUntil exists in a replay: such a series would be silently invisible (a wrong recordedUntil).

@@ -76,6 +76,14 @@ describe('evalFiles: a series no replay can show', () => {
   });
 });
 
+describe('evalFiles: an answer key no run can match', () => {
+  it('refuses an expected change that is not a change of the recording, naming the field', () => {
+    const d = mkdtempSync(join(dir, 'key-'));
+    writeFileSync(join(d, 'ghost-change.json'), JSON.stringify(recording({ expect: { rootCause: { service: TABLE, changeId: 'ct-404' } } })));
+    expect(() => evalFiles([d])).toThrow(/ghost-change\.json is not a valid recording .*expect\.rootCause\.changeId: "ct-404" is not the id of a change in the recording/);
+  });
+});
+
 describe('aggregate: nothing scored', () => {
   const unscored: ScenarioResult = {
     file: 'r.json', scenario: 'r', seed: 'rc0-r', kind: 'recording', scored: false, pass: false, expected: 'unscored', top1: `${TABLE}/database`, top3: false, confidence: 0.7, topRight: false, abstained: false, falseAlarm: false, status: 'ESCALATED', mitigationOk: false, ms: 1,
