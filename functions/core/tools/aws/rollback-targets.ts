@@ -17,7 +17,10 @@
  * The allow-list (AWS_ACTIONS_RESOURCES): comma-separated ARN patterns, `*` any run of characters and `?` one, as IAM
  * reads them. The stack grants the adapter's actions on exactly these patterns, and the adapter refuses any resource
  * whose ARNs (`RollbackTarget.arns`: every ARN IAM is asked about) are not all matched, so a refusal names what to add
- * before IAM would deny it.
+ * before IAM would deny it. For AppConfig that is the environment, the configuration profile, the environment's
+ * deployments (GetDeployment is authorised on `…/environment/<id>/deployment/<number>`, so the list must cover
+ * `…/deployment/*`) and the deployment strategy the rollback uses (`appConfigStrategyArn`: the adapter's setting, else
+ * the change's), which the adapter adds.
  */
 import * as z from 'zod';
 import { ConfigError } from '../../config.ts';
@@ -123,13 +126,20 @@ export const rollbackTarget = (resource: ChangeResource): TargetResult => {
     if (missing.length > 0) return problem(`the AppConfig resource ${resource.arn} does not name ${missing.join(', ')}`);
     const deploymentStrategyId = id(ids, 'deploymentStrategyId');
     const app = `${prefix}:application/${applicationId}`;
-    const arns = [`${app}/environment/${environmentId}`, `${app}/configurationprofile/${configurationProfileId}`, ...(deploymentStrategyId ? [`${prefix}:deploymentstrategy/${deploymentStrategyId}`] : [])];
+    // The strategy is not among them: which one a rollback uses is the adapter's choice (appConfigStrategyArn).
+    const arns = [`${app}/environment/${environmentId}`, `${app}/configurationprofile/${configurationProfileId}`, `${app}/environment/${environmentId}/deployment/*`];
     return {
       ok: true,
       target: { kind: 'appconfig', applicationId: applicationId!, environmentId: environmentId!, configurationProfileId: configurationProfileId!, ...(deploymentStrategyId ? { deploymentStrategyId } : {}), actions: ['rollback-change'], label: `AppConfig profile ${configurationProfileId} in environment ${environmentId} of application ${applicationId}`, arns, parsed },
     };
   }
   return problem(`no typed rollback for ${resource.type} (the AWS actions adapter rolls back ${TYPED_RESOURCES})`);
+};
+
+/** The ARN IAM authorises StartDeployment's deployment strategy on, in the target's partition, region and account. */
+export const appConfigStrategyArn = (target: RollbackTarget, strategyId: string): string => {
+  const p = target.parsed;
+  return `arn:${p.partition}:appconfig:${p.region}:${p.account}:deploymentstrategy/${strategyId}`;
 };
 
 // ───────────────────────── the allow-list ─────────────────────────

@@ -264,7 +264,8 @@ describe('ECS service', () => {
     const waits: unknown[] = [];
     const timeout = Object.assign(new Error('{"state":"TIMEOUT","reason":"Waiter has timed out"}'), { name: 'TimeoutError' });
     ecsMock.on(DescribeServicesCommand).resolves({ services: [service(td(7))] });
-    const rolling = await run(rollbackOf(serviceChange), { ecsWaitSeconds: 20, waitServicesStable: async (params, input) => {
+    // A call budget longer than the wait (the default 20 s would cut a 20 s wait to what is left of it).
+    const rolling = await run(rollbackOf(serviceChange), { ecsWaitSeconds: 20, client: { callBudgetMs: 30_000 }, waitServicesStable: async (params, input) => {
         waits.push({ maxWaitTime: params.maxWaitTime, input });
         throw timeout;
       },
@@ -274,6 +275,28 @@ describe('ECS service', () => {
 
     const gone = await run(rollbackOf(serviceChange), { ecsWaitSeconds: 20, waitServicesStable: () => Promise.reject(new Error('{"state":"FAILURE"}')) });
     expect(gone).toEqual({ status: 'failed', detail: expect.stringContaining('but the service then stopped being ACTIVE while rolling out') });
+  });
+
+  it('the wait is cut to what is left of the deadline, and skipped when too little is left (the executor has a minute for the plan)', async () => {
+    ecsMock.on(DescribeServicesCommand).resolves({ services: [service(td(7))] });
+    ecsMock.on(UpdateServiceCommand).resolves(updated(td(6)));
+    const waits: number[] = [];
+    const waitServicesStable = async (params: { maxWaitTime: number }) => void waits.push(params.maxWaitTime);
+    await run(rollbackOf(serviceChange), { ecsWaitSeconds: 45, client: { callBudgetMs: 20_000 }, waitServicesStable });
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeLessThanOrEqual(20);
+    expect(waits[0]).toBeGreaterThanOrEqual(19);
+    // Most of the run's budget spent (here by a slow read): UpdateService still sent, the rollout not waited for.
+    let now = 0;
+    ecsMock.on(DescribeServicesCommand).callsFake(async () => {
+      await Promise.resolve();
+      now += 25_000;
+      return { services: [service(td(7))] };
+    });
+    const executor = new AwsActions({ resources: ALLOW, clients: { ecs }, ecsWaitSeconds: 45, now: () => now, waitServicesStable, client: { runBudgetMs: 30_000, callBudgetMs: 55_000 } });
+    const result = await executor.execute({ incidentId: 'inc-1', runId: 'executor-run', action: rollbackOf(serviceChange) });
+    expect(result).toEqual({ status: 'succeeded', detail: expect.stringMatching(/\(UpdateService, deployment ecs-svc\/222\); rolling out, not waited for \(stopped at the deadline \(what was left of the agent run's budget of 30000 ms/) });
+    expect(waits).toHaveLength(1);
   });
 });
 
@@ -383,6 +406,33 @@ describe('AppConfig', () => {
     appconfigMock.reset();
     history(deployment(10, 'prof901', '4'));
     expect(await run(rollbackOf(appConfigChange))).toEqual({ status: 'failed', detail: expect.stringContaining('is at configuration version 4 (deployment 10), not 3 as change CT-appconfig left it: someone changed it since') });
+    expect(appconfigMock.commandCalls(StartDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('the allow-list covers the strategy the rollback deploys with (the setting over the change) and the environment\'s deployments', async () => {
+    const exact = [`${ENVIRONMENT_ARN}`, `arn:aws:appconfig:${AT}:application/app1234/configurationprofile/prof901`, `arn:aws:appconfig:${AT}:deploymentstrategy/strat12`];
+    // GetDeployment is authorised on …/environment/env5678/deployment/<n>: an exact environment ARN does not cover it.
+    const noDeployments = await run(rollbackOf(appConfigChange), { resources: exact });
+    expect(noDeployments).toEqual({ status: 'failed', detail: expect.stringContaining(`${ENVIRONMENT_ARN}/deployment/* is not in AWS_ACTIONS_RESOURCES`) });
+    // The configured strategy, not the change's, is the one StartDeployment is authorised on.
+    const withDeployments = [...exact, `${ENVIRONMENT_ARN}/deployment/*`];
+    const otherStrategy = await run(rollbackOf(appConfigChange), { resources: withDeployments, appConfigStrategyId: 'AppConfig.AllAtOnce' });
+    expect(otherStrategy).toEqual({ status: 'failed', detail: expect.stringContaining(`arn:aws:appconfig:${AT}:deploymentstrategy/AppConfig.AllAtOnce is not in AWS_ACTIONS_RESOURCES`) });
+    expect(appconfigMock.calls()).toHaveLength(0);
+  });
+
+  it('reads cut at the deadline: no StartDeployment, failed saying nothing was changed', async () => {
+    let now = 0;
+    const list = Array.from({ length: 20 }, (_, i) => deployment(30 - i, 'other99', String(i)));
+    appconfigMock.on(ListDeploymentsCommand).resolves({ Items: list.map((d) => summary(d.DeploymentNumber, d.ConfigurationVersion, d.State)) });
+    appconfigMock.on(GetDeploymentCommand).callsFake(async (input: { DeploymentNumber: number }) => {
+      await Promise.resolve();
+      now += 1_000;
+      return deployment(input.DeploymentNumber, 'other99', '1');
+    });
+    const result = await run(rollbackOf(appConfigChange), { now: () => now, client: { callBudgetMs: 5_000 } });
+    expect(result).toEqual({ status: 'failed', detail: expect.stringMatching(/: GetDeployment not made, stopped at the deadline \(the call budget of 5000 ms \(AWS_TOOLS_CALL_BUDGET_MS\)\); nothing was changed$/) });
+    expect(appconfigMock.commandCalls(GetDeploymentCommand)).toHaveLength(5);
     expect(appconfigMock.commandCalls(StartDeploymentCommand)).toHaveLength(0);
   });
 
