@@ -339,11 +339,12 @@ program
   .option('--expect-service <service>', 'answer key: the root-cause service, as you confirmed it')
   .addOption(new Option('--expect-category <category>', 'answer key: its fault category (with --expect-service)'))
   .option('--expect-change <id>', 'answer key: the change that caused it (with --expect-service)')
+  .option('--expect-false-alarm', 'answer key: there was nothing to find (the right outcome is to abstain)')
   .option('--force', 'replace a recording of that name already in <dir> (by default it is kept: it may hold an answer key)')
-  .action(async (incidentId: string, dir: string, opts: { name?: string; confirmTop?: boolean; expectService?: string; expectCategory?: string; expectChange?: string; force?: boolean }, cmd: Command) => {
+  .action(async (incidentId: string, dir: string, opts: { name?: string; confirmTop?: boolean; expectService?: string; expectCategory?: string; expectChange?: string; expectFalseAlarm?: boolean; force?: boolean }, cmd: Command) => {
     const { exportRecording, recordingJson, topHypothesisExpect } = await import('../functions/core/recorded/export.ts');
     const { FaultCategory } = await import('../functions/core/model.ts');
-    if (opts.confirmTop && opts.expectService) throw new CliError('give --confirm-top or --expect-service, not both');
+    if ([opts.confirmTop, opts.expectService !== undefined, opts.expectFalseAlarm].filter(Boolean).length > 1) throw new CliError('give one answer key: --confirm-top, --expect-service or --expect-false-alarm');
     if (!opts.expectService && (opts.expectCategory || opts.expectChange)) throw new CliError('--expect-category and --expect-change need --expect-service');
     const category = opts.expectCategory === undefined ? undefined : FaultCategory.safeParse(opts.expectCategory);
     if (category && !category.success) throw new CliError(`--expect-category must be one of ${FaultCategory.options.join(', ')}, got "${opts.expectCategory}"`);
@@ -356,11 +357,13 @@ program
     }
     if (info && !info.isDirectory()) throw new CliError(`${dir} exists and is not a directory`);
     const view = await apiFor(cmd).getIncident(incidentId);
-    const expect = opts.confirmTop
-      ? topHypothesisExpect(view)
-      : opts.expectService
-        ? { rootCause: { service: opts.expectService, ...(category?.success ? { category: category.data } : {}), ...(opts.expectChange ? { changeId: opts.expectChange } : {}) } }
-        : undefined;
+    const expect = opts.expectFalseAlarm
+      ? { rootCause: null }
+      : opts.confirmTop
+        ? topHypothesisExpect(view)
+        : opts.expectService
+          ? { rootCause: { service: opts.expectService, ...(category?.success ? { category: category.data } : {}), ...(opts.expectChange ? { changeId: opts.expectChange } : {}) } }
+          : undefined;
     const { recording, missing } = exportRecording(view, { name: opts.name, expect });
     const file = join(dir, `${recording.name as string}.json`);
     // A second export would silently drop the answer key a human gave the first.
@@ -375,7 +378,7 @@ program
       throw new CliError(`cannot write ${file} (${code(error)})`);
     }
     if (globals(cmd).json) return printJson({ file, name: recording.name, scored: expect !== undefined, missing });
-    process.stdout.write(`Wrote ${safe(file)}${expect ? '' : ' (no answer key: eval runs it unscored; add --confirm-top or --expect-service)'}\n`);
+    process.stdout.write(`Wrote ${safe(file)}${expect ? '' : ' (no answer key: eval runs it unscored; add --confirm-top, --expect-service or --expect-false-alarm)'}\n`);
     for (const m of missing) process.stdout.write(`  ${dim(`not in it: ${safe(m)}`)}\n`);
   });
 

@@ -19,6 +19,7 @@ const cli = fileURLToPath(new URL('../../bin/autopilot.ts', import.meta.url));
 let twin: Twin;
 let incidentId: string;
 let service: string;
+let falseAlarmId: string;
 const dir = mkdtempSync(join(tmpdir(), 'autopilot-export-cli-'));
 const autopilot = (...args: string[]) => run(process.execPath, [cli, '--url', twin.url, '--secret', twin.secret, ...args], { env: { ...process.env, NO_COLOR: '1' } });
 
@@ -27,6 +28,7 @@ beforeAll(async () => {
   const result = await runScenario(twin, { scenario: 'db-pool-exhaustion', approve: 'auto' });
   incidentId = result.id;
   service = (result.rootCauses[0] as { service: string }).service;
+  falseAlarmId = (await runScenario(twin, { scenario: 'false-alarm-noise', approve: 'auto' })).id;
 }, 120_000);
 afterAll(async () => {
   await twin?.stop();
@@ -44,6 +46,13 @@ describe('twin: autopilot export', () => {
     expect(readFileSync(file, 'utf8')).toBe(first);
     await autopilot('export', incidentId, out, '--force');
     expect(JSON.parse(readFileSync(file, 'utf8')).expect).toBeUndefined();
+  });
+
+  it('writes a confirmed false alarm as the key rootCause: null (--expect-false-alarm), alone', async () => {
+    const out = join(dir, 'false-alarm');
+    await autopilot('export', falseAlarmId, out, '--expect-false-alarm');
+    expect(JSON.parse(readFileSync(join(out, `${falseAlarmId}.json`), 'utf8')).expect).toEqual({ rootCause: null });
+    await expect(autopilot('export', falseAlarmId, out, '--expect-false-alarm', '--expect-service', service, '--force')).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/give one answer key: --confirm-top, --expect-service or --expect-false-alarm/) });
   });
 
   it('names a <dir> that is a file', async () => {
