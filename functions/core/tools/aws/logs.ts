@@ -33,8 +33,13 @@
  * it and the poll budget comes first: the queries still running are stopped and their lines returned with a gap
  * naming the budget. StopQuery is given a couple of seconds of its own (it stops the query's cost).
  *
- * Services with no log groups are skipped; none at all is `[]` (the directory's answer says so, unless it failed to
- * read what it knows: then a ToolUnavailable naming its gap). `scope.environment` is not used: one account and region.
+ * A Lambda function's X-Ray node (`<name>_AWS::Lambda::Function`, `<name>_AWS::Lambda`) the directory knows no log group
+ * of is read at its default `/aws/lambda/<name>` (a group that does not exist is dropped with a gap, as any other).
+ * A service with no known log group was not searched, and "no error lines" must not be read from it: a service that
+ * writes logs (an application or compute node: not a table, queue, cache, remote API or client node, which have none)
+ * without a log group is a partial gap naming it and the fix (the map's `logGroups`, or a tagged Lambda function);
+ * when no service asked for has one, nothing was searched at all: ToolUnavailable saying so (naming the directory's
+ * gap when a source failed). `scope.environment` is not used: one account and region.
  */
 import { CloudWatchLogsClient, GetQueryResultsCommand, type GetQueryResultsCommandOutput, type ResultField, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -46,6 +51,7 @@ import { callDeadline, Deadline, DeadlineReached, isDeadline } from './deadline.
 import type { DirectorySettings } from './directory-settings.ts';
 import type { ServiceDirectory } from './resources.ts';
 import { serviceDirectory } from './service-directory.ts';
+import { isTypedNodeName, parseXrayNodeName, xrayTier } from './xray-names.ts';
 
 export const LOGS_TOOL = 'CloudWatch Logs Insights';
 
@@ -233,6 +239,21 @@ const missingGroup = (error: unknown, groups: readonly string[]): string | undef
   return named === undefined ? undefined : groups.find((g) => g === named || g === `/${named}`);
 };
 
+/** The default log group of a Lambda function's X-Ray node name, if the name is one. */
+export const lambdaNodeLogGroup = (service: string): string | undefined => {
+  const { name, type } = parseXrayNodeName(service);
+  return name && (type === 'AWS::Lambda::Function' || type === 'AWS::Lambda') ? `/aws/lambda/${name}` : undefined;
+};
+
+/** Whether a service is one that writes logs: anything but a typed X-Ray node of a table, queue, cache, remote API or client. */
+export const writesLogs = (service: string): boolean => {
+  if (!isTypedNodeName(service)) return true;
+  const { type } = parseXrayNodeName(service);
+  if (type === 'client') return false;
+  const tier = xrayTier(type);
+  return tier === 'backend' || (tier === 'frontend' && !/ApiGateway|ElasticLoadBalancing|CloudFront/.test(type ?? ''));
+};
+
 let defaultLogger: Logger | undefined;
 const logReport = (report: InsightsQueryReport): void => {
   defaultLogger ??= new Logger({ serviceName: 'aws-logs' });
@@ -284,14 +305,24 @@ export class AwsLogs implements Logs {
 
     // Each group read once, for the services that write to it, in the order the services were asked for.
     const servicesOfGroup = new Map<string, string[]>();
-    for (const e of entries) for (const g of e.logGroups) servicesOfGroup.set(g, [...(servicesOfGroup.get(g) ?? []), e.service]);
+    const groupsOf = (e: (typeof entries)[number]): readonly string[] => {
+      if (e.logGroups.length > 0) return e.logGroups;
+      const byDefault = lambdaNodeLogGroup(e.service);
+      return byDefault ? [byDefault] : [];
+    };
+    for (const e of entries) for (const g of groupsOf(e)) servicesOfGroup.set(g, [...(servicesOfGroup.get(g) ?? []), e.service]);
     // A service the directory could not fully read may have log groups it does not know of.
     const gaps: PartialGap[] = entries.flatMap((e) => (e.gap ? [{ api: 'AWS service directory', service: e.service, reason: e.gap }] : []));
     const allGroups = [...servicesOfGroup.keys()];
+    // Services that write logs but whose log groups nobody named: not searched, and said so.
+    const unsearched = entries.filter((e) => groupsOf(e).length === 0 && !e.gap && writesLogs(e.service)).map((e) => e.service);
+    const howToName = (services: readonly string[]) => `name their log groups in AWS_SERVICE_MAP (logGroups), or tag their Lambda functions ${services.length === 1 ? `service=${services[0]}` : 'with the service tag'}`;
     if (allGroups.length === 0) {
       if (gaps.length > 0) throw new ToolUnavailable(LOGS_TOOL, `no log group is known for ${q.services.join(', ')}: ${gaps.map((g) => g.reason).join('; ')}`);
+      if (unsearched.length > 0) throw new ToolUnavailable(LOGS_TOOL, `no log group is known for ${unsearched.join(', ')}, so no log was searched: ${howToName(unsearched)}`);
       return [];
     }
+    if (unsearched.length > 0) gaps.push({ api: 'logs:StartQuery', reason: `no log group is known for ${unsearched.slice(0, 10).join(', ')}${unsearched.length > 10 ? `, … (${unsearched.length})` : ''}: not searched; ${howToName(unsearched)}` });
 
     const groups = allGroups.slice(0, this.#limits.maxGroups);
     if (allGroups.length > groups.length) gaps.push({ api: 'logs:StartQuery', reason: `${allGroups.length} log groups belong to ${q.services.join(', ')}, only the first ${groups.length} were read (AWS_LOGS_MAX_GROUPS)` });

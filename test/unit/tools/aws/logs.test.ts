@@ -227,10 +227,33 @@ describe('cost caps', () => {
 });
 
 describe('services without log groups', () => {
-  it('an unknown service with no log groups is [] and no query', async () => {
+  it('a service that writes logs but has no known log group was not searched: ToolUnavailable saying how to name them, never [] ("no errors")', async () => {
     const { logs } = adapter(fakeDirectory({}));
-    await expect(logs.search({ ...WINDOW, services: ['nobody-knows'], minLevel: 'WARN' })).resolves.toEqual([]);
+    await expect(logs.search({ ...WINDOW, services: ['checkout'], minLevel: 'WARN' })).rejects.toThrow(
+      'CloudWatch Logs Insights unavailable: no log group is known for checkout, so no log was searched: name their log groups in AWS_SERVICE_MAP (logGroups), or tag their Lambda functions service=checkout',
+    );
     expect(cwl.commandCalls(StartQueryCommand)).toHaveLength(0);
+    // Nodes that write no logs of their own (a table, a queue, a remote API) are nothing to search: [].
+    await expect(logs.search({ ...WINDOW, services: ['orders_AWS::DynamoDB::Table', 'jobs_AWS::SQS::Queue', 'api.example.com_remote'] })).resolves.toEqual([]);
+  });
+
+  it("a Lambda function's X-Ray node is read at the function's default log group, once with the service that owns the group", async () => {
+    cwl.on(StartQueryCommand).resolves({ queryId: 'q' });
+    cwl.on(GetQueryResultsCommand).resolves(result('Complete', [row({ '@timestamp': '2024-05-01 11:10:00.000', '@message': 'ERROR x', '@log': group('/aws/lambda/checkout') })]));
+    const { logs } = adapter(fakeDirectory({ checkout: ['/aws/lambda/checkout'] }));
+    const lines = await logs.search({ ...WINDOW, services: ['checkout', 'checkout_AWS::Lambda::Function', 'pricing_AWS::Lambda'], minLevel: 'WARN' });
+    expect(cwl.commandCalls(StartQueryCommand)[0]!.args[0].input.logGroupNames).toEqual(['/aws/lambda/checkout', '/aws/lambda/pricing']);
+    expect(lines.map((l) => l.service)).toEqual(['checkout']);
+    expect(partialGapsOf(lines)).toEqual([]);
+  });
+
+  it('beside services that were searched, the ones without a log group are one gap naming them', async () => {
+    cwl.on(StartQueryCommand).resolves({ queryId: 'q' });
+    cwl.on(GetQueryResultsCommand).resolves(result('Complete', [row({ '@timestamp': '2024-05-01 11:10:00.000', '@message': 'ERROR x', '@log': group('/g') })]));
+    const { logs } = adapter(fakeDirectory({ a: ['/g'] }));
+    const lines = await logs.search({ ...WINDOW, services: ['a', 'payments_AWS::ECS::Fargate', 'orders_AWS::DynamoDB::Table'], minLevel: 'WARN' });
+    expect(lines).toHaveLength(1);
+    expect(partialGapsOf(lines)).toEqual([{ api: 'logs:StartQuery', reason: 'no log group is known for payments_AWS::ECS::Fargate: not searched; name their log groups in AWS_SERVICE_MAP (logGroups), or tag their Lambda functions service=payments_AWS::ECS::Fargate' }]);
   });
 
   it('no log group because the directory could not read its sources is a gap, not []', async () => {
