@@ -157,7 +157,8 @@ export const toTrailEvent = (event: LookupEvent): TrailEvent | undefined => {
     time: new Date(time).toISOString(),
     region,
     account: r.recipientAccountId ?? r.userIdentity?.accountId ?? '',
-    partition: partitionOf(region),
+    // The caller's own ARN says the partition for sure; the region's prefix otherwise.
+    partition: /^arn:(aws[a-z-]*):/.exec(r.userIdentity?.arn ?? '')?.[1] ?? partitionOf(region),
     ...(author ? { author } : {}),
     ...(invokedBy ? { invokedBy } : {}),
     request: r.requestParameters ?? {},

@@ -128,7 +128,17 @@ const settings = (request: Json, skip: readonly string[]): string[] => {
 
 // ───────────────────────── ARNs ─────────────────────────
 
-export const partitionOf = (region: string): string => (region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : region.startsWith('us-iso-') ? 'aws-iso' : region.startsWith('us-isob-') ? 'aws-iso-b' : 'aws');
+/** The partition of a region by its prefix (every partition AWS names; the standard one otherwise). */
+const PARTITION_OF_REGION: readonly (readonly [string, string])[] = [
+  ['cn-', 'aws-cn'],
+  ['us-gov-', 'aws-us-gov'],
+  ['us-iso-', 'aws-iso'],
+  ['us-isob-', 'aws-iso-b'],
+  ['eu-isoe-', 'aws-iso-e'],
+  ['us-isof-', 'aws-iso-f'],
+  ['eusc-', 'aws-eusc'],
+];
+export const partitionOf = (region: string): string => PARTITION_OF_REGION.find(([prefix]) => region.startsWith(prefix))?.[1] ?? 'aws';
 const arn = (e: TrailEvent, service: string, resource: string, account = e.account): string => `arn:${e.partition}:${service}:${e.region}:${account}:${resource}`;
 
 /** A Lambda function from a name, a `name:qualifier`, a partial ARN or an ARN: its name and unqualified ARN. */

@@ -763,6 +763,20 @@ describe('CodeDeploy deployments', () => {
   });
 });
 
+describe('partitions', () => {
+  it("an event's ARNs are in its partition: the caller's ARN says it, else the region's prefix", async () => {
+    const { partitionOf } = await import('../../../../functions/core/tools/aws/cloudtrail-events.ts');
+    expect(['us-east-1', 'cn-north-1', 'us-gov-west-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'us-isof-south-1', 'eusc-de-east-1'].map(partitionOf)).toEqual(['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f', 'aws-eusc']);
+    const { toTrailEvent } = await import('../../../../functions/core/tools/aws/changes.ts');
+    const raw = aliasMove('ev-cn', '2024-05-01T11:00:00.000Z', '7');
+    const record = JSON.parse(raw.CloudTrailEvent!) as Record<string, unknown>;
+    const inChina = { ...raw, CloudTrailEvent: JSON.stringify({ ...record, awsRegion: 'cn-north-1', userIdentity: { ...(record.userIdentity as object), arn: `arn:aws-cn:sts::${ACCOUNT}:assumed-role/deployer/alice` } }) };
+    expect(toTrailEvent(inChina)!.partition).toBe('aws-cn');
+    const isoF = { ...raw, CloudTrailEvent: JSON.stringify({ ...record, awsRegion: 'us-isof-south-1', userIdentity: { type: 'AWSService', invokedBy: 'codedeploy.amazonaws.com' } }) };
+    expect(toTrailEvent(isoF)!.partition).toBe('aws-iso-f');
+  });
+});
+
 describe('the event table', () => {
   const e = (name: string, source: string, request: Record<string, unknown>, response: Record<string, unknown> = {}): TrailEvent => ({
     id: 'x',
