@@ -34,7 +34,8 @@
  * - queryMetrics: returns the series that were read and lists what was not in `gapsOf(result)` (the API, the
  *   service, the metric, why); `ToolUnavailable` when nothing could be read at all, or no service asked for maps to
  *   an X-Ray node or a resource.
- * - getTraces: GetTraceSummaries failing is `ToolUnavailable`; a BatchGetTraces batch failing (or ids left
+ * - getTraces: a service the graph has no node of is filtered by name, and listed in `gapsOf(result)` (no trace of
+ *   it is no evidence of its health); GetTraceSummaries failing is `ToolUnavailable`; a BatchGetTraces batch failing (or ids left
  *   unprocessed) returns the traces that were read with the rest in `gapsOf(result)`; `ToolUnavailable` when no
  *   batch succeeded.
  */
@@ -783,6 +784,8 @@ export class AwsTelemetry implements Telemetry {
     const entries = await this.#entries(q, q.services, gaps, deadline);
     const resolved = q.services.map((s) => resolveService(s, graph, entries.get(s)));
     const selectors = resolved.flatMap((r) => (r.primary ? [xrayServiceSelector(r.primary)] : (r.resources?.xrayNames.length ? r.resources.xrayNames : [r.service]).map((n) => `service(${JSON.stringify(n)})`)));
+    // A service the graph has no node of is looked for by name: no trace of it is then no evidence of health.
+    for (const r of resolved) if (graph && r.nodes.length === 0) gaps.push({ api: 'mapping', service: r.service, reason: `no node of the service graph (${graph.window}) is ${r.service}: its traces were looked for by name only` });
     const filter = [...new Set(selectors)].map((s) => (q.errorsOnly ? `${s} { fault = true OR error = true }` : s)).join(' OR ');
 
     // 1. Summaries, newest pages first as X-Ray returns them, up to the limit.

@@ -715,6 +715,16 @@ describe('getTraces', () => {
     expect(await telemetry.getTraces({ services: ['PetSite'], from: iso('11:00'), to: iso('12:00') })).toEqual([]);
     expect(xm.commandCalls(BatchGetTracesCommand)).toHaveLength(0);
   });
+
+  it('a service the graph has no node of: looked for by name, and no trace of it is a gap, not an all-clear', async () => {
+    const { xm, telemetry } = setup();
+    serveGraph(xm);
+    xm.on(GetTraceSummariesCommand).resolves({ TraceSummaries: [] });
+    const traces = await telemetry.getTraces({ services: ['ghost'], from: iso('11:00'), to: iso('12:00'), errorsOnly: true });
+    expect(traces).toEqual([]);
+    expect(xm.commandCalls(GetTraceSummariesCommand)[0]!.args[0].input.FilterExpression).toBe('service("ghost") { fault = true OR error = true }');
+    expect(gapsOf(traces)).toEqual([{ api: 'mapping', service: 'ghost', reason: expect.stringMatching(/^no node of the service graph \(the last 60 min to .*\) is ghost: its traces were looked for by name only$/) }]);
+  });
 });
 
 describe('the deadline (AWS_TOOLS_CALL_BUDGET_MS, AWS_TOOLS_RUN_BUDGET_MS)', () => {
