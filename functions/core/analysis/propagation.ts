@@ -23,8 +23,13 @@
  *            for the caller's rise is taken to: two independent faults at once are rarer than one that propagates.
  *   errors   s = min(1, W × p(c) × rise(c) / rise(v)) + min(1, W × lost(c) / rise(v)) × consistency
  *            where lost(c) are calls that no longer reach c (its share of v's traffic fell: an endpoint that is
- *            down records nothing), counted only while v's errors are at least a third of what losing them would
- *            cause (else v stopped making them: users who cannot search do not adopt).
+ *            down, scaled to zero or unreachable records nothing), as sure as a likelihood ratio makes it: the drop
+ *            against the ratio's own noise at that time of day, and against the drop v's error rise implies had
+ *            c lost them (a caller failing on its own loses none; `unreached`). A callee silent since the history
+ *            (no point at all while its caller has several, its gaps before seldom) lost them all. Lost calls
+ *            count only while v's errors are at least a third of what losing them would cause (else v stopped
+ *            making them: users who cannot search do not adopt), and explain only what the callees' own recorded
+ *            failures leave unexplained.
  * Latency and errors flow separately; a node's score is the sum of its own shares, each family weighted by how
  * anomalous the alerting node is in it. Ranked by that score, the first node is the most likely root cause:
  * anomalous, on the path of the alert's degradation, and not explained by anything below.
@@ -94,10 +99,20 @@ export const NO_TRAFFIC = 1e-3;
  */
 export const LOST_CALLS_SLACK = 3;
 /**
- * A callee's share of its caller's traffic must fall by this robust z to count as calls lost: low-rate flows
- * (a queue fed by one page) dip by a quarter and more on their own.
+ * Prior log-odds against calls lost (see `unreached`): a callee's share of its caller's traffic that falls by
+ * noise alone (low-rate flows, a queue fed by one page, dip by a quarter and more on their own) must not take
+ * the blame from a caller that fails for its own reason.
  */
-export const LOST_CALLS_Z = 2 * DEFAULT_Z_THRESHOLD;
+export const LOST_CALLS_PRIOR = 3.5;
+/**
+ * Noise floor of a call ratio, as a share of its level: two nodes' buckets cut the same calls a little differently
+ * (measured on the injection check: the ratios' own spread, not a floor, should decide at anything above this).
+ */
+export const LOST_CALLS_RELATIVE_FLOOR = 0.005;
+/** History points this close to the evaluated ones' time of day say what the call ratio's noise is then. */
+export const TIME_OF_DAY_MS = 3 * 3_600_000;
+/** A callee silent at this many of its caller's points since the history may have gone down (see `unreached`). */
+export const SILENT_POINTS = 3;
 /** Most nodes walked below the alerting service (X-Ray service maps run from tens to a few hundred nodes). */
 export const MAX_NODES = 400;
 
@@ -371,46 +386,85 @@ const latencyShare = (v: NodeSignals | undefined, c: NodeSignals): number => {
  * The share of a caller's error rise its callee can explain: the callee's own error rise (calls that failed
  * there) and the calls that never reached it, times the most calls per request v can make to c.
  */
-const errorShare = (v: NodeSignals | undefined, c: NodeSignals, window: Window, minCalls: number): number => {
+const errorShare = (v: NodeSignals | undefined, c: NodeSignals, window: Window, minCalls: number): { failed: number; lost: number } => {
   const failed = c.errors ? Math.max(0, c.errors.rise) * c.errors.p : 0;
-  const lost = 100 * unreached(v, c, window);
+  const lost = 100 * unreached(v, c, window, v?.errors?.rise);
   const rise = v?.errors?.rise;
   // Calls that vanished without the caller failing nearly as many requests were not lost: the caller stopped
   // making them (users who cannot search do not adopt), which explains none of its errors. The further the
   // caller's errors fall short of what losing them would cause, the less they count (cubed: decisively).
   const implied = minCalls * lost;
   const consistent = lost > 0 && rise !== undefined && implied > LOST_CALLS_SLACK * Math.max(0, rise) ? ((LOST_CALLS_SLACK * Math.max(0, rise)) / implied) ** 3 : 1;
-  if (!(failed + lost > 0)) return 0;
-  if (rise === undefined) return Math.max(c.errors?.p ?? 0, lost > 0 ? consistent : 0);
-  if (!(rise > 0)) return 0;
+  const none = { failed: 0, lost: 0 };
+  if (!(failed + lost > 0)) return none;
+  if (rise === undefined) return { failed: c.errors?.p ?? 0, lost: lost > 0 ? consistent : 0 };
+  if (!(rise > 0)) return none;
   const wMax = maxCallsPerRequest(v, c);
-  return Math.min(1, Math.min(1, (wMax * failed) / rise) + Math.min(1, (wMax * lost) / rise) * consistent);
+  return { failed: Math.min(1, (wMax * failed) / rise), lost: Math.min(1, (wMax * lost) / rise) * consistent };
 };
 
 /**
  * The share of a caller's calls that no longer reach a callee (an endpoint that is down records nothing of them),
  * weighted by how sure that is. The ratio of the callee's traffic to its caller's is steady while load comes and
- * goes, so it is judged against its own history: its level (the k-th lowest evaluated ratio) against the
- * history's median, in units of the history's robust spread.
+ * goes, so it is judged against its own history at that time of day (the history's points within
+ * `TIME_OF_DAY_MS` of the evaluated ones' time of day, when there are enough; else all of it): its level (the k-th
+ * lowest evaluated ratio) against that history's median, in units of its robust spread.
+ *
+ * How sure is a likelihood ratio between two readings of the caller's error rise (`callerRise`, points): the
+ * callee lost calls (then at least `callerRise` / 100 of its calls per request of the caller are missing: every
+ * failed request lost at least one) or the caller fails on its own (then nothing is missing). A drop that noise
+ * makes as easily as the loss would does not count; one far larger than noise and at least the loss does:
+ *
+ *     μ = max(observed, expected);  log LR = (observed² − (observed − μ)²) / (2 spread²);
+ *     sure = 1 / (1 + exp(LOST_CALLS_PRIOR − log LR))
+ *
+ * A callee that went silent (no traffic point at all since the history while its caller, whose errors rose, has
+ * several, and its traffic series seldom had gaps at its caller's points before) lost all its calls, as sure as
+ * such a run of gaps is unlikely at its own gap rate: a gap is not a zero, but a whole service falling silent
+ * while its callers fail is not an ordinary gap.
  */
-const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window): number => {
+const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, callerRise: number | undefined): number => {
   const at = v?.trafficAt;
   if (!at || !c.trafficAt) return 0;
-  const history: number[] = [];
+  const history: { t: number; r: number }[] = [];
   const now: number[] = [];
-  for (const [t, cv] of c.trafficAt) {
-    const vv = at.get(t);
-    if (vv === undefined || !(vv > NO_TRAFFIC)) continue;
-    (t < window.baselineEnd ? history : now).push(cv / vv);
+  let callerNow = 0;
+  let callerHistory = 0;
+  for (const [t, vv] of at) {
+    if (!(vv > NO_TRAFFIC)) continue;
+    const cv = c.trafficAt.get(t);
+    if (t < window.baselineEnd) callerHistory += 1;
+    else callerNow += 1;
+    if (cv === undefined) continue;
+    if (t < window.baselineEnd) history.push({ t, r: cv / vv });
+    else now.push(cv / vv);
   }
-  if (history.length < MIN_HISTORY_POINTS || now.length === 0) return 0;
-  const baseline = robustBaseline(history, { relativeFloor: 0.05 });
+  if (history.length < MIN_HISTORY_POINTS) return 0;
+  if (now.length === 0) {
+    // Silent since the history: as sure as that many gaps in a row are unlikely at the callee's own gap rate.
+    if (callerNow < SILENT_POINTS || callerRise === undefined || !(callerRise > 0)) return 0;
+    const gapRate = Math.min(1, Math.max(1 / callerHistory, 1 - history.length / callerHistory));
+    return 1 - gapRate ** callerNow;
+  }
+  const nowTimes = [...at.keys()].filter((t) => t >= window.baselineEnd);
+  const sameTime = history.filter((h) => nowTimes.some((t) => timeOfDayDistance(h.t, t) <= TIME_OF_DAY_MS));
+  const reference = (sameTime.length >= 2 * MIN_HISTORY_POINTS ? sameTime : history).map((h) => h.r);
+  const baseline = robustBaseline(reference, { relativeFloor: LOST_CALLS_RELATIVE_FLOOR });
   if (!(baseline.median > 0)) return 0;
   const k = now.length >= 3 ? Math.max(2, Math.ceil(SUSTAINED_SHARE * now.length)) : 1;
   const level = [...now].sort((a, b) => a - b)[k - 1];
   const missing = baseline.median - level;
   if (!(missing > 0)) return 0;
-  return (missing / baseline.median) * zToScore(missing / baseline.scale, LOST_CALLS_Z);
+  const expected = Math.max(0, callerRise ?? 0) / 100;
+  const mu = Math.max(missing, expected);
+  const logLr = (missing ** 2 - (missing - mu) ** 2) / (2 * baseline.scale ** 2);
+  return (missing / baseline.median) / (1 + Math.exp(-(logLr - LOST_CALLS_PRIOR)));
+};
+
+const DAY_MS = 86_400_000;
+const timeOfDayDistance = (a: number, b: number): number => {
+  const d = (((a - b) % DAY_MS) + DAY_MS) % DAY_MS;
+  return Math.min(d, DAY_MS - d);
 };
 
 /** The rise of a node in a family, in the statistic two nodes share (latency) or in points (errors). */
@@ -503,14 +557,24 @@ export const rankOrigins = (input: OriginInput): OriginAnalysis => {
       const f = flow.get(v) ?? 0;
       if (f === 0) continue;
       const sv = signals.get(v);
-      const parts: { c: string; share: number }[] = [];
+      const parts: { c: string; share: number; lost?: number }[] = [];
       for (const c of callees.get(v) ?? []) {
         if (!inside.has(c) || c === v) continue;
         const sc = signals.get(c);
         if (!sc || sc.newTraffic) continue;
-        const share = family === 'latency' ? latencyShare(sv, sc) : errorShare(sv, sc, { baselineEnd, alertAt }, minCallsPerRequest(v, c));
-        if (share > 0) parts.push({ c, share });
+        if (family === 'latency') {
+          const share = latencyShare(sv, sc);
+          if (share > 0) parts.push({ c, share });
+        } else {
+          const { failed, lost } = errorShare(sv, sc, { baselineEnd, alertAt }, minCallsPerRequest(v, c));
+          if (failed + lost > 0) parts.push({ c, share: Math.min(1, failed), lost });
+        }
       }
+      // Calls lost are read from counts, failures from the callees' own records: lost calls explain only what the
+      // recorded failures leave unexplained.
+      const room = Math.max(0, 1 - parts.reduce((s, x) => s + x.share, 0));
+      const lostTotal = parts.reduce((s, x) => s + (x.lost ?? 0), 0);
+      for (const x of parts) x.share = Math.min(1, x.share + (x.lost ?? 0) * (lostTotal > room ? room / lostTotal : 1));
       clientViews(parts, family, sv, signals, (c) => tiers.get(c) === 'external' && (callees.get(c) ?? []).length === 0);
       const total = parts.reduce((s, x) => s + x.share, 0);
       const scale = total > 1 ? 1 / total : 1;

@@ -199,6 +199,55 @@ describe('unit: rankOrigins (metric-only root cause along the call graph)', () =
     expect(result.ranked.find((r) => r.service === 'notify')?.score ?? 0).toBeLessThan(0.3);
   });
 
+  describe('calls that never arrive (a callee down, scaled to zero, unreachable)', () => {
+    const topology = [node('site', ['api', 'store'], 'frontend'), node('api'), node('store', [], 'database')];
+    const specs = { site: { latency: 100, rps: 50 }, api: { latency: 20, rps: 50 }, store: { latency: 8, rps: 50 } };
+    /** The store's series without any point from `from` on, and with a share of its history's cells empty at random. */
+    const silent = (series: MetricSeries[], from: number, gapShare: number, seed: number): MetricSeries[] => {
+      const random = rng(seed);
+      return series.map((x) => (x.service !== 'store' ? x : { ...x, points: x.points.filter((p) => Date.parse(p.t) < from && random() >= gapShare) }));
+    };
+
+    it('blames the callee whose requests fell by as many calls as its caller now fails, not the caller', () => {
+      // A fifth of the calls to the store never arrive; the site fails 18 % of its requests (retries save a few).
+      const result = rank(topology, world(specs, { errors: { site: 18 }, rps: { store: [50, 50, 40, 40, 40] } }, 21));
+
+      expect(result.ranked[0].service).toBe('store');
+      expect(result.ranked[0].score).toBeGreaterThan(0.5);
+    });
+
+    it('does not blame a callee whose traffic dips by its usual noise while the caller fails on its own', () => {
+      // The site fails 10 % of its requests; the store's traffic dips by 3–5 % (within its noise): losing 10 % of
+      // its calls would have taken twice that.
+      const result = rank(topology, world(specs, { errors: { site: 10 }, rps: { store: [50, 50, 48.5, 47.5, 48.8] } }, 22));
+
+      expect(result.ranked[0].service).toBe('site');
+      expect(result.ranked.find((r) => r.service === 'store')!.score).toBeLessThan(0.1);
+    });
+
+    it('does not blame a noise dip either when the caller\'s own error rise is too small to tell the two apart', () => {
+      const result = rank(topology, world(specs, { errors: { site: 2 }, rps: { store: [50, 50, 48.5, 48, 48.8] } }, 23));
+
+      expect(result.ranked[0].service).toBe('site');
+    });
+
+    it('blames a callee that went silent (no point since the history, ordinary gaps before) while its caller fails', () => {
+      const series = silent(world(specs, { errors: { site: 90 } }, 24), Date.parse(BASELINE_END), 0.15, 5);
+
+      const result = rank(topology, series);
+
+      expect(result.ranked[0].service).toBe('store');
+    });
+
+    it('takes a silent callee for a gap when its caller fails far fewer requests than losing it would cause', () => {
+      const series = silent(world(specs, { errors: { site: 5 } }, 25), Date.parse(BASELINE_END), 0.15, 6);
+
+      const result = rank(topology, series);
+
+      expect(result.ranked[0].service).toBe('site');
+    });
+  });
+
   it('reads a thin baseline (no history) from the points before the alert, with a wide noise floor', () => {
     const series = world(CHAIN_SPECS, DEEP_FAULT).map((s) => ({ ...s, points: s.points.filter((p) => Date.parse(p.t) >= WINDOW[0]) }));
 
