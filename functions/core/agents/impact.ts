@@ -62,7 +62,8 @@ export const metricTrait = (metric: string): MetricTrait => {
   if (/latency|duration|response_time|_ms$|p9\d|p50/.test(m)) return { kind: 'latency', bad: 'up' };
   if (/pool|queue|pending|thread|conn|backlog|wait/.test(m)) return { kind: 'saturation', bad: /_max$|limit|capacity/.test(m) ? 'down' : 'up' };
   if (/cpu|mem|heap|gc|disk|fd|load/.test(m)) return { kind: 'resource', bad: 'up' };
-  if (/throughput|rps|requests|qps|tps/.test(m)) return { kind: 'throughput', bad: 'down' };
+  // Load a service serves: fewer is the failure (consumed capacity, invocations and messages are load too).
+  if (/throughput|rps|requests|qps|tps|consumed|invocations|messages_(received|sent)/.test(m)) return { kind: 'throughput', bad: 'down' };
   return { kind: 'other', bad: 'both' };
 };
 

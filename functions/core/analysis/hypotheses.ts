@@ -157,7 +157,7 @@ export const failingLeaves = (trace: Trace): string[] => {
 };
 
 /** The traffic a service serves (requests, users, revenue): a failure only when it drops. */
-export const isTrafficMetric = (metric: string): boolean => /throughput|rps|requests|users|revenue/i.test(metric);
+export const isTrafficMetric = (metric: string): boolean => /throughput|rps|requests|users|revenue|consumed|invocations|messages_(received|sent)/i.test(metric);
 
 /** CPU at or above this is saturation (a failure signal); below it a CPU rise is just load. */
 export const CPU_SATURATION_PCT = 85;

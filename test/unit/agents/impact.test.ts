@@ -208,3 +208,15 @@ describe('unit: impact helpers', () => {
     expect(severityFrom(base, false).severity).toBe('SEV4');
   });
 });
+
+describe('unit: what a metric means (load is not failure)', () => {
+  it.each(['consumed_write_capacity_units', 'ConsumedReadCapacityUnits', 'lambda_invocations', 'sqs_messages_received'])('%s is load: only a drop is a failure', async (name) => {
+    const { metricTrait } = await import('../../../functions/core/agents/impact.ts');
+    const { isTrafficMetric, isFailureSignal } = await import('../../../functions/core/analysis/hypotheses.ts');
+    expect(metricTrait(name)).toEqual({ kind: 'throughput', bad: 'down' });
+    expect(isTrafficMetric(name)).toBe(true);
+    // A lunch peak raising consumed capacity is more load, not a fault that dates the incident.
+    expect(isFailureSignal({ metric: name, direction: 'up', current: 40 })).toBe(false);
+    expect(isFailureSignal({ metric: name, direction: 'down', current: 1 })).toBe(true);
+  });
+});
