@@ -62,7 +62,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ChangeHistory, type ChangeRequest, type PartialGap, type PastIncident, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
 import { type AwsClientSettings, awsClientOptions, budgetOf } from './clients.ts';
 import { callDeadline, Deadline, DeadlineReached } from './deadline.ts';
-import { type AliasMove, baseEventName, type Draft, draftOf, foldPublishes, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
+import { type AliasMove, SENSITIVE_KEY, baseEventName, type Draft, draftOf, foldPublishes, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
 import { type DeploymentChange, listDeploymentChanges } from './codedeploy.ts';
 import type { DirectorySettings } from './directory-settings.ts';
 import { IncidentHistory } from './history.ts';
@@ -528,7 +528,9 @@ export class AwsChanges implements ChangeHistory {
   #applyParameterHistory(d: Draft, name: string, version: number, secureEvent: boolean, history: readonly ParameterHistory[]): void {
     const current = history.find((h) => h.Version === version);
     const previous = history.filter((h) => h.Version !== undefined && h.Version < version).sort((a, b) => b.Version! - a.Version!)[0];
-    const secure = secureEvent || current?.Type === 'SecureString' || previous?.Type === 'SecureString';
+    const secureType = secureEvent || current?.Type === 'SecureString' || previous?.Type === 'SecureString';
+    // A secret kept as a plain String is still a secret: its values go nowhere (the record, the plan, a model's prompt).
+    const secure = secureType || SENSITIVE_KEY.test(name);
     const ids = d.resource!.identifiers!;
     if (!previous) {
       if (version === 1) {
@@ -540,8 +542,8 @@ export class AwsChanges implements ChangeHistory {
     }
     d.resource!.identifiers = { ...ids, fromVersion: String(previous.Version) };
     if (secure) {
-      d.title = `SSM parameter ${name} (SecureString) changed: version ${previous.Version} → ${version} (values withheld)`;
-      d.details.push(`SecureString values are not read; the previous value is version ${previous.Version} of the parameter.`);
+      d.title = `SSM parameter ${name} (${secureType ? 'SecureString' : 'named like a secret'}) changed: version ${previous.Version} → ${version} (values withheld)`;
+      d.details.push(`${secureType ? 'SecureString values are not read' : 'The values of a parameter named like a secret are not shown'}; the previous value is version ${previous.Version} of the parameter.`);
       d.rollbackPlan = `Put version ${previous.Version}'s value back into ${name}`;
       return;
     }

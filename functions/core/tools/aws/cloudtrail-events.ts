@@ -112,7 +112,8 @@ const list = (o: unknown, name: string): unknown[] => {
   return Array.isArray(v) ? v : [];
 };
 
-const SENSITIVE_KEY = /password|secret|token|credential|privatekey|apikey/i;
+/** Names of keys and parameters whose values are never shown (a secret kept as a plain String parameter included). */
+export const SENSITIVE_KEY = /password|passwd|secret|token|credential|private[-_]?key|api[-_]?key/i;
 const short = (s: string, max = 80): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 /** `key=value` for the request's scalar members (sensitive ones named only), skipping `skip`. */
 const settings = (request: Json, skip: readonly string[]): string[] => {

@@ -427,6 +427,21 @@ describe("what the events do not carry", () => {
     expect(JSON.stringify(c)).not.toContain('ciphertext');
   });
 
+  it('a secret kept as a plain String parameter (named like one): versions only, its values shown nowhere', async () => {
+    const clients = clientsOf();
+    mockClient(clients.cloudtrail)
+      .on(LookupEventsCommand)
+      .resolves({ Events: [event({ id: 'ev-str', name: 'PutParameter', source: 'ssm.amazonaws.com', time: '2024-05-01T11:00:00.000Z', request: { name: '/checkout/db-password', type: 'String', overwrite: true, value: 'HIDDEN_DUE_TO_SECURITY_REASONS' }, response: { version: 2 } })] });
+    mockClient(clients.ssm)
+      .on(GetParameterHistoryCommand)
+      .resolves({ Parameters: [{ Name: '/checkout/db-password', Type: 'String', Version: 1, Value: 'hunter2' }, { Name: '/checkout/db-password', Type: 'String', Version: 2, Value: 'correct-horse' }] });
+    const { changes } = adapter(fakeDirectory({}), clients);
+    const [c] = await changes.listChanges(WINDOW);
+    expect(c!.title).toBe('SSM parameter /checkout/db-password (named like a secret) changed: version 1 → 2 (values withheld)');
+    expect(c!.configChange).toBeUndefined();
+    expect(JSON.stringify(c)).not.toMatch(/hunter2|correct-horse/);
+  });
+
   it('a parameter whose history cannot be read: the change is kept, its old value marked unknown', async () => {
     const clients = clientsOf();
     mockClient(clients.cloudtrail).on(LookupEventsCommand).resolves({ Events: [putParameter] });
