@@ -408,7 +408,8 @@ const errorShare = (v: NodeSignals | undefined, c: NodeSignals, window: Window, 
  * weighted by how sure that is. The ratio of the callee's traffic to its caller's is steady while load comes and
  * goes, so it is judged against its own history at that time of day (the history's points within
  * `TIME_OF_DAY_MS` of the evaluated ones' time of day, when there are enough; else all of it): its level (the k-th
- * lowest evaluated ratio) against that history's median, in units of its robust spread.
+ * lowest evaluated ratio) against that history's median, in units of its robust spread, or of how far the same
+ * statistic dips over as many consecutive history points (its 95th percentile / 1.645) when that is wider.
  *
  * How sure is a likelihood ratio between two readings of the caller's error rise (`callerRise`, points): the
  * callee lost calls (then at least `callerRise` / 100 of its calls per request of the caller are missing: every
@@ -455,10 +456,20 @@ const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, c
   const level = [...now].sort((a, b) => a - b)[k - 1];
   const missing = baseline.median - level;
   if (!(missing > 0)) return 0;
+  // The spread of this very statistic in the history (the k-th lowest of as many consecutive points), so that a
+  // flow whose dips come in runs or with heavier tails than its spread says is judged by what its dips do.
+  const dips: number[] = [];
+  for (let i = 0; i + now.length <= reference.length; i += 1) dips.push(baseline.median - [...reference.slice(i, i + now.length)].sort((a, b) => a - b)[k - 1]);
+  const spread = Math.max(baseline.scale, dips.length >= MIN_HISTORY_POINTS ? quantile(dips, 0.95) / 1.645 : 0);
   const expected = Math.max(0, callerRise ?? 0) / 100;
   const mu = Math.max(missing, expected);
-  const logLr = (missing ** 2 - (missing - mu) ** 2) / (2 * baseline.scale ** 2);
+  const logLr = (missing ** 2 - (missing - mu) ** 2) / (2 * spread ** 2);
   return (missing / baseline.median) / (1 + Math.exp(-(logLr - LOST_CALLS_PRIOR)));
+};
+
+const quantile = (xs: readonly number[], q: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 };
 
 const DAY_MS = 86_400_000;
