@@ -64,7 +64,7 @@ describe('laptop twin, rerun after the execution was lost during the recovery wa
 
     // Act
     const rerun = await api.rerun(accepted.incidentId);
-    const result = await twin.waitForExecution(String(rerun.executionArn), 60_000);
+    const result = await twin.waitForExecution(String(rerun.executionArn), 120_000);
 
     // Assess: the rerun verified and reported, and acted on nothing
     expect(rerun.resumesVerification).toBe(true);
@@ -85,5 +85,5 @@ describe('laptop twin, rerun after the execution was lost during the recovery wa
     expect(timeline.filter((e) => e.type === 'verification').length).toBeGreaterThan(0);
     expect(view.incident.reportLocation).toBeTruthy();
     expect(['RESOLVED', 'ESCALATED']).toContain(view.incident.status);
-  });
+  }, 150_000); // one CI run out of several timed out at 60 s under the full suite's load (not reproduced alone): room for a slow path, not a fix
 });
