@@ -13,7 +13,7 @@ import type { Construct } from 'constructs';
 import { ConfigError } from '../functions/core/config.ts';
 import { ADAPTERS, type AdapterName, type AdapterRow, type IamNeed, omitSwitch } from '../functions/core/tools/adapters.ts';
 import { ssmParameterResource } from '../functions/core/tools/aws/directory-settings.ts';
-import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
+import { parsePassRoles, parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { chooseAdapters, TOOLS_DEFAULT } from '../functions/core/tools/runtime.ts';
 
 /**
@@ -117,6 +117,11 @@ export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFu
       case 'ssm-parameter-of-variable': {
         const name = settings.environment[need.variable];
         if (name !== undefined) to.push(new PolicyStatement({ actions: [...need.actions], resources: [inAccount(ssmParameterResource(name))] }));
+        return;
+      }
+      case 'roles-of-variable': {
+        const value = settings.environment[need.variable];
+        if (value !== undefined) to.push(new PolicyStatement({ actions: [...need.actions], resources: parsePassRoles(value, need.variable), conditions: { StringEquals: { 'iam:PassedToService': [...need.passedToServices] } } }));
         return;
       }
       case 'arns-of-variable': {

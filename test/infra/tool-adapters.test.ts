@@ -130,6 +130,20 @@ describe("stack: tools: 'aws' — the account's own telemetry behind every port"
     expect(findings(synth)).toEqual([]);
   }, SYNTH_TIMEOUT_MS);
 
+  it('lets the executor pass exactly the ECS roles AWS_ACTIONS_ECS_PASS_ROLES lists, to ECS only; nothing without it', () => {
+    const role = 'arn:aws:iam::123456789012:role/checkout-task';
+    const synth = synthStack({ tools: 'aws', toolsEnvironment: { AWS_ACTIONS_RESOURCES: 'arn:aws:ecs:us-east-1:123456789012:service/prod/*', AWS_ACTIONS_ECS_PASS_ROLES: role } });
+    const passing = policiesGranting(synth, 'iam:PassRole');
+    expect(passing).toHaveLength(1);
+    expect(passing[0]!.Properties.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Action: 'iam:PassRole', Resource: role, Condition: { StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'] } } })]),
+    );
+    expect(policiesGranting(synth, 'ecs:UpdateService')).toEqual(passing);
+    expect(findings(synth)).toEqual([]);
+    expect(policiesGranting(synthStack({ tools: 'aws' }), 'iam:PassRole')).toEqual([]);
+    expect(() => synthStack({ tools: 'aws', toolsEnvironment: { AWS_ACTIONS_ECS_PASS_ROLES: 'checkout-task' } })).toThrow(/AWS_ACTIONS_ECS_PASS_ROLES must be comma-separated IAM role ARNs/);
+  }, SYNTH_TIMEOUT_MS);
+
   it('refuses a malformed allow-list at synth, naming the variable', () => {
     expect(() => synthStack({ tools: 'aws', toolsEnvironment: { AWS_ACTIONS_RESOURCES: 'checkout' } })).toThrow(/AWS_ACTIONS_RESOURCES/);
   }, SYNTH_TIMEOUT_MS);

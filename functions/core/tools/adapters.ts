@@ -75,6 +75,8 @@ export type IamNeed =
   | { readonly resource: 'automation-executions'; readonly actions: readonly string[] }
   /** Pass the role whose ARN the variable holds, to one service only. */
   | { readonly resource: 'role-of-variable'; readonly variable: string; readonly passedToService: string; readonly actions: readonly string[] }
+  /** Pass the roles whose ARNs the variable lists (comma-separated), to these services only. */
+  | { readonly resource: 'roles-of-variable'; readonly variable: string; readonly passedToServices: readonly string[]; readonly actions: readonly string[] }
   /**
    * An AWS API on the resources named. Each resource is an ARN pattern in which `{partition}`, `{region}` and
    * `{account}` stand for the deployment's, or `*` for an API that has no resource-level permissions (X-Ray's

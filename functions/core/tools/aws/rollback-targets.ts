@@ -170,7 +170,21 @@ export const outsideAllowList = (patterns: readonly string[], arns: readonly str
 
 // ───────────────────────── settings and IAM ─────────────────────────
 
-export const ACTIONS_VARIABLES = ['AWS_ACTIONS_RESOURCES', 'AWS_ACTIONS_ECS_WAIT_SECONDS', 'AWS_ACTIONS_APPCONFIG_STRATEGY_ID'] as const;
+export const ACTIONS_VARIABLES = ['AWS_ACTIONS_RESOURCES', 'AWS_ACTIONS_ECS_WAIT_SECONDS', 'AWS_ACTIONS_APPCONFIG_STRATEGY_ID', 'AWS_ACTIONS_ECS_PASS_ROLES'] as const;
+
+/** An IAM role ARN in any partition. */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * AWS_ACTIONS_ECS_PASS_ROLES: the task, execution or infrastructure roles an ECS rollback's task definitions name.
+ * `UpdateService` may be authorised only with `iam:PassRole` on them (to ECS), so the stack grants exactly these.
+ */
+export const parsePassRoles = (raw: string, variable = 'AWS_ACTIONS_ECS_PASS_ROLES'): string[] => {
+  const roles = raw.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  if (roles.length === 0) throw new ConfigError(`invalid configuration: ${variable} names no role`);
+  for (const r of roles) if (!ROLE_ARN.test(r)) throw new ConfigError(`invalid configuration: ${variable} must be comma-separated IAM role ARNs (arn:aws:iam::<account>:role/<name>), got ${JSON.stringify(r.slice(0, 200))}`);
+  return roles;
+};
 /** The longest ECS wait: the executor Lambda has 60 s for every action of the plan and the journal's writes. */
 export const MAX_ECS_WAIT_SECONDS = 45;
 
@@ -195,6 +209,8 @@ export const parseActionSettings = (raw: Readonly<Record<string, string | undefi
   if (strategy !== undefined && !/^([a-z0-9]{4,7}|AppConfig\.[A-Za-z0-9]{9,40})$/.test(strategy)) {
     throw new ConfigError(`invalid configuration: AWS_ACTIONS_APPCONFIG_STRATEGY_ID must be a deployment strategy id (4-7 lower-case letters and digits, or a predefined AppConfig.* one such as AppConfig.AllAtOnce), got "${strategy}"`);
   }
+  // Checked here so a malformed list fails at cold start (and at synth); only the stack's grant uses it.
+  if (raw.AWS_ACTIONS_ECS_PASS_ROLES !== undefined) parsePassRoles(raw.AWS_ACTIONS_ECS_PASS_ROLES);
   return {
     resources: raw.AWS_ACTIONS_RESOURCES === undefined ? [] : parseResourcePatterns(raw.AWS_ACTIONS_RESOURCES),
     ecsWaitSeconds: seconds,
@@ -205,4 +221,9 @@ export const parseActionSettings = (raw: Readonly<Record<string, string | undefi
 /** Every API call the adapter makes: granted on the allow-list's patterns only. */
 export const ACTIONS_API = ['lambda:GetAlias', 'lambda:UpdateAlias', 'ecs:DescribeServices', 'ecs:UpdateService', 'ssm:GetParameter', 'ssm:PutParameter', 'appconfig:ListDeployments', 'appconfig:GetDeployment', 'appconfig:StartDeployment'] as const;
 
-export const ACTIONS_IAM: readonly IamNeed[] = [{ resource: 'arns-of-variable', variable: 'AWS_ACTIONS_RESOURCES', actions: ACTIONS_API }];
+export const ACTIONS_IAM: readonly IamNeed[] = [
+  { resource: 'arns-of-variable', variable: 'AWS_ACTIONS_RESOURCES', actions: ACTIONS_API },
+  // An ECS rollback to an earlier task definition passes its roles again: task and execution roles to ecs-tasks, an
+  // infrastructure role to ecs. Only the roles listed, only to ECS.
+  { resource: 'roles-of-variable', variable: 'AWS_ACTIONS_ECS_PASS_ROLES', passedToServices: ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'], actions: ['iam:PassRole'] },
+];

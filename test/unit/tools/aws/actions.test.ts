@@ -122,7 +122,10 @@ describe('settings and the row', () => {
   it('is the aws family row for the actions port, chosen by TOOLS_DEFAULT=aws, granting its API only on the allow-list', () => {
     const row = adapterRow('aws-actions')!;
     expect(row).toMatchObject({ family: 'aws', ports: ['actions'], selectors: [], stackSetting: 'tools' });
-    expect(row.iam).toEqual([{ resource: 'arns-of-variable', variable: 'AWS_ACTIONS_RESOURCES', actions: ACTIONS_API }]);
+    expect(row.iam).toEqual([
+      { resource: 'arns-of-variable', variable: 'AWS_ACTIONS_RESOURCES', actions: ACTIONS_API },
+      { resource: 'roles-of-variable', variable: 'AWS_ACTIONS_ECS_PASS_ROLES', passedToServices: ['ecs-tasks.amazonaws.com', 'ecs.amazonaws.com'], actions: ['iam:PassRole'] },
+    ]);
     expect(chooseAdapters({ TOOLS_DEFAULT: 'aws' }).byPort.actions?.name).toBe('aws-actions');
     expect(parseSettings(row, { AWS_ACTIONS_RESOURCES: ALLOW.join(','), AWS_TOOLS_MAX_ATTEMPTS: '5' })).toMatchObject({ resources: ALLOW, client: { maxAttempts: 5 } });
     expect(() => parseSettings(row, { AWS_ACTIONS_RESOURCES: 'nope' })).toThrow(/AWS_ACTIONS_RESOURCES/);
