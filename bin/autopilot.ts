@@ -72,6 +72,12 @@ interface GlobalOpts {
   json?: boolean;
 }
 
+// `autopilot scenarios | head`: a reader that closes early is the end of the output, not a crash with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command()
   .name('autopilot')
   .description('Incident Autopilot on your laptop: the same handlers and state machine as on AWS, offline.')

@@ -39,3 +39,18 @@ describe('unit: autopilot logs templates', () => {
     expect(out.templates.reduce((n, t) => n + t.count, 0)).toBe(8);
   });
 });
+
+describe('unit: the CLI under a reader that closes early', () => {
+  it('ends quietly when stdout is closed (`autopilot scenarios | head -1`), without an EPIPE stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [new URL('../../../bin/autopilot.ts', import.meta.url).pathname, 'scenarios'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Read one chunk, then close the pipe as `head -1` does.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  }, 30_000);
+});
