@@ -18,7 +18,6 @@
  * Light on purpose (no SDK import): the adapter table parses the variables with it.
  */
 
-export const BUDGET_VARIABLES = ['AWS_TOOLS_CALL_BUDGET_MS', 'AWS_TOOLS_RUN_BUDGET_MS'] as const;
 export const DEFAULT_CALL_BUDGET_MS = 20_000;
 export const DEFAULT_RUN_BUDGET_MS = 40_000;
 /** Agent runs whose start is remembered (a Lambda container runs one agent at a time; the twin a few). */

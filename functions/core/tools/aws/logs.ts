@@ -50,7 +50,7 @@ import { type AwsClientSettings, awsClientOptions, budgetOf } from './clients.ts
 import { callDeadline, Deadline, DeadlineReached, isDeadline } from './deadline.ts';
 import type { DirectorySettings } from './directory-settings.ts';
 import type { ServiceDirectory } from './resources.ts';
-import { serviceDirectory } from './service-directory.ts';
+import { directoryGaps, serviceDirectory } from './service-directory.ts';
 import { isTypedNodeName, parseXrayNodeName, xrayTier } from './xray-names.ts';
 
 export const LOGS_TOOL = 'CloudWatch Logs Insights';
@@ -312,7 +312,7 @@ export class AwsLogs implements Logs {
     };
     for (const e of entries) for (const g of groupsOf(e)) servicesOfGroup.set(g, [...(servicesOfGroup.get(g) ?? []), e.service]);
     // A service the directory could not fully read may have log groups it does not know of.
-    const gaps: PartialGap[] = entries.flatMap((e) => (e.gap ? [{ api: 'AWS service directory', service: e.service, reason: e.gap }] : []));
+    const gaps: PartialGap[] = directoryGaps(entries);
     const allGroups = [...servicesOfGroup.keys()];
     // Services that write logs but whose log groups nobody named: not searched, and said so.
     const unsearched = entries.filter((e) => groupsOf(e).length === 0 && !e.gap && writesLogs(e.service)).map((e) => e.service);

@@ -24,7 +24,7 @@
  */
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { ToolUnavailable, type ToolScope } from '../ports.ts';
+import { type PartialGap, ToolUnavailable, type ToolScope } from '../ports.ts';
 import { type AwsClientSettings, awsClientOptions } from './clients.ts';
 import { Deadline, isDeadline } from './deadline.ts';
 import { type DirectorySettings, parseServiceMap, type ServiceMap, ServiceMapInvalid } from './directory-settings.ts';
@@ -322,5 +322,6 @@ export const serviceDirectory = (settings: DirectorySettings, clients: Directory
   return directory;
 };
 
-/** The gaps of resolved services, one per service that carries one. */
-export const directoryGaps = (entries: readonly ServiceResources[]): string[] => entries.flatMap((e) => (e.gap ? [e.gap] : []));
+/** The partial gaps of resolved services, one per service that carries one, under `api` (what the adapter calls the directory). */
+export const directoryGaps = (entries: readonly ServiceResources[], api: string = DIRECTORY_TOOL): PartialGap[] =>
+  entries.flatMap((e) => (e.gap ? [{ api, service: e.service, reason: e.gap }] : []));

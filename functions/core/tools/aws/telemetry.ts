@@ -48,12 +48,11 @@ import { callDeadline, type Deadline, DeadlineReached, isDeadline, type TimeBudg
 import type { DirectorySettings } from './directory-settings.ts';
 import { applicationSignalsTarget, convertValue, isTarget, type MetricTarget, RESOURCE_METRIC_NAMES, RESOURCE_METRICS, type ResourceMetric, targetKey, targetOfArn, targetOfNode, DYNAMODB_OPERATIONS } from './metric-mapping.ts';
 import type { ServiceDirectory, ServiceResources } from './resources.ts';
-import { serviceDirectory } from './service-directory.ts';
+import { directoryGaps, serviceDirectory } from './service-directory.ts';
 import { SegmentDocument, segmentSpans } from './xray-segments.ts';
 import { parseXrayNodeName, type XrayNodeId, xrayNodeName, xrayServiceSelector, xrayTier } from './xray-names.ts';
 
 export const XRAY = 'AWS X-Ray';
-export const CLOUDWATCH = 'Amazon CloudWatch';
 
 /** The series X-Ray's service statistics give every service (names shared with the recorded format and the importer). */
 export const XRAY_METRICS = {
@@ -524,7 +523,7 @@ export class AwsTelemetry implements Telemetry {
       // The directory's tag read is shared by the run's calls: this one waits for it only until its deadline.
       const entries = await deadline.race(this.#directory.resolve({ ...scope, services }));
       // A source of the directory failed: what it says may be incomplete, and the answer says so.
-      for (const e of entries) if (e.gap) gaps.push({ api: 'service-directory', service: e.service, reason: e.gap });
+      gaps.push(...directoryGaps(entries, 'service-directory'));
       return new Map(entries.map((e) => [e.service, e]));
     } catch (error) {
       gaps.push({ api: 'service-directory', reason: `the service directory failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` });
@@ -887,9 +886,6 @@ export const toTrace = (t: XrayTrace, summaryHasError: boolean, display: (node: 
     spans: unique,
   };
 };
-
-/** The X-Ray and CloudWatch names the adapter can emit (for documentation and tests). */
-export const TELEMETRY_METRIC_NAMES: readonly string[] = [...XRAY_METRIC_NAMES, ...RESOURCE_METRIC_NAMES];
 
 /** The `aws-telemetry` row's settings (adapters.ts parses them from the environment). */
 export interface AwsTelemetrySettings {
