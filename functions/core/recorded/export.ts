@@ -22,6 +22,7 @@
 import { FaultCategory } from '../model.ts';
 import { isChangeRequest, isServiceNode } from '../agents/recorded.ts';
 import type { ChangeRequest } from '../tools/ports.ts';
+import { copyChange } from '../tools/replay-common.ts';
 import { parseRecording, type Recording, RECORDING_FORMAT, type RecordedExpect, type RecordedNode } from './format.ts';
 import { fromReadings } from './readings.ts';
 
@@ -162,19 +163,7 @@ export const exportRecording = (view: ExportableIncident, opts: { name?: string;
     .filter((e) => e.kind === 'change' && isChangeRequest(e.data))
     .map((e) => {
       const c = e.data as ChangeRequest;
-      return {
-        id: c.id,
-        service: c.service,
-        type: c.type,
-        title: c.title,
-        description: c.description,
-        deployedAt: c.deployedAt,
-        state: c.state,
-        ...(c.version ? { version: { from: c.version.from, to: c.version.to } } : {}),
-        ...(c.configChange ? { configChange: { param: c.configChange.param, old: c.configChange.old, new: c.configChange.new } } : {}),
-        ...(c.rollbackPlan !== undefined ? { rollbackPlan: c.rollbackPlan } : {}),
-        ...(c.author !== undefined ? { author: c.author } : {}),
-      };
+      return copyChange(c, c.deployedAt, c.state);
     });
 
   // ── history: the past incidents the similar-incidents agent kept

@@ -23,6 +23,7 @@
 import { byCodeUnit } from '../compare.ts';
 import type { RecordedSeries } from '../recorded/format.ts';
 import type { RecordingSource, Replay, Section } from '../recorded/store.ts';
+import { connectedTopology, copyChange, parseQueryTime, rankPastIncidents } from './replay-common.ts';
 import type { ChangeRequest, LogLine, MetricPoint, MetricSeries, OnCallEntry, Ownership, PastIncident, ServiceNode, Span, ToolScope, Tools, Trace } from './ports.ts';
 import { ToolUnavailable } from './ports.ts';
 
@@ -37,17 +38,7 @@ export class InvalidRecordedQuery extends ToolUnavailable {
 export const MAX_POINTS = 1440;
 const TRACE_LIMIT = { default: 10, max: 100 } as const;
 const LOG_LIMIT = { default: 1000, max: 10_000 } as const;
-const DEFAULT_SEARCH_LIMIT = 10;
 const LEVELS: readonly LogLine['level'][] = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
-/** Words too common in incident text to say anything about similarity (as the simulated history search). */
-const STOPWORDS = new Set(['the', 'a', 'an', 'and', 'or', 'of', 'to', 'in', 'on', 'for', 'with', 'at', 'by', 'from', 'is', 'was', 'are', 'after', 'during', 'increase', 'service']);
-
-const tokens = (text: string): string[] =>
-  text
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((t) => t.length > 1 && !STOPWORDS.has(t));
-
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** What a replay is read into once (per replay, not per query): times parsed, lists by service. */
@@ -123,10 +114,9 @@ export const recordedTools = (source: RecordingSource, opts: { clock?: () => Dat
 
   /** The query window on the recording's clock: shifted back, its end clamped to the end of the recording and to now. */
   const window = (tool: string, replay: Replay, index: Index, q: { from: string; to: string }) => {
-    const from = Date.parse(q.from);
-    const to = Date.parse(q.to);
-    if (Number.isNaN(from)) throw new InvalidRecordedQuery(tool, `from is not an ISO 8601 time: "${q.from}"`);
-    if (Number.isNaN(to)) throw new InvalidRecordedQuery(tool, `to is not an ISO 8601 time: "${q.to}"`);
+    const invalid = (message: string) => new InvalidRecordedQuery(tool, message);
+    const from = parseQueryTime('from', q.from, invalid);
+    const to = parseQueryTime('to', q.to, invalid);
     if (from > to) throw new InvalidRecordedQuery(tool, `from (${q.from}) is after to (${q.to})`);
     return { from: from - replay.offsetMs, to: Math.min(to - replay.offsetMs, index.until, clock().getTime() - replay.offsetMs) };
   };
@@ -192,19 +182,7 @@ export const recordedTools = (source: RecordingSource, opts: { clock?: () => Dat
     ),
   });
 
-  const shiftChange = (c: ChangeRequest, at: number, offsetMs: number): ChangeRequest => ({
-    id: c.id,
-    service: c.service,
-    type: c.type,
-    title: c.title,
-    description: c.description,
-    deployedAt: iso(at + offsetMs),
-    state: c.state,
-    ...(c.version ? { version: { from: c.version.from, to: c.version.to } } : {}),
-    ...(c.configChange ? { configChange: { param: c.configChange.param, old: c.configChange.old, new: c.configChange.new } } : {}),
-    ...(c.rollbackPlan !== undefined ? { rollbackPlan: c.rollbackPlan } : {}),
-    ...(c.author !== undefined ? { author: c.author } : {}),
-  });
+  const shiftChange = (c: ChangeRequest, at: number, offsetMs: number): ChangeRequest => copyChange(c, iso(at + offsetMs), c.state);
 
   return {
     telemetry: {
@@ -244,27 +222,7 @@ export const recordedTools = (source: RecordingSource, opts: { clock?: () => Dat
         const { index } = await replayOf('telemetry', q);
         const nodes = index.nodes.map((n) => ({ name: n.name, tier: n.tier, calls: [...n.calls] }));
         if (!q.services || q.services.length === 0) return nodes;
-        // The part connected to the given services: everything they reach and everything that reaches them.
-        const callers = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
-        for (const n of nodes) for (const c of n.calls) callers.get(c)?.push(n.name);
-        const calls = new Map<string, readonly string[]>(nodes.map((n) => [n.name, n.calls]));
-        const keep = new Set<string>();
-        const walk = (start: string, next: ReadonlyMap<string, readonly string[]>) => {
-          const seen = new Set<string>();
-          const stack = [start];
-          while (stack.length > 0) {
-            const n = stack.pop() as string;
-            if (seen.has(n) || !next.has(n)) continue;
-            seen.add(n);
-            keep.add(n);
-            stack.push(...(next.get(n) ?? []));
-          }
-        };
-        for (const s of q.services) {
-          walk(s, calls);
-          walk(s, callers);
-        }
-        return nodes.filter((n) => keep.has(n.name));
+        return connectedTopology(nodes, q.services);
       },
     },
 
@@ -299,20 +257,7 @@ export const recordedTools = (source: RecordingSource, opts: { clock?: () => Dat
             ...(h.resolutionMinutes !== undefined ? { resolutionMinutes: h.resolutionMinutes } : {}),
             tags: [...h.tags],
           }));
-        const wanted = new Set(tokens(q.text));
-        const services = new Set(q.services ?? []);
-        return [...history, ...during]
-          .map((i) => {
-            const words = new Set(tokens([i.title, i.rootCause, i.resolution, i.category ?? '', i.service, ...i.tags].join(' ')));
-            let score = 0;
-            for (const t of wanted) if (words.has(t)) score += 1;
-            if (services.has(i.service)) score += 2;
-            return { i, score };
-          })
-          .filter((x) => x.score > 0)
-          .sort((a, b) => b.score - a.score || byCodeUnit(b.i.openedAt, a.i.openedAt))
-          .slice(0, Math.max(1, q.limit ?? DEFAULT_SEARCH_LIMIT))
-          .map((x) => x.i);
+        return rankPastIncidents([...history, ...during], q);
       },
 
       async recordIncident(q) {

@@ -10,7 +10,7 @@ import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
 import { applyAction, changeUndoneBy, worldTime, type WorldAction, type WorldState } from '../world/world.ts';
 import { isUndo } from '../runbooks/inverse.ts';
 import { WorldChanged, type WorldStore } from '../world/world-store.ts';
-import { byCodeUnit } from '../compare.ts';
+import { connectedTopology, copyChange, parseQueryTime, rankPastIncidents } from './replay-common.ts';
 
 export class InvalidToolQuery extends Error {
   override name = 'InvalidToolQuery';
@@ -31,21 +31,7 @@ export class WorldContended extends ToolUnavailable {
  */
 export const MAX_WORLD_WRITE_ATTEMPTS = 5;
 
-const DEFAULT_SEARCH_LIMIT = 10;
-/** Words too common in incident text to say anything about similarity. */
-const STOPWORDS = new Set(['the', 'a', 'an', 'and', 'or', 'of', 'to', 'in', 'on', 'for', 'with', 'at', 'by', 'from', 'is', 'was', 'are', 'after', 'during', 'increase', 'service']);
-
-const tokens = (text: string): string[] =>
-  text
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((t) => t.length > 1 && !STOPWORDS.has(t));
-
-const parseTime = (field: string, value: string): number => {
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new InvalidToolQuery(`${field} is not an ISO 8601 time: "${value}"`);
-  return t;
-};
+const parseTime = (field: string, value: string): number => parseQueryTime(field, value, (message) => new InvalidToolQuery(message));
 
 /** Agent runs whose world reads are kept (each entry one parsed world, tens of KB). */
 const RUN_CACHE_ENTRIES = 64;
@@ -167,27 +153,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
         const w = await world('telemetry', q);
         const nodes: ServiceNode[] = w.scenario.services.map((s) => ({ name: s.name, tier: s.tier, calls: [...s.calls] }));
         if (!q.services || q.services.length === 0) return nodes;
-        // The part connected to the given services: everything they reach and everything that reaches them.
-        const callers = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
-        for (const n of nodes) for (const c of n.calls) callers.get(c)?.push(n.name);
-        const calls = new Map(nodes.map((n) => [n.name, n.calls]));
-        const keep = new Set<string>();
-        const walk = (start: string, next: Map<string, readonly string[]>) => {
-          const seen = new Set<string>();
-          const stack = [start];
-          while (stack.length > 0) {
-            const n = stack.pop() as string;
-            if (seen.has(n) || !next.has(n)) continue;
-            seen.add(n);
-            keep.add(n);
-            stack.push(...(next.get(n) ?? []));
-          }
-        };
-        for (const s of q.services) {
-          walk(s, calls);
-          walk(s, callers);
-        }
-        return nodes.filter((n) => keep.has(n.name));
+        return connectedTopology(nodes, q.services);
       },
     },
 
@@ -203,36 +169,13 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
           .map(({ c, at }): ChangeRequest => {
             // Rolled back while the last action on it by `to` undid it (a roll-forward makes it implemented again).
             const undone = changeUndoneBy(w, c.id, to);
-            return {
-              id: c.id,
-              service: c.service,
-              type: c.type,
-              title: c.title,
-              description: c.description,
-              deployedAt: new Date(at).toISOString(),
-              state: undone ? 'rolled-back' : 'implemented',
-              ...(c.version ? { version: { ...c.version } } : {}),
-              ...(c.configChange ? { configChange: { ...c.configChange } } : {}),
-              rollbackPlan: c.rollbackPlan,
-              ...(c.author ? { author: c.author } : {}),
-            };
+            // An empty author is no author (the scenario schema allows "").
+            return copyChange({ ...c, author: c.author || undefined }, new Date(at).toISOString(), undone ? 'rolled-back' : 'implemented');
           });
       },
       async searchIncidents(q) {
         const w = await world('changes', q);
-        const wanted = new Set(tokens(q.text));
-        const services = new Set(q.services ?? []);
-        const scored = pastIncidents(w, clock().getTime())
-          .map((i) => {
-            const words = new Set(tokens([i.title, i.rootCause, i.resolution, i.category ?? '', i.service, ...i.tags].join(' ')));
-            let score = 0;
-            for (const t of wanted) if (words.has(t)) score += 1;
-            if (services.has(i.service)) score += 2;
-            return { i, score };
-          })
-          .filter((x) => x.score > 0)
-          .sort((a, b) => b.score - a.score || byCodeUnit(b.i.openedAt, a.i.openedAt));
-        return scored.slice(0, Math.max(1, q.limit ?? DEFAULT_SEARCH_LIMIT)).map((x) => x.i);
+        return rankPastIncidents(pastIncidents(w, clock().getTime()), q);
       },
       async recordIncident(q) {
         const w = await world('changes', q);
