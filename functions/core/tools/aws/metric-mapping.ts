@@ -59,6 +59,23 @@ export const DYNAMODB_OPERATIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteI
 
 const m = (name: string, metricName: string, stat: string, unit: string, convert: Conversion, combine: Combine, perOperation?: true): ResourceMetric => ({ name, metricName, stat, unit, convert, combine, ...(perOperation ? { perOperation } : {}) });
 
+/** RDS publishes the same metrics for an instance and a cluster (DBInstanceIdentifier / DBClusterIdentifier). */
+const RDS_METRICS: readonly ResourceMetric[] = [
+  m('rds_cpu_pct', 'CPUUtilization', 'Average', '%', 'none', 'max'),
+  m('db_connections', 'DatabaseConnections', 'Average', 'count', 'none', 'sum'),
+  m('rds_freeable_memory_mb', 'FreeableMemory', 'Minimum', 'MB', 'bytes-to-mb', 'min'),
+  m('rds_read_latency_ms', 'ReadLatency', 'Average', 'ms', 'seconds-to-ms', 'max'),
+  m('rds_write_latency_ms', 'WriteLatency', 'Average', 'ms', 'seconds-to-ms', 'max'),
+];
+
+/** API Gateway's REST and HTTP APIs publish the same metrics, but name their 5xx count differently. */
+const apiGatewayMetrics = (fiveXxMetric: string): readonly ResourceMetric[] => [
+  m('apigw_5xx_errors', fiveXxMetric, 'Sum', 'count', 'none', 'sum'),
+  m('apigw_latency_ms', 'Latency', 'Average', 'ms', 'none', 'weighted-by-sample-count'),
+  m('apigw_latency_p99_ms', 'Latency', 'p99', 'ms', 'none', 'max'),
+  m('apigw_requests_rps', 'Count', 'Sum', 'req/s', 'per-second', 'sum'),
+];
+
 /**
  * The mapping. Our names are chosen so that `metricTrait` (agents/impact.ts) reads their kind and bad direction
  * from the name: `_errors`/`5xx` → errors (up is bad), `_ms`/`latency`/`duration` → latency, `queue`/`conn` →
@@ -73,20 +90,8 @@ export const RESOURCE_METRICS: Readonly<Record<ResourceKind, readonly ResourceMe
     m('lambda_concurrent_executions', 'ConcurrentExecutions', 'Maximum', 'count', 'none', 'sum'),
   ],
   ecs: [m('cpu_pct', 'CPUUtilization', 'Average', '%', 'none', 'max'), m('memory_pct', 'MemoryUtilization', 'Average', '%', 'none', 'max')],
-  'rds-instance': [
-    m('rds_cpu_pct', 'CPUUtilization', 'Average', '%', 'none', 'max'),
-    m('db_connections', 'DatabaseConnections', 'Average', 'count', 'none', 'sum'),
-    m('rds_freeable_memory_mb', 'FreeableMemory', 'Minimum', 'MB', 'bytes-to-mb', 'min'),
-    m('rds_read_latency_ms', 'ReadLatency', 'Average', 'ms', 'seconds-to-ms', 'max'),
-    m('rds_write_latency_ms', 'WriteLatency', 'Average', 'ms', 'seconds-to-ms', 'max'),
-  ],
-  'rds-cluster': [
-    m('rds_cpu_pct', 'CPUUtilization', 'Average', '%', 'none', 'max'),
-    m('db_connections', 'DatabaseConnections', 'Average', 'count', 'none', 'sum'),
-    m('rds_freeable_memory_mb', 'FreeableMemory', 'Minimum', 'MB', 'bytes-to-mb', 'min'),
-    m('rds_read_latency_ms', 'ReadLatency', 'Average', 'ms', 'seconds-to-ms', 'max'),
-    m('rds_write_latency_ms', 'WriteLatency', 'Average', 'ms', 'seconds-to-ms', 'max'),
-  ],
+  'rds-instance': RDS_METRICS,
+  'rds-cluster': RDS_METRICS,
   dynamodb: [
     m('dynamodb_throttle_errors', 'ThrottledRequests', 'Sum', 'count', 'none', 'sum', true),
     m('dynamodb_system_errors', 'SystemErrors', 'Sum', 'count', 'none', 'sum', true),
@@ -101,18 +106,8 @@ export const RESOURCE_METRICS: Readonly<Record<ResourceKind, readonly ResourceMe
     m('alb_target_response_time_p99_ms', 'TargetResponseTime', 'p99', 'ms', 'seconds-to-ms', 'max'),
     m('alb_requests_rps', 'RequestCount', 'Sum', 'req/s', 'per-second', 'sum'),
   ],
-  'apigateway-rest': [
-    m('apigw_5xx_errors', '5XXError', 'Sum', 'count', 'none', 'sum'),
-    m('apigw_latency_ms', 'Latency', 'Average', 'ms', 'none', 'weighted-by-sample-count'),
-    m('apigw_latency_p99_ms', 'Latency', 'p99', 'ms', 'none', 'max'),
-    m('apigw_requests_rps', 'Count', 'Sum', 'req/s', 'per-second', 'sum'),
-  ],
-  'apigateway-http': [
-    m('apigw_5xx_errors', '5xx', 'Sum', 'count', 'none', 'sum'),
-    m('apigw_latency_ms', 'Latency', 'Average', 'ms', 'none', 'weighted-by-sample-count'),
-    m('apigw_latency_p99_ms', 'Latency', 'p99', 'ms', 'none', 'max'),
-    m('apigw_requests_rps', 'Count', 'Sum', 'req/s', 'per-second', 'sum'),
-  ],
+  'apigateway-rest': apiGatewayMetrics('5XXError'),
+  'apigateway-http': apiGatewayMetrics('5xx'),
   // Application Signals records Error and Fault as 0/1 per request: their Average is the rate.
   'application-signals': [
     m('appsignals_latency_p99_ms', 'Latency', 'p99', 'ms', 'none', 'max'),
