@@ -52,6 +52,7 @@
  * deployments than read, CloudTrail or CodeDeploy unreadable while the other answered → the changes read, with partial
  * gaps naming what is missing (ports.ts `withPartialGaps`; the agent records each). Both unreadable: ToolUnavailable.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppConfigClient, type DeploymentSummary, GetDeploymentCommand, paginateListDeployments as paginateAppConfigDeployments } from '@aws-sdk/client-appconfig';
 import { CloudTrailClient, type Event as LookupEvent, type LookupAttribute, paginateLookupEvents } from '@aws-sdk/client-cloudtrail';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -207,7 +208,7 @@ export class AwsChanges implements ChangeHistory {
     this.#options = options;
     this.#maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.#interval = options.lookupIntervalMs ?? LOOKUP_INTERVAL_MS;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? ((ms) => delay(ms));
     this.#now = options.now ?? Date.now;
     this.#cloudtrail = options.clients?.cloudtrail;
     this.#codedeploy = options.clients?.codedeploy;

@@ -41,6 +41,7 @@
  * when no service asked for has one, nothing was searched at all: ToolUnavailable saying so (naming the directory's
  * gap when a source failed). `scope.environment` is not used: one account and region.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { CloudWatchLogsClient, GetQueryResultsCommand, type GetQueryResultsCommandOutput, type ResultField, StartQueryCommand, StopQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { byCodeUnit } from '../../compare.ts';
@@ -273,7 +274,7 @@ export class AwsLogs implements Logs {
     this.#limits = { ...DEFAULT_INSIGHTS_LIMITS, ...options.limits };
     this.#options = options;
     this.#client = options.client;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? ((ms) => delay(ms));
     this.#now = options.now ?? Date.now;
   }
 
