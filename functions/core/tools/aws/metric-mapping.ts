@@ -131,6 +131,14 @@ const NAMESPACES: Readonly<Record<ResourceKind, string>> = {
 
 const target = (kind: ResourceKind, dimensions: Record<string, string>, label: string): MetricTarget => ({ kind, namespace: NAMESPACES[kind], dimensions, label });
 
+// The targets both an ARN and an X-Ray node can name: one builder each, so the two readings agree on dimensions and label.
+const lambdaTarget = (name: string): MetricTarget => target('lambda', { FunctionName: name }, `Lambda function ${name}`);
+const tableTarget = (name: string): MetricTarget => target('dynamodb', { TableName: name }, `DynamoDB table ${name}`);
+const queueTarget = (name: string): MetricTarget => target('sqs', { QueueName: name }, `SQS queue ${name}`);
+const rdsInstanceTarget = (id: string): MetricTarget => target('rds-instance', { DBInstanceIdentifier: id }, `RDS instance ${id}`);
+const rdsClusterTarget = (id: string): MetricTarget => target('rds-cluster', { DBClusterIdentifier: id }, `RDS cluster ${id}`);
+const restApiTarget = (apiName: string, stage: string): MetricTarget => target('apigateway-rest', { ApiName: apiName, Stage: stage }, `REST API ${apiName} stage ${stage}`);
+
 /** Why a resource of the directory has no CloudWatch mapping (reported, not silently dropped). */
 export interface Unmapped {
   readonly arn: string;
@@ -161,7 +169,7 @@ export const targetOfArn = (resource: AwsResource | string): MetricTarget | Unma
     case 'lambda': {
       if (r.resourceType !== 'function') return unmapped('only Lambda functions have metrics mapped');
       const name = r.resourceId.split(':')[0]!;
-      return target('lambda', { FunctionName: name }, `Lambda function ${name}`);
+      return lambdaTarget(name);
     }
     case 'ecs': {
       if (r.resourceType !== 'service') return unmapped('only ECS services have metrics mapped');
@@ -171,17 +179,17 @@ export const targetOfArn = (resource: AwsResource | string): MetricTarget | Unma
       return target('ecs', { ClusterName: parts[0]!, ServiceName: parts[1]! }, `ECS service ${parts[0]}/${parts[1]}`);
     }
     case 'rds': {
-      if (r.resourceType === 'db') return target('rds-instance', { DBInstanceIdentifier: r.resourceId }, `RDS instance ${r.resourceId}`);
-      if (r.resourceType === 'cluster') return target('rds-cluster', { DBClusterIdentifier: r.resourceId }, `RDS cluster ${r.resourceId}`);
+      if (r.resourceType === 'db') return rdsInstanceTarget(r.resourceId);
+      if (r.resourceType === 'cluster') return rdsClusterTarget(r.resourceId);
       return unmapped('only RDS instances (db:) and clusters (cluster:) have metrics mapped');
     }
     case 'dynamodb': {
       if (r.resourceType !== 'table') return unmapped('only DynamoDB tables have metrics mapped');
       const name = r.resourceId.split('/')[0]!;
-      return target('dynamodb', { TableName: name }, `DynamoDB table ${name}`);
+      return tableTarget(name);
     }
     case 'sqs':
-      return target('sqs', { QueueName: r.resourceId }, `SQS queue ${r.resourceId}`);
+      return queueTarget(r.resourceId);
     case 'elasticloadbalancing': {
       if (r.resourceType !== 'loadbalancer' || !r.resourceId.startsWith('app/')) return unmapped('only Application Load Balancers (loadbalancer/app/…) have metrics mapped');
       return target('alb', { LoadBalancer: r.resourceId }, `load balancer ${r.resourceId}`);
@@ -191,7 +199,7 @@ export const targetOfArn = (resource: AwsResource | string): MetricTarget | Unma
       if (http) return target('apigateway-http', { ApiId: http[1]!, Stage: http[2]! }, `HTTP API ${http[1]} stage ${http[2]}`);
       const rest = /^\/restapis\/([^/]+)\/stages\/([^/]+)$/.exec(r.resource);
       const apiName = r.tags?.ApiName;
-      if (rest && apiName) return target('apigateway-rest', { ApiName: apiName, Stage: rest[2]! }, `REST API ${apiName} stage ${rest[2]}`);
+      if (rest && apiName) return restApiTarget(apiName, rest[2]!);
       if (rest) return unmapped('a REST API stage is measured by its API name, which the ARN does not carry: tag it ApiName=<name>, or let X-Ray name it (its <ApiName>/<stage> node)');
       return unmapped('only API stages (/apis/<id>/stages/<stage>, /restapis/<id>/stages/<stage>) have metrics mapped');
     }
@@ -216,17 +224,17 @@ export const isTarget = (t: MetricTarget | Unmapped): t is MetricTarget => 'name
 export const targetOfNode = (name: string, type: string | undefined): MetricTarget | undefined => {
   switch (type) {
     case 'AWS::DynamoDB::Table':
-      return name ? target('dynamodb', { TableName: name }, `DynamoDB table ${name}`) : undefined;
+      return name ? tableTarget(name) : undefined;
     case 'AWS::SQS::Queue': {
       const queue = name.split('/').filter(Boolean).at(-1);
-      return queue ? target('sqs', { QueueName: queue }, `SQS queue ${queue}`) : undefined;
+      return queue ? queueTarget(queue) : undefined;
     }
     case 'AWS::Lambda':
     case 'AWS::Lambda::Function':
-      return name ? target('lambda', { FunctionName: name }, `Lambda function ${name}`) : undefined;
+      return name ? lambdaTarget(name) : undefined;
     case 'AWS::ApiGateway::Stage': {
       const at = name.lastIndexOf('/');
-      return at > 0 && at < name.length - 1 ? target('apigateway-rest', { ApiName: name.slice(0, at), Stage: name.slice(at + 1) }, `REST API ${name.slice(0, at)} stage ${name.slice(at + 1)}`) : undefined;
+      return at > 0 && at < name.length - 1 ? restApiTarget(name.slice(0, at), name.slice(at + 1)) : undefined;
     }
     case 'Database::SQL': {
       // <instance>.<hash>.<region>.rds.amazonaws.com, <cluster>.cluster[-ro]-<hash>.<region>.rds.amazonaws.com
@@ -234,7 +242,7 @@ export const targetOfNode = (name: string, type: string | undefined): MetricTarg
       const labels = host.split('.');
       if (!/\.rds\.amazonaws\.com(\.cn)?$/.test(host) || labels.length < 5) return undefined;
       const id = labels[0]!;
-      return /^cluster-(ro-|custom-)?/.test(labels[1]!) ? target('rds-cluster', { DBClusterIdentifier: id }, `RDS cluster ${id}`) : target('rds-instance', { DBInstanceIdentifier: id }, `RDS instance ${id}`);
+      return /^cluster-(ro-|custom-)?/.test(labels[1]!) ? rdsClusterTarget(id) : rdsInstanceTarget(id);
     }
     default:
       return undefined;
