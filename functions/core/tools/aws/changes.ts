@@ -61,7 +61,7 @@ import * as z from 'zod';
 import { byCodeUnit } from '../../compare.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ChangeHistory, type ChangeRequest, type PartialGap, type PastIncident, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
-import { type AwsClientSettings, awsClientOptions, budgetOf } from './clients.ts';
+import { type AwsClientSettings, awsClientOptions, budgetOf, errorReason } from './clients.ts';
 import { callDeadline, Deadline, DeadlineReached } from './deadline.ts';
 import { type AliasMove, SENSITIVE_KEY, baseEventName, type Draft, draftOf, foldPublishes, isContextEvent, lambdaFunction, mapperFor, partitionOf, registeredImages, taskDefinitionName, text, type TrailEvent } from './cloudtrail-events.ts';
 import { type DeploymentChange, listDeploymentChanges } from './codedeploy.ts';
@@ -168,10 +168,6 @@ export const toTrailEvent = (event: LookupEvent): TrailEvent | undefined => {
   };
 };
 
-const reasonOf = (error: unknown): string => {
-  const e = error as { name?: string; message?: string };
-  return `${e?.name ?? 'Error'}: ${(e?.message ?? String(error)).slice(0, 300)}`;
-};
 const short = (s: string, max = VALUE_IN_TITLE): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const quoted = (s: string): string => JSON.stringify(short(s));
 
@@ -246,10 +242,10 @@ export class AwsChanges implements ChangeHistory {
       this.#trailDrafts(new Date(from), new Date(to), useCodeDeploy, deadline),
       useCodeDeploy ? listDeploymentChanges((this.#codedeploy ??= new CodeDeployClient(awsClientOptions(this.#options.clientSettings))), new Date(from), new Date(to), undefined, deadline) : Promise.resolve<{ changes: DeploymentChange[]; truncated?: string }>({ changes: [] }),
     ]);
-    if (trail.status === 'rejected' && (deployments.status === 'rejected' || !useCodeDeploy)) throw new ToolUnavailable(CHANGES_TOOL, `CloudTrail LookupEvents failed: ${reasonOf(trail.reason)}${deployments.status === 'rejected' ? `; CodeDeploy failed: ${reasonOf(deployments.reason)}` : ''}`, { cause: trail.reason });
+    if (trail.status === 'rejected' && (deployments.status === 'rejected' || !useCodeDeploy)) throw new ToolUnavailable(CHANGES_TOOL, `CloudTrail LookupEvents failed: ${errorReason(trail.reason)}${deployments.status === 'rejected' ? `; CodeDeploy failed: ${errorReason(deployments.reason)}` : ''}`, { cause: trail.reason });
     const gaps: PartialGap[] = [];
-    if (trail.status === 'rejected') gaps.push({ api: 'cloudtrail:LookupEvents', reason: `${reasonOf(trail.reason)}: only CodeDeploy deployments were read` });
-    if (deployments.status === 'rejected') gaps.push({ api: 'codedeploy:ListDeployments', reason: `${reasonOf(deployments.reason)}: only CloudTrail events were read` });
+    if (trail.status === 'rejected') gaps.push({ api: 'cloudtrail:LookupEvents', reason: `${errorReason(trail.reason)}: only CodeDeploy deployments were read` });
+    if (deployments.status === 'rejected') gaps.push({ api: 'codedeploy:ListDeployments', reason: `${errorReason(deployments.reason)}: only CloudTrail events were read` });
     if (trail.status === 'fulfilled' && trail.value.truncated) gaps.push({ api: 'cloudtrail:LookupEvents', reason: trail.value.truncated });
     if (deployments.status === 'fulfilled' && deployments.value.truncated) gaps.push({ api: 'codedeploy:ListDeployments', reason: deployments.value.truncated });
     if (trail.status === 'fulfilled' && trail.value.lookupsCut > 0) gaps.push({ api: 'cloudtrail:LookupEvents', reason: `${trail.value.lookupsCut} look-up(s) of previous versions or values were not made, ${deadline.reason}: those changes say their old value is unknown` });
@@ -309,7 +305,7 @@ export class AwsChanges implements ChangeHistory {
         // The directory's tag read is shared by the run's calls; this call waits for it only until its own deadline.
         p = deadline.race(this.#directory.serviceOf({ ...scope, arn })).then(
           (service) => (service ? { service } : {}),
-          (error: unknown) => ({ error: error instanceof ToolUnavailable ? error.reason : reasonOf(error) }),
+          (error: unknown) => ({ error: error instanceof ToolUnavailable ? error.reason : errorReason(error) }),
         );
         cache.set(arn, p);
       }
@@ -436,7 +432,7 @@ export class AwsChanges implements ChangeHistory {
             if (from === undefined) why = `no earlier UpdateAlias/CreateAlias of it was found in CloudTrail's ${HISTORY_DAYS}-day history within the look-back budget`;
           } catch (error) {
             if (error instanceof DeadlineReached) cut += 1;
-            why = `looking back for it failed (${reasonOf(error)})`;
+            why = `looking back for it failed (${errorReason(error)})`;
           }
         } else if (from === undefined) why += ' and the look-back budget of this call is spent';
         if (from !== undefined && d.toVersion) {
@@ -471,7 +467,7 @@ export class AwsChanges implements ChangeHistory {
             this.#applyParameterHistory(d, need.name, need.version, need.secure, await histories.get(need.name)!);
           } catch (error) {
             if (error instanceof DeadlineReached) cut += 1;
-            markUnknown(d, `The previous value is unknown: GetParameterHistory failed (${reasonOf(error)}).`);
+            markUnknown(d, `The previous value is unknown: GetParameterHistory failed (${errorReason(error)}).`);
           }
         }
       }
@@ -483,7 +479,7 @@ export class AwsChanges implements ChangeHistory {
             await this.#applyAppConfigHistory(d, need, deadline);
           } catch (error) {
             if (error instanceof DeadlineReached) cut += 1;
-            markUnknown(d, `The previous configuration version is unknown: ListDeployments failed (${reasonOf(error)}).`);
+            markUnknown(d, `The previous configuration version is unknown: ListDeployments failed (${errorReason(error)}).`);
           }
         }
       }

@@ -48,3 +48,9 @@ export const isThrottleOrTransient = (error: unknown): boolean => {
   const status = e.$metadata?.httpStatusCode;
   return status === 429 || (status !== undefined && status >= 500);
 };
+
+/** `<error name>: <message>` of an SDK (or any) error, the message cut at 300 characters: what a gap or ToolUnavailable quotes. */
+export const errorReason = (error: unknown): string => {
+  const e = error as { name?: string; message?: string };
+  return `${e?.name ?? 'Error'}: ${(e?.message ?? String(error)).slice(0, 300)}`;
+};

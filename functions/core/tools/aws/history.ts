@@ -30,6 +30,7 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/
 import * as z from 'zod';
 import { rankIncidents } from '../../analysis/similar.ts';
 import { type PastIncident, type ToolScope, ToolUnavailable } from '../ports.ts';
+import { errorReason } from './clients.ts';
 
 export const HISTORY_TOOL = 'incident history';
 export const HISTORY_KEY_PREFIX = 'HISTORY#';
@@ -71,11 +72,6 @@ export interface IncidentHistoryOptions {
   /** History items read per search (AWS_HISTORY_MAX_CANDIDATES). @default 200 */
   readonly maxCandidates?: number;
 }
-
-const reasonOf = (error: unknown): string => {
-  const e = error as { name?: string; message?: string };
-  return `${e?.name ?? 'Error'}: ${(e?.message ?? String(error)).slice(0, 300)}`;
-};
 
 export class IncidentHistory {
   readonly #doc: (() => DynamoDBDocumentClient) | undefined;
@@ -121,7 +117,7 @@ export class IncidentHistory {
         startKey = page.LastEvaluatedKey;
       } while (startKey && candidates.length < this.#maxCandidates);
     } catch (error) {
-      throw new ToolUnavailable(HISTORY_TOOL, `Query of ${historyPk(q.environment)} failed: ${reasonOf(error)}`, { cause: error });
+      throw new ToolUnavailable(HISTORY_TOOL, `Query of ${historyPk(q.environment)} failed: ${errorReason(error)}`, { cause: error });
     }
     const wanted = new Set(services);
     const pool = services.length > 0 ? candidates.filter((i) => wanted.has(i.service)) : candidates;
@@ -148,7 +144,7 @@ export class IncidentHistory {
         }),
       );
     } catch (error) {
-      throw new ToolUnavailable(HISTORY_TOOL, `PutItem of incident ${incident.id} failed: ${reasonOf(error)}`, { cause: error });
+      throw new ToolUnavailable(HISTORY_TOOL, `PutItem of incident ${incident.id} failed: ${errorReason(error)}`, { cause: error });
     }
   }
 }

@@ -47,7 +47,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { byCodeUnit } from '../../compare.ts';
 import { type LogLine, type Logs, type PartialGap, type TimeWindow, type ToolScope, ToolUnavailable, withPartialGaps } from '../ports.ts';
 import { LEVEL_SPELLINGS } from '../vendors/splunk.ts';
-import { type AwsClientSettings, awsClientOptions, budgetOf } from './clients.ts';
+import { type AwsClientSettings, awsClientOptions, budgetOf, errorReason } from './clients.ts';
 import { callDeadline, Deadline, DeadlineReached, isDeadline } from './deadline.ts';
 import type { DirectorySettings } from './directory-settings.ts';
 import type { ServiceDirectory } from './resources.ts';
@@ -219,10 +219,6 @@ const epochSeconds = (name: string, iso: string): number => {
   return t / 1000;
 };
 
-const sdkReason = (error: unknown): string => {
-  const e = error as { name?: string; message?: string };
-  return `${e?.name ?? 'Error'}: ${(e?.message ?? String(error)).slice(0, 300)}`;
-};
 
 interface QueryOutcome {
   readonly rows: readonly (readonly ResultField[])[];
@@ -345,7 +341,7 @@ export class AwsLogs implements Logs {
     const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     // No query answered: nothing was read, and that is the tool failing, not an empty answer.
     if (outcomes.length === 0) throw failures[0];
-    for (const f of failures) gaps.push({ api: 'logs:GetQueryResults', reason: f instanceof ToolUnavailable ? f.reason : sdkReason(f) });
+    for (const f of failures) gaps.push({ api: 'logs:GetQueryResults', reason: f instanceof ToolUnavailable ? f.reason : errorReason(f) });
 
     const lines = outcomes
       .flatMap((o) => o.rows)
@@ -379,7 +375,7 @@ export class AwsLogs implements Logs {
         if (isDeadline(error, deadline)) throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${asked.length} log group(s) not answered: ${deadline.reason}`, { cause: error });
         // One group that does not exist fails the whole query: ask again without it, and say it was not there.
         const gone = missingGroup(error, asked);
-        if (gone === undefined || missing.length >= MAX_MISSING_GROUPS) throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${asked.length} log group(s) failed: ${sdkReason(error)}`, { cause: error });
+        if (gone === undefined || missing.length >= MAX_MISSING_GROUPS) throw new ToolUnavailable(LOGS_TOOL, `StartQuery over ${asked.length} log group(s) failed: ${errorReason(error)}`, { cause: error });
         asked = asked.filter((g) => g !== gone);
         missing.push({ api: 'logs:StartQuery', reason: `log group ${gone} does not exist` });
       }
@@ -424,7 +420,7 @@ export class AwsLogs implements Logs {
       } catch (error) {
         if (isDeadline(error, deadline)) return cut(true);
         await this.#stop(queryId);
-        throw new ToolUnavailable(LOGS_TOOL, `GetQueryResults for query ${queryId} failed: ${sdkReason(error)}`, { cause: error });
+        throw new ToolUnavailable(LOGS_TOOL, `GetQueryResults for query ${queryId} failed: ${errorReason(error)}`, { cause: error });
       }
       polls += 1;
       const status = last.status ?? 'Unknown';

@@ -25,7 +25,7 @@
 import { paginateGetResources, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type PartialGap, ToolUnavailable, type ToolScope } from '../ports.ts';
-import { type AwsClientSettings, awsClientOptions } from './clients.ts';
+import { type AwsClientSettings, awsClientOptions, errorReason } from './clients.ts';
 import { Deadline, isDeadline } from './deadline.ts';
 import { type DirectorySettings, parseServiceMap, type ServiceMap, ServiceMapInvalid } from './directory-settings.ts';
 import { type AwsResource, type ParsedArn, parseArn, type ServiceDirectory, type ServiceResources } from './resources.ts';
@@ -105,8 +105,7 @@ const tryParse = (arn: string): ParsedArn | undefined => {
 
 const reasonOf = (error: unknown): string => {
   if (error instanceof ServiceMapInvalid) return error.message;
-  const e = error as { name?: string; message?: string };
-  return `${e?.name ?? 'Error'}: ${(e?.message ?? String(error)).slice(0, 300)}`;
+  return errorReason(error);
 };
 
 /** The default log group of each Lambda function (functions that set their own log group need the map's `logGroups`). */
