@@ -53,9 +53,12 @@ const view = (over: Partial<ExportableIncident> = {}): ExportableIncident => ({
 describe('readings', () => {
   it('keeps a series compactly and reads it back (five significant digits, missing points absent)', () => {
     const r = toReadings([{ t: at(0), v: 1.234567 }, { t: at(1), v: 2 }, { t: at(3, 30), v: 1234567 }]);
-    expect(r).toEqual({ t0: at(0), t: [0, 60, 210], v: [1.2346, 2, 1234600] });
+    expect(r).toEqual({ t0: at(0), t: '0,60,210', v: '1.2346,2,1234600' });
     expect(fromReadings(r)).toEqual([{ at: T0, v: 1.2346 }, { at: T0 + 60_000, v: 2 }, { at: T0 + 210_000, v: 1234600 }]);
     expect(fromReadings({ t0: at(0), t: [0], v: [] })).toBeUndefined();
+    // An older record's number lists still read.
+    expect(fromReadings({ t0: at(0), t: [0, 60], v: [1.2346, 2] })).toEqual([{ at: T0, v: 1.2346 }, { at: T0 + 60_000, v: 2 }]);
+    expect(fromReadings({ t0: at(0), t: '0,60', v: '1,' })).toBeUndefined();
     expect(toReadings([])).toBeUndefined();
   });
 });
