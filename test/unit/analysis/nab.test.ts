@@ -1,12 +1,16 @@
 /**
  * Unit: the scoring behind bench/anomaly-benchmark.ts (NAB's sweeper re-implemented, window metrics, ROC-AUC) on
- * small hand-made cases, and the integrity of the NAB excerpts in bench/data/nab (every label edge is a row).
+ * small hand-made cases, and the integrity of the NAB series in ../shared/data/nab (every label edge is a row;
+ * skipped when that folder is absent).
  * It measures nothing about the detector's quality: that is what the benchmark prints.
  */
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  corpusFiles,
+  DEFAULT_DATA_DIR,
   labelWindows,
-  loadLabels,
+  nabOptimise,
   NAB_PROFILES,
   nabNormalized,
   nabRawScore,
@@ -16,7 +20,6 @@ import {
   probationaryLength,
   rocAuc,
   runSeries,
-  shiftedBaseline,
   windowCounts,
 } from '../../../bench/anomaly-benchmark.ts';
 
@@ -79,37 +82,43 @@ describe('unit: window metrics and ROC-AUC', () => {
     expect(rocAuc([0.1, 0.5, 0.5, 0.9], [false, false, true, true])).toBe(0.875);
     expect(rocAuc([0.1, 0.2], [false, false])).toBeNaN();
   });
-
-  it('places the same alarms at random to get the chance level: one 1-row alarm over a 1-row label hits 1 time in n-1', () => {
-    const rows = 11;
-    const chance = shiftedBaseline([window(5, 5)], [{ startIndex: 0, endIndex: 0 }], rows);
-    expect(chance.recall).toBeCloseTo(1 / (rows - 1), 12);
-    expect(chance.precision).toBeCloseTo(1 / (rows - 1), 12);
-  });
 });
 
-describe('unit: the NAB excerpts', () => {
-  const windows = loadLabels('combined_windows.json') as Record<string, [string, string][]>;
-  const anomalies = loadLabels('combined_labels.json') as Record<string, string[]>;
-
-  it('holds at least 8 series, each with a labelled window whose edges are rows of the excerpt', () => {
-    const files = Object.keys(windows);
-    expect(files.length).toBeGreaterThanOrEqual(8);
-    for (const file of files) {
-      const result = runSeries(file, windows[file], anomalies[file] ?? []);
-      expect(result.labels.length, file).toBeGreaterThan(0);
-      expect(result.scores).toHaveLength(result.rows);
-      for (const t of anomalies[file] ?? []) {
-        const inside = result.labels.some((l) => nabTime(t) >= nabTime(l.start) && nabTime(t) <= nabTime(l.end));
-        const outsideExcerpt = nabTime(t) < result.times[0] || nabTime(t) > result.times[result.times.length - 1];
-        expect(inside || outsideExcerpt, `${file} anomaly ${t}`).toBe(true);
-      }
-    }
-  });
-
+describe('unit: NAB label windows and the corpus optimiser', () => {
   it('rejects a label window whose edge is not a row, rather than silently skipping it like NAB would', () => {
     const times = [nabTime('2015-01-01 00:00:00'), nabTime('2015-01-01 00:05:00'), nabTime('2015-01-01 00:10:00')];
     expect(() => labelWindows(times, [['2015-01-01 00:01:00.000000', '2015-01-01 00:10:00.000000']])).toThrow(RangeError);
     expect(labelWindows(times, [['2014-12-31 00:00:00.000000', '2015-01-01 00:05:00.000000']])).toEqual({ inside: [], outside: 1 });
   });
+
+  it("finds the same best threshold and raw score as trying every distinct score (NAB's optimiser)", () => {
+    // Prepare: two series, pseudo-random scores, windows in each
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const series = [
+      { rows: 300, labels: [window(120, 139), window(250, 269)] },
+      { rows: 200, labels: [window(60, 79)] },
+    ].map(({ rows, labels }) => ({ scores: Array.from({ length: rows }, () => Math.round(rnd() * 50) / 50), sweep: nabSweep(rows, labels, standard) }));
+    // Act
+    const fast = nabOptimise(series, standard);
+    // Assess
+    const thresholds = [...new Set(series.flatMap((x) => x.scores))];
+    const brute = Math.max(...thresholds.map((t) => series.reduce((a, x) => a + nabRawScore(x.scores, x.sweep, t, standard), 0)));
+    expect(fast.raw).toBeCloseTo(brute, 10);
+    expect(series.reduce((a, x) => a + nabRawScore(x.scores, x.sweep, fast.threshold, standard), 0)).toBeCloseTo(brute, 10);
+  });
+});
+
+describe.skipIf(!existsSync(DEFAULT_DATA_DIR))('unit: the NAB series in ../shared/data/nab', () => {
+  it('holds series whose labelled windows all have edges that are rows of the series', () => {
+    const files = corpusFiles(DEFAULT_DATA_DIR);
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    const withWindows = files.filter((f) => f.windows.length > 0).slice(0, 4);
+    for (const { file, windows } of withWindows) {
+      const result = runSeries(DEFAULT_DATA_DIR, file, windows);
+      expect(result.labels.length, file).toBe(windows.length);
+      expect(result.scores).toHaveLength(result.rows);
+    }
+  });
+
 });
