@@ -77,7 +77,7 @@ describe('twin: autopilot eval on recordings', () => {
 });
 
 describe('twin: export → eval round trip', () => {
-  it('exports what the agents saw: the alert, topology, the impact series, changes, history, on-call; no logs or traces', () => {
+  it('exports what the agents saw: the alert, topology, the series, changes, history, on-call, the log templates and traces', () => {
     const r = parseRecording(exported);
     expect(r.alert.service).toBe('checkout-service');
     expect(r.alert.severity).toBe('SEV2');
@@ -87,8 +87,10 @@ describe('twin: export → eval round trip', () => {
     expect(r.changes.map((c) => c.id)).toContain('CR2077');
     expect(r.history.length).toBeGreaterThan(0);
     expect(r.oncall.length).toBeGreaterThan(0);
-    expect('logs' in exported || 'traces' in exported).toBe(false);
-    expect(missing.join(' ')).toMatch(/log lines.*traces/);
+    // The log templates come back as their example lines, the traces as their failing paths.
+    expect(r.logs.length).toBeGreaterThan(0);
+    expect(r.traces.length).toBeGreaterThan(0);
+    expect(missing.join(' ')).toMatch(/variable parts of the log lines/);
     expect(Date.parse(r.recordedUntil)).toBeGreaterThan(Date.parse(r.alert.startedAt));
   });
 

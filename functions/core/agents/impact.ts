@@ -433,7 +433,7 @@ const analyse = async (ctx: AgentContext) => {
       kind: 'trace',
       source: 'telemetry',
       summary: `${t.rootService} ${t.status} in ${fmt(t.totalMs)} ms${origin ? `, error originates in ${origin}` : ''}${slowest ? `, slowest span ${slowest.service} ${slowest.operation} ${fmt(slowest.durationMs)} ms` : ''}`,
-      data: { status: t.status, totalMs: t.totalMs, errorOrigin: origin, spans: t.spans.length },
+      data: { traceId: t.traceId, rootService: t.rootService, startedAt: t.startedAt, status: t.status, totalMs: t.totalMs, errorOrigin: origin, failingLeaves: failingLeaves(t), spans: t.spans.length },
     });
   });
   const errorTraces = traces.filter((t) => t.status === 'ERROR');

@@ -49,6 +49,18 @@ export const templateStatus = (incidentCount: number, baselineCount: number, inc
   return incidentCount >= SPIKE_RATIO * expected && poissonTail(incidentCount, expected) < SPIKE_P_VALUE ? 'spiking' : 'steady';
 };
 
+/**
+ * The two windows the logs agent reads at `now`: the incident (from the impact agent's baseline end to its window
+ * end) and the baseline before it, `BASELINE_LENGTH_FACTOR` times as long. Exported for `autopilot export`, which
+ * writes the template counts back into the windows they were counted in.
+ */
+export const logWindows = (startedAt: string, now: Date): { baselineFrom: number; incidentFrom: number; to: number } => {
+  const windows = incidentWindows(startedAt, now);
+  const incidentFrom = Date.parse(windows.baselineEnd);
+  const incidentMs = Math.max(MINUTE, Date.parse(windows.to) - incidentFrom);
+  return { baselineFrom: incidentFrom - BASELINE_LENGTH_FACTOR * incidentMs, incidentFrom, to: Date.parse(windows.to) };
+};
+
 interface Counts {
   readonly service: string;
   /** `<level>-<miner id>`, unique per service. */
@@ -66,10 +78,12 @@ interface Counts {
 
 const analyse = async (ctx: AgentContext) => {
   const { incident, scope, evidence, deps } = ctx;
-  const windows = incidentWindows(incident.startedAt, deps.clock());
+  const now = deps.clock();
+  const windows = incidentWindows(incident.startedAt, now);
+  const bounds = logWindows(incident.startedAt, now);
   const incidentFrom = windows.baselineEnd;
-  const incidentMs = Math.max(MINUTE, Date.parse(windows.to) - Date.parse(incidentFrom));
-  const baselineFrom = new Date(Date.parse(incidentFrom) - BASELINE_LENGTH_FACTOR * incidentMs).toISOString();
+  const incidentMs = Math.max(MINUTE, bounds.to - bounds.incidentFrom);
+  const baselineFrom = new Date(bounds.baselineFrom).toISOString();
   const baselineMs = BASELINE_LENGTH_FACTOR * incidentMs;
 
   // Services: the alert service and the same topology neighbourhood the impact agent examines. Not the impact
@@ -87,11 +101,14 @@ const analyse = async (ctx: AgentContext) => {
   const baselineLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: baselineFrom, to: incidentFrom }));
 
   // One miner per service and level (a WARN and an ERROR of the same shape are different events), fed the
-  // baseline lines first so a template's id and shape do not depend on the incident; counts are kept per
-  // window. Template ids are `<level>-<miner id>`, unique per service. `counts` holds every template in the order
-  // first seen (the ranking below keeps that order among equals).
-  const miners = new Map<string, Map<LogLine['level'], { miner: TemplateMiner; prefix: string; byId: Map<string, Counts> }>>();
+  // baseline lines first, then the incident's; the miner groups the whole batch (it needs every line to tell
+  // constants from variables), so lines are counted per window once all are in. Template ids are
+  // `<level>-<miner id>`, unique per service. `counts` holds every template in the order first seen (the ranking
+  // below keeps that order among equals).
+  type Miner = { miner: TemplateMiner; prefix: string; byId: Map<string, Counts> };
+  const miners = new Map<string, Map<LogLine['level'], Miner>>();
   const counts: Counts[] = [];
+  const fed: { line: LogLine; window: 'baseline' | 'incident'; m: Miner; lineNo: number }[] = [];
   const feed = (line: LogLine, window: 'baseline' | 'incident') => {
     if (LEVEL_RANK[line.level] < LEVEL_RANK.WARN) return;
     let levels = miners.get(line.service);
@@ -100,7 +117,10 @@ const analyse = async (ctx: AgentContext) => {
     if (!m) levels.set(line.level, (m = { miner: new TemplateMiner(), prefix: `${line.level.toLowerCase()}-`, byId: new Map() }));
     // Without the timestamp: the miner's own first/last seen are not read here (the counts keep theirs), and
     // parsing every line's timestamp was a good part of the feed.
-    const minerId = m.miner.add(line.message);
+    fed.push({ line, window, m, lineNo: m.miner.add(line.message) });
+  };
+  const count = ({ line, window, m, lineNo }: (typeof fed)[number]) => {
+    const minerId = m.miner.templateIdOf(lineNo);
     let c = m.byId.get(minerId);
     if (!c) {
       c = { service: line.service, id: m.prefix + minerId, level: line.level, miner: m.miner, baseline: 0, incident: 0, traceIds: new Set() };
@@ -121,6 +141,7 @@ const analyse = async (ctx: AgentContext) => {
   const byTime = (a: LogLine, b: LogLine) => byCodeUnit(a.timestamp, b.timestamp);
   for (const line of [...(baselineLines ?? [])].sort(byTime)) feed(line, 'baseline');
   for (const line of [...(incidentLines ?? [])].sort(byTime)) feed(line, 'incident');
+  for (const f of fed) count(f);
 
   const baselineKnown = baselineLines !== undefined;
   const rows = counts
@@ -139,7 +160,7 @@ const analyse = async (ctx: AgentContext) => {
       kind: 'log',
       source: 'logs',
       summary: `${r.service} ${r.level} "${r.text}" ×${r.counts.incident} since ${r.counts.first} (${r.status}${baselineKnown ? `, ${r.counts.baseline} in the baseline window` : ''})`,
-      data: { template: r.text, level: r.level, count: r.counts.incident, baselineCount: r.counts.baseline, status: r.status, firstSeen: r.counts.first, lastSeen: r.counts.last, example: r.counts.example, traceIds: [...r.counts.traceIds] },
+      data: { service: r.service, template: r.text, level: r.level, count: r.counts.incident, baselineCount: r.counts.baseline, status: r.status, firstSeen: r.counts.first, lastSeen: r.counts.last, example: r.counts.example, traceIds: [...r.counts.traceIds] },
     });
     return {
       id: r.id,

@@ -10,6 +10,7 @@ import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
 import { readOriginEvidence } from '../analysis/origin-evidence.ts';
+import { toReadings } from '../recorded/readings.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
 import { runAgent, summarise } from './runtime.ts';
 
@@ -30,6 +31,14 @@ export const SERIES_LOOKBACK_HOURS = 3;
 /** ...and at most this much (the change lookback plus the hour before the earliest change). */
 export const MAX_SERIES_LOOKBACK_HOURS = CHANGE_LOOKBACK_HOURS + 1;
 const TRACE_LIMIT = 50;
+/**
+ * Bytes of series readings a root-cause record keeps (`data.readings`, recorded/readings.ts), so `autopilot export`
+ * can write the longer look-back this agent read (hours of a slow burn, the changed services) beside the impact
+ * agent's window. About 10 bytes a point: 120 KB is some 80 series of three hours at one-minute points. The series
+ * the analysis leans on most (the changed services', then the anomalous ones') come first; beyond the budget a
+ * series keeps its summary only, and the export says it lacks its points.
+ */
+export const ROOTCAUSE_READINGS_BUDGET = 120_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -82,7 +91,7 @@ export const findRootCause =
           kind: 'trace',
           source: 'telemetry',
           summary: `trace from ${t.rootService} ${t.status} in ${t.totalMs} ms${leaves.length ? `, failing in ${leaves.join(', ')}` : ''}`,
-          data: { traceId: t.traceId, rootService: t.rootService, status: t.status, totalMs: t.totalMs, failingLeaves: leaves },
+          data: { traceId: t.traceId, rootService: t.rootService, startedAt: t.startedAt, status: t.status, totalMs: t.totalMs, failingLeaves: leaves },
         });
       }
 
@@ -100,10 +109,22 @@ export const findRootCause =
                 metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99],
               }),
             )) ?? []);
-      for (const s of series) {
+      const changed = new Set(changes.map((c) => c.service));
+      let readingBytes = 0;
+      for (const s of [...series].sort((a, b) => Number(changed.has(b.service)) - Number(changed.has(a.service)))) {
         if (s.points.length === 0) continue;
         const last = s.points[s.points.length - 1];
-        evidence.add({ id: `metric:${s.service}:${s.metric}`, kind: 'metric', source: 'telemetry', summary: `${s.service} ${s.metric}: ${s.points.length} points, last ${last.v} ${s.unit} at ${last.t}` });
+        const readings = toReadings(s.points);
+        const bytes = readings ? readings.t.length + readings.v.length + 40 : 0;
+        const keep = readings !== undefined && readingBytes + bytes <= ROOTCAUSE_READINGS_BUDGET;
+        if (keep) readingBytes += bytes;
+        evidence.add({
+          id: `metric:${s.service}:${s.metric}`,
+          kind: 'metric',
+          source: 'telemetry',
+          summary: `${s.service} ${s.metric}: ${s.points.length} points, last ${last.v} ${s.unit} at ${last.t}`,
+          data: { unit: s.unit, ...(keep ? { readings } : {}) },
+        });
       }
 
       const offline = analyseRootCause({

@@ -8,13 +8,20 @@
  * - alert: the first alert of the incident (its own severity, before the impact agent raised it);
  * - topology: the nodes the root-cause agent kept whole, and the impact agent's neighbourhood for the services it
  *   read (with their tier; their calls are known only where a whole node was kept);
- * - metrics: the series the impact agent read (`data.readings` of its metric evidence), each on its own step —
- *   points off that step go to the nearest step, a step already taken keeps its first point;
+ * - metrics: the series the impact agent read over its window and the root-cause agent over its longer look-back
+ *   (`data.readings` of their metric evidence), merged point by point, each on its own step — points off that step
+ *   go to the nearest step, a step already taken keeps its first point;
+ * - logs: the logs agent keeps templates, not lines: each kept template is written back as its example line, as
+ *   many times as it was counted, spread over the window it was counted in (the incident lines between its first and
+ *   last sighting, the baseline lines over the baseline window). A replay mines the same templates with the same
+ *   counts; the lines' variable parts (all but the example's) and the templates it did not keep are lost;
+ * - traces: the agents keep, per trace, its root service, status, duration and the services its failures end in
+ *   (`failingLeaves`), which is all the analysis reads of a trace: each is written as a root span with one failing
+ *   child per such service;
  * - changes: the change requests the root-cause agent read; history: the past incidents the similar-incidents agent
  *   kept (its top three); on-call and ownership: what triage read;
  * - `recordedUntil`: when the last of those agents finished.
- * Logs and traces are left out: the agents keep log templates and trace summaries, not the lines and spans a
- * recording holds, so a replay reports them as gaps (`missing` says so, and the recording's description).
+ * What could not be written is listed in `missing` (and the recording's description).
  *
  * `expect` is written only when a human gives it (`--expect-*` or `--confirm-top`): the system's own outcome is not
  * an answer key. Without it, eval runs the recording unscored.
@@ -24,6 +31,7 @@ import { isChangeRequest, isServiceNode } from '../agents/recorded.ts';
 import type { ChangeRequest } from '../tools/ports.ts';
 import { copyChange } from '../tools/replay-common.ts';
 import { parseRecording, type Recording, RECORDING_FORMAT, type RecordedExpect, type RecordedNode } from './format.ts';
+import { logWindows } from '../agents/logs.ts';
 import { fromReadings } from './readings.ts';
 
 /** The incident as `GET /incidents/{id}` returns it (only what export reads; the rest is ignored). */
@@ -76,6 +84,111 @@ const metricKey = (id: string): { service: string; metric: string } | undefined 
   const rest = id.slice('metric:'.length);
   const at = rest.lastIndexOf(':');
   return at > 0 && at < rest.length - 1 ? { service: rest.slice(0, at), metric: rest.slice(at + 1) } : undefined;
+};
+
+type AgentRecordLike = { readonly evidence?: unknown; readonly completedAt?: unknown; readonly latencyMs?: unknown; readonly output?: unknown } | undefined;
+const LEVELS = new Set(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']);
+/** A recording's log message cap (format.ts). */
+const MESSAGE_MAX = 8192;
+
+/** `count` moments spread evenly over [from, to] (the middle when there is one). */
+const spread = (count: number, from: number, to: number): number[] =>
+  count === 1 ? [Math.round((from + to) / 2)] : Array.from({ length: count }, (_, i) => Math.round(from + ((to - from) * i) / (count - 1)));
+
+/**
+ * The log lines of the logs agent's kept templates (see the header), or undefined when the agent has not run (the
+ * section is then not recorded). Its windows are those of the moment it ran (`completedAt - latencyMs`).
+ */
+const logsOf = (record: AgentRecordLike, startedAt: string, missing: string[]): Recording['logs'] | undefined => {
+  if (!record) {
+    missing.push('log lines (the logs agent has not run)');
+    return undefined;
+  }
+  const ranAt = Date.parse(String(record.completedAt ?? '')) - (typeof record.latencyMs === 'number' ? record.latencyMs : 0);
+  if (Number.isNaN(ranAt)) {
+    missing.push('log lines (the logs agent kept no time it ran at)');
+    return undefined;
+  }
+  const windows = logWindows(startedAt, new Date(ranAt));
+  const lines: Recording['logs'][number][] = [];
+  let kept = 0;
+  let unwritable = 0;
+  for (const e of evidenceOf(record)) {
+    if (e.kind !== 'log' || !e.id.startsWith('log-template:')) continue;
+    const d = obj(e.data);
+    // The service: in the data since it was kept there; before, only in the id `log-template:<service>:<level>-<n>`.
+    const service = str(d?.service) ?? (e.id.lastIndexOf(':') > 'log-template:'.length ? e.id.slice('log-template:'.length, e.id.lastIndexOf(':')) : undefined);
+    const example = str(d?.example);
+    const level = str(d?.level);
+    const count = typeof d?.count === 'number' && Number.isInteger(d.count) && d.count >= 0 ? d.count : undefined;
+    const first = Date.parse(String(d?.firstSeen ?? ''));
+    const last = Date.parse(String(d?.lastSeen ?? ''));
+    if (!service || !example || !level || !LEVELS.has(level) || count === undefined || Number.isNaN(first) || Number.isNaN(last)) {
+      unwritable += 1;
+      continue;
+    }
+    kept += 1;
+    const message = example.slice(0, MESSAGE_MAX);
+    const traceIds = Array.isArray(d?.traceIds) ? (d.traceIds as unknown[]).filter((t): t is string => typeof t === 'string' && t.length > 0) : [];
+    spread(count, first, Math.max(first, last)).forEach((at, i) =>
+      lines.push({ timestamp: new Date(at).toISOString(), service, level: level as 'WARN', message, ...(traceIds[i] ? { traceId: traceIds[i] } : {}) }),
+    );
+    const baseline = typeof d?.baselineCount === 'number' && Number.isInteger(d.baselineCount) && d.baselineCount > 0 ? d.baselineCount : 0;
+    // Inside the baseline window, clear of its edges (the replay's window is a moment off the original's).
+    const margin = Math.min(60_000, (windows.incidentFrom - windows.baselineFrom) / 10);
+    if (baseline > 0) for (const at of spread(baseline, windows.baselineFrom + margin, windows.incidentFrom - margin)) lines.push({ timestamp: new Date(at).toISOString(), service, level: level as 'WARN', message });
+  }
+  lines.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  const output = obj(record.output);
+  const total = typeof output?.totalLines === 'number' ? output.totalLines : undefined;
+  const written = lines.filter((l) => Date.parse(l.timestamp) >= windows.incidentFrom).length;
+  if (total !== undefined && total > written) missing.push(`${total - written} of the ${total} incident log lines, of templates the logs agent did not keep (it keeps the 25 most telling)`);
+  if (unwritable > 0) missing.push(`${unwritable} log template(s) kept without an example line or counts (an older record)`);
+  if (kept > 0) missing.push(`the variable parts of the log lines: each of the ${kept} kept template(s) is written as its example line, as often as it was counted`);
+  return lines;
+};
+
+/** Whether the root-cause agent's error-trace search answered (its tool call record says so). */
+const tracesSearched = (record: (AgentRecordLike & { readonly toolCalls?: unknown }) | undefined): boolean =>
+  Array.isArray(record?.toolCalls) && (record.toolCalls as unknown[]).some((c) => obj(c)?.tool === 'telemetry.getTraces' && obj(c)?.ok === true);
+
+/**
+ * The traces the impact and root-cause agents kept (see the header), or undefined when neither kept one with its
+ * start (an older record). A trace kept by both is written once.
+ */
+const tracesOf = (items: readonly Evidence[], nodes: ReadonlyMap<string, RecordedNode>, searched: boolean, missing: string[]): Recording['traces'] | undefined => {
+  const traces = new Map<string, Recording['traces'][number]>();
+  let unwritable = 0;
+  for (const e of items) {
+    if (e.kind !== 'trace') continue;
+    const d = obj(e.data);
+    const traceId = str(d?.traceId) ?? (e.id.startsWith('trace:') ? e.id.slice('trace:'.length) : undefined);
+    const rootService = str(d?.rootService);
+    const status = d?.status === 'ERROR' || d?.status === 'OK' ? d.status : undefined;
+    const totalMs = typeof d?.totalMs === 'number' && d.totalMs >= 0 ? d.totalMs : undefined;
+    const at = Date.parse(String(d?.startedAt ?? ''));
+    if (!traceId || !rootService || !status || totalMs === undefined || Number.isNaN(at) || !nodes.has(rootService)) {
+      unwritable += 1;
+      continue;
+    }
+    const leaves = (Array.isArray(d?.failingLeaves) ? (d.failingLeaves as unknown[]) : str(d?.errorOrigin) ? [d?.errorOrigin] : []).filter((s): s is string => typeof s === 'string' && s.length > 0);
+    const startedAt = new Date(at).toISOString();
+    // The root fails alone (it is the only leaf), or fails through children, one per leaf (a failing child of the
+    // root's own service where the root's service is a leaf beside others): `failingLeaves` reads the same leaves.
+    const alone = leaves.length === 1 && leaves[0] === rootService;
+    const children = alone ? [] : leaves;
+    const spans: Recording['traces'][number]['spans'] = [
+      { spanId: `${traceId}-0`, service: rootService, operation: 'recorded', startedAt, durationMs: totalMs, status: alone || (children.length > 0 && status === 'ERROR') ? 'ERROR' : 'OK' },
+      ...children.map((service, i) => ({ spanId: `${traceId}-${i + 1}`, parentSpanId: `${traceId}-0`, service, operation: 'recorded', startedAt, durationMs: totalMs, status: 'ERROR' as const })),
+    ];
+    // A trace kept by both agents: the one that names more failing services says more.
+    const known = traces.get(traceId);
+    if (!known || known.spans.length < spans.length) traces.set(traceId, { traceId, rootService, startedAt, totalMs, status, spans });
+  }
+  if (unwritable > 0) missing.push(`${unwritable} trace(s) kept without their start or root service (an older record), or rooted in a service not in the topology`);
+  if (traces.size > 0) missing.push('the spans of each trace but its root and the services its failures end in (all the analysis reads)');
+  // None kept: "no traces" only when a trace search is known to have answered; else the section is not recorded.
+  return traces.size > 0 || searched ? [...traces.values()] : undefined;
 };
 
 /** The answer key of the agents' top hypothesis, for `--confirm-top` (a human confirms it was right). */
@@ -134,18 +247,27 @@ export const exportRecording = (view: ExportableIncident, opts: { name?: string;
   }
   if (dropped > 0) missing.push(`${dropped} call(s) to services the agents kept no node for`);
 
-  // ── metrics: the series the impact agent read
-  const metrics: Recording['metrics'] = [];
-  let trimmed = 0;
-  for (const e of impact) {
+  // ── metrics: the series the impact agent read over its window, and the root-cause agent over its look-back
+  const read = new Map<string, { service: string; metric: string; unit: string; points: Map<number, number> }>();
+  const unread = new Set<string>();
+  for (const e of [...impact, ...rootcause]) {
     const key = e.kind === 'metric' ? metricKey(e.id) : undefined;
     if (!key || !nodes.has(key.service)) continue;
     const data = obj(e.data);
     const points = fromReadings(data?.readings);
     if (!points || points.length === 0) {
-      trimmed += 1;
+      unread.add(e.id);
       continue;
     }
+    let series = read.get(e.id);
+    if (!series) read.set(e.id, (series = { ...key, unit: str(data?.unit)?.slice(0, 32) ?? '', points: new Map() }));
+    // The first reading of a moment wins (the impact agent's, read at the step the analysis used).
+    for (const p of points) if (!series.points.has(p.at)) series.points.set(p.at, p.v);
+  }
+  const metrics: Recording['metrics'] = [];
+  const trimmed = [...unread].filter((id) => !read.has(id)).length;
+  for (const series of read.values()) {
+    const points = [...series.points].map(([at, v]) => ({ at, v })).sort((a, b) => a.at - b.at);
     const step = stepOf(points.map((p) => p.at));
     const start = points[0]!.at;
     const values: (number | null)[] = new Array(Math.min(100_000, Math.round((points.at(-1)!.at - start) / (step * 1000)) + 1)).fill(null);
@@ -153,9 +275,9 @@ export const exportRecording = (view: ExportableIncident, opts: { name?: string;
       const i = Math.round((p.at - start) / (step * 1000));
       if (i < values.length && values[i] === null) values[i] = p.v;
     }
-    metrics.push({ service: key.service, metric: key.metric, unit: str(data?.unit)?.slice(0, 32) ?? '', resolutionSeconds: step, start: new Date(start).toISOString(), values });
+    metrics.push({ service: series.service, metric: series.metric, unit: series.unit, resolutionSeconds: step, start: new Date(start).toISOString(), values });
   }
-  if (trimmed > 0) missing.push(`${trimmed} metric series whose points the impact agent did not keep (an older record, or one trimmed to fit its item)`);
+  if (trimmed > 0) missing.push(`${trimmed} metric series whose points the agents did not keep (an older record, or one trimmed to fit its item)`);
   if (metrics.length === 0) missing.push('every metric series (the impact agent kept none)');
 
   // ── changes the root-cause agent read
@@ -220,8 +342,8 @@ export const exportRecording = (view: ExportableIncident, opts: { name?: string;
     ];
   });
 
-  missing.push('log lines (the logs agent keeps templates and counts, not lines): a replay reports logs as a gap');
-  missing.push('traces (the agents keep summaries, not spans): a replay reports traces as a gap');
+  const logs = logsOf(agents.logs, startedAt, missing);
+  const traces = tracesOf([...impact, ...rootcause], nodes, tracesSearched(agents.rootcause), missing);
   if (!agents.rootcause) missing.push('topology nodes, changes and error traces of the root-cause agent (it has not run)');
   if (!agents.similar) missing.push('the incident history (the similar-incidents agent has not run)');
   if (!agents.triage) missing.push('on-call and ownership (triage has not run)');
@@ -241,6 +363,8 @@ export const exportRecording = (view: ExportableIncident, opts: { name?: string;
     },
     topology: [...nodes.values()],
     ...(metrics.length > 0 ? { metrics } : {}),
+    ...(logs ? { logs } : {}),
+    ...(traces ? { traces } : {}),
     ...(agents.rootcause ? { changes } : {}),
     ...(agents.similar ? { history } : {}),
     ...(agents.triage ? { oncall, ownership } : {}),

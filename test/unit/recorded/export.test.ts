@@ -82,13 +82,82 @@ describe('exportRecording', () => {
     expect(r.oncall).toEqual([{ service: FN, primary: { name: 'P', contact: 'p@example.com' } }]);
     expect(r.ownership).toEqual([{ service: FN, team: 'orders', sloTargetPct: 99.9, sloCurrentPct: 97 }]);
     expect(recording.expect).toBeUndefined();
-    // Left out, not written empty: a replay reports them as gaps.
+    // No logs agent ran, and no trace search is known to have answered: left out, not written empty (a replay
+    // reports them as gaps).
     expect(Object.keys(recording)).not.toContain('logs');
     expect(Object.keys(recording)).not.toContain('traces');
+    expect(missing.join('\n')).toMatch(/log lines \(the logs agent has not run\)/);
     expect(missing.join('\n')).toMatch(/1 service\(s\) the impact agent read but the root-cause agent did not keep whole/);
     expect(missing.join('\n')).toMatch(/1 call\(s\) to services the agents kept no node for/);
-    expect(missing.join('\n')).toMatch(/1 metric series whose points the impact agent did not keep/);
+    expect(missing.join('\n')).toMatch(/1 metric series whose points the agents did not keep/);
     expect(r.description).toContain('Not in this recording: ');
+  });
+
+  it("merges the root-cause agent's longer look-back into the impact agent's series, the impact agent's point winning", () => {
+    const { agents } = view();
+    const longer = [-3, -2, -1, 0, 1].map((m) => ({ t: at(m), v: 100 + m }));
+    const rootcause = { ...agents.rootcause, evidence: [...(agents.rootcause!.evidence as unknown[]), { id: `metric:${TABLE}:throttle_rate_pct`, kind: 'metric', data: { unit: '%', readings: toReadings(longer) } }] };
+    const r = parseRecording(exportRecording(view({ agents: { ...agents, rootcause } })).recording);
+    expect(r.metrics).toEqual([{ service: TABLE, metric: 'throttle_rate_pct', unit: '%', resolutionSeconds: 60, start: at(-3), values: [97, 98, 99, 0, 1.5, 3, 4.5, null, 7.5, 9, 10.5, 12, 13.5] }]);
+  });
+
+  it('writes each kept log template back as its example line, counted in the windows it was counted in', () => {
+    const { agents } = view();
+    // The logs agent ran at minute 10 (completed 10:00:02 after 2 s): its incident window starts at the impact
+    // agent's baseline end, the baseline window before it is twice as long.
+    const logs = {
+      completedAt: at(10, 2),
+      latencyMs: 2000,
+      output: { totalLines: 6 },
+      evidence: [
+        { id: `log-template:${FN}:error-1`, kind: 'log', data: { service: FN, template: 'throttled <*>', level: 'ERROR', count: 3, baselineCount: 2, status: 'spiking', firstSeen: at(6), lastSeen: at(8), example: 'throttled PutItem', traceIds: ['t-1'] } },
+        // An older record: the service only in the id.
+        { id: `log-template:${TABLE}:warn-2`, kind: 'log', data: { template: 'slow', level: 'WARN', count: 1, baselineCount: 0, status: 'new', firstSeen: at(7), lastSeen: at(7), example: 'slow' } },
+        { id: `log-template:${FN}:warn-9`, kind: 'log', data: { template: 'no example', level: 'WARN', count: 1 } },
+      ],
+    };
+    const { recording, missing } = exportRecording(view({ agents: { ...agents, logs } }));
+    const r = parseRecording(recording);
+    const incident = r.logs.filter((l) => l.timestamp >= at(5));
+    expect(incident.map((l) => [l.timestamp, l.service, l.level, l.message, l.traceId])).toEqual([
+      [at(6), FN, 'ERROR', 'throttled PutItem', 't-1'],
+      [at(7), FN, 'ERROR', 'throttled PutItem', undefined],
+      [at(7), TABLE, 'WARN', 'slow', undefined],
+      [at(8), FN, 'ERROR', 'throttled PutItem', undefined],
+    ]);
+    const baseline = r.logs.filter((l) => l.timestamp < at(5));
+    expect(baseline).toHaveLength(2);
+    expect(baseline.every((l) => l.service === FN && l.message === 'throttled PutItem')).toBe(true);
+    expect(missing.join('\n')).toMatch(/1 log template\(s\) kept without an example line/);
+    expect(missing.join('\n')).toMatch(/2 of the 6 incident log lines/);
+  });
+
+  it('writes each kept trace as its root span with one failing child per service its failures end in', () => {
+    const { agents } = view();
+    const trace = (id: string, rootService: string, status: string, failingLeaves: string[]) => ({ id: `trace:${id}`, kind: 'trace', data: { traceId: id, rootService, startedAt: at(6), status, totalMs: 120, failingLeaves } });
+    const rootcause = {
+      ...agents.rootcause,
+      toolCalls: [{ tool: 'telemetry.getTraces', ok: true, latencyMs: 3 }],
+      evidence: [...(agents.rootcause!.evidence as unknown[]), trace('a', FN, 'ERROR', [TABLE]), trace('b', FN, 'ERROR', [FN]), trace('c', FN, 'ERROR', [FN, TABLE]), trace('d', 'gone', 'ERROR', [])],
+    };
+    const { recording, missing } = exportRecording(view({ agents: { ...agents, rootcause } }));
+    const r = parseRecording(recording);
+    const leaves = (t: (typeof r.traces)[number]) => {
+      const failing = t.spans.filter((s) => s.status === 'ERROR');
+      const parents = new Set(failing.map((s) => s.parentSpanId));
+      return failing.filter((s) => !parents.has(s.spanId)).map((s) => s.service);
+    };
+    expect(r.traces.map((t) => [t.traceId, leaves(t)])).toEqual([
+      ['a', [TABLE]],
+      ['b', [FN]],
+      ['c', [FN, TABLE]],
+    ]);
+    expect(missing.join('\n')).toMatch(/1 trace\(s\) kept without their start or root service .*or rooted in a service not in the topology/);
+    // A search that answered with nothing is written as no traces; one not known to have answered is left out.
+    const none = exportRecording(view({ agents: { ...agents, rootcause: { ...agents.rootcause, toolCalls: [{ tool: 'telemetry.getTraces', ok: true }] } } })).recording;
+    expect(none.traces).toEqual([]);
+    const failed = exportRecording(view({ agents: { ...agents, rootcause: { ...agents.rootcause, toolCalls: [{ tool: 'telemetry.getTraces', ok: false }] } } })).recording;
+    expect(Object.keys(failed)).not.toContain('traces');
   });
 
   it('writes the answer key only as given, and --confirm-top takes the most confident hypothesis', () => {
