@@ -15,6 +15,7 @@ import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
+import { toolUseOf } from '../functions/core/agents/tool-use.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { grantToolAdapters, resolveToolSettings, type ToolSettings, type ToolsChoice, ToolSettingsInvalid } from './tool-adapters.ts';
@@ -219,7 +220,8 @@ export class IncidentAutopilotStack extends Stack {
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
-    grantToolAdapters(this, FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => this.functions.get(f.name)), this.tools, this.store.table, [this.functions.get('execute-mitigation')]);
+    // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
+    grantToolAdapters(this, new Map(FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => [f.name, this.functions.get(f.name)])), this.tools, this.store.table, toolUseOf);
 
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),

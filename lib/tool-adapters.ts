@@ -2,7 +2,8 @@
  * The deployment's tool adapters, through the same table the functions build their tools with
  * (functions/core/tools/adapters.ts): which rows this deployment uses, the check of `toolsEnvironment` against the
  * rows' variables and settings schemas (at synth, naming the variable), the grants each row in use declares, and the
- * bundle switches that leave the other rows out of every bundle.
+ * bundle switches that leave the other rows out of every bundle. A function is granted a row's needs only for the
+ * port methods it calls (functions/core/agents/tool-use.ts), each need only if it serves one of them.
  */
 import { Aws } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -11,7 +12,8 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../functions/core/config.ts';
-import { ADAPTERS, type AdapterName, type AdapterRow, type IamNeed, omitSwitch } from '../functions/core/tools/adapters.ts';
+import type { ToolUse } from '../functions/core/agents/tool-use.ts';
+import { ADAPTERS, type AdapterName, type AdapterRow, type IamNeed, omitSwitch, type Port, PORT_METHODS, PORTS, type PortMethod } from '../functions/core/tools/adapters.ts';
 import { ssmParameterResource } from '../functions/core/tools/aws/directory-settings.ts';
 import { parsePassRoles, parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { chooseAdapters, TOOLS_DEFAULT } from '../functions/core/tools/runtime.ts';
@@ -43,6 +45,8 @@ export interface ToolSettings {
   readonly environment: Readonly<Record<string, string>>;
   /** The rows this deployment uses. */
   readonly inUse: readonly AdapterRow[];
+  /** The row configured through `tools` / `toolsEnvironment` that serves each port (none: the port is a gap, or served by an actions setting). */
+  readonly byPort: Readonly<Partial<Record<Port, AdapterRow>>>;
   /** The rows left out of every bundle. */
   readonly omitted: readonly AdapterName[];
 }
@@ -79,68 +83,87 @@ export const resolveToolSettings = (input: ToolSettingsInput): ToolSettings => {
   return {
     choice,
     environment,
+    byPort: Object.fromEntries(PORTS.flatMap((port) => (byPort[port] ? [[port, byPort[port]]] : []))),
     inUse: ADAPTERS.filter((r) => names.has(r.name)),
     omitted: ADAPTERS.filter((r) => !names.has(r.name)).map((r) => r.name),
   };
 };
 
 /**
- * Gives the workflow functions the tools' environment and what the rows configured through it (`toolsEnvironment`,
- * `tools`) declare: read on each secret a variable names, the simulated world's items of the incident table. (The
- * actions rows are granted to the executor by IncidentFunctions, from the same declarations.)
+ * Gives the workflow functions the tools' environment, and each of them what the rows configured through it
+ * (`toolsEnvironment`, `tools`) declare for the port methods that function calls (`toolUse`, by function name):
+ * read on each secret a variable names, the simulated world's items of the incident table, the AWS reads of the
+ * `aws` rows, an actions row's write access (so only the executor, the one function that calls `actions.execute`).
+ * The SSM Automation and webhook actions rows are granted to the executor by IncidentFunctions.
  */
-export const grantToolAdapters = (scope: Construct, functions: readonly NodejsFunction[], settings: ToolSettings, table: ITable, executors: readonly NodejsFunction[] = functions): void => {
+export const grantToolAdapters = (scope: Construct, functions: ReadonlyMap<string, NodejsFunction>, settings: ToolSettings, table: ITable, toolUse: (functionName: string) => ToolUse): void => {
   const secrets = new Map<string, ISecret>();
-  const statements: PolicyStatement[] = [];
-  /** What only the functions that run actions get (an actions row's write access). */
-  const executorStatements: PolicyStatement[] = [];
-  const grant = (need: IamNeed, row: AdapterRow): void => {
-    const to = row.ports.length === 1 && row.ports[0] === 'actions' ? executorStatements : statements;
+  const secretOf = (variable: string, arn: string): ISecret => {
+    let secret = secrets.get(variable);
+    if (!secret) {
+      secret = Secret.fromSecretCompleteArn(scope, `Tools${pascalCase(variable)}`, arn);
+      secrets.set(variable, secret);
+    }
+    return secret;
+  };
+  /** A need's statement, or the secret it reads; none when the variable it reads is unset. */
+  const grantOf = (need: IamNeed): PolicyStatement | ISecret | undefined => {
     switch (need.resource) {
       case 'secret-of-variable': {
         const arn = settings.environment[need.variable];
-        if (arn !== undefined && !secrets.has(need.variable)) secrets.set(need.variable, Secret.fromSecretCompleteArn(scope, `Tools${pascalCase(need.variable)}`, arn));
-        return;
+        return arn === undefined ? undefined : secretOf(need.variable, arn);
       }
       case 'incident-table':
-        statements.push(
-          new PolicyStatement({
-            actions: [...need.actions],
-            resources: [table.tableArn],
-            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': need.leadingKeyPrefixes.map((p) => `${p}*`) } },
-          }),
-        );
-        return;
+        return new PolicyStatement({
+          actions: [...need.actions],
+          resources: [table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': need.leadingKeyPrefixes.map((p) => `${p}*`) } },
+        });
       case 'aws-api':
-        to.push(new PolicyStatement({ actions: [...need.actions], resources: need.resources.map(inAccount) }));
-        return;
+        return new PolicyStatement({ actions: [...need.actions], resources: need.resources.map(inAccount) });
       case 'ssm-parameter-of-variable': {
         const name = settings.environment[need.variable];
-        if (name !== undefined) to.push(new PolicyStatement({ actions: [...need.actions], resources: [inAccount(ssmParameterResource(name))] }));
-        return;
+        return name === undefined ? undefined : new PolicyStatement({ actions: [...need.actions], resources: [inAccount(ssmParameterResource(name))] });
       }
       case 'roles-of-variable': {
         const value = settings.environment[need.variable];
-        if (value !== undefined) to.push(new PolicyStatement({ actions: [...need.actions], resources: parsePassRoles(value, need.variable), conditions: { StringEquals: { 'iam:PassedToService': [...need.passedToServices] } } }));
-        return;
+        return value === undefined ? undefined : new PolicyStatement({ actions: [...need.actions], resources: parsePassRoles(value, need.variable), conditions: { StringEquals: { 'iam:PassedToService': [...need.passedToServices] } } });
       }
       case 'arns-of-variable': {
         const value = settings.environment[need.variable];
-        if (value !== undefined) to.push(new PolicyStatement({ actions: [...need.actions], resources: parseResourcePatterns(value, need.variable) }));
-        return;
+        return value === undefined ? undefined : new PolicyStatement({ actions: [...need.actions], resources: parseResourcePatterns(value, need.variable) });
       }
       default:
         throw new ToolSettingsInvalid(`the stack cannot grant ${need.resource} through toolsEnvironment`);
     }
   };
-  for (const r of settings.inUse.filter((x) => x.stackSetting === 'toolsEnvironment' || x.stackSetting === 'tools')) r.iam.forEach((need) => grant(need, r));
-  for (const fn of functions) {
+  for (const [name, fn] of functions) {
     for (const [key, value] of Object.entries(settings.environment)) fn.addEnvironment(key, value);
-    for (const secret of secrets.values()) secret.grantRead(fn);
-    for (const statement of statements) fn.addToRolePolicy(statement);
-    if (executors.includes(fn)) for (const statement of executorStatements) fn.addToRolePolicy(statement);
+    // The same need reached through two ports (the directory's, through telemetry and logs) is granted once.
+    const granted = new Set<string>();
+    for (const need of toolNeeds(toolUse(name), settings.byPort)) {
+      const key = JSON.stringify({ ...need, methods: undefined });
+      if (granted.has(key)) continue;
+      granted.add(key);
+      const grant = grantOf(need);
+      if (grant instanceof PolicyStatement) fn.addToRolePolicy(grant);
+      else grant?.grantRead(fn);
+    }
   }
 };
+
+/**
+ * The needs of a function calling `use`, of the rows `byPort` chose: for each port it calls, the row serving that
+ * port, and of that row the needs serving a method it calls there (a need naming no methods serves them all).
+ */
+export const toolNeeds = (use: ToolUse, byPort: Readonly<Partial<Record<Port, AdapterRow>>>): IamNeed[] =>
+  PORTS.flatMap((port) => {
+    const calls: readonly PortMethod[] = use[port] ?? [];
+    const row = byPort[port];
+    if (calls.length === 0 || !row || (row.stackSetting !== 'tools' && row.stackSetting !== 'toolsEnvironment')) return [];
+    const methods: readonly PortMethod[] = PORT_METHODS[port];
+    return row.iam.filter((need) => (need.methods ?? methods).some((m) => methods.includes(m) && calls.includes(m)));
+  });
 
 /** esbuild `define`s that leave the unused rows out of a bundle (adapters.ts: each row's `build` tests its switch). */
 export const omitDefines = (omitted: readonly AdapterName[]): Record<string, string> =>

@@ -85,7 +85,7 @@ describe('the LLM reasoner chosen at deploy time', () => {
 describe('vendor adapters chosen at deploy time', () => {
   const TOKEN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:autopilot/dynatrace-token-AbC123';
 
-  it('gives every workflow agent the adapter variables and read access to exactly the named secret', () => {
+  it('gives every workflow agent the adapter variables, and read access to exactly the named secret to those calling telemetry', () => {
     // Act
     const synth = synthStack({ toolsEnvironment: { DYNATRACE_URL: 'https://abc12345.live.dynatrace.com', DYNATRACE_TOKEN_SECRET_ID: TOKEN_ARN } });
     // Assess
@@ -94,7 +94,8 @@ describe('vendor adapters chosen at deploy time', () => {
     const grants = Object.values(synth.template.findResources('AWS::IAM::Policy'))
       .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement)
       .filter((st) => JSON.stringify(st.Action).includes("secretsmanager:GetSecretValue") && JSON.stringify(st.Resource).includes(TOKEN_ARN));
-    expect(grants.length).toBe(FUNCTIONS.filter((f) => f.role === 'workflow').length);
+    // impact, similar, logs, root cause, execute, verify (functions/core/agents/tool-use.ts).
+    expect(grants.length).toBe(6);
     expect(findings(synth)).toEqual([]);
   }, SYNTH_TIMEOUT_MS);
 

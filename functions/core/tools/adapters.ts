@@ -55,11 +55,25 @@ export const PORT_METHODS = {
 
 export type Port = keyof Tools;
 export const PORTS = Object.keys(PORT_METHODS) as readonly Port[];
+/** A method of a port (of any port when none is named). Method names are unique across the ports. */
+export type PortMethod<P extends Port = Port> = (typeof PORT_METHODS)[P][number];
 
 // ───────────────────────── IAM ─────────────────────────
 
-/** What a row needs from IAM, by kind of resource; the stack turns each into a least-privilege statement. */
-export type IamNeed =
+/**
+ * What a row needs from IAM, by kind of resource; the stack turns each into a least-privilege statement, granted
+ * only to the functions that call a port method the need serves (functions/core/agents/tool-use.ts).
+ */
+export type IamNeed = IamResourceNeed & {
+  /**
+   * The port methods that need it (each a method of one of the row's ports). Absent: every method of the row's
+   * ports. A row whose methods call different APIs scopes each need, so that a function calling only `searchIncidents`
+   * is not granted CloudTrail, nor one calling only `getTopology` X-Ray's traces.
+   */
+  readonly methods?: readonly PortMethod[];
+};
+
+type IamResourceNeed =
   /**
    * The actions on the ARN patterns the variable lists (comma-separated, `*` and `?` as IAM reads them; none when
    * the variable is unset): aws/rollback-targets.ts `parseResourcePatterns` parses them.
@@ -511,15 +525,26 @@ const awsTelemetry = row({
           const { awsTelemetry } = await import('./aws/telemetry.ts');
           return { telemetry: awsTelemetry(s, context.clock) };
         },
-  // X-Ray's and CloudWatch's read APIs have no resource-level permissions; the directory reads tags (and the map's parameter).
+  // X-Ray's and CloudWatch's read APIs have no resource-level permissions; the directory reads tags (and the map's
+  // parameter). Every method reads the service graph and the directory; only queryMetrics the statistics and
+  // CloudWatch, only getTraces the traces (aws/telemetry.ts).
   iam: [
+    { resource: 'aws-api', actions: ['xray:GetServiceGraph'], resources: ['*'], why: 'X-Ray GetServiceGraph has no resource-level permissions.' },
     {
       resource: 'aws-api',
-      actions: ['xray:GetServiceGraph', 'xray:GetTimeSeriesServiceStatistics', 'xray:GetTraceSummaries', 'xray:BatchGetTraces'],
+      actions: ['xray:GetTimeSeriesServiceStatistics'],
       resources: ['*'],
-      why: 'The X-Ray read APIs (GetServiceGraph, GetTimeSeriesServiceStatistics, GetTraceSummaries, BatchGetTraces) have no resource-level permissions.',
+      why: 'X-Ray GetTimeSeriesServiceStatistics has no resource-level permissions.',
+      methods: ['queryMetrics'],
     },
-    { resource: 'aws-api', actions: ['cloudwatch:GetMetricData'], resources: ['*'], why: 'CloudWatch GetMetricData has no resource-level permissions.' },
+    { resource: 'aws-api', actions: ['cloudwatch:GetMetricData'], resources: ['*'], why: 'CloudWatch GetMetricData has no resource-level permissions.', methods: ['queryMetrics'] },
+    {
+      resource: 'aws-api',
+      actions: ['xray:GetTraceSummaries', 'xray:BatchGetTraces'],
+      resources: ['*'],
+      why: 'The X-Ray trace APIs (GetTraceSummaries, BatchGetTraces) have no resource-level permissions.',
+      methods: ['getTraces'],
+    },
     ...DIRECTORY_IAM,
   ],
 });
@@ -583,29 +608,34 @@ const awsChangesRow = row({
           const { awsChanges: changesAdapter } = await import('./aws/changes.ts');
           return { changes: changesAdapter(s, { ...(context.dynamo ? { dynamo: context.dynamo } : {}), ...(context.tableName ? { tableName: context.tableName } : {}) }) };
         },
+  // listChanges reads CloudTrail, CodeDeploy, parameter and AppConfig history and the directory; searchIncidents and
+  // recordIncident only the history items of the incident table (history.ts), nothing else of it.
   iam: [
-    { resource: 'aws-api', actions: ['cloudtrail:LookupEvents'], resources: ['*'], why: 'CloudTrail LookupEvents has no resource-level permissions.' },
+    { resource: 'aws-api', actions: ['cloudtrail:LookupEvents'], resources: ['*'], why: 'CloudTrail LookupEvents has no resource-level permissions.', methods: ['listChanges'] },
     {
       resource: 'aws-api',
       actions: ['codedeploy:ListDeployments', 'codedeploy:BatchGetDeployments', 'codedeploy:GetDeploymentGroup'],
       resources: ['arn:{partition}:codedeploy:{region}:{account}:deploymentgroup:*'],
       why: 'Deployments are listed account-wide: every deployment group of the account and region.',
+      methods: ['listChanges'],
     },
     {
       resource: 'aws-api',
       actions: ['ssm:GetParameterHistory'],
       resources: ['arn:{partition}:ssm:{region}:{account}:parameter/*'],
       why: 'The parameter a PutParameter event changed is known only at run time; read without decryption (SecureString values stay encrypted and are not shown).',
+      methods: ['listChanges'],
     },
     {
       resource: 'aws-api',
       actions: ['appconfig:ListDeployments', 'appconfig:GetDeployment'],
       resources: ['arn:{partition}:appconfig:{region}:{account}:application/*/environment/*', 'arn:{partition}:appconfig:{region}:{account}:application/*/environment/*/deployment/*'],
       why: 'The AppConfig environment a StartDeployment event changed is known only at run time.',
+      methods: ['listChanges'],
     },
-    // Past incidents: the history items (history.ts), nothing else of the table.
-    { resource: 'incident-table', actions: ['dynamodb:Query', 'dynamodb:PutItem'], leadingKeyPrefixes: ['HISTORY#'] },
-    ...DIRECTORY_IAM,
+    { resource: 'incident-table', actions: ['dynamodb:Query'], leadingKeyPrefixes: ['HISTORY#'], methods: ['searchIncidents'] },
+    { resource: 'incident-table', actions: ['dynamodb:PutItem'], leadingKeyPrefixes: ['HISTORY#'], methods: ['recordIncident'] },
+    ...DIRECTORY_IAM.map((need): IamNeed => ({ ...need, methods: ['listChanges'] })),
   ],
 });
 

@@ -873,7 +873,8 @@ describe('the aws-changes row', () => {
     expect(parseSettings(row, { AWS_CHANGES_MAX_EVENTS: '500', AWS_CHANGES_CODEDEPLOY: 'false', AWS_HISTORY_MAX_CANDIDATES: '100' })).toMatchObject({ maxEvents: 500, codeDeploy: false, historyMaxCandidates: 100 });
     expect(() => parseSettings(row, { AWS_CHANGES_MAX_EVENTS: '10' })).toThrow('AWS_CHANGES_MAX_EVENTS must be an integer between 50 and 10000, got "10"');
     expect(() => parseSettings(row, { AWS_CHANGES_CODEDEPLOY: 'yes' })).toThrow('AWS_CHANGES_CODEDEPLOY must be true or false, got "yes"');
-    expect(row.iam).toContainEqual({ resource: 'incident-table', actions: ['dynamodb:Query', 'dynamodb:PutItem'], leadingKeyPrefixes: ['HISTORY#'] });
+    expect(row.iam).toContainEqual({ resource: 'incident-table', actions: ['dynamodb:Query'], leadingKeyPrefixes: ['HISTORY#'], methods: ['searchIncidents'] });
+    expect(row.iam).toContainEqual({ resource: 'incident-table', actions: ['dynamodb:PutItem'], leadingKeyPrefixes: ['HISTORY#'], methods: ['recordIncident'] });
     const built = await row.build!(parseSettings(row, {}), { getSecret: async () => '' });
     expect(built.changes).toBeInstanceOf(AwsChanges);
     // No table in this context: the history is a gap saying so, not an empty past.
