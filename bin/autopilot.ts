@@ -9,7 +9,7 @@
  *   eval         run every scenario and recorded incident through the whole workflow and score the diagnosis
  *                (top-1, top-3, Brier)
  *   metrics anomalies <file.csv>   anomaly score per row of a `timestamp,value` series, and the windows
- *   logs templates <file>          Drain-class template id per log line, and the templates with counts
+ *   logs templates <file>          template id per log line, and the templates with counts
  *   import petshop <scenario-dir> --out <dir>   the PetShop dataset's cases of one traffic scenario as recordings
  *   incidents, show, approve, reject, rerun, send, export <id> <dir> (what the agents saw, as a recording)
  *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
@@ -426,18 +426,13 @@ metrics
 const logs = program.command('logs').description('log analysis on files');
 logs
   .command('templates <file>')
-  .description('Drain-class template mining: a template id per line, and the templates with counts')
-  .option('--similarity <x>', 'similarity threshold in [0,1]', (v) => {
-    const x = Number(v);
-    if (!(x >= 0 && x <= 1)) throw new InvalidArgumentError('--similarity must be a number in [0, 1]');
-    return x;
-  })
-  .action(async (file: string, opts: { similarity?: number }, cmd: Command) => {
+  .description('template mining (Brain-style, one configuration for every format): a template id per line, and the templates with counts')
+  .action(async (file: string, _opts: unknown, cmd: Command) => {
     const { mineTemplates } = await import('../functions/core/analysis/logs.ts');
     const text = readText(file);
     const lines = text.split(/\r?\n/);
     if (lines.at(-1) === '') lines.pop(); // the final newline ends the last line; it does not start another
-    const result = mineTemplates(lines, { similarity: opts.similarity });
+    const result = mineTemplates(lines);
     if (globals(cmd).json) return printJson(result);
     const sorted = [...result.templates].sort((a, b) => b.count - a.count);
     const width = Math.max(2, ...sorted.map((t) => safe(t.id).length));

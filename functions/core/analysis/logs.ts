@@ -1,24 +1,33 @@
 /**
- * Log template mining: an online parser of the Drain family (He et al., "Drain: An Online Log Parsing
- * Approach with Fixed Depth Tree", ICWS 2017), the approach Loghub's benchmark ranks among the most
- * accurate, and the one Drain3 uses in production.
+ * Log template mining: groups log messages into events and shows each event as a template (constant words kept,
+ * variables as `<*>`). One configuration for every log format: no per-format patterns or thresholds.
  *
- * How a line finds its template:
- * 1. Masking: generic variable shapes (UUIDs, timestamps, IPs, hex, paths, durations, numbers) become `<*>`
- *    with regular expressions that know nothing about any particular log format.
- * 2. Tokens: whitespace-separated (plus optional extra delimiters).
- * 3. A fixed-depth parse tree: the first level is the token count, the next `depth − 3` levels are the
- *    leading tokens (a token holding a digit or a wildcard goes to the `<*>` branch, and so does any token
- *    once a node has `maxChildren` children). A leaf holds a short list of templates.
- * 4. In the leaf, the template with the highest token-wise similarity (equal constant tokens / length; ties
- *    go to the template with more wildcards) is chosen if the similarity is ≥ `similarity`; positions where
- *    the line differs become `<*>`. Otherwise the line starts a new template.
- * Template ids never change once given, even as the template generalises.
+ * The approach is that of Brain (Yu et al., "Brain: Log Parsing With Bidirectional Parallel Tree", IEEE TSC 2023),
+ * which Loghub's benchmark ranks among the most accurate: a word that many lines share at the same position is a
+ * constant, and a column decides by how many distinct words it holds whether it tells events apart or is a
+ * variable. It needs the whole batch, so lines are grouped when the grouping is read, not as they are added.
+ *
+ * How lines are grouped:
+ * 1. Tokens: words split at whitespace and at `= , ; ( ) [ ] { } " ' |`, and at `:` unless digits stand on both
+ *    sides (`12:04:13`, `10.0.0.1:5432` stay whole); the punctuation is a token too.
+ * 2. Variables by shape, whatever the format: a token holding a digit (numbers, IPs, hex, ids, versions), a path,
+ *    a host name (three or more dot-separated lowercase labels ending in a 2–4 letter label, or a name before
+ *    `:port`), a month or weekday name next to a date part. A unit after a number joins it (`1.5 KB`, `<1 sec`),
+ *    a bracketed group of variables only (`(18.4 KB)`, `[10.0.0.1]`) is an annotation and does not count,
+ *    and adjacent variables are one (`Fri Jun 17 07:07:00 2005`, `host:port`): so a value's own spaces do not
+ *    change an event's token count.
+ * 3. Lines with the same token count are read together. Each (position, word) counts how many lines hold it;
+ *    a line's root is its largest set of words with one common count (ties: the higher count): lines with the
+ *    same root form a first group (the words an event's lines share all have that event's count).
+ * 4. Inside a group, a column whose words differ is split on when it holds at most `maxSplitValues` distinct
+ *    words (`Failed password` / `Failed none`, `begin` / `end`), fewest first, recursively; a column with more,
+ *    or whose words are all different (three lines or more), or that mixes words with variables, is a variable.
+ * Template ids (`t1`, `t2`, …) follow the order of each template's first line, so a batch always gets the same ids.
  */
 
 export const WILDCARD = '<*>';
 
-/** Generic variable shapes, applied in order (more specific first). */
+/** Generic variable shapes inside one token, for showing a constant token (`blk_<*>`, `HikariPool-<*>`). */
 export const DEFAULT_MASKS: readonly RegExp[] = [
   // UUIDs
   /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
@@ -39,27 +48,25 @@ export const DEFAULT_MASKS: readonly RegExp[] = [
 ];
 
 export interface TemplateMinerOptions {
-  /** Total tree depth counting the root, the token-count level and the leaf (Drain's default 4: one token level). */
-  readonly depth?: number;
-  /** Similarity threshold in [0, 1] (default 0.4, Drain3's default). */
-  readonly similarity?: number;
-  /** Children per internal node before tokens are routed to the wildcard branch (default 100). */
-  readonly maxChildren?: number;
-  /** Masks applied before tokenising; `[]` disables masking. */
-  readonly masks?: readonly RegExp[];
-  /** Extra token delimiters besides whitespace (e.g. `['=', ',']`). */
+  /**
+   * A column whose words differ splits a group when it holds at most this many distinct words; more, and it is a
+   * variable (default 4, Brain's usual setting).
+   */
+  readonly maxSplitValues?: number;
+  /** Extra token delimiters (single characters) besides whitespace and `= , ; ( ) [ ] { } " ' |`. */
   readonly delimiters?: readonly string[];
 }
 
 export interface MinedTemplate {
   readonly id: string;
   readonly template: string;
+  /** The template's tokens as shown (variables `<*>`), without the separators between them. */
   readonly tokens: readonly string[];
   readonly count: number;
   /** ISO 8601 of the earliest/latest timestamp seen (when lines came with timestamps). */
   readonly firstSeen?: string;
   readonly lastSeen?: string;
-  /** The first line that created the template, as given. */
+  /** The template's first line, as given. */
   readonly example: string;
 }
 
@@ -67,27 +74,223 @@ export class InvalidMinerOptions extends Error {
   override name = 'InvalidMinerOptions';
 }
 
-interface Cluster {
-  readonly id: string;
-  tokens: string[];
-  count: number;
-  first?: number;
-  last?: number;
-  readonly example: string;
-}
-
-interface TreeNode {
-  readonly children: Map<string, TreeNode>;
-  readonly clusters: Cluster[];
-}
-
-const node = (): TreeNode => ({ children: new Map(), clusters: [] });
-const HAS_DIGIT = /\d/;
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** Replaces variable-looking substrings with `<*>` using `masks` (default `DEFAULT_MASKS`). */
 export const maskMessage = (message: string, masks: readonly RegExp[] = DEFAULT_MASKS): string =>
   masks.reduce((text, mask) => text.replace(mask, WILDCARD), message);
+
+// ───────────────────────── tokens and variables by shape ─────────────────────────
+
+/** The key of a variable token (not a string any log can hold). */
+const VAR = '\u0000';
+const BASE_DELIMITERS = '=,;()[]{}"\'|';
+const WHITESPACE = new Set([' ', '\t', '\n', '\r', '\f', '\v']);
+const HAS_DIGIT = /\d/;
+const HAS_WORD = /\w/;
+const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+/** Three or more lowercase labels ending in a 2–4 letter one: `proxy.cse.cuhk.edu.hk`, `ns.example.com`. */
+const HOST = /^(?:[a-z0-9-]+\.){2,}[a-z]{2,4}$/;
+/** A name before `:port` (`github.com:443`, `wpad:80`): lowercase labels, at least one letter. */
+const HOST_BEFORE_PORT = /^(?=[a-z0-9.-]*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
+const PORT = /^\d{2,5}$/;
+/** Unix, Windows (`\Windows\winsxs\…`) or URL (`//host/a`) paths of at least two segments. */
+const PATH = /^(?:[\\/][^\\/]*){2,}$/;
+const MONTH_OR_DAY_NAME = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|september|october|november|december|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)$/i;
+/** Units that belong to the number before them. */
+const UNIT = /^(?:[kmgtpe]i?b|b|ns|us|µs|ms|s|m|h|d|sec|secs|seconds?|mins?|minutes?|hrs?|hours?|days?)$/i;
+const CLOSING = new Map([['(', ')'], ['[', ']'], ['{', '}']]);
+
+/** One token of a line: its key (the word, or `VAR`), where it is, and an annotation that follows it. */
+interface Token {
+  key: string;
+  readonly start: number;
+  end: number;
+  /** End of a following bracketed group of variables (`(1.16 KB)`), left out of the key sequence. */
+  annotationEnd: number;
+}
+
+interface Piece {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+  /** Whitespace or the line's start right before it. */
+  readonly spaced: boolean;
+}
+
+const splitPieces = (message: string, delimiters: ReadonlySet<string>): Piece[] => {
+  const out: Piece[] = [];
+  let start = -1;
+  let spaced = true;
+  for (let i = 0; i < message.length; i += 1) {
+    const code = message.charCodeAt(i);
+    const white = code <= 32;
+    const c = white ? '' : message[i];
+    const delimiter = !white && (code === 58 ? !(isDigit(message[i - 1]) && isDigit(message[i + 1])) : code < 128 && !(code >= 48 && code <= 57) && !(code >= 65 && code <= 90) && !(code >= 97 && code <= 122) && delimiters.has(c));
+    if (!white && !delimiter) {
+      if (start < 0) start = i;
+      continue;
+    }
+    if (start >= 0) {
+      out.push({ text: message.slice(start, i), start, end: i, spaced });
+      spaced = false;
+      start = -1;
+    }
+    if (white) spaced = true;
+    else {
+      out.push({ text: c, start: i, end: i + 1, spaced });
+      spaced = false;
+    }
+  }
+  if (start >= 0) out.push({ text: message.slice(start), start, end: message.length, spaced });
+  return out;
+};
+
+/** A piece's key: `VAR` when its shape says variable (see the header, step 2). */
+const pieceKeys = (pieces: readonly Piece[]): string[] => {
+  const keys = pieces.map((p, i) => {
+    const t = p.text;
+    if (HAS_DIGIT.test(t) || ((t[0] === '/' || t[0] === '\\') && PATH.test(t)) || (t.includes('.') && HOST.test(t))) return VAR;
+    const colon = pieces[i + 1];
+    const port = pieces[i + 2];
+    if (colon?.text === ':' && !colon.spaced && port && !port.spaced && PORT.test(port.text) && HOST_BEFORE_PORT.test(t)) return VAR;
+    return t;
+  });
+  // month and weekday names are variables next to a date part (not `may` in "may not")
+  const datePart = (i: number) => i >= 0 && i < pieces.length && (HAS_DIGIT.test(pieces[i].text) || MONTH_OR_DAY_NAME.test(pieces[i].text));
+  keys.forEach((k, i) => {
+    if (k !== VAR && k.length >= 3 && k.length <= 9 && MONTH_OR_DAY_NAME.test(k) && (datePart(i - 1) || datePart(i + 1))) keys[i] = VAR;
+  });
+  // a unit right after a number is part of it
+  keys.forEach((k, i) => {
+    if (k !== VAR && i > 0 && k.length <= 7 && keys[i - 1] === VAR && HAS_DIGIT.test(pieces[i - 1].text) && UNIT.test(k)) keys[i] = VAR;
+  });
+  return keys;
+};
+
+/** The tokens of a message, variables by shape as `VAR`, annotations set aside, adjacent variables merged. */
+const tokensOf = (message: string, delimiters: ReadonlySet<string>): Token[] => {
+  const pieces = splitPieces(message, delimiters);
+  const keys = pieceKeys(pieces);
+  const out: Token[] = [];
+  for (let i = 0; i < pieces.length; i += 1) {
+    const key = keys[i];
+    const previous = out.at(-1);
+    const closing = CLOSING.get(key);
+    if (closing && previous) {
+      // a bracketed group of variables only annotates the token before it
+      let j = i + 1;
+      while (j < pieces.length && keys[j] === VAR) j += 1;
+      if (j > i + 1 && keys[j] === closing) {
+        previous.annotationEnd = pieces[j].end;
+        i = j;
+        continue;
+      }
+    }
+    // `host:port`, `a/b` between variables, and runs of variables, are one variable
+    if ((key === ':' || key === '/') && previous?.key === VAR && previous.annotationEnd === previous.end) {
+      let j = i + 1;
+      while (j < pieces.length && (keys[j] === ':' || keys[j] === '/') && !pieces[j].spaced) j += 1;
+      if (keys[j] === VAR) {
+        previous.end = pieces[j].end;
+        previous.annotationEnd = previous.end;
+        i = j;
+        continue;
+      }
+    }
+    if (key === VAR && previous?.key === VAR && previous.annotationEnd === previous.end) {
+      previous.end = pieces[i].end;
+      previous.annotationEnd = previous.end;
+      continue;
+    }
+    out.push({ key, start: pieces[i].start, end: pieces[i].end, annotationEnd: pieces[i].end });
+  }
+  return out;
+};
+
+// ───────────────────────── grouping ─────────────────────────
+
+interface Line {
+  readonly message: string;
+  readonly tokens: Token[];
+  readonly ms?: number;
+}
+
+interface Group {
+  readonly id: string;
+  readonly lines: readonly number[];
+  /** Per position the word all lines share, or `VAR`. */
+  readonly pattern: readonly string[];
+}
+
+const pushTo = <K, V>(map: Map<K, V[]>, key: K, value: V) => {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+};
+
+/** Step 3: first groups of one token count, by each line's root (largest set of words with one common count). */
+const firstGroups = (lines: readonly Line[], members: readonly number[]): number[][] => {
+  // per position, how many lines hold each word
+  const width = lines[members[0]].tokens.length;
+  const counts = Array.from({ length: width }, () => new Map<string, number>());
+  for (const i of members) {
+    const tokens = lines[i].tokens;
+    for (let p = 0; p < width; p += 1) if (tokens[p].key !== VAR) counts[p].set(tokens[p].key, (counts[p].get(tokens[p].key) ?? 0) + 1);
+  }
+  // punctuation is structure, not a word: it does not choose the root
+  const isWord = Array.from({ length: width }, () => new Map<string, boolean>());
+  const byRoot = new Map<string, number[]>();
+  const lineCounts = new Array<number>(width);
+  for (const i of members) {
+    const tokens = lines[i].tokens;
+    for (let p = 0; p < width; p += 1) {
+      const key = tokens[p].key;
+      let word = key === VAR ? false : isWord[p].get(key);
+      if (word === undefined) isWord[p].set(key, (word = HAS_WORD.test(key)));
+      lineCounts[p] = word ? counts[p].get(key)! : -1;
+    }
+    // the count shared by the most words (ties: the higher count)
+    const sorted = lineCounts.filter((c) => c > 0).sort((x, y) => y - x);
+    let rootCount = -1;
+    let rootSize = 0;
+    for (let k = 0; k < sorted.length; ) {
+      let e = k;
+      while (e < sorted.length && sorted[e] === sorted[k]) e += 1;
+      if (e - k > rootSize) [rootCount, rootSize] = [sorted[k], e - k];
+      k = e;
+    }
+    let root = '';
+    for (let p = 0; p < width; p += 1) if (lineCounts[p] === rootCount) root += `${p}\u0001${tokens[p].key}\u0002`;
+    pushTo(byRoot, root, i);
+  }
+  return [...byRoot.values()];
+};
+
+/** Step 4: splits a group on its columns of few distinct words, recursively; returns the final groups. */
+const splitGroup = (lines: readonly Line[], members: number[], width: number, maxSplitValues: number, out: number[][]): void => {
+  let column = -1;
+  let fewest = Infinity;
+  for (let p = 0; p < width; p += 1) {
+    const values = new Set<string>();
+    let variable = false;
+    for (const i of members) {
+      const key = lines[i].tokens[p].key;
+      if (key === VAR) variable = true;
+      values.add(key);
+      if (variable || values.size > maxSplitValues) break;
+    }
+    if (variable || values.size <= 1 || values.size > maxSplitValues) continue;
+    // every line a different word: names, not kinds of event
+    if (values.size === members.length && members.length >= 3) continue;
+    if (values.size < fewest) [column, fewest] = [p, values.size];
+  }
+  if (column < 0) {
+    out.push(members);
+    return;
+  }
+  const parts = new Map<string, number[]>();
+  for (const i of members) pushTo(parts, lines[i].tokens[column].key, i);
+  for (const part of parts.values()) splitGroup(lines, part, width, maxSplitValues, out);
+};
 
 const toMs = (timestamp: string | number | Date | undefined): number | undefined => {
   if (timestamp === undefined) return undefined;
@@ -95,143 +298,137 @@ const toMs = (timestamp: string | number | Date | undefined): number | undefined
   return Number.isFinite(ms) ? ms : undefined;
 };
 
-const view = (c: Cluster): MinedTemplate => ({
-  id: c.id,
-  template: c.tokens.join(' '),
-  tokens: [...c.tokens],
-  count: c.count,
-  firstSeen: c.first === undefined ? undefined : new Date(c.first).toISOString(),
-  lastSeen: c.last === undefined ? undefined : new Date(c.last).toISOString(),
-  example: c.example,
-});
-
+/**
+ * Groups log messages into templates. Add every line, then read: `templateIdOf(line)`, `ids()`, `templates()`.
+ * The grouping is computed over all lines added so far when first read after an add (reading after each add of a
+ * long stream re-reads the whole batch each time).
+ */
 export class TemplateMiner {
-  readonly #depth: number;
-  readonly #similarity: number;
-  readonly #maxChildren: number;
-  readonly #masks: readonly RegExp[];
-  readonly #splitter: RegExp;
-  readonly #root = node();
-  readonly #clusters: Cluster[] = [];
-  readonly #byId = new Map<string, Cluster>();
+  readonly #maxSplitValues: number;
+  readonly #delimiters: ReadonlySet<string>;
+  readonly #lines: Line[] = [];
+  #groups: Group[] | undefined;
+  #groupOfLine: number[] = [];
+  readonly #byId = new Map<string, Group>();
 
   constructor(options: TemplateMinerOptions = {}) {
-    this.#depth = options.depth ?? 4;
-    this.#similarity = options.similarity ?? 0.4;
-    this.#maxChildren = options.maxChildren ?? 100;
-    this.#masks = options.masks ?? DEFAULT_MASKS;
-    if (!Number.isInteger(this.#depth) || this.#depth < 3) throw new InvalidMinerOptions(`depth must be an integer ≥ 3, got ${this.#depth}`);
-    if (!(this.#similarity >= 0 && this.#similarity <= 1)) throw new InvalidMinerOptions(`similarity must be in [0, 1], got ${this.#similarity}`);
-    if (!Number.isInteger(this.#maxChildren) || this.#maxChildren < 2) throw new InvalidMinerOptions(`maxChildren must be an integer ≥ 2, got ${this.#maxChildren}`);
-    const extra = (options.delimiters ?? []).map(escapeRegExp).join('');
-    this.#splitter = new RegExp(`[\\s${extra}]+`);
+    this.#maxSplitValues = options.maxSplitValues ?? 4;
+    if (!Number.isInteger(this.#maxSplitValues) || this.#maxSplitValues < 1)
+      throw new InvalidMinerOptions(`maxSplitValues must be an integer ≥ 1, got ${this.#maxSplitValues}`);
+    for (const d of options.delimiters ?? [])
+      if (d.length !== 1 || WHITESPACE.has(d) || /\w/.test(d)) throw new InvalidMinerOptions(`delimiters must be single punctuation characters, got ${JSON.stringify(d)}`);
+    this.#delimiters = new Set([...BASE_DELIMITERS, ...(options.delimiters ?? [])]);
   }
 
-  /** Masked tokens of a message, as the tree sees them. */
+  /** A message's tokens as grouping sees them: words, punctuation, and `<*>` for variables. */
   tokenize(message: string): string[] {
-    return maskMessage(message, this.#masks)
-      .trim()
-      .split(this.#splitter)
-      .filter((t) => t.length > 0);
+    return tokensOf(message, this.#delimiters).map((t) => (t.key === VAR ? WILDCARD : t.key));
   }
 
-  /** Adds a line (a whole raw line or just its message); returns its template id. */
-  add(message: string, timestamp?: string | number | Date): string {
-    const tokens = this.tokenize(message);
-    const ms = toMs(timestamp);
-    const leaf = this.#leaf(tokens, true);
-    let cluster = this.#bestMatch(leaf.clusters, tokens);
-    if (cluster) {
-      cluster.tokens = cluster.tokens.map((t, i) => (t === tokens[i] ? t : WILDCARD));
-      cluster.count += 1;
-    } else {
-      cluster = { id: `t${this.#clusters.length + 1}`, tokens: [...tokens], count: 1, example: message };
-      leaf.clusters.push(cluster);
-      this.#clusters.push(cluster);
-      this.#byId.set(cluster.id, cluster);
-    }
-    if (ms !== undefined) {
-      cluster.first = cluster.first === undefined ? ms : Math.min(cluster.first, ms);
-      cluster.last = cluster.last === undefined ? ms : Math.max(cluster.last, ms);
-    }
-    return cluster.id;
+  /** Adds a message (or a whole line); returns its line number in this miner (0, 1, …) for `templateIdOf`. */
+  add(message: string, timestamp?: string | number | Date): number {
+    this.#lines.push({ message, tokens: tokensOf(message, this.#delimiters), ms: toMs(timestamp) });
+    this.#groups = undefined;
+    return this.#lines.length - 1;
   }
 
-  /** The id of the template a line would join, without adding it; undefined if it would start a new one. */
+  /** The template id of an added line. */
+  templateIdOf(line: number): string {
+    const groups = this.#grouped();
+    const g = this.#groupOfLine[line];
+    if (g === undefined) throw new RangeError(`no line ${line} in this miner (it has ${this.#lines.length})`);
+    return groups[g].id;
+  }
+
+  /** The template id of every added line, in order. */
+  ids(): string[] {
+    const groups = this.#grouped();
+    return this.#groupOfLine.map((g) => groups[g].id);
+  }
+
+  /** The id of the template whose constant tokens a message shares (the most of them), without adding it. */
   match(message: string): string | undefined {
-    const tokens = this.tokenize(message);
-    const leaf = this.#leaf(tokens, false);
-    return leaf ? this.#bestMatch(leaf.clusters, tokens)?.id : undefined;
+    const keys = tokensOf(message, this.#delimiters).map((t) => t.key);
+    let best: Group | undefined;
+    let bestConstants = -1;
+    for (const g of this.#grouped()) {
+      if (g.pattern.length !== keys.length) continue;
+      let constants = 0;
+      const fits = g.pattern.every((k, p) => k === VAR || (k === keys[p] && (constants += 1) > 0));
+      if (fits && constants > bestConstants) [best, bestConstants] = [g, constants];
+    }
+    return best?.id;
   }
 
-  /** Every template, in creation order. */
+  /** Every template, in the order of their first lines. */
   templates(): MinedTemplate[] {
-    return this.#clusters.map(view);
+    return this.#grouped().map((g) => this.#view(g));
   }
 
-  /** One template by id, without building the others (the logs agent asks for each template it reports). */
+  /** One template by id. */
   template(id: string): MinedTemplate | undefined {
-    const cluster = this.#byId.get(id);
-    return cluster ? view(cluster) : undefined;
+    this.#grouped();
+    const g = this.#byId.get(id);
+    return g ? this.#view(g) : undefined;
   }
 
-  /** Walks (and, when `create`, grows) the tree: token count, then up to depth − 3 leading tokens. */
-  #leaf(tokens: readonly string[], create: true): TreeNode;
-  #leaf(tokens: readonly string[], create: false): TreeNode | undefined;
-  #leaf(tokens: readonly string[], create: boolean): TreeNode | undefined {
-    const lengthKey = String(tokens.length);
-    let current: TreeNode | undefined = this.#root.children.get(lengthKey);
-    if (!current) {
-      if (!create) return undefined;
-      current = node();
-      this.#root.children.set(lengthKey, current);
-    }
-    // Depth counts the root, the length level and the leaf: depth − 3 levels of leading tokens (as Drain3).
-    const levels = Math.min(this.#depth - 3, tokens.length);
-    for (let i = 0; i < levels; i += 1) {
-      const token = tokens[i];
-      const variable = token === WILDCARD || HAS_DIGIT.test(token);
-      let key = variable ? WILDCARD : token;
-      let next: TreeNode | undefined = current.children.get(key);
-      if (!next && key !== WILDCARD && current.children.size >= this.#maxChildren) {
-        key = WILDCARD;
-        next = current.children.get(key);
-      }
-      if (!next) {
-        if (!create) return undefined;
-        next = node();
-        current.children.set(key, next);
-      }
-      current = next;
-    }
-    return current;
+  #grouped(): Group[] {
+    if (this.#groups) return this.#groups;
+    const lines = this.#lines;
+    const byWidth = new Map<number, number[]>();
+    lines.forEach((l, i) => pushTo(byWidth, l.tokens.length, i));
+    const found: number[][] = [];
+    for (const [width, members] of byWidth) for (const first of firstGroups(lines, members)) splitGroup(lines, first, width, this.#maxSplitValues, found);
+    found.sort((a, b) => a[0] - b[0]);
+    this.#groupOfLine = new Array<number>(lines.length);
+    this.#byId.clear();
+    this.#groups = found.map((members, g) => {
+      const first = lines[members[0]].tokens;
+      const pattern = first.map((t, p) => (t.key !== VAR && members.every((i) => lines[i].tokens[p].key === t.key) ? t.key : VAR));
+      for (const i of members) this.#groupOfLine[i] = g;
+      const group = { id: `t${g + 1}`, lines: members, pattern };
+      this.#byId.set(group.id, group);
+      return group;
+    });
+    return this.#groups;
   }
 
-  /** Drain's fast match: highest share of equal constant tokens; ties go to the more general template. */
-  #bestMatch(clusters: readonly Cluster[], tokens: readonly string[]): Cluster | undefined {
-    let best: Cluster | undefined;
-    let bestSim = -1;
-    let bestParams = -1;
-    for (const cluster of clusters) {
-      if (cluster.tokens.length !== tokens.length) continue;
-      let same = 0;
-      let params = 0;
-      let identical = true;
-      // As in Drain, a wildcard in the template is a parameter, not a match: two lines that share only their
-      // variables must not merge. A line identical to the template (e.g. made only of variables) matches.
-      cluster.tokens.forEach((t, i) => {
-        if (t !== tokens[i]) identical = false;
-        if (t === WILDCARD) params += 1;
-        else if (t === tokens[i]) same += 1;
-      });
-      const sim = identical ? 1 : same / tokens.length;
-      if (sim > bestSim || (sim === bestSim && params > bestParams)) {
-        best = cluster;
-        bestSim = sim;
-        bestParams = params;
+  /**
+   * A group as shown: the first line's separators; a shared word as is; a variable as its masked text when every
+   * line masks to the same (`blk_<*>`, `ssh2`), else `<*>`; an annotation when every line has one.
+   */
+  #view(g: Group): MinedTemplate {
+    const lines = g.lines.map((i) => this.#lines[i]);
+    const first = lines[0];
+    const shown: string[] = [];
+    let template = '';
+    let previousEnd = 0;
+    g.pattern.forEach((key, p) => {
+      const token = first.tokens[p];
+      let text = key;
+      if (key === VAR) {
+        const raw = new Set(lines.map((l) => l.message.slice(l.tokens[p].start, l.tokens[p].end)));
+        const masked = new Set<string>();
+        for (const r of raw) if (masked.add(maskMessage(r)).size > 1) break;
+        text = masked.size === 1 ? [...masked][0] : WILDCARD;
       }
-    }
-    return best && bestSim >= this.#similarity ? best : undefined;
+      const annotation = /^(\s*)([([{])/.exec(first.message.slice(token.end, token.annotationEnd));
+      if (annotation && lines.every((l) => l.tokens[p].annotationEnd > l.tokens[p].end)) text += `${annotation[1]}${annotation[2]}${WILDCARD}${CLOSING.get(annotation[2])}`;
+      template += first.message.slice(previousEnd, token.start) + text;
+      previousEnd = token.annotationEnd;
+      shown.push(text);
+    });
+    template += first.message.slice(previousEnd).trimEnd();
+    const times = lines.map((l) => l.ms).filter((ms): ms is number => ms !== undefined);
+    return {
+      id: g.id,
+      template: template.trim(),
+      tokens: shown,
+      count: lines.length,
+      firstSeen: times.length ? new Date(Math.min(...times)).toISOString() : undefined,
+      lastSeen: times.length ? new Date(Math.max(...times)).toISOString() : undefined,
+      example: first.message,
+    };
   }
 }
 
@@ -248,8 +445,8 @@ export interface MinedLines {
  */
 export const mineTemplates = (lines: readonly string[], options: TemplateMinerOptions = {}): MinedLines => {
   const miner = new TemplateMiner(options);
-  const ids = messagesOf(lines).map((line) => miner.add(line));
-  return { lines: ids, templates: miner.templates().map(({ id, template, count }) => ({ id, template, count })) };
+  for (const line of messagesOf(lines)) miner.add(line);
+  return { lines: miner.ids(), templates: miner.templates().map(({ id, template, count }) => ({ id, template, count })) };
 };
 
 /**
