@@ -7,9 +7,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADAPTERS } from '../../functions/core/tools/adapters.ts';
+import { toolUseOf } from '../../functions/core/agents/tool-use.ts';
+import { ADAPTERS, adapterRow } from '../../functions/core/tools/adapters.ts';
 import { FUNCTIONS } from '../../functions/registry.ts';
 import { InvalidSettingError } from '../../lib/incident-autopilot-stack.ts';
+import { toolNeeds } from '../../lib/tool-adapters.ts';
 import { logicalIdOf } from '../../lib/nag-acknowledgements.ts';
 import { resourcesAllowed, statementsOfRole, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
 
@@ -113,6 +115,28 @@ describe('stack: grants from the rows in use', () => {
     expect(() => synthStack({ toolsEnvironment })).toThrow(InvalidSettingError);
     expect(() => synthStack({ toolsEnvironment })).toThrow(message);
   }, SYNTH_TIMEOUT_MS);
+});
+
+describe('toolNeeds: a row\'s needs for the port methods a function calls, through the row chosen for each port', () => {
+  const world = adapterRow('simulated')!;
+  const dynatrace = adapterRow('dynatrace')!;
+  const changes = adapterRow('aws-changes')!;
+
+  it('gives a row serving several ports only to the functions calling a port it is chosen for', () => {
+    // tools: 'simulated' with Dynatrace telemetry: the world serves changes, logs, on-call and actions, not telemetry.
+    const byPort = { telemetry: dynatrace, changes: world, logs: world, oncall: world, actions: world };
+    expect(toolNeeds(toolUseOf('verify-recovery'), byPort)).toEqual(dynatrace.iam);
+    expect(toolNeeds(toolUseOf('triage'), byPort)).toEqual(world.iam);
+    expect(toolNeeds(toolUseOf('plan-mitigation'), byPort)).toEqual([]);
+  });
+
+  it('gives a method-scoped need only to the functions calling one of its methods', () => {
+    const actionsOf = (name: string) => toolNeeds(toolUseOf(name), { changes }).flatMap((n) => n.actions);
+    expect(actionsOf('find-similar')).toEqual(['dynamodb:Query']);
+    expect(actionsOf('write-report')).toEqual(['dynamodb:PutItem']);
+    expect(actionsOf('find-root-cause')).toContain('cloudtrail:LookupEvents');
+    expect(actionsOf('find-root-cause')).not.toContain('dynamodb:Query');
+  });
 });
 
 describe("stack: tools: 'aws' — the account's own telemetry behind every port", () => {
