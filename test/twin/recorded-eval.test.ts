@@ -1,7 +1,7 @@
 /**
  * Twin: recorded incidents through the whole workflow — `autopilot eval` on the example recording and on a copy whose
  * answer key names only the root-cause service, and the export round trip: a scenario incident on this twin →
- * `autopilot export` (from the API) → eval of the export → the same top-1 service.
+ * `autopilot export` (from the API) → eval of the export → the same top-1 (service, change, category).
  *
  * This process's twin serves the simulated world (the scenario); the recordings need the recorded adapter, and a
  * twin keeps the tools of its first start, so eval runs them in a child process (`autopilot eval --json`): one
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportRecording, recordingJson } from '../../functions/core/recorded/export.ts';
+import { exportRecording, recordingJson, topHypothesisExpect } from '../../functions/core/recorded/export.ts';
 import { parseRecording } from '../../functions/core/recorded/format.ts';
 import { ApiClient } from '../../lib/local/client.ts';
 import { evaluate, type EvalResult, type ScenarioResult } from '../../lib/local/eval.ts';
@@ -40,8 +40,8 @@ beforeAll(async () => {
   // A scenario incident on this twin, exported from the API with the service it found as the answer key.
   original = await runScenario(twin, { scenario: 'db-pool-exhaustion', approve: 'auto' });
   const view = await new ApiClient(twin.url, twin.secret).getIncident(original.id);
-  const top = original.rootCauses[0] as { service: string };
-  ({ recording: exported, missing } = exportRecording(view, { name: 'exported-db-pool', expect: { rootCause: { service: top.service } } }));
+  // The whole top hypothesis as the key (service, change, category), as `--confirm-top` writes it.
+  ({ recording: exported, missing } = exportRecording(view, { name: 'exported-db-pool', expect: topHypothesisExpect(view) }));
   writeFileSync(join(dir, 'exported-db-pool.json'), recordingJson(exported));
   result = await evaluate({ twin, paths: [dir] });
 }, 180_000);
@@ -94,10 +94,10 @@ describe('twin: export → eval round trip', () => {
     expect(Date.parse(r.recordedUntil)).toBeGreaterThan(Date.parse(r.alert.startedAt));
   });
 
-  it('replays to the same top-1 service', () => {
+  it('replays to the same top-1: the service, the change and the category', () => {
     const replayed = run('exported-db-pool');
-    const top = original.rootCauses[0] as { service: string };
-    expect(replayed.expected).toBe(top.service);
+    const top = original.rootCauses[0] as { service: string; changeId?: string; category?: string };
+    expect(replayed.expected).toBe([top.service, top.changeId, top.category].filter(Boolean).join('/'));
     expect(replayed.top1.replace(/^abstain \(/, '')).toMatch(new RegExp(`^${top.service}(/|$)`));
     expect(replayed.pass, `original top-1 ${top.service}, replay ${replayed.top1}`).toBe(true);
   });

@@ -12,7 +12,7 @@ const at = (minutes: number, seconds = 0) => new Date(T0 + minutes * 60_000 + se
 /** Minute points 0..9 with minute 4 missing, and an extra point 20 s after the last minute (as a tool's `to`). */
 const points = [0, 1, 2, 3, 5, 6, 7, 8, 9].map((m) => ({ t: at(m), v: m * 1.5 })).concat([{ t: at(9, 20), v: 99 }]);
 
-const view = (over: Partial<ExportableIncident> = {}): ExportableIncident => ({
+const view = (over: Partial<ExportableIncident> = {}): ExportableIncident & { agents: NonNullable<ExportableIncident['agents']> } => ({
   incident: { incidentId: 'inc-1', title: 'create-order errors', service: FN, startedAt: at(5), severity: 'SEV1' },
   alerts: [{ alert: { title: 'create-order errors above 5%', severity: 'SEV2', description: 'alarm' } }],
   agents: {
