@@ -366,7 +366,6 @@ const analyse = async (ctx: AgentContext) => {
       ...slim,
       data: {
         ...slim.data,
-        recent: series.points.slice(-15).map((p) => round(p.v, 3)),
         // The series as read over the incident window (≈1.4 KB for 75 minutes of minute points), so `autopilot
         // export` can write what this agent saw as a recording (recorded/readings.ts). Not the extra history read
         // for coarse series: a day of it for every series of a 200-node map would not fit the agent's record.
