@@ -8,6 +8,9 @@
  * - meaning: the symptoms name what the change touched (a config parameter, a library, a component):
  *   token overlap between the change's text and the error templates / anomalous metric names.
  *
+ * And what a change did to a capacity or limit of its service (`limitChange`: lowered or raised, read from its
+ * old → new values), for the latent-limit reasoning in hypotheses.ts.
+ *
  * Each line yields a verdict (supported / refuted / inconclusive) and a short reason; hypotheses.ts turns
  * them into predictions and a confidence.
  */
@@ -217,4 +220,155 @@ export const meaningOverlap = (change: ChangeRequest, symptoms: readonly string[
     matched,
     reason: matched.length === 1 ? `only one shared word ("${matched[0]}")` : 'the symptoms do not mention what the change touched',
   };
+};
+
+// ───────────────────────────── limits ─────────────────────────────
+
+/**
+ * What a change did to a capacity or a limit of its service (provisioned throughput, a pool size, reserved
+ * concurrency, memory, an instance size, a quota, a timeout…), read from its old → new values. Lowering a limit
+ * is a latent fault: nothing breaks at the deploy, and the service starts refusing work later, when its load
+ * reaches the new limit (hypotheses.ts, `latentLimit`). Raising one gives headroom and cannot make the service
+ * saturate sooner.
+ */
+export interface LimitChange {
+  readonly direction: 'lowered' | 'raised';
+  readonly param: string;
+  readonly from: string;
+  readonly to: string;
+  /** The numbers of the new setting: a reading at one of them is a service at its new limit. */
+  readonly newValues: readonly number[];
+  readonly reason: string;
+}
+
+/** Words of a parameter that is a capacity or a limit ("WriteCapacityUnits", "maximum-pool-size", "ReservedConcurrentExecutions"). */
+const LIMIT_WORDS = new Set(
+  (
+    'capacity throughput concurrency concurrent pool memory heap size limit limits quota quotas timeout max maximum ' +
+    'connections connection workers threads replicas instances rcu wcu units provisioned reserved burst shards ' +
+    'partitions nodes tasks desired vcpu vcpus cpu slots permits iops'
+  ).split(' '),
+);
+
+const wordsOf = (text: string): string[] =>
+  text
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+
+export const isLimitParam = (param: string): boolean => wordsOf(param).some((w) => LIMIT_WORDS.has(w));
+
+/** Settings with no cap of their own: on-demand billing, unlimited, unreserved. */
+const UNBOUNDED = /pay[\s_-]*per[\s_-]*request|on[\s_-]*demand|unlimited|unbounded|unreserved|no[\s_-]*limit/i;
+/** An unset value: no cap, but only for a parameter that is a limit ("ReservedConcurrency: none → 20"). */
+const UNSET = /^\s*(none|null|unset|-1)?\s*$/i;
+
+/** Unit scales, to compare "512 MB" with "1 GB" and "3 s" with "1000 ms". Units of another family compare raw. */
+const UNIT_SCALE: Record<string, { family: string; scale: number }> = {
+  kb: { family: 'bytes', scale: 1e3 },
+  kib: { family: 'bytes', scale: 1024 },
+  mb: { family: 'bytes', scale: 1e6 },
+  mib: { family: 'bytes', scale: 1024 ** 2 },
+  gb: { family: 'bytes', scale: 1e9 },
+  gib: { family: 'bytes', scale: 1024 ** 3 },
+  tb: { family: 'bytes', scale: 1e12 },
+  tib: { family: 'bytes', scale: 1024 ** 4 },
+  ms: { family: 'time', scale: 1 },
+  s: { family: 'time', scale: 1e3 },
+  sec: { family: 'time', scale: 1e3 },
+  min: { family: 'time', scale: 6e4 },
+  h: { family: 'time', scale: 3.6e6 },
+};
+
+interface Amount {
+  readonly label?: string;
+  readonly value: number;
+  readonly unit?: string;
+}
+
+/** The numbers of a setting, each with the label before it ("RCU 200, WCU 50") and the unit after it ("1024 MB"). */
+const amountsOf = (text: string): Amount[] =>
+  [...text.matchAll(/(?:([A-Za-z][A-Za-z_-]*)\s*[:=]?\s*)?(?<![\w.])(\d+(?:\.\d+)?)\s*([A-Za-z]+)?/g)].map((m) => ({
+    label: m[1]?.toLowerCase(),
+    value: Number(m[2]),
+    unit: m[3]?.toLowerCase(),
+  }));
+
+const inCommonUnits = (a: Amount, b: Amount): [number, number] => {
+  const ua = a.unit ? UNIT_SCALE[a.unit] : undefined;
+  const ub = b.unit ? UNIT_SCALE[b.unit] : undefined;
+  return ua && ub && ua.family === ub.family ? [a.value * ua.scale, b.value * ub.scale] : [a.value, b.value];
+};
+
+/** Instance sizes in order (db.r5.large < db.r5.2xlarge), for a change of instance class. */
+const sizeRank = (text: string): number | undefined => {
+  const m = /(?:^|[.\s_-])(nano|micro|small|medium|large|(\d*)xlarge)\b/i.exec(text);
+  if (!m) return undefined;
+  const order = ['nano', 'micro', 'small', 'medium', 'large'];
+  const i = order.indexOf(m[1].toLowerCase());
+  return i >= 0 ? i : order.length + Math.log2(Number(m[2] || 1));
+};
+
+/**
+ * The direction of one setting's change, or undefined when it is not a capacity or limit or its values do not say.
+ * A cap that appears (on-demand → provisioned, unlimited → 100) lowers the limit; one that goes away raises it.
+ */
+export const limitDirection = (param: string, from: string, to: string): LimitChange | undefined => {
+  const limit = isLimitParam(param);
+  const unbounded = (v: string) => UNBOUNDED.test(v) || (limit && UNSET.test(v));
+  const newValues = amountsOf(to).map((a) => a.value);
+  const result = (direction: LimitChange['direction'], why: string): LimitChange => ({ direction, param, from, to, newValues, reason: `${param} ${from} → ${to}: ${why}` });
+  if (unbounded(from) && !unbounded(to)) return result('lowered', 'a cap where there was none');
+  if (!unbounded(from) && unbounded(to)) return result('raised', 'the cap is lifted');
+  // Labelled numbers ("RCU 200, WCU 100" → "RCU 200, WCU 50"): any one lowered lowers a limit.
+  const old = amountsOf(from);
+  const now = amountsOf(to);
+  const labelled = old.filter((a) => a.label && now.some((b) => b.label === a.label));
+  if (labelled.length > 0) {
+    const moves = labelled.map((a) => {
+      const b = now.find((x) => x.label === a.label)!;
+      const [x, y] = inCommonUnits(a, b);
+      return { label: a.label!, x, y };
+    });
+    const down = moves.find((m) => m.y < m.x);
+    if (down) return result('lowered', `${down.label} ${down.x} → ${down.y}`);
+    const up = moves.find((m) => m.y > m.x);
+    if (up) return result('raised', `${up.label} ${up.x} → ${up.y}`);
+    return undefined;
+  }
+  const [rankFrom, rankTo] = [sizeRank(from), sizeRank(to)];
+  if (rankFrom !== undefined && rankTo !== undefined && rankFrom !== rankTo) return result(rankTo < rankFrom ? 'lowered' : 'raised', rankTo < rankFrom ? 'a smaller size' : 'a larger size');
+  if (!limit || old.length === 0 || now.length === 0) return undefined;
+  const [x, y] = inCommonUnits(old[0], now[0]);
+  if (y === x) return undefined;
+  return result(y < x ? 'lowered' : 'raised', y < x ? 'less headroom' : 'more headroom');
+};
+
+/** "MemorySize 512 → 1024", "pool size from 20 to 10" in a change's title or description. */
+const SETTING_MOVES = [
+  /([A-Za-z][\w.-]*)\s*[:=]?\s+([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)\s*(?:→|->|=>)\s*([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)/g,
+  /([A-Za-z][\w.-]*)\s+from\s+([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)\s+to\s+([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)/gi,
+];
+
+/**
+ * What a change did to a capacity or limit of its service: from its `configChange` (the parameter, or the values
+ * themselves when the parameter is not a limit by name: BillingMode PAY_PER_REQUEST → PROVISIONED), else from a
+ * "param old → new" in its title or description. Undefined when it touched none, or the values do not say which way.
+ */
+export const limitChange = (change: ChangeRequest): LimitChange | undefined => {
+  if (change.configChange) {
+    const read = limitDirection(change.configChange.param, change.configChange.old, change.configChange.new);
+    if (read) return read;
+  }
+  for (const text of [change.title, change.description]) {
+    for (const pattern of SETTING_MOVES) {
+      for (const m of text.matchAll(pattern)) {
+        const read = limitDirection(m[1], m[2].trim(), m[3].trim().replace(/\.$/, ''));
+        if (read) return read;
+      }
+    }
+  }
+  return undefined;
 };

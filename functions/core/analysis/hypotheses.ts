@@ -9,8 +9,13 @@
  *   change      timing (decisive; a slow burn — a metric of the changed service flat before the deploy and
  *               climbing after — makes a long lag plausible), place (origin / dependency of the origin /
  *               floods it: its dependency's traffic jumps at the deploy far more than its own), meaning
- *               (symptoms name what it touched), novelty (new errors where its faults would show);
- *   surge       origin, traffic rose before the onset, saturation, no change on the service;
+ *               (symptoms name what it touched), novelty (new errors where its faults would show); and for a
+ *               change of a capacity or limit (changes.ts, `limitChange`), mechanism: its service fails at the
+ *               limit it lowered (throttles, usage at its cap or at the new number). Lowering a limit is latent:
+ *               the service fails when its load reaches the limit, so a late onset with the load risen since the
+ *               deploy is timed as strongly as a prompt one; a limit it raised cannot make the service saturate;
+ *   surge       origin, traffic rose before the onset, saturation (CPU, pool or another capacity at its
+ *               limit), no change on the service (refuted by a change that lowered the limit it fails at);
  *   leak        origin, memory climbs steadily (Kendall's τ), errors mention memory / GC;
  *   dependency  failing spans end in the external dependency, callers' errors name it or a remote failure;
  *   metric-origin  the fault is where the alert's degradation stops along the call graph (origin-hypotheses.ts,
@@ -46,7 +51,9 @@ import {
   dependenciesOf,
   meaningOverlap,
   relationOf,
+  limitChange,
   timeAlignment,
+  type LimitChange,
   tokens,
   tokensMatch,
   MIN_MEANING_MATCHES,
@@ -57,6 +64,7 @@ import { DEFAULT_Z_THRESHOLD, mannKendallS, median, senSlope } from './metrics.t
 import { byCodeUnit } from '../compare.ts';
 import { originCandidates, withoutSubsumedOrigins, withPlaceFromOrigins } from './origin-hypotheses.ts';
 import type { OriginEvidence } from './origin-evidence.ts';
+import { parseXrayNodeName } from '../tools/aws/xray-names.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
 
@@ -457,6 +465,116 @@ const amplification = (w: World, change: ChangeRequest, target: string): string 
   return `${change.service} multiplies its calls into ${target}: ${target}'s traffic ×${dep.toFixed(1)} at the deploy while ${change.service}'s own ×${own.toFixed(1)}`;
 };
 
+// ───────────────────────────── latent limits ─────────────────────────────
+
+/** Metric names that count work a service refuses at a limit: throttles, rejections, a capacity exceeded. */
+const REFUSED_METRIC = /throttl|reject|exceed|exhaust|insufficient|dropped/i;
+/** Error words of a service refusing work at a limit (its own errors, or its callers' that name it). */
+const REFUSED_TEXT =
+  /throttl|too ?many ?requests|rate ?exceeded|limit ?exceeded|throughput ?exceeded|capacity ?exceeded|exceeds? the (allowed|provisioned|maximum)|quota|pool (is )?exhausted|connection is not available|\b429\b/i;
+/** Where a lowered timeout shows: calls that time out at it. */
+const TIMED_OUT_TEXT = /timed? ?out|timeout/i;
+/** Metrics that count how much of a capacity is in use: a reading at the new limit's number is the service at it. */
+const USAGE_METRIC = /concurren|pool|capacity|units|connections|workers|threads|memory|heap|slots|in_use|active/i;
+/** Traffic and service-level metrics are not a capacity in use, whatever their number. */
+const NOT_USAGE_METRIC = /users|revenue|rps|throughput|requests|latency|error/i;
+/** The in-use half of a usage / cap pair of series (db_pool_active / db_pool_max, consumed_… / provisioned_…). */
+const IN_USE_WORD = /consumed|used|in_use|active/;
+const CAP_WORD = /provisioned|max|limit|allocated|reserved/;
+/** A usage this close to its cap is at it (a per-minute average of a capped rate stays a little below the cap). */
+export const AT_LIMIT_SHARE = 0.95;
+/**
+ * A lowered limit explains a late onset only if the load reached it: the changed service's traffic in the 5 min up to
+ * the onset must be at least this many times its traffic in the 15 min before the deploy.
+ */
+export const LOAD_RISE_RATIO = 1.1;
+
+interface AtLimit {
+  readonly reason: string;
+  readonly evidenceIds: readonly string[];
+  /** Read from its own metrics (not only from error wording, which may speak of another service's limit). */
+  readonly fromMetrics: boolean;
+}
+
+const fmtValue = (v: number) => String(Math.round(v * 100) / 100);
+
+/** The distinctive words of a service's own name (`Orders_AWS::DynamoDB::Table` → orders; `ledger-service` → ledger). */
+const ownNameTokens = (service: string): Set<string> => tokens((parseXrayNodeName(service).name || service).replace(/-(service|svc|api)$/, ''));
+
+/**
+ * Whether a service fails at a limit of its own: it refuses work (a throttle or rejection metric rose), a usage series
+ * reached its cap (pool active = max, consumed = provisioned), a usage reading sits at the number `limit` set
+ * (concurrency at the new reserved concurrency), or — wording only — its new errors, or its callers' that name it,
+ * say it throttles, is over a quota or ran out of a pool (or times out, when the limit is a timeout).
+ */
+const sinceOnsetOf = (w: World, service: string) => {
+  const onset = Date.parse(w.onsetOf(service) ?? '');
+  return (s: MetricSeries) => s.points.filter((p) => Number.isNaN(onset) || Date.parse(p.t) >= onset);
+};
+
+/**
+ * Whether a service's own metrics show it at a limit, whatever set the limit: a throttle or rejection metric rose,
+ * or a usage series reached its cap (pool active = max, consumed = provisioned) since the onset.
+ */
+const refusesWork = (w: World, service: string): AtLimit | undefined => {
+  const refused = w.input.anomalies
+    .filter((a) => a.service === service && isFailureSignal(a) && a.direction === 'up' && REFUSED_METRIC.test(a.metric))
+    .sort((a, b) => b.score - a.score)[0];
+  if (refused) return { fromMetrics: true, reason: `${refused.metric} ${fmtValue(refused.baseline)} → ${fmtValue(refused.current)}`, evidenceIds: refused.evidenceIds };
+  const sinceOnset = sinceOnsetOf(w, service);
+  const mine = w.input.series.filter((s) => s.service === service && s.points.length > 0);
+  for (const used of mine.filter((s) => IN_USE_WORD.test(s.metric))) {
+    const cap = mine.find((s) => s !== used && CAP_WORD.test(s.metric) && s.metric.replace(CAP_WORD, '') === used.metric.replace(IN_USE_WORD, ''));
+    if (!cap) continue;
+    const caps = new Map(cap.points.map((p) => [p.t, p.v]));
+    const hit = sinceOnset(used).find((p) => (caps.get(p.t) ?? 0) > 0 && p.v >= AT_LIMIT_SHARE * caps.get(p.t)!);
+    if (hit) return { fromMetrics: true, reason: `${used.metric} reached ${cap.metric} (${fmtValue(hit.v)} of ${fmtValue(caps.get(hit.t)!)})`, evidenceIds: [seriesId(used), seriesId(cap)] };
+  }
+  return undefined;
+};
+
+const atLimit = (w: World, service: string, limit: LimitChange): AtLimit | undefined => {
+  const refused = refusesWork(w, service);
+  if (refused) return refused;
+  const own = w.input.anomalies.filter((a) => a.service === service && isFailureSignal(a));
+  const sinceOnset = sinceOnsetOf(w, service);
+  const mine = w.input.series.filter((s) => s.service === service && s.points.length > 0);
+  const limits = limit.newValues.filter((n) => n > 0);
+  const atNewLimit = (v: number) => limits.some((n) => v >= AT_LIMIT_SHARE * n && v <= n / AT_LIMIT_SHARE);
+  const isUsage = (metric: string) => USAGE_METRIC.test(metric) && !NOT_USAGE_METRIC.test(metric);
+  const usage = own.find((a) => isUsage(a.metric) && atNewLimit(a.current));
+  if (usage) return { fromMetrics: true, reason: `${usage.metric} at ${fmtValue(usage.current)}, the new limit`, evidenceIds: usage.evidenceIds };
+  for (const s of mine.filter((x) => isUsage(x.metric))) {
+    const peak = Math.max(...sinceOnset(s).map((p) => p.v), Number.NEGATIVE_INFINITY);
+    if (atNewLimit(peak)) return { fromMetrics: true, reason: `${s.metric} peaks at ${fmtValue(peak)}, the new limit`, evidenceIds: [seriesId(s)] };
+  }
+  const name = ownNameTokens(service);
+  const callers = w.graph.callers.get(service) ?? new Set<string>();
+  const namesIt = (text: string) => name.size > 0 && [...name].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
+  const timeout = /timeout/i.test(limit.param);
+  const said = w.input.templates.filter(
+    (t) => t.novel && (t.service === service || (callers.has(t.service) && namesIt(t.template))) && (REFUSED_TEXT.test(t.template) || (timeout && TIMED_OUT_TEXT.test(t.template))),
+  );
+  if (said.length > 0) return { fromMetrics: false, reason: `new errors say so: "${said[0].template.slice(0, 120)}"`, evidenceIds: templateIds(said) };
+  return undefined;
+};
+
+/** The changed service's traffic (else its target's) in the 5 min up to the onset over the 15 min before the deploy. */
+const loadRise = (w: World, change: ChangeRequest, target: string, onset: string | undefined): { ratio: number; id: string } | undefined => {
+  const deployed = Date.parse(change.deployedAt);
+  const end = Date.parse(onset ?? '');
+  if (Number.isNaN(deployed) || Number.isNaN(end)) return undefined;
+  for (const service of new Set([change.service, target])) {
+    const s = seriesOf(w, service, METRICS.throughput);
+    if (!s) continue;
+    const before = s.points.filter((p) => Date.parse(p.t) < deployed && Date.parse(p.t) >= deployed - 15 * MINUTE_MS).map((p) => p.v);
+    const atOnset = s.points.filter((p) => Date.parse(p.t) <= end && Date.parse(p.t) > end - 5 * MINUTE_MS).map((p) => p.v);
+    if (before.length === 0 || atOnset.length === 0 || median(before) <= 0) continue;
+    return { ratio: median(atOnset) / median(before), id: seriesId(s) };
+  }
+  return undefined;
+};
+
 const testChange = (w: World, change: ChangeRequest): Candidate => {
   const id = `change:${change.id}`;
   const target = targetOf(w, change) ?? w.input.incident.service;
@@ -470,14 +588,27 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   // A late onset (beyond PROMPT_LAG_MINUTES) needs the slow burn to be more than barely plausible.
   const late = time.lagMinutes !== undefined && time.lagMinutes > PROMPT_LAG_MINUTES && time.verdict !== 'refuted';
   const burn = late ? drift : undefined;
-  const timeCheck: Check = burn ? { verdict: 'supported', reason: `slow burn: ${burn.metric} of ${change.service} climbs steadily from the deploy (×${burn.growth.toFixed(2)} by the onset, ${Math.round(time.lagMinutes!)} min later)` } : time;
-  // Weight: a prompt onset (or a slow burn leading to it) is strong timing evidence; an onset that follows a
-  // deploy by half an hour with nothing building up in between is merely not excluded.
-  const timingWeight = burn ? 2 : late && time.verdict === 'supported' ? LATE_TIMING_WEIGHT : 1.5;
-  const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min or as a slow burn`, timeCheck), timingWeight, [
+  // A latent limit: the change lowered a capacity or limit of its service (limitChange), the service — the origin,
+  // not a caller of a failing dependency — now fails at a limit of its own, and its load rose from the deploy to the
+  // onset. Nothing breaks at the deploy; the service refuses work once the load reaches the new limit, so the lag
+  // is the time the load took to get there, and the load rise at the onset is the trigger, not the cause.
+  const limit = limitChange(change);
+  const saturated = limit && w.origins.has(change.service) ? atLimit(w, change.service, limit) : undefined;
+  const rise = late && !burn && limit?.direction === 'lowered' && saturated ? loadRise(w, change, target, onset) : undefined;
+  const latent = rise && rise.ratio >= LOAD_RISE_RATIO ? rise : undefined;
+  const timeCheck: Check = burn
+    ? { verdict: 'supported', reason: `slow burn: ${burn.metric} of ${change.service} climbs steadily from the deploy (×${burn.growth.toFixed(2)} by the onset, ${Math.round(time.lagMinutes!)} min later)` }
+    : latent
+      ? { verdict: 'supported', reason: `latent limit: ${limit!.reason}; ${change.service} fails at it (${saturated!.reason}) once its load reached it — traffic ×${latent.ratio.toFixed(2)} from before the deploy to the onset, ${Math.round(time.lagMinutes!)} min later` }
+      : time;
+  // Weight: a prompt onset (or a slow burn or a load reaching a lowered limit leading to it) is strong timing
+  // evidence; an onset that follows a deploy by half an hour with nothing building up in between is merely not excluded.
+  const timingWeight = burn || latent ? 2 : late && time.verdict === 'supported' ? LATE_TIMING_WEIGHT : 1.5;
+  const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min, as a slow burn or when the load reaches a limit it lowered`, timeCheck), timingWeight, [
     id,
     ...anomalyIds(w, target),
     ...(burn ? [burn.id] : []),
+    ...(latent ? [latent.id, ...saturated!.evidenceIds] : []),
   ], {
     decisive: true,
     missing: time.verdict === 'inconclusive' && time.lagMinutes === undefined ? `the onset of the anomaly on ${target}` : undefined,
@@ -547,7 +678,7 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   // deploy until something gives — the heap fills and pods are OOM-killed, the pool runs dry — and that moment
   // can come well after its climb became an anomaly: while it burns, every error first seen after the deploy
   // may be its doing.
-  const horizon = burn ? Infinity : MAX_PLAUSIBLE_LAG_MINUTES;
+  const horizon = burn || latent ? Infinity : MAX_PLAUSIBLE_LAG_MINUTES;
   const novel = symptomOnly ? [] : w.input.templates.filter((t) => t.novel && (t.service === change.service || (callers.has(t.service) && namesIt(t.template))));
   const after = novel.filter((t) => {
     const lag = (Date.parse(t.firstSeen) - deployed) / MINUTE_MS;
@@ -561,6 +692,22 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   else fresh = { verdict: 'inconclusive', reason: 'no new error templates around the deploy' };
   const novelty = pick(fresh.verdict, withReason(`new errors where ${change.service}'s faults would show start after the deploy`, fresh), 1, [id, ...templateIds(fresh.verdict === 'supported' ? after : fresh.verdict === 'refuted' ? before : [])]);
 
+  // 5. mechanism (changes of a capacity or limit only): the changed service fails at the limit the change lowered.
+  //    One it raised gives headroom: that the service then saturates at its own limit speaks against the change
+  //    (read from its metrics only: error wording may speak of another service's limit).
+  let atIt: Check | undefined;
+  if (limit?.direction === 'lowered' && saturated) atIt = { verdict: 'supported', reason: `${limit.reason}; ${change.service} is at it: ${saturated.reason}` };
+  else if (limit?.direction === 'raised' && saturated?.fromMetrics) atIt = { verdict: 'refuted', reason: `${limit.reason}, yet ${change.service} saturates (${saturated.reason}): more headroom cannot make it saturate` };
+  else if (limit) {
+    atIt = {
+      verdict: 'inconclusive',
+      reason: `${limit.reason}; ${w.origins.has(change.service) ? `${change.service} shows no sign of being at a limit` : `${change.service} is not where the failure starts`}`,
+    };
+  }
+  const mechanism = limit && atIt
+    ? [pick(atIt.verdict, withReason(`${change.service} fails at a limit ${change.id} lowered`, atIt), 1.5, [id, ...(saturated?.evidenceIds ?? [])])]
+    : [];
+
   const what = change.configChange
     ? `${change.configChange.param} ${change.configChange.old} → ${change.configChange.new}`
     : change.version
@@ -573,7 +720,7 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
     service: change.service,
     category: changeCategory(change, drift?.metric, ownSymptoms(w, change.service)),
     changeId: change.id,
-    predictions: [timing, locality, semantic, novelty],
+    predictions: [timing, locality, semantic, novelty, ...mechanism],
   };
 };
 
@@ -677,12 +824,18 @@ const testTrafficSurge = (w: World, service: string): Candidate => {
   // The limit is read once, not once per point (the pool series hold hours of minutes).
   const limits = sinceOnset(max);
   const poolFull = active && max ? sinceOnset(active).some((v, i) => v >= (limits[i] ?? Number.POSITIVE_INFINITY)) : undefined;
+  // Or a limit of another kind: it throttles, or a usage reached its cap (refusesWork).
+  const refuses = refusesWork(w, service);
   let sat: Check;
   if (cpuPeak >= 85) sat = { verdict: 'supported', reason: `CPU reached ${Math.round(cpuPeak)}%` };
   else if (poolFull) sat = { verdict: 'supported', reason: 'the DB connection pool was fully used' };
+  else if (refuses) sat = { verdict: 'supported', reason: `it refuses work at a limit: ${refuses.reason}` };
   else if (cpu || (active && max)) sat = { verdict: 'refuted', reason: `no saturation (CPU peak ${Number.isFinite(cpuPeak) ? Math.round(cpuPeak) : '?'}%, pool not full)` };
   else sat = { verdict: 'inconclusive', reason: 'no CPU or pool series' };
-  const saturation = pick(sat.verdict, withReason(`${service} is saturated (CPU or connection pool at its limit)`, sat), 1, [cpu, active, max].filter((s): s is MetricSeries => !!s).map(seriesId), {
+  const saturation = pick(sat.verdict, withReason(`${service} is saturated (CPU, connection pool or another capacity at its limit)`, sat), 1, [
+    ...[cpu, active, max].filter((s): s is MetricSeries => !!s).map(seriesId),
+    ...(refuses && sat.verdict === 'supported' ? refuses.evidenceIds : []),
+  ], {
     missing: sat.verdict === 'inconclusive' ? `CPU / DB pool metrics of ${service}` : undefined,
   });
 
@@ -699,12 +852,24 @@ const testTrafficSurge = (w: World, service: string): Candidate => {
     floods.map((f) => `change:${f.c.id}`),
   );
   const own = w.input.changes.filter((c) => c.service === service);
-  const noChange = pick(
-    own.length === 0 ? 'supported' : 'inconclusive',
-    `no change to ${service} in the window explains it — ${own.length === 0 ? 'none was deployed' : `${own.map((c) => c.id).join(', ')} deployed (tested separately)`}`,
-    0.5,
-    own.map((c) => `change:${c.id}`),
-  );
+  // A change that lowered a limit the service now fails at explains why this load is too much: the traffic exceeds
+  // the capacity the change left, not the one the service had (the change is tested as a latent limit).
+  const lowered = own
+    .filter((c) => c.state === 'implemented' && !(Date.parse(c.deployedAt) > onset + ONSET_GRACE_MINUTES * MINUTE_MS))
+    .map((c) => ({ c, limit: limitChange(c) }))
+    .map(({ c, limit }) => ({ c, limit, at: limit?.direction === 'lowered' ? atLimit(w, service, limit) : undefined }))
+    .find((x) => x.at !== undefined);
+  const noChange = lowered
+    ? pick('refuted', `no change to ${service} in the window explains it — ${lowered.c.id} lowered its limit (${lowered.limit!.reason}) and it fails at it (${lowered.at!.reason})`, 1, [
+        `change:${lowered.c.id}`,
+        ...lowered.at!.evidenceIds,
+      ])
+    : pick(
+        own.length === 0 ? 'supported' : 'inconclusive',
+        `no change to ${service} in the window explains it — ${own.length === 0 ? 'none was deployed' : `${own.map((c) => c.id).join(', ')} deployed (tested separately)`}`,
+        0.5,
+        own.map((c) => `change:${c.id}`),
+      );
   return {
     kind: 'traffic-surge',
     summary: `Traffic surge beyond the capacity of ${service}${ratio ? ` (throughput ${ratio.toFixed(1)}× before the onset)` : ''}`,
