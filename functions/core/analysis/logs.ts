@@ -102,106 +102,118 @@ const CLOSING = new Map([['(', ')'], ['[', ']'], ['{', '}']]);
 /** One token of a line: its key (the word, or `VAR`), where it is, and an annotation that follows it. */
 interface Token {
   key: string;
+  /** A word (a constant holding a letter or digit), not punctuation or a variable: words choose a line's root. */
+  readonly word: boolean;
   readonly start: number;
   end: number;
   /** End of a following bracketed group of variables (`(1.16 KB)`), left out of the key sequence. */
   annotationEnd: number;
 }
 
-interface Piece {
-  readonly text: string;
-  readonly start: number;
-  readonly end: number;
-  /** Whitespace or the line's start right before it. */
-  readonly spaced: boolean;
-}
+/**
+ * The pieces of the message being tokenized, as parallel arrays reused from call to call (tokenizing is
+ * synchronous): a few thousand lines make tens of thousands of pieces, and objects for each were most of the time.
+ */
+const piece = { text: [] as string[], start: [] as number[], end: [] as number[], spaced: [] as boolean[], key: [] as string[], length: 0 };
 
-const splitPieces = (message: string, delimiters: ReadonlySet<string>): Piece[] => {
-  const out: Piece[] = [];
+const push = (text: string, start: number, end: number, spaced: boolean) => {
+  const n = piece.length;
+  piece.text[n] = text;
+  piece.start[n] = start;
+  piece.end[n] = end;
+  piece.spaced[n] = spaced;
+  piece.length = n + 1;
+};
+
+const isWordCode = (code: number) => (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+
+/** Step 1: fills `piece` with the message's pieces (words and punctuation), each marked if whitespace precedes it. */
+const splitPieces = (message: string, delimiters: ReadonlySet<string>): void => {
+  piece.length = 0;
   let start = -1;
   let spaced = true;
   for (let i = 0; i < message.length; i += 1) {
     const code = message.charCodeAt(i);
     const white = code <= 32;
-    const c = white ? '' : message[i];
-    const delimiter = !white && (code === 58 ? !(isDigit(message[i - 1]) && isDigit(message[i + 1])) : code < 128 && !(code >= 48 && code <= 57) && !(code >= 65 && code <= 90) && !(code >= 97 && code <= 122) && delimiters.has(c));
+    const delimiter = !white && (code === 58 ? !(isDigit(message[i - 1]) && isDigit(message[i + 1])) : code < 128 && !isWordCode(code) && delimiters.has(message[i]));
     if (!white && !delimiter) {
       if (start < 0) start = i;
       continue;
     }
     if (start >= 0) {
-      out.push({ text: message.slice(start, i), start, end: i, spaced });
+      push(message.slice(start, i), start, i, spaced);
       spaced = false;
       start = -1;
     }
     if (white) spaced = true;
     else {
-      out.push({ text: c, start: i, end: i + 1, spaced });
+      push(message[i], i, i + 1, spaced);
       spaced = false;
     }
   }
-  if (start >= 0) out.push({ text: message.slice(start), start, end: message.length, spaced });
-  return out;
+  if (start >= 0) push(message.slice(start), start, message.length, spaced);
 };
 
-/** A piece's key: `VAR` when its shape says variable (see the header, step 2). */
-const pieceKeys = (pieces: readonly Piece[]): string[] => {
-  const keys = pieces.map((p, i) => {
-    const t = p.text;
-    if (HAS_DIGIT.test(t) || ((t[0] === '/' || t[0] === '\\') && PATH.test(t)) || (t.includes('.') && HOST.test(t))) return VAR;
-    const colon = pieces[i + 1];
-    const port = pieces[i + 2];
-    if (colon?.text === ':' && !colon.spaced && port && !port.spaced && PORT.test(port.text) && HOST_BEFORE_PORT.test(t)) return VAR;
-    return t;
-  });
-  // month and weekday names are variables next to a date part (not `may` in "may not")
-  const datePart = (i: number) => i >= 0 && i < pieces.length && (HAS_DIGIT.test(pieces[i].text) || MONTH_OR_DAY_NAME.test(pieces[i].text));
-  keys.forEach((k, i) => {
-    if (k !== VAR && k.length >= 3 && k.length <= 9 && MONTH_OR_DAY_NAME.test(k) && (datePart(i - 1) || datePart(i + 1))) keys[i] = VAR;
-  });
-  // a unit right after a number is part of it
-  keys.forEach((k, i) => {
-    if (k !== VAR && i > 0 && k.length <= 7 && keys[i - 1] === VAR && HAS_DIGIT.test(pieces[i - 1].text) && UNIT.test(k)) keys[i] = VAR;
-  });
-  return keys;
+const isDatePart = (i: number) => i >= 0 && i < piece.length && (HAS_DIGIT.test(piece.text[i]) || MONTH_OR_DAY_NAME.test(piece.text[i]));
+
+/** Step 2: each piece's key, `VAR` when its shape says variable (see the header). */
+const pieceKeys = (): void => {
+  const { text, key, spaced } = piece;
+  const n = piece.length;
+  for (let i = 0; i < n; i += 1) {
+    const t = text[i];
+    let k = t;
+    if (HAS_DIGIT.test(t) || ((t[0] === '/' || t[0] === '\\') && PATH.test(t)) || (t.includes('.') && HOST.test(t))) k = VAR;
+    else if (text[i + 1] === ':' && i + 2 < n && !spaced[i + 1] && !spaced[i + 2] && PORT.test(text[i + 2]) && HOST_BEFORE_PORT.test(t)) k = VAR;
+    key[i] = k;
+  }
+  for (let i = 0; i < n; i += 1) {
+    const k = key[i];
+    if (k === VAR || k.length > 9) continue;
+    // month and weekday names are variables next to a date part (not `may` in "may not")
+    if (k.length >= 3 && MONTH_OR_DAY_NAME.test(k) && (isDatePart(i - 1) || isDatePart(i + 1))) key[i] = VAR;
+    // a unit right after a number is part of it
+    else if (i > 0 && key[i - 1] === VAR && HAS_DIGIT.test(text[i - 1]) && UNIT.test(k)) key[i] = VAR;
+  }
 };
 
 /** The tokens of a message, variables by shape as `VAR`, annotations set aside, adjacent variables merged. */
 const tokensOf = (message: string, delimiters: ReadonlySet<string>): Token[] => {
-  const pieces = splitPieces(message, delimiters);
-  const keys = pieceKeys(pieces);
+  splitPieces(message, delimiters);
+  pieceKeys();
+  const { key: keys, start: starts, end: ends, spaced } = piece;
+  const n = piece.length;
   const out: Token[] = [];
-  for (let i = 0; i < pieces.length; i += 1) {
+  for (let i = 0; i < n; i += 1) {
     const key = keys[i];
-    const previous = out.at(-1);
-    const closing = CLOSING.get(key);
-    if (closing && previous) {
+    const previous = out.length > 0 ? out[out.length - 1] : undefined;
+    if (previous && (key === '(' || key === '[' || key === '{')) {
       // a bracketed group of variables only annotates the token before it
       let j = i + 1;
-      while (j < pieces.length && keys[j] === VAR) j += 1;
-      if (j > i + 1 && keys[j] === closing) {
-        previous.annotationEnd = pieces[j].end;
+      while (j < n && keys[j] === VAR) j += 1;
+      if (j > i + 1 && j < n && keys[j] === CLOSING.get(key)) {
+        previous.annotationEnd = ends[j];
         i = j;
         continue;
       }
     }
-    // `host:port`, `a/b` between variables, and runs of variables, are one variable
+    // `host:port`, `fe80::1`, `a/b` between variables, and runs of variables, are one variable
     if ((key === ':' || key === '/') && previous?.key === VAR && previous.annotationEnd === previous.end) {
       let j = i + 1;
-      while (j < pieces.length && (keys[j] === ':' || keys[j] === '/') && !pieces[j].spaced) j += 1;
-      if (keys[j] === VAR) {
-        previous.end = pieces[j].end;
+      while (j < n && (keys[j] === ':' || keys[j] === '/') && !spaced[j]) j += 1;
+      if (j < n && keys[j] === VAR) {
+        previous.end = ends[j];
         previous.annotationEnd = previous.end;
         i = j;
         continue;
       }
     }
     if (key === VAR && previous?.key === VAR && previous.annotationEnd === previous.end) {
-      previous.end = pieces[i].end;
+      previous.end = ends[i];
       previous.annotationEnd = previous.end;
       continue;
     }
-    out.push({ key, start: pieces[i].start, end: pieces[i].end, annotationEnd: pieces[i].end });
+    out.push({ key, word: key !== VAR && HAS_WORD.test(key), start: starts[i], end: ends[i], annotationEnd: ends[i] });
   }
   return out;
 };
@@ -237,26 +249,24 @@ const firstGroups = (lines: readonly Line[], members: readonly number[]): number
     for (let p = 0; p < width; p += 1) if (tokens[p].key !== VAR) counts[p].set(tokens[p].key, (counts[p].get(tokens[p].key) ?? 0) + 1);
   }
   // punctuation is structure, not a word: it does not choose the root
-  const isWord = Array.from({ length: width }, () => new Map<string, boolean>());
   const byRoot = new Map<string, number[]>();
   const lineCounts = new Array<number>(width);
+  const sizes = new Map<number, number>();
   for (const i of members) {
     const tokens = lines[i].tokens;
     for (let p = 0; p < width; p += 1) {
-      const key = tokens[p].key;
-      let word = key === VAR ? false : isWord[p].get(key);
-      if (word === undefined) isWord[p].set(key, (word = HAS_WORD.test(key)));
-      lineCounts[p] = word ? counts[p].get(key)! : -1;
+      lineCounts[p] = tokens[p].word ? counts[p].get(tokens[p].key)! : -1;
     }
     // the count shared by the most words (ties: the higher count)
-    const sorted = lineCounts.filter((c) => c > 0).sort((x, y) => y - x);
+    sizes.clear();
     let rootCount = -1;
     let rootSize = 0;
-    for (let k = 0; k < sorted.length; ) {
-      let e = k;
-      while (e < sorted.length && sorted[e] === sorted[k]) e += 1;
-      if (e - k > rootSize) [rootCount, rootSize] = [sorted[k], e - k];
-      k = e;
+    for (let p = 0; p < width; p += 1) {
+      const c = lineCounts[p];
+      if (c <= 0) continue;
+      const size = (sizes.get(c) ?? 0) + 1;
+      sizes.set(c, size);
+      if (size > rootSize || (size === rootSize && c > rootCount)) [rootCount, rootSize] = [c, size];
     }
     let root = '';
     for (let p = 0; p < width; p += 1) if (lineCounts[p] === rootCount) root += `${p}\u0001${tokens[p].key}\u0002`;
