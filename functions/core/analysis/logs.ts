@@ -13,7 +13,7 @@
  * 2. Variables by shape, whatever the format: a token holding a digit (numbers, IPs, hex, ids, versions), a path,
  *    a host name (three or more dot-separated lowercase labels ending in a 2–4 letter label, or a name before
  *    `:port`), a month or weekday name next to a date part. A unit after a number joins it (`1.5 KB`, `<1 sec`),
- *    a bracketed group of variables only (`(18.4 KB)`, `[10.0.0.1]`) is an annotation and does not count,
+ *    a bracketed group of variables only (`(18.4 KB)`, `[10.0.0.1]`) or an empty one is an annotation and does not count,
  *    and adjacent variables are one (`Fri Jun 17 07:07:00 2005`, `host:port`): so a value's own spaces do not
  *    change an event's token count.
  * 3. Lines with the same token count are read together. Each (position, word) counts how many lines hold it;
@@ -106,7 +106,7 @@ interface Token {
   readonly word: boolean;
   readonly start: number;
   end: number;
-  /** End of a following bracketed group of variables (`(1.16 KB)`), left out of the key sequence. */
+  /** End of a following bracketed group of variables only or an empty one (`(1.16 KB)`, `()`), left out of the key sequence. */
   annotationEnd: number;
 }
 
@@ -188,10 +188,10 @@ const tokensOf = (message: string, delimiters: ReadonlySet<string>): Token[] => 
     const key = keys[i];
     const previous = out.length > 0 ? out[out.length - 1] : undefined;
     if (previous && (key === '(' || key === '[' || key === '{')) {
-      // a bracketed group of variables only annotates the token before it
+      // a bracketed group of variables only, or an empty one, annotates the token before it
       let j = i + 1;
       while (j < n && keys[j] === VAR) j += 1;
-      if (j > i + 1 && j < n && keys[j] === CLOSING.get(key)) {
+      if (j < n && keys[j] === CLOSING.get(key)) {
         previous.annotationEnd = ends[j];
         i = j;
         continue;
@@ -422,8 +422,12 @@ export class TemplateMiner {
         for (const r of raw) if (masked.add(maskMessage(r)).size > 1) break;
         text = masked.size === 1 ? [...masked][0] : WILDCARD;
       }
-      const annotation = /^(\s*)([([{])/.exec(first.message.slice(token.end, token.annotationEnd));
-      if (annotation && lines.every((l) => l.tokens[p].annotationEnd > l.tokens[p].end)) text += `${annotation[1]}${annotation[2]}${WILDCARD}${CLOSING.get(annotation[2])}`;
+      const annotation = first.message.slice(token.end, token.annotationEnd);
+      if (annotation && lines.every((l) => l.tokens[p].annotationEnd > l.tokens[p].end)) {
+        const masked = new Set(lines.map((l) => maskMessage(l.message.slice(l.tokens[p].end, l.tokens[p].annotationEnd))));
+        const [, space, bracket] = /^(\s*)(.)/.exec(annotation)!;
+        text += masked.size === 1 ? [...masked][0] : `${space}${bracket}${WILDCARD}${CLOSING.get(bracket)}`;
+      }
       template += first.message.slice(previousEnd, token.start) + text;
       previousEnd = token.annotationEnd;
       shown.push(text);
