@@ -9,8 +9,10 @@
  *
  * How lines are grouped:
  * 1. Tokens: words split at whitespace and at `= , ; ( ) [ ] { } " ' |`, and at `:` unless digits stand on both
- *    sides (`12:04:13`, `10.0.0.1:5432` stay whole); the punctuation is a token too.
- * 2. Variables by shape, whatever the format: a token holding a digit (numbers, IPs, hex, ids, versions), a path,
+ *    sides (`12:04:13`, `10.0.0.1:5432` stay whole); the punctuation is a token too. Runs of dots (leaders in
+ *    `depth......0`, ellipses) separate like whitespace.
+ * 2. Variables by shape, whatever the format: a token holding a digit (numbers, IPs, hex, ids, versions), MAC-style
+ *    colon-separated hex bytes, a path,
  *    a host name (three or more dot-separated lowercase labels ending in a 2–4 letter label, or a name before
  *    `:port`), a month or weekday name next to a date part. A unit after a number joins it (`1.5 KB`, `<1 sec`),
  *    a bracketed group of variables only (`(18.4 KB)`, `[10.0.0.1]`) or an empty one is an annotation and does not count,
@@ -92,6 +94,8 @@ const HOST = /^(?:[a-z0-9-]+\.){2,}[a-z]{2,4}$/;
 /** A name before `:port` (`github.com:443`, `wpad:80`): lowercase labels, at least one letter. */
 const HOST_BEFORE_PORT = /^(?=[a-z0-9.-]*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)*$/;
 const PORT = /^\d{2,5}$/;
+/** MAC addresses and other colon-separated hex bytes (`00:0D:60:E9:1D:DC`), kept whole: their letter-only bytes look like words. */
+const HEX_BYTES = /(?:[0-9a-f]{2}:){5,}[0-9a-f]{2}(?![0-9a-z:])/iy;
 /** Unix, Windows (`\Windows\winsxs\…`) or URL (`//host/a`) paths of at least two segments. */
 const PATH = /^(?:[\\/][^\\/]*){2,}$/;
 const MONTH_OR_DAY_NAME = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|september|october|november|december|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)$/i;
@@ -125,6 +129,7 @@ const push = (text: string, start: number, end: number, spaced: boolean) => {
   piece.length = n + 1;
 };
 
+const isHexCode = (code: number) => (code >= 48 && code <= 57) || (code >= 65 && code <= 70) || (code >= 97 && code <= 102);
 const isWordCode = (code: number) => (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 
 /** Step 1: fills `piece` with the message's pieces (words and punctuation), each marked if whitespace precedes it. */
@@ -134,10 +139,15 @@ const splitPieces = (message: string, delimiters: ReadonlySet<string>): void => 
   let spaced = true;
   for (let i = 0; i < message.length; i += 1) {
     const code = message.charCodeAt(i);
-    const white = code <= 32;
+    // a run of two or more dots (a leader, `depth......0`, or an ellipsis) separates like whitespace
+    const white = code <= 32 || (code === 46 && (message.charCodeAt(i + 1) === 46 || message.charCodeAt(i - 1) === 46));
     const delimiter = !white && (code === 58 ? !(isDigit(message[i - 1]) && isDigit(message[i + 1])) : code < 128 && !isWordCode(code) && delimiters.has(message[i]));
     if (!white && !delimiter) {
-      if (start < 0) start = i;
+      if (start < 0) {
+        start = i;
+        HEX_BYTES.lastIndex = i;
+        if (isHexCode(code) && HEX_BYTES.test(message)) i = HEX_BYTES.lastIndex - 1;
+      }
       continue;
     }
     if (start >= 0) {
@@ -163,7 +173,7 @@ const pieceKeys = (): void => {
   for (let i = 0; i < n; i += 1) {
     const t = text[i];
     let k = t;
-    if (HAS_DIGIT.test(t) || ((t[0] === '/' || t[0] === '\\') && PATH.test(t)) || (t.includes('.') && HOST.test(t))) k = VAR;
+    if (HAS_DIGIT.test(t) || (t.length >= 17 && t[2] === ':' && (HEX_BYTES.lastIndex = 0) === 0 && HEX_BYTES.test(t)) || ((t[0] === '/' || t[0] === '\\') && PATH.test(t)) || (t.includes('.') && HOST.test(t))) k = VAR;
     else if (text[i + 1] === ':' && i + 2 < n && !spaced[i + 1] && !spaced[i + 2] && PORT.test(text[i + 2]) && HOST_BEFORE_PORT.test(t)) k = VAR;
     key[i] = k;
   }

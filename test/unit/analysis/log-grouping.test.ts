@@ -51,6 +51,16 @@ describe('unit: template miner — variables do not split an event', () => {
     ]);
     expect(new Set(ids).size).toBe(1);
   });
+
+  it('MAC addresses, letter-only bytes included, and dot leaders', () => {
+    const { ids } = mine([
+      'chip inserted: FF:F2:9F:16:E2:23:00:0D:60:E9:1D:DC state=ok',
+      'chip inserted: FF:F2:9F:16:EB:27:00:0D:60:E9:14:D8 state=ok',
+      'chip inserted: FF:FF:FF:FF:FF:FF state=ok',
+    ]);
+    expect(new Set(ids).size).toBe(1);
+    expect(new TemplateMiner().tokenize('icache prefetch depth......0')).toEqual(['icache', 'prefetch', 'depth', WILDCARD]);
+  });
 });
 
 describe('unit: template miner — different events stay apart', () => {
