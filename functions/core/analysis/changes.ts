@@ -263,7 +263,7 @@ export const isLimitParam = (param: string): boolean => wordsOf(param).some((w) 
 /** Settings with no cap of their own: on-demand billing, unlimited, unreserved. */
 const UNBOUNDED = /pay[\s_-]*per[\s_-]*request|on[\s_-]*demand|unlimited|unbounded|unreserved|no[\s_-]*limit/i;
 /** An unset value: no cap, but only for a parameter that is a limit ("ReservedConcurrency: none → 20"). */
-const UNSET = /^\s*(none|null|unset|-1)?\s*$/i;
+const UNSET = /^\s*(none|null|unset|-1)\s*$/i;
 
 /** Unit scales, to compare "512 MB" with "1 GB" and "3 s" with "1000 ms". Units of another family compare raw. */
 const UNIT_SCALE: Record<string, { family: string; scale: number }> = {

@@ -695,18 +695,17 @@ const testChange = (w: World, change: ChangeRequest): Candidate => {
   // 5. mechanism (changes of a capacity or limit only): the changed service fails at the limit the change lowered.
   //    One it raised gives headroom: that the service then saturates at its own limit speaks against the change
   //    (read from its metrics only: error wording may speak of another service's limit).
+  //    A raised limit with no saturation says nothing either way: no check is added for it.
   let atIt: Check | undefined;
   if (limit?.direction === 'lowered' && saturated) atIt = { verdict: 'supported', reason: `${limit.reason}; ${change.service} is at it: ${saturated.reason}` };
   else if (limit?.direction === 'raised' && saturated?.fromMetrics) atIt = { verdict: 'refuted', reason: `${limit.reason}, yet ${change.service} saturates (${saturated.reason}): more headroom cannot make it saturate` };
-  else if (limit) {
+  else if (limit?.direction === 'lowered') {
     atIt = {
       verdict: 'inconclusive',
       reason: `${limit.reason}; ${w.origins.has(change.service) ? `${change.service} shows no sign of being at a limit` : `${change.service} is not where the failure starts`}`,
     };
   }
-  const mechanism = limit && atIt
-    ? [pick(atIt.verdict, withReason(`${change.service} fails at a limit ${change.id} lowered`, atIt), 1.5, [id, ...(saturated?.evidenceIds ?? [])])]
-    : [];
+  const mechanism = atIt ? [pick(atIt.verdict, withReason(`${change.service} fails at a limit ${change.id} lowered`, atIt), 1.5, [id, ...(saturated?.evidenceIds ?? [])])] : [];
 
   const what = change.configChange
     ? `${change.configChange.param} ${change.configChange.old} → ${change.configChange.new}`

@@ -48,6 +48,8 @@ describe('unit: limitChange reads which way a change moved a capacity or limit',
     expect(limitChange(config('cart.ttl-days', '14', '30'))).toBeUndefined();
     expect(limitChange(config('storefront.flash-countdown', 'false', 'true'))).toBeUndefined();
     expect(limitChange(config('autovacuum_vacuum_scale_factor', '0.2', '0.05'))).toBeUndefined();
+    // A limit set where none was written down: the default it replaced is unknown, so no direction.
+    expect(limitChange(config('maximum-pool-size', '', '10'))).toBeUndefined();
     const alias: ChangeRequest = { ...config('x', 'a', 'b'), type: 'deploy', configChange: undefined, title: 'get-order: alias live 41 → 42', description: 'UpdateAlias live: FunctionVersion 41 → 42' };
     expect(limitChange(alias)).toBeUndefined();
   });
@@ -190,6 +192,18 @@ describe('unit: a change that lowered a limit is the culprit when the load reach
       expect(change.predictions[0].statement).not.toMatch(/latent limit/);
       expect(change.confidence).toBeLessThan(ABSTAIN_BELOW);
     }
+  });
+
+  it('reads a usage at the new number as the service at its limit (concurrency at the new reserved concurrency)', () => {
+    const input = incident([capacityChange('100', '20', 'order-worker', 'ReservedConcurrentExecutions')]);
+    const out = analyseRootCause({
+      ...input,
+      // The worker fails on its own (the store is healthy) and runs at 20 concurrent executions, the new limit.
+      anomalies: [anomaly('order-worker', 'error_rate_pct', 0.1, 30, ONSET, 900), anomaly('order-worker', 'concurrent_executions', 6, 19.5, ONSET, 12), anomaly('checkout-api', 'error_rate_pct', 0.1, 10, ONSET, 300)],
+      traces: [],
+    });
+    expect(out.rootCauses[0]).toMatchObject({ service: 'order-worker', changeId: 'CHG-77' });
+    expect(out.rootCauses[0].predictions[0].statement).toMatch(/latent limit: ReservedConcurrentExecutions 100 → 20: less headroom; order-worker fails at it \(concurrent_executions at 19.5, the new limit\)/);
   });
 
   it('keeps a surge with no change behind it as capacity', () => {
