@@ -251,37 +251,51 @@ const pushTo = <K, V>(map: Map<K, V[]>, key: K, value: V) => {
 
 /** Step 3: first groups of one token count, by each line's root (largest set of words with one common count). */
 const firstGroups = (lines: readonly Line[], members: readonly number[]): number[][] => {
-  // per position, how many lines hold each word
+  // each distinct (position, word) gets a slot; per line and position the slot, or -1 for a variable or punctuation
+  // (punctuation is structure, not a word: it does not choose the root)
   const width = lines[members[0]].tokens.length;
-  const counts = Array.from({ length: width }, () => new Map<string, number>());
-  for (const i of members) {
-    const tokens = lines[i].tokens;
-    for (let p = 0; p < width; p += 1) if (tokens[p].key !== VAR) counts[p].set(tokens[p].key, (counts[p].get(tokens[p].key) ?? 0) + 1);
-  }
-  // punctuation is structure, not a word: it does not choose the root
-  const byRoot = new Map<string, number[]>();
-  const lineCounts = new Array<number>(width);
-  const sizes = new Map<number, number>();
-  for (const i of members) {
+  const slotOf = Array.from({ length: width }, () => new Map<string, number>());
+  const counts: number[] = [];
+  const slots = new Int32Array(members.length * width);
+  members.forEach((i, m) => {
     const tokens = lines[i].tokens;
     for (let p = 0; p < width; p += 1) {
-      lineCounts[p] = tokens[p].word ? counts[p].get(tokens[p].key)! : -1;
+      const t = tokens[p];
+      let slot = -1;
+      if (t.word) {
+        slot = slotOf[p].get(t.key) ?? -1;
+        if (slot < 0) slotOf[p].set(t.key, (slot = counts.push(0) - 1));
+        counts[slot] += 1;
+      }
+      slots[m * width + p] = slot;
     }
+  });
+  const byRoot = new Map<string, number[]>();
+  const sizes = new Map<number, number>();
+  members.forEach((i, m) => {
+    const row = m * width;
     // the count shared by the most words (ties: the higher count)
     sizes.clear();
     let rootCount = -1;
     let rootSize = 0;
     for (let p = 0; p < width; p += 1) {
-      const c = lineCounts[p];
-      if (c <= 0) continue;
+      const slot = slots[row + p];
+      if (slot < 0) continue;
+      const c = counts[slot];
       const size = (sizes.get(c) ?? 0) + 1;
       sizes.set(c, size);
-      if (size > rootSize || (size === rootSize && c > rootCount)) [rootCount, rootSize] = [c, size];
+      if (size > rootSize || (size === rootSize && c > rootCount)) {
+        rootCount = c;
+        rootSize = size;
+      }
     }
     let root = '';
-    for (let p = 0; p < width; p += 1) if (lineCounts[p] === rootCount) root += `${p}\u0001${tokens[p].key}\u0002`;
+    for (let p = 0; p < width; p += 1) {
+      const slot = slots[row + p];
+      if (slot >= 0 && counts[slot] === rootCount) root += `${slot},`;
+    }
     pushTo(byRoot, root, i);
-  }
+  });
   return [...byRoot.values()];
 };
 
