@@ -12,12 +12,11 @@
  *    sides (`12:04:13`, `10.0.0.1:5432` stay whole); the punctuation is a token too. Runs of dots (leaders in
  *    `depth......0`, ellipses) separate like whitespace.
  * 2. Variables by shape, whatever the format: a token holding a digit (numbers, IPs, hex, ids, versions), MAC-style
- *    colon-separated hex bytes, a path,
- *    a host name (three or more dot-separated lowercase labels ending in a 2–4 letter label, or a name before
- *    `:port`), a month or weekday name next to a date part. A unit after a number joins it (`1.5 KB`, `<1 sec`),
- *    a bracketed group of variables only (`(18.4 KB)`, `[10.0.0.1]`) or an empty one is an annotation and does not count,
- *    and adjacent variables are one (`Fri Jun 17 07:07:00 2005`, `host:port`): so a value's own spaces do not
- *    change an event's token count.
+ *    colon-separated hex bytes, a path, a host name (three or more dot-separated lowercase labels ending in a 2–4
+ *    letter label, or a name before `:port`), a month or weekday name next to a date part. A unit after a number
+ *    joins it (`1.5 KB`, `<1 sec`); a bracketed group of variables only (`(18.4 KB)`, `[10.0.0.1]`), or an empty
+ *    one, is an annotation and does not count; adjacent variables are one (`Fri Jun 17 07:07:00 2005`,
+ *    `host:port`). So a value's own spaces do not change an event's token count.
  * 3. Lines with the same token count are read together. Each (position, word) counts how many lines hold it;
  *    a line's root is its largest set of words with one common count (ties: the higher count): lines with the
  *    same root form a first group (the words an event's lines share all have that event's count).
