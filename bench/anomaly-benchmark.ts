@@ -260,10 +260,10 @@ export interface SeriesResult {
 export const runSeries = (dataDir: string, file: string, windows: readonly (readonly [string, string])[], options: DetectorOptions = {}): SeriesResult => {
   const points = parseSeriesCsv(readFileSync(join(dataDir, file), 'utf8'), file);
   const values = points.map((p) => p.v);
-  const started = performance.now();
-  const { scores, alerts, incidents } = detectSeries(values, options);
-  const seconds = (performance.now() - started) / 1000;
   const times = points.map((p) => nabTime(p.t));
+  const started = performance.now();
+  const { scores, alerts, incidents } = detectSeries(values, options, times);
+  const seconds = (performance.now() - started) / 1000;
   const { inside, outside } = labelWindows(times, windows);
   if (outside) throw new RangeError(`${file}: ${outside} label window(s) outside the series (a NAB series is whole)`);
   const truth = times.map((_, i) => inside.some((l) => i >= l.startIndex && i <= l.endIndex));

@@ -1,27 +1,34 @@
 /**
  * A causal streaming anomaly detector for one metric series: what `autopilot metrics anomalies` runs and what
- * self-detection pages with. Each point's score depends only on the points before it (plus itself), with one
- * configuration for every series: nothing depends on how long the series is.
+ * self-detection pages with. A point's score depends only on the points before it and itself, with one
+ * configuration for every series: nothing depends on how long the series is or what it is called.
  *
- * Why this shape: a page wakes someone, so the score must be a calibrated tail probability (how often the
- * series' own recent past produced something this unusual), not a clamped z that sits at 1.0 on thousands of
- * normal points; and one incident must page once.
+ * Why this shape: a page wakes someone, so the score is a calibrated tail probability (how rarely the series'
+ * own recent past produced something this unusual), not a clamped z that sits at 1.0 on thousands of normal
+ * points; and one incident pages once.
  *
- * Per point x:
- * - Two statistics, both in units of the trailing window's robust scale (IQR/1.349 of the last `window` values):
- *   level  |x − median of the last `window` values|  (a value outside what the series has been doing), and
- *   jump   |x − median of the `predictor` values before it|  (what the last moments did not announce: a spike,
- *   a step, a break in the shape).
- * - Each statistic is turned into a tail probability against that statistic's own last `history` values: the
- *   empirical share at or above it, and past the top `tailFraction` an exponential tail fitted to the excesses
- *   (the peaks-over-threshold step of SPOT, Siffer et al., KDD 2017), so the probability keeps falling past
- *   the largest value seen instead of saturating. Values that the detector itself judged anomalous do not
- *   enter that history (an incident does not teach the detector that incidents are normal), but they do enter
- *   the value window: a level that persists becomes the new normal.
- * - p = min(1, 2 · min(p_level, p_jump)) (Bonferroni over the two), score = 1 − p.
- * Alert rule: a point pages when score ≥ `threshold` and the detector is armed; it then disarms until the score
- *   has stayed below `rearmBelow` for `rearmPoints` consecutive points. An incident runs from its page to the
- *   last point at or above `rearmBelow` before re-arming.
+ * Per point x, five statistics, each in units of the trailing window's robust scale (IQR/1.349 of the last
+ * `window` values):
+ * - level: |x − median of the last `window` values|: a value outside what the series has been doing;
+ * - jump: |x − median of the `predictor` values before it|: what the last moments did not announce;
+ * - smooth: |mean of the last `smooth` values − that median|: a small shift sustained over several points;
+ * - shape: RMS distance from the last `knnLength` values to the nearest stretch of the same length in the
+ *   `knnWindow` values before them (a pattern never seen recently: a flat line where the series moves, a new
+ *   rhythm);
+ * - time of day (only when the points have times): |x − median of the last `seasonal` values in the same
+ *   half-hour of the day|: a value unusual for this hour although ordinary for the day.
+ * Each statistic becomes a tail probability against its own last `history` values: the empirical share at or
+ * above it, and past the top `tailFraction` a generalised Pareto tail fitted to the excesses by moments
+ * (peaks over threshold, as SPOT does: Siffer et al., KDD 2017), so the probability keeps falling past the
+ * largest value seen instead of saturating. A statistic whose combined p is below `trim` does not enter that
+ * history: the reference is the series' ordinary behaviour, and an incident does not teach the detector that
+ * incidents are normal. Every value enters the value window, so a level that persists becomes the new normal.
+ * p = min(1, m · min p_i) over the m statistics in use (Bonferroni), score = 1 − p.
+ *
+ * Alert rule (what pages): score ≥ `threshold` while armed. A page disarms the detector until the score has
+ * stayed below `rearmBelow` for `rearmPoints` consecutive points (hysteresis: one incident, one page); and for
+ * `escalate` points after a page, a new page also needs p ten times smaller than the last page's (a series
+ * that keeps doing the same unusual thing pages once, a worse thing pages again).
  */
 
 export class InvalidDetectorInput extends Error {
@@ -33,11 +40,21 @@ export interface DetectorOptions {
   readonly window?: number;
   /** Values before a point whose median predicts it (default 3). */
   readonly predictor?: number;
-  /** Past statistics a tail probability is taken against (default 2000). */
+  /** Values averaged for the smooth statistic (default 6). */
+  readonly smooth?: number;
+  /** Earlier values searched for the nearest stretch (default 1000). */
+  readonly knnWindow?: number;
+  /** Length of the compared stretches (default 8). */
+  readonly knnLength?: number;
+  /** Earlier values of the same half-hour of the day the time-of-day statistic compares with (default 14). */
+  readonly seasonal?: number;
+  /** Past statistics a tail probability is taken against (default 5000). */
   readonly history?: number;
-  /** Share of that history, from the top, that the exponential tail is fitted to (default 0.05). */
+  /** Share of that history, from the top, that the Pareto tail is fitted to (default 0.1). */
   readonly tailFraction?: number;
-  /** Points seen before any point is scored; earlier points score 0 (default 60). */
+  /** Points with p below this stay out of the calibration history (default 0.01). */
+  readonly trim?: number;
+  /** Points seen before any point is scored; earlier points score 0 (default 100). */
   readonly warmup?: number;
   /** A point pages at score ≥ this (default `DEFAULT_ALERT_THRESHOLD`). */
   readonly threshold?: number;
@@ -45,40 +62,59 @@ export interface DetectorOptions {
   readonly rearmBelow?: number;
   /** ... for this many consecutive points (default 30). */
   readonly rearmPoints?: number;
+  /** Points after a page during which a new page needs a 10× smaller p (default 2000; 0: off). */
+  readonly escalate?: number;
 }
 
-/** score ≥ 1 − 10⁻⁵·³: see the benchmark's report for why this level (one threshold for every series). */
-export const DEFAULT_ALERT_THRESHOLD = 0.99999;
+/**
+ * score ≥ 0.998, i.e. p ≤ 0.002 after the Bonferroni factor: the one threshold for every series. Why this level:
+ * see bench/anomaly-benchmark.ts and the report of the NAB run (stricter levels miss the weak anomalies of
+ * short series, looser ones page on the recurring bursts of heavy-tailed counts).
+ */
+export const DEFAULT_ALERT_THRESHOLD = 0.998;
 
-const DEFAULTS = { window: 1000, predictor: 3, history: 2000, tailFraction: 0.05, warmup: 60, threshold: DEFAULT_ALERT_THRESHOLD, rearmBelow: 0.99, rearmPoints: 30 } as const;
+export type DetectorConfig = { readonly [K in keyof DetectorOptions]-?: NonNullable<DetectorOptions[K]> };
 
-export interface DetectorConfig {
-  readonly window: number;
-  readonly predictor: number;
-  readonly history: number;
-  readonly tailFraction: number;
-  readonly warmup: number;
-  readonly threshold: number;
-  readonly rearmBelow: number;
-  readonly rearmPoints: number;
-}
+const DEFAULTS: DetectorConfig = {
+  window: 1000,
+  predictor: 3,
+  smooth: 6,
+  knnWindow: 1000,
+  knnLength: 8,
+  seasonal: 14,
+  history: 5000,
+  tailFraction: 0.1,
+  trim: 0.01,
+  warmup: 100,
+  threshold: DEFAULT_ALERT_THRESHOLD,
+  rearmBelow: 0.99,
+  rearmPoints: 30,
+  escalate: 2000,
+};
 
 const checkInt = (name: string, v: number, min: number) => {
   if (!Number.isInteger(v) || v < min) throw new InvalidDetectorInput(`${name} must be an integer ≥ ${min}, got ${v}`);
 };
-const checkUnit = (name: string, v: number, lowOpen = 0) => {
-  if (!(v > lowOpen && v < 1)) throw new InvalidDetectorInput(`${name} must be a number in (${lowOpen}, 1), got ${v}`);
+const checkUnit = (name: string, v: number) => {
+  if (!(typeof v === 'number' && v > 0 && v < 1)) throw new InvalidDetectorInput(`${name} must be a number in (0, 1), got ${v}`);
 };
 
 /** The options with defaults filled in, checked (a bad option is an error naming it). */
 export const detectorConfig = (options: DetectorOptions = {}): DetectorConfig => {
+  for (const key of Object.keys(options)) if (!(key in DEFAULTS)) throw new InvalidDetectorInput(`unknown detector option: ${key}`);
   const c = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as DetectorConfig;
   checkInt('window', c.window, 8);
   checkInt('predictor', c.predictor, 1);
+  checkInt('smooth', c.smooth, 0);
+  checkInt('knnWindow', c.knnWindow, 0);
+  checkInt('knnLength', c.knnLength, 1);
+  checkInt('seasonal', c.seasonal, 0);
   checkInt('history', c.history, 20);
   checkInt('warmup', c.warmup, 8);
   checkInt('rearmPoints', c.rearmPoints, 1);
+  checkInt('escalate', c.escalate, 0);
   checkUnit('tailFraction', c.tailFraction);
+  checkUnit('trim', c.trim);
   checkUnit('threshold', c.threshold);
   checkUnit('rearmBelow', c.rearmBelow);
   if (c.rearmBelow > c.threshold) throw new InvalidDetectorInput(`rearmBelow (${c.rearmBelow}) must not exceed threshold (${c.threshold})`);
@@ -146,18 +182,13 @@ export class SlidingOrder {
   largest(k: number): number {
     return this.sorted[this.size - k];
   }
-
-  /** Mean of the k largest held values. */
-  meanOfLargest(k: number): number {
-    let s = 0;
-    for (let i = this.size - k; i < this.size; i += 1) s += this.sorted[i];
-    return s / k;
-  }
 }
 
 /**
- * P(S ≥ s) against the held past statistics: empirical up to the top `tailFraction`, exponential beyond (fitted
- * to the excesses over the k-th largest value). Never exactly 0 for a finite s unless the past was constant.
+ * P(S ≥ s) against the held past statistics: empirical up to the top `tailFraction`, a generalised Pareto tail
+ * beyond, fitted by moments to the excesses over the k-th largest value. The shape is kept in [0, 0.9]: a light
+ * or bounded tail is read as exponential, so the probability never reaches exactly 0 for a finite s unless the
+ * past was constant (then any departure is rarer the further it goes, at the scale of the values themselves).
  */
 export const tailProbability = (past: SlidingOrder, s: number, tailFraction: number): number => {
   const n = past.size;
@@ -165,11 +196,23 @@ export const tailProbability = (past: SlidingOrder, s: number, tailFraction: num
   if (n < k + 1) return 1;
   const u = past.largest(k);
   if (s <= u) return (past.countAtLeast(s) + 1) / (n + 1);
-  const top = past.largest(1);
-  // a constant past (flat series) has no excess to fit: any departure is as rare as the history is long, and rarer
-  // the further it goes; scale the excess by the value so that units do not matter
-  const beta = Math.max(past.meanOfLargest(k) - u, 1e-9 * Math.max(1, Math.abs(top)));
-  return ((k + 1) / (n + 1)) * Math.exp(-(s - u) / beta);
+  let m1 = 0;
+  let m2 = 0;
+  for (let j = 1; j <= k; j += 1) {
+    const y = past.largest(j) - u;
+    m1 += y;
+    m2 += y * y;
+  }
+  m1 /= k;
+  const variance = Math.max(m2 / k - m1 * m1, 0);
+  const atTail = (k + 1) / (n + 1);
+  const floor = 1e-9 * Math.max(1, Math.abs(past.largest(1)));
+  if (m1 <= floor || variance <= 0) return atTail * Math.exp(-(s - u) / Math.max(m1, floor));
+  const ratio = (m1 * m1) / variance;
+  const xi = Math.min(0.9, Math.max(0, 0.5 * (1 - ratio)));
+  if (xi === 0) return atTail * Math.exp(-(s - u) / m1);
+  const sigma = 0.5 * m1 * (ratio + 1);
+  return atTail * (1 + (xi * (s - u)) / sigma) ** (-1 / xi);
 };
 
 export interface PointScore {
@@ -186,61 +229,139 @@ export interface PointScore {
 /** The streaming detector: push one value at a time; state is bounded by `window` and `history`. */
 export class StreamingDetector {
   readonly config: DetectorConfig;
+  /** The last `window` values, for the level and the scale. */
   private readonly values: SlidingOrder;
-  private readonly recent: Float64Array;
-  private readonly levelPast: SlidingOrder;
-  private readonly jumpPast: SlidingOrder;
+  /** The last values in arrival order, written twice (at i and i + ringSize) so any stretch is contiguous. */
+  private readonly ring: Float64Array;
+  private readonly ringSize: number;
+  /** Per statistic, its recent ordinary values: level, jump, smooth, shape, time of day. */
+  private readonly past: SlidingOrder[];
+  /** Half-hour of the day → the last `seasonal` values seen in it. */
+  private readonly slots = new Map<number, number[]>();
   private seen = 0;
   private armed = true;
   private quiet = 0;
+  private lastPageAt = Number.NEGATIVE_INFINITY;
+  private lastPageP = 1;
 
   constructor(options: DetectorOptions = {}) {
-    this.config = detectorConfig(options);
-    this.values = new SlidingOrder(this.config.window);
-    this.recent = new Float64Array(this.config.predictor);
-    this.levelPast = new SlidingOrder(this.config.history);
-    this.jumpPast = new SlidingOrder(this.config.history);
+    const c = (this.config = detectorConfig(options));
+    this.values = new SlidingOrder(c.window);
+    this.ringSize = Math.max(c.knnWindow + c.knnLength, c.smooth, c.predictor) + 1;
+    this.ring = new Float64Array(2 * this.ringSize);
+    this.past = Array.from({ length: 5 }, () => new SlidingOrder(c.history));
   }
 
-  /** Median of the last `predictor` values (the ring `recent`). */
+  /** The value `ago` points before the current one (0: the current), from the doubled ring. */
+  private back(ago: number): number {
+    return this.ring[(this.seen % this.ringSize) + this.ringSize - ago];
+  }
+
+  /** Median of the `predictor` values before the current one. */
   private prediction(): number {
     const k = Math.min(this.config.predictor, this.seen);
-    const xs = Array.from(this.recent.subarray(0, k)).sort((a, b) => a - b);
+    const xs: number[] = [];
+    for (let a = 1; a <= k; a += 1) xs.push(this.back(a));
+    xs.sort((x, y) => x - y);
     return k % 2 ? xs[(k - 1) / 2] : (xs[k / 2 - 1] + xs[k / 2]) / 2;
   }
 
-  push(v: number): PointScore {
+  /** Mean of the last `smooth` values, the current one included. */
+  private smoothed(): number {
+    const k = Math.min(this.config.smooth, this.seen + 1);
+    let sum = 0;
+    for (let a = 0; a < k; a += 1) sum += this.back(a);
+    return sum / k;
+  }
+
+  /**
+   * RMS distance from the last `knnLength` values to the nearest earlier stretch of that length within
+   * `knnWindow` (stretches that overlap the current one excluded). Early abandoning keeps it near O(knnWindow).
+   */
+  private nearest(): number {
+    const L = this.config.knnLength;
+    const maxLag = Math.min(this.config.knnWindow, this.seen - L + 1);
+    if (maxLag < L) return 0;
+    const base = (this.seen % this.ringSize) + this.ringSize;
+    const b = this.ring;
+    let best = Number.POSITIVE_INFINITY;
+    for (let d = L; d <= maxLag; d += 1) {
+      let sum = 0;
+      for (let a = 0; a < L && sum < best; a += 1) {
+        const diff = b[base - a] - b[base - d - a];
+        sum += diff * diff;
+      }
+      if (sum < best) best = sum;
+    }
+    return Math.sqrt(best / L);
+  }
+
+  /** Median of the earlier values in the same half-hour of the day (undefined until there are 6), then records v. */
+  private timeOfDayMedian(v: number, t: number | undefined): number | undefined {
+    if (t === undefined || !Number.isFinite(t) || this.config.seasonal === 0) return undefined;
+    const slot = Math.floor((((t % 86_400_000) + 86_400_000) % 86_400_000) / 1_800_000);
+    let held = this.slots.get(slot);
+    if (!held) this.slots.set(slot, (held = []));
+    let median: number | undefined;
+    if (held.length >= 6) {
+      const xs = [...held].sort((a, b) => a - b);
+      median = xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+    }
+    held.push(v);
+    if (held.length > this.config.seasonal) held.shift();
+    return median;
+  }
+
+  /**
+   * Scores the next value (`t`: its time in epoch ms, for the time-of-day statistic; optional). A non-finite
+   * value scores 0 and changes nothing.
+   */
+  push(v: number, t?: number): PointScore {
     if (!Number.isFinite(v)) return { score: 0, p: 1, alert: false, level: 0 };
     const c = this.config;
+    const slot = this.seen % this.ringSize;
+    this.ring[slot] = v;
+    this.ring[slot + this.ringSize] = v;
     let p = 1;
     let level = 0;
     if (this.seen >= 2) {
       const median = this.values.quantile(0.5);
-      const iqrScale = (this.values.quantile(0.75) - this.values.quantile(0.25)) / 1.349;
-      // a flat or quantised past has no spread: fall back to the mean absolute step, then to a tiny relative unit
-      const scale = Math.max(iqrScale, 1e-6 * Math.max(1, Math.abs(median)));
+      // a flat or quantised past has no spread: fall back to a tiny unit relative to the level
+      const scale = Math.max((this.values.quantile(0.75) - this.values.quantile(0.25)) / 1.349, 1e-6 * Math.max(1, Math.abs(median)));
       level = (v - median) / scale;
-      const jump = Math.abs(v - this.prediction()) / scale;
+      const seasonal = this.timeOfDayMedian(v, t);
+      // -1: statistic not in use (switched off, or no time of day yet)
+      const stats = [
+        Math.abs(level),
+        Math.abs(v - this.prediction()) / scale,
+        c.smooth > 0 ? Math.abs(this.smoothed() - median) / scale : -1,
+        c.knnWindow > 0 ? this.nearest() / scale : -1,
+        seasonal === undefined ? -1 : Math.abs(v - seasonal) / scale,
+      ];
       if (this.seen >= c.warmup) {
-        const pLevel = tailProbability(this.levelPast, Math.abs(level), c.tailFraction);
-        const pJump = tailProbability(this.jumpPast, jump, c.tailFraction);
-        p = Math.min(1, 2 * Math.min(pLevel, pJump));
+        let least = 1;
+        let used = 0;
+        stats.forEach((s, i) => {
+          if (s < 0) return;
+          used += 1;
+          // a statistic whose own history is still short cannot speak yet
+          if (this.past[i].size >= Math.min(100, c.warmup)) least = Math.min(least, tailProbability(this.past[i], s, c.tailFraction));
+        });
+        p = Math.min(1, used * least);
       }
-      // what the detector judged anomalous is kept out of the calibration history
-      if (p > 1 - c.threshold) {
-        this.levelPast.push(Math.abs(level));
-        this.jumpPast.push(jump);
-      }
+      if (p >= c.trim) stats.forEach((s, i) => s >= 0 && this.past[i].push(s));
     }
     this.values.push(v);
-    this.recent[this.seen % c.predictor] = v;
     this.seen += 1;
     const score = 1 - p;
     let alert = false;
-    if (this.armed && score >= c.threshold) {
+    const escalating = this.seen - this.lastPageAt <= c.escalate;
+    if (this.armed && score >= c.threshold && (!escalating || p < this.lastPageP / 10)) {
       alert = true;
       this.armed = false;
       this.quiet = 0;
+      this.lastPageAt = this.seen;
+      this.lastPageP = p;
     } else if (!this.armed) {
       this.quiet = score < c.rearmBelow ? this.quiet + 1 : 0;
       if (this.quiet >= c.rearmPoints) this.armed = true;
@@ -269,12 +390,16 @@ export interface SeriesDetection {
   readonly config: DetectorConfig;
 }
 
-/** Runs the streaming detector over a whole series. Throws `InvalidDetectorInput` on a bad series or option. */
-export const detectSeries = (values: readonly number[], options: DetectorOptions = {}): SeriesDetection => {
+/**
+ * Runs the streaming detector over a whole series (`times`: epoch ms per value, optional, for the time-of-day
+ * statistic). Throws `InvalidDetectorInput` on a bad series or option.
+ */
+export const detectSeries = (values: readonly number[], options: DetectorOptions = {}, times?: readonly number[]): SeriesDetection => {
   if (!Array.isArray(values)) throw new InvalidDetectorInput('values must be an array of numbers');
   values.forEach((v, i) => {
     if (typeof v !== 'number') throw new InvalidDetectorInput(`values[${i}] must be a number, got ${typeof v}`);
   });
+  if (times !== undefined && times.length !== values.length) throw new InvalidDetectorInput(`times has ${times.length} entries for ${values.length} values`);
   const detector = new StreamingDetector(options);
   const { rearmBelow } = detector.config;
   const scores: number[] = [];
@@ -283,7 +408,7 @@ export const detectSeries = (values: readonly number[], options: DetectorOptions
   const incidents: Incident[] = [];
   let open: { startIndex: number; endIndex: number; peakScore: number; direction: 'up' | 'down' } | undefined;
   values.forEach((v, i) => {
-    const r = detector.push(v);
+    const r = detector.push(v, times?.[i]);
     scores.push(r.score);
     p.push(r.p);
     if (r.alert) {
