@@ -314,8 +314,15 @@ program
   .option('--seeds <n>', 'worlds per scenario (a world id seeds its noise); recordings run once each, seeds do not apply', intBetween('--seeds', 1, 100), 2)
   .option('--only <names...>', 'only these scenarios or recordings (name or file)')
   .option('--check', 'exit 1 when the targets (top-1 ≥ 90%, top-3 = 100%, false alarms abstain) are not met')
-  .action(async (paths: string[], opts: { seeds: number; only?: string[]; check?: boolean }, cmd: Command) => {
+  .option(
+    '--generated <n>',
+    'run n generated incidents (functions/core/world/generator.ts: random topologies, fault families, timings, red herrings), one world each, scored per family; alone it runs only those, with paths it runs those files too; --seeds and --only apply to the files only',
+    intBetween('--generated', 1, 100_000),
+  )
+  .option('--seed <seed>', 'the generator seed for --generated (letters, digits, ".", "_", "-"): the same seed and n give the same incidents', '1')
+  .action(async (paths: string[], opts: { seeds: number; only?: string[]; check?: boolean; generated?: number; seed: string }, cmd: Command) => {
     const g = globals(cmd);
+    if (opts.generated === undefined && cmd.getOptionValueSource('seed') === 'cli') throw new InvalidArgumentError('--seed only applies with --generated <n>');
     const { evaluate, formatTable } = await import('../lib/local/eval.ts');
     const restore = g.json ? stdoutToStderr() : undefined;
     let result: Awaited<ReturnType<typeof evaluate>>;
@@ -324,6 +331,7 @@ program
         paths,
         seeds: opts.seeds,
         files: opts.only,
+        ...(opts.generated !== undefined ? { generated: { count: opts.generated, seed: opts.seed } } : {}),
         onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.scored === false ? 'unscored' : r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
       });
     } finally {
@@ -401,11 +409,11 @@ const readText = (file: string): string => {
 const metrics = program.command('metrics').description('metric analysis on files');
 metrics
   .command('anomalies <file>')
-  .description('anomaly score in [0,1] per row of a `timestamp,value` CSV, and the anomalous windows')
-  .option('--window <n>', 'trailing points each point is compared with (default: a tenth of the series, 60..500)', intBetween('--window', 2, 100_000))
+  .description('causal anomaly score in [0,1] per row of a `timestamp,value` CSV (1 − a calibrated tail probability), the anomalous windows and the rows that would page')
+  .option('--window <n>', 'trailing points the level and scale of each point are taken over (default 1000)', intBetween('--window', 8, 100_000))
   .action(async (file: string, opts: { window?: number }, cmd: Command) => {
     const { parseSeriesCsv, InvalidCsv } = await import('../functions/core/analysis/csv.ts');
-    const { detectAnomalies } = await import('../functions/core/analysis/metrics.ts');
+    const { detectSeries, anomalousStretches, parseTimes, InvalidDetectorInput } = await import('../functions/core/analysis/detector.ts');
     let points: { t: string; v: number }[];
     try {
       points = parseSeriesCsv(readText(file), file);
@@ -413,14 +421,33 @@ metrics
       if (error instanceof InvalidCsv) throw new CliError(error.message);
       throw error;
     }
-    const { scores, windows } = detectAnomalies(points, { window: opts.window });
-    const out = { scores, windows: windows.map((w) => ({ start: w.start, end: w.end })) };
+    // times feed the time-of-day statistic; a file whose timestamps do not all parse is scored without it
+    const times = parseTimes(points.map((p) => p.t));
+    let detection: ReturnType<typeof detectSeries>;
+    try {
+      detection = detectSeries(points.map((p) => p.v), { window: opts.window }, times);
+    } catch (error) {
+      if (error instanceof InvalidDetectorInput) throw new CliError(error.message);
+      throw error;
+    }
+    const { scores, incidents, config } = detection;
+    const windows = anomalousStretches(scores, config.threshold);
+    const out = {
+      scores,
+      windows: windows.map((w) => ({ start: points[w.startIndex].t, end: points[w.endIndex].t })),
+      threshold: config.threshold,
+      pages: incidents.map((i) => ({ at: points[i.startIndex].t, until: points[i.endIndex].t, peakScore: i.peakScore, direction: i.direction })),
+      timeOfDay: times !== undefined,
+    };
     if (globals(cmd).json) return printJson(out);
+    const paged = new Set(incidents.map((i) => i.startIndex));
     const width = Math.max(9, ...points.map((p) => safe(p.t).length));
     process.stdout.write(`${'timestamp'.padEnd(width)}  ${'value'.padStart(12)}  score\n`);
-    points.forEach((p, i) => process.stdout.write(`${safe(p.t).padEnd(width)}  ${String(p.v).padStart(12)}  ${scores[i].toFixed(3)}${scores[i] >= 0.5 ? '  *' : ''}\n`));
-    process.stdout.write(`\n${windows.length} anomalous window(s)${windows.length ? ':' : ''}\n`);
-    for (const w of windows) process.stdout.write(`  ${safe(w.start)} → ${safe(w.end)}  (${w.endIndex - w.startIndex + 1} point(s), peak score ${w.peakScore.toFixed(3)}, ${w.direction})\n`);
+    points.forEach((p, i) => process.stdout.write(`${safe(p.t).padEnd(width)}  ${String(p.v).padStart(12)}  ${scores[i].toFixed(4)}${paged.has(i) ? '  PAGE' : scores[i] >= config.threshold ? '  *' : ''}\n`));
+    process.stdout.write(`\n${windows.length} anomalous window(s) (score ≥ ${config.threshold})${windows.length ? ':' : ''}\n`);
+    for (const w of windows) process.stdout.write(`  ${safe(points[w.startIndex].t)} → ${safe(points[w.endIndex].t)}  (${w.endIndex - w.startIndex + 1} point(s), peak score ${w.peakScore.toFixed(6)})\n`);
+    process.stdout.write(`${incidents.length} page(s)${incidents.length ? ':' : ''}\n`);
+    for (const i of incidents) process.stdout.write(`  ${safe(points[i.startIndex].t)}  ${i.direction}, peak score ${i.peakScore.toFixed(6)}\n`);
   });
 
 const logs = program.command('logs').description('log analysis on files');

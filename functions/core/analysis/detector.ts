@@ -15,8 +15,8 @@
  * - shape: RMS distance from the last `knnLength` values to the nearest stretch of the same length in the
  *   `knnWindow` values before them (a pattern never seen recently: a flat line where the series moves, a new
  *   rhythm);
- * - time of day (only when the points have times): |x − median of the last `seasonal` values in the same
- *   half-hour of the day|: a value unusual for this hour although ordinary for the day.
+ * - time of day (only when the points have times): |x − median of the means of the same half-hour of the day
+ *   on the last `seasonal` days|: a value unusual for this hour although ordinary for the day.
  * Each statistic becomes a tail probability against its own last `history` values: the empirical share at or
  * above it, and past the top `tailFraction` a generalised Pareto tail fitted to the excesses by moments
  * (peaks over threshold, as SPOT does: Siffer et al., KDD 2017), so the probability keeps falling past the
@@ -42,11 +42,11 @@ export interface DetectorOptions {
   readonly predictor?: number;
   /** Values averaged for the smooth statistic (default 6). */
   readonly smooth?: number;
-  /** Earlier values searched for the nearest stretch (default 1000). */
+  /** Earlier values searched for the nearest stretch (default 500). */
   readonly knnWindow?: number;
   /** Length of the compared stretches (default 8). */
   readonly knnLength?: number;
-  /** Earlier values of the same half-hour of the day the time-of-day statistic compares with (default 14). */
+  /** Earlier days whose mean in the same half-hour of the day the time-of-day statistic compares with (default 14). */
   readonly seasonal?: number;
   /** Past statistics a tail probability is taken against (default 5000). */
   readonly history?: number;
@@ -54,7 +54,7 @@ export interface DetectorOptions {
   readonly tailFraction?: number;
   /** Points with p below this stay out of the calibration history (default 0.01). */
   readonly trim?: number;
-  /** Points seen before any point is scored; earlier points score 0 (default 100). */
+  /** Points seen before any point is scored; earlier points score 0 (default 100; at least 70: statistics start at 20 points and need 50 of their own). */
   readonly warmup?: number;
   /** A point pages at score ≥ this (default `DEFAULT_ALERT_THRESHOLD`). */
   readonly threshold?: number;
@@ -79,7 +79,7 @@ const DEFAULTS: DetectorConfig = {
   window: 1000,
   predictor: 3,
   smooth: 6,
-  knnWindow: 1000,
+  knnWindow: 500,
   knnLength: 8,
   seasonal: 14,
   history: 5000,
@@ -91,6 +91,11 @@ const DEFAULTS: DetectorConfig = {
   rearmPoints: 30,
   escalate: 2000,
 };
+
+/** Values before any statistic is computed (a scale from fewer is noise). */
+const MIN_VALUES = 20;
+/** Past values of a statistic before its tail probability counts. */
+const MIN_HISTORY = 50;
 
 const checkInt = (name: string, v: number, min: number) => {
   if (!Number.isInteger(v) || v < min) throw new InvalidDetectorInput(`${name} must be an integer ≥ ${min}, got ${v}`);
@@ -110,7 +115,7 @@ export const detectorConfig = (options: DetectorOptions = {}): DetectorConfig =>
   checkInt('knnLength', c.knnLength, 1);
   checkInt('seasonal', c.seasonal, 0);
   checkInt('history', c.history, 20);
-  checkInt('warmup', c.warmup, 8);
+  checkInt('warmup', c.warmup, MIN_VALUES + MIN_HISTORY);
   checkInt('rearmPoints', c.rearmPoints, 1);
   checkInt('escalate', c.escalate, 0);
   checkUnit('tailFraction', c.tailFraction);
@@ -209,7 +214,7 @@ export const tailProbability = (past: SlidingOrder, s: number, tailFraction: num
   const floor = 1e-9 * Math.max(1, Math.abs(past.largest(1)));
   if (m1 <= floor || variance <= 0) return atTail * Math.exp(-(s - u) / Math.max(m1, floor));
   const ratio = (m1 * m1) / variance;
-  const xi = Math.min(0.9, Math.max(0, 0.5 * (1 - ratio)));
+  const xi = k < 30 ? 0 : Math.min(0.9, Math.max(0, 0.5 * (1 - ratio)));
   if (xi === 0) return atTail * Math.exp(-(s - u) / m1);
   const sigma = 0.5 * m1 * (ratio + 1);
   return atTail * (1 + (xi * (s - u)) / sigma) ** (-1 / xi);
@@ -236,8 +241,9 @@ export class StreamingDetector {
   private readonly ringSize: number;
   /** Per statistic, its recent ordinary values: level, jump, smooth, shape, time of day. */
   private readonly past: SlidingOrder[];
-  /** Half-hour of the day → the last `seasonal` values seen in it. */
-  private readonly slots = new Map<number, number[]>();
+  /** Half-hour of the day → today's running sum and count there, and the means of the last `seasonal` days. */
+  private readonly slots = new Map<number, { day: number; sum: number; count: number; days: number[] }>();
+  private nearestLag = 0;
   private seen = 0;
   private armed = true;
   private quiet = 0;
@@ -284,31 +290,53 @@ export class StreamingDetector {
     if (maxLag < L) return 0;
     const base = (this.seen % this.ringSize) + this.ringSize;
     const b = this.ring;
-    let best = Number.POSITIVE_INFINITY;
-    for (let d = L; d <= maxLag; d += 1) {
+    const distance = (d: number, bound: number) => {
       let sum = 0;
-      for (let a = 0; a < L && sum < best; a += 1) {
+      for (let a = 0; a < L && sum < bound; a += 1) {
         const diff = b[base - a] - b[base - d - a];
         sum += diff * diff;
       }
-      if (sum < best) best = sum;
+      return sum;
+    };
+    // the previous point's nearest lag shares all but one value with this one's: a tight first bound makes the
+    // early abandoning below cut most candidates after a term or two
+    let bestLag = this.nearestLag >= L && this.nearestLag <= maxLag ? this.nearestLag : L;
+    let best = distance(bestLag, Number.POSITIVE_INFINITY);
+    for (let d = L; d <= maxLag; d += 1) {
+      const sum = distance(d, best);
+      if (sum < best) {
+        best = sum;
+        bestLag = d;
+      }
     }
+    this.nearestLag = bestLag;
     return Math.sqrt(best / L);
   }
 
-  /** Median of the earlier values in the same half-hour of the day (undefined until there are 6), then records v. */
+  /**
+   * Median, over the last `seasonal` earlier days, of each day's mean in the same half-hour of the day (undefined
+   * until 3 days are known); then records v in today's mean. One figure per day, however dense the sampling.
+   */
   private timeOfDayMedian(v: number, t: number | undefined): number | undefined {
     if (t === undefined || !Number.isFinite(t) || this.config.seasonal === 0) return undefined;
-    const slot = Math.floor((((t % 86_400_000) + 86_400_000) % 86_400_000) / 1_800_000);
+    const day = Math.floor(t / 86_400_000);
+    const slot = Math.floor((t - day * 86_400_000) / 1_800_000);
     let held = this.slots.get(slot);
-    if (!held) this.slots.set(slot, (held = []));
+    if (!held) this.slots.set(slot, (held = { day, sum: 0, count: 0, days: [] }));
+    if (held.day !== day && held.count > 0) {
+      held.days.push(held.sum / held.count);
+      if (held.days.length > this.config.seasonal) held.days.shift();
+      held.sum = 0;
+      held.count = 0;
+    }
+    held.day = day;
     let median: number | undefined;
-    if (held.length >= 6) {
-      const xs = [...held].sort((a, b) => a - b);
+    if (held.days.length >= 3) {
+      const xs = [...held.days].sort((a, b) => a - b);
       median = xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
     }
-    held.push(v);
-    if (held.length > this.config.seasonal) held.shift();
+    held.sum += v;
+    held.count += 1;
     return median;
   }
 
@@ -324,7 +352,8 @@ export class StreamingDetector {
     this.ring[slot + this.ringSize] = v;
     let p = 1;
     let level = 0;
-    if (this.seen >= 2) {
+    // statistics need a scale: the first MIN_VALUES values only fill the window
+    if (this.seen >= MIN_VALUES) {
       const median = this.values.quantile(0.5);
       // a flat or quantised past has no spread: fall back to a tiny unit relative to the level
       const scale = Math.max((this.values.quantile(0.75) - this.values.quantile(0.25)) / 1.349, 1e-6 * Math.max(1, Math.abs(median)));
@@ -345,7 +374,7 @@ export class StreamingDetector {
           if (s < 0) return;
           used += 1;
           // a statistic whose own history is still short cannot speak yet
-          if (this.past[i].size >= Math.min(100, c.warmup)) least = Math.min(least, tailProbability(this.past[i], s, c.tailFraction));
+          if (this.past[i].size >= MIN_HISTORY) least = Math.min(least, tailProbability(this.past[i], s, c.tailFraction));
         });
         p = Math.min(1, used * least);
       }
@@ -427,4 +456,39 @@ export const detectSeries = (values: readonly number[], options: DetectorOptions
   });
   if (open) incidents.push(open);
   return { scores, p, alerts, incidents, config: detector.config };
+};
+
+/** A maximal run of points at or above a score (gaps of one point bridged): where the series is anomalous. */
+export interface AnomalousStretch {
+  readonly startIndex: number;
+  readonly endIndex: number;
+  readonly peakScore: number;
+}
+
+/** The stretches of `scores` at or above `threshold`, a single point included, a one-point dip bridged. */
+export const anomalousStretches = (scores: readonly number[], threshold: number): AnomalousStretch[] => {
+  const out: AnomalousStretch[] = [];
+  let open: { startIndex: number; endIndex: number; peakScore: number } | undefined;
+  scores.forEach((s, i) => {
+    if (s < threshold) return;
+    if (open && i - open.endIndex <= 2) {
+      open.endIndex = i;
+      open.peakScore = Math.max(open.peakScore, s);
+    } else {
+      if (open) out.push(open);
+      open = { startIndex: i, endIndex: i, peakScore: s };
+    }
+  });
+  if (open) out.push(open);
+  return out;
+};
+
+/**
+ * Epoch ms per timestamp for the time-of-day statistic: ISO 8601, or NAB's naive "YYYY-MM-DD HH:MM:SS" read as
+ * UTC (the metric's own clock). Undefined when any timestamp does not parse: the series is then scored without it.
+ */
+export const parseTimes = (timestamps: readonly string[]): number[] | undefined => {
+  const naive = /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?$/;
+  const ms = timestamps.map((t) => Date.parse(naive.test(t) ? `${t.replace(' ', 'T')}Z` : t));
+  return ms.every(Number.isFinite) ? ms : undefined;
 };
