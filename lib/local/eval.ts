@@ -32,6 +32,11 @@
  * One twin per process (its handlers keep the tools of their first import): a directory mixing scenarios and
  * recordings runs the scenarios on this process's twin and the recordings in a child process (`autopilot eval
  * --json <files>`), whose results are merged.
+ *
+ * Generated incidents (`generated: { count, seed }`, functions/core/world/generator.ts) are scenarios made from
+ * (seed, index): incident i runs once, in one world (seeds do not multiply them), through the same path as a
+ * scenario file, scored against the answer key the generator derived from the fault it injected. Each result
+ * carries `kind: 'generated'` and its `family`; `byFamily` sums them up per family.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +46,9 @@ import { fileURLToPath } from 'node:url';
 import { isRecordingFile, parseRecording, type RecordedExpect, RECORDING_FORMAT } from '../../functions/core/recorded/format.ts';
 import { registerRecording, replayAlert, unregisterRecording } from '../../functions/core/recorded/store.ts';
 import { RECORDED_ACTION_REFUSED } from '../../functions/core/tools/recorded.ts';
+import { DEFAULT_RECOVERY_LAG_SECONDS } from '../../functions/core/world/world.ts';
 import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, parseScenario, type Scenario } from '../../functions/core/world/scenario.ts';
+import { familyOf, generateIncident, GeneratorError, SEED } from '../../functions/core/world/generator.ts';
 import { ApiClient } from './client.ts';
 import { ApprovalWatcher, decideWhenRequested, seedScenario, summarise } from './incident-run.ts';
 import { startTwin, type Twin, TwinAlreadyStarted } from './twin.ts';
@@ -63,8 +70,8 @@ export interface Hypothesis {
   readonly summary?: string;
 }
 
-/** What a run replayed: a simulated scenario (one world per seed) or a recorded incident (once). */
-export type RunKind = 'scenario' | 'recording';
+/** What a run replayed: a simulated scenario file (one world per seed), a recorded incident (once), or a generated incident (once). */
+export type RunKind = 'scenario' | 'recording' | 'generated';
 
 export interface ScenarioResult {
   readonly file: string;
@@ -95,6 +102,10 @@ export interface ScenarioResult {
   readonly mitigationOk: boolean;
   readonly ms: number;
   readonly error?: string;
+  /** A generated incident's fault family (generator.ts FAMILIES). */
+  readonly family?: string;
+  /** A generated incident whose family the hand-written suite has no scenario for. */
+  readonly novel?: boolean;
 }
 
 /** The figures of one kind of run (`EvalResult.byKind`); null where the kind had no scored run. */
@@ -105,7 +116,7 @@ export interface KindSummary {
   readonly top3: number | null;
   readonly brier: number | null;
   readonly abstained: number;
-  /** Scenarios only (a recording's actions cannot run): null for recordings. */
+  /** Scenarios and generated incidents only (a recording's actions cannot run): null for recordings. */
   readonly resolved: number | null;
   readonly falseAlarmsAbstained: boolean;
 }
@@ -127,7 +138,9 @@ export interface EvalResult {
   readonly falseAlarmsAbstained: boolean;
   readonly meetsTargets: boolean;
   /** The same figures per kind of run. */
-  readonly byKind: { readonly scenario: KindSummary; readonly recording: KindSummary };
+  readonly byKind: { readonly scenario: KindSummary; readonly recording: KindSummary; readonly generated: KindSummary };
+  /** The same figures per generated family (empty without generated incidents). */
+  readonly byFamily: Readonly<Record<string, KindSummary & { readonly novel: boolean }>>;
   /** Every run, scenarios and recordings. */
   readonly scenarios: ScenarioResult[];
   readonly ms: number;
@@ -152,6 +165,11 @@ export interface EvalOptions {
   readonly recordingTwin?: Twin;
   /** Called after each run (progress). */
   readonly onResult?: (r: ScenarioResult, done: number, total: number) => void;
+  /**
+   * Also run `count` generated incidents of `seed` (indices 0…count-1), one world each. Without `paths` (or `dir`),
+   * only those run; `files` (--only) then has nothing to select and is refused.
+   */
+  readonly generated?: { readonly count: number; readonly seed: string };
 }
 
 /** An answer key: a scenario's (every field given) or a recording's (only what the dataset knows). */
@@ -221,8 +239,8 @@ const figures = (runs: readonly ScenarioResult[]) => {
     top3: share(scored, (r) => r.top3),
     brier: n === 0 ? 0 : scored.reduce((s, r) => s + (r.confidence - Number(r.topRight)) ** 2, 0) / n,
     abstained: runs.filter((r) => r.abstained).length,
-    // Scenarios only: a recording's actions cannot run, so it cannot end RESOLVED by them.
-    resolved: share(runs.filter((r) => kindOf(r) === 'scenario' && !r.falseAlarm), (r) => r.status === 'RESOLVED'),
+    // Simulated worlds only: a recording's actions cannot run, so it cannot end RESOLVED by them.
+    resolved: share(runs.filter((r) => kindOf(r) !== 'recording' && !r.falseAlarm), (r) => r.status === 'RESOLVED'),
     falseAlarmsAbstained: scored.filter((r) => r.falseAlarm).every((r) => r.abstained),
   };
 };
@@ -230,8 +248,7 @@ const figures = (runs: readonly ScenarioResult[]) => {
 /** Aggregates runs into the summary figures. */
 export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
   const all = figures(scenarios);
-  const byKind = (kind: RunKind): KindSummary => {
-    const runs = scenarios.filter((r) => kindOf(r) === kind);
+  const summary = (runs: readonly ScenarioResult[], simulated: boolean): KindSummary => {
     const f = figures(runs);
     return {
       runs: runs.length,
@@ -240,10 +257,18 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
       top3: f.n === 0 ? null : round(f.top3),
       brier: f.n === 0 ? null : round(f.brier),
       abstained: f.abstained,
-      resolved: kind === 'scenario' && runs.length > 0 ? round(f.resolved) : null,
+      resolved: simulated && runs.some((r) => !r.falseAlarm) ? round(f.resolved) : null,
       falseAlarmsAbstained: f.falseAlarmsAbstained,
     };
   };
+  const byKind = (kind: RunKind): KindSummary => summary(scenarios.filter((r) => kindOf(r) === kind), kind !== 'recording');
+  const families = [...new Set(scenarios.filter((r) => kindOf(r) === 'generated').map((r) => r.family ?? 'unknown'))].sort();
+  const byFamily = Object.fromEntries(
+    families.map((family) => {
+      const runs = scenarios.filter((r) => kindOf(r) === 'generated' && (r.family ?? 'unknown') === family);
+      return [family, { ...summary(runs, true), novel: runs.some((r) => r.novel === true) }];
+    }),
+  );
   return {
     runs: scenarios.length,
     scored: all.n,
@@ -256,7 +281,8 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
     resolved: round(all.resolved),
     falseAlarmsAbstained: all.falseAlarmsAbstained,
     meetsTargets: all.n > 0 && all.top1 >= TARGETS.top1 && all.top3 >= TARGETS.top3 && all.falseAlarmsAbstained,
-    byKind: { scenario: byKind('scenario'), recording: byKind('recording') },
+    byKind: { scenario: byKind('scenario'), recording: byKind('recording'), generated: byKind('generated') },
+    byFamily,
     scenarios,
     ms,
   };
@@ -280,8 +306,10 @@ export const runOne = async (twin: Twin, file: string, scenario: Scenario, seed:
   const watcher = new ApprovalWatcher(twin);
   const base = { file: basename(file), scenario: scenario.name, seed, kind: 'scenario' as const, scored: true, expected: describeExpected(scenario), falseAlarm: isFalseAlarm(scenario) };
   try {
-    // recoveryLagSeconds 0: Wait states are skipped, so a mitigation must show at once in the world's clock.
-    const { alert } = await seedScenario(twin, scenario, { worldId: seed, recoveryLagSeconds: 0 });
+    // The world's own recovery lag (a mitigation ramps in over DEFAULT_RECOVERY_LAG_SECONDS): the twin's compressed
+    // verification waits advance the world's clock, so verification reads the minutes after the fix as the world
+    // model computes them instead of a mitigation that shows at once.
+    const { alert } = await seedScenario(twin, scenario, { worldId: seed, recoveryLagSeconds: DEFAULT_RECOVERY_LAG_SECONDS });
     const { body: accepted } = await api.sendAlert(alert.source, alert.payload);
     await decideWhenRequested(twin, watcher, api, accepted, 'approve', 'autopilot-eval');
     const execution = await twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 10 * 60_000);
@@ -477,13 +505,19 @@ const runRecordingsInChild = (files: readonly string[]): Promise<ScenarioResult[
  * (recorded tools) when this process has none yet, else in a child process (see the header).
  */
 export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
-  const paths = opts.paths && opts.paths.length > 0 ? opts.paths : [opts.dir ?? defaultScenarioDir()];
+  const generated = opts.generated;
+  if (generated) checkGenerated(generated);
+  // Generated incidents alone unless files are named too; without either, the default suite.
+  const paths = opts.paths && opts.paths.length > 0 ? opts.paths : opts.dir ? [opts.dir] : generated ? [] : [defaultScenarioDir()];
+  if (generated && paths.length === 0 && opts.files && opts.files.length > 0) {
+    throw new NoScenarios(`--only selects scenario or recording files, and none are named: give their paths with --generated (generated incidents are chosen by --generated and --seed)`);
+  }
   const seeds = opts.seeds ?? DEFAULT_SEEDS;
   if (!Number.isInteger(seeds) || seeds < 1) throw new RangeError(`seeds must be a positive integer, got ${seeds}`);
-  const { scenarios: files, recordings } = evalFiles(paths, opts.files);
+  const { scenarios: files, recordings } = paths.length > 0 ? evalFiles(paths, opts.files) : { scenarios: [], recordings: [] };
   const started = Date.now();
   const results: ScenarioResult[] = [];
-  const total = files.length * seeds + recordings.length;
+  const total = files.length * seeds + recordings.length + (generated?.count ?? 0);
   const done = (r: ScenarioResult) => {
     results.push(r);
     opts.onResult?.(r, results.length, total);
@@ -492,12 +526,13 @@ export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
   // replay the same worlds and score the same. A long-lived twin (opts.twin) may hold worlds and alerts of an
   // earlier evaluation: one random tag per evaluation keeps world ids (and alert identities) unique there.
   const tag = opts.twin || opts.recordingTwin ? randomBytes(3).toString('hex') : '0';
-  if (files.length > 0) {
+  if (files.length > 0 || generated) {
     const twin = opts.twin ?? (await startTwin({ inMemory: true, waitOverrideMs: 0 }));
     try {
       for (let s = 0; s < seeds; s += 1) {
         for (const { file, scenario } of files) done(await runOne(twin, file, scenario, `ev${tag}-${s}-${scenario.name}`.slice(0, 64)));
       }
+      if (generated) for (let i = 0; i < generated.count; i += 1) done(await runGenerated(twin, generated.seed, i, generated.count, tag));
     } finally {
       if (!opts.twin) await twin.stop();
     }
@@ -527,12 +562,39 @@ export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
   return aggregate(results, Date.now() - started);
 };
 
+/** The most generated incidents one evaluation runs. */
+export const MAX_GENERATED = 100_000;
+
+const checkGenerated = (g: { count: number; seed: string }): void => {
+  if (!Number.isInteger(g.count) || g.count < 1 || g.count > MAX_GENERATED) throw new RangeError(`generated.count must be an integer from 1 to ${MAX_GENERATED}, got ${g.count}`);
+  if (!SEED.test(g.seed)) throw new NoScenarios(`--seed "${g.seed}" is invalid: letters, digits, ".", "_" or "-", at most 24 characters`);
+};
+
+/**
+ * Generates incident `index` of `seed` and runs it like a scenario file, in one world. A generator failure (a bug: every
+ * draw should give an incident the world shows) is that run's error, not the evaluation's.
+ */
+export const runGenerated = async (twin: Twin, seed: string, index: number, count: number, tag = '0'): Promise<ScenarioResult> => {
+  const file = `generated:${seed}/${String(index).padStart(String(Math.max(0, count - 1)).length, '0')}`;
+  const worldId = `ev${tag}-g${index}-${seed}`.slice(0, 64);
+  let incident: ReturnType<typeof generateIncident>;
+  try {
+    incident = generateIncident(seed, index);
+  } catch (error) {
+    if (!(error instanceof GeneratorError)) throw error;
+    const family = familyOf(seed, index);
+    return { file, scenario: `gen-${seed.toLowerCase()}-${index}`, seed: worldId, kind: 'generated', family: family.name, novel: family.novel, scored: true, pass: false, expected: 'unknown', top1: 'error', top3: false, confidence: 0, topRight: false, abstained: false, falseAlarm: false, status: 'ERROR', mitigationOk: false, ms: 0, error: error.message };
+  }
+  const result = await runOne(twin, file, incident.scenario, worldId);
+  return { ...result, file, kind: 'generated', family: incident.family, novel: incident.novel };
+};
+
 /** The table `autopilot eval` prints. */
 export const formatTable = (r: EvalResult): string => {
   const rows = r.scenarios.map((s) => [
     s.scenario,
-    // A recording runs once: no seed.
-    s.kind === 'recording' ? '-' : s.seed.replace(/^ev[0-9a-f]+-(\d+)-.*$/, '$1'),
+    // A recording or a generated incident runs once: no seed.
+    s.kind === 'recording' || s.kind === 'generated' ? '-' : s.seed.replace(/^ev[0-9a-f]+-(\d+)-.*$/, '$1'),
     s.expected,
     s.top1,
     s.scored === false ? '-' : s.top3 ? 'yes' : 'no',
@@ -544,17 +606,28 @@ export const formatTable = (r: EvalResult): string => {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const { scenario, recording } = r.byKind ?? {};
+  const { scenario, recording, generated } = r.byKind ?? {};
   const kindLine = (label: string, k: KindSummary) =>
     `  ${label}: runs ${k.runs}${k.scored !== k.runs ? ` (scored ${k.scored})` : ''}   top-1 ${k.top1 === null ? 'n/a' : pct(k.top1)}   top-3 ${k.top3 === null ? 'n/a' : pct(k.top3)}   Brier ${k.brier === null ? 'n/a' : k.brier.toFixed(3)}   abstained ${k.abstained}${k.resolved === null ? '' : `   resolved ${pct(k.resolved)}`}`;
   const withRecordings = !!recording && recording.runs > 0;
+  const withGenerated = !!generated && generated.runs > 0;
   const none = r.scored === 0;
+  const families = Object.entries(r.byFamily ?? {});
+  const familyWidth = Math.max(0, ...families.map(([f]) => f.length));
   return [
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
     `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${none ? 'n/a' : pct(r.top1)}   top-3 ${none ? 'n/a' : pct(r.top3)}   Brier ${none ? 'n/a' : r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
+    ...(withGenerated
+      ? [
+          ...(scenario && scenario.runs > 0 && !withRecordings ? [kindLine('scenarios', scenario)] : []),
+          kindLine('generated', generated),
+          '  per family (* = a family the hand-written suite lacks):',
+          ...families.map(([family, k]) => kindLine(`${k.novel ? '*' : ' '} ${family.padEnd(familyWidth)}`, k)),
+        ]
+      : []),
     ...(withRecordings
       ? [
           ...(scenario && scenario.runs > 0 ? [kindLine('scenarios', scenario)] : []),

@@ -66,6 +66,8 @@ interface Execution {
   cause?: string;
   readonly history: HistoryEvent[];
   readonly timings: { state: string; ms: number }[];
+  /** The compressed waits' hooks so far (onWaitCompressed), chained: the state after a Wait awaits them. */
+  skipped: Promise<void>;
   /** Settles when the run has ended and its event log has been read to the end. */
   readonly done: Promise<void>;
   abort(): void;
@@ -108,7 +110,33 @@ export interface LocalStepFunctionsOptions {
   readonly defaultEventBus: string;
   /** When set, every Wait state pauses this many milliseconds instead of its own duration. */
   readonly waitOverrideMs?: number;
+  /**
+   * Called when a compressed Wait state (see waitOverrideMs) is entered, with the time it skipped: the twin
+   * advances the incident's simulated world by it, so the world's clock keeps the time the workflow meant to wait.
+   * The state after the Wait starts only once this has settled; a failure is reported to `onError` and the run goes
+   * on (the world then simply has fewer fresh minutes).
+   */
+  readonly onWaitCompressed?: (wait: CompressedWait) => Promise<void>;
+  readonly onError?: (error: Error) => void;
 }
+
+/** A Wait state the twin shortened: what it would have waited and what it waited. */
+export interface CompressedWait {
+  readonly executionArn: string;
+  readonly incidentId: string;
+  readonly state: string;
+  readonly seconds: number;
+  readonly waitedMs: number;
+}
+
+/** The seconds a Wait state asks for: `Seconds`, or `SecondsPath` (a plain `$.a.b` path) read from its input. */
+export const waitSecondsOf = (state: { Seconds?: unknown; SecondsPath?: unknown }, input: unknown): number | undefined => {
+  if (typeof state.Seconds === 'number') return state.Seconds;
+  if (typeof state.SecondsPath !== 'string' || !/^\$(\.[A-Za-z0-9_]+)+$/.test(state.SecondsPath)) return undefined;
+  let v: unknown = input;
+  for (const key of state.SecondsPath.slice(2).split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+};
 
 export class LocalStepFunctions {
   readonly #machine: StateMachine;
@@ -287,8 +315,24 @@ export class LocalStepFunctions {
       else overrides[stateName] = async (params) => this.#putEvents(params);
     }
     const waitTimeOverrides: Record<string, number> = {};
+    const hook = this.#opts.onWaitCompressed;
     if (this.#opts.waitOverrideMs !== undefined)
-      for (const [stateName, state] of this.#states) if (state.Type === 'Wait') waitTimeOverrides[stateName] = this.#opts.waitOverrideMs;
+      for (const [stateName, state] of this.#states)
+        // With a hook, at least 1 ms: the library skips a 0 ms wait without yielding, and the event log must see the
+        // Wait entered (and start the hook) before the next state runs. The next state awaits the hook (see below).
+        if (state.Type === 'Wait') waitTimeOverrides[stateName] = hook ? Math.max(1, this.#opts.waitOverrideMs) : this.#opts.waitOverrideMs;
+    if (hook && this.#opts.waitOverrideMs !== undefined) {
+      const afterWait = new Set([...this.#states.values()].filter((st) => st.Type === 'Wait').map((st) => (st as { Next?: string }).Next));
+      for (const name of Object.keys(overrides)) {
+        if (!afterWait.has(name)) continue;
+        const task = overrides[name] as (input: unknown) => Promise<unknown>;
+        overrides[name] = async (params) => {
+          await new Promise((r) => setImmediate(r)); // the event log has read every event dispatched so far
+          await execution.skipped;
+          return task(params);
+        };
+      }
+    }
 
     const run = this.#machine.run(parsed as never, {
       overrides: { taskResourceLocalHandlers: overrides as never, waitTimeOverrides },
@@ -306,6 +350,7 @@ export class LocalStepFunctions {
       status: 'RUNNING',
       history,
       timings,
+      skipped: Promise.resolve(),
       abort: run.abort,
       done: Promise.resolve(),
     };
@@ -365,6 +410,17 @@ export class LocalStepFunctions {
     return result;
   }
 
+  /** A compressed Wait was entered: tells the hook how long it would have waited (chained on the execution). */
+  #compressed(execution: Execution, stateName: string, input: unknown): void {
+    const hook = this.#opts.onWaitCompressed;
+    const waitedMs = this.#opts.waitOverrideMs;
+    if (!hook || waitedMs === undefined) return;
+    const seconds = waitSecondsOf(this.#states.get(stateName) as { Seconds?: unknown; SecondsPath?: unknown }, input);
+    if (seconds === undefined) return;
+    const wait: CompressedWait = { executionArn: execution.arn, incidentId: execution.incidentId, state: stateName, seconds, waitedMs: Math.max(1, waitedMs) };
+    execution.skipped = execution.skipped.then(() => hook(wait)).catch((error: unknown) => this.#opts.onError?.(error instanceof Error ? error : new Error(String(error))));
+  }
+
   async #readEventLog(events: AsyncIterable<unknown>, execution: Execution): Promise<void> {
     const entered = new Map<string, number>();
     const lastError = new Map<string, string>();
@@ -399,6 +455,7 @@ export class LocalStepFunctions {
           if (!state) break;
           entered.set(state.name, event.timestamp);
           push(event.timestamp, `${state.type}StateEntered`, { stateEnteredEventDetails: { name: state.name, input: JSON.stringify(state.input) } });
+          if (state.type === 'Wait') this.#compressed(execution, state.name, state.input);
           this.#emit({ executionArn: execution.arn, incidentId: execution.incidentId, state: state.name, type: 'entered', at });
           break;
         case 'StateExited': {

@@ -21,7 +21,11 @@ import { startDynamo } from './dynamodb.ts';
 import { type BusEvent, EventBus, eventBridgeService } from './event-bus.ts';
 import { type Isolation, LocalLambdas } from './lambda-runtime.ts';
 import { generateSecret, loadOrCreateSecret, secretsManagerService } from './secrets.ts';
-import { type ExecutionResult, LocalStepFunctions, type StateEvent, stepFunctionsService } from './step-functions.ts';
+import { type CompressedWait, type ExecutionResult, LocalStepFunctions, type StateEvent, stepFunctionsService } from './step-functions.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoIncidentStore } from '../../functions/core/store/dynamo-store.ts';
+import { DynamoWorldStore, WorldNotFound } from '../../functions/core/world/world-store.ts';
 
 export type { StateEvent } from './step-functions.ts';
 export type { BusEvent } from './event-bus.ts';
@@ -36,11 +40,18 @@ export interface TwinOptions {
   inMemory?: boolean;
   /** Deadline of the approval task. @default 3600 */
   approvalTimeoutSeconds?: number;
-  /** Pause between verification checks (VERIFY_WAIT_SECONDS). @default 3 */
+  /**
+   * Pause between verification checks (VERIFY_WAIT_SECONDS). @default 3, or 60 with `waitOverrideMs` (the wait is then
+   * compressed and advances the simulated world's clock by its full length: a minute of the world per check).
+   */
   verifyWaitSeconds?: number;
   /** MAX_VERIFY_CHECKS. @default 5 */
   maxVerifyChecks?: number;
-  /** When set, every Wait state pauses this many milliseconds instead. */
+  /**
+   * When set, every Wait state pauses this many milliseconds instead. The time it skips is not lost: with the
+   * simulated tools, the incident's world clock is advanced by it (`advanceWorldClock`), so a verification after a
+   * compressed wait reads minutes the world model computed, not the seconds that really passed.
+   */
   waitOverrideMs?: number;
   /** Where reports are written (REPORT_DIR). @default `<dataDir>/reports` */
   reportDir?: string;
@@ -152,7 +163,16 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     const substitutions: Record<string, string> = { [ASL_EVENT_BUS_KEY]: EVENT_BUS_NAME, [ASL_EVENT_SOURCE_KEY]: EVENT_SOURCE };
     for (const f of FUNCTIONS) if (f.aslKey) substitutions[f.aslKey] = lambdaArn(f.name);
     const definition = substitute(workflowDefinition({ approvalTimeoutSeconds: opts.approvalTimeoutSeconds }), substitutions);
-    const sfn = new LocalStepFunctions({ definition: definition as unknown as StateMachineDefinition, lambdas, bus, defaultEventBus: EVENT_BUS_NAME, waitOverrideMs: opts.waitOverrideMs });
+    const worldClock = (opts.tools ?? 'simulated') === 'simulated' && opts.waitOverrideMs !== undefined ? worldClockAdvancer(dynamo.endpoint) : undefined;
+    if (worldClock) cleanups.push(() => worldClock.close());
+    const sfn = new LocalStepFunctions({
+      definition: definition as unknown as StateMachineDefinition,
+      lambdas,
+      bus,
+      defaultEventBus: EVENT_BUS_NAME,
+      waitOverrideMs: opts.waitOverrideMs,
+      ...(worldClock ? { onWaitCompressed: worldClock.advance, onError: (error: Error) => console.warn(`world clock: ${error.message}`) } : {}),
+    });
     const aws = await startAwsJsonServer([stepFunctionsService(sfn), eventBridgeService(bus, EVENT_BUS_NAME), secretsManagerService(new Map([[WEBHOOK_SECRET_ID, secret]]))]);
     cleanups.push(() => aws.stop());
     // Cleanups run in reverse: the API stops taking requests, executions are aborted, running handlers
@@ -267,6 +287,36 @@ const runCleanups = async (cleanups: (() => Promise<void> | void)[]): Promise<vo
   }
 };
 
+/** VERIFY_WAIT_SECONDS when waits are compressed: each check then reads one more minute of the world (AWS: 120 s). */
+export const COMPRESSED_VERIFY_WAIT_SECONDS = 60;
+
+/**
+ * Where Wait compression meets the world clock: a compressed Wait of an incident whose environment is a simulated
+ * world advances that world's clock by the time skipped (the wait's length less what was really waited). The
+ * metrics of those minutes are then computed by the world model like any others (noise, the mitigation's ramp);
+ * nothing is written but the clock. An incident without a simulated world (another tool, a missing world) is left
+ * alone.
+ */
+const worldClockAdvancer = (endpoint: string): { advance: (wait: CompressedWait) => Promise<void>; close: () => void } => {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+  const incidents = new DynamoIncidentStore(doc, TABLE_NAME);
+  const worlds = new DynamoWorldStore(doc, TABLE_NAME);
+  return {
+    advance: async (wait) => {
+      const skippedMs = Math.round(wait.seconds * 1000 - wait.waitedMs);
+      if (skippedMs <= 0) return;
+      const environment = (await incidents.getIncident(wait.incidentId))?.environment;
+      if (!environment) return;
+      try {
+        await worlds.advanceClock(environment, skippedMs);
+      } catch (error) {
+        if (!(error instanceof WorldNotFound)) throw error;
+      }
+    },
+    close: () => doc.destroy(),
+  };
+};
+
 /** The only difference between AWS and the laptop: environment variables. */
 const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; apiUrl: string; reportDir: string; opts: TwinOptions }): void => {
   const debug = Boolean(process.env.AUTOPILOT_DEBUG);
@@ -285,7 +335,7 @@ const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; 
     WEBHOOK_SECRET_ID,
     API_BASE_URL: p.apiUrl,
     REPORT_DIR: p.reportDir,
-    VERIFY_WAIT_SECONDS: String(p.opts.verifyWaitSeconds ?? 3),
+    VERIFY_WAIT_SECONDS: String(p.opts.verifyWaitSeconds ?? (p.opts.waitOverrideMs !== undefined ? COMPRESSED_VERIFY_WAIT_SECONDS : 3)),
     MAX_VERIFY_CHECKS: String(p.opts.maxVerifyChecks ?? 5),
     AUTO_APPROVE_LOW_RISK: String(p.opts.autoApproveLowRisk ?? true),
     // The simulated world is chosen, never a silent fallback (functions/core/tools/runtime.ts).

@@ -1,6 +1,7 @@
 /**
- * Verification agent: re-measures the metrics the impact agent found failing and compares their latest value
- * with the baseline. The state machine loops (wait → verify) until recovered or `maxChecks` attempts.
+ * Verification agent: re-measures the metrics the impact agent found failing, after the mitigation, and decides
+ * whether they are back within the healthy baseline's noise. The state machine loops (wait → verify) until
+ * recovered or `maxChecks` attempts (one more when the last verdict is "not yet", see below).
  *
  * What must recover: the service-level indicators that failed (latency, errors, throughput or users down —
  * what users feel). Saturation signals (CPU, memory, a pool in use) are checked only when no indicator failed:
@@ -8,30 +9,34 @@
  * Plain load (throughput up) is never a failure (see `isFailureSignal`). Only services on the fault's path count
  * (`faultPath`: the root cause's service and its callers), so a bystander's wobble cannot hold a fixed incident open.
  *
- * Recovery band (per metric): a metric has recovered when its latest value (the median of the last
- * `LATEST_POINTS` points, so one noisy point neither passes nor fails a check) is back on the healthy side of
+ * Fair and noise-aware (per metric):
+ * - Only fresh points count: minutes measured after the mitigation took effect (`mitigatedAt`), one per minute.
+ *   A point from before the action says nothing about the fix. The evidence window ends at the later of now and
+ *   the mitigation plus the time the workflow waited (`waitSeconds` × checks): on AWS that is now (the waits were
+ *   real); on the laptop twin, compressed waits advance the simulated world's clock by the time they skipped, and
+ *   the world model computes those minutes (noise and the mitigation's ramp included). A backend that has no such
+ *   minutes simply returns fewer points: nothing is filled in.
+ * - The statistic is the median of the newest `FRESH_POINTS` fresh points (so one noisy point neither passes nor
+ *   fails a check), compared with the healthy baseline — the same series in the hour before the onset
+ *   (`HEALTHY_WINDOW_MINUTES`, ending `HEALTHY_GUARD_MINUTES` before it) — as a robust z: (median − healthy
+ *   median) / healthy robust σ (1.4826 × MAD, the detector's `robustBaseline`). Recovered when that z, in the
+ *   direction the metric failed, is at most NOISE_Z (the impact detector's threshold), or the median is within
+ *   REL_TOLERANCE of the healthy level (a flat series has a tiny σ). Direction-aware: latency below its baseline is
+ *   fine. Without a healthy window, the impact agent's baseline and σ stand in.
+ * - Verdicts: `recovered`; `not yet` — fewer than FRESH_POINTS fresh minutes, or the median is still out while the
+ *   newest point is back in (converging); `not recovered`. A "not yet" on the last check earns one more wait
+ *   (GRACE_CHECKS), then the incident escalates: a fix whose effect has not shown is not called a success.
+ * - A wrong fix leaves the metric where it was: its median stays out, so it ends exhausted (escalated), not RESOLVED.
  *
- *     baseline ± max(REL_TOLERANCE · |baseline|, EXCURSION_TOLERANCE · |anomalous − baseline|, NOISE_Z · scale)
- *
- * i.e. within 25% of the baseline, or with at least 90% of the excursion gone (for near-zero baselines such
- * as an error rate of 0.1%), or within the band the anomaly detector itself calls normal: `scale` is the
- * baseline's robust standard deviation the impact agent measured, and NOISE_Z its detection threshold. An
- * error rate whose minute-to-minute noise is ±30% must not be held to ±25%. Direction-aware: for a metric that went up, anything
- * below the upper edge is recovered (latency below the baseline is fine); for one that went down, anything
- * above the lower edge. A metric with no recent data has not recovered: we cannot confirm it. With no
- * anomalous metric at all there is nothing to wait for, and the check passes.
- *
- * The band is widened to the range the metric showed while healthy (`healthyEdge`: its most extreme value in
- * the hour before the onset), because a p99 that spiked now and then before the incident is not unrecovered when
- * it spikes once more — but never beyond half the excursion, so a metric still half-way to its anomalous level
- * is not called recovered because the baseline window caught the start of the fault.
+ * Every check records what was compared (the fresh window and its points, the healthy window, n, median, σ, z,
+ * the bound) in the evidence's `data`.
  */
 import * as z from 'zod';
 import type { AgentDeps } from '../deps.ts';
 import { type Anomaly, ExecutionOutput, ImpactOutput, type MetricCheck, RootCauseOutput, VerificationOutput } from '../model.ts';
 import { isFailureSignal, isServiceLevelIndicator, isTrafficMetric } from '../analysis/hypotheses.ts';
 import { callGraph, dependentsOf } from '../analysis/changes.ts';
-import { DEFAULT_Z_THRESHOLD, median } from '../analysis/metrics.ts';
+import { type Baseline, DEFAULT_Z_THRESHOLD, median, robustBaseline } from '../analysis/metrics.ts';
 import { type ActionJournal, mitigationSteps } from '../store/journal.ts';
 import type { MetricSeries } from '../tools/ports.ts';
 import { recordedNodes } from './recorded.ts';
@@ -42,6 +47,8 @@ export const VerifyTask = z.object({
   incidentId: z.string().min(1).max(128),
   attempt: z.number().int().min(0),
   maxChecks: z.number().int().min(1).max(100),
+  /** Seconds the workflow waits before each check (the Wait state's policy.verifyWaitSeconds), when it says. */
+  waitSeconds: z.number().int().min(0).max(86_400).optional(),
 });
 export type VerifyTask = z.infer<typeof VerifyTask>;
 
@@ -54,33 +61,83 @@ export interface VerifyResult {
   readonly exhausted: boolean;
 }
 
+/** A median within this fraction of the healthy level is recovered even when the healthy series was flat (tiny σ). */
 export const REL_TOLERANCE = 0.25;
-export const EXCURSION_TOLERANCE = 0.1;
-/** A value within this many robust standard deviations of the baseline is noise (the detection threshold). */
+/** A value within this many robust standard deviations of the healthy median is noise (the detection threshold). */
 export const NOISE_Z = DEFAULT_Z_THRESHOLD;
-export const LATEST_POINTS = 3;
-/** How far back "latest" reaches. */
+/** Fresh (post-mitigation) minutes the verdict needs, and the newest this many are the ones judged. */
+export const FRESH_POINTS = 3;
+/** Extra checks granted when the last verdict is "not yet" (too few fresh minutes, or converging). */
+export const GRACE_CHECKS = 1;
+/** How far back the window reaches when the mitigation time is unknown. */
 export const RECENT_WINDOW_MINUTES = 10;
 
 type Check = z.infer<typeof MetricCheck>;
+export type Verdict = 'recovered' | 'not-yet' | 'not-recovered';
 
-/**
- * The healthy side of the band for one anomaly (see the module comment); `scale` is the baseline's robust σ, and
- * `healthy` the values the metric showed before the fault, which widen the band to `healthyEdge`.
- */
-export const recoveryBound = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, scale = 0, healthy: readonly number[] = []): number => {
-  const tolerance = Math.max(REL_TOLERANCE * Math.abs(anomaly.baseline), EXCURSION_TOLERANCE * Math.abs(anomaly.current - anomaly.baseline), NOISE_Z * Math.max(0, scale));
-  const band = anomaly.direction === 'up' ? anomaly.baseline + tolerance : anomaly.baseline - tolerance;
-  const edge = healthyEdge(anomaly, healthy);
-  if (edge === undefined) return band;
-  return anomaly.direction === 'up' ? Math.max(band, edge) : Math.min(band, edge);
+/** The healthy reference of one metric: the healthy window's robust baseline, or the impact agent's baseline and σ. */
+export const healthyReference = (anomaly: Pick<Anomaly, 'baseline'>, healthy: readonly number[], impactScale = 0): Baseline & { source: 'healthy-window' | 'impact-baseline' } => {
+  if (healthy.length >= FRESH_POINTS) return { ...robustBaseline(healthy), source: 'healthy-window' };
+  const scale = Math.max(impactScale, 0.05 * Math.abs(anomaly.baseline), 1e-6);
+  return { median: anomaly.baseline, mad: scale / 1.4826, scale, n: 0, source: 'impact-baseline' };
 };
 
-/** Whether `latest` is on the healthy side of `bound` (a `recoveryBound`). */
-const withinBound = (anomaly: Pick<Anomaly, 'direction'>, latest: number, bound: number): boolean => (anomaly.direction === 'up' ? latest <= bound : latest >= bound);
+/** The healthy side's edge: the healthy median plus (or minus) the larger of NOISE_Z σ and REL_TOLERANCE of the level. */
+export const recoveryBound = (anomaly: Pick<Anomaly, 'direction'>, reference: Pick<Baseline, 'median' | 'scale'>): number => {
+  const tolerance = Math.max(NOISE_Z * reference.scale, REL_TOLERANCE * Math.abs(reference.median));
+  return anomaly.direction === 'up' ? reference.median + tolerance : reference.median - tolerance;
+};
 
-export const isRecovered = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, latest: number, scale = 0, healthy: readonly number[] = []): boolean =>
-  withinBound(anomaly, latest, recoveryBound(anomaly, scale, healthy));
+/** Whether `value` is on the healthy side of `bound` (a `recoveryBound`). */
+const withinBound = (anomaly: Pick<Anomaly, 'direction'>, value: number, bound: number): boolean => (anomaly.direction === 'up' ? value <= bound : value >= bound);
+
+export interface Judgement {
+  readonly verdict: Verdict;
+  /** The fresh points judged (newest FRESH_POINTS, one per minute) and how many fresh minutes there were. */
+  readonly points: readonly { t: string; v: number }[];
+  readonly fresh: number;
+  readonly median?: number;
+  /** Robust z of the median against the healthy reference, signed so that positive is towards the failure. */
+  readonly z?: number;
+  readonly bound: number;
+  readonly reason: string;
+}
+
+/** One value per minute (the last in each minute): a backend's extra "current" point shares its minute's noise. */
+const perMinute = (points: readonly { t: string; v: number }[]): { t: string; v: number }[] => {
+  const byMinute = new Map<number, { t: string; v: number }>();
+  for (const p of points) {
+    const t = Date.parse(p.t);
+    if (!Number.isNaN(t) && Number.isFinite(p.v)) byMinute.set(Math.floor(t / 60_000), p);
+  }
+  return [...byMinute.entries()].sort((x, y) => x[0] - y[0]).map(([, p]) => p);
+};
+
+/**
+ * The verdict for one metric from its points after the mitigation (`since`, exclusive: a point stamped at the action
+ * is from before it took effect) against the healthy reference. See the module comment.
+ */
+export const judgeRecovery = (
+  anomaly: Pick<Anomaly, 'direction'>,
+  points: readonly { t: string; v: number }[],
+  since: number | undefined,
+  reference: Pick<Baseline, 'median' | 'scale'>,
+): Judgement => {
+  const fresh = perMinute(points.filter((p) => since === undefined || Date.parse(p.t) > since));
+  const judged = fresh.slice(-FRESH_POINTS);
+  const bound = recoveryBound(anomaly, reference);
+  if (judged.length === 0) return { verdict: 'not-yet', points: [], fresh: 0, bound, reason: 'no data after the mitigation yet' };
+  const m = median(judged.map((p) => p.v));
+  const sign = anomaly.direction === 'up' ? 1 : -1;
+  const zValue = (sign * (m - reference.median)) / reference.scale;
+  const within = withinBound(anomaly, m, bound);
+  const base = { points: judged, fresh: fresh.length, median: m, z: zValue, bound };
+  if (judged.length < FRESH_POINTS) return { ...base, verdict: 'not-yet', reason: `${judged.length} of ${FRESH_POINTS} fresh minutes after the mitigation` };
+  if (within) return { ...base, verdict: 'recovered', reason: `median of the last ${judged.length} minutes within the healthy noise` };
+  const newest = judged.at(-1) as { v: number };
+  if (withinBound(anomaly, newest.v, bound)) return { ...base, verdict: 'not-yet', reason: 'converging: the newest minute is back in, the median is not yet' };
+  return { ...base, verdict: 'not-recovered', reason: `median of the last ${judged.length} minutes still outside the healthy noise` };
+};
 
 /**
  * The anomalies that must recover: the failing service-level indicators, or every failure signal when no
@@ -118,24 +175,6 @@ export const HEALTHY_WINDOW_MINUTES = 60;
 /** Minutes just before the onset left out of the healthy range (an onset is dated to the minute). */
 export const HEALTHY_GUARD_MINUTES = 5;
 
-/** The most extreme healthy value in the direction of the anomaly, capped at half the excursion. */
-export const healthyEdge = (anomaly: Pick<Anomaly, 'baseline' | 'current' | 'direction'>, healthy: readonly number[]): number | undefined => {
-  if (healthy.length === 0) return undefined;
-  const halfway = (anomaly.baseline + anomaly.current) / 2;
-  return anomaly.direction === 'up' ? Math.min(Math.max(...healthy), halfway) : Math.max(Math.min(...healthy), halfway);
-};
-
-/**
- * The latest value: the median of the newest `LATEST_POINTS` points measured after the mitigation ran
- * (`since`, inclusive), so neither a pre-action point nor one noisy point decides. Points from before the action say
- * nothing about recovery; if the backend has none after it yet, there is no data and the check waits.
- */
-const latestValue = (series: MetricSeries | undefined, since: number | undefined): number | undefined => {
-  const points = (series?.points ?? []).filter((p) => since === undefined || Date.parse(p.t) >= since);
-  if (points.length === 0) return undefined;
-  return median(points.slice(-LATEST_POINTS).map((p) => p.v));
-};
-
 /**
  * When the mitigation took effect, as far as the records say: the later of the execution record's `executedAt` and
  * the action journal's forward steps (completed, or claimed when the outcome is unknown). The journal covers an
@@ -150,7 +189,8 @@ export const mitigatedAt = async (journal: Pick<ActionJournal, 'list'> | undefin
 
 export const verifyRecovery =
   (deps: AgentDeps & { readonly journal?: Pick<ActionJournal, 'list'> }) =>
-  async ({ incidentId, attempt, maxChecks }: VerifyTask): Promise<VerifyResult> => {
+  async ({ incidentId, attempt, maxChecks, waitSeconds }: VerifyTask): Promise<VerifyResult> => {
+    let notYet = false;
     const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence, earlier }) => {
       const impact = earlier.output('impact', ImpactOutput);
       if (!impact) throw new EarlierAgentMissing('impact', incidentId);
@@ -161,57 +201,79 @@ export const verifyRecovery =
       const anomalies = metricsToVerify(onPath ? impact.output.anomalies.filter((a) => onPath.has(a.service)) : impact.output.anomalies);
       const since = await mitigatedAt(deps.journal, incidentId, earlier.output('execution', ExecutionOutput)?.output);
       const now = deps.clock();
+      // The window: from the mitigation (or RECENT_WINDOW_MINUTES back) to the later of now and the time the workflow
+      // has waited since the mitigation. On AWS that is now; on the twin, compressed waits advanced the world's clock
+      // by as much, and the world answers up to its own now (never beyond).
+      const waited = since !== undefined && waitSeconds !== undefined ? since + (attempt + 1) * waitSeconds * 1000 : 0;
+      const to = Math.max(now.getTime(), waited);
+      const from = since !== undefined ? Math.min(since, to - RECENT_WINDOW_MINUTES * 60_000) : to - RECENT_WINDOW_MINUTES * 60_000;
       const services = [...new Set(anomalies.map((a) => a.service))];
       const metrics = [...new Set(anomalies.map((a) => a.metric))];
       const series =
         anomalies.length === 0
           ? []
           : ((await evidence.call('telemetry.queryMetrics', () =>
-              deps.tools.telemetry.queryMetrics({ ...scope, from: new Date(now.getTime() - RECENT_WINDOW_MINUTES * 60_000).toISOString(), to: now.toISOString(), services, metrics }),
+              deps.tools.telemetry.queryMetrics({ ...scope, from: new Date(from).toISOString(), to: new Date(to).toISOString(), services, metrics }),
             )) ?? []);
       // The healthy range: the same series in the hour before the fault began.
       const onsets = anomalies.map((a) => Date.parse(a.onset ?? '')).filter((t) => !Number.isNaN(t));
       const healthyEnd = onsets.length > 0 ? Math.min(...onsets) - HEALTHY_GUARD_MINUTES * 60_000 : undefined;
+      const healthyStart = healthyEnd === undefined ? undefined : healthyEnd - HEALTHY_WINDOW_MINUTES * 60_000;
       const healthySeries =
-        healthyEnd === undefined || anomalies.length === 0
+        healthyEnd === undefined || healthyStart === undefined || anomalies.length === 0
           ? []
           : ((await evidence.call('telemetry.queryMetrics', () =>
-              deps.tools.telemetry.queryMetrics({ ...scope, from: new Date(healthyEnd - HEALTHY_WINDOW_MINUTES * 60_000).toISOString(), to: new Date(healthyEnd).toISOString(), services, metrics }),
+              deps.tools.telemetry.queryMetrics({ ...scope, from: new Date(healthyStart).toISOString(), to: new Date(healthyEnd).toISOString(), services, metrics }),
             )) ?? []);
+      const verdicts: Verdict[] = [];
       const checks: Check[] = anomalies.map((a) => {
         const id = `metric:${a.service}:${a.metric}`;
-        const s = series.find((x) => x.service === a.service && x.metric === a.metric);
-        const latest = latestValue(s, since);
-        if (latest === undefined) {
-          evidence.add({ id, kind: 'metric', source: 'telemetry', summary: `${a.service} ${a.metric}: no recent data` });
-          return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: Number.NaN, recovered: false, evidenceIds: [id] };
-        }
-        const scale = scaleOf(impact.evidence, a.service, a.metric);
-        const healthy = healthySeries.find((x) => x.service === a.service && x.metric === a.metric)?.points.map((p) => p.v) ?? [];
-        const bound = recoveryBound(a, scale, healthy);
-        const recovered = withinBound(a, latest, bound);
+        const points = series.find((x) => x.service === a.service && x.metric === a.metric)?.points ?? [];
+        const healthy = healthySeries.find((x) => x.service === a.service && x.metric === a.metric)?.points.map((p) => p.v).filter(Number.isFinite) ?? [];
+        const reference = healthyReference(a, healthy, scaleOf(impact.evidence, a.service, a.metric));
+        const j = judgeRecovery(a, points, since, reference);
+        verdicts.push(j.verdict);
+        const recovered = j.verdict === 'recovered';
+        const now = j.median === undefined ? 'no data after the mitigation' : `median ${round(j.median)} of ${j.points.length} fresh minute(s), z ${round(j.z ?? 0)}`;
         evidence.add({
           id,
           kind: 'metric',
           source: 'telemetry',
-          summary: `${a.service} ${a.metric}: baseline ${a.baseline}, during ${a.current}, now ${round(latest)} (healthy ${a.direction === 'up' ? '≤' : '≥'} ${round(bound)}) → ${recovered ? 'recovered' : 'not recovered'}`,
+          summary: `${a.service} ${a.metric}: healthy ${round(reference.median)} ± ${round(reference.scale)} (σ), during ${a.current}, now ${now} (healthy ${a.direction === 'up' ? '≤' : '≥'} ${round(j.bound)}) → ${j.verdict === 'recovered' ? 'recovered' : j.verdict === 'not-yet' ? `not yet (${j.reason})` : 'not recovered'}`,
+          data: {
+            verdict: j.verdict,
+            reason: j.reason,
+            statistic: `robust z of the median of the newest ${FRESH_POINTS} post-mitigation minutes vs the healthy window (threshold ${NOISE_Z}, or within ${REL_TOLERANCE * 100}% of the healthy level)`,
+            mitigatedAt: since === undefined ? null : new Date(since).toISOString(),
+            window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+            freshMinutes: j.fresh,
+            points: j.points,
+            median: j.median ?? null,
+            z: j.z ?? null,
+            bound: j.bound,
+            healthy: { source: reference.source, from: healthyStart === undefined ? null : new Date(healthyStart).toISOString(), to: healthyEnd === undefined ? null : new Date(healthyEnd).toISOString(), n: reference.n, median: reference.median, scale: reference.scale },
+          },
         });
-        return { service: a.service, metric: a.metric, baseline: a.baseline, before: a.current, after: round(latest), recovered, evidenceIds: [id] };
+        return { service: a.service, metric: a.metric, baseline: round(reference.median), before: a.current, after: j.median === undefined ? Number.NaN : round(j.median), recovered, evidenceIds: [id] };
       });
+      // "Not yet": nothing failed with enough data, something still lacks fresh minutes or is converging.
+      notYet = verdicts.includes('not-yet') && !verdicts.includes('not-recovered');
       // JSON has no NaN: a metric without data is stored with `after` = -1 and recovered false.
       const stored = checks.map((c) => (Number.isNaN(c.after) ? { ...c, after: -1 } : c));
       const offline: VerificationOutput = { attempt: attempt + 1, recovered: checks.every((c) => c.recovered), checks: stored, checkedAt: now.toISOString() };
-      return { schema: VerificationOutput, instructions: 'Report whether every anomalous metric is back within its recovery band.', offline };
+      return { schema: VerificationOutput, instructions: 'Report whether every anomalous metric is back within the healthy baseline\'s noise, judged on minutes after the mitigation only.', offline };
     }, ['impact', 'rootcause', 'execution']);
 
     const next = attempt + 1;
-    const exhausted = !output.recovered && next >= maxChecks;
+    // One more wait when the last verdict is "not yet" (bounded by GRACE_CHECKS), then escalate.
+    const limit = maxChecks + (notYet && !output.recovered ? GRACE_CHECKS : 0);
+    const exhausted = !output.recovered && next >= limit;
     const pending = output.checks.filter((c) => !c.recovered);
     await deps.store.updateIncident(incidentId, { status: 'VERIFYING' });
     const summary = output.recovered
-      ? `Recovered on check ${next}: ${output.checks.map((c) => `${c.service} ${c.metric} ${c.before} → ${c.after} (baseline ${c.baseline})`).join('; ')}`
-      : `Not recovered on check ${next}/${maxChecks}: ${pending.map((c) => `${c.service} ${c.metric} ${c.after < 0 ? 'no data' : c.after} vs baseline ${c.baseline}`).join('; ') || 'no anomalous metric to check'}${exhausted ? ' — giving up' : ''}`;
-    await deps.store.appendEvent(incidentId, { type: 'verification', message: summary, actor: 'autopilot', data: { attempt: next, recovered: output.recovered, exhausted } });
+      ? `Recovered on check ${next}: ${output.checks.map((c) => `${c.service} ${c.metric} ${c.before} → ${c.after} (healthy ${c.baseline})`).join('; ')}`
+      : `${notYet ? 'Not yet recovered' : 'Not recovered'} on check ${next}/${limit}: ${pending.map((c) => `${c.service} ${c.metric} ${c.after < 0 ? 'no data after the mitigation' : c.after} vs healthy ${c.baseline}`).join('; ') || 'no anomalous metric to check'}${exhausted ? ' — giving up' : ''}`;
+    await deps.store.appendEvent(incidentId, { type: 'verification', message: summary, actor: 'autopilot', data: { attempt: next, recovered: output.recovered, exhausted, notYet } });
     return { ...summarise(incidentId, 'verification', summary), agent: 'verification', attempt: next, recovered: output.recovered, exhausted };
   };
 

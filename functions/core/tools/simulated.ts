@@ -7,7 +7,7 @@
 import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools } from './ports.ts';
 import { metricSeries } from '../world/dynamics.ts';
 import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
-import { applyAction, changeUndoneBy, worldTime, type WorldAction, type WorldState } from '../world/world.ts';
+import { applyAction, changeUndoneBy, worldNow, worldTime, type WorldAction, type WorldState } from '../world/world.ts';
 import { isUndo } from '../runbooks/inverse.ts';
 import { WorldChanged, type WorldStore } from '../world/world-store.ts';
 import { connectedTopology, copyChange, parseQueryTime, rankPastIncidents } from './replay-common.ts';
@@ -111,10 +111,16 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     }
   };
 
-  /** A window in epoch ms, its end clamped to now (the world has no future data). */
-  const window = (q: { from: string; to: string }) => {
+  /**
+   * The world's now: the wall clock plus what the twin advanced this world's clock by compressing waits (0 on AWS
+   * and wherever waits are real). Every answer is "up to now" on this clock, and an action is stamped with it.
+   */
+  const now = (w: WorldState): number => worldNow(w, clock().getTime());
+
+  /** A window in epoch ms, its end clamped to the world's now (the world has no future data). */
+  const window = (w: WorldState, q: { from: string; to: string }) => {
     const from = parseTime('from', q.from);
-    const to = Math.min(parseTime('to', q.to), clock().getTime());
+    const to = Math.min(parseTime('to', q.to), now(w));
     if (from > to) throw new InvalidToolQuery(`from (${q.from}) is after to (${q.to}, or now)`);
     return { from, to };
   };
@@ -141,12 +147,12 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     telemetry: {
       async queryMetrics(q) {
         const w = await world('telemetry', q);
-        const { from, to } = window(q);
+        const { from, to } = window(w, q);
         return metricSeries(w, { services: q.services, metrics: q.metrics, from, to, resolutionSeconds: q.resolutionSeconds });
       },
       async getTraces(q) {
         const w = await world('telemetry', q);
-        const { from, to } = window(q);
+        const { from, to } = window(w, q);
         return worldTraces(w, { services: q.services, from, to, limit: q.limit, errorsOnly: q.errorsOnly });
       },
       async getTopology(q) {
@@ -160,7 +166,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     changes: {
       async listChanges(q) {
         const w = await world('changes', q);
-        const { from, to } = window(q);
+        const { from, to } = window(w, q);
         return w.scenario.changes
           .filter((c) => !q.services || q.services.length === 0 || q.services.includes(c.service))
           .map((c) => ({ c, at: worldTime(w, c.deployedAt) }))
@@ -175,7 +181,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       },
       async searchIncidents(q) {
         const w = await world('changes', q);
-        return rankPastIncidents(pastIncidents(w, clock().getTime()), q);
+        return rankPastIncidents(pastIncidents(w, now(w)), q);
       },
       async recordIncident(q) {
         const w = await world('changes', q);
@@ -190,7 +196,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     logs: {
       async search(q) {
         const w = await world('logs', q);
-        const { from, to } = window(q);
+        const { from, to } = window(w, q);
         return worldLogs(w, { services: q.services, from, to, minLevel: q.minLevel, limit: q.limit });
       },
     },
@@ -204,12 +210,12 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       },
       async getOwnership(q) {
         const w = await world('oncall', q);
-        const now = clock().getTime();
+        const at = now(w);
         return w.scenario.services
           .filter((s) => q.services.includes(s.name))
           .map((s) => {
             // Availability over the last hour, from the world's error rate (what an SLO dashboard shows).
-            const series = metricSeries(w, { services: [s.name], metrics: [METRICS.errorRate], from: now - 3_600_000, to: now })[0];
+            const series = metricSeries(w, { services: [s.name], metrics: [METRICS.errorRate], from: at - 3_600_000, to: at })[0];
             const errors = series && series.points.length > 0 ? series.points.reduce((sum, p) => sum + p.v, 0) / series.points.length : 0;
             return {
               service: s.name,
@@ -229,7 +235,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
         const request = { kind: q.action.kind, service: q.action.service, target: q.action.target, params: q.action.params, incidentId: q.incidentId, ...(isUndo(q.action) ? { undo: true } : {}) };
         return settle('actions', 'the action', w, (current) => {
           // A duplicate run that lost the race finds its action applied on the re-read (applyAction's idempotent retry).
-          const { result, record } = applyAction(current, request, clock());
+          const { result, record } = applyAction(current, request, new Date(now(current)));
           if (!record) return { result };
           return { result, write: () => worlds.recordAction(current.id, record, { expectedLength: current.actions.length }) };
         });

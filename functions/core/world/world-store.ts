@@ -12,7 +12,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PastIncident } from '../tools/ports.ts';
 import { parseScenario, type Scenario } from './scenario.ts';
-import type { WorldAction, WorldState } from './world.ts';
+import { checkClockAdvance, type WorldAction, type WorldState } from './world.ts';
 
 /**
  * The world as the caller read it, for a conditional append: the list must still hold exactly `expectedLength`
@@ -33,6 +33,11 @@ export interface WorldStore {
   recordAction(id: string, action: WorldAction, guard?: AppendGuard): Promise<void>;
   /** Appends an incident to the world's history (the memory grows as incidents resolve); errors as recordAction. */
   recordIncident(id: string, incident: PastIncident, guard?: AppendGuard): Promise<void>;
+  /**
+   * Moves the world's clock `ms` further ahead of the wall clock (`WorldState.clockAdvanceMs`): the laptop twin calls
+   * it for each Wait state it compresses. Atomic (concurrent advances add up); `WorldNotFound` if there is no world.
+   */
+  advanceClock(id: string, ms: number): Promise<void>;
 }
 
 export const WORLD_SK = 'WORLD';
@@ -131,6 +136,7 @@ export class DynamoWorldStore implements WorldStore {
       scenario: parseStoredScenario(Item.scenario as string, id),
       actions: (Item.actions ?? []) as WorldAction[],
       incidents: (Item.incidents ?? []) as PastIncident[],
+      ...(Number(Item.clockAdvanceMs) > 0 ? { clockAdvanceMs: Number(Item.clockAdvanceMs) } : {}),
     };
   }
 
@@ -149,9 +155,28 @@ export class DynamoWorldStore implements WorldStore {
           scenario: scenarioJson(state),
           actions: plain(state.actions),
           incidents: plain(state.incidents),
+          ...(state.clockAdvanceMs ? { clockAdvanceMs: state.clockAdvanceMs } : {}),
         },
       }),
     );
+  }
+
+  async advanceClock(id: string, ms: number): Promise<void> {
+    checkClockAdvance(ms);
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: worldPk(id), sk: WORLD_SK },
+          UpdateExpression: 'ADD clockAdvanceMs :ms',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':ms': ms },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') throw new WorldNotFound(id);
+      throw error;
+    }
   }
 
   recordAction(id: string, action: WorldAction, guard?: AppendGuard): Promise<void> {
@@ -218,6 +243,12 @@ export class MemoryWorldStore implements WorldStore {
 
   async recordIncident(id: string, incident: PastIncident, guard?: AppendGuard): Promise<void> {
     this.#append(id, 'incidents', plain(incident), MAX_WORLD_INCIDENTS, guard);
+  }
+
+  async advanceClock(id: string, ms: number): Promise<void> {
+    checkClockAdvance(ms);
+    const w = this.#require(id);
+    this.#worlds.set(id, { ...w, clockAdvanceMs: (w.clockAdvanceMs ?? 0) + ms });
   }
 
   /** The same conditions as DynamoWorldStore's, checked and applied in one synchronous step (atomic here). */

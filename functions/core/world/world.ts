@@ -44,7 +44,30 @@ export interface WorldState {
   readonly actions: readonly WorldAction[];
   /** Incidents added to the history after the world was created (`recordIncident`). */
   readonly incidents: readonly PastIncident[];
+  /**
+   * How far the world's clock runs ahead of the wall clock, in ms (default 0). The laptop twin compresses Wait
+   * states; each compressed wait advances the world by the time it skipped (`advanceClock`), so the minutes a
+   * verification waited for exist in the world — computed by the same model, with its noise and the mitigation's
+   * ramp — instead of being judged on the few seconds that really passed. On AWS nothing advances it.
+   */
+  readonly clockAdvanceMs?: number;
 }
+
+/** The world's now (epoch ms) for a wall-clock instant: the wall clock plus what the twin advanced it. */
+export const worldNow = (world: Pick<WorldState, 'clockAdvanceMs'>, wallMs: number): number => wallMs + Math.max(0, world.clockAdvanceMs ?? 0);
+
+/** Longest single advance of a world's clock (a day): a wait longer than that is a mistake, not a wait. */
+export const MAX_CLOCK_ADVANCE_MS = 86_400_000;
+
+export class InvalidClockAdvance extends RangeError {
+  override name = 'InvalidClockAdvance';
+}
+
+/** Checks one advance of the world's clock: a whole number of ms in [0, MAX_CLOCK_ADVANCE_MS]. */
+export const checkClockAdvance = (ms: number): number => {
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_CLOCK_ADVANCE_MS) throw new InvalidClockAdvance(`clock advance must be a whole number of ms in [0, ${MAX_CLOCK_ADVANCE_MS}], got ${ms}`);
+  return ms;
+};
 
 export const DEFAULT_RECOVERY_LAG_SECONDS = 90;
 /** World ids end up in DynamoDB keys and in alert tags (`environment:<id>`): keep them plain. */
