@@ -322,7 +322,7 @@ program
   .option('--seed <seed>', 'the generator seed for --generated (letters, digits, ".", "_", "-"): the same seed and n give the same incidents', '1')
   .action(async (paths: string[], opts: { seeds: number; only?: string[]; check?: boolean; generated?: number; seed: string }, cmd: Command) => {
     const g = globals(cmd);
-    if (opts.generated === undefined && cmd.getOptionValueSource('seed') === 'cli') throw new InvalidArgumentError('--seed only applies with --generated <n>');
+    if (opts.generated === undefined && cmd.getOptionValueSource('seed') === 'cli') throw new CliError('--seed only applies with --generated <n>');
     const { evaluate, formatTable } = await import('../lib/local/eval.ts');
     const restore = g.json ? stdoutToStderr() : undefined;
     let result: Awaited<ReturnType<typeof evaluate>>;
