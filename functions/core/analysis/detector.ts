@@ -25,10 +25,10 @@
  * incidents are normal. Every value enters the value window, so a level that persists becomes the new normal.
  * p = min(1, m · min p_i) over the m statistics in use (Bonferroni), score = 1 − p.
  *
- * Alert rule (what pages): score ≥ `threshold` while armed. A page disarms the detector until the score has
- * stayed below `rearmBelow` for `rearmPoints` consecutive points (hysteresis: one incident, one page); and for
- * `escalate` points after a page, a new page also needs p ten times smaller than the last page's (a series
- * that keeps doing the same unusual thing pages once, a worse thing pages again).
+ * Alert rule (what pages): score ≥ `threshold` while armed, and p below every p of the last `record` points
+ * (the most unusual moment of the recent past: a series that keeps doing the same unusual thing pages once, a
+ * worse thing pages again). A page disarms the detector until the score has stayed below `rearmBelow` for
+ * `rearmPoints` consecutive points (hysteresis: one incident, one page).
  */
 
 export class InvalidDetectorInput extends Error {
@@ -62,8 +62,8 @@ export interface DetectorOptions {
   readonly rearmBelow?: number;
   /** ... for this many consecutive points (default 30). */
   readonly rearmPoints?: number;
-  /** Points after a page during which a new page needs a 10× smaller p (default 2000; 0: off). */
-  readonly escalate?: number;
+  /** A page also needs p below every p of the last `record` points (default 1000; 0: off). */
+  readonly record?: number;
 }
 
 /**
@@ -89,11 +89,13 @@ const DEFAULTS: DetectorConfig = {
   threshold: DEFAULT_ALERT_THRESHOLD,
   rearmBelow: 0.99,
   rearmPoints: 30,
-  escalate: 2000,
+  record: 1000,
 };
 
 /** Values before any statistic is computed (a scale from fewer is noise). */
 const MIN_VALUES = 20;
+/** The time-of-day spread is taken as at least this share of the overall scale (a few days' spread can be ~0). */
+const SEASONAL_FLOOR = 0.25;
 /** Past values of a statistic before its tail probability counts. */
 const MIN_HISTORY = 50;
 
@@ -117,7 +119,7 @@ export const detectorConfig = (options: DetectorOptions = {}): DetectorConfig =>
   checkInt('history', c.history, 20);
   checkInt('warmup', c.warmup, MIN_VALUES + MIN_HISTORY);
   checkInt('rearmPoints', c.rearmPoints, 1);
-  checkInt('escalate', c.escalate, 0);
+  checkInt('record', c.record, 0);
   checkUnit('tailFraction', c.tailFraction);
   checkUnit('trim', c.trim);
   checkUnit('threshold', c.threshold);
@@ -244,11 +246,11 @@ export class StreamingDetector {
   /** Half-hour of the day → today's running sum and count there, and the means of the last `seasonal` days. */
   private readonly slots = new Map<number, { day: number; sum: number; count: number; days: number[] }>();
   private nearestLag = 0;
+  /** Monotonic deque of (index, p) for the least p over the last `record` points. */
+  private readonly minP: { i: number; p: number }[] = [];
   private seen = 0;
   private armed = true;
   private quiet = 0;
-  private lastPageAt = Number.NEGATIVE_INFINITY;
-  private lastPageP = 1;
 
   constructor(options: DetectorOptions = {}) {
     const c = (this.config = detectorConfig(options));
@@ -317,7 +319,7 @@ export class StreamingDetector {
    * Median, over the last `seasonal` earlier days, of each day's mean in the same half-hour of the day (undefined
    * until 3 days are known); then records v in today's mean. One figure per day, however dense the sampling.
    */
-  private timeOfDayMedian(v: number, t: number | undefined): number | undefined {
+  private timeOfDay(v: number, t: number | undefined): { median: number; spread: number } | undefined {
     if (t === undefined || !Number.isFinite(t) || this.config.seasonal === 0) return undefined;
     const day = Math.floor(t / 86_400_000);
     const slot = Math.floor((t - day * 86_400_000) / 1_800_000);
@@ -330,14 +332,16 @@ export class StreamingDetector {
       held.count = 0;
     }
     held.day = day;
-    let median: number | undefined;
+    let baseline: { median: number; spread: number } | undefined;
     if (held.days.length >= 3) {
       const xs = [...held.days].sort((a, b) => a - b);
-      median = xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+      const mid = (ys: number[]) => (ys.length % 2 ? ys[(ys.length - 1) / 2] : (ys[ys.length / 2 - 1] + ys[ys.length / 2]) / 2);
+      const median = mid(xs);
+      baseline = { median, spread: 1.4826 * mid(xs.map((x) => Math.abs(x - median)).sort((a, b) => a - b)) };
     }
     held.sum += v;
     held.count += 1;
-    return median;
+    return baseline;
   }
 
   /**
@@ -358,14 +362,14 @@ export class StreamingDetector {
       // a flat or quantised past has no spread: fall back to a tiny unit relative to the level
       const scale = Math.max((this.values.quantile(0.75) - this.values.quantile(0.25)) / 1.349, 1e-6 * Math.max(1, Math.abs(median)));
       level = (v - median) / scale;
-      const seasonal = this.timeOfDayMedian(v, t);
+      const seasonal = this.timeOfDay(v, t);
       // -1: statistic not in use (switched off, or no time of day yet)
       const stats = [
         Math.abs(level),
         Math.abs(v - this.prediction()) / scale,
         c.smooth > 0 ? Math.abs(this.smoothed() - median) / scale : -1,
         c.knnWindow > 0 ? this.nearest() / scale : -1,
-        seasonal === undefined ? -1 : Math.abs(v - seasonal) / scale,
+        seasonal === undefined ? -1 : Math.abs(v - seasonal.median) / Math.max(seasonal.spread, SEASONAL_FLOOR * scale),
       ];
       if (this.seen >= c.warmup) {
         let least = 1;
@@ -384,13 +388,18 @@ export class StreamingDetector {
     this.seen += 1;
     const score = 1 - p;
     let alert = false;
-    const escalating = this.seen - this.lastPageAt <= c.escalate;
-    if (this.armed && score >= c.threshold && (!escalating || p < this.lastPageP / 10)) {
+    let record = true;
+    if (c.record > 0) {
+      // the least p of the last `record` points: a monotonic deque, O(1) amortised
+      while (this.minP.length && this.minP[0].i <= this.seen - c.record) this.minP.shift();
+      record = this.minP.length === 0 || p < this.minP[0].p;
+      while (this.minP.length && this.minP[this.minP.length - 1].p >= p) this.minP.pop();
+      this.minP.push({ i: this.seen, p });
+    }
+    if (this.armed && score >= c.threshold && record) {
       alert = true;
       this.armed = false;
       this.quiet = 0;
-      this.lastPageAt = this.seen;
-      this.lastPageP = p;
     } else if (!this.armed) {
       this.quiet = score < c.rearmBelow ? this.quiet + 1 : 0;
       if (this.quiet >= c.rearmPoints) this.armed = true;
