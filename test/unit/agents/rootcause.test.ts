@@ -142,10 +142,10 @@ describe('findRootCause', () => {
       telemetry: {
         getTopology: async () => topology,
         getTraces: async () => [trace],
-        // one point, measured when the query runs (after the revert)
+        // the three minutes up to the end of the query (after the revert: verification asks up to the minutes it waited)
         queryMetrics: async ({ metrics, to }) =>
           (metrics ?? []).includes('latency_p99_ms')
-            ? ['inventory-service', 'checkout-service'].map((service) => ({ service, metric: 'latency_p99_ms', unit: 'ms', points: [{ t: to, v: 130 }] }))
+            ? ['inventory-service', 'checkout-service'].map((service) => ({ service, metric: 'latency_p99_ms', unit: 'ms', points: [2, 1, 0].map((k) => ({ t: new Date(Date.parse(to) - k * 60_000).toISOString(), v: 130 })) }))
             : [],
       },
     });
@@ -155,7 +155,7 @@ describe('findRootCause', () => {
     await deps.store.requestApproval(incidentId, 'task-token', { status: 'PENDING' });
     await deps.store.decideApproval(incidentId, 'approve', 'alice');
     await executeMitigation(deps)({ incidentId });
-    const verified = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 3 });
+    const verified = await verifyRecovery(deps)({ incidentId, attempt: 2, maxChecks: 3, waitSeconds: 60 }); // the third check, 3 minutes after the revert
     const report = await writeReport(deps)({ incidentId });
     // Assess
     expect(plan).toMatchObject({ hasActions: true, autoApprove: false, risk: 'medium' }); // the rollback plan restarts instances

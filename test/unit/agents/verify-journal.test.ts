@@ -39,7 +39,7 @@ const setup = async () => {
 };
 
 describe('unit: verifyRecovery after an executor that died before writing its record', () => {
-  it('judges only the points after the journalled action, so the pre-action points do not hold the incident open', async () => {
+  it('judges only the points after the journalled action: one fresh minute is "not yet", not a pass nor a failure', async () => {
     // Prepare: the restart is journalled as done; the execution record was never written (the executor died)
     const { deps, journal, incidentId } = await setup();
     const done: ExecutedAction = { kind: 'restart-service', service: 'inventory-service', status: 'succeeded', detail: 'restarted', executedAt: '2026-03-14T12:28:00.000Z' };
@@ -47,8 +47,11 @@ describe('unit: verifyRecovery after an executor that died before writing its re
     await journal.complete(incidentId, stepKey('apply', restart), 'c1', done, RESTARTED_AT);
     // Act
     const result = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 3 });
-    // Assess: the one point after 12:28:30 decides (125 ms), not the median with the two failing points before it
-    expect(result).toMatchObject({ recovered: true, attempt: 1 });
+    // Assess: only 12:29 is after 12:28:30 — the failing points before it are not judged, and one point decides nothing
+    expect(result).toMatchObject({ recovered: false, exhausted: false, attempt: 1 });
+    expect(result.summary).toMatch(/Not yet recovered/);
+    const data = (await deps.store.getAgentRecord(incidentId, 'verification'))?.evidence.find((e) => e.id === 'metric:inventory-service:latency_p99_ms')?.data;
+    expect(data).toMatchObject({ verdict: 'not-yet', freshMinutes: 1, mitigatedAt: RESTARTED_AT });
   });
 
   it('takes the later of the execution record and the journal, and the claim time of a step whose outcome is unknown', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faultPath, isRecovered, metricsToVerify, recoveryBound, verifyRecovery } from '../../../functions/core/agents/verify.ts';
+import { FRESH_POINTS, faultPath, healthyReference, judgeRecovery, metricsToVerify, recoveryBound, verifyRecovery } from '../../../functions/core/agents/verify.ts';
 import { type ImpactOutput, VerificationOutput } from '../../../functions/core/model.ts';
 import type { MetricSeries } from '../../../functions/core/tools/ports.ts';
 import { fakeDeps, seedAgentRecord, seedIncident } from './fakes.ts';
@@ -42,8 +42,8 @@ const setup = async (latest: { latency: number[]; errors: number[] } | 'none') =
 
 describe('verifyRecovery', () => {
   it('reports recovery when every metric is back in its band, and sets VERIFYING', async () => {
-    // Prepare: latency back near 120 ms (one noisy point), error rate 0.5% (90% of the excursion gone)
-    const { deps, incidentId } = await setup({ latency: [900, 130, 4000, 125, 128], errors: [3, 0.6, 0.5, 0.4] });
+    // Prepare: latency back near 120 ms (one noisy point among the newest three), error rate back near 0.1 %
+    const { deps, incidentId } = await setup({ latency: [900, 130, 4000, 125, 128], errors: [3, 0.12, 0.09, 0.11] });
     // Act
     const result = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 5 });
     // Assess
@@ -52,7 +52,7 @@ describe('verifyRecovery', () => {
     const out = VerificationOutput.parse((await deps.store.getAgentRecord(incidentId, 'verification'))?.output);
     expect(out.checks).toEqual([
       expect.objectContaining({ service: 'inventory-service', baseline: 120, before: 18_340, after: 128, recovered: true }),
-      expect.objectContaining({ service: 'checkout-service', after: 0.5, recovered: true }),
+      expect.objectContaining({ service: 'checkout-service', after: 0.11, recovered: true }),
     ]);
   });
 
@@ -65,38 +65,91 @@ describe('verifyRecovery', () => {
     expect(last).toMatchObject({ attempt: 5, recovered: false, exhausted: true });
   });
 
-  it('does not call a metric without recent data recovered', async () => {
+  it('does not call a metric without recent data recovered: "not yet", one more check, then it gives up', async () => {
     const { deps, incidentId } = await setup('none');
-    const result = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 1 });
+    const first = await verifyRecovery(deps)({ incidentId, attempt: 0, maxChecks: 1 });
+    expect(first).toMatchObject({ recovered: false, exhausted: false });
+    expect(first.summary).toMatch(/Not yet recovered.*no data/);
+    const grace = await verifyRecovery(deps)({ incidentId, attempt: 1, maxChecks: 1 });
+    expect(grace).toMatchObject({ recovered: false, exhausted: true });
+  });
+
+  it('a 5x error rate after the fix is not recovered, though 90% of the excursion is gone', async () => {
+    const { deps, incidentId } = await setup({ latency: [125, 118, 122], errors: [0.6, 0.5, 0.4] });
+    const result = await verifyRecovery(deps)({ incidentId, attempt: 4, maxChecks: 5 });
     expect(result).toMatchObject({ recovered: false, exhausted: true });
-    expect(result.summary).toMatch(/no data/);
+    expect(result.summary).toMatch(/checkout-service error_rate_pct 0.5 vs healthy 0.1/);
+  });
+
+  it('asks for the minutes the workflow waited since the mitigation, and records what it compared', async () => {
+    // Prepare: executed at 12:26; three checks of 120 s waited → evidence up to 12:32, past the fake clock (12:30)
+    let asked: { from: string; to: string } | undefined;
+    const deps = fakeDeps({
+      tools: {
+        telemetry: {
+          queryMetrics: async (q: { from: string; to: string }) => {
+            asked ??= { from: q.from, to: q.to };
+            return [series('inventory-service', 'latency_p99_ms', [18_000, 121, 119, 124, 120])];
+          },
+        },
+      },
+    });
+    const incidentId = await seedIncident(deps);
+    await seedAgentRecord(deps, incidentId, 'impact', { ...impact, anomalies: [impact.anomalies[0]!] });
+    await seedAgentRecord(deps, incidentId, 'execution', { actions: [], executedAt: '2026-03-14T12:26:00.000Z' });
+    // Act
+    const result = await verifyRecovery(deps)({ incidentId, attempt: 2, maxChecks: 5, waitSeconds: 120 });
+    // Assess: the window reaches 12:26 + 3 × 120 s; only points after 12:26 count (12:25 is pre-fix, 12:26 the action's own minute)
+    expect(asked?.to).toBe('2026-03-14T12:32:00.000Z');
+    expect(result.recovered).toBe(true);
+    const record = await deps.store.getAgentRecord(incidentId, 'verification');
+    const data = record?.evidence.find((e) => e.id === 'metric:inventory-service:latency_p99_ms')?.data as Record<string, unknown>;
+    expect(data).toMatchObject({ verdict: 'recovered', freshMinutes: 3, median: 120, mitigatedAt: '2026-03-14T12:26:00.000Z' });
+    expect((data.points as unknown[]).length).toBe(FRESH_POINTS);
   });
 });
 
 describe('recovery band', () => {
-  it('uses 25% of the baseline, or 90% of the excursion gone for near-zero baselines', () => {
-    expect(recoveryBound({ baseline: 120, current: 18_340, direction: 'up' })).toBeCloseTo(1942);
-    expect(recoveryBound({ baseline: 100, current: 110, direction: 'up' })).toBe(125);
-    expect(isRecovered({ baseline: 0.1, current: 42, direction: 'up' }, 0.5)).toBe(true);
-    expect(isRecovered({ baseline: 0.1, current: 42, direction: 'up' }, 8)).toBe(false);
+  it('is the healthy median plus the larger of NOISE_Z robust sigmas and 25% of the level', () => {
+    expect(recoveryBound({ direction: 'up' }, { median: 120, scale: 6 })).toBe(150);
+    expect(recoveryBound({ direction: 'up' }, { median: 0.09, scale: 0.03 })).toBeCloseTo(0.09 + 3.5 * 0.03);
+    expect(recoveryBound({ direction: 'down' }, { median: 1000, scale: 100 })).toBe(650);
   });
 
-  it('is direction-aware: below the baseline is fine for a metric that went up, and vice versa', () => {
-    expect(isRecovered({ baseline: 120, current: 900, direction: 'up' }, 40)).toBe(true);
-    expect(isRecovered({ baseline: 1000, current: 200, direction: 'down' }, 700)).toBe(false);
-    expect(isRecovered({ baseline: 1000, current: 200, direction: 'down' }, 950)).toBe(true);
+  it('takes the healthy window when it has points, else the impact baseline with its scale', () => {
+    const ref = healthyReference({ baseline: 100 }, [98, 100, 102, 101, 99, 400]);
+    expect(ref).toMatchObject({ source: 'healthy-window', median: 100.5, n: 6 });
+    expect(ref.scale).toBeLessThan(10); // one healthy spike does not widen the noise
+    expect(healthyReference({ baseline: 0.09 }, [], 0.03)).toMatchObject({ source: 'impact-baseline', median: 0.09, scale: 0.03 });
   });
 });
 
-describe('recovery band: noise', () => {
-  it('widens the band to the noise the detector calls normal (NOISE_Z × the baseline scale)', () => {
-    // Prepare: an error rate of 0.09 % whose minute-to-minute noise is ±30 % (scale 0.03)
-    const anomaly = { baseline: 0.09, current: 0.36, direction: 'up' as const };
-    // Assess: 0.14 is noise after the fix, not a fault still going on; without the scale it would not pass
-    expect(isRecovered(anomaly, 0.14)).toBe(false);
-    expect(isRecovered(anomaly, 0.14, 0.03)).toBe(true);
-    expect(recoveryBound(anomaly, 0.03)).toBeCloseTo(0.09 + 3.5 * 0.03);
-    expect(isRecovered(anomaly, 0.3, 0.03)).toBe(false);
+describe('judgeRecovery', () => {
+  const pts = (values: number[], start = '2026-03-14T12:25:00Z') => values.map((v, i) => ({ t: new Date(Date.parse(start) + i * 60_000).toISOString(), v }));
+  const ref = { median: 100, scale: 5 };
+  const up = { direction: 'up' as const };
+
+  it('recovers on the median of the newest fresh minutes, not on one point that dips', () => {
+    expect(judgeRecovery(up, pts([900, 880, 95, 910]), undefined, ref).verdict).toBe('not-recovered');
+    expect(judgeRecovery(up, pts([900, 101, 97, 400]), undefined, ref)).toMatchObject({ verdict: 'recovered', median: 101 });
+  });
+
+  it('counts only points after the mitigation, one per minute', () => {
+    const since = Date.parse('2026-03-14T12:27:00Z');
+    const points = [...pts([900, 900, 900, 100, 99]), { t: '2026-03-14T12:29:40.000Z', v: 98 }];
+    expect(judgeRecovery(up, points, since, ref)).toMatchObject({ verdict: 'not-yet', fresh: 2 });
+  });
+
+  it('says "not yet" while converging (the newest minute is back in), and "not recovered" for a fix that did nothing', () => {
+    expect(judgeRecovery(up, pts([600, 300, 104]), undefined, ref)).toMatchObject({ verdict: 'not-yet', reason: expect.stringMatching(/converging/) });
+    expect(judgeRecovery(up, pts([600, 610, 590, 605]), undefined, ref)).toMatchObject({ verdict: 'not-recovered' });
+  });
+
+  it('is direction-aware: below the healthy level is fine for a metric that went up, and vice versa', () => {
+    expect(judgeRecovery(up, pts([40, 41, 39]), undefined, ref).verdict).toBe('recovered');
+    const down = { direction: 'down' as const };
+    expect(judgeRecovery(down, pts([700, 690, 710]), undefined, { median: 1000, scale: 20 }).verdict).toBe('not-recovered');
+    expect(judgeRecovery(down, pts([990, 1200, 960]), undefined, { median: 1000, scale: 20 }).verdict).toBe('recovered');
   });
 });
 
@@ -144,23 +197,5 @@ describe('faultPath', () => {
   it('is undefined (check everything) when the root cause abstained or is missing', () => {
     expect(faultPath(rc('geo-api', true))).toBeUndefined();
     expect(faultPath(undefined)).toBeUndefined();
-  });
-});
-
-describe('healthyEdge', () => {
-  it('widens the band to the worst value seen while healthy, never past half the excursion', async () => {
-    const { healthyEdge } = await import('../../../functions/core/agents/verify.ts');
-    const up = { baseline: 100, current: 1000, direction: 'up' as const };
-    expect(healthyEdge(up, [90, 110, 180, 95])).toBe(180); // a healthy p99 spike to 180
-    expect(healthyEdge(up, [90, 900])).toBe(550); // the window caught the fault's start: capped half-way
-    expect(healthyEdge(up, [])).toBeUndefined();
-    const down = { baseline: 1000, current: 100, direction: 'down' as const };
-    expect(healthyEdge(down, [950, 700, 1020])).toBe(700);
-    // the band recoveryBound / isRecovered judge with is widened to that edge, never narrowed by it
-    expect(recoveryBound(up)).toBe(190); // baseline + 10% of the excursion
-    expect(recoveryBound(up, 0, [90, 300, 95])).toBe(300);
-    expect(recoveryBound(up, 0, [90, 110, 180])).toBe(190);
-    expect(isRecovered(up, 250, 0, [90, 300])).toBe(true);
-    expect(isRecovered(up, 250)).toBe(false);
   });
 });
