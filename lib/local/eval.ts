@@ -91,6 +91,8 @@ export interface ScenarioResult {
   /** The top-1 hypothesis in the same notation, or `abstain`. */
   readonly top1: string;
   readonly top3: boolean;
+  /** The top-1 hypothesis names the expected service (change and category aside), not abstained; a false alarm: abstained. */
+  readonly serviceTop1?: boolean;
   readonly confidence: number;
   /** Whether the top-1 hypothesis (even one the agent abstained on) is the expected cause: what Brier scores. */
   readonly topRight: boolean;
@@ -114,6 +116,8 @@ export interface KindSummary {
   readonly scored: number;
   readonly top1: number | null;
   readonly top3: number | null;
+  /** Share whose top-1 names the expected service (change and category aside). */
+  readonly serviceTop1: number | null;
   readonly brier: number | null;
   readonly abstained: number;
   /** Scenarios and generated incidents only (a recording's actions cannot run): null for recordings. */
@@ -130,6 +134,8 @@ export interface EvalResult {
   readonly unscored: number;
   readonly top1: number;
   readonly top3: number;
+  /** Share whose top-1 names the expected service (change and category aside); 0 when nothing is scored. */
+  readonly serviceTop1: number;
   readonly brier: number;
   /** How many runs abstained. */
   readonly abstained: number;
@@ -200,7 +206,7 @@ export const scoreRun = (
   scenario: { expect: AnswerKey },
   run: { rootCauses: readonly Hypothesis[]; abstained: boolean; status: string; actions?: readonly { kind: string; service: string; target?: string; status: string }[] },
   opts: { attempted?: boolean } = {},
-): Pick<ScenarioResult, 'pass' | 'expected' | 'top1' | 'top3' | 'confidence' | 'topRight' | 'abstained' | 'falseAlarm' | 'mitigation' | 'mitigationOk'> & { mitigationScored: boolean } => {
+): Pick<ScenarioResult, 'pass' | 'expected' | 'top1' | 'top3' | 'serviceTop1' | 'confidence' | 'topRight' | 'abstained' | 'falseAlarm' | 'mitigation' | 'mitigationOk'> & { mitigationScored: boolean } => {
   // A false alarm: nothing to find (scenario.ts `isFalseAlarm`, for any answer key).
   const falseAlarm = scenario.expect.rootCause === null;
   const top = run.rootCauses[0];
@@ -220,6 +226,7 @@ export const scoreRun = (
     topRight: !falseAlarm && matches(top, scenario.expect),
     pass: falseAlarm ? run.abstained : !run.abstained && matches(top, scenario.expect),
     top3: falseAlarm ? run.abstained : run.rootCauses.slice(0, 3).some((h) => matches(h, scenario.expect)),
+    serviceTop1: falseAlarm ? run.abstained : !run.abstained && !!top && top.service === scenario.expect.rootCause?.service,
     mitigation: action ? [action.kind, action.service, action.target].filter(Boolean).join(' ') : undefined,
     mitigationOk,
   };
@@ -237,6 +244,7 @@ const figures = (runs: readonly ScenarioResult[]) => {
     n,
     top1: share(scored, (r) => r.pass),
     top3: share(scored, (r) => r.top3),
+    serviceTop1: share(scored, (r) => r.serviceTop1 ?? r.pass),
     brier: n === 0 ? 0 : scored.reduce((s, r) => s + (r.confidence - Number(r.topRight)) ** 2, 0) / n,
     abstained: runs.filter((r) => r.abstained).length,
     // Simulated worlds only: a recording's actions cannot run, so it cannot end RESOLVED by them.
@@ -255,6 +263,7 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
       scored: f.n,
       top1: f.n === 0 ? null : round(f.top1),
       top3: f.n === 0 ? null : round(f.top3),
+      serviceTop1: f.n === 0 ? null : round(f.serviceTop1),
       brier: f.n === 0 ? null : round(f.brier),
       abstained: f.abstained,
       resolved: simulated && runs.some((r) => !r.falseAlarm) ? round(f.resolved) : null,
@@ -276,6 +285,7 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
     // Nothing scored (only recordings without an answer key): no hit to count, and no target met.
     top1: all.n === 0 ? 0 : round(all.top1),
     top3: all.n === 0 ? 0 : round(all.top3),
+    serviceTop1: all.n === 0 ? 0 : round(all.serviceTop1),
     brier: round(all.brier),
     abstained: all.abstained,
     resolved: round(all.resolved),
@@ -608,7 +618,7 @@ export const formatTable = (r: EvalResult): string => {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const { scenario, recording, generated } = r.byKind ?? {};
   const kindLine = (label: string, k: KindSummary) =>
-    `  ${label}: runs ${k.runs}${k.scored !== k.runs ? ` (scored ${k.scored})` : ''}   top-1 ${k.top1 === null ? 'n/a' : pct(k.top1)}   top-3 ${k.top3 === null ? 'n/a' : pct(k.top3)}   Brier ${k.brier === null ? 'n/a' : k.brier.toFixed(3)}   abstained ${k.abstained}${k.resolved === null ? '' : `   resolved ${pct(k.resolved)}`}`;
+    `  ${label}: runs ${k.runs}${k.scored !== k.runs ? ` (scored ${k.scored})` : ''}   top-1 ${k.top1 === null ? 'n/a' : pct(k.top1)}${k.serviceTop1 === null || k.serviceTop1 === undefined ? '' : ` (service ${pct(k.serviceTop1)})`}   top-3 ${k.top3 === null ? 'n/a' : pct(k.top3)}   Brier ${k.brier === null ? 'n/a' : k.brier.toFixed(3)}   abstained ${k.abstained}${k.resolved === null ? '' : `   resolved ${pct(k.resolved)}`}`;
   const withRecordings = !!recording && recording.runs > 0;
   const withGenerated = !!generated && generated.runs > 0;
   const none = r.scored === 0;

@@ -76,7 +76,7 @@ const NOUNS = [
   'manifest', 'customs', 'locker', 'fleet', 'driver', 'rider', 'trip', 'quota', 'reward', 'survey', 'consultation',
   'enrollment', 'tuition', 'lesson', 'grade', 'rental', 'lease', 'tenant', 'valuation', 'mortgage', 'premium',
   'beneficiary', 'pension', 'dividend', 'portfolio', 'watchlist', 'messaging', 'presence', 'moderation', 'digest',
-  'tracking', 'warehouse', 'picking', 'returns', 'membership', 'donation', 'forecast', 'ingest', 'media', 'vehicle',
+  'tracking', 'warehouse', 'picking', 'returns', 'membership', 'donation', 'forecast', 'ingest', 'studio', 'vehicle',
 ] as const;
 const SUFFIX = {
   frontend: ['web', 'bff', 'portal', 'app', 'edge'],
@@ -1193,9 +1193,9 @@ const divergence = (a: Record<string, number>, b: Record<string, number>, limit:
 };
 
 /** Where and when the incident shows: per service, the divergence at t=0 and the first minute of a sustained alarm. */
-const observe = (scenario: Scenario, healthy: Scenario, from: number) => {
-  const sick = createWorld(scenario, { id: 'generator-check', now: CHECK_NOW });
-  const well = createWorld(healthy, { id: 'generator-check', now: CHECK_NOW });
+const observe = (scenario: Scenario, healthy: Scenario, from: number, id = 'generator-check') => {
+  const sick = createWorld(scenario, { id, now: CHECK_NOW });
+  const well = createWorld(healthy, { id, now: CHECK_NOW });
   const at = (m: number) => CHECK_NOW.getTime() + m * MINUTE;
   const limits = new Map(scenario.services.map((s) => [s.name, s.memoryLimitMb]));
   const diff = (m: number, name: string) => divergence(snapshotAt(sick, at(m)).services.get(name)?.values ?? {}, snapshotAt(well, at(m)).services.get(name)?.values ?? {}, limits.get(name));
@@ -1345,7 +1345,9 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
     kind = 'latency';
   } else {
     const view = observe(sick, healthy, Math.max(-360, inc.onset - 2));
-    const candidates = t.services.filter((s) => s.tier !== 'external' && s.tier !== 'cache' && s.tier !== 'queue' && view.now(s.name).strong);
+    // Strong in two noise draws: the evaluation's world draws its own noise, and must still see it.
+    const other = observe(sick, healthy, 0, 'generator-check-2');
+    const candidates = t.services.filter((s) => s.tier !== 'external' && s.tier !== 'cache' && s.tier !== 'queue' && view.now(s.name).strong && other.now(s.name).strong);
     if (candidates.length === 0) return undefined;
     const frontends = candidates.filter((s) => s.tier === 'frontend');
     const firsts = candidates.map((s) => ({ s, first: view.firstAlarm(s.name) ?? 0 }));
