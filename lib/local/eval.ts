@@ -629,7 +629,7 @@ export const formatTable = (r: EvalResult): string => {
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
-    `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${none ? 'n/a' : pct(r.top1)}   top-3 ${none ? 'n/a' : pct(r.top3)}   Brier ${none ? 'n/a' : r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
+    `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${none ? 'n/a' : pct(r.top1)}${withGenerated && !none ? ` (service ${pct(r.serviceTop1)})` : ''}   top-3 ${none ? 'n/a' : pct(r.top3)}   Brier ${none ? 'n/a' : r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 && !withGenerated ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
     ...(withGenerated
       ? [
           ...(scenario && scenario.runs > 0 && !withRecordings ? [kindLine('scenarios', scenario)] : []),
