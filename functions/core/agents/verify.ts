@@ -23,8 +23,9 @@
  *   direction the metric failed, is at most NOISE_Z (the impact detector's threshold), or the median is within
  *   REL_TOLERANCE of the healthy level (a flat series has a tiny σ). Direction-aware: latency below its baseline is
  *   fine. Without a healthy window, the impact agent's baseline and σ stand in.
- * - Verdicts: `recovered`; `not yet` — fewer than FRESH_POINTS fresh minutes, or the median is still out while the
- *   newest point is back in (converging); `not recovered`. A "not yet" on the last check earns one more wait
+ * - Verdicts: `recovered`; `not yet` — fewer than FRESH_POINTS fresh minutes, or converging (the newest point is
+ *   back in, or every fresh minute is closer to healthy than the last and over half the excursion is gone);
+ *   `not recovered`. A "not yet" on the last check earns one more wait
  *   (GRACE_CHECKS), then the incident escalates: a fix whose effect has not shown is not called a success.
  * - A wrong fix leaves the metric where it was: its median stays out, so it ends exhausted (escalated), not RESOLVED.
  *
@@ -118,7 +119,7 @@ const perMinute = (points: readonly { t: string; v: number }[]): { t: string; v:
  * is from before it took effect) against the healthy reference. See the module comment.
  */
 export const judgeRecovery = (
-  anomaly: Pick<Anomaly, 'direction'>,
+  anomaly: Pick<Anomaly, 'direction'> & { readonly current?: number },
   points: readonly { t: string; v: number }[],
   since: number | undefined,
   reference: Pick<Baseline, 'median' | 'scale'>,
@@ -136,6 +137,12 @@ export const judgeRecovery = (
   if (within) return { ...base, verdict: 'recovered', reason: `median of the last ${judged.length} minutes within the healthy noise` };
   const newest = judged.at(-1) as { v: number };
   if (withinBound(anomaly, newest.v, bound)) return { ...base, verdict: 'not-yet', reason: 'converging: the newest minute is back in, the median is not yet' };
+  // Still ramping down (a slow rollout, a cache warming): every fresh minute closer to healthy than the one before,
+  // and the newest past half of the excursion. Not a failure yet; the grace check and then the limit still bound it.
+  const distance = (v: number) => sign * (v - reference.median);
+  const improving = judged.every((p, i) => i === 0 || distance(p.v) < distance((judged[i - 1] as { v: number }).v));
+  if (anomaly.current !== undefined && improving && distance(newest.v) <= distance(anomaly.current) / 2)
+    return { ...base, verdict: 'not-yet', reason: 'converging: every fresh minute closer to healthy, more than half of the excursion gone' };
   return { ...base, verdict: 'not-recovered', reason: `median of the last ${judged.length} minutes still outside the healthy noise` };
 };
 

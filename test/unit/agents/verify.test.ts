@@ -75,7 +75,7 @@ describe('verifyRecovery', () => {
   });
 
   it('a 5x error rate after the fix is not recovered, though 90% of the excursion is gone', async () => {
-    const { deps, incidentId } = await setup({ latency: [125, 118, 122], errors: [0.6, 0.5, 0.4] });
+    const { deps, incidentId } = await setup({ latency: [125, 118, 122], errors: [0.5, 0.52, 0.5] }); // stuck at 5x, not improving
     const result = await verifyRecovery(deps)({ incidentId, attempt: 4, maxChecks: 5 });
     expect(result).toMatchObject({ recovered: false, exhausted: true });
     expect(result.summary).toMatch(/checkout-service error_rate_pct 0.5 vs healthy 0.1/);
@@ -143,6 +143,10 @@ describe('judgeRecovery', () => {
   it('says "not yet" while converging (the newest minute is back in), and "not recovered" for a fix that did nothing', () => {
     expect(judgeRecovery(up, pts([600, 300, 104]), undefined, ref)).toMatchObject({ verdict: 'not-yet', reason: expect.stringMatching(/converging/) });
     expect(judgeRecovery(up, pts([600, 610, 590, 605]), undefined, ref)).toMatchObject({ verdict: 'not-recovered' });
+    // a slow ramp: each minute closer, over half the excursion (100 → 900) gone — not yet; a ramp that has not got that far is out
+    expect(judgeRecovery({ ...up, current: 900 }, pts([600, 450, 300]), undefined, ref)).toMatchObject({ verdict: 'not-yet', reason: expect.stringMatching(/closer to healthy/) });
+    expect(judgeRecovery({ ...up, current: 900 }, pts([800, 700, 600]), undefined, ref).verdict).toBe('not-recovered');
+    expect(judgeRecovery({ ...up, current: 900 }, pts([300, 450, 320]), undefined, ref).verdict).toBe('not-recovered');
   });
 
   it('is direction-aware: below the healthy level is fine for a metric that went up, and vice versa', () => {
