@@ -414,7 +414,7 @@ export const main = (argv: readonly string[]): void => {
     pointsPerSecond,
     series: results.map((r) => ({ file: r.file, rows: r.rows, ...pageCounts(r), auc: r.auc, nabStandard: r.labels.length ? nabTotals([r], pageScores, 0.5, 'standard').score : null })),
   };
-  process.stdout.write(`${JSON.stringify(json, (k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : typeof v === 'number' && !/hreshold$/.test(k) ? Math.round(v * 10_000) / 10_000 : v))}\n`);
+  process.stdout.write(`${JSON.stringify(json, (k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : typeof v === 'number' && k !== 'threshold' && k !== 'optimisedThreshold' ? Math.round(v * 10_000) / 10_000 : v))}\n`);
 };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));
