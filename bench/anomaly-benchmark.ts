@@ -144,6 +144,11 @@ export interface SweepPoint {
 /**
  * NAB's `Sweeper.calcSweepScore`: a detection inside a window is worth tpWeight scaled by how early it comes;
  * one outside is worth −fpWeight, scaled down when it follows shortly after a window's right edge.
+ * Checked line by line against nab/sweeper.py (NAB 1.x): weight of a row in a window
+ * scaledSigmoid(−(right − i + 1)/width)·tpWeight/scaledSigmoid(−1); outside, scaledSigmoid(|prevRight − i|/(prevWidth − 1))
+ * ·fpWeight, or −fpWeight before any window (position 3 → −1); scaledSigmoid(x ≥ 3) = −1; rows before
+ * min(floor(0.15·rows), 750) are "probationary" and not scored; a window is entered on the row equal to its start
+ * and left after the row equal to its end. Same behaviour, nothing to fix.
  */
 export const nabSweep = (rows: number, labels: readonly LabelWindow[], cost: CostMatrix): SweepPoint[] => {
   const maxTP = scaledSigmoid(-1);
@@ -330,7 +335,7 @@ export const parseArgs = (argv: readonly string[]): { dataDir: string; verbose: 
   const at = argv.indexOf('--data');
   if (at >= 0) {
     const dir = argv[at + 1];
-    if (!dir || dir.startsWith('--')) throw new RangeError('--data needs a folder');
+    if (!dir || dir.startsWith('--')) throw new RangeError('--data needs a folder (a NAB layout: <category>/<series>.csv and combined_windows.json)');
     dataDir = resolve(dir);
   }
   return { dataDir, verbose: argv.includes('--verbose') };
@@ -417,4 +422,12 @@ export const main = (argv: readonly string[]): void => {
   process.stdout.write(`${JSON.stringify(json, (k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : typeof v === 'number' && k !== 'threshold' && k !== 'optimisedThreshold' ? Math.round(v * 10_000) / 10_000 : v))}\n`);
 };
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    main(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    process.stderr.write(`bench:anomalies: ${error.message}\n`);
+    process.exitCode = 2;
+  }
+}
