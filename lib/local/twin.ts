@@ -41,8 +41,8 @@ export interface TwinOptions {
   /** Deadline of the approval task. @default 3600 */
   approvalTimeoutSeconds?: number;
   /**
-   * Pause between verification checks (VERIFY_WAIT_SECONDS). @default 3, or 60 with `waitOverrideMs` (the wait is then
-   * compressed and advances the simulated world's clock by its full length: a minute of the world per check).
+   * Pause between verification checks (VERIFY_WAIT_SECONDS). @default 3, or 120 (as on AWS) with `waitOverrideMs`: the
+   * wait is then compressed and advances the simulated world's clock by its full length.
    */
   verifyWaitSeconds?: number;
   /** MAX_VERIFY_CHECKS. @default 5 */
@@ -287,8 +287,11 @@ const runCleanups = async (cleanups: (() => Promise<void> | void)[]): Promise<vo
   }
 };
 
-/** VERIFY_WAIT_SECONDS when waits are compressed: each check then reads one more minute of the world (AWS: 120 s). */
-export const COMPRESSED_VERIFY_WAIT_SECONDS = 60;
+/**
+ * VERIFY_WAIT_SECONDS when waits are compressed: the AWS default (DEFAULT_VERIFY_WAIT_SECONDS, 120 s), so each check
+ * reads two more minutes of the world, as it would on AWS — the compressed wait costs no wall time either way.
+ */
+export const COMPRESSED_VERIFY_WAIT_SECONDS = 120;
 
 /**
  * Where Wait compression meets the world clock: a compressed Wait of an incident whose environment is a simulated

@@ -21,8 +21,9 @@
  *   (`HEALTHY_WINDOW_MINUTES`, ending `HEALTHY_GUARD_MINUTES` before it) — as a robust z: (median − healthy
  *   median) / healthy robust σ (1.4826 × MAD, the detector's `robustBaseline`). Recovered when that z, in the
  *   direction the metric failed, is at most NOISE_Z (the impact detector's threshold), or the median is within
- *   REL_TOLERANCE of the healthy level (a flat series has a tiny σ). Direction-aware: latency below its baseline is
- *   fine. Without a healthy window, the impact agent's baseline and σ stand in.
+ *   REL_TOLERANCE of the healthy level (a flat series has a tiny σ), or no further out than a level the healthy hour
+ *   itself held for FRESH_POINTS minutes (capped at twice that tolerance; see `recoveryBound`). Direction-aware:
+ *   latency below its baseline is fine. Without a healthy window, the impact agent's baseline and σ stand in.
  * - Verdicts: `recovered`; `not yet` — fewer than FRESH_POINTS fresh minutes, or converging (the newest point is
  *   back in, or every fresh minute is closer to healthy than the last and over half the excursion is gone);
  *   `not recovered`. A "not yet" on the last check earns one more wait
@@ -76,17 +77,32 @@ export const RECENT_WINDOW_MINUTES = 10;
 type Check = z.infer<typeof MetricCheck>;
 export type Verdict = 'recovered' | 'not-yet' | 'not-recovered';
 
+export interface HealthyReference extends Baseline {
+  readonly source: 'healthy-window' | 'impact-baseline';
+  /** The highest and lowest median of FRESH_POINTS consecutive healthy points: levels the healthy system itself held. */
+  readonly heldHigh?: number;
+  readonly heldLow?: number;
+}
+
 /** The healthy reference of one metric: the healthy window's robust baseline, or the impact agent's baseline and σ. */
-export const healthyReference = (anomaly: Pick<Anomaly, 'baseline'>, healthy: readonly number[], impactScale = 0): Baseline & { source: 'healthy-window' | 'impact-baseline' } => {
-  if (healthy.length >= FRESH_POINTS) return { ...robustBaseline(healthy), source: 'healthy-window' };
+export const healthyReference = (anomaly: Pick<Anomaly, 'baseline'>, healthy: readonly number[], impactScale = 0): HealthyReference => {
+  if (healthy.length >= FRESH_POINTS) {
+    const held = healthy.slice(FRESH_POINTS - 1).map((_, i) => median(healthy.slice(i, i + FRESH_POINTS)));
+    return { ...robustBaseline(healthy), source: 'healthy-window', heldHigh: Math.max(...held), heldLow: Math.min(...held) };
+  }
   const scale = Math.max(impactScale, 0.05 * Math.abs(anomaly.baseline), 1e-6);
   return { median: anomaly.baseline, mad: scale / 1.4826, scale, n: 0, source: 'impact-baseline' };
 };
 
-/** The healthy side's edge: the healthy median plus (or minus) the larger of NOISE_Z σ and REL_TOLERANCE of the level. */
-export const recoveryBound = (anomaly: Pick<Anomaly, 'direction'>, reference: Pick<Baseline, 'median' | 'scale'>): number => {
+/**
+ * The healthy side's edge: the healthy median plus (or minus) the larger of NOISE_Z σ and REL_TOLERANCE of the level,
+ * widened to the most extreme level the healthy window held for FRESH_POINTS minutes (a p99 whose slow wander took it
+ * there while healthy is not unrecovered when it is there again) — but never beyond twice that tolerance.
+ */
+export const recoveryBound = (anomaly: Pick<Anomaly, 'direction'>, reference: Pick<HealthyReference, 'median' | 'scale' | 'heldHigh' | 'heldLow'>): number => {
   const tolerance = Math.max(NOISE_Z * reference.scale, REL_TOLERANCE * Math.abs(reference.median));
-  return anomaly.direction === 'up' ? reference.median + tolerance : reference.median - tolerance;
+  if (anomaly.direction === 'up') return Math.max(reference.median + tolerance, Math.min(reference.heldHigh ?? -Infinity, reference.median + 2 * tolerance));
+  return Math.min(reference.median - tolerance, Math.max(reference.heldLow ?? Infinity, reference.median - 2 * tolerance));
 };
 
 /** Whether `value` is on the healthy side of `bound` (a `recoveryBound`). */
@@ -122,7 +138,7 @@ export const judgeRecovery = (
   anomaly: Pick<Anomaly, 'direction'> & { readonly current?: number },
   points: readonly { t: string; v: number }[],
   since: number | undefined,
-  reference: Pick<Baseline, 'median' | 'scale'>,
+  reference: Pick<HealthyReference, 'median' | 'scale' | 'heldHigh' | 'heldLow'>,
 ): Judgement => {
   const fresh = perMinute(points.filter((p) => since === undefined || Date.parse(p.t) > since));
   const judged = fresh.slice(-FRESH_POINTS);
@@ -258,7 +274,7 @@ export const verifyRecovery =
             median: j.median ?? null,
             z: j.z ?? null,
             bound: j.bound,
-            healthy: { source: reference.source, from: healthyStart === undefined ? null : new Date(healthyStart).toISOString(), to: healthyEnd === undefined ? null : new Date(healthyEnd).toISOString(), n: reference.n, median: reference.median, scale: reference.scale },
+            healthy: { source: reference.source, from: healthyStart === undefined ? null : new Date(healthyStart).toISOString(), to: healthyEnd === undefined ? null : new Date(healthyEnd).toISOString(), n: reference.n, median: reference.median, scale: reference.scale, heldHigh: reference.heldHigh ?? null, heldLow: reference.heldLow ?? null },
           },
         });
         return { service: a.service, metric: a.metric, baseline: round(reference.median), before: a.current, after: j.median === undefined ? Number.NaN : round(j.median), recovered, evidenceIds: [id] };

@@ -116,6 +116,17 @@ describe('recovery band', () => {
     expect(recoveryBound({ direction: 'down' }, { median: 1000, scale: 100 })).toBe(650);
   });
 
+  it('widens to a level the healthy hour held for three minutes, never beyond twice the tolerance', () => {
+    // healthy p99 ~100 (σ 5) that wandered to ~135 for three minutes: 130 after the fix is that, not a fault
+    const ref = healthyReference({ baseline: 100 }, [100, 98, 102, 101, 99, 100, 133, 135, 137, 101, 99, 100]);
+    expect(ref.heldHigh).toBe(135);
+    expect(recoveryBound({ direction: 'up' }, ref)).toBe(135);
+    // a window that caught a fault's start (held 400) widens only to twice the tolerance
+    expect(recoveryBound({ direction: 'up' }, { median: 100, scale: 5, heldHigh: 400 })).toBe(150);
+    // a single healthy spike is not a held level
+    expect(healthyReference({ baseline: 100 }, [100, 98, 400, 101, 99]).heldHigh).toBe(101);
+  });
+
   it('takes the healthy window when it has points, else the impact baseline with its scale', () => {
     const ref = healthyReference({ baseline: 100 }, [98, 100, 102, 101, 99, 400]);
     expect(ref).toMatchObject({ source: 'healthy-window', median: 100.5, n: 6 });
