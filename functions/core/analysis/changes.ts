@@ -241,14 +241,18 @@ export interface LimitChange {
   readonly reason: string;
 }
 
-/** Words of a parameter that is a capacity or a limit ("WriteCapacityUnits", "maximum-pool-size", "ReservedConcurrentExecutions"). */
+/**
+ * Words of a parameter that is a capacity or a limit ("WriteCapacityUnits", "maximum-pool-size",
+ * "ReservedConcurrentExecutions", "server.worker-threads", "autoscaling.max-replicas"), each also in the plural.
+ */
 const LIMIT_WORDS = new Set(
   (
-    'capacity throughput concurrency concurrent pool memory heap size limit limits quota quotas timeout max maximum ' +
-    'connections connection workers threads replicas instances rcu wcu units provisioned reserved burst shards ' +
-    'partitions nodes tasks desired vcpu vcpus cpu slots permits iops'
+    'capacity throughput concurrency concurrent pool memory heap size limit quota timeout max maximum connection ' +
+    'worker thread replica instance rcu wcu unit provisioned reserved burst shard partition task desired vcpu cpu ' +
+    'slot permit iops'
   ).split(' '),
 );
+const isLimitWord = (word: string): boolean => LIMIT_WORDS.has(word) || (word.endsWith('s') && LIMIT_WORDS.has(word.slice(0, -1)));
 
 const wordsOf = (text: string): string[] =>
   text
@@ -258,7 +262,7 @@ const wordsOf = (text: string): string[] =>
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
 
-export const isLimitParam = (param: string): boolean => wordsOf(param).some((w) => LIMIT_WORDS.has(w));
+export const isLimitParam = (param: string): boolean => wordsOf(param).some(isLimitWord);
 
 /** Settings with no cap of their own: on-demand billing, unlimited, unreserved. */
 const UNBOUNDED = /pay[\s_-]*per[\s_-]*request|on[\s_-]*demand|unlimited|unbounded|unreserved|no[\s_-]*limit/i;

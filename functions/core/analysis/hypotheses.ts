@@ -523,6 +523,12 @@ const refusesWork = (w: World, service: string): AtLimit | undefined => {
   if (refused) return { fromMetrics: true, reason: `${refused.metric} ${fmtValue(refused.baseline)} → ${fmtValue(refused.current)}`, evidenceIds: refused.evidenceIds };
   const sinceOnset = sinceOnsetOf(w, service);
   const mine = w.input.series.filter((s) => s.service === service && s.points.length > 0);
+  // Compute at its limit: fewer replicas, threads or CPU than the load needs shows as CPU pinned at saturation.
+  const cpu = mine.find((s) => s.metric === METRICS.cpu);
+  const cpuPeak = Math.max(...(cpu ? sinceOnset(cpu).map((p) => p.v) : []), Number.NEGATIVE_INFINITY);
+  if (cpu && cpuPeak >= CPU_SATURATION_PCT) return { fromMetrics: true, reason: `${METRICS.cpu} reached ${fmtValue(cpuPeak)}%`, evidenceIds: [seriesId(cpu), ...anomalyIds(w, service, METRICS.cpu)] };
+  const hot = w.input.anomalies.find((a) => a.service === service && /cpu/i.test(a.metric) && a.current >= CPU_SATURATION_PCT);
+  if (hot) return { fromMetrics: true, reason: `${hot.metric} at ${fmtValue(hot.current)}%`, evidenceIds: hot.evidenceIds };
   for (const used of mine.filter((s) => IN_USE_WORD.test(s.metric))) {
     const cap = mine.find((s) => s !== used && CAP_WORD.test(s.metric) && s.metric.replace(CAP_WORD, '') === used.metric.replace(IN_USE_WORD, ''));
     if (!cap) continue;

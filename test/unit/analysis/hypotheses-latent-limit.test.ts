@@ -206,6 +206,19 @@ describe('unit: a change that lowered a limit is the culprit when the load reach
     expect(out.rootCauses[0].predictions[0].statement).toMatch(/latent limit: ReservedConcurrentExecutions 100 → 20: less headroom; order-worker fails at it \(concurrent_executions at 19.5, the new limit\)/);
   });
 
+  it('reads CPU pinned at saturation as a compute limit (fewer replicas than the peak needs)', () => {
+    const input = incident([capacityChange('8', '4', 'order-worker', 'autoscaling.max-replicas')]);
+    const cpu = perMinute('order-worker', 'cpu_pct', (t) => (Date.parse(t) >= Date.parse(ONSET) ? 97 : 60));
+    const out = analyseRootCause({
+      ...input,
+      anomalies: [anomaly('order-worker', 'latency_p99_ms', 120, 2400, ONSET, 400), anomaly('order-worker', 'cpu_pct', 60, 97, ONSET, 30), anomaly('checkout-api', 'error_rate_pct', 0.1, 10, ONSET, 300)],
+      series: [...input.series, cpu],
+      traces: [],
+    });
+    expect(out.rootCauses[0]).toMatchObject({ service: 'order-worker', changeId: 'CHG-77' });
+    expect(out.rootCauses[0].predictions[0].statement).toMatch(/latent limit: autoscaling.max-replicas 8 → 4: less headroom; order-worker fails at it \(cpu_pct reached 97%\)/);
+  });
+
   it('keeps a surge with no change behind it as capacity', () => {
     const out = analyseRootCause(incident([]));
     expect(out.abstained).toBe(false);
