@@ -68,7 +68,7 @@ describe('laptop twin, verification with compressed waits', () => {
     }
     // the world's clock moved by whole compressed waits, one per check (not a pretend recovery at the same second)
     const world = await worlds.getWorld('vc-right');
-    expect(world?.clockAdvanceMs ?? 0).toBeGreaterThanOrEqual(FRESH_POINTS * (COMPRESSED_VERIFY_WAIT_SECONDS * 1000 - 1));
+    expect(world?.clockAdvanceMs ?? 0).toBeGreaterThanOrEqual(FRESH_POINTS * 60_000); // at least the fresh minutes judged
     expect((world?.clockAdvanceMs ?? 0) % (COMPRESSED_VERIFY_WAIT_SECONDS * 1000 - 1)).toBe(0);
   });
 
