@@ -11,9 +11,10 @@
  *               floods it: its dependency's traffic jumps at the deploy far more than its own), meaning
  *               (symptoms name what it touched), novelty (new errors where its faults would show); and for a
  *               change of a capacity or limit (changes.ts, `limitChange`), mechanism: its service fails at the
- *               limit it lowered (throttles, usage at its cap or at the new number). Lowering a limit is latent:
- *               the service fails when its load reaches the limit, so a late onset with the load risen since the
- *               deploy is timed as strongly as a prompt one; a limit it raised cannot make the service saturate;
+ *               limit it lowered (throttles, CPU pinned, usage at its cap or at the new number, errors saying
+ *               so). Lowering a limit is latent: the service fails when its load reaches the limit, so a late
+ *               onset with the load risen since the deploy is timed as strongly as a prompt one; a limit it raised
+ *               cannot make the service saturate;
  *   surge       origin, traffic rose before the onset, saturation (CPU, pool or another capacity at its
  *               limit), no change on the service (refuted by a change that lowered the limit it fails at);
  *   leak        origin, memory climbs steadily (Kendall's τ), errors mention memory / GC;
@@ -501,12 +502,6 @@ const fmtValue = (v: number) => String(Math.round(v * 100) / 100);
 /** The distinctive words of a service's own name (`Orders_AWS::DynamoDB::Table` → orders; `ledger-service` → ledger). */
 const ownNameTokens = (service: string): Set<string> => tokens((parseXrayNodeName(service).name || service).replace(/-(service|svc|api)$/, ''));
 
-/**
- * Whether a service fails at a limit of its own: it refuses work (a throttle or rejection metric rose), a usage series
- * reached its cap (pool active = max, consumed = provisioned), a usage reading sits at the number `limit` set
- * (concurrency at the new reserved concurrency), or — wording only — its new errors, or its callers' that name it,
- * say it throttles, is over a quota or ran out of a pool (or times out, when the limit is a timeout).
- */
 const sinceOnsetOf = (w: World, service: string) => {
   const onset = Date.parse(w.onsetOf(service) ?? '');
   return (s: MetricSeries) => s.points.filter((p) => Number.isNaN(onset) || Date.parse(p.t) >= onset);
@@ -514,7 +509,8 @@ const sinceOnsetOf = (w: World, service: string) => {
 
 /**
  * Whether a service's own metrics show it at a limit, whatever set the limit: a throttle or rejection metric rose,
- * or a usage series reached its cap (pool active = max, consumed = provisioned) since the onset.
+ * its CPU is pinned at saturation, or a usage series reached its cap (pool active = max, consumed = provisioned)
+ * since the onset.
  */
 const refusesWork = (w: World, service: string): AtLimit | undefined => {
   const refused = w.input.anomalies
@@ -539,6 +535,12 @@ const refusesWork = (w: World, service: string): AtLimit | undefined => {
   return undefined;
 };
 
+/**
+ * Whether a service fails at a limit of its own: its metrics say so (`refusesWork`), a usage reading sits at the
+ * number `limit` set (concurrency at the new reserved concurrency), or — wording only — its new errors, or its
+ * callers' that name it, say it throttles, is over a quota or ran out of a pool (or times out, when the limit is a
+ * timeout).
+ */
 const atLimit = (w: World, service: string, limit: LimitChange): AtLimit | undefined => {
   const refused = refusesWork(w, service);
   if (refused) return refused;
