@@ -29,7 +29,10 @@
  *            (no point at all while its caller has several, its gaps before seldom) lost them all. Lost calls
  *            count only while v's errors are at least a third of what losing them would cause (else v stopped
  *            making them: users who cannot search do not adopt), and explain only what the callees' own recorded
- *            failures leave unexplained.
+ *            failures leave unexplained. The ratio is read from the alert on, like every other signal.
+ *   In both, rise(v) is at least the smallest rise v's noise lets count (the detection threshold times its
+ *   spread): a caller's rise within noise is nothing to divide among its callees, and dividing by it would hand the
+ *   whole flow that reached it (say through calls lost on the way to it) to a callee that barely moved.
  * Latency and errors flow separately; a node's score is the sum of its own shares, each family weighted by how
  * anomalous the alerting node is in it. Ranked by that score, the first node is the most likely root cause:
  * anomalous, on the path of the alert's degradation, and not explained by anything below.
@@ -354,6 +357,16 @@ export const latencyStrength = (n: NodeSignals | undefined): number => {
 const maxCallsPerRequest = (v: NodeSignals | undefined, c: NodeSignals): number => (c.load !== undefined && v?.load !== undefined && v.load > 0 ? c.load / v.load : Number.POSITIVE_INFINITY);
 
 /**
+ * What a caller's rise is divided by when its callees' shares of it are worked out: the rise itself, or, when that
+ * is within noise, the smallest rise its noise lets count (the detection threshold times its spread). A rise
+ * within noise is nothing to explain: divided by itself, a callee's faint wobble, or a call ratio's chance dip
+ * weighted by the prior against it, would "explain" all of it and take the whole flow that reached the caller (say
+ * through calls lost on the way to it, which nothing below it can explain), making an origin of a node whose own
+ * signals barely moved. A callee takes a caller's flow only with a degradation that would count on its own.
+ */
+const explainable = (s: SeriesSignal): number => Math.max(s.rise, DEFAULT_Z_THRESHOLD * s.scale);
+
+/**
  * The share of a caller's latency rise its callee can explain, per statistic both have (the median of them),
  * times how sure the callee's rise is. Two bounds, neither needing per-edge call counts:
  * - traffic: v calls c at most load(c) / load(v) times per request, so c explains at most that × rise(c) / rise(v);
@@ -371,8 +384,9 @@ const latencyShare = (v: NodeSignals | undefined, c: NodeSignals): number => {
     const sc = c.latency.find((x) => x.metric === sv.metric);
     if (!sc || !(sv.rise > 0)) continue;
     const rise = Math.max(0, sc.rise);
-    let share = Math.min(1, (wMax * rise) / sv.rise);
-    if (sc.reference > 0 && sv.reference > 0) share = Math.min(share, rise / sc.reference / (sv.rise / sv.reference));
+    const against = explainable(sv);
+    let share = Math.min(1, (wMax * rise) / against);
+    if (sc.reference > 0 && sv.reference > 0) share = Math.min(share, rise / sc.reference / (against / sv.reference));
     shares.push({ share, solid: sv.evalPoints >= 2 && sc.evalPoints >= 2 });
   }
   // A caller with no comparable latency (gaps) is explained as far as the callee is surely degraded.
@@ -398,9 +412,10 @@ const errorShare = (v: NodeSignals | undefined, c: NodeSignals, window: Window, 
   const none = { failed: 0, lost: 0 };
   if (!(failed + lost > 0)) return none;
   if (rise === undefined) return { failed: c.errors?.p ?? 0, lost: lost > 0 ? consistent : 0 };
-  if (!(rise > 0)) return none;
+  if (!(rise > 0) || !v?.errors) return none;
   const wMax = maxCallsPerRequest(v, c);
-  return { failed: Math.min(1, (wMax * failed) / rise), lost: Math.min(1, (wMax * lost) / rise) * consistent };
+  const against = explainable(v.errors);
+  return { failed: Math.min(1, (wMax * failed) / against), lost: Math.min(1, (wMax * lost) / against) * consistent };
 };
 
 /**
@@ -429,8 +444,13 @@ const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, c
   if (!at || !c.trafficAt) return 0;
   const history: { t: number; r: number }[] = [];
   const now: number[] = [];
+  let since = 0;
   let callerNow = 0;
   let callerHistory = 0;
+  // The ratio is judged where the signals are (from the alert on, as `seriesSignal` has it): a dip just before the
+  // alert, while the calls still arrived, is the ratio's noise, not calls lost with the alert's failures.
+  const resolutionMs = resolutionOf([...at.keys()].sort((a, b) => a - b));
+  const evaluated = (t: number) => t + Math.max(resolutionMs, PRE_ALERT_SPAN_MS) > window.alertAt;
   for (const [t, vv] of at) {
     if (!(vv > NO_TRAFFIC)) continue;
     const cv = c.trafficAt.get(t);
@@ -438,9 +458,13 @@ const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, c
     else callerNow += 1;
     if (cv === undefined) continue;
     if (t < window.baselineEnd) history.push({ t, r: cv / vv });
-    else now.push(cv / vv);
+    else {
+      since += 1;
+      if (evaluated(t)) now.push(cv / vv);
+    }
   }
   if (history.length < MIN_HISTORY_POINTS) return 0;
+  if (now.length === 0 && since > 0) return 0;
   if (now.length === 0) {
     // Silent since the history: as sure as that many gaps in a row are unlikely at the callee's own gap rate.
     if (callerNow < SILENT_POINTS || callerRise === undefined || !(callerRise > 0)) return 0;

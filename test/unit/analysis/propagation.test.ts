@@ -239,6 +239,24 @@ describe('unit: rankOrigins (metric-only root cause along the call graph)', () =
       expect(result.ranked[0].service).toBe('store');
     });
 
+    it('keeps the blame on the callee the calls never reach, not on a node below it whose signals stay within noise', () => {
+      // The site's calls to the api are lost on the way (a certificate the callers reject, say): the site fails 90 %
+      // of its requests, the api's traffic falls to almost nothing and its error rate moves by three hundredths of a point
+      // (noise). The store below it, shared with a batch job, keeps its traffic within its noise. Divided by the api's
+      // noise-level error rise, the store's faint call-ratio dip would "explain" all of it and take the blame.
+      const topology = [node('site', ['api'], 'frontend'), node('api', ['store']), node('batch', ['store']), node('store', [], 'database')];
+      const specs = { site: { latency: 100, rps: 50 }, api: { latency: 20, rps: 50, errors: 0.05 }, batch: { latency: 40, rps: 50 }, store: { latency: 8, rps: 100 } };
+      for (const seed of [26, 27, 29, 30]) {
+        const series = world(specs, { errors: { site: 90, api: 0.03 }, latency: { store: 0.3 }, rps: { api: [50, 50, 0.05, 0.06, 0.05], store: [99.5, 99.5, 99, 100, 99.5] } }, seed);
+
+        const result = rank(topology, series);
+
+        expect(result.ranked[0].service).toBe('api');
+        expect(result.ranked[0].score).toBeGreaterThan(0.8);
+        expect(result.ranked.find((r) => r.service === 'store')!.score).toBeLessThan(0.05);
+      }
+    });
+
     it('takes a silent callee for a gap when its caller fails far fewer requests than losing it would cause', () => {
       const series = silent(world(specs, { errors: { site: 5 } }, 25), Date.parse(BASELINE_END), 0.15, 6);
 
