@@ -1,6 +1,7 @@
 /**
- * Robust anomaly scoring for metric time series: pure functions over plain `{t, v}[]` arrays, so the same
- * code serves the impact agent, the verification agent and a CLI scored on a public labelled benchmark.
+ * Robust anomaly scoring for metric time series against a known-good reference window: pure functions over plain
+ * `{t, v}[]` arrays, serving the impact agent, the verification agent and the propagation ranking. (A stand-alone
+ * series with no reference — `autopilot metrics anomalies`, the paging detector — is detector.ts.)
  *
  * The approach, and why:
  * - Baseline = median and MAD (median absolute deviation) of a reference window. Both have a 50% breakdown
@@ -464,68 +465,4 @@ export const hingeOnset = (points: readonly SeriesPoint[]): { t: string | number
     if (sse < best.sse) best = { index: k, sse };
   }
   return { t: usable[best.index].t, index: best.index };
-};
-
-// ───────────────────────── stand-alone series (no known-good reference) ─────────────────────────
-
-export interface DetectOptions {
-  /** Trailing points each point is compared with (default: a tenth of the series, within [60, 500]). */
-  readonly window?: number;
-  /** Points the short-term prediction is the median of (default 5). */
-  readonly predictor?: number;
-  /** Points needed before scoring starts; earlier points score 0 (default min(window, 10)). */
-  readonly minHistory?: number;
-  readonly zThreshold?: number;
-  /** Minimum scale as a fraction of the level (default 0.01: a stand-alone series has no tuned floor). */
-  readonly relativeFloor?: number;
-}
-
-export interface Detection {
-  /** One score in [0, 1] per input point (≥ 0.5: anomalous). */
-  readonly scores: number[];
-  readonly windows: AnomalyWindow[];
-}
-
-/** A level excursion must be this many times the threshold to count on its own (see `detectAnomalies`). */
-export const LEVEL_THRESHOLD_FACTOR = 2;
-
-/**
- * Anomaly scores for a series with no known-good reference (a CSV of `timestamp,value`): online, no look-ahead.
- *
- * - Surprise: each point is predicted by the median of the `predictor` points before it, and its residual is
- *   scored as a robust z against the residuals of the trailing `window`. A local median follows trends and
- *   smooth daily shapes, so only what the recent past did not announce scores high: a spike, a step, a
- *   sudden change of regime (at its start — after `predictor` points the new level is "predicted").
- * - Excursion: the value against the trailing window's median/MAD, counted only beyond
- *   `LEVEL_THRESHOLD_FACTOR` × the threshold, so a sustained level far outside anything recent stays anomalous
- *   while the ordinary swing of a seasonal series does not.
- * The larger |z| is mapped to [0, 1] (0.5 at the threshold). Windows group anomalous points, a single spike
- * included. Non-finite values score 0.
- */
-export const detectAnomalies = (points: readonly SeriesPoint[], options: DetectOptions = {}): Detection => {
-  const n = points.length;
-  const window = Math.max(3, Math.round(options.window ?? Math.min(500, Math.max(60, n / 10))));
-  const k = Math.max(1, options.predictor ?? 5);
-  const minHistory = Math.max(3, options.minHistory ?? Math.min(window, 10));
-  const threshold = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
-  const relativeFloor = options.relativeFloor ?? 0.01;
-  const values: number[] = [];
-  const residuals: number[] = [];
-  const scored: ScoredPoint[] = points.map((p) => {
-    const v = p.v;
-    let z = 0;
-    if (Number.isFinite(v) && values.length >= Math.max(minHistory, 1)) {
-      const history = values.slice(-window);
-      const level = robustBaseline(history, { relativeFloor });
-      const residual = v - median(values.slice(-k));
-      const recent = residuals.slice(-window);
-      const surprise = recent.length >= minHistory ? residual / Math.max(robustBaseline(recent, { relativeFloor: 0 }).scale, relativeFloor * Math.abs(level.median), 1e-9) : 0;
-      const excursion = robustZ(v, level) / LEVEL_THRESHOLD_FACTOR;
-      z = Math.abs(excursion) > Math.abs(surprise) ? excursion : surprise;
-      residuals.push(residual);
-    } else if (Number.isFinite(v) && values.length > 0) residuals.push(v - median(values.slice(-k)));
-    if (Number.isFinite(v)) values.push(v);
-    return { t: p.t, v, z, score: Number.isFinite(v) ? zToScore(z, threshold) : 0, direction: z < 0 ? 'down' : 'up' };
-  });
-  return { scores: scored.map((s) => Math.round(s.score * 10_000) / 10_000), windows: detectWindows(scored, { zThreshold: threshold, minPoints: 1, maxGap: 1 }) };
 };

@@ -1,8 +1,8 @@
-/** Unit: stand-alone anomaly scoring of a `timestamp,value` series (what `autopilot metrics anomalies` prints). */
+/** Unit: reading a `timestamp,value` series (what `autopilot metrics anomalies` reads) and dating an onset against noise. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidCsv, parseSeriesCsv, splitCsvLine } from '../../../functions/core/analysis/csv.ts';
-import { detectAnomalies, estimateOnset, robustBaseline, scoreSeries } from '../../../functions/core/analysis/metrics.ts';
+import { estimateOnset, robustBaseline, scoreSeries } from '../../../functions/core/analysis/metrics.ts';
 
 const fixture = readFileSync(new URL('./fixtures/series.csv', import.meta.url), 'utf8');
 
@@ -22,34 +22,6 @@ describe('unit: parseSeriesCsv', () => {
 
   it('names the file and row of a value that is not a number', () => {
     expect(() => parseSeriesCsv('timestamp,value\nt1,3\nt2,oops', 'x.csv')).toThrow(new InvalidCsv('x.csv row 3: value "oops" is not a number'));
-  });
-});
-
-describe('unit: detectAnomalies', () => {
-  it('scores every row in [0, 1] and finds the spike and the start of the level shift, not the daily swing', () => {
-    // Prepare: a sine (the "daily" shape) with noise, a spike at row 120 and a +25 shift over rows 180–199
-    const points = parseSeriesCsv(fixture);
-    // Act
-    const { scores, windows } = detectAnomalies(points);
-    // Assess
-    expect(scores).toHaveLength(points.length);
-    expect(scores.every((s) => s >= 0 && s <= 1)).toBe(true);
-    expect(scores[120]).toBeGreaterThan(0.9);
-    expect(scores[180]).toBeGreaterThan(0.9);
-    const flagged = scores.map((s, i) => (s >= 0.5 ? i : -1)).filter((i) => i >= 0);
-    const expected = (i: number) => i === 120 || (i >= 180 && i <= 201);
-    expect(flagged.filter((i) => !expected(i)).length).toBeLessThanOrEqual(2); // the swing of the sine is not flagged
-    expect(windows.some((w) => w.startIndex <= 120 && w.endIndex >= 120)).toBe(true);
-    expect(windows.some((w) => w.startIndex === 180)).toBe(true);
-    expect(windows.find((w) => w.startIndex === 180)!.start).toBe('2024-05-01 13:00:00');
-  });
-
-  it('scores a flat series 0 and a non-finite value 0', () => {
-    const points = Array.from({ length: 50 }, (_, i) => ({ t: i, v: i === 30 ? Number.NaN : 10 }));
-    const { scores, windows } = detectAnomalies(points);
-    expect(scores.every((s) => s < 0.5)).toBe(true);
-    expect(scores[30]).toBe(0);
-    expect(windows).toEqual([]);
   });
 });
 
