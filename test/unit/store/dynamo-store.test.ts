@@ -294,6 +294,16 @@ describe('unit: item size limits', () => {
     expect(JSON.stringify(fitted).length).toBeLessThan(350_000);
   });
 
+  it('keeps a computed number outside DynamoDB\'s range as the nearest it keeps (a tail probability of 1e-140 is 0), never failing the put', () => {
+    const record = agentRecordFixture({
+      output: { p: 1e-140, q: -2e-131, big: 3e200, ok: 1.5e-12, zero: 0 },
+      evidence: [{ id: 'e', kind: 'metric', source: 't', summary: 's', data: { pValue: 5e-324, z: -1e130 } }],
+    });
+    const fitted = fitAgentRecord(record);
+    expect(fitted.output).toEqual({ p: 0, q: 0, big: 9.99999999999999e125, ok: 1.5e-12, zero: 0 });
+    expect(fitted.evidence[0].data).toEqual({ pValue: 0, z: -9.99999999999999e125 });
+  });
+
   it('refuses a record whose output alone is too large', () => {
     expect(() => fitAgentRecord(agentRecordFixture({ output: { markdown: 'z'.repeat(400_000) } }))).toThrow(ItemTooLarge);
   });
