@@ -357,14 +357,16 @@ export const latencyStrength = (n: NodeSignals | undefined): number => {
 const maxCallsPerRequest = (v: NodeSignals | undefined, c: NodeSignals): number => (c.load !== undefined && v?.load !== undefined && v.load > 0 ? c.load / v.load : Number.POSITIVE_INFINITY);
 
 /**
- * What a caller's rise is divided by when its callees' shares of it are worked out: the rise itself, or, when that
- * is within noise, the smallest rise its noise lets count (the detection threshold times its spread). A rise
- * within noise is nothing to explain: divided by itself, a callee's faint wobble, or a call ratio's chance dip
- * weighted by the prior against it, would "explain" all of it and take the whole flow that reached the caller (say
- * through calls lost on the way to it, which nothing below it can explain), making an origin of a node whose own
- * signals barely moved. A callee takes a caller's flow only with a degradation that would count on its own.
+ * What a caller's rise is divided by when a callee's share of it is worked out, given how sure the callee's part is
+ * (`sure`, its p): the rise itself, or, when that is within noise, up to the smallest rise the caller's noise lets
+ * count (the detection threshold times its spread), the less sure the callee the closer. A rise within noise,
+ * divided by itself, would let a callee's faint wobble, or a call ratio's chance dip weighted by the prior against
+ * it, "explain" all of it and take the whole flow that reached the caller (say through calls lost on the way to
+ * it, which nothing below it can explain), making an origin of a node whose own signals barely moved. A callee
+ * surely degraded still explains a caller whose own rise is faint (a pass-through node, a family the alert barely
+ * shows): the flow goes on to it rather than stay with a node within noise.
  */
-const explainable = (s: SeriesSignal): number => Math.max(s.rise, DEFAULT_Z_THRESHOLD * s.scale);
+const explainable = (s: SeriesSignal, sure: number): number => Math.max(s.rise, DEFAULT_Z_THRESHOLD * s.scale * (1 - Math.min(1, Math.max(0, sure))));
 
 /**
  * The share of a caller's latency rise its callee can explain, per statistic both have (the median of them),
@@ -384,7 +386,7 @@ const latencyShare = (v: NodeSignals | undefined, c: NodeSignals): number => {
     const sc = c.latency.find((x) => x.metric === sv.metric);
     if (!sc || !(sv.rise > 0)) continue;
     const rise = Math.max(0, sc.rise);
-    const against = explainable(sv);
+    const against = explainable(sv, sure);
     let share = Math.min(1, (wMax * rise) / against);
     if (sc.reference > 0 && sv.reference > 0) share = Math.min(share, rise / sc.reference / (against / sv.reference));
     shares.push({ share, solid: sv.evalPoints >= 2 && sc.evalPoints >= 2 });
@@ -402,7 +404,8 @@ const latencyShare = (v: NodeSignals | undefined, c: NodeSignals): number => {
  */
 const errorShare = (v: NodeSignals | undefined, c: NodeSignals, window: Window, minCalls: number): { failed: number; lost: number } => {
   const failed = c.errors ? Math.max(0, c.errors.rise) * c.errors.p : 0;
-  const lost = 100 * unreached(v, c, window, v?.errors?.rise);
+  const calls = unreached(v, c, window, v?.errors?.rise);
+  const lost = 100 * calls.missing * calls.sure;
   const rise = v?.errors?.rise;
   // Calls that vanished without the caller failing nearly as many requests were not lost: the caller stopped
   // making them (users who cannot search do not adopt), which explains none of its errors. The further the
@@ -414,13 +417,15 @@ const errorShare = (v: NodeSignals | undefined, c: NodeSignals, window: Window, 
   if (rise === undefined) return { failed: c.errors?.p ?? 0, lost: lost > 0 ? consistent : 0 };
   if (!(rise > 0) || !v?.errors) return none;
   const wMax = maxCallsPerRequest(v, c);
-  const against = explainable(v.errors);
-  return { failed: Math.min(1, (wMax * failed) / against), lost: Math.min(1, (wMax * lost) / against) * consistent };
+  return {
+    failed: Math.min(1, (wMax * failed) / explainable(v.errors, c.errors?.p ?? 0)),
+    lost: Math.min(1, (wMax * lost) / explainable(v.errors, calls.sure)) * consistent,
+  };
 };
 
 /**
  * The share of a caller's calls that no longer reach a callee (an endpoint that is down records nothing of them),
- * weighted by how sure that is. The ratio of the callee's traffic to its caller's is steady while load comes and
+ * and how sure that is (`missing`, `sure`; the share counts as their product). The ratio of the callee's traffic to its caller's is steady while load comes and
  * goes, so it is judged against its own history at that time of day (the history's points within
  * `TIME_OF_DAY_MS` of the evaluated ones' time of day, when there are enough; else all of it): its level (the k-th
  * lowest evaluated ratio) against that history's median, in units of its robust spread, or of how far the same
@@ -439,9 +444,10 @@ const errorShare = (v: NodeSignals | undefined, c: NodeSignals, window: Window, 
  * such a run of gaps is unlikely at its own gap rate: a gap is not a zero, but a whole service falling silent
  * while its callers fail is not an ordinary gap.
  */
-const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, callerRise: number | undefined): number => {
+const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, callerRise: number | undefined): { missing: number; sure: number } => {
+  const none = { missing: 0, sure: 0 };
   const at = v?.trafficAt;
-  if (!at || !c.trafficAt) return 0;
+  if (!at || !c.trafficAt) return none;
   const history: { t: number; r: number }[] = [];
   const now: number[] = [];
   let since = 0;
@@ -463,23 +469,23 @@ const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, c
       if (evaluated(t)) now.push(cv / vv);
     }
   }
-  if (history.length < MIN_HISTORY_POINTS) return 0;
-  if (now.length === 0 && since > 0) return 0;
+  if (history.length < MIN_HISTORY_POINTS) return none;
+  if (now.length === 0 && since > 0) return none;
   if (now.length === 0) {
     // Silent since the history: as sure as that many gaps in a row are unlikely at the callee's own gap rate.
-    if (callerNow < SILENT_POINTS || callerRise === undefined || !(callerRise > 0)) return 0;
+    if (callerNow < SILENT_POINTS || callerRise === undefined || !(callerRise > 0)) return none;
     const gapRate = Math.min(1, Math.max(1 / callerHistory, 1 - history.length / callerHistory));
-    return 1 - gapRate ** callerNow;
+    return { missing: 1, sure: 1 - gapRate ** callerNow };
   }
   const nowTimes = [...at.keys()].filter((t) => t >= window.baselineEnd);
   const sameTime = history.filter((h) => nowTimes.some((t) => timeOfDayDistance(h.t, t) <= TIME_OF_DAY_MS));
   const reference = (sameTime.length >= 2 * MIN_HISTORY_POINTS ? sameTime : history).map((h) => h.r);
   const baseline = robustBaseline(reference, { relativeFloor: LOST_CALLS_RELATIVE_FLOOR });
-  if (!(baseline.median > 0)) return 0;
+  if (!(baseline.median > 0)) return none;
   const k = now.length >= 3 ? Math.max(2, Math.ceil(SUSTAINED_SHARE * now.length)) : 1;
   const level = [...now].sort((a, b) => a - b)[k - 1];
   const missing = baseline.median - level;
-  if (!(missing > 0)) return 0;
+  if (!(missing > 0)) return none;
   // The spread of this very statistic in the history (the k-th lowest of as many consecutive points), so that a
   // flow whose dips come in runs or with heavier tails than its spread says is judged by what its dips do.
   const dips: number[] = [];
@@ -488,7 +494,7 @@ const unreached = (v: NodeSignals | undefined, c: NodeSignals, window: Window, c
   const expected = Math.max(0, callerRise ?? 0) / 100;
   const mu = Math.max(missing, expected);
   const logLr = (missing ** 2 - (missing - mu) ** 2) / (2 * spread ** 2);
-  return (missing / baseline.median) / (1 + Math.exp(-(logLr - LOST_CALLS_PRIOR)));
+  return { missing: missing / baseline.median, sure: 1 / (1 + Math.exp(-(logLr - LOST_CALLS_PRIOR))) };
 };
 
 const quantile = (xs: readonly number[], q: number): number => {
