@@ -1,0 +1,314 @@
+/**
+ * The evidence, indexed once per analysis (`indexEvidence` → `World`): which services fail and which only carry
+ * more load, which failing services are origins (no failing dependency explains them), where failing traces end,
+ * when each service's fault began; and the readers several hypothesis families share (series and evidence ids,
+ * the fault category words name, a change flooding a dependency, Kendall's τ). A family file reads the World; it
+ * never re-derives these, so every family sees the same failing services, origins and onsets.
+ */
+import type * as z from 'zod';
+import type { Anomaly, FaultCategory, LogTemplate, SimilarOutput } from '../../model.ts';
+import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../../tools/ports.ts';
+import { type CallGraph, callGraph, dependenciesOf, tokens, tokensMatch } from '../changes.ts';
+import { DEFAULT_Z_THRESHOLD, mannKendallS, median } from '../metrics.ts';
+import type { OriginEvidence } from '../origin-evidence.ts';
+
+export type Template = z.infer<typeof LogTemplate>;
+
+export const MINUTE_MS = 60_000;
+
+export interface RootCauseInput {
+  /** The service the alert named and when it said the problem started. */
+  readonly incident: { readonly service: string; readonly startedAt: string };
+  readonly anomalies: readonly Anomaly[];
+  /** The earliest onset the impact agent saw. */
+  readonly onset?: string;
+  readonly templates: readonly Template[];
+  readonly changes: readonly ChangeRequest[];
+  readonly topology: readonly ServiceNode[];
+  /** Error traces of the anomalous services. */
+  readonly traces: readonly Trace[];
+  /** Series of the anomalous services (throughput, cpu, memory, db pool), from before the onset until now. */
+  readonly series: readonly MetricSeries[];
+  readonly similar?: SimilarOutput;
+  /** Tools that failed (`gap:<tool>` ids): reported as missing evidence. */
+  readonly gaps?: readonly string[];
+  /** Where the alert's degradation starts along the call graph, from metrics (origin-hypotheses.ts). */
+  readonly origins?: OriginEvidence;
+  readonly now: string;
+}
+
+export interface World {
+  readonly input: RootCauseInput;
+  readonly graph: CallGraph;
+  readonly topologyKnown: boolean;
+  /**
+   * Services with a failure signal (see `isFailureSignal`): only these can be an origin or a symptom. A service
+   * that merely carries more load (throughput up) is busy, not broken.
+   */
+  readonly anomalous: ReadonlySet<string>;
+  /** Services with any failure signal, including those that only wobbled beside a real failure (`realFailures`). */
+  readonly degraded: ReadonlySet<string>;
+  /** A service's failing (transitive) dependencies that can explain its failure (see `explains`). */
+  readonly failingDepsOf: (service: string) => string[];
+  /** Failing services no failing (transitive) dependency of which explains their failure. */
+  readonly origins: ReadonlySet<string>;
+  /** Per service, the traces whose deepest failing span is in it. */
+  readonly leafErrors: ReadonlyMap<string, readonly string[]>;
+  readonly errorTraceCount: number;
+  readonly onsetOf: (service: string) => string | undefined;
+  /** Minutes between the earliest and the latest indicator onset of a service: how unsure its onset is. */
+  readonly onsetSpreadOf: (service: string) => number;
+  readonly serviceTokens: ReadonlySet<string>;
+}
+
+/** The deepest failing span of a trace: an ERROR span none of whose children failed. */
+export const failingLeaves = (trace: Trace): string[] => {
+  const failing = trace.spans.filter((s) => s.status === 'ERROR');
+  const failingParents = new Set(failing.map((s) => s.parentSpanId).filter(Boolean));
+  return [...new Set(failing.filter((s) => !failingParents.has(s.spanId)).map((s) => s.service))];
+};
+
+/** The traffic a service serves (requests, users, revenue): a failure only when it drops. */
+export const isTrafficMetric = (metric: string): boolean => /throughput|rps|requests|users|revenue|consumed|invocations|messages_(received|sent)/i.test(metric);
+
+/** CPU at or above this is saturation (a failure signal); below it a CPU rise is just load. */
+export const CPU_SATURATION_PCT = 85;
+
+/**
+ * Whether an anomaly shows something failing, as opposed to more load arriving: latency, errors, memory or a
+ * pool in use going up, throughput / users / revenue going down, CPU at saturation, a resized pool. Load
+ * anomalies (throughput up, more users) still feed the traffic check, but do not mark a service as failing
+ * and do not set the fault onset — a flash sale starting at 12:00 is not a fault that started at 12:00.
+ */
+export const isFailureSignal = (a: Pick<Anomaly, 'metric' | 'direction' | 'current'>): boolean => {
+  const m = a.metric.toLowerCase();
+  if (isTrafficMetric(m)) return a.direction === 'down';
+  if (/cpu/.test(m)) return a.current >= CPU_SATURATION_PCT;
+  if (/pool_max/.test(m)) return true;
+  return a.direction === 'up';
+};
+
+/** An indicator dates a service's fault only if its anomaly is at least this share of the service's strongest one. */
+export const DATING_SHARE = 0.25;
+
+/** Latency and error rate: what users feel, and what dates a fault. */
+export const isServiceLevelIndicator = (metric: string): boolean => /latency|error/.test(metric.toLowerCase());
+
+/**
+ * A dependency whose only failure is in its service-level indicators explains its caller's failure only if an
+ * indicator rose by at least this share of the caller's rise on it: a request's latency includes its calls'
+ * latency and its errors include theirs, so a database that answers 3.5 ms slower under a sale's load (or fails
+ * 0.016 % of calls instead of 0.006 %) is not why its caller takes 13 s more and fails 23 % of requests. (A
+ * caller that calls it ten times per request would degrade ten times as much: the share leaves room for that.)
+ */
+export const EXPLAINED_SLI_SHARE = 0.1;
+
+/**
+ * Whether a failing dependency can explain its caller's failure: yes when anything but its service-level
+ * indicators fails (saturation, lost throughput, a resized pool, memory), when one of its indicators cannot be
+ * compared with the caller's (the caller shows no anomaly on it), or when one rose by a real share of the
+ * caller's (see `EXPLAINED_SLI_SHARE`).
+ */
+const explainer = (failures: readonly Anomaly[]) => {
+  const rises = new Map<string, Map<string, number>>();
+  const failsOtherwise = new Set<string>();
+  for (const a of failures) {
+    if (!isServiceLevelIndicator(a.metric)) {
+      failsOtherwise.add(a.service);
+      continue;
+    }
+    const own = rises.get(a.service) ?? rises.set(a.service, new Map()).get(a.service)!;
+    own.set(a.metric, Math.max(own.get(a.metric) ?? 0, a.current - a.baseline));
+  }
+  return (dependency: string, caller: string): boolean => {
+    if (failsOtherwise.has(dependency)) return true;
+    const callerRises = rises.get(caller);
+    // Compared on the same indicator only (p99 with p99, in the same unit).
+    return [...(rises.get(dependency) ?? [])].some(([metric, rise]) => {
+      const callerRise = callerRises?.get(metric);
+      return callerRise === undefined || rise >= EXPLAINED_SLI_SHARE * callerRise;
+    });
+  };
+};
+
+/**
+ * A service-level indicator or a traffic metric whose anomaly scores below this (twice the detection threshold)
+ * only wobbled past the detector's edge. Beside a real failure elsewhere, such a wobble is not part of the
+ * incident: see `realFailures`.
+ */
+export const WOBBLE_SCORE = 2 * DEFAULT_Z_THRESHOLD;
+
+/** Metrics whose marginal anomalies can be wobbles: what users feel (latency, errors) and the traffic served. */
+const canWobble = (metric: string): boolean => isServiceLevelIndicator(metric) || isTrafficMetric(metric);
+
+/**
+ * The failure signals of the services that really fail. A p99 that drifts just past the threshold (+20 %, z 3.6),
+ * or a dependency that serves 19 % fewer requests because its failing caller gets fewer calls out (z 3.8), is what
+ * detectors flag now and then on any busy service; beside a real failure elsewhere (errors at 24 %, z 800) it is
+ * the edge of the noise or an echo of that failure, not where the incident is. Taken as failing, such a wobble
+ * claims to be the origin of its callers' failure — and dates it by when it drifted, minutes before the deploy
+ * that broke them, refuting that deploy. So a service whose only failure signals are such wobbles is left out
+ * when some service fails for real. Saturation, memory and pools are never wobbles here: a leak or a filling
+ * pool can score low and still be the fault; and a dependency whose traffic really collapses (a certificate
+ * that fails every handshake: z 20) is no wobble either. With nothing strong anywhere (a false alarm, an
+ * incident still starting) every failure signal counts, as before.
+ */
+const realFailures = (failures: readonly Anomaly[]): Anomaly[] => {
+  const strong = new Set(failures.filter((a) => !canWobble(a.metric) || a.score >= WOBBLE_SCORE).map((a) => a.service));
+  return strong.size > 0 ? failures.filter((a) => strong.has(a.service)) : [...failures];
+};
+
+/** Which services a service's NEW error templates name ("call to ledger-service failed: …"). */
+const serviceNamer = (templates: readonly Template[]) => {
+  const novel = templates.filter((t) => t.novel);
+  return (caller: string, callee: string): boolean => {
+    const own = tokens(callee.replace(/-(service|svc|api)$/, ''));
+    if (own.size === 0) return false;
+    return novel.some((t) => t.service === caller && [...own].every((o) => [...tokens(t.template)].some((x) => tokensMatch(o, x))));
+  };
+};
+
+/**
+ * Where a failing trace really fails. Its deepest failing span is where the error was raised, but a service
+ * that cannot get an answer from a callee raises the error itself: a TLS handshake the callee's expired
+ * certificate fails or a DNS name that no longer resolves leaves no callee span at all, and a callee too slow to
+ * answer leaves one that did not fail yet. When the leaf's new errors name exactly one anomalous callee ("call to
+ * customers-db failed: Read timed out"), the failure is in that callee; the leaf only reports it.
+ */
+const calleeThatFailedTheCall = (leaf: string, graph: CallGraph, anomalous: ReadonlySet<string>, names: (caller: string, callee: string) => boolean): string | undefined => {
+  const candidates = [...(graph.callees.get(leaf) ?? [])].filter((c) => anomalous.has(c) && names(leaf, c));
+  return candidates.length === 1 ? candidates[0] : undefined;
+};
+
+export const indexEvidence = (input: RootCauseInput): World => {
+  const graph = callGraph(input.topology);
+  const allFailures = input.anomalies.filter(isFailureSignal);
+  const failures = realFailures(allFailures);
+  // Only load anomalies (a surge nothing failed under): fall back to every anomalous service.
+  const signals = failures.length > 0 ? failures : input.anomalies;
+  const anomalous = new Set(signals.map((a) => a.service));
+  const explains = explainer(failures);
+  const failingDepsOf = (service: string) => [...dependenciesOf(graph, service)].filter((d) => anomalous.has(d) && explains(d, service));
+  const origins = new Set([...anomalous].filter((s) => failingDepsOf(s).length === 0));
+  const leafErrors = new Map<string, string[]>();
+  const errorTraces = input.traces.filter((t) => t.status === 'ERROR' || t.spans.some((s) => s.status === 'ERROR'));
+  const namesService = serviceNamer(input.templates);
+  for (const trace of errorTraces) {
+    for (const leaf of failingLeaves(trace)) {
+      const service = calleeThatFailedTheCall(leaf, graph, anomalous, namesService) ?? leaf;
+      (leafErrors.get(service) ?? leafErrors.set(service, []).get(service)!).push(trace.traceId);
+    }
+  }
+  // A service's fault onset is when its service-level indicators (latency, errors) broke; saturation signals
+  // (pool in use, memory, CPU) date it only when no SLI moved. Under a traffic surge a pool fills up before
+  // anything fails: dating the fault by the pool would put the onset before the change that broke it.
+  const onsets = new Map<string, string>();
+  // Only the service's strong indicators date it: a mild latency creep (+25 %, z 5) that load caused twenty
+  // minutes before errors jumped to 24 % (z 700) is not when the fault began.
+  const strongestSli = new Map<string, number>();
+  for (const a of signals) if (isServiceLevelIndicator(a.metric)) strongestSli.set(a.service, Math.max(strongestSli.get(a.service) ?? 0, a.score));
+  // And an indicator that only wobbled past the detector's edge (below WOBBLE_SCORE) did not really move: when
+  // the service fails otherwise too (its CPU saturated under a surge), that failure dates it, not a p99 that
+  // crossed the threshold on noise ten minutes before the surge arrived.
+  const failsOtherwise = new Set(signals.filter((a) => !isServiceLevelIndicator(a.metric) && a.onset).map((a) => a.service));
+  const dates = (a: Anomaly) =>
+    !isServiceLevelIndicator(a.metric) || (a.score >= DATING_SHARE * (strongestSli.get(a.service) ?? 0) && (a.score >= WOBBLE_SCORE || !failsOtherwise.has(a.service)));
+  const sliOnsets = new Map<string, string>();
+  for (const a of signals) {
+    if (!a.onset || !dates(a)) continue;
+    const into = isServiceLevelIndicator(a.metric) ? sliOnsets : onsets;
+    const current = into.get(a.service);
+    if (!current || Date.parse(a.onset) < Date.parse(current)) into.set(a.service, a.onset);
+  }
+  for (const [service, onset] of sliOnsets) onsets.set(service, onset);
+  const spreads = new Map<string, number>();
+  for (const service of new Set(signals.map((a) => a.service))) {
+    const own = signals.filter((a) => a.service === service && a.onset && dates(a) && (!sliOnsets.has(service) || isServiceLevelIndicator(a.metric))).map((a) => Date.parse(a.onset!));
+    if (own.length > 1) spreads.set(service, (Math.max(...own) - Math.min(...own)) / MINUTE_MS);
+  }
+  const serviceNames = new Set([...input.topology.map((n) => n.name), ...anomalous, ...input.changes.map((c) => c.service), input.incident.service]);
+  return {
+    input,
+    graph,
+    topologyKnown: input.topology.length > 0,
+    anomalous,
+    degraded: new Set([...anomalous, ...allFailures.map((a) => a.service)]),
+    failingDepsOf,
+    origins,
+    leafErrors,
+    errorTraceCount: errorTraces.length,
+    onsetOf: (service) => onsets.get(service) ?? earliest(signals) ?? input.onset ?? input.incident.startedAt,
+    onsetSpreadOf: (service) => spreads.get(service) ?? 0,
+    serviceTokens: new Set([...serviceNames].flatMap((s) => [...tokens(s.replace(/-(service|svc|api)$/, ''))])),
+  };
+};
+
+
+const earliest = (anomalies: readonly Anomaly[]): string | undefined =>
+  anomalies.map((a) => a.onset).filter((o): o is string => !!o && !Number.isNaN(Date.parse(o))).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+
+/** Kendall's tau of values against their order: +1 strictly rising, −1 strictly falling, ≈ 0 no trend. Robust to noise. */
+export const trendTau = (values: readonly number[]): number => {
+  const n = values.length;
+  return n < 3 ? 0 : mannKendallS(values) / ((n * (n - 1)) / 2);
+};
+
+/** A trend at least this steady (Kendall's tau) counts as "climbing". */
+export const STEADY_TREND_TAU = 0.6;
+
+export const anomalyIds = (w: World, service: string, metric?: string): string[] =>
+  w.input.anomalies.filter((a) => a.service === service && (!metric || a.metric === metric)).flatMap((a) => a.evidenceIds);
+export const templateIds = (templates: readonly Template[]): string[] => templates.flatMap((t) => t.evidenceIds);
+export const seriesOf = (w: World, service: string, metric: string): MetricSeries | undefined =>
+  w.input.series.find((s) => s.service === service && s.metric === metric && s.points.length > 0);
+export const seriesId = (s: MetricSeries) => `metric:${s.service}:${s.metric}`;
+export const topologyIds = (w: World, ...services: string[]) => (w.topologyKnown ? services.filter((s) => w.graph.tiers.has(s)).map((s) => `topology:${s}`) : []);
+
+export const withoutServiceNames = (w: World, text: string): string => {
+  const names = [...w.graph.tiers.keys()].sort((a, b) => b.length - a.length);
+  return names.reduce((t, n) => t.split(n).join(' '), text);
+};
+
+/** A fault category read from text (for infrastructure changes and symptom wording). */
+export const categoryFromText = (text: string): FaultCategory => {
+  const t = text.toLowerCase();
+  if (/\bdns\b|resolv|nxdomain/.test(t)) return 'dns';
+  if (/certif|\btls\b|\bssl\b|x509/.test(t)) return 'certificate';
+  if (/hikari|connection pool|pool ?size|pool exhaust|pooltimeout/.test(t)) return 'connection-pool';
+  if (/out ?of ?memory|\boom\b|heap|memory leak|gc overhead/.test(t)) return 'memory-leak';
+  if (/\bcache\b|redis|memcache/.test(t)) return 'cache';
+  if (/\bsql\b|database|deadlock|\bdb\b|postgres|mysql|query/.test(t)) return 'database';
+  return 'unknown';
+};
+
+/** Traffic ratio of a series across the deploy: median of the 15 min after over the 30 min before. */
+export const ratioAcross = (series: MetricSeries | undefined, at: number): number | undefined => {
+  if (!series) return undefined;
+  const before = series.points.filter((p) => Date.parse(p.t) < at && Date.parse(p.t) >= at - 30 * MINUTE_MS).map((p) => p.v);
+  const after = series.points.filter((p) => Date.parse(p.t) >= at && Date.parse(p.t) <= at + 15 * MINUTE_MS).map((p) => p.v);
+  if (before.length === 0 || after.length === 0 || median(before) <= 0) return undefined;
+  return median(after) / median(before);
+};
+
+/** A change that makes its service call a dependency this much more than its own traffic grew floods it. */
+export const AMPLIFICATION_RATIO = 1.5;
+
+/**
+ * A change in a caller can break its dependency by flooding it (a flag that adds synchronous calls, a retry
+ * storm). Then the failing dependency's traffic jumps at the deploy much more than the changed service's own:
+ * the extra calls come from the change, not from users (a sale lifts both alike).
+ */
+export const amplification = (w: World, change: ChangeRequest, target: string): string | undefined => {
+  if (target === change.service || !dependenciesOf(w.graph, change.service).has(target)) return undefined;
+  const at = Date.parse(change.deployedAt);
+  const dep = ratioAcross(seriesOf(w, target, METRICS.throughput), at);
+  const own = ratioAcross(seriesOf(w, change.service, METRICS.throughput), at);
+  if (dep === undefined || own === undefined || dep < AMPLIFICATION_RATIO || dep / own < AMPLIFICATION_RATIO) return undefined;
+  return `${change.service} multiplies its calls into ${target}: ${target}'s traffic ×${dep.toFixed(1)} at the deploy while ${change.service}'s own ×${own.toFixed(1)}`;
+};
+
+/** The failing services, in code-unit order: the subjects of the surge and leak families. */
+export const anomalousServices = (w: World): string[] => [...w.anomalous].sort();
+
+/** The failing services no failing dependency explains, in code-unit order: the subjects of the service-fault family. */
+export const originServices = (w: World): string[] => [...w.origins].sort();
