@@ -147,10 +147,44 @@ export interface EvalResult {
   readonly byKind: { readonly scenario: KindSummary; readonly recording: KindSummary; readonly generated: KindSummary };
   /** The same figures per generated family (empty without generated incidents). */
   readonly byFamily: Readonly<Record<string, KindSummary & { readonly novel: boolean }>>;
+  /**
+   * Calibration: the scored runs in ten bins of top-1 confidence ([0, 0.1), … [0.9, 1]), each with how many runs,
+   * their mean confidence and the share whose top-1 was right. A calibrated agent's `right` follows `meanConfidence`.
+   * Empty bins have `runs: 0` and null figures. Absent in results made before it existed.
+   */
+  readonly reliability?: readonly ReliabilityBin[];
   /** Every run, scenarios and recordings. */
   readonly scenarios: ScenarioResult[];
   readonly ms: number;
 }
+
+/** One confidence decile of `EvalResult.reliability`. */
+export interface ReliabilityBin {
+  readonly from: number;
+  readonly to: number;
+  readonly runs: number;
+  readonly meanConfidence: number | null;
+  /** Share of the bin's runs whose top-1 (abstained or not) was the expected cause: what Brier scores. */
+  readonly right: number | null;
+}
+
+/** The reliability table of scored runs by confidence decile (a confidence of 1 falls in the last bin). */
+export const reliabilityOf = (runs: readonly ScenarioResult[]): ReliabilityBin[] => {
+  const bins = Array.from({ length: 10 }, (_, i) => ({ from: i / 10, to: (i + 1) / 10, confidences: [] as number[], right: 0 }));
+  for (const r of runs.filter(isScored)) {
+    const c = Number.isFinite(r.confidence) ? Math.min(1, Math.max(0, r.confidence)) : 0;
+    const bin = bins[Math.min(9, Math.floor(c * 10))]!;
+    bin.confidences.push(c);
+    if (r.topRight) bin.right += 1;
+  }
+  return bins.map((b) => ({
+    from: b.from,
+    to: b.to,
+    runs: b.confidences.length,
+    meanConfidence: b.confidences.length === 0 ? null : round(b.confidences.reduce((x, y) => x + y, 0) / b.confidences.length),
+    right: b.confidences.length === 0 ? null : round(b.right / b.confidences.length),
+  }));
+};
 
 export interface EvalOptions {
   /** Directory of scenario and recording files. @default events/scenarios */
@@ -293,6 +327,7 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
     meetsTargets: all.n > 0 && all.top1 >= TARGETS.top1 && all.top3 >= TARGETS.top3 && all.falseAlarmsAbstained,
     byKind: { scenario: byKind('scenario'), recording: byKind('recording'), generated: byKind('generated') },
     byFamily,
+    reliability: reliabilityOf(scenarios),
     scenarios,
     ms,
   };
@@ -643,6 +678,14 @@ export const formatTable = (r: EvalResult): string => {
           ...(scenario && scenario.runs > 0 ? [kindLine('scenarios', scenario)] : []),
           kindLine('recordings', recording),
           '  recordings run once each (seeds do not apply); a recording is scored on the answer fields it gives, and not at all without `expect`; resolved counts scenarios only (a recording\'s actions cannot run: an approved plan ends FAILED)',
+        ]
+      : []),
+    ...(r.reliability && !none
+      ? [
+          `reliability (top-1 confidence → share right): ${r.reliability
+            .filter((b) => b.runs > 0)
+            .map((b) => `${b.from.toFixed(1)}–${b.to.toFixed(1)}: ${b.runs} at ${b.meanConfidence!.toFixed(2)} → ${b.right!.toFixed(2)}`)
+            .join('   ')}`,
         ]
       : []),
     `targets (top-1 ≥ ${pct(TARGETS.top1)}, top-3 = ${pct(TARGETS.top3)}, false alarms abstain): ${r.meetsTargets ? 'met' : none ? 'NOT met (no run has an answer key)' : 'NOT met'}`,

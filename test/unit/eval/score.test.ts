@@ -53,4 +53,23 @@ describe('unit: aggregate', () => {
     expect(r.brier).toBeCloseTo((0 + 0.36 + 0) / 3, 3);
     expect(formatTable(r)).toMatch(/top-1 66\.7%.*top-3 100\.0%.*Brier 0\.120.*abstained 1/);
   });
+
+  it('bins the scored runs by top-1 confidence into a reliability table: count, mean confidence, share right', () => {
+    const runs = [
+      result({ confidence: 1 }),
+      result({ confidence: 0.95, topRight: false, pass: false }),
+      result({ confidence: 0.91 }),
+      result({ confidence: 0.55, topRight: false, pass: false }),
+      result({ confidence: 0.05, topRight: false, pass: false }),
+      // Not scored: counts in no bin.
+      result({ confidence: 0.5, scored: false, kind: 'recording' }),
+    ];
+    const { reliability } = aggregate(runs);
+    expect(reliability).toHaveLength(10);
+    expect(reliability![9]).toEqual({ from: 0.9, to: 1, runs: 3, meanConfidence: 0.953, right: 0.667 });
+    expect(reliability![5]).toEqual({ from: 0.5, to: 0.6, runs: 1, meanConfidence: 0.55, right: 0 });
+    expect(reliability![0]).toEqual({ from: 0, to: 0.1, runs: 1, meanConfidence: 0.05, right: 0 });
+    expect(reliability![3]).toEqual({ from: 0.3, to: 0.4, runs: 0, meanConfidence: null, right: null });
+    expect(formatTable(aggregate(runs))).toMatch(/reliability \(top-1 confidence → share right\): 0\.0–0\.1: 1 at 0\.05 → 0\.00 {3}0\.5–0\.6: 1 at 0\.55 → 0\.00 {3}0\.9–1\.0: 3 at 0\.95 → 0\.67/);
+  });
 });
