@@ -131,11 +131,22 @@ const push = (text: string, start: number, end: number, spaced: boolean) => {
 const isHexCode = (code: number) => (code >= 48 && code <= 57) || (code >= 65 && code <= 70) || (code >= 97 && code <= 102);
 const isWordCode = (code: number) => (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 
+/** The end of the run of `hh:` hex bytes (two hex digits and a colon) starting at `i`. */
+const hexRunEnd = (message: string, i: number): number => {
+  let j = i;
+  while (isHexCode(message.charCodeAt(j)) && isHexCode(message.charCodeAt(j + 1)) && message.charCodeAt(j + 2) === 58) j += 3;
+  return j;
+};
+
 /** Step 1: fills `piece` with the message's pieces (words and punctuation), each marked if whitespace precedes it. */
 const splitPieces = (message: string, delimiters: ReadonlySet<string>): void => {
   piece.length = 0;
   let start = -1;
   let spaced = true;
+  // Where the last failed HEX_BYTES test's run of `hh:` bytes ends: a piece starting inside that run fails the same
+  // way (the same run, fewer bytes), so it is not tested again — testing each would make a long run that ends wrong
+  // (`aa:aa:…:aa:`) quadratic in the line's length (minutes for a 1 MB line).
+  let noHexBefore = -1;
   for (let i = 0; i < message.length; i += 1) {
     const code = message.charCodeAt(i);
     // a run of two or more dots (a leader, `depth......0`, or an ellipsis) separates like whitespace
@@ -144,8 +155,11 @@ const splitPieces = (message: string, delimiters: ReadonlySet<string>): void => 
     if (!white && !delimiter) {
       if (start < 0) {
         start = i;
-        HEX_BYTES.lastIndex = i;
-        if (isHexCode(code) && HEX_BYTES.test(message)) i = HEX_BYTES.lastIndex - 1;
+        if (i >= noHexBefore && isHexCode(code)) {
+          HEX_BYTES.lastIndex = i;
+          if (HEX_BYTES.test(message)) i = HEX_BYTES.lastIndex - 1;
+          else noHexBefore = hexRunEnd(message, i);
+        }
       }
       continue;
     }
