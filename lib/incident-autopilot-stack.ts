@@ -147,7 +147,8 @@ export const resolveSettings = (props: IncidentAutopilotStackProps): StackSettin
  */
 export const executionTimeout = (s: StackSettings): Duration => {
   const agentBudgetSeconds = 30 * 60;
-  const verifySeconds = s.maxVerifyChecks * (s.verifyWaitSeconds + 120);
+  // One check more than maxVerifyChecks when the last verdict is "not yet" (verify.ts GRACE_CHECKS).
+  const verifySeconds = (s.maxVerifyChecks + 1) * (s.verifyWaitSeconds + 120);
   return Duration.seconds(s.approvalTimeoutSeconds + verifySeconds + agentBudgetSeconds);
 };
 

@@ -131,6 +131,7 @@ describe('stack settings', () => {
 
   it('bounds an execution by the approval wait, the recovery checks and an agent budget', () => {
     const timeout = executionTimeout({ approvalTimeoutSeconds: 3600, verifyWaitSeconds: 120, maxVerifyChecks: 5 });
-    expect(timeout.toSeconds()).toBe(Duration.hours(1).toSeconds() + 5 * 240 + 1800);
+    // five checks and the grace check a last "not yet" earns
+    expect(timeout.toSeconds()).toBe(Duration.hours(1).toSeconds() + 6 * 240 + 1800);
   });
 });

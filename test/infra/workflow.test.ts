@@ -43,7 +43,7 @@ describe('IncidentWorkflow', () => {
 
   it('bounds an execution by the approval wait, every recovery check and an agent budget', () => {
     const definition = JSON.parse(stateMachine().Properties.DefinitionString as string) as { TimeoutSeconds?: number };
-    expect(definition.TimeoutSeconds).toBe(APPROVAL_TIMEOUT + 3 * (60 + 120) + 30 * 60);
+    expect(definition.TimeoutSeconds).toBe(APPROVAL_TIMEOUT + (3 + 1) * (60 + 120) + 30 * 60); // the checks and the grace check
   });
 
   it('substitutes every ${Placeholder} of the definition', () => {
