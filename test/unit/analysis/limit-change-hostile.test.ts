@@ -1,0 +1,27 @@
+/**
+ * Unit: reading a limit change from a change's text (functions/core/analysis/changes.ts `limitChange`) on hostile
+ * descriptions. The "param old → new" patterns were matched with matchAll, which tried every letter of a long run
+ * without blanks as a start: quadratic (1.6 s for 40 KB, ~40 s for 200 KB — per change, and the root-cause analysis
+ * reads each change more than once). It must stay linear and find the same moves.
+ */
+import { describe, expect, it } from 'vitest';
+import { limitChange } from '../../../functions/core/analysis/changes.ts';
+import type { ChangeRequest } from '../../../functions/core/tools/ports.ts';
+
+const change = (description: string, title = 'config update'): ChangeRequest =>
+  ({ id: 'c-1', service: 'orders', type: 'config', title, description, deployedAt: '2025-01-01T00:00:00Z', state: 'implemented' }) as ChangeRequest;
+
+describe('limitChange on hostile descriptions', () => {
+  it('reads a 200 KB description without blanks in well under a second per pass (it took ~40 s)', () => {
+    const started = performance.now();
+    expect(limitChange(change('a'.repeat(200_000)))).toBeUndefined();
+    expect(limitChange(change('a.'.repeat(100_000)))).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it('still finds a move beside such a blob, and the name as the whole word before it', () => {
+    const read = limitChange(change(`${'k'.repeat(100_000)} then _pool_size from 20 to 10; ${'x'.repeat(50_000)}`));
+    expect(read).toMatchObject({ direction: 'lowered', param: 'pool_size', from: '20', to: '10' });
+    expect(limitChange(change('', 'ReservedConcurrency 100 → 20'))).toMatchObject({ direction: 'lowered', param: 'ReservedConcurrency' });
+  });
+});
