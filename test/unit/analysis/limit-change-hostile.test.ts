@@ -2,7 +2,8 @@
  * Unit: reading a limit change from a change's text (functions/core/analysis/changes.ts `limitChange`) on hostile
  * descriptions. The "param old → new" patterns were matched with matchAll, which tried every letter of a long run
  * without blanks as a start: quadratic (1.6 s for 40 KB, ~40 s for 200 KB — per change, and the root-cause analysis
- * reads each change more than once). It must stay linear and find the same moves.
+ * reads each change more than once); the numbers of a long value were read in quadratic time too (12 s for 40 KB). It
+ * must stay linear and find the same moves.
  */
 import { describe, expect, it } from 'vitest';
 import { limitChange } from '../../../functions/core/analysis/changes.ts';
@@ -16,6 +17,8 @@ describe('limitChange on hostile descriptions', () => {
     const started = performance.now();
     expect(limitChange(change('a'.repeat(200_000)))).toBeUndefined();
     expect(limitChange(change('a.'.repeat(100_000)))).toBeUndefined();
+    // a long value: its numbers' labels were looked for from every letter (12 s for 40 KB)
+    expect(limitChange(change(`pool size ${'a'.repeat(200_000)} → 10`))).toBeUndefined();
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 
@@ -23,5 +26,6 @@ describe('limitChange on hostile descriptions', () => {
     const read = limitChange(change(`${'k'.repeat(100_000)} then _pool_size from 20 to 10; ${'x'.repeat(50_000)}`));
     expect(read).toMatchObject({ direction: 'lowered', param: 'pool_size', from: '20', to: '10' });
     expect(limitChange(change('', 'ReservedConcurrency 100 → 20'))).toMatchObject({ direction: 'lowered', param: 'ReservedConcurrency' });
+    expect(limitChange({ ...change(''), configChange: { param: 'ProvisionedThroughput', old: 'RCU: 200, WCU = 100', new: 'RCU 200, wcu_-x 9, WCU = 50' } } as ChangeRequest)).toMatchObject({ direction: 'lowered', reason: expect.stringContaining('wcu 100 → 50') });
   });
 });
