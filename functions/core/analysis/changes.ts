@@ -174,7 +174,9 @@ export const tokens = (text: string): Set<string> => {
   const out = new Set<string>();
   const spaced = text
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    // an acronym's end (`HTTPServer` → `HTTP Server`) with a lookahead: a backtracking `([A-Z]+)([A-Z][a-z])` is
+    // quadratic on a long run of capitals (5 s for 80 KB)
+    .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
     .toLowerCase();
   for (const word of spaced.split(/[^a-z0-9]+/)) {
     if (word.length < 3 || /^\d/.test(word) || STOP_WORDS.has(word)) continue;
@@ -257,7 +259,9 @@ const isLimitWord = (word: string): boolean => LIMIT_WORDS.has(word) || (word.en
 const wordsOf = (text: string): string[] =>
   text
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    // an acronym's end (`HTTPServer` → `HTTP Server`) with a lookahead: a backtracking `([A-Z]+)([A-Z][a-z])` is
+    // quadratic on a long run of capitals (5 s for 80 KB)
+    .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter(Boolean);

@@ -6,7 +6,7 @@
  * must stay linear and find the same moves.
  */
 import { describe, expect, it } from 'vitest';
-import { limitChange } from '../../../functions/core/analysis/changes.ts';
+import { limitChange, tokens } from '../../../functions/core/analysis/changes.ts';
 import type { ChangeRequest } from '../../../functions/core/tools/ports.ts';
 
 const change = (description: string, title = 'config update'): ChangeRequest =>
@@ -19,10 +19,14 @@ describe('limitChange on hostile descriptions', () => {
     expect(limitChange(change('a.'.repeat(100_000)))).toBeUndefined();
     // a long value: its numbers' labels were looked for from every letter (12 s for 40 KB)
     expect(limitChange(change(`pool size ${'a'.repeat(200_000)} → 10`))).toBeUndefined();
+    // a long run of capitals as the name: splitting its words backtracked (5 s for 80 KB)
+    expect(limitChange(change(`${'A'.repeat(200_000)} 20 → 10`))).toBeUndefined();
+    expect(tokens(`${'A'.repeat(200_000)}b`).size).toBe(1);
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 
   it('still finds a move beside such a blob, and the name as the whole word before it', () => {
+    expect([...tokens('HTTPServer maxDBConnections')]).toEqual(['server', 'max', 'connections']) // 'http' is a stop word, 'db' too short;
     const read = limitChange(change(`${'k'.repeat(100_000)} then _pool_size from 20 to 10; ${'x'.repeat(50_000)}`));
     expect(read).toMatchObject({ direction: 'lowered', param: 'pool_size', from: '20', to: '10' });
     expect(limitChange(change('', 'ReservedConcurrency 100 → 20'))).toMatchObject({ direction: 'lowered', param: 'ReservedConcurrency' });
