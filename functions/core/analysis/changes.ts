@@ -370,7 +370,8 @@ export const limitDirection = (param: string, from: string, to: string): LimitCh
 
 /** "MemorySize 512 → 1024", "pool size from 20 to 10" in a change's title or description. */
 const SETTING_MOVES = [
-  /([A-Za-z][\w.-]*)\s*[:=]?\s+([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)\s*(?:→|->|=>)\s*([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)/g,
+  // `(?:\s*[:=])?\s+` is `\s*[:=]?\s+` without two ways to split the blanks (quadratic on a long run of them)
+  /([A-Za-z][\w.-]*)(?:\s*[:=])?\s+([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)\s*(?:→|->|=>)\s*([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)/g,
   /([A-Za-z][\w.-]*)\s+from\s+([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)\s+to\s+([^\s,;]+(?:\s*[A-Za-z]{1,3}\b)?)/gi,
 ];
 

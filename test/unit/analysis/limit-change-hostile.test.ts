@@ -22,6 +22,9 @@ describe('limitChange on hostile descriptions', () => {
     // a long run of capitals as the name: splitting its words backtracked (5 s for 80 KB)
     expect(limitChange(change(`${'A'.repeat(200_000)} 20 → 10`))).toBeUndefined();
     expect(tokens(`${'A'.repeat(200_000)}b`).size).toBe(1);
+    // a long run of blanks after a name: two ways to split them at every length (7 s for 100 KB)
+    expect(limitChange(change(`pool from${' '.repeat(200_000)}b`))).toBeUndefined();
+    expect(limitChange(change(`pool size:${' '.repeat(100_000)}20 → 10`))).toMatchObject({ direction: 'lowered', param: 'size' });
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 
