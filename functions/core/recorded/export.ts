@@ -90,6 +90,8 @@ type AgentRecordLike = { readonly evidence?: unknown; readonly completedAt?: unk
 const LEVELS = new Set(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']);
 /** A recording's log message cap (format.ts). */
 const MESSAGE_MAX = 8192;
+/** A recording's log line cap (format.ts): a record counting more is refused before its lines are made. */
+const LINES_MAX = 200_000;
 
 /** `count` moments spread evenly over [from, to] (the middle when there is one). */
 const spread = (count: number, from: number, to: number): number[] =>
@@ -128,12 +130,15 @@ const logsOf = (record: AgentRecordLike, startedAt: string, missing: string[]): 
       continue;
     }
     kept += 1;
+    const baselineCount = typeof d?.baselineCount === 'number' && Number.isInteger(d.baselineCount) && d.baselineCount > 0 ? d.baselineCount : 0;
+    if (lines.length + count + baselineCount > LINES_MAX)
+      throw new NotExportable(`the logs agent's templates count more log lines than a recording holds (${LINES_MAX}; template ${e.id} alone ${count + baselineCount})`);
     const message = example.slice(0, MESSAGE_MAX);
     const traceIds = Array.isArray(d?.traceIds) ? (d.traceIds as unknown[]).filter((t): t is string => typeof t === 'string' && t.length > 0) : [];
     spread(count, first, Math.max(first, last)).forEach((at, i) =>
       lines.push({ timestamp: new Date(at).toISOString(), service, level: level as 'WARN', message, ...(traceIds[i] ? { traceId: traceIds[i] } : {}) }),
     );
-    const baseline = typeof d?.baselineCount === 'number' && Number.isInteger(d.baselineCount) && d.baselineCount > 0 ? d.baselineCount : 0;
+    const baseline = baselineCount;
     // Inside the baseline window, clear of its edges (the replay's window is a moment off the original's).
     const margin = Math.min(60_000, (windows.incidentFrom - windows.baselineFrom) / 10);
     if (baseline > 0) for (const at of spread(baseline, windows.baselineFrom + margin, windows.incidentFrom - margin)) lines.push({ timestamp: new Date(at).toISOString(), service, level: level as 'WARN', message });
