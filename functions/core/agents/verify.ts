@@ -77,8 +77,18 @@ export const RECENT_WINDOW_MINUTES = 10;
 type Check = z.infer<typeof MetricCheck>;
 export type Verdict = 'recovered' | 'not-yet' | 'not-recovered';
 
+/**
+ * When the healthy level was zero throughout (an error rate with no error in the hour before the onset), it measures
+ * no noise: a robust σ of 0 would make one stray error after a fix "not recovered" on every check, and the workflow
+ * would undo a fix that worked. Then the metric is recovered once this fraction or less of the incident's excursion
+ * is left (0 → 30 % → 1 % is recovered; 0 → 30 % → 5 % is not).
+ */
+export const ZERO_LEVEL_EXCURSION = 0.1;
+
 export interface HealthyReference extends Baseline {
   readonly source: 'healthy-window' | 'impact-baseline';
+  /** The healthy level was exactly zero throughout (see ZERO_LEVEL_EXCURSION). */
+  readonly zeroLevel?: boolean;
   /** The highest and lowest median of FRESH_POINTS consecutive healthy points: levels the healthy system itself held. */
   readonly heldHigh?: number;
   readonly heldLow?: number;
@@ -88,10 +98,12 @@ export interface HealthyReference extends Baseline {
 export const healthyReference = (anomaly: Pick<Anomaly, 'baseline'>, healthy: readonly number[], impactScale = 0): HealthyReference => {
   if (healthy.length >= FRESH_POINTS) {
     const held = healthy.slice(FRESH_POINTS - 1).map((_, i) => median(healthy.slice(i, i + FRESH_POINTS)));
-    return { ...robustBaseline(healthy), source: 'healthy-window', heldHigh: Math.max(...held), heldLow: Math.min(...held) };
+    const zeroLevel = healthy.every((v) => v === 0);
+    return { ...robustBaseline(healthy), source: 'healthy-window', heldHigh: Math.max(...held), heldLow: Math.min(...held), ...(zeroLevel ? { zeroLevel } : {}) };
   }
   const scale = Math.max(impactScale, 0.05 * Math.abs(anomaly.baseline), 1e-6);
-  return { median: anomaly.baseline, mad: scale / 1.4826, scale, n: 0, source: 'impact-baseline' };
+  const zeroLevel = anomaly.baseline === 0 && impactScale === 0;
+  return { median: anomaly.baseline, mad: scale / 1.4826, scale, n: 0, source: 'impact-baseline', ...(zeroLevel ? { zeroLevel } : {}) };
 };
 
 /**
@@ -99,8 +111,12 @@ export const healthyReference = (anomaly: Pick<Anomaly, 'baseline'>, healthy: re
  * widened to the most extreme level the healthy window held for FRESH_POINTS minutes (a p99 whose slow wander took it
  * there while healthy is not unrecovered when it is there again) — but never beyond twice that tolerance.
  */
-export const recoveryBound = (anomaly: Pick<Anomaly, 'direction'>, reference: Pick<HealthyReference, 'median' | 'scale' | 'heldHigh' | 'heldLow'>): number => {
-  const tolerance = Math.max(NOISE_Z * reference.scale, REL_TOLERANCE * Math.abs(reference.median));
+export const recoveryBound = (
+  anomaly: Pick<Anomaly, 'direction'> & { readonly current?: number },
+  reference: Pick<HealthyReference, 'median' | 'scale' | 'heldHigh' | 'heldLow' | 'zeroLevel'>,
+): number => {
+  const excursion = reference.zeroLevel && typeof anomaly.current === 'number' && Number.isFinite(anomaly.current) ? ZERO_LEVEL_EXCURSION * Math.abs(anomaly.current - reference.median) : 0;
+  const tolerance = Math.max(NOISE_Z * reference.scale, REL_TOLERANCE * Math.abs(reference.median), excursion);
   if (anomaly.direction === 'up') return Math.max(reference.median + tolerance, Math.min(reference.heldHigh ?? -Infinity, reference.median + 2 * tolerance));
   return Math.min(reference.median - tolerance, Math.max(reference.heldLow ?? Infinity, reference.median - 2 * tolerance));
 };
@@ -138,7 +154,7 @@ export const judgeRecovery = (
   anomaly: Pick<Anomaly, 'direction'> & { readonly current?: number },
   points: readonly { t: string; v: number }[],
   since: number | undefined,
-  reference: Pick<HealthyReference, 'median' | 'scale' | 'heldHigh' | 'heldLow'>,
+  reference: Pick<HealthyReference, 'median' | 'scale' | 'heldHigh' | 'heldLow' | 'zeroLevel'>,
 ): Judgement => {
   const fresh = perMinute(points.filter((p) => since === undefined || Date.parse(p.t) > since));
   const judged = fresh.slice(-FRESH_POINTS);

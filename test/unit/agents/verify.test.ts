@@ -111,6 +111,16 @@ describe('verifyRecovery', () => {
 
 describe('recovery band', () => {
   it('is the healthy median plus the larger of NOISE_Z robust sigmas and 25% of the level', () => {
+    // A healthy hour with no error at all measures no noise: a trickle after the fix is recovered once 90 % of the
+    // excursion is gone, not judged against a σ of 0 (which would undo a fix that worked).
+    const silent = healthyReference({ baseline: 0 }, Array(60).fill(0));
+    expect(silent.zeroLevel).toBe(true);
+    const t0 = Date.parse('2025-01-01T12:00:00Z');
+    const fresh = (vs: number[]) => vs.map((v, i) => ({ t: new Date(t0 + (i + 1) * 60_000).toISOString(), v }));
+    expect(judgeRecovery({ direction: 'up', current: 20 }, fresh([1, 0, 1]), t0, silent).verdict).toBe('recovered');
+    expect(judgeRecovery({ direction: 'up', current: 20 }, fresh([0.5, 0.4, 0.6]), t0, silent).verdict).toBe('recovered');
+    expect(judgeRecovery({ direction: 'up', current: 20 }, fresh([5, 6, 5]), t0, silent).verdict).toBe('not-recovered');
+    expect(healthyReference({ baseline: 0 }, [0, 0, 0.1, 0, 0]).zeroLevel).toBeUndefined();
     expect(recoveryBound({ direction: 'up' }, { median: 120, scale: 6 })).toBe(150);
     expect(recoveryBound({ direction: 'up' }, { median: 0.09, scale: 0.03 })).toBeCloseTo(0.09 + 3.5 * 0.03);
     expect(recoveryBound({ direction: 'down' }, { median: 1000, scale: 100 })).toBe(650);
