@@ -423,6 +423,10 @@ metrics
     }
     // times feed the time-of-day statistic; a file whose timestamps do not all parse is scored without it
     const times = parseTimes(points.map((p) => p.t));
+    // A causal score reads the rows in time order: rows out of order, or two at one moment, would score the wrong past.
+    const disorder = times?.findIndex((t, i) => i > 0 && t <= times[i - 1]!) ?? -1;
+    if (times && disorder > 0)
+      throw new CliError(`${file}: timestamp "${points[disorder]!.t}" (data row ${disorder + 1}) is not after the row before it ("${points[disorder - 1]!.t}"): sort the rows by time and keep one per moment`);
     let detection: ReturnType<typeof detectSeries>;
     try {
       detection = detectSeries(points.map((p) => p.v), { window: opts.window }, times);

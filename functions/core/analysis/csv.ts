@@ -53,10 +53,19 @@ export const parseSeriesCsv = (text: string, origin = '(csv)'): { t: string; v: 
     if (v >= 0) valueCol = v;
     start = 1;
   }
+  if (rows.length === start) throw new InvalidCsv(`${origin}: a header and no rows`);
   return rows.slice(start).map(({ line, row }) => {
     const cells = splitCsvLine(line);
     const value = cells[valueCol] ?? '';
     if (!isNumber(value)) throw new InvalidCsv(`${origin} row ${row}: value "${value}" is not a number`);
-    return { t: cells[timeCol] ?? '', v: Number(value) };
+    const v = Number(value);
+    if (Math.abs(v) > MAX_VALUE_MAGNITUDE) throw new InvalidCsv(`${origin} row ${row}: value "${value}" is beyond ±${MAX_VALUE_MAGNITUDE} (differences and squares of such values overflow, so they cannot be scored)`);
+    return { t: cells[timeCol] ?? '', v };
   });
 };
+
+/**
+ * The largest magnitude a series value may have: the analysis takes differences and squares of values, and beyond
+ * this they overflow to Infinity and NaN (a score of NaN). No metric comes near it.
+ */
+export const MAX_VALUE_MAGNITUDE = 1e150;

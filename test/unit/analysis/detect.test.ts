@@ -23,6 +23,12 @@ describe('unit: parseSeriesCsv', () => {
   it('names the file and row of a value that is not a number', () => {
     expect(() => parseSeriesCsv('timestamp,value\nt1,3\nt2,oops', 'x.csv')).toThrow(new InvalidCsv('x.csv row 3: value "oops" is not a number'));
   });
+
+  it('refuses a header with no rows, and a value so large its differences overflow (a NaN score otherwise)', () => {
+    expect(() => parseSeriesCsv('timestamp,value\n', 'h.csv')).toThrow(new InvalidCsv('h.csv: a header and no rows'));
+    expect(() => parseSeriesCsv('t1,3\nt2,1.7e308', 'b.csv')).toThrow(/b\.csv row 2: value "1\.7e308" is beyond/);
+    expect(parseSeriesCsv('t1,-1e150', 'ok.csv')).toEqual([{ t: 't1', v: -1e150 }]);
+  });
 });
 
 describe('unit: estimateOnset against noise before a step', () => {
