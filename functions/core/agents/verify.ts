@@ -230,6 +230,8 @@ export const verifyRecovery =
   (deps: AgentDeps & { readonly journal?: Pick<ActionJournal, 'list'> }) =>
   async ({ incidentId, attempt, maxChecks, waitSeconds }: VerifyTask): Promise<VerifyResult> => {
     let notYet = false;
+    // Why each unrecovered metric is not (yet) recovered, for the summary an operator reads on every check.
+    const reasons = new Map<string, string>();
     const { output } = await runAgent(deps, 'verification', incidentId, async ({ scope, evidence, earlier }) => {
       const impact = earlier.output('impact', ImpactOutput);
       if (!impact) throw new EarlierAgentMissing('impact', incidentId);
@@ -273,6 +275,7 @@ export const verifyRecovery =
         const j = judgeRecovery(a, points, since, reference);
         verdicts.push(j.verdict);
         const recovered = j.verdict === 'recovered';
+        if (!recovered) reasons.set(`${a.service}\u0000${a.metric}`, j.reason);
         const now = j.median === undefined ? 'no data after the mitigation' : `median ${round(j.median)} of ${j.points.length} fresh minute(s), z ${round(j.z ?? 0)}`;
         evidence.add({
           id,
@@ -311,7 +314,7 @@ export const verifyRecovery =
     await deps.store.updateIncident(incidentId, { status: 'VERIFYING' });
     const summary = output.recovered
       ? `Recovered on check ${next}: ${output.checks.map((c) => `${c.service} ${c.metric} ${c.before} → ${c.after} (healthy ${c.baseline})`).join('; ')}`
-      : `${notYet ? 'Not yet recovered' : 'Not recovered'} on check ${next}/${limit}: ${pending.map((c) => `${c.service} ${c.metric} ${c.after < 0 ? 'no data after the mitigation' : c.after} vs healthy ${c.baseline}`).join('; ') || 'no anomalous metric to check'}${exhausted ? ' — giving up' : ''}`;
+      : `${notYet ? 'Not yet recovered' : 'Not recovered'} on check ${next}/${limit}: ${pending.map((c) => `${c.service} ${c.metric} ${c.after < 0 ? 'no data after the mitigation' : c.after} vs healthy ${c.baseline}${reasons.has(`${c.service}\u0000${c.metric}`) ? ` (${reasons.get(`${c.service}\u0000${c.metric}`)})` : ''}`).join('; ') || 'no anomalous metric to check'}${exhausted ? ' — giving up' : ''}`;
     await deps.store.appendEvent(incidentId, { type: 'verification', message: summary, actor: 'autopilot', data: { attempt: next, recovered: output.recovered, exhausted, notYet } });
     return { ...summarise(incidentId, 'verification', summary), agent: 'verification', attempt: next, recovered: output.recovered, exhausted };
   };
