@@ -179,7 +179,7 @@ program
     await sweepAtStart(twin, say, emit);
 
     if (opts.demo && !existsSync(demoMarker(g.dataDir))) await sendDemo(twin, api, opts.demoApproval, say);
-    else if (opts.demo) say(dim(`  (the demo was sent on first start; send another alert with \`npx autopilot simulate ${DEMO_SCENARIO}\` or \`npx autopilot send <file.json>\`)`));
+    else if (opts.demo) say(dim(`  (the demo was sent on first start; send this twin another alert with \`npx autopilot send <file.json>\` — \`npx autopilot simulate ${DEMO_SCENARIO}\` runs one in a twin of its own)`));
     await new Promise(() => undefined); // until a signal
   });
 
