@@ -332,12 +332,13 @@ program
         seeds: opts.seeds,
         files: opts.only,
         ...(opts.generated !== undefined ? { generated: { count: opts.generated, seed: opts.seed } } : {}),
-        onResult: g.json ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.scored === false ? 'unscored' : r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
+        // With --json, progress only on a terminal (a long `--generated` run is otherwise silent); never into a pipe.
+        onResult: g.json && !process.stderr.isTTY ? undefined : (r, done, total) => process.stderr.write(`\r${dim(`${done}/${total} ${safe(r.scenario)} ${r.scored === false ? 'unscored' : r.pass ? 'pass' : 'FAIL'}`.padEnd(60))}`),
       });
     } finally {
       restore?.();
     }
-    if (!g.json) process.stderr.write('\r'.padEnd(62) + '\r');
+    if (!g.json || process.stderr.isTTY) process.stderr.write('\r'.padEnd(62) + '\r');
     if (g.json) printJson(result);
     else process.stdout.write(`${terminalBlock(formatTable(result))}\n`);
     if (opts.check && !result.meetsTargets) process.exitCode = 1;
