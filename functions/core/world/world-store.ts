@@ -8,7 +8,6 @@
  * append fails with `WorldChanged`, and its caller decides again on a fresh read (tools/simulated.ts). The scenario is kept as a JSON string: one attribute, no marshalling surprises, and its
  * size is easy to check against DynamoDB's 400 KB item limit.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PastIncident } from '../tools/ports.ts';
 import { parseScenario, type Scenario } from './scenario.ts';
@@ -174,7 +173,7 @@ export class DynamoWorldStore implements WorldStore {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') throw new WorldNotFound(id);
+      if (isConditionFailure(error)) throw new WorldNotFound(id);
       throw error;
     }
   }
@@ -203,7 +202,7 @@ export class DynamoWorldStore implements WorldStore {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+      if (!isConditionFailure(error)) throw error;
       // Which part of the condition failed, from a fresh read (the item as it is now, not as it was at the write).
       const world = await this.getWorld(id);
       if (!world) throw new WorldNotFound(id);
@@ -211,6 +210,12 @@ export class DynamoWorldStore implements WorldStore {
     }
   }
 }
+
+/**
+ * A write its ConditionExpression refused: by name, as an SDK of another copy (a second bundle of the client) throws
+ * an exception that is not an instance of this module's class.
+ */
+const isConditionFailure = (error: unknown): boolean => error instanceof Error && error.name === 'ConditionalCheckFailedException';
 
 /** The error for an append the condition refused, judged on the world as it is now. */
 const whyRefused = (world: WorldState, list: WorldList, max: number, expected: number | undefined): Error => {
