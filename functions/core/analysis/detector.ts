@@ -34,6 +34,8 @@
  * `rearmPoints` consecutive points (hysteresis: one incident, one page).
  */
 
+import { MAX_VALUE_MAGNITUDE } from './csv.ts';
+
 export class InvalidDetectorInput extends Error {
   override name = 'InvalidDetectorInput';
 }
@@ -369,10 +371,12 @@ export class StreamingDetector {
 
   /**
    * Scores the next value (`t`: its time in epoch ms, for the time-of-day statistic; optional). A non-finite
-   * value scores 0 and changes nothing.
+   * value scores 0 and changes nothing; a finite one beyond ±MAX_VALUE_MAGNITUDE is refused (its differences and
+   * squares overflow into NaN scores).
    */
   push(v: number, t?: number): PointScore {
     if (!Number.isFinite(v)) return { score: 0, p: 1, alert: false, level: 0 };
+    if (Math.abs(v) > MAX_VALUE_MAGNITUDE) throw new InvalidDetectorInput(`value ${v} is beyond ±${MAX_VALUE_MAGNITUDE} (its differences overflow, so it cannot be scored)`);
     const c = this.config;
     const slot = this.seen % this.ringSize;
     this.ring[slot] = v;
@@ -468,6 +472,8 @@ export const detectSeries = (values: readonly number[], options: DetectorOptions
   if (!Array.isArray(values)) throw new InvalidDetectorInput('values must be an array of numbers');
   values.forEach((v, i) => {
     if (typeof v !== 'number') throw new InvalidDetectorInput(`values[${i}] must be a number, got ${typeof v}`);
+    // refused before any point is scored, naming the row (push() refuses it too, without the row)
+    if (Math.abs(v) > MAX_VALUE_MAGNITUDE && Number.isFinite(v)) throw new InvalidDetectorInput(`values[${i}] = ${v} is beyond ±${MAX_VALUE_MAGNITUDE} (its differences overflow, so it cannot be scored)`);
   });
   if (times !== undefined && times.length !== values.length) throw new InvalidDetectorInput(`times has ${times.length} entries for ${values.length} values`);
   const detector = new StreamingDetector(options);

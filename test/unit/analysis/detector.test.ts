@@ -135,6 +135,14 @@ describe('unit: bad input', () => {
     expect(() => detectorConfig({ windw: 10 } as never)).toThrow(/unknown detector option: windw/);
   });
 
+  it('refuses a value beyond ±1e150 from code too, naming its row (its differences overflowed into NaN scores)', () => {
+    const { values } = eventful(300);
+    const huge = values.map((v, i) => (i > 200 ? v * 1e160 : v));
+    expect(() => detectSeries(huge)).toThrow(new InvalidDetectorInput(`values[201] = ${huge[201]} is beyond ±1e+150 (its differences overflow, so it cannot be scored)`));
+    expect(() => new StreamingDetector().push(-1e151)).toThrow(InvalidDetectorInput);
+    expect(detectSeries(values.map((v, i) => (i === 250 ? 1e150 : v))).scores.every(Number.isFinite)).toBe(true);
+  });
+
   it('scores a non-finite value 0 and skips it: the points after it score as if it were absent', () => {
     const { values } = eventful(600);
     const holed = [...values.slice(0, 400), Number.NaN, ...values.slice(400)];
