@@ -49,6 +49,7 @@ import {
 } from './store.ts';
 import { byCodeUnit } from '../compare.ts';
 import { type TransientAwsFailure, keepsSdkName, transientAwsFailure } from '../errors.ts';
+import { plain } from './plain.ts';
 
 // ───────────────────────────── keys and shared rules (the memory store uses them too) ─────────────────────────────
 
@@ -235,29 +236,8 @@ export const decodeCursor = (cursor: string): string => {
 
 export const listLimit = (limit: number | undefined): number => Math.min(Math.max(Math.trunc(limit ?? DEFAULT_LIST_LIMIT), 1), MAX_LIST_LIMIT);
 
-/** DynamoDB's number range: magnitudes from 1e-130 to just under 1e126. */
-const DYNAMO_MIN_MAGNITUDE = 1e-130;
-const DYNAMO_MAX_MAGNITUDE = 9.99999999999999e125; // prints as 9.99999999999999e+125 (one more 9 prints as 1e+126, beyond the range)
-
-/**
- * A computed number as DynamoDB can keep it: the nearest value in its range. What this store writes is computed
- * (agent outputs and evidence, verdicts, timings), never a payload (intake refuses unkeepable ones, keepable-json.ts):
- * a tail probability of 1e-140 is 0 to every reader, and a put that DynamoDB refuses ("Number underflow") would fail
- * the incident's whole workflow step over a measurement. Exported for tests.
- */
-export const keepableNumber = (_key: string, v: unknown): unknown => {
-  if (typeof v !== 'number' || v === 0 || !Number.isFinite(v)) return v;
-  const magnitude = Math.abs(v);
-  if (magnitude < DYNAMO_MIN_MAGNITUDE) return 0;
-  if (magnitude > DYNAMO_MAX_MAGNITUDE) return Math.sign(v) * DYNAMO_MAX_MAGNITUDE;
-  return v;
-};
-
-/**
- * Plain JSON: drops `undefined`, turns NaN/Infinity into null, class instances into maps and numbers outside
- * DynamoDB's range into the nearest it keeps (`keepableNumber`); DynamoDB rejects them otherwise.
- */
-export const plain = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value, keepableNumber)) as T));
+// plain JSON as DynamoDB keeps it: one helper with the action journal (./plain.ts), re-exported for the memory store
+export { plain };
 
 const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 

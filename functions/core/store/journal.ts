@@ -25,6 +25,8 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Retryable, keepsSdkName, transientAwsFailure } from '../errors.ts';
 import type { ExecutedAction, MitigationAction } from '../model.ts';
+// JSON copy as DynamoDB keeps it (no undefined, numbers in range); the memory journal must not share objects either
+import { plain } from './plain.ts';
 
 export type JournalMode = 'apply' | 'undo';
 
@@ -140,9 +142,6 @@ const entryOf = (claim: NewClaim): JournalEntry => ({
   attempts: 1,
   ...(claim.claimedBy ? { claimedBy: claim.claimedBy } : {}),
 });
-
-/** JSON copy without undefined members (DynamoDB rejects undefined; the memory journal must not share objects). */
-const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 // ───────────────────────────── in memory ─────────────────────────────
 
