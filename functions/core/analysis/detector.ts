@@ -35,6 +35,7 @@
  */
 
 import { MAX_VALUE_MAGNITUDE } from './csv.ts';
+import { MAD_TO_SIGMA, MEAN_AD_TO_SIGMA, median as medianOf } from './metrics.ts';
 
 export class InvalidDetectorInput extends Error {
   override name = 'InvalidDetectorInput';
@@ -359,10 +360,8 @@ export class StreamingDetector {
     held.day = day;
     let baseline: { median: number; spread: number } | undefined;
     if (held.days.length >= 3) {
-      const xs = [...held.days].sort((a, b) => a - b);
-      const mid = (ys: number[]) => (ys.length % 2 ? ys[(ys.length - 1) / 2] : (ys[ys.length / 2 - 1] + ys[ys.length / 2]) / 2);
-      const median = mid(xs);
-      baseline = { median, spread: 1.4826 * mid(xs.map((x) => Math.abs(x - median)).sort((a, b) => a - b)) };
+      const median = medianOf(held.days);
+      baseline = { median, spread: MAD_TO_SIGMA * medianOf(held.days.map((x) => Math.abs(x - median))) };
     }
     held.sum += v;
     held.count += 1;
@@ -389,7 +388,7 @@ export class StreamingDetector {
       // a sparse or quantised past (mostly one value) has no IQR: fall back to the mean absolute deviation, and a
       // constant one to a tiny unit relative to the level
       const iqr = this.values.quantile(0.75) - this.values.quantile(0.25);
-      const scale = Math.max(iqr > 0 ? iqr / 1.349 : 1.2533 * this.values.meanAbsoluteDeviation(), 1e-6 * Math.max(1, Math.abs(median)));
+      const scale = Math.max(iqr > 0 ? iqr / 1.349 : MEAN_AD_TO_SIGMA * this.values.meanAbsoluteDeviation(), 1e-6 * Math.max(1, Math.abs(median)));
       level = (v - median) / scale;
       const seasonal = this.timeOfDay(v, t);
       // -1: statistic not in use (switched off, or no time of day yet)

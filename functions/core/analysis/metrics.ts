@@ -43,7 +43,7 @@ export interface BaselineOptions {
 /** The Gaussian consistency constant: for normal data, 1.4826 × MAD estimates σ. */
 export const MAD_TO_SIGMA = 1.4826;
 /** Mean absolute deviation × 1.2533 estimates σ; used when more than half the values are identical (MAD = 0). */
-const MEAN_AD_TO_SIGMA = 1.2533;
+export const MEAN_AD_TO_SIGMA = 1.2533;
 /** Modified z-score above which a point is anomalous (Iglewicz & Hoaglin, 1993). */
 export const DEFAULT_Z_THRESHOLD = 3.5;
 /** The lower hysteresis threshold used to date the start of a confirmed run. */
