@@ -1131,13 +1131,6 @@ export const FAMILIES: readonly Family[] = [
   },
 ];
 
-/** A family by name. */
-export const familyNamed = (name: string): Family => {
-  const f = FAMILIES.find((x) => x.name === name);
-  if (!f) throw new GeneratorError(`no family "${name}" (one of ${FAMILIES.map((x) => x.name).join(', ')})`);
-  return f;
-};
-
 // ───────────────────────────── herrings and history ─────────────────────────────
 
 const neighbours = (t: Topology, names: readonly string[]): Svc[] => {
