@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { limitChange, limitDirection } from '../../../functions/core/analysis/changes.ts';
 import { ABSTAIN_BELOW, analyseRootCause, type RootCauseInput } from '../../../functions/core/analysis/hypotheses.ts';
-import type { Anomaly } from '../../../functions/core/model.ts';
+import { anomaly } from './fixtures/anomaly.ts';
 import type { ChangeRequest, MetricSeries, ServiceNode, Trace } from '../../../functions/core/tools/ports.ts';
 
 const T = (hhmm: string) => `2026-05-20T${hhmm}:00.000Z`;
@@ -69,17 +69,6 @@ const topology: ServiceNode[] = [
   { name: 'order-worker', tier: 'backend', calls: ['orders-store'] },
   { name: 'orders-store', tier: 'database', calls: [] },
 ];
-
-const anomaly = (service: string, metric: string, baseline: number, current: number, onset: string, score: number): Anomaly => ({
-  service,
-  metric,
-  baseline,
-  current,
-  score,
-  direction: current >= baseline ? 'up' : 'down',
-  onset,
-  evidenceIds: [`anomaly:${service}:${metric}`],
-});
 
 /** One point a minute from 09:00 to 11:30. */
 const perMinute = (service: string, metric: string, f: (at: string) => number): MetricSeries => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ABSTAIN_BELOW, analyseRootCause, confidenceOf, isFailureSignal, testHypotheses, trendTau, type RootCauseInput, type Template } from '../../../functions/core/analysis/hypotheses.ts';
-import type { Anomaly } from '../../../functions/core/model.ts';
+import { anomaly } from './fixtures/anomaly.ts';
 import type { ChangeRequest, MetricSeries, ServiceNode, Trace } from '../../../functions/core/tools/ports.ts';
 
 const T = (hhmm: string) => `2026-03-14T${hhmm}:00.000Z`;
@@ -13,17 +13,6 @@ const topology: ServiceNode[] = [
   { name: 'recommendation-service', tier: 'backend', calls: [] },
   { name: 'payment-gateway', tier: 'external', calls: [] },
 ];
-
-const anomaly = (service: string, metric: string, baseline: number, current: number, onset: string, score = 10): Anomaly => ({
-  service,
-  metric,
-  baseline,
-  current,
-  score,
-  direction: current >= baseline ? 'up' : 'down',
-  onset,
-  evidenceIds: [`anomaly:${service}:${metric}`],
-});
 
 const cr = (id: string, service: string, deployedAt: string, overrides: Partial<ChangeRequest> = {}): ChangeRequest => ({
   id,
