@@ -534,12 +534,20 @@ const EXCEPTIONS = [
 ];
 const capital = (s: string) => s.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
+/**
+ * When a bad deploy's fault starts and the deploy that caused it: a given deploy time (a family that places the
+ * deploy itself) bounds the onset from below; without one, the deploy lands 0–2 minutes before the onset.
+ */
+const deployOnset = (c: FamilyContext, s: Svc, ramp: number, deployAt: number | undefined): { onset: number; change: ChangeSpec } => {
+  const onset = deployAt !== undefined ? Math.max(deployAt, onsetDraw(c, ramp)) : onsetDraw(c, ramp);
+  return { onset, change: deployChange(c.d, c.ids, s.name, deployAt ?? onset - c.d.int(0, 2)) };
+};
+
 /** A bad deploy that makes the service throw on part of its requests. */
 const badDeployErrors = (c: FamilyContext, s: Svc, deployAt?: number): Incident => {
   const { d } = c;
   const ramp = d.int(0, 4);
-  const onset = deployAt !== undefined ? Math.max(deployAt, onsetDraw(c, ramp)) : onsetDraw(c, ramp);
-  const change = deployChange(d, c.ids, s.name, deployAt ?? onset - d.int(0, 2));
+  const { onset, change } = deployOnset(c, s, ramp, deployAt);
   const error = d.pick(EXCEPTIONS)(s.name);
   return {
     faults: [
@@ -559,8 +567,7 @@ const badDeployErrors = (c: FamilyContext, s: Svc, deployAt?: number): Incident 
 const badDeployLatency = (c: FamilyContext, s: Svc, deployAt?: number): Incident => {
   const { d } = c;
   const ramp = d.int(1, 5);
-  const onset = deployAt !== undefined ? Math.max(deployAt, onsetDraw(c, ramp)) : onsetDraw(c, ramp);
-  const change = deployChange(d, c.ids, s.name, deployAt ?? onset - d.int(0, 2));
+  const { onset, change } = deployOnset(c, s, ramp, deployAt);
   const timeout = d.pick([2000, 3000, 5000]);
   const effects: FaultSpec['effects'] = { latency_p99_ms: { factor: round2(d.range(3, 12)) }, cpu_pct: { factor: round2(d.range(1.1, 1.4)) }, error_rate_pct: { add: round2(d.range(0.5, 3)) } };
   if (s.baseline.db_pool_max !== undefined) effects.db_pool_active = { factor: round2(d.range(1.5, 3)) };
