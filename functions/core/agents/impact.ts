@@ -21,7 +21,7 @@ import { toOriginEvidence } from '../analysis/origin-evidence.ts';
 import { rankOrigins } from '../analysis/propagation.ts';
 import { type Anomaly, type AgentSummary, type AgentTask, type Evidence, ImpactOutput, Severity } from '../model.ts';
 import type { MetricSeries, ServiceNode, Trace } from '../tools/ports.ts';
-import { toReadings } from '../recorded/readings.ts';
+import { toReadings, traceRecord } from '../recorded/readings.ts';
 import { type AgentContext, runAgent, summarise } from './runtime.ts';
 
 const MINUTE = 60_000;
@@ -425,14 +425,15 @@ const analyse = async (ctx: AgentContext) => {
   const traces = (await evidence.call('telemetry', () => deps.tools.telemetry.getTraces({ ...scope, services: [service], from: windows.baselineEnd, to: windows.to, limit: 50 }))) ?? [];
   const notable = [...traces].sort((a, b) => Number(b.status === 'ERROR') - Number(a.status === 'ERROR') || b.totalMs - a.totalMs).slice(0, 5);
   const traceIds = notable.map((t) => {
-    const origin = errorOrigin(t);
+    const leaves = failingLeaves(t);
+    const origin = leaves[0]; // errorOrigin(t)
     const slowest = [...t.spans].sort((a, b) => b.durationMs - a.durationMs)[0];
     return evidence.add({
       id: `trace:${t.traceId}`,
       kind: 'trace',
       source: 'telemetry',
       summary: `${t.rootService} ${t.status} in ${fmt(t.totalMs)} ms${origin ? `, error originates in ${origin}` : ''}${slowest ? `, slowest span ${slowest.service} ${slowest.operation} ${fmt(slowest.durationMs)} ms` : ''}`,
-      data: { traceId: t.traceId, rootService: t.rootService, startedAt: t.startedAt, status: t.status, totalMs: t.totalMs, errorOrigin: origin, failingLeaves: failingLeaves(t), spans: t.spans.length },
+      data: { ...traceRecord(t, leaves), errorOrigin: origin, spans: t.spans.length },
     });
   });
   const errorTraces = traces.filter((t) => t.status === 'ERROR');

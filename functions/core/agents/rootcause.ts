@@ -10,7 +10,7 @@ import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
 import { readOriginEvidence } from '../analysis/origin-evidence.ts';
-import { toReadings } from '../recorded/readings.ts';
+import { toReadings, traceRecord } from '../recorded/readings.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
 import { runAgent, summarise } from './runtime.ts';
 
@@ -91,7 +91,7 @@ export const findRootCause =
           kind: 'trace',
           source: 'telemetry',
           summary: `trace from ${t.rootService} ${t.status} in ${t.totalMs} ms${leaves.length ? `, failing in ${leaves.join(', ')}` : ''}`,
-          data: { traceId: t.traceId, rootService: t.rootService, startedAt: t.startedAt, status: t.status, totalMs: t.totalMs, failingLeaves: leaves },
+          data: traceRecord(t, leaves),
         });
       }
 

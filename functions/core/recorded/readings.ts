@@ -11,6 +11,8 @@
  * number lists; `fromReadings` reads both.
  */
 
+import type { Trace } from '../tools/ports.ts';
+
 export interface Readings {
   readonly t0: string;
   /** Seconds since `t0`, one per point, ascending, comma-separated. */
@@ -66,3 +68,17 @@ export const fromReadings = (value: unknown): { readonly at: number; readonly v:
   }
   return out;
 };
+
+/**
+ * What an agent keeps of a trace (its evidence's `data`) so that `autopilot export` can write it back (`tracesOf` in
+ * recorded/export.ts): its root, start, status and duration and the services its failures end in (`failingLeaves`),
+ * all the analysis reads of a trace. One shape for every agent that keeps traces (impact, root cause).
+ */
+export const traceRecord = (t: Pick<Trace, 'traceId' | 'rootService' | 'startedAt' | 'status' | 'totalMs'>, failingLeaves: readonly string[]) => ({
+  traceId: t.traceId,
+  rootService: t.rootService,
+  startedAt: t.startedAt,
+  status: t.status,
+  totalMs: t.totalMs,
+  failingLeaves,
+});
