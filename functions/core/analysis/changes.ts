@@ -170,20 +170,19 @@ const STOP_WORDS = new Set(
 );
 
 /** Lower-case word tokens: splits camelCase, snake_case, kebab-case, dotted and `$`-joined names; drops numbers (and numbers with units: "30000ms"). */
-export const tokens = (text: string): Set<string> => {
-  const out = new Set<string>();
-  const spaced = text
+export const tokens = (text: string): Set<string> =>
+  new Set(wordsOf(text).filter((word) => word.length >= 3 && !/^\d/.test(word) && !STOP_WORDS.has(word)));
+
+/** Lower-case words of a name or text, camelCase, snake_case, kebab-case, dotted and `$`-joined names split. */
+const wordsOf = (text: string): string[] =>
+  text
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     // an acronym's end (`HTTPServer` → `HTTP Server`) with a lookahead: a backtracking `([A-Z]+)([A-Z][a-z])` is
     // quadratic on a long run of capitals (5 s for 80 KB)
     .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
-    .toLowerCase();
-  for (const word of spaced.split(/[^a-z0-9]+/)) {
-    if (word.length < 3 || /^\d/.test(word) || STOP_WORDS.has(word)) continue;
-    out.add(word);
-  }
-  return out;
-};
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
 
 /** Equal, or the shorter (≥ 4 letters) is a prefix of the longer: "hikari" ~ "hikaricp", "pool" ~ "pools". */
 export const tokensMatch = (a: string, b: string): boolean => {
@@ -255,16 +254,6 @@ const LIMIT_WORDS = new Set(
   ).split(' '),
 );
 const isLimitWord = (word: string): boolean => LIMIT_WORDS.has(word) || (word.endsWith('s') && LIMIT_WORDS.has(word.slice(0, -1)));
-
-const wordsOf = (text: string): string[] =>
-  text
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    // an acronym's end (`HTTPServer` → `HTTP Server`) with a lookahead: a backtracking `([A-Z]+)([A-Z][a-z])` is
-    // quadratic on a long run of capitals (5 s for 80 KB)
-    .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
 
 export const isLimitParam = (param: string): boolean => wordsOf(param).some(isLimitWord);
 
