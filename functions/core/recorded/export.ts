@@ -30,7 +30,7 @@ import { FaultCategory } from '../model.ts';
 import { isChangeRequest, isServiceNode } from '../agents/recorded.ts';
 import type { ChangeRequest } from '../tools/ports.ts';
 import { copyChange } from '../tools/replay-common.ts';
-import { parseRecording, type Recording, RECORDING_FORMAT, type RecordedExpect, type RecordedNode } from './format.ts';
+import { parseRecording, type Recording, RECORDED_LINES_MAX, RECORDED_MESSAGE_MAX, RECORDING_FORMAT, RecordedLogLevel, type RecordedExpect, type RecordedNode } from './format.ts';
 import { logWindows } from '../agents/logs.ts';
 import { fromReadings } from './readings.ts';
 
@@ -87,11 +87,6 @@ const metricKey = (id: string): { service: string; metric: string } | undefined 
 };
 
 type AgentRecordLike = { readonly evidence?: unknown; readonly completedAt?: unknown; readonly latencyMs?: unknown; readonly output?: unknown } | undefined;
-const LEVELS = new Set(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']);
-/** A recording's log message cap (format.ts). */
-const MESSAGE_MAX = 8192;
-/** A recording's log line cap (format.ts): a record counting more is refused before its lines are made. */
-const LINES_MAX = 200_000;
 
 /** `count` moments spread evenly over [from, to] (the middle when there is one). */
 const spread = (count: number, from: number, to: number): number[] =>
@@ -121,27 +116,27 @@ const logsOf = (record: AgentRecordLike, startedAt: string, missing: string[]): 
     // The service: in the data since it was kept there; before, only in the id `log-template:<service>:<level>-<n>`.
     const service = str(d?.service) ?? (e.id.lastIndexOf(':') > 'log-template:'.length ? e.id.slice('log-template:'.length, e.id.lastIndexOf(':')) : undefined);
     const example = str(d?.example);
-    const level = str(d?.level);
+    const level = RecordedLogLevel.safeParse(d?.level).data;
     const count = typeof d?.count === 'number' && Number.isInteger(d.count) && d.count >= 0 ? d.count : undefined;
     const first = Date.parse(String(d?.firstSeen ?? ''));
     const last = Date.parse(String(d?.lastSeen ?? ''));
-    if (!service || !example || !level || !LEVELS.has(level) || count === undefined || Number.isNaN(first) || Number.isNaN(last)) {
+    if (!service || !example || !level || count === undefined || Number.isNaN(first) || Number.isNaN(last)) {
       unwritable += 1;
       continue;
     }
     kept += 1;
     const baselineCount = typeof d?.baselineCount === 'number' && Number.isInteger(d.baselineCount) && d.baselineCount > 0 ? d.baselineCount : 0;
-    if (lines.length + count + baselineCount > LINES_MAX)
-      throw new NotExportable(`the logs agent's templates count more log lines than a recording holds (${LINES_MAX}; template ${e.id} alone ${count + baselineCount})`);
-    const message = example.slice(0, MESSAGE_MAX);
+    // A record counting more lines than a recording holds is refused before its lines are made.
+    if (lines.length + count + baselineCount > RECORDED_LINES_MAX)
+      throw new NotExportable(`the logs agent's templates count more log lines than a recording holds (${RECORDED_LINES_MAX}; template ${e.id} alone ${count + baselineCount})`);
+    const message = example.slice(0, RECORDED_MESSAGE_MAX);
     const traceIds = Array.isArray(d?.traceIds) ? (d.traceIds as unknown[]).filter((t): t is string => typeof t === 'string' && t.length > 0) : [];
     spread(count, first, Math.max(first, last)).forEach((at, i) =>
-      lines.push({ timestamp: new Date(at).toISOString(), service, level: level as 'WARN', message, ...(traceIds[i] ? { traceId: traceIds[i] } : {}) }),
+      lines.push({ timestamp: new Date(at).toISOString(), service, level: level, message, ...(traceIds[i] ? { traceId: traceIds[i] } : {}) }),
     );
-    const baseline = baselineCount;
     // Inside the baseline window, clear of its edges (the replay's window is a moment off the original's).
     const margin = Math.min(60_000, (windows.incidentFrom - windows.baselineFrom) / 10);
-    if (baseline > 0) for (const at of spread(baseline, windows.baselineFrom + margin, windows.incidentFrom - margin)) lines.push({ timestamp: new Date(at).toISOString(), service, level: level as 'WARN', message });
+    if (baselineCount > 0) for (const at of spread(baselineCount, windows.baselineFrom + margin, windows.incidentFrom - margin)) lines.push({ timestamp: new Date(at).toISOString(), service, level: level, message });
   }
   lines.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   const output = obj(record.output);

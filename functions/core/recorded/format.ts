@@ -53,8 +53,11 @@ export const RecordedSeries = z
   });
 export type RecordedSeries = z.infer<typeof RecordedSeries>;
 
-const Level = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']);
-export const RecordedLogLine = z.strictObject({ timestamp: IsoTime, service: ServiceName, level: Level, message: z.string().max(8192), host: z.string().optional(), traceId: z.string().optional() });
+export const RecordedLogLevel = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']);
+/** A recorded log line's longest message, and the most lines a recording holds (export.ts checks both before writing). */
+export const RECORDED_MESSAGE_MAX = 8192;
+export const RECORDED_LINES_MAX = 200_000;
+export const RecordedLogLine = z.strictObject({ timestamp: IsoTime, service: ServiceName, level: RecordedLogLevel, message: z.string().max(RECORDED_MESSAGE_MAX), host: z.string().optional(), traceId: z.string().optional() });
 
 const RecordedSpan = z.strictObject({
   spanId: z.string().min(1),
@@ -139,7 +142,7 @@ export const Recording = z
     alert: RecordedAlert,
     topology: z.array(RecordedNode).min(1).max(2_000),
     metrics: z.array(RecordedSeries).max(20_000).default([]),
-    logs: z.array(RecordedLogLine).max(200_000).default([]),
+    logs: z.array(RecordedLogLine).max(RECORDED_LINES_MAX).default([]),
     traces: z.array(RecordedTrace).max(10_000).default([]),
     changes: z.array(RecordedChange).max(10_000).default([]),
     history: z.array(RecordedPastIncident).max(10_000).default([]),
