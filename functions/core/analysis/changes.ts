@@ -255,7 +255,7 @@ const LIMIT_WORDS = new Set(
 );
 const isLimitWord = (word: string): boolean => LIMIT_WORDS.has(word) || (word.endsWith('s') && LIMIT_WORDS.has(word.slice(0, -1)));
 
-export const isLimitParam = (param: string): boolean => wordsOf(param).some(isLimitWord);
+const isLimitParam = (param: string): boolean => wordsOf(param).some(isLimitWord);
 
 /** Settings with no cap of their own: on-demand billing, unlimited, unreserved. */
 const UNBOUNDED = /pay[\s_-]*per[\s_-]*request|on[\s_-]*demand|unlimited|unbounded|unreserved|no[\s_-]*limit/i;
