@@ -185,65 +185,6 @@ export const scoreSeries = (points: readonly SeriesPoint[], options: ScoreOption
   });
 };
 
-export interface AnomalyWindow {
-  readonly start: string | number;
-  readonly end: string | number;
-  readonly startIndex: number;
-  readonly endIndex: number;
-  /** The point with the largest |z| in the window. */
-  readonly peakZ: number;
-  readonly peakScore: number;
-  readonly direction: 'up' | 'down';
-}
-
-export interface WindowOptions {
-  readonly zThreshold?: number;
-  /** Runs shorter than this many anomalous points are dropped (default 2: one spike is not a window). */
-  readonly minPoints?: number;
-  /** Non-anomalous points tolerated inside a run before it is split (default 1). */
-  readonly maxGap?: number;
-}
-
-/**
- * Groups anomalous points (|z| ≥ threshold) into contiguous windows of one direction, tolerating short gaps.
- * A change of direction always starts a new window.
- */
-export const detectWindows = (scored: readonly ScoredPoint[], options: WindowOptions = {}): AnomalyWindow[] => {
-  const threshold = options.zThreshold ?? DEFAULT_Z_THRESHOLD;
-  const minPoints = options.minPoints ?? 2;
-  const maxGap = options.maxGap ?? 1;
-  const windows: AnomalyWindow[] = [];
-  let run: { start: number; end: number; count: number; direction: 'up' | 'down'; peak: number } | undefined;
-  const close = () => {
-    if (run && run.count >= minPoints) {
-      const peak = scored[run.peak];
-      windows.push({
-        start: scored[run.start].t,
-        end: scored[run.end].t,
-        startIndex: run.start,
-        endIndex: run.end,
-        peakZ: peak.z,
-        peakScore: peak.score,
-        direction: run.direction,
-      });
-    }
-    run = undefined;
-  };
-  scored.forEach((p, i) => {
-    const anomalous = Math.abs(p.z) >= threshold;
-    if (run && (i - run.end > maxGap + 1 || (anomalous && p.direction !== run.direction))) close();
-    if (!anomalous) return;
-    if (!run) run = { start: i, end: i, count: 1, direction: p.direction, peak: i };
-    else {
-      run.end = i;
-      run.count += 1;
-      if (Math.abs(p.z) > Math.abs(scored[run.peak].z)) run.peak = i;
-    }
-  });
-  close();
-  return windows;
-};
-
 export interface OnsetOptions {
   readonly zThreshold?: number;
   /** Lower threshold that dates the start of a confirmed run (hysteresis; default 2). */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   analyseSeries,
-  detectWindows,
   estimateOnset,
   hingeOnset,
   InvalidSeries,
@@ -117,35 +116,6 @@ describe('unit: scoreSeries', () => {
     expect(scored[0].z).toBe(0);
     expect(scored[45].score).toBeGreaterThan(0.99);
     expect(scored.filter((p) => p.score >= 0.5).map((p) => points.indexOf(points.find((x) => x.t === p.t)!))).toEqual([45]);
-  });
-});
-
-describe('unit: detectWindows', () => {
-  it('finds a burst as one window with its bounds and peak', () => {
-    const points = series(100, (i) => (i >= 40 && i < 50 ? 180 : 100), 4, 3);
-    const baseline = robustBaseline(points.slice(0, 30));
-    const windows = detectWindows(scoreSeries(points, { baseline }));
-    expect(windows).toHaveLength(1);
-    expect(windows[0]).toMatchObject({ startIndex: 40, endIndex: 49, direction: 'up' });
-    expect(windows[0].peakScore).toBeGreaterThan(0.99);
-  });
-
-  it('drops a single-point spike (minPoints 2) and splits on direction change', () => {
-    const values = [0, 0, 10, 0, 0, 10, 10, -10, -10, 0];
-    const scored = scoreSeries(values.map((v, i) => ({ t: i, v })), { baseline: { median: 0, mad: 1, scale: 1, n: 10 } });
-    const windows = detectWindows(scored);
-    expect(windows.map((w) => [w.startIndex, w.endIndex, w.direction])).toEqual([
-      [5, 6, 'up'],
-      [7, 8, 'down'],
-    ]);
-  });
-
-  it('finds no window in pure noise', () => {
-    for (const seed of [11, 12, 13, 14, 15]) {
-      const points = series(300, () => 100, 5, seed);
-      const baseline = robustBaseline(points.slice(0, 60));
-      expect(detectWindows(scoreSeries(points, { baseline }))).toEqual([]);
-    }
   });
 });
 
