@@ -21,7 +21,7 @@
  * shows control characters, escape sequences and bidi overrides as `\x1b`, `\n`, `\u202e` instead of sending them.
  * `--json` prints the original values (JSON escapes every control character).
  */
-import { readFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { styleText } from 'node:util';
@@ -383,13 +383,19 @@ program
     const file = join(dir, `${recording.name as string}.json`);
     // A second export would silently drop the answer key a human gave the first.
     if (!opts.force && existsSync(file)) throw new CliError(`${file} exists: pass --force to replace it, or --name to write another`);
+    // Written whole or not at all: a temporary file beside it, then renamed.
+    const tmp = `${file}.${process.pid}.tmp`;
     try {
       mkdirSync(dir, { recursive: true });
-      // Written whole or not at all: a temporary file beside it, then renamed.
-      const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, recordingJson(recording));
       renameSync(tmp, file);
     } catch (error) {
+      // A write cut short (a full disk) or a rename refused (a directory of that name) leaves no stray .tmp behind.
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // the write's own error is the one to report
+      }
       throw new CliError(`cannot write ${file} (${code(error)})`);
     }
     if (globals(cmd).json) return printJson({ file, name: recording.name, scored: expect !== undefined, missing });

@@ -4,7 +4,7 @@
  * that is a file is named as such; and the export still evaluates.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,5 +61,12 @@ describe('twin: autopilot export', () => {
     await expect(autopilot('export', incidentId, file)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/a-file exists and is not a directory/) });
     await expect(autopilot('export', incidentId, join(file, 'sub'))).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/cannot write .*a-file[/\\]sub[/\\].*\.json \(ENOTDIR\)/) });
     expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('leaves no temporary file behind when the rename is refused (a directory holds the recording\'s name)', async () => {
+    const out = join(dir, 'blocked');
+    mkdirSync(join(out, `${incidentId}.json`), { recursive: true });
+    await expect(autopilot('export', incidentId, out, '--force')).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/cannot write .*\.json \((EISDIR|ENOTEMPTY|EEXIST|EPERM)\)/) });
+    expect(readdirSync(out)).toEqual([`${incidentId}.json`]);
   });
 });
