@@ -78,10 +78,9 @@ interface Counts {
 
 const analyse = async (ctx: AgentContext) => {
   const { incident, scope, evidence, deps } = ctx;
-  const now = deps.clock();
-  const windows = incidentWindows(incident.startedAt, now);
-  const bounds = logWindows(incident.startedAt, now);
-  const incidentFrom = windows.baselineEnd;
+  const bounds = logWindows(incident.startedAt, deps.clock());
+  const incidentFrom = new Date(bounds.incidentFrom).toISOString();
+  const windowEnd = new Date(bounds.to).toISOString();
   const incidentMs = Math.max(MINUTE, bounds.to - bounds.incidentFrom);
   const baselineFrom = new Date(bounds.baselineFrom).toISOString();
   const baselineMs = BASELINE_LENGTH_FACTOR * incidentMs;
@@ -97,7 +96,7 @@ const analyse = async (ctx: AgentContext) => {
     evidence.add({ id: `topology:${incident.service}`, kind: 'topology', source: 'telemetry', summary: `${incident.service} is called by ${hood.callers.join(', ') || 'nothing known'} and calls ${hood.callees.join(', ') || 'nothing known'}`, data: { callers: hood.callers, callees: hood.callees } });
 
   const query = { ...scope, services, minLevel: 'WARN' as const, limit: LINE_LIMIT };
-  const incidentLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: incidentFrom, to: windows.to }));
+  const incidentLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: incidentFrom, to: windowEnd }));
   const baselineLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: baselineFrom, to: incidentFrom }));
 
   // One miner per service and level (a WARN and an ERROR of the same shape are different events), fed the
@@ -185,7 +184,7 @@ const analyse = async (ctx: AgentContext) => {
   const reasoning = [
     incidentLines === undefined
       ? 'Logs could not be searched, so there is no log evidence.'
-      : `${allIncidentLines} WARN+ lines from ${services.join(', ')} (${servicesFrom}) between ${incidentFrom} and ${windows.to} form ${counts.length} templates.`,
+      : `${allIncidentLines} WARN+ lines from ${services.join(', ')} (${servicesFrom}) between ${incidentFrom} and ${windowEnd} form ${counts.length} templates.`,
     !baselineKnown && incidentLines !== undefined ? 'The baseline window could not be read, so novelty is unknown.' : '',
     novel.length > 0
       ? `${novel.length} are new or spiking against the ${Math.round(baselineMs / MINUTE)}-min baseline: ${novel
