@@ -1,3 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach } from 'vitest';
 import { listScenarios, loadScenario, type Scenario } from '../../../functions/core/world/scenario.ts';
 
 export const NOW = new Date('2026-03-10T12:00:00.000Z');
@@ -20,3 +24,13 @@ export const incidentStart = (s: Scenario): number => Math.min(...(s.faults.leng
 
 /** A change no fault is caused by (a red herring). */
 export const unrelatedChange = (s: Scenario) => s.changes.find((c) => !s.faults.some((f) => f.causedBy === c.id) && c.deployedAt <= 0);
+
+/**
+ * A DynamoDB document client whose calls the returned mock answers, reset after each test of the describe block that
+ * calls this (the world stores' DynamoDB tests).
+ */
+export const mockDocumentClient = () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  afterEach(() => ddb.reset());
+  return { ddb, doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })) };
+};

@@ -4,15 +4,15 @@
  * mitigation's ramp go on as if the time had passed. Nothing advances it on AWS: a world without an advance
  * answers exactly as before.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { simulatedTools } from '../../../functions/core/tools/simulated.ts';
 import { findScenario } from '../../../functions/core/world/scenario.ts';
 import { createWorld, InvalidClockAdvance, worldNow } from '../../../functions/core/world/world.ts';
 import { DynamoWorldStore, MemoryWorldStore, WorldNotFound } from '../../../functions/core/world/world-store.ts';
 import { waitSecondsOf } from '../../../lib/local/step-functions.ts';
+import { mockDocumentClient } from './helpers.ts';
 
 const NOW = new Date('2026-03-14T12:30:00.000Z');
 const scenario = findScenario('error-rate');
@@ -54,9 +54,7 @@ describe('world clock', () => {
 });
 
 describe('DynamoWorldStore.advanceClock', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
-  afterEach(() => ddb.reset());
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+  const { ddb, doc } = mockDocumentClient();
 
   it('adds atomically to clockAdvanceMs on an existing world, and reads it back', async () => {
     ddb.on(UpdateCommand).resolves({});

@@ -1,10 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { applyAction, createWorld } from '../../../functions/core/world/world.ts';
 import { DynamoWorldStore, MAX_WORLD_ACTIONS, MemoryWorldStore, WorldNotFound } from '../../../functions/core/world/world-store.ts';
-import { allScenarios, NOW } from './helpers.ts';
+import { allScenarios, mockDocumentClient, NOW } from './helpers.ts';
 
 const scenario = allScenarios()[0];
 
@@ -29,9 +27,7 @@ describe('MemoryWorldStore', () => {
 });
 
 describe('DynamoWorldStore', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
-  afterEach(() => ddb.reset());
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+  const { ddb, doc } = mockDocumentClient();
 
   it('stores a world under WORLD#<id> / WORLD with the scenario as JSON, well under 400 KB', async () => {
     ddb.on(PutCommand).resolves({});
