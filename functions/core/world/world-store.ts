@@ -9,6 +9,7 @@
  * size is easy to check against DynamoDB's 400 KB item limit.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { plain } from '../store/plain.ts';
 import type { PastIncident } from '../tools/ports.ts';
 import { parseScenario, type Scenario } from './scenario.ts';
 import { checkClockAdvance, type WorldAction, type WorldState } from './world.ts';
@@ -101,9 +102,6 @@ const parseStoredScenario = (json: string, id: string): Scenario => {
   parsedScenarios.set(json, scenario);
   return scenario;
 };
-
-/** Plain JSON (drops undefined, which the DynamoDB marshaller rejects unless told otherwise). */
-const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 const scenarioJson = (state: WorldState): string => {
   const json = JSON.stringify(state.scenario);
