@@ -18,6 +18,7 @@ import { OpeningSweeper } from './opening-sweeper.ts';
 import { toolUseOf } from '../functions/core/agents/tool-use.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
+import { GRACE_CHECKS } from '../functions/core/verify-policy.ts';
 import { grantToolAdapters, resolveToolSettings, type ToolSettings, type ToolsChoice, ToolSettingsInvalid } from './tool-adapters.ts';
 import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowance } from './nag-acknowledgements.ts';
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
@@ -147,8 +148,8 @@ export const resolveSettings = (props: IncidentAutopilotStackProps): StackSettin
  */
 export const executionTimeout = (s: StackSettings): Duration => {
   const agentBudgetSeconds = 30 * 60;
-  // One check more than maxVerifyChecks when the last verdict is "not yet" (verify.ts GRACE_CHECKS).
-  const verifySeconds = (s.maxVerifyChecks + 1) * (s.verifyWaitSeconds + 120);
+  // GRACE_CHECKS more than maxVerifyChecks when the last verdict is "not yet" (see agents/verify.ts).
+  const verifySeconds = (s.maxVerifyChecks + GRACE_CHECKS) * (s.verifyWaitSeconds + 120);
   return Duration.seconds(s.approvalTimeoutSeconds + verifySeconds + agentBudgetSeconds);
 };
 

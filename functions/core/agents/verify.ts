@@ -41,6 +41,7 @@ import { callGraph, dependentsOf } from '../analysis/changes.ts';
 import { type Baseline, DEFAULT_Z_THRESHOLD, median, robustBaseline } from '../analysis/metrics.ts';
 import { type ActionJournal, mitigationSteps } from '../store/journal.ts';
 import type { MetricSeries } from '../tools/ports.ts';
+import { GRACE_CHECKS } from '../verify-policy.ts';
 import { recordedNodes } from './recorded.ts';
 import { EarlierAgentMissing } from './rootcause.ts';
 import { runAgent, summarise } from './runtime.ts';
@@ -69,8 +70,7 @@ export const REL_TOLERANCE = 0.25;
 export const NOISE_Z = DEFAULT_Z_THRESHOLD;
 /** Fresh (post-mitigation) minutes the verdict needs, and the newest this many are the ones judged. */
 export const FRESH_POINTS = 3;
-/** Extra checks granted when the last verdict is "not yet" (too few fresh minutes, or converging). */
-export const GRACE_CHECKS = 1;
+export { GRACE_CHECKS } from '../verify-policy.ts';
 /** How far back the window reaches when the mitigation time is unknown. */
 export const RECENT_WINDOW_MINUTES = 10;
 
