@@ -201,6 +201,12 @@ export const FaultCategory = z.enum([
   'cache',
   'certificate',
   'dns',
+  // Mechanisms without a change (issue 11): what runs out or stops, whatever triggered it.
+  'disk-full',
+  'file-descriptors',
+  'throttling',
+  'queue-backlog',
+  'credential',
   'unknown',
 ]);
 export type FaultCategory = z.infer<typeof FaultCategory>;

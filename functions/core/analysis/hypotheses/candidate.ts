@@ -20,7 +20,20 @@ export interface TestedPrediction {
 }
 
 export interface Candidate {
-  readonly kind: 'change' | 'traffic-surge' | 'resource-leak' | 'dependency-outage' | 'service-fault' | 'metric-origin';
+  readonly kind:
+    | 'change'
+    | 'traffic-surge'
+    | 'resource-leak'
+    | 'dependency-outage'
+    | 'service-fault'
+    | 'metric-origin'
+    // Causes that are not a recent change (issue 11), one file each.
+    | 'disk-exhaustion'
+    | 'fd-exhaustion'
+    | 'quota-throttling'
+    | 'scheduled-job'
+    | 'queue-backlog'
+    | 'expiry';
   readonly summary: string;
   readonly service: string;
   readonly category: FaultCategory;
