@@ -29,6 +29,7 @@ import { type Candidate, pick, withReason } from './candidate.ts';
 import {
   MINUTE_MS,
   STEADY_TREND_TAU,
+  type Template,
   type World,
   amplification,
   anomalyIds,
@@ -75,6 +76,40 @@ const SLOW_BURN_METRICS = [METRICS.memory, METRICS.dbPoolActive, METRICS.cpu, ME
 /** A slow burn's climb after the deploy must be this many times steeper than the drift before it. */
 export const SLOW_BURN_SLOPE_RATIO = 3;
 
+interface SlowBurn {
+  readonly metric: string;
+  readonly growth: number;
+  readonly id: string;
+  /** The deploy precedes the series: the climb is seen from the series' start, not from the deploy. */
+  readonly sinceMinutes?: number;
+}
+
+/** A burn older than the series must climb this steadily (τ), for this long, by this much (cf. resource-leak.ts). */
+const UNSEEN_START_TAU = 0.8;
+const UNSEEN_START_MIN_MINUTES = 150;
+const UNSEEN_START_GROWTH = 1.03;
+
+/**
+ * A slow burn that began before the series does (a leak deployed a day ago, read through a look-back of hours):
+ * the deploy precedes the first point, the changed service's memory climbs without pause from that point to the
+ * onset, and no later change to the service was deployed before the onset — so nothing but this deploy can have
+ * started it. The growth over the look-back is small next to the level, so steadiness, not a factor, tells it.
+ */
+const olderThanTheSeries = (w: World, change: ChangeRequest, deployed: number, end: number): SlowBurn | undefined => {
+  const series = seriesOf(w, change.service, METRICS.memory);
+  if (!series || Date.parse(series.points[0].t) <= deployed) return undefined;
+  const later = w.input.changes.some((c) => c.id !== change.id && c.service === change.service && c.state === 'implemented' && Date.parse(c.deployedAt) > deployed && Date.parse(c.deployedAt) <= end);
+  if (later) return undefined;
+  const points = series.points.filter((p) => Date.parse(p.t) <= end);
+  if (points.length < 5) return undefined;
+  const minutes = (Date.parse(points[points.length - 1].t) - Date.parse(points[0].t)) / MINUTE_MS;
+  const v = points.map((p) => p.v);
+  const fifth = Math.max(1, Math.floor(v.length / 5));
+  const growth = median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
+  if (minutes < UNSEEN_START_MIN_MINUTES || trendTau(v) < UNSEEN_START_TAU || growth < UNSEEN_START_GROWTH) return undefined;
+  return { metric: METRICS.memory, growth, id: seriesId(series), sinceMinutes: Math.round(minutes) };
+};
+
 /**
  * A slow burn: a metric of the changed service climbs steadily from the deploy to the onset (a leak, a creeping
  * pool), much faster than it drifted in the hour before. This makes a lag longer than
@@ -85,10 +120,12 @@ export const SLOW_BURN_SLOPE_RATIO = 3;
  * So the climb (Sen's slope after the deploy) must be steady (tau) and at least `SLOW_BURN_SLOPE_RATIO` times
  * the drift before it, and the level must have grown by 20% by the onset.
  */
-const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): { metric: string; growth: number; id: string } | undefined => {
+const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): SlowBurn | undefined => {
   const deployed = Date.parse(change.deployedAt);
   const end = Date.parse(onset ?? '');
   if (Number.isNaN(deployed) || Number.isNaN(end) || end <= deployed) return undefined;
+  const older = olderThanTheSeries(w, change, deployed, end);
+  if (older) return older;
   for (const metric of SLOW_BURN_METRICS) {
     const series = seriesOf(w, change.service, metric);
     if (!series) continue;
@@ -105,6 +142,32 @@ const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): {
   return undefined;
 };
 
+
+/** How long a latent code path may lie dormant after its deploy (the change look-back of the root-cause agent). */
+export const MAX_DORMANT_MINUTES = 6 * 60;
+
+/**
+ * A latent code path of `change` (see testChange): the deploy lies beyond a plausible lag before the onset but
+ * within `MAX_DORMANT_MINUTES`; its service is an origin of the failure; no later change to that service was deployed
+ * before the onset; and the service shows new error templates of its own first seen after the deploy and no earlier
+ * than shortly before the onset (a fault that smouldered since the deploy would have shown them sooner).
+ */
+const latentCodePath = (w: World, change: ChangeRequest, onset: string | undefined): { errors: Template[] } | undefined => {
+  const deployed = Date.parse(change.deployedAt);
+  const start = Date.parse(onset ?? '');
+  if (Number.isNaN(deployed) || Number.isNaN(start)) return undefined;
+  const lag = (start - deployed) / MINUTE_MS;
+  if (lag <= MAX_PLAUSIBLE_LAG_MINUTES || lag > MAX_DORMANT_MINUTES || !w.origins.has(change.service)) return undefined;
+  const later = w.input.changes.some((c) => c.id !== change.id && c.service === change.service && c.state === 'implemented' && Date.parse(c.deployedAt) > deployed && Date.parse(c.deployedAt) <= start);
+  if (later) return undefined;
+  const errors = w.input.templates.filter(
+    (t) => t.novel && t.service === change.service && /error|fatal|crit/i.test(t.level) && Date.parse(t.firstSeen) >= start - DORMANT_ONSET_SLACK_MINUTES * MINUTE_MS,
+  );
+  return errors.length > 0 ? { errors } : undefined;
+};
+
+/** A dormant fault's first new errors may lead the onset the metrics show by this much. */
+const DORMANT_ONSET_SLACK_MINUTES = 10;
 
 /**
  * Most faults a change causes show within minutes of the deploy (a config reload, a rolling restart). An onset
@@ -134,19 +197,35 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
   const saturated = limit && w.origins.has(change.service) ? atLimit(w, change.service, limit) : undefined;
   const rise = late && !burn && limit?.direction === 'lowered' && saturated ? loadRise(w, change, target, onset) : undefined;
   const latent = rise && rise.ratio >= LOAD_RISE_RATIO ? rise : undefined;
+  // A latent code path: beyond a plausible lag, nothing building up — but the changed service is where the
+  // fault starts, nothing was changed on it since, and errors of its own never seen before appear at the onset.
+  // Code that only misbehaves on some input, at some hour or once a cache of the old version's data expires
+  // fires long after the deploy; the last change to the failing service is then the suspect a newer change
+  // elsewhere must not displace.
+  const dormant = !burn && !latent && time.verdict === 'inconclusive' ? latentCodePath(w, change, onset) : undefined;
   const timeCheck: Check = burn
-    ? { verdict: 'supported', reason: `slow burn: ${burn.metric} of ${change.service} climbs steadily from the deploy (×${burn.growth.toFixed(2)} by the onset, ${Math.round(time.lagMinutes!)} min later)` }
+    ? {
+        verdict: 'supported',
+        reason: burn.sinceMinutes
+          ? `slow burn older than the series: ${burn.metric} of ${change.service} climbs without pause through all ${burn.sinceMinutes} min read before the onset (×${burn.growth.toFixed(2)}), and ${change.id}, ${Math.round(time.lagMinutes!)} min before the onset, is the last change to it`
+          : `slow burn: ${burn.metric} of ${change.service} climbs steadily from the deploy (×${burn.growth.toFixed(2)} by the onset, ${Math.round(time.lagMinutes!)} min later)`,
+      }
     : latent
       ? { verdict: 'supported', reason: `latent limit: ${limit!.reason}; ${change.service} fails at it (${saturated!.reason}) once its load reached it — traffic ×${latent.ratio.toFixed(2)} from before the deploy to the onset, ${Math.round(time.lagMinutes!)} min later` }
-      : time;
+      : dormant
+        ? { verdict: 'supported', reason: `latent code path: ${time.reason}, but it is the last change to ${change.service}, where the fault starts, and its own new errors appear only at the onset ("${dormant.errors[0].template.slice(0, 100)}")` }
+        : time;
   // Weight: a prompt onset (or a slow burn or a load reaching a lowered limit leading to it) is strong timing
-  // evidence; an onset that follows a deploy by half an hour with nothing building up in between is merely not excluded.
-  const timingWeight = burn || latent ? 2 : late && time.verdict === 'supported' ? LATE_TIMING_WEIGHT : 1.5;
-  const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min, as a slow burn or when the load reaches a limit it lowered`, timeCheck), timingWeight, [
+  // evidence; an onset that follows a deploy by half an hour with nothing building up in between is merely not
+  // excluded, and so is a latent code path.
+  // A burn whose start the series does not show is timed by elimination (the last change to the service), not seen.
+  const timingWeight = burn?.sinceMinutes ? 1.5 : burn || latent ? 2 : (late && time.verdict === 'supported') || dormant ? LATE_TIMING_WEIGHT : 1.5;
+  const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min, as a slow burn, when the load reaches a limit it lowered, or as a latent code path`, timeCheck), timingWeight, [
     id,
     ...anomalyIds(w, target),
     ...(burn ? [burn.id] : []),
     ...(latent ? [latent.id, ...saturated!.evidenceIds] : []),
+    ...(dormant ? templateIds(dormant.errors) : []),
   ], {
     decisive: true,
     missing: time.verdict === 'inconclusive' && time.lagMinutes === undefined ? `the onset of the anomaly on ${target}` : undefined,
@@ -216,7 +295,7 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
   // deploy until something gives — the heap fills and pods are OOM-killed, the pool runs dry — and that moment
   // can come well after its climb became an anomaly: while it burns, every error first seen after the deploy
   // may be its doing.
-  const horizon = burn || latent ? Infinity : MAX_PLAUSIBLE_LAG_MINUTES;
+  const horizon = burn || latent || dormant ? Infinity : MAX_PLAUSIBLE_LAG_MINUTES;
   const novel = symptomOnly ? [] : w.input.templates.filter((t) => t.novel && (t.service === change.service || (callers.has(t.service) && namesIt(t.template))));
   const after = novel.filter((t) => {
     const lag = (Date.parse(t.firstSeen) - deployed) / MINUTE_MS;
@@ -255,42 +334,97 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
     kind: 'change',
     summary: `${change.id} "${change.title}" (${change.type} on ${change.service}: ${what}) deployed ${change.deployedAt}${lag}`,
     service: change.service,
-    category: changeCategory(change, drift?.metric, ownSymptoms(w, change.service)),
+    category: changeCategory(change, drift?.metric, ownSymptoms(w, change.service), {
+      tier: w.graph.tiers.get(change.service),
+      callerSymptoms: callerSymptoms(w, change.service),
+      atLoweredLimit: limit?.direction === 'lowered' && !!saturated,
+    }),
     changeId: change.id,
     predictions: [timing, locality, semantic, novelty, ...mechanism],
   };
 };
 
-/** The changed service's own new error templates and anomalous metrics, service names left out. */
+/**
+ * The changed service's own new error templates and anomalous metrics, service names left out. A hit ratio that
+ * falls is a symptom too (a cache that stopped hitting), though not a failure signal: the service serves on, and
+ * what fails is the store behind the cache.
+ */
 const ownSymptoms = (w: World, service: string): string[] => [
   ...w.input.templates.filter((t) => t.novel && t.service === service).map((t) => withoutServiceNames(w, t.template)),
-  ...w.input.anomalies.filter((a) => a.service === service && isFailureSignal(a)).map((a) => a.metric),
+  ...w.input.anomalies.filter((a) => a.service === service && (isFailureSignal(a) || isFallingHitRatio(a))).map((a) => a.metric),
 ];
+
+const isFallingHitRatio = (a: { metric: string; direction: string }) => a.direction === 'down' && /hit_?(ratio|rate)/i.test(a.metric);
+
+/**
+ * What the callers of a service say when their calls to it fail: their new error templates and their failing
+ * spans' errors that name it ("UnknownHostException: ledger.internal…", "SSLHandshakeException … (calling ledger)"),
+ * service names left out. A call that fails before it reaches the service (DNS, TLS) leaves no span of the
+ * service and nothing in its logs: its callers' words are the only ones that name the mechanism.
+ */
+const callerSymptoms = (w: World, service: string): string[] => {
+  const callers = w.graph.callers.get(service) ?? new Set<string>();
+  const own = tokens(service.replace(/-(service|svc|api)$/, ''));
+  const namesIt = (text: string) => own.size > 0 && [...own].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
+  const templates = w.input.templates.filter((t) => t.novel && callers.has(t.service) && namesIt(t.template)).map((t) => t.template);
+  const spans = w.input.traces.flatMap((t) => t.spans).filter((s) => s.status === 'ERROR' && s.error && callers.has(s.service) && namesIt(s.error)).map((s) => s.error!);
+  return [...templates, ...spans].map((text) => withoutServiceNames(w, text));
+};
+
+/** What else shapes a change's category besides its own text and symptoms (see `changeCategory`). */
+export interface ChangeContext {
+  /** The changed service's tier in the topology: a change to a database that slows it is a database fault. */
+  readonly tier?: string;
+  /** What the changed service's callers say when calls to it fail (`callerSymptoms`). */
+  readonly callerSymptoms?: readonly string[];
+  /** The change lowered a limit of its service and the service fails at it: its symptoms say which resource ran out. */
+  readonly atLoweredLimit?: boolean;
+}
+
+/** Mechanisms that only the callers can see: the call fails before it reaches the service (a name, a handshake). */
+const CONNECTION_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['dns', 'certificate']);
+
+/** The category most of the texts name, among `allowed`; undefined when none does. */
+const mostNamed = (texts: readonly string[], allowed: ReadonlySet<FaultCategory>): FaultCategory | undefined => {
+  const counts = new Map<FaultCategory, number>();
+  for (const text of texts) {
+    const c = categoryFromText(text.replace(/_/g, ' '));
+    if (allowed.has(c)) counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]))[0]?.[0];
+};
 
 /** What a slow burn in a resource says about the mechanism: memory that only grows leaks, so do connections never returned. */
 const SLOW_BURN_CATEGORY: Partial<Record<string, FaultCategory>> = { [METRICS.memory]: 'memory-leak', [METRICS.dbPoolActive]: 'connection-pool' };
 
 /**
- * The fault category of a change: the mechanism when the evidence shows one (a memory slow burn is a leak, a
- * pool that fills up from the deploy on leaks connections;
- * a change that names a connection pool, a cache, a certificate... is that kind of fault), else the change
- * type's default (a deploy is a bad deploy, a config or flag change a config change).
+ * The fault category of a change: the mechanism when the evidence shows one, else the change type's default (a
+ * deploy is a bad deploy, a config or flag change a config change). In order:
+ * - a slow burn names it (memory that only grows leaks; so does a pool that fills up from the deploy on);
+ * - a change that lowered a limit its service now fails at: what its own symptoms say ran out (a pool parameter
+ *   named after the database is still a pool that ran dry);
+ * - calls to the changed service that fail before reaching it: what its callers' errors name (a name that no
+ *   longer resolves after a record change is DNS, a failed handshake a certificate), whatever the change says;
+ * - a change that names a connection pool, a cache, a certificate... (not a deploy: its title names a feature);
+ * - a change to a database (its tier) slows or breaks the database: a database fault, whatever was changed on it;
+ * - a deploy whose own symptoms show it broke a resource of its own (its cache stopped hitting, its memory or
+ *   connections leak).
  */
-export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSymptoms: readonly string[] = []): FaultCategory => {
+export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSymptoms: readonly string[] = [], context: ChangeContext = {}): FaultCategory => {
   const mechanism = burnMetric ? SLOW_BURN_CATEGORY[burnMetric] : undefined;
   if (mechanism) return mechanism;
+  const ranOut = context.atLoweredLimit ? mostNamed(ownSymptoms, RESOURCE_CATEGORIES) : undefined;
+  if (ranOut) return ranOut;
+  const unreachable = mostNamed(context.callerSymptoms ?? [], CONNECTION_CATEGORIES);
+  if (unreachable) return unreachable;
   const specific = categoryFromText(`${change.title} ${change.configChange?.param ?? ''} ${change.type === 'deploy' ? '' : change.description}`);
   if (specific !== 'unknown' && change.type !== 'deploy') return specific;
+  if (context.tier === 'database') return 'database';
   // A deploy is a bad deploy, unless the changed service's own new symptoms show it broke a resource of its
   // own (its cache stopped hitting, its memory or connections leak): then that is the kind of fault.
   if (change.type === 'deploy') {
-    const counts = new Map<FaultCategory, number>();
-    for (const text of ownSymptoms) {
-      const c = categoryFromText(text.replace(/_/g, ' '));
-      if (RESOURCE_CATEGORIES.has(c)) counts.set(c, (counts.get(c) ?? 0) + 1);
-    }
-    const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]))[0];
-    if (top) return top[0];
+    const own = mostNamed(ownSymptoms, RESOURCE_CATEGORIES);
+    if (own) return own;
   }
   return CHANGE_CATEGORY[change.type] ?? specific;
 };

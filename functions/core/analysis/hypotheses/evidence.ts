@@ -269,10 +269,18 @@ export const withoutServiceNames = (w: World, text: string): string => {
   return names.reduce((t, n) => t.split(n).join(' '), text);
 };
 
+/**
+ * Words of a name that does not resolve, as resolvers and runtimes print it (Java's UnknownHostException, glibc's
+ * "Name or service not known" / "Temporary failure in name resolution", Go's "no such host", Node's getaddrinfo
+ * ENOTFOUND, a resolver's NXDOMAIN / SERVFAIL), and of the records a DNS change edits (a CNAME, a Route 53 record
+ * set or hosted zone).
+ */
+const DNS_TEXT = /\bdns\b|resolv|name resolution|nxdomain|servfail|unknownhost|unknown host|name or service not known|no such host|getaddrinfo|enotfound|\bcname\b|route ?53|hosted zone|record set/;
+
 /** A fault category read from text (for infrastructure changes and symptom wording). */
 export const categoryFromText = (text: string): FaultCategory => {
   const t = text.toLowerCase();
-  if (/\bdns\b|resolv|nxdomain/.test(t)) return 'dns';
+  if (DNS_TEXT.test(t)) return 'dns';
   if (/certif|\btls\b|\bssl\b|x509/.test(t)) return 'certificate';
   if (/hikari|connection pool|pool ?size|pool exhaust|pooltimeout/.test(t)) return 'connection-pool';
   if (/out ?of ?memory|\boom\b|heap|memory leak|gc overhead/.test(t)) return 'memory-leak';

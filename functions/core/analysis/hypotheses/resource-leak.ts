@@ -14,28 +14,53 @@ import { originPrediction } from './origin-prediction.ts';
 
 /** A leak: memory climbs steadily (Kendall's tau ≥ STEADY_TREND_TAU) and by at least this factor. */
 const LEAK_GROWTH = 1.2;
-/** How far back the leak check looks from the onset. */
+/** How far back the fast-leak check looks from the onset. */
 const LEAK_WINDOW_MINUTES = 120;
+/**
+ * A slow leak (started many hours before the window): over the whole look-back the climb is small next to the
+ * level, but it never stops. So: at least this steady (τ), over at least `SLOW_LEAK_MIN_MINUTES`, by at least
+ * `SLOW_LEAK_GROWTH` — and the runtime already struggles (its logs speak of GC pauses or memory).
+ */
+const SLOW_LEAK_TAU = 0.8;
+const SLOW_LEAK_GROWTH = 1.03;
+const SLOW_LEAK_MIN_MINUTES = 150;
+/** Below this growth, or this steadiness, over the fast-leak window, memory is not climbing — unless it climbs slowly over the whole look-back. */
+const FLAT_GROWTH = 1.1;
+const FLAT_TAU = 0.2;
+/** Words of a runtime short of memory: GC pauses, heap, out of memory. */
+export const MEMORY_PRESSURE_TEXT = /out ?of ?memory|heap|\bgc\b|garbage collect|\boom\b|memory|mark-compact|allocation failure/i;
+
+const growthOf = (v: readonly number[]): number => {
+  const fifth = Math.max(1, Math.floor(v.length / 5));
+  return median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
+};
 
 export const testResourceLeak = (w: World, service: string): Candidate => {
   const mem = seriesOf(w, service, METRICS.memory);
   const onset = Date.parse(w.onsetOf(service) ?? '');
   const points = (mem?.points ?? []).filter((p) => Number.isNaN(onset) || Date.parse(p.t) >= onset - LEAK_WINDOW_MINUTES * MINUTE_MS);
+  // The whole look-back up to the onset: where a slow leak shows.
+  const longPoints = (mem?.points ?? []).filter((p) => Number.isNaN(onset) || Date.parse(p.t) <= onset);
+  const longMinutes = longPoints.length > 1 ? (Date.parse(longPoints[longPoints.length - 1].t) - Date.parse(longPoints[0].t)) / MINUTE_MS : 0;
+  const oom = w.input.templates.filter((t) => t.service === service && MEMORY_PRESSURE_TEXT.test(t.template));
   let grow: Check;
   if (points.length < 5) grow = { verdict: 'inconclusive', reason: 'no memory series' };
   else {
     const v = points.map((p) => p.v);
-    const fifth = Math.max(1, Math.floor(v.length / 5));
     const tau = trendTau(v);
-    const growth = median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
+    const growth = growthOf(v);
+    const long = longPoints.map((p) => p.v);
+    const longTau = trendTau(long);
+    const longGrowth = growthOf(long);
     if (tau >= STEADY_TREND_TAU && growth >= LEAK_GROWTH) grow = { verdict: 'supported', reason: `memory climbs steadily (trend τ ${tau.toFixed(2)}), ×${growth.toFixed(2)} in ${LEAK_WINDOW_MINUTES} min` };
-    else if (growth < 1.1 || tau < 0.2) grow = { verdict: 'refuted', reason: `memory is not climbing (τ ${tau.toFixed(2)}, ×${growth.toFixed(2)})` };
-    else grow = { verdict: 'inconclusive', reason: `memory grew ×${growth.toFixed(2)} but not steadily (τ ${tau.toFixed(2)})` };
+    else if (longMinutes >= SLOW_LEAK_MIN_MINUTES && longTau >= SLOW_LEAK_TAU && longGrowth >= SLOW_LEAK_GROWTH && oom.length > 0) {
+      grow = { verdict: 'supported', reason: `memory climbs without pause over the ${Math.round(longMinutes)} min before the onset (τ ${longTau.toFixed(2)}, ×${longGrowth.toFixed(2)}) and the runtime already struggles: a slow leak that began before the look-back` };
+    } else if ((growth < FLAT_GROWTH || tau < FLAT_TAU) && !(longTau >= SLOW_LEAK_TAU && longGrowth >= SLOW_LEAK_GROWTH)) grow = { verdict: 'refuted', reason: `memory is not climbing (τ ${tau.toFixed(2)}, ×${growth.toFixed(2)})` };
+    else grow = { verdict: 'inconclusive', reason: `memory grew ×${growth.toFixed(2)} (τ ${tau.toFixed(2)}) in ${LEAK_WINDOW_MINUTES} min, ×${longGrowth.toFixed(2)} (τ ${longTau.toFixed(2)}) over ${Math.round(longMinutes)} min: not enough for a leak` };
   }
   const growth = pick(grow.verdict, withReason(`memory of ${service} grows monotonically`, grow), 2, [...(mem ? [seriesId(mem)] : []), ...anomalyIds(w, service, METRICS.memory)], {
     missing: mem ? undefined : `memory of ${service}`,
   });
-  const oom = w.input.templates.filter((t) => t.service === service && /out ?of ?memory|heap|\bgc\b|garbage collect|\boom\b|memory/i.test(t.template));
   const oomP = pick(oom.length > 0 ? 'supported' : 'inconclusive', `errors in ${service} mention memory exhaustion — ${oom.length > 0 ? `"${oom[0].template}"` : 'none do'}`, 1, templateIds(oom));
   return {
     kind: 'resource-leak',

@@ -1,0 +1,253 @@
+/**
+ * Unit: what a blamed change did, read from the phenomenon — a DNS record change whose callers cannot resolve the
+ * name (the service itself looks idle), a deploy whose cache stopped hitting (the database is the loud symptom), a
+ * change to a database that slows it, a lowered limit named after the database that is really a pool running dry —
+ * and when a change is blamed at all: an older deploy on the failing service whose code path fires long after it
+ * (a newer change elsewhere must not displace it), and a leak that began before the series look-back.
+ */
+import { describe, expect, it } from 'vitest';
+import { analyseRootCause, changeCategory, type RootCauseInput, type Template } from '../../../functions/core/analysis/hypotheses.ts';
+import type { Anomaly } from '../../../functions/core/model.ts';
+import type { ChangeRequest, MetricSeries, ServiceNode, Trace } from '../../../functions/core/tools/ports.ts';
+
+const T0 = Date.parse('2026-05-02T09:00:00.000Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+
+const anomaly = (service: string, metric: string, baseline: number, current: number, onsetMin: number, score = 40): Anomaly => ({
+  service,
+  metric,
+  baseline,
+  current,
+  score,
+  direction: current >= baseline ? 'up' : 'down',
+  onset: at(onsetMin),
+  evidenceIds: [`anomaly:${service}:${metric}`],
+});
+const template = (service: string, text: string, firstSeenMin: number, level = 'ERROR'): Template => ({
+  id: `${service}-${text.length}`,
+  template: text,
+  service,
+  level,
+  count: 80,
+  firstSeen: at(firstSeenMin),
+  lastSeen: at(0),
+  novel: true,
+  evidenceIds: [`log-template:${service}:${text.length}`],
+});
+const change = (id: string, service: string, deployedMin: number, type: ChangeRequest['type'], title: string, description = title, extra: Partial<ChangeRequest> = {}): ChangeRequest => ({
+  id,
+  service,
+  type,
+  title,
+  description,
+  deployedAt: at(deployedMin),
+  state: 'implemented',
+  ...(type === 'deploy' ? { version: { from: '3.1.0', to: '3.2.0' } } : {}),
+  ...extra,
+});
+/** One point per minute over the last `minutes` minutes. */
+const perMinute = (service: string, metric: string, minutes: number, f: (m: number) => number): MetricSeries => ({
+  service,
+  metric,
+  unit: '',
+  points: Array.from({ length: minutes + 1 }, (_, i) => ({ t: at(i - minutes), v: f(i - minutes) })),
+});
+/** Traces from `root` whose deepest failing span is `caller`, which failed to reach `callee` with `error`. */
+const failedCalls = (root: string, caller: string, callee: string, error: string, n = 6): Trace[] =>
+  Array.from({ length: n }, (_, i) => ({
+    traceId: `t${i}`,
+    rootService: root,
+    startedAt: at(-2),
+    totalMs: 40,
+    status: 'ERROR' as const,
+    spans: [
+      { spanId: 'a', service: root, operation: 'GET /orders', startedAt: at(-2), durationMs: 40, status: 'ERROR' as const, error: `call to ${caller} failed` },
+      { spanId: 'b', parentSpanId: 'a', service: caller, operation: 'GET /orders', startedAt: at(-2), durationMs: 30, status: 'ERROR' as const, error: `${error} (calling ${callee})` },
+    ],
+  }));
+/** Small deterministic wobble, so that flat series are not perfectly flat. */
+const wobble = (m: number) => Math.sin(m * 1.7) * 0.8;
+
+describe('unit: a DNS change breaks the name of a service its callers cannot resolve', () => {
+  // web → orders → pricing; pricing's CNAME was repointed 4 min before the onset: orders fails to resolve it
+  // (no pricing span, nothing in pricing's logs), pricing serves less and less. The change's text names no mechanism.
+  const topology: ServiceNode[] = [
+    { name: 'web', tier: 'frontend', calls: ['orders-service'] },
+    { name: 'orders-service', tier: 'backend', calls: ['pricing-engine'] },
+    { name: 'pricing-engine', tier: 'backend', calls: [] },
+  ];
+  const input: RootCauseInput = {
+    incident: { service: 'web', startedAt: at(-6) },
+    anomalies: [
+      anomaly('web', 'error_rate_pct', 0.1, 30, -6, 200),
+      anomaly('orders-service', 'error_rate_pct', 0.1, 45, -6, 500),
+      anomaly('pricing-engine', 'throughput_rps', 80, 20, -6, 15),
+    ],
+    templates: [template('web', 'call to orders-service failed: HTTP <*> Internal Server Error', -6)],
+    changes: [change('CHG-7', 'pricing-engine', -10, 'infrastructure', 'Point pricing-engine.prod.example at the new load balancer', 'Moves the pricing-engine entry to the new internal balancer.')],
+    topology,
+    traces: failedCalls('web', 'orders-service', 'pricing-engine', 'java.net.UnknownHostException: pricing-engine.prod.example: Name or service not known'),
+    series: [],
+    now: at(0),
+  };
+
+  it('blames the change as a DNS fault: what the callers say when the name does not resolve', () => {
+    const out = analyseRootCause(input);
+    expect(out.rootCauses[0]).toMatchObject({ service: 'pricing-engine', changeId: 'CHG-7', category: 'dns' });
+  });
+
+  it('reads the resolver wording of other runtimes too, and a change that names the record it edits', () => {
+    for (const error of ['getaddrinfo ENOTFOUND pricing-engine.prod.example', 'dial tcp: lookup pricing-engine.prod.example: no such host', 'Temporary failure in name resolution']) {
+      const out = analyseRootCause({ ...input, traces: failedCalls('web', 'orders-service', 'pricing-engine', error) });
+      expect(out.rootCauses[0]).toMatchObject({ changeId: 'CHG-7', category: 'dns' });
+    }
+    const cname = change('CHG-8', 'pricing-engine', -10, 'infrastructure', 'Replace the pricing-engine CNAME');
+    expect(changeCategory(cname)).toBe('dns');
+  });
+});
+
+describe('unit: a change category read from the phenomenon', () => {
+  it('reads a change to a database that names no mechanism as a database fault', () => {
+    const resize = change('CHG-1', 'orders-pg', -5, 'infrastructure', 'Resize orders-pg to a smaller instance class');
+    const audit = change('CHG-2', 'orders-pg', -5, 'config', 'Set log_statement to all on orders-pg', 'Needed for the audit review.', { configChange: { param: 'log_statement', old: 'none', new: 'all' } });
+    expect(changeCategory(resize, undefined, [], { tier: 'database' })).toBe('database');
+    expect(changeCategory(audit, undefined, [], { tier: 'database' })).toBe('database');
+    // The same changes on a service that is not a database keep their type's category.
+    expect(changeCategory(audit, undefined, [], { tier: 'backend' })).toBe('config-change');
+  });
+
+  it('reads a lowered limit its service fails at as the resource its own symptoms say ran out, whatever the parameter is called', () => {
+    const cut = change('CHG-3', 'cart-service', -3, 'config', 'Set database.max_connections_per_pod to 2 on cart-service', 'Reduce connections.', {
+      configChange: { param: 'database.max_connections_per_pod', old: '20', new: '2' },
+    });
+    const symptoms = ['HikariPool-1 - Connection is not available, request timed out after <*>ms', 'latency_p99_ms'];
+    expect(changeCategory(cut, undefined, symptoms, { atLoweredLimit: true })).toBe('connection-pool');
+    // Not at the limit: the parameter's words decide, as before.
+    expect(changeCategory(cut, undefined, symptoms)).toBe('database');
+  });
+
+  it('reads a deploy whose cache stopped hitting as a cache fault although the hit ratio falling is no failure signal', () => {
+    // catalog → catalog-db; the deploy evicts the cache: the hit ratio falls, the database takes the misses.
+    const topology: ServiceNode[] = [
+      { name: 'shop-web', tier: 'frontend', calls: ['catalog-engine'] },
+      { name: 'catalog-engine', tier: 'backend', calls: ['catalog-redis', 'catalog-db'] },
+      { name: 'catalog-redis', tier: 'cache', calls: [] },
+      { name: 'catalog-db', tier: 'database', calls: [] },
+    ];
+    const input: RootCauseInput = {
+      incident: { service: 'shop-web', startedAt: at(-6) },
+      anomalies: [
+        anomaly('catalog-db', 'error_rate_pct', 0.01, 11, -6, 900),
+        anomaly('catalog-db', 'cpu_pct', 35, 100, -7),
+        anomaly('catalog-db', 'throughput_rps', 1500, 6000, -7),
+        anomaly('catalog-engine', 'error_rate_pct', 0.2, 8, -6, 150),
+        anomaly('catalog-engine', 'cache_hit_ratio_pct', 92, 70, -7, 5),
+        anomaly('shop-web', 'error_rate_pct', 0.1, 5, -6, 140),
+      ],
+      templates: [
+        template('catalog-db', 'canceling statement due to statement timeout', -6),
+        template('catalog-engine', 'call to catalog-db failed: Read timed out after <*>', -6),
+      ],
+      changes: [change('CHG-9', 'catalog-engine', -9, 'deploy', 'catalog: move reads to the new repository layer')],
+      topology,
+      traces: [],
+      series: [
+        perMinute('catalog-engine', 'throughput_rps', 60, (m) => 500 + wobble(m)),
+        perMinute('catalog-db', 'throughput_rps', 60, (m) => (m < -9 ? 1500 : 6000) + wobble(m)),
+      ],
+      now: at(0),
+    };
+    const out = analyseRootCause(input);
+    expect(out.rootCauses[0]).toMatchObject({ service: 'catalog-engine', changeId: 'CHG-9', category: 'cache' });
+  });
+});
+
+describe('unit: an older deploy whose code path fires long after it, beside a newer change', () => {
+  // web → quotes-service; quotes was deployed 75 min before the onset; its new exception appears only at the
+  // onset. A harmless deploy of web lands 2 min before it.
+  const topology: ServiceNode[] = [
+    { name: 'web', tier: 'frontend', calls: ['quotes-service'] },
+    { name: 'quotes-service', tier: 'backend', calls: [] },
+  ];
+  const failing: Trace[] = Array.from({ length: 8 }, (_, i) => ({
+    traceId: `q${i}`,
+    rootService: 'web',
+    startedAt: at(-3),
+    totalMs: 90,
+    status: 'ERROR' as const,
+    spans: [
+      { spanId: 'a', service: 'web', operation: 'GET /quote', startedAt: at(-3), durationMs: 90, status: 'ERROR' as const, error: 'call failed' },
+      { spanId: 'b', parentSpanId: 'a', service: 'quotes-service', operation: 'GET /quote', startedAt: at(-3), durationMs: 60, status: 'ERROR' as const, error: 'IllegalArgumentException: No enum constant QuoteStatus.EXPIRED' },
+    ],
+  }));
+  const input = (quotesErrorFirstSeen: number, laterQuotesChange = false): RootCauseInput => ({
+    incident: { service: 'web', startedAt: at(-5) },
+    anomalies: [anomaly('web', 'error_rate_pct', 0.1, 30, -5, 200), anomaly('quotes-service', 'error_rate_pct', 0.1, 40, -5, 600)],
+    templates: [
+      template('quotes-service', 'request <*> failed: IllegalArgumentException: No enum constant QuoteStatus.EXPIRED', quotesErrorFirstSeen),
+      template('web', 'call to quotes-service failed: HTTP <*> Internal Server Error', -5),
+    ],
+    changes: [
+      change('CHG-OLD', 'quotes-service', -80, 'deploy', 'quotes: faster list endpoint'),
+      change('CHG-NEW', 'web', -7, 'deploy', 'web: new footer'),
+      ...(laterQuotesChange ? [change('CHG-MID', 'quotes-service', -30, 'config', 'Set quotes.page-size to 50 on quotes-service', 'Bigger pages.')] : []),
+    ],
+    topology,
+    traces: failing,
+    series: [],
+    now: at(0),
+  });
+
+  it('blames the last change to the failing service when its new errors appear only at the onset', () => {
+    const out = analyseRootCause(input(-5));
+    expect(out.rootCauses[0]).toMatchObject({ service: 'quotes-service', changeId: 'CHG-OLD', category: 'bad-deploy' });
+    expect(out.rootCauses[0].predictions[0]).toMatchObject({ result: 'supported' });
+    expect(out.rootCauses[0].predictions[0].statement).toMatch(/latent code path/);
+  });
+
+  it('does not when the service was changed again since, or its errors were there since the deploy', () => {
+    const later = analyseRootCause(input(-5, true)).considered.find((h) => h.changeId === 'CHG-OLD');
+    expect(later?.predictions[0].result).toBe('inconclusive');
+    const smouldering = analyseRootCause(input(-78)).considered.find((h) => h.changeId === 'CHG-OLD');
+    expect(smouldering?.predictions[0].result).toBe('inconclusive');
+  });
+});
+
+describe('unit: a leak that began before the look-back', () => {
+  // ledger-api leaks since a deploy 20 h ago: over the 3 h read before the onset its memory climbs only ×1.07 but
+  // without pause, and the JVM already spends its time in full GCs.
+  const topology: ServiceNode[] = [
+    { name: 'web', tier: 'frontend', calls: ['ledger-api'] },
+    { name: 'ledger-api', tier: 'backend', calls: [] },
+  ];
+  const memory = perMinute('ledger-api', 'memory_mb', 180, (m) => 1240 + (m + 180) * 0.5 + wobble(m) * 3);
+  const base: RootCauseInput = {
+    incident: { service: 'ledger-api', startedAt: at(-4) },
+    anomalies: [anomaly('ledger-api', 'latency_p99_ms', 500, 900, -4, 30)],
+    templates: [template('ledger-api', '[gc] Pause Full (G1 Evacuation Pause) <*>M-><*>M(1536M) <*>ms', -170, 'WARN')],
+    changes: [],
+    topology,
+    traces: [],
+    series: [memory, perMinute('ledger-api', 'throughput_rps', 180, (m) => 200 + wobble(m))],
+    now: at(0),
+  };
+
+  it('supports a leak of the service from a slow, unbroken climb and GC pressure', () => {
+    const out = analyseRootCause(base);
+    expect(out.rootCauses[0]).toMatchObject({ service: 'ledger-api', category: 'memory-leak' });
+    const growth = out.rootCauses[0].predictions.find((p) => /grows monotonically/.test(p.statement));
+    expect(growth?.result).toBe('supported');
+  });
+
+  it('blames the deploy older than the series as the leak, when it is the last change to the service', () => {
+    const out = analyseRootCause({ ...base, changes: [change('CHG-20H', 'ledger-api', -20 * 60, 'deploy', 'ledger: upgrade the runtime')] });
+    expect(out.rootCauses[0]).toMatchObject({ service: 'ledger-api', changeId: 'CHG-20H', category: 'memory-leak' });
+    expect(out.rootCauses[0].predictions[0].statement).toMatch(/older than the series/);
+  });
+
+  it('does not call flat memory a leak', () => {
+    const flat = analyseRootCause({ ...base, series: [perMinute('ledger-api', 'memory_mb', 180, (m) => 1240 + wobble(m) * 3)] });
+    const leak = flat.considered.find((h) => h.category === 'memory-leak' && !h.changeId);
+    expect(leak?.predictions.find((p) => /grows monotonically/.test(p.statement))?.result).toBe('refuted');
+  });
+});
