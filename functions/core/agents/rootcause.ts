@@ -10,6 +10,7 @@ import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
 import { readOriginEvidence } from '../analysis/origin-evidence.ts';
+import { RESOURCE_METRICS } from '../analysis/hypotheses/resource-evidence.ts';
 import { toReadings, traceRecord } from '../recorded/readings.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
 import { runAgent, summarise } from './runtime.ts';
@@ -41,6 +42,12 @@ const TRACE_LIMIT = 50;
 export const ROOTCAUSE_READINGS_BUDGET = 120_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The services the topology shows calling one of `services` (not themselves among them). */
+const callersOf = (topology: readonly ServiceNode[], services: readonly string[]): string[] => {
+  const wanted = new Set(services);
+  return topology.filter((n) => !wanted.has(n.name) && n.calls.some((c) => wanted.has(c))).map((n) => n.name);
+};
 
 export const findRootCause =
   (deps: AgentDeps) =>
@@ -104,9 +111,12 @@ export const findRootCause =
                 // Back far enough to see the earliest change's service before it was deployed (a slow burn).
                 from: iso(Math.max(onsetMs - MAX_SERIES_LOOKBACK_HOURS * HOUR_MS, Math.min(onsetMs - SERIES_LOOKBACK_HOURS * HOUR_MS, ...changes.map((c) => Date.parse(c.deployedAt) - HOUR_MS).filter((t) => !Number.isNaN(t))))),
                 to: iso(now),
-                // the changed services too: a change that floods a dependency shows in both throughputs
-                services: [...new Set([...anomalous, ...changes.map((c) => c.service)])],
-                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99],
+                // the changed services too: a change that floods a dependency shows in both throughputs; and the other
+                // callers of the anomalous services: a batch job that loads a shared database, a queue's producers
+                services: [...new Set([...anomalous, ...changes.map((c) => c.service), ...callersOf(topology, anomalous)])],
+                // Resources that run out with no change (disk, descriptors, quotas, certificates, queues): a service
+                // that does not publish one returns no series for it.
+                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, ...Object.values(RESOURCE_METRICS)],
               }),
             )) ?? []);
       const changed = new Set(changes.map((c) => c.service));

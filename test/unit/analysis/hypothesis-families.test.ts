@@ -10,7 +10,20 @@ describe('hypothesis families table', () => {
   it('has one entry per kind', () => {
     const kinds = FAMILIES.map((f) => f.kind);
     expect(new Set(kinds).size).toBe(kinds.length);
-    expect([...kinds].sort()).toEqual(['change', 'dependency-outage', 'metric-origin', 'resource-leak', 'service-fault', 'traffic-surge']);
+    expect([...kinds].sort()).toEqual([
+      'change',
+      'dependency-outage',
+      'disk-exhaustion',
+      'expiry',
+      'fd-exhaustion',
+      'metric-origin',
+      'queue-backlog',
+      'quota-throttling',
+      'resource-leak',
+      'scheduled-job',
+      'service-fault',
+      'traffic-surge',
+    ]);
   });
 
   it('tests entries that share a subject selector subject by subject, in table order, and skips subjects a family has nothing for', () => {

@@ -20,6 +20,12 @@ import { testResourceLeak } from './resource-leak.ts';
 import { testServiceFault } from './service-fault.ts';
 import { externalDependencies, testDependencyOutage } from './dependency-outage.ts';
 import { metricOriginCandidates } from './metric-origin.ts';
+import { servicesWithDisk, testDiskExhaustion } from './disk-exhaustion.ts';
+import { servicesWithFds, testFdExhaustion } from './fd-exhaustion.ts';
+import { servicesWithQuota, testQuotaThrottling } from './quota-throttling.ts';
+import { jobServices, testScheduledJob } from './scheduled-job.ts';
+import { queueServices, testQueueBacklog } from './queue-backlog.ts';
+import { servicesWithCertificates, testExpiry } from './expiry.ts';
 
 export interface HypothesisFamily<Subject> {
   readonly kind: Candidate['kind'];
@@ -38,6 +44,13 @@ export const FAMILIES: readonly HypothesisFamily<unknown>[] = [
   family<string>({ kind: 'resource-leak', subjects: anomalousServices, test: testResourceLeak }),
   family<string>({ kind: 'service-fault', subjects: originServices, test: testServiceFault }),
   family<string>({ kind: 'dependency-outage', subjects: externalDependencies, test: testDependencyOutage }),
+  // Causes that are not a recent change (issue 11): each considers only the services that publish its signal.
+  family<string>({ kind: 'disk-exhaustion', subjects: servicesWithDisk, test: testDiskExhaustion }),
+  family<string>({ kind: 'fd-exhaustion', subjects: servicesWithFds, test: testFdExhaustion }),
+  family<string>({ kind: 'quota-throttling', subjects: servicesWithQuota, test: testQuotaThrottling }),
+  family<string>({ kind: 'scheduled-job', subjects: jobServices, test: testScheduledJob }),
+  family<string>({ kind: 'queue-backlog', subjects: queueServices, test: testQueueBacklog }),
+  family<string>({ kind: 'expiry', subjects: servicesWithCertificates, test: testExpiry }),
   // Tested where they are made (origin-hypotheses.ts): the subject is the candidate.
   family<Candidate>({ kind: 'metric-origin', subjects: metricOriginCandidates, test: (_w, c) => c }),
 ];
