@@ -211,6 +211,28 @@ export const FaultCategory = z.enum([
 ]);
 export type FaultCategory = z.infer<typeof FaultCategory>;
 
+/**
+ * Categories that name what triggered a fault (a deploy, a config or flag change) rather than how it fails: a
+ * hypothesis's `mechanism` is one of these only when the evidence does not show the mechanism, and an answer key
+ * with one of these as its category does not score the mechanism unless it names one (`expect.rootCause.mechanism`).
+ */
+export const TRIGGER_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['bad-deploy', 'config-change']);
+export const isTriggerCategory = (category: string | undefined): boolean => TRIGGER_CATEGORIES.has(category as FaultCategory);
+
+/**
+ * What set the fault off, apart from how it fails (issue 11): a change (`changeId`), load (a surge, demand growing
+ * into a quota), a scheduled job, an external dependency, something that expired, or the service itself with nothing
+ * outside it (a leak, a disk filling, a defect with no change). `service` is where that culprit lives.
+ */
+export const CulpritKind = z.enum(['change', 'load', 'job', 'dependency', 'expiry', 'service']);
+export type CulpritKind = z.infer<typeof CulpritKind>;
+export const Culprit = z.object({
+  kind: CulpritKind,
+  service: z.string(),
+  changeId: z.string().optional(),
+});
+export type Culprit = z.infer<typeof Culprit>;
+
 export const Prediction = z.object({
   statement: z.string(),
   result: z.enum(['supported', 'refuted', 'inconclusive']),
@@ -219,8 +241,16 @@ export const Prediction = z.object({
 export const Hypothesis = z.object({
   summary: z.string(),
   service: z.string(),
+  /** The compatibility field: one category for the culprit and the mechanism together, as before issue 11. */
   category: FaultCategory,
   changeId: z.string().optional(),
+  /**
+   * What triggered the fault, and how it fails (what runs out or stops). Optional only so that outputs stored before
+   * they existed, and a model's answer without them, still parse: the offline analysis always sets both, and the
+   * root-cause agent fills a model's omissions (analysis/hypotheses/culprit.ts `withCulprits`).
+   */
+  culprit: Culprit.optional(),
+  mechanism: FaultCategory.optional(),
   predictions: z.array(Prediction),
   confidence: z.number().min(0).max(1),
   evidenceIds,

@@ -16,6 +16,12 @@
  *   (nothing to find) the hit is
  *   an abstention (`expect.rootCause` is null, see `isFalseAlarm`).
  * - top-3 hit: one of the three hypotheses kept matches (a false alarm: abstained).
+ * - culprit top-1 (issue 11): the top-1 names the expected service and, when the key names one, the expected change,
+ *   whatever the category, and the agent did not abstain (a false alarm: abstained). What set the fault off, apart
+ *   from how it fails.
+ * - mechanism top-1: the top-1's mechanism (how it fails; its category for a hypothesis without one) is the key's —
+ *   `expect.rootCause.mechanism`, else its category unless that names only a trigger (bad-deploy, config-change),
+ *   when the mechanism is not scored (null) — and the agent did not abstain. A false alarm has none to score.
  * - Brier: (confidence of the top-1 − [top-1 is right])², averaged; a run without a hypothesis counts 0 confidence.
  * - resolved / mitigation: whether the incident ended RESOLVED and whether the first executed action is the
  *   expected kind (reported, not part of `pass`: the diagnosis is what is scored).
@@ -48,6 +54,7 @@ import { registerRecording, replayAlert, unregisterRecording } from '../../funct
 import { RECORDED_ACTION_REFUSED } from '../../functions/core/tools/recorded.ts';
 import { DEFAULT_RECOVERY_LAG_SECONDS } from '../../functions/core/world/world.ts';
 import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, parseScenario, type Scenario } from '../../functions/core/world/scenario.ts';
+import { isTriggerCategory } from '../../functions/core/model.ts';
 import { familyOf, generateIncident, GeneratorError, SEED } from '../../functions/core/world/generator.ts';
 import { ApiClient } from './client.ts';
 import { ApprovalWatcher, decideWhenRequested, seedScenario, summarise } from './incident-run.ts';
@@ -66,6 +73,9 @@ export interface Hypothesis {
   readonly service?: string;
   readonly category?: string;
   readonly changeId?: string;
+  /** What set it off and how it fails (absent from a hypothesis made before issue 11). */
+  readonly culprit?: { readonly kind?: string; readonly service?: string; readonly changeId?: string };
+  readonly mechanism?: string;
   readonly confidence?: number;
   readonly summary?: string;
 }
@@ -93,6 +103,13 @@ export interface ScenarioResult {
   readonly top3: boolean;
   /** The top-1 hypothesis names the expected service (change and category aside), not abstained; a false alarm: abstained. */
   readonly serviceTop1?: boolean;
+  /**
+   * The top-1 names the expected culprit: the service and, when the key names one, the change (category aside), not
+   * abstained; a false alarm: abstained. Absent in results made before it existed.
+   */
+  readonly culpritTop1?: boolean;
+  /** The top-1's mechanism is the expected one, not abstained; null when the key scores no mechanism (see the header). */
+  readonly mechanismTop1?: boolean | null;
   readonly confidence: number;
   /** Whether the top-1 hypothesis (even one the agent abstained on) is the expected cause: what Brier scores. */
   readonly topRight: boolean;
@@ -118,6 +135,10 @@ export interface KindSummary {
   readonly top3: number | null;
   /** Share whose top-1 names the expected service (change and category aside). */
   readonly serviceTop1: number | null;
+  /** Share whose top-1 names the expected culprit (service, and change when the key has one). */
+  readonly culpritTop1: number | null;
+  /** Share, of the runs whose key scores a mechanism, whose top-1 names it; null when none does. */
+  readonly mechanismTop1: number | null;
   readonly brier: number | null;
   readonly abstained: number;
   /** Scenarios and generated incidents only (a recording's actions cannot run): null for recordings. */
@@ -136,6 +157,10 @@ export interface EvalResult {
   readonly top3: number;
   /** Share whose top-1 names the expected service (change and category aside); 0 when nothing is scored. */
   readonly serviceTop1: number;
+  /** Share whose top-1 names the expected culprit (service, and change when the key has one); null when nothing is scored. */
+  readonly culpritTop1: number | null;
+  /** Share, of the runs whose key scores a mechanism, whose top-1 names it; null when none does. */
+  readonly mechanismTop1: number | null;
   readonly brier: number;
   /** How many runs abstained. */
   readonly abstained: number;
@@ -214,7 +239,7 @@ export interface EvalOptions {
 
 /** An answer key: a scenario's (every field given) or a recording's (only what the dataset knows). */
 export interface AnswerKey {
-  readonly rootCause: { readonly service: string; readonly category?: string; readonly changeId?: string } | null;
+  readonly rootCause: { readonly service: string; readonly category?: string; readonly changeId?: string; readonly mechanism?: string } | null;
   readonly mitigation?: { readonly kind: string; readonly service?: string; readonly target?: string };
 }
 
@@ -233,6 +258,30 @@ export const matches = (h: Hypothesis | undefined, expect: AnswerKey): boolean =
 };
 
 /**
+ * The mechanism an answer key scores: the one it names, else its category unless that names only a trigger
+ * (bad-deploy, config-change); null when there is none to score (a false alarm, a trigger, a recording without a
+ * category).
+ */
+export const expectedMechanism = (expect: AnswerKey): string | null => {
+  const want = expect.rootCause;
+  if (!want) return null;
+  if (want.mechanism) return want.mechanism;
+  return want.category && !isTriggerCategory(want.category) ? want.category : null;
+};
+
+/** Whether a hypothesis names the expected culprit: its service and, when the key names one, its change (category aside). */
+export const culpritMatches = (h: Hypothesis | undefined, expect: AnswerKey): boolean => {
+  const want = expect.rootCause;
+  if (!h || !want) return false;
+  const service = h.culprit?.service ?? h.service;
+  const changeId = h.culprit?.changeId ?? h.changeId;
+  return service === want.service && (!want.changeId || changeId === want.changeId);
+};
+
+/** A hypothesis's mechanism: the one it names, else its category (a hypothesis made before issue 11). */
+const mechanismOfHypothesis = (h: Hypothesis | undefined): string | undefined => h?.mechanism ?? h?.category;
+
+/**
  * Scores one finished run (pure: unit-tested without a twin). The mitigation is the first action that succeeded; a
  * recording's actions cannot succeed, so for one (`attempted`) it is the first action the executor attempted.
  */
@@ -240,13 +289,14 @@ export const scoreRun = (
   scenario: { expect: AnswerKey },
   run: { rootCauses: readonly Hypothesis[]; abstained: boolean; status: string; actions?: readonly { kind: string; service: string; target?: string; status: string }[] },
   opts: { attempted?: boolean } = {},
-): Pick<ScenarioResult, 'pass' | 'expected' | 'top1' | 'top3' | 'serviceTop1' | 'confidence' | 'topRight' | 'abstained' | 'falseAlarm' | 'mitigation' | 'mitigationOk'> & { mitigationScored: boolean } => {
+): Pick<ScenarioResult, 'pass' | 'expected' | 'top1' | 'top3' | 'serviceTop1' | 'culpritTop1' | 'mechanismTop1' | 'confidence' | 'topRight' | 'abstained' | 'falseAlarm' | 'mitigation' | 'mitigationOk'> & { mitigationScored: boolean } => {
   // A false alarm: nothing to find (scenario.ts `isFalseAlarm`, for any answer key).
   const falseAlarm = scenario.expect.rootCause === null;
   const top = run.rootCauses[0];
   const confidence = Number(top?.confidence ?? 0);
   const action = run.actions?.find((a) => (opts.attempted || a.status === 'succeeded') && a.kind !== 'none');
   const want = scenario.expect.mitigation;
+  const mechanism = expectedMechanism(scenario.expect);
   const mitigationOk = falseAlarm
     ? !action
     : !!want && !!action && action.kind === want.kind && (!want.service || action.service === want.service) && (!want.target || action.target === want.target);
@@ -261,10 +311,15 @@ export const scoreRun = (
     pass: falseAlarm ? run.abstained : !run.abstained && matches(top, scenario.expect),
     top3: falseAlarm ? run.abstained : run.rootCauses.slice(0, 3).some((h) => matches(h, scenario.expect)),
     serviceTop1: falseAlarm ? run.abstained : !run.abstained && !!top && top.service === scenario.expect.rootCause?.service,
+    culpritTop1: falseAlarm ? run.abstained : !run.abstained && culpritMatches(top, scenario.expect),
+    mechanismTop1: mechanism === null ? null : !run.abstained && !!top && mechanismOfHypothesis(top) === mechanism,
     mitigation: action ? [action.kind, action.service, action.target].filter(Boolean).join(' ') : undefined,
     mitigationOk,
   };
 };
+
+/** A run that ended in an error before any diagnosis: a miss of the culprit, and of the mechanism when the key scores one. */
+const missed = (expect: AnswerKey): Pick<ScenarioResult, 'culpritTop1' | 'mechanismTop1'> => ({ culpritTop1: false, mechanismTop1: expectedMechanism(expect) === null ? null : false });
 
 const kindOf = (r: ScenarioResult): RunKind => r.kind ?? 'scenario';
 const isScored = (r: ScenarioResult): boolean => r.scored !== false;
@@ -279,6 +334,9 @@ const figures = (runs: readonly ScenarioResult[]) => {
     top1: share(scored, (r) => r.pass),
     top3: share(scored, (r) => r.top3),
     serviceTop1: share(scored, (r) => r.serviceTop1 ?? r.pass),
+    // A result made before culprits were scored: a full top-1 hit names the culprit too.
+    culpritTop1: share(scored, (r) => r.culpritTop1 ?? r.pass),
+    mechanismScored: scored.filter((r) => typeof r.mechanismTop1 === 'boolean'),
     brier: n === 0 ? 0 : scored.reduce((s, r) => s + (r.confidence - Number(r.topRight)) ** 2, 0) / n,
     abstained: runs.filter((r) => r.abstained).length,
     // Simulated worlds only: a recording's actions cannot run, so it cannot end RESOLVED by them.
@@ -286,6 +344,9 @@ const figures = (runs: readonly ScenarioResult[]) => {
     falseAlarmsAbstained: scored.filter((r) => r.falseAlarm).every((r) => r.abstained),
   };
 };
+
+/** The share of runs whose key scores a mechanism that named it; null when no run's key scores one. */
+const mechanismShare = (runs: readonly ScenarioResult[]): number | null => (runs.length === 0 ? null : round(runs.filter((r) => r.mechanismTop1 === true).length / runs.length));
 
 /** Aggregates runs into the summary figures. */
 export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
@@ -298,6 +359,8 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
       top1: f.n === 0 ? null : round(f.top1),
       top3: f.n === 0 ? null : round(f.top3),
       serviceTop1: f.n === 0 ? null : round(f.serviceTop1),
+      culpritTop1: f.n === 0 ? null : round(f.culpritTop1),
+      mechanismTop1: mechanismShare(f.mechanismScored),
       brier: f.n === 0 ? null : round(f.brier),
       abstained: f.abstained,
       resolved: simulated && runs.some((r) => !r.falseAlarm) ? round(f.resolved) : null,
@@ -320,6 +383,8 @@ export const aggregate = (scenarios: ScenarioResult[], ms = 0): EvalResult => {
     top1: all.n === 0 ? 0 : round(all.top1),
     top3: all.n === 0 ? 0 : round(all.top3),
     serviceTop1: all.n === 0 ? 0 : round(all.serviceTop1),
+    culpritTop1: all.n === 0 ? null : round(all.culpritTop1),
+    mechanismTop1: mechanismShare(all.mechanismScored),
     brier: round(all.brier),
     abstained: all.abstained,
     resolved: round(all.resolved),
@@ -370,7 +435,7 @@ export const runOne = async (twin: Twin, file: string, scenario: Scenario, seed:
       ...(execution.status !== 'SUCCEEDED' ? { error: `${execution.error ?? execution.status}: ${execution.cause ?? ''}`.slice(0, 300) } : {}),
     };
   } catch (error) {
-    return { ...base, pass: false, top1: 'error', top3: false, confidence: 0, topRight: false, abstained: false, status: 'ERROR', mitigationOk: false, ms: Date.now() - started, error: (error as Error).message };
+    return { ...base, pass: false, top1: 'error', top3: false, ...missed(scenario.expect), confidence: 0, topRight: false, abstained: false, status: 'ERROR', mitigationOk: false, ms: Date.now() - started, error: (error as Error).message };
   } finally {
     watcher.stop();
   }
@@ -517,7 +582,7 @@ export const runRecording = async (twin: Twin, file: string, replayId: string): 
       ...(execution.status !== 'SUCCEEDED' && !refused ? { error: `${execution.error ?? execution.status}: ${execution.cause ?? ''}`.slice(0, 300) } : {}),
     };
   } catch (error) {
-    return { ...base(), scored: expect !== undefined, pass: false, top1: 'error', top3: false, confidence: 0, topRight: false, abstained: false, status: 'ERROR', mitigationOk: false, ms: Date.now() - started, error: (error as Error).message };
+    return { ...base(), scored: expect !== undefined, pass: false, top1: 'error', top3: false, ...(expect ? missed(expect) : {}), confidence: 0, topRight: false, abstained: false, status: 'ERROR', mitigationOk: false, ms: Date.now() - started, error: (error as Error).message };
   } finally {
     watcher.stop();
     unregisterRecording(replayId);
@@ -628,7 +693,7 @@ export const runGenerated = async (twin: Twin, seed: string, index: number, coun
   } catch (error) {
     if (!(error instanceof GeneratorError)) throw error;
     const family = familyOf(seed, index);
-    return { file, scenario: `gen-${seed.toLowerCase()}-${index}`, seed: worldId, kind: 'generated', family: family.name, novel: family.novel, scored: true, pass: false, expected: 'unknown', top1: 'error', top3: false, confidence: 0, topRight: false, abstained: false, falseAlarm: false, status: 'ERROR', mitigationOk: false, ms: 0, error: error.message };
+    return { file, scenario: `gen-${seed.toLowerCase()}-${index}`, seed: worldId, kind: 'generated', family: family.name, novel: family.novel, scored: true, pass: false, expected: 'unknown', top1: 'error', top3: false, culpritTop1: false, mechanismTop1: null, confidence: 0, topRight: false, abstained: false, falseAlarm: false, status: 'ERROR', mitigationOk: false, ms: 0, error: error.message };
   }
   const result = await runOne(twin, file, incident.scenario, worldId);
   return { ...result, file, kind: 'generated', family: incident.family, novel: incident.novel };
@@ -652,8 +717,17 @@ export const formatTable = (r: EvalResult): string => {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const { scenario, recording, generated } = r.byKind ?? {};
+  // Beside top-1: the culprit share, the mechanism share (when a key scores one) and, where given, the service share.
+  const beside = (culprit: number | null | undefined, mechanism: number | null | undefined, service: number | null | undefined) => {
+    const parts = [
+      ...(culprit === null || culprit === undefined ? [] : [`culprit ${pct(culprit)}`]),
+      ...(mechanism === null || mechanism === undefined ? [] : [`mechanism ${pct(mechanism)}`]),
+      ...(service === null || service === undefined ? [] : [`service ${pct(service)}`]),
+    ];
+    return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+  };
   const kindLine = (label: string, k: KindSummary) =>
-    `  ${label}: runs ${k.runs}${k.scored !== k.runs ? ` (scored ${k.scored})` : ''}   top-1 ${k.top1 === null ? 'n/a' : pct(k.top1)}${k.serviceTop1 === null || k.serviceTop1 === undefined ? '' : ` (service ${pct(k.serviceTop1)})`}   top-3 ${k.top3 === null ? 'n/a' : pct(k.top3)}   Brier ${k.brier === null ? 'n/a' : k.brier.toFixed(3)}   abstained ${k.abstained}${k.resolved === null ? '' : `   resolved ${pct(k.resolved)}`}`;
+    `  ${label}: runs ${k.runs}${k.scored !== k.runs ? ` (scored ${k.scored})` : ''}   top-1 ${k.top1 === null ? 'n/a' : pct(k.top1)}${k.top1 === null ? '' : beside(k.culpritTop1, k.mechanismTop1, k.serviceTop1)}   top-3 ${k.top3 === null ? 'n/a' : pct(k.top3)}   Brier ${k.brier === null ? 'n/a' : k.brier.toFixed(3)}   abstained ${k.abstained}${k.resolved === null ? '' : `   resolved ${pct(k.resolved)}`}`;
   const withRecordings = !!recording && recording.runs > 0;
   const withGenerated = !!generated && generated.runs > 0;
   const none = r.scored === 0;
@@ -664,7 +738,7 @@ export const formatTable = (r: EvalResult): string => {
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
-    `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${none ? 'n/a' : pct(r.top1)}${withGenerated && !none ? ` (service ${pct(r.serviceTop1)})` : ''}   top-3 ${none ? 'n/a' : pct(r.top3)}   Brier ${none ? 'n/a' : r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 && !withGenerated ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
+    `runs ${r.runs}${withRecordings && r.unscored > 0 ? ` (scored ${r.scored})` : ''}   top-1 ${none ? 'n/a' : pct(r.top1)}${none ? '' : beside(r.culpritTop1, r.mechanismTop1, withGenerated ? r.serviceTop1 : undefined)}   top-3 ${none ? 'n/a' : pct(r.top3)}   Brier ${none ? 'n/a' : r.brier.toFixed(3)}   abstained ${r.abstained}   resolved ${withRecordings && scenario?.runs === 0 && !withGenerated ? 'n/a' : pct(r.resolved)}   (${(r.ms / 1000).toFixed(1)} s)`,
     ...(withGenerated
       ? [
           ...(scenario && scenario.runs > 0 && !withRecordings ? [kindLine('scenarios', scenario)] : []),

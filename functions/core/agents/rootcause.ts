@@ -9,6 +9,7 @@
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
+import { withCulprits } from '../analysis/hypotheses/culprit.ts';
 import { readOriginEvidence } from '../analysis/origin-evidence.ts';
 import { RESOURCE_METRICS } from '../analysis/hypotheses/resource-evidence.ts';
 import { toReadings, traceRecord } from '../recorded/readings.ts';
@@ -158,6 +159,8 @@ export const findRootCause =
           'Find the root cause. Each hypothesis (a change in the window, or an anomalous service as the origin: traffic surge, leak, failing dependency) lists predictions checked against the evidence. Blame the origin, not a downstream symptom; a change deployed after the onset cannot be the cause. Keep the top 3 with confidence in [0,1]; abstain (abstained: true, missingEvidence) when nothing is supported. rollbackCandidate is the change id of the top hypothesis if it is a change.',
         offline,
         knownEvidenceIds: known,
+        // A model's answer may leave out a hypothesis's culprit and mechanism: filled as the offline analysis has them.
+        finish: (output: RootCauseOutput) => withCulprits(output, offline),
       };
     }, ['impact', 'logs', 'similar']);
     const top = output.rootCauses[0];

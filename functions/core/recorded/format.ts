@@ -15,7 +15,7 @@
  * dataset may give the root-cause service and no category); eval scores only the fields given.
  */
 import * as z from 'zod';
-import { ActionKind, FaultCategory, Severity } from '../model.ts';
+import { ActionKind, FaultCategory, isTriggerCategory, Severity } from '../model.ts';
 
 export const RECORDING_FORMAT = 'autopilot.recording/1';
 
@@ -125,7 +125,15 @@ export const RecordedAlert = z.strictObject({
  * Every field but `rootCause.service` is optional, and eval scores only the fields given.
  */
 export const RecordedExpect = z.strictObject({
-  rootCause: z.strictObject({ service: ServiceName, category: FaultCategory.optional(), changeId: z.string().optional() }).nullable(),
+  rootCause: z
+    .strictObject({
+      service: ServiceName,
+      category: FaultCategory.optional(),
+      changeId: z.string().optional(),
+      /** How it failed, when the dataset says (issue 11); never a trigger category (bad-deploy, config-change). */
+      mechanism: FaultCategory.refine((c) => !isTriggerCategory(c), { message: 'a mechanism says how the fault fails: bad-deploy and config-change are triggers, not mechanisms' }).optional(),
+    })
+    .nullable(),
   mitigation: z.strictObject({ kind: ActionKind, service: ServiceName.optional(), target: z.string().optional() }).optional(),
 });
 export type RecordedExpect = z.infer<typeof RecordedExpect>;

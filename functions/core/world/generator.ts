@@ -24,7 +24,7 @@ import { createWorld } from './world.ts';
 import { snapshotAt } from './dynamics.ts';
 import { keyPrefix, type KeyPrefix } from './random.ts';
 import { parseScenario, type ChangeSpec, type FaultSpec, type LoadSpec, type PastIncidentSpec, type Scenario, type ScenarioInput } from './scenario.ts';
-import type { ActionKind, FaultCategory } from '../model.ts';
+import { type ActionKind, type FaultCategory, isTriggerCategory } from '../model.ts';
 
 // ───────────────────────────── draws ─────────────────────────────
 
@@ -1391,6 +1391,18 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
 };
 
 /**
+ * How a fault a deploy or config change caused fails, by the fault's kind, where the world makes it clear (issue 11):
+ * the service (or the callee it floods) runs out of CPU. A defect that throws, a slow code path, and a client timeout
+ * set too short name no resource that runs out: their mechanism is not scored.
+ */
+const TRIGGERED_MECHANISM: Partial<Record<string, FaultCategory>> = {
+  'cpu-regression': 'capacity',
+  'capacity-limit-lowered': 'capacity',
+  'retry-storm': 'capacity',
+  'n-plus-one-queries': 'capacity',
+};
+
+/**
  * The answer key, from the generated fault alone: the cause lives where the causing change was made (or, without
  * a change, where the fault is; for a capacity incident, the service without headroom); the mitigation is what
  * undoes that cause in the world.
@@ -1406,7 +1418,9 @@ const answerKey = (inc: Incident, changes: readonly ChangeSpec[]): Scenario['exp
   if (change) {
     const kind: ActionKind = change.type === 'feature-flag' ? 'toggle-feature-flag' : change.type === 'config' ? 'revert-config' : 'rollback-change';
     const target = change.type === 'config' ? (change.configChange?.param as string) : change.id;
-    return { rootCause: { service: change.service, changeId: change.id, category: inc.category }, mitigation: { kind, service: change.service, target } };
+    // A category that names only the trigger (a bad deploy, a config change) says how it fails when the fault does.
+    const mechanism = isTriggerCategory(inc.category) ? TRIGGERED_MECHANISM[fault.kind] : undefined;
+    return { rootCause: { service: change.service, changeId: change.id, category: inc.category, ...(mechanism ? { mechanism } : {}) }, mitigation: { kind, service: change.service, target } };
   }
   const fix = fault.fixedBy[0];
   if (!fix) throw new GeneratorError(`fault on ${fault.service} has neither a cause nor a fix`);

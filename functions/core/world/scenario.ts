@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
-import { ActionKind, FaultCategory, Severity } from '../model.ts';
+import { ActionKind, FaultCategory, isTriggerCategory, Severity } from '../model.ts';
 
 /** Minutes relative to the alert (t=0). */
 const Minutes = z.number().min(-525_600).max(10_080);
@@ -219,12 +219,19 @@ export const AlertSpec = z
   .strict();
 
 /**
+ * How the expected fault fails (issue 11), when its category names only the trigger (a bad deploy, a config change):
+ * a pool-size change is a config change whose mechanism is `connection-pool`. Optional: without it the mechanism
+ * scored is the category, unless the category is a trigger (then the mechanism is not scored). Never a trigger.
+ */
+const ExpectedMechanism = FaultCategory.refine((c) => !isTriggerCategory(c), { message: 'a mechanism says how the fault fails, not what triggered it: bad-deploy and config-change are categories, not mechanisms' });
+
+/**
  * The answer key. `rootCause: null` says there is nothing to find (a false alarm): the right outcome is to
  * abstain, and the mitigation must then be `{ "kind": "none" }`.
  */
 export const Expect = z
   .object({
-    rootCause: z.object({ service: Name, changeId: Id.optional(), category: FaultCategory }).strict().nullable(),
+    rootCause: z.object({ service: Name, changeId: Id.optional(), category: FaultCategory, mechanism: ExpectedMechanism.optional() }).strict().nullable(),
     mitigation: z.object({ kind: ActionKind, service: Name.optional(), target: z.string().optional() }).strict(),
   })
   .strict()

@@ -47,8 +47,8 @@ describe('aggregate and table with recordings', () => {
     const r = aggregate(runs);
     expect(r).toMatchObject({ runs: 3, scored: 2, unscored: 1, top1: 0.5, top3: 1, resolved: 1, abstained: 0 });
     expect(r.brier).toBeCloseTo((0 + 0.25) / 2, 3);
-    expect(r.byKind.scenario).toEqual({ runs: 1, scored: 1, top1: 1, top3: 1, serviceTop1: 1, brier: 0, abstained: 0, resolved: 1, falseAlarmsAbstained: true });
-    expect(r.byKind.recording).toEqual({ runs: 2, scored: 1, top1: 0, top3: 1, serviceTop1: 0, brier: 0.25, abstained: 0, resolved: null, falseAlarmsAbstained: true });
+    expect(r.byKind.scenario).toEqual({ runs: 1, scored: 1, top1: 1, top3: 1, serviceTop1: 1, culpritTop1: 1, mechanismTop1: null, brier: 0, abstained: 0, resolved: 1, falseAlarmsAbstained: true });
+    expect(r.byKind.recording).toEqual({ runs: 2, scored: 1, top1: 0, top3: 1, serviceTop1: 0, culpritTop1: 0, mechanismTop1: null, brier: 0.25, abstained: 0, resolved: null, falseAlarmsAbstained: true });
   });
 
   it('prints recordings without a seed, unscored ones as such, and a footer that says what does not apply', () => {

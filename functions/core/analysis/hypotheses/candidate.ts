@@ -3,7 +3,7 @@
  * verdict and a weight; and the documented confidence formula over those checks (see ../hypotheses.ts). Every
  * family (families.ts) builds its candidates from these pieces, so every family is scored the same way.
  */
-import type { FaultCategory } from '../../model.ts';
+import type { Culprit, FaultCategory } from '../../model.ts';
 import type { Check, Verdict } from '../changes.ts';
 
 export const PRIOR_LOG_ODDS = -2;
@@ -41,6 +41,12 @@ export interface Candidate {
   readonly predictions: readonly TestedPrediction[];
   /** A confidence of its own, calibrated elsewhere (metric-origin: propagation.ts), instead of `confidenceOf`. */
   readonly confidence?: number;
+  /**
+   * What triggered it and how it fails, when the family knows better than culprit.ts's table (which fills them in
+   * for every candidate that leaves them out, after testing: rank.ts).
+   */
+  readonly culprit?: Culprit;
+  readonly mechanism?: FaultCategory;
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));

@@ -10,16 +10,17 @@ import { withoutSubsumedOrigins, withPlaceFromOrigins } from '../origin-hypothes
 import { type Candidate, confidenceOf, pick } from './candidate.ts';
 import { type RootCauseInput, type World, indexEvidence } from './evidence.ts';
 import { generateCandidates } from './families.ts';
+import { culpritOf, withCulprit } from './culprit.ts';
 
 export const ABSTAIN_BELOW = 0.5;
 export const TOP_N = 3;
 
-/** Every candidate explanation the evidence allows, each already tested. */
+/** Every candidate explanation the evidence allows, each already tested, with its culprit and mechanism (culprit.ts). */
 export const testHypotheses = (input: RootCauseInput): Candidate[] => {
   const w = indexEvidence(input);
   const placed = generateCandidates(w).map((c) => withPlaceFromOrigins(c, input.origins));
   const calls = (caller: string, callee: string) => dependenciesOf(w.graph, caller).has(callee);
-  return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW, calls).map((c) => withHistory(w, c));
+  return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW, calls).map((c) => withCulprit(w, withHistory(w, c)));
 };
 
 /** A past incident this close (similar agent's score) is worth comparing with. */
@@ -57,6 +58,8 @@ const toHypothesis = (c: Candidate): Hypothesis & { kind: Candidate['kind'] } =>
   service: c.service,
   category: c.category,
   ...(c.changeId ? { changeId: c.changeId } : {}),
+  culprit: c.culprit ?? culpritOf(c),
+  mechanism: c.mechanism ?? c.category,
   predictions: c.predictions.map((p) => ({ statement: p.statement, result: p.result, evidenceIds: [...p.evidenceIds] })),
   confidence: c.confidence ?? confidenceOf(c.predictions),
   evidenceIds: [...new Set(c.predictions.flatMap((p) => p.evidenceIds))],
