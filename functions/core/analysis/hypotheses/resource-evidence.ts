@@ -164,16 +164,18 @@ export const changeThatStarted = (w: World, service: string, movedAt: number | '
  * when the series begins); undefined when nothing rose (by less than a tenth of its peak).
  */
 export const riseStart = (s: MetricSeries | undefined, peakAt: number): number | 'before-series' | undefined => {
-  const pts = pointsBetween(s, undefined, peakAt);
-  if (pts.length < 3) return undefined;
-  const peak = Math.max(...pts.map((p) => p.v));
+  const all = pointsBetween(s, undefined, peakAt);
+  if (all.length < 3) return undefined;
+  // The climb that ends at the (first) peak: a level that fell to where it is now did not rise.
+  const peak = Math.max(...all.map((p) => p.v));
+  const pts = all.slice(0, all.findIndex((p) => p.v === peak) + 1);
   const low = Math.min(...pts.map((p) => p.v));
   // A level that moved less than a tenth of its peak did not rise: its lowest point is noise, not a start.
-  if (peak <= low || peak - low < 0.1 * Math.abs(peak)) return undefined;
+  if (pts.length < 3 || peak <= low || peak - low < 0.1 * Math.abs(peak)) return undefined;
   let at = -1;
   for (let i = 0; i < pts.length; i++) if (pts[i].v <= low + 0.05 * (peak - low)) at = i;
   if (at < 0) return undefined;
-  return at <= Math.max(1, Math.floor(pts.length * 0.05)) ? 'before-series' : Date.parse(pts[at].t);
+  return at <= Math.max(1, Math.floor(all.length * 0.05)) ? 'before-series' : Date.parse(pts[at].t);
 };
 
 /** A level that reaches its limit this long before the onset still dates it (metrics are per minute, detection lags). */

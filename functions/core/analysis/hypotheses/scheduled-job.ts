@@ -32,20 +32,28 @@ const CPU_RISE_POINTS = 15;
 const LATENCY_RATIO = 1.5;
 export const RUN_STARTED_TEXT = /\b(job|batch|cron|etl|export|backup|report)\b.*\b(run )?start|\bstart(ed|ing) (a |the )?(run|job|batch)|\brun started\b/i;
 
-/** When a service's throughput rose from rest to a run (the first point ≥ half the peak after ≥ 5 idle points). */
-export const runStartOf = (tp: MetricSeries | undefined, from: number, to: number): { at: number; peak: number } | undefined => {
+/** When a service's throughput rose from rest to a run: each point ≥ half the peak after ≥ 5 points of rest. */
+export const runStartsOf = (tp: MetricSeries | undefined, from: number, to: number): { at: number; peak: number }[] => {
   const pts = (tp?.points ?? []).filter((p) => Date.parse(p.t) <= to);
   const inRange = pts.filter((p) => Date.parse(p.t) >= from);
-  if (inRange.length === 0) return undefined;
+  if (inRange.length === 0) return [];
   const peak = Math.max(...inRange.map((p) => p.v));
-  if (!(peak > 0)) return undefined;
+  if (!(peak > 0)) return [];
+  const starts: { at: number; peak: number }[] = [];
   for (let i = 5; i < pts.length; i++) {
     const t = Date.parse(pts[i].t);
-    if (t < from || pts[i].v < RUN_SHARE * peak) continue;
+    if (t < from || pts[i].v < RUN_SHARE * peak || pts[i - 1].v >= RUN_SHARE * peak) continue;
     const rest = medianOr(pts.slice(Math.max(0, i - 10), i).map((p) => p.v));
-    if (rest <= IDLE_SHARE * peak) return { at: t, peak };
+    if (rest <= IDLE_SHARE * peak) starts.push({ at: t, peak });
   }
-  return undefined;
+  return starts;
+};
+
+/** The run that dates an onset: the last to start by the onset (with the grace), else the first after it. */
+export const runStartOf = (tp: MetricSeries | undefined, from: number, to: number, onset = to): { at: number; peak: number } | undefined => {
+  const starts = runStartsOf(tp, from, to);
+  const before = starts.filter((s) => s.at <= onset + ONSET_GRACE_MINUTES * MINUTE_MS);
+  return before.length > 0 ? before[before.length - 1] : starts[0];
 };
 
 const isJobTier = (w: World, service: string) => (w.graph.tiers.get(service) as string | undefined) === 'job';
@@ -79,7 +87,8 @@ export const testScheduledJob = (w: World, job: string): Candidate | undefined =
   if (victims.length === 0) return undefined;
   const onset = earliest(victims.flatMap(({ r, others }) => [...(w.degraded.has(r) ? [w.onsetOf(r)] : []), ...others.map((o) => w.onsetOf(o))]));
   const tp = seriesOf(w, job, METRICS.throughput);
-  const run = Number.isNaN(onset) ? undefined : runStartOf(tp, onset - RUN_LOOKBACK_MINUTES * MINUTE_MS, onset + 15 * MINUTE_MS);
+  // Looked for past the onset too: a run that started after it is found, and refutes the job outright.
+  const run = Number.isNaN(onset) ? undefined : runStartOf(tp, onset - RUN_LOOKBACK_MINUTES * MINUTE_MS, onset + 60 * MINUTE_MS, onset);
   const logs = runLogs(w, job);
   // A service that neither runs in bursts nor is called a job is no job: nothing to say.
   if (!run && !isJobTier(w, job) && logs.length === 0) return undefined;
