@@ -76,7 +76,7 @@ const SLOW_BURN_METRICS = [METRICS.memory, METRICS.dbPoolActive, METRICS.cpu, ME
 /** A slow burn's climb after the deploy must be this many times steeper than the drift before it. */
 export const SLOW_BURN_SLOPE_RATIO = 3;
 
-interface SlowBurn {
+export interface SlowBurn {
   readonly metric: string;
   readonly growth: number;
   readonly id: string;
@@ -120,7 +120,7 @@ const olderThanTheSeries = (w: World, change: ChangeRequest, deployed: number, e
  * So the climb (Sen's slope after the deploy) must be steady (tau) and at least `SLOW_BURN_SLOPE_RATIO` times
  * the drift before it, and the level must have grown by 20% by the onset.
  */
-const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): SlowBurn | undefined => {
+export const slowBurn = (w: World, change: ChangeRequest, onset: string | undefined): SlowBurn | undefined => {
   const deployed = Date.parse(change.deployedAt);
   const end = Date.parse(onset ?? '');
   if (Number.isNaN(deployed) || Number.isNaN(end) || end <= deployed) return undefined;
@@ -334,8 +334,9 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
     kind: 'change',
     summary: `${change.id} "${change.title}" (${change.type} on ${change.service}: ${what}) deployed ${change.deployedAt}${lag}`,
     service: change.service,
-    category: changeCategory(change, drift?.metric, ownSymptoms(w, change.service), {
+    category: changeCategory(change, drift?.metric, ownSymptoms(w, change.service, change.deployedAt), {
       tier: w.graph.tiers.get(change.service),
+      floods: !!flood,
       callerSymptoms: callerSymptoms(w, change.service),
       atLoweredLimit: limit?.direction === 'lowered' && !!saturated,
     }),
@@ -349,12 +350,28 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
  * falls is a symptom too (a cache that stopped hitting), though not a failure signal: the service serves on, and
  * what fails is the store behind the cache.
  */
-const ownSymptoms = (w: World, service: string): string[] => [
+const ownSymptoms = (w: World, service: string, deployedAt: string): string[] => [
   ...w.input.templates.filter((t) => t.novel && t.service === service).map((t) => withoutServiceNames(w, t.template)),
   ...w.input.anomalies.filter((a) => a.service === service && (isFailureSignal(a) || isFallingHitRatio(a))).map((a) => a.metric),
+  ...w.input.series.filter((s) => s.service === service && HIT_RATIO.test(s.metric) && missesRose(s, Date.parse(deployedAt))).map((s) => s.metric),
 ];
 
-const isFallingHitRatio = (a: { metric: string; direction: string }) => a.direction === 'down' && /hit_?(ratio|rate)/i.test(a.metric);
+const HIT_RATIO = /hit_?(ratio|rate)/i;
+const isFallingHitRatio = (a: { metric: string; direction: string }) => a.direction === 'down' && HIT_RATIO.test(a.metric);
+/** A cache misses this many times as often after the deploy as before it: it stopped doing its job. */
+const MISS_RISE = 1.5;
+/**
+ * Whether a hit-ratio series (percent) shows the misses rising at the deploy: the miss share (100 − hit) in the
+ * 15 min after it over the 30 min before. A drop from 97 % to 87 % hardly moves the ratio, but sends four times
+ * the reads to the store behind the cache — too little for a detector on the ratio, all the database feels.
+ */
+const missesRose = (s: MetricSeries, deployed: number): boolean => {
+  if (Number.isNaN(deployed)) return false;
+  const before = s.points.filter((p) => Date.parse(p.t) < deployed && Date.parse(p.t) >= deployed - 30 * MINUTE_MS).map((p) => 100 - p.v);
+  const after = s.points.filter((p) => Date.parse(p.t) >= deployed && Date.parse(p.t) <= deployed + 15 * MINUTE_MS).map((p) => 100 - p.v);
+  if (before.length < 3 || after.length < 3) return false;
+  return median(after) >= MISS_RISE * Math.max(median(before), 0.5);
+};
 
 /**
  * What the callers of a service say when their calls to it fail: their new error templates and their failing
@@ -379,7 +396,11 @@ export interface ChangeContext {
   readonly callerSymptoms?: readonly string[];
   /** The change lowered a limit of its service and the service fails at it: its symptoms say which resource ran out. */
   readonly atLoweredLimit?: boolean;
+  /** The change multiplies its service's calls into a dependency (`amplification`). */
+  readonly floods?: boolean;
 }
+
+const CACHE_ONLY: ReadonlySet<FaultCategory> = new Set(['cache']);
 
 /** Mechanisms that only the callers can see: the call fails before it reaches the service (a name, a handshake). */
 const CONNECTION_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['dns', 'certificate']);
@@ -403,6 +424,7 @@ const SLOW_BURN_CATEGORY: Partial<Record<string, FaultCategory>> = { [METRICS.me
  * - a slow burn names it (memory that only grows leaks; so does a pool that fills up from the deploy on);
  * - a change that lowered a limit its service now fails at: what its own symptoms say ran out (a pool parameter
  *   named after the database is still a pool that ran dry);
+ * - a change that floods a dependency while its cache misses more: a cache that stopped absorbing the reads;
  * - calls to the changed service that fail before reaching it: what its callers' errors name (a name that no
  *   longer resolves after a record change is DNS, a failed handshake a certificate), whatever the change says;
  * - a change that names a connection pool, a cache, a certificate... (not a deploy: its title names a feature);
@@ -415,6 +437,10 @@ export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSy
   if (mechanism) return mechanism;
   const ranOut = context.atLoweredLimit ? mostNamed(ownSymptoms, RESOURCE_CATEGORIES) : undefined;
   if (ranOut) return ranOut;
+  // A flood of calls into a dependency that a cache stopped absorbing: the misses are the extra calls. The
+  // service's pool filling up with them is what the flood did, not why it came.
+  const bypassed = context.floods ? mostNamed(ownSymptoms, CACHE_ONLY) : undefined;
+  if (bypassed) return bypassed;
   const unreachable = mostNamed(context.callerSymptoms ?? [], CONNECTION_CATEGORIES);
   if (unreachable) return unreachable;
   const specific = categoryFromText(`${change.title} ${change.configChange?.param ?? ''} ${change.type === 'deploy' ? '' : change.description}`);

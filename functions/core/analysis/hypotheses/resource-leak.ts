@@ -2,7 +2,9 @@
  * Resource-leak hypotheses: "this failing service leaks memory", one per failing service.
  *
  * Predictions: it is the origin (origin-prediction.ts), its memory climbs steadily (Kendall's τ) and by a real
- * factor in the two hours up to the onset, and its errors mention memory / GC. Why: a leak builds for hours with
+ * factor in the two hours up to the onset (or, a slow leak, without pause over the whole look-back while the runtime
+ * struggles), its errors mention memory / GC, and — when a deploy of it is where the climb starts — that no change
+ * started it (refuted then: the change hypothesis says the same and names what to roll back). Why: a leak builds for hours with
  * no change or load to blame, and its one clear mark is memory that only grows.
  */
 import { METRICS } from '../../tools/ports.ts';
@@ -11,6 +13,7 @@ import { median } from '../metrics.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
 import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, seriesId, seriesOf, templateIds, trendTau } from './evidence.ts';
 import { originPrediction } from './origin-prediction.ts';
+import { changesInWindow, slowBurn } from './change.ts';
 
 /** A leak: memory climbs steadily (Kendall's tau ≥ STEADY_TREND_TAU) and by at least this factor. */
 const LEAK_GROWTH = 1.2;
@@ -61,12 +64,21 @@ export const testResourceLeak = (w: World, service: string): Candidate => {
   const growth = pick(grow.verdict, withReason(`memory of ${service} grows monotonically`, grow), 2, [...(mem ? [seriesId(mem)] : []), ...anomalyIds(w, service, METRICS.memory)], {
     missing: mem ? undefined : `memory of ${service}`,
   });
+  // A deploy of the service whose memory has climbed since it (a slow burn, change.ts) explains the leak and says
+  // more: which change to roll back. The leak with no change to blame is then the weaker reading.
+  const start = w.onsetOf(service);
+  const leakingSince = changesInWindow(w)
+    .filter((c) => c.service === service && !(Date.parse(c.deployedAt) > Date.parse(start ?? '')))
+    .find((c) => slowBurn(w, c, start)?.metric === METRICS.memory);
+  const noChange = leakingSince
+    ? pick('refuted', `no change to ${service} started the climb — memory climbs from ${leakingSince.id}, deployed ${leakingSince.deployedAt} (tested separately)`, 1, [`change:${leakingSince.id}`, ...(mem ? [seriesId(mem)] : [])])
+    : undefined;
   const oomP = pick(oom.length > 0 ? 'supported' : 'inconclusive', `errors in ${service} mention memory exhaustion — ${oom.length > 0 ? `"${oom[0].template}"` : 'none do'}`, 1, templateIds(oom));
   return {
     kind: 'resource-leak',
     summary: `Resource (memory) leak in ${service}`,
     service,
     category: 'memory-leak',
-    predictions: [originPrediction(w, service), growth, oomP],
+    predictions: [originPrediction(w, service), growth, oomP, ...(noChange ? [noChange] : [])],
   };
 };
