@@ -281,8 +281,10 @@ program
 const printSimulation = (r: import('../lib/local/incident-run.ts').SimulationResult) => {
   const line = (label: string, value: string | undefined) => value && process.stdout.write(`  ${label.padEnd(12)}${value}\n`);
   process.stdout.write(`\n${bold(`Incident ${safe(r.id)}: ${safe(r.status)}`)}  ${dim(`${formatMs(r.totalMs)} end to end, execution ${safe(r.execution.status)}${r.execution.error ? ` (${safe(r.execution.error)})` : ''}`)}\n`);
-  const top = r.rootCauses[0] as { summary?: string; service?: string; category?: string; changeId?: string; confidence?: number } | undefined;
-  line('root cause', top ? `${safe(top.summary)} ${dim(`[${[top.service, top.category, top.changeId].filter(Boolean).map(safe).join(', ')}; confidence ${Number(top.confidence).toFixed(2)}]`)}` : 'none found');
+  const top = r.rootCauses[0] as { summary?: string; service?: string; category?: string; changeId?: string; culprit?: { kind?: string }; mechanism?: string; confidence?: number } | undefined;
+  // What triggered it and how it fails (issue 11), when the root-cause agent says (the mechanism when it adds to the category).
+  const split = [top?.culprit?.kind && `culprit ${safe(top.culprit.kind)}`, top?.mechanism && top.mechanism !== top.category && `mechanism ${safe(top.mechanism)}`].filter(Boolean).join(', ');
+  line('root cause', top ? `${safe(top.summary)} ${dim(`[${[top.service, top.category, top.changeId].filter(Boolean).map(safe).join(', ')}${split ? `; ${split}` : ''}; confidence ${Number(top.confidence).toFixed(2)}]`)}` : 'none found');
   const plan = r.plan as { immediate?: { description?: string; risk?: string }[] } | undefined;
   line('plan', plan?.immediate?.map((a) => `${safe(a.description)} (${safe(a.risk)} risk)`).join('; '));
   const approval = r.approval as { status?: string; approver?: string } | undefined;
