@@ -251,3 +251,72 @@ describe('unit: a leak that began before the look-back', () => {
     expect(leak?.predictions.find((p) => /grows monotonically/.test(p.statement))?.result).toBe('refuted');
   });
 });
+
+describe('unit: a deploy that floods its database through a cache that stopped hitting', () => {
+  const deployed = change('CHG-4', 'catalog-engine', -9, 'deploy', 'catalog: move reads to the new repository layer');
+  it('reads the flood as a cache fault, not as the pool that filled up with the slow calls', () => {
+    // The pool climbed from the deploy (a "slow burn" of db_pool_active) and its errors speak of the pool.
+    const symptoms = ['HikariPool-1 - Connection is not available, request timed out after <*>ms', 'db_pool_active', 'cache_hit_ratio_pct'];
+    expect(changeCategory(deployed, 'db_pool_active', symptoms, { floods: true })).toBe('cache');
+    // Without the flood, a pool that fills from the deploy on is still a connection leak.
+    expect(changeCategory(deployed, 'db_pool_active', symptoms)).toBe('connection-pool');
+    // A flood with no cache symptom (N+1 queries) is a bad deploy, whatever the pool says.
+    expect(changeCategory(deployed, 'db_pool_active', symptoms.slice(0, 2), { floods: true })).toBe('bad-deploy');
+  });
+
+  it('sees misses that rise at the deploy in a hit-ratio series too small a fall for the detector', () => {
+    const topology: ServiceNode[] = [
+      { name: 'shop-web', tier: 'frontend', calls: ['catalog-engine'] },
+      { name: 'catalog-engine', tier: 'backend', calls: ['catalog-redis', 'catalog-db'] },
+      { name: 'catalog-redis', tier: 'cache', calls: [] },
+      { name: 'catalog-db', tier: 'database', calls: [] },
+    ];
+    const input: RootCauseInput = {
+      incident: { service: 'shop-web', startedAt: at(-6) },
+      anomalies: [
+        anomaly('catalog-db', 'error_rate_pct', 0.01, 11, -6, 900),
+        anomaly('catalog-db', 'cpu_pct', 35, 100, -7),
+        anomaly('catalog-engine', 'error_rate_pct', 0.2, 8, -6, 150),
+        anomaly('shop-web', 'error_rate_pct', 0.1, 5, -6, 140),
+      ],
+      templates: [template('catalog-engine', 'call to catalog-db failed: Read timed out after <*>', -6)],
+      changes: [deployed],
+      topology,
+      traces: [],
+      series: [
+        perMinute('catalog-engine', 'throughput_rps', 60, (m) => 500 + wobble(m)),
+        perMinute('catalog-db', 'throughput_rps', 60, (m) => (m < -9 ? 1500 : 6000) + wobble(m)),
+        // 97 % → 87 %: four times the misses.
+        perMinute('catalog-engine', 'cache_hit_ratio_pct', 60, (m) => (m < -9 ? 97 : 87) + wobble(m) * 0.1),
+      ],
+      now: at(0),
+    };
+    expect(analyseRootCause(input).rootCauses[0]).toMatchObject({ changeId: 'CHG-4', category: 'cache' });
+    const steady = { ...input, series: [...input.series.slice(0, 2), perMinute('catalog-engine', 'cache_hit_ratio_pct', 60, (m) => 97 + wobble(m) * 0.1)] };
+    expect(analyseRootCause(steady).rootCauses[0]).toMatchObject({ changeId: 'CHG-4', category: 'bad-deploy' });
+  });
+});
+
+describe('unit: a leak that a deploy of the service started', () => {
+  it('ranks the deploy the climb starts at above the leak with no change to blame', () => {
+    // ledger-api: memory flat until a deploy 50 min before the onset, then ×1.8; the JVM struggles.
+    const topology: ServiceNode[] = [
+      { name: 'web', tier: 'frontend', calls: ['ledger-api'] },
+      { name: 'ledger-api', tier: 'backend', calls: [] },
+    ];
+    const input: RootCauseInput = {
+      incident: { service: 'ledger-api', startedAt: at(-4) },
+      anomalies: [anomaly('ledger-api', 'latency_p99_ms', 500, 1400, -4, 60), anomaly('ledger-api', 'memory_mb', 1000, 1800, -20, 30)],
+      templates: [template('ledger-api', '[gc] Pause Full (G1 Evacuation Pause) <*>M-><*>M(2048M) <*>ms', -15, 'WARN')],
+      changes: [change('CHG-L', 'ledger-api', -54, 'deploy', 'ledger: add audit fields')],
+      topology,
+      traces: [],
+      series: [perMinute('ledger-api', 'memory_mb', 180, (m) => (m < -54 ? 1000 : 1000 + (m + 54) * 16) + wobble(m) * 3)],
+      now: at(0),
+    };
+    const out = analyseRootCause(input);
+    expect(out.rootCauses[0]).toMatchObject({ changeId: 'CHG-L', category: 'memory-leak' });
+    const leak = out.considered.find((h) => h.category === 'memory-leak' && !h.changeId);
+    expect(leak?.predictions.find((p) => /no change to ledger-api started the climb/.test(p.statement))?.result).toBe('refuted');
+  });
+});

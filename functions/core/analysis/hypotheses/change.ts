@@ -421,10 +421,11 @@ const SLOW_BURN_CATEGORY: Partial<Record<string, FaultCategory>> = { [METRICS.me
 /**
  * The fault category of a change: the mechanism when the evidence shows one, else the change type's default (a
  * deploy is a bad deploy, a config or flag change a config change). In order:
+ * - a change that floods a dependency while its cache misses more: a cache that stopped absorbing the reads (its
+ *   pool filling up with the slow calls is what the flood did: neither a pool leak nor a pool fault);
  * - a slow burn names it (memory that only grows leaks; so does a pool that fills up from the deploy on);
  * - a change that lowered a limit its service now fails at: what its own symptoms say ran out (a pool parameter
  *   named after the database is still a pool that ran dry);
- * - a change that floods a dependency while its cache misses more: a cache that stopped absorbing the reads;
  * - calls to the changed service that fail before reaching it: what its callers' errors name (a name that no
  *   longer resolves after a record change is DNS, a failed handshake a certificate), whatever the change says;
  * - a change that names a connection pool, a cache, a certificate... (not a deploy: its title names a feature);
@@ -433,14 +434,14 @@ const SLOW_BURN_CATEGORY: Partial<Record<string, FaultCategory>> = { [METRICS.me
  *   connections leak).
  */
 export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSymptoms: readonly string[] = [], context: ChangeContext = {}): FaultCategory => {
-  const mechanism = burnMetric ? SLOW_BURN_CATEGORY[burnMetric] : undefined;
+  // A flood of calls into a dependency that a cache stopped absorbing: the misses are the extra calls. The
+  // service's pool filling up with them (slowly, or at once) is what the flood did, not why it came.
+  const bypassed = context.floods ? mostNamed(ownSymptoms, CACHE_ONLY) : undefined;
+  if (bypassed) return bypassed;
+  const mechanism = burnMetric && !(context.floods && burnMetric === METRICS.dbPoolActive) ? SLOW_BURN_CATEGORY[burnMetric] : undefined;
   if (mechanism) return mechanism;
   const ranOut = context.atLoweredLimit ? mostNamed(ownSymptoms, RESOURCE_CATEGORIES) : undefined;
   if (ranOut) return ranOut;
-  // A flood of calls into a dependency that a cache stopped absorbing: the misses are the extra calls. The
-  // service's pool filling up with them is what the flood did, not why it came.
-  const bypassed = context.floods ? mostNamed(ownSymptoms, CACHE_ONLY) : undefined;
-  if (bypassed) return bypassed;
   const unreachable = mostNamed(context.callerSymptoms ?? [], CONNECTION_CATEGORIES);
   if (unreachable) return unreachable;
   const specific = categoryFromText(`${change.title} ${change.configChange?.param ?? ''} ${change.type === 'deploy' ? '' : change.description}`);
@@ -449,7 +450,7 @@ export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSy
   // A deploy is a bad deploy, unless the changed service's own new symptoms show it broke a resource of its
   // own (its cache stopped hitting, its memory or connections leak): then that is the kind of fault.
   if (change.type === 'deploy') {
-    const own = mostNamed(ownSymptoms, RESOURCE_CATEGORIES);
+    const own = mostNamed(ownSymptoms, context.floods ? CACHE_ONLY : RESOURCE_CATEGORIES);
     if (own) return own;
   }
   return CHANGE_CATEGORY[change.type] ?? specific;
