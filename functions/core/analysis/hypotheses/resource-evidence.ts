@@ -175,7 +175,14 @@ export const riseStart = (s: MetricSeries | undefined, peakAt: number): number |
   let at = -1;
   for (let i = 0; i < pts.length; i++) if (pts[i].v <= low + 0.05 * (peak - low)) at = i;
   if (at < 0) return undefined;
-  return at <= Math.max(1, Math.floor(all.length * 0.05)) ? 'before-series' : Date.parse(pts[at].t);
+  if (at <= Math.max(1, Math.floor(all.length * 0.05))) return 'before-series';
+  // The last low point lags the knee of a slow climb (5 % of a 28-point fill over five hours is a quarter of an
+  // hour): the climb's line, from there to the peak, extended back to the low level is where it began.
+  const last = pts[pts.length - 1];
+  const [t0, t1] = [Date.parse(pts[at].t), Date.parse(last.t)];
+  const slope = t1 > t0 ? (last.v - pts[at].v) / (t1 - t0) : 0;
+  const knee = slope > 0 ? t0 - (pts[at].v - low) / slope : t0;
+  return Math.max(Date.parse(pts[0].t), Math.min(t0, knee));
 };
 
 /** A level that reaches its limit this long before the onset still dates it (metrics are per minute, detection lags). */
