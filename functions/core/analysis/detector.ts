@@ -28,10 +28,14 @@
  * value enters the value window, so a level that persists becomes the new normal.
  * p = min(1, m · min p_i) over the m statistics in use (Bonferroni), score = 1 − p.
  *
- * Alert rule (what pages): score ≥ `threshold` while armed, and p below every p of the last `record` points
- * (the most unusual moment of the recent past: a series that keeps doing the same unusual thing pages once, a
- * worse thing pages again). A page disarms the detector until the score has stayed below `rearmBelow` for
- * `rearmPoints` consecutive points (hysteresis: one incident, one page).
+ * Alert rule (what pages): score ≥ `threshold` while armed, and p below every p of the recent past (the most
+ * unusual moment of it: a series that keeps doing the same unusual thing pages once, a worse thing pages again).
+ * The recent past is the last `recordHours` of the series' own clock when the points have times, and the last
+ * `record` points when they do not: how long one unusual thing keeps a lesser one from paging is a matter of
+ * time for whoever is paged, so it must not depend on the sampling interval (300 points are 25 hours of a
+ * 5-minute metric but 12.5 days of an hourly one, during which a second, distinct incident could not page).
+ * A page disarms the detector until the score has stayed below `rearmBelow` for `rearmPoints` consecutive points
+ * (hysteresis: one incident, one page).
  */
 
 import { MAX_VALUE_MAGNITUDE } from './csv.ts';
@@ -68,8 +72,14 @@ export interface DetectorOptions {
   readonly rearmBelow?: number;
   /** ... for this many consecutive points (default 30). */
   readonly rearmPoints?: number;
-  /** A page also needs p below every p of the last `record` points (default 300; 0: off). */
+  /** Without times, a page also needs p below every p of the last `record` points (default 300; 0: off, with or without times). */
   readonly record?: number;
+  /**
+   * With times, that recent past is the last `recordHours` hours instead (default 25: longer than a day, so an
+   * unusual thing that recurs at the same hour the next day stays inside it; 300 points of a 5-minute metric,
+   * so the default is the points rule at NAB's commonest interval; 0: count `record` points even with times).
+   */
+  readonly recordHours?: number;
 }
 
 /**
@@ -77,6 +87,9 @@ export interface DetectorOptions {
  * series (bench/anomaly-benchmark.ts), where it is the best of 0.995 … 0.99999 on all three profiles: looser
  * levels page on the recurring bursts of heavy-tailed counts (tweets), stricter ones miss the weak anomalies of
  * short series (ad exchange, traffic). A page is a 1-in-10,000 event by the series' own recent standard.
+ * Re-checked with the record rule over 25 hours of the series' clock: 0.9998 / 0.9999 / 0.99995 score NAB standard
+ * 64.1 / 63.9 / 61.9, low-FP 54.3 / 56.1 / 55.5, with 156 / 125 / 103 false pages; 0.9999 stays (fewer false pages
+ * than 0.9998 for 0.2 points, two more windows found than 0.99995).
  */
 export const DEFAULT_ALERT_THRESHOLD = 0.9999;
 
@@ -97,6 +110,7 @@ const DEFAULTS: DetectorConfig = {
   rearmBelow: 0.99,
   rearmPoints: 30,
   record: 300,
+  recordHours: 25,
 };
 
 /** Values before any statistic is computed (a scale from fewer is noise). */
@@ -136,6 +150,7 @@ export const detectorConfig = (options: DetectorOptions = {}): DetectorConfig =>
   checkInt('warmup', c.warmup, MIN_VALUES + MIN_HISTORY);
   checkInt('rearmPoints', c.rearmPoints, 1);
   checkInt('record', c.record, 0);
+  if (!(typeof c.recordHours === 'number' && Number.isFinite(c.recordHours) && c.recordHours >= 0)) throw new InvalidDetectorInput(`recordHours must be a finite number ≥ 0, got ${c.recordHours}`);
   checkUnit('tailFraction', c.tailFraction);
   checkUnit('trim', c.trim);
   checkUnit('threshold', c.threshold);
@@ -272,8 +287,8 @@ export class StreamingDetector {
   private nearestLag = 0;
   private trimmedRecently = 0;
   private readonly trimFlags = new Uint8Array(TRIM_SPAN);
-  /** Monotonic deque of (index, p) for the least p over the last `record` points. */
-  private readonly minP: { i: number; p: number }[] = [];
+  /** Monotonic deque of (index, time, p) for the least p over the recent past (`recordHours`, or `record` points). */
+  private readonly minP: { i: number; t: number; p: number }[] = [];
   private seen = 0;
   private armed = true;
   private quiet = 0;
@@ -425,11 +440,14 @@ export class StreamingDetector {
     let alert = false;
     let record = true;
     if (c.record > 0) {
-      // the least p of the last `record` points: a monotonic deque, O(1) amortised
-      while (this.minP.length && this.minP[0].i <= this.seen - c.record) this.minP.shift();
+      // the least p of the recent past: a monotonic deque, O(1) amortised; by the series' clock when this point
+      // has a time (an entry without one then counts as expired), else by points
+      const horizonStart = t !== undefined && Number.isFinite(t) && c.recordHours > 0 ? t - c.recordHours * 3_600_000 : undefined;
+      const expired = (e: { i: number; t: number }) => (horizonStart === undefined ? e.i <= this.seen - c.record : !(e.t > horizonStart));
+      while (this.minP.length && expired(this.minP[0])) this.minP.shift();
       record = this.minP.length === 0 || p < this.minP[0].p;
       while (this.minP.length && this.minP[this.minP.length - 1].p >= p) this.minP.pop();
-      this.minP.push({ i: this.seen, p });
+      this.minP.push({ i: this.seen, t: t !== undefined && Number.isFinite(t) ? t : Number.NaN, p });
     }
     if (this.armed && score >= c.threshold && record) {
       alert = true;

@@ -116,6 +116,27 @@ describe('unit: one incident pages once', () => {
     expect(Math.max(...scores.slice(2800, 2900))).toBeGreaterThanOrEqual(0.99);
   });
 
+  it('keeps a lesser unusual thing from paging for a day of the series\' clock after a worse one, whatever the sampling interval', () => {
+    // Prepare: noise with a spike of 16 sigma at row 600 and a distinct, lesser one of 8 sigma 100 rows later
+    const { gauss } = rng(19);
+    const values = Array.from({ length: 1000 }, (_, i) => 100 + 5 * gauss() + (i === 600 ? 80 : 0) + (i === 700 ? 40 : 0));
+    const t0 = Date.UTC(2024, 0, 1);
+    const every = (ms: number) => values.map((_, i) => t0 + i * ms);
+    // Act
+    const hourly = detectSeries(values, {}, every(3_600_000));
+    const fiveMinute = detectSeries(values, {}, every(300_000));
+    const hourlyByPoints = detectSeries(values, { recordHours: 0 }, every(3_600_000));
+    // Assess: 100 hours later is a new incident and pages; 100 five-minute points later (8 h) it is within the
+    // day after the worse spike and does not; counted in points (the old rule), 100 hourly rows were within 300
+    expect(hourly.alerts).toEqual(expect.arrayContaining([600, 700]));
+    expect(fiveMinute.alerts).toContain(600);
+    expect(fiveMinute.alerts).not.toContain(700);
+    expect(hourlyByPoints.alerts).toContain(600);
+    expect(hourlyByPoints.alerts).not.toContain(700);
+    expect(hourly.scores[700]).toBeGreaterThanOrEqual(DEFAULT_ALERT_THRESHOLD);
+    expect(fiveMinute.scores[700]).toBeGreaterThanOrEqual(DEFAULT_ALERT_THRESHOLD);
+  });
+
   it('groups anomalous points into stretches, bridging a one-point dip', () => {
     expect(anomalousStretches([0, 1, 1, 0, 1, 0, 0, 1], 0.9)).toEqual([
       { startIndex: 1, endIndex: 4, peakScore: 1 },
@@ -133,6 +154,7 @@ describe('unit: bad input', () => {
     expect(() => detectorConfig({ threshold: 1 })).toThrow(/threshold must be a number in \(0, 1\), got 1/);
     expect(() => detectorConfig({ threshold: 0.9, rearmBelow: 0.95 })).toThrow(/rearmBelow/);
     expect(() => detectorConfig({ windw: 10 } as never)).toThrow(/unknown detector option: windw/);
+    expect(() => detectorConfig({ recordHours: -1 })).toThrow(/recordHours must be a finite number ≥ 0, got -1/);
   });
 
   it('refuses a value beyond ±1e150 from code too, naming its row (its differences overflowed into NaN scores)', () => {
