@@ -7,7 +7,8 @@
  *
  * Predictions: a run started within minutes before the onset of the victims (decisive when it started after it);
  * the shared resource's load, CPU or latency rose with the run; the resource's other callers degraded (the
- * contention, as opposed to the job's own failure); no change to the resource explains it (resource-evidence.ts);
+ * contention, as opposed to the job's own failure); no change to the resource explains it (resource-evidence.ts: a
+ * change to it near the onset refutes the job, unless the resource's traffic rose with the run — the job's calls);
  * and, weakly, the job logs a run starting. Why: a job is no change and no user load — nothing in the change log or
  * in the front door's traffic shows it; the contended resource's load and the run's start are its marks. The
  * culprit is the job (its schedule, its size), not the resource that degrades under it.
@@ -125,7 +126,7 @@ export const testScheduledJob = (w: World, job: string): Candidate | undefined =
       latRatio !== undefined && latRatio >= LATENCY_RATIO ? `p99 ×${latRatio.toFixed(1)}` : '',
     ].filter(Boolean);
     const known = tpRatio !== undefined || (cpuRise !== undefined && Number.isFinite(cpuRise)) || latRatio !== undefined;
-    return { r, why, known, ids };
+    return { r, why, known, ids, callsRose: tpRatio !== undefined && tpRatio >= LOAD_RATIO };
   });
   const loaded = moved.filter((m) => m.why.length > 0);
   let load: Check;
@@ -144,8 +145,11 @@ export const testScheduledJob = (w: World, job: string): Candidate | undefined =
       : { verdict: 'inconclusive', reason: `only ${victims.map((v) => v.r).join(', ')} degraded; none of its other callers did` };
   const contentionP = pick(contention.verdict, withReason(`the other callers of ${victims.map((v) => v.r).join(', ')} degraded`, contention), 1.5, others.flatMap((o) => anomalyIds(w, o)));
 
-  // 4. No change to the contended resource explains its slowing down (tested as a change if one does).
-  const noChange = victims.map(({ r }) => noChangeExplains(w, r, { onset: Number.isNaN(onset) ? undefined : new Date(onset).toISOString() }));
+  // 4. No change to the contended resource explains its slowing down (tested as a change if one does). A change to
+  //    it near the onset refutes the job — unless the resource's traffic rose when the run started: the job's calls
+  //    arrived, which no change to the resource makes (a change beside them is then tested on its own).
+  const callsArrived = new Set(moved.filter((x) => x.callsRose).map((x) => x.r));
+  const noChange = victims.map(({ r }) => noChangeExplains(w, r, { onset: Number.isNaN(onset) ? undefined : new Date(onset).toISOString(), timing: !callsArrived.has(r) }));
   const worst = noChange.find((p) => p.result === 'refuted') ?? noChange.find((p) => p.result === 'inconclusive') ?? noChange[0];
 
   const logged = pick(logs.length > 0 ? 'supported' : 'inconclusive', `${job} logs a run starting — ${logs.length > 0 ? `"${logs[0].template.slice(0, 120)}"` : 'no such line'}`, 0.5, templateIds(logs));

@@ -22,7 +22,7 @@ const topology: ServiceNode[] = [
 ];
 const ONSET = at('10:54');
 
-const input = (over: { runAt?: string; changes?: ChangeRequest[]; jobRests?: boolean } = {}): RootCauseInput => {
+const input = (over: { runAt?: string; changes?: ChangeRequest[]; jobRests?: boolean; jobCalls?: number } = {}): RootCauseInput => {
   const run = m(over.runAt ?? '10:52');
   const load = (x: number) => (x >= run ? 1 : 0);
   return {
@@ -42,7 +42,7 @@ const input = (over: { runAt?: string; changes?: ChangeRequest[]; jobRests?: boo
     traces: failingTraces(['web', 'orders-service', 'shared-db'], 4, 'statement timeout'),
     series: [
       series('report-job', 'throughput_rps', over.jobRests === false ? () => 80 : (x) => 80 * load(x), over.jobRests === false ? 3 : 0),
-      series('shared-db', 'throughput_rps', (x) => 400 + 80 * load(x), 5),
+      series('shared-db', 'throughput_rps', (x) => 400 + (over.jobCalls ?? 100) * load(x), 5),
       series('shared-db', 'cpu_pct', (x) => 40 + 56 * load(x), 1),
       series('shared-db', 'latency_p99_ms', (x) => 20 + 400 * load(x), 1),
       series('orders-service', 'throughput_rps', () => 250, 3),
@@ -91,18 +91,27 @@ describe('scheduled-job hypotheses', () => {
     expect(job.predictions[0].statement).toMatch(/AFTER the onset/);
   });
 
-  it('gives way to a change to the database at the onset', () => {
+  it('gives way to a change to the database at the onset when the run added no traffic to it (CPU and latency only)', () => {
     const dropIndex = change('CHG-5', 'shared-db', at('10:50'), {
       type: 'config',
       title: 'Drop unused index on shared-db orders table',
       version: undefined,
       configChange: { param: 'orders.idx_created_at', old: 'present', new: 'dropped' },
     });
-    const out = analyseRootCause(input({ changes: [dropIndex] }));
+    const out = analyseRootCause(input({ changes: [dropIndex], jobCalls: 5 }));
     const job = out.considered.find((h) => h.kind === 'scheduled-job')!;
     expect(job.predictions.find((p) => p.statement.startsWith('no change to shared-db'))?.result).toBe('refuted');
     const changeH = out.considered.find((h) => h.changeId === 'CHG-5')!;
     expect(changeH.confidence).toBeGreaterThan(job.confidence);
     expect(job.confidence).toBeLessThan(ABSTAIN_BELOW + 0.15);
   });
+
+  it('keeps the job ahead of an unrelated change to the database when the run’s calls arrived at it', () => {
+    const tuning = change('CHG-6', 'shared-db', at('10:45'), { type: 'config', title: 'Raise shared-db log retention', version: undefined, configChange: { param: 'log_retention_days', old: '7', new: '14' } });
+    const out = analyseRootCause(input({ changes: [tuning] }));
+    expect(out.considered[0]).toMatchObject({ kind: 'scheduled-job', service: 'report-job' });
+    const job = out.considered[0];
+    expect(job.predictions.find((p) => p.statement.startsWith('no change to shared-db'))?.result).toBe('inconclusive');
+  });
+
 });
