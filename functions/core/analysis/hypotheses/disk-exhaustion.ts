@@ -5,9 +5,11 @@
  * Predictions: it is the origin (origin-prediction.ts); its disk reached full (≥ `DISK_FULL_PCT`) at the onset —
  * not hours before, not short of it; it got there by filling up — a steady climb (Kendall's τ, logs that only grow)
  * or a step (a dump, a runaway file) — rather than sitting full all along; its errors say the device is out of space;
- * and no change to it started the fill (resource-evidence.ts: a change deployed where the fill began is the cause,
- * tested as a change, e.g. a log level raised to DEBUG). Why: a disk fills for hours with no change and no load to
- * blame, and fails everything that writes at once when it is full; its use series and the ENOSPC lines are its marks.
+ * and what started the fill: a change to the service deployed where the fill began (a log level raised to DEBUG) is
+ * its culprit — the hypothesis then names that change (`changeId`: a rollback undoes it) and keeps the mechanism,
+ * disk-full; otherwise no change to it explains it (resource-evidence.ts: a deploy near the onset does not, when the
+ * fill began long before it). Why: a disk fills for hours with no change and no load to blame, and fails everything
+ * that writes at once when it is full; its use series and the ENOSPC lines are its marks.
  */
 import type { Check } from '../changes.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';

@@ -5,8 +5,10 @@
  * Predictions: it is the origin (origin-prediction.ts); its open descriptors reached the limit at the onset; they
  * climbed steadily before (a leak: sockets or files never closed — Kendall's τ), rather than jumping with a burst;
  * the limit itself did not come down (a lowered ulimit is a change's story); its errors say "Too many open files";
- * and no change to it started the climb (resource-evidence.ts). Why: a descriptor leak builds for hours — often
- * from a deploy long before the window, or none — and fails every new connection at once when the table is full.
+ * and what started the climb: a deploy to it where the climb began is the leak's culprit (the hypothesis names it,
+ * `changeId`), otherwise no change to it explains it (resource-evidence.ts). Why: a descriptor leak builds for
+ * hours — often from a deploy long before the window, or none — and fails every new connection at once when the
+ * table is full.
  */
 import type { Check } from '../changes.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
