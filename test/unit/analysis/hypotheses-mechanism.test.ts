@@ -320,3 +320,66 @@ describe('unit: a leak that a deploy of the service started', () => {
     expect(leak?.predictions.find((p) => /no change to ledger-api started the climb/.test(p.statement))?.result).toBe('refuted');
   });
 });
+
+describe('unit: a surge is not blamed on the dependencies it sends more work', () => {
+  // web → fares-api → stock-service: users ×2.2 from -8; fares-api saturates (CPU 100 %), stock-service holds more of
+  // its connections (3 → 6 of 20) and serves twice the calls, healthy. One failing trace ends in an external API.
+  const topology: ServiceNode[] = [
+    { name: 'web', tier: 'frontend', calls: ['fares-api'] },
+    { name: 'fares-api', tier: 'backend', calls: ['stock-service', 'maps-ext'] },
+    { name: 'stock-service', tier: 'backend', calls: [] },
+    { name: 'maps-ext', tier: 'external', calls: [] },
+  ];
+  const surge = (m: number) => (m < -8 ? 1 : 2.2);
+  const input: RootCauseInput = {
+    incident: { service: 'web', startedAt: at(-5) },
+    anomalies: [
+      anomaly('web', 'error_rate_pct', 0.1, 12, -5, 300),
+      anomaly('fares-api', 'error_rate_pct', 0.1, 15, -5, 350),
+      anomaly('fares-api', 'latency_p99_ms', 300, 8000, -6, 300),
+      anomaly('fares-api', 'cpu_pct', 45, 100, -7, 8),
+      anomaly('fares-api', 'throughput_rps', 900, 1980, -8, 20),
+      anomaly('stock-service', 'throughput_rps', 1200, 2640, -8, 20),
+      anomaly('stock-service', 'db_pool_active', 3, 6, -7, 6),
+    ],
+    templates: [template('web', 'call to fares-api failed: HTTP <*> Service Unavailable', -5)],
+    changes: [],
+    topology,
+    traces: [
+      {
+        traceId: 'x1',
+        rootService: 'web',
+        startedAt: at(-3),
+        totalMs: 900,
+        status: 'ERROR',
+        spans: [
+          { spanId: 'a', service: 'web', operation: 'GET /', startedAt: at(-3), durationMs: 900, status: 'ERROR', error: 'call failed' },
+          { spanId: 'b', parentSpanId: 'a', service: 'fares-api', operation: 'GET /fare', startedAt: at(-3), durationMs: 880, status: 'ERROR', error: 'call failed' },
+          { spanId: 'c', parentSpanId: 'b', service: 'maps-ext', operation: 'GET /route', startedAt: at(-3), durationMs: 850, status: 'ERROR', error: 'timeout' },
+        ],
+      },
+    ],
+    series: [
+      perMinute('fares-api', 'throughput_rps', 90, (m) => 900 * surge(m) + wobble(m)),
+      perMinute('fares-api', 'cpu_pct', 90, (m) => (m < -8 ? 45 : 100) + wobble(m)),
+      perMinute('stock-service', 'throughput_rps', 90, (m) => 1200 * surge(m) + wobble(m)),
+      perMinute('stock-service', 'db_pool_active', 90, (m) => (m < -8 ? 3 : 6)),
+      perMinute('stock-service', 'db_pool_max', 90, () => 20),
+    ],
+    now: at(0),
+  };
+
+  it('blames the saturated service, not a dependency whose pool only holds more connections, nor one failing trace', () => {
+    const out = analyseRootCause(input);
+    expect(out.rootCauses[0]).toMatchObject({ service: 'fares-api', category: 'capacity' });
+    const outage = out.considered.find((h) => h.service === 'maps-ext');
+    expect(outage?.predictions[0].result).toBe('inconclusive');
+  });
+
+  it('still reads a pool at its maximum as a failure of the dependency', () => {
+    const full = { ...input, series: [...input.series.slice(0, 3), perMinute('stock-service', 'db_pool_active', 90, (m) => (m < -8 ? 3 : 20)), input.series[4]] };
+    const out = analyseRootCause({ ...full, anomalies: full.anomalies.map((a) => (a.metric === 'db_pool_active' ? { ...a, current: 20 } : a)) });
+    const surgeOnFares = out.considered.find((h) => h.service === 'fares-api' && h.category === 'capacity');
+    expect(surgeOnFares?.predictions[0].result).toBe('refuted');
+  });
+});

@@ -180,9 +180,34 @@ const calleeThatFailedTheCall = (leaf: string, graph: CallGraph, anomalous: Read
   return candidates.length === 1 ? candidates[0] : undefined;
 };
 
+/** A pool in use below this share of its maximum still has free connections: more in use is more load, not a failure. */
+export const POOL_FULL_SHARE = 0.9;
+
+/**
+ * Whether an anomaly is a connection pool in use that rose but never came near its maximum (the service's
+ * `db_pool_max` series, read since the anomaly's onset): like CPU below saturation, that is load — a surge sends
+ * every service more requests and each holds more connections — not a pool running dry. Without a maximum to
+ * compare with, the rise stays a failure signal (a leak is read from it).
+ */
+const poolWithHeadroom = (input: RootCauseInput) => {
+  const maxima = new Map(input.series.filter((s) => s.metric === METRICS.dbPoolMax && s.points.length > 0).map((s) => [s.service, s]));
+  const active = new Map(input.series.filter((s) => s.metric === METRICS.dbPoolActive && s.points.length > 0).map((s) => [s.service, s]));
+  return (a: Anomaly): boolean => {
+    if (a.metric !== METRICS.dbPoolActive || a.direction !== 'up') return false;
+    const max = maxima.get(a.service);
+    if (!max) return false;
+    const since = Date.parse(a.onset ?? '');
+    const caps = new Map(max.points.map((p) => [p.t, p.v]));
+    const used = (active.get(a.service)?.points ?? []).filter((p) => Number.isNaN(since) || Date.parse(p.t) >= since);
+    const readings = used.length > 0 ? used.map((p) => ({ v: p.v, cap: caps.get(p.t) })) : [{ v: a.current, cap: max.points[max.points.length - 1].v }];
+    return readings.every((r) => r.cap !== undefined && r.cap > 0 && r.v < POOL_FULL_SHARE * r.cap);
+  };
+};
+
 export const indexEvidence = (input: RootCauseInput): World => {
   const graph = callGraph(input.topology);
-  const allFailures = input.anomalies.filter(isFailureSignal);
+  const hasHeadroom = poolWithHeadroom(input);
+  const allFailures = input.anomalies.filter((a) => isFailureSignal(a) && !hasHeadroom(a));
   const failures = realFailures(allFailures);
   // Only load anomalies (a surge nothing failed under): fall back to every anomalous service.
   const signals = failures.length > 0 ? failures : input.anomalies;

@@ -7,6 +7,12 @@ import { type Check, dependenciesOf } from '../changes.ts';
 import { type TestedPrediction, pick, withReason } from './candidate.ts';
 import { type World, anomalyIds, topologyIds } from './evidence.ts';
 
+/**
+ * One failing trace is an anecdote (background errors happen everywhere, and a saturated service times out its
+ * calls anywhere): traces place a fault elsewhere from this many on (as change.ts's MIN_LEAF_TRACES).
+ */
+export const MIN_PLACING_TRACES = 2;
+
 /** Shared by every origin hypothesis: blame the origin, not the loudest downstream symptom. */
 export const originPrediction = (w: World, service: string): TestedPrediction => {
   const anomalousDeps = w.failingDepsOf(service);
@@ -18,7 +24,7 @@ export const originPrediction = (w: World, service: string): TestedPrediction =>
   let check: Check;
   if (anomalousDeps.length > 0) check = { verdict: 'refuted', reason: `it calls anomalous ${anomalousDeps.join(', ')}: a symptom, not the origin` };
   else if (leaf.length > 0 && (!elsewhere || leaf.length >= elsewhere[1].length)) check = { verdict: 'supported', reason: `${healthyDeps} and ${leaf.length} failing trace(s) end in it` };
-  else if (elsewhere && leaf.length === 0) check = { verdict: 'refuted', reason: `failing traces end in ${elsewhere[0]}, not here` };
+  else if (elsewhere && leaf.length === 0 && elsewhere[1].length >= MIN_PLACING_TRACES) check = { verdict: 'refuted', reason: `failing traces end in ${elsewhere[0]}, not here` };
   else if (w.topologyKnown) check = { verdict: 'supported', reason: healthyDeps };
   else check = { verdict: 'inconclusive', reason: 'the call graph is unknown' };
   return pick(check.verdict, withReason(`${service} is where the anomaly starts`, check), 1, [
