@@ -92,6 +92,24 @@ describe('unit: calibrated, non-saturating scores', () => {
   });
 });
 
+describe('unit: a tail without jumps', () => {
+  it('moves the tail probability of a recurring value smoothly as ordinary values accumulate (no switch to the steepest tail when the mean excess dips under the floor)', () => {
+    // Prepare: a statistic that is 0 except for 14 recurring values of 1.349 (a square wave's daily jumps);
+    // as zeros accumulate, the mean excess over the tail's threshold falls through 0.05 scales
+    const ps: number[] = [];
+    for (let zeros = 3700; zeros <= 3840; zeros += 10) {
+      const past = new SlidingOrder(5000);
+      for (let i = 0; i < 14; i += 1) past.push(1.349);
+      for (let i = 0; i < zeros; i += 1) past.push(0);
+      // Act
+      ps.push(tailProbability(past, 1.349, 0.1));
+    }
+    // Assess: ten more ordinary values change p by a few per cent, never by orders of magnitude
+    for (let i = 1; i < ps.length; i += 1) expect(ps[i - 1] / ps[i], `step ${i}`).toBeLessThan(1.2);
+    expect(Math.min(...ps)).toBeGreaterThan(1e-5);
+  });
+});
+
 describe('unit: one incident pages once', () => {
   it('pages once at a sustained step change, on the step, and not again while the new level lasts', () => {
     // Prepare: noise, then +10 sigma from row 3000 to the end
