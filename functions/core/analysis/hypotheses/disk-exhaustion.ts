@@ -33,6 +33,8 @@ import {
 
 /** At this use writes start to fail (the simulated world fails them from ~98 %; filesystems reserve a few %). */
 export const DISK_FULL_PCT = 97;
+/** A volume within this many points of its peak is at it (the last blocks go fast once writes start failing). */
+const DISK_PINNED_POINTS = 1;
 /** Below this peak a disk is not what failed (a service that fails with its disk at 60 % has another fault). */
 export const DISK_HIGH_PCT = 90;
 /** What a process logs when a write finds no room. */
@@ -44,7 +46,7 @@ export const servicesWithDisk = servicesWithMetric(RESOURCE_METRICS.diskUsedPct)
 export const testDiskExhaustion = (w: World, service: string): Candidate | undefined => {
   const disk = seriesOf(w, service, RESOURCE_METRICS.diskUsedPct);
   if (!disk) return undefined;
-  const reach = limitReachedAtOnset(w, service, disk, (p) => p.v, { full: DISK_FULL_PCT, low: DISK_HIGH_PCT, describe: (v) => `${fmtNumber(v)} % used` });
+  const reach = limitReachedAtOnset(w, service, disk, (p) => p.v, { full: DISK_FULL_PCT, low: DISK_HIGH_PCT, describe: (v) => `${fmtNumber(v)} % used`, tolerance: DISK_PINNED_POINTS });
   // A healthy service whose disk never got high: nothing to say about it.
   if (!w.degraded.has(service) && !(reach.peak >= DISK_HIGH_PCT)) return undefined;
   const diskIds = [seriesId(disk), ...anomalyIds(w, service, RESOURCE_METRICS.diskUsedPct)];

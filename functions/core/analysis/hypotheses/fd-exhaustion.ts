@@ -15,7 +15,6 @@ import { type Candidate, pick, withReason } from './candidate.ts';
 import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, seriesId, seriesOf, templateIds } from './evidence.ts';
 import { originPrediction } from './origin-prediction.ts';
 import {
-  CLIMB_WINDOW_MINUTES,
   RESOURCE_METRICS,
   fmtNumber,
   fmtTime,
@@ -34,10 +33,14 @@ import {
 
 /** At this share of the limit the table is full (per-minute averages sit a little below it). */
 export const FD_FULL_SHARE = 0.95;
+/** A table within this share of its peak is pinned there (the kernel refuses the next descriptor at the limit). */
+const FD_PINNED_TOLERANCE = 0.005;
 /** Below this share at its peak the descriptor table is not what failed. */
 export const FD_HIGH_SHARE = 0.8;
-/** A leak grows by at least this factor over the climb window. */
-const FD_LEAK_GROWTH = 1.2;
+/** A leak grows by at least this factor over the readings before the limit (a slow leak near the limit grows little). */
+const FD_LEAK_GROWTH = 1.05;
+/** How far back from the limit the leak is judged. */
+const FD_LEAK_WINDOW_MINUTES = 360;
 /** A limit that fell by more than this share was lowered. */
 const LIMIT_FALL_SHARE = 0.05;
 export const FD_EXHAUSTED_TEXT = /too many open files|emfile|file descriptors?|ulimit|nofile|open files limit/i;
@@ -57,6 +60,7 @@ export const testFdExhaustion = (w: World, service: string): Candidate | undefin
         full: FD_FULL_SHARE,
         low: FD_HIGH_SHARE,
         describe: (share) => `${Math.round(share * 100)} % of its descriptor limit`,
+        tolerance: FD_PINNED_TOLERANCE,
       })
     : { verdict: 'inconclusive', reason: 'its descriptor limit (fd_limit) is not published', peak: Number.NaN };
   if (!w.degraded.has(service) && !(reach.peak >= FD_HIGH_SHARE)) return undefined;
@@ -67,15 +71,16 @@ export const testFdExhaustion = (w: World, service: string): Candidate | undefin
 
   // A leak: the climb up to where the table filled (or up to the onset).
   const end = reach.at ?? onsetMsOf(w, service);
-  const window = Number.isNaN(end) ? valuesBetween(open) : valuesBetween(open, end - CLIMB_WINDOW_MINUTES * MINUTE_MS, end);
+  // A leak is slow (a few percent of the table an hour): judged over all the readings up to the limit, hours if there.
+  const window = Number.isNaN(end) ? valuesBetween(open) : valuesBetween(open, end - FD_LEAK_WINDOW_MINUTES * MINUTE_MS, end);
   const rise = shapeOfRise(window, STEADY_TREND_TAU);
   const growth = window.length > 0 && window[0] > 0 ? Math.max(...window) / window[0] : Number.NaN;
   const began = Number.isNaN(end) ? undefined : riseStart({ ...open, points: pointsBetween(open, end - 6 * 60 * MINUTE_MS) }, end);
   let leak: Check;
   if (window.length < 3) leak = { verdict: 'inconclusive', reason: 'too few readings before the onset' };
-  else if (rise.shape === 'steady' && growth >= FD_LEAK_GROWTH) leak = { verdict: 'supported', reason: `they climb steadily (trend τ ${rise.tau.toFixed(2)}), ×${growth.toFixed(2)} in ${CLIMB_WINDOW_MINUTES} min${typeof began === 'number' ? ` since ${fmtTime(began)}` : ''}` };
+  else if (rise.shape === 'steady' && growth >= FD_LEAK_GROWTH) leak = { verdict: 'supported', reason: `they climb steadily (trend τ ${rise.tau.toFixed(2)}), ×${growth.toFixed(2)} in ${fmtNumber(window.length)} min${typeof began === 'number' ? ` since ${fmtTime(began)}` : ''}` };
   else if (rise.shape === 'step') leak = { verdict: 'inconclusive', reason: `they jumped in one step (${fmtNumber(window[0])} → ${fmtNumber(Math.max(...window))}): a burst of connections, not a leak` };
-  else if (rise.shape === 'flat' || growth < 1.05) leak = { verdict: 'refuted', reason: `they did not climb (${fmtNumber(window[0])} → ${fmtNumber(Math.max(...window))})` };
+  else if (rise.shape === 'flat' || growth < 1.02) leak = { verdict: 'refuted', reason: `they did not climb (${fmtNumber(window[0])} → ${fmtNumber(Math.max(...window))})` };
   else leak = { verdict: 'inconclusive', reason: `they rose ×${growth.toFixed(2)}, not steadily (τ ${rise.tau.toFixed(2)})` };
   const climbing = pick(leak.verdict, withReason(`open descriptors of ${service} climbed before the onset (a leak)`, leak), 1, [seriesId(open)]);
 

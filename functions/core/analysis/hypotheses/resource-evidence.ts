@@ -192,7 +192,7 @@ export const REACHED_AFTER_ONSET_MINUTES = 10;
 
 /**
  * Whether a usage reached its limit at the onset: `share` reads a point as a fraction of its limit (1 = at it).
- * Supported when it first reached `full` within minutes of the onset; inconclusive when it was there long before (a
+ * Supported when it first reached `full` — and its peak, within `tolerance` — within minutes of the onset; inconclusive when it was there long before (a
  * resource at its limit for an hour with nothing failing is not what broke now) or got close without reaching it;
  * refuted when it stayed below `low`.
  */
@@ -201,7 +201,7 @@ export const limitReachedAtOnset = (
   service: string,
   series: MetricSeries,
   share: (p: MetricPoint) => number | undefined,
-  bounds: { full: number; low: number; describe: (v: number) => string },
+  bounds: { full: number; low: number; describe: (v: number) => string; tolerance?: number },
 ): Check & { at?: number; peak: number } => {
   const onset = onsetMsOf(w, service);
   const upTo = Number.isNaN(onset) ? undefined : onset + REACHED_AFTER_ONSET_MINUTES * MINUTE_MS;
@@ -210,7 +210,9 @@ export const limitReachedAtOnset = (
     .filter((r): r is { t: number; v: number } => r.v !== undefined && Number.isFinite(r.v));
   if (readings.length === 0) return { verdict: 'inconclusive', reason: 'no readings up to the onset', peak: Number.NaN };
   const peak = Math.max(...readings.map((r) => r.v));
-  const first = readings.find((r) => r.v >= bounds.full);
+  // When it got to where it peaked (within `tolerance`), not when noise first brushed the full mark: a table whose
+  // readings wobble a few percent touches 95 % of its limit an hour before it is pinned at it.
+  const first = peak >= bounds.full ? readings.find((r) => r.v >= Math.max(bounds.full, peak - (bounds.tolerance ?? 0))) : undefined;
   if (!first) {
     return peak < bounds.low
       ? { verdict: 'refuted', reason: `it peaked at ${bounds.describe(peak)}, far from full`, peak }

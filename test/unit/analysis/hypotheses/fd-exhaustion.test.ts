@@ -53,6 +53,17 @@ describe('fd-exhaustion hypotheses', () => {
     });
   });
 
+  it('dates the exhaustion by when the table was pinned at its limit, not by noise that brushed 95 % an hour before', () => {
+    // A slow leak near the limit: readings wobble ±1 % around a mean that reaches the limit at 11:00 (pinned from then);
+    // they pass 95 % of it more than an hour before.
+    const wobbly = series('gateway-service', 'open_fds', (x) => Math.min(LIMIT, ramp(3700, LIMIT, 0, m('11:00'))(x) * (1 + 0.01 * Math.sin(x * 2.3))));
+    const out = analyseRootCause(input({ fds: [wobbly, limit()] }));
+    expect(out.considered[0]).toMatchObject({ kind: 'fd-exhaustion', service: 'gateway-service' });
+    const atLimit = out.rootCauses[0].predictions.find((p) => p.statement.startsWith('the open file descriptors'))!;
+    expect(atLimit.result).toBe('supported');
+    expect(atLimit.statement).toMatch(/it reached 100 % of its descriptor limit at 1\d:\d\d, \d+(\.\d)? min (before|after) the onset/);
+  });
+
   it('says nothing without descriptor metrics; names the missing limit when only open_fds is published', () => {
     expect(analyseRootCause(input()).considered.some((h) => h.kind === 'fd-exhaustion')).toBe(false);
     const c = testFdExhaustion(indexEvidence(input({ fds: [leaking] })), 'gateway-service')!;
