@@ -19,7 +19,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSeriesCsv } from '../functions/core/analysis/csv.ts';
-import { DEFAULT_ALERT_THRESHOLD, type DetectorOptions, detectSeries, type Incident } from '../functions/core/analysis/detector.ts';
+import { DEFAULT_ALERT_THRESHOLD, type DetectorOptions, detectorConfig, detectSeries, type Incident } from '../functions/core/analysis/detector.ts';
 
 /** ../shared/data/nab next to the repository (the project's rule: benchmark data is read there, not copied). */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../shared/data/nab/', import.meta.url));
@@ -412,6 +412,8 @@ export const main = (argv: readonly string[]): void => {
   const json = {
     corpus: dataDir,
     threshold: DEFAULT_ALERT_THRESHOLD,
+    // how long a page keeps a lesser one from paging (hours of the series' clock): part of the alert rule scored
+    recordHours: detectorConfig().recordHours,
     nab,
     nabStandard: nab.standard.pages,
     categories: byCategory,
