@@ -10,13 +10,14 @@
  * Predictions: depth and oldest-message age climb steadily from the onset; the consumer's drain (its throughput)
  * fell or stayed flat while the inflow (the queue's throughput, else its producers') held — a backlog under a surge
  * of producers, or with a consumer draining faster than before, is load, not a regression; nothing fails (error rates flat: an asynchronous edge hides the slowdown);
- * nothing the consumer calls explains its slowdown (origin-prediction.ts); and no change to the consumer landed
- * before the onset — decisive: a deploy that slowed the consumer is the change tester's case (a rollback undoes it),
- * and this hypothesis must not outrank it on the same symptoms. Why: with no errors anywhere, the queue's depth and
- * age are the only marks a slower consumer leaves.
+ * nothing the consumer calls explains its slowdown (origin-prediction.ts); and what slowed it — a deploy to the
+ * consumer within a plausible lag before the backlog began is the culprit: the hypothesis names it (`changeId`, so
+ * it never competes with the change tester's hypothesis of the same deploy under another culprit, and a rollback
+ * undoes it) and keeps the mechanism, the backlog; with no such deploy, no change to it explains it. Why: with no
+ * errors anywhere, the queue's depth and age are the only marks a slower consumer leaves.
  */
-import { METRICS, type MetricSeries } from '../../tools/ports.ts';
-import { type Check, tokens, tokensMatch } from '../changes.ts';
+import { METRICS, type ChangeRequest, type MetricSeries } from '../../tools/ports.ts';
+import { type Check, timeAlignment, tokens, tokensMatch, MAX_PLAUSIBLE_LAG_MINUTES } from '../changes.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
 import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, isFailureSignal, seriesId, seriesOf, trendTau } from './evidence.ts';
 import { originPrediction } from './origin-prediction.ts';
@@ -52,6 +53,15 @@ export const consumerOf = (w: World, queue: string): string | undefined => {
   });
   return slowed.length === 1 ? slowed[0] : undefined;
 };
+
+/** The latest change to the consumer deployed within a plausible lag before the backlog began (timed as change.ts times a deploy). */
+const changeThatSlowed = (w: World, consumer: string, onset: string | undefined): { change: ChangeRequest; lag: number } | undefined =>
+  w.input.changes
+    .filter((c) => c.service === consumer && c.state === 'implemented')
+    .map((c) => ({ change: c, time: timeAlignment(c.deployedAt, onset, MAX_PLAUSIBLE_LAG_MINUTES, w.onsetSpreadOf(consumer)) }))
+    .filter((x) => x.time.verdict === 'supported')
+    .map((x) => ({ change: x.change, lag: x.time.lagMinutes ?? 0 }))
+    .sort((a, b) => a.lag - b.lag)[0];
 
 /** Median of the 15 min after `at` over the median of the 30 min before it. */
 const ratioAround = (s: MetricSeries | undefined, at: number): number | undefined => {
@@ -128,16 +138,30 @@ export const testQueueBacklog = (w: World, queue: string): Candidate | undefined
       : { verdict: 'inconclusive', reason: `errors rose on ${[...new Set(erring.map((x) => x.service))].join(', ')}: a failing consumer, not only a slower one` };
   const quietP = pick(quiet.verdict, withReason('error rates stayed flat', quiet), 1, erring.flatMap((x) => x.evidenceIds));
 
-  // 5. The consumer is where the slowdown starts, and 6. no change to it explains it (decisive, see the header).
+  // 5. The consumer is where the slowdown starts. 6. What slowed it: a change to it deployed within a plausible lag
+  //    before the backlog began is the culprit (named: a rollback undoes it; the mechanism stays the backlog), else
+  //    no change to it explains it.
   const place = consumer ? [originPrediction(w, consumer)] : [];
-  const noChange = consumer ? [noChangeExplains(w, consumer, { onset: Number.isNaN(onset) ? undefined : new Date(onset).toISOString(), decisive: true })] : [];
+  const onsetIso = Number.isNaN(onset) ? undefined : new Date(onset).toISOString();
+  const starter = consumer ? changeThatSlowed(w, consumer, onsetIso) : undefined;
+  const cause = starter
+    ? [
+        pick('supported', `a change to ${consumer} slowed it — ${starter.change.id} ("${starter.change.title}") was deployed ${fmtNumber(Math.max(0, starter.lag))} min before the backlog began`, 1, [
+          `change:${starter.change.id}`,
+          ...anomalyIds(w, consumer!),
+        ]),
+      ]
+    : consumer
+      ? [noChangeExplains(w, consumer, { onset: onsetIso })]
+      : [];
   return {
     kind: 'queue-backlog',
     summary: consumer
-      ? `${consumer} drains ${queue} slower than its producers fill it: the backlog grows with no errors`
+      ? `${starter ? `${starter.change.id} slowed ${consumer}: it` : consumer} drains ${queue} slower than its producers fill it: the backlog grows with no errors`
       : `The consumer of ${queue} drains slower than its producers fill it (consumer not in the topology)`,
     service: consumer ?? queue,
+    ...(starter ? { changeId: starter.change.id } : {}),
     category: 'queue-backlog',
-    predictions: [climbP, drainP, quietP, ...place, ...noChange],
+    predictions: [climbP, drainP, quietP, ...place, ...cause],
   };
 };

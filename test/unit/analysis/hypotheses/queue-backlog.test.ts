@@ -2,8 +2,8 @@
  * A throughput regression behind an asynchronous edge: order-consumer drains orders-queue at 60 messages/s instead of
  * 100 from 11:00 while checkout-api keeps enqueueing 100/s; depth and oldest-message age climb, and nothing fails.
  * The family must blame the consumer (category queue-backlog) whether the topology draws the queue → consumer edge or
- * not, stay silent without queue metrics, refute a backlog that a surge of producers built, and never outrank a
- * deploy on the consumer that landed before the onset (the change tester's case).
+ * not, stay silent without queue metrics, refute a backlog that a surge of producers built, and name a deploy on
+ * the consumer that landed just before the backlog began as its culprit (never blame the consumer alone above it).
  */
 import { describe, expect, it } from 'vitest';
 import { analyseRootCause, type RootCauseInput } from '../../../../functions/core/analysis/hypotheses.ts';
@@ -93,12 +93,22 @@ describe('queue-backlog hypotheses', () => {
     expect(queue.confidence).toBeLessThan(0.5);
   });
 
-  it('never outranks a deploy on the consumer that landed before the onset', () => {
+  it('names a deploy on the consumer that landed before the onset as the culprit (the same change the change tester blames)', () => {
     const release = change('CHG-12', 'order-consumer', at('10:58'), { title: 'order-consumer 3.1: enrich orders with loyalty data' });
     const out = analyseRootCause(input({ changes: [release] }));
+    expect(out.rootCauses[0]).toMatchObject({ service: 'order-consumer', changeId: 'CHG-12', category: 'queue-backlog' });
+    expect(out.rollbackCandidate).toBe('CHG-12');
     const queue = out.considered.find((h) => h.kind === 'queue-backlog')!;
-    expect(queue.confidence).toBe(0);
-    expect(queue.predictions.find((p) => p.statement.startsWith('no change to order-consumer'))?.result).toBe('refuted');
-    expect(out.rootCauses[0]).toMatchObject({ changeId: 'CHG-12' });
+    expect(queue.predictions.find((p) => p.statement.startsWith('a change to order-consumer slowed it'))?.result).toBe('supported');
+    // No hypothesis blames the consumer with no change, or another culprit, above the deploy.
+    expect(out.considered.filter((h) => h.confidence >= out.rootCauses[0].confidence).every((h) => h.changeId === 'CHG-12')).toBe(true);
   });
+
+  it('does not name a deploy on the consumer hours before the backlog began', () => {
+    const old = change('CHG-3', 'order-consumer', at('09:05'));
+    const out = analyseRootCause(input({ changes: [old] }));
+    expect(out.considered[0]).toMatchObject({ kind: 'queue-backlog', service: 'order-consumer' });
+    expect(out.rootCauses[0].changeId).toBeUndefined();
+  });
+
 });
