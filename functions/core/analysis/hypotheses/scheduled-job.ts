@@ -6,7 +6,8 @@
  * logs ("job … run started") name a job — whose callees or their other callers degraded.
  *
  * Predictions: a run started within minutes before the onset of the victims (decisive when it started after it);
- * the shared resource's load, CPU or latency rose with the run; the resource's other callers degraded (the
+ * the shared resource's load, CPU or latency rose with the run, and the traffic it gained is about the job's rate (its
+ * calls, not a surge of users — only ever supported); the resource's other callers degraded (the
  * contention, as opposed to the job's own failure); no change to the resource explains it (resource-evidence.ts: a
  * change to it near the onset refutes the job, unless the resource's traffic rose with the run — the job's calls);
  * and, weakly, the job logs a run starting. Why: a job is no change and no user load — nothing in the change log or
@@ -30,6 +31,9 @@ const RUN_LOOKBACK_MINUTES = 120;
 /** The resource's traffic (×), CPU (percentage points) or latency (×) moving this much with the run is its load. */
 const LOAD_RATIO = 1.2;
 const CPU_RISE_POINTS = 15;
+/** The resource's extra traffic is the job's calls when it is this share of the job's rate (calls fan in and out). */
+const JOB_TRAFFIC_SHARE_LOW = 0.3;
+const JOB_TRAFFIC_SHARE_HIGH = 3;
 const LATENCY_RATIO = 1.5;
 export const RUN_STARTED_TEXT = /\b(job|batch|cron|etl|export|backup|report)\b.*\b(run )?start|\bstart(ed|ing) (a |the )?(run|job|batch)|\brun started\b/i;
 
@@ -137,6 +141,28 @@ export const testScheduledJob = (w: World, job: string): Candidate | undefined =
     missing: load.verdict === 'inconclusive' ? `throughput / CPU / latency of ${victims.map((v) => v.r).join(', ')}` : undefined,
   });
 
+  // 2b. The resource's extra traffic is the job's calls: what it serves more since the run started is about what the
+  //     job sends (a surge of users would not match the job's rate). Only ever supported: a job of few heavy queries
+  //     adds little traffic, and says nothing against itself by that.
+  const jobRate = run && tp ? medianOr(valuesBetween(tp, run.at, run.at + 15 * MINUTE_MS)) : Number.NaN;
+  const matched = victims
+    .map(({ r }) => {
+      const s = seriesOf(w, r, METRICS.throughput);
+      if (!s || !run || !(jobRate > 0)) return undefined;
+      const extra = medianOr(valuesBetween(s, run.at, run.at + 15 * MINUTE_MS)) - medianOr(valuesBetween(s, run.at - 30 * MINUTE_MS, run.at - MINUTE_MS));
+      const share = extra / jobRate;
+      return share >= JOB_TRAFFIC_SHARE_LOW && share <= JOB_TRAFFIC_SHARE_HIGH ? { r, s, extra } : undefined;
+    })
+    .filter((x): x is { r: string; s: MetricSeries; extra: number } => x !== undefined);
+  const matchedP = pick(
+    matched.length > 0 ? 'supported' : 'inconclusive',
+    `the extra traffic on ${victims.map((v) => v.r).join(', ')} is ${job}'s calls — ${
+      matched.length > 0 ? `${matched[0].r} serves ${fmtNumber(matched[0].extra)}/s more since the run started, ${job} sends ${fmtNumber(jobRate)}/s` : 'its traffic did not grow by the job’s rate'
+    }`,
+    1,
+    [...(tp ? [seriesId(tp)] : []), ...matched.map((x) => seriesId(x.s))],
+  );
+
   // 3. Contention: the resource's other callers degraded with it (not only the job itself).
   const others = [...new Set(victims.flatMap((v) => v.others))];
   const contention: Check =
@@ -158,6 +184,6 @@ export const testScheduledJob = (w: World, job: string): Candidate | undefined =
     summary: `Scheduled job ${job}${run ? ` (run started ${fmtTime(run.at)})` : ''} overloads the ${victims.map((v) => v.r).join(', ')} it shares with ${others.length > 0 ? others.join(', ') : 'other callers'}`,
     service: job,
     category: 'capacity',
-    predictions: [timingP, loadP, contentionP, worst, logged],
+    predictions: [timingP, loadP, matchedP, contentionP, worst, logged],
   };
 };

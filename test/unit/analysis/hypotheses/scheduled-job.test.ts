@@ -62,6 +62,7 @@ describe('scheduled-job hypotheses', () => {
     expect(verdicts).toMatchObject({
       'a run of report-job started within 30 min before the onset': 'supported',
       'the resource report-job shares (shared-db) took its load when the run started': 'supported',
+      "the extra traffic on shared-db is report-job's calls": 'supported',
       'the other callers of shared-db degraded': 'supported',
       'no change to shared-db explains it': 'supported',
       'report-job logs a run starting': 'supported',
