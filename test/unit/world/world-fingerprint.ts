@@ -20,7 +20,7 @@ const answers = (w: WorldState, services: string[]) => {
   const at = (minutes: number, seconds = 0) => anchor + minutes * MINUTE + seconds * 1000;
   return {
     fine: sha(metricSeries(w, { services, from: at(-90), to: at(20, 17) })),
-    coarse: sha(metricSeries(w, { services, from: at(-600), to: at(30), resolutionSeconds: 300 })),
+    coarse: sha(metricSeries(w, { services, from: at(-240), to: at(30), resolutionSeconds: 300 })),
     traces: sha(traces(w, { services, from: at(-40), to: at(10), limit: 100 })),
     errorTraces: sha(traces(w, { services, from: at(-40), to: at(10), limit: 50, errorsOnly: true })),
     logs: sha(logs(w, { services, from: at(-25), to: at(5, 40), limit: 10_000 })),
