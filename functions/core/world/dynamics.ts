@@ -28,6 +28,15 @@ import type { WorldAction, WorldState } from './world.ts';
 const MINUTE = 60_000;
 /** The hit ratio of a service's read-through cache (services with `cache`). */
 export const CACHE_HIT_RATIO = 'cache_hit_ratio_pct';
+/** Resource metrics of services that declare the feature (`disk`, `fileDescriptors`, `quota`, `certificates`). */
+export const RESOURCE_METRICS = {
+  diskUsed: 'disk_used_pct',
+  openFds: 'open_fds',
+  fdLimit: 'fd_limit',
+  throttled: 'throttled_rps',
+  quotaLimit: 'quota_limit_rps',
+  certDays: 'cert_days_to_expiry',
+} as const;
 const MAX_POINTS = 1440;
 
 export const METRIC_UNITS: Record<string, string> = {
@@ -41,6 +50,12 @@ export const METRIC_UNITS: Record<string, string> = {
   [METRICS.activeUsers]: 'users',
   [METRICS.revenuePerMinute]: 'USD/min',
   [CACHE_HIT_RATIO]: 'percent',
+  [RESOURCE_METRICS.diskUsed]: 'percent',
+  [RESOURCE_METRICS.openFds]: 'descriptors',
+  [RESOURCE_METRICS.fdLimit]: 'descriptors',
+  [RESOURCE_METRICS.throttled]: 'requests/s',
+  [RESOURCE_METRICS.quotaLimit]: 'requests/s',
+  [RESOURCE_METRICS.certDays]: 'days',
 };
 
 /** Default share of a callee's increase that its callers inherit per hop. */
@@ -53,6 +68,13 @@ const PENDING_PER_EXCESS_CONNECTION = 30;
 const POOL_HOLD_QUERY_SHARE = 0.6;
 /** Most requests that CPU saturation can fail (the rest are served, slowly). */
 const MAX_OVERLOAD_ERRORS = 60;
+/** Volume use from which writes start failing with ENOSPC (filesystems keep a reserve; the last blocks go fast). */
+const DISK_FULL_PCT = 98;
+/** Share of requests that write to the volume (logs, temp files, WAL): the most a full disk can fail. */
+const DISK_WRITE_SHARE = 0.6;
+/** Most requests that descriptor exhaustion fails (a few reuse open connections and files). */
+const MAX_FD_ERROR_SHARE = 0.9;
+const DAY = 86_400_000;
 
 /** The metrics a service exposes: latency, errors, throughput, host metrics unless external, pool metrics if it has a pool, business ones if it carries them. */
 export const serviceMetricNames = (s: ServiceSpec): MetricName[] => [
@@ -63,6 +85,10 @@ export const serviceMetricNames = (s: ServiceSpec): MetricName[] => [
   ...(s.tier === 'external' ? [] : [METRICS.cpu, METRICS.memory]),
   ...(s.baseline.db_pool_max !== undefined ? [METRICS.dbPoolActive, METRICS.dbPoolMax] : []),
   ...(s.cache ? [CACHE_HIT_RATIO] : []),
+  ...(s.disk ? [RESOURCE_METRICS.diskUsed] : []),
+  ...(s.fileDescriptors ? [RESOURCE_METRICS.openFds, RESOURCE_METRICS.fdLimit] : []),
+  ...(s.quota ? [RESOURCE_METRICS.throttled, RESOURCE_METRICS.quotaLimit] : []),
+  ...(s.certificates ? [RESOURCE_METRICS.certDays] : []),
   ...(s.activeUsers > 0 ? [METRICS.activeUsers] : []),
   ...(s.revenuePerMinute > 0 ? [METRICS.revenuePerMinute] : []),
 ];
@@ -86,6 +112,11 @@ export interface ServiceState {
   readonly calls: { readonly latency: number; readonly errors: number };
   /** Errors from CPU saturation (requests rejected or timed out in the queue), in percentage points. */
   readonly overloadErrors: number;
+  /**
+   * Errors from exhausted resources, in percentage points: writes failing on a full disk (ENOSPC), descriptors at
+   * the limit (EMFILE), requests over a rate quota (throttled). Only on services that declare one of them.
+   */
+  readonly exhaustion?: { readonly disk: number; readonly fds: number; readonly throttled: number };
 }
 
 export interface Snapshot {
@@ -209,8 +240,8 @@ interface ServiceModel {
   readonly noise: Readonly<Record<NoiseMetric, MetricNoise>>;
 }
 
-type NoiseMetric = 'latency' | 'errors' | 'throughput' | 'cpu' | 'memory' | 'pool' | 'cache-hit' | 'users' | 'revenue';
-const NOISE_METRICS: readonly NoiseMetric[] = ['latency', 'errors', 'throughput', 'cpu', 'memory', 'pool', 'cache-hit', 'users', 'revenue'];
+type NoiseMetric = 'latency' | 'errors' | 'throughput' | 'cpu' | 'memory' | 'pool' | 'cache-hit' | 'users' | 'revenue' | 'disk' | 'fds';
+const NOISE_METRICS: readonly NoiseMetric[] = ['latency', 'errors', 'throughput', 'cpu', 'memory', 'pool', 'cache-hit', 'users', 'revenue', 'disk', 'fds'];
 
 /**
  * What is derived once per world state: the services and faults with everything that does not depend on the
@@ -480,8 +511,8 @@ const loadFactors = (ctx: Context, t: number, active: readonly (readonly ActiveF
   return out;
 };
 
-type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max' | 'cache_hit_ratio_pct', number>;
-type Capacity = Raw & { db_pool_pending: number; overload_errors: number };
+type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max' | 'cache_hit_ratio_pct' | 'disk_used_pct' | 'open_fds' | 'quota_limit_rps', number>;
+type Capacity = Raw & { db_pool_pending: number; overload_errors: number; throttled_rps: number; disk_errors: number; fd_errors: number; throttled_errors: number };
 
 /** Step 1: healthy values with noise, at `demand` (traffic load × daily shape). */
 const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number): Raw => {
@@ -501,6 +532,11 @@ const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number): 
     db_pool_active: b.db_pool_active === undefined ? 0 : b.db_pool_active * demand * Math.max(0.5, n('pool', 0.07, 0.03)),
     db_pool_max: b.db_pool_max ?? 0,
     cache_hit_ratio_pct: hit,
+    // Without the feature the value is 0 and never shown: nothing to draw. A volume fills slowly (its noise is
+    // tiny); open descriptors follow the connections, so the load.
+    disk_used_pct: m.spec.disk ? m.spec.disk.usedPct * Math.max(0.9, n('disk', 0.001, 0.004)) : 0,
+    open_fds: m.spec.fileDescriptors ? m.spec.fileDescriptors.open * (1 + 0.5 * (demand - 1)) * Math.max(0.5, n('fds', 0.03, 0.03)) : 0,
+    quota_limit_rps: m.spec.quota?.limitRps ?? 0,
   };
 };
 
@@ -570,6 +606,46 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
       errors += 6;
     }
   }
+  // Exhausted resources (only on services that declare them).
+  let throughput = raw.throughput_rps;
+  let throttled = 0;
+  let diskErrors = 0;
+  let fdErrors = 0;
+  let throttledErrors = 0;
+  let disk = raw.disk_used_pct;
+  let fds = raw.open_fds;
+  let quota = raw.quota_limit_rps;
+  if (s.disk) {
+    disk = Math.min(100, Math.max(0, disk));
+    if (disk >= DISK_FULL_PCT) {
+      // ENOSPC: writes fail, more of them as the last blocks go.
+      const before = errors;
+      errors += (100 - errors) * DISK_WRITE_SHARE * (0.5 + 0.5 * Math.min(1, (disk - DISK_FULL_PCT) / (100 - DISK_FULL_PCT)));
+      diskErrors = errors - before;
+    }
+  }
+  if (s.fileDescriptors) {
+    const limit = s.fileDescriptors.limit;
+    fds = Math.max(0, fds);
+    if (fds >= limit) {
+      // EMFILE: every accept() and open() past the limit fails; demand beyond it fails more requests.
+      const before = errors;
+      errors += (100 - errors) * Math.min(MAX_FD_ERROR_SHARE, 0.3 + 3 * (fds / limit - 1));
+      fdErrors = errors - before;
+      fds = limit;
+    }
+  }
+  if (s.quota) {
+    // Scaling raises the limit (more provisioned capacity, a higher concurrency or rate limit).
+    quota = Math.max(0, quota) * scale;
+    if (throughput > quota) {
+      throttled = throughput - quota;
+      const before = errors;
+      errors += (100 - errors) * (throttled / throughput);
+      throttledErrors = errors - before;
+      throughput = quota;
+    }
+  }
   let overload = 0;
   if (cpu > 85) {
     // Past ~85 % requests queue for a core; past 100 % the queue overflows and requests are rejected.
@@ -581,7 +657,7 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
   return {
     latency_p99_ms: latency,
     error_rate_pct: Math.min(100, Math.max(0, errors)),
-    throughput_rps: raw.throughput_rps,
+    throughput_rps: throughput,
     cpu_pct: Math.max(0, cpu),
     memory_mb: memory,
     db_pool_active: Math.round(active),
@@ -589,6 +665,13 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
     cache_hit_ratio_pct: raw.cache_hit_ratio_pct,
     db_pool_pending: Math.round(pending),
     overload_errors: overload,
+    disk_used_pct: disk,
+    open_fds: fds,
+    quota_limit_rps: quota,
+    throttled_rps: throttled,
+    disk_errors: diskErrors,
+    fd_errors: fdErrors,
+    throttled_errors: throttledErrors,
   };
 };
 
@@ -779,6 +862,17 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
       values.db_pool_pending = o.v.db_pool_pending;
     }
     if (s.cache) values[CACHE_HIT_RATIO] = round(o.v.cache_hit_ratio_pct, 2);
+    if (s.disk) values[RESOURCE_METRICS.diskUsed] = round(o.v.disk_used_pct, 2);
+    if (s.fileDescriptors) {
+      values[RESOURCE_METRICS.openFds] = Math.round(o.v.open_fds);
+      values[RESOURCE_METRICS.fdLimit] = s.fileDescriptors.limit;
+    }
+    if (s.quota) {
+      values[RESOURCE_METRICS.throttled] = round(o.v.throttled_rps, 2);
+      values[RESOURCE_METRICS.quotaLimit] = round(o.v.quota_limit_rps, 2);
+    }
+    // What ACM publishes as DaysToExpiry: from the instant to the earliest notAfter, negative once it has passed.
+    if (s.certificates) values[RESOURCE_METRICS.certDays] = round((ctx.anchor + Math.min(...s.certificates.map((c) => c.notAfter)) * MINUTE - t) / DAY, 3);
     if (s.activeUsers > 0) {
       values[METRICS.activeUsers] = Math.round(s.activeUsers * demand * (1 + 0.02 * m.noise.users.fast(at)) * (1 - 0.15 * (tot.errors / 100)));
     }
@@ -793,6 +887,7 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
       connection: o.connection,
       calls: o.calls,
       overloadErrors: o.v.overload_errors,
+      ...(s.disk || s.fileDescriptors || s.quota ? { exhaustion: { disk: o.v.disk_errors, fds: o.v.fd_errors, throttled: o.v.throttled_errors } } : {}),
     });
   }
   return { t, services };

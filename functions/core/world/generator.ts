@@ -113,6 +113,10 @@ interface Svc {
   replicas: number;
   poolTarget?: string;
   cache?: { store: string; backing: string; hitRatioPct: number };
+  disk?: { capacityGb: number; usedPct: number };
+  fileDescriptors?: { limit: number; open: number };
+  quota?: { name: string; limitRps: number };
+  certificates?: { subject: string; notAfter: number }[];
   team: string;
   oncall: { primary: { name: string; contact: string }; escalation?: { name: string; contact: string }; slack: string };
   runbookUrl?: string;
@@ -476,6 +480,8 @@ interface Incident {
   readonly onset: number;
   /** Services the herrings must leave alone (the culprit and where its fault sits). */
   readonly involved: readonly string[];
+  /** What fixes it when that is not undoing the causing change (a rotated credential: restart the caller). */
+  readonly mitigation?: Scenario['expect']['mitigation'];
 }
 
 interface FamilyContext {
@@ -1136,7 +1142,171 @@ export const FAMILIES: readonly Family[] = [
     description: 'a static threshold trips on noise: nothing to find',
     build: (c) => ({ faults: [], changes: [], load: [], category: null, onset: c.visibleAt, involved: [] }),
   },
+  // Causes that are not a recent change (issue 11): resources that run out, a quota, an expiry, a rotation.
+  {
+    name: 'disk-full',
+    novel: true,
+    description: "a service's volume fills (logs, spool, deleted files still held open) until writes fail with ENOSPC; sometimes after a log-level change",
+    build: (c) => diskFull(c),
+  },
+  {
+    name: 'fd-leak',
+    novel: true,
+    description: 'a service leaks file descriptors for hours; at the limit accept() and open() fail with EMFILE',
+    build: (c) => fdLeak(c),
+  },
+  {
+    name: 'quota-throttling',
+    novel: true,
+    description: 'traffic grows into a rate quota (provisioned capacity, a concurrency limit) with no change: the excess is throttled (429)',
+    build: (c) => quotaThrottling(c),
+  },
+  {
+    name: 'certificate-expiry-observed',
+    novel: true,
+    description: "a service's certificate expires (its days to expiry cross 0 at the onset) and the renewed one was never loaded",
+    build: (c) => certificateExpiryObserved(c),
+  },
+  {
+    name: 'credential-rotation',
+    novel: true,
+    description: "an automated rotation changes a database password; a caller that cached the old one fails to authenticate",
+    build: (c) => credentialRotation(c),
+  },
 ];
+
+// ───────────────────────────── resource, expiry and rotation families ─────────────────────────────
+
+/** Where a volume or a quota sits: backends and databases that something calls. */
+const resourceHolders = (t: Topology): Svc[] => t.services.filter((s) => (s.tier === 'backend' || s.tier === 'database') && t.callers(s.name).length > 0);
+
+/** Linear growth from `from` (scenario minutes) that takes `base` to `target` 0–3 minutes before the symptoms are visible. */
+const growthPerMinute = (c: FamilyContext, base: number, target: number, from: number): number => round3((target - base) / (c.visibleAt - c.d.int(0, 3) - from));
+
+const diskFull = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const s = d.pick(resourceHolders(t));
+  const usedPct = Math.round(d.range(55, 82));
+  s.disk = { capacityGb: d.pick([50, 100, 200, 500, 1000]), usedPct };
+  const withChange = s.tier === 'backend' && d.chance(0.5);
+  const start = -d.int(withChange ? 40 : 90, withChange ? 240 : 720);
+  // Full (past the ~98 % where writes fail, with room for the noise) just before the symptoms are visible.
+  const perMinute = growthPerMinute(c, usedPct, 98.8, start);
+  const change = withChange
+    ? configChange(d, c.ids, s.name, start, d.pick([`${short(s.name)}.log-level`, 'logging.level.root', `${short(s.name)}.request-logging`]), d.pick(['INFO', 'WARN']), d.pick(['DEBUG', 'TRACE']), 'Verbose logs to investigate a customer report.')
+    : undefined;
+  return {
+    faults: [
+      {
+        service: s.name, startsAt: start, rampMinutes: 1, kind: change ? 'verbose-logging-fills-disk' : 'volume-fills', effects: { disk_used_pct: { perMinute } },
+        ...(change ? { causedBy: change.id } : {}),
+        logs: change ? [{ level: 'DEBUG', template: `{op} request={uuid} headers={int:8-40} body={int:200-9000}B`, ratePerMinute: round2(d.range(30, 120)) }] : [],
+        // Without a change, a restart frees the space (rotated logs and deleted files its processes still held open).
+        fixedBy: change ? [] : [{ kind: 'restart-service', service: s.name }], failsAt: 'server', callVolume: {},
+      },
+    ],
+    changes: change ? [change] : [], load: [], primary: 0, category: 'disk-full', onset: start, involved: [s.name],
+  };
+};
+
+const fdLeak = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const s = d.pick(backends(t));
+  const limit = d.pick([1024, 4096, 8192, 16384]);
+  const open = Math.round(limit * d.range(0.12, 0.35));
+  s.fileDescriptors = { limit, open };
+  // The leak started long before any usual window: with a deploy hours ago, or with none (a slow client that stopped
+  // closing sockets, an upstream that holds connections).
+  const start = -d.int(240, 2400);
+  const change = d.chance(0.5) ? deployChange(d, c.ids, s.name, start) : undefined;
+  // At the limit (with room for the load's and the noise's swing) just before the symptoms are visible.
+  const perMinute = growthPerMinute(c, open, limit * 1.03, start);
+  return {
+    faults: [
+      {
+        service: s.name, startsAt: start, rampMinutes: 1, kind: 'fd-leak', effects: { open_fds: { perMinute } },
+        ...(change ? { causedBy: change.id } : {}),
+        logs: [{ level: 'WARN', template: `{pick:connection|file handle} not closed: {pick:socket|FileInputStream|ZipFile}@{hex:8} opened by {op} was never released`, ratePerMinute: round2(d.range(0.2, 1)) }],
+        fixedBy: [{ kind: 'restart-service', service: s.name }], failsAt: 'server', callVolume: {},
+      },
+    ],
+    changes: change ? [change] : [], load: [], primary: 0, category: 'file-descriptors', onset: start, involved: [s.name],
+    // A restart closes the leaked descriptors whatever started the leak.
+    mitigation: { kind: 'restart-service', service: s.name },
+  };
+};
+
+const quotaThrottling = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const s = d.pick(resourceHolders(t));
+  // Healthy demand (with the daily shape and noise) stays under the limit; the surge takes it well past, and a ×2
+  // scale-out clears it.
+  const factor = round2(d.range(1.9, 2.15));
+  s.quota = {
+    name: s.tier === 'database' ? d.pick(['provisioned WriteCapacityUnits', 'provisioned ReadCapacityUnits', 'requests-per-second quota']) : d.pick(['Lambda reserved concurrency', 'API Gateway usage plan rate', 'service quota requests/s']),
+    limitRps: Math.round(s.baseline.throughput_rps * d.range(1.33, 1.42)),
+  };
+  // Only the quota runs out: every service (this one too) keeps CPU and pool headroom under the surge.
+  headroom(t, factor, '');
+  const ramp = d.int(3, 8);
+  const onset = onsetDraw(c, ramp);
+  return {
+    faults: [], changes: [],
+    load: [{ services: t.byTier('frontend').map((f) => f.name), startsAt: onset, rampMinutes: ramp, factor, description: d.pick(['Marketing push', 'Partner launch', 'Seasonal peak', 'Newsletter send', 'Batch import by a partner']) }],
+    saturated: s.name, category: 'throttling', onset, involved: [s.name],
+  };
+};
+
+const certificateExpiryObserved = (c: FamilyContext): Incident => {
+  const inc = (FAMILIES.find((f) => f.name === 'certificate-expiry') as Family).build(c);
+  const s = c.t.get((inc.faults[0] as FaultSpec).service);
+  // The certificate the service presents expires at the onset; an internal one is still good for months.
+  s.certificates = [{ subject: `CN=${s.name}.${c.t.zone}`, notAfter: inc.onset }, { subject: `CN=${s.name}-internal.${c.t.zone}`, notAfter: c.d.int(30, 300) * 1440 }];
+  return inc;
+};
+
+const AUTH_FAILURES = {
+  postgres: { span: 'PSQLException: FATAL: password authentication failed for user "app"', log: 'HikariPool-1 - Exception during pool initialization: org.postgresql.util.PSQLException: FATAL: password authentication failed for user "app" (requestId={uuid})' },
+  mysql: { span: "SQLException: Access denied for user 'app' (using password: YES)", log: "HikariPool-1 - Connection is not available: java.sql.SQLException: Access denied for user 'app'@'{ip}' (using password: YES) (requestId={uuid})" },
+  mongo: { span: 'MongoSecurityException: Exception authenticating MongoCredential{mechanism=SCRAM-SHA-256, userName=\'app\'}', log: 'com.mongodb.MongoSecurityException: Exception authenticating MongoCredential{mechanism=SCRAM-SHA-256, userName=\'app\', source=\'admin\'}: Authentication failed (requestId={uuid})' },
+} as const;
+
+const credentialRotation = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  let dbs = t.byTier('database').filter((x) => t.callers(x.name).length > 0);
+  if (dbs.length === 0) {
+    ensurePool(t, d.pick(backends(t)));
+    dbs = t.byTier('database').filter((x) => t.callers(x.name).length > 0);
+  }
+  const db = d.pick(dbs);
+  const caller = d.pick(t.callers(db.name));
+  const engine = /mysql/.test(db.name) ? 'mysql' : /mongo/.test(db.name) ? 'mongo' : 'postgres';
+  const failure = AUTH_FAILURES[engine];
+  // The old password stops working when the rotation finishes; pooled connections then fail as they are recycled.
+  const ramp = d.int(2, 6);
+  const onset = onsetDraw(c, ramp);
+  const secret = `prod/${short(db.name)}/app-credentials`;
+  const rotation: ChangeSpec = {
+    ...infraChange(d, c.ids, db.name, onset - d.int(0, 2), `Rotate secret ${secret}`, `Scheduled rotation of ${secret} (every ${d.pick([30, 60, 90])} days): sets a new password for user app on ${db.name} and moves AWSCURRENT to the new version.`),
+    author: 'secrets-manager-rotation',
+    rollbackPlan: `Move the AWSCURRENT label of ${secret} back to the previous version`,
+  };
+  return {
+    faults: [
+      {
+        service: caller.name, startsAt: onset, rampMinutes: ramp, causedBy: rotation.id, kind: 'stale-cached-credential',
+        effects: { error_rate_pct: { add: Math.round(d.range(25, 70)) }, latency_p99_ms: { factor: round2(d.range(1.05, 1.2)) } },
+        propagation: { latency: 0.85, errors: round2(d.range(0.75, 0.95)) },
+        logs: [{ level: 'ERROR', template: failure.log, perFailedRequest: round3(d.range(0.003, 0.008)) }],
+        spanError: failure.span,
+        // It read the secret at start-up: a restart reads the new one.
+        fixedBy: [{ kind: 'restart-service', service: caller.name }], failsAt: 'server', callVolume: {},
+      },
+    ],
+    changes: [rotation], load: [], primary: 0, category: 'credential', onset, involved: [db.name, caller.name],
+    mitigation: { kind: 'restart-service', service: caller.name },
+  };
+};
 
 // ───────────────────────────── herrings and history ─────────────────────────────
 
@@ -1174,6 +1344,10 @@ const MISLEADING: Record<string, number[]> = {
   cache: [3, 1],
   certificate: [5, 0],
   dns: [5, 0],
+  'disk-full': [1, 4],
+  'file-descriptors': [4, 2],
+  throttling: [1, 5],
+  credential: [6, 0],
 };
 
 // ───────────────────────────── the world's view ─────────────────────────────
@@ -1236,9 +1410,23 @@ export const familyOf = (seed: string, index: number): Family => {
 
 /** The incident `index` of `seed`, with its family and herrings. */
 export const generateIncident = (seed: string, index: number): GeneratedIncident => {
+  checkSeedAndIndex(seed, index);
+  return generateIncidentOfFamily(seed, index, familyOf(seed, index).name);
+};
+
+const checkSeedAndIndex = (seed: string, index: number): void => {
   if (!SEED.test(seed)) throw new GeneratorError(`seed "${seed}" is invalid: letters, digits, ".", "_" or "-", at most 24 characters`);
   if (!Number.isSafeInteger(index) || index < 0) throw new GeneratorError(`index must be a whole number ≥ 0, got ${index}`);
-  const family = familyOf(seed, index);
+};
+
+/**
+ * The incident `index` of `seed` drawn from a given family (whatever family `familyOf` assigns the index): the same
+ * draws as `generateIncident` makes for that family, so a family's incidents do not depend on the table's size.
+ */
+export const generateIncidentOfFamily = (seed: string, index: number, familyName: string): GeneratedIncident => {
+  checkSeedAndIndex(seed, index);
+  const family = FAMILIES.find((f) => f.name === familyName);
+  if (!family) throw new GeneratorError(`no family "${familyName}" (one of ${FAMILIES.map((f) => f.name).join(', ')})`);
   let last: unknown;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     try {
@@ -1312,7 +1500,7 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
     herrings.push('noisy-baseline');
   }
 
-  const healthyLoad = inc.category === 'capacity' || family.name === 'lowered-limit-under-load' ? [] : inc.load;
+  const healthyLoad = inc.category === 'capacity' || inc.category === 'throttling' || family.name === 'lowered-limit-under-load' ? [] : inc.load;
   const base = {
     name: `gen-${seed.toLowerCase()}-${index}`.slice(0, 63),
     title: `Generated incident ${index} of seed ${seed}`,
@@ -1415,6 +1603,7 @@ const answerKey = (inc: Incident, changes: readonly ChangeSpec[]): Scenario['exp
   }
   const fault = inc.faults[inc.primary] as FaultSpec;
   const change = changes.find((c) => c.id === fault.causedBy);
+  if (change && inc.mitigation) return { rootCause: { service: change.service, changeId: change.id, category: inc.category }, mitigation: inc.mitigation };
   if (change) {
     const kind: ActionKind = change.type === 'feature-flag' ? 'toggle-feature-flag' : change.type === 'config' ? 'revert-config' : 'rollback-change';
     const target = change.type === 'config' ? (change.configChange?.param as string) : change.id;

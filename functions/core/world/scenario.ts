@@ -61,6 +61,32 @@ export const ServiceSpec = z
      * written back to `store`, so the backing store's load follows the miss ratio; exposes `cache_hit_ratio_pct`.
      */
     cache: z.object({ store: Name, backing: Name, hitRatioPct: z.number().min(0).max(99.9) }).strict().optional(),
+    /**
+     * A data volume: exposes `disk_used_pct`; at about 98 % writes fail (ENOSPC) and the service's errors rise. A
+     * fault grows it with `effects.disk_used_pct {perMinute}` (logs that fill the volume).
+     */
+    disk: z.object({ capacityGb: z.number().positive().max(1_000_000), usedPct: z.number().min(0).max(100) }).strict().optional(),
+    /**
+     * Per-process file descriptors: exposes `open_fds` and `fd_limit`; at the limit accept()/open() fail (EMFILE,
+     * "Too many open files") and the service's errors rise. A leak is `effects.open_fds {perMinute}`.
+     */
+    fileDescriptors: z
+      .object({ limit: z.number().int().positive().max(10_000_000), open: z.number().min(0) })
+      .strict()
+      .refine((f) => f.open < f.limit, { message: 'open must be below limit at baseline', path: ['open'] })
+      .optional(),
+    /**
+     * A rate quota on the requests this service serves (provisioned capacity, a concurrency limit, a third party's
+     * rate limit): exposes `quota_limit_rps` and `throttled_rps`. Demand above the limit is throttled (HTTP 429,
+     * ThrottlingException) and counts as this service's errors; `scale-service` raises the limit.
+     */
+    quota: z.object({ name: z.string().min(1).max(120), limitRps: z.number().positive() }).strict().optional(),
+    /**
+     * Certificates the service presents; exposes `cert_days_to_expiry`, the days from the instant to the earliest
+     * `notAfter` (scenario minutes), negative after it. Observing the date changes nothing by itself: an expired
+     * certificate's failures are a fault (`failsAt: connection`).
+     */
+    certificates: z.array(z.object({ subject: z.string().min(1), notAfter: z.number().min(-5_256_000).max(5_256_000) }).strict()).min(1).max(20).optional(),
     /** Operation names used in spans and request logs; defaults come from the tier. */
     operations: z.array(z.string().min(1)).default([]),
     team: z.string().min(1),
@@ -99,7 +125,14 @@ export const Effect = z
   .refine((e) => Object.keys(e).length === 1, { message: 'exactly one of factor, add, value, perMinute' });
 export type Effect = z.infer<typeof Effect>;
 /** Metrics a fault may move directly; the others (users, revenue, pool wait) are derived. */
-export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max', 'cache_hit_ratio_pct'];
+export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max', 'cache_hit_ratio_pct', 'disk_used_pct', 'open_fds', 'quota_limit_rps'];
+/** Effect metrics that exist only on a service declaring a feature: the metric, the ServiceSpec field, what to say. */
+const FEATURE_EFFECTS: Readonly<Record<string, { readonly field: 'cache' | 'disk' | 'fileDescriptors' | 'quota'; readonly lacks: string }>> = {
+  cache_hit_ratio_pct: { field: 'cache', lacks: 'has no cache (services[].cache)' },
+  disk_used_pct: { field: 'disk', lacks: 'has no disk (services[].disk)' },
+  open_fds: { field: 'fileDescriptors', lacks: 'declares no file descriptors (services[].fileDescriptors)' },
+  quota_limit_rps: { field: 'quota', lacks: 'has no quota (services[].quota)' },
+};
 
 /** Longest `{hex:n}` a log template may draw: longer than any id a log carries (a trace id is 32). */
 const MAX_HEX_PLACEHOLDER = 64;
@@ -294,8 +327,9 @@ export const Scenario = z
       service(f.service, ['faults', i, 'service']);
       for (const metric of Object.keys(f.effects)) {
         if (!EFFECT_METRICS.includes(metric)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `not a metric a fault can move (one of ${EFFECT_METRICS.join(', ')})` });
-        if (metric === 'cache_hit_ratio_pct' && !s.services.find((x) => x.name === f.service)?.cache) {
-          ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `${f.service} has no cache (services[].cache)` });
+        const feature = FEATURE_EFFECTS[metric];
+        if (feature && !s.services.find((x) => x.name === f.service)?.[feature.field]) {
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `${f.service} ${feature.lacks}` });
         }
       }
       const calls = s.services.find((x) => x.name === f.service)?.calls ?? [];

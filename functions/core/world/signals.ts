@@ -175,6 +175,8 @@ const buildTrace = (env: TraceEnv, root: string, slot: number): Trace => {
     // A request that failed on a saturated resource failed slowly (it waited for its timeout).
     if (faultError && state && state.own.latency > 3 * state.healthy.latency) selfMs = Math.max(selfMs, state.own.latency * (0.8 + 0.2 * key.uniform('slow')));
     const error = ownError || (childError && key.uniform('propagate') < 0.8);
+    // A request failed on an exhausted resource (full disk, descriptors, quota) says so, for its share of the errors.
+    const exhausted = ownError && state?.exhaustion ? exhaustionSpanError(state, key.uniform('exhausted')) : undefined;
     const end = cursor + selfMs / 2;
     const ops = operations.get(service) as readonly string[];
     spans[index] = {
@@ -185,7 +187,7 @@ const buildTrace = (env: TraceEnv, root: string, slot: number): Trace => {
       startedAt: isoTime(at),
       durationMs: Math.round((end - at) * 10) / 10,
       status: error ? 'ERROR' : 'OK',
-      ...(error ? { error: spanErrorText(faultError, fault?.fault.spanError, ownError, state?.overloadErrors ?? 0, connectionError, spans.slice(index + 1)) } : {}),
+      ...(error ? { error: spanErrorText(faultError, fault?.fault.spanError, ownError, state?.overloadErrors ?? 0, connectionError, spans.slice(index + 1), exhausted) } : {}),
     };
     return { end, error };
   };
@@ -201,11 +203,28 @@ const buildTrace = (env: TraceEnv, root: string, slot: number): Trace => {
 };
 
 /** Why a span failed: the fault's error, an overload rejection, a generic 500, a failed connection, or a failed child. */
-const spanErrorText = (faultError: boolean, spanError: string | undefined, ownError: boolean, overload: number, connectionError: string | undefined, children: readonly (Span | undefined)[]): string => {
+const spanErrorText = (faultError: boolean, spanError: string | undefined, ownError: boolean, overload: number, connectionError: string | undefined, children: readonly (Span | undefined)[], exhausted?: string): string => {
   if (faultError && spanError) return spanError;
+  if (exhausted) return exhausted;
   if (ownError) return overload > 0 ? 'HTTP 503 Service Unavailable: request queue full' : 'HTTP 500 Internal Server Error';
   if (connectionError) return connectionError;
   return `downstream call failed: ${children.find((s) => s?.status === 'ERROR')?.service ?? 'dependency'}`;
+};
+
+const EXHAUSTION_SPAN_ERRORS = {
+  disk: 'IOException: No space left on device (ENOSPC)',
+  fds: 'IOException: Too many open files (EMFILE)',
+  throttled: 'ThrottlingException: Rate exceeded (HTTP 429 Too Many Requests)',
+} as const;
+
+/** The error of a failed request that an exhausted resource explains (`u`: the span's draw), else undefined. */
+const exhaustionSpanError = (state: ServiceState, u: number): string | undefined => {
+  const ex = state.exhaustion;
+  if (!ex) return undefined;
+  const total = ex.disk + ex.fds + ex.throttled;
+  if (total <= 0 || u >= total / Math.max(state.own.errors, 1e-9)) return undefined;
+  const kind = ex.disk >= ex.fds && ex.disk >= ex.throttled ? 'disk' : ex.fds >= ex.throttled ? 'fds' : 'throttled';
+  return EXHAUSTION_SPAN_ERRORS[kind];
 };
 
 // ───────────────────────────── logs ─────────────────────────────
@@ -380,7 +399,7 @@ const emitters = (source: LogSource, snapshot: Snapshot, state: ServiceState, mi
     const failedPerMinute =
       fault.failsAt === 'connection'
         ? (state.healthy.throughput * 60 * state.connection.errors) / 100 / connectionFaults
-        : (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors - state.overloadErrors)) / 100 / serverFaults;
+        : (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors - state.overloadErrors - exhaustionErrors(state))) / 100 / serverFaults;
     fault.logs.forEach((l, j) => {
       if (LEVELS.indexOf(l.level) < minRank) return;
       const rate = l.perFailedRequest !== undefined ? l.perFailedRequest * failedPerMinute : (l.ratePerMinute ?? 0) * intensity;
@@ -408,13 +427,64 @@ const emitters = (source: LogSource, snapshot: Snapshot, state: ServiceState, mi
     const shed = (state.healthy.throughput * 60 * state.overloadErrors) / 100;
     if (ERROR_RANK >= minRank) out.push({ key: 'overload.reject', level: 'ERROR', template: reject, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, key.poisson(0.002 * shed, 'shed', minute)) });
   }
+  out.push(...exhaustionEmitters(spec, state, key, minute, minRank));
   return out;
+};
+
+/** Errors (percentage points) the exhausted resources explain; they have lines of their own. */
+const exhaustionErrors = (state: ServiceState): number => (state.exhaustion ? state.exhaustion.disk + state.exhaustion.fds + state.exhaustion.throttled : 0);
+
+/** Lines per request failed by an exhausted resource (most are counted, few are logged). */
+const EXHAUSTION_LOGS_PER_FAILED_REQUEST = 0.003;
+
+/**
+ * What a service with an exhausted resource writes: a low-disk warning from 90 %, and a line per few requests that
+ * a full disk (ENOSPC), descriptors at the limit (EMFILE) or a rate quota (throttled, HTTP 429) failed. A third
+ * party's own logs are not ours: its callers log its throttling (downstreamTemplate).
+ */
+const exhaustionEmitters = (spec: ServiceSpec, state: ServiceState, key: KeyPrefix, minute: number, minRank: number): Emitter[] => {
+  if (spec.tier === 'external') return [];
+  const out: Emitter[] = [];
+  const disk = state.values.disk_used_pct;
+  if (spec.disk && disk !== undefined && disk >= 90 && LEVELS.indexOf('WARN') >= minRank) {
+    out.push({ key: 'exhausted.disk-warn', level: 'WARN', template: EXHAUSTION_LOGS.diskWarn(spec), count: key.poisson(0.5 + 1.5 * Math.min(1, (disk - 90) / 10), 'exhausted', 'disk-warn', minute) });
+  }
+  const ex = state.exhaustion;
+  if (!ex) return out;
+  for (const kind of ['disk', 'fds', 'throttled'] as const) {
+    const level = kind === 'throttled' ? 'WARN' : 'ERROR';
+    if (ex[kind] <= 0 || LEVELS.indexOf(level) < minRank) continue;
+    const failed = (state.healthy.throughput * 60 * ex[kind]) / 100;
+    out.push({ key: `exhausted.${kind}`, level, template: EXHAUSTION_LOGS[kind](spec), count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, key.poisson(EXHAUSTION_LOGS_PER_FAILED_REQUEST * failed, 'exhausted', kind, minute)) });
+  }
+  return out;
+};
+
+/** The exhaustion lines, in the words of the service's kind of software. */
+const EXHAUSTION_LOGS: Record<'diskWarn' | 'disk' | 'fds' | 'throttled', (s: ServiceSpec) => string> = {
+  diskWarn: (s) => `low disk space on /data: {metric:disk_used_pct}% of ${s.disk?.capacityGb ?? 0} GB used`,
+  disk: (s) =>
+    s.tier === 'database'
+      ? 'PANIC: could not write to file "pg_wal/xlogtemp.{int:1000-99999}": No space left on device'
+      : s.tier === 'cache'
+        ? 'Failed opening the temp RDB file temp-{int:1000-99999}.rdb (in server root dir /data) for saving: No space left on device'
+        : s.tier === 'queue'
+          ? 'Error while appending records to partition {int:0-11} in dir /var/lib/kafka/data: java.io.IOException: No space left on device'
+          : 'write failed for {op}: java.io.IOException: No space left on device (ENOSPC) writing {pick:/data/tmp/upload.part|/var/log/app/app.log|/data/spool/batch.dat} requestId={uuid}',
+  fds: (s) =>
+    s.tier === 'database'
+      ? 'LOG: out of file descriptors: Too many open files; release and retry'
+      : 'java.io.IOException: Too many open files (EMFILE): accept failed on {op} (open fds {metric:open_fds}/{metric:fd_limit}) requestId={uuid}',
+  throttled: (s) => `throttled {op}: 429 Too Many Requests (ThrottlingException: Rate exceeded for ${s.quota?.name ?? 'quota'}, limit {metric:quota_limit_rps}/s, {metric:throttled_rps}/s over) requestId={uuid}`,
 };
 
 /** What a caller logs about a failing callee: the connection error, a timeout when it is very slow, or a 5xx. */
 const downstreamTemplate = (callee: string, state: ServiceState): string => {
   if (state.connection.errors > 0.5 * Math.max(0, state.calls.errors - state.healthy.errors)) {
     return `call to ${callee} failed: ${state.connection.error ?? 'connection refused'} (requestId={uuid})`;
+  }
+  if (state.exhaustion && state.exhaustion.throttled > 0.5 * Math.max(0, state.calls.errors - state.healthy.errors)) {
+    return `call to ${callee} failed: ThrottlingException: Rate exceeded (HTTP 429 Too Many Requests) (requestId={uuid})`;
   }
   if (state.calls.latency > 5 * state.healthy.latency) {
     return `call to ${callee} failed: {pick:Read timed out after 10000ms|SocketTimeoutException: timeout|HTTP 504 Gateway Timeout} (requestId={uuid})`;

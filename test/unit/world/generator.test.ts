@@ -16,7 +16,7 @@ const incidents: GeneratedIncident[] = SEEDS.flatMap((seed) => Array.from({ leng
 const at = (minutes: number) => NOW.getTime() + minutes * MINUTE;
 const values = (w: WorldState, service: string, minutes: number) => snapshotAt(w, at(minutes)).services.get(service)?.values ?? {};
 /** The scenario without its incident: no faults, and no traffic that is part of it (a surge, a peak). */
-const healthyOf = (s: Scenario): Scenario => ({ ...s, faults: [], load: s.expect.rootCause?.category === 'capacity' || s.faults.some((f) => f.kind === 'capacity-limit-lowered') ? [] : s.load });
+const healthyOf = (s: Scenario): Scenario => ({ ...s, faults: [], load: s.expect.rootCause?.category === 'capacity' || s.expect.rootCause?.category === 'throttling' || s.faults.some((f) => f.kind === 'capacity-limit-lowered') ? [] : s.load });
 
 describe('generateScenario', () => {
   it('is deterministic per (seed, index) and differs across indices and seeds', () => {
@@ -46,7 +46,7 @@ describe('generateScenario', () => {
 
   it('includes families the hand-written suite lacks', () => {
     const novel = FAMILIES.filter((f) => f.novel).map((f) => f.name);
-    for (const name of ['deep-chain', 'older-change-newer-herring', 'leak-before-window', 'outage-with-caller-deploy']) expect(novel).toContain(name);
+    for (const name of ['deep-chain', 'older-change-newer-herring', 'leak-before-window', 'outage-with-caller-deploy', 'disk-full', 'fd-leak', 'quota-throttling', 'certificate-expiry-observed', 'credential-rotation']) expect(novel).toContain(name);
   });
 
   it('derives the answer key from the injected fault: an existing service, the causing change, its category', () => {
@@ -66,7 +66,7 @@ describe('generateScenario', () => {
         expect(s.faults.some((f) => f.causedBy === rc.changeId), s.name).toBe(true);
         // The cause happened before the alert, and the fault starts no earlier than it.
         expect(change?.deployedAt ?? 1).toBeLessThanOrEqual(0);
-      } else if (rc.category === 'capacity') {
+      } else if (rc.category === 'capacity' || rc.category === 'throttling') {
         expect(s.faults, s.name).toEqual([]);
         expect(s.load.length, s.name).toBeGreaterThan(0);
       } else {
