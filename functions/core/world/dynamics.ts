@@ -516,12 +516,11 @@ type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_
 type Capacity = Raw & { db_pool_pending: number; overload_errors: number; latency_uniform: number };
 
 /** Step 1: healthy values with noise, at `demand` (traffic load × daily shape). */
-const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number): Raw => {
+const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number, spike: number): Raw => {
   const b = m.spec.baseline;
   const noise = m.noise;
   const n = (metric: NoiseMetric, fast: number, slow: number) => 1 + fast * noise[metric].fast(at) + slow * noise[metric].slow(at);
-  // p99 latency has a heavy tail: about one minute in forty shows a GC pause or a slow request burst.
-  const spike = latencySpike(m, at.minute);
+  // `spike`: p99's heavy tail (latencySpike), drawn once per minute by the caller, which also takes it out of p50/p95.
   return {
     latency_p99_ms: b.latency_p99_ms * (1 + 0.08 * (demand - 1)) * Math.max(0.6, n('latency', 0.07, 0.04)) * spike,
     error_rate_pct: Math.max(0, b.error_rate_pct * Math.max(0, n('errors', 0.3, 0.1))),
@@ -764,7 +763,8 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const s = m.spec;
     const faults = active[m.index] as ActiveFault[];
     const restart = restarts[m.index] as number;
-    const raw = healthyRaw(m, at, (loads[m.index] as number) * daily, hits[m.index] as number);
+    const spike = latencySpike(m, at.minute);
+    const raw = healthyRaw(m, at, (loads[m.index] as number) * daily, hits[m.index] as number, spike);
     const faulted = { ...raw };
     applyServerFaults(ctx, faulted, faults, restart, t);
     // Connection-level failures: what callers would see, taken out of the service's own view.
@@ -781,7 +781,6 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const v = applyCapacity(s, faulted, scaleFactor(ctx, m, t));
     let latency = v.latency_p99_ms;
     let errors = v.error_rate_pct;
-    const spike = latencySpike(m, at.minute);
     let uniform = v.latency_uniform / spike;
     for (const callee of m.calls) {
       const c = own[callee];

@@ -364,6 +364,11 @@ export const Scenario = z
     if (s.expect.mitigation.service) service(s.expect.mitigation.service, ['expect', 'mitigation', 'service']);
     const cycle = findCycle(s.services);
     if (cycle) ctx.addIssue({ code: 'custom', path: ['services'], message: `the call graph has a cycle: ${cycle.join(' → ')}` });
+    else if (s.services.some((x) => x.consumer)) {
+      // A consumer's work must not flow back into its own queue (load follows queue → consumer too).
+      const loop = findCycle(s.services.map((x) => ({ name: x.name, calls: x.consumer ? [...x.calls, x.consumer.service] : x.calls })));
+      if (loop) ctx.addIssue({ code: 'custom', path: ['services'], message: `a consumer feeds its own queue: ${loop.join(' → ')}` });
+    }
   });
 export type Scenario = z.infer<typeof Scenario>;
 /** What a scenario file may omit (defaults filled by the schema). */

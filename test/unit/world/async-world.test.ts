@@ -212,6 +212,10 @@ describe('schema', () => {
     expect(invalid((xs) => (at(xs, 'orders-queue').consumer = { service: 'fulfil-worker', ratePerReplica: 50 }))).toThrow(/consumer\.ratePerReplica: 4 replicas × 50\/s = 200 messages\/s is below/);
   });
 
+  it('refuses a consumer whose calls lead back to its own queue', () => {
+    expect(invalid((xs) => (at(xs, 'fulfil-worker').calls = ['fulfil-db', 'orders-api']))).toThrow(/services: a consumer feeds its own queue: .*orders-queue → fulfil-worker/);
+  });
+
   it('refuses a queue consumer without a producer', () => {
     expect(invalid((xs) => (at(xs, 'orders-api').calls = ['orders-db']))).toThrow(/services\.3\.consumer: orders-queue has a consumer but no producer/);
   });

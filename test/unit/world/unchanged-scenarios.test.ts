@@ -61,12 +61,13 @@ describe('scenarios written before the new world features', () => {
     }),
   );
 
-  it('covers all 26 shipped scenarios', () => {
-    expect(Object.keys(computed)).toHaveLength(26);
+  it('covers the 26 scenarios shipped at fba0c8d (scenarios added later are not pinned)', () => {
+    expect(Object.keys(PINNED)).toHaveLength(26);
+    for (const name of Object.keys(PINNED)) expect(Object.keys(computed), name).toContain(name);
     if (process.env.PRINT_GOLDEN) writeFileSync(process.env.PRINT_GOLDEN, JSON.stringify(computed, null, 2));
   });
 
   it('produce the same series, traces and logs as before (hashes pinned at fba0c8d)', () => {
-    expect(computed).toEqual(PINNED);
+    expect(Object.fromEntries(Object.keys(PINNED).map((name) => [name, computed[name]]))).toEqual(PINNED);
   });
 });
