@@ -4,7 +4,7 @@
  * log-template miner real work: many templates, varying numbers, ids and hosts.
  */
 import type { LogLine, Span, Trace } from '../tools/ports.ts';
-import { snapshotAt, worldMinuteStart, worldOrigin, type ServiceState, type Snapshot } from './dynamics.ts';
+import { jobRuns, snapshotAt, worldMinuteStart, worldOrigin, type ServiceState, type Snapshot } from './dynamics.ts';
 import { hex, keyPrefix, uniform, type KeyPrefix } from './random.ts';
 import type { ServiceSpec } from './scenario.ts';
 import type { WorldState } from './world.ts';
@@ -60,6 +60,7 @@ const DEFAULT_OPERATIONS: Record<ServiceSpec['tier'], (s: string) => string[]> =
   cache: () => ['GET', 'SET', 'MGET'],
   external: (s) => [`POST https://${s}/v1/requests`],
   queue: (s) => [`publish ${s}`],
+  job: (s) => [`run ${s}`, `batch ${s}`],
 };
 
 export const operationsOf = (s: ServiceSpec): string[] => (s.operations.length > 0 ? s.operations : DEFAULT_OPERATIONS[s.tier](shortName(s.name)));
@@ -265,6 +266,8 @@ const TIER_LOGS: Record<ServiceSpec['tier'], BackgroundTemplate[]> = {
     { level: 'INFO', template: '[Producer clientId={host}] sent batch of {int:1-500} records to partition {int:0-11}', ratePerMinute: 4 },
     { level: 'WARN', template: 'consumer group rebalance: {int:1-6} partitions reassigned', ratePerMinute: 0.05 },
   ],
+  // A job writes while it runs (jobEmitters), not in between.
+  job: [],
 };
 
 export interface LogQuery {
@@ -281,6 +284,8 @@ interface Emitter {
   readonly level: Level;
   readonly template: string;
   readonly count: number;
+  /** Ms into the minute of every line (a job's run edge); drawn per line when absent. */
+  readonly at?: number;
 }
 
 /** One queried service: what its lines need that does not change from minute to minute. */
@@ -351,13 +356,14 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
       const sourceRank = rank.get(source) as number;
       const state = snapshot.services.get(name);
       if (!state) continue;
-      for (const e of emitters(source, snapshot, state, worldMinute, minRank)) {
+      const all = source.spec.tier === 'job' || state.queue ? [...emitters(source, snapshot, state, worldMinute, minRank), ...asyncEmitters(world, source, state, minute, worldMinute, minRank)] : emitters(source, snapshot, state, worldMinute, minRank);
+      for (const e of all) {
         const levelRank = LEVELS.indexOf(e.level);
         const template = compiled(e.template);
         const key = source.key.extend(e.key, worldMinute);
         for (let k = 0; k < e.count; k++) {
           const lineKey = key.extend(k);
-          const offset = Math.floor(lineKey.uniform('ts') * MINUTE);
+          const offset = e.at ?? Math.floor(lineKey.uniform('ts') * MINUTE);
           const ts = minute + offset;
           if (ts < from || ts > q.to) continue;
           const host = source.hosts[lineKey.intBetween(0, source.hosts.length - 1, 'host')] as string;
@@ -460,6 +466,30 @@ const exhaustionEmitters = (spec: ServiceSpec, state: ServiceState, key: KeyPref
   return out;
 };
 
+/**
+ * What a job and a queue with a consumer write besides the tier's lines: a job logs each run's start and end at
+ * the instant they happen and progress lines while it runs; a queue whose oldest message is over a minute old
+ * logs the consumer group's lag (Kafka's consumer-lag warning), more often as it grows.
+ */
+const asyncEmitters = (world: WorldState, source: LogSource, state: ServiceState, minute: number, worldMinute: number, minRank: number): Emitter[] => {
+  const { spec, key } = source;
+  const out: Emitter[] = [];
+  if (spec.tier === 'job' && LEVELS.indexOf('INFO') >= minRank) {
+    for (const run of jobRuns(world, spec.name, minute, minute + MINUTE - 1)) {
+      const id = `${Math.round((run.start - worldOrigin(world)) / MINUTE)}`;
+      if (run.start >= minute && run.start < minute + MINUTE) out.push({ key: `job.start.${id}`, level: 'INFO', template: `job ${spec.name} run started (run ${id}, schedule window ${Math.round((run.end - run.start) / MINUTE)} min)`, count: 1, at: run.start - minute });
+      if (run.end >= minute && run.end < minute + MINUTE) out.push({ key: `job.end.${id}`, level: 'INFO', template: `job ${spec.name} run finished (run ${id}): processed {int:20000-900000} items in ${Math.round((run.end - run.start) / MINUTE)} min`, count: 1, at: run.end - minute });
+    }
+    if ((state.jobRun ?? 0) > 0.5) out.push({ key: 'job.progress', level: 'INFO', template: `job ${spec.name}: batch {int:1-5000} committed ({int:500-5000} items, {int:200-9000} ms)`, count: key.poisson(4 * (state.jobRun ?? 0), 'job-progress', worldMinute) });
+  }
+  const age = state.values.queue_oldest_age_s ?? 0;
+  if (state.queue && age > 60 && LEVELS.indexOf('WARN') >= minRank) {
+    const consumer = world.scenario.services.find((s) => s.name === spec.name)?.consumer?.service ?? 'consumer';
+    out.push({ key: 'queue.lag', level: 'WARN', template: `consumer group ${consumer} lag {metric:queue_depth} messages on ${spec.name}, oldest message {metric:queue_oldest_age_s}s`, count: key.poisson(Math.min(6, age / 120), 'queue-lag', worldMinute) });
+  }
+  return out;
+};
+
 /** The exhaustion lines, in the words of the service's kind of software. */
 const EXHAUSTION_LOGS: Record<'diskWarn' | 'disk' | 'fds' | 'throttled', (s: ServiceSpec) => string> = {
   diskWarn: (s) => `low disk space on /data: {metric:disk_used_pct}% of ${s.disk?.capacityGb ?? 0} GB used`,
@@ -500,6 +530,7 @@ const OVERLOAD_LOGS: Record<ServiceSpec['tier'], readonly [string, string]> = {
   cache: ['{int:100-900} clients waiting: event loop busy {int:80-400}ms (cpu {metric:cpu_pct}%)', 'Timeout reading from client {ip}:{int:30000-60999}: connection reset'],
   external: ['', ''],
   queue: ['[Producer clientId={host}] request latency {int:900-6000}ms: broker overloaded (cpu {metric:cpu_pct}%)', 'org.apache.kafka.common.errors.TimeoutException: Expiring {int:1-400} record(s) for partition {int:0-11}'],
+  job: ['batch step slow: {int:40-600} items waiting for a worker thread (cpu {metric:cpu_pct}%)', 'batch item {uuid} failed: worker queue full'],
 };
 
 // ───────────────────────────── templates ─────────────────────────────

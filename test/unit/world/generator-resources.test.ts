@@ -19,13 +19,21 @@ const of = (family: string, n = 6): GeneratedIncident[] => Array.from({ length: 
 const spec = (s: Scenario, name: string) => s.services.find((x) => x.name === name);
 
 describe('existing families are unchanged by the new ones', () => {
-  it('generates, family by family, exactly what it generated at fba0c8d', () => {
+  it('generates, family by family, exactly what it generated at fba0c8d (p50/p95 baselines and the key\'s mechanism aside)', () => {
     const reference = JSON.parse(readFileSync(new URL('./fixtures/generator-family-fingerprints.json', import.meta.url), 'utf8')) as Record<string, string[]>;
     expect(Object.keys(reference).length).toBe(24);
     for (const [family, hashes] of Object.entries(reference)) {
       hashes.forEach((hash, i) => {
         const g = generateIncidentOfFamily('fp', i * 7 + 1, family);
-        expect(createHash('sha256').update(JSON.stringify(g)).digest('hex'), `${family} #${i}`).toBe(hash);
+        // Left out, as they did not exist at fba0c8d: the p50/p95 baselines (a draw stream of their own) and the answer
+        // key's mechanism (derived from the fault, no draw).
+        const rootCause = g.scenario.expect.rootCause && { ...g.scenario.expect.rootCause, mechanism: undefined };
+        const scenario = {
+          ...g.scenario,
+          services: g.scenario.services.map((x) => ({ ...x, baseline: { ...x.baseline, latency_p50_ms: undefined, latency_p95_ms: undefined } })),
+          expect: { ...g.scenario.expect, rootCause },
+        };
+        expect(createHash('sha256').update(JSON.stringify({ ...g, scenario })).digest('hex'), `${family} #${i}`).toBe(hash);
       });
     }
   });
