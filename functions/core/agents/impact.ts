@@ -58,10 +58,13 @@ export const metricTrait = (metric: string): MetricTrait => {
   const m = metric.toLowerCase();
   if (/active_users|users|sessions/.test(m)) return { kind: 'users', bad: 'down' };
   if (/revenue|orders|gmv|checkouts?_per/.test(m)) return { kind: 'revenue', bad: 'down' };
-  if (/error|fail|5xx|exception/.test(m)) return { kind: 'errors', bad: 'up' };
+  // Throttled requests are refused requests (HTTP 429), not load served.
+  if (/error|fail|5xx|exception|throttl/.test(m)) return { kind: 'errors', bad: 'up' };
   if (/latency|duration|response_time|_ms$|p9\d|p50/.test(m)) return { kind: 'latency', bad: 'up' };
-  if (/pool|queue|pending|thread|conn|backlog|wait/.test(m)) return { kind: 'saturation', bad: /_max$|limit|capacity/.test(m) ? 'down' : 'up' };
-  if (/cpu|mem|heap|gc|disk|fd|load/.test(m)) return { kind: 'resource', bad: 'up' };
+  if (/pool|queue|pending|thread|conn|backlog|wait|quota/.test(m)) return { kind: 'saturation', bad: /_max$|limit|capacity/.test(m) ? 'down' : 'up' };
+  if (/cpu|mem|heap|gc|disk|fd|load/.test(m)) return { kind: 'resource', bad: /limit/.test(m) ? 'down' : 'up' };
+  // Days left on a certificate or credential: running out is the failure.
+  if (/days_to_expiry|expir/.test(m)) return { kind: 'other', bad: 'down' };
   // Load a service serves: fewer is the failure (consumed capacity, invocations and messages are load too).
   if (/throughput|rps|requests|qps|tps|consumed|invocations|messages_(received|sent)/.test(m)) return { kind: 'throughput', bad: 'down' };
   return { kind: 'other', bad: 'both' };

@@ -157,7 +157,8 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       },
       async getTopology(q) {
         const w = await world('telemetry', q);
-        const nodes: ServiceNode[] = w.scenario.services.map((s) => ({ name: s.name, tier: s.tier, calls: [...s.calls] }));
+        // A monitoring tool shows a batch job as one more service (its runs are in its throughput and its logs).
+        const nodes: ServiceNode[] = w.scenario.services.map((s) => ({ name: s.name, tier: s.tier === 'job' ? 'backend' : s.tier, calls: [...s.calls] }));
         if (!q.services || q.services.length === 0) return nodes;
         return connectedTopology(nodes, q.services);
       },

@@ -22,12 +22,27 @@
  */
 import { METRICS, type MetricName, type MetricPoint, type MetricSeries } from '../tools/ports.ts';
 import { hash53, keyPrefix, type KeyPrefix } from './random.ts';
-import type { Effect, FaultSpec, LoadSpec, Scenario, ServiceSpec } from './scenario.ts';
+import { DEFAULT_CONSUMER_HEADROOM, type Effect, type FaultSpec, type LoadSpec, type Scenario, type ScheduleSpec, type ServiceSpec } from './scenario.ts';
 import type { WorldAction, WorldState } from './world.ts';
 
 const MINUTE = 60_000;
 /** The hit ratio of a service's read-through cache (services with `cache`). */
 export const CACHE_HIT_RATIO = 'cache_hit_ratio_pct';
+/** Resource metrics of services that declare the feature (`disk`, `fileDescriptors`, `quota`, `certificates`). */
+export const RESOURCE_METRICS = {
+  diskUsed: 'disk_used_pct',
+  openFds: 'open_fds',
+  fdLimit: 'fd_limit',
+  throttled: 'throttled_rps',
+  quotaLimit: 'quota_limit_rps',
+  certDays: 'cert_days_to_expiry',
+} as const;
+/** Messages waiting in a queue with a consumer, and the age of the oldest one (services[].consumer). */
+export const QUEUE_DEPTH = 'queue_depth';
+export const QUEUE_OLDEST_AGE = 'queue_oldest_age_s';
+/** Latency quantiles besides p99, on services whose baseline declares them. */
+export const LATENCY_P50 = 'latency_p50_ms';
+export const LATENCY_P95 = 'latency_p95_ms';
 const MAX_POINTS = 1440;
 
 export const METRIC_UNITS: Record<string, string> = {
@@ -41,6 +56,16 @@ export const METRIC_UNITS: Record<string, string> = {
   [METRICS.activeUsers]: 'users',
   [METRICS.revenuePerMinute]: 'USD/min',
   [CACHE_HIT_RATIO]: 'percent',
+  [RESOURCE_METRICS.diskUsed]: 'percent',
+  [RESOURCE_METRICS.openFds]: 'descriptors',
+  [RESOURCE_METRICS.fdLimit]: 'descriptors',
+  [RESOURCE_METRICS.throttled]: 'requests/s',
+  [RESOURCE_METRICS.quotaLimit]: 'requests/s',
+  [RESOURCE_METRICS.certDays]: 'days',
+  [QUEUE_DEPTH]: 'messages',
+  [QUEUE_OLDEST_AGE]: 'seconds',
+  [LATENCY_P50]: 'ms',
+  [LATENCY_P95]: 'ms',
 };
 
 /** Default share of a callee's increase that its callers inherit per hop. */
@@ -53,6 +78,13 @@ const PENDING_PER_EXCESS_CONNECTION = 30;
 const POOL_HOLD_QUERY_SHARE = 0.6;
 /** Most requests that CPU saturation can fail (the rest are served, slowly). */
 const MAX_OVERLOAD_ERRORS = 60;
+/** Volume use from which writes start failing with ENOSPC (filesystems keep a reserve; the last blocks go fast). */
+const DISK_FULL_PCT = 98;
+/** Share of requests that write to the volume (logs, temp files, WAL): the most a full disk can fail. */
+const DISK_WRITE_SHARE = 0.6;
+/** Most requests that descriptor exhaustion fails (a few reuse open connections and files). */
+const MAX_FD_ERROR_SHARE = 0.9;
+const DAY = 86_400_000;
 
 /** The metrics a service exposes: latency, errors, throughput, host metrics unless external, pool metrics if it has a pool, business ones if it carries them. */
 export const serviceMetricNames = (s: ServiceSpec): MetricName[] => [
@@ -63,8 +95,15 @@ export const serviceMetricNames = (s: ServiceSpec): MetricName[] => [
   ...(s.tier === 'external' ? [] : [METRICS.cpu, METRICS.memory]),
   ...(s.baseline.db_pool_max !== undefined ? [METRICS.dbPoolActive, METRICS.dbPoolMax] : []),
   ...(s.cache ? [CACHE_HIT_RATIO] : []),
+  ...(s.disk ? [RESOURCE_METRICS.diskUsed] : []),
+  ...(s.fileDescriptors ? [RESOURCE_METRICS.openFds, RESOURCE_METRICS.fdLimit] : []),
+  ...(s.quota ? [RESOURCE_METRICS.throttled, RESOURCE_METRICS.quotaLimit] : []),
+  ...(s.certificates ? [RESOURCE_METRICS.certDays] : []),
   ...(s.activeUsers > 0 ? [METRICS.activeUsers] : []),
   ...(s.revenuePerMinute > 0 ? [METRICS.revenuePerMinute] : []),
+  ...(s.baseline.latency_p50_ms !== undefined ? [LATENCY_P50] : []),
+  ...(s.baseline.latency_p95_ms !== undefined ? [LATENCY_P95] : []),
+  ...(s.tier === 'queue' && s.consumer ? [QUEUE_DEPTH, QUEUE_OLDEST_AGE] : []),
 ];
 
 export interface ActiveFault {
@@ -86,6 +125,15 @@ export interface ServiceState {
   readonly calls: { readonly latency: number; readonly errors: number };
   /** Errors from CPU saturation (requests rejected or timed out in the queue), in percentage points. */
   readonly overloadErrors: number;
+  /**
+   * Errors from exhausted resources, in percentage points: writes failing on a full disk (ENOSPC), descriptors at
+   * the limit (EMFILE), requests over a rate quota (throttled). Only on services that declare one of them.
+   */
+  readonly exhaustion?: { readonly disk: number; readonly fds: number; readonly throttled: number };
+  /** A queue with a consumer: the backlog (messages beyond those in flight, unrounded), the inflow and the consumer's capacity (messages/s). */
+  readonly queue?: { readonly backlog: number; readonly inflow: number; readonly capacity: number };
+  /** A job: how far a run is active (0 idle, 1 running). */
+  readonly jobRun?: number;
 }
 
 export interface Snapshot {
@@ -209,8 +257,8 @@ interface ServiceModel {
   readonly noise: Readonly<Record<NoiseMetric, MetricNoise>>;
 }
 
-type NoiseMetric = 'latency' | 'errors' | 'throughput' | 'cpu' | 'memory' | 'pool' | 'cache-hit' | 'users' | 'revenue';
-const NOISE_METRICS: readonly NoiseMetric[] = ['latency', 'errors', 'throughput', 'cpu', 'memory', 'pool', 'cache-hit', 'users', 'revenue'];
+type NoiseMetric = 'latency' | 'errors' | 'throughput' | 'cpu' | 'memory' | 'pool' | 'cache-hit' | 'users' | 'revenue' | 'disk' | 'fds';
+const NOISE_METRICS: readonly NoiseMetric[] = ['latency', 'errors', 'throughput', 'cpu', 'memory', 'pool', 'cache-hit', 'users', 'revenue', 'disk', 'fds'];
 
 /**
  * What is derived once per world state: the services and faults with everything that does not depend on the
@@ -230,6 +278,8 @@ interface Context {
   readonly byName: ReadonlyMap<string, ServiceModel>;
   /** Callers before callees. */
   readonly order: readonly ServiceModel[];
+  /** Queues with a consumer (see queueStates). */
+  readonly queues: readonly QueueModel[];
 }
 
 const contexts = new WeakMap<WorldState, Context>();
@@ -237,7 +287,8 @@ const contexts = new WeakMap<WorldState, Context>();
 const topologicalOrder = (services: readonly ServiceSpec[]): string[] => {
   const indegree = new Map(services.map((s) => [s.name, 0]));
   for (const s of services) for (const c of s.calls) indegree.set(c, (indegree.get(c) ?? 0) + 1);
-  const calls = new Map(services.map((s) => [s.name, s.calls]));
+  const calls = new Map(services.map((s) => [s.name, asyncCalls(s)]));
+  for (const s of services) if (s.consumer) indegree.set(s.consumer.service, (indegree.get(s.consumer.service) ?? 0) + 1);
   const queue = services.filter((s) => indegree.get(s.name) === 0).map((s) => s.name);
   const order: string[] = [];
   while (queue.length > 0) {
@@ -327,6 +378,11 @@ const context = (world: WorldState): Context => {
       if (callee !== undefined) callers[callee]?.push(i);
     }
   });
+  // A queue hands its messages to its consumer: for load, the consumer is one more callee of the queue.
+  services.forEach((s, i) => {
+    const consumer = s.consumer ? indexOf.get(s.consumer.service) : undefined;
+    if (consumer !== undefined) callers[consumer]?.push(i);
+  });
   const succeeded = world.actions.filter((a) => a.status === 'succeeded');
   const faultModels: FaultModel[] = faults.map((fault, index) => ({
     fault,
@@ -367,10 +423,14 @@ const context = (world: WorldState): Context => {
     faults: faultModels,
     byName,
     order: topologicalOrder(services).map((name) => byName.get(name) as ServiceModel),
+    queues: queueModels(world, anchor),
   };
   contexts.set(world, ctx);
   return ctx;
 };
+
+/** A service's calls plus, for a queue, its consumer (the asynchronous edge): what load and graph order follow. */
+const asyncCalls = (s: ServiceSpec): readonly string[] => (s.consumer ? [...s.calls, s.consumer.service] : s.calls);
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 /** 0 before `start`, rising linearly to 1 over `duration` ms. */
@@ -466,31 +526,32 @@ const loadFactors = (ctx: Context, t: number, active: readonly (readonly ActiveF
     let inherited = 1;
     if (m.callers.length > 0) {
       let weight = 0;
+      // A job's calls come on top of the callee's baseline (which is the other callers' traffic): its weight counts only when nothing else calls.
+      let jobWeight = 0;
       let sum = 0;
       for (const c of m.callers) {
         const spec = (ctx.services[c] as ServiceModel).spec;
         const w = spec.baseline.throughput_rps;
-        weight += w;
+        if (spec.tier === 'job') jobWeight += w;
+        else weight += w;
         sum += w * (out[c] as number) * edgeFactor(spec, m.spec.name, active[c] as ActiveFault[], hits[c] as number);
       }
-      inherited = sum / weight;
+      inherited = sum / (weight > 0 ? weight : jobWeight);
     }
-    out[m.index] = direct * inherited;
+    out[m.index] = m.spec.schedule ? direct * inherited * jobRunLevel(ctx, m.spec.schedule, t) : direct * inherited;
   }
   return out;
 };
 
-type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max' | 'cache_hit_ratio_pct', number>;
-type Capacity = Raw & { db_pool_pending: number; overload_errors: number };
+type Raw = Record<'latency_p99_ms' | 'error_rate_pct' | 'throughput_rps' | 'cpu_pct' | 'memory_mb' | 'db_pool_active' | 'db_pool_max' | 'cache_hit_ratio_pct' | 'disk_used_pct' | 'open_fds' | 'quota_limit_rps', number>;
+type Capacity = Raw & { db_pool_pending: number; overload_errors: number; throttled_rps: number; disk_errors: number; fd_errors: number; throttled_errors: number; latency_uniform: number };
 
 /** Step 1: healthy values with noise, at `demand` (traffic load × daily shape). */
-const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number): Raw => {
+const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number, spike: number): Raw => {
   const b = m.spec.baseline;
   const noise = m.noise;
   const n = (metric: NoiseMetric, fast: number, slow: number) => 1 + fast * noise[metric].fast(at) + slow * noise[metric].slow(at);
-  // p99 latency has a heavy tail: about one minute in forty shows a GC pause or a slow request burst.
-  const minute = at.minute;
-  const spike = m.spikeKey.uniform('latency-spike', minute) < 0.025 ? 1.25 + 0.5 * m.spikeKey.uniform('latency-spike-size', minute) : 1;
+  // `spike`: p99's heavy tail (latencySpike), drawn once per minute by the caller, which also takes it out of p50/p95.
   return {
     latency_p99_ms: b.latency_p99_ms * (1 + 0.08 * (demand - 1)) * Math.max(0.6, n('latency', 0.07, 0.04)) * spike,
     error_rate_pct: Math.max(0, b.error_rate_pct * Math.max(0, n('errors', 0.3, 0.1))),
@@ -501,8 +562,17 @@ const healthyRaw = (m: ServiceModel, at: Instant, demand: number, hit: number): 
     db_pool_active: b.db_pool_active === undefined ? 0 : b.db_pool_active * demand * Math.max(0.5, n('pool', 0.07, 0.03)),
     db_pool_max: b.db_pool_max ?? 0,
     cache_hit_ratio_pct: hit,
+    // Without the feature the value is 0 and never shown: nothing to draw. A volume fills slowly (its noise is
+    // tiny); open descriptors follow the connections, so the load.
+    disk_used_pct: m.spec.disk ? m.spec.disk.usedPct * Math.max(0.9, n('disk', 0.001, 0.004)) : 0,
+    open_fds: m.spec.fileDescriptors ? m.spec.fileDescriptors.open * (1 + 0.5 * (demand - 1)) * Math.max(0.5, n('fds', 0.03, 0.03)) : 0,
+    quota_limit_rps: m.spec.quota?.limitRps ?? 0,
   };
 };
+
+/** p99 latency has a heavy tail: about one minute in forty shows a GC pause or a slow request burst (a factor ≥ 1.25, else 1). */
+const latencySpike = (m: ServiceModel, minute: number): number =>
+  m.spikeKey.uniform('latency-spike', minute) < 0.025 ? 1.25 + 0.5 * m.spikeKey.uniform('latency-spike-size', minute) : 1;
 
 /** Step 2: the server-side faults' direct effects on `v`, in place, on every metric. */
 const applyServerFaults = (ctx: Context, v: Raw, active: readonly ActiveFault[], restart: number, t: number): void => {
@@ -537,6 +607,8 @@ const applyConnectionFaults = (ctx: Context, v: Raw, active: readonly ActiveFaul
 /** Step 3: capacity models. Returns the final own values and the pool's pending threads. */
 const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
   let latency = raw.latency_p99_ms;
+  // What every request pays (CPU queueing), as opposed to the tail alone (pool waits, GC pauses): see latencyQuantiles.
+  let uniform = latency;
   let errors = raw.error_rate_pct;
   let cpu = raw.cpu_pct / scale;
   let memory = raw.memory_mb;
@@ -570,10 +642,52 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
       errors += 6;
     }
   }
+  // Exhausted resources (only on services that declare them).
+  let throughput = raw.throughput_rps;
+  let throttled = 0;
+  let diskErrors = 0;
+  let fdErrors = 0;
+  let throttledErrors = 0;
+  let disk = raw.disk_used_pct;
+  let fds = raw.open_fds;
+  let quota = raw.quota_limit_rps;
+  if (s.disk) {
+    disk = Math.min(100, Math.max(0, disk));
+    if (disk >= DISK_FULL_PCT) {
+      // ENOSPC: writes fail, more of them as the last blocks go.
+      const before = errors;
+      errors += (100 - errors) * DISK_WRITE_SHARE * (0.5 + 0.5 * Math.min(1, (disk - DISK_FULL_PCT) / (100 - DISK_FULL_PCT)));
+      diskErrors = errors - before;
+    }
+  }
+  if (s.fileDescriptors) {
+    const limit = s.fileDescriptors.limit;
+    fds = Math.max(0, fds);
+    if (fds >= limit) {
+      // EMFILE: every accept() and open() past the limit fails; demand beyond it fails more requests.
+      const before = errors;
+      errors += (100 - errors) * Math.min(MAX_FD_ERROR_SHARE, 0.3 + 3 * (fds / limit - 1));
+      fdErrors = errors - before;
+      fds = limit;
+    }
+  }
+  if (s.quota) {
+    // Scaling raises the limit (more provisioned capacity, a higher concurrency or rate limit).
+    quota = Math.max(0, quota) * scale;
+    if (throughput > quota) {
+      throttled = throughput - quota;
+      const before = errors;
+      errors += (100 - errors) * (throttled / throughput);
+      throttledErrors = errors - before;
+      throughput = quota;
+    }
+  }
   let overload = 0;
   if (cpu > 85) {
     // Past ~85 % requests queue for a core; past 100 % the queue overflows and requests are rejected.
-    latency *= 1 + 3 * ((Math.min(cpu, 130) - 85) / 15) ** 2;
+    const queueing = 1 + 3 * ((Math.min(cpu, 130) - 85) / 15) ** 2;
+    latency *= queueing;
+    uniform *= queueing;
     overload = Math.min(MAX_OVERLOAD_ERRORS, Math.max(0, cpu - 100) * 0.5);
     errors += overload;
     cpu = Math.min(cpu, 100);
@@ -581,7 +695,7 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
   return {
     latency_p99_ms: latency,
     error_rate_pct: Math.min(100, Math.max(0, errors)),
-    throughput_rps: raw.throughput_rps,
+    throughput_rps: throughput,
     cpu_pct: Math.max(0, cpu),
     memory_mb: memory,
     db_pool_active: Math.round(active),
@@ -589,6 +703,14 @@ const applyCapacity = (s: ServiceSpec, raw: Raw, scale: number): Capacity => {
     cache_hit_ratio_pct: raw.cache_hit_ratio_pct,
     db_pool_pending: Math.round(pending),
     overload_errors: overload,
+    disk_used_pct: disk,
+    open_fds: fds,
+    quota_limit_rps: quota,
+    throttled_rps: throttled,
+    disk_errors: diskErrors,
+    fd_errors: fdErrors,
+    throttled_errors: throttledErrors,
+    latency_uniform: uniform,
   };
 };
 
@@ -692,6 +814,9 @@ interface Own {
   readonly calls: { readonly latency: number; readonly errors: number };
   /** The share of this service's increases its callers inherit (its strongest fault's, or the default). */
   readonly propagation: { readonly latency: number; readonly errors: number };
+  /** The part of `total.latency` every request pays (no tail: spikes, pool waits, GC pauses, connection timeouts), and its unstressed value. */
+  readonly uniform: number;
+  readonly unstressedUniform: number;
 }
 
 const computeSnapshot = (world: WorldState, t: number): Snapshot => {
@@ -721,7 +846,8 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const s = m.spec;
     const faults = active[m.index] as ActiveFault[];
     const restart = restarts[m.index] as number;
-    const raw = healthyRaw(m, at, (loads[m.index] as number) * daily, hits[m.index] as number);
+    const spike = latencySpike(m, at.minute);
+    const raw = healthyRaw(m, at, (loads[m.index] as number) * daily, hits[m.index] as number, spike);
     const faulted = { ...raw };
     applyServerFaults(ctx, faulted, faults, restart, t);
     // Connection-level failures: what callers would see, taken out of the service's own view.
@@ -738,11 +864,14 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const v = applyCapacity(s, faulted, scaleFactor(ctx, m, t));
     let latency = v.latency_p99_ms;
     let errors = v.error_rate_pct;
+    let uniform = v.latency_uniform / spike;
     for (const callee of m.calls) {
       const c = own[callee];
       if (!c) continue;
-      latency += c.propagation.latency * Math.max(0, c.calls.latency - c.unstressed.latency_p99_ms);
+      const increase = Math.max(0, c.calls.latency - c.unstressed.latency_p99_ms);
+      latency += c.propagation.latency * increase;
       errors += c.propagation.errors * Math.max(0, c.calls.errors - c.unstressed.error_rate_pct);
+      uniform += c.propagation.latency * Math.min(increase, Math.max(0, c.uniform - c.unstressedUniform));
     }
     const total = { latency, errors: Math.min(100, errors) };
     const callerError = strongest(faults, true)?.fault.callerError;
@@ -755,8 +884,11 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
       total,
       calls: { latency: total.latency + connLatency * (connErrors / 100), errors: Math.min(100, total.errors + connErrors * (1 - total.errors / 100)) },
       propagation: { latency: propagation?.latency ?? DEFAULT_PROPAGATION.latency, errors: propagation?.errors ?? DEFAULT_PROPAGATION.errors },
+      uniform: Math.min(uniform, total.latency),
+      unstressedUniform: raw.latency_p99_ms / spike,
     };
   }
+  const queues = ctx.queues.length > 0 ? queueStates(world, ctx, t, own) : undefined;
   const services = new Map<string, ServiceState>();
   for (const m of ctx.services) {
     const s = m.spec;
@@ -779,12 +911,32 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
       values.db_pool_pending = o.v.db_pool_pending;
     }
     if (s.cache) values[CACHE_HIT_RATIO] = round(o.v.cache_hit_ratio_pct, 2);
+    if (s.disk) values[RESOURCE_METRICS.diskUsed] = round(o.v.disk_used_pct, 2);
+    if (s.fileDescriptors) {
+      values[RESOURCE_METRICS.openFds] = Math.round(o.v.open_fds);
+      values[RESOURCE_METRICS.fdLimit] = s.fileDescriptors.limit;
+    }
+    if (s.quota) {
+      values[RESOURCE_METRICS.throttled] = round(o.v.throttled_rps, 2);
+      values[RESOURCE_METRICS.quotaLimit] = round(o.v.quota_limit_rps, 2);
+    }
+    // What ACM publishes as DaysToExpiry: from the instant to the earliest notAfter, negative once it has passed.
+    if (s.certificates) values[RESOURCE_METRICS.certDays] = round((ctx.anchor + Math.min(...s.certificates.map((c) => c.notAfter)) * MINUTE - t) / DAY, 3);
     if (s.activeUsers > 0) {
       values[METRICS.activeUsers] = Math.round(s.activeUsers * demand * (1 + 0.02 * m.noise.users.fast(at)) * (1 - 0.15 * (tot.errors / 100)));
     }
     if (s.revenuePerMinute > 0) {
       values[METRICS.revenuePerMinute] = round(s.revenuePerMinute * demand * Math.max(0, 1 + 0.05 * m.noise.revenue.fast(at)) * (1 - tot.errors / 100) * latencyPenalty, 2);
     }
+    if (s.baseline.latency_p50_ms !== undefined || s.baseline.latency_p95_ms !== undefined) Object.assign(values, latencyQuantiles(s, o, values[METRICS.latencyP99] as number));
+    const queue = queues?.states.get(m.index);
+    if (queue) {
+      values[QUEUE_DEPTH] = Math.round(queue.depth);
+      values[QUEUE_OLDEST_AGE] = round(queue.age, 1);
+    }
+    const drained = queues?.drains.get(m.index);
+    if (drained !== undefined) values[METRICS.throughput] = round(o.v.throughput_rps * drained, 2);
+    const jobRun = s.schedule ? jobRunLevel(ctx, s.schedule, t) : undefined;
     services.set(s.name, {
       values,
       own: { latency: o.v.latency_p99_ms, errors: o.v.error_rate_pct },
@@ -793,6 +945,9 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
       connection: o.connection,
       calls: o.calls,
       overloadErrors: o.v.overload_errors,
+      ...(s.disk || s.fileDescriptors || s.quota ? { exhaustion: { disk: o.v.disk_errors, fds: o.v.fd_errors, throttled: o.v.throttled_errors } } : {}),
+      ...(queue ? { queue: { backlog: queue.backlog, inflow: queue.inflow, capacity: queue.capacity } } : {}),
+      ...(jobRun !== undefined ? { jobRun } : {}),
     });
   }
   return { t, services };
@@ -857,5 +1012,216 @@ export const metricSeries = (
     });
     metrics.forEach((metric, j) => out.push({ service, metric, unit: METRIC_UNITS[metric] ?? '', points: points[j] as MetricPoint[] }));
   }
+  return out;
+};
+
+// ───────────────────────────── queues, jobs, quantiles ─────────────────────────────
+
+/**
+ * A queue with an asynchronous consumer. Producers (the queue's callers) publish at the queue's throughput; the
+ * consumer drains at its capacity:
+ *   capacity(t) = base × scale-outs × (unstressed latency / latency) × (throughput / unstressed throughput)
+ * of the consumer, where base is `replicas × ratePerReplica` (default 1.5 × the queue's baseline throughput). A
+ * fixed pool of workers each busy for a message's processing time (Little's law): a consumer twice as slow (its
+ * own code, CPU queueing, or a slow callee it waits on) drains half as fast; a throughput effect on it scales it
+ * directly. The backlog integrates inflow − capacity over the world's minute grid, never below zero; nothing
+ * fails because of it (no retention is modelled), so a backlog shows in depth and age only.
+ */
+interface QueueModel {
+  readonly queue: number;
+  readonly consumer: number;
+  /** Messages/s the consumer drains at its baseline. */
+  readonly capacity: number;
+  /** Minutes since the world's origin of the first grid point integrated (see queueModels); before it the backlog is 0. */
+  readonly first: number;
+}
+
+/** Integration reaches back at most this far before the anchor (a fault that started a year ago is not replayed minute by minute). */
+const MAX_BACKLOG_MINUTES = 3 * 1440;
+/** Minutes integrated before the first event that can move a queue (so a ramp is never cut). */
+const BACKLOG_LEAD_MINUTES = 10;
+/** Seconds a message spends in flight besides the consumer's processing time (the poll and batch interval). */
+const POLL_SECONDS = 1;
+
+/**
+ * The queues with a consumer. Integration starts a little before the first event of the world (a fault, a surge,
+ * a job run, an action): a consumer has headroom at baseline (the schema requires it), so nothing builds up before
+ * it, and starting there makes the backlog at t a function of the world alone, never of a query's window.
+ */
+const queueModels = (world: WorldState, anchor: number): QueueModel[] => {
+  const { services, faults, load } = world.scenario;
+  const indexOf = new Map(services.map((s, i) => [s.name, i]));
+  const withConsumer = services.filter((s) => s.consumer);
+  if (withConsumer.length === 0) return [];
+  const origin = Math.floor(anchor / MINUTE) * MINUTE;
+  const events = [
+    ...faults.map((f) => f.startsAt),
+    ...load.map((l) => l.startsAt),
+    ...services.flatMap((s) => (s.schedule ? [s.schedule.startsAt] : [])),
+    ...world.actions.map((a) => (Date.parse(a.at) - anchor) / MINUTE),
+  ].filter((m) => Number.isFinite(m));
+  const earliest = events.length > 0 ? Math.max(-MAX_BACKLOG_MINUTES, Math.min(...events) - BACKLOG_LEAD_MINUTES) : Infinity;
+  const first = Number.isFinite(earliest) ? Math.floor((anchor + earliest * MINUTE - origin) / MINUTE) : Number.MAX_SAFE_INTEGER;
+  return withConsumer.map((s) => {
+    const consumer = s.consumer as NonNullable<ServiceSpec['consumer']>;
+    const target = services[indexOf.get(consumer.service) as number] as ServiceSpec;
+    const capacity = consumer.ratePerReplica !== undefined ? consumer.ratePerReplica * target.replicas : DEFAULT_CONSUMER_HEADROOM * s.baseline.throughput_rps;
+    return { queue: indexOf.get(s.name) as number, consumer: indexOf.get(consumer.service) as number, capacity, first };
+  });
+};
+
+/** One queue's integrated backlog at whole grid minutes `first`, `first + 1`, …, and the messages that arrived since `first − 1`. */
+interface Backlog {
+  readonly depth: number[];
+  readonly arrivals: number[];
+}
+
+/**
+ * Integrated backlogs by world state (worldKey) and queue index. Each grid point is computed once per world state
+ * (a series of 1440 points costs 1440 snapshots, not 1440²), and the snapshot at a grid point is the single
+ * source of its value, so the same value comes out whichever query reached it first.
+ */
+const BACKLOG_WORLD_STATES = 64;
+const backlogs = new Map<string, Map<number, Backlog>>();
+
+const backlogOf = (world: WorldState, queue: number): Backlog => {
+  const key = worldKey(world);
+  let byQueue = backlogs.get(key);
+  if (!byQueue) {
+    if (backlogs.size >= BACKLOG_WORLD_STATES) backlogs.delete(backlogs.keys().next().value as string);
+    byQueue = new Map();
+    backlogs.set(key, byQueue);
+  }
+  let b = byQueue.get(queue);
+  if (!b) {
+    b = { depth: [], arrivals: [] };
+    byQueue.set(queue, b);
+  }
+  return b;
+};
+
+/** The backlog and arrivals at grid minute k (≥ q.first), integrating the minutes not yet integrated, in order. */
+const gridBacklog = (world: WorldState, ctx: Context, q: QueueModel, k: number): { depth: number; arrivals: number } => {
+  const b = backlogOf(world, q.queue);
+  const name = (ctx.services[q.queue] as ServiceModel).spec.name;
+  for (let j = q.first + b.depth.length; j <= k; j++) {
+    // The snapshot at grid point j reads the backlog at j − 1, already integrated: the recursion is one level deep.
+    const state = snapshotAt(world, ctx.origin + j * MINUTE).services.get(name)?.queue;
+    b.depth.push(state?.backlog ?? 0);
+    b.arrivals.push((b.arrivals.at(-1) ?? 0) + (state?.inflow ?? 0) * 60);
+  }
+  return { depth: b.depth[k - q.first] as number, arrivals: b.arrivals[k - q.first] as number };
+};
+
+interface QueueState {
+  readonly backlog: number;
+  readonly inflow: number;
+  readonly capacity: number;
+  /** What the metrics show: the backlog plus the messages in flight, and the oldest message's age (s). */
+  readonly depth: number;
+  readonly age: number;
+}
+
+/** Every queue's state at t, and per consumer the share of its inflow it drains (its throughput follows what it drains). */
+const queueStates = (world: WorldState, ctx: Context, t: number, own: readonly Own[]): { states: Map<number, QueueState>; drains: Map<number, number> } => {
+  const states = new Map<number, QueueState>();
+  const drains = new Map<number, number>();
+  // The grid point before t (strictly): t on the grid integrates its whole minute from the previous one.
+  const k = Math.ceil((t - ctx.origin) / MINUTE) - 1;
+  const dt = (t - (ctx.origin + k * MINUTE)) / 1000;
+  for (const q of ctx.queues) {
+    const c = own[q.consumer] as Own;
+    const inflow = Math.max(0, (own[q.queue] as Own).v.throughput_rps);
+    const slowdown = c.unstressed.latency_p99_ms / Math.max(1e-9, c.total.latency);
+    const share = c.unstressed.throughput_rps > 0 ? c.v.throughput_rps / c.unstressed.throughput_rps : 1;
+    const capacity = q.capacity * scaleFactor(ctx, ctx.services[q.consumer] as ServiceModel, t) * Math.min(1.5, slowdown) * Math.max(0, share);
+    const before = k < q.first ? { depth: 0, arrivals: 0 } : gridBacklog(world, ctx, q, k);
+    const backlog = Math.max(0, before.depth + (inflow - capacity) * dt);
+    // FIFO: the oldest waiting message arrived when the arrivals reached what has been served.
+    let waited = 0;
+    if (backlog > 0) {
+      const arrived = before.arrivals + inflow * dt;
+      const served = arrived - backlog;
+      waited = (t - arrivalTime(world, ctx, q, k, before.arrivals, inflow, served)) / 1000;
+    }
+    const inFlight = POLL_SECONDS + c.total.latency / 1000;
+    states.set(q.queue, { backlog, inflow, capacity, depth: backlog + inflow * inFlight, age: Math.max(0, waited) + inFlight });
+    const drained = inflow > 0 ? (backlog > 0 ? capacity : inflow) / inflow : 1;
+    drains.set(q.consumer, Math.min(drains.get(q.consumer) ?? Infinity, drained));
+  }
+  return { states, drains };
+};
+
+/** When the cumulative arrivals reached `served` (epoch ms): in the running minute after grid point k, or by bisection over the integrated ones. */
+const arrivalTime = (world: WorldState, ctx: Context, q: QueueModel, k: number, arrivalsAtK: number, inflow: number, served: number): number => {
+  const gridK = ctx.origin + k * MINUTE;
+  if (served >= arrivalsAtK) return gridK + (inflow > 0 ? ((served - arrivalsAtK) / inflow) * 1000 : 0);
+  if (k < q.first) return gridK;
+  const b = backlogOf(world, q.queue);
+  // The last integrated point j with arrivals ≤ served (arrivals before `first` count as 0).
+  let lo = -1;
+  let hi = k - q.first;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if ((b.arrivals[mid] as number) <= served) lo = mid;
+    else hi = mid;
+  }
+  const a0 = lo < 0 ? 0 : (b.arrivals[lo] as number);
+  const a1 = b.arrivals[lo + 1] as number;
+  const t0 = ctx.origin + (q.first + lo) * MINUTE;
+  return t0 + (a1 > a0 ? ((served - a0) / (a1 - a0)) * MINUTE : 0);
+};
+
+/** A job's first run's ramp, and each run's ramp out (ms). */
+const JOB_RAMP = MINUTE;
+
+/** How far a run of the job is active at t: 0 idle, 1 running (ramping over a minute at each edge). */
+const jobRunLevel = (ctx: Context, schedule: ScheduleSpec, t: number): number => {
+  const first = ctx.anchor + schedule.startsAt * MINUTE;
+  if (t < first) return 0;
+  const duration = schedule.durationMinutes * MINUTE;
+  const level = (start: number) => ramp(t, start, JOB_RAMP) * (1 - ramp(t, start + duration, JOB_RAMP));
+  if (schedule.everyMinutes === undefined) return level(first);
+  const every = schedule.everyMinutes * MINUTE;
+  const k = Math.floor((t - first) / every);
+  return k === 0 ? level(first) : Math.max(level(first + k * every), level(first + (k - 1) * every));
+};
+
+/** The runs of a job (scenario minutes of start and end) that overlap [from, to] (epoch ms), for its run logs. */
+export const jobRuns = (world: WorldState, name: string, from: number, to: number): { start: number; end: number }[] => {
+  const spec = context(world).byName.get(name)?.spec;
+  const schedule = spec?.schedule;
+  if (!schedule) return [];
+  const anchor = context(world).anchor;
+  const first = anchor + schedule.startsAt * MINUTE;
+  const duration = schedule.durationMinutes * MINUTE;
+  if (schedule.everyMinutes === undefined) return first <= to && first + duration >= from ? [{ start: first, end: first + duration }] : [];
+  const every = schedule.everyMinutes * MINUTE;
+  const out: { start: number; end: number }[] = [];
+  for (let k = Math.max(0, Math.floor((from - duration - first) / every)); first + k * every <= to; k++) {
+    const start = first + k * every;
+    if (start + duration >= from) out.push({ start, end: start + duration });
+  }
+  return out;
+};
+
+/** Share of the tail's extra latency (over the uniform part) that p50 and p95 show. */
+const TAIL_SHARE = { p50: 0.005, p95: 0.2 } as const;
+
+/**
+ * p50 and p95 from the p99's two parts. The uniform part (the service's own latency with its faults' latency
+ * effects, load and CPU queueing, and callees' uniform increases) slows every request: the quantiles scale with it
+ * from their baselines. The tail (rare latency spikes, pool waits, GC pauses, connection timeouts) hits few
+ * requests: p95 shows a fifth of it, p50 almost none (half a percent). So a GC or pool problem moves p99 far more than p50,
+ * while a slow code path moves them all. Kept ordered: p50 ≤ p95 ≤ p99.
+ */
+const latencyQuantiles = (s: ServiceSpec, o: Own, p99: number): Record<string, number> => {
+  const b = s.baseline;
+  const ratio = o.uniform / b.latency_p99_ms;
+  const tail = Math.max(0, o.total.latency - o.uniform);
+  const out: Record<string, number> = {};
+  const p95 = b.latency_p95_ms !== undefined ? round(Math.min(p99, b.latency_p95_ms * ratio + TAIL_SHARE.p95 * tail), 2) : undefined;
+  if (p95 !== undefined) out[LATENCY_P95] = p95;
+  if (b.latency_p50_ms !== undefined) out[LATENCY_P50] = round(Math.min(p95 ?? p99, b.latency_p50_ms * ratio + TAIL_SHARE.p50 * tail), 2);
   return out;
 };

@@ -84,6 +84,7 @@ const SUFFIX = {
   database: ['pg', 'db', 'mysql', 'aurora', 'mongo'],
   cache: ['redis', 'memcached', 'valkey'],
   queue: ['events', 'stream', 'topic'],
+  job: ['export', 'etl', 'reindex', 'reconcile', 'backfill', 'rollup'],
 } as const;
 const VENDORS = [
   'stripe-api', 'braintree-gw', 'mapbox-api', 'onfido-kyc', 'avalara-tax', 'plaid-link', 'mailgun-api', 'vonage-sms',
@@ -96,7 +97,7 @@ const TEAM_WORDS = ['Platform', 'Squad', 'Team', 'Core', 'Services', 'Guild'];
 
 // ───────────────────────────── topology ─────────────────────────────
 
-type Tier = 'frontend' | 'backend' | 'database' | 'cache' | 'external' | 'queue';
+type Tier = 'frontend' | 'backend' | 'database' | 'cache' | 'external' | 'queue' | 'job';
 
 /** A service while the scenario is being built (plain data; becomes a ServiceSpec). */
 interface Svc {
@@ -105,7 +106,7 @@ interface Svc {
   calls: string[];
   /** Hops from the nearest frontend. */
   depth: number;
-  baseline: { latency_p99_ms: number; error_rate_pct: number; throughput_rps: number; cpu_pct: number; memory_mb: number; db_pool_active?: number; db_pool_max?: number };
+  baseline: { latency_p99_ms: number; error_rate_pct: number; throughput_rps: number; cpu_pct: number; memory_mb: number; db_pool_active?: number; db_pool_max?: number; latency_p50_ms?: number; latency_p95_ms?: number };
   activeUsers?: number;
   revenuePerMinute?: number;
   memoryLimitMb?: number;
@@ -113,6 +114,13 @@ interface Svc {
   replicas: number;
   poolTarget?: string;
   cache?: { store: string; backing: string; hitRatioPct: number };
+  disk?: { capacityGb: number; usedPct: number };
+  fileDescriptors?: { limit: number; open: number };
+  quota?: { name: string; limitRps: number };
+  certificates?: { subject: string; notAfter: number }[];
+  /** A queue's asynchronous consumer; a job's runs. */
+  consumer?: { service: string; ratePerReplica?: number };
+  schedule?: { startsAt: number; everyMinutes?: number; durationMinutes: number };
   team: string;
   oncall: { primary: { name: string; contact: string }; escalation?: { name: string; contact: string }; slack: string };
   runbookUrl?: string;
@@ -189,6 +197,7 @@ class Topology {
       cache: () => ({ latency_p99_ms: r(0.8, 2.5, 1), error_rate_pct: 0, throughput_rps: 1, cpu_pct: r(10, 25), memory_mb: d.pick([2048, 4096, 8192, 12288]) }),
       external: () => ({ latency_p99_ms: r(120, 1200), error_rate_pct: r(0.05, 0.5, 2), throughput_rps: 1, cpu_pct: 0, memory_mb: 0 }),
       queue: () => ({ latency_p99_ms: r(2, 6, 1), error_rate_pct: 0, throughput_rps: 1, cpu_pct: r(10, 20), memory_mb: d.pick([2048, 3072, 4096]) }),
+      job: () => ({ latency_p99_ms: r(200, 2000), error_rate_pct: r(0.01, 0.1, 2), throughput_rps: 1, cpu_pct: r(40, 80), memory_mb: r(1024, 4096) }),
     }[tier]();
     const s: Svc = {
       name: this.#name(tier, noun),
@@ -196,7 +205,7 @@ class Topology {
       calls: [],
       depth,
       baseline,
-      replicas: tier === 'external' ? 1 : tier === 'frontend' ? d.int(4, 12) : tier === 'database' || tier === 'cache' ? d.int(2, 3) : d.int(2, 8),
+      replicas: tier === 'external' ? 1 : tier === 'frontend' ? d.int(4, 12) : tier === 'database' || tier === 'cache' ? d.int(2, 3) : tier === 'job' ? d.int(1, 4) : d.int(2, 8),
       team,
       oncall,
       sloTargetPct: d.pick([99.5, 99.9, 99.9, 99.95]),
@@ -467,8 +476,10 @@ interface Incident {
   readonly load: LoadSpec[];
   /** The fault whose cause is the answer (`faults[primary]`); undefined for a capacity incident with no fault. */
   readonly primary?: number;
-  /** A capacity incident without a fault: the service that runs out of headroom. */
+  /** A capacity incident without a fault: the service that runs out of headroom (or the job that takes it). */
   readonly saturated?: string;
+  /** The service whose scale-out mitigates a capacity incident, when not `saturated` (a job's contended database). */
+  readonly scaleTarget?: string;
   readonly category: FaultCategory | null;
   /** The failover a dependency outage is fixed by: which caller fails over. */
   readonly failoverFrom?: string;
@@ -476,6 +487,8 @@ interface Incident {
   readonly onset: number;
   /** Services the herrings must leave alone (the culprit and where its fault sits). */
   readonly involved: readonly string[];
+  /** What fixes it when that is not undoing the causing change (a rotated credential: restart the caller). */
+  readonly mitigation?: Scenario['expect']['mitigation'];
 }
 
 interface FamilyContext {
@@ -1136,7 +1149,291 @@ export const FAMILIES: readonly Family[] = [
     description: 'a static threshold trips on noise: nothing to find',
     build: (c) => ({ faults: [], changes: [], load: [], category: null, onset: c.visibleAt, involved: [] }),
   },
+  // Causes that are not a recent change (issue 11): resources that run out, a quota, an expiry, a rotation.
+  {
+    name: 'disk-full',
+    novel: true,
+    description: "a service's volume fills (logs, spool, deleted files still held open) until writes fail with ENOSPC; sometimes after a log-level change",
+    build: (c) => diskFull(c),
+  },
+  {
+    name: 'fd-leak',
+    novel: true,
+    description: 'a service leaks file descriptors for hours; at the limit accept() and open() fail with EMFILE',
+    build: (c) => fdLeak(c),
+  },
+  {
+    name: 'quota-throttling',
+    novel: true,
+    description: 'traffic grows into a rate quota (provisioned capacity, a concurrency limit) with no change: the excess is throttled (429)',
+    build: (c) => quotaThrottling(c),
+  },
+  {
+    name: 'certificate-expiry-observed',
+    novel: true,
+    description: "a service's certificate expires (its days to expiry cross 0 at the onset) and the renewed one was never loaded",
+    build: (c) => certificateExpiryObserved(c),
+  },
+  {
+    name: 'credential-rotation',
+    novel: true,
+    description: "an automated rotation changes a database password; a caller that cached the old one fails to authenticate",
+    build: (c) => credentialRotation(c),
+  },
+  {
+    name: 'queue-backlog',
+    novel: true,
+    description: "a queue's consumer slows (its deploy, or no change at all): depth and message age grow with no errors anywhere",
+    build: (c) => queueBacklog(c),
+  },
+  {
+    name: 'batch-job-contention',
+    novel: true,
+    description: 'a scheduled batch job starts a heavy run on a database other backends share: the database saturates and its callers slow; no change',
+    needs: { minServices: 5 },
+    build: (c) => batchJobContention(c),
+  },
 ];
+
+// ───────────────────────────── resource, expiry and rotation families ─────────────────────────────
+
+/** Where a volume or a quota sits: backends and databases that something calls. */
+const resourceHolders = (t: Topology): Svc[] => t.services.filter((s) => (s.tier === 'backend' || s.tier === 'database') && t.callers(s.name).length > 0);
+
+/** Linear growth from `from` (scenario minutes) that takes `base` to `target` 0–3 minutes before the symptoms are visible. */
+const growthPerMinute = (c: FamilyContext, base: number, target: number, from: number): number => round3((target - base) / (c.visibleAt - c.d.int(0, 3) - from));
+
+const diskFull = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const s = d.pick(resourceHolders(t));
+  const usedPct = Math.round(d.range(55, 82));
+  s.disk = { capacityGb: d.pick([50, 100, 200, 500, 1000]), usedPct };
+  const withChange = s.tier === 'backend' && d.chance(0.5);
+  const start = -d.int(withChange ? 40 : 90, withChange ? 240 : 720);
+  // Full (past the ~98 % where writes fail, with room for the noise) just before the symptoms are visible.
+  const perMinute = growthPerMinute(c, usedPct, 98.8, start);
+  const change = withChange
+    ? configChange(d, c.ids, s.name, start, d.pick([`${short(s.name)}.log-level`, 'logging.level.root', `${short(s.name)}.request-logging`]), d.pick(['INFO', 'WARN']), d.pick(['DEBUG', 'TRACE']), 'Verbose logs to investigate a customer report.')
+    : undefined;
+  return {
+    faults: [
+      {
+        service: s.name, startsAt: start, rampMinutes: 1, kind: change ? 'verbose-logging-fills-disk' : 'volume-fills', effects: { disk_used_pct: { perMinute } },
+        ...(change ? { causedBy: change.id } : {}),
+        logs: change ? [{ level: 'DEBUG', template: `{op} request={uuid} headers={int:8-40} body={int:200-9000}B`, ratePerMinute: round2(d.range(30, 120)) }] : [],
+        // Without a change, a restart frees the space (rotated logs and deleted files its processes still held open).
+        fixedBy: change ? [] : [{ kind: 'restart-service', service: s.name }], failsAt: 'server', callVolume: {},
+      },
+    ],
+    changes: change ? [change] : [], load: [], primary: 0, category: 'disk-full', onset: start, involved: [s.name],
+  };
+};
+
+const fdLeak = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const s = d.pick(backends(t));
+  const limit = d.pick([1024, 4096, 8192, 16384]);
+  const open = Math.round(limit * d.range(0.12, 0.35));
+  s.fileDescriptors = { limit, open };
+  // The leak started long before any usual window: with a deploy hours ago, or with none (a slow client that stopped
+  // closing sockets, an upstream that holds connections).
+  const start = -d.int(240, 2400);
+  const change = d.chance(0.5) ? deployChange(d, c.ids, s.name, start) : undefined;
+  // At the limit (with room for the load's and the noise's swing) just before the symptoms are visible.
+  const perMinute = growthPerMinute(c, open, limit * 1.03, start);
+  return {
+    faults: [
+      {
+        service: s.name, startsAt: start, rampMinutes: 1, kind: 'fd-leak', effects: { open_fds: { perMinute } },
+        ...(change ? { causedBy: change.id } : {}),
+        logs: [{ level: 'WARN', template: `{pick:connection|file handle} not closed: {pick:socket|FileInputStream|ZipFile}@{hex:8} opened by {op} was never released`, ratePerMinute: round2(d.range(0.2, 1)) }],
+        fixedBy: [{ kind: 'restart-service', service: s.name }], failsAt: 'server', callVolume: {},
+      },
+    ],
+    changes: change ? [change] : [], load: [], primary: 0, category: 'file-descriptors', onset: start, involved: [s.name],
+    // A restart closes the leaked descriptors whatever started the leak.
+    mitigation: { kind: 'restart-service', service: s.name },
+  };
+};
+
+const quotaThrottling = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const s = d.pick(resourceHolders(t));
+  // Healthy demand (with the daily shape and noise) stays under the limit; the surge takes it well past, and a ×2
+  // scale-out clears it.
+  const factor = round2(d.range(1.9, 2.15));
+  s.quota = {
+    name: s.tier === 'database' ? d.pick(['provisioned WriteCapacityUnits', 'provisioned ReadCapacityUnits', 'requests-per-second quota']) : d.pick(['Lambda reserved concurrency', 'API Gateway usage plan rate', 'service quota requests/s']),
+    limitRps: Math.round(s.baseline.throughput_rps * d.range(1.33, 1.42)),
+  };
+  // Only the quota runs out: every service (this one too) keeps CPU and pool headroom under the surge.
+  headroom(t, factor, '');
+  const ramp = d.int(3, 8);
+  const onset = onsetDraw(c, ramp);
+  return {
+    faults: [], changes: [],
+    load: [{ services: t.byTier('frontend').map((f) => f.name), startsAt: onset, rampMinutes: ramp, factor, description: d.pick(['Marketing push', 'Partner launch', 'Seasonal peak', 'Newsletter send', 'Batch import by a partner']) }],
+    saturated: s.name, category: 'throttling', onset, involved: [s.name],
+  };
+};
+
+const certificateExpiryObserved = (c: FamilyContext): Incident => {
+  const inc = (FAMILIES.find((f) => f.name === 'certificate-expiry') as Family).build(c);
+  const s = c.t.get((inc.faults[0] as FaultSpec).service);
+  // The certificate the service presents expires at the onset; an internal one is still good for months.
+  s.certificates = [{ subject: `CN=${s.name}.${c.t.zone}`, notAfter: inc.onset }, { subject: `CN=${s.name}-internal.${c.t.zone}`, notAfter: c.d.int(30, 300) * 1440 }];
+  return inc;
+};
+
+const AUTH_FAILURES = {
+  postgres: { span: 'PSQLException: FATAL: password authentication failed for user "app"', log: 'HikariPool-1 - Exception during pool initialization: org.postgresql.util.PSQLException: FATAL: password authentication failed for user "app" (requestId={uuid})' },
+  mysql: { span: "SQLException: Access denied for user 'app' (using password: YES)", log: "HikariPool-1 - Connection is not available: java.sql.SQLException: Access denied for user 'app'@'{ip}' (using password: YES) (requestId={uuid})" },
+  mongo: { span: 'MongoSecurityException: Exception authenticating MongoCredential{mechanism=SCRAM-SHA-256, userName=\'app\'}', log: 'com.mongodb.MongoSecurityException: Exception authenticating MongoCredential{mechanism=SCRAM-SHA-256, userName=\'app\', source=\'admin\'}: Authentication failed (requestId={uuid})' },
+} as const;
+
+const credentialRotation = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  let dbs = t.byTier('database').filter((x) => t.callers(x.name).length > 0);
+  if (dbs.length === 0) {
+    ensurePool(t, d.pick(backends(t)));
+    dbs = t.byTier('database').filter((x) => t.callers(x.name).length > 0);
+  }
+  const db = d.pick(dbs);
+  const caller = d.pick(t.callers(db.name));
+  const engine = /mysql/.test(db.name) ? 'mysql' : /mongo/.test(db.name) ? 'mongo' : 'postgres';
+  const failure = AUTH_FAILURES[engine];
+  // The old password stops working when the rotation finishes; pooled connections then fail as they are recycled.
+  const ramp = d.int(2, 6);
+  const onset = onsetDraw(c, ramp);
+  const secret = `prod/${short(db.name)}/app-credentials`;
+  const rotation: ChangeSpec = {
+    ...infraChange(d, c.ids, db.name, onset - d.int(0, 2), `Rotate secret ${secret}`, `Scheduled rotation of ${secret} (every ${d.pick([30, 60, 90])} days): sets a new password for user app on ${db.name} and moves AWSCURRENT to the new version.`),
+    author: 'secrets-manager-rotation',
+    rollbackPlan: `Move the AWSCURRENT label of ${secret} back to the previous version`,
+  };
+  return {
+    faults: [
+      {
+        service: caller.name, startsAt: onset, rampMinutes: ramp, causedBy: rotation.id, kind: 'stale-cached-credential',
+        effects: { error_rate_pct: { add: Math.round(d.range(25, 70)) }, latency_p99_ms: { factor: round2(d.range(1.05, 1.2)) } },
+        propagation: { latency: 0.85, errors: round2(d.range(0.75, 0.95)) },
+        logs: [{ level: 'ERROR', template: failure.log, perFailedRequest: round3(d.range(0.003, 0.008)) }],
+        spanError: failure.span,
+        // It read the secret at start-up: a restart reads the new one.
+        fixedBy: [{ kind: 'restart-service', service: caller.name }], failsAt: 'server', callVolume: {},
+      },
+    ],
+    changes: [rotation], load: [], primary: 0, category: 'credential', onset, involved: [db.name, caller.name],
+    mitigation: { kind: 'restart-service', service: caller.name },
+  };
+};
+
+/**
+ * A producer → queue → consumer edge: a queue some backend publishes to (a new one when there is none), with a
+ * consumer worker added (a backend with no synchronous callers, sometimes with a database of its own). The
+ * consumer drains one message per request it handles, with the world's default headroom (1.5 × the inflow).
+ */
+const asyncEdge = (t: Topology): { producer: Svc; queue: Svc; consumer: Svc } => {
+  const d = t.d;
+  const queues = t.byTier('queue').filter((q) => !q.consumer && t.callers(q.name).some((p) => p.tier === 'backend'));
+  let queue: Svc;
+  if (queues.length > 0) queue = d.pick(queues);
+  else {
+    const owner = d.pick(backends(t));
+    queue = t.add('queue', owner.depth + 1);
+    queue.baseline.throughput_rps = Math.max(5, Math.round(owner.baseline.throughput_rps * d.range(0.3, 1)));
+    owner.calls.push(queue.name);
+  }
+  const producer = d.pick(t.callers(queue.name).filter((p) => p.tier === 'backend'));
+  const consumer = t.add('backend', queue.depth + 1, `${short(queue.name)}`);
+  // Messages are handled one per request; the worker's p99 covers its own database when it has one.
+  consumer.baseline.throughput_rps = queue.baseline.throughput_rps;
+  consumer.baseline.latency_p99_ms = Math.round(d.range(40, 400));
+  if (d.chance(0.6)) {
+    const db = t.add('database', consumer.depth + 1, short(consumer.name));
+    db.baseline.throughput_rps = Math.max(1, Math.round(consumer.baseline.throughput_rps * d.range(1.5, 3)));
+    consumer.calls.push(db.name);
+    consumer.baseline.latency_p99_ms = Math.round(Math.max(consumer.baseline.latency_p99_ms, db.baseline.latency_p99_ms * d.range(1.2, 1.5) + d.range(10, 60)));
+  }
+  queue.consumer = { service: consumer.name };
+  return { producer, queue, consumer };
+};
+
+/**
+ * The consumer of a queue slows: its deploy makes each message several times slower to handle, or (no change) a
+ * consumer-group problem leaves it draining a fraction of the partitions. The backlog is a slow burn, so the
+ * slowdown starts 12–30 minutes before the symptoms are due; no error is ever raised.
+ */
+const queueBacklog = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const { queue, consumer } = asyncEdge(t);
+  const ramp = d.int(1, 3);
+  const onset = c.visibleAt - ramp - d.int(12, 30);
+  const withDeploy = d.chance(0.5);
+  const change = withDeploy ? deployChange(d, c.ids, consumer.name, onset - d.int(0, 2)) : undefined;
+  const slower = round2(d.range(3, 8));
+  const fault: FaultSpec = change
+    ? {
+        service: consumer.name, startsAt: onset, rampMinutes: ramp, causedBy: change.id, kind: 'slow-consumer',
+        effects: { latency_p99_ms: { factor: slower }, cpu_pct: { factor: round2(d.range(1.1, 1.4)) } },
+        logs: [{ level: 'WARN', template: `slow message handling on ${queue.name}: record {hex:12} took {int:${Math.round(consumer.baseline.latency_p99_ms * slower * 0.6)}-${Math.round(consumer.baseline.latency_p99_ms * slower * 1.5)}}ms`, ratePerMinute: round2(d.range(2, 10)) }],
+        fixedBy: [], failsAt: 'server', callVolume: {},
+      }
+    : d.chance(0.5)
+      ? {
+          service: consumer.name, startsAt: onset, rampMinutes: ramp, kind: 'consumer-partitions-stalled',
+          effects: { throughput_rps: { factor: round2(d.range(0.15, 0.4)) } },
+          logs: [{ level: 'WARN', template: `[Consumer clientId={host}, groupId=${consumer.name}] partitions {int:0-11},{int:12-23} revoked; rebalance in progress`, ratePerMinute: round2(d.range(0.5, 3)) }],
+          fixedBy: [{ kind: 'scale-service', service: consumer.name }], failsAt: 'server', callVolume: {},
+        }
+      : {
+          service: consumer.name, startsAt: onset, rampMinutes: ramp, kind: 'large-messages',
+          effects: { latency_p99_ms: { factor: slower }, cpu_pct: { factor: round2(d.range(1.2, 1.6)) } },
+          logs: [{ level: 'INFO', template: `processed batch of {int:1-20} records from ${queue.name} (payload {int:400-4000} KiB)`, ratePerMinute: round2(d.range(2, 8)) }],
+          fixedBy: [{ kind: 'scale-service', service: consumer.name }], failsAt: 'server', callVolume: {},
+        };
+  return { faults: [fault], changes: change ? [change] : [], load: [], primary: 0, category: 'queue-backlog', onset, involved: [consumer.name, queue.name] };
+};
+
+/**
+ * A batch job on a database other backends share: its run starts at the onset (no change) and adds enough queries
+ * to take the database past CPU saturation; every caller of the database slows. Scaling the database out is the
+ * mitigation; the key's service is the job (the culprit), its category capacity.
+ */
+const batchJobContention = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const shared = t.byTier('database').filter((db) => t.callers(db.name).length >= 2);
+  let db: Svc;
+  if (shared.length > 0) db = d.pick(shared);
+  else {
+    const owners = t.byTier('database').filter((x) => t.callers(x.name).length > 0);
+    db = owners.length > 0 ? d.pick(owners) : t.get(ensurePool(t, d.pick(backends(t)), true));
+    const others = backends(t).filter((b) => !b.calls.includes(db.name));
+    if (others.length > 0) d.pick(others).calls.push(db.name);
+  }
+  const job = t.add('job', db.depth, d.pick(NOUNS));
+  job.calls.push(db.name);
+  // The run's queries take the database's CPU to 115–150 % (its load is 1 + job / its other callers' traffic).
+  const load = loadForCpu(db.baseline.cpu_pct, d.range(115, 150));
+  const callers = t.callers(db.name).filter((x) => x !== job).reduce((sum, x) => sum + x.baseline.throughput_rps, 0);
+  job.baseline.throughput_rps = Math.max(1, Math.round((load - 1) * callers));
+  const onset = onsetDraw(c, 1);
+  job.schedule = { startsAt: onset, durationMinutes: d.int(25, 120), ...(d.chance(0.5) ? { everyMinutes: 1440 } : {}) };
+  return { faults: [], changes: [], load: [], saturated: job.name, scaleTarget: db.name, category: 'capacity', onset, involved: [job.name, db.name] };
+};
+
+/**
+ * p50/p95 baselines on about half the frontends and backends, from a draw stream of their own: every other value
+ * of the scenario (topology, faults, timings, herrings) is what it would be without them.
+ */
+const addQuantiles = (t: Topology, q: Draw): void => {
+  for (const s of t.services) {
+    if ((s.tier !== 'frontend' && s.tier !== 'backend') || !q.chance(0.5)) continue;
+    const p99 = s.baseline.latency_p99_ms;
+    s.baseline.latency_p95_ms = Math.max(1, Math.round(p99 * q.range(0.45, 0.75)));
+    s.baseline.latency_p50_ms = Math.max(1, Math.min(s.baseline.latency_p95_ms, Math.round(p99 * q.range(0.15, 0.35))));
+  }
+};
 
 // ───────────────────────────── herrings and history ─────────────────────────────
 
@@ -1174,6 +1471,10 @@ const MISLEADING: Record<string, number[]> = {
   cache: [3, 1],
   certificate: [5, 0],
   dns: [5, 0],
+  'disk-full': [1, 4],
+  'file-descriptors': [4, 2],
+  throttling: [1, 5],
+  credential: [6, 0],
 };
 
 // ───────────────────────────── the world's view ─────────────────────────────
@@ -1185,12 +1486,21 @@ const MINUTE = 60_000;
  * How a service differs from its healthy twin, as a monitoring tool would alarm on it: latency relative, errors in
  * points (over at least 1), and memory as pressure on the limit (an alarm from 85 %).
  */
-const divergence = (a: Record<string, number>, b: Record<string, number>, limit: number | undefined): { latency: number; errors: number; memory: boolean; alarm: boolean; strong: boolean } => {
+const divergence = (a: Record<string, number>, b: Record<string, number>, limit: number | undefined): { latency: number; errors: number; memory: boolean; queue: boolean; alarm: boolean; strong: boolean } => {
   const latency = (a.latency_p99_ms - b.latency_p99_ms) / b.latency_p99_ms;
   const errors = (a.error_rate_pct - b.error_rate_pct) / Math.max(1, b.error_rate_pct);
   const memory = limit !== undefined && a.memory_mb / limit >= 0.85;
-  return { latency, errors, memory, alarm: latency >= 0.3 || errors >= 1 || memory, strong: latency >= 0.5 || errors >= 2 || memory };
+  // A queue with a consumer alarms on its oldest message's age (CloudWatch's ApproximateAgeOfOldestMessage): 2 minutes over healthy, strong at 3.
+  const age = a.queue_oldest_age_s === undefined ? 0 : a.queue_oldest_age_s - (b.queue_oldest_age_s ?? 0);
+  const queue = age >= QUEUE_AGE_ALARM_S;
+  return { latency, errors, memory, queue, alarm: latency >= 0.3 || errors >= 1 || memory || queue, strong: latency >= 0.5 || errors >= 2 || memory || age >= QUEUE_AGE_STRONG_S };
 };
+const QUEUE_AGE_ALARM_S = 120;
+const QUEUE_AGE_STRONG_S = 180;
+
+/** A job does not run in the healthy twin's window: its first run moves a week past the alert. */
+const withoutJobRuns = <S extends { tier: string; schedule?: { startsAt: number } }>(services: readonly S[]): S[] =>
+  services.map((s) => (s.tier === 'job' && s.schedule ? { ...s, schedule: { ...s.schedule, startsAt: 10_000 } } : s));
 
 /** Where and when the incident shows: per service, the divergence at t=0 and the first minute of a sustained alarm. */
 const observe = (scenario: Scenario, healthy: Scenario, from: number, id = 'generator-check') => {
@@ -1236,9 +1546,27 @@ export const familyOf = (seed: string, index: number): Family => {
 
 /** The incident `index` of `seed`, with its family and herrings. */
 export const generateIncident = (seed: string, index: number): GeneratedIncident => {
+  checkSeedAndIndex(seed, index);
+  return incidentOf(seed, index, familyOf(seed, index));
+};
+
+/**
+ * The incident `index` of `seed` drawn from a given family (whatever family `familyOf` assigns the index): the same
+ * draws as `generateIncident` makes for that family, so a family's incidents do not depend on the table's size.
+ */
+export const generateIncidentOfFamily = (seed: string, index: number, familyName: string): GeneratedIncident => {
+  checkSeedAndIndex(seed, index);
+  const family = FAMILIES.find((f) => f.name === familyName);
+  if (!family) throw new GeneratorError(`no family "${familyName}" (one of ${FAMILIES.map((f) => f.name).join(', ')})`);
+  return incidentOf(seed, index, family);
+};
+
+const checkSeedAndIndex = (seed: string, index: number): void => {
   if (!SEED.test(seed)) throw new GeneratorError(`seed "${seed}" is invalid: letters, digits, ".", "_" or "-", at most 24 characters`);
   if (!Number.isSafeInteger(index) || index < 0) throw new GeneratorError(`index must be a whole number ≥ 0, got ${index}`);
-  const family = familyOf(seed, index);
+};
+
+const incidentOf = (seed: string, index: number, family: Family): GeneratedIncident => {
   let last: unknown;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     try {
@@ -1265,6 +1593,7 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
   // A family may have added services or edges: settle the new ones' throughput (existing values are kept).
   for (const s of topoOrder(t)) if (s.baseline.throughput_rps === 1 && t.callers(s.name).length > 0) s.baseline.throughput_rps = Math.max(1, Math.round(t.callers(s.name).reduce((a, c) => a + c.baseline.throughput_rps, 0) * d.range(0.5, 1.5)));
   if (t.services.length > 30) return undefined;
+  addQuantiles(t, new Draw(keyPrefix('generator-quantiles', seed, index, attempt)));
 
   // Red herrings: never on the services the incident involves; harmless by construction (no fault follows them).
   const herrings: string[] = [];
@@ -1312,7 +1641,7 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
     herrings.push('noisy-baseline');
   }
 
-  const healthyLoad = inc.category === 'capacity' || family.name === 'lowered-limit-under-load' ? [] : inc.load;
+  const healthyLoad = inc.category === 'capacity' || inc.category === 'throttling' || family.name === 'lowered-limit-under-load' ? [] : inc.load;
   const base = {
     name: `gen-${seed.toLowerCase()}-${index}`.slice(0, 63),
     title: `Generated incident ${index} of seed ${seed}`,
@@ -1330,14 +1659,16 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
       `generated ${seed}/${index}`,
     );
   const front = t.byTier('frontend')[0] as Svc;
-  const healthy = provisional(front.name, changes);
+  const hasJobs = t.services.some((s) => s.tier === 'job');
+  const provisionalHealthy = provisional(front.name, changes);
+  const healthy = hasJobs ? parseScenario({ ...provisionalHealthy, services: withoutJobRuns(provisionalHealthy.services) }, `generated ${seed}/${index}`) : provisionalHealthy;
   const key = answerKey(inc, changes);
-  const sick = parseScenario({ ...healthy, faults: inc.faults, load: inc.load, expect: key }, `generated ${seed}/${index}`);
+  const sick = parseScenario({ ...healthy, ...(hasJobs ? { services: provisionalHealthy.services } : {}), faults: inc.faults, load: inc.load, expect: key }, `generated ${seed}/${index}`);
 
   // The alert: on the user-facing service when it clearly suffers, else on the service that alarms first.
   let alertService: string;
   let startedAt: number;
-  let kind: 'errors' | 'latency' | 'memory';
+  let kind: 'errors' | 'latency' | 'memory' | 'queue-age';
   if (key.rootCause === null) {
     const s = d.pick(t.services.filter((x) => x.tier === 'frontend' || x.tier === 'backend'));
     alertService = s.name;
@@ -1347,7 +1678,9 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
     const view = observe(sick, healthy, Math.max(-360, inc.onset - 2));
     // Strong in two noise draws: the evaluation's world draws its own noise, and must still see it.
     const other = observe(sick, healthy, 0, 'generator-check-2');
-    const candidates = t.services.filter((s) => s.tier !== 'external' && s.tier !== 'cache' && s.tier !== 'queue' && view.now(s.name).strong && other.now(s.name).strong);
+    const candidates = t.services.filter(
+      (s) => (s.tier !== 'external' && s.tier !== 'cache' && s.tier !== 'queue' && s.tier !== 'job' && view.now(s.name).strong && other.now(s.name).strong) || (s.consumer !== undefined && view.now(s.name).queue && other.now(s.name).queue && view.now(s.name).strong && other.now(s.name).strong),
+    );
     if (candidates.length === 0) return undefined;
     const frontends = candidates.filter((s) => s.tier === 'frontend');
     const firsts = candidates.map((s) => ({ s, first: view.firstAlarm(s.name) ?? 0 }));
@@ -1358,7 +1691,7 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
     alertService = chosen.s.name;
     startedAt = Math.min(-1, chosen.first);
     const v = view.now(alertService);
-    kind = v.errors >= 2 ? 'errors' : v.memory ? 'memory' : 'latency';
+    kind = v.errors >= 2 ? 'errors' : v.memory ? 'memory' : v.queue && t.get(alertService).consumer ? 'queue-age' : 'latency';
   }
 
   // A change after the onset on the alerting service (when it is not involved).
@@ -1378,12 +1711,15 @@ const attemptIncident = (seed: string, index: number, attempt: number, family: F
 
   const svc = t.get(alertService);
   const op = svc.tier === 'frontend' ? `GET /${short(svc.name)}` : svc.tier === 'database' ? 'queries' : `POST /api/v1/${short(svc.name)}`;
+  const queueAlert = { title: `Message age alarm on ${alertService}`, service: alertService, severity: 'SEV2' as const, problemSeverity: 'CUSTOM_ALERT' as const, impact: 'SERVICE' as const, startedAt, description: `The oldest message on ${alertService} is older than ${QUEUE_AGE_ALARM_S} s and the queue keeps growing.` };
   const alert =
     key.rootCause === null
       ? { title: `Response time degradation on ${alertService}`, service: alertService, severity: 'SEV3' as const, problemSeverity: 'PERFORMANCE' as const, impact: 'SERVICE' as const, startedAt, description: `p99 of ${op} above the static threshold of ${Math.round(svc.baseline.latency_p99_ms * 1.05)} ms for 2 minutes.` }
       : kind === 'errors'
         ? { title: `Failure rate increase on web service ${alertService}`, service: alertService, severity: svc.tier === 'frontend' ? ('SEV1' as const) : ('SEV2' as const), problemSeverity: 'ERROR' as const, impact: svc.tier === 'frontend' ? ('APPLICATION' as const) : ('SERVICE' as const), startedAt, description: `The failure rate of ${op} rose above its baseline.` }
-        : kind === 'memory'
+        : kind === 'queue-age'
+          ? queueAlert
+          : kind === 'memory'
           ? { title: `Memory saturation on ${alertService}`, service: alertService, severity: 'SEV2' as const, problemSeverity: 'RESOURCE_CONTENTION' as const, impact: 'SERVICE' as const, startedAt, description: `Memory of ${alertService} is near its limit and rising.` }
           : { title: `Response time degradation on ${alertService}`, service: alertService, severity: 'SEV2' as const, problemSeverity: 'PERFORMANCE' as const, impact: svc.tier === 'frontend' ? ('APPLICATION' as const) : ('SERVICE' as const), startedAt, description: `The response time of ${op} degraded well above its baseline.` };
   const scenario = parseScenario({ ...base, changes, history, alert, expect: key }, `generated ${seed}/${index}`);
@@ -1411,10 +1747,11 @@ const answerKey = (inc: Incident, changes: readonly ChangeSpec[]): Scenario['exp
   if (inc.category === null) return { rootCause: null, mitigation: { kind: 'none' } };
   if (inc.primary === undefined) {
     const service = inc.saturated as string;
-    return { rootCause: { service, category: inc.category }, mitigation: { kind: 'scale-service', service } };
+    return { rootCause: { service, category: inc.category }, mitigation: { kind: 'scale-service', service: inc.scaleTarget ?? service } };
   }
   const fault = inc.faults[inc.primary] as FaultSpec;
   const change = changes.find((c) => c.id === fault.causedBy);
+  if (change && inc.mitigation) return { rootCause: { service: change.service, changeId: change.id, category: inc.category }, mitigation: inc.mitigation };
   if (change) {
     const kind: ActionKind = change.type === 'feature-flag' ? 'toggle-feature-flag' : change.type === 'config' ? 'revert-config' : 'rollback-change';
     const target = change.type === 'config' ? (change.configChange?.param as string) : change.id;

@@ -31,14 +31,54 @@ const Baseline = z
     /** Connections in use at baseline load; with `db_pool_max`, the service has a connection pool. */
     db_pool_active: z.number().min(0).optional(),
     db_pool_max: z.number().int().positive().optional(),
+    /** Median and 95th percentile latency; when declared the service exposes them (p50 ≤ p95 ≤ p99). */
+    latency_p50_ms: z.number().positive().optional(),
+    latency_p95_ms: z.number().positive().optional(),
   })
   .strict()
-  .refine((b) => (b.db_pool_active === undefined) === (b.db_pool_max === undefined), { message: 'db_pool_active and db_pool_max go together' });
+  .refine((b) => (b.db_pool_active === undefined) === (b.db_pool_max === undefined), { message: 'db_pool_active and db_pool_max go together' })
+  .superRefine((b, ctx) => {
+    // Quantiles are ordered: each declared one is at most the next declared one.
+    const quantiles = ([['latency_p50_ms', b.latency_p50_ms], ['latency_p95_ms', b.latency_p95_ms], ['latency_p99_ms', b.latency_p99_ms]] as const).filter((q) => q[1] !== undefined);
+    for (let k = 1; k < quantiles.length; k++) {
+      const [lowName, low] = quantiles[k - 1] as readonly [string, number];
+      const [highName, high] = quantiles[k] as readonly [string, number];
+      if (low > high) ctx.addIssue({ code: 'custom', path: [lowName], message: `${lowName} (${low}) is above ${highName} (${high}): quantiles go p50 ≤ p95 ≤ p99` });
+    }
+  });
+
+/**
+ * The asynchronous consumer of a `queue` service. Producers are the services that `call` the queue: they enqueue
+ * at their call rate (the queue's throughput); the consumer drains at its processing capacity. Capacity at
+ * baseline is `replicas × ratePerReplica` messages/s (default: 1.5 × the queue's baseline throughput, 50 %
+ * headroom); it falls as the consumer slows (capacity ∝ 1 / its latency: a fixed number of workers, each busy for
+ * the processing time) and with a throughput effect on the consumer; `scale-service` of the consumer raises it.
+ */
+const ConsumerSpec = z
+  .object({
+    service: Name,
+    /** Messages/s one replica of the consumer processes at its baseline latency. */
+    ratePerReplica: z.number().positive().optional(),
+  })
+  .strict();
+export type ConsumerSpec = z.infer<typeof ConsumerSpec>;
+
+/** When a `job` service runs (scenario minutes): from `startsAt`, every `everyMinutes` (once without it), each run `durationMinutes` long. */
+const ScheduleSpec = z
+  .object({
+    startsAt: Minutes,
+    everyMinutes: z.number().positive().max(10_080).optional(),
+    durationMinutes: z.number().positive().max(1440),
+  })
+  .strict()
+  .refine((s) => s.everyMinutes === undefined || s.durationMinutes < s.everyMinutes, { message: 'a run must end before the next one starts (durationMinutes < everyMinutes)', path: ['durationMinutes'] });
+export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
 
 export const ServiceSpec = z
   .object({
     name: Name,
-    tier: z.enum(['frontend', 'backend', 'database', 'cache', 'external', 'queue']),
+    /** `job`: a scheduled or batch job (needs `schedule`): its calls load its callees only while a run is active. */
+    tier: z.enum(['frontend', 'backend', 'database', 'cache', 'external', 'queue', 'job']),
     /** Downstream services this one calls synchronously. */
     calls: z.array(Name).default([]),
     baseline: Baseline,
@@ -61,6 +101,36 @@ export const ServiceSpec = z
      * written back to `store`, so the backing store's load follows the miss ratio; exposes `cache_hit_ratio_pct`.
      */
     cache: z.object({ store: Name, backing: Name, hitRatioPct: z.number().min(0).max(99.9) }).strict().optional(),
+    /**
+     * A data volume: exposes `disk_used_pct`; at about 98 % writes fail (ENOSPC) and the service's errors rise. A
+     * fault grows it with `effects.disk_used_pct {perMinute}` (logs that fill the volume).
+     */
+    disk: z.object({ capacityGb: z.number().positive().max(1_000_000), usedPct: z.number().min(0).max(100) }).strict().optional(),
+    /**
+     * Per-process file descriptors: exposes `open_fds` and `fd_limit`; at the limit accept()/open() fail (EMFILE,
+     * "Too many open files") and the service's errors rise. A leak is `effects.open_fds {perMinute}`.
+     */
+    fileDescriptors: z
+      .object({ limit: z.number().int().positive().max(10_000_000), open: z.number().min(0) })
+      .strict()
+      .refine((f) => f.open < f.limit, { message: 'open must be below limit at baseline', path: ['open'] })
+      .optional(),
+    /**
+     * A rate quota on the requests this service serves (provisioned capacity, a concurrency limit, a third party's
+     * rate limit): exposes `quota_limit_rps` and `throttled_rps`. Demand above the limit is throttled (HTTP 429,
+     * ThrottlingException) and counts as this service's errors; `scale-service` raises the limit.
+     */
+    quota: z.object({ name: z.string().min(1).max(120), limitRps: z.number().positive() }).strict().optional(),
+    /**
+     * Certificates the service presents; exposes `cert_days_to_expiry`, the days from the instant to the earliest
+     * `notAfter` (scenario minutes), negative after it. Observing the date changes nothing by itself: an expired
+     * certificate's failures are a fault (`failsAt: connection`).
+     */
+    certificates: z.array(z.object({ subject: z.string().min(1), notAfter: z.number().min(-5_256_000).max(5_256_000) }).strict()).min(1).max(20).optional(),
+    /** A `queue`'s asynchronous consumer: exposes `queue_depth` and `queue_oldest_age_s` on the queue. */
+    consumer: ConsumerSpec.optional(),
+    /** A `job`'s runs (required for tier `job`, refused on the others). */
+    schedule: ScheduleSpec.optional(),
     /** Operation names used in spans and request logs; defaults come from the tier. */
     operations: z.array(z.string().min(1)).default([]),
     team: z.string().min(1),
@@ -99,7 +169,14 @@ export const Effect = z
   .refine((e) => Object.keys(e).length === 1, { message: 'exactly one of factor, add, value, perMinute' });
 export type Effect = z.infer<typeof Effect>;
 /** Metrics a fault may move directly; the others (users, revenue, pool wait) are derived. */
-export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max', 'cache_hit_ratio_pct'];
+export const EFFECT_METRICS: readonly string[] = ['latency_p99_ms', 'error_rate_pct', 'throughput_rps', 'cpu_pct', 'memory_mb', 'db_pool_active', 'db_pool_max', 'cache_hit_ratio_pct', 'disk_used_pct', 'open_fds', 'quota_limit_rps'];
+/** Effect metrics that exist only on a service declaring a feature: the metric, the ServiceSpec field, what to say. */
+const FEATURE_EFFECTS: Readonly<Record<string, { readonly field: 'cache' | 'disk' | 'fileDescriptors' | 'quota'; readonly lacks: string }>> = {
+  cache_hit_ratio_pct: { field: 'cache', lacks: 'has no cache (services[].cache)' },
+  disk_used_pct: { field: 'disk', lacks: 'has no disk (services[].disk)' },
+  open_fds: { field: 'fileDescriptors', lacks: 'declares no file descriptors (services[].fileDescriptors)' },
+  quota_limit_rps: { field: 'quota', lacks: 'has no quota (services[].quota)' },
+};
 
 /** Longest `{hex:n}` a log template may draw: longer than any id a log carries (a trace id is 32). */
 const MAX_HEX_PLACEHOLDER = 64;
@@ -281,6 +358,7 @@ export const Scenario = z
         callee(svc.cache.store, ['cache', 'store']);
         callee(svc.cache.backing, ['cache', 'backing']);
       }
+      checkQueueAndJob(s, svc, i, ctx);
     });
     const changeIds = new Set<string>();
     s.changes.forEach((c, i) => {
@@ -294,8 +372,9 @@ export const Scenario = z
       service(f.service, ['faults', i, 'service']);
       for (const metric of Object.keys(f.effects)) {
         if (!EFFECT_METRICS.includes(metric)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `not a metric a fault can move (one of ${EFFECT_METRICS.join(', ')})` });
-        if (metric === 'cache_hit_ratio_pct' && !s.services.find((x) => x.name === f.service)?.cache) {
-          ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `${f.service} has no cache (services[].cache)` });
+        const feature = FEATURE_EFFECTS[metric];
+        if (feature && !s.services.find((x) => x.name === f.service)?.[feature.field]) {
+          ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `${f.service} ${feature.lacks}` });
         }
       }
       const calls = s.services.find((x) => x.name === f.service)?.calls ?? [];
@@ -326,10 +405,50 @@ export const Scenario = z
     if (s.expect.mitigation.service) service(s.expect.mitigation.service, ['expect', 'mitigation', 'service']);
     const cycle = findCycle(s.services);
     if (cycle) ctx.addIssue({ code: 'custom', path: ['services'], message: `the call graph has a cycle: ${cycle.join(' → ')}` });
+    else if (s.services.some((x) => x.consumer)) {
+      // A consumer's work must not flow back into its own queue (load follows queue → consumer too).
+      const loop = findCycle(s.services.map((x) => ({ name: x.name, calls: x.consumer ? [...x.calls, x.consumer.service] : x.calls })));
+      if (loop) ctx.addIssue({ code: 'custom', path: ['services'], message: `a consumer feeds its own queue: ${loop.join(' → ')}` });
+    }
   });
 export type Scenario = z.infer<typeof Scenario>;
 /** What a scenario file may omit (defaults filled by the schema). */
 export type ScenarioInput = z.input<typeof Scenario>;
+
+/** Minimum headroom of a consumer's baseline capacity over its queue's baseline inflow: below it, noise alone builds a backlog. */
+export const MIN_CONSUMER_HEADROOM = 1.2;
+/** A consumer's capacity over its queue's baseline inflow when `ratePerReplica` is not declared. */
+export const DEFAULT_CONSUMER_HEADROOM = 1.5;
+
+/** The rules of `consumer` (queues only, a known service that is not the queue nor one of its producers) and `schedule` (jobs only, and every job has one). */
+const checkQueueAndJob = (
+  s: { services: readonly { name: string; tier: string; calls: readonly string[]; replicas: number; baseline: { throughput_rps: number } }[] },
+  svc: ServiceSpec,
+  i: number,
+  ctx: z.RefinementCtx,
+): void => {
+  if (svc.tier === 'job' && !svc.schedule) ctx.addIssue({ code: 'custom', path: ['services', i, 'schedule'], message: 'a job service needs a schedule {startsAt, everyMinutes?, durationMinutes}' });
+  if (svc.tier !== 'job' && svc.schedule) ctx.addIssue({ code: 'custom', path: ['services', i, 'schedule'], message: `only a job service has a schedule (${svc.name} is a ${svc.tier})` });
+  const consumer = svc.consumer;
+  if (!consumer) return;
+  const path = ['services', i, 'consumer', 'service'];
+  if (svc.tier !== 'queue') {
+    ctx.addIssue({ code: 'custom', path: ['services', i, 'consumer'], message: `only a queue service has a consumer (${svc.name} is a ${svc.tier})` });
+    return;
+  }
+  const target = s.services.find((x) => x.name === consumer.service);
+  if (!target) return void ctx.addIssue({ code: 'custom', path, message: `unknown service "${consumer.service}": the consumer must be one of the scenario's services` });
+  if (target.name === svc.name) return void ctx.addIssue({ code: 'custom', path, message: 'a queue cannot consume itself' });
+  if (target.tier !== 'backend' && target.tier !== 'job') ctx.addIssue({ code: 'custom', path, message: `the consumer must be a backend or job service (${target.name} is a ${target.tier})` });
+  if (target.calls.includes(svc.name)) ctx.addIssue({ code: 'custom', path, message: `${target.name} produces to ${svc.name} (calls it) and cannot also be its consumer` });
+  if (!s.services.some((x) => x.calls.includes(svc.name))) ctx.addIssue({ code: 'custom', path: ['services', i, 'consumer'], message: `${svc.name} has a consumer but no producer: some service must call it` });
+  if (consumer.ratePerReplica !== undefined) {
+    const capacity = consumer.ratePerReplica * target.replicas;
+    if (capacity < MIN_CONSUMER_HEADROOM * svc.baseline.throughput_rps) {
+      ctx.addIssue({ code: 'custom', path: ['services', i, 'consumer', 'ratePerReplica'], message: `${target.replicas} replicas × ${consumer.ratePerReplica}/s = ${capacity} messages/s is below ${MIN_CONSUMER_HEADROOM} × the queue's baseline throughput (${svc.baseline.throughput_rps}/s): the queue would back up while healthy` });
+    }
+  }
+};
 
 /** Returns a cycle in the call graph, if any (traces and propagation walk it as a DAG). */
 const findCycle = (services: readonly { name: string; calls: readonly string[] }[]): string[] | undefined => {

@@ -4,7 +4,7 @@
  * log-template miner real work: many templates, varying numbers, ids and hosts.
  */
 import type { LogLine, Span, Trace } from '../tools/ports.ts';
-import { snapshotAt, worldMinuteStart, worldOrigin, type ServiceState, type Snapshot } from './dynamics.ts';
+import { jobRuns, snapshotAt, worldMinuteStart, worldOrigin, type ServiceState, type Snapshot } from './dynamics.ts';
 import { hex, keyPrefix, uniform, type KeyPrefix } from './random.ts';
 import type { ServiceSpec } from './scenario.ts';
 import type { WorldState } from './world.ts';
@@ -60,6 +60,7 @@ const DEFAULT_OPERATIONS: Record<ServiceSpec['tier'], (s: string) => string[]> =
   cache: () => ['GET', 'SET', 'MGET'],
   external: (s) => [`POST https://${s}/v1/requests`],
   queue: (s) => [`publish ${s}`],
+  job: (s) => [`run ${s}`, `batch ${s}`],
 };
 
 export const operationsOf = (s: ServiceSpec): string[] => (s.operations.length > 0 ? s.operations : DEFAULT_OPERATIONS[s.tier](shortName(s.name)));
@@ -175,6 +176,8 @@ const buildTrace = (env: TraceEnv, root: string, slot: number): Trace => {
     // A request that failed on a saturated resource failed slowly (it waited for its timeout).
     if (faultError && state && state.own.latency > 3 * state.healthy.latency) selfMs = Math.max(selfMs, state.own.latency * (0.8 + 0.2 * key.uniform('slow')));
     const error = ownError || (childError && key.uniform('propagate') < 0.8);
+    // A request failed on an exhausted resource (full disk, descriptors, quota) says so, for its share of the errors.
+    const exhausted = ownError && state?.exhaustion ? exhaustionSpanError(state, key.uniform('exhausted')) : undefined;
     const end = cursor + selfMs / 2;
     const ops = operations.get(service) as readonly string[];
     spans[index] = {
@@ -185,7 +188,7 @@ const buildTrace = (env: TraceEnv, root: string, slot: number): Trace => {
       startedAt: isoTime(at),
       durationMs: Math.round((end - at) * 10) / 10,
       status: error ? 'ERROR' : 'OK',
-      ...(error ? { error: spanErrorText(faultError, fault?.fault.spanError, ownError, state?.overloadErrors ?? 0, connectionError, spans.slice(index + 1)) } : {}),
+      ...(error ? { error: spanErrorText(faultError, fault?.fault.spanError, ownError, state?.overloadErrors ?? 0, connectionError, spans.slice(index + 1), exhausted) } : {}),
     };
     return { end, error };
   };
@@ -201,11 +204,28 @@ const buildTrace = (env: TraceEnv, root: string, slot: number): Trace => {
 };
 
 /** Why a span failed: the fault's error, an overload rejection, a generic 500, a failed connection, or a failed child. */
-const spanErrorText = (faultError: boolean, spanError: string | undefined, ownError: boolean, overload: number, connectionError: string | undefined, children: readonly (Span | undefined)[]): string => {
+const spanErrorText = (faultError: boolean, spanError: string | undefined, ownError: boolean, overload: number, connectionError: string | undefined, children: readonly (Span | undefined)[], exhausted?: string): string => {
   if (faultError && spanError) return spanError;
+  if (exhausted) return exhausted;
   if (ownError) return overload > 0 ? 'HTTP 503 Service Unavailable: request queue full' : 'HTTP 500 Internal Server Error';
   if (connectionError) return connectionError;
   return `downstream call failed: ${children.find((s) => s?.status === 'ERROR')?.service ?? 'dependency'}`;
+};
+
+const EXHAUSTION_SPAN_ERRORS = {
+  disk: 'IOException: No space left on device (ENOSPC)',
+  fds: 'IOException: Too many open files (EMFILE)',
+  throttled: 'ThrottlingException: Rate exceeded (HTTP 429 Too Many Requests)',
+} as const;
+
+/** The error of a failed request that an exhausted resource explains (`u`: the span's draw), else undefined. */
+const exhaustionSpanError = (state: ServiceState, u: number): string | undefined => {
+  const ex = state.exhaustion;
+  if (!ex) return undefined;
+  const total = ex.disk + ex.fds + ex.throttled;
+  if (total <= 0 || u >= total / Math.max(state.own.errors, 1e-9)) return undefined;
+  const kind = ex.disk >= ex.fds && ex.disk >= ex.throttled ? 'disk' : ex.fds >= ex.throttled ? 'fds' : 'throttled';
+  return EXHAUSTION_SPAN_ERRORS[kind];
 };
 
 // ───────────────────────────── logs ─────────────────────────────
@@ -246,6 +266,8 @@ const TIER_LOGS: Record<ServiceSpec['tier'], BackgroundTemplate[]> = {
     { level: 'INFO', template: '[Producer clientId={host}] sent batch of {int:1-500} records to partition {int:0-11}', ratePerMinute: 4 },
     { level: 'WARN', template: 'consumer group rebalance: {int:1-6} partitions reassigned', ratePerMinute: 0.05 },
   ],
+  // A job writes while it runs (jobEmitters), not in between.
+  job: [],
 };
 
 export interface LogQuery {
@@ -262,6 +284,8 @@ interface Emitter {
   readonly level: Level;
   readonly template: string;
   readonly count: number;
+  /** Ms into the minute of every line (a job's run edge); drawn per line when absent. */
+  readonly at?: number;
 }
 
 /** One queried service: what its lines need that does not change from minute to minute. */
@@ -332,13 +356,14 @@ export const logs = (world: WorldState, q: LogQuery): LogLine[] => {
       const sourceRank = rank.get(source) as number;
       const state = snapshot.services.get(name);
       if (!state) continue;
-      for (const e of emitters(source, snapshot, state, worldMinute, minRank)) {
+      const all = source.spec.tier === 'job' || state.queue ? [...emitters(source, snapshot, state, worldMinute, minRank), ...asyncEmitters(world, source, state, minute, worldMinute, minRank)] : emitters(source, snapshot, state, worldMinute, minRank);
+      for (const e of all) {
         const levelRank = LEVELS.indexOf(e.level);
         const template = compiled(e.template);
         const key = source.key.extend(e.key, worldMinute);
         for (let k = 0; k < e.count; k++) {
           const lineKey = key.extend(k);
-          const offset = Math.floor(lineKey.uniform('ts') * MINUTE);
+          const offset = e.at ?? Math.floor(lineKey.uniform('ts') * MINUTE);
           const ts = minute + offset;
           if (ts < from || ts > q.to) continue;
           const host = source.hosts[lineKey.intBetween(0, source.hosts.length - 1, 'host')] as string;
@@ -380,7 +405,7 @@ const emitters = (source: LogSource, snapshot: Snapshot, state: ServiceState, mi
     const failedPerMinute =
       fault.failsAt === 'connection'
         ? (state.healthy.throughput * 60 * state.connection.errors) / 100 / connectionFaults
-        : (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors - state.overloadErrors)) / 100 / serverFaults;
+        : (state.healthy.throughput * 60 * Math.max(0, state.own.errors - state.healthy.errors - state.overloadErrors - exhaustionErrors(state))) / 100 / serverFaults;
     fault.logs.forEach((l, j) => {
       if (LEVELS.indexOf(l.level) < minRank) return;
       const rate = l.perFailedRequest !== undefined ? l.perFailedRequest * failedPerMinute : (l.ratePerMinute ?? 0) * intensity;
@@ -408,13 +433,88 @@ const emitters = (source: LogSource, snapshot: Snapshot, state: ServiceState, mi
     const shed = (state.healthy.throughput * 60 * state.overloadErrors) / 100;
     if (ERROR_RANK >= minRank) out.push({ key: 'overload.reject', level: 'ERROR', template: reject, count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, key.poisson(0.002 * shed, 'shed', minute)) });
   }
+  out.push(...exhaustionEmitters(spec, state, key, minute, minRank));
   return out;
+};
+
+/** Errors (percentage points) the exhausted resources explain; they have lines of their own. */
+const exhaustionErrors = (state: ServiceState): number => (state.exhaustion ? state.exhaustion.disk + state.exhaustion.fds + state.exhaustion.throttled : 0);
+
+/** Lines per request failed by an exhausted resource (most are counted, few are logged). */
+const EXHAUSTION_LOGS_PER_FAILED_REQUEST = 0.003;
+
+/**
+ * What a service with an exhausted resource writes: a low-disk warning from 90 %, and a line per few requests that
+ * a full disk (ENOSPC), descriptors at the limit (EMFILE) or a rate quota (throttled, HTTP 429) failed. A third
+ * party's own logs are not ours: its callers log its throttling (downstreamTemplate).
+ */
+const exhaustionEmitters = (spec: ServiceSpec, state: ServiceState, key: KeyPrefix, minute: number, minRank: number): Emitter[] => {
+  if (spec.tier === 'external') return [];
+  const out: Emitter[] = [];
+  const disk = state.values.disk_used_pct;
+  if (spec.disk && disk !== undefined && disk >= 90 && LEVELS.indexOf('WARN') >= minRank) {
+    out.push({ key: 'exhausted.disk-warn', level: 'WARN', template: EXHAUSTION_LOGS.diskWarn(spec), count: key.poisson(0.5 + 1.5 * Math.min(1, (disk - 90) / 10), 'exhausted', 'disk-warn', minute) });
+  }
+  const ex = state.exhaustion;
+  if (!ex) return out;
+  for (const kind of ['disk', 'fds', 'throttled'] as const) {
+    const level = kind === 'throttled' ? 'WARN' : 'ERROR';
+    if (ex[kind] <= 0 || LEVELS.indexOf(level) < minRank) continue;
+    const failed = (state.healthy.throughput * 60 * ex[kind]) / 100;
+    out.push({ key: `exhausted.${kind}`, level, template: EXHAUSTION_LOGS[kind](spec), count: Math.min(MAX_LINES_PER_TEMPLATE_MINUTE, key.poisson(EXHAUSTION_LOGS_PER_FAILED_REQUEST * failed, 'exhausted', kind, minute)) });
+  }
+  return out;
+};
+
+/**
+ * What a job and a queue with a consumer write besides the tier's lines: a job logs each run's start and end at
+ * the instant they happen and progress lines while it runs; a queue whose oldest message is over a minute old
+ * logs the consumer group's lag (Kafka's consumer-lag warning), more often as it grows.
+ */
+const asyncEmitters = (world: WorldState, source: LogSource, state: ServiceState, minute: number, worldMinute: number, minRank: number): Emitter[] => {
+  const { spec, key } = source;
+  const out: Emitter[] = [];
+  if (spec.tier === 'job' && LEVELS.indexOf('INFO') >= minRank) {
+    for (const run of jobRuns(world, spec.name, minute, minute + MINUTE - 1)) {
+      const id = `${Math.round((run.start - worldOrigin(world)) / MINUTE)}`;
+      if (run.start >= minute && run.start < minute + MINUTE) out.push({ key: `job.start.${id}`, level: 'INFO', template: `job ${spec.name} run started (run ${id}, schedule window ${Math.round((run.end - run.start) / MINUTE)} min)`, count: 1, at: run.start - minute });
+      if (run.end >= minute && run.end < minute + MINUTE) out.push({ key: `job.end.${id}`, level: 'INFO', template: `job ${spec.name} run finished (run ${id}): processed {int:20000-900000} items in ${Math.round((run.end - run.start) / MINUTE)} min`, count: 1, at: run.end - minute });
+    }
+    if ((state.jobRun ?? 0) > 0.5) out.push({ key: 'job.progress', level: 'INFO', template: `job ${spec.name}: batch {int:1-5000} committed ({int:500-5000} items, {int:200-9000} ms)`, count: key.poisson(4 * (state.jobRun ?? 0), 'job-progress', worldMinute) });
+  }
+  const age = state.values.queue_oldest_age_s ?? 0;
+  if (state.queue && age > 60 && LEVELS.indexOf('WARN') >= minRank) {
+    const consumer = world.scenario.services.find((s) => s.name === spec.name)?.consumer?.service ?? 'consumer';
+    out.push({ key: 'queue.lag', level: 'WARN', template: `consumer group ${consumer} lag {metric:queue_depth} messages on ${spec.name}, oldest message {metric:queue_oldest_age_s}s`, count: key.poisson(Math.min(6, age / 120), 'queue-lag', worldMinute) });
+  }
+  return out;
+};
+
+/** The exhaustion lines, in the words of the service's kind of software. */
+const EXHAUSTION_LOGS: Record<'diskWarn' | 'disk' | 'fds' | 'throttled', (s: ServiceSpec) => string> = {
+  diskWarn: (s) => `low disk space on /data: {metric:disk_used_pct}% of ${s.disk?.capacityGb ?? 0} GB used`,
+  disk: (s) =>
+    s.tier === 'database'
+      ? 'PANIC: could not write to file "pg_wal/xlogtemp.{int:1000-99999}": No space left on device'
+      : s.tier === 'cache'
+        ? 'Failed opening the temp RDB file temp-{int:1000-99999}.rdb (in server root dir /data) for saving: No space left on device'
+        : s.tier === 'queue'
+          ? 'Error while appending records to partition {int:0-11} in dir /var/lib/kafka/data: java.io.IOException: No space left on device'
+          : 'write failed for {op}: java.io.IOException: No space left on device (ENOSPC) writing {pick:/data/tmp/upload.part|/var/log/app/app.log|/data/spool/batch.dat} requestId={uuid}',
+  fds: (s) =>
+    s.tier === 'database'
+      ? 'LOG: out of file descriptors: Too many open files; release and retry'
+      : 'java.io.IOException: Too many open files (EMFILE): accept failed on {op} (open fds {metric:open_fds}/{metric:fd_limit}) requestId={uuid}',
+  throttled: (s) => `throttled {op}: 429 Too Many Requests (ThrottlingException: Rate exceeded for ${s.quota?.name ?? 'quota'}, limit {metric:quota_limit_rps}/s, {metric:throttled_rps}/s over) requestId={uuid}`,
 };
 
 /** What a caller logs about a failing callee: the connection error, a timeout when it is very slow, or a 5xx. */
 const downstreamTemplate = (callee: string, state: ServiceState): string => {
   if (state.connection.errors > 0.5 * Math.max(0, state.calls.errors - state.healthy.errors)) {
     return `call to ${callee} failed: ${state.connection.error ?? 'connection refused'} (requestId={uuid})`;
+  }
+  if (state.exhaustion && state.exhaustion.throttled > 0.5 * Math.max(0, state.calls.errors - state.healthy.errors)) {
+    return `call to ${callee} failed: ThrottlingException: Rate exceeded (HTTP 429 Too Many Requests) (requestId={uuid})`;
   }
   if (state.calls.latency > 5 * state.healthy.latency) {
     return `call to ${callee} failed: {pick:Read timed out after 10000ms|SocketTimeoutException: timeout|HTTP 504 Gateway Timeout} (requestId={uuid})`;
@@ -430,6 +530,7 @@ const OVERLOAD_LOGS: Record<ServiceSpec['tier'], readonly [string, string]> = {
   cache: ['{int:100-900} clients waiting: event loop busy {int:80-400}ms (cpu {metric:cpu_pct}%)', 'Timeout reading from client {ip}:{int:30000-60999}: connection reset'],
   external: ['', ''],
   queue: ['[Producer clientId={host}] request latency {int:900-6000}ms: broker overloaded (cpu {metric:cpu_pct}%)', 'org.apache.kafka.common.errors.TimeoutException: Expiring {int:1-400} record(s) for partition {int:0-11}'],
+  job: ['batch step slow: {int:40-600} items waiting for a worker thread (cpu {metric:cpu_pct}%)', 'batch item {uuid} failed: worker queue full'],
 };
 
 // ───────────────────────────── templates ─────────────────────────────

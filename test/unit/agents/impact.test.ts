@@ -220,3 +220,20 @@ describe('unit: what a metric means (load is not failure)', () => {
     expect(isFailureSignal({ metric: name, direction: 'down', current: 1 })).toBe(true);
   });
 });
+
+describe('unit: what the resource and expiry metrics of the world mean', () => {
+  it.each([
+    ['throttled_rps', { kind: 'errors', bad: 'up' }],
+    ['ThrottledRequests', { kind: 'errors', bad: 'up' }],
+    ['queue_oldest_age_s', { kind: 'saturation', bad: 'up' }],
+    ['queue_depth', { kind: 'saturation', bad: 'up' }],
+    ['cert_days_to_expiry', { kind: 'other', bad: 'down' }],
+    ['disk_used_pct', { kind: 'resource', bad: 'up' }],
+    ['open_fds', { kind: 'resource', bad: 'up' }],
+    ['fd_limit', { kind: 'resource', bad: 'down' }],
+    ['quota_limit_rps', { kind: 'saturation', bad: 'down' }],
+  ] as const)('%s', async (name, trait) => {
+    const { metricTrait } = await import('../../../functions/core/agents/impact.ts');
+    expect(metricTrait(name)).toEqual(trait);
+  });
+});
