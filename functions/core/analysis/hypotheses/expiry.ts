@@ -5,15 +5,16 @@
  *
  * Predictions: the days to expiry crossed zero within minutes of the onset (decisive when the certificate is still
  * valid: a valid certificate fails no handshake for expiry); it is where the anomaly starts (origin-prediction.ts);
- * its callers (or itself) fail with TLS handshake errors — certificate_expired, PKIX path validation, an
- * x509 "certificate has expired"; and no change to it that touched its certificate explains it (a renewal or
- * rotation that went wrong is a change's story, tested as a change). Why: time runs out on a certificate with no
+ * its failing callers' failures began when it expired (the handshake fails in the caller, so metrics show the fault
+ * there: the expiry must date it); its callers (or itself) fail with TLS handshake errors — certificate_expired, PKIX path validation, an
+ * x509 "certificate has expired"; and no change to it that touched its certificate explains it (decisive: a renewal
+ * or rotation that went wrong is a change's story, tested as a change). Why: time runs out on a certificate with no
  * change at all; the expiry date is published, so the crossing dates the fault to the minute.
  */
 import type { ChangeRequest } from '../../tools/ports.ts';
 import type { Check } from '../changes.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
-import { MINUTE_MS, type World, seriesId, seriesOf, templateIds } from './evidence.ts';
+import { MINUTE_MS, type World, anomalyIds, seriesId, seriesOf, templateIds } from './evidence.ts';
 import { originPrediction } from './origin-prediction.ts';
 import { RESOURCE_METRICS, fmtNumber, fmtTime, minutesBetween, noChangeExplains, onsetMsOf, servicesWithMetric, templatesSaying } from './resource-evidence.ts';
 
@@ -21,6 +22,8 @@ import { RESOURCE_METRICS, fmtNumber, fmtTime, minutesBetween, noChangeExplains,
 const EXPIRED_BEFORE_ONSET_MINUTES = 20;
 /** …or this close after (per-minute buckets, a symptom dated a minute early). */
 const EXPIRED_AFTER_ONSET_MINUTES = 5;
+/** A caller's failure dated this much before the expiry still began with it (per-minute buckets). */
+const CALLER_ONSET_GRACE_MINUTES = 2;
 /** Words of a handshake that failed on an expired or untrusted certificate. */
 export const EXPIRED_TEXT =
   /certificate[_ ]?(has )?expired|certificateexpired|cert(ificate)? (is )?expired|pkix|x509|handshake|ssl ?exception|sslhandshake|tls alert|not ?after|certificate (verify|validation) failed|expired certificate/i;
@@ -61,16 +64,33 @@ export const testExpiry = (w: World, service: string): Candidate | undefined => 
     missing: said.length > 0 ? undefined : `error logs of ${service}'s callers (TLS handshake / certificate_expired)`,
   });
 
+  // Its callers' failures began when it expired: metrics show the failure in the callers (the handshake fails there,
+  // and the service itself only loses traffic), so their onsets are what the expiry must date.
+  const crossedAt = crossing ? Date.parse(crossing.t) : Number.NaN;
+  const failingCallers = [...(w.graph.callers.get(service) ?? [])].filter((c) => w.degraded.has(c)).sort();
+  const callerOnsets = failingCallers.map((c) => ({ c, at: Date.parse(w.onsetOf(c) ?? '') })).filter((x) => !Number.isNaN(x.at));
+  const dated = callerOnsets.filter((x) => {
+    const lag = minutesBetween(crossedAt, x.at);
+    return lag >= -CALLER_ONSET_GRACE_MINUTES && lag <= EXPIRED_BEFORE_ONSET_MINUTES;
+  });
+  let callersCheck: Check;
+  if (Number.isNaN(crossedAt) || callerOnsets.length === 0) callersCheck = { verdict: 'inconclusive', reason: failingCallers.length === 0 ? 'none of its callers fails' : 'no expiry or caller onset to compare' };
+  else if (dated.length > 0) callersCheck = { verdict: 'supported', reason: `${dated.map((x) => `${x.c} from ${fmtTime(x.at)}`).join(', ')}; it expired at ${fmtTime(crossedAt)}` };
+  else if (callerOnsets.every((x) => minutesBetween(crossedAt, x.at) < -CALLER_ONSET_GRACE_MINUTES))
+    callersCheck = { verdict: 'refuted', reason: `${callerOnsets.map((x) => `${x.c} failed from ${fmtTime(x.at)}`).join(', ')}, before it expired at ${fmtTime(crossedAt)}` };
+  else callersCheck = { verdict: 'inconclusive', reason: `its callers failed from ${callerOnsets.map((x) => fmtTime(x.at)).join(', ')}, not within minutes of the expiry at ${fmtTime(crossedAt)}` };
+  const callersP = pick(callersCheck.verdict, withReason(`the failures of ${service}'s callers began when it expired`, callersCheck), 1, failingCallers.flatMap((c) => anomalyIds(w, c)));
+
   const touchesCertificate = (c: ChangeRequest) =>
     CERT_CHANGE_TEXT.test(`${c.title} ${c.description} ${c.configChange?.param ?? ''}`) && !(Date.parse(c.deployedAt) > onset + EXPIRED_AFTER_ONSET_MINUTES * MINUTE_MS)
       ? `${c.id} ("${c.title}") touched its certificate (tested as a change)`
       : undefined;
-  const noChange = noChangeExplains(w, service, { timing: false, refutes: touchesCertificate });
+  const noChange = noChangeExplains(w, service, { timing: false, refutes: touchesCertificate, decisive: true });
   return {
     kind: 'expiry',
     summary: `Certificate of ${service} expired${crossing ? ` at ${fmtTime(Date.parse(crossing.t))}` : ''}: TLS handshakes with it fail`,
     service,
     category: 'certificate',
-    predictions: [originPrediction(w, service), crossedP, tls, noChange],
+    predictions: [originPrediction(w, service), crossedP, callersP, tls, noChange],
   };
 };

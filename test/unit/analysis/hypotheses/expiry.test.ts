@@ -54,9 +54,32 @@ describe('expiry hypotheses', () => {
     const verdicts = Object.fromEntries(out.rootCauses[0].predictions.map((p) => [p.statement.split(' — ')[0], p.result]));
     expect(verdicts).toMatchObject({
       'a certificate of ledger-service expired within minutes of the onset': 'supported',
+      "the failures of ledger-service's callers began when it expired": 'supported',
       'calls to ledger-service fail the TLS handshake': 'supported',
       'no change to ledger-service explains it': 'supported',
     });
+  });
+
+  it('stays ahead of the metric ranking that places the fault in the caller where the handshake fails', () => {
+    // Metrics see the failure in payment-service (its errors), not in ledger-service (which only loses traffic).
+    const origins: RootCauseInput['origins'] = {
+      alertService: 'checkout-api',
+      familyWeights: { latency: 0.5, errors: 0.5 },
+      walked: 4,
+      withoutData: 0,
+      alertStrength: 1,
+      ranked: [
+        { service: 'payment-service', score: 0.99, depth: 1, strongest: { family: 'errors', metric: 'error_rate_pct', baseline: 0.3, level: 60, z: 800, p: 1 }, explainedBy: [] },
+        { service: 'ledger-service', score: 0.01, depth: 2, explainedBy: [] },
+      ],
+    };
+    const out = analyseRootCause({ ...input({ cert: daysLeft(m('10:58')) }), origins });
+    expect(out.considered[0]).toMatchObject({ kind: 'expiry', service: 'ledger-service', category: 'certificate' });
+    const metricOrigin = out.considered.find((h) => h.kind === 'metric-origin' && h.service === 'payment-service')!;
+    expect(metricOrigin.confidence).toBeGreaterThan(0.85);
+    expect(metricOrigin.confidence).toBeLessThan(out.considered[0].confidence);
+    // The ranking's word against it stands (it is evidence), and is outweighed.
+    expect(out.considered[0].predictions.some((p) => p.result === 'refuted' && p.statement.includes('traces down the call graph'))).toBe(true);
   });
 
   it('says nothing without the expiry metric, nor of a valid certificate on a healthy service', () => {
