@@ -165,7 +165,9 @@ const STOP_WORDS = new Set(
     'ms sec secs second seconds min mins minute minutes http https www com org io java lang net null true false ' +
     'info warn warning debug fatal level log logs message msg id ids cr chg ' +
     // metric-name glue: "error_rate_pct" must not make every "rate limit" change look relevant
-    'rate rates pct percent rps per'
+    'rate rates pct percent rps per ' +
+    // a particle and HTTP status text: "roll out" is not "timed out", a flag value "internal" not "Internal Server Error"
+    'out internal'
   ).split(' '),
 );
 

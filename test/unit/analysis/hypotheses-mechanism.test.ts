@@ -383,3 +383,53 @@ describe('unit: a surge is not blamed on the dependencies it sends more work', (
     expect(surgeOnFares?.predictions[0].result).toBe('refuted');
   });
 });
+
+describe('unit: a fault only the callers\' failing spans name', () => {
+  // web → billing-api → ledger-core → audit-store; ledger-core's certificate expired: billing-api's calls fail in
+  // the handshake (no ledger-core span, no log lines read from billing-api), ledger-core serves less. A flag on
+  // audit-store, the healthy dependency of ledger-core, flipped a minute before.
+  const topology: ServiceNode[] = [
+    { name: 'web', tier: 'frontend', calls: ['billing-api'] },
+    { name: 'billing-api', tier: 'backend', calls: ['ledger-core'] },
+    { name: 'ledger-core', tier: 'backend', calls: ['audit-store'] },
+    { name: 'audit-store', tier: 'backend', calls: [] },
+  ];
+  const input: RootCauseInput = {
+    incident: { service: 'web', startedAt: at(-6) },
+    anomalies: [
+      anomaly('web', 'error_rate_pct', 0.1, 40, -6, 300),
+      anomaly('billing-api', 'error_rate_pct', 0.1, 60, -6, 500),
+      anomaly('ledger-core', 'throughput_rps', 300, 40, -6, 25),
+    ],
+    templates: [],
+    changes: [change('FF-1', 'audit-store', -7, 'feature-flag', 'Roll out audit.faster-thumbnails to all', 'Roll out audit.faster-thumbnails to all', { configChange: { param: 'audit.faster-thumbnails', old: 'internal', new: 'all' } })],
+    topology,
+    traces: failedCalls('web', 'billing-api', 'ledger-core', 'javax.net.ssl.SSLHandshakeException: PKIX path validation failed: validity check failed'),
+    series: [],
+    now: at(0),
+  };
+
+  it('names the certificate of the service the calls failed to reach, over a healthy dependency\'s flag', () => {
+    const out = analyseRootCause(input);
+    expect(out.rootCauses[0]).toMatchObject({ service: 'ledger-core', category: 'certificate' });
+    expect(out.rootCauses[0].changeId).toBeUndefined();
+  });
+});
+
+describe('unit: words every change and error share are no meaning', () => {
+  it('does not match a flag rolled out from "internal" to errors that timed out with an Internal Server Error', () => {
+    const flag = change('FF-2', 'promo-web', -3, 'feature-flag', 'Roll out promo.banner to 50pct', 'Roll out promo.banner to 50pct', { configChange: { param: 'promo.banner', old: 'internal', new: '50pct' } });
+    const out = analyseRootCause({
+      incident: { service: 'promo-web', startedAt: at(-2) },
+      anomalies: [anomaly('promo-web', 'error_rate_pct', 0.1, 20, -2, 300)],
+      templates: [template('promo-web', 'call to pricing failed: HTTP 500 Internal Server Error after the read timed out', -2)],
+      changes: [flag],
+      topology: [{ name: 'promo-web', tier: 'frontend', calls: [] }],
+      traces: [],
+      series: [],
+      now: at(0),
+    });
+    const meaning = out.considered.find((h) => h.changeId === 'FF-2')?.predictions.find((p) => /mention what FF-2 touched/.test(p.statement));
+    expect(meaning?.result).toBe('inconclusive');
+  });
+});

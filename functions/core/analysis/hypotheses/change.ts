@@ -33,6 +33,7 @@ import {
   type World,
   amplification,
   anomalyIds,
+  callerSymptoms,
   categoryFromText,
   isFailureSignal,
   seriesId,
@@ -337,7 +338,7 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
     category: changeCategory(change, drift?.metric, ownSymptoms(w, change.service, change.deployedAt), {
       tier: w.graph.tiers.get(change.service),
       floods: !!flood,
-      callerSymptoms: callerSymptoms(w, change.service),
+      callerSymptoms: callerSymptoms(w, change.service).map((x) => x.text),
       atLoweredLimit: limit?.direction === 'lowered' && !!saturated,
     }),
     changeId: change.id,
@@ -371,21 +372,6 @@ const missesRose = (s: MetricSeries, deployed: number): boolean => {
   const after = s.points.filter((p) => Date.parse(p.t) >= deployed && Date.parse(p.t) <= deployed + 15 * MINUTE_MS).map((p) => 100 - p.v);
   if (before.length < 3 || after.length < 3) return false;
   return median(after) >= MISS_RISE * Math.max(median(before), 0.5);
-};
-
-/**
- * What the callers of a service say when their calls to it fail: their new error templates and their failing
- * spans' errors that name it ("UnknownHostException: ledger.internal…", "SSLHandshakeException … (calling ledger)"),
- * service names left out. A call that fails before it reaches the service (DNS, TLS) leaves no span of the
- * service and nothing in its logs: its callers' words are the only ones that name the mechanism.
- */
-const callerSymptoms = (w: World, service: string): string[] => {
-  const callers = w.graph.callers.get(service) ?? new Set<string>();
-  const own = tokens(service.replace(/-(service|svc|api)$/, ''));
-  const namesIt = (text: string) => own.size > 0 && [...own].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
-  const templates = w.input.templates.filter((t) => t.novel && callers.has(t.service) && namesIt(t.template)).map((t) => t.template);
-  const spans = w.input.traces.flatMap((t) => t.spans).filter((s) => s.status === 'ERROR' && s.error && callers.has(s.service) && namesIt(s.error)).map((s) => s.error!);
-  return [...templates, ...spans].map((text) => withoutServiceNames(w, text));
 };
 
 /** What else shapes a change's category besides its own text and symptoms (see `changeCategory`). */

@@ -3,12 +3,13 @@
  * service and per unmonitored service failing traces end in.
  *
  * Predictions: the failing spans end in the dependency (more than one trace: one is an anecdote), and its callers'
- * new errors name it or a remote failure (timeouts, refused connections, 502–504, open circuits). Why: we see an external dependency only through its
+ * new errors name it or a remote failure (timeouts, refused connections, 502–504, open circuits), and its callers
+ * fail with no other failing dependency to explain them. Why: we see an external dependency only through its
  * callers, so its traces and its callers' words are all the evidence there is.
  */
 import { type Check, tokens } from '../changes.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
-import { type World, templateIds, topologyIds } from './evidence.ts';
+import { type World, anomalyIds, templateIds, topologyIds } from './evidence.ts';
 import { MIN_PLACING_TRACES } from './origin-prediction.ts';
 
 /**
@@ -40,11 +41,23 @@ export const testDependencyOutage = (w: World, dependency: string): Candidate =>
   );
   const mentionP = pick(mentions.length > 0 ? 'supported' : 'inconclusive', `errors of its callers mention ${dependency} or a remote failure — ${mentions.length > 0 ? `"${mentions[0].template}"` : 'none do'}`, 1, templateIds(mentions));
   const callersAnomalous = [...callers].filter((c) => w.anomalous.has(c));
+  // Its callers fail, and no other dependency of theirs that we monitor fails enough to explain it: what an outage
+  // of this one (which we see only through them) predicts. A caller that fails because of another dependency of
+  // its own says nothing for this one.
+  const unexplained = callersAnomalous.filter((c) => w.failingDepsOf(c).every((d) => d === dependency));
+  const callersP = pick(
+    unexplained.length > 0 ? 'supported' : 'inconclusive',
+    `its callers fail and nothing else they call explains it — ${
+      unexplained.length > 0 ? `${unexplained.join(', ')} ${unexplained.length === 1 ? 'fails' : 'fail'} with no other failing dependency` : callersAnomalous.length > 0 ? `${callersAnomalous.join(', ')} ${callersAnomalous.length === 1 ? 'has' : 'have'} other failing dependencies` : 'no caller fails'
+    }`,
+    1,
+    [...unexplained.flatMap((c) => anomalyIds(w, c)), ...topologyIds(w, dependency, ...unexplained)],
+  );
   return {
     kind: 'dependency-outage',
     summary: `Outage or degradation of external dependency ${dependency}${callersAnomalous.length ? ` (called by ${callersAnomalous.join(', ')})` : ''}`,
     service: dependency,
     category: 'dependency',
-    predictions: [spansP, mentionP],
+    predictions: [spansP, mentionP, callersP],
   };
 };

@@ -158,6 +158,12 @@ const realFailures = (failures: readonly Anomaly[]): Anomaly[] => {
   return strong.size > 0 ? failures.filter((a) => strong.has(a.service)) : [...failures];
 };
 
+/** Whether a text names a service: every distinctive word of its name is in it. */
+const namesIn = (service: string, text: string): boolean => {
+  const own = tokens(service.replace(/-(service|svc|api)$/, ''));
+  return own.size > 0 && [...own].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
+};
+
 /** Which services a service's NEW error templates name ("call to ledger-service failed: …"). */
 const serviceNamer = (templates: readonly Template[]) => {
   const novel = templates.filter((t) => t.novel);
@@ -220,7 +226,11 @@ export const indexEvidence = (input: RootCauseInput): World => {
   const namesService = serviceNamer(input.templates);
   for (const trace of errorTraces) {
     for (const leaf of failingLeaves(trace)) {
-      const service = calleeThatFailedTheCall(leaf, graph, anomalous, namesService) ?? leaf;
+      // The leaf's own span may say whom it failed to reach ("UnknownHostException: ledger.internal…"): that names
+      // the callee as well as its log lines would (the logs of the leaf may not have been read).
+      const spanErrors = trace.spans.filter((s) => s.service === leaf && s.status === 'ERROR' && s.error).map((s) => s.error!);
+      const names = (caller: string, callee: string) => namesService(caller, callee) || spanErrors.some((e) => namesIn(callee, e));
+      const service = calleeThatFailedTheCall(leaf, graph, anomalous, names) ?? leaf;
       (leafErrors.get(service) ?? leafErrors.set(service, []).get(service)!).push(trace.traceId);
     }
   }
@@ -345,3 +355,39 @@ export const anomalousServices = (w: World): string[] => [...w.anomalous].sort()
 
 /** The failing services no failing dependency explains, in code-unit order: the subjects of the service-fault family. */
 export const originServices = (w: World): string[] => [...w.origins].sort();
+
+/** One thing a caller said about its failing calls to a service: a new error template or a failing span's error. */
+export interface CallerSymptom {
+  /** The words, service names left out (they name the place, not the mechanism). */
+  readonly text: string;
+  /** How many lines or spans said it. */
+  readonly count: number;
+  readonly evidenceIds: readonly string[];
+}
+
+/**
+ * What the callers of a service say when their calls to it fail: their new error templates and their failing
+ * spans' errors that name it ("UnknownHostException: ledger.internal…", "SSLHandshakeException … (calling ledger)").
+ * A call that fails before it reaches the service (DNS, TLS) leaves no span of the service and nothing in its logs:
+ * its callers' words are the only ones that name the mechanism — and the logs agent may not have read theirs, while
+ * the error traces carry them anyway.
+ */
+export const callerSymptoms = (w: World, service: string): CallerSymptom[] => {
+  const callers = w.graph.callers.get(service) ?? new Set<string>();
+  const own = tokens(service.replace(/-(service|svc|api)$/, ''));
+  const namesIt = (text: string) => own.size > 0 && [...own].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
+  const templates = w.input.templates
+    .filter((t) => t.novel && callers.has(t.service) && namesIt(t.template))
+    .map((t) => ({ text: withoutServiceNames(w, t.template), count: t.count, evidenceIds: t.evidenceIds }));
+  const spans = new Map<string, { count: number; ids: string[] }>();
+  for (const trace of w.input.traces) {
+    for (const span of trace.spans) {
+      if (span.status !== 'ERROR' || !span.error || !callers.has(span.service) || !namesIt(span.error)) continue;
+      const text = withoutServiceNames(w, span.error);
+      const seen = spans.get(text) ?? spans.set(text, { count: 0, ids: [] }).get(text)!;
+      seen.count += 1;
+      if (seen.ids.length < 5 && !seen.ids.includes(`trace:${trace.traceId}`)) seen.ids.push(`trace:${trace.traceId}`);
+    }
+  }
+  return [...templates, ...[...spans].map(([text, v]) => ({ text, count: v.count, evidenceIds: v.ids }))];
+};

@@ -2,15 +2,16 @@
  * Service-fault hypotheses: "this service's own mechanism failed" (an expired certificate, a DNS record gone, a
  * cache or database gone bad) with no change of ours to blame, one per origin whose new errors name a mechanism.
  *
- * Predictions: it is the origin (origin-prediction.ts), new errors at it or in calls to it name the mechanism,
+ * Predictions: it is the origin (origin-prediction.ts), new errors at it or in calls to it (its callers' error
+ * templates and failing spans that name it) name the mechanism,
  * and no change to it could have caused it within a plausible lag. Why: many incidents come from outside any
  * change (time runs out on a certificate), and the error words are what name them.
  */
 import type { FaultCategory } from '../../model.ts';
-import { timeAlignment, tokens, tokensMatch, MAX_PLAUSIBLE_LAG_MINUTES } from '../changes.ts';
+import { timeAlignment, MAX_PLAUSIBLE_LAG_MINUTES } from '../changes.ts';
 import { byCodeUnit } from '../../compare.ts';
 import { type Candidate, pick } from './candidate.ts';
-import { type World, categoryFromText, templateIds, withoutServiceNames } from './evidence.ts';
+import { type CallerSymptom, type World, callerSymptoms, categoryFromText, withoutServiceNames } from './evidence.ts';
 import { originPrediction } from './origin-prediction.ts';
 
 /**
@@ -20,22 +21,23 @@ import { originPrediction } from './origin-prediction.ts';
  * nothing to name, and the surge, leak and change hypotheses cover the rest.
  */
 export const testServiceFault = (w: World, service: string): Candidate | undefined => {
-  const callers = w.graph.callers.get(service) ?? new Set<string>();
-  const own = tokens(service.replace(/-(service|svc|api)$/, ''));
-  const namesIt = (text: string) => own.size > 0 && [...own].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
-  const symptoms = w.input.templates.filter((t) => t.novel && (t.service === service || (callers.has(t.service) && namesIt(t.template))));
+  // Its own new errors, and what its callers say of their calls to it (their errors and failing spans that name it).
+  const symptoms: CallerSymptom[] = [
+    ...w.input.templates.filter((t) => t.novel && t.service === service).map((t) => ({ text: withoutServiceNames(w, t.template), count: t.count, evidenceIds: t.evidenceIds })),
+    ...callerSymptoms(w, service),
+  ];
   // What the errors say, not whom they name: "customers-db" is a name, not a database symptom.
-  const mechanismOf = (text: string) => categoryFromText(withoutServiceNames(w, text));
+  const mechanismOf = (text: string) => categoryFromText(text);
   // The mechanism most of the symptom lines name.
   const counts = new Map<FaultCategory, number>();
   symptoms.forEach((t) => {
-    const c = mechanismOf(t.template);
+    const c = mechanismOf(t.text);
     if (c !== 'unknown') counts.set(c, (counts.get(c) ?? 0) + t.count);
   });
   if (counts.size === 0) return undefined;
   const category = [...counts.entries()].sort((a, b) => b[1] - a[1] || byCodeUnit(a[0], b[0]))[0][0];
-  const naming = symptoms.filter((t) => mechanismOf(t.template) === category);
-  const mechanism = pick('supported', `new errors at ${service} or in calls to it name a ${category} failure — "${naming[0].template.slice(0, 160)}"`, 2, templateIds(naming));
+  const naming = symptoms.filter((t) => mechanismOf(t.text) === category);
+  const mechanism = pick('supported', `new errors at ${service} or in calls to it name a ${category} failure — "${naming[0].text.trim().slice(0, 160)}"`, 2, naming.flatMap((t) => t.evidenceIds));
 
   // A change to the service that could have caused it is the better explanation (and is tested on its own).
   const onset = w.onsetOf(service);
