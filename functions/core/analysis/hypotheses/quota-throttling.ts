@@ -42,11 +42,14 @@ const demandSeries = (served: MetricSeries | undefined, throttled: MetricSeries)
   return { ...throttled, metric: 'demand', points: throttled.points.map((p) => ({ t: p.t, v: p.v + (tp.get(p.t) ?? 0) })) };
 };
 
-/** Median of the 10 min up to the onset over the median of the hour before that (30 to 90 min before the onset). */
+/**
+ * Median of the 10 min from the onset over the median of the hour before it (30 to 90 min before the onset): the
+ * load at the limit, whether it ramped up to it or arrived in a step at the onset.
+ */
 const riseInto = (s: MetricSeries | undefined, onset: number): number | undefined => {
   if (!s || Number.isNaN(onset)) return undefined;
   const before = medianOr(valuesBetween(s, onset - 90 * MINUTE_MS, onset - 30 * MINUTE_MS));
-  const at = medianOr(valuesBetween(s, onset - 10 * MINUTE_MS, onset));
+  const at = medianOr(valuesBetween(s, onset, onset + 10 * MINUTE_MS));
   return before > 0 && Number.isFinite(at) ? at / before : undefined;
 };
 
@@ -107,8 +110,8 @@ export const testQuotaThrottling = (w: World, service: string): Candidate | unde
     .filter((x): x is { c: string; s: MetricSeries; ratio: number } => x.ratio !== undefined)
     .sort((a, b) => b.ratio - a.ratio);
   let load: Check;
-  if (ownRise !== undefined && ownRise >= DEMAND_RISE_RATIO) load = { verdict: 'supported', reason: `its demand rose ×${ownRise.toFixed(2)} from an hour before the onset` };
-  else if (callerRises[0] && callerRises[0].ratio >= DEMAND_RISE_RATIO) load = { verdict: 'supported', reason: `traffic of its caller ${callerRises[0].c} rose ×${callerRises[0].ratio.toFixed(2)} from an hour before the onset` };
+  if (ownRise !== undefined && ownRise >= DEMAND_RISE_RATIO) load = { verdict: 'supported', reason: `its demand at the onset was ×${ownRise.toFixed(2)} what it was an hour before` };
+  else if (callerRises[0] && callerRises[0].ratio >= DEMAND_RISE_RATIO) load = { verdict: 'supported', reason: `traffic of its caller ${callerRises[0].c} at the onset was ×${callerRises[0].ratio.toFixed(2)} what it was an hour before` };
   else if (ownRise !== undefined && ownRise <= DEMAND_FLAT_RATIO && (callerRises[0]?.ratio ?? 1) <= DEMAND_FLAT_RATIO)
     load = { verdict: 'refuted', reason: `its demand held flat (×${ownRise.toFixed(2)}): no load grew into the quota` };
   else if (ownRise === undefined && callerRises.length === 0) load = { verdict: 'inconclusive', reason: 'no traffic series before the onset to compare with' };

@@ -185,6 +185,8 @@ export const riseStart = (s: MetricSeries | undefined, peakAt: number): number |
   return Math.max(Date.parse(pts[0].t), Math.min(t0, knee));
 };
 
+/** A level that reached its limit stayed there when at least this share of its readings from then on are at it. */
+const STAYED_SHARE = 0.7;
 /** A level that reaches its limit this long before the onset still dates it (metrics are per minute, detection lags). */
 export const REACHED_BEFORE_ONSET_MINUTES = 20;
 /** …and this long after (the onset can be dated by a symptom a minute or two ahead of the limit's own point). */
@@ -210,9 +212,13 @@ export const limitReachedAtOnset = (
     .filter((r): r is { t: number; v: number } => r.v !== undefined && Number.isFinite(r.v));
   if (readings.length === 0) return { verdict: 'inconclusive', reason: 'no readings up to the onset', peak: Number.NaN };
   const peak = Math.max(...readings.map((r) => r.v));
-  // When it got to where it peaked (within `tolerance`), not when noise first brushed the full mark: a table whose
-  // readings wobble a few percent touches 95 % of its limit an hour before it is pinned at it.
-  const first = peak >= bounds.full ? readings.find((r) => r.v >= Math.max(bounds.full, peak - (bounds.tolerance ?? 0))) : undefined;
+  // When it got to where it peaked (within `tolerance`) and stayed there, not when noise first brushed the full mark:
+  // a table whose readings wobble a few percent touches 95 % of its limit an hour before it is pinned at it, and
+  // touches the limit now and then for half an hour before it stays there (failing a request now and then).
+  const at = Math.max(bounds.full, peak - (bounds.tolerance ?? 0));
+  const stayed = peak >= bounds.full ? readings.find((r, i) => r.v >= at && readings.slice(i).filter((x) => x.v >= at).length >= STAYED_SHARE * (readings.length - i)) : undefined;
+  // A level that wobbles at its peak without staying (averages of a pinned table dipping below it): its first reach.
+  const first = stayed ?? (peak >= bounds.full ? readings.find((r) => r.v >= at) : undefined);
   if (!first) {
     return peak < bounds.low
       ? { verdict: 'refuted', reason: `it peaked at ${bounds.describe(peak)}, far from full`, peak }

@@ -64,6 +64,15 @@ describe('fd-exhaustion hypotheses', () => {
     expect(atLimit.statement).toMatch(/it reached 100 % of its descriptor limit at 1\d:\d\d, \d+(\.\d)? min (before|after) the onset/);
   });
 
+  it('dates the exhaustion by when the table stayed at its limit, not by the odd reading that touched it before', () => {
+    // From 10:20 one reading in five touches the limit (a request fails now and then); from 10:56 it stays there.
+    const touching = series('gateway-service', 'open_fds', (x) => (x >= m('10:56') ? LIMIT : x >= m('10:20') && x % 5 === 0 ? LIMIT : ramp(3000, 4000, 0, m('10:56'))(x)));
+    const out = analyseRootCause(input({ fds: [touching, limit()] }));
+    const atLimit = out.rootCauses[0].predictions.find((p) => p.statement.startsWith('the open file descriptors'))!;
+    expect(atLimit.result).toBe('supported');
+    expect(atLimit.statement).toMatch(/at 10:[45]\d, \d+ min before the onset/);
+  });
+
   it('says nothing without descriptor metrics; names the missing limit when only open_fds is published', () => {
     expect(analyseRootCause(input()).considered.some((h) => h.kind === 'fd-exhaustion')).toBe(false);
     const c = testFdExhaustion(indexEvidence(input({ fds: [leaking] })), 'gateway-service')!;

@@ -67,6 +67,12 @@ describe('quota-throttling hypotheses', () => {
     if (surge) expect(surge.confidence).toBeLessThan(out.rootCauses[0].confidence);
   });
 
+  it('reads demand that arrives in a step at the onset as load grown into the quota', () => {
+    const out = analyseRootCause(input({ demand: (x) => (x < m('10:55') ? 150 : 260) }));
+    expect(out.considered[0]).toMatchObject({ kind: 'quota-throttling', service: 'orders-table' });
+    expect(out.rootCauses[0].predictions.find((p) => p.statement.startsWith('load grew into the quota'))?.result).toBe('supported');
+  });
+
   it('says nothing of a healthy table that never throttles', () => {
     const calm = { ...input({ demand: () => 120 }), anomalies: [anomaly('order-service', 'error_rate_pct', 0.1, 12, ONSET, 280)] };
     expect(testQuotaThrottling(indexEvidence(calm), 'orders-table')).toBeUndefined();
