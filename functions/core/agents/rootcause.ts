@@ -116,8 +116,9 @@ export const findRootCause =
                 // callers of the anomalous services: a batch job that loads a shared database, a queue's producers
                 services: [...new Set([...anomalous, ...changes.map((c) => c.service), ...callersOf(topology, anomalous)])],
                 // Resources that run out with no change (disk, descriptors, quotas, certificates, queues): a service
-                // that does not publish one returns no series for it.
-                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, ...Object.values(RESOURCE_METRICS)],
+                // that does not publish one returns no series for it. The error rate says when a service began to
+                // fail as one ran out (a detected onset can lag).
+                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, METRICS.errorRate, ...Object.values(RESOURCE_METRICS)],
               }),
             )) ?? []);
       const changed = new Set(changes.map((c) => c.service));

@@ -10,7 +10,7 @@
  * resource started to move), the change tester (change.ts) covers that story and a rollback undoes it; the
  * no-change story must then fall below it, not compete with it on the strength of the same symptoms.
  */
-import type { ChangeRequest, MetricPoint, MetricSeries } from '../../tools/ports.ts';
+import { METRICS, type ChangeRequest, type MetricPoint, type MetricSeries } from '../../tools/ports.ts';
 import { type Check, timeAlignment, tokens, tokensMatch, MAX_PLAUSIBLE_LAG_MINUTES, ONSET_GRACE_MINUTES } from '../changes.ts';
 import { median } from '../metrics.ts';
 import { parseXrayNodeName } from '../../tools/aws/xray-names.ts';
@@ -185,6 +185,8 @@ export const riseStart = (s: MetricSeries | undefined, peakAt: number): number |
   return Math.max(Date.parse(pts[0].t), Math.min(t0, knee));
 };
 
+/** An error rate that at least doubles and rises by this many points when a resource runs out failed with it. */
+const ERRORS_ROSE_POINTS = 1;
 /** A level that reached its limit stayed there when at least this share of its readings from then on are at it. */
 const STAYED_SHARE = 0.7;
 /** A level that reaches its limit this long before the onset still dates it (metrics are per minute, detection lags). */
@@ -194,7 +196,8 @@ export const REACHED_AFTER_ONSET_MINUTES = 10;
 
 /**
  * Whether a usage reached its limit at the onset: `share` reads a point as a fraction of its limit (1 = at it).
- * Supported when it first reached `full` — and its peak, within `tolerance` — within minutes of the onset; inconclusive when it was there long before (a
+ * Supported when it first reached `full` — and its peak, within `tolerance` — within minutes of the onset, or earlier
+ * with the service's error rate rising right then (a late-dated onset); inconclusive when it was there long before (a
  * resource at its limit for an hour with nothing failing is not what broke now) or got close without reaching it;
  * refuted when it stayed below `low`.
  */
@@ -226,8 +229,21 @@ export const limitReachedAtOnset = (
   }
   if (Number.isNaN(onset)) return { verdict: 'supported', reason: `it reached ${bounds.describe(first.v)} at ${fmtTime(first.t)}`, at: first.t, peak };
   const lead = minutesBetween(first.t, onset);
-  if (lead > REACHED_BEFORE_ONSET_MINUTES)
+  if (lead > REACHED_BEFORE_ONSET_MINUTES) {
+    // The detected onset can lag (a baseline that already holds the failure dates it late): the service's own error
+    // rate says whether it began to fail when the resource ran out.
+    const errors = w.input.series.find((x) => x.service === service && x.metric === METRICS.errorRate && x.points.length > 0);
+    const before = medianOr(valuesBetween(errors, first.t - 40 * MINUTE_MS, first.t - 5 * MINUTE_MS));
+    const after = medianOr(valuesBetween(errors, first.t, first.t + 10 * MINUTE_MS));
+    if (Number.isFinite(before) && Number.isFinite(after) && after >= 2 * before + ERRORS_ROSE_POINTS)
+      return {
+        verdict: 'supported',
+        reason: `it reached ${bounds.describe(first.v)} at ${fmtTime(first.t)}, and its error rate rose from ${fmtNumber(before)} % to ${fmtNumber(after)} % then (the onset was dated ${fmtNumber(lead)} min later)`,
+        at: first.t,
+        peak,
+      };
     return { verdict: 'inconclusive', reason: `it was at ${bounds.describe(first.v)} from ${fmtTime(first.t)}, ${fmtNumber(lead)} min before the onset: full long before anything failed`, at: first.t, peak };
+  }
   return {
     verdict: 'supported',
     reason: `it reached ${bounds.describe(first.v)} at ${fmtTime(first.t)}, ${lead >= 0 ? `${fmtNumber(lead)} min before` : `${fmtNumber(-lead)} min after`} the onset`,

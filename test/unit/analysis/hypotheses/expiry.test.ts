@@ -50,7 +50,7 @@ describe('expiry hypotheses', () => {
     expect(out.abstained).toBe(false);
     expect(out.considered[0]).toMatchObject({ kind: 'expiry', service: 'ledger-service', category: 'certificate' });
     expect(out.rootCauses[0].changeId).toBeUndefined();
-    expect(out.rootCauses[0].confidence).toBeGreaterThan(0.9);
+    expect(out.rootCauses[0].confidence).toBeGreaterThan(0.8);
     const verdicts = Object.fromEntries(out.rootCauses[0].predictions.map((p) => [p.statement.split(' — ')[0], p.result]));
     expect(verdicts).toMatchObject({
       'a certificate of ledger-service expired within minutes of the onset': 'supported',
@@ -76,7 +76,6 @@ describe('expiry hypotheses', () => {
     const out = analyseRootCause({ ...input({ cert: daysLeft(m('10:58')) }), origins });
     expect(out.considered[0]).toMatchObject({ kind: 'expiry', service: 'ledger-service', category: 'certificate' });
     const metricOrigin = out.considered.find((h) => h.kind === 'metric-origin' && h.service === 'payment-service')!;
-    expect(metricOrigin.confidence).toBeGreaterThan(0.85);
     expect(metricOrigin.confidence).toBeLessThan(out.considered[0].confidence);
     // The ranking's word against it stands (it is evidence), and is outweighed.
     expect(out.considered[0].predictions.some((p) => p.result === 'refuted' && p.statement.includes('traces down the call graph'))).toBe(true);

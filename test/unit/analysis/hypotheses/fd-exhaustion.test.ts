@@ -42,7 +42,7 @@ describe('fd-exhaustion hypotheses', () => {
     expect(out.abstained).toBe(false);
     expect(out.considered[0]).toMatchObject({ kind: 'fd-exhaustion', service: 'gateway-service', category: 'file-descriptors' });
     expect(out.rootCauses[0].changeId).toBeUndefined();
-    expect(out.rootCauses[0].confidence).toBeGreaterThan(0.9);
+    expect(out.rootCauses[0].confidence).toBeGreaterThan(0.8);
     const verdicts = Object.fromEntries(out.rootCauses[0].predictions.map((p) => [p.statement.split(' — ')[0], p.result]));
     expect(verdicts).toMatchObject({
       'the open file descriptors of gateway-service reached its limit at the onset': 'supported',
@@ -71,6 +71,18 @@ describe('fd-exhaustion hypotheses', () => {
     const atLimit = out.rootCauses[0].predictions.find((p) => p.statement.startsWith('the open file descriptors'))!;
     expect(atLimit.result).toBe('supported');
     expect(atLimit.statement).toMatch(/at 10:[45]\d, \d+ min before the onset/);
+  });
+
+  it('reads a table pinned long before a late-dated onset as the cause only when the error rate rose right then', () => {
+    // Pinned from 10:20; the detector dated the onset 11:00 (its baseline already held the failure).
+    const early = series('gateway-service', 'open_fds', (x) => Math.min(LIMIT, ramp(2500, LIMIT, 0, m('10:20'))(x)), 3);
+    const errorsFrom = (t: string) => series('gateway-service', 'error_rate_pct', (x) => (x >= m(t) ? 35 : 0.2), 0.05);
+    const statementOf = (extra: MetricSeries[]) =>
+      testFdExhaustion(indexEvidence(input({ fds: [early, limit(), ...extra] })), 'gateway-service')!.predictions.find((p) => p.statement.startsWith('the open file descriptors'))!;
+    expect(statementOf([errorsFrom('10:20')])).toMatchObject({ result: 'supported' });
+    expect(statementOf([errorsFrom('10:20')]).statement).toMatch(/error rate rose from 0.2 % to 35 % then \(the onset was dated 40 min later\)/);
+    expect(statementOf([errorsFrom('11:00')]).result).toBe('inconclusive');
+    expect(statementOf([]).result).toBe('inconclusive');
   });
 
   it('says nothing without descriptor metrics; names the missing limit when only open_fds is published', () => {
