@@ -157,8 +157,9 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       },
       async getTopology(q) {
         const w = await world('telemetry', q);
-        // A monitoring tool shows a batch job as one more service (its runs are in its throughput and its logs).
-        const nodes: ServiceNode[] = w.scenario.services.map((s) => ({ name: s.name, tier: s.tier === 'job' ? 'backend' : s.tier, calls: [...s.calls] }));
+        // A monitoring tool shows a batch job as one more service (its runs are in its throughput and its logs), and
+        // draws a queue's asynchronous edge to its consumer (X-Ray links an SQS-triggered function to its queue).
+        const nodes: ServiceNode[] = w.scenario.services.map((s) => ({ name: s.name, tier: s.tier === 'job' ? 'backend' : s.tier, calls: [...s.calls, ...(s.consumer ? [s.consumer.service] : [])] }));
         if (!q.services || q.services.length === 0) return nodes;
         return connectedTopology(nodes, q.services);
       },
