@@ -1,7 +1,8 @@
 /**
  * Plan agent: turns the root cause into immediate actions from the runbook catalog (roll back / revert the
- * blamed change; scale for capacity; fail over for a failing external dependency; restart for a leak, or for
- * a certificate / DNS / cache fault no change explains; plus
+ * blamed change; scale for capacity, a rate quota or a queue's consumer; fail over for a failing external dependency;
+ * restart for a leak (memory, descriptors), a full disk, or a certificate / DNS / cache fault no change explains;
+ * restart the callers of a rotated credential; relieve what a scheduled job loads; plus
  * the runbook that resolved the most similar past incident when it agrees with the root cause) and long-term
  * follow-ups, then applies the approval policy. An abstained root cause gets no action: humans investigate.
  */
@@ -47,6 +48,20 @@ interface PlanInputs {
 const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] => {
   const ids = top.evidenceIds;
   const tier = (s: string) => nodes.get(s)?.tier;
+  const restart = (service: string, why: string) => buildAction('restart-service', { service, tier: tier(service), params: { strategy: 'rolling' } }, `Rolling restart of ${service} ${why}`, ids);
+  const anomalous = new Set(impact?.anomalies.map((a) => a.service));
+  // A rotated secret: the callers that cached the old credential fail; they read the new one on a restart. Rolling
+  // the rotation back would break whoever already uses the new one.
+  if (top.category === 'credential') {
+    const callers = [...nodes.values()].filter((n) => n.calls.includes(top.service) && anomalous.has(n.name)).map((n) => n.name);
+    const targets = callers.length > 0 ? callers : [top.service];
+    return targets.map((s) => restart(s, `so that it reads the rotated credential of ${top.service}`));
+  }
+  // A scheduled job saturating what it calls: no action of ours stops a run, so relieve the resource it loads.
+  if (top.culprit?.kind === 'job') {
+    const loaded = nodes.get(top.service)?.calls.filter((c) => anomalous.has(c)) ?? [];
+    return loaded.map((r) => buildAction('scale-service', { service: r, tier: tier(r), params: { factor: 2 } }, `Scale ${r} out ×2 to carry the run of job ${top.service} (or pause the job's schedule)`, ids));
+  }
   if (top.changeId && change) {
     const base: ActionRequest = { service: change.service, change, tier: tier(change.service) };
     // The AWS resource the change names rides along, so a typed rollback acts on it without reading the history again.
@@ -90,8 +105,23 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
       const caller = [...nodes.values()].find((n) => n.calls.includes(top.service) && anomalous.has(n.name))?.name ?? [...nodes.values()].find((n) => n.calls.includes(top.service))?.name ?? top.service;
       return [buildAction('failover', { service: caller, target: top.service, tier: tier(caller), params: { dependency: top.service } }, `Fail over ${caller}'s calls to ${top.service} to the secondary path (open the circuit)`, ids)];
     }
+    // A rate quota: more capacity raises it (provisioned throughput, reserved concurrency); a consumer behind a
+    // queue: more of it drains the backlog.
+    case 'throttling':
+    case 'queue-backlog': {
+      const tp = impact?.anomalies.find((a) => a.service === top.service && a.metric === METRICS.throughput);
+      const factor = scaleFactor(tp && tp.baseline > 0 ? tp.current / tp.baseline : undefined);
+      const why = top.category === 'throttling' ? `to raise the quota it is throttled at` : `to drain the queue it consumes`;
+      return [buildAction('scale-service', { service: top.service, tier: tier(top.service), params: { factor } }, `Scale ${top.service} out ×${factor} ${why}`, ids)];
+    }
     case 'memory-leak':
-      return [buildAction('restart-service', { service: top.service, tier: tier(top.service), params: { strategy: 'rolling' } }, `Rolling restart of ${top.service} to reclaim leaked memory`, ids)];
+      return [restart(top.service, 'to reclaim leaked memory')];
+    case 'file-descriptors':
+      return [restart(top.service, 'to close its leaked file descriptors')];
+    // Space held by deleted files still open, temporary files and logs awaiting rotation is freed on a restart; the
+    // volume itself still wants cleaning or growing (a follow-up).
+    case 'disk-full':
+      return [restart(top.service, 'to free the disk space its processes hold (deleted files still open, spool, logs)')];
     // No change to undo: the fault lives in the running instances' state (a certificate loaded at start-up,
     // a cached DNS answer, a poisoned cache), and a rolling restart reloads it.
     case 'certificate':
@@ -115,6 +145,11 @@ const LONG_TERM: Partial<Record<Hypothesis['category'], (h: Hypothesis) => strin
   certificate: (h) => [`Reload ${h.service}'s certificate when it is renewed (or restart on renewal); alert 14 days before any certificate expires`],
   dns: (h) => [`Monitor resolution of the names ${h.service} depends on; lower TTLs before DNS changes`],
   cache: (h) => [`Alert on the cache hit ratio of ${h.service}; protect its backing store from a cold or invalidated cache`],
+  'disk-full': (h) => [`Grow or clean the volume of ${h.service}; rotate and cap its logs; alert at 80 % and on the fill rate`],
+  'file-descriptors': (h) => [`Find what ${h.service} leaves open (sockets, files) and close it; alert on open descriptors against the limit`],
+  throttling: (h) => [`Raise or autoscale the quota ${h.service} is throttled at; alert on throttled requests before callers fail`],
+  'queue-backlog': (h) => [`Autoscale ${h.service} on queue depth and message age; alert on the age of the oldest message`],
+  credential: (h) => [`Have the clients of ${h.service} re-read the secret on rotation (or on an authentication failure) instead of caching it`],
 };
 
 /** Rolling back or reverting a change restarts the service's instances: a separate restart adds only risk. */

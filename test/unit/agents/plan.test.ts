@@ -168,6 +168,45 @@ describe('planMitigation', () => {
     expect((await storedPlan(leak.deps, leak.incidentId)).immediate[0]).toMatchObject({ kind: 'restart-service', reversible: false });
   });
 
+  it('acts on the mechanisms no change explains: restart for descriptors and a full disk, scale for a quota and a backlog', async () => {
+    const expected = [
+      ['file-descriptors', 'restart-service', /leaked file descriptors/],
+      ['disk-full', 'restart-service', /free the disk space/],
+      ['throttling', 'scale-service', /raise the quota/],
+      ['queue-backlog', 'scale-service', /drain the queue/],
+    ] as const;
+    for (const [category, kind, why] of expected) {
+      const { deps, incidentId } = await setup(rootcause(hypothesis({ category })));
+      await planMitigation(deps)({ incidentId });
+      const action = (await storedPlan(deps, incidentId)).immediate[0];
+      expect(action, category).toMatchObject({ kind, service: 'inventory-service' });
+      expect(action.description, category).toMatch(why);
+    }
+  });
+
+  it('restarts the failing callers of a rotated credential instead of rolling the rotation back', async () => {
+    const rotation: ChangeRequest = { id: 'CHG-9', service: 'orders-db', type: 'infrastructure', title: 'Rotate secret prod/orders/app', description: 'scheduled rotation', deployedAt: '2026-03-14T12:04:00.000Z', state: 'implemented', author: 'secrets-manager-rotation' };
+    const topo = (name: string, calls: string[]): Evidence => ({ id: `topology:${name}`, kind: 'topology', source: 'telemetry', summary: '', data: { name, tier: 'backend', calls } });
+    const anomaly = (service: string) => ({ service, metric: 'error_rate_pct', current: 30, baseline: 0.2, score: 0.99, direction: 'up' as const, since: '2026-03-14T12:05:00.000Z', evidenceIds: [] });
+    const { deps, incidentId } = await setup(
+      rootcause(hypothesis({ service: 'orders-db', changeId: 'CHG-9', category: 'credential' })),
+      [changeEvidence(rotation), topo('orders-api', ['orders-db']), topo('billing-api', ['orders-db'])],
+      { impact: impact([anomaly('orders-api')]) },
+    );
+    await planMitigation(deps)({ incidentId });
+    const plan = await storedPlan(deps, incidentId);
+    expect(plan.immediate.map((a) => `${a.kind} ${a.service}`)).toEqual(['restart-service orders-api']);
+  });
+
+  it('relieves what a scheduled job loads rather than scaling the job', async () => {
+    const topo: Evidence = { id: 'topology:nightly-export', kind: 'topology', source: 'telemetry', summary: '', data: { name: 'nightly-export', tier: 'backend', calls: ['ledger-api', 'audit-api'] } };
+    const anomaly = { service: 'ledger-api', metric: 'latency_p99_ms', current: 900, baseline: 90, score: 0.99, direction: 'up' as const, since: '2026-03-14T12:05:00.000Z', evidenceIds: [] };
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ service: 'nightly-export', category: 'capacity', culprit: { kind: 'job', service: 'nightly-export' } })), [topo], { impact: impact([anomaly]) });
+    await planMitigation(deps)({ incidentId });
+    const plan = await storedPlan(deps, incidentId);
+    expect(plan.immediate.map((a) => `${a.kind} ${a.service}`)).toEqual(['scale-service ledger-api']);
+  });
+
   it('cites the similar incident when its runbook is the same action', async () => {
     const similar: SimilarOutput = {
       incidents: [{ id: 'INC-1843', title: 'inventory-service DB pool starvation', score: 0.97, rootCause: 'HikariCP pool too small', resolution: 'Reverted the pool size config', evidenceIds: ['incident:INC-1843'] }],
