@@ -233,12 +233,14 @@ export const limitReachedAtOnset = (
     // The detected onset can lag (a baseline that already holds the failure dates it late): the service's own error
     // rate says whether it began to fail when the resource ran out.
     const errors = w.input.series.find((x) => x.service === service && x.metric === METRICS.errorRate && x.points.length > 0);
+    // Failing from then on: most readings from there to the onset well above the error rate before it.
     const before = medianOr(valuesBetween(errors, first.t - 40 * MINUTE_MS, first.t - 5 * MINUTE_MS));
-    const after = medianOr(valuesBetween(errors, first.t, first.t + 10 * MINUTE_MS));
-    if (Number.isFinite(before) && Number.isFinite(after) && after >= 2 * before + ERRORS_ROSE_POINTS)
+    const since = valuesBetween(errors, first.t, onset);
+    const failing = since.filter((v) => v >= 2 * before + ERRORS_ROSE_POINTS);
+    if (Number.isFinite(before) && since.length > 0 && failing.length >= STAYED_SHARE * since.length)
       return {
         verdict: 'supported',
-        reason: `it reached ${bounds.describe(first.v)} at ${fmtTime(first.t)}, and its error rate rose from ${fmtNumber(before)} % to ${fmtNumber(after)} % then (the onset was dated ${fmtNumber(lead)} min later)`,
+        reason: `it reached ${bounds.describe(first.v)} at ${fmtTime(first.t)}, and its error rate rose from ${fmtNumber(before)} % to ${fmtNumber(medianOr(failing))} % then (the onset was dated ${fmtNumber(lead)} min later)`,
         at: first.t,
         peak,
       };
