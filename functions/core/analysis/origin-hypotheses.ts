@@ -19,6 +19,8 @@ export const MIN_ORIGIN_SHARE = 0.05;
 export const MAX_ORIGIN_CANDIDATES = 5;
 /** Below this strength (propagation's p: 0.5 at the detection threshold) a signal is noise. */
 const ANOMALOUS = 0.5;
+/** The most an origin hypothesis is worth when the node's own metrics are not anomalous (see `originCandidates`). */
+export const WEAK_ORIGIN_CONFIDENCE = 0.45;
 
 /** What the metrics can say of the mechanism: an external endpoint is a dependency, a database a database. */
 const categoryOf = (tier: string | undefined): FaultCategory => (tier === 'external' ? 'dependency' : tier === 'database' ? 'database' : 'unknown');
@@ -68,7 +70,10 @@ export const originCandidates = (origins: OriginEvidence | undefined): Candidate
         service: r.service,
         category: categoryOf(r.tier),
         predictions,
-        confidence: originConfidence(r),
+        // A node whose own metrics hardly moved holds its share of the degradation by the flow arithmetic alone:
+        // the ranking's calibrated number presumes a node degraded on its own, so without that it stays below the
+        // abstention line (it can still be the answer, not a confident one).
+        confidence: own && own.p >= ANOMALOUS ? originConfidence(r) : Math.min(originConfidence(r), WEAK_ORIGIN_CONFIDENCE),
       };
     });
 };

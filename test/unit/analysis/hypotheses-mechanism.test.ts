@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyseRootCause, changeCategory, type RootCauseInput, type Template } from '../../../functions/core/analysis/hypotheses.ts';
+import { originCandidates } from '../../../functions/core/analysis/origin-hypotheses.ts';
 import type { Anomaly } from '../../../functions/core/model.ts';
 import type { ChangeRequest, MetricSeries, ServiceNode, Trace } from '../../../functions/core/tools/ports.ts';
 
@@ -431,5 +432,63 @@ describe('unit: words every change and error share are no meaning', () => {
     });
     const meaning = out.considered.find((h) => h.changeId === 'FF-2')?.predictions.find((p) => /mention what FF-2 touched/.test(p.statement));
     expect(meaning?.result).toBe('inconclusive');
+  });
+});
+
+describe('unit: a rotated secret is a credential fault, on a database too', () => {
+  it('reads the rotation and the auth failures as a credential, not as the database the secret belongs to', () => {
+    const rotation = change('CHG-R', 'orders-pg', -2, 'infrastructure', 'Rotate secret prod/orders/app-credentials', 'Scheduled rotation: sets a new password for user app on orders-pg.');
+    expect(changeCategory(rotation, undefined, [], { tier: 'database' })).toBe('credential');
+    // Described by its callers only: they are turned away at the door.
+    const quiet = change('CHG-Q', 'orders-pg', -2, 'infrastructure', 'Scheduled maintenance of orders-pg');
+    expect(changeCategory(quiet, undefined, [], { tier: 'database', callerSymptoms: ['PSQLException: FATAL: password authentication failed for user "app" (calling  )'] })).toBe('credential');
+    expect(changeCategory(quiet, undefined, [], { tier: 'database', callerSymptoms: ["SQLException: Access denied for user 'app' (using password: YES)"] })).toBe('credential');
+  });
+});
+
+describe('unit: a pool full at a lowered limit, and errors that blame a failing callee', () => {
+  it('reads a lowered limit whose service shows its pool full at it as a pool fault, though no log line says so', () => {
+    const cut = change('CHG-5', 'bid-svc', -3, 'config', 'Set database.max_connections_per_pod to 6 on bid-svc', 'Reduce connections.', {
+      configChange: { param: 'database.max_connections_per_pod', old: '20', new: '6' },
+    });
+    expect(changeCategory(cut, undefined, ['db_pool_max'], { atLoweredLimit: true, limitReached: 'db_pool_active reached db_pool_max (6 of 6)' })).toBe('connection-pool');
+  });
+
+  it('does not count a healthy changed service\'s new errors that blame its failing database as its own', () => {
+    // members-api → members-pg; the database's storage was migrated (the cause); members-api's node pool was updated
+    // a minute later and its only new errors are calls to the slow database.
+    const topology: ServiceNode[] = [
+      { name: 'web', tier: 'frontend', calls: ['members-api'] },
+      { name: 'members-api', tier: 'backend', calls: ['members-pg'] },
+      { name: 'members-pg', tier: 'database', calls: [] },
+    ];
+    const out = analyseRootCause({
+      incident: { service: 'web', startedAt: at(-5) },
+      anomalies: [anomaly('members-pg', 'latency_p99_ms', 10, 300, -5, 300), anomaly('web', 'latency_p99_ms', 300, 2000, -5, 200)],
+      templates: [template('members-api', 'call to members-pg failed: Read timed out after <*>', -5), template('members-pg', 'canceling statement due to statement timeout', -5)],
+      changes: [change('CHG-DB', 'members-pg', -9, 'infrastructure', 'Migrate members-pg storage to gp3'), change('CHG-NODE', 'members-api', -8, 'infrastructure', 'Node image update for members-api')],
+      topology,
+      traces: [],
+      series: [],
+      now: at(0),
+    });
+    expect(out.rootCauses[0]).toMatchObject({ changeId: 'CHG-DB', category: 'database' });
+    const node = out.considered.find((h) => h.changeId === 'CHG-NODE');
+    expect(node?.predictions.find((p) => /new errors where members-api/.test(p.statement))?.result).toBe('inconclusive');
+  });
+});
+
+describe('unit: an origin the metrics place by arithmetic alone is not a confident one', () => {
+  const ranked = (p: number) => ({
+    alertService: 'web',
+    familyWeights: { latency: 0.5, errors: 0.5 },
+    walked: 3,
+    withoutData: 0,
+    alertStrength: 1,
+    ranked: [{ service: 'orders-db', score: 0.5, depth: 1, tier: 'database', strongest: { family: 'latency' as const, metric: 'latency_p99_ms', baseline: 13.2, level: 13.6, z: p < 0.5 ? 0.3 : 40, p }, explainedBy: [] }],
+  });
+  it('keeps a node whose own metrics hardly moved below the abstention line, and one degraded on its own at the ranking\'s number', () => {
+    expect(originCandidates(ranked(0.1))[0].confidence).toBeLessThan(0.5);
+    expect(originCandidates(ranked(0.99))[0].confidence).toBeCloseTo(0.725, 3);
   });
 });

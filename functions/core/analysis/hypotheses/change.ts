@@ -36,6 +36,7 @@ import {
   callerSymptoms,
   categoryFromText,
   isFailureSignal,
+  namesIn,
   seriesId,
   seriesOf,
   templateIds,
@@ -297,7 +298,10 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
   // can come well after its climb became an anomaly: while it burns, every error first seen after the deploy
   // may be its doing.
   const horizon = burn || latent || dormant ? Infinity : MAX_PLAUSIBLE_LAG_MINUTES;
-  const novel = symptomOnly ? [] : w.input.templates.filter((t) => t.novel && (t.service === change.service || (callers.has(t.service) && namesIt(t.template))));
+  // Its own new errors that blame a failing callee of its ("call to orders-db failed: …") are that callee's symptoms.
+  const failingCallees = [...(w.graph.callees.get(change.service) ?? [])].filter((c) => w.anomalous.has(c));
+  const blamesCallee = (text: string) => failingCallees.some((c) => namesIn(c, text));
+  const novel = symptomOnly ? [] : w.input.templates.filter((t) => t.novel && ((t.service === change.service && !blamesCallee(t.template)) || (callers.has(t.service) && namesIt(t.template))));
   const after = novel.filter((t) => {
     const lag = (Date.parse(t.firstSeen) - deployed) / MINUTE_MS;
     return lag >= -ONSET_GRACE_MINUTES && lag <= horizon;
@@ -340,6 +344,7 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
       floods: !!flood,
       callerSymptoms: callerSymptoms(w, change.service).map((x) => x.text),
       atLoweredLimit: limit?.direction === 'lowered' && !!saturated,
+      limitReached: saturated?.fromMetrics ? saturated.reason : undefined,
     }),
     changeId: change.id,
     predictions: [timing, locality, semantic, novelty, ...mechanism],
@@ -382,14 +387,19 @@ export interface ChangeContext {
   readonly callerSymptoms?: readonly string[];
   /** The change lowered a limit of its service and the service fails at it: its symptoms say which resource ran out. */
   readonly atLoweredLimit?: boolean;
+  /** How the service shows it is at the limit ("db_pool_active reached db_pool_max"): a pool that is full is a pool fault. */
+  readonly limitReached?: string;
   /** The change multiplies its service's calls into a dependency (`amplification`). */
   readonly floods?: boolean;
 }
 
 const CACHE_ONLY: ReadonlySet<FaultCategory> = new Set(['cache']);
 
-/** Mechanisms that only the callers can see: the call fails before it reaches the service (a name, a handshake). */
-const CONNECTION_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['dns', 'certificate']);
+/**
+ * Mechanisms that only the callers can see: the call fails before it reaches the service (a name, a handshake) or
+ * is turned away at its door (a password it no longer accepts).
+ */
+const CONNECTION_CATEGORIES: ReadonlySet<FaultCategory> = new Set(['dns', 'certificate', 'credential']);
 
 /** The category most of the texts name, among `allowed`; undefined when none does. */
 const mostNamed = (texts: readonly string[], allowed: ReadonlySet<FaultCategory>): FaultCategory | undefined => {
@@ -413,7 +423,8 @@ const SLOW_BURN_CATEGORY: Partial<Record<string, FaultCategory>> = { [METRICS.me
  * - a change that lowered a limit its service now fails at: what its own symptoms say ran out (a pool parameter
  *   named after the database is still a pool that ran dry);
  * - calls to the changed service that fail before reaching it: what its callers' errors name (a name that no
- *   longer resolves after a record change is DNS, a failed handshake a certificate), whatever the change says;
+ *   longer resolves after a record change is DNS, a failed handshake a certificate, a refused password after a
+ *   secret rotation a credential), whatever the change says;
  * - a change that names a connection pool, a cache, a certificate... (not a deploy: its title names a feature);
  * - a change to a database (its tier) slows or breaks the database: a database fault, whatever was changed on it;
  * - a deploy whose own symptoms show it broke a resource of its own (its cache stopped hitting, its memory or
@@ -426,7 +437,7 @@ export const changeCategory = (change: ChangeRequest, burnMetric?: string, ownSy
   if (bypassed) return bypassed;
   const mechanism = burnMetric && !(context.floods && burnMetric === METRICS.dbPoolActive) ? SLOW_BURN_CATEGORY[burnMetric] : undefined;
   if (mechanism) return mechanism;
-  const ranOut = context.atLoweredLimit ? mostNamed(ownSymptoms, RESOURCE_CATEGORIES) : undefined;
+  const ranOut = context.atLoweredLimit ? (mostNamed(ownSymptoms, RESOURCE_CATEGORIES) ?? (context.limitReached && /pool/i.test(context.limitReached) ? 'connection-pool' : undefined)) : undefined;
   if (ranOut) return ranOut;
   const unreachable = mostNamed(context.callerSymptoms ?? [], CONNECTION_CATEGORIES);
   if (unreachable) return unreachable;

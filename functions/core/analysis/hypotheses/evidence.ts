@@ -159,7 +159,7 @@ const realFailures = (failures: readonly Anomaly[]): Anomaly[] => {
 };
 
 /** Whether a text names a service: every distinctive word of its name is in it. */
-const namesIn = (service: string, text: string): boolean => {
+export const namesIn = (service: string, text: string): boolean => {
   const own = tokens(service.replace(/-(service|svc|api)$/, ''));
   return own.size > 0 && [...own].every((o) => [...tokens(text)].some((x) => tokensMatch(o, x)));
 };
@@ -312,11 +312,19 @@ export const withoutServiceNames = (w: World, text: string): string => {
  */
 const DNS_TEXT = /\bdns\b|resolv|name resolution|nxdomain|servfail|unknownhost|unknown host|name or service not known|no such host|getaddrinfo|enotfound|\bcname\b|route ?53|hosted zone|record set/;
 
+/**
+ * Words of a credential that stopped working, as database drivers and services print it ("password authentication
+ * failed for user", MySQL's "Access denied for user", Mongo's "Exception authenticating MongoCredential", an invalid
+ * or expired token), and of the change that causes it (a secret rotated).
+ */
+const CREDENTIAL_TEXT = /password authentication failed|access denied for user|authentication failed|exception authenticating|invalid (credentials|password|token)|credential|rotat\w* (the )?secret|secret rotation/;
+
 /** A fault category read from text (for infrastructure changes and symptom wording). */
 export const categoryFromText = (text: string): FaultCategory => {
   const t = text.toLowerCase();
   if (DNS_TEXT.test(t)) return 'dns';
   if (/certif|\btls\b|\bssl\b|x509/.test(t)) return 'certificate';
+  if (CREDENTIAL_TEXT.test(t)) return 'credential';
   if (/hikari|connection pool|pool ?size|pool exhaust|pooltimeout/.test(t)) return 'connection-pool';
   if (/out ?of ?memory|\boom\b|heap|memory leak|gc overhead/.test(t)) return 'memory-leak';
   if (/\bcache\b|redis|memcache/.test(t)) return 'cache';
