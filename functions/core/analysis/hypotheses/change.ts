@@ -3,11 +3,15 @@
  *
  * Predictions: timing (decisive: the onset follows the deploy within a plausible lag; a slow burn — a metric of
  * the changed service flat before the deploy and climbing after — or, for a lowered limit, the load reaching it
- * (latent-limit.ts) makes a late onset as strong as a prompt one), place (the changed service is the origin, a
- * dependency of it, or floods it), meaning (the symptoms name what it touched), novelty (new errors where its
- * faults would show start after the deploy) and, for a change of a capacity or limit, mechanism (its service
- * fails at the limit it lowered; one it raised cannot make it saturate). Why: most incidents follow a change,
- * and a change is the one cause a rollback undoes — but only one the evidence places and times is blamed.
+ * (latent-limit.ts) makes a late onset as strong as a prompt one; a latent code path — the last change to the
+ * failing service, whose own new errors appear only at the onset — or a leak older than the series read makes it
+ * weaker support), place (the changed service is the origin, a dependency of it, or floods it), meaning (the
+ * symptoms name what it touched), novelty (new errors where its faults would show start after the deploy; not
+ * those that blame a failing callee) and, for a change of a capacity or limit, mechanism (its service fails at the
+ * limit it lowered; one it raised cannot make it saturate). Its category is the mechanism the phenomenon shows
+ * (`changeCategory`: callers that cannot resolve or authenticate, a cache that stopped hitting, a database slowed,
+ * a pool full at a lowered limit), else the change type's. Why: most incidents follow a change, and a change is
+ * the one cause a rollback undoes — but only one the evidence places and times is blamed.
  */
 import type { FaultCategory } from '../../model.ts';
 import { METRICS, type ChangeRequest, type MetricSeries } from '../../tools/ports.ts';
