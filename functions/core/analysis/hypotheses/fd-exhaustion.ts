@@ -78,7 +78,9 @@ export const testFdExhaustion = (w: World, service: string): Candidate | undefin
   const began = Number.isNaN(end) ? undefined : riseStart({ ...open, points: pointsBetween(open, end - 6 * 60 * MINUTE_MS) }, end);
   let leak: Check;
   if (window.length < 3) leak = { verdict: 'inconclusive', reason: 'too few readings before the onset' };
-  else if (rise.shape === 'steady' && growth >= FD_LEAK_GROWTH) leak = { verdict: 'supported', reason: `they climb steadily (trend τ ${rise.tau.toFixed(2)}), ×${growth.toFixed(2)} in ${fmtNumber(window.length)} min${typeof began === 'number' ? ` since ${fmtTime(began)}` : ''}` };
+  // A steady climb first: a leak that reaches the limit ends with one jump to it (readings capped there), which can
+  // be most of a slow leak's rise in the window without making it a burst.
+  else if (rise.tau >= STEADY_TREND_TAU && growth >= FD_LEAK_GROWTH) leak = { verdict: 'supported', reason: `they climb steadily (trend τ ${rise.tau.toFixed(2)}), ×${growth.toFixed(2)} in ${fmtNumber(window.length)} min${typeof began === 'number' ? ` since ${fmtTime(began)}` : ''}` };
   else if (rise.shape === 'step') leak = { verdict: 'inconclusive', reason: `they jumped in one step (${fmtNumber(window[0])} → ${fmtNumber(Math.max(...window))}): a burst of connections, not a leak` };
   else if (rise.shape === 'flat' || growth < 1.02) leak = { verdict: 'refuted', reason: `they did not climb (${fmtNumber(window[0])} → ${fmtNumber(Math.max(...window))})` };
   else leak = { verdict: 'inconclusive', reason: `they rose ×${growth.toFixed(2)}, not steadily (τ ${rise.tau.toFixed(2)})` };

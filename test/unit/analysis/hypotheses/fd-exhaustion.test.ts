@@ -85,6 +85,13 @@ describe('fd-exhaustion hypotheses', () => {
     expect(statementOf([]).result).toBe('inconclusive');
   });
 
+  it('reads a slow leak whose readings end in a jump to the cap as a leak, not a burst', () => {
+    // +0.5 descriptors a minute from 3850 up to the 10:55 reading, then capped at the limit (the last step is most of the rise).
+    const capped = series('gateway-service', 'open_fds', (x) => (x < m('10:56') ? 3850 + 0.5 * x : LIMIT));
+    const out = analyseRootCause(input({ fds: [capped, limit()] }));
+    expect(out.rootCauses[0].predictions.find((p) => p.statement.startsWith('open descriptors of gateway-service climbed'))?.result).toBe('supported');
+  });
+
   it('says nothing without descriptor metrics; names the missing limit when only open_fds is published', () => {
     expect(analyseRootCause(input()).considered.some((h) => h.kind === 'fd-exhaustion')).toBe(false);
     const c = testFdExhaustion(indexEvidence(input({ fds: [leaking] })), 'gateway-service')!;
