@@ -79,16 +79,29 @@ export const originCandidates = (origins: OriginEvidence | undefined): Candidate
 };
 
 /**
- * An origin hypothesis says where the fault is, not what it is. When another hypothesis places the fault in the
- * same service and says what it is (a change to it, a leak, a certificate…), or is a change to a service that calls
- * it (directly or not: a release that floods or misuses its dependency), with at least `credible` confidence, that
- * one explains the same degradation and says more: the origin hypothesis is dropped rather than left to compete with
- * it (its 'unknown' mechanism would otherwise win on a slightly higher number).
+ * An origin hypothesis says where the fault is, not what it is. Another hypothesis with at least `credible` confidence
+ * that says what it is explains the same degradation and says more, so the origin hypothesis is dropped rather than
+ * left to compete with it (its 'unknown' mechanism would otherwise win on a slightly higher number) when it:
+ * - places the fault in the same service (a change to it, a leak, a certificate…);
+ * - places it in something the origin calls, directly or not (a callee's release whose responses the origin fails
+ *   on, a rotated database credential, a dependency outage): the origin's own metrics show the failure where the
+ *   call fails, and the ranking's "nothing it calls explains it" reads only the callee's metrics;
+ * - is a change to a service that calls the origin (a release that floods or misuses its dependency), or that calls
+ *   what the origin calls (a release whose queries saturate a database the origin shares with it).
  */
-export const withoutSubsumedOrigins = (candidates: readonly Candidate[], confidence: (c: Candidate) => number, credible: number, calls: (caller: string, callee: string) => boolean = () => false): Candidate[] => {
+export const withoutSubsumedOrigins = (
+  candidates: readonly Candidate[],
+  confidence: (c: Candidate) => number,
+  credible: number,
+  /** What a service calls, directly or not. */
+  dependencies: (service: string) => ReadonlySet<string> = () => new Set(),
+): Candidate[] => {
   const explaining = candidates.filter((c) => c.kind !== 'metric-origin' && confidence(c) >= credible);
-  const subsumed = (origin: Candidate) => explaining.some((c) => c.service === origin.service || (c.kind === 'change' && calls(c.service, origin.service)));
-  return candidates.filter((c) => c.kind !== 'metric-origin' || !subsumed(c));
+  const calls = (caller: string, callee: string) => dependencies(caller).has(callee);
+  const sharesCallee = (a: string, b: string) => [...dependencies(a)].some((s) => s !== b && calls(b, s));
+  const explains = (c: Candidate, origin: string) =>
+    c.service === origin || calls(origin, c.service) || (c.kind === 'change' && (calls(c.service, origin) || sharesCallee(c.service, origin)));
+  return candidates.filter((c) => c.kind !== 'metric-origin' || !explaining.some((e) => explains(e, c.service)));
 };
 
 /** Weight of the ranking's verdict against another origin hypothesis (as strong as a supported traffic or leak check). */

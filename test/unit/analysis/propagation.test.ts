@@ -332,9 +332,31 @@ describe('unit: origin evidence and hypotheses', () => {
     expect(withoutSubsumedOrigins([origin, elsewhere], () => 0.9, 0.5)).toEqual([origin, elsewhere]);
     // a credible change to a caller of the origin (a release that floods its table) explains it too
     const upstream: Candidate = { ...change, service: 'b' };
-    const calls = (caller: string, callee: string) => caller === 'b' && callee === 'd';
+    const calls = (service: string) => new Set(service === 'b' ? ['d'] : []);
     expect(withoutSubsumedOrigins([origin, upstream], () => 0.9, 0.5, calls)).toEqual([upstream]);
     expect(withoutSubsumedOrigins([origin, { ...upstream, kind: 'traffic-surge' }], () => 0.9, 0.5, calls)).toEqual([origin, { ...upstream, kind: 'traffic-surge' }]);
+  });
+
+  it('gives way to a credible hypothesis on something the origin calls, or a credible change that shares its callee', () => {
+    const origin = originCandidates(readOriginEvidence(toOriginEvidence(analysis, tiers), 'site'))[0];
+    expect(origin.service).toBe('d');
+    // d calls e, which calls f; g calls f too; h is unrelated.
+    const edges: Record<string, string[]> = { d: ['e', 'f'], e: ['f'], g: ['f'] };
+    const calls = (service: string) => new Set(edges[service] ?? []);
+    const dependency: Candidate = { kind: 'dependency-outage', summary: 'f is down', service: 'f', category: 'dependency', predictions: [] };
+    const calleeRelease: Candidate = { kind: 'change', summary: 'CHG-2 on e', service: 'e', category: 'bad-deploy', predictions: [] };
+    const neighbourRelease: Candidate = { kind: 'change', summary: 'CHG-3 on g', service: 'g', category: 'bad-deploy', predictions: [] };
+    const neighbourSurge: Candidate = { ...neighbourRelease, kind: 'traffic-surge' };
+    const unrelated: Candidate = { ...calleeRelease, service: 'h' };
+
+    expect(withoutSubsumedOrigins([origin, dependency], () => 0.9, 0.5, calls)).toEqual([dependency]);
+    expect(withoutSubsumedOrigins([origin, calleeRelease], () => 0.9, 0.5, calls)).toEqual([calleeRelease]);
+    // a release of a neighbour whose calls saturate what both call: a change says what; a surge there does not
+    expect(withoutSubsumedOrigins([origin, neighbourRelease], () => 0.9, 0.5, calls)).toEqual([neighbourRelease]);
+    expect(withoutSubsumedOrigins([origin, neighbourSurge], () => 0.9, 0.5, calls)).toEqual([origin, neighbourSurge]);
+    expect(withoutSubsumedOrigins([origin, unrelated], () => 0.9, 0.5, calls)).toEqual([origin, unrelated]);
+    // not credible: the location stands
+    expect(withoutSubsumedOrigins([origin, dependency], (c) => (c.kind === 'metric-origin' ? 0.9 : 0.4), 0.5, calls)).toEqual([origin, dependency]);
   });
 
   it('refutes another origin hypothesis in a service the alert\'s degradation does not trace to, and only that', () => {

@@ -19,8 +19,8 @@ export const TOP_N = 3;
 export const testHypotheses = (input: RootCauseInput): Candidate[] => {
   const w = indexEvidence(input);
   const placed = generateCandidates(w).map((c) => withPlaceFromOrigins(c, input.origins));
-  const calls = (caller: string, callee: string) => dependenciesOf(w.graph, caller).has(callee);
-  return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW, calls).map((c) => withCulprit(w, withHistory(w, c)));
+  const dependencies = (service: string) => dependenciesOf(w.graph, service);
+  return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW, dependencies).map((c) => withCulprit(w, withHistory(w, c)));
 };
 
 /** A past incident this close (similar agent's score) is worth comparing with. */
