@@ -4,7 +4,9 @@
  * neighbours, error traces, saturation / traffic / memory series), then tests hypotheses in code
  * (analysis/hypotheses.ts) and writes a RootCauseOutput (AGENT#rootcause). Where the impact agent traced the alert's
  * degradation along the call graph (its `origins:<service>` evidence, analysis/propagation.ts), that ranking is a
- * hypothesis source too: what a diagnosis rests on when metrics are all there is.
+ * hypothesis source too: what a diagnosis rests on when metrics are all there is. Where a level that accumulates
+ * (memory, open descriptors, disk) is already climbing from the first point read, its start lies further back: the
+ * agent then reads that level's coarse history and the service's older changes (analysis/hypotheses/history.ts).
  */
 import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
@@ -12,6 +14,7 @@ import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
 import { withCulprits } from '../analysis/hypotheses/culprit.ts';
 import { readOriginEvidence } from '../analysis/origin-evidence.ts';
 import { RESOURCE_METRICS } from '../analysis/hypotheses/resource-evidence.ts';
+import { HISTORY_LOOKBACK_HOURS, HISTORY_RESOLUTION_SECONDS, MAX_HISTORIES, climbingFromTheStart } from '../analysis/hypotheses/history.ts';
 import { toReadings, traceRecord } from '../recorded/readings.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
 import { runAgent, summarise } from './runtime.ts';
@@ -43,6 +46,8 @@ const TRACE_LIMIT = 50;
 export const ROOTCAUSE_READINGS_BUDGET = 120_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const describeChange = (c: ChangeRequest): string =>
+  c.configChange ? `${c.configChange.param}: ${c.configChange.old} → ${c.configChange.new}` : c.version ? `${c.version.from} → ${c.version.to}` : c.type;
 
 /** The services the topology shows calling one of `services` (not themselves among them). */
 const callersOf = (topology: readonly ServiceNode[], services: readonly string[]): string[] => {
@@ -82,8 +87,7 @@ export const findRootCause =
           deps.tools.changes.listChanges({ ...scope, from: iso(onsetMs - CHANGE_LOOKBACK_HOURS * HOUR_MS), to: iso(now), services: [...neighbours] }),
         )) ?? [];
       for (const c of changes) {
-        const what = c.configChange ? `${c.configChange.param}: ${c.configChange.old} → ${c.configChange.new}` : c.version ? `${c.version.from} → ${c.version.to}` : c.type;
-        evidence.add({ id: `change:${c.id}`, kind: 'change', source: 'changes', summary: `${c.id} ${c.title} (${c.service}, ${what}) ${c.state} at ${c.deployedAt}`, data: c });
+        evidence.add({ id: `change:${c.id}`, kind: 'change', source: 'changes', summary: `${c.id} ${c.title} (${c.service}, ${describeChange(c)}) ${c.state} at ${c.deployedAt}`, data: c });
       }
 
       const traces: Trace[] =
@@ -121,6 +125,36 @@ export const findRootCause =
                 metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, METRICS.errorRate, ...Object.values(RESOURCE_METRICS)],
               }),
             )) ?? []);
+      // A level already climbing where its series begins (a leak deployed yesterday): its start, and the change
+      // there, lie further back. Read that level's coarse history and the service's changes over the same span.
+      const climbing = climbingFromTheStart(series, onsetMs).slice(0, MAX_HISTORIES);
+      const history: MetricSeries[] = [];
+      if (climbing.length > 0) {
+        const from = iso(onsetMs - HISTORY_LOOKBACK_HOURS * HOUR_MS);
+        const services = [...new Set(climbing.map((s) => s.service))];
+        const metrics = [...new Set(climbing.map((s) => s.metric))] as MetricSeries['metric'][];
+        const read =
+          (await evidence.call('telemetry.queryMetrics', () => deps.tools.telemetry.queryMetrics({ ...scope, from, to: iso(onsetMs), services, metrics, resolutionSeconds: HISTORY_RESOLUTION_SECONDS }))) ?? [];
+        for (const h of read.filter((h) => h.points.length > 0 && climbing.some((c) => c.service === h.service && c.metric === h.metric))) {
+          history.push(h);
+          const first = h.points[0];
+          const last = h.points[h.points.length - 1];
+          evidence.add({
+            id: `history:${h.service}:${h.metric}`,
+            kind: 'metric',
+            source: 'telemetry',
+            summary: `${h.service} ${h.metric} over ${HISTORY_LOOKBACK_HOURS} h (${h.points.length} points): ${first.v} ${h.unit} at ${first.t}, ${last.v} at ${last.t}`,
+            data: { unit: h.unit, resolutionSeconds: HISTORY_RESOLUTION_SECONDS, readings: toReadings(h.points) },
+          });
+        }
+        const earlier =
+          (await evidence.call('changes.listChanges', () => deps.tools.changes.listChanges({ ...scope, from, to: iso(onsetMs - CHANGE_LOOKBACK_HOURS * HOUR_MS), services }))) ?? [];
+        for (const c of earlier.filter((c) => !changes.some((k) => k.id === c.id))) {
+          changes.push(c);
+          evidence.add({ id: `change:${c.id}`, kind: 'change', source: 'changes', summary: `${c.id} ${c.title} (${c.service}, ${describeChange(c)}) ${c.state} at ${c.deployedAt}`, data: c });
+        }
+      }
+
       const changed = new Set(changes.map((c) => c.service));
       let readingBytes = 0;
       for (const s of [...series].sort((a, b) => Number(changed.has(b.service)) - Number(changed.has(a.service)))) {
@@ -148,6 +182,7 @@ export const findRootCause =
         topology,
         traces,
         series,
+        ...(history.length > 0 ? { history } : {}),
         similar: similar?.output,
         gaps: evidence.items.filter((e) => e.kind === 'gap').map((e) => e.id),
         // Where the impact agent traced the alert's degradation to, along the call graph.

@@ -130,6 +130,47 @@ describe('findRootCause', () => {
     expect(output.rootCauses.every((h) => h.changeId === undefined)).toBe(true);
   });
 
+  it('reads the longer history of a level climbing from the first point it read, and the changes of that time', async () => {
+    const queries: { from: string; to: string; services: readonly string[]; metrics?: readonly string[]; resolutionSeconds?: number }[] = [];
+    const changeQueries: { from: string; to: string }[] = [];
+    const minutes = (from: string, to: string, step: number) => {
+      const out: string[] = [];
+      for (let t = Date.parse(from); t <= Date.parse(to); t += step * 60_000) out.push(new Date(t).toISOString());
+      return out;
+    };
+    const { deps, incidentId } = await setup({
+      telemetry: {
+        queryMetrics: async (q) => {
+          queries.push(q);
+          if (!q.metrics?.includes('memory_mb') || !q.services.includes('inventory-service')) return [];
+          // Memory climbing a megabyte a minute since long before the look-back.
+          const step = (q.resolutionSeconds ?? 60) / 60;
+          const points = minutes(q.from, q.to, step).map((t) => ({ t, v: 500 + (Date.parse(t) - Date.parse(T('00:00'))) / 60_000 }));
+          return [{ service: 'inventory-service', metric: 'memory_mb', unit: 'MiB', points }];
+        },
+      },
+      changes: {
+        listChanges: async (q) => {
+          changeQueries.push(q);
+          return Date.parse(q.to) <= Date.parse(T('06:10')) ? [{ ...changes[0], id: 'CR1999', type: 'deploy', title: 'inventory release', deployedAt: '2026-03-13T20:00:00.000Z', configChange: undefined }] : changes;
+        },
+      },
+    });
+    await findRootCause(deps)({ incidentId });
+    const history = queries.find((q) => q.resolutionSeconds === 300);
+    expect(history).toMatchObject({ from: '2026-03-12T12:10:00.000Z', to: T('12:10'), services: ['inventory-service'], metrics: ['memory_mb'] });
+    expect(changeQueries.at(-1)).toMatchObject({ from: '2026-03-12T12:10:00.000Z', to: T('06:10'), services: ['inventory-service'] });
+    const record = await deps.store.getAgentRecord(incidentId, 'rootcause');
+    expect(record?.evidence.map((e) => e.id)).toEqual(expect.arrayContaining(['history:inventory-service:memory_mb', 'change:CR1999', 'change:CR2077']));
+  });
+
+  it('reads no history when nothing climbs from the start', async () => {
+    const queries: { resolutionSeconds?: number }[] = [];
+    const { deps, incidentId } = await setup({ telemetry: { queryMetrics: async (q) => (queries.push(q), []) } });
+    await findRootCause(deps)({ incidentId });
+    expect(queries.some((q) => q.resolutionSeconds === 300)).toBe(false);
+  });
+
   it('fails with EarlierAgentMissing when the impact agent has not run', async () => {
     const deps = fakeDeps();
     const incidentId = await seedIncident(deps);

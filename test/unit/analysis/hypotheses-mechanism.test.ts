@@ -246,6 +246,41 @@ describe('unit: a leak that began before the look-back', () => {
     expect(out.rootCauses[0].predictions[0].statement).toMatch(/older than the series/);
   });
 
+  // The agent's 48 h history of that memory (history.ts), 5-minute points: flat at 650 MiB until 20 h before the onset,
+  // then the climb that reaches the 3 h series.
+  const history: MetricSeries = {
+    service: 'ledger-api',
+    metric: 'memory_mb',
+    unit: '',
+    points: Array.from({ length: 48 * 12 + 1 }, (_, i) => {
+      const m = -48 * 60 + i * 5;
+      return { t: at(m), v: (m < -20 * 60 ? 650 : 650 + (m + 20 * 60) * 0.5) + wobble(m) * 3 };
+    }),
+  };
+
+  it('with the history, blames the deploy where the climb began, not merely the last change before the series', () => {
+    const started = analyseRootCause({ ...base, history: [history], changes: [change('CHG-20H', 'ledger-api', -20 * 60 - 10, 'deploy', 'ledger: upgrade the runtime')] });
+    expect(started.rootCauses[0]).toMatchObject({ service: 'ledger-api', changeId: 'CHG-20H', category: 'memory-leak' });
+    expect(started.rootCauses[0].predictions[0].statement).toMatch(/began to climb \d+ min before the onset in its longer history/);
+    expect(started.rootCauses[0].evidenceIds).toContain('history:ledger-api:memory_mb');
+    // A deploy 30 h before the onset is older than the climb: the leak stands without a change to blame.
+    const older = analyseRootCause({ ...base, history: [history], changes: [change('CHG-30H', 'ledger-api', -30 * 60, 'deploy', 'ledger: upgrade the runtime')] });
+    expect(older.rootCauses[0]).toMatchObject({ service: 'ledger-api', category: 'memory-leak' });
+    expect(older.rootCauses[0].changeId).toBeUndefined();
+    expect(older.rootCauses[0].predictions.find((p) => /grows monotonically/.test(p.statement))?.result).toBe('supported');
+  });
+
+  it('reads a leak from the history when the 3 h series alone are too flat to call one', () => {
+    // 0.1 MiB a minute for 20 h: 18 MiB over the 3 h read, half lost in the wobble; the history shows ×1.4 since the start.
+    const slow = (m: number) => (m < -20 * 60 ? 300 : 300 + (m + 20 * 60) * 0.1);
+    const fine = perMinute('ledger-api', 'memory_mb', 180, (m) => slow(m) + wobble(m) * 3);
+    const long: MetricSeries = { ...history, points: history.points.map((p) => ({ t: p.t, v: slow((Date.parse(p.t) - T0) / 60_000) })) };
+    const without = analyseRootCause({ ...base, series: [fine] }).considered.find((h) => h.category === 'memory-leak' && !h.changeId);
+    expect(without?.predictions.find((p) => /grows monotonically/.test(p.statement))?.result).not.toBe('supported');
+    const withHistory = analyseRootCause({ ...base, series: [fine], history: [long] }).considered.find((h) => h.category === 'memory-leak' && !h.changeId);
+    expect(withHistory?.predictions.find((p) => /grows monotonically/.test(p.statement))).toMatchObject({ result: 'supported', statement: expect.stringMatching(/in its 48 h history/) });
+  });
+
   it('does not call flat memory a leak', () => {
     const flat = analyseRootCause({ ...base, series: [perMinute('ledger-api', 'memory_mb', 180, (m) => 1240 + wobble(m) * 3)] });
     const leak = flat.considered.find((h) => h.category === 'memory-leak' && !h.changeId);

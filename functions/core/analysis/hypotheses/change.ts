@@ -39,6 +39,7 @@ import {
   anomalyIds,
   callerSymptoms,
   categoryFromText,
+  historyId,
   isFailureSignal,
   namesIn,
   seriesId,
@@ -49,6 +50,7 @@ import {
   withoutServiceNames,
 } from './evidence.ts';
 import { LOAD_RISE_RATIO, atLimit, loadRise } from './latent-limit.ts';
+import { climbBegan } from './history.ts';
 
 /** The subjects of the change family: every change implemented in the window and deployed by now, in input order. */
 export const changesInWindow = (w: World): ChangeRequest[] => w.input.changes.filter((c) => c.state === 'implemented' && !(Date.parse(c.deployedAt) > Date.parse(w.input.now)));
@@ -88,6 +90,8 @@ export interface SlowBurn {
   readonly id: string;
   /** The deploy precedes the series: the climb is seen from the series' start, not from the deploy. */
   readonly sinceMinutes?: number;
+  /** ...and the history that dated the climb's start to the deploy (history.ts), when it was read. */
+  readonly historyId?: string;
 }
 
 /** A burn older than the series must climb this steadily (τ), for this long, by this much (cf. resource-leak.ts). */
@@ -98,8 +102,10 @@ const UNSEEN_START_GROWTH = 1.03;
 /**
  * A slow burn that began before the series does (a leak deployed a day ago, read through a look-back of hours):
  * the deploy precedes the first point, the changed service's memory climbs without pause from that point to the
- * onset, and no later change to the service was deployed before the onset — so nothing but this deploy can have
- * started it. The growth over the look-back is small next to the level, so steadiness, not a factor, tells it.
+ * onset, and no later change to the service was deployed before the onset. The growth over the look-back is small
+ * next to the level, so steadiness, not a factor, tells it. Where the root-cause agent read the memory's longer
+ * history (history.ts), the climb must have begun there at the deploy; without it, nothing but this deploy can
+ * have started it.
  */
 const olderThanTheSeries = (w: World, change: ChangeRequest, deployed: number, end: number): SlowBurn | undefined => {
   const series = seriesOf(w, change.service, METRICS.memory);
@@ -108,13 +114,30 @@ const olderThanTheSeries = (w: World, change: ChangeRequest, deployed: number, e
   if (later) return undefined;
   const points = series.points.filter((p) => Date.parse(p.t) <= end);
   if (points.length < 5) return undefined;
+  const since = climbBegan(w, change.service, METRICS.memory, { ...series, points }, end);
+  if (since.history && typeof since.at === 'number') {
+    // The history shows the climb: it began at this deploy and climbed steadily from there to the onset.
+    const begun = since.at;
+    if (Math.abs(begun - deployed) > since.toleranceMs) return undefined;
+    const climb = since.history.points.filter((p) => Date.parse(p.t) >= begun && Date.parse(p.t) <= end).map((p) => p.v);
+    const grown = growthOver(climb);
+    if (climb.length < 5 || trendTau(climb) < UNSEEN_START_TAU || grown < HISTORY_CLIMB_GROWTH) return undefined;
+    return { metric: METRICS.memory, growth: grown, id: seriesId(series), sinceMinutes: Math.round((end - begun) / MINUTE_MS), historyId: historyId(since.history) };
+  }
   const minutes = (Date.parse(points[points.length - 1].t) - Date.parse(points[0].t)) / MINUTE_MS;
   const v = points.map((p) => p.v);
-  const fifth = Math.max(1, Math.floor(v.length / 5));
-  const growth = median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
+  const growth = growthOver(v);
   if (minutes < UNSEEN_START_MIN_MINUTES || trendTau(v) < UNSEEN_START_TAU || growth < UNSEEN_START_GROWTH) return undefined;
   return { metric: METRICS.memory, growth, id: seriesId(series), sinceMinutes: Math.round(minutes) };
 };
+
+/** Median of the last fifth over the median of the first fifth. */
+const growthOver = (v: readonly number[]): number => {
+  const fifth = Math.max(1, Math.floor(v.length / 5));
+  return median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
+};
+/** A climb the history shows from its start must have grown this much by the onset (as a slow burn seen whole). */
+const HISTORY_CLIMB_GROWTH = 1.2;
 
 /**
  * A slow burn: a metric of the changed service climbs steadily from the deploy to the onset (a leak, a creeping
@@ -212,7 +235,9 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
   const timeCheck: Check = burn
     ? {
         verdict: 'supported',
-        reason: burn.sinceMinutes
+        reason: burn.historyId
+          ? `slow burn older than the series: ${burn.metric} of ${change.service} began to climb ${burn.sinceMinutes} min before the onset in its longer history, when ${change.id} was deployed (×${burn.growth.toFixed(2)} through the series read)`
+          : burn.sinceMinutes
           ? `slow burn older than the series: ${burn.metric} of ${change.service} climbs without pause through all ${burn.sinceMinutes} min read before the onset (×${burn.growth.toFixed(2)}), and ${change.id}, ${Math.round(time.lagMinutes!)} min before the onset, is the last change to it`
           : `slow burn: ${burn.metric} of ${change.service} climbs steadily from the deploy (×${burn.growth.toFixed(2)} by the onset, ${Math.round(time.lagMinutes!)} min later)`,
       }
@@ -225,11 +250,12 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
   // evidence; an onset that follows a deploy by half an hour with nothing building up in between is merely not
   // excluded, and so is a latent code path.
   // A burn whose start the series does not show is timed by elimination (the last change to the service), not seen.
-  const timingWeight = burn?.sinceMinutes ? 1.5 : burn || latent ? 2 : (late && time.verdict === 'supported') || dormant ? LATE_TIMING_WEIGHT : 1.5;
+  // A start the history dates to the deploy is seen, at a coarser grain.
+  const timingWeight = burn?.sinceMinutes && !burn.historyId ? 1.5 : burn || latent ? 2 : (late && time.verdict === 'supported') || dormant ? LATE_TIMING_WEIGHT : 1.5;
   const timing = pick(timeCheck.verdict, withReason(`the anomaly on ${target} starts after ${change.id} was deployed, within ${MAX_PLAUSIBLE_LAG_MINUTES} min, as a slow burn, when the load reaches a limit it lowered, or as a latent code path`, timeCheck), timingWeight, [
     id,
     ...anomalyIds(w, target),
-    ...(burn ? [burn.id] : []),
+    ...(burn ? [burn.id, ...(burn.historyId ? [burn.historyId] : [])] : []),
     ...(latent ? [latent.id, ...saturated!.evidenceIds] : []),
     ...(dormant ? templateIds(dormant.errors) : []),
   ], {

@@ -13,7 +13,8 @@
  */
 import type { Check } from '../changes.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
-import { MINUTE_MS, type World, anomalyIds, seriesId, seriesOf, templateIds } from './evidence.ts';
+import { MINUTE_MS, type World, anomalyIds, historyId, seriesId, seriesOf, templateIds } from './evidence.ts';
+import { climbBegan } from './history.ts';
 import { originPrediction } from './origin-prediction.ts';
 import {
   CLIMB_WINDOW_MINUTES,
@@ -21,7 +22,6 @@ import {
   fmtNumber,
   fmtTime,
   limitReachedAtOnset,
-  riseStart,
   servicesWithMetric,
   shapeOfRise,
   templatesSaying,
@@ -56,7 +56,9 @@ export const testDiskExhaustion = (w: World, service: string): Candidate | undef
   const end = reach.at ?? Date.parse(w.onsetOf(service) ?? '');
   const window = Number.isNaN(end) ? valuesBetween(disk) : valuesBetween(disk, end - CLIMB_WINDOW_MINUTES * MINUTE_MS, end);
   const rise = shapeOfRise(window);
-  const began = Number.isNaN(end) ? undefined : riseStart({ ...disk, points: pointsBetween(disk, end - 6 * 60 * MINUTE_MS) }, end);
+  // Where the climb began: in the series read, or — already climbing as they begin — in the longer history (history.ts).
+  const since = Number.isNaN(end) ? undefined : climbBegan(w, service, RESOURCE_METRICS.diskUsedPct, { ...disk, points: pointsBetween(disk, end - 6 * 60 * MINUTE_MS) }, end);
+  const began = since?.at;
   let fill: Check;
   if (window.length < 3) fill = { verdict: 'inconclusive', reason: 'too few readings before it was full' };
   else if (window[0] >= DISK_FULL_PCT) fill = { verdict: 'refuted', reason: `it was already ${fmtNumber(window[0])} % used ${CLIMB_WINDOW_MINUTES} min before: full all along, not filling at the onset` };
@@ -73,13 +75,14 @@ export const testDiskExhaustion = (w: World, service: string): Candidate | undef
 
   // A change deployed where the fill began is its culprit (the mechanism stays this resource): the hypothesis names
   // it, and a rollback undoes it. Otherwise no change to the service may explain it better.
-  const starter = changeThatStarted(w, service, began);
+  const starter = changeThatStarted(w, service, began, since?.toleranceMs);
   const culprit = starter
     ? pick('supported', `the fill of ${service} began at a change — ${starter.id} ("${starter.title}") was deployed at ${fmtTime(Date.parse(starter.deployedAt))}, when it began (${fmtTime(began as number)})`, 1, [
         `change:${starter.id}`,
         seriesId(disk),
+        ...(since?.history ? [historyId(since.history)] : []),
       ])
-    : noChangeExplains(w, service, { movedAt: began, what: 'its disk' });
+    : noChangeExplains(w, service, { movedAt: began, toleranceMs: since?.toleranceMs, what: 'its disk' });
   const how = fill.verdict === 'supported' ? (rise.shape === 'step' ? ', in a step' : ', filling steadily') : '';
   return {
     kind: 'disk-exhaustion',

@@ -29,6 +29,11 @@ export interface RootCauseInput {
   readonly traces: readonly Trace[];
   /** Series of the anomalous services (throughput, cpu, memory, db pool), from before the onset until now. */
   readonly series: readonly MetricSeries[];
+  /**
+   * Coarse, longer series of a level that was already climbing where `series` begin (a leak deployed yesterday):
+   * where that climb began lies further back (history.ts; the root-cause agent reads them when it sees one).
+   */
+  readonly history?: readonly MetricSeries[];
   readonly similar?: SimilarOutput;
   /** Tools that failed (`gap:<tool>` ids): reported as missing evidence. */
   readonly gaps?: readonly string[];
@@ -297,6 +302,10 @@ export const templateIds = (templates: readonly Template[]): string[] => templat
 export const seriesOf = (w: World, service: string, metric: string): MetricSeries | undefined =>
   w.input.series.find((s) => s.service === service && s.metric === metric && s.points.length > 0);
 export const seriesId = (s: MetricSeries) => `metric:${s.service}:${s.metric}`;
+/** The coarse look-back of a service's metric (`RootCauseInput.history`), if it was read. */
+export const historyOf = (w: World, service: string, metric: string): MetricSeries | undefined =>
+  w.input.history?.find((s) => s.service === service && s.metric === metric && s.points.length > 0);
+export const historyId = (s: MetricSeries) => `history:${s.service}:${s.metric}`;
 export const topologyIds = (w: World, ...services: string[]) => (w.topologyKnown ? services.filter((s) => w.graph.tiers.has(s)).map((s) => `topology:${s}`) : []);
 
 export const withoutServiceNames = (w: World, text: string): string => {

@@ -12,7 +12,8 @@
  */
 import type { Check } from '../changes.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
-import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, seriesId, seriesOf, templateIds } from './evidence.ts';
+import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, historyId, seriesId, seriesOf, templateIds } from './evidence.ts';
+import { climbBegan } from './history.ts';
 import { originPrediction } from './origin-prediction.ts';
 import {
   RESOURCE_METRICS,
@@ -24,7 +25,6 @@ import {
   noChangeExplains,
   onsetMsOf,
   pointsBetween,
-  riseStart,
   servicesWithMetric,
   shapeOfRise,
   templatesSaying,
@@ -75,7 +75,9 @@ export const testFdExhaustion = (w: World, service: string): Candidate | undefin
   const window = Number.isNaN(end) ? valuesBetween(open) : valuesBetween(open, end - FD_LEAK_WINDOW_MINUTES * MINUTE_MS, end);
   const rise = shapeOfRise(window, STEADY_TREND_TAU);
   const growth = window.length > 0 && window[0] > 0 ? Math.max(...window) / window[0] : Number.NaN;
-  const began = Number.isNaN(end) ? undefined : riseStart({ ...open, points: pointsBetween(open, end - 6 * 60 * MINUTE_MS) }, end);
+  // Where the climb began: in the series read, or — already climbing as they begin — in the longer history (history.ts).
+  const since = Number.isNaN(end) ? undefined : climbBegan(w, service, RESOURCE_METRICS.openFds, { ...open, points: pointsBetween(open, end - 6 * 60 * MINUTE_MS) }, end);
+  const began = since?.at;
   let leak: Check;
   if (window.length < 3) leak = { verdict: 'inconclusive', reason: 'too few readings before the onset' };
   // A steady climb first: a leak that reaches the limit ends with one jump to it (readings capped there), which can
@@ -105,13 +107,14 @@ export const testFdExhaustion = (w: World, service: string): Candidate | undefin
   });
   // A change deployed where the climb began is its culprit (the mechanism stays this resource): the hypothesis names
   // it, and a rollback undoes it. Otherwise no change to the service may explain it better.
-  const starter = changeThatStarted(w, service, began);
+  const starter = changeThatStarted(w, service, began, since?.toleranceMs);
   const culprit = starter
     ? pick('supported', `the climb of ${service} began at a change — ${starter.id} ("${starter.title}") was deployed at ${fmtTime(Date.parse(starter.deployedAt))}, when it began (${fmtTime(began as number)})`, 1, [
         `change:${starter.id}`,
         seriesId(open),
+        ...(since?.history ? [historyId(since.history)] : []),
       ])
-    : noChangeExplains(w, service, { movedAt: began, what: 'its open descriptors' });
+    : noChangeExplains(w, service, { movedAt: began, toleranceMs: since?.toleranceMs, what: 'its open descriptors' });
   return {
     kind: 'fd-exhaustion',
     summary: `File descriptors of ${service} exhausted${leak.verdict === 'supported' ? ' by a leak' : ''}: new connections and files fail with "Too many open files"${starter ? `; the climb began at ${starter.id}` : ''}`,

@@ -113,7 +113,7 @@ export const STARTED_AT_DEPLOY_MINUTES = 15;
 export const noChangeExplains = (
   w: World,
   service: string,
-  opts: { movedAt?: number | 'before-series'; what?: string; timing?: boolean; refutes?: (c: ChangeRequest) => string | undefined; onset?: string; decisive?: boolean } = {},
+  opts: { movedAt?: number | 'before-series'; toleranceMs?: number; what?: string; timing?: boolean; refutes?: (c: ChangeRequest) => string | undefined; onset?: string; decisive?: boolean } = {},
 ): TestedPrediction => {
   const onset = opts.onset ?? w.onsetOf(service);
   const onsetMs = Date.parse(onset ?? '');
@@ -124,7 +124,7 @@ export const noChangeExplains = (
       const special = opts.refutes?.(c);
       if (special) return { c, why: special };
       const deployed = Date.parse(c.deployedAt);
-      if (typeof opts.movedAt === 'number' && !Number.isNaN(opts.movedAt) && Math.abs(opts.movedAt - deployed) <= STARTED_AT_DEPLOY_MINUTES * MINUTE_MS)
+      if (typeof opts.movedAt === 'number' && !Number.isNaN(opts.movedAt) && Math.abs(opts.movedAt - deployed) <= (opts.toleranceMs ?? STARTED_AT_DEPLOY_MINUTES * MINUTE_MS))
         return { c, why: `${c.id} was deployed at ${fmtTime(deployed)}, when ${opts.what ?? 'the resource'} began to move (${fmtTime(opts.movedAt)})` };
       if (!timing) return undefined;
       const time = timeAlignment(c.deployedAt, onset, MAX_PLAUSIBLE_LAG_MINUTES, w.onsetSpreadOf(service));
@@ -147,14 +147,15 @@ export const noChangeExplains = (
 };
 
 /**
- * The change to `service` deployed where its resource began to move (within `STARTED_AT_DEPLOY_MINUTES` of
- * `movedAt`), if one was: a change that started a disk's fill or a descriptor climb (a log level raised to DEBUG, a
- * release that never closes its sockets) is the culprit of the exhaustion, whose mechanism is still the resource.
+ * The change to `service` deployed where its resource began to move (within `toleranceMs`, by default
+ * `STARTED_AT_DEPLOY_MINUTES`, of `movedAt`), if one was: a change that started a disk's fill or a descriptor climb (a
+ * log level raised to DEBUG, a release that never closes its sockets) is the culprit of the exhaustion, whose
+ * mechanism is still the resource.
  */
-export const changeThatStarted = (w: World, service: string, movedAt: number | 'before-series' | undefined): ChangeRequest | undefined => {
+export const changeThatStarted = (w: World, service: string, movedAt: number | 'before-series' | undefined, toleranceMs = STARTED_AT_DEPLOY_MINUTES * MINUTE_MS): ChangeRequest | undefined => {
   if (typeof movedAt !== 'number' || Number.isNaN(movedAt)) return undefined;
   return w.input.changes
-    .filter((c) => c.service === service && c.state === 'implemented' && Math.abs(Date.parse(c.deployedAt) - movedAt) <= STARTED_AT_DEPLOY_MINUTES * MINUTE_MS)
+    .filter((c) => c.service === service && c.state === 'implemented' && Math.abs(Date.parse(c.deployedAt) - movedAt) <= toleranceMs)
     .sort((a, b) => Math.abs(Date.parse(a.deployedAt) - movedAt) - Math.abs(Date.parse(b.deployedAt) - movedAt))[0];
 };
 

@@ -11,9 +11,11 @@ import { METRICS } from '../../tools/ports.ts';
 import type { Check } from '../changes.ts';
 import { median } from '../metrics.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
-import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, seriesId, seriesOf, templateIds, trendTau } from './evidence.ts';
+import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, historyId, seriesId, seriesOf, templateIds, trendTau } from './evidence.ts';
+import { HISTORY_LOOKBACK_HOURS, climbBegan } from './history.ts';
 import { originPrediction } from './origin-prediction.ts';
 import { changesInWindow, slowBurn } from './change.ts';
+import { CHANGE_EXPLAINS_WEIGHT } from './resource-evidence.ts';
 
 /** A leak: memory climbs steadily (Kendall's tau ≥ STEADY_TREND_TAU) and by at least this factor. */
 const LEAK_GROWTH = 1.2;
@@ -46,6 +48,10 @@ export const testResourceLeak = (w: World, service: string): Candidate => {
   const longPoints = (mem?.points ?? []).filter((p) => Number.isNaN(onset) || Date.parse(p.t) <= onset);
   const longMinutes = longPoints.length > 1 ? (Date.parse(longPoints[longPoints.length - 1].t) - Date.parse(longPoints[0].t)) / MINUTE_MS : 0;
   const oom = w.input.templates.filter((t) => t.service === service && MEMORY_PRESSURE_TEXT.test(t.template));
+  // A climb older than the series: where the agent read the memory's longer history (history.ts), it shows the climb whole.
+  const end = Number.isNaN(onset) ? Number.NaN : onset;
+  const history = mem && !Number.isNaN(end) ? climbBegan(w, service, METRICS.memory, { ...mem, points: longPoints }, end) : undefined;
+  const historyClimb = history?.history && typeof history.at === 'number' ? history.history.points.filter((p) => Date.parse(p.t) >= (history.at as number) && Date.parse(p.t) <= end).map((p) => p.v) : [];
   let grow: Check;
   if (points.length < 5) grow = { verdict: 'inconclusive', reason: 'no memory series' };
   else {
@@ -58,10 +64,12 @@ export const testResourceLeak = (w: World, service: string): Candidate => {
     if (tau >= STEADY_TREND_TAU && growth >= LEAK_GROWTH) grow = { verdict: 'supported', reason: `memory climbs steadily (trend τ ${tau.toFixed(2)}), ×${growth.toFixed(2)} in ${LEAK_WINDOW_MINUTES} min` };
     else if (longMinutes >= SLOW_LEAK_MIN_MINUTES && longTau >= SLOW_LEAK_TAU && longGrowth >= SLOW_LEAK_GROWTH && oom.length > 0) {
       grow = { verdict: 'supported', reason: `memory climbs without pause over the ${Math.round(longMinutes)} min before the onset (τ ${longTau.toFixed(2)}, ×${longGrowth.toFixed(2)}) and the runtime already struggles: a slow leak that began before the look-back` };
+    } else if (history && typeof history.at === 'number' && historyClimb.length >= 5 && trendTau(historyClimb) >= SLOW_LEAK_TAU && growthOf(historyClimb) >= LEAK_GROWTH) {
+      grow = { verdict: 'supported', reason: `memory has climbed since ${new Date(history.at).toISOString().slice(0, 16)}Z in its ${HISTORY_LOOKBACK_HOURS} h history (τ ${trendTau(historyClimb).toFixed(2)}, ×${growthOf(historyClimb).toFixed(2)}): a slow leak that began before the look-back` };
     } else if ((growth < FLAT_GROWTH || tau < FLAT_TAU) && !(longTau >= SLOW_LEAK_TAU && longGrowth >= SLOW_LEAK_GROWTH)) grow = { verdict: 'refuted', reason: `memory is not climbing (τ ${tau.toFixed(2)}, ×${growth.toFixed(2)})` };
     else grow = { verdict: 'inconclusive', reason: `memory grew ×${growth.toFixed(2)} (τ ${tau.toFixed(2)}) in ${LEAK_WINDOW_MINUTES} min, ×${longGrowth.toFixed(2)} (τ ${longTau.toFixed(2)}) over ${Math.round(longMinutes)} min: not enough for a leak` };
   }
-  const growth = pick(grow.verdict, withReason(`memory of ${service} grows monotonically`, grow), 2, [...(mem ? [seriesId(mem)] : []), ...anomalyIds(w, service, METRICS.memory)], {
+  const growth = pick(grow.verdict, withReason(`memory of ${service} grows monotonically`, grow), 2, [...(mem ? [seriesId(mem)] : []), ...(history?.history ? [historyId(history.history)] : []), ...anomalyIds(w, service, METRICS.memory)], {
     missing: mem ? undefined : `memory of ${service}`,
   });
   // A deploy of the service whose memory has climbed since it (a slow burn, change.ts) explains the leak and says
@@ -71,7 +79,7 @@ export const testResourceLeak = (w: World, service: string): Candidate => {
     .filter((c) => c.service === service && !(Date.parse(c.deployedAt) > Date.parse(start ?? '')))
     .find((c) => slowBurn(w, c, start)?.metric === METRICS.memory);
   const noChange = leakingSince
-    ? pick('refuted', `no change to ${service} started the climb — memory climbs from ${leakingSince.id}, deployed ${leakingSince.deployedAt} (tested separately)`, 1, [`change:${leakingSince.id}`, ...(mem ? [seriesId(mem)] : [])])
+    ? pick('refuted', `no change to ${service} started the climb — memory climbs from ${leakingSince.id}, deployed ${leakingSince.deployedAt} (tested separately)`, CHANGE_EXPLAINS_WEIGHT, [`change:${leakingSince.id}`, ...(mem ? [seriesId(mem)] : [])])
     : undefined;
   const oomP = pick(oom.length > 0 ? 'supported' : 'inconclusive', `errors in ${service} mention memory exhaustion — ${oom.length > 0 ? `"${oom[0].template}"` : 'none do'}`, 1, templateIds(oom));
   return {
