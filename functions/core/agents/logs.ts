@@ -61,7 +61,7 @@ export const logWindows = (startedAt: string, now: Date): { baselineFrom: number
   return { baselineFrom: incidentFrom - BASELINE_LENGTH_FACTOR * incidentMs, incidentFrom, to: Date.parse(windows.to) };
 };
 
-interface Counts {
+export interface Counts {
   readonly service: string;
   /** `<level>-<miner id>`, unique per service. */
   readonly id: string;
@@ -76,29 +76,28 @@ interface Counts {
   traceIds: Set<string>;
 }
 
-const analyse = async (ctx: AgentContext) => {
-  const { incident, scope, evidence, deps } = ctx;
-  const bounds = logWindows(incident.startedAt, deps.clock());
-  const incidentFrom = new Date(bounds.incidentFrom).toISOString();
-  const windowEnd = new Date(bounds.to).toISOString();
-  const incidentMs = Math.max(MINUTE, bounds.to - bounds.incidentFrom);
-  const baselineFrom = new Date(bounds.baselineFrom).toISOString();
-  const baselineMs = BASELINE_LENGTH_FACTOR * incidentMs;
+/** One mined template of a service: its text, counts per window and status against the baseline. */
+export interface MinedTemplate {
+  readonly service: string;
+  readonly id: string;
+  readonly level: LogLine['level'];
+  readonly text: string;
+  readonly counts: Counts;
+  readonly status: TemplateStatus | 'unknown';
+}
 
-  // Services: the alert service and the same topology neighbourhood the impact agent examines. Not the impact
-  // agent's blast radius: the two run in parallel (on AWS truly so), and a result that depended on which one
-  // finished first would differ from run to run.
-  const nodes = (await evidence.call('telemetry', () => deps.tools.telemetry.getTopology({ ...scope, services: [incident.service] }))) ?? [];
-  const hood = topologyNeighbourhood(nodes, incident.service);
-  const services = hood.services;
-  const servicesFrom = nodes.length > 0 ? `${incident.service} and its topology neighbours` : `${incident.service} alone (topology unavailable)`;
-  if (nodes.length > 0)
-    evidence.add({ id: `topology:${incident.service}`, kind: 'topology', source: 'telemetry', summary: `${incident.service} is called by ${hood.callers.join(', ') || 'nothing known'} and calls ${hood.callees.join(', ') || 'nothing known'}`, data: { callers: hood.callers, callees: hood.callees } });
-
-  const query = { ...scope, services, minLevel: 'WARN' as const, limit: LINE_LIMIT };
-  const incidentLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: incidentFrom, to: windowEnd }));
-  const baselineLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: baselineFrom, to: incidentFrom }));
-
+/**
+ * Mines WARN+ lines of the incident and baseline windows into templates per service and level, and ranks them: new or
+ * spiking first, then by level, then by incident count; the first `max`. `baselineLines` undefined: the baseline could
+ * not be read (status 'unknown'). Also returns every template counted (for totals).
+ */
+export const mineTemplates = (
+  incidentLines: readonly LogLine[] | undefined,
+  baselineLines: readonly LogLine[] | undefined,
+  incidentMs: number,
+  baselineMs: number,
+  max = MAX_TEMPLATES,
+): { rows: MinedTemplate[]; counts: Counts[] } => {
   // One miner per service and level (a WARN and an ERROR of the same shape are different events), fed the
   // baseline lines first, then the incident's; the miner groups the whole batch (it needs every line to tell
   // constants from variables), so lines are counted per window once all are in. Template ids are
@@ -151,7 +150,35 @@ const analyse = async (ctx: AgentContext) => {
       return { service: c.service, id: c.id, level: c.level, text, counts: c, status };
     })
     .sort((a, b) => Number(b.status === 'new' || b.status === 'spiking') - Number(a.status === 'new' || a.status === 'spiking') || LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || b.counts.incident - a.counts.incident)
-    .slice(0, MAX_TEMPLATES);
+    .slice(0, max);
+  return { rows, counts };
+};
+
+const analyse = async (ctx: AgentContext) => {
+  const { incident, scope, evidence, deps } = ctx;
+  const bounds = logWindows(incident.startedAt, deps.clock());
+  const incidentFrom = new Date(bounds.incidentFrom).toISOString();
+  const windowEnd = new Date(bounds.to).toISOString();
+  const incidentMs = Math.max(MINUTE, bounds.to - bounds.incidentFrom);
+  const baselineFrom = new Date(bounds.baselineFrom).toISOString();
+  const baselineMs = BASELINE_LENGTH_FACTOR * incidentMs;
+
+  // Services: the alert service and the same topology neighbourhood the impact agent examines. Not the impact
+  // agent's blast radius: the two run in parallel (on AWS truly so), and a result that depended on which one
+  // finished first would differ from run to run.
+  const nodes = (await evidence.call('telemetry', () => deps.tools.telemetry.getTopology({ ...scope, services: [incident.service] }))) ?? [];
+  const hood = topologyNeighbourhood(nodes, incident.service);
+  const services = hood.services;
+  const servicesFrom = nodes.length > 0 ? `${incident.service} and its topology neighbours` : `${incident.service} alone (topology unavailable)`;
+  if (nodes.length > 0)
+    evidence.add({ id: `topology:${incident.service}`, kind: 'topology', source: 'telemetry', summary: `${incident.service} is called by ${hood.callers.join(', ') || 'nothing known'} and calls ${hood.callees.join(', ') || 'nothing known'}`, data: { callers: hood.callers, callees: hood.callees } });
+
+  const query = { ...scope, services, minLevel: 'WARN' as const, limit: LINE_LIMIT };
+  const incidentLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: incidentFrom, to: windowEnd }));
+  const baselineLines = await evidence.call('logs', () => deps.tools.logs.search({ ...query, from: baselineFrom, to: incidentFrom }));
+
+  const { rows, counts } = mineTemplates(incidentLines, baselineLines, incidentMs, baselineMs);
+  const baselineKnown = baselineLines !== undefined;
 
   const templates: LogAnalysisOutput['templates'] = rows.map((r) => {
     const evidenceId = evidence.add({

@@ -14,6 +14,9 @@ import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
 import { withCulprits } from '../analysis/hypotheses/culprit.ts';
 import { readOriginEvidence } from '../analysis/origin-evidence.ts';
 import { RESOURCE_METRICS } from '../analysis/hypotheses/resource-evidence.ts';
+import { MIN_ORIGIN_SHARE } from '../analysis/origin-hypotheses.ts';
+import { logWindows, mineTemplates } from './logs.ts';
+import { topologyNeighbourhood } from './impact.ts';
 import { HISTORY_LOOKBACK_HOURS, HISTORY_RESOLUTION_SECONDS, MAX_HISTORIES, climbingFromTheStart } from '../analysis/hypotheses/history.ts';
 import { toReadings, traceRecord } from '../recorded/readings.ts';
 import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type Trace } from '../tools/ports.ts';
@@ -36,6 +39,10 @@ export const SERIES_LOOKBACK_HOURS = 3;
 /** ...and at most this much (the change lookback plus the hour before the earliest change). */
 export const MAX_SERIES_LOOKBACK_HOURS = CHANGE_LOOKBACK_HOURS + 1;
 const TRACE_LIMIT = 50;
+/** At most this many services outside the logs agent's neighbourhood have their logs read, lines and templates kept. */
+const MAX_DEEP_LOG_SERVICES = 3;
+const DEEP_LOG_LINE_LIMIT = 2_000;
+const MAX_DEEP_TEMPLATES = 10;
 /**
  * Bytes of series readings a root-cause record keeps (`data.readings`, recorded/readings.ts), so `autopilot export`
  * can write the longer look-back this agent read (hours of a slow burn, the changed services) beside the impact
@@ -173,11 +180,40 @@ export const findRootCause =
         });
       }
 
+      // The logs agent reads the alert's neighbourhood (down two hops): a fault that starts deeper leaves its own
+      // errors unread there, and the callers' "call to X failed" lines are all that shows. Where the metric ranking
+      // places the degradation in services outside that neighbourhood, read their WARN+ lines in the same windows.
+      const origins = readOriginEvidence(impact.evidence, incident.service);
+      const covered = new Set(topologyNeighbourhood(topology, incident.service).services);
+      const tiers = new Map(topology.map((n) => [n.name, n.tier]));
+      const deep = (origins?.ranked ?? [])
+        .filter((r) => r.score >= MIN_ORIGIN_SHARE && !covered.has(r.service) && tiers.get(r.service) !== 'external')
+        .map((r) => r.service)
+        .slice(0, MAX_DEEP_LOG_SERVICES);
+      const deepTemplates: LogAnalysisOutput['templates'] = [];
+      if (deep.length > 0 && topology.length > 0) {
+        const w = logWindows(incident.startedAt, deps.clock());
+        const query = { ...scope, services: deep, minLevel: 'WARN' as const, limit: DEEP_LOG_LINE_LIMIT };
+        const during = await evidence.call('logs.search', () => deps.tools.logs.search({ ...query, from: iso(w.incidentFrom), to: iso(w.to) }));
+        const before = during === undefined ? undefined : await evidence.call('logs.search', () => deps.tools.logs.search({ ...query, from: iso(w.baselineFrom), to: iso(w.incidentFrom) }));
+        const { rows } = mineTemplates(during, before, Math.max(MINUTE_MS, w.to - w.incidentFrom), w.incidentFrom - w.baselineFrom, MAX_DEEP_TEMPLATES);
+        for (const r of rows) {
+          const id = evidence.add({
+            id: `log-template:${r.service}:${r.id}`,
+            kind: 'log',
+            source: 'logs',
+            summary: `${r.service} ${r.level} "${r.text}" ×${r.counts.incident} since ${r.counts.first} (${r.status}, ${r.counts.baseline} in the baseline window; read for the root cause: ${r.service} is outside the logs agent's neighbourhood)`,
+            data: { service: r.service, template: r.text, level: r.level, count: r.counts.incident, baselineCount: r.counts.baseline, status: r.status, firstSeen: r.counts.first, lastSeen: r.counts.last, example: r.counts.example, traceIds: [...r.counts.traceIds] },
+          });
+          deepTemplates.push({ id: r.id, template: r.text, service: r.service, level: r.level, count: r.counts.incident, firstSeen: r.counts.first!, lastSeen: r.counts.last!, novel: r.status === 'new' || r.status === 'spiking', evidenceIds: [id] });
+        }
+      }
+
       const offline = analyseRootCause({
         incident: { service: incident.service, startedAt: incident.startedAt },
         anomalies: impact.output.anomalies,
         onset: impact.output.onset,
-        templates: logs?.output.templates ?? [],
+        templates: [...(logs?.output.templates ?? []), ...deepTemplates],
         changes,
         topology,
         traces,
@@ -186,7 +222,7 @@ export const findRootCause =
         similar: similar?.output,
         gaps: evidence.items.filter((e) => e.kind === 'gap').map((e) => e.id),
         // Where the impact agent traced the alert's degradation to, along the call graph.
-        origins: readOriginEvidence(impact.evidence, incident.service),
+        origins,
         now: iso(now),
       });
       return {

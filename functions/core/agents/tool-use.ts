@@ -21,8 +21,8 @@ export const TOOL_USE = {
   'analyze-logs': { telemetry: ['getTopology'], logs: ['search'] },
   // On-call and owners of the affected services (triage.ts).
   triage: { oncall: ['getOnCall', 'getOwnership'] },
-  // Topology, recent changes, error traces and metrics of the suspects (rootcause.ts).
-  'find-root-cause': { telemetry: ['getTopology', 'getTraces', 'queryMetrics'], changes: ['listChanges'] },
+  // Topology, recent changes, error traces and metrics of the suspects, logs of origins beyond the logs agent's reach (rootcause.ts).
+  'find-root-cause': { telemetry: ['getTopology', 'getTraces', 'queryMetrics'], changes: ['listChanges'], logs: ['search'] },
   // Plans from the earlier agents' records only (plan.ts).
   'plan-mitigation': {},
   'request-approval': {},

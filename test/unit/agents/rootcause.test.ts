@@ -171,6 +171,51 @@ describe('findRootCause', () => {
     expect(queries.some((q) => q.resolutionSeconds === 300)).toBe(false);
   });
 
+  it("reads the logs of an origin beyond the logs agent's neighbourhood, and only of that one", async () => {
+    // checkout-service → a → b → c → ledger-db: the logs agent reads two hops down; the metric ranking places the
+    // degradation in c (3 hops) and ledger-db (4 hops, a database, logs too), and a little in a (read already).
+    const chain: ServiceNode[] = [
+      { name: 'checkout-service', tier: 'frontend', calls: ['a'] },
+      { name: 'a', tier: 'backend', calls: ['b'] },
+      { name: 'b', tier: 'backend', calls: ['c'] },
+      { name: 'c', tier: 'backend', calls: ['ledger-db', 'stripe-api'] },
+      { name: 'ledger-db', tier: 'database', calls: [] },
+      { name: 'stripe-api', tier: 'external', calls: [] },
+    ];
+    const searches: { services: readonly string[]; from: string; to: string }[] = [];
+    const deps = fakeDeps({
+      tools: {
+        telemetry: { getTopology: async () => chain },
+        logs: {
+          search: async (q) => {
+            searches.push(q);
+            // c logs its own new error in the incident window only.
+            return Date.parse(q.to) > Date.parse(T('12:05'))
+              ? Array.from({ length: 12 }, (_, i) => ({ timestamp: T(`12:1${i % 10}`), service: 'c', level: 'ERROR' as const, message: `request ${i} failed: NullPointerException at LedgerClient.post` }))
+              : [];
+          },
+        },
+      },
+    });
+    const incidentId = await seedIncident(deps);
+    const strongest = { family: 'errors' as const, metric: 'error_rate_pct', baseline: 0.2, level: 30, z: 90, p: 1 };
+    await seedAgentRecord(deps, incidentId, 'impact', { ...impact, blastRadius: ['checkout-service', 'c'] }, [
+      { id: 'origins:checkout-service', kind: 'metric', source: 'telemetry', summary: 'ranking', data: { alertService: 'checkout-service', familyWeights: { latency: 0.5, errors: 0.5 }, walked: 6, withoutData: 0, alertStrength: 1, ranked: 4 } },
+      { id: 'origins:checkout-service#1', kind: 'metric', source: 'telemetry', summary: 'c', data: { service: 'c', score: 0.7, depth: 3, strongest, explainedBy: [] } },
+      { id: 'origins:checkout-service#2', kind: 'metric', source: 'telemetry', summary: 'db', data: { service: 'ledger-db', score: 0.2, depth: 4, explainedBy: [] } },
+      { id: 'origins:checkout-service#3', kind: 'metric', source: 'telemetry', summary: 'stripe', data: { service: 'stripe-api', score: 0.06, depth: 4, explainedBy: [] } },
+      { id: 'origins:checkout-service#4', kind: 'metric', source: 'telemetry', summary: 'a', data: { service: 'a', score: 0.04, depth: 1, explainedBy: [] } },
+      { id: 'metric:c:error_rate_pct', kind: 'metric', source: 'telemetry', summary: 'c errors up' },
+    ]);
+    await findRootCause(deps)({ incidentId });
+    // The third-party endpoint has no logs of ours; a and b were read by the logs agent.
+    expect(searches.map((q) => q.services)).toEqual([['c', 'ledger-db'], ['c', 'ledger-db']]);
+    const record = await deps.store.getAgentRecord(incidentId, 'rootcause');
+    const read = record?.evidence.filter((e) => e.id.startsWith('log-template:c:'));
+    expect(read).toHaveLength(1);
+    expect(read?.[0]).toMatchObject({ data: { status: 'new', template: expect.stringContaining('NullPointerException') } });
+  });
+
   it('fails with EarlierAgentMissing when the impact agent has not run', async () => {
     const deps = fakeDeps();
     const incidentId = await seedIncident(deps);
