@@ -214,6 +214,41 @@ describe('unit: an older deploy whose code path fires long after it, beside a ne
   });
 });
 
+describe('unit: the last change to the failing service, when nothing else decides', () => {
+  // quotes-service slows down (p99 only: no error lines, no traces) 90 min after its deploy; web changed at the onset.
+  const topology: ServiceNode[] = [
+    { name: 'web', tier: 'frontend', calls: ['quotes-service'] },
+    { name: 'quotes-service', tier: 'backend', calls: [] },
+  ];
+  const input = (extra: ChangeRequest[] = []): RootCauseInput => ({
+    incident: { service: 'web', startedAt: at(-5) },
+    anomalies: [anomaly('web', 'latency_p99_ms', 200, 1400, -5, 40), anomaly('quotes-service', 'latency_p99_ms', 120, 1300, -5, 60)],
+    templates: [],
+    changes: [change('CHG-OLD', 'quotes-service', -95, 'deploy', 'quotes: faster list endpoint'), change('CHG-NEW', 'web', -6, 'deploy', 'web: new footer'), ...extra],
+    topology,
+    traces: [],
+    series: [],
+    now: at(0),
+  });
+  const elimination = (h: { predictions: { statement: string; result: string }[] } | undefined) => h?.predictions.find((p) => /is the last change to/.test(p.statement));
+
+  it('names it as a weak suspect, above no suspect at all', () => {
+    const out = analyseRootCause(input());
+    const old = out.considered.find((h) => h.changeId === 'CHG-OLD');
+    expect(elimination(old)).toMatchObject({ result: 'supported' });
+    expect(old?.predictions[0].result).toBe('inconclusive');
+    expect(old?.confidence).toBeGreaterThanOrEqual(0.5);
+    expect(old?.confidence).toBeLessThan(0.7);
+  });
+
+  it('does not when the service changed again since, or the deploy is older than a dormant fault may lie', () => {
+    const since = analyseRootCause(input([change('CHG-MID', 'quotes-service', -40, 'config', 'Set quotes.page-size to 50 on quotes-service', 'Bigger pages.')]));
+    expect(elimination(since.considered.find((h) => h.changeId === 'CHG-OLD'))).toBeUndefined();
+    const ancient = analyseRootCause({ ...input(), changes: [change('CHG-OLD', 'quotes-service', -8 * 60, 'deploy', 'quotes: faster list endpoint')] });
+    expect(elimination(ancient.considered.find((h) => h.changeId === 'CHG-OLD'))).toBeUndefined();
+  });
+});
+
 describe('unit: a leak that began before the look-back', () => {
   // ledger-api leaks since a deploy 20 h ago: over the 3 h read before the onset its memory climbs only ×1.07 but
   // without pause, and the JVM already spends its time in full GCs.

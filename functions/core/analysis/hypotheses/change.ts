@@ -359,6 +359,13 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
   }
   const mechanism = atIt ? [pick(atIt.verdict, withReason(`${change.service} fails at a limit ${change.id} lowered`, atIt), 1.5, [id, ...(saturated?.evidenceIds ?? [])])] : [];
 
+  // 6. elimination: when nothing decided the timing (beyond a plausible lag, nothing building up, no latent code path
+  //    seen), the last change to the service where the fault starts — deployed within MAX_DORMANT_MINUTES, nothing
+  //    changed on it since — is the suspect a person checks first. Weak evidence, and only ever for: a location-only
+  //    reading of the same failure (origin-hypotheses.ts) says less.
+  const lastChange = time.verdict === 'inconclusive' && !burn && !latent && !dormant && place.verdict === 'supported' ? lastChangeToOrigin(w, change, onset) : undefined;
+  const elimination = lastChange ? [pick('supported', `${change.id} is the last change to ${change.service}, where the fault starts — ${lastChange}`, LAST_CHANGE_WEIGHT, [id, ...anomalyIds(w, change.service)])] : [];
+
   const what = change.configChange
     ? `${change.configChange.param} ${change.configChange.old} → ${change.configChange.new}`
     : change.version
@@ -377,8 +384,26 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
       limitReached: saturated?.fromMetrics ? saturated.reason : undefined,
     }),
     changeId: change.id,
-    predictions: [timing, locality, semantic, novelty, ...mechanism],
+    predictions: [timing, locality, semantic, novelty, ...mechanism, ...elimination],
   };
+};
+
+/** Weight of being the last change to the failing service (see testChange, 6): less than any direct evidence. */
+const LAST_CHANGE_WEIGHT = 0.75;
+
+/**
+ * Why `change` is the last suspect standing on its service: its service is an origin of the failure, it was deployed
+ * beyond a plausible lag but within `MAX_DORMANT_MINUTES` of the onset, and no other change to the service landed
+ * between it and the onset. Undefined otherwise.
+ */
+const lastChangeToOrigin = (w: World, change: ChangeRequest, onset: string | undefined): string | undefined => {
+  const deployed = Date.parse(change.deployedAt);
+  const start = Date.parse(onset ?? '');
+  if (Number.isNaN(deployed) || Number.isNaN(start) || !w.origins.has(change.service)) return undefined;
+  const lag = (start - deployed) / MINUTE_MS;
+  if (lag <= MAX_PLAUSIBLE_LAG_MINUTES || lag > MAX_DORMANT_MINUTES) return undefined;
+  const later = w.input.changes.some((c) => c.id !== change.id && c.service === change.service && c.state === 'implemented' && Date.parse(c.deployedAt) > deployed && Date.parse(c.deployedAt) <= start);
+  return later ? undefined : `deployed ${Math.round(lag)} min before the onset, nothing changed on it since, and it fails with none of its dependencies failing`;
 };
 
 /**
