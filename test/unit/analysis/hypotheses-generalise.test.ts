@@ -167,6 +167,44 @@ describe('unit: a change that floods a dependency is not a traffic surge', () =>
   });
 });
 
+describe('unit: a deploy upstream of the flooding one floods nothing', () => {
+  // portal → orders-api → orders-db: orders-api's deploy (a cache that stopped hitting) multiplies its queries;
+  // portal deployed in the same minutes, and its own calls into orders-api stayed flat.
+  const topology: ServiceNode[] = [
+    { name: 'portal', tier: 'frontend', calls: ['orders-api'] },
+    { name: 'orders-api', tier: 'backend', calls: ['orders-db'] },
+    { name: 'orders-db', tier: 'database', calls: [] },
+  ];
+  const input = (ordersApiCalls: (m: number) => number): RootCauseInput => ({
+    incident: { service: 'portal', startedAt: at(-10) },
+    anomalies: [anomaly('orders-db', 'cpu_pct', 40, 100, -12), anomaly('orders-api', 'latency_p99_ms', 90, 2000, -11), anomaly('portal', 'latency_p99_ms', 150, 2300, -11)],
+    onset: at(-12),
+    templates: [],
+    changes: [deploy('CHG-PORTAL', 'portal', -16, 'portal: new banner'), deploy('CHG-ORDERS', 'orders-api', -15, 'orders: read through the new repository layer')],
+    topology,
+    traces: [],
+    series: [
+      perMinute('orders-db', 'throughput_rps', 90, (m) => (m >= -15 ? 4000 : 1000)),
+      perMinute('orders-api', 'throughput_rps', 90, ordersApiCalls),
+      perMinute('portal', 'throughput_rps', 90, () => 200),
+    ],
+    now: at(0),
+  });
+  const floods = (h: { predictions: { statement: string; result: string }[] } | undefined) => h?.predictions.some((p) => p.result === 'supported' && /multiplies its calls/.test(p.statement));
+
+  it('credits the flood to the service whose calls rose, not to the one above it whose calls into it stayed flat', () => {
+    const out = analyseRootCause(input(() => 200));
+    expect(floods(out.considered.find((h) => h.changeId === 'CHG-ORDERS'))).toBe(true);
+    expect(floods(out.considered.find((h) => h.changeId === 'CHG-PORTAL'))).toBe(false);
+    expect(out.rootCauses[0].changeId).toBe('CHG-ORDERS');
+  });
+
+  it('credits the upstream deploy when its own calls into the next hop jumped too (a retry storm from the top)', () => {
+    const out = analyseRootCause(input((m) => (m >= -16 ? 800 : 200)));
+    expect(floods(out.considered.find((h) => h.changeId === 'CHG-PORTAL'))).toBe(true);
+  });
+});
+
 describe('unit: slow burn dated by rate, not by steadiness', () => {
   const topology: ServiceNode[] = [{ name: 'session-service', tier: 'backend', calls: [] }];
   // Memory wanders slowly (±2 %, perfectly monotone over the hour before the deploy) then climbs 0.6 %/min.

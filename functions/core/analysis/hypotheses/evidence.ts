@@ -364,6 +364,14 @@ export const amplification = (w: World, change: ChangeRequest, target: string): 
   const dep = ratioAcross(seriesOf(w, target, METRICS.throughput), at);
   const own = ratioAcross(seriesOf(w, change.service, METRICS.throughput), at);
   if (dep === undefined || own === undefined || dep < AMPLIFICATION_RATIO || dep / own < AMPLIFICATION_RATIO) return undefined;
+  // The extra calls must leave the changed service itself: a target further down is flooded by this change only if
+  // the callee it reaches the target through carries them too. A service upstream of the real culprit (its calls
+  // unchanged, the next hop's traffic flat) sees the same jump below it and did nothing.
+  const via = [...(w.graph.callees.get(change.service) ?? [])].filter((c) => c !== target && dependenciesOf(w.graph, c).has(target));
+  if (!(w.graph.callees.get(change.service) ?? new Set()).has(target) && via.length > 0) {
+    const hops = via.map((c) => ratioAcross(seriesOf(w, c, METRICS.throughput), at)).filter((r): r is number => r !== undefined);
+    if (hops.length > 0 && !hops.some((r) => r / own >= AMPLIFICATION_RATIO)) return undefined;
+  }
   return `${change.service} multiplies its calls into ${target}: ${target}'s traffic ×${dep.toFixed(1)} at the deploy while ${change.service}'s own ×${own.toFixed(1)}`;
 };
 
