@@ -39,6 +39,8 @@ export const SERIES_LOOKBACK_HOURS = 3;
 /** ...and at most this much (the change lookback plus the hour before the earliest change). */
 export const MAX_SERIES_LOOKBACK_HOURS = CHANGE_LOOKBACK_HOURS + 1;
 const TRACE_LIMIT = 50;
+/** The hit ratio a service publishes for its cache (percent), as the simulated world and CloudWatch (ElastiCache CacheHitRate) name it. */
+const CACHE_HIT_RATIO = 'cache_hit_ratio_pct';
 /** At most this many services outside the logs agent's neighbourhood have their logs read, lines and templates kept. */
 const MAX_DEEP_LOG_SERVICES = 3;
 const DEEP_LOG_LINE_LIMIT = 2_000;
@@ -129,7 +131,9 @@ export const findRootCause =
                 // Resources that run out with no change (disk, descriptors, quotas, certificates, queues): a service
                 // that does not publish one returns no series for it. The error rate says when a service began to
                 // fail as one ran out (a detected onset can lag).
-                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, METRICS.errorRate, ...Object.values(RESOURCE_METRICS)],
+                // A cache's hit ratio: a release that stops it hitting floods the store behind it, in a fall too small for
+                // the detector (97 % → 87 % is four times the misses); change.ts reads it for the change's mechanism.
+                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, METRICS.errorRate, CACHE_HIT_RATIO, ...Object.values(RESOURCE_METRICS)],
               }),
             )) ?? []);
       // A level already climbing where its series begins (a leak deployed yesterday): its start, and the change

@@ -164,6 +164,13 @@ describe('findRootCause', () => {
     expect(record?.evidence.map((e) => e.id)).toEqual(expect.arrayContaining(['history:inventory-service:memory_mb', 'change:CR1999', 'change:CR2077']));
   });
 
+  it("asks for a cache's hit ratio beside the saturation series (a release that stops it hitting floods the store)", async () => {
+    const queries: { metrics?: readonly string[] }[] = [];
+    const { deps, incidentId } = await setup({ telemetry: { queryMetrics: async (q) => (queries.push(q), []) } });
+    await findRootCause(deps)({ incidentId });
+    expect(queries[0].metrics).toEqual(expect.arrayContaining(['cache_hit_ratio_pct', 'throughput_rps', 'db_pool_active', 'open_fds']));
+  });
+
   it('reads no history when nothing climbs from the start', async () => {
     const queries: { resolutionSeconds?: number }[] = [];
     const { deps, incidentId } = await setup({ telemetry: { queryMetrics: async (q) => (queries.push(q), []) } });
