@@ -114,6 +114,32 @@ describe('unit: a caller reporting its callee, and a certificate fault no change
     const fault = out.considered.find((h) => h.kind === 'service-fault');
     expect(fault?.predictions.find((p) => p.statement.startsWith('no change'))?.result).toBe('refuted');
   });
+
+  it('places it in the callee though the callee\'s own metrics show nothing (it still serves whoever reaches it)', () => {
+    // Only a share of ledger's replicas expired: its traffic hardly moves, so no anomaly of its own and no log line of
+    // its own read; payment's spans and lines say the handshake to ledger was refused.
+    const quiet: RootCauseInput = {
+      ...input,
+      anomalies: input.anomalies.filter((a) => a.service !== 'ledger-service'),
+      templates: input.templates.filter((t) => t.service !== 'ledger-service'),
+      changes: [],
+    };
+    const out = analyseRootCause(quiet);
+    expect(out.rootCauses[0]).toMatchObject({ service: 'ledger-service', category: 'certificate' });
+    // payment's own lines blame its callee: no certificate failure of payment's own
+    expect(out.considered.some((h) => h.kind === 'service-fault' && h.service === 'payment-service')).toBe(false);
+  });
+
+  it('does not move a failure to a callee the caller merely mentions (an order journal is not orders-db)', () => {
+    const journal: RootCauseInput = {
+      ...input,
+      anomalies: input.anomalies.filter((a) => a.service !== 'ledger-service'),
+      templates: [template('payment-service', 'failed to write ledger journal: No space left on device', -9)],
+      changes: [],
+    };
+    const out = analyseRootCause(journal);
+    expect(out.considered.some((h) => h.service === 'ledger-service' && h.kind === 'service-fault')).toBe(false);
+  });
 });
 const ABSTAIN = 0.5;
 

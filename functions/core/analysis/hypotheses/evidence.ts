@@ -186,10 +186,20 @@ const serviceNamer = (templates: readonly Template[]) => {
  * answer leaves one that did not fail yet. When the leaf's new errors name exactly one anomalous callee ("call to
  * customers-db failed: Read timed out"), the failure is in that callee; the leaf only reports it.
  */
-const calleeThatFailedTheCall = (leaf: string, graph: CallGraph, anomalous: ReadonlySet<string>, names: (caller: string, callee: string) => boolean): string | undefined => {
-  const candidates = [...(graph.callees.get(leaf) ?? [])].filter((c) => anomalous.has(c) && names(leaf, c));
-  return candidates.length === 1 ? candidates[0] : undefined;
+const calleeThatFailedTheCall = (leaf: string, graph: CallGraph, anomalous: ReadonlySet<string>, names: (caller: string, callee: string) => boolean, refusedBefore: (callee: string) => boolean): string | undefined => {
+  const named = [...(graph.callees.get(leaf) ?? [])].filter((c) => names(leaf, c));
+  const failing = named.filter((c) => anomalous.has(c));
+  if (failing.length === 1) return failing[0];
+  // A call refused before it reached the callee (an expired certificate, a name that no longer resolves) leaves no
+  // span of it, and can leave its metrics untouched (it serves those who still reach it): the one callee whose
+  // calls the leaf's errors say were refused so, when the trace never reached it, is where it fails.
+  const refused = named.filter(refusedBefore);
+  if (failing.length === 0 && refused.length === 1) return refused[0];
+  return undefined;
 };
+
+/** Words of a call refused before it reached its callee: a TLS handshake, a certificate, a name that did not resolve. */
+const REFUSED_BEFORE_TEXT = /handshake|certificate|\bx509\b|\bpkix\b|\bssl|\btls\b|unknownhost|nxdomain|name or service not known|could not resolve|failed to resolve/i;
 
 /** A pool in use below this share of its maximum still has free connections: more in use is more load, not a failure. */
 export const POOL_FULL_SHARE = 0.9;
@@ -235,7 +245,10 @@ export const indexEvidence = (input: RootCauseInput): World => {
       // the callee as well as its log lines would (the logs of the leaf may not have been read).
       const spanErrors = trace.spans.filter((s) => s.service === leaf && s.status === 'ERROR' && s.error).map((s) => s.error!);
       const names = (caller: string, callee: string) => namesService(caller, callee) || spanErrors.some((e) => namesIn(callee, e));
-      const service = calleeThatFailedTheCall(leaf, graph, anomalous, names) ?? leaf;
+      const leafTexts = [...spanErrors, ...input.templates.filter((t) => t.novel && t.service === leaf).map((t) => t.template)];
+      const refusedBefore = (callee: string) =>
+        !trace.spans.some((s) => s.service === callee) && leafTexts.some((text) => namesIn(callee, text) && REFUSED_BEFORE_TEXT.test(text));
+      const service = calleeThatFailedTheCall(leaf, graph, anomalous, names, refusedBefore) ?? leaf;
       (leafErrors.get(service) ?? leafErrors.set(service, []).get(service)!).push(trace.traceId);
     }
   }
@@ -380,6 +393,12 @@ export const anomalousServices = (w: World): string[] => [...w.anomalous].sort()
 
 /** The failing services no failing dependency explains, in code-unit order: the subjects of the service-fault family. */
 export const originServices = (w: World): string[] => [...w.origins].sort();
+
+/**
+ * The origins, and the callees failing calls never reached whose callers' errors name them (calleeThatFailedTheCall:
+ * a refused handshake, a name that does not resolve): places a fault of the service's own can be, in code-unit order.
+ */
+export const faultPlaces = (w: World): string[] => [...new Set([...w.origins, ...[...w.leafErrors.keys()].filter((s) => !w.anomalous.has(s))])].sort();
 
 /** One thing a caller said about its failing calls to a service: a new error template or a failing span's error. */
 export interface CallerSymptom {

@@ -13,7 +13,7 @@
  */
 import type { ChangeRequest } from '../../tools/ports.ts';
 import type { Candidate } from './candidate.ts';
-import { type World, anomalousServices, originServices } from './evidence.ts';
+import { type World, anomalousServices, faultPlaces } from './evidence.ts';
 import { changesInWindow, testChange } from './change.ts';
 import { testTrafficSurge } from './traffic-surge.ts';
 import { testResourceLeak } from './resource-leak.ts';
@@ -42,7 +42,7 @@ export const FAMILIES: readonly HypothesisFamily<unknown>[] = [
   family<ChangeRequest>({ kind: 'change', subjects: changesInWindow, test: testChange }),
   family<string>({ kind: 'traffic-surge', subjects: anomalousServices, test: testTrafficSurge }),
   family<string>({ kind: 'resource-leak', subjects: anomalousServices, test: testResourceLeak }),
-  family<string>({ kind: 'service-fault', subjects: originServices, test: testServiceFault }),
+  family<string>({ kind: 'service-fault', subjects: faultPlaces, test: testServiceFault }),
   family<string>({ kind: 'dependency-outage', subjects: externalDependencies, test: testDependencyOutage }),
   // Causes that are not a recent change (issue 11): each considers only the services that publish its signal.
   family<string>({ kind: 'disk-exhaustion', subjects: servicesWithDisk, test: testDiskExhaustion }),

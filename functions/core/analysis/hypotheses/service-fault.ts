@@ -11,7 +11,7 @@ import type { FaultCategory } from '../../model.ts';
 import { timeAlignment, MAX_PLAUSIBLE_LAG_MINUTES } from '../changes.ts';
 import { byCodeUnit } from '../../compare.ts';
 import { type Candidate, pick } from './candidate.ts';
-import { type CallerSymptom, type World, callerSymptoms, categoryFromText, withoutServiceNames } from './evidence.ts';
+import { type CallerSymptom, type World, callerSymptoms, categoryFromText, namesIn, withoutServiceNames } from './evidence.ts';
 import { originPrediction } from './origin-prediction.ts';
 
 /**
@@ -23,7 +23,10 @@ import { originPrediction } from './origin-prediction.ts';
 export const testServiceFault = (w: World, service: string): Candidate | undefined => {
   // Its own new errors, and what its callers say of their calls to it (their errors and failing spans that name it).
   const symptoms: CallerSymptom[] = [
-    ...w.input.templates.filter((t) => t.novel && t.service === service).map((t) => ({ text: withoutServiceNames(w, t.template), count: t.count, evidenceIds: t.evidenceIds })),
+    // Its own lines that blame a callee of its ("call to ledger failed: SSLHandshakeException") are that callee's.
+    ...w.input.templates
+      .filter((t) => t.novel && t.service === service && ![...(w.graph.callees.get(service) ?? [])].some((c) => namesIn(c, t.template)))
+      .map((t) => ({ text: withoutServiceNames(w, t.template), count: t.count, evidenceIds: t.evidenceIds })),
     ...callerSymptoms(w, service),
   ];
   // What the errors say, not whom they name: "customers-db" is a name, not a database symptom.
