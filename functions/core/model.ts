@@ -207,6 +207,8 @@ export const FaultCategory = z.enum([
   'throttling',
   'queue-backlog',
   'credential',
+  // Confined to one availability zone of a service (its hosts, network or storage there), whatever set it off.
+  'zone',
   'unknown',
 ]);
 export type FaultCategory = z.infer<typeof FaultCategory>;
@@ -222,14 +224,17 @@ export const isTriggerCategory = (category: string | undefined): boolean => TRIG
 /**
  * What set the fault off, apart from how it fails (issue 11): a change (`changeId`), load (a surge, demand growing
  * into a quota), a scheduled job, an external dependency, something that expired, or the service itself with nothing
- * outside it (a leak, a disk filling, a defect with no change). `service` is where that culprit lives.
+ * outside it (a leak, a disk filling, a defect with no change), or one availability zone's infrastructure (an AZ
+ * impairment: only the service's share in that zone fails). `service` is where that culprit lives.
  */
-export const CulpritKind = z.enum(['change', 'load', 'job', 'dependency', 'expiry', 'service']);
+export const CulpritKind = z.enum(['change', 'load', 'job', 'dependency', 'expiry', 'service', 'zone']);
 export type CulpritKind = z.infer<typeof CulpritKind>;
 export const Culprit = z.object({
   kind: CulpritKind,
   service: z.string(),
   changeId: z.string().optional(),
+  /** A zone culprit: the availability zone that went bad. */
+  zone: z.string().optional(),
 });
 export type Culprit = z.infer<typeof Culprit>;
 

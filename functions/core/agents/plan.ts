@@ -114,6 +114,13 @@ const actionsFor = ({ top, change, nodes, impact }: PlanInputs): BuildResult[] =
       const why = top.category === 'throttling' ? `to raise the quota it is throttled at` : `to drain the queue it consumes`;
       return [buildAction('scale-service', { service: top.service, tier: tier(top.service), params: { factor } }, `Scale ${top.service} out ×${factor} ${why}`, ids)];
     }
+    // One availability zone gone bad: shift the service's traffic away from it (a zonal shift, as Route 53 ARC does
+    // for a load balancer); the other zones carry it. Reversible: shift back once the zone is healthy.
+    case 'zone': {
+      const zone = top.culprit?.zone;
+      if (!zone) return [];
+      return [buildAction('failover', { service: top.service, target: zone, tier: tier(top.service), params: { zone } }, `Shift ${top.service}'s traffic away from availability zone ${zone} (zonal shift)`, ids)];
+    }
     case 'memory-leak':
       return [restart(top.service, 'to reclaim leaked memory')];
     case 'file-descriptors':

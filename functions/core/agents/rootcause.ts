@@ -39,6 +39,8 @@ export const SERIES_LOOKBACK_HOURS = 3;
 /** ...and at most this much (the change lookback plus the hour before the earliest change). */
 export const MAX_SERIES_LOOKBACK_HOURS = CHANGE_LOOKBACK_HOURS + 1;
 const TRACE_LIMIT = 50;
+/** How far before the onset the per-zone series are read (the zonal family compares the hour before with after). */
+const ZONE_LOOKBACK_MINUTES = 90;
 /** The hit ratio a service publishes for its cache (percent), as the simulated world and CloudWatch (ElastiCache CacheHitRate) name it. */
 const CACHE_HIT_RATIO = 'cache_hit_ratio_pct';
 /** At most this many services outside the logs agent's neighbourhood have their logs read, lines and templates kept. */
@@ -136,6 +138,25 @@ export const findRootCause =
                 metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, METRICS.errorRate, CACHE_HIT_RATIO, ...Object.values(RESOURCE_METRICS)],
               }),
             )) ?? []);
+      // Per availability zone, where the telemetry splits the failing services' metrics so: one zone failing while
+      // the others serve is an AZ impairment, not the service's own fault (analysis/hypotheses/zonal.ts).
+      const zoneSeries: MetricSeries[] =
+        anomalous.length === 0
+          ? []
+          : ((await evidence.call('telemetry.queryMetrics', () =>
+              deps.tools.telemetry.queryMetrics({ ...scope, from: iso(onsetMs - ZONE_LOOKBACK_MINUTES * MINUTE_MS), to: iso(now), services: anomalous, metrics: [METRICS.errorRate, METRICS.latencyP99], groupBy: ['zone'] }),
+            )) ?? []).filter((s) => s.zone !== undefined && s.points.length > 0);
+      for (const z of zoneSeries) {
+        const last = z.points[z.points.length - 1];
+        evidence.add({
+          id: `zone:${z.service}:${z.zone}:${z.metric}`,
+          kind: 'metric',
+          source: 'telemetry',
+          summary: `${z.service} ${z.metric} in ${z.zone}: ${z.points.length} points, last ${last.v} ${z.unit} at ${last.t}`,
+          data: { unit: z.unit, zone: z.zone, readings: toReadings(z.points) },
+        });
+      }
+
       // A level already climbing where its series begins (a leak deployed yesterday): its start, and the change
       // there, lie further back. Read that level's coarse history and the service's changes over the same span.
       const climbing = climbingFromTheStart(series, onsetMs).slice(0, MAX_HISTORIES);
@@ -223,6 +244,7 @@ export const findRootCause =
         traces,
         series,
         ...(history.length > 0 ? { history } : {}),
+        ...(zoneSeries.length > 0 ? { zoneSeries } : {}),
         similar: similar?.output,
         gaps: evidence.items.filter((e) => e.kind === 'gap').map((e) => e.id),
         // Where the impact agent traced the alert's degradation to, along the call graph.

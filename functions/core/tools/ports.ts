@@ -50,6 +50,8 @@ export interface MetricSeries {
   readonly unit: string;
   /** Ordered by time; one point per `resolutionSeconds`. */
   readonly points: readonly MetricPoint[];
+  /** The availability zone of a per-zone series (`groupBy: ['zone']`); absent on a service-wide one. */
+  readonly zone?: string;
 }
 
 export interface Span {
@@ -80,7 +82,11 @@ export interface ServiceNode {
 }
 
 export interface Telemetry {
-  queryMetrics(q: ToolScope & TimeWindow & { services: readonly string[]; metrics?: readonly MetricName[]; resolutionSeconds?: number }): Promise<MetricSeries[]>;
+  /**
+   * Series of the services' metrics. With `groupBy: ['zone']`, one series per service, metric and availability zone
+   * instead (each with `zone`), for the services whose metrics the source splits by zone; none for the others.
+   */
+  queryMetrics(q: ToolScope & TimeWindow & { services: readonly string[]; metrics?: readonly MetricName[]; resolutionSeconds?: number; groupBy?: readonly 'zone'[] }): Promise<MetricSeries[]>;
   getTraces(q: ToolScope & TimeWindow & { services: readonly string[]; limit?: number; errorsOnly?: boolean }): Promise<Trace[]>;
   /** The whole known topology (or the part reachable from `services`, both directions). */
   getTopology(q: ToolScope & { services?: readonly string[] }): Promise<ServiceNode[]>;

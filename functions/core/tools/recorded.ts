@@ -187,6 +187,8 @@ export const recordedTools = (source: RecordingSource, opts: { clock?: () => Dat
   return {
     telemetry: {
       async queryMetrics(q) {
+        // A recording holds service-wide series only.
+        if (q.groupBy?.length) return [];
         const { replay, index } = await replayOf('telemetry', q);
         need('telemetry', replay, 'metrics', 'metrics');
         const { from, to } = window('telemetry', replay, index, q);

@@ -148,7 +148,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       async queryMetrics(q) {
         const w = await world('telemetry', q);
         const { from, to } = window(w, q);
-        return metricSeries(w, { services: q.services, metrics: q.metrics, from, to, resolutionSeconds: q.resolutionSeconds });
+        return metricSeries(w, { services: q.services, metrics: q.metrics, from, to, resolutionSeconds: q.resolutionSeconds, ...(q.groupBy ? { groupBy: q.groupBy } : {}) });
       },
       async getTraces(q) {
         const w = await world('telemetry', q);

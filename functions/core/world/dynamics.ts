@@ -134,6 +134,8 @@ export interface ServiceState {
   readonly queue?: { readonly backlog: number; readonly inflow: number; readonly capacity: number };
   /** A job: how far a run is active (0 idle, 1 running). */
   readonly jobRun?: number;
+  /** A service with zones: each zone's own values of `ZONE_METRICS`. */
+  readonly zones?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 export interface Snapshot {
@@ -817,7 +819,36 @@ interface Own {
   /** The part of `total.latency` every request pays (no tail: spikes, pool waits, GC pauses, connection timeouts), and its unstressed value. */
   readonly uniform: number;
   readonly unstressedUniform: number;
+  /** A service with zones and a zonal fault active: each zone's own view (see `zoneViews`). */
+  readonly zones?: readonly { readonly zone: string; readonly v: Raw }[];
 }
+
+/**
+ * The zones of a service whose zonal faults are active: each zone's own values — the service's faults that are not
+ * zonal and the zonal ones of that zone — for its share of the traffic. The service's metrics mix them (`mixZones`).
+ */
+const zoneViews = (ctx: Context, s: ServiceSpec, raw: Raw, faults: readonly ActiveFault[], restart: number, t: number): { zone: string; v: Raw }[] | undefined => {
+  if (!s.zones || !faults.some((a) => a.fault.zone !== undefined)) return undefined;
+  const common = faults.filter((a) => a.fault.zone === undefined);
+  return s.zones.map((zone) => {
+    const v = { ...raw };
+    applyServerFaults(ctx, v, [...common, ...faults.filter((a) => a.fault.zone === zone)], restart, t);
+    return { zone, v };
+  });
+};
+
+/**
+ * The service's values from its zones' (equal shares of its traffic): rates, utilisations and levels average; the
+ * p99 is the worst zone's — a zone carrying a sixth of the traffic or more holds the slowest percent of requests.
+ */
+const mixZones = (into: Raw, zones: readonly { v: Raw }[]): void => {
+  for (const key of Object.keys(into) as (keyof Raw)[]) {
+    into[key] = key === 'latency_p99_ms' ? Math.max(...zones.map((z) => z.v[key])) : zones.reduce((sum, z) => sum + z.v[key], 0) / zones.length;
+  }
+};
+
+/** The metrics a zone has of its own (`groupBy: ['zone']`): what a load balancer reports per availability zone. */
+export const ZONE_METRICS: readonly string[] = [METRICS.latencyP99, METRICS.errorRate, METRICS.throughput, METRICS.cpu];
 
 const computeSnapshot = (world: WorldState, t: number): Snapshot => {
   const ctx = context(world);
@@ -849,7 +880,9 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const spike = latencySpike(m, at.minute);
     const raw = healthyRaw(m, at, (loads[m.index] as number) * daily, hits[m.index] as number, spike);
     const faulted = { ...raw };
-    applyServerFaults(ctx, faulted, faults, restart, t);
+    const zones = zoneViews(ctx, s, raw, faults, restart, t);
+    if (zones) mixZones(faulted, zones);
+    else applyServerFaults(ctx, faulted, faults, restart, t);
     // Connection-level failures: what callers would see, taken out of the service's own view.
     const seen = applyConnectionFaults(ctx, faulted, faults, restart, t);
     const connErrors = Math.min(100, Math.max(0, seen.errors - faulted.error_rate_pct));
@@ -886,6 +919,7 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
       propagation: { latency: propagation?.latency ?? DEFAULT_PROPAGATION.latency, errors: propagation?.errors ?? DEFAULT_PROPAGATION.errors },
       uniform: Math.min(uniform, total.latency),
       unstressedUniform: raw.latency_p99_ms / spike,
+      ...(zones ? { zones } : {}),
     };
   }
   const queues = ctx.queues.length > 0 ? queueStates(world, ctx, t, own) : undefined;
@@ -937,8 +971,28 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const drained = queues?.drains.get(m.index);
     if (drained !== undefined) values[METRICS.throughput] = round(o.v.throughput_rps * drained, 2);
     const jobRun = s.schedule ? jobRunLevel(ctx, s.schedule, t) : undefined;
+    // Per zone: the zone's own view (or the service's, no zonal fault active) plus what its callees add to every zone.
+    const inherited = { latency: Math.max(0, tot.latency - o.v.latency_p99_ms), errors: Math.max(0, tot.errors - o.v.error_rate_pct) };
+    const zoneValues = s.zones
+      ? Object.fromEntries(
+          s.zones.map((zone) => {
+            const z = o.zones?.find((x) => x.zone === zone)?.v;
+            const share = 1 / (s.zones as string[]).length;
+            return [
+              zone,
+              {
+                [METRICS.latencyP99]: round((z?.latency_p99_ms ?? o.v.latency_p99_ms) + inherited.latency, 2),
+                [METRICS.errorRate]: round(Math.min(100, (z?.error_rate_pct ?? o.v.error_rate_pct) + inherited.errors), 3),
+                [METRICS.throughput]: round((z?.throughput_rps ?? o.v.throughput_rps) * share, 2),
+                [METRICS.cpu]: round(z?.cpu_pct ?? o.v.cpu_pct, 2),
+              },
+            ];
+          }),
+        )
+      : undefined;
     services.set(s.name, {
       values,
+      ...(zoneValues ? { zones: zoneValues } : {}),
       own: { latency: o.v.latency_p99_ms, errors: o.v.error_rate_pct },
       healthy: { latency: o.unstressed.latency_p99_ms, errors: o.unstressed.error_rate_pct, throughput: o.unstressed.throughput_rps },
       faults: o.faults,
@@ -965,17 +1019,25 @@ const round = (v: number, digits: number) => {
  */
 export const metricSeries = (
   world: WorldState,
-  q: { services: readonly string[]; metrics?: readonly MetricName[]; from: number; to: number; resolutionSeconds?: number },
+  q: { services: readonly string[]; metrics?: readonly MetricName[]; from: number; to: number; resolutionSeconds?: number; groupBy?: readonly 'zone'[] },
 ): MetricSeries[] => {
   // At most MAX_POINTS per series: a long window gets a coarser resolution rather than a huge answer.
   const span = Math.max(0, q.to - q.from);
   // Resolutions are whole minutes (the world's native grain).
   const res = Math.max(1, Math.ceil((q.resolutionSeconds ?? 60) / 60), Math.ceil(span / MAX_POINTS / MINUTE)) * MINUTE;
   const byName = context(world).byName;
-  const wanted: { service: string; metrics: MetricName[] }[] = [];
+  const wanted: { service: string; metrics: MetricName[]; zone?: string }[] = [];
+  const byZone = q.groupBy?.includes('zone') ?? false;
   for (const service of q.services) {
-    const exposed = byName.get(service)?.metricNames;
+    const model = byName.get(service);
+    const exposed = model?.metricNames;
     if (!exposed) continue;
+    if (byZone) {
+      // Per zone: only a service that runs in zones, and only the metrics a zone has of its own.
+      const metrics = (q.metrics ?? ZONE_METRICS).filter((m) => ZONE_METRICS.includes(m) && exposed.includes(m));
+      for (const zone of model.spec.zones ?? []) if (metrics.length > 0) wanted.push({ service, metrics, zone });
+      continue;
+    }
     const metrics = (q.metrics ?? exposed).filter((m) => exposed.includes(m));
     if (metrics.length > 0) wanted.push({ service, metrics });
   }
@@ -994,14 +1056,15 @@ export const metricSeries = (
   });
   const stamps = times.map((t) => new Date(t).toISOString());
   const out: MetricSeries[] = [];
-  for (const { service, metrics } of wanted) {
+  for (const { service, metrics, zone } of wanted) {
     // One pass over the points per service, every metric at once.
     const points: MetricPoint[][] = metrics.map(() => new Array(times.length));
     const sums = new Array<number>(metrics.length);
     buckets.forEach((bucket, i) => {
       sums.fill(0);
       for (const snap of bucket) {
-        const values = snap.services.get(service)?.values;
+        const state = snap.services.get(service);
+        const values = zone === undefined ? state?.values : state?.zones?.[zone];
         metrics.forEach((metric, j) => {
           sums[j] = (sums[j] as number) + (values?.[metric] ?? 0);
         });
@@ -1010,7 +1073,7 @@ export const metricSeries = (
         (points[j] as MetricPoint[])[i] = { t: stamps[i] as string, v: Math.round(((sums[j] as number) / bucket.length) * 1000) / 1000 };
       });
     });
-    metrics.forEach((metric, j) => out.push({ service, metric, unit: METRIC_UNITS[metric] ?? '', points: points[j] as MetricPoint[] }));
+    metrics.forEach((metric, j) => out.push({ service, metric, unit: METRIC_UNITS[metric] ?? '', points: points[j] as MetricPoint[], ...(zone === undefined ? {} : { zone }) }));
   }
   return out;
 };

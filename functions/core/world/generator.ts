@@ -118,6 +118,8 @@ interface Svc {
   fileDescriptors?: { limit: number; open: number };
   quota?: { name: string; limitRps: number };
   certificates?: { subject: string; notAfter: number }[];
+  /** Availability zones (a zonal impairment's service). */
+  zones?: string[];
   /** A queue's asynchronous consumer; a job's runs. */
   consumer?: { service: string; ratePerReplica?: number };
   schedule?: { startsAt: number; everyMinutes?: number; durationMinutes: number };
@@ -1157,6 +1159,12 @@ export const FAMILIES: readonly Family[] = [
     build: (c) => diskFull(c),
   },
   {
+    name: 'zonal-impairment',
+    novel: true,
+    description: "one availability zone of a service goes bad: that zone's share fails or crawls, the others serve normally; a zonal shift away from it ends it",
+    build: (c) => zonalImpairment(c),
+  },
+  {
     name: 'fd-leak',
     novel: true,
     description: 'a service leaks file descriptors for hours; at the limit accept() and open() fail with EMFILE',
@@ -1226,6 +1234,39 @@ const diskFull = (c: FamilyContext): Incident => {
       },
     ],
     changes: change ? [change] : [], load: [], primary: 0, category: 'disk-full', onset: start, involved: [s.name],
+  };
+};
+
+/** AWS regions a generated service's availability zones are drawn from. */
+const REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'] as const;
+
+/**
+ * One availability zone of a backend goes bad (a host fleet, its network or its storage there): that zone's share of
+ * the service fails or crawls while the others serve normally; no change of ours is involved. Shifting the service's
+ * traffic away from the zone (a zonal shift) ends it.
+ */
+const zonalImpairment = (c: FamilyContext): Incident => {
+  const { d, t } = c;
+  const s = d.pick(backends(t));
+  const region = d.pick(REGIONS);
+  s.zones = (d.chance(0.7) ? ['a', 'b', 'c'] : ['a', 'b', 'c', 'd']).map((l) => `${region}${l}`);
+  const zone = d.pick(s.zones) as string;
+  const ramp = d.int(0, 3);
+  const onset = onsetDraw(c, ramp);
+  const fails = d.chance(0.55);
+  return {
+    faults: [
+      {
+        service: s.name, startsAt: onset, rampMinutes: ramp, kind: 'zone-impairment', zone,
+        effects: fails ? { error_rate_pct: { value: round2(d.range(45, 90)) } } : { latency_p99_ms: { factor: round2(d.range(6, 14)) } },
+        logs: fails
+          ? [{ level: 'ERROR', template: `request {uuid} failed: ${d.pick(['upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'I/O error on POST request: Connection reset by peer', 'EBS volume read failed: Input/output error'])}`, perFailedRequest: round3(d.range(0.002, 0.01)) }]
+          : [{ level: 'WARN', template: `slow request {uuid}: {int:2000-9000}ms ${d.pick(['waiting for a connection to the host', 'in socket read', 'on disk I/O'])}`, ratePerMinute: round2(d.range(0.5, 3)) }],
+        spanError: fails ? 'upstream connect error or disconnect/reset before headers' : undefined,
+        fixedBy: [{ kind: 'failover', service: s.name, target: zone }], failsAt: 'server', callVolume: {},
+      },
+    ],
+    changes: [], load: [], primary: 0, category: 'zone', onset, involved: [s.name], failoverFrom: s.name,
   };
 };
 

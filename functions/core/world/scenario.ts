@@ -127,6 +127,11 @@ export const ServiceSpec = z
      * certificate's failures are a fault (`failsAt: connection`).
      */
     certificates: z.array(z.object({ subject: z.string().min(1), notAfter: z.number().min(-5_256_000).max(5_256_000) }).strict()).min(1).max(20).optional(),
+    /**
+     * Availability zones the service runs in (2–6 names, e.g. "us-east-1a"), its traffic spread evenly across them: its
+     * metrics then also exist per zone (queried with `groupBy: ['zone']`). A fault with `zone` fails only that share.
+     */
+    zones: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and "-", at most 31 characters')).min(2).max(6).optional(),
     /** A `queue`'s asynchronous consumer: exposes `queue_depth` and `queue_oldest_age_s` on the queue. */
     consumer: ConsumerSpec.optional(),
     /** A `job`'s runs (required for tier `job`, refused on the others). */
@@ -244,6 +249,12 @@ export const FaultSpec = z
     callerError: z.string().min(1).optional(),
     /** Multiplies the requests this service sends to a callee (a retry storm, a lost batch, an N+1 query). */
     callVolume: z.record(z.string(), z.number().positive().max(50)).default({}),
+    /**
+     * One of the service's `zones`: the fault fails only the service's share of traffic there (an availability-zone
+     * impairment). Its effects are that zone's; the service's own metrics mix them with its healthy zones'. A server
+     * fault only.
+     */
+    zone: z.string().min(1).optional(),
   })
   .strict()
   .refine((f) => f.failsAt === 'server' || f.callerError !== undefined, { message: 'a connection-level fault names the callerError its callers see', path: ['callerError'] });
@@ -359,6 +370,7 @@ export const Scenario = z
         callee(svc.cache.backing, ['cache', 'backing']);
       }
       checkQueueAndJob(s, svc, i, ctx);
+      if (svc.zones && new Set(svc.zones).size !== svc.zones.length) ctx.addIssue({ code: 'custom', path: ['services', i, 'zones'], message: 'zones must be distinct' });
     });
     const changeIds = new Set<string>();
     s.changes.forEach((c, i) => {
@@ -380,6 +392,12 @@ export const Scenario = z
       const calls = s.services.find((x) => x.name === f.service)?.calls ?? [];
       for (const callee of Object.keys(f.callVolume)) {
         if (!calls.includes(callee)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'callVolume', callee], message: `"${callee}" is not one of ${f.service}'s calls` });
+      }
+      if (f.zone !== undefined) {
+        const zones = s.services.find((x) => x.name === f.service)?.zones;
+        if (!zones) ctx.addIssue({ code: 'custom', path: ['faults', i, 'zone'], message: `${f.service} declares no zones` });
+        else if (!zones.includes(f.zone)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'zone'], message: `"${f.zone}" is not one of ${f.service}'s zones (${zones.join(', ')})` });
+        if (f.failsAt === 'connection') ctx.addIssue({ code: 'custom', path: ['faults', i, 'zone'], message: 'a zonal fault fails at the server (failsAt: server)' });
       }
       if (f.causedBy && !changeIds.has(f.causedBy)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'causedBy'], message: `unknown change "${f.causedBy}"` });
       const cause = s.changes.find((c) => c.id === f.causedBy);

@@ -198,6 +198,15 @@ describe('planMitigation', () => {
     expect(plan.immediate.map((a) => `${a.kind} ${a.service}`)).toEqual(['restart-service orders-api']);
   });
 
+  it('shifts traffic away from an impaired availability zone (a reversible, high-risk failover), and plans nothing without the zone', async () => {
+    const { deps, incidentId } = await setup(rootcause(hypothesis({ category: 'zone', culprit: { kind: 'zone', service: 'inventory-service', zone: 'eu-west-1b' } })));
+    expect(await planMitigation(deps)({ incidentId })).toMatchObject({ risk: 'high', autoApprove: false });
+    expect((await storedPlan(deps, incidentId)).immediate[0]).toMatchObject({ kind: 'failover', service: 'inventory-service', target: 'eu-west-1b', reversible: true, params: { zone: 'eu-west-1b' } });
+    const unnamed = await setup(rootcause(hypothesis({ category: 'zone', culprit: { kind: 'zone', service: 'inventory-service' } })));
+    await planMitigation(unnamed.deps)({ incidentId: unnamed.incidentId });
+    expect((await storedPlan(unnamed.deps, unnamed.incidentId)).immediate.some((a) => a.kind === 'failover')).toBe(false);
+  });
+
   it('relieves what a scheduled job loads rather than scaling the job', async () => {
     const topo: Evidence = { id: 'topology:nightly-export', kind: 'topology', source: 'telemetry', summary: '', data: { name: 'nightly-export', tier: 'backend', calls: ['ledger-api', 'audit-api'] } };
     const anomaly = { service: 'ledger-api', metric: 'latency_p99_ms', current: 900, baseline: 90, score: 0.99, direction: 'up' as const, since: '2026-03-14T12:05:00.000Z', evidenceIds: [] };

@@ -171,6 +171,24 @@ describe('findRootCause', () => {
     expect(queries[0].metrics).toEqual(expect.arrayContaining(['cache_hit_ratio_pct', 'throughput_rps', 'db_pool_active', 'open_fds']));
   });
 
+  it('asks for the failing services per availability zone, and keeps the zones the telemetry splits them by', async () => {
+    const queries: { services: readonly string[]; groupBy?: readonly string[]; metrics?: readonly string[] }[] = [];
+    const { deps, incidentId } = await setup({
+      telemetry: {
+        queryMetrics: async (q) => {
+          queries.push(q);
+          if (!q.groupBy?.includes('zone')) return [];
+          return ['a', 'b'].map((zone) => ({ service: 'inventory-service', metric: 'error_rate_pct', unit: '%', zone: `us-east-1${zone}`, points: [{ t: T('12:00'), v: 0.1 }, { t: T('12:15'), v: zone === 'a' ? 60 : 0.1 }] }));
+        },
+      },
+    });
+    await findRootCause(deps)({ incidentId });
+    const zoned = queries.find((q) => q.groupBy?.includes('zone'));
+    expect(zoned).toMatchObject({ services: ['inventory-service', 'checkout-service'], metrics: ['error_rate_pct', 'latency_p99_ms'] });
+    const record = await deps.store.getAgentRecord(incidentId, 'rootcause');
+    expect(record?.evidence.map((e) => e.id)).toEqual(expect.arrayContaining(['zone:inventory-service:us-east-1a:error_rate_pct', 'zone:inventory-service:us-east-1b:error_rate_pct']));
+  });
+
   it('reads no history when nothing climbs from the start', async () => {
     const queries: { resolutionSeconds?: number }[] = [];
     const { deps, incidentId } = await setup({ telemetry: { queryMetrics: async (q) => (queries.push(q), []) } });

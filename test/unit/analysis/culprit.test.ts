@@ -83,6 +83,7 @@ describe('unit: the culprit kind of every candidate kind', () => {
       'service-fault': 'service',
       'queue-backlog': 'service',
       'metric-origin': 'service',
+      zonal: 'zone',
     });
   });
 

@@ -23,6 +23,7 @@ describe('hypothesis families table', () => {
       'scheduled-job',
       'service-fault',
       'traffic-surge',
+      'zonal',
     ]);
   });
 

@@ -33,7 +33,8 @@ export interface Candidate {
     | 'quota-throttling'
     | 'scheduled-job'
     | 'queue-backlog'
-    | 'expiry';
+    | 'expiry'
+    | 'zonal';
   readonly summary: string;
   readonly service: string;
   readonly category: FaultCategory;

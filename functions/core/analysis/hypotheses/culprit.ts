@@ -36,6 +36,7 @@ export const CULPRIT_KIND: Readonly<Record<Candidate['kind'], CulpritKind>> = {
   'service-fault': 'service',
   'queue-backlog': 'service',
   'metric-origin': 'service',
+  zonal: 'zone',
 };
 
 /** The culprit of a candidate: its kind's, or a change's when it names one; an origin on an external tier is a dependency. */
@@ -121,6 +122,7 @@ const CATEGORY_CULPRIT: Partial<Record<FaultCategory, CulpritKind>> = {
   dependency: 'dependency',
   certificate: 'expiry',
   throttling: 'load',
+  zone: 'zone',
 };
 
 /**

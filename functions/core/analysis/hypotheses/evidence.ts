@@ -34,6 +34,8 @@ export interface RootCauseInput {
    * where that climb began lies further back (history.ts; the root-cause agent reads them when it sees one).
    */
   readonly history?: readonly MetricSeries[];
+  /** Per-availability-zone series (each with `zone`) of the failing services whose metrics are split by zone (zonal.ts). */
+  readonly zoneSeries?: readonly MetricSeries[];
   readonly similar?: SimilarOutput;
   /** Tools that failed (`gap:<tool>` ids): reported as missing evidence. */
   readonly gaps?: readonly string[];

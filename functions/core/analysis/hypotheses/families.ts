@@ -26,6 +26,7 @@ import { servicesWithQuota, testQuotaThrottling } from './quota-throttling.ts';
 import { jobServices, testScheduledJob } from './scheduled-job.ts';
 import { queueServices, testQueueBacklog } from './queue-backlog.ts';
 import { servicesWithCertificates, testExpiry } from './expiry.ts';
+import { testZonal, zonedServices } from './zonal.ts';
 
 export interface HypothesisFamily<Subject> {
   readonly kind: Candidate['kind'];
@@ -51,6 +52,7 @@ export const FAMILIES: readonly HypothesisFamily<unknown>[] = [
   family<string>({ kind: 'scheduled-job', subjects: jobServices, test: testScheduledJob }),
   family<string>({ kind: 'queue-backlog', subjects: queueServices, test: testQueueBacklog }),
   family<string>({ kind: 'expiry', subjects: servicesWithCertificates, test: testExpiry }),
+  family<string>({ kind: 'zonal', subjects: zonedServices, test: testZonal }),
   // Tested where they are made (origin-hypotheses.ts): the subject is the candidate.
   family<Candidate>({ kind: 'metric-origin', subjects: metricOriginCandidates, test: (_w, c) => c }),
 ];

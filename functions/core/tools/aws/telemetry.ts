@@ -581,6 +581,9 @@ export class AwsTelemetry implements Telemetry {
   }
 
   queryMetrics(q: Parameters<Telemetry['queryMetrics']>[0]): Promise<MetricSeries[]> {
+    // Per-zone series (a load balancer's AvailabilityZone dimension) are not mapped yet: none, as for a service whose
+    // metrics are not split by zone.
+    if (q.groupBy?.length) return Promise.resolve([]);
     return this.#within(q, (deadline) => this.#queryMetrics(q, deadline));
   }
 
