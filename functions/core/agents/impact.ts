@@ -17,6 +17,7 @@ import type { AgentDeps } from '../deps.ts';
 import { analyseSeries, DEFAULT_Z_LOW, hingeOnset, InvalidSeries, median, type SeriesAnalysis, type Trend, trendTest, zToScore } from '../analysis/metrics.ts';
 import { failingLeaves } from '../analysis/hypotheses.ts';
 import { historyRequest, seriesResolutionMs, sustainedRule, withHistory } from '../analysis/history.ts';
+import { dayBefore, dayOverDay } from '../analysis/day-over-day.ts';
 import { toOriginEvidence } from '../analysis/origin-evidence.ts';
 import { rankOrigins } from '../analysis/propagation.ts';
 import { type Anomaly, type AgentSummary, type AgentTask, type Evidence, ImpactOutput, Severity } from '../model.ts';
@@ -408,6 +409,39 @@ const analyse = async (ctx: AgentContext) => {
       };
     })
     .sort((x, y) => y.score - x.score);
+  // 3a. Nothing degraded against the hour before, yet an alert fired: a level creeping up for a day has cooked that
+  // baseline (a leak deployed yesterday). Compare the window with the same minutes a day earlier.
+  if (!anomalies.some((a) => isDegradation(a.metric, a.direction)) && metricsResult && metricsResult.length > 0) {
+    const earlier = dayBefore(windows.from, windows.to);
+    const yesterday = await evidence.call('telemetry', () => deps.tools.telemetry.queryMetrics({ ...scope, services: hood.services, from: earlier.from, to: earlier.to, resolutionSeconds: 60 }));
+    const windowStart = Date.parse(windows.from);
+    for (const today of metricsResult) {
+      const before = yesterday?.find((y) => y.service === today.service && y.metric === today.metric);
+      const recent = { ...today, points: today.points.filter((p) => Date.parse(p.t) >= windowStart) };
+      const found = before && dayOverDay(recent, before, metricTrait);
+      if (!found) continue;
+      const id = `anomaly:${today.service}:${today.metric}`;
+      evidence.add({
+        id,
+        kind: 'metric',
+        source: 'telemetry',
+        summary: `${today.service} ${today.metric} ${found.direction} from ${fmt(found.yesterday)} at the same time yesterday to ${fmt(found.current)} (robust z ${round(found.z, 1)}): a level that has crept up since before the window`,
+        data: { degradation: true, kind: metricTrait(today.metric).kind, pattern: 'day-over-day', yesterday: round(found.yesterday, 3) },
+      });
+      anomalies.push({
+        service: today.service,
+        metric: today.metric,
+        baseline: round(found.yesterday, 3),
+        current: round(found.current, 3),
+        score: round(Math.abs(found.z), 2),
+        direction: found.direction,
+        // It began before the window: the window's start is the earliest this agent can date it.
+        onset: iso(windowStart),
+        evidenceIds: [`metric:${today.service}:${today.metric}`, id],
+      });
+    }
+    anomalies.sort((x, y) => y.score - x.score);
+  }
   const degradations = anomalies.filter((a) => isDegradation(a.metric, a.direction));
 
   // 3b. Where the alert's degradation starts, along the call graph (kept as evidence for the root-cause agent).

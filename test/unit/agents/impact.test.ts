@@ -173,6 +173,33 @@ describe('unit: analyzeImpact', () => {
     expect(record.evidence.find((e) => e.id === 'anomaly:stock-service:memory_mb')!.summary).toMatch(/climbing steadily up/);
   });
 
+  it('compares with the same minutes yesterday when a day-long creep has cooked the hour before (and only then)', async () => {
+    // stock-service's memory has crept from 900 MB since yesterday 20:00 to ~1500 now: +4 % over the window, lost in
+    // its noise; its p99 followed (GC). Yesterday at this time both were at their base.
+    const creep: FakeSeriesSpec[] = [
+      ...quietWorld.filter((s) => s.service !== 'stock-service'),
+      { service: 'stock-service', metric: 'memory_mb', base: 900, noise: 0.04, changes: [{ at: '2026-03-13T20:00:00Z', level: 1500, rampMinutes: 960 }] },
+      { service: 'stock-service', metric: 'latency_p99_ms', base: 180, noise: 0.08, changes: [{ at: '2026-03-13T20:00:00Z', level: 420, rampMinutes: 960 }] },
+      { service: 'stock-service', metric: 'throughput_rps', base: 300, noise: 0.05, changes: [{ at: '2026-03-13T20:00:00Z', level: 150, rampMinutes: 960 }] },
+    ];
+    const { output, record, calls } = await run(creep);
+    const memory = output.anomalies.find((a) => a.service === 'stock-service' && a.metric === 'memory_mb')!;
+    expect(memory).toMatchObject({ direction: 'up' });
+    expect(memory.baseline).toBeLessThan(1000);
+    expect(record.evidence.find((e) => e.id === 'anomaly:stock-service:memory_mb')).toMatchObject({ data: { pattern: 'day-over-day' }, summary: expect.stringMatching(/same time yesterday/) });
+    expect(output.anomalies.find((a) => a.service === 'stock-service' && a.metric === 'latency_p99_ms')).toBeDefined();
+    // Throughput swings day to day with the business: never judged so.
+    expect(output.anomalies.find((a) => a.metric === 'throughput_rps')).toBeUndefined();
+    // The day-before query covers the same minutes a day earlier.
+    const dayBefore = (calls as { from: string; to: string }[]).find((q) => Date.parse(q.from) < Date.parse('2026-03-14T00:00:00Z') && Date.parse(q.to) < Date.parse('2026-03-14T00:00:00Z'));
+    expect(dayBefore).toBeDefined();
+
+    // A quiet world yesterday and today: nothing, and a world with an anomaly in the window asks nothing of yesterday.
+    expect((await run(quietWorld)).output.anomalies).toEqual([]);
+    const degraded = await run(degradedWorld);
+    expect((degraded.calls as { to: string }[]).some((q) => Date.parse(q.to) < Date.parse('2026-03-14T00:00:00Z'))).toBe(false);
+  });
+
   it('fails with IncidentNotFound for an unknown incident', async () => {
     await expect(analyzeImpact(fakeDeps())({ incidentId: 'nope' })).rejects.toMatchObject({ name: 'IncidentNotFound' });
   });
