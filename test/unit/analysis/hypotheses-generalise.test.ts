@@ -225,6 +225,27 @@ describe('unit: a deploy upstream of the flooding one floods nothing', () => {
     expect(out.rootCauses[0].changeId).toBe('CHG-ORDERS');
   });
 
+  it("credits a Lambda's alias move though X-Ray draws its function node between it and the table (the same code)", () => {
+    const xray: ServiceNode[] = [
+      { name: 'checkout', tier: 'backend', calls: ['checkout_AWS::Lambda::Function'] },
+      { name: 'checkout_AWS::Lambda::Function', tier: 'backend', calls: ['orders_AWS::DynamoDB::Table'] },
+      { name: 'orders_AWS::DynamoDB::Table', tier: 'database', calls: [] },
+    ];
+    const out = analyseRootCause({
+      ...input(() => 200),
+      incident: { service: 'checkout', startedAt: at(-10) },
+      anomalies: [anomaly('orders_AWS::DynamoDB::Table', 'error_rate_pct', 0, 3, -12), anomaly('checkout', 'error_rate_pct', 0.1, 8, -11)],
+      changes: [deploy('CHG-ALIAS', 'checkout', -15, 'Lambda checkout alias live: version 42 → 43')],
+      topology: xray,
+      series: [
+        perMinute('orders_AWS::DynamoDB::Table', 'throughput_rps', 90, (m) => (m >= -15 ? 600 : 200)),
+        perMinute('checkout_AWS::Lambda::Function', 'throughput_rps', 90, () => 200),
+        perMinute('checkout', 'throughput_rps', 90, () => 200),
+      ],
+    });
+    expect(floods(out.considered.find((h) => h.changeId === 'CHG-ALIAS'))).toBe(true);
+  });
+
   it('credits the upstream deploy when its own calls into the next hop jumped too (a retry storm from the top)', () => {
     const out = analyseRootCause(input((m) => (m >= -16 ? 800 : 200)));
     expect(floods(out.considered.find((h) => h.changeId === 'CHG-PORTAL'))).toBe(true);

@@ -11,6 +11,7 @@ import { METRICS, type ChangeRequest, type MetricSeries, type ServiceNode, type 
 import { type CallGraph, callGraph, dependenciesOf, tokens, tokensMatch } from '../changes.ts';
 import { DEFAULT_Z_THRESHOLD, mannKendallS, median } from '../metrics.ts';
 import type { OriginEvidence } from '../origin-evidence.ts';
+import { parseXrayNodeName } from '../../tools/aws/xray-names.ts';
 
 export type Template = z.infer<typeof LogTemplate>;
 
@@ -383,7 +384,11 @@ export const amplification = (w: World, change: ChangeRequest, target: string): 
   // the callee it reaches the target through carries them too. A service upstream of the real culprit (its calls
   // unchanged, the next hop's traffic flat) sees the same jump below it and did nothing.
   const via = [...(w.graph.callees.get(change.service) ?? [])].filter((c) => c !== target && dependenciesOf(w.graph, c).has(target));
-  if (!(w.graph.callees.get(change.service) ?? new Set()).has(target) && via.length > 0) {
+  // A callee that is the changed service itself under another node (X-Ray draws a Lambda function's client and its
+  // AWS::Lambda::Function node apart) runs the changed code: the calls can multiply inside it.
+  const self = parseXrayNodeName(change.service).name || change.service;
+  const sameService = via.some((c) => (parseXrayNodeName(c).name || c) === self);
+  if (!(w.graph.callees.get(change.service) ?? new Set()).has(target) && via.length > 0 && !sameService) {
     const hops = via.map((c) => ratioAcross(seriesOf(w, c, METRICS.throughput), at)).filter((r): r is number => r !== undefined);
     if (hops.length > 0 && !hops.some((r) => r / own >= AMPLIFICATION_RATIO)) return undefined;
   }
