@@ -155,6 +155,7 @@ program
     emit({ event: 'ready', url: twin.url, secret: twin.secret, dataDir: twin.dataDir });
     say(`${bold('Incident Autopilot')} laptop twin is running`);
     say(`  API        ${twin.url}   (POST /alerts/{source}, GET /incidents, POST /incidents/{id}/approval)`);
+    say(`  API docs   ${twin.url}/docs   (OpenAPI: ${twin.url}/openapi.json)`);
     say(`  secret     ${twin.secret}   (header x-autopilot-secret)`);
     say(`  data       ${twin.dataDir}   (DynamoDB, events.jsonl, reports/)`);
     say(dim('  Ctrl-C stops it; the data stays for the next start.'));

@@ -139,6 +139,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // GET shows the confirmation page and never decides (mail scanners open links); only the form's POST decides.
   { method: 'GET', path: '/approvals/{token}', function: 'approval-page', auth: 'signed-link' },
   { method: 'POST', path: '/approvals/{token}', function: 'approval-page', auth: 'signed-link' },
+  // The API described (functions/core/api/openapi.ts): the document, and the same as a page.
+  { method: 'GET', path: '/openapi.json', function: 'query-incidents', auth: 'iam' },
+  { method: 'GET', path: '/docs', function: 'query-incidents', auth: 'iam' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

@@ -17,13 +17,15 @@
  * 5. The timeline gets the decision with the approver, the channel and the comment.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
 import { type ApiEvent, type ApiResult, Conflict, HttpError, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireJsonContentType, requireSecret, withErrors } from '../core/http.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import { type ApprovalDecision, ApprovalRequestMismatch, type ApprovalState, type IncidentStore } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
+import { DecisionBody, DecisionChannel } from '../core/api/schemas.ts';
+
+export { DecisionBody, DecisionChannel };
 
 export interface DecideDeps {
   readonly store: IncidentStore;
@@ -33,20 +35,6 @@ export interface DecideDeps {
   readonly clock: () => Date;
 }
 
-/** Where a decision came from: a signed link's page, Retool, the API (scripts), the CLI. */
-export const DecisionChannel = z.enum(['link', 'retool', 'api', 'cli']);
-export type DecisionChannel = z.infer<typeof DecisionChannel>;
-
-export const DecisionBody = z.strictObject({
-  decision: z.enum(['approve', 'reject']),
-  approver: z.string().trim().min(1).max(200),
-  comment: z.string().trim().max(4000).optional(),
-  /** Who is calling; `link` is reserved to the approval page (its identity is the signed link). @default 'api' */
-  channel: DecisionChannel.exclude(['link']).default('api'),
-  /** The approval request this decision is meant for (Retool echoes `approvalRequestId`); checked when given. */
-  requestId: z.string().trim().min(1).max(64).optional(),
-});
-export type DecisionBody = z.infer<typeof DecisionBody>;
 
 export const APPROVAL_REJECTED = 'ApprovalRejected';
 

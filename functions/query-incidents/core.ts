@@ -4,28 +4,23 @@
  * GET /incidents/{id} → the whole incident: META, alerts, agent records (output, evidence, latency, reasoner,
  *   tool calls), the timeline, the approval (never its task token) and the report → 404 if unknown.
  */
-import * as z from 'zod';
+import { DOCS_HEADERS, docsPage, openApiDocument } from '../core/api/openapi.ts';
 import { type ApiEvent, type ApiResult, NotFound, json, parseWith, pathParam, withErrors } from '../core/http.ts';
-import { IncidentStatus, ReportOutput, Severity } from '../core/model.ts';
-import { MAX_LIST_LIMIT } from '../core/store/dynamo-store.ts';
+import { ListParams } from '../core/api/schemas.ts';
+import { ReportOutput } from '../core/model.ts';
 import type { IncidentStore } from '../core/store/store.ts';
 
 export interface QueryDeps {
   readonly store: Pick<IncidentStore, 'listIncidents' | 'getDetail'>;
 }
 
-const upper = (v: unknown) => (typeof v === 'string' ? v.trim().toUpperCase() : v);
-
-export const ListParams = z.object({
-  status: z.preprocess(upper, IncidentStatus).optional(),
-  severity: z.preprocess(upper, Severity).optional(),
-  service: z.string().trim().min(1).max(256).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
-  cursor: z.string().min(1).max(2048).optional(),
-});
+export { ListParams };
 
 export const queryIncidents = (deps: QueryDeps) =>
   withErrors(async (event: ApiEvent): Promise<ApiResult> => {
+    // The API described: the same document on AWS and on the twin.
+    if (event.routeKey === 'GET /openapi.json') return json(200, openApiDocument());
+    if (event.routeKey === 'GET /docs') return { statusCode: 200, headers: { ...DOCS_HEADERS }, body: docsPage() };
     // GET /incidents/{id}: the same path-parameter rule (decoding) as every other route.
     if (event.pathParameters?.id) return json(200, await detail(deps, pathParam(event, 'id')));
     const query = parseWith(ListParams, event.queryStringParameters ?? {}, 'query parameters');

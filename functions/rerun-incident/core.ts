@@ -41,7 +41,6 @@
  * The same input goes to a workflow the rerun's opening starts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
 import type { Config } from '../core/config.ts';
 import type { EventPublisher } from '../core/deps.ts';
 import type { Observability } from '../core/handler.ts';
@@ -52,6 +51,9 @@ import { isTerminal, openingPublished } from '../core/store/dynamo-store.ts';
 import { type ActionJournal, type JournalEntry, mitigationSteps } from '../core/store/journal.ts';
 import { type AlertIntakeStore, type IncidentMeta, IncidentNotFound, type OpeningJournal } from '../core/store/store.ts';
 import { type EarlierMitigation, type StartResult, type WorkflowClient, executionInputFor, rerunNumber } from '../core/workflow-client.ts';
+import { RerunBody } from '../core/api/schemas.ts';
+
+export { RerunBody };
 
 /** The store calls of a rerun: the opening journal's, reopening, and the compare-and-set of the execution ARN. */
 export type RerunStore = OpeningStore & Pick<AlertIntakeStore, 'reopen' | 'replaceExecutionArn'>;
@@ -117,10 +119,6 @@ export const earlierMitigationOf = (entries: readonly JournalEntry[]): EarlierMi
   return { steps: steps.length, summary: text.length > MAX_EARLIER_SUMMARY ? `${text.slice(0, MAX_EARLIER_SUMMARY - 3)}...` : text };
 };
 
-export const RerunBody = z.strictObject({
-  requestedBy: z.string().trim().min(1).max(200).optional(),
-  reason: z.string().trim().max(2000).optional(),
-});
 
 /** How many taken names to step over (reruns started elsewhere whose ARN was never stored). */
 const MAX_NAME_ATTEMPTS = 10;

@@ -37,17 +37,21 @@ describe('AlertApi', () => {
     ['POST /incidents/{id}/rerun', 'rerun-incident'],
     ['GET /approvals/{token}', 'approval-page'],
     ['POST /approvals/{token}', 'approval-page'],
+    ['GET /openapi.json', 'query-incidents'],
+    ['GET /docs', 'query-incidents'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the seven', () => {
-    expect(routes().size).toBe(7);
+  it('has no route beyond the nine', () => {
+    expect(routes().size).toBe(9);
   });
 
-  it('authorizes the read routes with IAM', () => {
+  it('authorizes the read routes with IAM, the API description too', () => {
     expect(routes().get('GET /incidents')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /incidents/{id}')?.auth).toBe('AWS_IAM');
+    expect(routes().get('GET /openapi.json')?.auth).toBe('AWS_IAM');
+    expect(routes().get('GET /docs')?.auth).toBe('AWS_IAM');
   });
 
   it('leaves the webhook and approval routes to the shared-secret check of their functions', () => {

@@ -61,6 +61,18 @@ describe('npm start, then the CLI against it', () => {
     expect(JSON.stringify(JSON.parse(listed.stdout))).toContain(accepted.incidentId);
   });
 
+  it('describes its API at /docs and /openapi.json, as the banner says', async () => {
+    const docs = /API docs\s+(http:\/\/\S+\/docs)/.exec(output)?.[1];
+    expect(docs).toBeDefined();
+    const page = await fetch(docs as string);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('/incidents/{id}/approval');
+    const document = (await (await fetch((docs as string).replace(/\/docs$/, '/openapi.json'))).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toContain('/alerts/{source}');
+  });
+
   it('prints one line per alert of a group (an Alertmanager notification), each naming its incident', async () => {
     const sent = await run(process.execPath, ['bin/autopilot.ts', 'send', 'events/alerts/alertmanager.json', '--source', 'alertmanager', '--data-dir', dataDir], { cwd: root, env });
     const lines = sent.stdout.trim().split('\n');
