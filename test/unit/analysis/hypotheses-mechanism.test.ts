@@ -516,6 +516,45 @@ describe('unit: a rotated secret is a credential fault, on a database too', () =
   });
 });
 
+describe('unit: a healthy dependency changed at the wrong moment', () => {
+  // venue-engine fails (its own release 90 min ago); its cache, healthy, got a config change 2 min before the onset.
+  const topology: ServiceNode[] = [
+    { name: 'web', tier: 'frontend', calls: ['venue-engine'] },
+    { name: 'venue-engine', tier: 'backend', calls: ['venue-redis', 'venue-pg'] },
+    { name: 'venue-redis', tier: 'cache', calls: [] },
+    { name: 'venue-pg', tier: 'database', calls: [] },
+  ];
+  const input = (extra: { templates?: Template[]; changes?: ChangeRequest[] } = {}): RootCauseInput => ({
+    incident: { service: 'web', startedAt: at(-5) },
+    anomalies: [anomaly('web', 'error_rate_pct', 0.1, 20, -5, 200), anomaly('venue-engine', 'error_rate_pct', 0.1, 35, -5, 500)],
+    templates: extra.templates ?? [template('venue-engine', 'request <*> failed: IllegalStateException: seat map not loaded', -5)],
+    changes: [
+      change('CHG-REL', 'venue-engine', -90, 'deploy', 'venue: new seat map loader'),
+      change('CHG-CACHE', 'venue-redis', -7, 'config', 'Set maxmemory-policy to allkeys-lru on venue-redis', 'Eviction policy.', { configChange: { param: 'maxmemory-policy', old: 'volatile-lru', new: 'allkeys-lru' } }),
+      ...(extra.changes ?? []),
+    ],
+    topology,
+    traces: [],
+    series: [],
+    now: at(0),
+  });
+  const place = (out: ReturnType<typeof analyseRootCause>, id: string) => out.considered.find((h) => h.changeId === id)?.predictions[1];
+
+  it('does not place the fault in it on the call graph alone: nothing its callers say points at it', () => {
+    const out = analyseRootCause(input());
+    expect(place(out, 'CHG-CACHE')).toMatchObject({ result: 'inconclusive', statement: expect.stringMatching(/venue-redis is healthy and nothing its callers say points at it/) });
+    expect(out.rootCauses[0].changeId).toBe('CHG-REL');
+  });
+
+  it('does when the callers speak of what it changed (a rotated password refused) or name it', () => {
+    const rotation = change('CHG-ROT', 'venue-pg', -6, 'infrastructure', 'Rotate secret prod/venue/app-credentials', 'Scheduled rotation: sets a new password for user app on venue-pg.');
+    const refused = analyseRootCause(input({ changes: [rotation], templates: [template('venue-engine', 'PSQLException: FATAL: password authentication failed for user "app"', -5)] }));
+    expect(place(refused, 'CHG-ROT')?.result).toBe('supported');
+    const named = analyseRootCause(input({ templates: [template('venue-engine', 'call to venue-redis failed: WRONGTYPE Operation against a key holding the wrong kind of value', -5)] }));
+    expect(place(named, 'CHG-CACHE')?.result).toBe('supported');
+  });
+});
+
 describe('unit: a pool full at a lowered limit, and errors that blame a failing callee', () => {
   it('reads a lowered limit whose service shows its pool full at it as a pool fault, though no log line says so', () => {
     const cut = change('CHG-5', 'bid-svc', -3, 'config', 'Set database.max_connections_per_pod to 6 on bid-svc', 'Reduce connections.', {

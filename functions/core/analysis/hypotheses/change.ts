@@ -281,12 +281,24 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
   const floodedBy = !flood
     ? w.input.changes.filter((c) => c.id !== change.id && c.state === 'implemented' && c.service !== change.service).find((c) => amplification(w, c, change.service))
     : undefined;
+  // What the symptoms say of the change (step 3 below), read here too: a healthy dependency's change is placed by it.
+  const related = new Set([change.service, target, ...(w.graph.callers.get(change.service) ?? [])]);
+  // Symptoms are what is new: business-as-usual lines ("retrying … to downstream") say nothing about a change.
+  const symptomTemplates = w.input.templates.filter((t) => t.novel && (related.has(t.service) || w.anomalous.has(t.service)));
+  const symptomMetrics = w.input.anomalies.filter((a) => related.has(a.service)).map((a) => a.metric);
+  const meaning = meaningOverlap(change, [...symptomTemplates.map((t) => t.template), ...symptomMetrics], w.serviceTokens);
+  // A healthy dependency's change breaks its caller only in ways that show: its callers name it (a response they
+  // cannot parse, a call they cannot make) or their errors speak of what it changed (a rotated password refused).
+  // The call graph alone does not place a fault in a healthy service changed at the wrong moment.
+  const speaksOfIt = isAnomalous || meaning.verdict === 'supported' || callerSymptoms(w, change.service).length > 0;
   let place: Check;
   if (flood) place = { verdict: 'supported', reason: flood };
   else if (floodedBy) place = { verdict: 'inconclusive', reason: `${change.service} fails under the extra calls ${floodedBy.id} makes into it: ${amplification(w, floodedBy, change.service)}` };
   else if (failsHere) place = { verdict: 'supported', reason: `${leafTraces.length} of ${w.errorTraceCount} failing trace(s) end in ${change.service}` };
   else if (rel.kind === 'same' && w.origins.has(target)) place = { verdict: 'supported', reason: `${change.service} is failing and none of its dependencies is` };
-  else if (rel.kind === 'dependency' && w.origins.has(target) && rel.hops <= MAX_BLAME_HOPS) place = { verdict: 'supported', reason: `${target} (the origin) calls ${change.service} (${rel.hops} hop(s))` };
+  else if (rel.kind === 'dependency' && w.origins.has(target) && rel.hops <= MAX_BLAME_HOPS && speaksOfIt) place = { verdict: 'supported', reason: `${target} (the origin) calls ${change.service} (${rel.hops} hop(s))` };
+  else if (rel.kind === 'dependency' && w.origins.has(target) && rel.hops <= MAX_BLAME_HOPS)
+    place = { verdict: 'inconclusive', reason: `${target} (the origin) calls ${change.service} (${rel.hops} hop(s)), but ${change.service} is healthy and nothing its callers say points at it` };
   else if (rel.kind === 'unknown' || !w.topologyKnown) place = { verdict: 'inconclusive', reason: `${change.service} is not in the known topology` };
   else if (rel.kind === 'unrelated') place = { verdict: 'refuted', reason: `${change.service} is neither a failing service nor on a call path to one` };
   else if (!isAnomalous && w.errorTraceCount > 0 && rel.kind === 'dependency') place = { verdict: 'refuted', reason: `${change.service} is healthy and the failing traces end elsewhere` };
@@ -301,12 +313,7 @@ export const testChange = (w: World, change: ChangeRequest): Candidate => {
     ...anomalyIds(w, change.service),
   ], { missing: place.verdict === 'inconclusive' && !w.topologyKnown ? 'the service topology (call graph)' : undefined });
 
-  // 3. meaning: the symptoms name what the change touched.
-  const related = new Set([change.service, target, ...(w.graph.callers.get(change.service) ?? [])]);
-  // Symptoms are what is new: business-as-usual lines ("retrying … to downstream") say nothing about a change.
-  const symptomTemplates = w.input.templates.filter((t) => t.novel && (related.has(t.service) || w.anomalous.has(t.service)));
-  const symptomMetrics = w.input.anomalies.filter((a) => related.has(a.service)).map((a) => a.metric);
-  const meaning = meaningOverlap(change, [...symptomTemplates.map((t) => t.template), ...symptomMetrics], w.serviceTokens);
+  // 3. meaning: the symptoms name what the change touched (read above).
   const matchedTemplates = symptomTemplates.filter((t) => meaning.matched.some((m) => [...tokens(t.template)].some((tt) => tt.startsWith(m) || m.startsWith(tt))));
   const touched = change.configChange ? `${change.configChange.param}` : change.title;
   const semantic = pick(meaning.verdict, withReason(`the errors or anomalous metrics mention what ${change.id} touched (${touched})`, meaning), 1.5, [
