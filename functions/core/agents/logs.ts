@@ -12,7 +12,7 @@ import { TemplateMiner } from '../analysis/logs.ts';
 import { type AgentSummary, type AgentTask, LogAnalysisOutput } from '../model.ts';
 import type { LogLine } from '../tools/ports.ts';
 import { incidentWindows, topologyNeighbourhood } from './impact.ts';
-import { type AgentContext, runAgent, summarise } from './runtime.ts';
+import { type AgentContext, type EvidenceLog, runAgent, summarise } from './runtime.ts';
 import { byCodeUnit } from '../compare.ts';
 
 const MINUTE = 60_000;
@@ -154,6 +154,33 @@ export const mineTemplates = (
   return { rows, counts };
 };
 
+/**
+ * Mined templates as evidence (`log-template:<service>:<id>`, with their counts and an example) and as the
+ * LogAnalysisOutput templates that cite it; `why` adds to each summary why the lines were read (the root-cause agent
+ * reads services beyond this agent's neighbourhood).
+ */
+export const recordTemplates = (evidence: Pick<EvidenceLog, 'add'>, rows: readonly MinedTemplate[], baselineKnown: boolean, why = ''): LogAnalysisOutput['templates'] =>
+  rows.map((r) => {
+    const evidenceId = evidence.add({
+      id: `log-template:${r.service}:${r.id}`,
+      kind: 'log',
+      source: 'logs',
+      summary: `${r.service} ${r.level} "${r.text}" ×${r.counts.incident} since ${r.counts.first} (${r.status}${baselineKnown ? `, ${r.counts.baseline} in the baseline window` : ''}${why ? `; ${why}` : ''})`,
+      data: { service: r.service, template: r.text, level: r.level, count: r.counts.incident, baselineCount: r.counts.baseline, status: r.status, firstSeen: r.counts.first, lastSeen: r.counts.last, example: r.counts.example, traceIds: [...r.counts.traceIds] },
+    });
+    return {
+      id: r.id,
+      template: r.text,
+      service: r.service,
+      level: r.level,
+      count: r.counts.incident,
+      firstSeen: r.counts.first!,
+      lastSeen: r.counts.last!,
+      novel: r.status === 'new' || r.status === 'spiking',
+      evidenceIds: [evidenceId],
+    };
+  });
+
 const analyse = async (ctx: AgentContext) => {
   const { incident, scope, evidence, deps } = ctx;
   const bounds = logWindows(incident.startedAt, deps.clock());
@@ -180,26 +207,7 @@ const analyse = async (ctx: AgentContext) => {
   const { rows, counts } = mineTemplates(incidentLines, baselineLines, incidentMs, baselineMs);
   const baselineKnown = baselineLines !== undefined;
 
-  const templates: LogAnalysisOutput['templates'] = rows.map((r) => {
-    const evidenceId = evidence.add({
-      id: `log-template:${r.service}:${r.id}`,
-      kind: 'log',
-      source: 'logs',
-      summary: `${r.service} ${r.level} "${r.text}" ×${r.counts.incident} since ${r.counts.first} (${r.status}${baselineKnown ? `, ${r.counts.baseline} in the baseline window` : ''})`,
-      data: { service: r.service, template: r.text, level: r.level, count: r.counts.incident, baselineCount: r.counts.baseline, status: r.status, firstSeen: r.counts.first, lastSeen: r.counts.last, example: r.counts.example, traceIds: [...r.counts.traceIds] },
-    });
-    return {
-      id: r.id,
-      template: r.text,
-      service: r.service,
-      level: r.level,
-      count: r.counts.incident,
-      firstSeen: r.counts.first!,
-      lastSeen: r.counts.last!,
-      novel: r.status === 'new' || r.status === 'spiking',
-      evidenceIds: [evidenceId],
-    };
-  });
+  const templates = recordTemplates(evidence, rows, baselineKnown);
 
   const novelErrors = rows.filter((r) => (r.status === 'new' || r.status === 'spiking') && r.counts.firstErrorAt);
   const anyErrors = rows.filter((r) => r.counts.firstErrorAt);

@@ -12,10 +12,11 @@ import type { AgentDeps } from '../deps.ts';
 import { type AgentSummary, type AgentTask, type Evidence, ImpactOutput, LogAnalysisOutput, RootCauseOutput, SimilarOutput } from '../model.ts';
 import { analyseRootCause, failingLeaves } from '../analysis/hypotheses.ts';
 import { withCulprits } from '../analysis/hypotheses/culprit.ts';
+import { historyId, zoneSeriesId } from '../analysis/hypotheses/evidence.ts';
 import { readOriginEvidence } from '../analysis/origin-evidence.ts';
 import { RESOURCE_METRICS } from '../analysis/hypotheses/resource-evidence.ts';
 import { MIN_ORIGIN_SHARE } from '../analysis/origin-hypotheses.ts';
-import { logWindows, mineTemplates } from './logs.ts';
+import { logWindows, mineTemplates, recordTemplates } from './logs.ts';
 import { topologyNeighbourhood } from './impact.ts';
 import { HISTORY_LOOKBACK_HOURS, HISTORY_RESOLUTION_SECONDS, MAX_HISTORIES, climbingFromTheStart } from '../analysis/hypotheses/history.ts';
 import { toReadings, traceRecord } from '../recorded/readings.ts';
@@ -41,8 +42,6 @@ export const MAX_SERIES_LOOKBACK_HOURS = CHANGE_LOOKBACK_HOURS + 1;
 const TRACE_LIMIT = 50;
 /** How far before the onset the per-zone series are read (the zonal family compares the hour before with after). */
 const ZONE_LOOKBACK_MINUTES = 90;
-/** The hit ratio a service publishes for its cache (percent), as the simulated world and CloudWatch (ElastiCache CacheHitRate) name it. */
-const CACHE_HIT_RATIO = 'cache_hit_ratio_pct';
 /** At most this many services outside the logs agent's neighbourhood have their logs read, lines and templates kept. */
 const MAX_DEEP_LOG_SERVICES = 3;
 const DEEP_LOG_LINE_LIMIT = 2_000;
@@ -97,9 +96,9 @@ export const findRootCause =
         (await evidence.call('changes.listChanges', () =>
           deps.tools.changes.listChanges({ ...scope, from: iso(onsetMs - CHANGE_LOOKBACK_HOURS * HOUR_MS), to: iso(now), services: [...neighbours] }),
         )) ?? [];
-      for (const c of changes) {
+      const addChange = (c: ChangeRequest) =>
         evidence.add({ id: `change:${c.id}`, kind: 'change', source: 'changes', summary: `${c.id} ${c.title} (${c.service}, ${describeChange(c)}) ${c.state} at ${c.deployedAt}`, data: c });
-      }
+      changes.forEach(addChange);
 
       const traces: Trace[] =
         anomalous.length === 0
@@ -135,7 +134,7 @@ export const findRootCause =
                 // fail as one ran out (a detected onset can lag).
                 // A cache's hit ratio: a release that stops it hitting floods the store behind it, in a fall too small for
                 // the detector (97 % → 87 % is four times the misses); change.ts reads it for the change's mechanism.
-                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, METRICS.errorRate, CACHE_HIT_RATIO, ...Object.values(RESOURCE_METRICS)],
+                metrics: [METRICS.throughput, METRICS.cpu, METRICS.memory, METRICS.dbPoolActive, METRICS.dbPoolMax, METRICS.latencyP99, METRICS.errorRate, METRICS.cacheHitRatio, ...Object.values(RESOURCE_METRICS)],
               }),
             )) ?? []);
       // Per availability zone, where the telemetry splits the failing services' metrics so: one zone failing while
@@ -149,7 +148,7 @@ export const findRootCause =
       for (const z of zoneSeries) {
         const last = z.points[z.points.length - 1];
         evidence.add({
-          id: `zone:${z.service}:${z.zone}:${z.metric}`,
+          id: zoneSeriesId(z),
           kind: 'metric',
           source: 'telemetry',
           summary: `${z.service} ${z.metric} in ${z.zone}: ${z.points.length} points, last ${last.v} ${z.unit} at ${last.t}`,
@@ -172,7 +171,7 @@ export const findRootCause =
           const first = h.points[0];
           const last = h.points[h.points.length - 1];
           evidence.add({
-            id: `history:${h.service}:${h.metric}`,
+            id: historyId(h),
             kind: 'metric',
             source: 'telemetry',
             summary: `${h.service} ${h.metric} over ${HISTORY_LOOKBACK_HOURS} h (${h.points.length} points): ${first.v} ${h.unit} at ${first.t}, ${last.v} at ${last.t}`,
@@ -183,7 +182,7 @@ export const findRootCause =
           (await evidence.call('changes.listChanges', () => deps.tools.changes.listChanges({ ...scope, from, to: iso(onsetMs - CHANGE_LOOKBACK_HOURS * HOUR_MS), services }))) ?? [];
         for (const c of earlier.filter((c) => !changes.some((k) => k.id === c.id))) {
           changes.push(c);
-          evidence.add({ id: `change:${c.id}`, kind: 'change', source: 'changes', summary: `${c.id} ${c.title} (${c.service}, ${describeChange(c)}) ${c.state} at ${c.deployedAt}`, data: c });
+          addChange(c);
         }
       }
 
@@ -222,16 +221,7 @@ export const findRootCause =
         const during = await evidence.call('logs.search', () => deps.tools.logs.search({ ...query, from: iso(w.incidentFrom), to: iso(w.to) }));
         const before = during === undefined ? undefined : await evidence.call('logs.search', () => deps.tools.logs.search({ ...query, from: iso(w.baselineFrom), to: iso(w.incidentFrom) }));
         const { rows } = mineTemplates(during, before, Math.max(MINUTE_MS, w.to - w.incidentFrom), w.incidentFrom - w.baselineFrom, MAX_DEEP_TEMPLATES);
-        for (const r of rows) {
-          const id = evidence.add({
-            id: `log-template:${r.service}:${r.id}`,
-            kind: 'log',
-            source: 'logs',
-            summary: `${r.service} ${r.level} "${r.text}" ×${r.counts.incident} since ${r.counts.first} (${r.status}, ${r.counts.baseline} in the baseline window; read for the root cause: ${r.service} is outside the logs agent's neighbourhood)`,
-            data: { service: r.service, template: r.text, level: r.level, count: r.counts.incident, baselineCount: r.counts.baseline, status: r.status, firstSeen: r.counts.first, lastSeen: r.counts.last, example: r.counts.example, traceIds: [...r.counts.traceIds] },
-          });
-          deepTemplates.push({ id: r.id, template: r.text, service: r.service, level: r.level, count: r.counts.incident, firstSeen: r.counts.first!, lastSeen: r.counts.last!, novel: r.status === 'new' || r.status === 'spiking', evidenceIds: [id] });
-        }
+        deepTemplates.push(...recordTemplates(evidence, rows, before !== undefined, "read for the root cause: outside the logs agent's neighbourhood"));
       }
 
       const offline = analyseRootCause({

@@ -35,6 +35,8 @@ export const METRICS = {
   memory: 'memory_mb',
   dbPoolActive: 'db_pool_active',
   dbPoolMax: 'db_pool_max',
+  /** A cache owner's hit ratio (percent), as the simulated world publishes it (no AWS or vendor adapter maps one yet). */
+  cacheHitRatio: 'cache_hit_ratio_pct',
   activeUsers: 'active_users',
   revenuePerMinute: 'revenue_per_min',
 } as const;

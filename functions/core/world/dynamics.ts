@@ -27,7 +27,7 @@ import type { WorldAction, WorldState } from './world.ts';
 
 const MINUTE = 60_000;
 /** The hit ratio of a service's read-through cache (services with `cache`). */
-export const CACHE_HIT_RATIO = 'cache_hit_ratio_pct';
+export const CACHE_HIT_RATIO = METRICS.cacheHitRatio;
 /** Resource metrics of services that declare the feature (`disk`, `fileDescriptors`, `quota`, `certificates`). */
 export const RESOURCE_METRICS = {
   diskUsed: 'disk_used_pct',
@@ -973,17 +973,17 @@ const computeSnapshot = (world: WorldState, t: number): Snapshot => {
     const jobRun = s.schedule ? jobRunLevel(ctx, s.schedule, t) : undefined;
     // Per zone: the zone's own view (or the service's, no zonal fault active) plus what its callees add to every zone.
     const inherited = { latency: Math.max(0, tot.latency - o.v.latency_p99_ms), errors: Math.max(0, tot.errors - o.v.error_rate_pct) };
+    const zoneShare = s.zones ? 1 / s.zones.length : 0;
     const zoneValues = s.zones
       ? Object.fromEntries(
           s.zones.map((zone) => {
             const z = o.zones?.find((x) => x.zone === zone)?.v;
-            const share = 1 / (s.zones as string[]).length;
             return [
               zone,
               {
                 [METRICS.latencyP99]: round((z?.latency_p99_ms ?? o.v.latency_p99_ms) + inherited.latency, 2),
                 [METRICS.errorRate]: round(Math.min(100, (z?.error_rate_pct ?? o.v.error_rate_pct) + inherited.errors), 3),
-                [METRICS.throughput]: round((z?.throughput_rps ?? o.v.throughput_rps) * share, 2),
+                [METRICS.throughput]: round((z?.throughput_rps ?? o.v.throughput_rps) * zoneShare, 2),
                 [METRICS.cpu]: round(z?.cpu_pct ?? o.v.cpu_pct, 2),
               },
             ];

@@ -242,13 +242,15 @@ export const indexEvidence = (input: RootCauseInput): World => {
   const leafErrors = new Map<string, string[]>();
   const errorTraces = input.traces.filter((t) => t.status === 'ERROR' || t.spans.some((s) => s.status === 'ERROR'));
   const namesService = serviceNamer(input.templates);
+  const novelTextsOf = new Map<string, string[]>();
+  for (const t of input.templates) if (t.novel) (novelTextsOf.get(t.service) ?? novelTextsOf.set(t.service, []).get(t.service)!).push(t.template);
   for (const trace of errorTraces) {
     for (const leaf of failingLeaves(trace)) {
       // The leaf's own span may say whom it failed to reach ("UnknownHostException: ledger.internal…"): that names
       // the callee as well as its log lines would (the logs of the leaf may not have been read).
       const spanErrors = trace.spans.filter((s) => s.service === leaf && s.status === 'ERROR' && s.error).map((s) => s.error!);
       const names = (caller: string, callee: string) => namesService(caller, callee) || spanErrors.some((e) => namesIn(callee, e));
-      const leafTexts = [...spanErrors, ...input.templates.filter((t) => t.novel && t.service === leaf).map((t) => t.template)];
+      const leafTexts = [...spanErrors, ...(novelTextsOf.get(leaf) ?? [])];
       const refusedBefore = (callee: string) =>
         !trace.spans.some((s) => s.service === callee) && leafTexts.some((text) => namesIn(callee, text) && REFUSED_BEFORE_TEXT.test(text));
       const service = calleeThatFailedTheCall(leaf, graph, anomalous, names, refusedBefore) ?? leaf;
@@ -309,6 +311,12 @@ export const trendTau = (values: readonly number[]): number => {
   return n < 3 ? 0 : mannKendallS(values) / ((n * (n - 1)) / 2);
 };
 
+/** How much a level grew: the median of its last fifth over the median of its first fifth (robust to noise at either end). */
+export const growthOf = (v: readonly number[]): number => {
+  const fifth = Math.max(1, Math.floor(v.length / 5));
+  return median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
+};
+
 /** A trend at least this steady (Kendall's tau) counts as "climbing". */
 export const STEADY_TREND_TAU = 0.6;
 
@@ -322,6 +330,8 @@ export const seriesId = (s: MetricSeries) => `metric:${s.service}:${s.metric}`;
 export const historyOf = (w: World, service: string, metric: string): MetricSeries | undefined =>
   w.input.history?.find((s) => s.service === service && s.metric === metric && s.points.length > 0);
 export const historyId = (s: MetricSeries) => `history:${s.service}:${s.metric}`;
+/** The evidence id of a per-zone series (`RootCauseInput.zoneSeries`). */
+export const zoneSeriesId = (s: MetricSeries) => `zone:${s.service}:${s.zone}:${s.metric}`;
 export const topologyIds = (w: World, ...services: string[]) => (w.topologyKnown ? services.filter((s) => w.graph.tiers.has(s)).map((s) => `topology:${s}`) : []);
 
 export const withoutServiceNames = (w: World, text: string): string => {
@@ -383,13 +393,13 @@ export const amplification = (w: World, change: ChangeRequest, target: string): 
   // The extra calls must leave the changed service itself: a target further down is flooded by this change only if
   // the callee it reaches the target through carries them too. A service upstream of the real culprit (its calls
   // unchanged, the next hop's traffic flat) sees the same jump below it and did nothing.
-  const via = [...(w.graph.callees.get(change.service) ?? [])].filter((c) => c !== target && dependenciesOf(w.graph, c).has(target));
-  // A callee that is the changed service itself under another node (X-Ray draws a Lambda function's client and its
-  // AWS::Lambda::Function node apart) runs the changed code: the calls can multiply inside it.
-  const self = parseXrayNodeName(change.service).name || change.service;
-  const sameService = via.some((c) => (parseXrayNodeName(c).name || c) === self);
-  if (!(w.graph.callees.get(change.service) ?? new Set()).has(target) && via.length > 0 && !sameService) {
-    const hops = via.map((c) => ratioAcross(seriesOf(w, c, METRICS.throughput), at)).filter((r): r is number => r !== undefined);
+  const callees = w.graph.callees.get(change.service) ?? new Set<string>();
+  if (!callees.has(target)) {
+    const via = [...callees].filter((c) => dependenciesOf(w.graph, c).has(target));
+    // A callee that is the changed service itself under another node (X-Ray draws a Lambda function's client and its
+    // AWS::Lambda::Function node apart) runs the changed code: the calls can multiply inside it.
+    const serviceOf = (node: string) => parseXrayNodeName(node).name || node;
+    const hops = via.some((c) => serviceOf(c) === serviceOf(change.service)) ? [] : via.map((c) => ratioAcross(seriesOf(w, c, METRICS.throughput), at)).filter((r): r is number => r !== undefined);
     if (hops.length > 0 && !hops.some((r) => r / own >= AMPLIFICATION_RATIO)) return undefined;
   }
   return `${change.service} multiplies its calls into ${target}: ${target}'s traffic ×${dep.toFixed(1)} at the deploy while ${change.service}'s own ×${own.toFixed(1)}`;

@@ -15,7 +15,7 @@ import { METRICS } from '../../tools/ports.ts';
 import type { Check } from '../changes.ts';
 import { median } from '../metrics.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
-import { MINUTE_MS, type World, anomalyIds } from './evidence.ts';
+import { MINUTE_MS, type World, anomalyIds, zoneSeriesId } from './evidence.ts';
 import { originPrediction } from './origin-prediction.ts';
 import { fmtNumber, noChangeExplains, onsetMsOf } from './resource-evidence.ts';
 
@@ -58,7 +58,7 @@ const risesOf = (w: World, service: string, onset: number): ZoneRise[] =>
       const errors = metric === METRICS.errorRate;
       const rise = errors ? a - b : a / Math.max(b, Number.MIN_VALUE) - 1;
       const degraded = errors ? rise >= ERRORS_ROSE_POINTS && a >= ERRORS_ROSE_RATIO * Math.max(b, 0.1) : a >= LATENCY_ROSE_RATIO * b;
-      return [{ zone: s.zone as string, metric, before: b, after: a, rise, degraded, id: `zone:${service}:${s.zone}:${metric}` }];
+      return [{ zone: s.zone as string, metric, before: b, after: a, rise, degraded, id: zoneSeriesId(s) }];
     }),
   );
 
