@@ -39,6 +39,7 @@ import {
   anomalyIds,
   callerSymptoms,
   categoryFromText,
+  growthOf,
   historyId,
   isFailureSignal,
   namesIn,
@@ -54,6 +55,12 @@ import { climbBegan } from './history.ts';
 
 /** The subjects of the change family: every change implemented in the window and deployed by now, in input order. */
 export const changesInWindow = (w: World): ChangeRequest[] => w.input.changes.filter((c) => c.state === 'implemented' && !(Date.parse(c.deployedAt) > Date.parse(w.input.now)));
+
+/** Whether another change to `change`'s service was deployed after it and by `until` (epoch ms): then it is not the last one. */
+const changedSince = (w: World, change: ChangeRequest, until: number): boolean => {
+  const deployed = Date.parse(change.deployedAt);
+  return w.input.changes.some((c) => c.id !== change.id && c.service === change.service && c.state === 'implemented' && Date.parse(c.deployedAt) > deployed && Date.parse(c.deployedAt) <= until);
+};
 
 /** Share of the failing traces that must end in a service for the traces to place the fault there. */
 const MIN_LEAF_SHARE = 0.3;
@@ -110,32 +117,24 @@ const UNSEEN_START_GROWTH = 1.03;
 const olderThanTheSeries = (w: World, change: ChangeRequest, deployed: number, end: number): SlowBurn | undefined => {
   const series = seriesOf(w, change.service, METRICS.memory);
   if (!series || Date.parse(series.points[0].t) <= deployed) return undefined;
-  const later = w.input.changes.some((c) => c.id !== change.id && c.service === change.service && c.state === 'implemented' && Date.parse(c.deployedAt) > deployed && Date.parse(c.deployedAt) <= end);
-  if (later) return undefined;
+  if (changedSince(w, change, end)) return undefined;
   const points = series.points.filter((p) => Date.parse(p.t) <= end);
   if (points.length < 5) return undefined;
   const since = climbBegan(w, change.service, METRICS.memory, { ...series, points }, end);
-  if (since.history && typeof since.at === 'number') {
+  if (since.history && since.climb && typeof since.at === 'number') {
     // The history shows the climb: it began at this deploy and climbed steadily from there to the onset.
-    const begun = since.at;
-    if (Math.abs(begun - deployed) > since.toleranceMs) return undefined;
-    const climb = since.history.points.filter((p) => Date.parse(p.t) >= begun && Date.parse(p.t) <= end).map((p) => p.v);
-    const grown = growthOver(climb);
-    if (climb.length < 5 || trendTau(climb) < UNSEEN_START_TAU || grown < HISTORY_CLIMB_GROWTH) return undefined;
-    return { metric: METRICS.memory, growth: grown, id: seriesId(series), sinceMinutes: Math.round((end - begun) / MINUTE_MS), historyId: historyId(since.history) };
+    if (Math.abs(since.at - deployed) > since.toleranceMs) return undefined;
+    const grown = growthOf(since.climb);
+    if (since.climb.length < 5 || trendTau(since.climb) < UNSEEN_START_TAU || grown < HISTORY_CLIMB_GROWTH) return undefined;
+    return { metric: METRICS.memory, growth: grown, id: seriesId(series), sinceMinutes: Math.round((end - since.at) / MINUTE_MS), historyId: historyId(since.history) };
   }
   const minutes = (Date.parse(points[points.length - 1].t) - Date.parse(points[0].t)) / MINUTE_MS;
   const v = points.map((p) => p.v);
-  const growth = growthOver(v);
+  const growth = growthOf(v);
   if (minutes < UNSEEN_START_MIN_MINUTES || trendTau(v) < UNSEEN_START_TAU || growth < UNSEEN_START_GROWTH) return undefined;
   return { metric: METRICS.memory, growth, id: seriesId(series), sinceMinutes: Math.round(minutes) };
 };
 
-/** Median of the last fifth over the median of the first fifth. */
-const growthOver = (v: readonly number[]): number => {
-  const fifth = Math.max(1, Math.floor(v.length / 5));
-  return median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
-};
 /** A climb the history shows from its start must have grown this much by the onset (as a slow burn seen whole). */
 const HISTORY_CLIMB_GROWTH = 1.2;
 
@@ -187,8 +186,7 @@ const latentCodePath = (w: World, change: ChangeRequest, onset: string | undefin
   if (Number.isNaN(deployed) || Number.isNaN(start)) return undefined;
   const lag = (start - deployed) / MINUTE_MS;
   if (lag <= MAX_PLAUSIBLE_LAG_MINUTES || lag > MAX_DORMANT_MINUTES || !w.origins.has(change.service)) return undefined;
-  const later = w.input.changes.some((c) => c.id !== change.id && c.service === change.service && c.state === 'implemented' && Date.parse(c.deployedAt) > deployed && Date.parse(c.deployedAt) <= start);
-  if (later) return undefined;
+  if (changedSince(w, change, start)) return undefined;
   const errors = w.input.templates.filter(
     (t) => t.novel && t.service === change.service && /error|fatal|crit/i.test(t.level) && Date.parse(t.firstSeen) >= start - DORMANT_ONSET_SLACK_MINUTES * MINUTE_MS,
   );
@@ -409,8 +407,7 @@ const lastChangeToOrigin = (w: World, change: ChangeRequest, onset: string | und
   if (Number.isNaN(deployed) || Number.isNaN(start) || !w.origins.has(change.service)) return undefined;
   const lag = (start - deployed) / MINUTE_MS;
   if (lag <= MAX_PLAUSIBLE_LAG_MINUTES || lag > MAX_DORMANT_MINUTES) return undefined;
-  const later = w.input.changes.some((c) => c.id !== change.id && c.service === change.service && c.state === 'implemented' && Date.parse(c.deployedAt) > deployed && Date.parse(c.deployedAt) <= start);
-  return later ? undefined : `deployed ${Math.round(lag)} min before the onset, nothing changed on it since, and it fails with none of its dependencies failing`;
+  return changedSince(w, change, start) ? undefined : `deployed ${Math.round(lag)} min before the onset, nothing changed on it since, and it fails with none of its dependencies failing`;
 };
 
 /**

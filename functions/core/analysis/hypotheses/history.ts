@@ -7,7 +7,7 @@
  */
 import { METRICS, type MetricSeries } from '../../tools/ports.ts';
 import { median } from '../metrics.ts';
-import { MINUTE_MS, type World, historyOf, trendTau } from './evidence.ts';
+import { MINUTE_MS, type World, growthOf, historyOf, trendTau } from './evidence.ts';
 import { RESOURCE_METRICS, STARTED_AT_DEPLOY_MINUTES, riseStart } from './resource-evidence.ts';
 
 /** How far back a climbing level is read, and how coarsely. Two days: a release from the day before yesterday. */
@@ -35,9 +35,7 @@ export const climbingFromTheStart = (series: readonly MetricSeries[], onsetMs: n
     const points = s.points.filter((p) => Number.isNaN(onsetMs) || Date.parse(p.t) <= onsetMs);
     if (points.length < CLIMBING_MIN_POINTS) return false;
     const v = points.map((p) => p.v);
-    const fifth = Math.max(1, Math.floor(v.length / 5));
-    const growth = median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
-    return (trendTau(v) >= CLIMBING_TAU && growth >= CLIMBING_GROWTH) || riseStart({ ...s, points }, Date.parse(points[points.length - 1].t)) === 'before-series';
+    return (trendTau(v) >= CLIMBING_TAU && growthOf(v) >= CLIMBING_GROWTH) || riseStart({ ...s, points }, Date.parse(points[points.length - 1].t)) === 'before-series';
   });
 
 /** How far off a start dated from a history may be, as a share of the climb's duration. */
@@ -63,7 +61,13 @@ export const climbBegan = (
   metric: string,
   fine: MetricSeries | undefined,
   peakAt: number,
-): { at: number | 'before-series' | undefined; toleranceMs: number; history?: MetricSeries } => {
+): {
+  at: number | 'before-series' | undefined;
+  toleranceMs: number;
+  /** The history, and its readings from the start it dated to the peak, when it dated the start. */
+  history?: MetricSeries;
+  climb?: number[];
+} => {
   const at = riseStart(fine, peakAt);
   const within = STARTED_AT_DEPLOY_MINUTES * MINUTE_MS;
   const history = historyOf(w, service, metric);
@@ -71,10 +75,13 @@ export const climbBegan = (
   const step = stepOf(history);
   const earlier = riseStart(history, peakAt);
   const fineStart = fine && fine.points.length > 0 ? Date.parse(fine.points[0].t) : Number.NaN;
-  const sooner = typeof earlier === 'number' && (typeof at !== 'number' || earlier < at - 2 * step) && !(earlier >= fineStart + 2 * step && typeof at === 'number');
-  // riseStart finds the start to within about 5 % of the climb (the level must clear the noise): a day-long climb is
-  // dated to within the hour.
-  if (sooner) return { at: earlier, toleranceMs: Math.max(within, 2 * step, DATING_SHARE * (peakAt - (earlier as number))), history };
-  if (earlier === 'before-series' && at === 'before-series') return { at: earlier, toleranceMs: within, history };
+  // The history dates it when `fine` cannot (no start of its own), or puts it clearly earlier and not well inside
+  // `fine` (where `fine`'s own, finer dating is the better one).
+  if (typeof earlier === 'number' && (typeof at !== 'number' || (earlier < at - 2 * step && earlier < fineStart + 2 * step))) {
+    const climb = history.points.filter((p) => Date.parse(p.t) >= earlier && Date.parse(p.t) <= peakAt).map((p) => p.v);
+    // riseStart finds the start to within about 5 % of the climb (the level must clear the noise): a day-long climb is
+    // dated to within the hour.
+    return { at: earlier, toleranceMs: Math.max(within, 2 * step, DATING_SHARE * (peakAt - earlier)), history, climb };
+  }
   return { at, toleranceMs: within };
 };

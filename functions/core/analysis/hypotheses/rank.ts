@@ -19,7 +19,9 @@ export const TOP_N = 3;
 export const testHypotheses = (input: RootCauseInput): Candidate[] => {
   const w = indexEvidence(input);
   const placed = generateCandidates(w).map((c) => withPlaceFromOrigins(c, input.origins));
-  const dependencies = (service: string) => dependenciesOf(w.graph, service);
+  // Walked once per service: subsumption asks for the same ones for every pair of candidates.
+  const walked = new Map<string, ReadonlySet<string>>();
+  const dependencies = (service: string) => walked.get(service) ?? walked.set(service, dependenciesOf(w.graph, service)).get(service)!;
   return withoutSubsumedOrigins(placed, (c) => c.confidence ?? confidenceOf(c.predictions), ABSTAIN_BELOW, dependencies).map((c) => withCulprit(w, withHistory(w, c)));
 };
 

@@ -9,9 +9,8 @@
  */
 import { METRICS } from '../../tools/ports.ts';
 import type { Check } from '../changes.ts';
-import { median } from '../metrics.ts';
 import { type Candidate, pick, withReason } from './candidate.ts';
-import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, historyId, seriesId, seriesOf, templateIds, trendTau } from './evidence.ts';
+import { MINUTE_MS, STEADY_TREND_TAU, type World, anomalyIds, growthOf, historyId, seriesId, seriesOf, templateIds, trendTau } from './evidence.ts';
 import { HISTORY_LOOKBACK_HOURS, climbBegan } from './history.ts';
 import { originPrediction } from './origin-prediction.ts';
 import { changesInWindow, slowBurn } from './change.ts';
@@ -35,11 +34,6 @@ const FLAT_TAU = 0.2;
 /** Words of a runtime short of memory: GC pauses, heap, out of memory. */
 export const MEMORY_PRESSURE_TEXT = /out ?of ?memory|heap|\bgc\b|garbage collect|\boom\b|memory|mark-compact|allocation failure/i;
 
-const growthOf = (v: readonly number[]): number => {
-  const fifth = Math.max(1, Math.floor(v.length / 5));
-  return median(v.slice(-fifth)) / Math.max(median(v.slice(0, fifth)), Number.MIN_VALUE);
-};
-
 export const testResourceLeak = (w: World, service: string): Candidate => {
   const mem = seriesOf(w, service, METRICS.memory);
   const onset = Date.parse(w.onsetOf(service) ?? '');
@@ -49,9 +43,8 @@ export const testResourceLeak = (w: World, service: string): Candidate => {
   const longMinutes = longPoints.length > 1 ? (Date.parse(longPoints[longPoints.length - 1].t) - Date.parse(longPoints[0].t)) / MINUTE_MS : 0;
   const oom = w.input.templates.filter((t) => t.service === service && MEMORY_PRESSURE_TEXT.test(t.template));
   // A climb older than the series: where the agent read the memory's longer history (history.ts), it shows the climb whole.
-  const end = Number.isNaN(onset) ? Number.NaN : onset;
-  const history = mem && !Number.isNaN(end) ? climbBegan(w, service, METRICS.memory, { ...mem, points: longPoints }, end) : undefined;
-  const historyClimb = history?.history && typeof history.at === 'number' ? history.history.points.filter((p) => Date.parse(p.t) >= (history.at as number) && Date.parse(p.t) <= end).map((p) => p.v) : [];
+  const history = mem && !Number.isNaN(onset) ? climbBegan(w, service, METRICS.memory, { ...mem, points: longPoints }, onset) : undefined;
+  const historyClimb = history?.climb ?? [];
   let grow: Check;
   if (points.length < 5) grow = { verdict: 'inconclusive', reason: 'no memory series' };
   else {
@@ -64,7 +57,7 @@ export const testResourceLeak = (w: World, service: string): Candidate => {
     if (tau >= STEADY_TREND_TAU && growth >= LEAK_GROWTH) grow = { verdict: 'supported', reason: `memory climbs steadily (trend τ ${tau.toFixed(2)}), ×${growth.toFixed(2)} in ${LEAK_WINDOW_MINUTES} min` };
     else if (longMinutes >= SLOW_LEAK_MIN_MINUTES && longTau >= SLOW_LEAK_TAU && longGrowth >= SLOW_LEAK_GROWTH && oom.length > 0) {
       grow = { verdict: 'supported', reason: `memory climbs without pause over the ${Math.round(longMinutes)} min before the onset (τ ${longTau.toFixed(2)}, ×${longGrowth.toFixed(2)}) and the runtime already struggles: a slow leak that began before the look-back` };
-    } else if (history && typeof history.at === 'number' && historyClimb.length >= 5 && trendTau(historyClimb) >= SLOW_LEAK_TAU && growthOf(historyClimb) >= LEAK_GROWTH) {
+    } else if (typeof history?.at === 'number' && historyClimb.length >= 5 && trendTau(historyClimb) >= SLOW_LEAK_TAU && growthOf(historyClimb) >= LEAK_GROWTH) {
       grow = { verdict: 'supported', reason: `memory has climbed since ${new Date(history.at).toISOString().slice(0, 16)}Z in its ${HISTORY_LOOKBACK_HOURS} h history (τ ${trendTau(historyClimb).toFixed(2)}, ×${growthOf(historyClimb).toFixed(2)}): a slow leak that began before the look-back` };
     } else if ((growth < FLAT_GROWTH || tau < FLAT_TAU) && !(longTau >= SLOW_LEAK_TAU && longGrowth >= SLOW_LEAK_GROWTH)) grow = { verdict: 'refuted', reason: `memory is not climbing (τ ${tau.toFixed(2)}, ×${growth.toFixed(2)})` };
     else grow = { verdict: 'inconclusive', reason: `memory grew ×${growth.toFixed(2)} (τ ${tau.toFixed(2)}) in ${LEAK_WINDOW_MINUTES} min, ×${longGrowth.toFixed(2)} (τ ${longTau.toFixed(2)}) over ${Math.round(longMinutes)} min: not enough for a leak` };
