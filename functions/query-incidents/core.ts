@@ -16,11 +16,21 @@ export interface QueryDeps {
 
 export { ListParams };
 
+/** The API description, built on the first request for it (not at cold start) and kept for the container's life. */
+let described: { json: string; page: string } | undefined;
+const describedApi = () => {
+  if (!described) {
+    const doc = openApiDocument();
+    described = { json: JSON.stringify(doc), page: docsPage(doc) };
+  }
+  return described;
+};
+
 export const queryIncidents = (deps: QueryDeps) =>
   withErrors(async (event: ApiEvent): Promise<ApiResult> => {
     // The API described: the same document on AWS and on the twin.
-    if (event.routeKey === 'GET /openapi.json') return json(200, openApiDocument());
-    if (event.routeKey === 'GET /docs') return { statusCode: 200, headers: { ...DOCS_HEADERS }, body: docsPage() };
+    if (event.routeKey === 'GET /openapi.json') return { ...json(200, null), body: describedApi().json };
+    if (event.routeKey === 'GET /docs') return { statusCode: 200, headers: { ...DOCS_HEADERS }, body: describedApi().page };
     // GET /incidents/{id}: the same path-parameter rule (decoding) as every other route.
     if (event.pathParameters?.id) return json(200, await detail(deps, pathParam(event, 'id')));
     const query = parseWith(ListParams, event.queryStringParameters ?? {}, 'query parameters');

@@ -27,7 +27,9 @@ interface Operation {
   readonly html?: boolean;
 }
 
-const ERRORS = { '400': 'The request names something invalid: `{error, message}` says what.', '404': 'No such incident.', '503': 'A dependency is unavailable: retry after `Retry-After` seconds.' } as const;
+const ERRORS = { '400': 'The request names something invalid: `{error, message}` says what.', '503': 'A dependency is unavailable: retry after `Retry-After` seconds.' } as const;
+/** The routes of one incident answer 404 for an unknown one. */
+const INCIDENT_ERRORS = { ...ERRORS, '404': 'No such incident.' } as const;
 
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -46,19 +48,19 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   'GET /incidents/{id}': {
     summary: 'One incident',
     description: "The incident, its timeline, each agent's output and evidence, and its report.",
-    responses: { '200': 'The incident view.', ...ERRORS },
+    responses: { '200': 'The incident view.', ...INCIDENT_ERRORS },
   },
   'POST /incidents/{id}/approval': {
     summary: 'Decide a pending approval',
     description: `Approve or reject the mitigation the workflow waits on (a task-token wait); needs the ${SECRET_HEADER} header.`,
     body: DecisionBody,
-    responses: { '200': '`{incidentId, approval}`: the decision as recorded.', '401': 'Missing or wrong secret.', '409': 'Already decided, or no approval pending: `{approval}` says which.', ...ERRORS },
+    responses: { '200': '`{incidentId, approval}`: the decision as recorded.', '401': 'Missing or wrong secret.', '409': 'Already decided, or no approval pending: `{approval}` says which.', ...INCIDENT_ERRORS },
   },
   'POST /incidents/{id}/rerun': {
     summary: 'Run the workflow again',
     description: `For an incident whose execution a restart cut short, or to diagnose again; needs the ${SECRET_HEADER} header.`,
     body: RerunBody,
-    responses: { '202': '`{incidentId, executionArn, rerun, status}`.', '401': 'Missing or wrong secret.', '409': 'An execution is still running.', ...ERRORS },
+    responses: { '202': '`{incidentId, executionArn, rerun, status}`.', '401': 'Missing or wrong secret.', '409': 'An execution is still running.', ...INCIDENT_ERRORS },
   },
   'GET /approvals/{token}': {
     summary: 'Approval page',
