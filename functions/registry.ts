@@ -115,7 +115,7 @@ export const SWEEP_SCHEDULE_INPUT = { source: 'incident-autopilot.schedule', tas
 export const SECRET_HEADER = 'x-autopilot-secret';
 
 export interface ApiRoute {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway route path, with `{param}` segments. */
   readonly path: string;
   /** The registry function behind it. */
@@ -124,9 +124,12 @@ export interface ApiRoute {
    * `secret`: the function verifies SECRET_HEADER (vendors and Retool can send only static headers);
    * `iam`: API Gateway checks a SigV4 signature (operators reading incidents);
    * `signed-link`: the function verifies the HMAC-signed, expiring token in the path (approvers' browsers can
-   * send neither a header nor a signature).
+   * send neither a header nor a signature);
+   * `jwt`: a person signed in to the console: on AWS the HTTP API's JWT authorizer checks the Cognito token (Bearer)
+   * before the function runs, and the function takes who decided from its claims (`signedInUser`, core/http.ts). The
+   * laptop twin serves these routes on loopback without sign-in (nothing but the local user can reach them).
    */
-  readonly auth: 'secret' | 'iam' | 'signed-link';
+  readonly auth: 'secret' | 'iam' | 'signed-link' | 'jwt';
 }
 
 /** Every HTTP route: the CDK AlertApi and the laptop twin's API both serve exactly these. */

@@ -31,7 +31,7 @@
  * same bound (lib/local/api-gateway.ts: 10 running + 90 waiting = the burst of 100, then 429 with Retry-After).
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { type CfnStage, HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, type HttpRoute, HttpStage, type IHttpRouteAuthorizer, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -43,6 +43,11 @@ import { Construct } from 'constructs';
 export interface AlertApiProps {
   /** The function behind each route of API_ROUTES (functions/registry.ts), by registry name. */
   readonly routeFunction: (name: string) => IFunction;
+  /**
+   * The authorizer of the console's routes (auth `jwt` in API_ROUTES): a JWT authorizer trusting the console's user
+   * pool. Required as soon as the registry has such a route: a `jwt` route is never added unauthenticated.
+   */
+  readonly consoleAuthorizer?: IHttpRouteAuthorizer;
   /**
    * Steady-state requests per second the default stage accepts before answering 429.
    * @default 50
@@ -98,6 +103,8 @@ export class AlertApi extends Construct {
   public readonly iamRoutes: readonly HttpRoute[];
   /** Routes whose only check is the signed, expiring token in the path, verified by the function. */
   public readonly signedLinkRoutes: readonly HttpRoute[];
+  /** The console's routes, authorized by the JWT authorizer of its user pool. */
+  public readonly jwtRoutes: readonly HttpRoute[];
 
   constructor(scope: Construct, id: string, props: AlertApiProps) {
     super(scope, id);
@@ -133,14 +140,16 @@ export class AlertApi extends Construct {
     const secretHeaderRoutes: HttpRoute[] = [];
     const iamRoutes: HttpRoute[] = [];
     const signedLinkRoutes: HttpRoute[] = [];
-    const byAuth = { secret: secretHeaderRoutes, iam: iamRoutes, 'signed-link': signedLinkRoutes } as const;
+    const jwtRoutes: HttpRoute[] = [];
+    const byAuth = { secret: secretHeaderRoutes, iam: iamRoutes, 'signed-link': signedLinkRoutes, jwt: jwtRoutes } as const;
     const webhookRoutes: HttpRoute[] = [];
     for (const route of API_ROUTES) {
+      if (route.auth === 'jwt' && !props.consoleAuthorizer) throw new Error(`${route.method} ${route.path} is a console route (auth jwt) and AlertApi was given no consoleAuthorizer`);
       const added = this.httpApi.addRoutes({
         path: route.path,
-        methods: [route.method === 'GET' ? HttpMethod.GET : HttpMethod.POST],
+        methods: [HttpMethod[route.method]],
         integration: integrationOf(route.function),
-        ...(route.auth === 'iam' ? { authorizer: iam } : {}),
+        ...(route.auth === 'iam' ? { authorizer: iam } : route.auth === 'jwt' ? { authorizer: props.consoleAuthorizer } : {}),
       });
       byAuth[route.auth].push(...added);
       if (`${route.method} ${route.path}` === WEBHOOK_ROUTE_KEY) webhookRoutes.push(...added);
@@ -162,6 +171,7 @@ export class AlertApi extends Construct {
     this.secretHeaderRoutes = secretHeaderRoutes;
     this.iamRoutes = iamRoutes;
     this.signedLinkRoutes = signedLinkRoutes;
+    this.jwtRoutes = jwtRoutes;
   }
 
   /** The webhook route's own throttle on the stage, and the optional reserved concurrency of its function. */

@@ -219,6 +219,21 @@ export const presentedSecret = (event: ApiEvent): string | undefined => {
   return bearer?.[1].trim();
 };
 
+/**
+ * Who is signed in, on a `jwt` route (functions/registry.ts): the claims API Gateway's JWT authorizer verified — the
+ * e-mail, else the Cognito user name, else the subject. Undefined where no authorizer ran (the twin's loopback console,
+ * every other auth kind): the caller then says who it is in the body, as on the secret routes.
+ */
+export const signedInUser = (event: ApiEvent): string | undefined => {
+  const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims;
+  if (!claims) return undefined;
+  for (const key of ['email', 'cognito:username', 'username', 'sub']) {
+    const value = claims[key];
+    if (typeof value === 'string' && value.trim() !== '') return value.trim().slice(0, 200);
+  }
+  return undefined;
+};
+
 /** Throws `Unauthorized` unless the presented secret matches (constant-time). */
 export const requireSecret = async (event: ApiEvent, secrets: SecretProvider): Promise<void> => {
   const expected = await secrets.getSecret();

@@ -82,6 +82,7 @@ const SECURITY: Readonly<Record<ApiRoute['auth'], readonly Record<string, string
   secret: [{ sharedSecret: [] }],
   iam: [{ sigv4: [] }],
   'signed-link': [],
+  jwt: [{ console: [] }],
 };
 
 const jsonSchema = (schema: z.ZodType): Record<string, unknown> => {
@@ -119,6 +120,7 @@ export const openApiDocument = (version = '1'): Record<string, unknown> => {
       securitySchemes: {
         sharedSecret: { type: 'apiKey', in: 'header', name: SECRET_HEADER, description: 'The webhook secret (Secrets Manager on AWS, `.autopilot/secret` on the twin).' },
         sigv4: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'AWS Signature Version 4 with execute-api:Invoke (the twin answers on loopback without one).' },
+        console: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Cognito token of a user signed in to the console (managed login), checked by the HTTP API\'s JWT authorizer (the twin answers on loopback without one).' },
       },
     },
     paths,
