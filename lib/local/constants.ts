@@ -16,3 +16,9 @@ export const executionArn = (name: string): string => `arn:aws:states:${LOCAL_RE
 export const DEFAULT_PORT = 8787;
 /** The largest request body the local API accepts (API Gateway HTTP APIs cap payloads too). */
 export const MAX_API_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The simulated world `autopilot serve` keeps running for the console's demo: the detector watches it, and faults are
+ * injected into it (POST /admin/faults). Also the `environment` of the incidents opened on it.
+ */
+export const LIVE_WORLD_ID = 'live';
