@@ -69,6 +69,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'events:put', 'secret:webhook']),
   // The link key is derived from the webhook secret (functions/core/approval-links.ts).
   api('approval-page', 'GET /approvals/{token}: confirmation page of a signed approval link; POST decides', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
+  // Reads telemetry and changes through the tool ports, as the agents do: the stack gives it their tool environment and grants.
+  api('incident-signals', 'GET /incidents/{id}/signals: the metrics, baseline bands and markers the console charts', ['table:read']),
   // Workflow agents
   agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
   agent('find-similar', 'FindSimilarFunctionArn', 'Similar past incidents, ranked, with the runbook that worked'),
@@ -145,6 +147,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The API described (functions/core/api/openapi.ts): the document, and the same as a page.
   { method: 'GET', path: '/openapi.json', function: 'query-incidents', auth: 'iam' },
   { method: 'GET', path: '/docs', function: 'query-incidents', auth: 'iam' },
+  // The console's charts: metrics of the incident's services, baseline bands, onset, change and action markers.
+  { method: 'GET', path: '/incidents/{id}/signals', function: 'incident-signals', auth: 'iam' },
+  { method: 'GET', path: '/console/incidents/{id}/signals', function: 'incident-signals', auth: 'jwt' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

@@ -17,6 +17,7 @@ import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
 import { OperatorConsole } from './operator-console.ts';
 import { toolUseOf } from '../functions/core/agents/tool-use.ts';
+import { SIGNALS_TOOL_USE } from '../functions/incident-signals/core.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { GRACE_CHECKS } from '../functions/core/verify-policy.ts';
@@ -243,7 +244,9 @@ export class IncidentAutopilotStack extends Stack {
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
     // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
-    grantToolAdapters(this, new Map(FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => [f.name, this.functions.get(f.name)])), this.tools, this.store.table, toolUseOf);
+    // incident-signals reads the same tools to chart an incident (functions/incident-signals/core.ts SIGNALS_TOOL_USE).
+    const toolUsers = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), 'incident-signals'];
+    grantToolAdapters(this, new Map(toolUsers.map((name) => [name, this.functions.get(name)])), this.tools, this.store.table, (name) => (name === 'incident-signals' ? SIGNALS_TOOL_USE : toolUseOf(name)));
 
     if (props.console ?? true) {
       this.console = new OperatorConsole(this, 'Console', { domainPrefix: props.consoleDomainPrefix, userPoolRemovalPolicy: props.consoleUserPoolRemovalPolicy });

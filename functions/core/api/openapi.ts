@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { API_ROUTES, type ApiRoute, SECRET_HEADER } from '../../registry.ts';
 import { AlertSource } from '../model.ts';
-import { DecisionBody, ListParams, RerunBody } from './schemas.ts';
+import { DecisionBody, ListParams, RerunBody, SignalsParams } from './schemas.ts';
 import { escapeHtml } from '../text.ts';
 
 /** What one route takes and answers. */
@@ -31,6 +31,14 @@ const ERRORS = { '400': 'The request names something invalid: `{error, message}`
 /** The routes of one incident answer 404 for an unknown one. */
 const INCIDENT_ERRORS = { ...ERRORS, '404': 'No such incident.' } as const;
 
+
+const SIGNALS_OPERATION: Operation = {
+  summary: 'Signals of one incident',
+  description:
+    'What the console charts: p99 latency, error rate and throughput of the incident\'s services (its own, the culprit, the affected ones) and the metrics the top hypothesis cites, each with the baseline band from before the onset; markers for the onset, the detection, changes, actions, the approval and recovery. A tool that fails leaves its part out and is named in `gaps`.',
+  query: SignalsParams,
+  responses: { '200': '`{window: {from, to}, onset, series: [{service, metric, unit?, points: [{t, v}], baseline?: {low, high, mean}}], markers: [{t, kind, label, service?}], gaps: [{port, reason, service?, metric?}]}`.', ...INCIDENT_ERRORS },
+};
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   'POST /alerts/{source}': {
@@ -76,6 +84,8 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   },
   'GET /openapi.json': { summary: 'This description', description: 'The HTTP API as OpenAPI 3.1.', responses: { '200': 'The document.' } },
   'GET /docs': { summary: 'This description, readable', description: 'The HTTP API as a page.', html: true, responses: { '200': 'The page.' } },
+  'GET /incidents/{id}/signals': SIGNALS_OPERATION,
+  'GET /console/incidents/{id}/signals': { ...SIGNALS_OPERATION, summary: 'Signals of one incident (console)', description: `${SIGNALS_OPERATION.description} For the signed-in console.` },
 };
 
 const SECURITY: Readonly<Record<ApiRoute['auth'], readonly Record<string, string[]>[]>> = {
