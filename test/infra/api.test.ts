@@ -39,12 +39,14 @@ describe('AlertApi', () => {
     ['POST /approvals/{token}', 'approval-page'],
     ['GET /openapi.json', 'query-incidents'],
     ['GET /docs', 'query-incidents'],
+    ['GET /incidents/{id}/signals', 'incident-signals'],
+    ['GET /console/incidents/{id}/signals', 'incident-signals'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the nine', () => {
-    expect(routes().size).toBe(9);
+  it('has no route beyond the eleven', () => {
+    expect(routes().size).toBe(11);
   });
 
   it('authorizes the read routes with IAM, the API description too', () => {
@@ -52,6 +54,7 @@ describe('AlertApi', () => {
     expect(routes().get('GET /incidents/{id}')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /openapi.json')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /docs')?.auth).toBe('AWS_IAM');
+    expect(routes().get('GET /incidents/{id}/signals')?.auth).toBe('AWS_IAM');
   });
 
   it('leaves the webhook and approval routes to the shared-secret check of their functions', () => {
@@ -70,7 +73,7 @@ describe('AlertApi', () => {
   });
 
   it('lets API Gateway invoke each API function from this API only', () => {
-    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page']) {
+    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page', 'incident-signals']) {
       synth.template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         FunctionName: arnOf(synth.stack.functions.get(name)),
@@ -128,7 +131,8 @@ describe('AlertApi load-shedding props', () => {
       }
       return fn;
     };
-    new AlertApi(stack, 'Api', { routeFunction, ...props });
+    // Load shedding only: the console's routes need a user pool, which these tests do not build.
+    new AlertApi(stack, 'Api', { routeFunction, withoutConsoleRoutes: true, ...props });
     return { template: Template.fromStack(stack), ingest: () => functions.get('ingest-alert') as LambdaFunction };
   };
 
@@ -149,7 +153,7 @@ describe('AlertApi load-shedding props', () => {
 });
 
 describe('IncidentAutopilotStack outputs and secrets', () => {
-  it.each(['ApiUrl', 'StateMachineArn', 'EventBusName', 'WebhookSecretArn'])('outputs %s', (name) => {
+  it.each(['ApiUrl', 'StateMachineArn', 'EventBusName', 'WebhookSecretArn', 'ConsoleUrl', 'ConsoleUserPoolId', 'ConsoleSignInUrl'])('outputs %s', (name) => {
     synth.template.hasOutput(name, {});
   });
 
