@@ -16,7 +16,7 @@ import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
 import { OperatorConsole } from './operator-console.ts';
-import { toolUseOf } from '../functions/core/agents/tool-use.ts';
+import { type ToolUse, toolUseOf } from '../functions/core/agents/tool-use.ts';
 import { SIGNALS_TOOL_USE } from '../functions/incident-signals/core.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
@@ -26,6 +26,11 @@ import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowa
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
 
 export const STACK_NAME = 'IncidentAutopilot';
+/**
+ * API functions that read the tool ports as the agents do, with their tool use: they get the agents' tool environment
+ * and the grants of exactly these port methods (the workflow functions' come from functions/core/agents/tool-use.ts).
+ */
+export const TOOL_USING_API_FUNCTIONS: Readonly<Record<string, ToolUse>> = { 'incident-signals': SIGNALS_TOOL_USE };
 export const DEFAULT_VERIFY_WAIT_SECONDS = 120;
 export const DEFAULT_MAX_VERIFY_CHECKS = 5;
 
@@ -244,9 +249,9 @@ export class IncidentAutopilotStack extends Stack {
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
     // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
-    // incident-signals reads the same tools to chart an incident (functions/incident-signals/core.ts SIGNALS_TOOL_USE).
-    const toolUsers = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), 'incident-signals'];
-    grantToolAdapters(this, new Map(toolUsers.map((name) => [name, this.functions.get(name)])), this.tools, this.store.table, (name) => (name === 'incident-signals' ? SIGNALS_TOOL_USE : toolUseOf(name)));
+    // So does each API function that reads the tools (incident-signals charts an incident from them).
+    const toolUsers = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), ...Object.keys(TOOL_USING_API_FUNCTIONS)];
+    grantToolAdapters(this, new Map(toolUsers.map((name) => [name, this.functions.get(name)])), this.tools, this.store.table, (name) => TOOL_USING_API_FUNCTIONS[name] ?? toolUseOf(name));
 
     if (props.console ?? true) {
       this.console = new OperatorConsole(this, 'Console', { domainPrefix: props.consoleDomainPrefix, userPoolRemovalPolicy: props.consoleUserPoolRemovalPolicy });

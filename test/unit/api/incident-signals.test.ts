@@ -178,7 +178,7 @@ describe('unit: incident-signals', () => {
     const ok = await handler(apiEvent('GET /incidents/{id}/signals', { path: { id }, query: { from: '2026-03-14T12:00:00Z', to: '2026-03-14T12:10:00+00:00' }, secret: null }));
     expect(statusOf(ok)).toBe(200);
     expect(bodyOf(ok).window).toEqual({ from: '2026-03-14T12:00:00.000Z', to: '2026-03-14T12:10:00.000Z' });
-    for (const query of [{ from: 'yesterday' }, { from: '2026-03-14T12:10:00Z', to: '2026-03-14T12:00:00Z' }, { from: '2026-01-01T00:00:00Z', to: '2026-03-14T00:00:00Z' }]) {
+    for (const query of [{ from: 'yesterday' } as Record<string, string>, { from: '2026-03-14T12:10:00Z', to: '2026-03-14T12:00:00Z' }, { from: '2026-01-01T00:00:00Z', to: '2026-03-14T00:00:00Z' }]) {
       const bad = await handler(apiEvent('GET /incidents/{id}/signals', { path: { id }, query, secret: null }));
       expect(statusOf(bad), JSON.stringify(query)).toBe(400);
     }
