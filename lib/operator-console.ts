@@ -139,9 +139,9 @@ export class OperatorConsole extends Construct {
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // Only the build's output lives here: BucketDeployment puts it back on every deploy.
+      // Only the build's output lives here, put back by every deploy; the deployment removes its objects when it
+      // leaves the stack (retainOnDelete: false below), so the emptied bucket can go too.
       removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: false,
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -350,6 +350,7 @@ export class OperatorConsole extends Construct {
       cacheControl: [CacheControl.noCache()],
       distribution: this.distribution,
       distributionPaths: ['/*'],
+      retainOnDelete: false,
       memoryLimit: 256,
     });
     this.acknowledgeDeploymentHandler();

@@ -17,7 +17,8 @@
  *
  * Baseline band: the robust baseline of analysis/metrics.ts (the impact agent's) over the points before
  * `onset − BASELINE_GAP_MIN`, drawn as median ± DEFAULT_Z_THRESHOLD × scale: a point outside the band is one the
- * impact agent's rule scores anomalous. `mean` is the plain mean of those baseline points.
+ * impact agent's rule scores anomalous. `mean` is the plain mean of those baseline points. A window that starts after
+ * that (a `from` past the onset) has no baseline points, and its series no band.
  *
  * Markers: the onset; the detection (when the incident was opened, and by what); the changes deployed in the window
  * (change port); from the timeline, the actions executed and undone, the approval decided, and recovery verified.

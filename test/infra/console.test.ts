@@ -73,7 +73,8 @@ describe('OperatorConsole: the site', () => {
 
   it('deploys the console build and a config.json naming the API, the managed login and the client', () => {
     const [[, deployment]] = ofType('Custom::CDKBucketDeployment');
-    expect(deployment.Properties).toMatchObject({ DestinationBucketName: ref(site.bucket), DistributionId: ref(site.distribution), Prune: true });
+    // RetainOnDelete false: the deployment empties the bucket when it leaves the stack, so the bucket can be deleted.
+    expect(deployment.Properties).toMatchObject({ DestinationBucketName: ref(site.bucket), DistributionId: ref(site.distribution), Prune: true, RetainOnDelete: false });
     expect(deployment.Properties.SourceObjectKeys).toHaveLength(2);
     const markers = JSON.stringify(deployment.Properties.SourceMarkers);
     for (const r of [ref(synth.stack.api.httpApi), ref(site.domain), ref(site.client)]) expect(markers).toContain(JSON.stringify(r));
