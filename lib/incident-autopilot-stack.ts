@@ -263,7 +263,8 @@ export class IncidentAutopilotStack extends Stack {
       corsOrigins: this.console ? [this.console.origin] : undefined,
     });
     this.functions.setApiBaseUrl(this.api.url);
-    this.console?.deployContent(this.api.url);
+    // The API's base without a trailing slash, as the twin's '' is: the console appends paths that start with '/'.
+    this.console?.deployContent(this.api.httpApi.apiEndpoint);
     this.events.forwardAlarmsTo({ endpoint: this.api.routeUrl('alerts/cloudwatch'), secretHeaderName: SECRET_HEADER, secret: this.webhookSecret });
 
     // Read at synthesis, once every grant is made: excuses exactly the wildcard resources these allowances explain.

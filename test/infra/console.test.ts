@@ -77,13 +77,16 @@ describe('OperatorConsole: the site', () => {
     expect(deployment.Properties).toMatchObject({ DestinationBucketName: ref(site.bucket), DistributionId: ref(site.distribution), Prune: true, RetainOnDelete: false });
     expect(deployment.Properties.SourceObjectKeys).toHaveLength(2);
     const markers = JSON.stringify(deployment.Properties.SourceMarkers);
-    for (const r of [ref(synth.stack.api.httpApi), ref(site.domain), ref(site.client)]) expect(markers).toContain(JSON.stringify(r));
+    for (const r of [{ 'Fn::GetAtt': [logicalIdOf(synth.stack.api.httpApi), 'ApiEndpoint'] }, ref(site.domain), ref(site.client)]) expect(markers).toContain(JSON.stringify(r));
     // The config.json asset itself, as staged in the cloud assembly (deploy-time values as markers).
     const assembly = synth.app.synth();
     const staged = readdirAssets(assembly.directory).find((dir) => existsSync(join(dir, 'config.json')));
     expect(staged).toBeDefined();
     const config = JSON.parse(readFileSync(join(staged!, 'config.json'), 'utf8')) as { apiBase: string; auth: { domain: string; clientId: string; scopes: string[] } };
-    expect(config.apiBase).toMatch(/^https:\/\/<<marker:0xbaba:\d+>>\.execute-api\./);
+    // The API's endpoint (https://<id>.execute-api.<region>.amazonaws.com), without the stage URL's trailing slash (the
+    // twin's apiBase is ''): the console appends paths starting with '/'.
+    const sourceMarkers = (deployment.Properties.SourceMarkers as Record<string, unknown>[])[1];
+    expect(sourceMarkers[config.apiBase]).toEqual({ 'Fn::GetAtt': [logicalIdOf(synth.stack.api.httpApi), 'ApiEndpoint'] });
     expect(config.auth.domain).toMatch(/^https:\/\/<<marker:0xbaba:\d+>>\.auth\./);
     expect(config.auth.clientId).toMatch(/^<<marker:0xbaba:\d+>>$/);
     expect(config.auth.scopes).toEqual(['openid', 'email', 'profile']);
