@@ -508,19 +508,24 @@ const findCycle = (services: readonly { name: string; calls: readonly string[] }
 export class ScenarioInvalid extends Error {
   override name = 'ScenarioInvalid';
   readonly file: string;
-  constructor(file: string, message: string, options?: ErrorOptions) {
+  /** One `path: what is wrong` per problem, when the scenario was read but does not validate. */
+  readonly problems: readonly string[];
+  constructor(file: string, message: string, options?: ErrorOptions & { problems?: readonly string[] }) {
     super(`scenario ${file}: ${message}`, options);
     this.file = file;
+    this.problems = options?.problems ?? [message];
   }
 }
 
-const describeIssues = (error: z.ZodError): string =>
-  error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+const issueLines = (error: z.ZodError): string[] => error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
 
 /** Validates a parsed scenario object; `origin` names it in errors. */
 export const parseScenario = (value: unknown, origin = '(inline)'): Scenario => {
   const parsed = Scenario.safeParse(value);
-  if (!parsed.success) throw new ScenarioInvalid(origin, describeIssues(parsed.error));
+  if (!parsed.success) {
+    const problems = issueLines(parsed.error);
+    throw new ScenarioInvalid(origin, problems.join('; '), { problems });
+  }
   return parsed.data;
 };
 
