@@ -69,6 +69,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'events:put', 'secret:webhook']),
   // The link key is derived from the webhook secret (functions/core/approval-links.ts).
   api('approval-page', 'GET /approvals/{token}: confirmation page of a signed approval link; POST decides', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
+  // The demo's fault injection into a running simulated world (the live world by default): table:write edits its scenario.
+  api('manage-faults', 'GET/POST /admin/faults and DELETE /admin/faults/{id}: list, inject and end faults in a running simulated world', ['table:read', 'table:write']),
   // Workflow agents
   agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
   agent('find-similar', 'FindSimilarFunctionArn', 'Similar past incidents, ranked, with the runbook that worked'),
@@ -145,6 +147,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The API described (functions/core/api/openapi.ts): the document, and the same as a page.
   { method: 'GET', path: '/openapi.json', function: 'query-incidents', auth: 'iam' },
   { method: 'GET', path: '/docs', function: 'query-incidents', auth: 'iam' },
+  // The console's demo page: faults injected into the running simulated world.
+  { method: 'GET', path: '/admin/faults', function: 'manage-faults', auth: 'jwt' },
+  { method: 'POST', path: '/admin/faults', function: 'manage-faults', auth: 'jwt' },
+  { method: 'DELETE', path: '/admin/faults/{id}', function: 'manage-faults', auth: 'jwt' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

@@ -39,12 +39,19 @@ describe('AlertApi', () => {
     ['POST /approvals/{token}', 'approval-page'],
     ['GET /openapi.json', 'query-incidents'],
     ['GET /docs', 'query-incidents'],
+    ['GET /admin/faults', 'manage-faults'],
+    ['POST /admin/faults', 'manage-faults'],
+    ['DELETE /admin/faults/{id}', 'manage-faults'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the nine', () => {
-    expect(routes().size).toBe(9);
+  it('has no route beyond the twelve', () => {
+    expect(routes().size).toBe(12);
+  });
+
+  it('authorizes the fault-injection routes with the console JWT authorizer', () => {
+    for (const key of ['GET /admin/faults', 'POST /admin/faults', 'DELETE /admin/faults/{id}']) expect(routes().get(key)?.auth, key).toBe('JWT');
   });
 
   it('authorizes the read routes with IAM, the API description too', () => {

@@ -16,11 +16,9 @@ import { type Expect, FaultSpec, loadScenario, type Scenario } from './scenario.
 import { createWorld, worldNow, type WorldState } from './world.ts';
 import type { FaultAddition, WorldStore } from './world-store.ts';
 
-/**
- * The simulated world `autopilot serve` keeps running for the console's demo: the detector watches it, and faults are
- * injected into it. Also the `environment` of the incidents opened on it (lib/local/constants.ts re-exports it).
- */
-export const LIVE_WORLD_ID = 'live';
+import { LIVE_WORLD_ID } from './live-world-id.ts';
+
+export { LIVE_WORLD_ID };
 /** Seconds a mitigation takes to show fully in the live world's metrics (a rollout): short enough for the twin's verification window. */
 export const LIVE_RECOVERY_LAG_SECONDS = 30;
 

@@ -10,7 +10,6 @@
  * Each preset also gives the world's new answer key (`expect`, where the cause is and what fixes it) and the
  * metrics to watch: where the fault shows first.
  */
-import * as z from 'zod';
 import type { ActionKind, FaultCategory } from '../model.ts';
 import {
   Draw,
@@ -27,9 +26,9 @@ import {
 import { keyPrefix } from './random.ts';
 import type { ChangeSpec, Expect, FaultSpec, Scenario, ServiceSpec } from './scenario.ts';
 
-export const PRESET_NAMES = ['latency-spike', 'error-rate', 'slow-database', 'memory-leak', 'dependency-down'] as const;
-export const FaultPreset = z.enum(PRESET_NAMES);
-export type FaultPreset = z.infer<typeof FaultPreset>;
+import { type FaultPreset, PRESET_NAMES } from './preset-names.ts';
+
+export { FaultPreset, PRESET_NAMES } from './preset-names.ts';
 
 /** A metric of a service where the fault shows. */
 export interface Watch {
