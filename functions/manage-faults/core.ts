@@ -89,7 +89,9 @@ const inject = async (deps: ManageFaultsDeps, event: ApiEvent): Promise<ApiResul
   const worldId = body.world ?? LIVE_WORLD_ID;
   const world = await readWorld(deps, worldId);
   const services = world.scenario.services.map((s) => s.name);
-  if (body.service !== undefined && !services.includes(body.service)) throw new BadRequest(`world ${worldId} has no service "${body.service}": its services are ${services.join(', ')}`, { services });
+  for (const service of [body.service, body.fault?.service]) {
+    if (service !== undefined && (typeof service !== 'string' || !services.includes(service))) throw new BadRequest(`world ${worldId} has no service ${JSON.stringify(service)}: its services are ${services.join(', ')}`, { services });
+  }
   const by = signedInUser(event) ?? body.by ?? 'console';
   const maker = faultMaker(body.preset ? { preset: body.preset, service: body.service, by } : { fault: body.fault as Record<string, unknown>, service: body.service, by });
   const added = await answering(worldId, () => deps.worlds.addFault(worldId, maker.make, deps.clock()));

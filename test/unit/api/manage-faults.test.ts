@@ -89,6 +89,9 @@ describe('unit: manage-faults', () => {
     expect(statusOf(answer)).toBe(400);
     expect(bodyOf(answer).message).toBe('world live has no service "billing-service": its services are web-storefront, checkout-service, catalog-service, inventory-service, payment-service, inventory-db, catalog-db, card-psp');
     expect(bodyOf(answer).services).toHaveLength(8);
+    const handWritten = await post({ fault: { service: 'billing-service', kind: 'x' } });
+    expect(statusOf(handWritten)).toBe(400);
+    expect(bodyOf(handWritten).message).toMatch(/^world live has no service "billing-service": its services are web-storefront, /);
   });
 
   it('answers 400 listing the presets for an unknown preset, and naming what fits for a service the preset does not', async () => {

@@ -292,6 +292,14 @@ describe('unit: a fault written by hand', () => {
 });
 
 describe('unit: the world model with faults injected late', () => {
+  it('injects at the world’s clock: a world the twin advanced (compressed waits) gets the fault at its own now', async () => {
+    const store = new MemoryWorldStore();
+    await ensureLiveWorld(store, CREATED);
+    await store.advanceClock(LIVE_WORLD_ID, 7 * MINUTE);
+    const { fault } = await store.addFault(LIVE_WORLD_ID, faultMaker({ preset: 'error-rate', by: 'x' }).make, LATER);
+    expect(fault.startsAt).toBe((LATER.getTime() - CREATED.getTime()) / MINUTE + 7);
+  });
+
   it('leaves the past as it was: the minutes before an injection are the same as in the world without it', async () => {
     const store = new MemoryWorldStore();
     const { world: before } = await ensureLiveWorld(store, CREATED);
