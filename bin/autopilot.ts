@@ -11,6 +11,8 @@
  *   metrics anomalies <file.csv>   anomaly score per row of a `timestamp,value` series, and the windows
  *   logs templates <file>          template id per log line, and the templates with counts
  *   import petshop <scenario-dir> --out <dir>   the PetShop dataset's cases of one traffic scenario as recordings
+ *   inject <preset|file>, faults [end <id>]   inject a fault into the running simulated world (default: the live
+ *                world `serve` keeps), list the faults, end one
  *   incidents, show, approve, reject, rerun, send, export <id> <dir> (what the agents saw, as a recording)
  *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
  *                or --url/--secret)
@@ -27,7 +29,8 @@ import { join } from 'node:path';
 import { styleText } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, ApiError, type IncidentView, retryWhileBusy } from '../lib/local/client.ts';
-import { DEFAULT_PORT } from '../lib/local/constants.ts';
+import { DEFAULT_PORT, LIVE_WORLD_ID } from '../lib/local/constants.ts';
+import { PRESET_NAMES } from '../functions/core/world/preset-names.ts';
 import { demoMarker, removeTwinInfo, resolveTwin, writeTwinInfo } from '../lib/local/data-dir.ts';
 import { formatMs, Progress } from '../lib/local/progress.ts';
 import { terminalBlock, terminalText as safe } from '../functions/core/text.ts';
@@ -176,6 +179,7 @@ program
       }
     });
 
+    await startLiveWorld(twin, say, emit);
     await reportLostExecutions(api, twin.hasExecution, say);
     await sweepAtStart(twin, say, emit);
 
@@ -183,6 +187,14 @@ program
     else if (opts.demo) say(dim(`  (the demo was sent on first start; send this twin another alert with \`npx autopilot send <file.json>\` — \`npx autopilot simulate ${DEMO_SCENARIO}\` runs one in a twin of its own)`));
     await new Promise(() => undefined); // until a signal
   });
+
+/** The live world the demo's faults go into (created on first start, then kept running across restarts). */
+const startLiveWorld = async (twin: Twin, say: (t: string) => void, emit: (value: Record<string, unknown>) => void) => {
+  const { ensureLiveWorld } = await import('../lib/local/incident-run.ts');
+  const { world, created } = await ensureLiveWorld(twin);
+  emit({ event: 'live-world', world: world.id, created, createdAt: world.createdAt, services: world.scenario.services.map((s) => s.name) });
+  say(`  live world ${safe(world.id)}   (${world.scenario.services.length} services, ${created ? 'created now' : `running since ${safe(world.createdAt)}`}; \`npx autopilot inject <${PRESET_NAMES.join('|')}>\` injects a fault)`);
+};
 
 /**
  * Executions live in memory: incidents left open by an earlier run have no execution any more, and one whose opening
@@ -569,6 +581,59 @@ program
     const result = await retryWhileBusy(() => apiFor(cmd).rerun(id), opts.wait * 1000, (error, seconds) => console.error(`${safe(error.message)} — retrying in ${seconds} s`));
     if (globals(cmd).json) return printJson(result);
     console.log(`Re-running ${safe(id)}${result.executionArn ? `: ${safe(result.executionArn)}` : ''}`);
+  });
+
+// ───────────────────────────── faults in a running world ─────────────────────────────
+
+program
+  .command('inject <fault>')
+  .description(`inject a fault into a running simulated world at its current minute: a preset (${PRESET_NAMES.join(', ')}) or a JSON file holding a scenario-format fault without startsAt`)
+  .option('--service <name>', "the service it hits (default: the preset's choice for the world)")
+  .option('--world <id>', 'the simulated world', LIVE_WORLD_ID)
+  .option('--by <name>', 'who injects it', userInfo().username)
+  .action(async (fault: string, opts: { service?: string; world: string; by: string }, cmd: Command) => {
+    const preset = (PRESET_NAMES as readonly string[]).includes(fault) ? fault : undefined;
+    let body: unknown;
+    if (!preset) {
+      if (!existsSync(fault)) throw new CliError(`"${fault}" is neither a preset (${PRESET_NAMES.join(', ')}) nor a file`);
+      try {
+        body = JSON.parse(readText(fault));
+      } catch (error) {
+        if (error instanceof CliError) throw error;
+        throw new CliError(`${fault}: not valid JSON (${(error as Error).message})`);
+      }
+    }
+    const injected = await apiFor(cmd).injectFault({ world: opts.world, ...(preset ? { preset } : { fault: body }), ...(opts.service ? { service: opts.service } : {}), by: opts.by });
+    if (globals(cmd).json) return printJson(injected);
+    console.log(`Injected ${bold(safe(injected.id))} (${safe(injected.preset ?? 'custom')}: ${safe(injected.kind)}) into ${bold(safe(injected.service))} of world ${safe(injected.world)} at ${safe(injected.startsAt)}`);
+    for (const change of injected.changes) console.log(`  caused by change ${safe(change)}, made at the same minute: rolling it back ends the fault`);
+    if (injected.watch.length > 0) console.log(`  watch      ${injected.watch.map((w) => `${safe(w.service)} ${safe(w.metric)}`).join(', ')}`);
+    console.log(dim(`  the detector watching world ${safe(injected.world)} opens an incident within a minute or two (\`autopilot incidents\`); \`autopilot faults end ${safe(injected.id)}\` ends the fault`));
+  });
+
+const faults = program.command('faults').description('the faults injected into a running simulated world: list them, end one');
+faults
+  .command('list', { isDefault: true })
+  .description('the faults of the world, active or ended (the default)')
+  .option('--world <id>', 'the simulated world', LIVE_WORLD_ID)
+  .action(async (opts: { world: string }, cmd: Command) => {
+    const list = await apiFor(cmd).listFaults(opts.world);
+    if (globals(cmd).json) return printJson(list);
+    if (list.faults.length === 0) console.log(`no faults injected in world ${safe(list.world)} (\`autopilot inject <${PRESET_NAMES.join('|')}>\`)`);
+    for (const f of list.faults) {
+      const state = f.active ? styleText('red', 'ACTIVE', { stream: process.stdout }) : f.mitigatedAt ? `mitigated ${safe(f.mitigatedAt)}` : f.endsAt ? `ended ${safe(f.endsAt)}` : 'not started';
+      console.log(`${safe(f.id).padEnd(10)} ${state.padEnd(f.active ? 6 + 9 : 32)} ${safe(f.service).padEnd(22)} ${safe(f.preset ?? f.kind).padEnd(18)} since ${safe(f.startsAt)}${f.by ? dim(` by ${safe(f.by)}`) : ''}`);
+    }
+  });
+faults
+  .command('end <id>')
+  .description('end a fault now (its metrics recover over the next minutes); ending an ended fault changes nothing')
+  .option('--world <id>', 'the simulated world', LIVE_WORLD_ID)
+  .option('--by <name>', 'who ends it', userInfo().username)
+  .action(async (id: string, opts: { world: string; by: string }, cmd: Command) => {
+    const ended = await apiFor(cmd).endFault(id, { world: opts.world, by: opts.by });
+    if (globals(cmd).json) return printJson(ended);
+    console.log(ended.alreadyEnded ? `${safe(id)} had already ended at ${safe(ended.endedAt)}` : `Ended ${safe(id)} in world ${safe(ended.world)} at ${safe(ended.endedAt)}`);
   });
 
 /** Recognises a vendor payload by its shape (the webhook route still validates it). */

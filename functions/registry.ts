@@ -71,6 +71,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('approval-page', 'GET /approvals/{token}: confirmation page of a signed approval link; POST decides', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
   // Reads telemetry and changes through the tool ports, as the agents do: the stack gives it their tool environment and grants.
   api('incident-signals', 'GET /incidents/{id}/signals: the metrics, baseline bands and markers the console charts', ['table:read']),
+  // The demo's fault injection into a running simulated world (the live world by default): table:write edits its scenario.
+  api('manage-faults', 'GET/POST /admin/faults and DELETE /admin/faults/{id}: list, inject and end faults in a running simulated world', ['table:read', 'table:write']),
   // Workflow agents
   agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
   agent('find-similar', 'FindSimilarFunctionArn', 'Similar past incidents, ranked, with the runbook that worked'),
@@ -150,6 +152,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The console's charts: metrics of the incident's services, baseline bands, onset, change and action markers.
   { method: 'GET', path: '/incidents/{id}/signals', function: 'incident-signals', auth: 'iam' },
   { method: 'GET', path: '/console/incidents/{id}/signals', function: 'incident-signals', auth: 'jwt' },
+  // The console's demo page: faults injected into the running simulated world.
+  { method: 'GET', path: '/admin/faults', function: 'manage-faults', auth: 'jwt' },
+  { method: 'POST', path: '/admin/faults', function: 'manage-faults', auth: 'jwt' },
+  { method: 'DELETE', path: '/admin/faults/{id}', function: 'manage-faults', auth: 'jwt' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

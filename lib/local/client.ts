@@ -72,6 +72,24 @@ export class ApiClient {
     return (await this.#request<Record<string, unknown>>('POST', `/incidents/${encodeURIComponent(id)}/rerun`, {})).body;
   }
 
+  /** GET /admin/faults: the faults of a simulated world (default: the live world), its services and the presets. */
+  async listFaults(world?: string): Promise<FaultList> {
+    return (await this.#request<FaultList>('GET', `/admin/faults${world ? `?${new URLSearchParams({ world })}` : ''}`)).body;
+  }
+
+  /** POST /admin/faults: a preset (on a service, or the preset's default) or a scenario-format fault without startsAt. */
+  async injectFault(request: { world?: string; preset?: string; service?: string; fault?: unknown; by?: string }): Promise<InjectedFault> {
+    return (await this.#request<InjectedFault>('POST', '/admin/faults', request)).body;
+  }
+
+  /** DELETE /admin/faults/{id}: ends the fault now (idempotent: `alreadyEnded` when it had ended). */
+  async endFault(id: string, opts: { world?: string; by?: string } = {}): Promise<{ id: string; world: string; endedAt: string; alreadyEnded: boolean }> {
+    const params = new URLSearchParams();
+    if (opts.world) params.set('world', opts.world);
+    if (opts.by) params.set('by', opts.by);
+    return (await this.#request<{ id: string; world: string; endedAt: string; alreadyEnded: boolean }>('DELETE', `/admin/faults/${encodeURIComponent(id)}${params.size ? `?${params}` : ''}`)).body;
+  }
+
   async #request<T>(method: string, path: string, body?: unknown, secret?: string | null): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     const presented = secret === undefined ? this.#secret : secret;
@@ -112,6 +130,28 @@ export interface IncidentView {
   readonly alerts?: unknown[];
   readonly agents?: Partial<Record<string, { output?: unknown; [k: string]: unknown }>>;
   readonly timeline?: unknown[];
+}
+
+/** GET /admin/faults (functions/manage-faults). */
+export interface FaultList {
+  readonly world: string;
+  readonly services: string[];
+  readonly presets: { name: string; title: string; description: string }[];
+  readonly faults: { id: string; kind: string; service: string; startsAt: string; endsAt?: string; active: boolean; preset?: string; by?: string; endedBy?: string; causedBy?: string; mitigatedAt?: string }[];
+}
+
+/** POST /admin/faults's answer. */
+export interface InjectedFault {
+  readonly id: string;
+  readonly world: string;
+  readonly service: string;
+  readonly kind: string;
+  readonly startsAt: string;
+  readonly fault: Record<string, unknown>;
+  readonly preset?: string;
+  readonly changes: string[];
+  readonly watch: { service: string; metric: string }[];
+  readonly by: string;
 }
 
 /** The answers that say "come back later" when they carry Retry-After: 503 (busy, e.g. the incident is being opened) and 429 (load shed). */

@@ -21,4 +21,4 @@ export const MAX_API_BODY_BYTES = 1024 * 1024;
  * The simulated world `autopilot serve` keeps running for the console's demo: the detector watches it, and faults are
  * injected into it (POST /admin/faults). Also the `environment` of the incidents opened on it.
  */
-export const LIVE_WORLD_ID = 'live';
+export { LIVE_WORLD_ID } from '../../functions/core/world/live-world-id.ts';

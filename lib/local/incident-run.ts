@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { findScenario, type Scenario } from '../../functions/core/world/scenario.ts';
-import { createWorld, scenarioAlert, type ScenarioAlert } from '../../functions/core/world/world.ts';
+import { createWorld, scenarioAlert, type ScenarioAlert, type WorldState } from '../../functions/core/world/world.ts';
+import { ensureLiveWorld as ensureWorld } from '../../functions/core/world/faults.ts';
 import { DynamoWorldStore } from '../../functions/core/world/world-store.ts';
 import { type AcceptedAlert, ApiClient, ApiError, type Decision, type IncidentView } from './client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, TABLE_NAME } from './constants.ts';
@@ -33,6 +34,20 @@ export const seedScenario = async (
     doc.destroy();
   }
   return { worldId, alert: scenarioAlert(world, opts.source) };
+};
+
+/**
+ * Makes sure the twin holds the live world (LIVE_WORLD_ID): created on first start from its fault-free base
+ * (events/worlds/live.json), otherwise left running as it is — its injected faults, executed mitigations and clock
+ * survive a restart, as the data directory does. What `autopilot serve` does at start.
+ */
+export const ensureLiveWorld = async (twin: Twin, now: Date = new Date()): Promise<{ world: WorldState; created: boolean }> => {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: twin.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+  try {
+    return await ensureWorld(new DynamoWorldStore(doc, TABLE_NAME), now);
+  } finally {
+    doc.destroy();
+  }
 };
 
 /**

@@ -41,12 +41,19 @@ describe('AlertApi', () => {
     ['GET /docs', 'query-incidents'],
     ['GET /incidents/{id}/signals', 'incident-signals'],
     ['GET /console/incidents/{id}/signals', 'incident-signals'],
+    ['GET /admin/faults', 'manage-faults'],
+    ['POST /admin/faults', 'manage-faults'],
+    ['DELETE /admin/faults/{id}', 'manage-faults'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the eleven', () => {
-    expect(routes().size).toBe(11);
+  it('has no route beyond the fourteen', () => {
+    expect(routes().size).toBe(14);
+  });
+
+  it('authorizes the fault-injection routes with the console JWT authorizer', () => {
+    for (const key of ['GET /admin/faults', 'POST /admin/faults', 'DELETE /admin/faults/{id}']) expect(routes().get(key)?.auth, key).toBe('JWT');
   });
 
   it('authorizes the read routes with IAM, the API description too', () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, type FunctionSpec } from '../../functions/registry.ts';
 import { deriveLinkKey, linkExpiry, signApprovalLink } from '../../functions/core/approval-links.ts';
 import { ApiClient } from '../../lib/local/client.ts';
-import { ApprovalWatcher, runScenario, seedScenario } from '../../lib/local/incident-run.ts';
+import { ApprovalWatcher, ensureLiveWorld, runScenario, seedScenario } from '../../lib/local/incident-run.ts';
 import { startTwin, type Twin } from '../../lib/local/twin.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -29,6 +29,8 @@ const API_SAMPLES: Record<string, string[]> = {
   'rerun-incident': ['api/rerun-incident.json'],
   'approval-page': ['api/approval-page-get.json', 'api/approval-page-post.json'],
   'incident-signals': ['api/incident-signals.json'],
+  // In this order: the live world's faults listed, one injected, then ended.
+  'manage-faults': ['api/manage-faults-list.json', 'api/manage-faults-inject.json', 'api/manage-faults-end.json'],
   // Not an API function: what its EventBridge Scheduler schedule sends (SWEEP_SCHEDULE_INPUT).
   'sweep-openings': ['scheduled/sweep-openings.json'],
 };
@@ -93,6 +95,18 @@ describe('every handler with its sample event, on the laptop twin', () => {
     // Assess
     expect(result.incidentId).toBe(resolvedId);
     expect(typeof result.summary).toBe('string');
+  });
+
+  it('API function manage-faults lists, injects and ends a fault of the live world from its sample requests', async () => {
+    // Prepare: the live world, as `autopilot serve` creates it
+    await ensureLiveWorld(twin);
+    const spec = FUNCTIONS.find((f) => f.name === 'manage-faults')!;
+    // Act, Assess
+    const answers: { statusCode: number; body?: string }[] = [];
+    for (const file of API_SAMPLES[spec.name]) answers.push((await invoke(spec, JSON.parse(readSample(file)))) as { statusCode: number; body?: string });
+    expect(answers.map((a) => a.statusCode), JSON.stringify(answers.map((a) => a.body))).toEqual([200, 201, 200]);
+    // The signed-in user of the sample's verified claims is who injected it.
+    expect(JSON.parse(answers[1]!.body!)).toMatchObject({ id: 'fault-1', service: 'checkout-service', preset: 'error-rate', by: 'ana.operator@example.com' });
   });
 
   it.each(['ingest-alert', 'query-incidents', 'rerun-incident', 'incident-signals'].map((name) => [name, FUNCTIONS.find((f) => f.name === name)!] as const))(

@@ -61,6 +61,17 @@ describe('npm start, then the CLI against it', () => {
     expect(JSON.stringify(JSON.parse(listed.stdout))).toContain(accepted.incidentId);
   });
 
+  it('keeps the live world: the banner names it, and `autopilot inject` and `autopilot faults` reach it through the data directory', async () => {
+    // Assess: created on this first start
+    expect(output).toMatch(/live world live +\(8 services, created now;/);
+    // Act
+    const injected = await run(process.execPath, ['bin/autopilot.ts', 'inject', 'dependency-down', '--json', '--data-dir', dataDir], { cwd: root, env });
+    const listed = await run(process.execPath, ['bin/autopilot.ts', 'faults', '--json', '--data-dir', dataDir], { cwd: root, env });
+    // Assess
+    expect(JSON.parse(injected.stdout)).toMatchObject({ id: 'fault-1', world: 'live', service: 'card-psp', preset: 'dependency-down' });
+    expect(JSON.parse(listed.stdout)).toMatchObject({ world: 'live', faults: [{ id: 'fault-1', active: true, service: 'card-psp' }] });
+  });
+
   it('describes its API at /docs and /openapi.json, as the banner says', async () => {
     const docs = /API docs\s+(http:\/\/\S+\/docs)/.exec(output)?.[1];
     expect(docs).toBeDefined();

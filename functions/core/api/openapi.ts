@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { API_ROUTES, type ApiRoute, SECRET_HEADER } from '../../registry.ts';
 import { AlertSource } from '../model.ts';
-import { DecisionBody, ListParams, RerunBody, SignalsParams } from './schemas.ts';
+import { DecisionBody, FaultInjectionBody, FaultQuery, ListParams, RerunBody, SignalsParams } from './schemas.ts';
 import { escapeHtml } from '../text.ts';
 
 /** What one route takes and answers. */
@@ -81,6 +81,24 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     description: 'The form of the approval page: decides once, as the signed link says.',
     html: true,
     responses: { '200': 'The outcome page.', '403': 'The link is invalid or expired.', '409': 'Already decided.' },
+  },
+  'GET /admin/faults': {
+    summary: 'Faults of a simulated world',
+    description: 'The faults injected into a running simulated world (default: the live world `autopilot serve` keeps), whether each is active now, its services and the fault presets.',
+    query: FaultQuery.pick({ world: true }),
+    responses: { '200': '`{world, services, presets: [{name, title, description}], faults: [{id, kind, service, startsAt, endsAt?, active, preset?, by?, endedBy?, causedBy?, mitigatedAt?}]}`.', ...ERRORS, '404': 'No such world.' },
+  },
+  'POST /admin/faults': {
+    summary: 'Inject a fault',
+    description: "Adds a fault to a running simulated world at its current minute: a preset (latency-spike, error-rate, slow-database, memory-leak, dependency-down) on a service (default: the preset's choice), with the change that caused it where the preset has one, or a scenario-format fault without startsAt. Who injected it: the signed-in user, else `by`, else 'console'.",
+    body: FaultInjectionBody,
+    responses: { '201': '`{id, world, service, kind, startsAt, fault, preset?, changes, watch: [{service, metric}], by}`.', '400': 'Unknown service (`services` lists the world\'s), unknown preset, a preset that does not fit the service, or an invalid fault (`problems`).', '404': 'No such world.', '409': 'The world holds as many faults as it can.', '503': ERRORS['503'] },
+  },
+  'DELETE /admin/faults/{id}': {
+    summary: 'End a fault',
+    description: "Ends the fault at the world's current minute (its metrics recover over the next minutes). Idempotent: a fault already ended answers 200 with its end and `alreadyEnded: true`.",
+    query: FaultQuery,
+    responses: { '200': '`{id, world, endedAt, alreadyEnded}`.', '404': 'No such world, or no such fault in it.', ...ERRORS },
   },
   'GET /openapi.json': { summary: 'This description', description: 'The HTTP API as OpenAPI 3.1.', responses: { '200': 'The document.' } },
   'GET /docs': { summary: 'This description, readable', description: 'The HTTP API as a page.', html: true, responses: { '200': 'The page.' } },

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { IncidentStatus, Severity } from '../model.ts';
 import { MAX_LIST_LIMIT } from '../store/dynamo-store.ts';
+import { FaultPreset } from '../world/preset-names.ts';
 
 /** Where a decision came from: a signed link's page, Retool, the API (scripts), the CLI. */
 export const DecisionChannel = z.enum(['link', 'retool', 'api', 'cli']);
@@ -47,3 +48,27 @@ export const SignalsParams = z
     to: isoTime.optional().describe('End of the window (ISO 8601). Default: now, or the resolution plus 30 minutes.'),
   });
 export type SignalsParams = z.infer<typeof SignalsParams>;
+/** A world id (functions/core/world/world.ts WORLD_ID): the world faults are injected into. */
+const WorldId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a world id: letters, digits, ".", "_" or "-" (at most 64 characters)');
+
+/** POST /admin/faults: a preset on a service (default: the preset's choice), or a scenario-format fault without startsAt. */
+export const FaultInjectionBody = z
+  .strictObject({
+    /** @default LIVE_WORLD_ID ('live') */
+    world: WorldId.optional(),
+    preset: FaultPreset.optional(),
+    service: z.string().trim().min(1).max(63).optional(),
+    fault: z.record(z.string(), z.unknown()).optional().describe('a scenario-format fault (events/scenarios/README.md) without startsAt: it starts now; an endsAt counts minutes from now'),
+    /** Who injects it, when nobody is signed in (the twin's console, the CLI). @default 'console' */
+    by: z.string().trim().min(1).max(200).optional(),
+  })
+  .refine((b) => (b.preset === undefined) !== (b.fault === undefined), { message: 'give either a preset or a fault (not both)', path: ['preset'] });
+export type FaultInjectionBody = z.infer<typeof FaultInjectionBody>;
+
+/** The query of GET /admin/faults and DELETE /admin/faults/{id}. */
+export const FaultQuery = z.object({
+  /** @default LIVE_WORLD_ID ('live') */
+  world: WorldId.optional(),
+  /** DELETE: who ends it, when nobody is signed in. @default 'console' */
+  by: z.string().trim().min(1).max(200).optional(),
+});

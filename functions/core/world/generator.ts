@@ -29,7 +29,7 @@ import { type ActionKind, type FaultCategory, isTriggerCategory } from '../model
 // ───────────────────────────── draws ─────────────────────────────
 
 /** A stream of seeded draws: the n-th draw of (seed, index, attempt) is always the same number. */
-class Draw {
+export class Draw {
   #n = 0;
   readonly #key: KeyPrefix;
   constructor(key: KeyPrefix) {
@@ -348,7 +348,7 @@ const upstream = (t: Topology, name: string): Svc[] => {
 
 // ───────────────────────────── changes ─────────────────────────────
 
-interface IdStyle {
+export interface IdStyle {
   readonly deploy: () => string;
   readonly flag: () => string;
 }
@@ -383,7 +383,7 @@ const short = (name: string) => name.replace(/-(svc|service|api|engine|core|mana
 const person = (d: Draw) => `${d.pick(FIRST).toLowerCase()}.${d.pick(LAST).toLowerCase()}`;
 
 /** A deploy (what a harmful one says reads as harmless as any other: real change records do). */
-const deployChange = (d: Draw, ids: IdStyle, service: string, at: number, title?: string): ChangeSpec => {
+export const deployChange = (d: Draw, ids: IdStyle, service: string, at: number, title?: string): ChangeSpec => {
   const v = version(d);
   const what = title ?? d.pick(DEPLOY_TITLES)(short(service));
   return { id: ids.deploy(), service, type: 'deploy', title: what, description: `Ships ${v.to} of ${service}: ${what.toLowerCase()}.`, deployedAt: at, version: v, rollbackPlan: `Redeploy ${v.from} through the pipeline`, author: person(d) };
@@ -401,7 +401,7 @@ const DEPLOY_TITLES: readonly ((s: string) => string)[] = [
   (s) => `${s}: observability — more spans and log context`,
 ];
 
-const configChange = (d: Draw, ids: IdStyle, service: string, at: number, param: string, old: string, now: string, why: string): ChangeSpec => ({
+export const configChange = (d: Draw, ids: IdStyle, service: string, at: number, param: string, old: string, now: string, why: string): ChangeSpec => ({
   id: ids.deploy(),
   service,
   type: 'config',
@@ -425,7 +425,7 @@ const flagChange = (d: Draw, ids: IdStyle, service: string, at: number, param: s
   author: person(d),
 });
 
-const infraChange = (d: Draw, ids: IdStyle, service: string, at: number, title: string, description: string): ChangeSpec => ({
+export const infraChange = (d: Draw, ids: IdStyle, service: string, at: number, title: string, description: string): ChangeSpec => ({
   id: ids.deploy(),
   service,
   type: 'infrastructure',
@@ -563,38 +563,81 @@ const badDeployErrors = (c: FamilyContext, s: Svc, deployAt?: number): Incident 
   const { d } = c;
   const ramp = d.int(0, 4);
   const { onset, change } = deployOnset(c, s, ramp, deployAt);
-  const error = d.pick(EXCEPTIONS)(s.name);
   return {
-    faults: [
-      {
-        service: s.name, startsAt: onset, rampMinutes: ramp, causedBy: change.id, kind: 'exception-after-deploy',
-        effects: { error_rate_pct: { add: Math.round(d.range(6, 45)) }, latency_p99_ms: { factor: round2(d.range(1.05, 1.3)) } },
-        propagation: { latency: 0.85, errors: round2(d.range(0.7, 0.95)) },
-        logs: [{ level: 'ERROR', template: `request {uuid} failed: ${error}`, perFailedRequest: round3(d.range(0.002, 0.01)) }],
-        spanError: error, fixedBy: [], failsAt: 'server', callVolume: {},
-      },
-    ],
+    faults: [exceptionAfterDeployFault(d, s.name, onset, ramp, change.id)],
     changes: [change], load: [], primary: 0, category: 'bad-deploy', onset, involved: [s.name],
   };
 };
+
+// The shapes of the families' faults (their kinds, effects, logs and errors, each size drawn from `d`), shared with
+// live fault injection (world/presets.ts), which adds them to a running world at its current minute.
+
+/** A deploy makes `service` throw on part of its requests (`exception-after-deploy`); rolling back `causedBy` fixes it. */
+export const exceptionAfterDeployFault = (d: Draw, service: string, startsAt: number, rampMinutes: number, causedBy: string): FaultSpec => {
+  const error = d.pick(EXCEPTIONS)(service);
+  return {
+    service, startsAt, rampMinutes, causedBy, kind: 'exception-after-deploy',
+    effects: { error_rate_pct: { add: Math.round(d.range(6, 45)) }, latency_p99_ms: { factor: round2(d.range(1.05, 1.3)) } },
+    propagation: { latency: 0.85, errors: round2(d.range(0.7, 0.95)) },
+    logs: [{ level: 'ERROR', template: `request {uuid} failed: ${error}`, perFailedRequest: round3(d.range(0.002, 0.01)) }],
+    spanError: error, fixedBy: [], failsAt: 'server', callVolume: {},
+  };
+};
+
+/** A deploy makes a hot path of `s` several times slower (`slow-code-path`); pool demand follows when it has a pool. */
+export const slowCodePathFault = (d: Draw, s: { readonly name: string; readonly baseline: { readonly latency_p99_ms: number; readonly db_pool_max?: number } }, startsAt: number, rampMinutes: number, causedBy: string): FaultSpec => {
+  const timeout = d.pick([2000, 3000, 5000]);
+  const effects: FaultSpec['effects'] = { latency_p99_ms: { factor: round2(d.range(3, 12)) }, cpu_pct: { factor: round2(d.range(1.1, 1.4)) }, error_rate_pct: { add: round2(d.range(0.5, 3)) } };
+  if (s.baseline.db_pool_max !== undefined) effects.db_pool_active = { factor: round2(d.range(1.5, 3)) };
+  return {
+    service: s.name, startsAt, rampMinutes, causedBy, kind: 'slow-code-path',
+    effects,
+    logs: [{ level: 'WARN', template: `slow request {op} took {int:${timeout}-${timeout * 4}}ms (budget ${Math.round(s.baseline.latency_p99_ms)}ms) requestId={uuid}`, ratePerMinute: round2(d.range(2, 12)) }],
+    spanError: `TimeoutException: request exceeded ${timeout}ms`, fixedBy: [], failsAt: 'server', callVolume: {},
+  };
+};
+
+/** A change to database `service` makes every query slower (`database-slowdown`); `storage`: throttled I/O (CPU falls) rather than a costlier engine. */
+export const databaseSlowdownFault = (d: Draw, service: string, startsAt: number, rampMinutes: number, causedBy: string, storage: boolean): FaultSpec => ({
+  service, startsAt, rampMinutes, causedBy, kind: 'database-slowdown',
+  effects: { latency_p99_ms: { factor: round2(d.range(5, 40)) }, cpu_pct: { factor: storage ? 0.8 : round2(d.range(1.3, 2)) }, error_rate_pct: { add: round2(d.range(0.1, 1)) } },
+  propagation: { latency: 0.9, errors: 0.8 },
+  logs: [{ level: 'WARN', template: 'duration: {int:800-9000}.{int:100-999} ms  statement: {pick:SELECT|UPDATE|INSERT} ... ({int:1-500} rows)', ratePerMinute: round2(d.range(3, 12)) }],
+  spanError: 'ERROR: canceling statement due to statement timeout', fixedBy: [], failsAt: 'server', callVolume: {},
+});
+
+/** A deploy of `service` leaks `perMinute` MiB a minute (`memory-leak`); `limit` (MiB) is what its GC logs show as the heap. */
+export const memoryLeakFault = (d: Draw, service: string, startsAt: number, causedBy: string, perMinute: number, limit: number): FaultSpec => {
+  const runtime = d.pick(['jvm', 'node'] as const);
+  return {
+    service, startsAt, rampMinutes: 1, causedBy, kind: 'memory-leak',
+    effects: { memory_mb: { perMinute } },
+    logs: runtime === 'jvm'
+      ? [{ level: 'WARN', template: `[gc] Pause Full (G1 Evacuation Pause) {int:${Math.round(limit * 0.8)}-${limit}}M->{int:${Math.round(limit * 0.75)}-${Math.round(limit * 0.95)}}M({int:${limit}-${limit}}M) {int:300-2400}.{int:100-999}ms`, ratePerMinute: 0.6 }]
+      : [{ level: 'WARN', template: `<--- Last few GCs ---> Mark-Compact {int:${Math.round(limit * 0.8)}-${limit}}.{int:1-9} -> {int:${Math.round(limit * 0.75)}-${limit}}.{int:1-9} MB, {int:300-1900} ms: allocation failure`, ratePerMinute: 0.5 }],
+    spanError: `TimeoutException: request timed out after ${d.pick([2000, 3000, 5000])}ms (GC pause)`, fixedBy: [], failsAt: 'server', callVolume: {},
+  };
+};
+
+/** What a failing third party answers (an outage's span error). */
+export const OUTAGE_STATUSES = ['HTTP 503 Service Unavailable', 'HTTP 502 Bad Gateway', 'HTTP 500 Internal Server Error', 'HTTP 429 Too Many Requests'] as const;
+
+/** Dependency `service` fails and slows (`third-party-outage`), no change of ours: a failover away from it fixes it. */
+export const thirdPartyOutageFault = (d: Draw, service: string, startsAt: number, rampMinutes: number, status: string): FaultSpec => ({
+  service, startsAt, rampMinutes, kind: 'third-party-outage',
+  effects: { error_rate_pct: { add: Math.round(d.range(25, 80)) }, latency_p99_ms: { factor: round2(d.range(2, 10)) } },
+  propagation: { latency: 0.8, errors: round2(d.range(0.75, 0.95)) },
+  logs: [], spanError: `${status} from ${service}`,
+  fixedBy: [{ kind: 'failover', target: service }], failsAt: 'server', callVolume: {},
+});
 
 /** A bad deploy that makes a hot path slow (a query without its index, a synchronous call in a loop). */
 const badDeployLatency = (c: FamilyContext, s: Svc, deployAt?: number): Incident => {
   const { d } = c;
   const ramp = d.int(1, 5);
   const { onset, change } = deployOnset(c, s, ramp, deployAt);
-  const timeout = d.pick([2000, 3000, 5000]);
-  const effects: FaultSpec['effects'] = { latency_p99_ms: { factor: round2(d.range(3, 12)) }, cpu_pct: { factor: round2(d.range(1.1, 1.4)) }, error_rate_pct: { add: round2(d.range(0.5, 3)) } };
-  if (s.baseline.db_pool_max !== undefined) effects.db_pool_active = { factor: round2(d.range(1.5, 3)) };
   return {
-    faults: [
-      {
-        service: s.name, startsAt: onset, rampMinutes: ramp, causedBy: change.id, kind: 'slow-code-path',
-        effects,
-        logs: [{ level: 'WARN', template: `slow request {op} took {int:${timeout}-${timeout * 4}}ms (budget ${Math.round(s.baseline.latency_p99_ms)}ms) requestId={uuid}`, ratePerMinute: round2(d.range(2, 12)) }],
-        spanError: `TimeoutException: request exceeded ${timeout}ms`, fixedBy: [], failsAt: 'server', callVolume: {},
-      },
-    ],
+    faults: [slowCodePathFault(d, s, onset, ramp, change.id)],
     changes: [change], load: [], primary: 0, category: 'bad-deploy', onset, involved: [s.name],
   };
 };
@@ -638,18 +681,8 @@ const leakFamily = (name: string, description: string, novel: boolean, since: re
     const change = deployChange(d, c.ids, s.name, deployAt);
     // Grows so the heap crosses 85 % of the limit (a memory alarm, GC pauses starting) when the symptoms start.
     const perMinute = round3((limit * d.range(0.852, 0.862) - s.baseline.memory_mb) / (c.visibleAt - deployAt));
-    const runtime = d.pick(['jvm', 'node'] as const);
     return {
-      faults: [
-        {
-          service: s.name, startsAt: deployAt, rampMinutes: 1, causedBy: change.id, kind: 'memory-leak',
-          effects: { memory_mb: { perMinute } },
-          logs: runtime === 'jvm'
-            ? [{ level: 'WARN', template: `[gc] Pause Full (G1 Evacuation Pause) {int:${Math.round(limit * 0.8)}-${limit}}M->{int:${Math.round(limit * 0.75)}-${Math.round(limit * 0.95)}}M({int:${limit}-${limit}}M) {int:300-2400}.{int:100-999}ms`, ratePerMinute: 0.6 }]
-            : [{ level: 'WARN', template: `<--- Last few GCs ---> Mark-Compact {int:${Math.round(limit * 0.8)}-${limit}}.{int:1-9} -> {int:${Math.round(limit * 0.75)}-${limit}}.{int:1-9} MB, {int:300-1900} ms: allocation failure`, ratePerMinute: 0.5 }],
-          spanError: `TimeoutException: request timed out after ${d.pick([2000, 3000, 5000])}ms (GC pause)`, fixedBy: [], failsAt: 'server', callVolume: {},
-        },
-      ],
+      faults: [memoryLeakFault(d, s.name, deployAt, change.id, perMinute, limit)],
       changes: [change], load: [], primary: 0, category: 'memory-leak', onset: deployAt, involved: [s.name],
     };
   },
@@ -669,18 +702,10 @@ const outage = (c: FamilyContext, withCallerDeploy: boolean): Incident => {
   const caller = d.pick(t.callers(e.name));
   const ramp = d.int(0, 2);
   const onset = onsetDraw(c, ramp);
-  const status = d.pick(['HTTP 503 Service Unavailable', 'HTTP 502 Bad Gateway', 'HTTP 500 Internal Server Error', 'HTTP 429 Too Many Requests']);
+  const status = d.pick(OUTAGE_STATUSES);
   const changes = withCallerDeploy ? [deployChange(d, c.ids, caller.name, onset)] : [];
   return {
-    faults: [
-      {
-        service: e.name, startsAt: onset, rampMinutes: ramp, kind: 'third-party-outage',
-        effects: { error_rate_pct: { add: Math.round(d.range(25, 80)) }, latency_p99_ms: { factor: round2(d.range(2, 10)) } },
-        propagation: { latency: 0.8, errors: round2(d.range(0.75, 0.95)) },
-        logs: [], spanError: `${status} from ${e.name}`,
-        fixedBy: [{ kind: 'failover', target: e.name }], failsAt: 'server', callVolume: {},
-      },
-    ],
+    faults: [thirdPartyOutageFault(d, e.name, onset, ramp, status)],
     changes, load: [], primary: 0, category: 'dependency', failoverFrom: caller.name, onset, involved: [e.name],
   };
 };
@@ -824,15 +849,7 @@ export const FAMILIES: readonly Family[] = [
             ? infraChange(d, c.ids, db.name, at, `Migrate ${db.name} storage to gp3`, `Moves ${db.name} volumes from io2 to gp3 at the default throughput.`)
             : configChange(d, c.ids, db.name, at, d.pick(['pgaudit.log', 'log_statement', 'track_io_timing']), d.pick(['ddl', 'none', 'off']), d.pick(['all', 'on']), 'Needed for the audit review.');
       return {
-        faults: [
-          {
-            service: db.name, startsAt: onset, rampMinutes: ramp, causedBy: change.id, kind: 'database-slowdown',
-            effects: { latency_p99_ms: { factor: round2(d.range(5, 40)) }, cpu_pct: { factor: kind === 1 ? 0.8 : round2(d.range(1.3, 2)) }, error_rate_pct: { add: round2(d.range(0.1, 1)) } },
-            propagation: { latency: 0.9, errors: 0.8 },
-            logs: [{ level: 'WARN', template: 'duration: {int:800-9000}.{int:100-999} ms  statement: {pick:SELECT|UPDATE|INSERT} ... ({int:1-500} rows)', ratePerMinute: round2(d.range(3, 12)) }],
-            spanError: 'ERROR: canceling statement due to statement timeout', fixedBy: [], failsAt: 'server', callVolume: {},
-          },
-        ],
+        faults: [databaseSlowdownFault(d, db.name, onset, ramp, change.id, kind === 1)],
         changes: [change], load: [], primary: 0, category: 'database', onset, involved: [db.name],
       };
     },

@@ -5,7 +5,9 @@
  * world (world.ts) derives every metric, trace and log from it; `expect` is the answer key for evaluation
  * and is never exposed by a tool.
  *
- * Times are minutes relative to the alert: t=0 is "now" when the world is created, -18 is 18 minutes before.
+ * Times are minutes relative to the alert: t=0 is "now" when the world is created, -18 is 18 minutes before. A world
+ * that keeps running (the live world of `autopilot serve`) gets faults injected at its current minute, which can be
+ * days or years after t=0 (world/faults.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -13,8 +15,11 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { ActionKind, FaultCategory, isTriggerCategory, Severity } from '../model.ts';
 
-/** Minutes relative to the alert (t=0). */
-const Minutes = z.number().min(-525_600).max(10_080);
+/**
+ * Minutes relative to the alert (t=0): a year back, and up to ten years ahead — a world that keeps running (the live
+ * world) has faults and changes injected at its current minute, however long it has run.
+ */
+const Minutes = z.number().min(-525_600).max(5_256_000);
 const Name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, ".", "_" and "-", at most 63 characters');
 const Id = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{1,40}$/, 'a letter then letters, digits, "_" or "-"');
 
@@ -222,6 +227,11 @@ const Fix = z.object({ kind: ActionKind, service: Name.optional(), target: z.str
 
 export const FaultSpec = z
   .object({
+    /**
+     * Names the fault (unique within the scenario): how an injected fault is listed and ended (POST/DELETE
+     * /admin/faults). Optional: the hand-written scenarios' faults have none.
+     */
+    id: Id.optional(),
     service: Name,
     startsAt: Minutes,
     /** Minutes from start to full intensity. */
@@ -380,7 +390,12 @@ export const Scenario = z
       if (c.type === 'deploy' && !c.version) ctx.addIssue({ code: 'custom', path: ['changes', i, 'version'], message: 'a deploy names its version {from, to}' });
       if (c.type === 'config' && !c.configChange) ctx.addIssue({ code: 'custom', path: ['changes', i, 'configChange'], message: 'a config change names {param, old, new}' });
     });
+    const faultIds = new Set<string>();
     s.faults.forEach((f, i) => {
+      if (f.id !== undefined) {
+        if (faultIds.has(f.id)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'id'], message: `duplicate fault id "${f.id}"` });
+        faultIds.add(f.id);
+      }
       service(f.service, ['faults', i, 'service']);
       for (const metric of Object.keys(f.effects)) {
         if (!EFFECT_METRICS.includes(metric)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'effects', metric], message: `not a metric a fault can move (one of ${EFFECT_METRICS.join(', ')})` });
@@ -493,19 +508,24 @@ const findCycle = (services: readonly { name: string; calls: readonly string[] }
 export class ScenarioInvalid extends Error {
   override name = 'ScenarioInvalid';
   readonly file: string;
-  constructor(file: string, message: string, options?: ErrorOptions) {
+  /** One `path: what is wrong` per problem, when the scenario was read but does not validate. */
+  readonly problems: readonly string[];
+  constructor(file: string, message: string, options?: ErrorOptions & { problems?: readonly string[] }) {
     super(`scenario ${file}: ${message}`, options);
     this.file = file;
+    this.problems = options?.problems ?? [message];
   }
 }
 
-const describeIssues = (error: z.ZodError): string =>
-  error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+const issueLines = (error: z.ZodError): string[] => error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
 
 /** Validates a parsed scenario object; `origin` names it in errors. */
 export const parseScenario = (value: unknown, origin = '(inline)'): Scenario => {
   const parsed = Scenario.safeParse(value);
-  if (!parsed.success) throw new ScenarioInvalid(origin, describeIssues(parsed.error));
+  if (!parsed.success) {
+    const problems = issueLines(parsed.error);
+    throw new ScenarioInvalid(origin, problems.join('; '), { problems });
+  }
   return parsed.data;
 };
 

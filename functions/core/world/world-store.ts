@@ -7,12 +7,21 @@
  * on. Two duplicate runs of one action that both read "not applied yet" then cannot both record it: the second
  * append fails with `WorldChanged`, and its caller decides again on a fresh read (tools/simulated.ts). The scenario is kept as a JSON string: one attribute, no marshalling surprises, and its
  * size is easy to check against DynamoDB's 400 KB item limit.
+ *
+ * A running world can also have its scenario edited: a fault injected at its current minute, or ended there
+ * (`addFault` / `endFault`, the live world's fault injection). The edit rewrites the scenario attribute alone, under a
+ * condition on the scenario version the editor read (`scenarioVersion`, counted up by every edit) and on the world's
+ * anchor (a world replaced under the editor is not edited). A concurrent action or recorded incident is an append to
+ * another attribute, so it is never lost; a concurrent edit makes the condition fail, and the edit is made again on a
+ * fresh read (a few attempts, then `ScenarioEditContended`). Only faults that start or end at the current minute are
+ * written, so the world's past — every metric already served — stays as it was.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type * as z from 'zod';
 import { plain } from '../store/plain.ts';
 import type { PastIncident } from '../tools/ports.ts';
-import { parseScenario, type Scenario } from './scenario.ts';
-import { checkClockAdvance, type WorldAction, type WorldState } from './world.ts';
+import { type ChangeSpec, type Expect, type FaultSpec, parseScenario, type Scenario, ScenarioInvalid } from './scenario.ts';
+import { checkClockAdvance, type FaultEvent, type WorldAction, type WorldState, worldNow } from './world.ts';
 
 /**
  * The world as the caller read it, for a conditional append: the list must still hold exactly `expectedLength`
@@ -38,6 +47,48 @@ export interface WorldStore {
    * it for each Wait state it compresses. Atomic (concurrent advances add up); `WorldNotFound` if there is no world.
    */
   advanceClock(id: string, ms: number): Promise<void>;
+  /**
+   * Adds a fault to the world at its current minute (on the world's clock at `now`): `make` builds it from the world
+   * as read and that minute. The scenario is validated whole (`ScenarioInvalid`, with its problems) and written only if
+   * no other edit landed since the read; a lost race runs `make` again on a fresh read. Throws `WorldNotFound`,
+   * `WorldFull` past MAX_WORLD_FAULTS, `WorldTooLarge`, `ScenarioEditContended`.
+   */
+  addFault(id: string, make: (world: WorldState, minute: number) => FaultAddition, now: Date): Promise<AddedFault>;
+  /**
+   * Ends fault `faultId` at the world's current minute (its `endsAt`; the world ramps back over the next minutes).
+   * A fault already ended by then is left as it is (`alreadyEnded`). Throws `WorldNotFound`, `FaultNotFound`,
+   * `ScenarioEditContended`.
+   */
+  endFault(id: string, faultId: string, by: string, now: Date): Promise<EndedFault>;
+}
+
+/** What `addFault` adds, built by its caller from the world as read and its current minute. */
+export interface FaultAddition {
+  /** The fault, with its `id` (unique in the world) and its `startsAt` (the minute it was given). Defaults are filled by the schema. */
+  readonly fault: z.input<typeof FaultSpec>;
+  /** Changes to add with it (the change that caused it, deployed at that minute). */
+  readonly changes?: readonly z.input<typeof ChangeSpec>[];
+  /** The world's answer key from now on (a fault-free world's key says "false alarm", which a fault contradicts). */
+  readonly expect?: Expect;
+  /** Who injected it, and from which preset. */
+  readonly by: string;
+  readonly preset?: string;
+}
+
+export interface AddedFault {
+  /** The world as written. */
+  readonly world: WorldState;
+  /** The fault as stored (defaults filled). */
+  readonly fault: FaultSpec;
+}
+
+export interface EndedFault {
+  readonly world: WorldState;
+  readonly fault: FaultSpec;
+  /** When it ended (ISO, world clock): now, or the earlier end it already had. */
+  readonly endedAt: string;
+  /** It had already ended: nothing was written. */
+  readonly alreadyEnded: boolean;
 }
 
 export const WORLD_SK = 'WORLD';
@@ -46,6 +97,10 @@ export const worldPk = (id: string): string => `WORLD#${id}`;
 export const MAX_WORLD_ACTIONS = 200;
 export const MAX_WORLD_INCIDENTS = 150;
 export const MAX_SCENARIO_BYTES = 150_000;
+/** Faults a world may hold (ended ones stay: they are the world's past, which its metrics keep showing). */
+export const MAX_WORLD_FAULTS = 100;
+/** Attempts at one scenario edit before giving up (each lost attempt means another edit landed: progress). */
+export const MAX_SCENARIO_EDIT_ATTEMPTS = 5;
 
 export class WorldNotFound extends Error {
   override name = 'WorldNotFound';
@@ -85,6 +140,111 @@ export class WorldChanged extends Error {
 }
 
 type WorldList = 'actions' | 'incidents';
+
+/** No fault of that id in the world; `known` lists the ids it has. */
+export class FaultNotFound extends Error {
+  override name = 'FaultNotFound';
+  readonly known: readonly string[];
+  constructor(world: string, id: string, known: readonly string[]) {
+    super(`world ${world} has no fault "${id}"${known.length > 0 ? ` (its faults: ${known.join(', ')})` : ' (it has no faults with an id)'}`);
+    this.known = known;
+  }
+}
+
+/** A scenario edit's condition failed: another edit landed (or the world was replaced) since the read. Retried on a fresh read. */
+class ScenarioChanged extends Error {
+  override name = 'ScenarioChanged';
+}
+
+/** Every attempt at a scenario edit lost to a concurrent edit; nothing was written by this call. Try again. */
+export class ScenarioEditContended extends Error {
+  override name = 'ScenarioEditContended';
+}
+
+/** The world's current minute: scenario minutes since its anchor, on its clock at wall time `now` (to the ms). */
+export const worldMinute = (world: Pick<WorldState, 'createdAt' | 'clockAdvanceMs'>, now: Date): number =>
+  Math.round(((worldNow(world, now.getTime()) - Date.parse(world.createdAt)) / 60_000) * 60_000) / 60_000;
+
+/** One edit of a world's scenario, decided on the world as read: the new scenario and log entries (none: nothing to write), and the answer. */
+interface ScenarioEdit<T> {
+  readonly scenario?: Scenario;
+  readonly events: readonly FaultEvent[];
+  readonly result: (world: WorldState) => T;
+}
+
+/**
+ * Read, decide, write under the version condition; on a lost race, again on a fresh read. `write` throws
+ * ScenarioChanged when its condition fails.
+ */
+const editScenario = async <T>(
+  id: string,
+  read: (id: string) => Promise<WorldState | undefined>,
+  write: (world: WorldState, scenario: Scenario, events: readonly FaultEvent[]) => Promise<void>,
+  decide: (world: WorldState) => ScenarioEdit<T>,
+): Promise<T> => {
+  for (let attempt = 1; ; attempt++) {
+    const world = await read(id);
+    if (!world) throw new WorldNotFound(id);
+    const edit = decide(world);
+    if (!edit.scenario) return edit.result(world);
+    try {
+      await write(world, edit.scenario, edit.events);
+    } catch (error) {
+      if (!(error instanceof ScenarioChanged)) throw error;
+      if (attempt >= MAX_SCENARIO_EDIT_ATTEMPTS) throw new ScenarioEditContended(`world ${id} was edited concurrently under each of ${attempt} attempts; nothing was written by this call — try again`);
+      continue;
+    }
+    return edit.result({ ...world, scenario: edit.scenario, scenarioVersion: (world.scenarioVersion ?? 0) + 1, faultLog: [...(world.faultLog ?? []), ...edit.events] });
+  }
+};
+
+/** The edit that adds a fault (see WorldStore.addFault). */
+const addition =
+  (make: (world: WorldState, minute: number) => FaultAddition, now: Date) =>
+  (world: WorldState): ScenarioEdit<AddedFault> => {
+    if (world.scenario.faults.length >= MAX_WORLD_FAULTS) throw new WorldFull(`world ${world.id} already holds ${MAX_WORLD_FAULTS} faults (ended ones included: they are its past)`);
+    const a = make(world, worldMinute(world, now));
+    if (a.fault.id === undefined) throw new TypeError('an injected fault needs an id');
+    let scenario: Scenario;
+    try {
+      scenario = parseScenario(
+        { ...world.scenario, faults: [...world.scenario.faults, a.fault], changes: [...world.scenario.changes, ...(a.changes ?? [])], ...(a.expect ? { expect: a.expect } : {}) },
+        `world ${world.id}`,
+      );
+    } catch (error) {
+      if (!(error instanceof ScenarioInvalid)) throw error;
+      // The problems of the added fault by its own name (`fault.effects.foo`), not its place in the list.
+      const at = `faults.${world.scenario.faults.length}`;
+      const problems = error.problems.map((p) => (p.startsWith(`${at}.`) || p.startsWith(`${at}:`) ? `fault${p.slice(at.length)}` : p));
+      throw new ScenarioInvalid(`world ${world.id}`, `the added fault: ${problems.join('; ')}`, { problems, cause: error });
+    }
+    const id = a.fault.id;
+    return {
+      scenario,
+      events: [{ fault: id, event: 'injected', at: now.toISOString(), by: a.by, ...(a.preset ? { preset: a.preset } : {}) }],
+      result: (w) => ({ world: w, fault: w.scenario.faults.find((f) => f.id === id) as FaultSpec }),
+    };
+  };
+
+/** The edit that ends a fault (see WorldStore.endFault). */
+const ending =
+  (faultId: string, by: string, now: Date) =>
+  (world: WorldState): ScenarioEdit<EndedFault> => {
+    const faults = world.scenario.faults;
+    const index = faults.findIndex((f) => f.id === faultId);
+    if (index < 0) throw new FaultNotFound(world.id, faultId, faults.flatMap((f) => (f.id ? [f.id] : [])));
+    const fault = faults[index] as FaultSpec;
+    const minute = worldMinute(world, now);
+    const iso = (m: number) => new Date(Date.parse(world.createdAt) + m * 60_000).toISOString();
+    if (fault.endsAt !== undefined && fault.endsAt <= minute) return { events: [], result: (w) => ({ world: w, fault, endedAt: iso(fault.endsAt as number), alreadyEnded: true }) };
+    const ended: FaultSpec = { ...fault, endsAt: minute };
+    const scenario = parseScenario({ ...world.scenario, faults: faults.map((f, i) => (i === index ? ended : f)) }, `world ${world.id}`);
+    return {
+      scenario,
+      events: [{ fault: faultId, event: 'ended', at: now.toISOString(), by }],
+      result: (w) => ({ world: w, fault: w.scenario.faults[index] as FaultSpec, endedAt: iso(minute), alreadyEnded: false }),
+    };
+  };
 
 /**
  * Parsed scenarios by their stored JSON. Every agent run reads its world, and a scenario (tens of KB) never
@@ -134,6 +294,8 @@ export class DynamoWorldStore implements WorldStore {
       actions: (Item.actions ?? []) as WorldAction[],
       incidents: (Item.incidents ?? []) as PastIncident[],
       ...(Number(Item.clockAdvanceMs) > 0 ? { clockAdvanceMs: Number(Item.clockAdvanceMs) } : {}),
+      ...(Number(Item.scenarioVersion) > 0 ? { scenarioVersion: Number(Item.scenarioVersion) } : {}),
+      ...(Array.isArray(Item.faultLog) && Item.faultLog.length > 0 ? { faultLog: Item.faultLog as FaultEvent[] } : {}),
     };
   }
 
@@ -153,9 +315,40 @@ export class DynamoWorldStore implements WorldStore {
           actions: plain(state.actions),
           incidents: plain(state.incidents),
           ...(state.clockAdvanceMs ? { clockAdvanceMs: state.clockAdvanceMs } : {}),
+          ...(state.scenarioVersion ? { scenarioVersion: state.scenarioVersion } : {}),
+          ...(state.faultLog && state.faultLog.length > 0 ? { faultLog: plain(state.faultLog) } : {}),
         },
       }),
     );
+  }
+
+  addFault(id: string, make: (world: WorldState, minute: number) => FaultAddition, now: Date): Promise<AddedFault> {
+    return editScenario(id, (x) => this.getWorld(x), (w, s, e) => this.#writeScenario(w, s, e), addition(make, now));
+  }
+
+  endFault(id: string, faultId: string, by: string, now: Date): Promise<EndedFault> {
+    return editScenario(id, (x) => this.getWorld(x), (w, s, e) => this.#writeScenario(w, s, e), ending(faultId, by, now));
+  }
+
+  /** Rewrites the scenario if the world is still the one read (same anchor, same scenario version); else ScenarioChanged. */
+  async #writeScenario(world: WorldState, scenario: Scenario, events: readonly FaultEvent[]): Promise<void> {
+    const json = scenarioJson({ ...world, scenario });
+    const version = world.scenarioVersion ?? 0;
+    const sameVersion = version === 0 ? '(attribute_not_exists(scenarioVersion) OR scenarioVersion = :version)' : 'scenarioVersion = :version';
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: worldPk(world.id), sk: WORLD_SK },
+          UpdateExpression: 'SET scenario = :scenario, scenarioVersion = :next, faultLog = list_append(if_not_exists(faultLog, :empty), :events)',
+          ConditionExpression: `attribute_exists(pk) AND createdAt = :createdAt AND ${sameVersion}`,
+          ExpressionAttributeValues: { ':scenario': json, ':version': version, ':next': version + 1, ':createdAt': world.createdAt, ':empty': [], ':events': plain(events) },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new ScenarioChanged(`world ${world.id} changed since it was read`);
+      throw error;
+    }
   }
 
   async advanceClock(id: string, ms: number): Promise<void> {
@@ -246,6 +439,22 @@ export class MemoryWorldStore implements WorldStore {
 
   async recordIncident(id: string, incident: PastIncident, guard?: AppendGuard): Promise<void> {
     this.#append(id, 'incidents', plain(incident), MAX_WORLD_INCIDENTS, guard);
+  }
+
+  addFault(id: string, make: (world: WorldState, minute: number) => FaultAddition, now: Date): Promise<AddedFault> {
+    return editScenario(id, (x) => this.getWorld(x), async (w, s, e) => this.#writeScenario(w, s, e), addition(make, now));
+  }
+
+  endFault(id: string, faultId: string, by: string, now: Date): Promise<EndedFault> {
+    return editScenario(id, (x) => this.getWorld(x), async (w, s, e) => this.#writeScenario(w, s, e), ending(faultId, by, now));
+  }
+
+  /** The same condition as DynamoWorldStore's, checked and applied in one synchronous step. */
+  #writeScenario(world: WorldState, scenario: Scenario, events: readonly FaultEvent[]): void {
+    scenarioJson({ ...world, scenario });
+    const current = this.#worlds.get(world.id);
+    if (!current || current.createdAt !== world.createdAt || (current.scenarioVersion ?? 0) !== (world.scenarioVersion ?? 0)) throw new ScenarioChanged(`world ${world.id} changed since it was read`);
+    this.#worlds.set(world.id, plain({ ...current, scenario, scenarioVersion: (current.scenarioVersion ?? 0) + 1, faultLog: [...(current.faultLog ?? []), ...events] }));
   }
 
   async advanceClock(id: string, ms: number): Promise<void> {

@@ -51,6 +51,26 @@ export interface WorldState {
    * ramp — instead of being judged on the few seconds that really passed. On AWS nothing advances it.
    */
   readonly clockAdvanceMs?: number;
+  /**
+   * How many times the scenario was edited since the world was created (faults injected into a running world and
+   * ended: world-store.ts `addFault` / `endFault`); absent is 0. An edit is conditional on the version it read.
+   */
+  readonly scenarioVersion?: number;
+  /** Who injected and ended which fault, when (the scenario holds only the faults themselves). */
+  readonly faultLog?: readonly FaultEvent[];
+}
+
+/** One entry of a world's fault log. */
+export interface FaultEvent {
+  /** The fault's `id` in the scenario. */
+  readonly fault: string;
+  readonly event: 'injected' | 'ended';
+  /** Wall-clock time of the edit (ISO). */
+  readonly at: string;
+  /** Who: the signed-in user, the name the caller gave, or 'console'. */
+  readonly by: string;
+  /** The preset the fault was made from (world/presets.ts), if any. */
+  readonly preset?: string;
 }
 
 /** The world's now (epoch ms) for a wall-clock instant: the wall clock plus what the twin advanced it. */
