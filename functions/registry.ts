@@ -145,6 +145,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The API described (functions/core/api/openapi.ts): the document, and the same as a page.
   { method: 'GET', path: '/openapi.json', function: 'query-incidents', auth: 'iam' },
   { method: 'GET', path: '/docs', function: 'query-incidents', auth: 'iam' },
+  // The console's reads and decisions: the same functions, under /console with the signed-in user's token.
+  { method: 'GET', path: '/console/incidents', function: 'query-incidents', auth: 'jwt' },
+  { method: 'GET', path: '/console/incidents/{id}', function: 'query-incidents', auth: 'jwt' },
+  { method: 'POST', path: '/console/incidents/{id}/approval', function: 'decide-approval', auth: 'jwt' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

@@ -39,12 +39,19 @@ describe('AlertApi', () => {
     ['POST /approvals/{token}', 'approval-page'],
     ['GET /openapi.json', 'query-incidents'],
     ['GET /docs', 'query-incidents'],
+    ['GET /console/incidents', 'query-incidents'],
+    ['GET /console/incidents/{id}', 'query-incidents'],
+    ['POST /console/incidents/{id}/approval', 'decide-approval'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the nine', () => {
-    expect(routes().size).toBe(9);
+  it('has no route beyond the twelve', () => {
+    expect(routes().size).toBe(12);
+  });
+
+  it("authorizes the console's routes with the JWT authorizer", () => {
+    for (const key of ['GET /console/incidents', 'GET /console/incidents/{id}', 'POST /console/incidents/{id}/approval']) expect(routes().get(key)?.auth, key).toBe('JWT');
   });
 
   it('authorizes the read routes with IAM, the API description too', () => {
