@@ -152,8 +152,9 @@ program
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);
 
-    emit({ event: 'ready', url: twin.url, secret: twin.secret, dataDir: twin.dataDir });
+    emit({ event: 'ready', url: twin.url, secret: twin.secret, dataDir: twin.dataDir, ...(twin.consoleUrl ? { consoleUrl: twin.consoleUrl } : {}) });
     say(`${bold('Incident Autopilot')} laptop twin is running`);
+    if (twin.consoleUrl) say(`  Console    ${bold(twin.consoleUrl)}   (open it in a browser: incidents, approvals, the demo page)`);
     say(`  API        ${twin.url}   (POST /alerts/{source}, GET /incidents, POST /incidents/{id}/approval)`);
     say(`  API docs   ${twin.url}/docs   (OpenAPI: ${twin.url}/openapi.json)`);
     say(`  secret     ${twin.secret}   (header x-autopilot-secret)`);
