@@ -78,6 +78,7 @@ const start = async () => {
     if (auth && !(await auth.ensureSignedIn())) return; // on the way to the managed login
     const context: AppContext = { api: new Api(config.apiBase, auth), auth };
     if (!location.hash) history.replaceState(null, '', '#/incidents');
+    root.textContent = ''; // the loading note (preact renders next to what the element holds)
     render(
       <App.Provider value={context}>
         <Shell />
