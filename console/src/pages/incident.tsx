@@ -529,15 +529,19 @@ const Plan = ({ record }: { record: AgentRecord }) => {
 
 const AgentOutput = ({ record }: { record: AgentRecord }) => {
   const { agent } = record;
+  const headline = headlineOf(agent, record.output);
   const output = agent === 'report' ? { ...obj(record.output), markdown: '(shown under RCA report)' } : record.output;
   return (
-    <section class="agent" id={`agent-${agent}`} aria-labelledby={`agent-${agent}-title`}>
-      <h3 id={`agent-${agent}-title`}>
-        {AGENT_TITLES[agent] ?? agent}{' '}
-        <span class="muted small">
-          {[record.completedAt ? time(record.completedAt) : '', duration(record.latencyMs), record.reasoner ? `reasoner: ${record.reasoner}` : ''].filter(Boolean).join(' · ')}
-        </span>
-      </h3>
+    <details class="agent" id={`agent-${agent}`}>
+      <summary>
+        <h3 id={`agent-${agent}-title`}>
+          {AGENT_TITLES[agent] ?? agent}{' '}
+          <span class="muted small">
+            {[record.completedAt ? time(record.completedAt) : '', duration(record.latencyMs), record.reasoner ? `reasoner: ${record.reasoner}` : '', `${(record.evidence ?? []).length} evidence`].filter(Boolean).join(' · ')}
+          </span>
+        </h3>
+        {headline ? <div class="agent-headline">{headline}</div> : null}
+      </summary>
       <Value value={output} agent={agent} depth={0} />
       {record.toolCalls?.length ? (
         <p class="small muted">
@@ -561,8 +565,36 @@ const AgentOutput = ({ record }: { record: AgentRecord }) => {
           ))}
         </ol>
       </details>
-    </section>
+    </details>
   );
+};
+
+/** One line that says what an agent found, shown while its section is folded. */
+const headlineOf = (agent: string, output: unknown): string => {
+  const o = obj(output);
+  const first = (v: unknown) => obj(arr(v)[0]);
+  switch (agent) {
+    case 'impact':
+      return [o.severity, num(o.usersImpacted) !== undefined ? `${num(o.usersImpacted)!.toLocaleString()} users` : '', `${arr(o.anomalies).length} anomalies`, `blast radius ${arr(o.blastRadius).length} services`].filter(Boolean).map(str).join(' · ');
+    case 'similar':
+      return o.topMatch ? `closest: ${str(o.topMatch)} — ${str(first(o.incidents).title)}` : 'no similar incident';
+    case 'logs':
+      return `${arr(o.templates).length} templates from ${str(o.totalLines)} lines${o.firstErrorAt ? `, first error ${time(o.firstErrorAt)}` : ''}`;
+    case 'triage':
+      return str(o.headline);
+    case 'rootcause':
+      return first(o.rootCauses).summary ? `top: ${str(first(o.rootCauses).summary)}` : o.abstained ? 'abstained' : '';
+    case 'plan':
+      return `${arr(o.immediate).length} immediate action(s), ${str(o.risk)} risk, ${o.reversible === false ? 'irreversible' : 'reversible'}`;
+    case 'execution':
+      return arr<Record<string, unknown>>(o.actions).map((a) => `${str(a.kind)} ${str(a.status)}`).join(', ');
+    case 'verification':
+      return o.recovered === true ? `recovered (check ${str(o.attempt)})` : o.recovered === false ? `not recovered (check ${str(o.attempt)})` : '';
+    case 'report':
+      return o.outcome ? `outcome: ${str(o.outcome)}` : '';
+    default:
+      return str(o.reasoning ?? o.summary ?? '').slice(0, 200);
+  }
 };
 
 const label = (key: string): string => key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
