@@ -100,7 +100,9 @@ export const DemoPage = () => {
       <ErrorNotice error={error} />
       <section class="panel" aria-labelledby="active-title">
         <h2 id="active-title">Active faults</h2>
-        {active.length === 0 ? (
+        {!data ? (
+          <p class="muted">{faults.error ? 'Unknown: the faults could not be read (above).' : 'Loading…'}</p>
+        ) : active.length === 0 ? (
           <p class="empty">None: the world is healthy.</p>
         ) : (
           <ul class="faults">

@@ -5,7 +5,6 @@
  * A status count is a button that filters by that status.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError } from '../api.ts';
 import { usePoll } from '../poll.ts';
 import { incidentHref } from '../route.ts';
 import { ErrorNotice, SEVERITIES, STATUSES, SeverityBadge, StatusBadge, age, arr, num, obj, percent, str, useApp } from '../ui.tsx';
@@ -136,7 +135,8 @@ export const IncidentsPage = () => {
 };
 
 const SummaryBar = ({ summary, error, active, onStatus }: { summary: Summary | undefined; error: unknown; active: string; onStatus: (status: string) => void }) => {
-  if (error) return error instanceof ApiError && error.routeMissing ? <ErrorNotice error={error} /> : <ErrorNotice error={error} />;
+  // Counts are a convenience: a failure (an API without the summary route says which route) leaves the list usable.
+  if (error) return <ErrorNotice error={error} />;
   if (!summary) return <p class="muted">Loading counts…</p>;
   const accuracy = obj(summary.accuracy);
   return (
