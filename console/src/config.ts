@@ -29,7 +29,8 @@ export const parseConfig = (value: unknown): ConsoleConfig => {
   if (auth === null || auth === undefined) return { apiBase: apiBase.replace(/\/+$/, ''), auth: null };
   if (typeof auth !== 'object') throw new ConfigInvalid('/config.json: auth must be an object or null');
   const { domain, clientId, scopes } = auth as Record<string, unknown>;
-  if (typeof domain !== 'string' || !/^https:\/\/[^\s/]+\/?$/.test(domain)) throw new ConfigInvalid('/config.json: auth.domain must be the https origin of the managed login');
+  // https, but for a loopback stand-in of the managed login (the browser tests').
+  if (typeof domain !== 'string' || !/^(?:https:\/\/[^\s/]+|http:\/\/(?:127\.0\.0\.1|localhost)(?::\d+)?)\/?$/.test(domain)) throw new ConfigInvalid('/config.json: auth.domain must be the https origin of the managed login');
   if (typeof clientId !== 'string' || clientId === '') throw new ConfigInvalid('/config.json: auth.clientId must be a non-empty string');
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) throw new ConfigInvalid('/config.json: auth.scopes must be a list of strings');
   return { apiBase: apiBase.replace(/\/+$/, ''), auth: { domain: domain.replace(/\/+$/, ''), clientId, scopes } };

@@ -56,12 +56,13 @@ interface File {
 export class ConsoleSite {
   readonly #files = new Map<string, File>();
 
-  constructor(dir: string) {
+  /** `config`: what `/config.json` answers (the twin's by default; the browser tests point `auth` at a fake managed login). */
+  constructor(dir: string, config: unknown = TWIN_CONSOLE_CONFIG) {
     const index = readFileSync(join(dir, 'index.html'));
     const page: File = { body: index, headers: { 'content-type': CONTENT_TYPES['.html'], 'cache-control': 'no-cache', 'content-security-policy': CONSOLE_CSP, ...SECURITY_HEADERS } };
     this.#files.set('/', page);
     this.#files.set('/index.html', page);
-    this.#files.set('/config.json', { body: Buffer.from(JSON.stringify(TWIN_CONSOLE_CONFIG)), headers: { 'content-type': CONTENT_TYPES['.json'], 'cache-control': 'no-store', ...SECURITY_HEADERS } });
+    this.#files.set('/config.json', { body: Buffer.from(JSON.stringify(config)), headers: { 'content-type': CONTENT_TYPES['.json'], 'cache-control': 'no-store', ...SECURITY_HEADERS } });
     for (const name of readdirSync(join(dir, 'assets'))) {
       const ext = /\.[a-z0-9]+$/.exec(name)?.[0] ?? '';
       this.#files.set(`/assets/${name}`, {

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The console in a real browser (Chromium through playwright-core) against a laptop twin, as an operator uses it: the
  * incidents list picks up a new incident without a reload; the incident page shows every agent's output, links each
@@ -78,8 +79,8 @@ describe('the console in Chromium', () => {
     await page.locator('#incident-title').waitFor();
     // Assess: header, every agent that ran, the pending approval
     expect(await page.locator('#incident-title').textContent()).toBe(view.incident.title);
-    for (const agent of Object.keys(view.agents)) await expect.poll(() => page.locator(`#agent-${agent}`).isVisible()).toBe(true);
-    expect(Object.keys(view.agents)).toEqual(expect.arrayContaining(['impact', 'similar', 'logs', 'triage', 'rootcause', 'plan']));
+    for (const agent of Object.keys(view.agents ?? {})) await expect.poll(() => page.locator(`#agent-${agent}`).isVisible()).toBe(true);
+    expect(Object.keys(view.agents ?? {})).toEqual(expect.arrayContaining(['impact', 'similar', 'logs', 'triage', 'rootcause', 'plan']));
     await page.getByRole('heading', { name: 'Approval pending' }).waitFor();
     expect(await page.locator('.hypotheses .prediction .badge').first().textContent()).toMatch(/supported|refuted|inconclusive/);
     // Act: follow the first citation of the top hypothesis
