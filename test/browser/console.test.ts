@@ -67,6 +67,11 @@ describe('the console in Chromium', () => {
     await row.waitFor({ timeout: 15_000 });
     expect(await row.getByRole('link').textContent()).toBe(String(alert.payload.ProblemTitle));
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    // Keyboard: Tab reaches the controls, and the focus is visible
+    await page.locator('a.brand').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Incidents');
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)).toBe('solid');
     await screenshot(page, 'incidents-1280');
   });
 

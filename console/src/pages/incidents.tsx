@@ -115,7 +115,7 @@ export const IncidentsPage = () => {
         </label>
         <label>
           Search
-          <input type="search" value={search} placeholder="title, id, service…" onInput={(e) => setSearch(e.currentTarget.value)} />
+          <input type="search" value={search} placeholder="in the incidents shown" onInput={(e) => setSearch(e.currentTarget.value)} />
         </label>
         <button type="submit">Apply</button>
       </form>
