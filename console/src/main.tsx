@@ -43,9 +43,12 @@ const Shell = () => {
           <a href="#/demo" aria-current={route.page === 'demo' ? 'page' : undefined}>
             Demo
           </a>
-          <a href={api.url('/docs')} target="_blank" rel="noopener noreferrer">
-            API docs
-          </a>
+          {/* On AWS the API description is IAM-authorized (SigV4): a browser cannot open it, so the link is the twin's only. */}
+          {!auth ? (
+            <a href={api.url('/docs')} target="_blank" rel="noopener noreferrer">
+              API docs
+            </a>
+          ) : null}
         </nav>
         {auth ? (
           <div class="user">
