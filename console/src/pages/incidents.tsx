@@ -123,7 +123,7 @@ export const IncidentsPage = () => {
       <p class="muted" aria-live="polite">
         {first.loading && !first.data ? 'Loading…' : `${items.length} incident${items.length === 1 ? '' : 's'} shown${search ? ` matching “${search}”` : ''}; updates every ${POLL_MS / 1000} s.`}
       </p>
-      <IncidentTable items={items} />
+      <IncidentTable items={items} filtered={Boolean(filters.status || filters.severity || filters.service || search.trim())} />
       <ErrorNotice error={olderError} />
       {nextCursor ? (
         <button type="button" onClick={loadMore} disabled={loadingMore}>
@@ -163,9 +163,9 @@ const SummaryBar = ({ summary, error, active, onStatus }: { summary: Summary | u
   );
 };
 
-export const IncidentTable = ({ items, caption }: { items: IncidentSummary[]; caption?: string }) =>
+export const IncidentTable = ({ items, caption, filtered = false }: { items: IncidentSummary[]; caption?: string; filtered?: boolean }) =>
   items.length === 0 ? (
-    <p class="empty">No incidents{caption ? '' : ' match'}.</p>
+    <p class="empty">{filtered ? 'No incidents match.' : 'No incidents yet.'}</p>
   ) : (
     <div class="table-wrap">
       <table class="incidents">
