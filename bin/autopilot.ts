@@ -259,7 +259,7 @@ program
     const { findScenario } = await import('../functions/core/world/scenario.ts');
     findScenario(scenario); // fail fast, naming the scenario, before starting anything
     const persistent = cmd.getOptionValueSourceWithGlobals('dataDir') === 'cli';
-    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0 });
+    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0, console: false });
     const progress = new Progress();
     try {
       if (!g.json) twin.onStateEvent((e) => progress.handle(e));

@@ -103,6 +103,7 @@ export interface TwinOptions {
   toolsEnvironment?: Readonly<Record<string, string>>;
   /**
    * Build the console (console/build.ts) into `<dataDir>/console` at start and serve it at `/` (lib/local/console-site.ts).
+   * Headless runs (eval, simulate, the benches) turn it off: nobody opens it, and the build costs a moment at start.
    * @default true
    */
   console?: boolean;
