@@ -42,13 +42,14 @@ export const DemoPage = () => {
     }
   };
 
-  const end = async (id: string) => {
+  const end = async (fault: Faults['faults'][number]) => {
+    const { id } = fault;
     setBusy(id);
     setError(undefined);
     setNote(null);
     try {
       await api.delete(`/admin/faults/${encodeURIComponent(id)}`);
-      setNote(`Ended fault ${id}.`);
+      setNote(`Ended ${fault.preset ?? fault.kind} on ${fault.service}: the world recovers from now on.`);
       faults.reload();
     } catch (e) {
       setError(e);
@@ -69,14 +70,14 @@ export const DemoPage = () => {
       <ErrorNotice error={faults.error} />
       {data ? (
         <>
-          <label class="inline">
-            Service
-            <select value={chosen} onChange={(e) => setService(e.currentTarget.value)}>
+          <div class="field inline">
+            <label for="demo-service">Service</label>
+            <select id="demo-service" value={chosen} onChange={(e) => setService(e.currentTarget.value)}>
               {data.services.map((s) => (
                 <option value={s}>{s}</option>
               ))}
             </select>
-          </label>
+          </div>
           <ul class="presets">
             {data.presets.map((p) => (
               <li class="preset">
@@ -109,7 +110,7 @@ export const DemoPage = () => {
             {active.map((f) => (
               <li>
                 <strong>{str(f.preset ?? f.kind)}</strong> on {f.service} since <time dateTime={f.startsAt}>{age(f.startsAt)}</time>{' '}
-                <button type="button" disabled={busy !== null} onClick={() => void end(f.id)} aria-label={`End ${str(f.preset ?? f.kind)} on ${f.service}`}>
+                <button type="button" disabled={busy !== null} onClick={() => void end(f)} aria-label={`End ${str(f.preset ?? f.kind)} on ${f.service}`}>
                   {busy === f.id ? 'Ending…' : 'End'}
                 </button>
               </li>

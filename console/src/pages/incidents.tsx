@@ -91,32 +91,32 @@ export const IncidentsPage = () => {
           set({ service: serviceInput.trim() });
         }}
       >
-        <label>
-          Status
-          <select value={filters.status} onChange={(e) => set({ status: e.currentTarget.value })}>
+        <div class="field">
+          <label for="filter-status">Status</label>
+          <select id="filter-status" value={filters.status} onChange={(e) => set({ status: e.currentTarget.value })}>
             <option value="">any</option>
             {STATUSES.map((s) => (
               <option value={s}>{s.replace(/_/g, ' ').toLowerCase()}</option>
             ))}
           </select>
-        </label>
-        <label>
-          Severity
-          <select value={filters.severity} onChange={(e) => set({ severity: e.currentTarget.value })}>
+        </div>
+        <div class="field">
+          <label for="filter-severity">Severity</label>
+          <select id="filter-severity" value={filters.severity} onChange={(e) => set({ severity: e.currentTarget.value })}>
             <option value="">any</option>
             {SEVERITIES.map((s) => (
               <option value={s}>{s}</option>
             ))}
           </select>
-        </label>
-        <label>
-          Service
-          <input type="text" value={serviceInput} placeholder="e.g. checkout-service" onInput={(e) => setServiceInput(e.currentTarget.value)} onBlur={() => set({ service: serviceInput.trim() })} />
-        </label>
-        <label>
-          Search
-          <input type="search" value={search} placeholder="in the incidents shown" onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
+        </div>
+        <div class="field">
+          <label for="filter-service">Service</label>
+          <input id="filter-service" type="text" value={serviceInput} placeholder="e.g. checkout-service" onInput={(e) => setServiceInput(e.currentTarget.value)} onBlur={() => set({ service: serviceInput.trim() })} />
+        </div>
+        <div class="field">
+          <label for="filter-search">Search</label>
+          <input id="filter-search" type="search" value={search} placeholder="in the incidents shown" onInput={(e) => setSearch(e.currentTarget.value)} />
+        </div>
         <button type="submit">Apply</button>
       </form>
       <ErrorNotice error={first.error} />
