@@ -5,7 +5,7 @@
  * each service's charts (a chart says nothing to a screen reader). The uPlot legend writes labels with textContent.
  */
 import uPlot from 'uplot';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { usePoll } from './poll.ts';
 import { ErrorNotice, str, time, useApp } from './ui.tsx';
 
@@ -42,11 +42,20 @@ export const MARKER_COLORS: Readonly<Record<string, string>> = {
 export const SignalsSection = ({ incidentId, live }: { incidentId: string; live: boolean }) => {
   const { api } = useApp();
   const signals = usePoll((signal) => api.get<Signals>(`/console/incidents/${encodeURIComponent(incidentId)}/signals`, {}, signal), 15_000, [incidentId], live);
-  if (signals.error) return <ErrorNotice error={signals.error} />;
-  if (!signals.data) return <p class="muted">Loading metrics…</p>;
   const data = signals.data;
-  const services = [...new Set(data.series.map((s) => s.service))];
-  if (services.length === 0) return <p class="empty">No metrics were recorded for the services involved.</p>;
+  // Per service, computed once per answer: the charts are redrawn when the signals change, not at every render of the page.
+  const groups = useMemo(
+    () =>
+      [...new Set((data?.series ?? []).map((s) => s.service))].map((service) => ({
+        service,
+        series: data!.series.filter((s) => s.service === service),
+        markers: data!.markers.filter((m) => !m.service || m.service === service),
+      })),
+    [data],
+  );
+  if (signals.error) return <ErrorNotice error={signals.error} />;
+  if (!data) return <p class="muted">Loading metrics…</p>;
+  if (groups.length === 0) return <p class="empty">No metrics were recorded for the services involved.</p>;
   return (
     <div class="signals">
       <p class="muted small">
@@ -63,9 +72,7 @@ export const SignalsSection = ({ incidentId, live }: { incidentId: string; live:
           baseline
         </span>
       </p>
-      {services.map((service, i) => {
-        const series = data.series.filter((s) => s.service === service);
-        const markers = data.markers.filter((m) => !m.service || m.service === service);
+      {groups.map(({ service, series, markers }, i) => {
         return (
           <details class="service-signals" open={i < 2}>
             <summary>

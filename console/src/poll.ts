@@ -32,7 +32,7 @@ export const usePoll = <T,>(load: (signal: AbortSignal) => Promise<T>, intervalM
       .finally(() => {
         if (running.current === controller) running.current = undefined;
       });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `deps` stand for what `load` reads (it is a new closure at every render).
   }, deps);
 
   useEffect(() => {
