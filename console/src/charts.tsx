@@ -110,9 +110,14 @@ const markerPlugin = (markers: readonly Marker[]): uPlot.Plugin => ({
         const { ctx } = u;
         const { top, height, left, width } = u.bbox;
         ctx.save();
-        for (const m of markers) {
+        // Labels of markers close together go on successive rows instead of over each other.
+        let lastX = -Infinity;
+        let row = 0;
+        for (const m of [...markers].sort((a, b) => Date.parse(a.t) - Date.parse(b.t))) {
           const x = u.valToPos(seconds(m.t), 'x', true);
           if (!Number.isFinite(x) || x < left || x > left + width) continue;
+          row = x - lastX < 60 * devicePixelRatio ? (row + 1) % 4 : 0;
+          lastX = x;
           ctx.strokeStyle = MARKER_COLORS[m.kind] ?? '#444';
           ctx.fillStyle = ctx.strokeStyle;
           ctx.lineWidth = 2 * devicePixelRatio;
@@ -122,7 +127,7 @@ const markerPlugin = (markers: readonly Marker[]): uPlot.Plugin => ({
           ctx.lineTo(x, top + height);
           ctx.stroke();
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-          ctx.fillText(m.kind, x + 3 * devicePixelRatio, top + 12 * devicePixelRatio);
+          ctx.fillText(m.kind, x + 3 * devicePixelRatio, top + (12 + row * 13) * devicePixelRatio);
         }
         ctx.restore();
       },
