@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` mocks the AWS SDK (aws-sdk-client-mock patches every client in a worker),
-// `twin` talks to real local servers (dynalite, the Step Functions interpreter). They must not share workers.
+// Three projects: `unit` mocks the AWS SDK (aws-sdk-client-mock patches every client in a worker),
+// `twin` talks to real local servers (dynalite, the Step Functions interpreter) — they must not share workers —
+// and `browser` drives the console in the system Chromium (playwright-core) against a twin per file.
 export default defineConfig({
   test: {
     projects: [
@@ -18,6 +19,16 @@ export default defineConfig({
         test: {
           name: 'twin',
           include: ['test/twin/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,

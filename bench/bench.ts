@@ -95,7 +95,7 @@ const runOne = async (twin: Twin, api: ApiClient, watcher: ApprovalWatcher, outc
 };
 
 const measureWorkflow = async () => {
-  const twin = await startTwin({ inMemory: true, waitOverrideMs: 0 });
+  const twin = await startTwin({ inMemory: true, waitOverrideMs: 0, console: false });
   try {
     const api = new ApiClient(twin.url, twin.secret);
     const watcher = new ApprovalWatcher(twin);

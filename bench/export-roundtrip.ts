@@ -34,7 +34,7 @@ const names = readdirSync(SCENARIOS)
   .sort();
 
 const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'autopilot-export-roundtrip-'));
-const twin = await startTwin({ inMemory: true, waitOverrideMs: 0 });
+const twin = await startTwin({ inMemory: true, waitOverrideMs: 0, console: false });
 const started = Date.now();
 const originals = new Map<string, { top1: string; sections: Record<string, number>; bytes: number; missing: string[] }>();
 try {

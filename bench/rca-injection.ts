@@ -428,7 +428,7 @@ export const runWorkflow = async (options: InjectionOptions & { readonly keep?: 
       writeFileSync(join(dir, `${name}.json`), JSON.stringify(toRecording(name, c)));
       cases.set(name, c);
     }
-    const twin = await startTwin({ inMemory: true, waitOverrideMs: 0, tools: 'recorded' });
+    const twin = await startTwin({ inMemory: true, waitOverrideMs: 0, tools: 'recorded', console: false });
     let result: Awaited<ReturnType<typeof evaluate>>;
     try {
       result = await evaluate({ paths: [dir], recordingTwin: twin, onResult: (r, done, total) => process.stderr.write(`${done}/${total} ${r.scenario} (${cases.get(r.scenario)?.root}): ${r.pass ? 'top-1' : r.top3 ? 'top-3' : 'miss'} (${r.top1})\n`) });

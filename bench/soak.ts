@@ -455,7 +455,7 @@ const namesTheField = (c: HostileCase, a: Answer): boolean | 'n/a' => {
 
 const runHostile = async (o: Options) => {
   const { startTwin } = await import('../lib/local/twin.ts');
-  const twin = await startTwin({ inMemory: true, waitOverrideMs: 0 });
+  const twin = await startTwin({ inMemory: true, waitOverrideMs: 0, console: false });
   try {
     let events = 0;
     twin.onEvent(() => {
@@ -585,7 +585,7 @@ const deliverWithRetries = async (url: string, headers: Record<string, string>, 
 
 const runDuplicates = async (o: Options) => {
   const { startTwin } = await import('../lib/local/twin.ts');
-  const twin = await startTwin({ inMemory: true, waitOverrideMs: 0 });
+  const twin = await startTwin({ inMemory: true, waitOverrideMs: 0, console: false });
   try {
     const opened: string[] = [];
     const published: Record<string, number> = {};

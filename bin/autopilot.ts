@@ -155,8 +155,9 @@ program
     process.on('SIGINT', shutdown);
     process.on('SIGTERM', shutdown);
 
-    emit({ event: 'ready', url: twin.url, secret: twin.secret, dataDir: twin.dataDir });
+    emit({ event: 'ready', url: twin.url, secret: twin.secret, dataDir: twin.dataDir, ...(twin.consoleUrl ? { consoleUrl: twin.consoleUrl } : {}) });
     say(`${bold('Incident Autopilot')} laptop twin is running`);
+    if (twin.consoleUrl) say(`  Console    ${bold(twin.consoleUrl)}   (open it in a browser: incidents, approvals, the demo page)`);
     say(`  API        ${twin.url}   (POST /alerts/{source}, GET /incidents, POST /incidents/{id}/approval)`);
     say(`  API docs   ${twin.url}/docs   (OpenAPI: ${twin.url}/openapi.json)`);
     say(`  secret     ${twin.secret}   (header x-autopilot-secret)`);
@@ -270,7 +271,7 @@ program
     const { findScenario } = await import('../functions/core/world/scenario.ts');
     findScenario(scenario); // fail fast, naming the scenario, before starting anything
     const persistent = cmd.getOptionValueSourceWithGlobals('dataDir') === 'cli';
-    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0 });
+    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0, console: false });
     const progress = new Progress();
     try {
       if (!g.json) twin.onStateEvent((e) => progress.handle(e));

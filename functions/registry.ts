@@ -156,6 +156,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/admin/faults', function: 'manage-faults', auth: 'jwt' },
   { method: 'POST', path: '/admin/faults', function: 'manage-faults', auth: 'jwt' },
   { method: 'DELETE', path: '/admin/faults/{id}', function: 'manage-faults', auth: 'jwt' },
+  // The console's reads and decisions: the same functions, under /console with the signed-in user's token.
+  { method: 'GET', path: '/console/incidents', function: 'query-incidents', auth: 'jwt' },
+  { method: 'GET', path: '/console/incidents/{id}', function: 'query-incidents', auth: 'jwt' },
+  { method: 'POST', path: '/console/incidents/{id}/approval', function: 'decide-approval', auth: 'jwt' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

@@ -15,17 +15,26 @@
  *    error → the decision is undone (back to PENDING, so the approver can retry) and 503. If the undo fails
  *    too, 503 `approval_not_delivered` says the decision stays recorded but undelivered (a retry cannot help).
  * 5. The timeline gets the decision with the approver, the channel and the comment.
+ *
+ * POST /console/incidents/{id}/approval  {decision, approver?, comment?, requestId?} (auth `jwt`): the console's
+ * route. No secret: on AWS the HTTP API's JWT authorizer let the request in, on the twin only loopback reaches it.
+ * The approver is the signed-in user (`signedInUser`), else the body's `approver` (the twin has no sign-in), else
+ * 'console'; the channel is `console`.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Config } from '../core/config.ts';
 import type { Observability } from '../core/handler.ts';
-import { type ApiEvent, type ApiResult, Conflict, HttpError, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireJsonContentType, requireSecret, withErrors } from '../core/http.ts';
+import { type ApiEvent, type ApiResult, Conflict, HttpError, ServiceUnavailable, json, parseJson, parseWith, pathParam, readBody, requireJsonContentType, requireSecret, signedInUser, withErrors } from '../core/http.ts';
+import { API_ROUTES } from '../registry.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import { type ApprovalDecision, ApprovalRequestMismatch, type ApprovalState, type IncidentStore } from '../core/store/store.ts';
 import { TaskClosed, type WorkflowClient } from '../core/workflow-client.ts';
-import { DecisionBody, DecisionChannel } from '../core/api/schemas.ts';
+import { ConsoleDecisionBody, DecisionBody, DecisionChannel } from '../core/api/schemas.ts';
 
-export { DecisionBody, DecisionChannel };
+export { ConsoleDecisionBody, DecisionBody, DecisionChannel };
+
+/** The route keys of this function's `jwt` routes (the console's): decided without the secret, as the signed-in user. */
+const CONSOLE_ROUTE_KEYS: ReadonlySet<string> = new Set(API_ROUTES.filter((r) => r.function === 'decide-approval' && r.auth === 'jwt').map((r) => `${r.method} ${r.path}`));
 
 export interface DecideDeps {
   readonly store: IncidentStore;
@@ -119,6 +128,7 @@ export const applyDecision = async (deps: DecisionDeps, request: DecisionRequest
 
 export const decideApproval = (deps: DecideDeps) =>
   withErrors(async (event: ApiEvent, o?: Observability): Promise<ApiResult> => {
+    if (CONSOLE_ROUTE_KEYS.has(event.routeKey)) return decideFromConsole(deps, event, o);
     await requireSecret(event, deps.secret);
     const incidentId = pathParam(event, 'id');
     requireJsonContentType(event);
@@ -126,6 +136,16 @@ export const decideApproval = (deps: DecideDeps) =>
     const approval = await applyDecision(deps, { incidentId, ...body }, o);
     return json(200, { incidentId, approval });
   });
+
+/** The console's route (see the module comment): the authorizer (AWS) or loopback (twin) stands for the secret. */
+const decideFromConsole = async (deps: DecideDeps, event: ApiEvent, o?: Observability): Promise<ApiResult> => {
+  const incidentId = pathParam(event, 'id');
+  requireJsonContentType(event);
+  const body = parseWith(ConsoleDecisionBody, parseJson(readBody(event, deps.config.MAX_BODY_BYTES)), 'approval decision');
+  const approver = signedInUser(event) ?? body.approver ?? 'console';
+  const approval = await applyDecision(deps, { incidentId, decision: body.decision, approver, comment: body.comment, channel: 'console', requestId: body.requestId }, o);
+  return json(200, { incidentId, approval });
+};
 
 /** Whether a closed task means our own earlier attempt delivered the decision (see `TaskClosed.onRetry`). */
 const deliveredBefore = (error: TaskClosed, approval: ApprovalState, now: Date): boolean =>

@@ -204,7 +204,10 @@ export class ConcurrencyGate {
 /** API Gateway's throttle answer. */
 export const TOO_MANY_REQUESTS = { message: 'Too Many Requests' } as const;
 
-export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (route: string, error: unknown) => void; limits?: ApiLimits }): Promise<LocalApi> => {
+/** What answers a request no API route takes (the twin's console); true when it answered. */
+export type Fallback = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+
+export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (route: string, error: unknown) => void; limits?: ApiLimits; fallback?: Fallback }): Promise<LocalApi> => {
   const routes = API_ROUTES.map(compile);
   const limits = opts.limits ?? apiLimitsFromEnv();
   const gates = new Map<string, ConcurrencyGate>();
@@ -222,6 +225,8 @@ export const startApi = async (opts: { port: number; invoke: Invoke; onError?: (
     const method = req.method ?? 'GET';
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const route = routes.find((r) => r.method === method && r.pattern.test(path));
+    // API routes first; then the console's files; anything else is API Gateway's 404.
+    if (!route && opts.fallback?.(req, res, url.pathname)) return;
     if (!route) return sendJson(res, 404, { message: 'Not Found' }, { 'apigw-requestid': requestId });
     // Path parameters reach the function decoded, as API Gateway hands them over; a malformed escape never reaches it.
     const params = decodeParams(route, path);

@@ -637,7 +637,7 @@ export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
   // earlier evaluation: one random tag per evaluation keeps world ids (and alert identities) unique there.
   const tag = opts.twin || opts.recordingTwin ? randomBytes(3).toString('hex') : '0';
   if (files.length > 0 || generated) {
-    const twin = opts.twin ?? (await startTwin({ inMemory: true, waitOverrideMs: 0 }));
+    const twin = opts.twin ?? (await startTwin({ inMemory: true, waitOverrideMs: 0, console: false }));
     try {
       for (let s = 0; s < seeds; s += 1) {
         for (const { file, scenario } of files) done(await runOne(twin, file, scenario, `ev${tag}-${s}-${scenario.name}`.slice(0, 64)));
@@ -652,7 +652,7 @@ export const evaluate = async (opts: EvalOptions = {}): Promise<EvalResult> => {
     let own = false;
     // This process's twin keeps the tools it started with: a twin of our own only if no other ran here.
     if (!twin && !opts.twin && files.length === 0) {
-      twin = await startTwin({ inMemory: true, waitOverrideMs: 0, tools: 'recorded' }).catch((error: unknown) => {
+      twin = await startTwin({ inMemory: true, waitOverrideMs: 0, tools: 'recorded', console: false }).catch((error: unknown) => {
         if (error instanceof TwinAlreadyStarted) return undefined;
         throw error;
       });

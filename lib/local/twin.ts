@@ -14,7 +14,9 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { ASL_EVENT_BUS_KEY, ASL_EVENT_SOURCE_KEY, EVENT_SOURCE, FUNCTIONS, SWEEP_SCHEDULE_INPUT } from '../../functions/registry.ts';
 import type { SweepReport } from '../../functions/sweep-openings/core.ts';
 import { substitute, workflowDefinition } from '../workflow-definition.ts';
+import { buildConsole } from '../../console/build.ts';
 import { type ApiLimits, type ThrottleStats, startApi } from './api-gateway.ts';
+import { ConsoleSite } from './console-site.ts';
 import { startAwsJsonServer } from './aws-json.ts';
 import { EVENT_BUS_NAME, LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME, WEBHOOK_SECRET_ID, lambdaArn } from './constants.ts';
 import { startDynamo } from './dynamodb.ts';
@@ -99,11 +101,19 @@ export interface TwinOptions {
    * A variable the twin sets itself is refused (TwinOptionInvalid naming it).
    */
   toolsEnvironment?: Readonly<Record<string, string>>;
+  /**
+   * Build the console (console/build.ts) into `<dataDir>/console` at start and serve it at `/` (lib/local/console-site.ts).
+   * Headless runs (eval, simulate, the benches) turn it off: nobody opens it, and the build costs a moment at start.
+   * @default true
+   */
+  console?: boolean;
 }
 
 export interface Twin {
   /** Base URL of the HTTP API (the webhook and the incident routes). */
   readonly url: string;
+  /** The console's page (`<url>/`), or undefined when started with `console: false`. */
+  readonly consoleUrl: string | undefined;
   /** The webhook shared secret (header `x-autopilot-secret`). */
   readonly secret: string;
   readonly dataDir: string;
@@ -180,7 +190,15 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     cleanups.push(() => lambdas.stop());
     cleanups.push(() => lambdas.drain(10_000));
     cleanups.push(() => sfn.stop());
-    const api = await startApi({ port: opts.port ?? 0, invoke: (fn, event) => lambdas.invoke(fn, event), onError: opts.onApiError, limits: opts.apiLimits });
+    // Built fresh at each start (esbuild: well under a second), so the console always matches the code that serves it.
+    const site = opts.console === false ? undefined : await consoleSite(join(dataDir, 'console'));
+    const api = await startApi({
+      port: opts.port ?? 0,
+      invoke: (fn, event) => lambdas.invoke(fn, event),
+      onError: opts.onApiError,
+      limits: opts.apiLimits,
+      ...(site ? { fallback: (req, res, path) => site.serve(req, res, path) } : {}),
+    });
     cleanups.push(() => api.stop());
 
     configureEnvironment({ dynamoEndpoint: dynamo.endpoint, awsEndpoint: aws.endpoint, apiUrl: api.url, reportDir, opts });
@@ -194,6 +212,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     let stopped = false;
     return {
       url: api.url,
+      consoleUrl: site ? `${api.url}/` : undefined,
       secret,
       dataDir,
       reportDir,
@@ -218,6 +237,16 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     if (!configured) started = false; // no handler was imported yet: a later start is safe
     throw error;
   }
+};
+
+/** Builds the console into `dir` and serves it; a failed build fails the start, naming the console. */
+const consoleSite = async (dir: string): Promise<ConsoleSite> => {
+  try {
+    await buildConsole(dir);
+  } catch (error) {
+    throw new Error(`building the console (console/build.ts) failed: ${(error as Error).message}`, { cause: error });
+  }
+  return new ConsoleSite(dir);
 };
 
 /** The registry function the sweep timer invokes. */

@@ -44,16 +44,23 @@ describe('AlertApi', () => {
     ['GET /admin/faults', 'manage-faults'],
     ['POST /admin/faults', 'manage-faults'],
     ['DELETE /admin/faults/{id}', 'manage-faults'],
+    ['GET /console/incidents', 'query-incidents'],
+    ['GET /console/incidents/{id}', 'query-incidents'],
+    ['POST /console/incidents/{id}/approval', 'decide-approval'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the fourteen', () => {
-    expect(routes().size).toBe(14);
+  it('has no route beyond the seventeen', () => {
+    expect(routes().size).toBe(17);
   });
 
   it('authorizes the fault-injection routes with the console JWT authorizer', () => {
     for (const key of ['GET /admin/faults', 'POST /admin/faults', 'DELETE /admin/faults/{id}']) expect(routes().get(key)?.auth, key).toBe('JWT');
+  });
+
+  it("authorizes the console's routes with the JWT authorizer", () => {
+    for (const key of ['GET /console/incidents', 'GET /console/incidents/{id}', 'POST /console/incidents/{id}/approval']) expect(routes().get(key)?.auth, key).toBe('JWT');
   });
 
   it('authorizes the read routes with IAM, the API description too', () => {

@@ -72,6 +72,23 @@ describe('npm start, then the CLI against it', () => {
     expect(JSON.parse(listed.stdout)).toMatchObject({ world: 'live', faults: [{ id: 'fault-1', active: true, service: 'card-psp' }] });
   });
 
+  it("names the console's URL first, and serves the console there (its page, config and assets)", async () => {
+    const banner = output.slice(output.indexOf('laptop twin is running')).split('\n').slice(1).filter((l) => l.trim());
+    expect(banner[0]).toMatch(/^\s+Console\s+http:\/\/127\.0\.0\.1:\d+\//);
+    const url = /Console\s+(http:\/\/\S+\/)/.exec(output)?.[1] as string;
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    const script = /src="\.\/(assets\/main-[\w-]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(new URL(script as string, url));
+    expect(asset.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect(await (await fetch(new URL('config.json', url))).json()).toEqual({ apiBase: '', auth: null });
+  });
+
   it('describes its API at /docs and /openapi.json, as the banner says', async () => {
     const docs = /API docs\s+(http:\/\/\S+\/docs)/.exec(output)?.[1];
     expect(docs).toBeDefined();

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { API_ROUTES, type ApiRoute, SECRET_HEADER } from '../../registry.ts';
 import { AlertSource } from '../model.ts';
-import { DecisionBody, FaultInjectionBody, FaultQuery, ListParams, RerunBody, SignalsParams } from './schemas.ts';
+import { ConsoleDecisionBody, DecisionBody, FaultInjectionBody, FaultQuery, ListParams, RerunBody, SignalsParams } from './schemas.ts';
 import { escapeHtml } from '../text.ts';
 
 /** What one route takes and answers. */
@@ -104,6 +104,23 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   'GET /docs': { summary: 'This description, readable', description: 'The HTTP API as a page.', html: true, responses: { '200': 'The page.' } },
   'GET /incidents/{id}/signals': SIGNALS_OPERATION,
   'GET /console/incidents/{id}/signals': { ...SIGNALS_OPERATION, summary: 'Signals of one incident (console)', description: `${SIGNALS_OPERATION.description} For the signed-in console.` },
+  'GET /console/incidents': {
+    summary: 'List incidents (console)',
+    description: 'The same answer as `GET /incidents`, for a person signed in to the console.',
+    query: ListParams,
+    responses: { '200': '`{items, cursor}`: incident summaries, and the cursor of the next page or null.', '401': 'Not signed in (no or an expired token).', ...ERRORS },
+  },
+  'GET /console/incidents/{id}': {
+    summary: 'One incident (console)',
+    description: 'The same answer as `GET /incidents/{id}`, for a person signed in to the console.',
+    responses: { '200': 'The incident view.', '401': 'Not signed in (no or an expired token).', ...INCIDENT_ERRORS },
+  },
+  'POST /console/incidents/{id}/approval': {
+    summary: 'Decide a pending approval (console)',
+    description: "Approve or reject from the console. The approver recorded is the signed-in user (the token's e-mail, else user name); where nobody is signed in (the twin), the body's `approver`, else `console`. The channel is `console`.",
+    body: ConsoleDecisionBody,
+    responses: { '200': '`{incidentId, approval}`: the decision as recorded.', '401': 'Not signed in (no or an expired token).', '409': 'Already decided, or no approval pending: `{approval}` says which.', ...INCIDENT_ERRORS },
+  },
 };
 
 const SECURITY: Readonly<Record<ApiRoute['auth'], readonly Record<string, string[]>[]>> = {

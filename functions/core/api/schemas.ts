@@ -8,7 +8,8 @@ import { MAX_LIST_LIMIT } from '../store/dynamo-store.ts';
 import { FaultPreset } from '../world/preset-names.ts';
 
 /** Where a decision came from: a signed link's page, Retool, the API (scripts), the CLI. */
-export const DecisionChannel = z.enum(['link', 'retool', 'api', 'cli']);
+/** Where a decision came from; `link` is the approval page's, `console` the console's jwt route's (neither is chosen in a body). */
+export const DecisionChannel = z.enum(['link', 'retool', 'api', 'cli', 'console']);
 export type DecisionChannel = z.infer<typeof DecisionChannel>;
 
 export const DecisionBody = z.strictObject({
@@ -16,11 +17,24 @@ export const DecisionBody = z.strictObject({
   approver: z.string().trim().min(1).max(200),
   comment: z.string().trim().max(4000).optional(),
   /** Who is calling; `link` is reserved to the approval page (its identity is the signed link). @default 'api' */
-  channel: DecisionChannel.exclude(['link']).default('api'),
+  channel: DecisionChannel.exclude(['link', 'console']).default('api'),
   /** The approval request this decision is meant for (Retool echoes `approvalRequestId`); checked when given. */
   requestId: z.string().trim().min(1).max(64).optional(),
 });
 export type DecisionBody = z.infer<typeof DecisionBody>;
+
+/**
+ * POST /console/incidents/{id}/approval: the console's decision. The approver is the signed-in user (the JWT's claims);
+ * the body's `approver` only names someone where nobody is signed in (the twin's loopback console), else 'console'.
+ * The channel is always `console`.
+ */
+export const ConsoleDecisionBody = z.strictObject({
+  decision: DecisionBody.shape.decision,
+  approver: DecisionBody.shape.approver.optional(),
+  comment: DecisionBody.shape.comment,
+  requestId: DecisionBody.shape.requestId,
+});
+export type ConsoleDecisionBody = z.infer<typeof ConsoleDecisionBody>;
 
 /** What a rerun may say of itself. */
 export const RerunBody = z.strictObject({
