@@ -69,6 +69,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'events:put', 'secret:webhook']),
   // The link key is derived from the webhook secret (functions/core/approval-links.ts).
   api('approval-page', 'GET /approvals/{token}: confirmation page of a signed approval link; POST decides', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
+  // Its tool IAM (the history's recordIncident) comes from TOOL_USE like a workflow function's (functions/core/agents/tool-use.ts).
+  api('resolve-incident', 'POST /incidents/{id}/resolution: people record the cause and the fix of a closed incident; graded against the diagnosis, added to the history', ['table:read', 'table:write', 'events:put', 'secret:webhook']),
   // Workflow agents
   agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
   agent('find-similar', 'FindSimilarFunctionArn', 'Similar past incidents, ranked, with the runbook that worked'),
@@ -145,6 +147,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The API described (functions/core/api/openapi.ts): the document, and the same as a page.
   { method: 'GET', path: '/openapi.json', function: 'query-incidents', auth: 'iam' },
   { method: 'GET', path: '/docs', function: 'query-incidents', auth: 'iam' },
+  // Closing the loop: people resolve a closed incident (the secret route, and the console's), and the summary (counts
+  // by status, the production accuracy of the diagnosis) for operators and for the console.
+  { method: 'POST', path: '/incidents/{id}/resolution', function: 'resolve-incident', auth: 'secret' },
+  { method: 'POST', path: '/console/incidents/{id}/resolution', function: 'resolve-incident', auth: 'jwt' },
+  { method: 'GET', path: '/summary', function: 'query-incidents', auth: 'iam' },
+  { method: 'GET', path: '/console/summary', function: 'query-incidents', auth: 'jwt' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

@@ -15,7 +15,7 @@ import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
-import { toolUseOf } from '../functions/core/agents/tool-use.ts';
+import { toolUseOf, usesTools } from '../functions/core/agents/tool-use.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { GRACE_CHECKS } from '../functions/core/verify-policy.ts';
@@ -222,8 +222,9 @@ export class IncidentAutopilotStack extends Stack {
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
-    // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
-    grantToolAdapters(this, new Map(FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => [f.name, this.functions.get(f.name)])), this.tools, this.store.table, toolUseOf);
+    // Each workflow function (and each API function that calls a tool: resolve-incident) gets the tool IAM of only the
+    // port methods it calls (functions/core/agents/tool-use.ts).
+    grantToolAdapters(this, new Map(FUNCTIONS.filter((f) => f.role === 'workflow' || usesTools(f.name)).map((f) => [f.name, this.functions.get(f.name)])), this.tools, this.store.table, toolUseOf);
 
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),

@@ -39,12 +39,20 @@ describe('AlertApi', () => {
     ['POST /approvals/{token}', 'approval-page'],
     ['GET /openapi.json', 'query-incidents'],
     ['GET /docs', 'query-incidents'],
+    ['POST /incidents/{id}/resolution', 'resolve-incident'],
+    ['POST /console/incidents/{id}/resolution', 'resolve-incident'],
+    ['GET /summary', 'query-incidents'],
+    ['GET /console/summary', 'query-incidents'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the nine', () => {
-    expect(routes().size).toBe(9);
+  it('has no route beyond the thirteen', () => {
+    expect(routes().size).toBe(13);
+  });
+
+  it('authorizes the console\'s resolution and summary routes with the JWT authorizer', () => {
+    for (const key of ['POST /console/incidents/{id}/resolution', 'GET /console/summary']) expect(routes().get(key)?.auth, key).toBe('JWT');
   });
 
   it('authorizes the read routes with IAM, the API description too', () => {
@@ -52,10 +60,11 @@ describe('AlertApi', () => {
     expect(routes().get('GET /incidents/{id}')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /openapi.json')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /docs')?.auth).toBe('AWS_IAM');
+    expect(routes().get('GET /summary')?.auth).toBe('AWS_IAM');
   });
 
   it('leaves the webhook and approval routes to the shared-secret check of their functions', () => {
-    for (const key of ['POST /alerts/{source}', 'POST /incidents/{id}/approval', 'POST /incidents/{id}/rerun']) {
+    for (const key of ['POST /alerts/{source}', 'POST /incidents/{id}/approval', 'POST /incidents/{id}/rerun', 'POST /incidents/{id}/resolution']) {
       expect(routes().get(key)?.auth, key).toBe('NONE');
     }
   });
@@ -70,7 +79,7 @@ describe('AlertApi', () => {
   });
 
   it('lets API Gateway invoke each API function from this API only', () => {
-    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page']) {
+    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page', 'resolve-incident']) {
       synth.template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         FunctionName: arnOf(synth.stack.functions.get(name)),

@@ -7,7 +7,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toolUseOf } from '../../functions/core/agents/tool-use.ts';
+import { toolUseOf, usesTools } from '../../functions/core/agents/tool-use.ts';
 import { ADAPTERS, adapterRow } from '../../functions/core/tools/adapters.ts';
 import { FUNCTIONS } from '../../functions/registry.ts';
 import { InvalidSettingError } from '../../lib/incident-autopilot-stack.ts';
@@ -15,9 +15,10 @@ import { toolNeeds } from '../../lib/tool-adapters.ts';
 import { logicalIdOf } from '../../lib/nag-acknowledgements.ts';
 import { resourcesAllowed, statementsOfRole, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
 
-const WORKFLOW = FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name);
-/** The workflow functions whose agents call a tool port (plan-mitigation, request-approval and record-failure call none). */
-const TOOL_CALLERS = ['analyze-impact', 'find-similar', 'analyze-logs', 'triage', 'find-root-cause', 'execute-mitigation', 'verify-recovery', 'escalate', 'write-report'];
+/** The functions the stack configures tools for: every workflow function, and the API functions that call a tool (resolve-incident). */
+const WORKFLOW = FUNCTIONS.filter((f) => f.role === 'workflow' || usesTools(f.name)).map((f) => f.name);
+/** The functions that call a tool port (plan-mitigation, request-approval and record-failure call none). */
+const TOOL_CALLERS = ['analyze-impact', 'find-similar', 'analyze-logs', 'triage', 'find-root-cause', 'execute-mitigation', 'verify-recovery', 'escalate', 'write-report', 'resolve-incident'];
 const secretArn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:autopilot/${name}-AbC123`;
 
 const findings = (synth: Synth): string[] =>
@@ -90,7 +91,7 @@ describe('stack: grants from the rows in use', () => {
     // Assess
     // Each vendor's secret only to the functions calling its port.
     expect(readersOf(synth, secretArn('dynatrace'))).toEqual(['analyze-impact', 'analyze-logs', 'execute-mitigation', 'find-root-cause', 'find-similar', 'verify-recovery']);
-    expect(readersOf(synth, secretArn('servicenow'))).toEqual(['execute-mitigation', 'find-root-cause', 'find-similar', 'write-report']);
+    expect(readersOf(synth, secretArn('servicenow'))).toEqual(['execute-mitigation', 'find-root-cause', 'find-similar', 'resolve-incident', 'write-report']);
     // The root-cause function reads the logs of origins beyond the logs agent's neighbourhood (rootcause.ts).
     expect(readersOf(synth, secretArn('splunk'))).toEqual(['analyze-logs', 'find-root-cause']);
     expect(readersOf(synth, secretArn('pagerduty'))).toEqual(['escalate', 'triage']);
@@ -195,6 +196,7 @@ describe("stack: tools: 'aws' — the account's own telemetry behind every port"
     escalate: [...DIRECTORY],
     'write-report': ['dynamodb:PutItem HISTORY#*'],
     'record-failure': [],
+    'resolve-incident': ['dynamodb:PutItem HISTORY#*'],
   };
 
   it('gives every workflow function TOOLS_DEFAULT=aws and uses the aws row of every port', () => {

@@ -18,6 +18,8 @@ import { FUNCTIONS } from '../../functions/registry.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TOOLS_DIR = join(ROOT, 'functions/core/tools');
 const WORKFLOW = FUNCTIONS.filter((f) => f.role === 'workflow');
+/** API functions that call a tool: each has a row, and the stack grants it tool IAM like a workflow function. */
+const TOOL_USING_API = ['resolve-incident'];
 
 /** A call of a port method through the tools object (`deps.tools.telemetry.getTopology(…)`), as written. */
 const PORT_CALL = new RegExp(`(?:^|\\.)tools\\.(${PORTS.join('|')})\\.(\\w+)$`);
@@ -110,9 +112,15 @@ const sortedUse = (name: string): Record<string, string[]> =>
   Object.fromEntries(Object.entries(toolUseOf(name)).flatMap(([port, methods]) => ((methods as readonly string[]).length > 0 ? [[port, [...(methods as readonly string[])].sort()]] : [])));
 
 describe('the tool-use table says what each workflow function calls', () => {
-  it('has an entry for every workflow function and no other', () => {
-    expect(Object.keys(TOOL_USE).sort()).toEqual(WORKFLOW.map((f) => f.name).sort());
+  it('has an entry for every workflow function and the API functions that call tools, and no other', () => {
+    expect(Object.keys(TOOL_USE).sort()).toEqual([...WORKFLOW.map((f) => f.name), ...TOOL_USING_API].sort());
     expect(() => toolUseOf('ingest-alert')).toThrow(ToolUseUndeclared);
+  });
+
+  it.each(FUNCTIONS.filter((f) => TOOL_USING_API.includes(f.name)).map((f) => [f.name, f.entry]))('%s (API): exactly the port methods it calls', (name, entry) => {
+    const { calls, files } = reachedCalls(entry);
+    expect([...files].flatMap(otherReaches), 'a use of the tools object the scan cannot read').toEqual([]);
+    expect(calls).toEqual(sortedUse(name));
   });
 
   it.each(WORKFLOW.map((f) => [f.name, f.entry]))('%s: exactly the port methods its agent calls', (name, entry) => {
