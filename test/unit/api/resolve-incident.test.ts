@@ -13,7 +13,7 @@ import { ToolUnavailable } from '../../../functions/core/tools/ports.ts';
 import { PortNotConfigured } from '../../../functions/core/tools/runtime.ts';
 import { resolveIncident, type ResolveDeps } from '../../../functions/resolve-incident/core.ts';
 import { alertFixture, manualClock } from '../store/contract.ts';
-import { CONFIG, SECRET, apiEvent, bodyOf, statusOf } from './fixtures.ts';
+import { CONFIG, SECRET, apiEvent, bodyOf, sampleEvent, statusOf } from './fixtures.ts';
 
 const ROUTE = 'POST /incidents/{id}/resolution';
 const CONSOLE_ROUTE = 'POST /console/incidents/{id}/resolution';
@@ -317,5 +317,13 @@ describe('unit: resolve-incident', () => {
     const { by: _by, ...anonymous } = body();
     expect(statusOf(await twin.handler(resolve(anonymous, { route: CONSOLE_ROUTE, secret: null })))).toBe(200);
     expect((await twin.store.getIncident('inc-1'))?.resolution?.by).toBe('console');
+  });
+
+  it('accepts the sample event events/api/resolve-incident.json', async () => {
+    const { store, handler } = await setup('ESCALATED');
+    const event = sampleEvent('resolve-incident');
+    const result = await handler({ ...event, pathParameters: { id: 'inc-1' } });
+    expect(statusOf(result)).toBe(200);
+    expect((await store.getIncident('inc-1'))?.resolution).toMatchObject({ by: 'james.wu@example.com', grade: { matched: true } });
   });
 });

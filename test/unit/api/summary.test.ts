@@ -10,7 +10,7 @@ import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.
 import { queryIncidents } from '../../../functions/query-incidents/core.ts';
 import { alertFixture, manualClock } from '../store/contract.ts';
 import { ddb, newStore, TABLE } from '../store/dynamo-fixtures.ts';
-import { apiEvent, bodyOf, statusOf } from './fixtures.ts';
+import { apiEvent, bodyOf, sampleEvent, statusOf } from './fixtures.ts';
 
 const zeroCounts = Object.fromEntries(IncidentStatus.options.map((s) => [s, 0]));
 
@@ -29,6 +29,12 @@ describe('unit: GET /summary', () => {
     expect(statusOf(operators)).toBe(200);
     expect(bodyOf(operators)).toEqual({ counts: { ...zeroCounts, OPEN: 1, ESCALATED: 1 }, total: 2, accuracy: { graded: 0, matched: 0, rate: null } });
     expect(bodyOf(console)).toEqual(bodyOf(operators));
+  });
+
+  it('accepts the sample event events/api/get-summary.json', async () => {
+    const result = await queryIncidents({ store: new MemoryIncidentStore() })(sampleEvent('get-summary'));
+    expect(statusOf(result)).toBe(200);
+    expect(bodyOf(result)).toEqual({ counts: zeroCounts, total: 0, accuracy: { graded: 0, matched: 0, rate: null } });
   });
 
   it('counts each graded incident once however often its grade is written', async () => {
