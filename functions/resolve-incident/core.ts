@@ -28,8 +28,9 @@
  *      people's cause and fix. Journalled (`resolution.recordedAt`) once done. A failure answers 503 saying the
  *      resolution is recorded and the same request completes it; a deployment with no changes adapter at all records
  *      a gap on the timeline instead (nothing to retry);
- *   4. `Resolution Recorded` on the event bus, journalled (`resolution.publishedAt`). EventBridge delivery is at least
- *      once anyway: a retry racing the first attempt can publish twice, never zero times.
+ *   4. `Resolution Recorded` on the event bus, journalled (`resolution.publishedAt`), tried even when step 3 failed
+ *      (then 503 names both what is left). EventBridge delivery is at least once anyway: a retry racing the first
+ *      attempt can publish twice, never zero times.
  * - A rerun of a resolved incident keeps the resolution (what people said stays said) and its grade item.
  * Every text people send is data: stored as given (zod-trimmed), never interpolated into markup here; the readers
  * (console, CLI, report) escape it as they escape alert text.
@@ -166,8 +167,12 @@ const complete = async (
   if (grade.graded) await deps.store.putGrade({ incidentId, matched: grade.matched, at: resolution.at, by: resolution.by });
   await deps.store.appendEventOnce(incidentId, RESOLUTION_EVENT_KEY, resolutionEvent(resolution));
 
+  // Both steps are tried whatever the other did (a history that refuses must not keep the event from going out), then
+  // a failure of either answers 503 naming what is left: the same request completes it.
+  const pending: string[] = [];
   let state: 'recorded' | 'not-configured' = 'recorded';
   if (!resolution.recordedAt) {
+    let recorded = false;
     try {
       await deps.tools.changes.recordIncident({
         environment: incident.environment,
@@ -184,33 +189,44 @@ const complete = async (
           tags: [...new Set([incident.service, cause.service, cause.category, ...(cause.change ? [cause.change] : [])])],
         },
       });
+      recorded = true;
+    } catch (error) {
+      if (error instanceof PortNotConfigured) {
+        // No history in this deployment: nothing a retry could do. Said once on the timeline.
+        state = 'not-configured';
+        await deps.store.appendEventOnce(incidentId, 'resolution-history', {
+          at: resolution.at,
+          type: 'history-not-updated',
+          actor: 'autopilot',
+          message: `The resolution was not added to the incident history: ${error.message}`,
+        });
+      } else {
+        o?.logger.error('adding the resolution to the incident history failed', { incidentId, error: error as Error });
+        pending.push(`adding it to the incident history failed (${(error as Error).message})`);
+      }
+    }
+    if (recorded) {
       journal.recordedAt = deps.clock().toISOString();
       await deps.store.markResolutionStep(incidentId, 'recordedAt', journal.recordedAt);
-    } catch (error) {
-      if (!(error instanceof PortNotConfigured)) {
-        o?.logger.error('adding the resolution to the incident history failed', { incidentId, error: error as Error });
-        throw new ServiceUnavailable(`the resolution is recorded (by ${resolution.by} at ${resolution.at}), but adding it to the incident history failed (${(error as Error).message}): send the same request again to complete it`);
-      }
-      // No history in this deployment: nothing a retry could do. Said once on the timeline.
-      state = 'not-configured';
-      await deps.store.appendEventOnce(incidentId, 'resolution-history', {
-        at: resolution.at,
-        type: 'history-not-updated',
-        actor: 'autopilot',
-        message: `The resolution was not added to the incident history: ${error.message}`,
-      });
     }
   }
 
   if (!resolution.publishedAt) {
+    let published = false;
     try {
       await deps.events.publish(RESOLUTION_DETAIL_TYPE, resolutionDetail(incident, resolution));
+      published = true;
     } catch (error) {
       o?.logger.error('publishing Resolution Recorded failed', { incidentId, error: error as Error });
-      throw new ServiceUnavailable(`the resolution is recorded (by ${resolution.by} at ${resolution.at}), but its event could not be published (${(error as Error).message}): send the same request again to complete it`);
+      pending.push(`its event could not be published (${(error as Error).message})`);
     }
-    journal.publishedAt = deps.clock().toISOString();
-    await deps.store.markResolutionStep(incidentId, 'publishedAt', journal.publishedAt);
+    if (published) {
+      journal.publishedAt = deps.clock().toISOString();
+      await deps.store.markResolutionStep(incidentId, 'publishedAt', journal.publishedAt);
+    }
+  }
+  if (pending.length > 0) {
+    throw new ServiceUnavailable(`the resolution is recorded (by ${resolution.by} at ${resolution.at}), but ${pending.join(', and ')}: send the same request again to complete it`);
   }
   return { state, journal };
 };

@@ -237,13 +237,14 @@ describe('unit: resolve-incident', () => {
     history.failNext = new ToolUnavailable('servicenow', 'HTTP 502 from the Table API');
     // Act
     const first = await handler(resolve(body()));
-    // Assess: the resolution stands, the history and the event are pending
+    // Assess: the resolution stands and its event went out; the history is pending
     expect(statusOf(first)).toBe(503);
-    expect(bodyOf(first).message).toMatch(/the resolution is recorded \(by james\.wu at .*\), but adding it to the incident history failed .*send the same request again/);
+    expect(bodyOf(first).message).toMatch(/the resolution is recorded \(by james\.wu at .*\), but adding it to the incident history failed \(.*HTTP 502.*\): send the same request again/);
     const half = await store.getIncident('inc-1');
     expect(half?.status).toBe('RESOLVED');
     expect(half?.resolution?.recordedAt).toBeUndefined();
-    expect(events.events).toEqual([]);
+    expect(half?.resolution?.publishedAt).toEqual(expect.any(String));
+    expect(events.events).toHaveLength(1);
     // Act: the retry
     const retry = await handler(resolve(body()));
     // Assess
@@ -254,6 +255,19 @@ describe('unit: resolve-incident', () => {
     expect(await resolutionEvents(store)).toHaveLength(1);
     expect((await store.getIncident('inc-1'))?.resolution?.recordedAt).toEqual(expect.any(String));
     expect((await store.summarize()).accuracy).toEqual({ graded: 1, matched: 1, rate: 1 });
+  });
+
+  it('when both the history and the event fail: 503 naming both; the retry completes both, once each', async () => {
+    const { store, history, events, handler } = await setup('ESCALATED');
+    history.failNext = new ToolUnavailable('changes', 'world is full');
+    events.failNext = true;
+    const first = await handler(resolve(body()));
+    expect(statusOf(first)).toBe(503);
+    expect(bodyOf(first).message).toMatch(/adding it to the incident history failed \(.*world is full\), and its event could not be published/);
+    expect(statusOf(await handler(resolve(body())))).toBe(200);
+    expect(history.byEnvironment.get('w1')?.size).toBe(1);
+    expect(events.ofType('Resolution Recorded')).toHaveLength(1);
+    expect((await store.getIncident('inc-1'))?.resolution).toMatchObject({ recordedAt: expect.any(String), publishedAt: expect.any(String) });
   });
 
   it('after the event failed: 503; the retry publishes once and does not record the history again', async () => {
