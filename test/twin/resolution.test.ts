@@ -12,7 +12,7 @@ import { simulatedTools } from '../../functions/core/tools/simulated.ts';
 import { DynamoWorldStore } from '../../functions/core/world/world-store.ts';
 import { ApiClient, ApiError, type ResolutionRequest, type SummaryAnswer } from '../../lib/local/client.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, TABLE_NAME } from '../../lib/local/constants.ts';
-import { ApprovalWatcher, decideWhenRequested, seedScenario } from '../../lib/local/incident-run.ts';
+import { ApprovalWatcher, decideWhenRequested, runScenario, seedScenario } from '../../lib/local/incident-run.ts';
 import { type BusEvent, startTwin, type Twin } from '../../lib/local/twin.ts';
 
 describe('laptop twin, people resolve an escalated incident', () => {
@@ -86,5 +86,35 @@ describe('laptop twin, people resolve an escalated incident', () => {
     expect((other as ApiError).status).toBe(409);
     expect((other as ApiError).message).toMatch(/already resolved by james\.wu at /);
     expect((await api.summary()).accuracy.graded).toBe(after.accuracy.graded);
+  });
+
+  it("people correcting an incident the autopilot RESOLVED replace the autopilot's entry in the history; the status stays", async () => {
+    // Prepare: resolved by the autopilot, which recorded its own diagnosis in the world's history
+    const api = new ApiClient(twin.url, twin.secret);
+    const run = await runScenario(twin, { scenario: 'db-pool-exhaustion', approve: 'auto' });
+    expect(run.status).toBe('RESOLVED');
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: twin.endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+    const history = simulatedTools(new DynamoWorldStore(doc, TABLE_NAME)).changes;
+    const entries = async () => ((await new DynamoWorldStore(doc, TABLE_NAME).getWorld(run.worldId))?.incidents ?? []).filter((i) => i.id === run.id);
+    try {
+      expect(await entries()).toHaveLength(1);
+      const resolvedAt = (await api.getIncident(run.id)).incident.resolvedAt;
+      // Act
+      const answer = await api.resolve(run.id, {
+        cause: { service: 'inventory-service', category: 'connection-pool', change: 'CR2077', summary: 'confirmed: the quokka pool change CR2077' },
+        fix: 'the autopilot rollback of CR2077, kept',
+        by: 'ana.silva',
+      });
+      // Assess
+      expect(answer).toMatchObject({ status: 'RESOLVED', resolution: { statusBefore: 'RESOLVED' } });
+      expect((await api.getIncident(run.id)).incident.resolvedAt).toBe(resolvedAt);
+      const after = await entries();
+      expect(after).toHaveLength(1);
+      expect(after[0]).toMatchObject({ rootCause: expect.stringContaining('quokka'), resolution: 'the autopilot rollback of CR2077, kept' });
+      const found = await history.searchIncidents({ environment: run.worldId, text: 'quokka pool', services: ['inventory-service'], limit: 10 });
+      expect(found.filter((i) => i.id === run.id)).toHaveLength(1);
+    } finally {
+      doc.destroy();
+    }
   });
 });
