@@ -31,7 +31,11 @@
  *   4. `Resolution Recorded` on the event bus, journalled (`resolution.publishedAt`), tried even when step 3 failed
  *      (then 503 names both what is left). EventBridge delivery is at least once anyway: a retry racing the first
  *      attempt can publish twice, never zero times.
- * - A rerun of a resolved incident keeps the resolution (what people said stays said) and its grade item.
+ * - A rerun of a resolved incident keeps the resolution (what people said stays said) and its grade item, and its
+ *   report does not record the autopilot's diagnosis over theirs in the history (write-report checks the resolution).
+ * - On an incident the autopilot RESOLVED, write-report recorded its own diagnosis under the same incident id: the
+ *   people's record replaces it (ServiceNow upserts, the AWS history puts, the simulated world and the recorded replay
+ *   replace the entry), so find-similar learns the correction.
  * Every text people send is data: stored as given (zod-trimmed), never interpolated into markup here; the readers
  * (console, CLI, report) escape it as they escape alert text.
  */
