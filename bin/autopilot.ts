@@ -592,13 +592,15 @@ program
   .requiredOption('--fix <text>', 'what fixed it')
   .option('--by <name>', 'who resolved it', userInfo().username)
   .option('--comment <text>', 'anything else')
-  .action(async (id: string, opts: { service: string; category: string; change?: string; summary: string; fix: string; by: string; comment?: string }, cmd: Command) => {
-    const result = await apiFor(cmd).resolve(id, {
+  .option('--wait <seconds>', 'when the resolution is recorded but its history or event is not yet (503 with Retry-After), send it again for up to this long: the same request completes it', intBetween('--wait', 0, 3600), 30)
+  .action(async (id: string, opts: { service: string; category: string; change?: string; summary: string; fix: string; by: string; comment?: string; wait: number }, cmd: Command) => {
+    const request = {
       cause: { service: opts.service, category: opts.category, ...(opts.change ? { change: opts.change } : {}), summary: opts.summary },
       fix: opts.fix,
       by: opts.by,
       ...(opts.comment ? { comment: opts.comment } : {}),
-    });
+    };
+    const result = await retryWhileBusy(() => apiFor(cmd).resolve(id, request), opts.wait * 1000, (error, seconds) => console.error(`${safe(error.message)} — retrying in ${seconds} s`));
     if (globals(cmd).json) return printJson(result);
     const r = result.resolution;
     console.log(`${result.replayed ? 'Already recorded' : 'Resolved'}: ${safe(id)} is ${safe(result.status)} (by ${safe(r.by)} at ${safe(r.at)}).`);
