@@ -3,6 +3,7 @@
  * The CDK app: `npx cdk synth` / `npx cdk deploy`. Settings come from context, in cdk.json or on the command line:
  *   npx cdk deploy -c approvalTimeoutSeconds=1800 -c retoolWorkflowUrl=https://api.retool.com/v1/workflows/<id>/startTrigger
  *   npx cdk deploy -c tools=simulated      # a demo deployment: the simulated world behind every unconfigured tool port
+ *   npx cdk deploy -c console=false        # no operator console (no CloudFront site, no Cognito user pool, no console routes)
  * The stack is environment-agnostic (no lookups), so synth needs neither credentials nor network.
  * cdk-nag's AWS Solutions pack validates every synth; an unacknowledged finding fails it.
  */
@@ -25,6 +26,15 @@ const stringContext = (key: string): string | undefined => {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw !== 'string') throw new InvalidSettingError(`context ${key} must be a string, got ${JSON.stringify(raw)}`);
   return raw;
+};
+
+/** A boolean (`-c console=false` arrives as a string). */
+const boolContext = (key: string): boolean | undefined => {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new InvalidSettingError(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
 };
 
 /** A JSON object of strings (`-c ssmAutomationDocuments='{"rollback-change":"Autopilot-Rollback"}'`). */
@@ -60,6 +70,9 @@ new IncidentAutopilotStack(app, STACK_NAME, {
   verifyWaitSeconds: intContext('verifyWaitSeconds'),
   maxVerifyChecks: intContext('maxVerifyChecks'),
   openingSweepRateMinutes: intContext('openingSweepRateMinutes'),
+  // The operator's console (CloudFront + Cognito): `-c console=false` leaves it out; `-c consoleDomainPrefix=…` names its sign-in domain.
+  console: boolContext('console'),
+  consoleDomainPrefix: stringContext('consoleDomainPrefix'),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

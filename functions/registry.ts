@@ -69,7 +69,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('rerun-incident', 'POST /incidents/{id}/rerun: run the workflow again for an incident', ['table:read', 'table:write', 'sfn:start', 'events:put', 'secret:webhook']),
   // The link key is derived from the webhook secret (functions/core/approval-links.ts).
   api('approval-page', 'GET /approvals/{token}: confirmation page of a signed approval link; POST decides', ['table:read', 'table:write', 'sfn:respond', 'secret:webhook']),
-  // Its tool IAM (the history's recordIncident) comes from TOOL_USE like a workflow function's (functions/core/agents/tool-use.ts).
+  // Reads telemetry and changes through the tool ports, as the agents do: the stack gives it their tool environment and grants.
+  api('incident-signals', 'GET /incidents/{id}/signals: the metrics, baseline bands and markers the console charts', ['table:read']),
+  // Records into the incident history through the changes port: the stack gives it the tool environment and that grant (TOOL_USING_API_FUNCTIONS).
   api('resolve-incident', 'POST /incidents/{id}/resolution: people record the cause and the fix of a closed incident; graded against the diagnosis, added to the history', ['table:read', 'table:write', 'events:put', 'secret:webhook']),
   // Workflow agents
   agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
@@ -147,6 +149,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The API described (functions/core/api/openapi.ts): the document, and the same as a page.
   { method: 'GET', path: '/openapi.json', function: 'query-incidents', auth: 'iam' },
   { method: 'GET', path: '/docs', function: 'query-incidents', auth: 'iam' },
+  // The console's charts: metrics of the incident's services, baseline bands, onset, change and action markers.
+  { method: 'GET', path: '/incidents/{id}/signals', function: 'incident-signals', auth: 'iam' },
+  { method: 'GET', path: '/console/incidents/{id}/signals', function: 'incident-signals', auth: 'jwt' },
   // Closing the loop: people resolve a closed incident (the secret route, and the console's), and the summary (counts
   // by status, the production accuracy of the diagnosis) for operators and for the console.
   { method: 'POST', path: '/incidents/{id}/resolution', function: 'resolve-incident', auth: 'secret' },

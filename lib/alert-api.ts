@@ -30,8 +30,8 @@
  * new account's quota can be as low as 10, where any reservation fails the deployment). The laptop twin models the
  * same bound (lib/local/api-gateway.ts: 10 running + 90 waiting = the burst of 100, then 429 with Retry-After).
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { type CfnStage, HttpApi, HttpMethod, type HttpRoute, HttpStage, type IHttpRouteAuthorizer, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type CfnStage, CorsHttpMethod, HttpApi, HttpMethod, type HttpRoute, HttpStage, type IHttpRouteAuthorizer, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -48,6 +48,17 @@ export interface AlertApiProps {
    * pool. Required as soon as the registry has such a route: a `jwt` route is never added unauthenticated.
    */
   readonly consoleAuthorizer?: IHttpRouteAuthorizer;
+  /**
+   * Leave the console's routes (auth `jwt`) out: a deployment without the console has no user pool to trust.
+   * @default false
+   */
+  readonly withoutConsoleRoutes?: boolean;
+  /**
+   * Origins a browser may call the API from (CORS): the console's. Preflights are answered by API Gateway itself, for
+   * GET, POST and DELETE with the Authorization and Content-Type headers.
+   * @default - no CORS: browsers on another origin cannot read the answers
+   */
+  readonly corsOrigins?: readonly string[];
   /**
    * Steady-state requests per second the default stage accepts before answering 429.
    * @default 50
@@ -112,6 +123,16 @@ export class AlertApi extends Construct {
       description: 'Incident Autopilot: alert webhooks, incidents, approvals',
       // The stage below replaces the implicit one, because only an explicit stage takes throttling and access logs.
       createDefaultStage: false,
+      ...(props.corsOrigins && props.corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.DELETE],
+              allowHeaders: ['authorization', 'content-type'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
@@ -144,6 +165,7 @@ export class AlertApi extends Construct {
     const byAuth = { secret: secretHeaderRoutes, iam: iamRoutes, 'signed-link': signedLinkRoutes, jwt: jwtRoutes } as const;
     const webhookRoutes: HttpRoute[] = [];
     for (const route of API_ROUTES) {
+      if (route.auth === 'jwt' && props.withoutConsoleRoutes) continue;
       if (route.auth === 'jwt' && !props.consoleAuthorizer) throw new Error(`${route.method} ${route.path} is a console route (auth jwt) and AlertApi was given no consoleAuthorizer`);
       const added = this.httpApi.addRoutes({
         path: route.path,

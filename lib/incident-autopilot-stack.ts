@@ -15,7 +15,10 @@ import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
-import { toolUseOf, usesTools } from '../functions/core/agents/tool-use.ts';
+import { OperatorConsole } from './operator-console.ts';
+import { type ToolUse, toolUseOf } from '../functions/core/agents/tool-use.ts';
+import { SIGNALS_TOOL_USE } from '../functions/incident-signals/core.ts';
+import { RESOLVE_TOOL_USE } from '../functions/resolve-incident/core.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { GRACE_CHECKS } from '../functions/core/verify-policy.ts';
@@ -24,6 +27,15 @@ import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowa
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
 
 export const STACK_NAME = 'IncidentAutopilot';
+/**
+ * API functions that read the tool ports as the agents do, with their tool use: they get the agents' tool environment
+ * and the grants of exactly these port methods (the workflow functions' come from functions/core/agents/tool-use.ts).
+ */
+export const TOOL_USING_API_FUNCTIONS: Readonly<Record<string, ToolUse>> = {
+  'incident-signals': SIGNALS_TOOL_USE,
+  // People's resolutions join the incident history (the changes port's recordIncident), as write-report's do.
+  'resolve-incident': RESOLVE_TOOL_USE,
+};
 export const DEFAULT_VERIFY_WAIT_SECONDS = 120;
 export const DEFAULT_MAX_VERIFY_CHECKS = 5;
 
@@ -115,6 +127,23 @@ export interface IncidentAutopilotStackProps extends StackProps {
    * @default 5
    */
   readonly openingSweepRateMinutes?: number;
+  /**
+   * The operator's console on AWS (lib/operator-console.ts): the static site behind CloudFront, the Cognito user pool
+   * with managed login, and the console's API routes (auth `jwt`) behind its JWT authorizer. `false` leaves all three
+   * out (the API then has no console routes).
+   * @default true
+   */
+  readonly console?: boolean;
+  /**
+   * The managed login's domain prefix, unique in the region across AWS accounts.
+   * @default - `<stack name, lowercased>-<account id>`
+   */
+  readonly consoleDomainPrefix?: string;
+  /**
+   * What happens to the console's user pool when it leaves the stack (RETAIN also turns on deletion protection).
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly consoleUserPoolRemovalPolicy?: RemovalPolicy;
 }
 
 /** Settings with defaults applied, checked against the same bounds functions/core/config.ts enforces. */
@@ -170,6 +199,8 @@ export class IncidentAutopilotStack extends Stack {
   public readonly llmApiKey?: Secret;
   /** The tool adapters in use, and the ones left out of the bundles. */
   public readonly tools: ToolSettings;
+  /** The operator's console (site, sign-in, authorizer); absent with `console: false`. */
+  public readonly console?: OperatorConsole;
 
   constructor(scope: Construct, id: string, props: IncidentAutopilotStackProps = {}) {
     super(scope, id, { description: 'Incident Autopilot: multi-agent incident response on Step Functions and Lambda', ...props });
@@ -222,22 +253,37 @@ export class IncidentAutopilotStack extends Stack {
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
-    // Each workflow function (and each API function that calls a tool: resolve-incident) gets the tool IAM of only the
-    // port methods it calls (functions/core/agents/tool-use.ts).
-    grantToolAdapters(this, new Map(FUNCTIONS.filter((f) => f.role === 'workflow' || usesTools(f.name)).map((f) => [f.name, this.functions.get(f.name)])), this.tools, this.store.table, toolUseOf);
+    // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
+    // So does each API function that uses the tools (incident-signals charts an incident from them; resolve-incident
+    // records what people resolved it with into the history).
+    const toolUsers = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), ...Object.keys(TOOL_USING_API_FUNCTIONS)];
+    grantToolAdapters(this, new Map(toolUsers.map((name) => [name, this.functions.get(name)])), this.tools, this.store.table, (name) => TOOL_USING_API_FUNCTIONS[name] ?? toolUseOf(name));
 
+    if (props.console ?? true) {
+      this.console = new OperatorConsole(this, 'Console', { domainPrefix: props.consoleDomainPrefix, userPoolRemovalPolicy: props.consoleUserPoolRemovalPolicy });
+    }
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),
+      consoleAuthorizer: this.console?.authorizer,
+      withoutConsoleRoutes: !this.console,
+      corsOrigins: this.console ? [this.console.origin] : undefined,
     });
     this.functions.setApiBaseUrl(this.api.url);
+    // The API's base without a trailing slash, as the twin's '' is: the console appends paths that start with '/'.
+    this.console?.deployContent(this.api.httpApi.apiEndpoint);
     this.events.forwardAlarmsTo({ endpoint: this.api.routeUrl('alerts/cloudwatch'), secretHeaderName: SECRET_HEADER, secret: this.webhookSecret });
 
     // Read at synthesis, once every grant is made: excuses exactly the wildcard resources these allowances explain.
-    acknowledgeWildcardResources(this, [...this.wildcardAllowances(), ...(actions?.ssmAutomation ? SSM_AUTOMATION_WILDCARDS : [])]);
+    acknowledgeWildcardResources(this, [...this.wildcardAllowances(), ...(actions?.ssmAutomation ? SSM_AUTOMATION_WILDCARDS : []), ...(this.console?.wildcardAllowances() ?? [])]);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'The incident workflow' });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Where outcomes are published' });
+    if (this.console) {
+      new CfnOutput(this, 'ConsoleUrl', { value: this.console.url, description: 'The operator console (sign in with a user of ConsoleUserPoolId)' });
+      new CfnOutput(this, 'ConsoleUserPoolId', { value: this.console.userPool.userPoolId, description: 'Create console users here: aws cognito-idp admin-create-user --user-pool-id <this> …' });
+      new CfnOutput(this, 'ConsoleSignInUrl', { value: this.console.signInUrl, description: 'The managed login of the console' });
+    }
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${SECRET_HEADER}` });
   }
 

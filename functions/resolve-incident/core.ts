@@ -49,6 +49,7 @@ import { type ApiEvent, type ApiResult, BadRequest, Conflict, json, NotFound, pa
 import { type IncidentStatus, RootCauseOutput, TERMINAL_STATUSES, TriageOutput } from '../core/model.ts';
 import type { SecretProvider } from '../core/secrets.ts';
 import type { IncidentMeta, IncidentResolution, ResolutionStore, TimelineEvent } from '../core/store/store.ts';
+import type { ToolUse } from '../core/agents/tool-use.ts';
 import type { Tools } from '../core/tools/ports.ts';
 import { PortNotConfigured } from '../core/tools/runtime.ts';
 
@@ -71,6 +72,8 @@ export const CONSOLE_USER = 'console';
 /** The key of the resolution's timeline entry (written once, `appendEventOnce`). */
 export const RESOLUTION_EVENT_KEY = 'resolution';
 export const RESOLUTION_DETAIL_TYPE = 'Resolution Recorded';
+/** The tool port methods it calls (the stack grants exactly these, lib/incident-autopilot-stack.ts TOOL_USING_API_FUNCTIONS). */
+export const RESOLVE_TOOL_USE = { changes: ['recordIncident'] } as const satisfies ToolUse;
 
 /** 409: the incident is still in the workflow's hands; the message says what to do instead. */
 export class IncidentNotClosed extends Conflict {

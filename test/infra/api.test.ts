@@ -39,6 +39,8 @@ describe('AlertApi', () => {
     ['POST /approvals/{token}', 'approval-page'],
     ['GET /openapi.json', 'query-incidents'],
     ['GET /docs', 'query-incidents'],
+    ['GET /incidents/{id}/signals', 'incident-signals'],
+    ['GET /console/incidents/{id}/signals', 'incident-signals'],
     ['POST /incidents/{id}/resolution', 'resolve-incident'],
     ['POST /console/incidents/{id}/resolution', 'resolve-incident'],
     ['GET /summary', 'query-incidents'],
@@ -47,8 +49,8 @@ describe('AlertApi', () => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the thirteen', () => {
-    expect(routes().size).toBe(13);
+  it('has no route beyond the fifteen', () => {
+    expect(routes().size).toBe(15);
   });
 
   it('authorizes the console\'s resolution and summary routes with the JWT authorizer', () => {
@@ -60,6 +62,7 @@ describe('AlertApi', () => {
     expect(routes().get('GET /incidents/{id}')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /openapi.json')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /docs')?.auth).toBe('AWS_IAM');
+    expect(routes().get('GET /incidents/{id}/signals')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /summary')?.auth).toBe('AWS_IAM');
   });
 
@@ -79,7 +82,7 @@ describe('AlertApi', () => {
   });
 
   it('lets API Gateway invoke each API function from this API only', () => {
-    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page', 'resolve-incident']) {
+    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page', 'incident-signals', 'resolve-incident']) {
       synth.template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         FunctionName: arnOf(synth.stack.functions.get(name)),
@@ -137,7 +140,8 @@ describe('AlertApi load-shedding props', () => {
       }
       return fn;
     };
-    new AlertApi(stack, 'Api', { routeFunction, ...props });
+    // Load shedding only: the console's routes need a user pool, which these tests do not build.
+    new AlertApi(stack, 'Api', { routeFunction, withoutConsoleRoutes: true, ...props });
     return { template: Template.fromStack(stack), ingest: () => functions.get('ingest-alert') as LambdaFunction };
   };
 
@@ -158,7 +162,7 @@ describe('AlertApi load-shedding props', () => {
 });
 
 describe('IncidentAutopilotStack outputs and secrets', () => {
-  it.each(['ApiUrl', 'StateMachineArn', 'EventBusName', 'WebhookSecretArn'])('outputs %s', (name) => {
+  it.each(['ApiUrl', 'StateMachineArn', 'EventBusName', 'WebhookSecretArn', 'ConsoleUrl', 'ConsoleUserPoolId', 'ConsoleSignInUrl'])('outputs %s', (name) => {
     synth.template.hasOutput(name, {});
   });
 

@@ -5,7 +5,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { usesTools } from '../../functions/core/agents/tool-use.ts';
 import { FUNCTIONS } from '../../functions/registry.ts';
 import { InvalidSettingError } from '../../lib/incident-autopilot-stack.ts';
 import { SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
@@ -91,13 +90,13 @@ describe('vendor adapters chosen at deploy time', () => {
     const synth = synthStack({ toolsEnvironment: { DYNATRACE_URL: 'https://abc12345.live.dynatrace.com', DYNATRACE_TOKEN_SECRET_ID: TOKEN_ARN } });
     // Assess
     const fns = Object.values(synth.template.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
-    // Every workflow agent, and resolve-incident (it records into the history through the changes port).
-    expect(fns.filter((f) => f.Properties.Environment?.Variables?.DYNATRACE_TOKEN_SECRET_ID === TOKEN_ARN)).toHaveLength(FUNCTIONS.filter((f) => f.role === 'workflow' || usesTools(f.name)).length);
+    // The workflow functions, incident-signals (reads the tools for the console's charts) and resolve-incident (records into the history).
+    expect(fns.filter((f) => f.Properties.Environment?.Variables?.DYNATRACE_TOKEN_SECRET_ID === TOKEN_ARN)).toHaveLength(FUNCTIONS.filter((f) => f.role === 'workflow').length + 2);
     const grants = Object.values(synth.template.findResources('AWS::IAM::Policy'))
       .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement)
       .filter((st) => JSON.stringify(st.Action).includes("secretsmanager:GetSecretValue") && JSON.stringify(st.Resource).includes(TOKEN_ARN));
-    // impact, similar, logs, root cause, execute, verify (functions/core/agents/tool-use.ts).
-    expect(grants.length).toBe(6);
+    // impact, similar, logs, root cause, execute, verify (functions/core/agents/tool-use.ts), and incident-signals.
+    expect(grants.length).toBe(7);
     expect(findings(synth)).toEqual([]);
   }, SYNTH_TIMEOUT_MS);
 

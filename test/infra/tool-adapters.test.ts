@@ -7,18 +7,18 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toolUseOf, usesTools } from '../../functions/core/agents/tool-use.ts';
+import { toolUseOf } from '../../functions/core/agents/tool-use.ts';
 import { ADAPTERS, adapterRow } from '../../functions/core/tools/adapters.ts';
 import { FUNCTIONS } from '../../functions/registry.ts';
-import { InvalidSettingError } from '../../lib/incident-autopilot-stack.ts';
+import { InvalidSettingError, TOOL_USING_API_FUNCTIONS } from '../../lib/incident-autopilot-stack.ts';
 import { toolNeeds } from '../../lib/tool-adapters.ts';
 import { logicalIdOf } from '../../lib/nag-acknowledgements.ts';
 import { resourcesAllowed, statementsOfRole, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
 
-/** The functions the stack configures tools for: every workflow function, and the API functions that call a tool (resolve-incident). */
-const WORKFLOW = FUNCTIONS.filter((f) => f.role === 'workflow' || usesTools(f.name)).map((f) => f.name);
+/** The functions given the tools: the workflow functions, and the API functions that use the tool ports (incident-signals, resolve-incident). */
+const WORKFLOW = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), ...Object.keys(TOOL_USING_API_FUNCTIONS)];
 /** The functions that call a tool port (plan-mitigation, request-approval and record-failure call none). */
-const TOOL_CALLERS = ['analyze-impact', 'find-similar', 'analyze-logs', 'triage', 'find-root-cause', 'execute-mitigation', 'verify-recovery', 'escalate', 'write-report', 'resolve-incident'];
+const TOOL_CALLERS = ['analyze-impact', 'find-similar', 'analyze-logs', 'triage', 'find-root-cause', 'execute-mitigation', 'verify-recovery', 'escalate', 'write-report', 'incident-signals', 'resolve-incident'];
 const secretArn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:autopilot/${name}-AbC123`;
 
 const findings = (synth: Synth): string[] =>
@@ -90,8 +90,8 @@ describe('stack: grants from the rows in use', () => {
     const synth = synthStack({ toolsEnvironment });
     // Assess
     // Each vendor's secret only to the functions calling its port.
-    expect(readersOf(synth, secretArn('dynatrace'))).toEqual(['analyze-impact', 'analyze-logs', 'execute-mitigation', 'find-root-cause', 'find-similar', 'verify-recovery']);
-    expect(readersOf(synth, secretArn('servicenow'))).toEqual(['execute-mitigation', 'find-root-cause', 'find-similar', 'resolve-incident', 'write-report']);
+    expect(readersOf(synth, secretArn('dynatrace'))).toEqual(['analyze-impact', 'analyze-logs', 'execute-mitigation', 'find-root-cause', 'find-similar', 'incident-signals', 'verify-recovery']);
+    expect(readersOf(synth, secretArn('servicenow'))).toEqual(['execute-mitigation', 'find-root-cause', 'find-similar', 'incident-signals', 'resolve-incident', 'write-report']);
     // The root-cause function reads the logs of origins beyond the logs agent's neighbourhood (rootcause.ts).
     expect(readersOf(synth, secretArn('splunk'))).toEqual(['analyze-logs', 'find-root-cause']);
     expect(readersOf(synth, secretArn('pagerduty'))).toEqual(['escalate', 'triage']);
@@ -194,9 +194,12 @@ describe("stack: tools: 'aws' — the account's own telemetry behind every port"
     'execute-mitigation': [...XRAY_GRAPH, ...DIRECTORY, ...CHANGES, ...ROLLBACKS],
     'verify-recovery': [...XRAY_GRAPH, ...METRICS, ...DIRECTORY],
     escalate: [...DIRECTORY],
+    // Metrics and changes for the console's charts (functions/incident-signals/core.ts SIGNALS_TOOL_USE).
+    'incident-signals': [...XRAY_GRAPH, ...METRICS, ...DIRECTORY, ...CHANGES],
+    // People's resolutions into the history (functions/resolve-incident/core.ts RESOLVE_TOOL_USE).
+    'resolve-incident': ['dynamodb:PutItem HISTORY#*'],
     'write-report': ['dynamodb:PutItem HISTORY#*'],
     'record-failure': [],
-    'resolve-incident': ['dynamodb:PutItem HISTORY#*'],
   };
 
   it('gives every workflow function TOOLS_DEFAULT=aws and uses the aws row of every port', () => {
@@ -223,7 +226,7 @@ describe("stack: tools: 'aws' — the account's own telemetry behind every port"
     const roster = (name: string) => toolResources(name, 'ssm:GetParameter').some((r) => r.includes(`:parameter${ROSTER}`));
     expect(WORKFLOW.filter(roster).sort()).toEqual(['escalate', 'triage']);
     const serviceMap = (name: string) => toolResources(name, 'ssm:GetParameter').some((r) => r.includes(`:parameter${SERVICE_MAP}`));
-    expect(WORKFLOW.filter(serviceMap).sort()).toEqual(['analyze-impact', 'analyze-logs', 'escalate', 'execute-mitigation', 'find-root-cause', 'find-similar', 'triage', 'verify-recovery']);
+    expect(WORKFLOW.filter(serviceMap).sort()).toEqual(['analyze-impact', 'analyze-logs', 'escalate', 'execute-mitigation', 'find-root-cause', 'find-similar', 'incident-signals', 'triage', 'verify-recovery']);
     expect(WORKFLOW.filter((name) => toolActions(name).includes('lambda:UpdateAlias'))).toEqual(['execute-mitigation']);
     expect(toolResources('execute-mitigation', 'lambda:UpdateAlias')).toEqual([JSON.stringify(ROLLBACK_PATTERN)]);
     expect(toolResources('execute-mitigation', 'cloudtrail:LookupEvents')).toEqual([JSON.stringify('*')]);

@@ -29,6 +29,7 @@ const API_SAMPLES: Record<string, string[]> = {
   'rerun-incident': ['api/rerun-incident.json'],
   'resolve-incident': ['api/resolve-incident.json'],
   'approval-page': ['api/approval-page-get.json', 'api/approval-page-post.json'],
+  'incident-signals': ['api/incident-signals.json'],
   // Not an API function: what its EventBridge Scheduler schedule sends (SWEEP_SCHEDULE_INPUT).
   'sweep-openings': ['scheduled/sweep-openings.json'],
 };
@@ -95,7 +96,7 @@ describe('every handler with its sample event, on the laptop twin', () => {
     expect(typeof result.summary).toBe('string');
   });
 
-  it.each(['ingest-alert', 'query-incidents', 'rerun-incident'].map((name) => [name, FUNCTIONS.find((f) => f.name === name)!] as const))(
+  it.each(['ingest-alert', 'query-incidents', 'rerun-incident', 'incident-signals'].map((name) => [name, FUNCTIONS.find((f) => f.name === name)!] as const))(
     'API function %s answers its sample requests with 2xx',
     async (_, spec) => {
       for (const file of API_SAMPLES[spec.name]) {

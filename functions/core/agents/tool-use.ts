@@ -5,8 +5,7 @@
  * (and recorded as a gap), so test/infra/tool-use.test.ts reads each function's agent and fails when it calls a port
  * method this table does not give it, or when the table gives one it does not call.
  *
- * Keyed by the registry's function name (functions/registry.ts; POWERTOOLS_SERVICE_NAME at run time). Every workflow
- * function has a row; an API function has one only when it calls a tool (resolve-incident records into the history).
+ * Keyed by the registry's function name (functions/registry.ts; POWERTOOLS_SERVICE_NAME at run time).
  */
 import type { Port, PortMethod } from '../tools/adapters.ts';
 
@@ -36,8 +35,6 @@ export const TOOL_USE = {
   // Adds the resolved incident to the history (report.ts).
   'write-report': { changes: ['recordIncident'] },
   'record-failure': {},
-  // API: adds the incident people resolved to the history, with their cause and fix (functions/resolve-incident).
-  'resolve-incident': { changes: ['recordIncident'] },
 } as const satisfies Readonly<Record<string, ToolUse>>;
 
 export type ToolUsingFunction = keyof typeof TOOL_USE;
@@ -47,10 +44,7 @@ export class ToolUseUndeclared extends Error {
   override name = 'ToolUseUndeclared';
 }
 
-/** Whether a function calls tools (every workflow function; an API function only when it has a row here). */
-export const usesTools = (functionName: string): boolean => Object.hasOwn(TOOL_USE, functionName);
-
-/** The tool use of a workflow function (or an API function with a row), by its registry name. */
+/** The tool use of a workflow function, by its registry name. */
 export const toolUseOf = (functionName: string): ToolUse => {
   if (!Object.hasOwn(TOOL_USE, functionName)) throw new ToolUseUndeclared(`function ${functionName} declares no tool use: add it to TOOL_USE (functions/core/agents/tool-use.ts)`);
   return TOOL_USE[functionName as ToolUsingFunction];

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { API_ROUTES, type ApiRoute, SECRET_HEADER } from '../../registry.ts';
 import { AlertSource } from '../model.ts';
-import { DecisionBody, ListParams, RerunBody, ResolutionBody } from './schemas.ts';
+import { DecisionBody, ListParams, RerunBody, ResolutionBody, SignalsParams } from './schemas.ts';
 import { escapeHtml } from '../text.ts';
 
 /** What one route takes and answers. */
@@ -41,6 +41,14 @@ const RESOLUTION_RESPONSES = {
 const SUMMARY_DESCRIPTION = 'Incidents by status, and how often the root-cause agent\'s top hypothesis matched what people resolved incidents with.';
 const SUMMARY_ANSWER = '`{counts: {<status>: n}, total, accuracy: {graded, matched, rate}}` (rate null while nothing is graded).';
 
+
+const SIGNALS_OPERATION: Operation = {
+  summary: 'Signals of one incident',
+  description:
+    'What the console charts: p99 latency, error rate and throughput of the incident\'s services (its own, the culprit, the affected ones) and the metrics the top hypothesis cites, each with the baseline band from before the onset; markers for the onset, the detection, changes, actions, the approval and recovery. A tool that fails leaves its part out and is named in `gaps`.',
+  query: SignalsParams,
+  responses: { '200': '`{window: {from, to}, onset, series: [{service, metric, unit?, points: [{t, v}], baseline?: {low, high, mean}}], markers: [{t, kind, label, service?}], gaps: [{port, reason, service?, metric?}]}`.', ...INCIDENT_ERRORS },
+};
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   'POST /alerts/{source}': {
@@ -86,6 +94,8 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   },
   'GET /openapi.json': { summary: 'This description', description: 'The HTTP API as OpenAPI 3.1.', responses: { '200': 'The document.' } },
   'GET /docs': { summary: 'This description, readable', description: 'The HTTP API as a page.', html: true, responses: { '200': 'The page.' } },
+  'GET /incidents/{id}/signals': SIGNALS_OPERATION,
+  'GET /console/incidents/{id}/signals': { ...SIGNALS_OPERATION, summary: 'Signals of one incident (console)', description: `${SIGNALS_OPERATION.description} For the signed-in console.` },
   'POST /incidents/{id}/resolution': {
     summary: 'Resolve a closed incident',
     description: `What the cause and the fix really were, by whom (\`by\` required here); needs the ${SECRET_HEADER} header. An ESCALATED or FAILED incident becomes RESOLVED; on one the autopilot RESOLVED it records the confirmation or correction. Graded against the root-cause agent's top hypothesis and added to the incident history. Recorded once: the same body again completes a half-done resolution.`,

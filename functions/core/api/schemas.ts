@@ -38,6 +38,16 @@ export const ListParams = z.object({
   cursor: z.string().min(1).max(2048).optional(),
 });
 
+const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
+
+/** The query parameters of GET /incidents/{id}/signals: an optional window (ISO 8601); the function bounds its length. */
+export const SignalsParams = z
+  .object({
+    from: isoTime.optional().describe('Start of the window (ISO 8601). Default: an hour before the onset.'),
+    to: isoTime.optional().describe('End of the window (ISO 8601). Default: now, or the resolution plus 30 minutes.'),
+  });
+export type SignalsParams = z.infer<typeof SignalsParams>;
+
 /** What people say caused an incident: where, what kind of fault (the root-cause agent's categories), which change. */
 export const ResolutionCause = z.strictObject({
   service: z.string().trim().min(1).max(256),
