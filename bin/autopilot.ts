@@ -13,7 +13,7 @@
  *   import petshop <scenario-dir> --out <dir>   the PetShop dataset's cases of one traffic scenario as recordings
  *   inject <preset|file>, faults [end <id>]   inject a fault into the running simulated world (default: the live
  *                world `serve` keeps), list the faults, end one
- *   incidents, show, approve, reject, rerun, send, export <id> <dir> (what the agents saw, as a recording)
+ *   incidents, show, approve, reject, rerun, resolve, send, export <id> <dir> (what the agents saw, as a recording)
  *                talk to a running `serve` twin over HTTP (URL and secret from the data directory,
  *                or --url/--secret)
  * Every command takes --json for tools. Errors print one line and exit non-zero (AUTOPILOT_DEBUG=1 for stacks).
@@ -28,7 +28,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { styleText } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient, ApiError, type IncidentView, retryWhileBusy } from '../lib/local/client.ts';
+import { ApiClient, ApiError, type IncidentView, type ResolutionView, retryWhileBusy, type SummaryAnswer } from '../lib/local/client.ts';
+import { FaultCategory } from '../functions/core/model.ts';
 import { DEFAULT_PORT, LIVE_WORLD_ID } from '../lib/local/constants.ts';
 import { PRESET_NAMES } from '../functions/core/world/preset-names.ts';
 import { demoMarker, removeTwinInfo, resolveTwin, writeTwinInfo } from '../lib/local/data-dir.ts';
@@ -531,14 +532,35 @@ program
   .option('--status <status>', 'only this status (OPEN, INVESTIGATING, AWAITING_APPROVAL, MITIGATING, VERIFYING, RESOLVED, ESCALATED, FAILED)')
   .option('--limit <n>', 'at most n', intBetween('--limit', 1, 1000))
   .action(async (opts: { status?: string; limit?: number }, cmd: Command) => {
-    const list = await apiFor(cmd).listIncidents({ status: opts.status?.toUpperCase(), limit: opts.limit });
-    if (globals(cmd).json) return printJson(list);
+    const api = apiFor(cmd);
+    const [list, summary] = await Promise.all([api.listIncidents({ status: opts.status?.toUpperCase(), limit: opts.limit }), summaryOf(api)]);
+    // `items` and `cursor` as before; beside them the counts of every status and the production accuracy (GET /summary).
+    if (globals(cmd).json) return printJson({ ...list, ...(summary ? { summary: { counts: summary.counts, total: summary.total }, accuracy: summary.accuracy } : {}) });
+    if (summary && summary.total > 0) process.stdout.write(`${summaryLine(summary)}\n`);
     if (list.items.length === 0) {
       process.stdout.write('no incidents\n');
       return;
     }
     for (const i of list.items) console.log(`${safe(i.incidentId).padEnd(28)} ${safe(i.status).padEnd(18)} ${safe(i.severity).padEnd(5)} ${safe(i.service).padEnd(22)} ${safe(i.title)}`);
   });
+
+/** GET /summary; undefined from an API that has no such route (an older deployment): the list still prints. */
+const summaryOf = async (api: ApiClient): Promise<SummaryAnswer | undefined> => {
+  try {
+    return await api.summary();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return undefined;
+    throw error;
+  }
+};
+
+/** `14 incidents: 9 RESOLVED, 3 ESCALATED, 2 INVESTIGATING · production accuracy 7/9 (77.8%)`: the statuses with any. */
+const summaryLine = (s: SummaryAnswer): string => {
+  const counts = Object.entries(s.counts).filter(([, n]) => n > 0).map(([status, n]) => `${n} ${safe(status)}`);
+  const { graded, matched, rate } = s.accuracy;
+  const accuracy = rate === null ? 'production accuracy: none graded yet (autopilot resolve <id>)' : `production accuracy ${matched}/${graded} (${(rate * 100).toFixed(1)}%)`;
+  return `${s.total} incident${s.total === 1 ? '' : 's'}: ${counts.join(', ')} · ${accuracy}`;
+};
 
 program
   .command('show <id>')
@@ -554,12 +576,50 @@ const printIncident = (view: IncidentView) => {
   process.stdout.write(`${bold(`${safe(i.incidentId)}  ${safe(i.status)}`)}  ${safe(i.severity)} ${safe(i.service)}\n  ${safe(i.title)}\n`);
   if (i.approval) process.stdout.write(`  approval   ${safe(i.approval.status)}${i.approval.approver ? ` by ${safe(i.approval.approver)}` : ''}\n`);
   if (i.reportLocation) process.stdout.write(`  report     ${safe(i.reportLocation)}\n`);
+  const resolution = view.resolution ?? i.resolution;
+  if (resolution) printResolution(resolution);
   for (const [agent, record] of Object.entries(view.agents ?? {})) {
     const r = record as { latencyMs?: number; reasoner?: string; evidence?: unknown[] };
     process.stdout.write(`  ${safe(agent).padEnd(12)} ${dim(`${r.evidence?.length ?? 0} evidence, ${safe(r.reasoner)}, ${formatMs(r.latencyMs ?? 0)}`)}\n`);
   }
   for (const e of (view.timeline ?? []) as { at?: string; type?: string; message?: string }[]) process.stdout.write(`  ${dim(safe(e.at))} ${safe(e.type)}: ${safe(e.message)}\n`);
 };
+
+/** What people recorded: who and when, the cause, the fix, and how the diagnosis fared. */
+const printResolution = (r: ResolutionView) => {
+  const c = r.cause;
+  process.stdout.write(`  resolved   by ${safe(r.by)} at ${safe(r.at)} (was ${safe(r.statusBefore)})\n`);
+  process.stdout.write(`  cause      ${safe(c.service)}/${safe(c.category)}${c.change ? ` (change ${safe(c.change)})` : ''}: ${safe(c.summary)}\n`);
+  process.stdout.write(`  fix        ${safe(r.fix)}\n`);
+  if (r.comment) process.stdout.write(`  comment    ${safe(r.comment)}\n`);
+  process.stdout.write(`  diagnosis  ${r.grade.graded ? (r.grade.matched ? 'matched' : 'missed') : 'not graded'}: ${safe(r.grade.why)}\n`);
+};
+
+program
+  .command('resolve <id>')
+  .description('record what the cause and the fix of a closed incident (ESCALATED, FAILED, or RESOLVED by the autopilot) really were: graded against the diagnosis, added to the incident history')
+  .requiredOption('--service <service>', 'the service where the cause was')
+  .addOption(new Option('--category <category>', 'the kind of fault (the root-cause agent\'s categories)').choices([...FaultCategory.options]).makeOptionMandatory())
+  .option('--change <id>', 'the change that caused it, when one did')
+  .requiredOption('--summary <text>', 'what the cause was')
+  .requiredOption('--fix <text>', 'what fixed it')
+  .option('--by <name>', 'who resolved it', userInfo().username)
+  .option('--comment <text>', 'anything else')
+  .option('--wait <seconds>', 'when the resolution is recorded but its history or event is not yet (503 with Retry-After), send it again for up to this long: the same request completes it', intBetween('--wait', 0, 3600), 30)
+  .action(async (id: string, opts: { service: string; category: string; change?: string; summary: string; fix: string; by: string; comment?: string; wait: number }, cmd: Command) => {
+    const request = {
+      cause: { service: opts.service, category: opts.category, ...(opts.change ? { change: opts.change } : {}), summary: opts.summary },
+      fix: opts.fix,
+      by: opts.by,
+      ...(opts.comment ? { comment: opts.comment } : {}),
+    };
+    const result = await retryWhileBusy(() => apiFor(cmd).resolve(id, request), opts.wait * 1000, (error, seconds) => console.error(`${safe(error.message)} — retrying in ${seconds} s`));
+    if (globals(cmd).json) return printJson(result);
+    const r = result.resolution;
+    console.log(`${result.replayed ? 'Already recorded' : 'Resolved'}: ${safe(id)} is ${safe(result.status)} (by ${safe(r.by)} at ${safe(r.at)}).`);
+    console.log(`  diagnosis ${r.grade.graded ? (r.grade.matched ? 'matched' : 'missed') : 'not graded'}: ${safe(r.grade.why)}`);
+    if (result.history === 'not-configured') console.log('  not added to the incident history: no changes adapter is configured');
+  });
 
 for (const decision of ['approve', 'reject'] as const) {
   program

@@ -73,6 +73,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   api('incident-signals', 'GET /incidents/{id}/signals: the metrics, baseline bands and markers the console charts', ['table:read']),
   // The demo's fault injection into a running simulated world (the live world by default): table:write edits its scenario.
   api('manage-faults', 'GET/POST /admin/faults and DELETE /admin/faults/{id}: list, inject and end faults in a running simulated world', ['table:read', 'table:write']),
+  // Records into the incident history through the changes port: the stack gives it the tool environment and that grant (TOOL_USING_API_FUNCTIONS).
+  api('resolve-incident', 'POST /incidents/{id}/resolution: people record the cause and the fix of a closed incident; graded against the diagnosis, added to the history', ['table:read', 'table:write', 'events:put', 'secret:webhook']),
   // Workflow agents
   agent('analyze-impact', 'AnalyzeImpactFunctionArn', 'Impact: anomalies against baseline, blast radius, users and revenue, severity'),
   agent('find-similar', 'FindSimilarFunctionArn', 'Similar past incidents, ranked, with the runbook that worked'),
@@ -160,6 +162,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: '/console/incidents', function: 'query-incidents', auth: 'jwt' },
   { method: 'GET', path: '/console/incidents/{id}', function: 'query-incidents', auth: 'jwt' },
   { method: 'POST', path: '/console/incidents/{id}/approval', function: 'decide-approval', auth: 'jwt' },
+  // Closing the loop: people resolve a closed incident (the secret route, and the console's), and the summary (counts
+  // by status, the production accuracy of the diagnosis) for operators and for the console.
+  { method: 'POST', path: '/incidents/{id}/resolution', function: 'resolve-incident', auth: 'secret' },
+  { method: 'POST', path: '/console/incidents/{id}/resolution', function: 'resolve-incident', auth: 'jwt' },
+  { method: 'GET', path: '/summary', function: 'query-incidents', auth: 'iam' },
+  { method: 'GET', path: '/console/summary', function: 'query-incidents', auth: 'jwt' },
 ];
 
 /** Substitution keys of the workflow definition that are not function ARNs. */

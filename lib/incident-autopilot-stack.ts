@@ -18,6 +18,7 @@ import { OpeningSweeper } from './opening-sweeper.ts';
 import { OperatorConsole } from './operator-console.ts';
 import { type ToolUse, toolUseOf } from '../functions/core/agents/tool-use.ts';
 import { SIGNALS_TOOL_USE } from '../functions/incident-signals/core.ts';
+import { RESOLVE_TOOL_USE } from '../functions/resolve-incident/core.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { GRACE_CHECKS } from '../functions/core/verify-policy.ts';
@@ -30,7 +31,11 @@ export const STACK_NAME = 'IncidentAutopilot';
  * API functions that read the tool ports as the agents do, with their tool use: they get the agents' tool environment
  * and the grants of exactly these port methods (the workflow functions' come from functions/core/agents/tool-use.ts).
  */
-export const TOOL_USING_API_FUNCTIONS: Readonly<Record<string, ToolUse>> = { 'incident-signals': SIGNALS_TOOL_USE };
+export const TOOL_USING_API_FUNCTIONS: Readonly<Record<string, ToolUse>> = {
+  'incident-signals': SIGNALS_TOOL_USE,
+  // People's resolutions join the incident history (the changes port's recordIncident), as write-report's do.
+  'resolve-incident': RESOLVE_TOOL_USE,
+};
 export const DEFAULT_VERIFY_WAIT_SECONDS = 120;
 export const DEFAULT_MAX_VERIFY_CHECKS = 5;
 
@@ -249,7 +254,8 @@ export class IncidentAutopilotStack extends Stack {
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
     this.llmApiKey = this.configureLlm(props);
     // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
-    // So does each API function that reads the tools (incident-signals charts an incident from them).
+    // So does each API function that uses the tools (incident-signals charts an incident from them; resolve-incident
+    // records what people resolved it with into the history).
     const toolUsers = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), ...Object.keys(TOOL_USING_API_FUNCTIONS)];
     grantToolAdapters(this, new Map(toolUsers.map((name) => [name, this.functions.get(name)])), this.tools, this.store.table, (name) => TOOL_USING_API_FUNCTIONS[name] ?? toolUseOf(name));
 

@@ -10,6 +10,9 @@ export const TABLE_SCHEMA = {
   sortKey: 'sk',
   /** Epoch seconds after which DynamoDB may delete the item (dedup and correlation pointers). */
   ttlAttribute: 'expiresAt',
-  /** Global secondary index listing incidents by status and time; projection ALL. */
+  /**
+   * Global secondary index listing incidents by status and time (`STATUS#<status>`), and the grade items of resolved
+   * incidents (`GRADES`: the production accuracy, functions/resolve-incident); projection ALL.
+   */
   byStatusIndex: { name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
 } as const;

@@ -13,7 +13,8 @@ export type DetailType =
   | 'Mitigation Executed'
   | 'Incident Resolved'
   | 'Incident Escalated'
-  | 'Incident Failed';
+  | 'Incident Failed'
+  | 'Resolution Recorded';
 
 export interface EventPublisher {
   publish(detailType: DetailType, detail: Record<string, unknown>): Promise<void>;

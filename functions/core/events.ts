@@ -18,6 +18,8 @@ export const DETAIL_TYPES: readonly DetailType[] = [
   'Incident Resolved',
   'Incident Escalated',
   'Incident Failed',
+  // People resolved an incident (functions/resolve-incident): the cause and the fix they found, and the grade.
+  'Resolution Recorded',
 ];
 
 export class EventPublishFailed extends Error {

@@ -1,4 +1,4 @@
-/** GET /incidents and GET /incidents/{id}: wiring only; the logic is in core.ts. */
+/** GET /incidents, GET /incidents/{id} and GET /summary: wiring only; the logic is in core.ts. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../core/config.ts';

@@ -68,6 +68,16 @@ export class ApiClient {
     return (await this.#request<Record<string, unknown>>('POST', `/incidents/${encodeURIComponent(id)}/approval`, { decision, approver, channel: 'cli', ...(comment ? { comment } : {}) })).body;
   }
 
+  /** POST /incidents/{id}/resolution: what the cause and the fix really were, by whom (functions/resolve-incident). */
+  async resolve(id: string, resolution: ResolutionRequest): Promise<ResolutionAnswer> {
+    return (await this.#request<ResolutionAnswer>('POST', `/incidents/${encodeURIComponent(id)}/resolution`, resolution)).body;
+  }
+
+  /** GET /summary: counts by status and the production accuracy. */
+  async summary(): Promise<SummaryAnswer> {
+    return (await this.#request<SummaryAnswer>('GET', '/summary')).body;
+  }
+
   async rerun(id: string): Promise<Record<string, unknown>> {
     return (await this.#request<Record<string, unknown>>('POST', `/incidents/${encodeURIComponent(id)}/rerun`, {})).body;
   }
@@ -124,12 +134,48 @@ const apiMessage = (body: unknown): string | undefined => {
   return undefined;
 };
 
+/** The body of POST /incidents/{id}/resolution (ResolutionBody in functions/core/api/schemas.ts). */
+export interface ResolutionRequest {
+  readonly cause: { readonly service: string; readonly category: string; readonly change?: string; readonly summary: string };
+  readonly fix: string;
+  readonly by: string;
+  readonly comment?: string;
+}
+
+/** A resolution as recorded (IncidentResolution in functions/core/store/store.ts). */
+export interface ResolutionView {
+  readonly cause: ResolutionRequest['cause'];
+  readonly fix: string;
+  readonly by: string;
+  readonly at: string;
+  readonly comment?: string;
+  readonly statusBefore: string;
+  readonly grade: { readonly graded: boolean; readonly matched: boolean; readonly abstained?: boolean; readonly why: string; readonly top?: Record<string, unknown> };
+}
+
+export interface ResolutionAnswer {
+  readonly incidentId: string;
+  readonly status: string;
+  readonly resolution: ResolutionView;
+  readonly history: 'recorded' | 'not-configured';
+  readonly replayed: boolean;
+}
+
+/** GET /summary. */
+export interface SummaryAnswer {
+  readonly counts: Record<string, number>;
+  readonly total: number;
+  readonly accuracy: { readonly graded: number; readonly matched: number; readonly rate: number | null };
+}
+
 /** GET /incidents/{id}: the incident, its alerts, each agent's record and the timeline. */
 export interface IncidentView {
-  readonly incident: Record<string, unknown> & { incidentId: string; status: string; approval?: { status: string; [k: string]: unknown }; reportLocation?: string };
+  readonly incident: Record<string, unknown> & { incidentId: string; status: string; approval?: { status: string; [k: string]: unknown }; reportLocation?: string; resolution?: ResolutionView };
   readonly alerts?: unknown[];
   readonly agents?: Partial<Record<string, { output?: unknown; [k: string]: unknown }>>;
   readonly timeline?: unknown[];
+  /** What people recorded as the cause and the fix; null (or absent, from an older API) until someone resolves it. */
+  readonly resolution?: ResolutionView | null;
 }
 
 /** GET /admin/faults (functions/manage-faults). */

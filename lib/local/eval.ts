@@ -55,6 +55,7 @@ import { RECORDED_ACTION_REFUSED } from '../../functions/core/tools/recorded.ts'
 import { DEFAULT_RECOVERY_LAG_SECONDS } from '../../functions/core/world/world.ts';
 import { defaultScenarioDir, isFalseAlarm, listScenarios, loadScenario, parseScenario, type Scenario } from '../../functions/core/world/scenario.ts';
 import { isTriggerCategory } from '../../functions/core/model.ts';
+import { type AnswerKey, matches } from '../../functions/core/grading.ts';
 import { familyOf, generateIncident, GeneratorError, SEED } from '../../functions/core/world/generator.ts';
 import { ApiClient } from './client.ts';
 import { ApprovalWatcher, decideWhenRequested, seedScenario, summarise } from './incident-run.ts';
@@ -237,25 +238,16 @@ export interface EvalOptions {
   readonly generated?: { readonly count: number; readonly seed: string };
 }
 
-/** An answer key: a scenario's (every field given) or a recording's (only what the dataset knows). */
-export interface AnswerKey {
-  readonly rootCause: { readonly service: string; readonly category?: string; readonly changeId?: string; readonly mechanism?: string } | null;
-  readonly mitigation?: { readonly kind: string; readonly service?: string; readonly target?: string };
-}
+/** An answer key: a scenario's (every field given) or a recording's (only what the dataset knows). One definition with production's grading. */
+export type { AnswerKey } from '../../functions/core/grading.ts';
 
 export const describeExpected = (s: { expect: AnswerKey }): string =>
   s.expect.rootCause === null ? 'abstain' : [s.expect.rootCause.service, s.expect.rootCause.changeId, s.expect.rootCause.category].filter(Boolean).join('/');
 
 export const describeHypothesis = (h: Hypothesis | undefined): string => (h ? [h.service, h.changeId, h.category].filter(Boolean).join('/') : 'none');
 
-/**
- * Whether a hypothesis is the expected root cause: the service, the change when one is expected, the category when
- * one is given (a scenario always gives it; a recording may give only the service).
- */
-export const matches = (h: Hypothesis | undefined, expect: AnswerKey): boolean => {
-  const want = expect.rootCause;
-  return !!h && !!want && h.service === want.service && (!want.category || h.category === want.category) && (!want.changeId || h.changeId === want.changeId);
-};
+/** Whether a hypothesis is the expected root cause: the rule production grades with too (functions/core/grading.ts). */
+export { matches };
 
 /**
  * The mechanism an answer key scores: the one it names, else its category unless that names only a trigger

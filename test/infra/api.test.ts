@@ -47,12 +47,16 @@ describe('AlertApi', () => {
     ['GET /console/incidents', 'query-incidents'],
     ['GET /console/incidents/{id}', 'query-incidents'],
     ['POST /console/incidents/{id}/approval', 'decide-approval'],
+    ['POST /incidents/{id}/resolution', 'resolve-incident'],
+    ['POST /console/incidents/{id}/resolution', 'resolve-incident'],
+    ['GET /summary', 'query-incidents'],
+    ['GET /console/summary', 'query-incidents'],
   ])('routes %s to %s', (routeKey, name) => {
     expect(routes().get(routeKey)?.fn).toEqual(arnOf(synth.stack.functions.get(name)));
   });
 
-  it('has no route beyond the seventeen', () => {
-    expect(routes().size).toBe(17);
+  it('has no route beyond the twenty-one', () => {
+    expect(routes().size).toBe(21);
   });
 
   it('authorizes the fault-injection routes with the console JWT authorizer', () => {
@@ -63,16 +67,21 @@ describe('AlertApi', () => {
     for (const key of ['GET /console/incidents', 'GET /console/incidents/{id}', 'POST /console/incidents/{id}/approval']) expect(routes().get(key)?.auth, key).toBe('JWT');
   });
 
+  it('authorizes the console\'s resolution and summary routes with the JWT authorizer', () => {
+    for (const key of ['POST /console/incidents/{id}/resolution', 'GET /console/summary']) expect(routes().get(key)?.auth, key).toBe('JWT');
+  });
+
   it('authorizes the read routes with IAM, the API description too', () => {
     expect(routes().get('GET /incidents')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /incidents/{id}')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /openapi.json')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /docs')?.auth).toBe('AWS_IAM');
     expect(routes().get('GET /incidents/{id}/signals')?.auth).toBe('AWS_IAM');
+    expect(routes().get('GET /summary')?.auth).toBe('AWS_IAM');
   });
 
   it('leaves the webhook and approval routes to the shared-secret check of their functions', () => {
-    for (const key of ['POST /alerts/{source}', 'POST /incidents/{id}/approval', 'POST /incidents/{id}/rerun']) {
+    for (const key of ['POST /alerts/{source}', 'POST /incidents/{id}/approval', 'POST /incidents/{id}/rerun', 'POST /incidents/{id}/resolution']) {
       expect(routes().get(key)?.auth, key).toBe('NONE');
     }
   });
@@ -87,7 +96,7 @@ describe('AlertApi', () => {
   });
 
   it('lets API Gateway invoke each API function from this API only', () => {
-    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page', 'incident-signals']) {
+    for (const name of ['ingest-alert', 'query-incidents', 'decide-approval', 'rerun-incident', 'approval-page', 'incident-signals', 'resolve-incident']) {
       synth.template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         FunctionName: arnOf(synth.stack.functions.get(name)),

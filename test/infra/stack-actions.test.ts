@@ -90,8 +90,8 @@ describe('vendor adapters chosen at deploy time', () => {
     const synth = synthStack({ toolsEnvironment: { DYNATRACE_URL: 'https://abc12345.live.dynatrace.com', DYNATRACE_TOKEN_SECRET_ID: TOKEN_ARN } });
     // Assess
     const fns = Object.values(synth.template.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
-    // The workflow functions and incident-signals, which reads the tools for the console's charts.
-    expect(fns.filter((f) => f.Properties.Environment?.Variables?.DYNATRACE_TOKEN_SECRET_ID === TOKEN_ARN)).toHaveLength(FUNCTIONS.filter((f) => f.role === 'workflow').length + 1);
+    // The workflow functions, incident-signals (reads the tools for the console's charts) and resolve-incident (records into the history).
+    expect(fns.filter((f) => f.Properties.Environment?.Variables?.DYNATRACE_TOKEN_SECRET_ID === TOKEN_ARN)).toHaveLength(FUNCTIONS.filter((f) => f.role === 'workflow').length + 2);
     const grants = Object.values(synth.template.findResources('AWS::IAM::Policy'))
       .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement)
       .filter((st) => JSON.stringify(st.Action).includes("secretsmanager:GetSecretValue") && JSON.stringify(st.Resource).includes(TOKEN_ARN));

@@ -15,10 +15,10 @@ import { toolNeeds } from '../../lib/tool-adapters.ts';
 import { logicalIdOf } from '../../lib/nag-acknowledgements.ts';
 import { resourcesAllowed, statementsOfRole, SYNTH_TIMEOUT_MS, synthStack, type Synth } from './fixture.ts';
 
-/** The functions given the tools: the workflow functions, and the API functions that read the tool ports (incident-signals). */
+/** The functions given the tools: the workflow functions, and the API functions that use the tool ports (incident-signals, resolve-incident). */
 const WORKFLOW = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), ...Object.keys(TOOL_USING_API_FUNCTIONS)];
 /** The functions that call a tool port (plan-mitigation, request-approval and record-failure call none). */
-const TOOL_CALLERS = ['analyze-impact', 'find-similar', 'analyze-logs', 'triage', 'find-root-cause', 'execute-mitigation', 'verify-recovery', 'escalate', 'write-report', 'incident-signals'];
+const TOOL_CALLERS = ['analyze-impact', 'find-similar', 'analyze-logs', 'triage', 'find-root-cause', 'execute-mitigation', 'verify-recovery', 'escalate', 'write-report', 'incident-signals', 'resolve-incident'];
 const secretArn = (name: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:autopilot/${name}-AbC123`;
 
 const findings = (synth: Synth): string[] =>
@@ -91,7 +91,7 @@ describe('stack: grants from the rows in use', () => {
     // Assess
     // Each vendor's secret only to the functions calling its port.
     expect(readersOf(synth, secretArn('dynatrace'))).toEqual(['analyze-impact', 'analyze-logs', 'execute-mitigation', 'find-root-cause', 'find-similar', 'incident-signals', 'verify-recovery']);
-    expect(readersOf(synth, secretArn('servicenow'))).toEqual(['execute-mitigation', 'find-root-cause', 'find-similar', 'incident-signals', 'write-report']);
+    expect(readersOf(synth, secretArn('servicenow'))).toEqual(['execute-mitigation', 'find-root-cause', 'find-similar', 'incident-signals', 'resolve-incident', 'write-report']);
     // The root-cause function reads the logs of origins beyond the logs agent's neighbourhood (rootcause.ts).
     expect(readersOf(synth, secretArn('splunk'))).toEqual(['analyze-logs', 'find-root-cause']);
     expect(readersOf(synth, secretArn('pagerduty'))).toEqual(['escalate', 'triage']);
@@ -196,6 +196,8 @@ describe("stack: tools: 'aws' — the account's own telemetry behind every port"
     escalate: [...DIRECTORY],
     // Metrics and changes for the console's charts (functions/incident-signals/core.ts SIGNALS_TOOL_USE).
     'incident-signals': [...XRAY_GRAPH, ...METRICS, ...DIRECTORY, ...CHANGES],
+    // People's resolutions into the history (functions/resolve-incident/core.ts RESOLVE_TOOL_USE).
+    'resolve-incident': ['dynamodb:PutItem HISTORY#*'],
     'write-report': ['dynamodb:PutItem HISTORY#*'],
     'record-failure': [],
   };

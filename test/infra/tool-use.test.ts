@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { TOOL_USE, toolUseOf, ToolUseUndeclared } from '../../functions/core/agents/tool-use.ts';
 import { ADAPTERS, PORT_METHODS, PORTS, type Port } from '../../functions/core/tools/adapters.ts';
 import { FUNCTIONS } from '../../functions/registry.ts';
+import { TOOL_USING_API_FUNCTIONS } from '../../lib/incident-autopilot-stack.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TOOLS_DIR = join(ROOT, 'functions/core/tools');
@@ -113,6 +114,13 @@ describe('the tool-use table says what each workflow function calls', () => {
   it('has an entry for every workflow function and no other', () => {
     expect(Object.keys(TOOL_USE).sort()).toEqual(WORKFLOW.map((f) => f.name).sort());
     expect(() => toolUseOf('ingest-alert')).toThrow(ToolUseUndeclared);
+  });
+
+  // The API functions that use the tools declare theirs beside their core (lib/incident-autopilot-stack.ts TOOL_USING_API_FUNCTIONS).
+  it.each(Object.entries(TOOL_USING_API_FUNCTIONS).map(([name, use]) => [name, FUNCTIONS.find((f) => f.name === name)!.entry, use] as const))('%s (API): exactly the port methods it calls', (_name, entry, use) => {
+    const { calls, files } = reachedCalls(entry);
+    expect([...files].flatMap(otherReaches), 'a use of the tools object the scan cannot read').toEqual([]);
+    expect(calls).toEqual(Object.fromEntries(Object.entries(use).map(([port, methods]) => [port, [...(methods as readonly string[])].sort()])));
   });
 
   it.each(WORKFLOW.map((f) => [f.name, f.entry]))('%s: exactly the port methods its agent calls', (name, entry) => {

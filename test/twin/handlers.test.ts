@@ -24,9 +24,10 @@ const readSample = (file: string): string => readFileSync(join(root, 'events', f
 /** The API samples for each API function (events/api/<route>.json). */
 const API_SAMPLES: Record<string, string[]> = {
   'ingest-alert': ['dynatrace', 'alertmanager', 'datadog', 'cloudwatch', 'generic'].map((s) => `api/ingest-alert-${s}.json`),
-  'query-incidents': ['api/list-incidents.json', 'api/get-incident.json'],
+  'query-incidents': ['api/list-incidents.json', 'api/get-incident.json', 'api/get-summary.json'],
   'decide-approval': ['api/decide-approval.json'],
   'rerun-incident': ['api/rerun-incident.json'],
+  'resolve-incident': ['api/resolve-incident.json'],
   'approval-page': ['api/approval-page-get.json', 'api/approval-page-post.json'],
   'incident-signals': ['api/incident-signals.json'],
   // In this order: the live world's faults listed, one injected, then ended.
@@ -146,6 +147,19 @@ describe('every handler with its sample event, on the laptop twin', () => {
     expect(response.statusCode, response.body).toBe(200);
     const execution = await twin.waitForExecution(accepted.executionArn ?? accepted.incidentId, 30_000);
     expect(execution.status).toBe('SUCCEEDED');
+  });
+
+  it('API function resolve-incident resolves a closed incident from its sample request, and the same request again is 200', async () => {
+    // Prepare: the incident that went through the whole workflow is closed (terminal), whatever the handlers above made it
+    const spec = FUNCTIONS.find((f) => f.name === 'resolve-incident')!;
+    const event = JSON.parse(readSample('api/resolve-incident.json').replaceAll(SAMPLE_API_INCIDENT, resolvedId).replaceAll(SAMPLE_SECRET, twin.secret));
+    // Act
+    const first = (await invoke(spec, event)) as { statusCode: number; body?: string };
+    const again = (await invoke(spec, event)) as { statusCode: number; body?: string };
+    // Assess
+    expect(first.statusCode, first.body).toBe(200);
+    expect(again.statusCode, again.body).toBe(200);
+    expect(JSON.parse(String(again.body))).toMatchObject({ replayed: true, status: 'RESOLVED', resolution: { by: 'james.wu@example.com' } });
   });
 
   it('API function approval-page shows the page on GET and decides on POST from its sample requests', async () => {

@@ -346,7 +346,8 @@ export const writeReport =
     await deps.store.appendEvent(incidentId, { type: 'report-written', message: `Report written (${outcome.outcome}): ${location}`, actor: 'autopilot', data: { location, outcome: outcome.outcome } });
 
     const top = inputs.rootcause && !inputs.rootcause.abstained ? inputs.rootcause.rootCauses[0] : undefined;
-    if (outcome.outcome === 'resolved') {
+    // A rerun of an incident people already resolved leaves their cause and fix in the history (functions/resolve-incident).
+    if (outcome.outcome === 'resolved' && !incident.resolution) {
       // Remember what worked, so the next similar incident finds it. Losing this must not lose the report.
       const worked = (inputs.execution?.actions ?? []).filter((a) => a.status === 'succeeded');
       const planned = new Map((inputs.plan?.immediate ?? []).map((a) => [`${a.kind}|${a.service}|${a.target ?? ''}`, a.description]));

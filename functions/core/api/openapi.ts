@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { API_ROUTES, type ApiRoute, SECRET_HEADER } from '../../registry.ts';
 import { AlertSource } from '../model.ts';
-import { ConsoleDecisionBody, DecisionBody, FaultInjectionBody, FaultQuery, ListParams, RerunBody, SignalsParams } from './schemas.ts';
+import { ConsoleDecisionBody, DecisionBody, FaultInjectionBody, FaultQuery, ListParams, RerunBody, ResolutionBody, SignalsParams } from './schemas.ts';
 import { escapeHtml } from '../text.ts';
 
 /** What one route takes and answers. */
@@ -30,6 +30,16 @@ interface Operation {
 const ERRORS = { '400': 'The request names something invalid: `{error, message}` says what.', '503': 'A dependency is unavailable: retry after `Retry-After` seconds.' } as const;
 /** The routes of one incident answer 404 for an unknown one. */
 const INCIDENT_ERRORS = { ...ERRORS, '404': 'No such incident.' } as const;
+
+const RESOLUTION_RESPONSES = {
+  '200': '`{incidentId, status, resolution, history, replayed}`: the resolution as recorded (with its grade); `replayed` when it was recorded before.',
+  '401': 'Missing or wrong secret.',
+  '409': '`incident_not_closed` (the workflow still runs: `{status}`) or `incident_already_resolved` (`{resolution}` says by whom and when).',
+  ...INCIDENT_ERRORS,
+  '503': 'A dependency is unavailable, or the resolution is recorded but not yet in the history or on the bus: send the same request again.',
+} as const;
+const SUMMARY_DESCRIPTION = 'Incidents by status, and how often the root-cause agent\'s top hypothesis matched what people resolved incidents with.';
+const SUMMARY_ANSWER = '`{counts: {<status>: n}, total, accuracy: {graded, matched, rate}}` (rate null while nothing is graded).';
 
 
 const SIGNALS_OPERATION: Operation = {
@@ -121,6 +131,20 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     body: ConsoleDecisionBody,
     responses: { '200': '`{incidentId, approval}`: the decision as recorded.', '401': 'Not signed in (no or an expired token).', '409': 'Already decided, or no approval pending: `{approval}` says which.', ...INCIDENT_ERRORS },
   },
+  'POST /incidents/{id}/resolution': {
+    summary: 'Resolve a closed incident',
+    description: `What the cause and the fix really were, by whom (\`by\` required here); needs the ${SECRET_HEADER} header. An ESCALATED or FAILED incident becomes RESOLVED; on one the autopilot RESOLVED it records the confirmation or correction. Graded against the root-cause agent's top hypothesis and added to the incident history. Recorded once: the same body again completes a half-done resolution.`,
+    body: ResolutionBody,
+    responses: RESOLUTION_RESPONSES,
+  },
+  'POST /console/incidents/{id}/resolution': {
+    summary: 'Resolve a closed incident (console)',
+    description: 'As POST /incidents/{id}/resolution, for a user signed in to the console, who is recorded as the resolver (on the twin: the body\'s `by`, else "console").',
+    body: ResolutionBody,
+    responses: RESOLUTION_RESPONSES,
+  },
+  'GET /summary': { summary: 'Counts and production accuracy', description: SUMMARY_DESCRIPTION, responses: { '200': SUMMARY_ANSWER, ...ERRORS } },
+  'GET /console/summary': { summary: 'Counts and production accuracy (console)', description: SUMMARY_DESCRIPTION, responses: { '200': SUMMARY_ANSWER, ...ERRORS } },
 };
 
 const SECURITY: Readonly<Record<ApiRoute['auth'], readonly Record<string, string[]>[]>> = {

@@ -3,7 +3,7 @@
  * (openapi.ts) is generated from the same — one definition, so the document cannot drift from what is accepted.
  */
 import * as z from 'zod';
-import { IncidentStatus, Severity } from '../model.ts';
+import { FaultCategory, IncidentStatus, Severity } from '../model.ts';
 import { MAX_LIST_LIMIT } from '../store/dynamo-store.ts';
 import { FaultPreset } from '../world/preset-names.ts';
 
@@ -86,3 +86,22 @@ export const FaultQuery = z.object({
   /** DELETE: who ends it, when nobody is signed in. @default 'console' */
   by: z.string().trim().min(1).max(200).optional(),
 });
+
+/** What people say caused an incident: where, what kind of fault (the root-cause agent's categories), which change. */
+export const ResolutionCause = z.strictObject({
+  service: z.string().trim().min(1).max(256),
+  category: FaultCategory,
+  /** The change that caused it (a change request id, as the changes port names it), when one did. */
+  change: z.string().trim().min(1).max(128).optional(),
+  summary: z.string().trim().min(1).max(4000),
+});
+
+/** POST /incidents/{id}/resolution (and the console's): what the cause and the fix really were, by whom. */
+export const ResolutionBody = z.strictObject({
+  cause: ResolutionCause,
+  fix: z.string().trim().min(1).max(4000),
+  /** Who resolved it: required on the secret route; on the console's, the signed-in user wins (the twin: this, else 'console'). */
+  by: z.string().trim().min(1).max(200).optional(),
+  comment: z.string().trim().max(4000).optional(),
+});
+export type ResolutionBody = z.infer<typeof ResolutionBody>;

@@ -2,7 +2,9 @@
  * `IncidentStore` on one DynamoDB table (see store.ts and ARCHITECTURE.md §Storage).
  *
  * Keys: `pk` / `sk` (strings). META items also carry `gsi1pk = STATUS#<status>` and
- * `gsi1sk = <createdAt>#<incidentId>` for the `byStatus` GSI. DEDUP and CORR items carry `expiresAt` (epoch
+ * `gsi1sk = <createdAt>#<incidentId>` for the `byStatus` GSI; grade items (`GRADE#<id>` / `GRADE`, one per incident
+ * people resolved after a diagnosis) carry `gsi1pk = GRADES` and `gsi1sk = <resolved at>#<incidentId>`, so the
+ * production accuracy is two COUNT queries. DEDUP and CORR items carry `expiresAt` (epoch
  * seconds, TTL); reads treat an expired item as absent, since TTL deletion is lazy (and dynalite never deletes).
  *
  * Only single-item conditional writes and UpdateExpressions are used (no transactions, PartiQL or streams:
@@ -29,7 +31,10 @@ import {
   ApprovalRequestMismatch,
   type ApprovalState,
   type ExecutionArnSwap,
+  type GradeRecord,
   type IncidentDetail,
+  type IncidentResolution,
+  type IncidentSummary,
   type IncidentMeta,
   IncidentNotFound,
   IncidentNotReady,
@@ -42,7 +47,10 @@ import {
   type RecordOptions,
   type RecordResult,
   type ResolveResult,
+  type ResolutionStep,
+  type ResolutionStore,
   StoreRetryLater,
+  type SummaryStore,
   type StoredAlert,
   type TimelineEvent,
   type WithdrawResult,
@@ -64,6 +72,24 @@ export const corrPk = (environment: string | undefined, service: string): string
 export const statusKey = (status: IncidentStatus): string => `STATUS#${status}`;
 export const statusSortKey = (createdAt: string, incidentId: string): string => `${createdAt}#${incidentId}`;
 export const agentSk = (agent: AgentName): string => `AGENT#${agent}`;
+/** A graded resolution's item (`GRADE#<id>` / `GRADE`), listed in the `byStatus` index under `GRADES_KEY`. */
+export const GRADE_SK = 'GRADE';
+export const gradePk = (incidentId: string): string => `GRADE#${incidentId}`;
+/**
+ * The `byStatus` partition of the grade items: no status is called that, so listing incidents never sees them. One
+ * item per graded incident (its own partition, a put of the same content on every retry) makes the accuracy a count
+ * that no retry, race or rerun can inflate.
+ */
+export const GRADES_KEY = 'GRADES';
+/** The sort key of a resolution's timeline event, written once (`appendEventOnce`). */
+export const onceEventSk = (at: string, key: string): string => eventSk(at, `once-${key}`);
+
+/** The production accuracy from its two counts (rate rounded to 4 decimals; null while nothing is graded). */
+export const accuracyOf = (graded: number, matched: number): IncidentSummary['accuracy'] => ({
+  graded,
+  matched,
+  rate: graded === 0 ? null : Math.round((matched / graded) * 10_000) / 10_000,
+});
 
 /** DynamoDB's item limit is 400 KB; keep a margin for attribute names and keys. */
 export const MAX_ITEM_BYTES = 350_000;
@@ -103,6 +129,7 @@ const META_FIELDS = [
   'failure',
   'resolvedAt',
   'opening',
+  'resolution',
 ] as const satisfies readonly (keyof IncidentMeta)[];
 
 export const TASK_TOKEN_ATTRIBUTE = 'approvalTaskToken';
@@ -592,7 +619,7 @@ class UpdateBuilder {
   }
 }
 
-export class DynamoIncidentStore implements AlertIntakeStore {
+export class DynamoIncidentStore implements AlertIntakeStore, ResolutionStore, SummaryStore {
   /** The caller's client, every failure passed through `storeError` (a throttle is `StoreUnavailable`). */
   readonly #doc: Pick<DynamoDBDocumentClient, 'send'>;
   readonly #table: string;
@@ -876,6 +903,78 @@ export class DynamoIncidentStore implements AlertIntakeStore {
     const terminals = TERMINAL_STATUSES.map((s) => u.value(s)).join(', ');
     // Not terminal: returned as it is.
     return toMeta((await this.#updateMetaIf(incidentId, u, `${u.name('status')} IN (${terminals})`)).item);
+  }
+
+  // ───────────── resolutions and the summary (functions/resolve-incident, GET /summary) ─────────────
+
+  async recordResolution(incidentId: string, resolution: IncidentResolution): Promise<{ recorded: boolean; incident: IncidentMeta }> {
+    const u = new UpdateBuilder()
+      .set('resolution', plain(resolution))
+      .set('status', 'RESOLVED')
+      .set('gsi1pk', statusKey('RESOLVED'))
+      .setIfAbsent('resolvedAt', resolution.at)
+      .set('updatedAt', this.#clock().toISOString());
+    const terminals = TERMINAL_STATUSES.map((s) => u.value(s)).join(', ');
+    const { written, item } = await this.#updateMetaIf(incidentId, u, `${u.name('status')} IN (${terminals}) AND attribute_not_exists(${u.name('resolution')})`);
+    return { recorded: written, incident: toMeta(item) };
+  }
+
+  async markResolutionStep(incidentId: string, step: ResolutionStep, at: string): Promise<void> {
+    const u = new UpdateBuilder().setIfAbsent(`resolution.${step}`, at);
+    await this.#updateMetaIf(incidentId, u, `attribute_exists(${u.name('resolution')})`);
+  }
+
+  async putGrade(grade: GradeRecord): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk: gradePk(grade.incidentId), sk: GRADE_SK, kind: 'GRADE', gsi1pk: GRADES_KEY, gsi1sk: statusSortKey(grade.at, grade.incidentId), ...plain(grade) },
+      }),
+    );
+  }
+
+  async appendEventOnce(incidentId: string, key: string, event: TimelineEvent): Promise<void> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { pk: incidentPk(incidentId), sk: onceEventSk(event.at, key), kind: 'EVENT', event: plain(event) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** One COUNT query per status and two on the grades, each paginated to its last page (a page stops at 1 MB read). */
+  async summarize(): Promise<IncidentSummary> {
+    const byKey = (key: string, filter?: string) => ({
+      IndexName: STATUS_INDEX,
+      KeyConditionExpression: '#gpk = :gpk',
+      ...(filter ? { FilterExpression: filter } : {}),
+      ExpressionAttributeNames: { '#gpk': 'gsi1pk', ...(filter ? { '#matched': 'matched' } : {}) },
+      ExpressionAttributeValues: { ':gpk': key, ...(filter ? { ':yes': true } : {}) },
+    });
+    const [counted, graded, matched] = await Promise.all([
+      Promise.all(IncidentStatus.options.map(async (status) => [status, await this.#count(byKey(statusKey(status)))] as const)),
+      this.#count(byKey(GRADES_KEY)),
+      this.#count(byKey(GRADES_KEY, '#matched = :yes')),
+    ]);
+    const counts = Object.fromEntries(counted) as Record<IncidentStatus, number>;
+    return { counts, total: counted.reduce((sum, [, n]) => sum + n, 0), accuracy: accuracyOf(graded, matched) };
+  }
+
+  /** A COUNT query, page after page (`Count` is after the filter, per page). */
+  async #count(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey' | 'Select'>): Promise<number> {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(new QueryCommand({ ...input, TableName: this.#table, Select: 'COUNT', ExclusiveStartKey: startKey }));
+      total += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return total;
   }
 
   // ───────────── internals ─────────────

@@ -3,8 +3,9 @@
  * hidden task token, trimming, ordering and cursor format). For unit tests of everything that uses a store.
  * Values are copied in and out (structuredClone), as a database would.
  */
-import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert } from '../model.ts';
+import { type AgentName, type AgentRecord, IncidentStatus, type NormalizedAlert } from '../model.ts';
 import {
+  accuracyOf,
   DEFAULT_DEDUP_TTL_HOURS,
   RESOLUTION_LANDING,
   WITHDRAWN_BY,
@@ -17,6 +18,7 @@ import {
   encodeCursor,
   eventSk,
   fitAgentRecord,
+  onceEventSk,
   type IdentityState,
   identityTags,
   initialVersion,
@@ -45,7 +47,10 @@ import {
   ApprovalRequestMismatch,
   type ApprovalState,
   type ExecutionArnSwap,
+  type GradeRecord,
   type IncidentDetail,
+  type IncidentResolution,
+  type IncidentSummary,
   type IncidentMeta,
   IncidentNotFound,
   IncidentNotReady,
@@ -57,7 +62,10 @@ import {
   type RecordOptions,
   type RecordResult,
   type ResolveResult,
+  type ResolutionStep,
+  type ResolutionStore,
   type StoredAlert,
+  type SummaryStore,
   type TimelineEvent,
   type WithdrawResult,
 } from './store.ts';
@@ -102,8 +110,10 @@ interface DedupPointer extends Pointer {
   claimId: string;
 }
 
-export class MemoryIncidentStore implements AlertIntakeStore {
+export class MemoryIncidentStore implements AlertIntakeStore, ResolutionStore, SummaryStore {
   readonly #incidents = new Map<string, Entry>();
+  /** The grade items (GRADE#<id>), by incident id. */
+  readonly #grades = new Map<string, GradeRecord>();
   readonly #dedup = new Map<string, DedupPointer>();
   readonly #corr = new Map<string, Pointer>();
   readonly #ttlMs: number;
@@ -355,6 +365,40 @@ export class MemoryIncidentStore implements AlertIntakeStore {
       this.#touch(entry);
     }
     return structuredClone(entry.meta);
+  }
+
+  // ───────────── resolutions and the summary (see DynamoIncidentStore) ─────────────
+
+  async recordResolution(incidentId: string, resolution: IncidentResolution): Promise<{ recorded: boolean; incident: IncidentMeta }> {
+    const entry = this.#entry(incidentId);
+    if (!isTerminal(entry.meta.status) || entry.meta.resolution) return { recorded: false, incident: structuredClone(entry.meta) };
+    entry.meta.resolution = plain(resolution);
+    entry.meta.status = 'RESOLVED';
+    entry.meta.resolvedAt ??= resolution.at;
+    this.#touch(entry);
+    return { recorded: true, incident: structuredClone(entry.meta) };
+  }
+
+  async markResolutionStep(incidentId: string, step: ResolutionStep, at: string): Promise<void> {
+    const entry = this.#entry(incidentId);
+    if (entry.meta.resolution && entry.meta.resolution[step] === undefined) entry.meta.resolution = { ...entry.meta.resolution, [step]: at };
+  }
+
+  async putGrade(grade: GradeRecord): Promise<void> {
+    this.#grades.set(grade.incidentId, plain(grade));
+  }
+
+  async appendEventOnce(incidentId: string, key: string, event: TimelineEvent): Promise<void> {
+    const events = this.#incidents.get(incidentId)?.events;
+    const sk = onceEventSk(event.at, key);
+    if (events && !events.has(sk)) events.set(sk, plain(event));
+  }
+
+  async summarize(): Promise<IncidentSummary> {
+    const counts = Object.fromEntries(IncidentStatus.options.map((s) => [s, 0])) as Record<IncidentStatus, number>;
+    for (const entry of this.#incidents.values()) counts[entry.meta.status] += 1;
+    const grades = [...this.#grades.values()];
+    return { counts, total: this.#incidents.size, accuracy: accuracyOf(grades.length, grades.filter((g) => g.matched).length) };
   }
 
   /** Test helper: the stored task token (the real store never returns it). */

@@ -6,11 +6,13 @@
  *   INCIDENT#<id> / EVENT#<ts>#<seq>  the timeline
  *   DEDUP#<source>:<key> / DEDUP      an alert identity → its incident, with its claim id, OPEN/RESOLVED state (versioned) and a TTL
  *   CORR#<env>#<service> / CORR       the open incident that alerts for this service join, until `expiresAt` (correlation)
+ *   GRADE#<id> / GRADE                how the root-cause agent's top hypothesis compared with what people resolved the
+ *                                     incident with (one item per graded incident; `byStatus` partition `GRADES`)
  * `DynamoIncidentStore` implements it; `MemoryIncidentStore` is the fake for unit tests. Both also implement
  * `AlertIntakeStore`, the wider port of the alert webhook (correlation, resolution, withdrawal).
  */
 import { Retryable } from '../errors.ts';
-import type { AgentName, AgentRecord, IncidentStatus, NormalizedAlert, Severity } from '../model.ts';
+import type { AgentName, AgentRecord, FaultCategory, IncidentStatus, NormalizedAlert, Severity } from '../model.ts';
 
 export type ApprovalDecision = 'approve' | 'reject';
 
@@ -58,6 +60,102 @@ export interface IncidentMeta {
   readonly resolvedAt?: string;
   /** The journal of the opening side effects (see `OpeningJournal`); absent until a delivery claims the opening. */
   readonly opening?: OpeningJournal;
+  /** What people said the cause and the fix really were (functions/resolve-incident); absent until someone resolves it. */
+  readonly resolution?: IncidentResolution;
+}
+
+/** The cause people name when they resolve an incident (the body of POST /incidents/{id}/resolution). */
+export interface ResolutionCause {
+  readonly service: string;
+  /** One of the root-cause agent's categories (`FaultCategory`). */
+  readonly category: FaultCategory;
+  /** The change that caused it, when one did. */
+  readonly change?: string;
+  readonly summary: string;
+}
+
+/**
+ * How the root-cause agent's top hypothesis compares with what people wrote (functions/core/grading.ts). `graded`
+ * false: there was no diagnosis to compare (the root-cause agent never ran); such a resolution counts in no accuracy.
+ */
+export interface ResolutionGrade {
+  readonly graded: boolean;
+  readonly matched: boolean;
+  /** The agent abstained (graded, not matched). */
+  readonly abstained?: boolean;
+  /** The top hypothesis as the agent stated it. */
+  readonly top?: { readonly service: string; readonly category: string; readonly changeId?: string; readonly confidence: number; readonly summary: string };
+  /** One line saying why it matched or not. */
+  readonly why: string;
+}
+
+/**
+ * A resolution recorded on META (exactly once: a conditional write). `recordedAt` and `publishedAt` are its journal:
+ * set once the resolution is in the incident history (the similar-incident agent's memory) and once its event went
+ * out, so a retry of a half-done resolution completes what is missing and repeats nothing done.
+ */
+export interface IncidentResolution {
+  readonly cause: ResolutionCause;
+  readonly fix: string;
+  readonly by: string;
+  readonly at: string;
+  readonly comment?: string;
+  /** The status the incident had when people resolved it (ESCALATED, FAILED, or RESOLVED by the autopilot). */
+  readonly statusBefore: IncidentStatus;
+  readonly grade: ResolutionGrade;
+  readonly recordedAt?: string;
+  readonly publishedAt?: string;
+}
+
+/** The journal steps of a resolution (`IncidentResolution`). */
+export type ResolutionStep = 'recordedAt' | 'publishedAt';
+
+/** Counts by status and the production accuracy (GET /summary). */
+export interface IncidentSummary {
+  readonly counts: Readonly<Record<IncidentStatus, number>>;
+  readonly total: number;
+  readonly accuracy: ProductionAccuracy;
+}
+
+/** How often the top hypothesis matched what people resolved incidents with; `rate` is null while nothing is graded. */
+export interface ProductionAccuracy {
+  readonly graded: number;
+  readonly matched: number;
+  readonly rate: number | null;
+}
+
+/** What a grade item holds (GRADE#<id>): enough to audit the count without reading the incident. */
+export interface GradeRecord {
+  readonly incidentId: string;
+  readonly matched: boolean;
+  /** When people resolved the incident (the resolution's `at`). */
+  readonly at: string;
+  readonly by: string;
+}
+
+/**
+ * What resolve-incident needs beyond `IncidentStore` (DynamoIncidentStore and MemoryIncidentStore implement it). Every
+ * write is idempotent or conditional, so a retried or concurrent request never records twice.
+ */
+export interface ResolutionStore extends Pick<IncidentStore, 'getIncidentWith'> {
+  /**
+   * One conditional write on META: the resolution, and the status RESOLVED (resolvedAt kept if set), only if the
+   * incident is terminal (RESOLVED, ESCALATED, FAILED) and has no resolution yet. `recorded: false` (nothing written)
+   * comes with META as it is now: another resolution won, or the incident is not terminal. Throws IncidentNotFound.
+   */
+  recordResolution(incidentId: string, resolution: IncidentResolution): Promise<{ readonly recorded: boolean; readonly incident: IncidentMeta }>;
+  /** Sets a journal step of the recorded resolution (kept if already set); a no-op without a resolution. */
+  markResolutionStep(incidentId: string, step: ResolutionStep, at: string): Promise<void>;
+  /** Writes the incident's grade item (GRADE#<id>): a put of the same content whatever the number of retries. */
+  putGrade(grade: GradeRecord): Promise<void>;
+  /** Appends a timeline event keyed by `key` once: a second call with the same key writes nothing. */
+  appendEventOnce(incidentId: string, key: string, event: TimelineEvent): Promise<void>;
+}
+
+/** What GET /summary reads. */
+export interface SummaryStore {
+  /** Counts by status (every IncidentStatus, 0 included) and the production accuracy, each read to its last page. */
+  summarize(): Promise<IncidentSummary>;
 }
 
 /**

@@ -264,9 +264,13 @@ export const recordedTools = (source: RecordingSource, opts: { clock?: () => Dat
 
       async recordIncident(q) {
         const { replay } = await replayOf('changes', q);
-        // Kept for the replay only (a later search in the same replay finds it); idempotent by incident id.
+        // Kept for the replay only (a later search in the same replay finds it); idempotent by incident id, the last
+        // record of an id replacing its entry (people correcting what the autopilot recorded), as the simulated world does.
         const list = recordedIncidents.get(replay.id) ?? [];
-        if (!list.some((i) => i.id === q.incident.id)) list.push({ ...q.incident, tags: [...q.incident.tags] });
+        const copy = { ...q.incident, tags: [...q.incident.tags] };
+        const at = list.findIndex((i) => i.id === q.incident.id);
+        if (at < 0) list.push(copy);
+        else list[at] = copy;
         recordedIncidents.set(replay.id, list);
       },
     },

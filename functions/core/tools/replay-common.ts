@@ -86,3 +86,17 @@ export const copyChange = (c: ChangeFields, deployedAt: string, state: ChangeReq
   ...(c.rollbackPlan !== undefined ? { rollbackPlan: c.rollbackPlan } : {}),
   ...(c.author !== undefined ? { author: c.author } : {}),
 });
+
+/** The same past incident, field by field (a stored map's key order is not the writer's): a repeat, not a correction. */
+export const samePastIncident = (a: PastIncident, b: PastIncident): boolean =>
+  a.id === b.id &&
+  a.title === b.title &&
+  a.service === b.service &&
+  a.openedAt === b.openedAt &&
+  a.resolvedAt === b.resolvedAt &&
+  a.category === b.category &&
+  a.rootCause === b.rootCause &&
+  a.resolution === b.resolution &&
+  a.resolutionMinutes === b.resolutionMinutes &&
+  a.tags.length === b.tags.length &&
+  a.tags.every((t, i) => t === b.tags[i]);

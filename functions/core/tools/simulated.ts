@@ -10,7 +10,7 @@ import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
 import { applyAction, changeUndoneBy, worldNow, worldTime, type WorldAction, type WorldState } from '../world/world.ts';
 import { isUndo } from '../runbooks/inverse.ts';
 import { WorldChanged, type WorldStore } from '../world/world-store.ts';
-import { connectedTopology, copyChange, parseQueryTime, rankPastIncidents } from './replay-common.ts';
+import { connectedTopology, copyChange, parseQueryTime, rankPastIncidents, samePastIncident } from './replay-common.ts';
 
 export class InvalidToolQuery extends Error {
   override name = 'InvalidToolQuery';
@@ -187,11 +187,16 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
       },
       async recordIncident(q) {
         const w = await world('changes', q);
-        // Idempotent by incident id: a retried report (or two at once) must not add the incident to the history twice.
-        await settle('changes', `incident ${q.incident.id}`, w, (current) => ({
-          result: undefined,
-          write: current.incidents.some((i) => i.id === q.incident.id) ? undefined : () => worlds.recordIncident(current.id, q.incident, { expectedLength: current.incidents.length }),
-        }));
+        // Idempotent by incident id: a retried report (or two at once) must not add the incident to the history twice. The
+        // same id with other content replaces its entry (the last record wins, as on the AWS history and ServiceNow):
+        // people correcting what the autopilot recorded (functions/resolve-incident).
+        await settle('changes', `incident ${q.incident.id}`, w, (current) => {
+          const at = current.incidents.findIndex((i) => i.id === q.incident.id);
+          const guard = { expectedLength: current.incidents.length };
+          if (at < 0) return { result: undefined, write: () => worlds.recordIncident(current.id, q.incident, guard) };
+          if (samePastIncident(current.incidents[at]!, q.incident)) return { result: undefined };
+          return { result: undefined, write: () => worlds.replaceIncident(current.id, at, q.incident, guard) };
+        });
       },
     },
 

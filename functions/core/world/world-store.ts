@@ -5,7 +5,10 @@
  * dynalite lacks. An append can also be made conditional on the list still having the length the caller read
  * (optimistic concurrency): the lists only ever grow, so their length is the version of what the caller decided
  * on. Two duplicate runs of one action that both read "not applied yet" then cannot both record it: the second
- * append fails with `WorldChanged`, and its caller decides again on a fresh read (tools/simulated.ts). The scenario is kept as a JSON string: one attribute, no marshalling surprises, and its
+ * append fails with `WorldChanged`, and its caller decides again on a fresh read (tools/simulated.ts). A recorded
+ * incident recorded again with other content (people correcting what the autopilot recorded) replaces its entry in
+ * place (`replaceIncident`, guarded by the length and the entry's id): the history's length, and so the presence of an
+ * id, still only grows. The scenario is kept as a JSON string: one attribute, no marshalling surprises, and its
  * size is easy to check against DynamoDB's 400 KB item limit.
  *
  * A running world can also have its scenario edited: a fault injected at its current minute, or ended there
@@ -42,6 +45,12 @@ export interface WorldStore {
   recordAction(id: string, action: WorldAction, guard?: AppendGuard): Promise<void>;
   /** Appends an incident to the world's history (the memory grows as incidents resolve); errors as recordAction. */
   recordIncident(id: string, incident: PastIncident, guard?: AppendGuard): Promise<void>;
+  /**
+   * Replaces the history's entry at `index` (an incident recorded again with other content: people corrected what the
+   * autopilot recorded, functions/resolve-incident), only while the history still holds `guard.expectedLength` entries
+   * and that entry is still incident `incident.id`; `WorldChanged` otherwise (nothing written), `WorldNotFound`.
+   */
+  replaceIncident(id: string, index: number, incident: PastIncident, guard: AppendGuard): Promise<void>;
   /**
    * Moves the world's clock `ms` further ahead of the wall clock (`WorldState.clockAdvanceMs`): the laptop twin calls
    * it for each Wait state it compresses. Atomic (concurrent advances add up); `WorldNotFound` if there is no world.
@@ -246,6 +255,11 @@ const ending =
     };
   };
 
+/** A list index written into an UpdateExpression: a non-negative integer, nothing else. */
+const checkIndex = (index: number): void => {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`a history index must be a non-negative integer, got ${index}`);
+};
+
 /**
  * Parsed scenarios by their stored JSON. Every agent run reads its world, and a scenario (tens of KB) never
  * changes once a world is created: validating it once per container instead of once per read saves most of a
@@ -377,6 +391,27 @@ export class DynamoWorldStore implements WorldStore {
     return this.#append(id, 'incidents', plain(incident), MAX_WORLD_INCIDENTS, guard);
   }
 
+  async replaceIncident(id: string, index: number, incident: PastIncident, guard: AppendGuard): Promise<void> {
+    checkIndex(index);
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: worldPk(id), sk: WORLD_SK },
+          UpdateExpression: `SET #list[${index}] = :item`,
+          ConditionExpression: `attribute_exists(pk) AND size(#list) = :expected AND #list[${index}].#id = :id`,
+          ExpressionAttributeNames: { '#list': 'incidents', '#id': 'id' },
+          ExpressionAttributeValues: { ':item': plain(incident), ':expected': guard.expectedLength, ':id': incident.id },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const world = await this.getWorld(id);
+      if (!world) throw new WorldNotFound(id);
+      throw new WorldChanged(world.id, 'incidents', guard.expectedLength, world.incidents.length);
+    }
+  }
+
   async #append(id: string, list: WorldList, value: unknown, max: number, guard: AppendGuard | undefined): Promise<void> {
     const expected = guard?.expectedLength;
     // size() of a missing attribute is not 0 in a condition (the comparison is false): an empty list may be absent.
@@ -455,6 +490,13 @@ export class MemoryWorldStore implements WorldStore {
     const current = this.#worlds.get(world.id);
     if (!current || current.createdAt !== world.createdAt || (current.scenarioVersion ?? 0) !== (world.scenarioVersion ?? 0)) throw new ScenarioChanged(`world ${world.id} changed since it was read`);
     this.#worlds.set(world.id, plain({ ...current, scenario, scenarioVersion: (current.scenarioVersion ?? 0) + 1, faultLog: [...(current.faultLog ?? []), ...events] }));
+  }
+
+  async replaceIncident(id: string, index: number, incident: PastIncident, guard: AppendGuard): Promise<void> {
+    checkIndex(index);
+    const w = this.#require(id);
+    if (w.incidents.length !== guard.expectedLength || w.incidents[index]?.id !== incident.id) throw new WorldChanged(id, 'incidents', guard.expectedLength, w.incidents.length);
+    this.#worlds.set(id, { ...w, incidents: w.incidents.map((x, i) => (i === index ? plain(incident) : x)) });
   }
 
   async advanceClock(id: string, ms: number): Promise<void> {

@@ -92,6 +92,28 @@ describe('writeReport', () => {
     expect(recorded).toEqual([expect.objectContaining({ id: incidentId, category: 'config-change', resolution: 'Revert maximum-pool-size from 10 back to 20', resolutionMinutes: 20 })]);
   });
 
+  it("a rerun of an incident people resolved leaves their cause and fix in the history (records nothing over it)", async () => {
+    // Prepare: a recovered incident that people resolved before this (re)run of the report
+    const { deps, store, recorded, incidentId } = await setup({ triage, rootcause, plan: plan([revert]), execution, verification: verification(true) });
+    const meta = store.incidents.get(incidentId)!;
+    store.incidents.set(incidentId, {
+      ...meta,
+      resolution: {
+        cause: { service: 'postgres', category: 'database', summary: 'vacuum' },
+        fix: 'killed the vacuum',
+        by: 'ana',
+        at: '2026-03-14T13:00:00.000Z',
+        statusBefore: 'RESOLVED',
+        grade: { graded: true, matched: false, why: 'x' },
+      },
+    });
+    // Act
+    const result = await writeReport(deps)({ incidentId });
+    // Assess
+    expect(result).toMatchObject({ detailType: 'Incident Resolved' });
+    expect(recorded).toEqual([]);
+  });
+
   it('shows the incident severity in the header and says when the measured one is lower (a measurement never lowers it)', async () => {
     // Prepare: the alert said SEV2 (META), the measured impact is SEV4
     const { deps, incidentId } = await setup({ impact: { ...impact([]), severity: 'SEV4' }, triage, rootcause, plan: plan([revert]), execution, verification: verification(true) });

@@ -2,6 +2,7 @@
  * The API description (functions/core/api/openapi.ts): generated from the registry's routes and the zod schemas the
  * functions validate with, served by query-incidents as GET /openapi.json and GET /docs.
  */
+import { MemoryIncidentStore } from '../../../functions/core/store/memory-store.ts';
 import { describe, expect, it } from 'vitest';
 import { DOCS_HEADERS, OPERATIONS, docsPage, openApiDocument } from '../../../functions/core/api/openapi.ts';
 import { DecisionBody } from '../../../functions/core/api/schemas.ts';
@@ -46,7 +47,7 @@ describe('API description', () => {
   });
 
   it('is served by query-incidents as JSON and as a page', async () => {
-    const handler = queryIncidents({ store: { listIncidents: async () => ({ items: [] }), getDetail: async () => undefined } });
+    const handler = queryIncidents({ store: { listIncidents: async () => ({ items: [] }), getDetail: async () => undefined, summarize: async () => new MemoryIncidentStore().summarize() } });
     const event = (routeKey: string) => ({ routeKey, rawPath: routeKey.split(' ')[1], headers: {}, requestContext: {} }) as unknown as ApiEvent;
     const json = await handler(event('GET /openapi.json'));
     expect(json.statusCode).toBe(200);

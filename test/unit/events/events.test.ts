@@ -73,6 +73,19 @@ const SAMPLES: Record<DetailType, Record<string, unknown>> = {
     reportLocation: '.autopilot/reports/inc-20240501-9f2c4e1a7b.md',
   },
   'Incident Failed': { incidentId: 'inc-20240501-9f2c4e1a7b', error: 'States.TaskFailed', cause: 'find-root-cause timed out' },
+  'Resolution Recorded': {
+    incidentId: 'inc-20240501-9f2c4e1a7b',
+    status: 'RESOLVED',
+    statusBefore: 'ESCALATED',
+    severity: 'SEV2',
+    service: 'inventory-service',
+    title: 'Response time degradation on inventory-service',
+    resolvedBy: 'james.wu',
+    resolvedAt: '2024-05-01T13:02:00.000Z',
+    cause: { service: 'inventory-service', category: 'connection-pool', change: 'CR2077', summary: 'CR2077 halved the HikariCP pool under flash-sale load' },
+    fix: 'Reverted CR2077 (maximum-pool-size back to 20)',
+    grade: { graded: true, matched: true },
+  },
 };
 
 describe('unit: event schemas', () => {

@@ -3,7 +3,7 @@
  * first invocation still runs): both read the world before either writes. The executor's conditional append and
  * re-decide on a lost race must leave the action (or the recorded incident) in the world once.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { MitigationAction } from '../../../functions/core/model.ts';
 import { MAX_WORLD_WRITE_ATTEMPTS, simulatedTools, WorldContended } from '../../../functions/core/tools/simulated.ts';
 import type { PastIncident } from '../../../functions/core/tools/ports.ts';
@@ -117,10 +117,29 @@ describe('unit: duplicate runs of an action in the simulated world', () => {
 describe('unit: recording a resolved incident into the world history', () => {
   const incident: PastIncident = { id: 'inc-1', title: 'Pool exhausted', service: 'inventory-service', openedAt: NOW.toISOString(), rootCause: 'CR2077', resolution: 'roll back CR2077', tags: [] };
 
-  it('two report runs at once record the incident once', async () => {
+  it('two report runs at once record the incident once (the later record of the id wins)', async () => {
     const { worlds, tools } = await setup();
     await Promise.all([tools.changes.recordIncident({ environment: WORLD, runId: 'report/a', incident }), tools.changes.recordIncident({ environment: WORLD, runId: 'report/b', incident: { ...incident, resolutionMinutes: 9 } })]);
-    expect((await worlds.getWorld(WORLD))!.incidents).toEqual([incident]);
+    const { incidents } = (await worlds.getWorld(WORLD))!;
+    expect(incidents).toHaveLength(1);
+    expect([incident, { ...incident, resolutionMinutes: 9 }]).toContainEqual(incidents[0]);
+  });
+
+  it('people correcting what the autopilot recorded replace its entry in place; the same record again writes nothing', async () => {
+    const { worlds, tools } = await setup(0);
+    await tools.changes.recordIncident({ environment: WORLD, incident });
+    await tools.changes.recordIncident({ environment: WORLD, incident: { ...incident, id: 'inc-2' } });
+    const corrected = { ...incident, category: 'database', rootCause: 'vacuum stalled the primary', resolution: 'killed the vacuum', tags: ['database'] };
+    await tools.changes.recordIncident({ environment: WORLD, incident: corrected });
+    const after = (await worlds.getWorld(WORLD))!.incidents;
+    expect(after.map((i) => i.id)).toEqual(['inc-1', 'inc-2']);
+    expect(after[0]).toEqual(corrected);
+    const replace = vi.spyOn(worlds, 'replaceIncident');
+    const append = vi.spyOn(worlds, 'recordIncident');
+    await tools.changes.recordIncident({ environment: WORLD, incident: { ...corrected, tags: [...corrected.tags] } });
+    expect((await worlds.getWorld(WORLD))!.incidents).toEqual(after);
+    expect(replace).not.toHaveBeenCalled();
+    expect(append).not.toHaveBeenCalled();
   });
 
   it('a retried report does not add the incident again; another incident is added', async () => {

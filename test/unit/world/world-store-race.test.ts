@@ -78,6 +78,19 @@ describe.each(stores)('unit: %s appends under optimistic concurrency', (_name, n
     expect((await store.getWorld(world.id))!.incidents.map((i) => i.id)).toEqual(['INC-1', 'INC-2', 'INC-3']);
   });
 
+  it('replaces a recorded incident in place only while the history is as read and the entry is that incident', async () => {
+    const { store, world } = await seeded();
+    await store.recordIncident(world.id, incident('INC-1'));
+    await store.recordIncident(world.id, incident('INC-2'));
+    const corrected = { ...incident('INC-1'), rootCause: 'what people found', tags: ['people'] };
+    await expect(store.replaceIncident(world.id, 0, corrected, { expectedLength: 1 })).rejects.toThrow(WorldChanged);
+    await expect(store.replaceIncident(world.id, 1, corrected, { expectedLength: 2 })).rejects.toThrow(WorldChanged);
+    await expect(store.replaceIncident('no-such-world', 0, corrected, { expectedLength: 2 })).rejects.toThrow(WorldNotFound);
+    expect((await store.getWorld(world.id))!.incidents.map((i) => i.rootCause)).toEqual([incident('INC-1').rootCause, incident('INC-2').rootCause]);
+    await store.replaceIncident(world.id, 0, corrected, { expectedLength: 2 });
+    expect((await store.getWorld(world.id))!.incidents).toEqual([corrected, incident('INC-2')]);
+  });
+
   it('keeps WorldNotFound and WorldFull under a guard', async () => {
     const { store, world } = await seeded();
     const record = applyAction(world, { kind: 'none', service, incidentId: 'inc-1' }, NOW).record as WorldAction;
