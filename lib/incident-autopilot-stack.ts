@@ -15,7 +15,9 @@ import { type ActionSettings, IncidentFunctions, SSM_AUTOMATION_WILDCARDS } from
 import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
-import { toolUseOf } from '../functions/core/agents/tool-use.ts';
+import { AnomalyDetector, DetectorSettingInvalid } from './anomaly-detector.ts';
+import type { DetectorTarget } from '../functions/detect-anomalies/core.ts';
+import { DETECTOR_TOOL_USE, toolUseOf } from '../functions/core/agents/tool-use.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { GRACE_CHECKS } from '../functions/core/verify-policy.ts';
@@ -24,6 +26,8 @@ import { acknowledgeWildcardResources, literal, logicalIdOf, type WildcardAllowa
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS } from './workflow-definition.ts';
 
 export const STACK_NAME = 'IncidentAutopilot';
+/** The registry function the detector schedule invokes. */
+const DETECTOR_FUNCTION = 'detect-anomalies';
 export const DEFAULT_VERIFY_WAIT_SECONDS = 120;
 export const DEFAULT_MAX_VERIFY_CHECKS = 5;
 
@@ -115,6 +119,18 @@ export interface IncidentAutopilotStackProps extends StackProps {
    * @default 5
    */
   readonly openingSweepRateMinutes?: number;
+  /**
+   * What the anomaly detector (functions/detect-anomalies) watches: DETECTOR_TARGETS, a list of
+   * `{ environment, services?, metrics?, slo?: { objectivePct, windows? } }`. With at least one target the stack adds its
+   * EventBridge Scheduler schedule; with none (the default) there is no schedule and the function does nothing.
+   * @default - no self-detection
+   */
+  readonly detectorTargets?: readonly DetectorTarget[];
+  /**
+   * Minutes between two runs of the anomaly detector, 1 to 60 (with `detectorTargets`).
+   * @default 1
+   */
+  readonly detectorRateMinutes?: number;
 }
 
 /** Settings with defaults applied, checked against the same bounds functions/core/config.ts enforces. */
@@ -162,6 +178,8 @@ export class IncidentAutopilotStack extends Stack {
   public readonly api: AlertApi;
   /** The schedule of the opening sweeper. */
   public readonly openingSweeper: OpeningSweeper;
+  /** The schedule of the anomaly detector; only with `detectorTargets`. */
+  public readonly anomalyDetector?: AnomalyDetector;
   /** Shared secret of the webhook and approval routes (header `x-autopilot-secret`). */
   public readonly webhookSecret: Secret;
   /** Retool workflow API key, created empty when `retoolWorkflowUrl` is set. */
@@ -221,9 +239,12 @@ export class IncidentAutopilotStack extends Stack {
     });
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
+    this.anomalyDetector = this.configureDetector(props);
     this.llmApiKey = this.configureLlm(props);
-    // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
-    grantToolAdapters(this, new Map(FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => [f.name, this.functions.get(f.name)])), this.tools, this.store.table, toolUseOf);
+    // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts),
+    // and the anomaly detector that of the telemetry it reads (DETECTOR_TOOL_USE). One call: the tools' secrets are imported once.
+    const toolUsers = new Map(FUNCTIONS.filter((f) => f.role === 'workflow' || f.name === DETECTOR_FUNCTION).map((f) => [f.name, this.functions.get(f.name)]));
+    grantToolAdapters(this, toolUsers, this.tools, this.store.table, (name) => (name === DETECTOR_FUNCTION ? DETECTOR_TOOL_USE : toolUseOf(name)));
 
     this.api = new AlertApi(this, 'Api', {
       routeFunction: (name) => this.functions.get(name),
@@ -238,6 +259,20 @@ export class IncidentAutopilotStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'The incident workflow' });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBus.eventBusName, description: 'Where outcomes are published' });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${SECRET_HEADER}` });
+  }
+
+  /** The anomaly detector's schedule and targets, when targets are given; its settings checked at synth, naming the prop. */
+  private configureDetector(props: IncidentAutopilotStackProps): AnomalyDetector | undefined {
+    if (props.detectorTargets === undefined || props.detectorTargets.length === 0) {
+      if (props.detectorRateMinutes !== undefined) throw new InvalidSettingError('detectorRateMinutes needs detectorTargets (without targets there is no detector schedule)');
+      return undefined;
+    }
+    try {
+      return new AnomalyDetector(this, 'AnomalyDetector', { function: this.functions.get(DETECTOR_FUNCTION), targets: props.detectorTargets, rateMinutes: props.detectorRateMinutes });
+    } catch (error) {
+      if (error instanceof DetectorSettingInvalid) throw new InvalidSettingError(error.message, { cause: error });
+      throw error;
+    }
   }
 
   /** The tool adapters this deployment uses (functions/core/tools/adapters.ts), checked at synth. */
