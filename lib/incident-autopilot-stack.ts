@@ -242,8 +242,9 @@ export class IncidentAutopilotStack extends Stack {
     this.anomalyDetector = this.configureDetector(props);
     this.llmApiKey = this.configureLlm(props);
     // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts),
-    // and the anomaly detector that of the telemetry it reads (DETECTOR_TOOL_USE). One call: the tools' secrets are imported once.
-    const toolUsers = new Map(FUNCTIONS.filter((f) => f.role === 'workflow' || f.name === DETECTOR_FUNCTION).map((f) => [f.name, this.functions.get(f.name)]));
+    // and the anomaly detector, when it watches something, that of the telemetry it reads (DETECTOR_TOOL_USE; without
+    // targets it reads nothing, so it gets nothing). One call: the tools' secrets are imported once.
+    const toolUsers = new Map(FUNCTIONS.filter((f) => f.role === 'workflow' || (f.name === DETECTOR_FUNCTION && this.anomalyDetector)).map((f) => [f.name, this.functions.get(f.name)]));
     grantToolAdapters(this, toolUsers, this.tools, this.store.table, (name) => (name === DETECTOR_FUNCTION ? DETECTOR_TOOL_USE : toolUseOf(name)));
 
     this.api = new AlertApi(this, 'Api', {
