@@ -14,7 +14,8 @@
  * rate up, cache hit ratio down, …), for a sustained stretch, not one noisy point: the last `CONFIRM_POINTS` points all
  * score at least `SUSTAIN_SCORE` (p ≤ 1 %, the detector's own re-arm level) and the stretch they end reached the
  * detector's paging threshold (`DEFAULT_ALERT_THRESHOLD`, p ≤ 10⁻⁴ by the series' own recent past), and the change
- * is large enough to matter (`MIN_EFFECT`: a short look-back makes small ordinary moves look rare) — or when both
+ * is large enough to matter on each of those points (`MIN_EFFECT`: a short look-back makes small ordinary moves look
+ * rare) — or when both
  * windows of one of the target's SLO burn-rate conditions burn the error budget at least that fast (Google SRE
  * workbook §5: 14.4× over 1 h and 5 min, 6× over 6 h and 30 min). Then the run sends an OPEN alert for the service:
  * the first opens (or correlates into the service's open incident), the next runs' deduplicate — which also completes
@@ -244,8 +245,13 @@ export const anomalyNow = (series: MetricSeries, threshold = DEFAULT_ALERT_THRES
   const direction = recent >= baseline ? 'up' : 'down';
   const bad = BAD_DIRECTION[series.metric] ?? 'both';
   if (bad !== 'both' && bad !== direction) return undefined;
+  // Every one of the confirming points must be that far off, not their median: a p99 that spikes once or twice in
+  // three minutes is the tail's ordinary noise; a fault holds the level.
   const floor = MIN_EFFECT[series.metric] ?? DEFAULT_MIN_EFFECT;
-  if (Math.abs(recent - baseline) < Math.max((floor.relative ?? 0) * Math.abs(baseline), floor.absolute ?? 0)) return undefined;
+  const least = Math.max((floor.relative ?? 0) * Math.abs(baseline), floor.absolute ?? 0);
+  const last = values.slice(n - CONFIRM_POINTS);
+  const effect = direction === 'up' ? Math.min(...last) - baseline : baseline - Math.max(...last);
+  if (effect < least) return undefined;
   return {
     kind: 'anomaly',
     metric: series.metric,
