@@ -286,7 +286,8 @@ program
     const { findScenario } = await import('../functions/core/world/scenario.ts');
     findScenario(scenario); // fail fast, naming the scenario, before starting anything
     const persistent = cmd.getOptionValueSourceWithGlobals('dataDir') === 'cli';
-    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0 });
+    // No self-detection here: `simulate` follows the one incident it sends (the detector is `serve`'s).
+    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0, detectIntervalMs: 0 });
     const progress = new Progress();
     try {
       if (!g.json) twin.onStateEvent((e) => progress.handle(e));
