@@ -218,7 +218,7 @@ const reportDetection = (result: { readonly report: DetectionReport } | { readon
     return;
   }
   const { report } = result;
-  emit({ event: 'detection', ...report });
+  if (report.opened + report.correlated + report.resolved + report.failures > 0) emit({ event: 'detection', ...report });
   for (const target of report.targets) {
     if (target.status === 'failed') say(dim(`  (the detector could not read ${safe(target.environment)}: ${safe(target.reason ?? '')})`));
     for (const o of target.outcomes) {
