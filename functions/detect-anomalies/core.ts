@@ -500,7 +500,13 @@ const openEpisode = async (store: AlertIntakeStore, environment: string, service
   let first = mine.length - 1;
   while (first > 0 && mine[first - 1]!.alert.state === 'OPEN') first -= 1;
   const opening = mine[first]!.alert;
-  const parsed = StoredSignals.safeParse(JSON.parse(opening.tags[TAG.signals] ?? '[]'));
+  let stored: unknown = [];
+  try {
+    stored = JSON.parse(opening.tags[TAG.signals] ?? '[]');
+  } catch {
+    // clipped by the store's size cap (fitAlert): judged without its baseline, below
+  }
+  const parsed = StoredSignals.safeParse(stored);
   return { incident, signals: parsed.success ? (parsed.data as Signal[]) : [], startedAt: opening.startedAt };
 };
 
@@ -569,9 +575,14 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
       const episode = await openEpisode(deps.intake.store, environment, service);
       if (!episode) continue;
       const closed = TERMINAL_STATUSES.includes(episode.incident.status);
-      const recovered = episode.signals.length > 0 && episode.signals.every((s) => signalRecovered(s, own, target.slo));
+      // Without the recorded signals (a clipped alert), not anomalous now is all there is to go on.
+      const recovered = episode.signals.length === 0 || episode.signals.every((s) => signalRecovered(s, own, target.slo));
       if (!recovered && !closed) continue;
-      const why = recovered ? `${episode.signals.map((s) => s.metric).join(', ')} back within the baseline for ${RECOVERY_POINTS} min` : `incident ${episode.incident.status.toLowerCase()} and no anomaly seen any more`;
+      const why = !recovered
+        ? `incident ${episode.incident.status.toLowerCase()} and no anomaly seen any more`
+        : episode.signals.length > 0
+          ? `${episode.signals.map((s) => s.metric).join(', ')} back within the baseline for ${RECOVERY_POINTS} min`
+          : 'no anomaly seen any more';
       const [result] = await intakeAlerts(deps.intake, [recoveryAlert(environment, service, why, at, episode.startedAt)], o);
       outcomes.push({ service, action: 'resolved', ...('incidentId' in result! ? { incidentId: result.incidentId } : {}) });
     } catch (error) {
