@@ -4,6 +4,7 @@
  * the function's grants: the intake's (table, StartExecution, SendTaskFailure, PutEvents) and the telemetry tools'
  * (here the aws rows: CloudWatch and X-Ray reads), not the other ports'.
  */
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DETECT_SCHEDULE_INPUT, functionSpec } from '../../functions/registry.ts';
 import { OPENING_LEASE_MS } from '../../functions/core/intake/opening.ts';
@@ -57,6 +58,11 @@ describe('AnomalyDetector schedule', () => {
     expect(JSON.parse(String(envOf(watching).DETECTOR_TARGETS))).toEqual(TARGETS);
     expect(envOf(watching).TOOLS_DEFAULT).toBe('aws');
     expect(envOf(watching).STATE_MACHINE_ARN).toEqual(ref(watching.stack.workflow.stateMachine));
+  });
+
+  it('is cdk-nag clean with its grants (the telemetry reads that have no resource-level permissions are acknowledged as the agents’ are)', () => {
+    const findings = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(watching.app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} @ ${r.constructPath}`));
+    expect(findings).toEqual([]);
   });
 
   it('takes the rate from detectorRateMinutes', () => {
