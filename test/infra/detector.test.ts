@@ -4,6 +4,7 @@
  * the function's grants: the intake's (table, StartExecution, SendTaskFailure, PutEvents) and the telemetry tools'
  * (here the aws rows: CloudWatch and X-Ray reads), not the other ports'.
  */
+import { readFileSync } from 'node:fs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DETECT_SCHEDULE_INPUT, functionSpec } from '../../functions/registry.ts';
@@ -63,6 +64,10 @@ describe('AnomalyDetector schedule', () => {
   it('is cdk-nag clean with its grants (the telemetry reads that have no resource-level permissions are acknowledged as the agents’ are)', () => {
     const findings = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(watching.app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} @ ${r.constructPath}`));
     expect(findings).toEqual([]);
+  });
+
+  it('sends what events/scheduled/detect-anomalies.json holds (the sample the twin’s handler test invokes)', () => {
+    expect(JSON.parse(readFileSync(new URL('../../events/scheduled/detect-anomalies.json', import.meta.url), 'utf8'))).toEqual(DETECT_SCHEDULE_INPUT);
   });
 
   it('takes the rate from detectorRateMinutes', () => {

@@ -30,6 +30,8 @@ const API_SAMPLES: Record<string, string[]> = {
   'approval-page': ['api/approval-page-get.json', 'api/approval-page-post.json'],
   // Not an API function: what its EventBridge Scheduler schedule sends (SWEEP_SCHEDULE_INPUT).
   'sweep-openings': ['scheduled/sweep-openings.json'],
+  // Not an API function either: what its schedule sends (DETECT_SCHEDULE_INPUT).
+  'detect-anomalies': ['scheduled/detect-anomalies.json'],
 };
 const SAMPLE_APPROVAL_TOKEN = 'SAMPLE_APPROVAL_TOKEN';
 
