@@ -146,8 +146,9 @@ export const BAD_DIRECTION: Readonly<Record<string, 'up' | 'down' | 'both'>> = {
 /**
  * The least change that counts, per metric, in units of the baseline (`relative`) or of the metric (`absolute`, for
  * percentages): the larger applies. A statistically unusual but small move (CPU 41 → 48 % as the day's traffic
- * rises, memory +4 % through a GC cycle) is the world's ordinary behaviour, not an incident; measured on the simulated
- * world (bench/detection.ts), without it a quiet world paged several times a day.
+ * rises, memory +4 % through a GC cycle) is the world's ordinary behaviour, not an incident. Measured on the simulated
+ * world (bench/detection.ts): with no margin a quiet world paged several times an hour; with it on the median of the
+ * confirming minutes, twice a day; on each of them, 0.33 a day (6 world-days).
  */
 export const MIN_EFFECT: Readonly<Record<string, { readonly relative?: number; readonly absolute?: number }>> = {
   [METRICS.latencyP99]: { relative: 0.25 },
