@@ -4,7 +4,7 @@
  * behind the real core intake; no twin).
  *
  *   npm run bench:detection                              JSON on stdout
- *   npm run bench:detection -- --seeds 3 --days 1 --generated 12 --quiet-worlds 10
+ *   npm run bench:detection -- --seeds 3 --days 1 --generated 12 --quiet-worlds 10 [--confirm 2]
  *
  * - Detection delay: every scenario of events/scenarios with a fault, and `--generated` scenarios of the generator
  *   (functions/core/world/generator.ts, seeds `bench-det-<i>`), with their faults (and the changes and load that go
@@ -37,6 +37,8 @@ export const FAULT_START_MINUTE = 20;
 /** A fault not detected this long after its start is missed. */
 export const HORIZON_MINUTES = 30;
 const ANCHOR = Date.parse('2026-03-02T14:00:00Z');
+/** `--confirm N`: the targets' confirmMinutes (default: the detector's CONFIRM_POINTS). */
+let CONFIRM = 0;
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -88,7 +90,7 @@ const runWorld = async (name: string, worldId: string, scenario: Scenario, fromM
   let now = ANCHOR;
   const clock = () => new Date(now);
   const store = new MemoryIncidentStore({ clock });
-  const target: DetectorTarget = { environment: worldId };
+  const target: DetectorTarget = { environment: worldId, ...(CONFIRM ? { confirmMinutes: CONFIRM } : {}) };
   const run = detectAnomalies({ telemetry: simulatedTools(worlds, { clock }).telemetry, intake: fakeIntake(store, clock), targets: [target], clock });
   const openedAt: number[] = [];
   let cpuMs = 0;
@@ -118,6 +120,7 @@ const main = async () => {
   const days = arg('days', 1);
   const generated = arg('generated', 6);
   const quietWorlds = arg('quiet-worlds', 6);
+  CONFIRM = arg('confirm', 0);
   const scenarios: { name: string; scenario: Scenario }[] = readdirSync(SCENARIO_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
@@ -158,7 +161,7 @@ const main = async () => {
 
   const out = {
     benchmark: 'detection',
-    settings: { faultStartMinute: FAULT_START_MINUTE, horizonMinutes: HORIZON_MINUTES, seeds, daysPerWorld: days, generated, quietWorlds: quietOnes.length },
+    settings: { faultStartMinute: FAULT_START_MINUTE, horizonMinutes: HORIZON_MINUTES, seeds, daysPerWorld: days, generated, quietWorlds: quietOnes.length, confirmMinutes: CONFIRM || 'default' },
     delay: {
       faults: cases.length,
       detected: delays.length,

@@ -91,6 +91,11 @@ export const DetectorTarget = z
     metrics: z.array(Name).min(1).max(20).optional(),
     /** An SLO on the services' error rate: also page on its burn rate. */
     slo: SloObjective.optional(),
+    /**
+     * The last minutes that must all be anomalous (`CONFIRM_POINTS` by default): fewer detects sooner and pages on
+     * shorter blips; bench/detection.ts measures the default.
+     */
+    confirmMinutes: z.number().int().min(1).max(30).optional(),
   })
   .strict();
 export type DetectorTarget = z.infer<typeof DetectorTarget>;
@@ -226,15 +231,15 @@ const robustScale = (values: readonly number[]): number => {
  * CONFIRM_POINTS at SUSTAIN_SCORE or more, the stretch they end (a one-point dip bridged) peaking at the paging
  * threshold, in the metric's bad direction, with a baseline before it.
  */
-export const anomalyNow = (series: MetricSeries, threshold = DEFAULT_ALERT_THRESHOLD): Signal | undefined => {
+export const anomalyNow = (series: MetricSeries, confirm = CONFIRM_POINTS, threshold = DEFAULT_ALERT_THRESHOLD): Signal | undefined => {
   const points = series.points.filter((p) => Number.isFinite(p.v));
-  if (points.length < 100 + CONFIRM_POINTS) return undefined;
+  if (points.length < 100 + confirm) return undefined;
   const values = points.map((p) => p.v);
   const times = points.map((p) => Date.parse(p.t));
   const { scores } = detectSeries(values, {}, times.every(Number.isFinite) ? times : undefined);
   const n = scores.length;
-  for (let i = n - CONFIRM_POINTS; i < n; i++) if ((scores[i] as number) < SUSTAIN_SCORE) return undefined;
-  let start = n - CONFIRM_POINTS;
+  for (let i = n - confirm; i < n; i++) if ((scores[i] as number) < SUSTAIN_SCORE) return undefined;
+  let start = n - confirm;
   while (start > 0 && ((scores[start - 1] as number) >= SUSTAIN_SCORE || (start > 1 && (scores[start - 2] as number) >= SUSTAIN_SCORE))) start -= 1;
   let peak = 0;
   for (let i = start; i < n; i++) peak = Math.max(peak, scores[i] as number);
@@ -242,7 +247,7 @@ export const anomalyNow = (series: MetricSeries, threshold = DEFAULT_ALERT_THRES
   const before = values.slice(0, start);
   if (before.length < MIN_BASELINE_POINTS) return undefined;
   const baseline = medianOf(before);
-  const recent = medianOf(values.slice(n - CONFIRM_POINTS));
+  const recent = medianOf(values.slice(n - confirm));
   const direction = recent >= baseline ? 'up' : 'down';
   const bad = BAD_DIRECTION[series.metric] ?? 'both';
   if (bad !== 'both' && bad !== direction) return undefined;
@@ -250,7 +255,7 @@ export const anomalyNow = (series: MetricSeries, threshold = DEFAULT_ALERT_THRES
   // three minutes is the tail's ordinary noise; a fault holds the level.
   const floor = MIN_EFFECT[series.metric] ?? DEFAULT_MIN_EFFECT;
   const least = Math.max((floor.relative ?? 0) * Math.abs(baseline), floor.absolute ?? 0);
-  const last = values.slice(n - CONFIRM_POINTS);
+  const last = values.slice(n - confirm);
   const effect = direction === 'up' ? Math.min(...last) - baseline : baseline - Math.max(...last);
   if (effect < least) return undefined;
   return {
@@ -358,7 +363,7 @@ const leadOf = (signals: readonly Signal[]): Signal =>
   [...signals].sort((a, b) => (a.kind === b.kind ? b.score - a.score || a.onset.localeCompare(b.onset) : a.kind === 'slo-burn' ? -1 : 1))[0] as Signal;
 
 /** The OPEN alert of a service's detection: the detection is its evidence (title, description, tags, startedAt = the first anomalous minute). */
-export const detectionAlert = (environment: string, service: string, signals: readonly Signal[], now: Date): NormalizedItem => {
+export const detectionAlert = (environment: string, service: string, signals: readonly Signal[], now: Date, confirm = CONFIRM_POINTS): NormalizedItem => {
   const lead = leadOf(signals);
   const onset = signals.map((s) => s.onset).sort()[0] as string;
   const severity: Severity = signals.some((s) => s.kind === 'slo-burn') ? 'SEV2' : 'SEV3';
@@ -367,7 +372,7 @@ export const detectionAlert = (environment: string, service: string, signals: re
       ? `SLO burn on ${service}: error budget burning ${lead.burn.short}× (${lead.burn.window.shortMinutes} min) and ${lead.burn.long}× (${lead.burn.window.longMinutes} min)`
       : `Anomaly on ${service}: ${lead.metric} ${fmt(lead.value, lead.unit)} (baseline ${fmt(lead.baseline, lead.unit)})`;
   const description = [
-    `Detected by Incident Autopilot's anomaly detector at ${now.toISOString()} in ${environment} (${LOOKBACK_MINUTES} min look-back of one-minute points; sustained over the last ${CONFIRM_POINTS} min).`,
+    `Detected by Incident Autopilot's anomaly detector at ${now.toISOString()} in ${environment} (${LOOKBACK_MINUTES} min look-back of one-minute points; sustained over the last ${confirm} min).`,
     ...signals.map((s) => `- ${describe(s)}`),
   ].join('\n');
   const stored = signals.map((s) => ({ kind: s.kind, metric: s.metric, unit: s.unit, value: round(s.value), baseline: s.baseline, scale: s.scale, score: round(s.score, 8), direction: s.direction, onset: s.onset, ...(s.burn ? { burn: s.burn } : {}) }));
@@ -554,7 +559,7 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
     try {
       for (const s of own) {
         if (!anomalyMetrics.has(s.metric)) continue;
-        const signal = anomalyNow(s);
+        const signal = anomalyNow(s, target.confirmMinutes ?? CONFIRM_POINTS);
         if (signal) signals.push(signal);
       }
       if (target.slo) {
@@ -569,7 +574,7 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
     scoringMs += timer() - t0;
     try {
       if (signals.length > 0) {
-        const [result] = await intakeAlerts(deps.intake, [detectionAlert(environment, service, signals, at)], o);
+        const [result] = await intakeAlerts(deps.intake, [detectionAlert(environment, service, signals, at, target.confirmMinutes ?? CONFIRM_POINTS)], o);
         outcomes.push({ service, action: actionOf(result!), ...('incidentId' in result! ? { incidentId: result.incidentId } : {}), signals });
         continue;
       }

@@ -131,6 +131,16 @@ describe('detect-anomalies: a sustained anomaly', () => {
     expect(published.filter((p) => p.type === 'Incident Opened')).toHaveLength(1);
   });
 
+  it('confirms over a target’s confirmMinutes instead when it sets them (sooner, at the price of shorter blips)', async () => {
+    const quick = setup([{ environment: 'w', confirmMinutes: 1 }]);
+    const steady = setup();
+    for (const s of [quick, steady]) s.telemetry.faults.push({ ...errorsUp, from: 10 });
+    for (let m = 0; m < 10; m++) for (const s of [quick, steady]) await s.tick(m);
+
+    expect((await quick.tick(10)).opened).toBe(1);
+    expect((await steady.tick(10)).opened).toBe(0);
+  });
+
   it('deduplicates the next minutes’ detections of the same anomaly into the same incident', async () => {
     const { telemetry, store, tick, published } = setup();
     telemetry.faults.push({ ...errorsUp, from: 10 });
@@ -295,6 +305,7 @@ describe('DETECTOR_TARGETS', () => {
     ['an unknown field', '[{"environment":"prod","service":"a"}]', /DETECTOR_TARGETS: 0: .*service/],
     ['an objective of 100 %', '[{"environment":"prod","slo":{"objectivePct":100}}]', /DETECTOR_TARGETS: 0\.slo\.objectivePct: /],
     ['a short window as long as the long one', '[{"environment":"prod","slo":{"objectivePct":99,"windows":[{"longMinutes":5,"shortMinutes":5,"burnRate":2}]}}]', /DETECTOR_TARGETS: 0\.slo\.windows\.0\.shortMinutes: shortMinutes must be shorter/],
+    ['confirmMinutes of 0', '[{"environment":"prod","confirmMinutes":0}]', /DETECTOR_TARGETS: 0\.confirmMinutes: /],
     ['an environment twice', '[{"environment":"prod"},{"environment":"prod"}]', /DETECTOR_TARGETS: 1\.environment: environment "prod" is listed twice/],
   ])('refuses %s with a ConfigError naming the problem', (_what, value, message) => {
     expect(() => parseDetectorTargets({ DETECTOR_TARGETS: value })).toThrow(ConfigError);
