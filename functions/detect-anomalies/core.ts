@@ -11,13 +11,13 @@
  * identity's pointer and the alerts it delivered, whose tags carry the baseline the detection was made against.
  *
  * A service is anomalous now when one of its metrics is, in its bad direction (`BAD_DIRECTION`: latency up, error
- * rate up, cache hit ratio down, …), for a sustained stretch, not one noisy point: the last `CONFIRM_POINTS` points all
- * score at least `SUSTAIN_SCORE` (p ≤ 1 %, the detector's own re-arm level) and the stretch they end reached the
- * detector's paging threshold (`DEFAULT_ALERT_THRESHOLD`, p ≤ 10⁻⁴ by the series' own recent past), and the change
- * is large enough to matter on each of those points (`MIN_EFFECT`: a short look-back makes small ordinary moves look
- * rare) — or when both
- * windows of one of the target's SLO burn-rate conditions burn the error budget at least that fast (Google SRE
- * workbook §5: 14.4× over 1 h and 5 min, 6× over 6 h and 30 min). Then the run sends an OPEN alert for the service:
+ * rate up, cache hit ratio down, …), for a sustained stretch, not one noisy point: the last `CONFIRM_POINTS` points
+ * (a target's `confirmMinutes`) all score at least `SUSTAIN_SCORE` (p ≤ 1 %, the detector's own re-arm level), the
+ * stretch they end reached the detector's paging threshold (`DEFAULT_ALERT_THRESHOLD`, p ≤ 10⁻⁴ by the series' own
+ * recent past), and the change is large enough to matter on each of those points (`MIN_EFFECT`: a short look-back
+ * makes small ordinary moves look rare) — or when both windows of one of the target's SLO burn-rate conditions burn
+ * the error budget at least that fast (Google SRE workbook, "Alerting on SLOs": 14.4× over 1 h and 5 min, 6× over
+ * 6 h and 30 min). Then the run sends an OPEN alert for the service:
  * the first opens (or correlates into the service's open incident), the next runs' deduplicate — which also completes
  * an opening a failed run left half done, as a vendor's repeat does.
  *
