@@ -55,6 +55,22 @@ const mapContext = (key: string): Record<string, string> | undefined => {
   return value as Record<string, string>;
 };
 
+/** A JSON list (`-c detectorTargets='[{"environment":"prod"}]'`); its items are checked by the stack. */
+const listContext = (key: string): unknown[] | undefined => {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new InvalidSettingError(`context ${key} must be a JSON list, got ${JSON.stringify(raw)}`);
+    }
+  }
+  if (!Array.isArray(value)) throw new InvalidSettingError(`context ${key} must be a JSON list, got ${JSON.stringify(raw)}`);
+  return value;
+};
+
 new IncidentAutopilotStack(app, STACK_NAME, {
   approvalTimeoutSeconds: intContext('approvalTimeoutSeconds'),
   retoolWorkflowUrl: stringContext('retoolWorkflowUrl'),
@@ -73,6 +89,9 @@ new IncidentAutopilotStack(app, STACK_NAME, {
   // The operator's console (CloudFront + Cognito): `-c console=false` leaves it out; `-c consoleDomainPrefix=…` names its sign-in domain.
   console: boolContext('console'),
   consoleDomainPrefix: stringContext('consoleDomainPrefix'),
+  // Self-detection: what the anomaly detector watches (its schedule exists only with targets), and how often.
+  detectorTargets: listContext('detectorTargets') as IncidentAutopilotStackProps['detectorTargets'],
+  detectorRateMinutes: intContext('detectorRateMinutes'),
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -109,7 +109,8 @@ program
   .addOption(new Option('--demo-approval <mode>', 'who approves the demo mitigation: auto (the demo approves through the API) or manual (you run `autopilot approve`)').choices(['auto', 'manual']).default('auto'))
   .option('--approval-timeout <seconds>', 'approval deadline before the incident escalates', intBetween('--approval-timeout', 1, 31_536_000), 3600)
   .option('--sweep-interval <seconds>', 'seconds between two runs of the opening sweeper, which starts incidents whose opening delivery died (0: only at start)', intBetween('--sweep-interval', 0, 86_400), 30)
-  .action(async (opts: { port: number; demo: boolean; demoApproval: 'auto' | 'manual'; approvalTimeout: number; sweepInterval: number }, cmd: Command) => {
+  .option('--detect-interval <seconds>', 'seconds between two runs of the anomaly detector, which watches the live world and opens incidents itself (0: off)', intBetween('--detect-interval', 0, 86_400), 60)
+  .action(async (opts: { port: number; demo: boolean; demoApproval: 'auto' | 'manual'; approvalTimeout: number; sweepInterval: number; detectInterval: number }, cmd: Command) => {
     const g = globals(cmd);
     const { startTwin } = await import('../lib/local/twin.ts');
     const json = Boolean(g.json);
@@ -130,6 +131,8 @@ program
         if ('error' in result) say(dim(`  (the opening sweep failed: ${safe((result.error as Error)?.message ?? String(result.error))})`));
         else if (result.report.takenOver.length > 0) reportSweep(result.report, say, emit);
       },
+      detectIntervalMs: opts.detectInterval * 1000,
+      onDetect: (result) => reportDetection(result, say, emit),
       onApiError: (route, error) => {
         const e = error instanceof Error ? error : new Error(String(error));
         process.stderr.write(`${styleText('red', '✖', { stream: process.stderr })} ${safe(route)}: ${safe(e.name)}: ${safe(e.message)}\n`);
@@ -217,6 +220,31 @@ const reportLostExecutions = async (api: ApiClient, has: (arn: string) => boolea
 
 type Twin = import('../lib/local/twin.ts').Twin;
 type SweepReport = import('../lib/local/twin.ts').SweepReport;
+type DetectionReport = import('../lib/local/twin.ts').DetectionReport;
+
+/**
+ * What a detection run opened, correlated or resolved (a run that only deduplicated, or whose target does not exist
+ * yet, prints nothing: it runs every minute). A failed target or run is one dim line.
+ */
+const reportDetection = (result: { readonly report: DetectionReport } | { readonly error: unknown }, say: (t: string) => void, emit: (value: Record<string, unknown>) => void) => {
+  if ('error' in result) {
+    say(dim(`  (the anomaly detector failed: ${safe((result.error as Error)?.message ?? String(result.error))})`));
+    return;
+  }
+  const { report } = result;
+  if (report.opened + report.correlated + report.resolved + report.failures > 0) emit({ event: 'detection', ...report });
+  for (const target of report.targets) {
+    if (target.status === 'failed') say(dim(`  (the detector could not read ${safe(target.environment)}: ${safe(target.reason ?? '')})`));
+    for (const o of target.outcomes) {
+      if (o.action === 'opened' || o.action === 'correlated') {
+        const lead = o.signals?.[0];
+        const what = lead ? `${lead.metric} ${lead.value} (baseline ${lead.baseline}) since ${lead.onset}` : '';
+        say(`  ${styleText('magenta', '◉', { stream: process.stdout })} detector ${o.action === 'opened' ? 'opened' : 'added to'} ${bold(safe(o.incidentId ?? ''))}: ${safe(o.service)} in ${safe(target.environment)} ${dim(safe(what))}`);
+      } else if (o.action === 'resolved') say(`  ${styleText('green', '◉', { stream: process.stdout })} detector: ${safe(o.service)} in ${safe(target.environment)} is normal again ${dim(safe(o.incidentId ?? ''))}`);
+      else if (o.action === 'failed') say(dim(`  (the detector could not take ${safe(o.service)} in: ${safe(o.message ?? '')})`));
+    }
+  }
+};
 
 /** What a sweep took over: each incident whose interrupted opening it completed (its workflow started, `Incident Opened` out). */
 const reportSweep = (report: SweepReport, say: (t: string) => void, emit: (value: Record<string, unknown>) => void) => {
@@ -272,7 +300,8 @@ program
     const { findScenario } = await import('../functions/core/world/scenario.ts');
     findScenario(scenario); // fail fast, naming the scenario, before starting anything
     const persistent = cmd.getOptionValueSourceWithGlobals('dataDir') === 'cli';
-    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0, console: false });
+    // No console and no self-detection here: `simulate` follows the one incident it sends (both are `serve`'s).
+    const twin = await startTwin({ inMemory: !persistent, dataDir: g.dataDir, reportDir: persistent ? undefined : `${g.dataDir}/reports`, waitOverrideMs: 0, console: false, detectIntervalMs: 0 });
     const progress = new Progress();
     try {
       if (!g.json) twin.onStateEvent((e) => progress.handle(e));

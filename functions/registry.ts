@@ -60,6 +60,9 @@ const api = (name: string, description: string, access: readonly Access[]): Func
 /** The opening sweeper's timeout: at most the opening claim's lease (60 s), so a live sweeper is never overtaken. */
 export const SWEEP_OPENINGS_TIMEOUT_SECONDS = 60;
 
+/** The detector's timeout: under a minute, its default rate, so runs do not pile up (each run scores the last minutes anew). */
+export const DETECT_ANOMALIES_TIMEOUT_SECONDS = 55;
+
 export const FUNCTIONS: readonly FunctionSpec[] = [
   // API roles
   api('ingest-alert', 'POST /alerts/{source}: authenticate, normalise, deduplicate, correlate, start the workflow; withdraw a pending approval when every alert resolved', ['table:read', 'table:write', 'sfn:start', 'sfn:respond', 'events:put', 'secret:webhook']),
@@ -100,6 +103,17 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     timeoutSeconds: SWEEP_OPENINGS_TIMEOUT_SECONDS,
     access: ['table:openings', 'sfn:start-only', 'events:put'],
   },
+  // Reads the telemetry of DETECTOR_TARGETS (the tools' grants: lib/tool-adapters.ts, DETECTOR_TOOL_USE) and opens
+  // incidents through the core intake, as ingest-alert does (sfn:respond: a RESOLVED detection withdraws a pending approval).
+  {
+    name: 'detect-anomalies',
+    entry: 'functions/detect-anomalies/handler.ts',
+    description: 'Every minute: scores the configured services\' metrics (anomaly detector, SLO burn rate) and opens or resolves incidents through the intake (source detector)',
+    role: 'scheduled',
+    memoryMb: 1024,
+    timeoutSeconds: DETECT_ANOMALIES_TIMEOUT_SECONDS,
+    access: ['table:read', 'table:write', 'sfn:start', 'sfn:respond', 'events:put'],
+  },
 ];
 
 export const functionSpec = (name: string): FunctionSpec => {
@@ -116,6 +130,9 @@ export const BUNDLE_EXTERNAL_MODULES: readonly string[] = ['@aws-sdk/*'];
 
 /** What the opening sweeper's schedule sends (EventBridge Scheduler on AWS, the twin's timer): ignored, it names the invoker in the logs. */
 export const SWEEP_SCHEDULE_INPUT = { source: 'incident-autopilot.schedule', task: 'sweep-openings' } as const;
+
+/** What the detector's schedule sends (EventBridge Scheduler on AWS, the twin's timer): ignored, it names the invoker in the logs. */
+export const DETECT_SCHEDULE_INPUT = { source: 'incident-autopilot.schedule', task: 'detect-anomalies' } as const;
 
 /** The header that carries the shared secret on the webhook, approval and rerun routes. */
 export const SECRET_HEADER = 'x-autopilot-secret';

@@ -16,9 +16,11 @@ import { IncidentStore } from './incident-store.ts';
 import { IncidentWorkflow } from './incident-workflow.ts';
 import { OpeningSweeper } from './opening-sweeper.ts';
 import { OperatorConsole } from './operator-console.ts';
-import { type ToolUse, toolUseOf } from '../functions/core/agents/tool-use.ts';
+import { DETECTOR_TOOL_USE, type ToolUse, toolUseOf } from '../functions/core/agents/tool-use.ts';
 import { SIGNALS_TOOL_USE } from '../functions/incident-signals/core.ts';
 import { RESOLVE_TOOL_USE } from '../functions/resolve-incident/core.ts';
+import { AnomalyDetector, DetectorSettingInvalid } from './anomaly-detector.ts';
+import type { DetectorTarget } from '../functions/detect-anomalies/core.ts';
 import type { IamNeed } from '../functions/core/tools/adapters.ts';
 import { parseResourcePatterns } from '../functions/core/tools/aws/rollback-targets.ts';
 import { GRACE_CHECKS } from '../functions/core/verify-policy.ts';
@@ -36,6 +38,8 @@ export const TOOL_USING_API_FUNCTIONS: Readonly<Record<string, ToolUse>> = {
   // People's resolutions join the incident history (the changes port's recordIncident), as write-report's do.
   'resolve-incident': RESOLVE_TOOL_USE,
 };
+/** The registry function the detector schedule invokes. */
+const DETECTOR_FUNCTION = 'detect-anomalies';
 export const DEFAULT_VERIFY_WAIT_SECONDS = 120;
 export const DEFAULT_MAX_VERIFY_CHECKS = 5;
 
@@ -144,6 +148,18 @@ export interface IncidentAutopilotStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly consoleUserPoolRemovalPolicy?: RemovalPolicy;
+  /**
+   * What the anomaly detector (functions/detect-anomalies) watches: DETECTOR_TARGETS, a list of
+   * `{ environment, services?, metrics?, slo?: { objectivePct, windows? } }`. With at least one target the stack adds its
+   * EventBridge Scheduler schedule; with none (the default) there is no schedule and the function does nothing.
+   * @default - no self-detection
+   */
+  readonly detectorTargets?: readonly DetectorTarget[];
+  /**
+   * Minutes between two runs of the anomaly detector, 1 to 60 (with `detectorTargets`).
+   * @default 1
+   */
+  readonly detectorRateMinutes?: number;
 }
 
 /** Settings with defaults applied, checked against the same bounds functions/core/config.ts enforces. */
@@ -191,6 +207,8 @@ export class IncidentAutopilotStack extends Stack {
   public readonly api: AlertApi;
   /** The schedule of the opening sweeper. */
   public readonly openingSweeper: OpeningSweeper;
+  /** The schedule of the anomaly detector; only with `detectorTargets`. */
+  public readonly anomalyDetector?: AnomalyDetector;
   /** Shared secret of the webhook and approval routes (header `x-autopilot-secret`). */
   public readonly webhookSecret: Secret;
   /** Retool workflow API key, created empty when `retoolWorkflowUrl` is set. */
@@ -252,12 +270,19 @@ export class IncidentAutopilotStack extends Stack {
     });
     this.functions.connectStateMachine(this.workflow.stateMachine);
     this.openingSweeper = new OpeningSweeper(this, 'OpeningSweeper', { function: this.functions.get('sweep-openings'), rateMinutes: props.openingSweepRateMinutes });
+    this.anomalyDetector = this.configureDetector(props);
     this.llmApiKey = this.configureLlm(props);
     // Each workflow function gets the tool IAM of only the port methods its agent calls (functions/core/agents/tool-use.ts).
     // So does each API function that uses the tools (incident-signals charts an incident from them; resolve-incident
     // records what people resolved it with into the history).
-    const toolUsers = [...FUNCTIONS.filter((f) => f.role === 'workflow').map((f) => f.name), ...Object.keys(TOOL_USING_API_FUNCTIONS)];
-    grantToolAdapters(this, new Map(toolUsers.map((name) => [name, this.functions.get(name)])), this.tools, this.store.table, (name) => TOOL_USING_API_FUNCTIONS[name] ?? toolUseOf(name));
+    // And the anomaly detector, when it watches something, that of the telemetry it reads (DETECTOR_TOOL_USE; without
+    // targets it reads nothing, so it gets nothing). One call: the tools' secrets are imported once.
+    const toolUsers = [
+      ...FUNCTIONS.filter((f) => f.role === 'workflow' || (f.name === DETECTOR_FUNCTION && this.anomalyDetector)).map((f) => f.name),
+      ...Object.keys(TOOL_USING_API_FUNCTIONS),
+    ];
+    const toolUseFor = (name: string): ToolUse => TOOL_USING_API_FUNCTIONS[name] ?? (name === DETECTOR_FUNCTION ? DETECTOR_TOOL_USE : toolUseOf(name));
+    grantToolAdapters(this, new Map(toolUsers.map((name) => [name, this.functions.get(name)])), this.tools, this.store.table, toolUseFor);
 
     if (props.console ?? true) {
       this.console = new OperatorConsole(this, 'Console', { domainPrefix: props.consoleDomainPrefix, userPoolRemovalPolicy: props.consoleUserPoolRemovalPolicy });
@@ -285,6 +310,20 @@ export class IncidentAutopilotStack extends Stack {
       new CfnOutput(this, 'ConsoleSignInUrl', { value: this.console.signInUrl, description: 'The managed login of the console' });
     }
     new CfnOutput(this, 'WebhookSecretArn', { value: this.webhookSecret.secretArn, description: `Value to send as ${SECRET_HEADER}` });
+  }
+
+  /** The anomaly detector's schedule and targets, when targets are given; its settings checked at synth, naming the prop. */
+  private configureDetector(props: IncidentAutopilotStackProps): AnomalyDetector | undefined {
+    if (props.detectorTargets === undefined || props.detectorTargets.length === 0) {
+      if (props.detectorRateMinutes !== undefined) throw new InvalidSettingError('detectorRateMinutes needs detectorTargets (without targets there is no detector schedule)');
+      return undefined;
+    }
+    try {
+      return new AnomalyDetector(this, 'AnomalyDetector', { function: this.functions.get(DETECTOR_FUNCTION), targets: props.detectorTargets, rateMinutes: props.detectorRateMinutes });
+    } catch (error) {
+      if (error instanceof DetectorSettingInvalid) throw new InvalidSettingError(error.message, { cause: error });
+      throw error;
+    }
   }
 
   /** The tool adapters this deployment uses (functions/core/tools/adapters.ts), checked at synth. */

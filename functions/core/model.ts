@@ -5,8 +5,18 @@
  */
 import * as z from 'zod';
 
+/** The monitoring tools whose webhooks `POST /alerts/{source}` accepts. */
 export const AlertSource = z.enum(['dynatrace', 'alertmanager', 'datadog', 'cloudwatch', 'generic']);
 export type AlertSource = z.infer<typeof AlertSource>;
+
+/**
+ * The source of the alerts Incident Autopilot raises itself: the anomaly detector (functions/detect-anomalies) hands
+ * them to the core intake directly. Not a webhook source: nobody outside may post alerts in the detector's name.
+ */
+export const DETECTOR_SOURCE = 'detector';
+/** Where a normalised alert came from: a webhook's vendor, or the system's own detector. */
+export const IntakeSource = z.enum([...AlertSource.options, DETECTOR_SOURCE]);
+export type IntakeSource = z.infer<typeof IntakeSource>;
 
 export const Severity = z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
 export type Severity = z.infer<typeof Severity>;
@@ -24,7 +34,7 @@ const keyPart = (maxChars: number, maxBytes: number, minChars = 1) =>
 
 /** One alert from any source, after normalisation. */
 export const NormalizedAlert = z.object({
-  source: AlertSource,
+  source: IntakeSource,
   /** The vendor's own identity for this alert (Dynatrace PID, Datadog alert cycle key, ...); keys DEDUP#<source>:<dedupKey>. */
   dedupKey: keyPart(512, 1024),
   /** OPEN/firing or RESOLVED/recovered. */

@@ -11,14 +11,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { ASL_EVENT_BUS_KEY, ASL_EVENT_SOURCE_KEY, EVENT_SOURCE, FUNCTIONS, SWEEP_SCHEDULE_INPUT } from '../../functions/registry.ts';
+import { ASL_EVENT_BUS_KEY, ASL_EVENT_SOURCE_KEY, DETECT_SCHEDULE_INPUT, EVENT_SOURCE, FUNCTIONS, SWEEP_SCHEDULE_INPUT } from '../../functions/registry.ts';
 import type { SweepReport } from '../../functions/sweep-openings/core.ts';
+import { DETECTOR_TARGETS, type DetectionReport, type DetectorTarget, DetectorTargets } from '../../functions/detect-anomalies/core.ts';
 import { substitute, workflowDefinition } from '../workflow-definition.ts';
 import { buildConsole } from '../../console/build.ts';
 import { type ApiLimits, type ThrottleStats, startApi } from './api-gateway.ts';
 import { ConsoleSite } from './console-site.ts';
 import { startAwsJsonServer } from './aws-json.ts';
-import { EVENT_BUS_NAME, LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME, WEBHOOK_SECRET_ID, lambdaArn } from './constants.ts';
+import { EVENT_BUS_NAME, LIVE_WORLD_ID, LOCAL_CREDENTIALS, LOCAL_REGION, STATE_MACHINE_ARN, TABLE_NAME, WEBHOOK_SECRET_ID, lambdaArn } from './constants.ts';
 import { startDynamo } from './dynamodb.ts';
 import { type BusEvent, EventBus, eventBridgeService } from './event-bus.ts';
 import { type Isolation, LocalLambdas } from './lambda-runtime.ts';
@@ -32,6 +33,7 @@ import { DynamoWorldStore, WorldNotFound } from '../../functions/core/world/worl
 export type { StateEvent } from './step-functions.ts';
 export type { BusEvent } from './event-bus.ts';
 export type { SweepReport } from '../../functions/sweep-openings/core.ts';
+export type { DetectionReport, DetectorTarget } from '../../functions/detect-anomalies/core.ts';
 
 export interface TwinOptions {
   /** Where data lives (DynamoDB, events.jsonl, secret, reports). @default '.autopilot' under the cwd */
@@ -81,6 +83,21 @@ export interface TwinOptions {
   sweepIntervalMs?: number;
   /** Called after each timed sweep with its report, or with the error it failed with. */
   onSweep?: (result: { readonly report: SweepReport } | { readonly error: unknown }) => void;
+  /**
+   * Milliseconds between two runs of the anomaly detector (functions/detect-anomalies): the laptop's stand-in for its
+   * EventBridge Scheduler schedule (every minute on AWS). A timer that never keeps the process alive, one run at a time;
+   * 0 turns it off (`detect()` still runs once).
+   * @default 0 (off) with `inMemory`, so tests turn it on; else DEFAULT_TWIN_DETECT_INTERVAL_MS
+   */
+  detectIntervalMs?: number;
+  /**
+   * What the detector watches (DETECTOR_TARGETS, set before the handlers load). A target whose world does not exist
+   * yet is reported skipped, quietly, until it does.
+   * @default [{ environment: LIVE_WORLD_ID }] — the simulated world `autopilot serve` keeps for the demo
+   */
+  detectorTargets?: readonly DetectorTarget[];
+  /** Called after each timed detection with its report, or with the error it failed with. */
+  onDetect?: (result: { readonly report: DetectionReport } | { readonly error: unknown }) => void;
   /**
    * The tools' default (TOOLS_DEFAULT, functions/core/tools/runtime.ts): `simulated` — the simulated world behind every
    * port no adapter variable configures (the twin, `simulate`, `eval`, the bench and the demo); `none` — such ports
@@ -134,6 +151,8 @@ export interface Twin {
   apiThrottleStats(): Record<string, ThrottleStats>;
   /** Runs the opening sweeper once, now: the same handler the schedule invokes on AWS, with the schedule's input. */
   sweepOpenings(): Promise<SweepReport>;
+  /** Runs the anomaly detector once, now: the same handler the schedule invokes on AWS, with the schedule's input. */
+  detect(): Promise<DetectionReport>;
   stop(): Promise<void>;
 }
 
@@ -146,6 +165,8 @@ let started = false;
 export const DEFAULT_DATA_DIR = '.autopilot';
 /** The twin's sweep period (AWS: 5 minutes). An interrupted opening is taken over a lease (1 min) after it was left. */
 export const DEFAULT_TWIN_SWEEP_INTERVAL_MS = 30_000;
+/** The twin's detection period: as on AWS, a minute (the detector scores one-minute points). */
+export const DEFAULT_TWIN_DETECT_INTERVAL_MS = 60_000;
 
 export class TwinOptionInvalid extends Error {
   override name = 'TwinOptionInvalid';
@@ -153,6 +174,8 @@ export class TwinOptionInvalid extends Error {
 
 export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
   const sweepIntervalMs = sweepIntervalOf(opts);
+  const detectIntervalMs = detectIntervalOf(opts);
+  const detectorTargets = detectorTargetsOf(opts);
   checkToolOptions(opts);
   if (started) throw new TwinAlreadyStarted('a laptop twin was already started in this process (handlers keep the configuration of their first import); start one twin per process');
   started = true;
@@ -201,13 +224,15 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     });
     cleanups.push(() => api.stop());
 
-    configureEnvironment({ dynamoEndpoint: dynamo.endpoint, awsEndpoint: aws.endpoint, apiUrl: api.url, reportDir, opts });
+    configureEnvironment({ dynamoEndpoint: dynamo.endpoint, awsEndpoint: aws.endpoint, apiUrl: api.url, reportDir, opts, detectorTargets });
     configured = true;
     // Import every handler now ("cold start"): a missing or broken handler fails here, not mid-incident.
     await lambdas.preload();
     const sweepOpenings = async (): Promise<SweepReport> => (await lambdas.invoke(SWEEP_FUNCTION, SWEEP_SCHEDULE_INPUT)) as SweepReport;
     // Started last, stopped first (cleanups run in reverse): no sweep starts once the twin is stopping.
     cleanups.push(startSweepTimer(sweepIntervalMs, sweepOpenings, opts.onSweep));
+    const detect = async (): Promise<DetectionReport> => (await lambdas.invoke(DETECT_FUNCTION, DETECT_SCHEDULE_INPUT)) as DetectionReport;
+    cleanups.push(startSweepTimer(detectIntervalMs, detect, opts.onDetect));
 
     let stopped = false;
     return {
@@ -226,6 +251,7 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
       dynamodbCpuUsage: () => dynamo.cpuUsage(),
       apiThrottleStats: () => api.throttleStats(),
       sweepOpenings,
+      detect,
       stop: async () => {
         if (stopped) return;
         stopped = true;
@@ -252,6 +278,22 @@ const consoleSite = async (dir: string): Promise<ConsoleSite> => {
 /** The registry function the sweep timer invokes. */
 const SWEEP_FUNCTION = 'sweep-openings';
 
+/** The registry function the detection timer invokes. */
+const DETECT_FUNCTION = 'detect-anomalies';
+
+const detectIntervalOf = (opts: TwinOptions): number => {
+  const ms = opts.detectIntervalMs ?? (opts.inMemory ? 0 : DEFAULT_TWIN_DETECT_INTERVAL_MS);
+  if (!Number.isInteger(ms) || ms < 0) throw new TwinOptionInvalid(`detectIntervalMs must be a whole number of milliseconds ≥ 0 (0: off), got ${ms}`);
+  return ms;
+};
+
+/** The detector's targets, checked by the detector's own schema before anything starts. */
+const detectorTargetsOf = (opts: TwinOptions): DetectorTarget[] => {
+  const parsed = DetectorTargets.safeParse(opts.detectorTargets ?? [{ environment: LIVE_WORLD_ID }]);
+  if (!parsed.success) throw new TwinOptionInvalid(`detectorTargets: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(list)'}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+};
+
 const sweepIntervalOf = (opts: TwinOptions): number => {
   const ms = opts.sweepIntervalMs ?? (opts.inMemory ? 0 : DEFAULT_TWIN_SWEEP_INTERVAL_MS);
   if (!Number.isInteger(ms) || ms < 0) throw new TwinOptionInvalid(`sweepIntervalMs must be a whole number of milliseconds ≥ 0 (0: off), got ${ms}`);
@@ -260,9 +302,10 @@ const sweepIntervalOf = (opts: TwinOptions): number => {
 
 /**
  * Runs `sweep` every `intervalMs` (0: never) on an unref'd timer, one run at a time (a tick while a sweep still runs
- * is skipped, as the schedule's next invocation would find the work done). Returns the cleanup that stops it.
+ * is skipped, as the schedule's next invocation would find the work done). Returns the cleanup that stops it. The
+ * detector's timer is the same.
  */
-const startSweepTimer = (intervalMs: number, sweep: () => Promise<SweepReport>, onSweep: TwinOptions['onSweep']): (() => void) => {
+const startSweepTimer = <R>(intervalMs: number, sweep: () => Promise<R>, onSweep: ((result: { readonly report: R } | { readonly error: unknown }) => void) | undefined): (() => void) => {
   if (intervalMs === 0) return () => undefined;
   let running = false;
   const timer = setInterval(() => {
@@ -350,7 +393,7 @@ const worldClockAdvancer = (endpoint: string): { advance: (wait: CompressedWait)
 };
 
 /** The only difference between AWS and the laptop: environment variables. */
-const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; apiUrl: string; reportDir: string; opts: TwinOptions }): void => {
+const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; apiUrl: string; reportDir: string; opts: TwinOptions; detectorTargets: readonly DetectorTarget[] }): void => {
   const debug = Boolean(process.env.AUTOPILOT_DEBUG);
   const own: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
@@ -370,6 +413,7 @@ const configureEnvironment = (p: { dynamoEndpoint: string; awsEndpoint: string; 
     VERIFY_WAIT_SECONDS: String(p.opts.verifyWaitSeconds ?? (p.opts.waitOverrideMs !== undefined ? COMPRESSED_VERIFY_WAIT_SECONDS : 3)),
     MAX_VERIFY_CHECKS: String(p.opts.maxVerifyChecks ?? 5),
     AUTO_APPROVE_LOW_RISK: String(p.opts.autoApproveLowRisk ?? true),
+    [DETECTOR_TARGETS]: JSON.stringify(p.detectorTargets),
     // The simulated world is chosen, never a silent fallback (functions/core/tools/runtime.ts).
     TOOLS_DEFAULT: p.opts.tools === 'none' ? '' : (p.opts.tools ?? 'simulated'),
     POWERTOOLS_LOG_LEVEL: debug ? 'DEBUG' : (process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN'),

@@ -34,6 +34,8 @@ const API_SAMPLES: Record<string, string[]> = {
   'manage-faults': ['api/manage-faults-list.json', 'api/manage-faults-inject.json', 'api/manage-faults-end.json'],
   // Not an API function: what its EventBridge Scheduler schedule sends (SWEEP_SCHEDULE_INPUT).
   'sweep-openings': ['scheduled/sweep-openings.json'],
+  // Not an API function either: what its schedule sends (DETECT_SCHEDULE_INPUT).
+  'detect-anomalies': ['scheduled/detect-anomalies.json'],
 };
 const SAMPLE_APPROVAL_TOKEN = 'SAMPLE_APPROVAL_TOKEN';
 

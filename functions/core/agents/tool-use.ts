@@ -49,3 +49,9 @@ export const toolUseOf = (functionName: string): ToolUse => {
   if (!Object.hasOwn(TOOL_USE, functionName)) throw new ToolUseUndeclared(`function ${functionName} declares no tool use: add it to TOOL_USE (functions/core/agents/tool-use.ts)`);
   return TOOL_USE[functionName as ToolUsingFunction];
 };
+
+/**
+ * The anomaly detector's tool use (functions/detect-anomalies, a scheduled function, not an agent): the topology of a
+ * target whose services are not listed, and the metrics it scores. The stack grants its tool IAM from this.
+ */
+export const DETECTOR_TOOL_USE = { telemetry: ['getTopology', 'queryMetrics'] } as const satisfies ToolUse;

@@ -211,6 +211,19 @@ export class ToolUnavailable extends Error {
 }
 
 /**
+ * The scope's environment names nothing the adapter knows (a simulated world that does not exist). Still a
+ * ToolUnavailable (agents record a gap); the detector reports such a target as skipped rather than failed.
+ */
+export class UnknownEnvironment extends ToolUnavailable {
+  override name = 'UnknownEnvironment';
+  readonly environment: string;
+  constructor(tool: string, environment: string, reason: string, options?: ErrorOptions) {
+    super(tool, reason, options);
+    this.environment = environment;
+  }
+}
+
+/**
  * Something a tool could not read, listed beside the partial answer it returned (one CloudWatch query throttled out
  * of fifty, one trace batch lost): the answer is still worth having, and the agent records each as a `gap:` evidence
  * item (agents/runtime.ts), so a partial answer is never read as the whole truth.

@@ -4,7 +4,7 @@
  * requests, past incidents, on-call data, action results. The scenario's answer key (`expect`) and the fault
  * definitions never leave this module; tests serialise every result to make sure of it.
  */
-import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools } from './ports.ts';
+import { METRICS, type ChangeRequest, type PastIncident, type ServiceNode, type ToolScope, ToolUnavailable, type Tools, UnknownEnvironment } from './ports.ts';
 import { metricSeries } from '../world/dynamics.ts';
 import { logs as worldLogs, traces as worldTraces } from '../world/signals.ts';
 import { applyAction, changeUndoneBy, worldNow, worldTime, type WorldAction, type WorldState } from '../world/world.ts';
@@ -69,7 +69,7 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
     } catch (error) {
       throw new ToolUnavailable(tool, `cannot read simulated world "${id}": ${(error as Error).message}`, { cause: error });
     }
-    if (!state) throw new ToolUnavailable(tool, `environment "${id}" is not a known simulated world${missing}`);
+    if (!state) throw new UnknownEnvironment(tool, id, `environment "${id}" is not a known simulated world${missing}`);
     return state;
   };
 
