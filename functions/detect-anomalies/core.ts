@@ -439,7 +439,7 @@ const StoredSignals = z.array(
 
 export interface DetectDeps {
   /** The telemetry port (functions/core/tools/runtime.ts: simulated, vendor or AWS adapters alike). */
-  readonly telemetry: Pick<Telemetry, 'queryMetrics' | 'getTopology'>;
+  readonly telemetry: Pick<Telemetry, 'queryMetrics' | 'getTopology' | 'present'>;
   /** The core intake's dependencies; its store also answers where an identity points. */
   readonly intake: IntakeDeps & { readonly store: AlertIntakeStore };
   readonly targets: readonly DetectorTarget[];
@@ -532,7 +532,12 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
   let services: string[];
   let series: MetricSeries[];
   let leftOut = 0;
+  // The source's own present: a simulated world whose clock the laptop twin moved ahead (compressed waits) is read up
+  // to its now, not the wall clock's, and the alerts are stamped with it. Real sources have none: the wall clock.
+  let now = at;
   try {
+    const present = await deps.telemetry.present?.(scope);
+    if (present !== undefined && !Number.isNaN(Date.parse(present))) now = new Date(present);
     if (target.services) services = [...target.services];
     else {
       const all = (await deps.telemetry.getTopology(scope)).map((n) => n.name);
@@ -542,7 +547,7 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
     const metrics = [...new Set([...(target.metrics ?? DEFAULT_DETECTOR_METRICS), ...(target.slo ? [METRICS.errorRate, METRICS.throughput] : [])])];
     const longest = Math.max(LOOKBACK_MINUTES, ...(target.slo ? (target.slo.windows ?? DEFAULT_BURN_WINDOWS).map((w) => w.longMinutes) : []));
     // Whole minutes, so every point is a real one-minute point (no partial point at `to`).
-    const to = Math.floor(at.getTime() / 60_000) * 60_000;
+    const to = Math.floor(now.getTime() / 60_000) * 60_000;
     series = services.length === 0 ? [] : await deps.telemetry.queryMetrics({ ...scope, services, metrics, from: new Date(to - longest * 60_000).toISOString(), to: new Date(to).toISOString(), resolutionSeconds: 60 });
   } catch (error) {
     if (error instanceof UnknownEnvironment) {
@@ -577,7 +582,7 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
     scoringMs += timer() - t0;
     try {
       if (signals.length > 0) {
-        const [result] = await intakeAlerts(deps.intake, [detectionAlert(environment, service, signals, at, target.confirmMinutes ?? CONFIRM_POINTS)], o);
+        const [result] = await intakeAlerts(deps.intake, [detectionAlert(environment, service, signals, now, target.confirmMinutes ?? CONFIRM_POINTS)], o);
         outcomes.push({ service, action: actionOf(result!), ...('incidentId' in result! ? { incidentId: result.incidentId } : {}), signals });
         continue;
       }
@@ -592,7 +597,7 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
         : episode.signals.length > 0
           ? `${episode.signals.map((s) => s.metric).join(', ')} back within the baseline for ${RECOVERY_POINTS} min`
           : 'no anomaly seen any more';
-      const [result] = await intakeAlerts(deps.intake, [recoveryAlert(environment, service, why, at, episode.startedAt)], o);
+      const [result] = await intakeAlerts(deps.intake, [recoveryAlert(environment, service, why, now, episode.startedAt)], o);
       outcomes.push({ service, action: 'resolved', ...('incidentId' in result! ? { incidentId: result.incidentId } : {}) });
     } catch (error) {
       const e = errorFields(error);

@@ -92,6 +92,11 @@ export interface Telemetry {
   getTraces(q: ToolScope & TimeWindow & { services: readonly string[]; limit?: number; errorsOnly?: boolean }): Promise<Trace[]>;
   /** The whole known topology (or the part reachable from `services`, both directions). */
   getTopology(q: ToolScope & { services?: readonly string[] }): Promise<ServiceNode[]>;
+  /**
+   * The source's present (ISO time), where it differs from the wall clock: a simulated world whose clock the laptop twin
+   * moved ahead while compressing waits. Absent (or undefined) for real sources, whose present is the wall clock.
+   */
+  present?(q: ToolScope): Promise<string | undefined>;
 }
 
 // ───────────────────────── changes & incident history (ServiceNow-shaped) ─────────────────────────

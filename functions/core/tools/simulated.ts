@@ -155,6 +155,9 @@ export const simulatedTools = (worlds: WorldStore, opts: { clock?: () => Date } 
         const { from, to } = window(w, q);
         return worldTraces(w, { services: q.services, from, to, limit: q.limit, errorsOnly: q.errorsOnly });
       },
+      async present(q) {
+        return new Date(now(await world('telemetry', q))).toISOString();
+      },
       async getTopology(q) {
         const w = await world('telemetry', q);
         // A monitoring tool shows a batch job as one more service (its runs are in its throughput and its logs), and

@@ -141,6 +141,24 @@ describe('detect-anomalies: a sustained anomaly', () => {
     expect((await steady.tick(10)).opened).toBe(0);
   });
 
+  it('reads a source whose present is ahead of the wall clock (a world the twin moved ahead) up to that present, and stamps the alert with it', async () => {
+    const { telemetry, store, tick } = setup();
+    telemetry.faults.push({ ...errorsUp, from: 10 });
+    // The world's clock runs 20 minutes ahead of the wall clock: at wall minute 0 the fault has lasted 10 minutes there.
+    const ahead = telemetry as FakeTelemetry & { present?: () => Promise<string> };
+    ahead.present = async () => new Date(T0 + 7_000 + 20 * MINUTE).toISOString();
+
+    const report = await tick(0);
+
+    expect(report).toMatchObject({ opened: 1 });
+    const incident = (await store.getIncident(report.targets[0]!.outcomes[0]!.incidentId!))!;
+    expect(incident.startedAt).toBe(new Date(T0 + 10 * MINUTE).toISOString());
+    // Without a present (a real source), the wall clock decides: minute 0 is before the fault.
+    const wall = setup();
+    wall.telemetry.faults.push({ ...errorsUp, from: 10 });
+    expect((await wall.tick(0)).detections).toBe(0);
+  });
+
   it('deduplicates the next minutes’ detections of the same anomaly into the same incident', async () => {
     const { telemetry, store, tick, published } = setup();
     telemetry.faults.push({ ...errorsUp, from: 10 });
