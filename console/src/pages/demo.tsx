@@ -25,7 +25,8 @@ export const DemoPage = () => {
   const [note, setNote] = useState<string | null>(null);
 
   const data = faults.data;
-  const chosen = service || data?.services[0] || '';
+  // '' is each preset's own choice of service (the database for a slow database, a provider for a dependency down).
+  const chosen = service;
 
   const inject = async (preset: string) => {
     setBusy(preset);
@@ -33,7 +34,7 @@ export const DemoPage = () => {
     setNote(null);
     try {
       const made = await api.post<{ id: string; service: string; startsAt: string }>('/admin/faults', { preset, ...(chosen ? { service: chosen } : {}) });
-      setNote(`Injected ${preset} into ${made.service} at ${time(made.startsAt)}. The detector should open an incident within about a minute.`);
+      setNote(`Injected ${preset} into ${made.service} at ${time(made.startsAt)}. The detector opens an incident once the anomaly has lasted three one-minute points (about three to four minutes).`);
       faults.reload();
     } catch (e) {
       setError(e);
@@ -73,6 +74,7 @@ export const DemoPage = () => {
           <div class="field inline">
             <label for="demo-service">Service</label>
             <select id="demo-service" value={chosen} onChange={(e) => setService(e.currentTarget.value)}>
+              <option value="">each fault's usual service</option>
               {data.services.map((s) => (
                 <option value={s}>{s}</option>
               ))}
@@ -83,7 +85,7 @@ export const DemoPage = () => {
               <li class="preset">
                 <h2>{p.title}</h2>
                 <p>{p.description}</p>
-                <button type="button" class="primary" disabled={busy !== null} onClick={() => void inject(p.name)} aria-label={`Inject ${p.title} into ${chosen}`}>
+                <button type="button" class="primary" disabled={busy !== null} onClick={() => void inject(p.name)} aria-label={`Inject ${p.title} into ${chosen || 'its usual service'}`}>
                   {busy === p.name ? 'Injecting…' : 'Inject'}
                 </button>
               </li>

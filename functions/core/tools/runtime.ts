@@ -16,7 +16,7 @@
  */
 import { ConfigError, type Env, envValue } from '../config.ts';
 import { ADAPTERS, type AdapterName, type AdapterRow, type BuildContext, omitSwitch, parseSettings, type Port, PORT_METHODS, PORTS } from './adapters.ts';
-import { ToolUnavailable, type Tools } from './ports.ts';
+import { ToolUnavailable, type Tools, type ToolScope } from './ports.ts';
 
 /** The variables a deployment chooses rows with. */
 export const TOOLS_DEFAULT = 'TOOLS_DEFAULT';
@@ -135,6 +135,10 @@ export const toolsRuntime = (env: Env, context: BuildContext, rows: readonly Ada
       ]),
     );
   }
+  // Optional and outside PORT_METHODS (no IAM, no tool call of its own): the telemetry source's present, where it keeps
+  // one apart from the wall clock (a simulated world the twin moved ahead). Sources without one answer undefined.
+  const telemetryRow = byPort.telemetry;
+  tools.telemetry.present = async (q: unknown) => (telemetryRow ? ((await instance(telemetryRow)).telemetry as Tools['telemetry'] | undefined)?.present?.(q as ToolScope) : undefined);
   return {
     tools: tools as unknown as Tools,
     sources,
