@@ -21,6 +21,11 @@
  * the first opens (or correlates into the service's open incident), the next runs' deduplicate — which also completes
  * an opening a failed run left half done, as a vendor's repeat does.
  *
+ * One fault, one incident: anomalous services connected by calls between them (a fault's callers inherit its errors and
+ * latency) are one group (`anomalyGroups`), and the run sends one alert for it, for the member whose identity already
+ * has an open episode, else the deepest member (it calls no other member: where the fault most likely is). The other
+ * members are in its description and its `detector.related` tag, and reported `grouped` into it.
+ *
  * The detector learns a level that persists (that is its design: an incident pages once), so a run cannot tell
  * "still broken" from its scores alone once a fault is old. Recovery is therefore judged against the baseline the
  * detection recorded: while the service's identity is open and the service is not anomalous now, the run reads the
@@ -45,7 +50,7 @@ import type { Observability } from '../core/handler.ts';
 import { type IngestOutcome, type IntakeDeps, intakeAlerts } from '../core/intake/intake.ts';
 import { DETECTOR_SOURCE, NormalizedAlert, type Severity, TERMINAL_STATUSES } from '../core/model.ts';
 import type { AlertIntakeStore, IncidentMeta } from '../core/store/store.ts';
-import { METRICS, type MetricSeries, type Telemetry, UnknownEnvironment } from '../core/tools/ports.ts';
+import { METRICS, type MetricSeries, type ServiceNode, type Telemetry, UnknownEnvironment } from '../core/tools/ports.ts';
 
 // ───────────────────────────── configuration ─────────────────────────────
 
@@ -352,6 +357,8 @@ export const TAG = {
   onset: 'detector.onset',
   direction: 'detector.direction',
   signals: 'detector.signals',
+  /** The other anomalous services of the detection's group (comma-separated): its callers, which the fault reaches. */
+  related: 'detector.related',
 } as const;
 
 const fmt = (v: number, unit: string): string => `${round(v)}${unit ? ` ${unit}` : ''}`;
@@ -366,7 +373,7 @@ const leadOf = (signals: readonly Signal[]): Signal =>
   [...signals].sort((a, b) => (a.kind === b.kind ? b.score - a.score || a.onset.localeCompare(b.onset) : a.kind === 'slo-burn' ? -1 : 1))[0] as Signal;
 
 /** The OPEN alert of a service's detection: the detection is its evidence (title, description, tags, startedAt = the first anomalous minute). */
-export const detectionAlert = (environment: string, service: string, signals: readonly Signal[], now: Date, confirm = CONFIRM_POINTS): NormalizedItem => {
+export const detectionAlert = (environment: string, service: string, signals: readonly Signal[], now: Date, confirm = CONFIRM_POINTS, related: ReadonlyMap<string, readonly Signal[]> = new Map()): NormalizedItem => {
   const lead = leadOf(signals);
   const onset = signals.map((s) => s.onset).sort()[0] as string;
   const severity: Severity = signals.some((s) => s.kind === 'slo-burn') ? 'SEV2' : 'SEV3';
@@ -377,6 +384,7 @@ export const detectionAlert = (environment: string, service: string, signals: re
   const description = [
     `Detected by Incident Autopilot's anomaly detector at ${now.toISOString()} in ${environment} (${LOOKBACK_MINUTES} min look-back of one-minute points; sustained over the last ${confirm} min).`,
     ...signals.map((s) => `- ${describe(s)}`),
+    ...(related.size > 0 ? [`Also anomalous, connected to ${service} in the call graph (one incident for the group):`, ...[...related].flatMap(([other, sigs]) => sigs.map((s) => `- ${other}: ${describe(s)}`))] : []),
   ].join('\n');
   const stored = signals.map((s) => ({ kind: s.kind, metric: s.metric, unit: s.unit, value: round(s.value), baseline: s.baseline, scale: s.scale, score: round(s.score, 8), direction: s.direction, onset: s.onset, ...(s.burn ? { burn: s.burn } : {}) }));
   const alert = NormalizedAlert.parse({
@@ -399,6 +407,7 @@ export const detectionAlert = (environment: string, service: string, signals: re
       [TAG.onset]: lead.onset,
       [TAG.direction]: lead.direction,
       [TAG.signals]: JSON.stringify(stored),
+      ...(related.size > 0 ? { [TAG.related]: [...related.keys()].join(',') } : {}),
     },
   });
   return { alert, raw: { detector: { environment, service, at: now.toISOString(), signals: stored } } };
@@ -451,7 +460,9 @@ export interface DetectDeps {
 /** What a run did with one service: detected (and took in), recovered (resolved), or failed. */
 export interface ServiceOutcome {
   readonly service: string;
-  readonly action: 'opened' | 'correlated' | 'deduplicated' | 'resolved' | 'failed';
+  /** `grouped`: anomalous, and reported in the incident of `groupedInto`, a service it calls (or that has the group's open incident). */
+  readonly action: 'opened' | 'correlated' | 'deduplicated' | 'resolved' | 'failed' | 'grouped';
+  readonly groupedInto?: string;
   readonly incidentId?: string;
   readonly signals?: readonly Signal[];
   readonly error?: string;
@@ -519,6 +530,59 @@ const openEpisode = async (store: AlertIntakeStore, environment: string, service
   return { incident, signals: parsed.success ? (parsed.data as Signal[]) : [], startedAt: opening.startedAt };
 };
 
+/**
+ * The anomalous services in groups connected by calls between anomalous services (a fault's callers inherit its errors
+ * and latency): one incident per group, as a monitoring vendor opens one problem for a fault and its callers. Without a
+ * topology, each service is its own group.
+ */
+export const anomalyGroups = (anomalous: ReadonlyMap<string, readonly Signal[]>, topology: readonly ServiceNode[] | undefined): string[][] => {
+  const names = [...anomalous.keys()].sort();
+  const neighbours = new Map(names.map((n) => [n, new Set<string>()]));
+  for (const node of topology ?? []) {
+    if (!neighbours.has(node.name)) continue;
+    for (const callee of node.calls) {
+      if (!neighbours.has(callee) || callee === node.name) continue;
+      neighbours.get(node.name)!.add(callee);
+      neighbours.get(callee)!.add(node.name);
+    }
+  }
+  const seen = new Set<string>();
+  const groups: string[][] = [];
+  for (const start of names) {
+    if (seen.has(start)) continue;
+    const group: string[] = [];
+    const queue = [start];
+    seen.add(start);
+    while (queue.length > 0) {
+      const n = queue.shift()!;
+      group.push(n);
+      for (const m of neighbours.get(n)!) if (!seen.has(m)) seen.add(m), queue.push(m);
+    }
+    groups.push(group.sort());
+  }
+  return groups;
+};
+
+/**
+ * The service a group's alert is sent for: a member whose detector identity already has an open episode (so the group
+ * keeps one incident while the fault spreads or recedes; the earliest-started first), else the deepest member — one
+ * that calls no other member, where the fault most likely is (the earliest onset, then the name, among several).
+ */
+const groupOrigin = async (store: AlertIntakeStore, environment: string, group: readonly string[], anomalous: ReadonlyMap<string, readonly Signal[]>, topology: readonly ServiceNode[] | undefined): Promise<string> => {
+  if (group.length === 1) return group[0]!;
+  const open: { service: string; startedAt: string }[] = [];
+  for (const service of group) {
+    const episode = await openEpisode(store, environment, service);
+    if (episode && !TERMINAL_STATUSES.includes(episode.incident.status)) open.push({ service, startedAt: episode.startedAt });
+  }
+  if (open.length > 0) return open.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.service.localeCompare(b.service))[0]!.service;
+  const members = new Set(group);
+  const callsOf = new Map((topology ?? []).map((n) => [n.name, n.calls]));
+  const deepest = group.filter((s) => !(callsOf.get(s) ?? []).some((c) => c !== s && members.has(c)));
+  const onset = (s: string) => anomalous.get(s)!.map((x) => x.onset).sort()[0]!;
+  return (deepest.length > 0 ? deepest : [...group]).sort((a, b) => onset(a).localeCompare(onset(b)) || a.localeCompare(b))[0]!;
+};
+
 const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?: Observability): Promise<TargetReport> => {
   const timer = deps.now ?? (() => performance.now());
   const started = timer();
@@ -535,12 +599,14 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
   // The source's own present: a simulated world whose clock the laptop twin moved ahead (compressed waits) is read up
   // to its now, not the wall clock's, and the alerts are stamped with it. Real sources have none: the wall clock.
   let now = at;
+  let topology: readonly ServiceNode[] | undefined;
   try {
     const present = await deps.telemetry.present?.(scope);
     if (present !== undefined && !Number.isNaN(Date.parse(present))) now = new Date(present);
     if (target.services) services = [...target.services];
     else {
-      const all = (await deps.telemetry.getTopology(scope)).map((n) => n.name);
+      topology = await deps.telemetry.getTopology(scope);
+      const all = topology.map((n) => n.name);
       services = all.slice(0, MAX_SERVICES_PER_TARGET);
       leftOut = all.length - services.length;
     }
@@ -560,6 +626,10 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
   }
 
   const anomalyMetrics = new Set(target.metrics ?? DEFAULT_DETECTOR_METRICS);
+  const confirm = target.confirmMinutes ?? CONFIRM_POINTS;
+  // Scored first, all of them: anomalous services connected in the call graph are one fault seen from several places.
+  const anomalous = new Map<string, Signal[]>();
+  const normal: string[] = [];
   for (const service of services) {
     const own = series.filter((s) => s.service === service && s.zone === undefined);
     const t0 = timer();
@@ -567,7 +637,7 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
     try {
       for (const s of own) {
         if (!anomalyMetrics.has(s.metric)) continue;
-        const signal = anomalyNow(s, target.confirmMinutes ?? CONFIRM_POINTS);
+        const signal = anomalyNow(s, confirm);
         if (signal) signals.push(signal);
       }
       if (target.slo) {
@@ -580,12 +650,35 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
       continue;
     }
     scoringMs += timer() - t0;
+    if (signals.length > 0) anomalous.set(service, signals);
+    else normal.push(service);
+  }
+
+  if (anomalous.size > 1 && !topology) {
     try {
-      if (signals.length > 0) {
-        const [result] = await intakeAlerts(deps.intake, [detectionAlert(environment, service, signals, now, target.confirmMinutes ?? CONFIRM_POINTS)], o);
-        outcomes.push({ service, action: actionOf(result!), ...('incidentId' in result! ? { incidentId: result.incidentId } : {}), signals });
-        continue;
-      }
+      topology = await deps.telemetry.getTopology(scope);
+    } catch (error) {
+      o?.logger.warn('detector: no topology to group the anomalous services by; one incident each', { environment, ...errorFields(error) });
+    }
+  }
+  for (const group of anomalyGroups(anomalous, topology)) {
+    const origin = await groupOrigin(deps.intake.store, environment, group, anomalous, topology);
+    const related = new Map(group.filter((s) => s !== origin).map((s) => [s, anomalous.get(s)!] as const));
+    try {
+      const [result] = await intakeAlerts(deps.intake, [detectionAlert(environment, origin, anomalous.get(origin)!, now, confirm, related)], o);
+      const incidentId = 'incidentId' in result! ? result.incidentId : undefined;
+      outcomes.push({ service: origin, action: actionOf(result!), ...(incidentId ? { incidentId } : {}), signals: anomalous.get(origin)! });
+      for (const [service, signals] of related) outcomes.push({ service, action: 'grouped', groupedInto: origin, ...(incidentId ? { incidentId } : {}), signals });
+    } catch (error) {
+      const e = errorFields(error);
+      o?.logger.error('detector intake failed for a service; the next run sends it again', { environment, service: origin, ...e });
+      outcomes.push({ service: origin, action: 'failed', ...e });
+    }
+  }
+
+  for (const service of normal) {
+    const own = series.filter((s) => s.service === service && s.zone === undefined);
+    try {
       const episode = await openEpisode(deps.intake.store, environment, service);
       if (!episode) continue;
       const closed = TERMINAL_STATUSES.includes(episode.incident.status);

@@ -76,13 +76,17 @@ describe('the demo loop in Chromium', () => {
     const report = await twin.detect();
     const opened = report.targets.flatMap((t) => t.outcomes).find((o) => o.action === 'opened');
     expect(opened, JSON.stringify(report)).toBeDefined();
+    // One fault, one incident: its callers, anomalous too, are grouped into it.
+    expect(report.opened, JSON.stringify(report)).toBe(1);
     return opened!.incidentId!;
   };
 
   it('opens an incident from an injected "Error rate" with no alert sent, and follows it from the demo page to RESOLVED', async () => {
     const incidentId = await injectAndDetect('Error rate');
     const opened = (await api.getIncident(incidentId)).incident;
-    expect(opened).toMatchObject({ source: 'detector', environment: LIVE_WORLD_ID });
+    const injected = ((await (await fetch(`${twin.url}/admin/faults`)).json()) as { faults: { preset?: string; service: string; causedBy?: string }[] }).faults.find((f) => f.preset === 'error-rate')!;
+    // Opened for the service the fault is in (the deepest anomalous one), not for one of its callers.
+    expect(opened).toMatchObject({ source: 'detector', environment: LIVE_WORLD_ID, service: injected.service });
     // The demo page's newest incidents pick it up (polled), and lead to it.
     const row = page.locator(`tr[data-incident="${incidentId}"]`);
     await row.waitFor({ timeout: 15_000 });
@@ -99,10 +103,8 @@ describe('the demo loop in Chromium', () => {
     expect(view.incident.status).toBe('RESOLVED');
     expect(view.incident.approval).toMatchObject({ status: 'APPROVED', approver: 'Demo Operator' });
     // The root cause named the deploy the preset recorded, and the rollback undid it.
-    const faults = (await (await fetch(`${twin.url}/admin/faults`)).json()) as { faults: { id: string; preset?: string; causedBy?: string; mitigatedAt?: string }[] };
-    const injected = faults.faults.find((f) => f.preset === 'error-rate');
-    expect(injected?.causedBy).toBeDefined();
-    expect(JSON.stringify(view.agents?.rootcause?.output)).toContain(injected!.causedBy!);
+    expect(injected.causedBy).toBeDefined();
+    expect(JSON.stringify(view.agents?.rootcause?.output)).toContain(injected.causedBy!);
     expect(watch.errors).toEqual([]);
     expect(watch.cspViolations).toEqual([]);
     await screenshot(page, 'demo-loop-resolved-1280');

@@ -40,6 +40,8 @@ class FakeTelemetry implements Pick<Telemetry, 'queryMetrics' | 'getTopology'> {
   readonly faults: Fault[] = [];
   readonly broken = new Set<string>();
   readonly queries: { environment?: string; services: readonly string[] }[] = [];
+  /** Who calls whom (caller → callees); none unless a test draws them. */
+  readonly calls: Record<string, string[]> = {};
   readonly worlds: Record<string, string[]>;
   constructor(worlds: Record<string, string[]>) {
     this.worlds = worlds;
@@ -54,7 +56,7 @@ class FakeTelemetry implements Pick<Telemetry, 'queryMetrics' | 'getTopology'> {
 
   async getTopology(q: { environment?: string }) {
     this.check(q.environment);
-    return this.worlds[q.environment!]!.map((name) => ({ name, tier: 'backend' as const, calls: [] }));
+    return this.worlds[q.environment!]!.map((name) => ({ name, tier: 'backend' as const, calls: this.calls[name] ?? [] }));
   }
 
   async queryMetrics(q: { environment?: string; services: readonly string[]; metrics?: readonly string[]; from: string; to: string }): Promise<MetricSeries[]> {
@@ -157,6 +159,44 @@ describe('detect-anomalies: a sustained anomaly', () => {
     const wall = setup();
     wall.telemetry.faults.push({ ...errorsUp, from: 10 });
     expect((await wall.tick(0)).detections).toBe(0);
+  });
+
+  it('opens one incident for anomalous services that call each other, for the deepest of them, and reports the callers as grouped into it', async () => {
+    const { telemetry, store, tick } = setup();
+    telemetry.calls.checkout = ['payments'];
+    // The fault is in payments; its caller checkout inherits the errors.
+    telemetry.faults.push({ service: 'payments', metric: METRICS.errorRate, from: 10, value: () => 30 }, { ...errorsUp, from: 10 });
+    for (let m = 0; m < 10 + CONFIRM_POINTS - 1; m++) await tick(m);
+
+    const report = await tick(10 + CONFIRM_POINTS - 1);
+
+    expect((await store.listIncidents({})).items).toHaveLength(1);
+    const opened = report.targets[0]!.outcomes.find((o) => o.action === 'opened')!;
+    expect(opened.service).toBe('payments');
+    expect(report.targets[0]!.outcomes).toContainEqual(expect.objectContaining({ service: 'checkout', action: 'grouped', groupedInto: 'payments', incidentId: opened.incidentId }));
+    const alert = (await store.getDetail(opened.incidentId!))!.alerts[0]!.alert;
+    expect(alert.tags[TAG.related]).toBe('checkout');
+    expect(alert.description).toMatch(/Also anomalous[^\n]*\n- checkout: error_rate_pct/);
+  });
+
+  it('keeps a group on the incident it already has when the fault reaches a deeper service later', async () => {
+    const { telemetry, store, tick } = setup();
+    telemetry.calls.checkout = ['payments'];
+    telemetry.faults.push({ ...errorsUp, from: 10 }, { service: 'payments', metric: METRICS.errorRate, from: 20, value: () => 30 });
+    for (let m = 0; m <= 12; m++) await tick(m);
+    const first = (await store.listIncidents({})).items;
+    expect(first.map((i) => i.service)).toEqual(['checkout']);
+
+    let last;
+    for (let m = 13; m <= 25; m++) last = await tick(m);
+
+    expect((await store.listIncidents({})).items).toHaveLength(1);
+    expect(last!.targets[0]!.outcomes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ service: 'checkout', action: 'deduplicated', incidentId: first[0]!.incidentId }),
+        expect.objectContaining({ service: 'payments', action: 'grouped', groupedInto: 'checkout' }),
+      ]),
+    );
   });
 
   it('deduplicates the next minutes’ detections of the same anomaly into the same incident', async () => {
