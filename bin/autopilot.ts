@@ -698,7 +698,7 @@ program
     console.log(`Injected ${bold(safe(injected.id))} (${safe(injected.preset ?? 'custom')}: ${safe(injected.kind)}) into ${bold(safe(injected.service))} of world ${safe(injected.world)} at ${safe(injected.startsAt)}`);
     for (const change of injected.changes) console.log(`  caused by change ${safe(change)}, made at the same minute: rolling it back ends the fault`);
     if (injected.watch.length > 0) console.log(`  watch      ${injected.watch.map((w) => `${safe(w.service)} ${safe(w.metric)}`).join(', ')}`);
-    console.log(dim(`  the detector watching world ${safe(injected.world)} opens an incident within a minute or two (\`autopilot incidents\`); \`autopilot faults end ${safe(injected.id)}\` ends the fault`));
+    console.log(dim(`  the detector watching world ${safe(injected.world)} opens an incident once the anomaly has lasted three one-minute points, two to four minutes (\`autopilot incidents\`); \`autopilot faults end ${safe(injected.id)}\` ends the fault`));
   });
 
 const faults = program.command('faults').description('the faults injected into a running simulated world: list them, end one');

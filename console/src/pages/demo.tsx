@@ -34,7 +34,7 @@ export const DemoPage = () => {
     setNote(null);
     try {
       const made = await api.post<{ id: string; service: string; startsAt: string }>('/admin/faults', { preset, ...(chosen ? { service: chosen } : {}) });
-      setNote(`Injected ${preset} into ${made.service} at ${time(made.startsAt)}. The detector opens an incident once the anomaly has lasted three one-minute points (about three to four minutes).`);
+      setNote(`Injected ${preset} into ${made.service} at ${time(made.startsAt)}. The detector opens an incident once the anomaly has lasted three one-minute points (two to four minutes).`);
       faults.reload();
     } catch (e) {
       setError(e);
