@@ -18,8 +18,9 @@
  * makes small ordinary moves look rare) — or when both windows of one of the target's SLO burn-rate conditions burn
  * the error budget at least that fast (Google SRE workbook, "Alerting on SLOs": 14.4× over 1 h and 5 min, 6× over
  * 6 h and 30 min). Then the run sends an OPEN alert for the service:
- * the first opens (or correlates into the service's open incident), the next runs' deduplicate — which also completes
- * an opening a failed run left half done, as a vendor's repeat does.
+ * the first opens (or correlates into the service's open incident). While the same episode lasts, the next runs send
+ * nothing once its incident is fully opened (a delivery a minute would only fill the timeline), and send it again while
+ * the opening is unfinished — the repeat completes an opening a failed run left half done, as a vendor's repeat does.
  *
  * One fault, one incident: anomalous services connected by calls between them (a fault's callers inherit its errors and
  * latency) are one group (`anomalyGroups`), and the run sends one alert for it, for the member whose identity already
@@ -50,6 +51,7 @@ import type { Observability } from '../core/handler.ts';
 import { type IngestOutcome, type IntakeDeps, intakeAlerts } from '../core/intake/intake.ts';
 import { DETECTOR_SOURCE, NormalizedAlert, type Severity, TERMINAL_STATUSES } from '../core/model.ts';
 import type { AlertIntakeStore, IncidentMeta } from '../core/store/store.ts';
+import { openingPublished } from '../core/store/dynamo-store.ts';
 import { METRICS, type MetricSeries, type ServiceNode, type Telemetry, UnknownEnvironment } from '../core/tools/ports.ts';
 
 // ───────────────────────────── configuration ─────────────────────────────
@@ -463,6 +465,8 @@ export interface ServiceOutcome {
   /** `grouped`: anomalous, and reported in the incident of `groupedInto`, a service it calls (or that has the group's open incident). */
   readonly action: 'opened' | 'correlated' | 'deduplicated' | 'resolved' | 'failed' | 'grouped';
   readonly groupedInto?: string;
+  /** `deduplicated` without a delivery: the episode's incident is open and fully opened, so nothing was sent. */
+  readonly alreadyOpen?: boolean;
   readonly incidentId?: string;
   readonly signals?: readonly Signal[];
   readonly error?: string;
@@ -665,6 +669,15 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
     const origin = await groupOrigin(deps.intake.store, environment, group, anomalous, topology);
     const related = new Map(group.filter((s) => s !== origin).map((s) => [s, anomalous.get(s)!] as const));
     try {
+      // The same episode, its incident fully opened: another delivery would add only an alert and a timeline line a
+      // minute for as long as the fault lasts. Sent again only while the opening is unfinished (the repeat completes it).
+      const episode = await openEpisode(deps.intake.store, environment, origin);
+      if (episode && openingPublished(episode.incident)) {
+        const incidentId = episode.incident.incidentId;
+        outcomes.push({ service: origin, action: 'deduplicated', incidentId, alreadyOpen: true, signals: anomalous.get(origin)! });
+        for (const [service, signals] of related) outcomes.push({ service, action: 'grouped', groupedInto: origin, incidentId, signals });
+        continue;
+      }
       const [result] = await intakeAlerts(deps.intake, [detectionAlert(environment, origin, anomalous.get(origin)!, now, confirm, related)], o);
       const incidentId = 'incidentId' in result! ? result.incidentId : undefined;
       outcomes.push({ service: origin, action: actionOf(result!), ...(incidentId ? { incidentId } : {}), signals: anomalous.get(origin)! });

@@ -199,6 +199,29 @@ describe('detect-anomalies: a sustained anomaly', () => {
     );
   });
 
+  it('sends the detection again while its incident’s opening is unfinished, and the repeat completes it', async () => {
+    const { telemetry, store, workflow, tick, published } = setup();
+    telemetry.faults.push({ ...errorsUp, from: 10 });
+    for (let m = 0; m < 10 + CONFIRM_POINTS - 1; m++) await tick(m);
+    // Prepare: Step Functions refuses the start on the detecting run
+    workflow.startError = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $retryable: {} });
+    const failed = await tick(10 + CONFIRM_POINTS - 1);
+    expect(failed.targets[0]!.outcomes[0]).toMatchObject({ service: 'checkout', action: 'failed' });
+    expect(workflow.executions.size).toBe(0);
+    workflow.startError = undefined;
+
+    // Act: the next run
+    const next = await tick(10 + CONFIRM_POINTS);
+
+    // Assess: sent again (not skipped as already open), the execution started, Incident Opened published once
+    expect(next.targets[0]!.outcomes[0]).toMatchObject({ service: 'checkout', action: 'deduplicated' });
+    expect(next.targets[0]!.outcomes[0]!.alreadyOpen).toBeUndefined();
+    expect(workflow.executions.size).toBe(1);
+    expect(published.filter((p) => p.type === 'Incident Opened')).toHaveLength(1);
+    const incident = (await store.listIncidents({})).items[0]!;
+    expect(incident.executionArn).toBeDefined();
+  });
+
   it('deduplicates the next minutes’ detections of the same anomaly into the same incident', async () => {
     const { telemetry, store, tick, published } = setup();
     telemetry.faults.push({ ...errorsUp, from: 10 });
@@ -209,6 +232,10 @@ describe('detect-anomalies: a sustained anomaly', () => {
 
     const first = (await store.findByDedupKey('detector', detectorDedupKey('w', 'checkout')))!;
     for (const r of [next, later]) expect(r.targets[0]!.outcomes).toEqual([expect.objectContaining({ service: 'checkout', action: 'deduplicated', incidentId: first.incidentId })]);
+    // Its incident fully opened, the repeats send nothing: no alert and no timeline line a minute.
+    for (const r of [next, later]) expect(r.targets[0]!.outcomes[0]).toMatchObject({ alreadyOpen: true });
+    expect((await store.getIncident(first.incidentId))!.alertCount).toBe(1);
+    expect((await store.getDetail(first.incidentId))!.timeline.filter((e) => e.type === 'alert-deduplicated')).toEqual([]);
     expect((await store.listIncidents({})).items).toHaveLength(1);
     expect(published.filter((p) => p.type === 'Incident Opened')).toHaveLength(1);
   });
