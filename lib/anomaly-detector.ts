@@ -7,16 +7,14 @@
  * invoking it every minute would be a cost and a log line a minute for nothing. The function exists either way (it
  * is in the registry); without DETECTOR_TARGETS a run does nothing.
  *
- * As the opening sweeper's: the schedule assumes a role of its own that may invoke exactly that function, on its
- * unqualified ARN, and that only this account's default schedule group may assume; no retries and a one-rate maximum
- * event age, because each run scores the last minutes anew (a missed run is the next one's, and runs do not pile up
- * behind an outage). Overlapping runs are safe: the intake is idempotent and its writes conditional.
+ * As the opening sweeper's (lib/function-schedule.ts): a role that may invoke exactly that function, no retries and a
+ * one-rate maximum event age, because each run scores the last minutes anew (a missed run is the next one's). Overlapping runs are safe: the intake is idempotent and its writes conditional.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { type ISchedule, type IScheduleTarget, Schedule, ScheduleExpression, type ScheduleTargetConfig, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { scheduleFunction } from './function-schedule.ts';
 import { DETECTOR_TARGETS, type DetectorTarget, DetectorTargets } from '../functions/detect-anomalies/core.ts';
 import { DETECT_SCHEDULE_INPUT } from '../functions/registry.ts';
 
@@ -48,27 +46,6 @@ export interface AnomalyDetectorProps {
   readonly rateMinutes?: number;
 }
 
-/** Invokes the function on its unqualified ARN with a role granted exactly that. */
-class InvokeFunction implements IScheduleTarget {
-  readonly #fn: IFunction;
-  readonly #role: Role;
-  readonly #maxEventAge: Duration;
-  constructor(fn: IFunction, role: Role, maxEventAge: Duration) {
-    this.#fn = fn;
-    this.#role = role;
-    this.#maxEventAge = maxEventAge;
-  }
-
-  bind(_schedule: ISchedule): ScheduleTargetConfig {
-    return {
-      arn: this.#fn.functionArn,
-      role: this.#role,
-      input: ScheduleTargetInput.fromObject(DETECT_SCHEDULE_INPUT),
-      retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: this.#maxEventAge.toSeconds() },
-    };
-  }
-}
-
 export class AnomalyDetector extends Construct {
   public readonly schedule: Schedule;
   /** The role the schedule invokes the function as. */
@@ -87,25 +64,12 @@ export class AnomalyDetector extends Construct {
     this.rateMinutes = minutes;
     this.targets = targets;
     props.function.addEnvironment(DETECTOR_TARGETS, JSON.stringify(targets));
-    const stack = Stack.of(this);
-    this.role = new Role(this, 'InvokeRole', {
-      description: 'Incident Autopilot: EventBridge Scheduler invokes the anomaly detector',
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }),
-          },
-        },
-      }),
-    });
-    this.role.addToPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.function.functionArn] }));
-    // Scheduler's minimum event age is 60 s; a run older than one period is superseded by the next.
-    const maxEventAge = Duration.minutes(Math.max(1, minutes));
-    this.schedule = new Schedule(this, 'Schedule', {
-      description: `Incident Autopilot: every ${minutes} min, score the watched services and open incidents on anomalies (functions/detect-anomalies)`,
-      schedule: ScheduleExpression.rate(Duration.minutes(minutes)),
-      target: new InvokeFunction(props.function, this.role, maxEventAge),
-    });
+    ({ role: this.role, schedule: this.schedule } = scheduleFunction(this, {
+      function: props.function,
+      input: DETECT_SCHEDULE_INPUT,
+      rateMinutes: minutes,
+      roleDescription: 'Incident Autopilot: EventBridge Scheduler invokes the anomaly detector',
+      scheduleDescription: `Incident Autopilot: every ${minutes} min, score the watched services and open incidents on anomalies (functions/detect-anomalies)`,
+    }));
   }
 }
