@@ -353,9 +353,11 @@ export interface IdStyle {
   readonly flag: () => string;
 }
 
-const idStyle = (d: Draw): IdStyle => {
-  const used = new Set<string>();
-  const unique = (make: () => string) => () => {
+/** `make` redrawn until it gives an id not in `used` (which then holds it too). */
+export const uniqueIds =
+  (used: Set<string>) =>
+  (make: () => string) =>
+  (): string => {
     for (;;) {
       const id = make();
       if (!used.has(id)) {
@@ -364,6 +366,9 @@ const idStyle = (d: Draw): IdStyle => {
       }
     }
   };
+
+const idStyle = (d: Draw): IdStyle => {
+  const unique = uniqueIds(new Set<string>());
   const style = d.int(0, 3);
   const deploy = unique(
     [() => `CHG${String(d.int(1000000, 9999999))}`, () => `CR${d.int(1000, 9999)}`, () => `REL-${d.int(100, 9999)}`, () => `CHG-${d.int(10000, 99999)}`][style] as () => string,

@@ -22,6 +22,7 @@ import {
   OUTAGE_STATUSES,
   slowCodePathFault,
   thirdPartyOutageFault,
+  uniqueIds,
 } from './generator.ts';
 import { keyPrefix } from './random.ts';
 import type { ChangeSpec, Expect, FaultSpec, Scenario, ServiceSpec } from './scenario.ts';
@@ -211,7 +212,11 @@ const PRESETS: readonly PresetSpec[] = [
 /** The presets as the API lists them. */
 export const presetList = (): { name: FaultPreset; title: string; description: string }[] => PRESETS.map(({ name, title, description }) => ({ name, title, description }));
 
-const specOf = (name: FaultPreset): PresetSpec => PRESETS.find((p) => p.name === name) as PresetSpec;
+const specOf = (name: FaultPreset): PresetSpec => {
+  const spec = PRESETS.find((p) => p.name === name);
+  if (!spec) throw new PresetNotApplicable(`no preset "${String(name)}" (the presets: ${PRESET_NAMES.join(', ')})`);
+  return spec;
+};
 
 /** The service a preset picks in a world when none is named: the best-ranked one it fits, or PresetNotApplicable. */
 export const defaultService = (preset: FaultPreset, scenario: Scenario): string => {
@@ -223,16 +228,7 @@ export const defaultService = (preset: FaultPreset, scenario: Scenario): string 
 
 /** A change id the world does not have yet, in the style of its changes (`CHG-` and five digits). */
 const changeIds = (d: Draw, scenario: Scenario): IdStyle => {
-  const used = new Set(scenario.changes.map((c) => c.id));
-  const unique = (make: () => string) => () => {
-    for (;;) {
-      const id = make();
-      if (!used.has(id)) {
-        used.add(id);
-        return id;
-      }
-    }
-  };
+  const unique = uniqueIds(new Set(scenario.changes.map((c) => c.id)));
   return { deploy: unique(() => `CHG-${d.int(10000, 99999)}`), flag: unique(() => `FF-${d.int(1000, 9999)}`) };
 };
 
