@@ -166,14 +166,16 @@ export class OperatorConsole extends Construct {
       deletionProtection: removal === RemovalPolicy.RETAIN,
       removalPolicy: removal,
     });
-    Validations.of(this.userPool).acknowledge({
-      id: 'AwsSolutions-COG8',
-      reason: 'The Plus feature plan (threat protection) is a per-user cost; Essentials gives the newer managed login, and sign-in requires a strong password and TOTP MFA.',
-    });
-    Validations.of(this.userPool).acknowledge({
-      id: 'AwsSolutions-COG3',
-      reason: 'Threat protection (advanced security) needs the Plus feature plan, a per-user cost this deployment does not impose; sign-in already requires a strong password and TOTP MFA, and there is no self sign-up.',
-    });
+    Validations.of(this.userPool).acknowledge(
+      {
+        id: 'AwsSolutions-COG8',
+        reason: 'The Plus feature plan (threat protection) is a per-user cost; Essentials gives the newer managed login, and sign-in requires a strong password and TOTP MFA.',
+      },
+      {
+        id: 'AwsSolutions-COG3',
+        reason: 'Threat protection (advanced security) needs the Plus feature plan, a per-user cost this deployment does not impose; sign-in already requires a strong password and TOTP MFA, and there is no self sign-up.',
+      },
+    );
     const prefix = checkDomainPrefix(props.domainPrefix ?? defaultDomainPrefix(stack.stackName, Aws.ACCOUNT_ID));
     this.domain = this.userPool.addDomain('Domain', {
       cognitoDomain: { domainPrefix: prefix },
@@ -221,22 +223,24 @@ export class OperatorConsole extends Construct {
       // The SPA's own paths (a reload on /incidents/<id>) get the app; without s3:ListBucket a missing key is a 403.
       errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.seconds(10) })),
     });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR1',
-      reason: 'Operators sign in from wherever they are on call; access is controlled by sign-in (Cognito, MFA), not by country.',
-    });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR2',
-      reason: 'The distribution serves only static files of the console; the API it calls is throttled by API Gateway and authorized per route. A WAF web ACL is a per-month cost a user can attach when needed.',
-    });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR3',
-      reason: 'The distribution serves only the console\'s static build; who read or changed what is in the HTTP API\'s access log, where every data request goes. Standard logging would need a second, ACL-enabled bucket.',
-    });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR4',
-      reason: 'The default *.cloudfront.net certificate is used (no custom domain to keep the stack deployable as is); CloudFront then fixes the viewer security policy, which cannot be raised without a custom certificate.',
-    });
+    Validations.of(this.distribution).acknowledge(
+      {
+        id: 'AwsSolutions-CFR1',
+        reason: 'Operators sign in from wherever they are on call; access is controlled by sign-in (Cognito, MFA), not by country.',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason: 'The distribution serves only static files of the console; the API it calls is throttled by API Gateway and authorized per route. A WAF web ACL is a per-month cost a user can attach when needed.',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason: 'The distribution serves only the console\'s static build; who read or changed what is in the HTTP API\'s access log, where every data request goes. Standard logging would need a second, ACL-enabled bucket.',
+      },
+      {
+        id: 'AwsSolutions-CFR4',
+        reason: 'The default *.cloudfront.net certificate is used (no custom domain to keep the stack deployable as is); CloudFront then fixes the viewer security policy, which cannot be raised without a custom certificate.',
+      },
+    );
     this.origin = `https://${this.distribution.distributionDomainName}`;
     this.url = `${this.origin}/`;
 
@@ -280,22 +284,22 @@ export class OperatorConsole extends Construct {
     const handlers = stack.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
     if (handlers.length === 0) throw new Error('the BucketDeployment handler was not found at the stack root: has aws-cdk-lib moved it?');
     for (const handler of handlers) {
-      Validations.of(handler).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: 'The handler of CDK\'s BucketDeployment (a Python function with the AWS CLI layer); its runtime is pinned by aws-cdk-lib and moves with it.',
-      });
-      Validations.of(handler).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWSLambdaBasicExecutionRole on CDK\'s BucketDeployment handler: it writes only its own logs.',
-      });
-      // CDK grants the handler whole families of object actions (its read and read-write grants) on the two buckets
-      // it syncs between; the resources are excused by `wildcardAllowances`.
-      for (const action of ['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*', 's3:DeleteObject*']) {
-        Validations.of(handler).acknowledge({
+      Validations.of(handler).acknowledge(
+        {
+          id: 'AwsSolutions-L1',
+          reason: 'The handler of CDK\'s BucketDeployment (a Python function with the AWS CLI layer); its runtime is pinned by aws-cdk-lib and moves with it.',
+        },
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'AWSLambdaBasicExecutionRole on CDK\'s BucketDeployment handler: it writes only its own logs.',
+        },
+        // CDK grants the handler whole families of object actions (its read and read-write grants) on the two buckets
+        // it syncs between; the resources are excused by `wildcardAllowances`.
+        ...['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*', 's3:DeleteObject*'].map((action) => ({
           id: `AwsSolutions-IAM5[Action::${action}]`,
           reason: 'CDK\'s BucketDeployment read grant on the CDK asset bucket and read-write grant on the console bucket: it lists, copies and deletes objects to sync the site.',
-        });
-      }
+        })),
+      );
     }
   }
 
