@@ -13,25 +13,41 @@ import { IncidentAutopilotStack, type IncidentAutopilotStackProps, InvalidSettin
 
 const app = new App();
 
+/** A context value, or undefined when unset or empty. */
+const rawContext = (key: string): unknown => {
+  const raw: unknown = app.node.tryGetContext(key);
+  return raw === undefined || raw === null || raw === '' ? undefined : raw;
+};
+
+/** A JSON context value: parsed when it arrives as a string (`-c key='…'`), as is from cdk.json. */
+const jsonContext = (key: string, raw: unknown, what: string): unknown => {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new InvalidSettingError(`context ${key} must be a JSON ${what}, got ${JSON.stringify(raw)}`);
+  }
+};
+
 /** A numeric context value (`-c key=123` arrives as a string, cdk.json may hold a number). */
 const intContext = (key: string): number | undefined => {
-  const raw: unknown = app.node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return undefined;
+  const raw = rawContext(key);
+  if (raw === undefined) return undefined;
   const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
   if (!Number.isInteger(value)) throw new InvalidSettingError(`context ${key} must be an integer, got ${JSON.stringify(raw)}`);
   return value;
 };
 const stringContext = (key: string): string | undefined => {
-  const raw: unknown = app.node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return undefined;
+  const raw = rawContext(key);
+  if (raw === undefined) return undefined;
   if (typeof raw !== 'string') throw new InvalidSettingError(`context ${key} must be a string, got ${JSON.stringify(raw)}`);
   return raw;
 };
 
 /** A boolean (`-c console=false` arrives as a string). */
 const boolContext = (key: string): boolean | undefined => {
-  const raw: unknown = app.node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return undefined;
+  const raw = rawContext(key);
+  if (raw === undefined) return undefined;
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;
   throw new InvalidSettingError(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
@@ -39,16 +55,9 @@ const boolContext = (key: string): boolean | undefined => {
 
 /** A JSON object of strings (`-c ssmAutomationDocuments='{"rollback-change":"Autopilot-Rollback"}'`). */
 const mapContext = (key: string): Record<string, string> | undefined => {
-  const raw: unknown = app.node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new InvalidSettingError(`context ${key} must be a JSON object, got ${JSON.stringify(raw)}`);
-    }
-  }
+  const raw = rawContext(key);
+  if (raw === undefined) return undefined;
+  const value = jsonContext(key, raw, 'object');
   if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
     throw new InvalidSettingError(`context ${key} must map names to strings, got ${JSON.stringify(raw)}`);
   }
@@ -57,16 +66,9 @@ const mapContext = (key: string): Record<string, string> | undefined => {
 
 /** A JSON list (`-c detectorTargets='[{"environment":"prod"}]'`); its items are checked by the stack. */
 const listContext = (key: string): unknown[] | undefined => {
-  const raw: unknown = app.node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new InvalidSettingError(`context ${key} must be a JSON list, got ${JSON.stringify(raw)}`);
-    }
-  }
+  const raw = rawContext(key);
+  if (raw === undefined) return undefined;
+  const value = jsonContext(key, raw, 'list');
   if (!Array.isArray(value)) throw new InvalidSettingError(`context ${key} must be a JSON list, got ${JSON.stringify(raw)}`);
   return value;
 };
