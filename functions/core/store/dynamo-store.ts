@@ -947,22 +947,42 @@ export class DynamoIncidentStore implements AlertIntakeStore, ResolutionStore, S
     }
   }
 
-  /** One COUNT query per status and two on the grades, each paginated to its last page (a page stops at 1 MB read). */
+  /** One COUNT query per status, and one read of the grades' `matched` flags, each paginated to its last page (a page stops at 1 MB read). */
   async summarize(): Promise<IncidentSummary> {
-    const byKey = (key: string, filter?: string) => ({
-      IndexName: STATUS_INDEX,
-      KeyConditionExpression: '#gpk = :gpk',
-      ...(filter ? { FilterExpression: filter } : {}),
-      ExpressionAttributeNames: { '#gpk': 'gsi1pk', ...(filter ? { '#matched': 'matched' } : {}) },
-      ExpressionAttributeValues: { ':gpk': key, ...(filter ? { ':yes': true } : {}) },
-    });
-    const [counted, graded, matched] = await Promise.all([
-      Promise.all(IncidentStatus.options.map(async (status) => [status, await this.#count(byKey(statusKey(status)))] as const)),
-      this.#count(byKey(GRADES_KEY)),
-      this.#count(byKey(GRADES_KEY, '#matched = :yes')),
+    const [counted, accuracy] = await Promise.all([
+      Promise.all(
+        IncidentStatus.options.map(async (status) => [status, await this.#count({ IndexName: STATUS_INDEX, KeyConditionExpression: '#gpk = :gpk', ExpressionAttributeNames: { '#gpk': 'gsi1pk' }, ExpressionAttributeValues: { ':gpk': statusKey(status) } })] as const),
+      ),
+      this.#gradeAccuracy(),
     ]);
     const counts = Object.fromEntries(counted) as Record<IncidentStatus, number>;
-    return { counts, total: counted.reduce((sum, [, n]) => sum + n, 0), accuracy: accuracyOf(graded, matched) };
+    return { counts, total: counted.reduce((sum, [, n]) => sum + n, 0), accuracy };
+  }
+
+  /** Graded and matched in one pass over the grade items (projected to their flag), not a COUNT of each. */
+  async #gradeAccuracy(): Promise<IncidentSummary['accuracy']> {
+    let graded = 0;
+    let matched = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: '#gpk = :gpk',
+          ProjectionExpression: '#matched',
+          ExpressionAttributeNames: { '#gpk': 'gsi1pk', '#matched': 'matched' },
+          ExpressionAttributeValues: { ':gpk': GRADES_KEY },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        graded += 1;
+        if (item.matched === true) matched += 1;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return accuracyOf(graded, matched);
   }
 
   /** A COUNT query, page after page (`Count` is after the filter, per page). */

@@ -58,14 +58,15 @@ describe('unit: DynamoIncidentStore.summarize', () => {
     ddb.reset();
   });
 
-  it('sends COUNT queries on the status index, one per status and two on the grades, and sums every page', async () => {
+  it('sends COUNT queries on the status index, one per status, reads the grades once (their matched flag only), and sums every page', async () => {
     // Prepare: RESOLVED and the grades answer in two pages
-    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown>; FilterExpression?: string; ExclusiveStartKey?: unknown }) => {
+    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown>; ExclusiveStartKey?: unknown }) => {
       const key = input.ExpressionAttributeValues[':gpk'];
-      const paged = (first: number, second: number) => (input.ExclusiveStartKey ? { Count: second } : { Count: first, LastEvaluatedKey: { pk: 'next' } });
-      if (key === 'STATUS#RESOLVED') return paged(5, 2);
+      const paged = <T>(first: T, second: T) => (input.ExclusiveStartKey ? second : { ...first, LastEvaluatedKey: { pk: 'next' } });
+      if (key === 'STATUS#RESOLVED') return paged({ Count: 5 }, { Count: 2 });
       if (key === 'STATUS#ESCALATED') return { Count: 3 };
-      if (key === GRADES_KEY) return input.FilterExpression ? paged(2, 1) : paged(4, 2);
+      const flags = (...matched: boolean[]) => ({ Items: matched.map((m) => ({ matched: m })), Count: matched.length });
+      if (key === GRADES_KEY) return paged(flags(true, false, true, false), flags(true, false));
       return { Count: 0 };
     });
     // Act
@@ -73,9 +74,11 @@ describe('unit: DynamoIncidentStore.summarize', () => {
     // Assess
     expect(summary).toEqual({ counts: { ...zeroCounts, RESOLVED: 7, ESCALATED: 3 }, total: 10, accuracy: { graded: 6, matched: 3, rate: 0.5 } });
     const calls = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
-    expect(calls.every((c) => c.Select === 'COUNT' && c.IndexName === 'byStatus' && c.TableName === TABLE)).toBe(true);
-    expect(calls.filter((c) => c.FilterExpression).map((c) => c.ExpressionAttributeValues)).toEqual([{ ':gpk': GRADES_KEY, ':yes': true }, { ':gpk': GRADES_KEY, ':yes': true }]);
-    // 8 statuses + RESOLVED's second page + 2 grade queries × 2 pages
-    expect(calls).toHaveLength(IncidentStatus.options.length + 1 + 4);
+    expect(calls.every((c) => c.IndexName === 'byStatus' && c.TableName === TABLE)).toBe(true);
+    const grades = calls.filter((c) => c.ExpressionAttributeValues?.[':gpk'] === GRADES_KEY);
+    expect(grades.map((c) => [c.Select, c.ProjectionExpression])).toEqual([[undefined, '#matched'], [undefined, '#matched']]);
+    expect(calls.filter((c) => c.ExpressionAttributeValues?.[':gpk'] !== GRADES_KEY).every((c) => c.Select === 'COUNT')).toBe(true);
+    // 8 statuses + RESOLVED's second page + 1 grade read × 2 pages
+    expect(calls).toHaveLength(IncidentStatus.options.length + 1 + 2);
   });
 });
