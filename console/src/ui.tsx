@@ -62,6 +62,20 @@ export const percent = (rate: number | null | undefined): string => (rate === nu
 export const StatusBadge = ({ status }: { status: unknown }) => <span class={`badge status-${str(status).toLowerCase().replace(/[^a-z_]/g, '')}`}>{str(status).replace(/_/g, ' ')}</span>;
 export const SeverityBadge = ({ severity }: { severity: unknown }) => <span class={`badge sev sev-${str(severity).toLowerCase().replace(/[^a-z0-9]/g, '')}`}>{str(severity)}</span>;
 export const RiskBadge = ({ risk }: { risk: unknown }) => <span class={`badge risk-${str(risk).toLowerCase().replace(/[^a-z]/g, '')}`}>{str(risk)} risk</span>;
+/** Whether an action (or a plan) can be undone: only an explicit `reversible: false` is irreversible. */
+export const ReversibleBadge = ({ reversible }: { reversible: unknown }) =>
+  reversible === false ? <span class="badge irreversible">irreversible</span> : <span class="badge reversible">reversible</span>;
+
+/** A table's header row: one column header per name. */
+export const ColumnHeads = ({ columns }: { columns: readonly string[] }) => (
+  <thead>
+    <tr>
+      {columns.map((c) => (
+        <th scope="col">{c}</th>
+      ))}
+    </tr>
+  </thead>
+);
 
 /** A failed request, in the API's words (role=alert: a screen reader announces it). */
 export const ErrorNotice = ({ error, children }: { error: unknown; children?: ComponentChildren }) =>

@@ -10,7 +10,7 @@ import { useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { SignalsSection } from '../charts.tsx';
 import { usePoll } from '../poll.ts';
 import { evidenceHref } from '../route.ts';
-import { ErrorNotice, Markdown, RiskBadge, SeverityBadge, StatusBadge, TERMINAL, arr, download, duration, num, obj, str, time, useApp } from '../ui.tsx';
+import { ColumnHeads, ErrorNotice, Markdown, ReversibleBadge, RiskBadge, SeverityBadge, StatusBadge, TERMINAL, arr, download, duration, num, obj, str, time, useApp } from '../ui.tsx';
 
 interface EvidenceItem {
   readonly id: string;
@@ -74,7 +74,7 @@ export const IncidentPage = ({ id, anchor }: { id: string; anchor?: string }) =>
   const view = usePoll((signal) => api.get<IncidentView>(`/console/incidents/${encodeURIComponent(id)}`, {}, signal), 3000, [id], live);
   const data = view.data;
   const terminal = data ? TERMINAL.has(data.incident.status) : false;
-  // A finished incident changes only when people act on it (a resolution): slower polling, reloaded after each action.
+  // A finished incident changes only when people act on it (a resolution): no polling, reloaded after each action.
   useEffect(() => setLive(!terminal), [terminal]);
 
   const index = useMemo(() => {
@@ -265,7 +265,7 @@ const ApprovalPanel = ({ view, onDecided }: { view: IncidentView; onDecided: () 
       <ul class="actions-list">
         {actions.map((a) => (
           <li>
-            <RiskBadge risk={a.risk} /> {a.reversible === false ? <span class="badge irreversible">irreversible</span> : <span class="badge reversible">reversible</span>} {str(a.description)}
+            <RiskBadge risk={a.risk} /> <ReversibleBadge reversible={a.reversible} /> {str(a.description)}
           </li>
         ))}
       </ul>
@@ -435,15 +435,7 @@ const Timeline = ({ view }: { view: IncidentView }) => {
   return (
     <div class="table-wrap">
       <table class="timeline">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">+</th>
-            <th scope="col">Who</th>
-            <th scope="col">What</th>
-            <th scope="col">Took</th>
-          </tr>
-        </thead>
+        <ColumnHeads columns={['When', '+', 'Who', 'What', 'Took']} />
         <tbody>
           {rows.map((r) => (
             <tr class={`kind-${r.kind.replace(/[^a-z-]/g, '')}`}>
@@ -496,7 +488,7 @@ const Plan = ({ record }: { record: AgentRecord }) => {
   return (
     <div>
       <p>
-        <RiskBadge risk={output.risk} /> {output.reversible === false ? <span class="badge irreversible">irreversible</span> : <span class="badge reversible">reversible</span>}{' '}
+        <RiskBadge risk={output.risk} /> <ReversibleBadge reversible={output.reversible} />{' '}
         {output.autoApprove ? <span class="muted">auto-approved by the policy</span> : <span class="muted">needs a human approval</span>}
       </p>
       {output.rationale ? <p>{str(output.rationale)}</p> : null}
@@ -507,7 +499,7 @@ const Plan = ({ record }: { record: AgentRecord }) => {
         <ol>
           {actions.map((a) => (
             <li>
-              <RiskBadge risk={a.risk} /> {a.reversible === false ? <span class="badge irreversible">irreversible</span> : <span class="badge reversible">reversible</span>} <strong>{str(a.kind)}</strong> {str(a.description)}{' '}
+              <RiskBadge risk={a.risk} /> <ReversibleBadge reversible={a.reversible} /> <strong>{str(a.kind)}</strong> {str(a.description)}{' '}
               {obj(a.params).inverse ? <span class="muted">(undo: {str(obj(a.params).inverse)})</span> : null} <Citations ids={a.evidenceIds} agent="plan" />
             </li>
           ))}

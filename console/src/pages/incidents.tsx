@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { usePoll } from '../poll.ts';
 import { incidentHref } from '../route.ts';
-import { ErrorNotice, SEVERITIES, STATUSES, SeverityBadge, StatusBadge, age, arr, num, obj, percent, str, useApp } from '../ui.tsx';
+import { ColumnHeads, ErrorNotice, SEVERITIES, STATUSES, SeverityBadge, StatusBadge, age, arr, num, obj, percent, str, useApp } from '../ui.tsx';
 
 export type IncidentSummary = Record<string, unknown> & { incidentId: string };
 interface Page {
@@ -170,15 +170,7 @@ export const IncidentTable = ({ items, caption, filtered = false }: { items: Inc
     <div class="table-wrap">
       <table class="incidents">
         {caption ? <caption>{caption}</caption> : null}
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Severity</th>
-            <th scope="col">Incident</th>
-            <th scope="col">Service</th>
-            <th scope="col">Opened</th>
-          </tr>
-        </thead>
+        <ColumnHeads columns={['Status', 'Severity', 'Incident', 'Service', 'Opened']} />
         <tbody>
           {items.map((i) => (
             <tr key={i.incidentId} data-incident={i.incidentId}>
