@@ -25,39 +25,34 @@ export const DemoPage = () => {
   const [note, setNote] = useState<string | null>(null);
 
   const data = faults.data;
+
+  /** One change to the world at a time: `key` marks the busy button; `change` makes it and says what happened. */
+  const act = async (key: string, change: () => Promise<string>) => {
+    setBusy(key);
+    setError(undefined);
+    setNote(null);
+    try {
+      setNote(await change());
+      faults.reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+
   // '' is each preset's own choice of service (the database for a slow database, a provider for a dependency down).
-  const chosen = service;
+  const inject = (preset: string) =>
+    act(preset, async () => {
+      const made = await api.post<{ id: string; service: string; startsAt: string }>('/admin/faults', { preset, ...(service ? { service } : {}) });
+      return `Injected ${preset} into ${made.service} at ${time(made.startsAt)}. The detector opens an incident once the anomaly has lasted three one-minute points (two to four minutes).`;
+    });
 
-  const inject = async (preset: string) => {
-    setBusy(preset);
-    setError(undefined);
-    setNote(null);
-    try {
-      const made = await api.post<{ id: string; service: string; startsAt: string }>('/admin/faults', { preset, ...(chosen ? { service: chosen } : {}) });
-      setNote(`Injected ${preset} into ${made.service} at ${time(made.startsAt)}. The detector opens an incident once the anomaly has lasted three one-minute points (two to four minutes).`);
-      faults.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
-  };
-
-  const end = async (fault: Faults['faults'][number]) => {
-    const { id } = fault;
-    setBusy(id);
-    setError(undefined);
-    setNote(null);
-    try {
-      await api.delete(`/admin/faults/${encodeURIComponent(id)}`);
-      setNote(`Ended ${fault.preset ?? fault.kind} on ${fault.service}: the world recovers from now on.`);
-      faults.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(null);
-    }
-  };
+  const end = (fault: Faults['faults'][number]) =>
+    act(fault.id, async () => {
+      await api.delete(`/admin/faults/${encodeURIComponent(fault.id)}`);
+      return `Ended ${fault.preset ?? fault.kind} on ${fault.service}: the world recovers from now on.`;
+    });
 
   const active = data?.faults.filter((f) => f.active) ?? [];
 
@@ -73,7 +68,7 @@ export const DemoPage = () => {
         <>
           <div class="field inline">
             <label for="demo-service">Service</label>
-            <select id="demo-service" value={chosen} onChange={(e) => setService(e.currentTarget.value)}>
+            <select id="demo-service" value={service} onChange={(e) => setService(e.currentTarget.value)}>
               <option value="">each fault's usual service</option>
               {data.services.map((s) => (
                 <option value={s}>{s}</option>
@@ -85,7 +80,7 @@ export const DemoPage = () => {
               <li class="preset">
                 <h2>{p.title}</h2>
                 <p>{p.description}</p>
-                <button type="button" class="primary" disabled={busy !== null} onClick={() => void inject(p.name)} aria-label={`Inject ${p.title} into ${chosen || 'its usual service'}`}>
+                <button type="button" class="primary" disabled={busy !== null} onClick={() => void inject(p.name)} aria-label={`Inject ${p.title} into ${service || 'its usual service'}`}>
                   {busy === p.name ? 'Injecting…' : 'Inject'}
                 </button>
               </li>
