@@ -173,8 +173,8 @@ export class TwinOptionInvalid extends Error {
 }
 
 export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
-  const sweepIntervalMs = sweepIntervalOf(opts);
-  const detectIntervalMs = detectIntervalOf(opts);
+  const sweepIntervalMs = intervalOf(opts, 'sweepIntervalMs', DEFAULT_TWIN_SWEEP_INTERVAL_MS);
+  const detectIntervalMs = intervalOf(opts, 'detectIntervalMs', DEFAULT_TWIN_DETECT_INTERVAL_MS);
   const detectorTargets = detectorTargetsOf(opts);
   checkToolOptions(opts);
   if (started) throw new TwinAlreadyStarted('a laptop twin was already started in this process (handlers keep the configuration of their first import); start one twin per process');
@@ -230,9 +230,9 @@ export const startTwin = async (opts: TwinOptions = {}): Promise<Twin> => {
     await lambdas.preload();
     const sweepOpenings = async (): Promise<SweepReport> => (await lambdas.invoke(SWEEP_FUNCTION, SWEEP_SCHEDULE_INPUT)) as SweepReport;
     // Started last, stopped first (cleanups run in reverse): no sweep starts once the twin is stopping.
-    cleanups.push(startSweepTimer(sweepIntervalMs, sweepOpenings, opts.onSweep));
+    cleanups.push(startScheduleTimer(sweepIntervalMs, sweepOpenings, opts.onSweep));
     const detect = async (): Promise<DetectionReport> => (await lambdas.invoke(DETECT_FUNCTION, DETECT_SCHEDULE_INPUT)) as DetectionReport;
-    cleanups.push(startSweepTimer(detectIntervalMs, detect, opts.onDetect));
+    cleanups.push(startScheduleTimer(detectIntervalMs, detect, opts.onDetect));
 
     let stopped = false;
     return {
@@ -281,9 +281,10 @@ const SWEEP_FUNCTION = 'sweep-openings';
 /** The registry function the detection timer invokes. */
 const DETECT_FUNCTION = 'detect-anomalies';
 
-const detectIntervalOf = (opts: TwinOptions): number => {
-  const ms = opts.detectIntervalMs ?? (opts.inMemory ? 0 : DEFAULT_TWIN_DETECT_INTERVAL_MS);
-  if (!Number.isInteger(ms) || ms < 0) throw new TwinOptionInvalid(`detectIntervalMs must be a whole number of milliseconds ≥ 0 (0: off), got ${ms}`);
+/** A timer's period: the option, else off with `inMemory` (tests turn it on), else the twin's default; 0 is off. */
+const intervalOf = (opts: TwinOptions, option: 'sweepIntervalMs' | 'detectIntervalMs', defaultMs: number): number => {
+  const ms = opts[option] ?? (opts.inMemory ? 0 : defaultMs);
+  if (!Number.isInteger(ms) || ms < 0) throw new TwinOptionInvalid(`${option} must be a whole number of milliseconds ≥ 0 (0: off), got ${ms}`);
   return ms;
 };
 
@@ -294,25 +295,19 @@ const detectorTargetsOf = (opts: TwinOptions): DetectorTarget[] => {
   return parsed.data;
 };
 
-const sweepIntervalOf = (opts: TwinOptions): number => {
-  const ms = opts.sweepIntervalMs ?? (opts.inMemory ? 0 : DEFAULT_TWIN_SWEEP_INTERVAL_MS);
-  if (!Number.isInteger(ms) || ms < 0) throw new TwinOptionInvalid(`sweepIntervalMs must be a whole number of milliseconds ≥ 0 (0: off), got ${ms}`);
-  return ms;
-};
-
 /**
- * Runs `sweep` every `intervalMs` (0: never) on an unref'd timer, one run at a time (a tick while a sweep still runs
- * is skipped, as the schedule's next invocation would find the work done). Returns the cleanup that stops it. The
- * detector's timer is the same.
+ * The laptop's stand-in for an EventBridge Scheduler schedule (the opening sweeper's, the detector's): runs `run` every
+ * `intervalMs` (0: never) on an unref'd timer, one run at a time (a tick while a run is still going is skipped, as the
+ * schedule's next invocation would find the work done). Returns the cleanup that stops it.
  */
-const startSweepTimer = <R>(intervalMs: number, sweep: () => Promise<R>, onSweep: ((result: { readonly report: R } | { readonly error: unknown }) => void) | undefined): (() => void) => {
+const startScheduleTimer = <R>(intervalMs: number, run: () => Promise<R>, onRun: ((result: { readonly report: R } | { readonly error: unknown }) => void) | undefined): (() => void) => {
   if (intervalMs === 0) return () => undefined;
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    sweep()
-      .then((report) => onSweep?.({ report }), (error: unknown) => onSweep?.({ error }))
+    run()
+      .then((report) => onRun?.({ report }), (error: unknown) => onRun?.({ error }))
       .finally(() => {
         running = false;
       });
