@@ -4,7 +4,7 @@
  * paged by cursor. Polled while the tab is visible: a new incident appears, and a status changes, without reloading.
  * A status count is a button that filters by that status.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { usePoll } from '../poll.ts';
 import { incidentHref } from '../route.ts';
 import { ColumnHeads, ErrorNotice, SEVERITIES, STATUSES, SeverityBadge, StatusBadge, age, arr, num, obj, percent, str, useApp } from '../ui.tsx';
@@ -42,10 +42,15 @@ export const IncidentsPage = () => {
   const summary = usePoll((signal) => api.get<Summary>('/console/summary', {}, signal), POLL_MS, []);
   const first = usePoll((signal) => api.get<Page>('/console/incidents', { ...filters, limit: PAGE_SIZE }, signal), POLL_MS, [filters.status, filters.severity, filters.service]);
 
+  /** The "Load more" request in flight: a filter change (or leaving the page) cancels it, so its answer never joins the new list. */
+  const more = useRef<AbortController | undefined>(undefined);
+
   // A filter change starts the list over.
   useEffect(() => {
     setOlder(null);
     setOlderError(undefined);
+    setLoadingMore(false);
+    return () => more.current?.abort();
   }, [filters.status, filters.severity, filters.service]);
 
   const items = useMemo(() => {
@@ -65,15 +70,17 @@ export const IncidentsPage = () => {
 
   const loadMore = async () => {
     if (!nextCursor) return;
+    const controller = new AbortController();
+    more.current = controller;
     setLoadingMore(true);
     setOlderError(undefined);
     try {
-      const page = await api.get<Page>('/console/incidents', { ...filters, limit: PAGE_SIZE, cursor: nextCursor });
-      setOlder((o) => ({ items: [...(o?.items ?? []), ...page.items], cursor: page.cursor }));
+      const page = await api.get<Page>('/console/incidents', { ...filters, limit: PAGE_SIZE, cursor: nextCursor }, controller.signal);
+      if (!controller.signal.aborted) setOlder((o) => ({ items: [...(o?.items ?? []), ...page.items], cursor: page.cursor }));
     } catch (error) {
-      setOlderError(error);
+      if (!controller.signal.aborted) setOlderError(error);
     } finally {
-      setLoadingMore(false);
+      if (!controller.signal.aborted) setLoadingMore(false);
     }
   };
 
