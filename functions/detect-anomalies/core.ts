@@ -513,7 +513,13 @@ const actionOf = (r: IngestOutcome): ServiceOutcome['action'] =>
  * The signals of the identity's current episode: the first OPEN delivery since its last RESOLVED one, undefined when
  * the identity is resolved (or unknown). Reads the incident's alerts only when the incident has an unresolved one.
  */
-const openEpisode = async (store: AlertIntakeStore, environment: string, service: string): Promise<{ incident: IncidentMeta; signals: Signal[]; startedAt: string } | undefined> => {
+interface Episode {
+  readonly incident: IncidentMeta;
+  readonly signals: Signal[];
+  readonly startedAt: string;
+}
+
+const openEpisode = async (store: AlertIntakeStore, environment: string, service: string): Promise<Episode | undefined> => {
   const dedupKey = detectorDedupKey(environment, service);
   const incident = await store.findByDedupKey(DETECTOR_SOURCE, dedupKey);
   if (!incident) return undefined;
@@ -572,13 +578,12 @@ export const anomalyGroups = (anomalous: ReadonlyMap<string, readonly Signal[]>,
  * keeps one incident while the fault spreads or recedes; the earliest-started first), else the deepest member — one
  * that calls no other member, where the fault most likely is (the earliest onset, then the name, among several).
  */
-const groupOrigin = async (store: AlertIntakeStore, environment: string, group: readonly string[], anomalous: ReadonlyMap<string, readonly Signal[]>, topology: readonly ServiceNode[] | undefined): Promise<string> => {
+const groupOrigin = (group: readonly string[], episodes: ReadonlyMap<string, Episode | undefined>, anomalous: ReadonlyMap<string, readonly Signal[]>, topology: readonly ServiceNode[] | undefined): string => {
   if (group.length === 1) return group[0]!;
-  const open: { service: string; startedAt: string }[] = [];
-  for (const service of group) {
-    const episode = await openEpisode(store, environment, service);
-    if (episode && !TERMINAL_STATUSES.includes(episode.incident.status)) open.push({ service, startedAt: episode.startedAt });
-  }
+  const open = group.flatMap((service) => {
+    const episode = episodes.get(service);
+    return episode && !TERMINAL_STATUSES.includes(episode.incident.status) ? [{ service, startedAt: episode.startedAt }] : [];
+  });
   if (open.length > 0) return open.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.service.localeCompare(b.service))[0]!.service;
   const members = new Set(group);
   const callsOf = new Map((topology ?? []).map((n) => [n.name, n.calls]));
@@ -666,12 +671,15 @@ const runTarget = async (deps: DetectDeps, target: DetectorTarget, at: Date, o?:
     }
   }
   for (const group of anomalyGroups(anomalous, topology)) {
-    const origin = await groupOrigin(deps.intake.store, environment, group, anomalous, topology);
-    const related = new Map(group.filter((s) => s !== origin).map((s) => [s, anomalous.get(s)!] as const));
+    let origin = group[0]!;
     try {
+      // Each member's open episode, read once: it chooses the group's service and tells whether its incident is open.
+      const episodes = new Map(await Promise.all(group.map(async (service) => [service, await openEpisode(deps.intake.store, environment, service)] as const)));
+      origin = groupOrigin(group, episodes, anomalous, topology);
+      const related = new Map(group.filter((s) => s !== origin).map((s) => [s, anomalous.get(s)!] as const));
       // The same episode, its incident fully opened: another delivery would add only an alert and a timeline line a
       // minute for as long as the fault lasts. Sent again only while the opening is unfinished (the repeat completes it).
-      const episode = await openEpisode(deps.intake.store, environment, origin);
+      const episode = episodes.get(origin);
       if (episode && openingPublished(episode.incident)) {
         const incidentId = episode.incident.incidentId;
         outcomes.push({ service: origin, action: 'deduplicated', incidentId, alreadyOpen: true, signals: anomalous.get(origin)! });
