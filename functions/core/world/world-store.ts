@@ -24,7 +24,7 @@ import type * as z from 'zod';
 import { plain } from '../store/plain.ts';
 import type { PastIncident } from '../tools/ports.ts';
 import { type ChangeSpec, type Expect, type FaultSpec, parseScenario, type Scenario, ScenarioInvalid } from './scenario.ts';
-import { checkClockAdvance, type FaultEvent, type WorldAction, type WorldState, worldNow } from './world.ts';
+import { checkClockAdvance, type FaultEvent, type WorldAction, type WorldState, worldNow, worldTime } from './world.ts';
 
 /**
  * The world as the caller read it, for a conditional append: the list must still hold exactly `expectedLength`
@@ -128,19 +128,21 @@ export class WorldTooLarge extends Error {
 
 /**
  * A conditional append lost a race: another writer appended to the list (or replaced the world) since the caller
- * read it, so what the caller decided on is stale. Nothing was written; decide again on a fresh read.
+ * read it, so what the caller decided on is stale. Nothing was written; decide again on a fresh read. `detail`: the
+ * message, when the refusal found something more specific (replaceIncident: no such entry at that index).
  */
 export class WorldChanged extends Error {
   override name = 'WorldChanged';
   readonly list: WorldList;
   readonly expectedLength: number | undefined;
   readonly actualLength: number;
-  constructor(id: string, list: WorldList, expectedLength: number | undefined, actualLength: number) {
+  constructor(id: string, list: WorldList, expectedLength: number | undefined, actualLength: number, detail?: string) {
     super(
-      // The lists only grow, so a refused append that finds the length it expected met a world replaced under it.
-      expectedLength === undefined || expectedLength === actualLength
-        ? `world ${id} was replaced while appending to its ${list}; nothing was written`
-        : `world ${id} changed since it was read: it holds ${actualLength} ${list}, not the ${expectedLength} read; nothing was written`,
+      detail ??
+        // The lists only grow, so a refused append that finds the length it expected met a world replaced under it.
+        (expectedLength === undefined || expectedLength === actualLength
+          ? `world ${id} was replaced while appending to its ${list}; nothing was written`
+          : `world ${id} changed since it was read: it holds ${actualLength} ${list}, not the ${expectedLength} read; nothing was written`),
     );
     this.list = list;
     this.expectedLength = expectedLength;
@@ -244,7 +246,7 @@ const ending =
     if (index < 0) throw new FaultNotFound(world.id, faultId, faults.flatMap((f) => (f.id ? [f.id] : [])));
     const fault = faults[index] as FaultSpec;
     const minute = worldMinute(world, now);
-    const iso = (m: number) => new Date(Date.parse(world.createdAt) + m * 60_000).toISOString();
+    const iso = (m: number) => new Date(worldTime(world, m)).toISOString();
     if (fault.endsAt !== undefined && fault.endsAt <= minute) return { events: [], result: (w) => ({ world: w, fault, endedAt: iso(fault.endsAt as number), alreadyEnded: true }) };
     const ended: FaultSpec = { ...fault, endsAt: minute };
     const scenario = parseScenario({ ...world.scenario, faults: faults.map((f, i) => (i === index ? ended : f)) }, `world ${world.id}`);
@@ -254,6 +256,24 @@ const ending =
       result: (w) => ({ world: w, fault: w.scenario.faults[index] as FaultSpec, endedAt: iso(minute), alreadyEnded: false }),
     };
   };
+
+/**
+ * Why a replaceIncident was refused, from the world as it is now: the history grew since the read, or its entry at
+ * `index` is not the incident (an index past the end, another incident there), or the world was replaced.
+ */
+const replaceRefused = (world: WorldState, index: number, incidentId: string, expectedLength: number): WorldChanged => {
+  const actual = world.incidents.length;
+  const there = world.incidents[index];
+  const detail =
+    actual !== expectedLength
+      ? undefined
+      : !there
+        ? `world ${world.id} has no incident at index ${index} (its history holds ${actual}); nothing was written`
+        : there.id !== incidentId
+          ? `world ${world.id} holds incident ${there.id} at index ${index}, not ${incidentId}; nothing was written`
+          : undefined;
+  return new WorldChanged(world.id, 'incidents', expectedLength, actual, detail);
+};
 
 /** A list index written into an UpdateExpression: a non-negative integer, nothing else. */
 const checkIndex = (index: number): void => {
@@ -408,7 +428,7 @@ export class DynamoWorldStore implements WorldStore {
       if (!isConditionFailure(error)) throw error;
       const world = await this.getWorld(id);
       if (!world) throw new WorldNotFound(id);
-      throw new WorldChanged(world.id, 'incidents', guard.expectedLength, world.incidents.length);
+      throw replaceRefused(world, index, incident.id, guard.expectedLength);
     }
   }
 
@@ -495,7 +515,7 @@ export class MemoryWorldStore implements WorldStore {
   async replaceIncident(id: string, index: number, incident: PastIncident, guard: AppendGuard): Promise<void> {
     checkIndex(index);
     const w = this.#require(id);
-    if (w.incidents.length !== guard.expectedLength || w.incidents[index]?.id !== incident.id) throw new WorldChanged(id, 'incidents', guard.expectedLength, w.incidents.length);
+    if (w.incidents.length !== guard.expectedLength || w.incidents[index]?.id !== incident.id) throw replaceRefused(w, index, incident.id, guard.expectedLength);
     this.#worlds.set(id, { ...w, incidents: w.incidents.map((x, i) => (i === index ? plain(incident) : x)) });
   }
 

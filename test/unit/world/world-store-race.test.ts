@@ -3,34 +3,22 @@
  * world is still as read. Run against DynamoWorldStore on dynalite (the real condition expressions) and against
  * MemoryWorldStore (which must behave the same, since unit tests of the tools run on it).
  */
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamo, type LocalDynamo } from '../../../lib/local/dynamodb.ts';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import type { PastIncident } from '../../../functions/core/tools/ports.ts';
 import { applyAction, createWorld, type WorldAction } from '../../../functions/core/world/world.ts';
-import { DynamoWorldStore, MAX_WORLD_ACTIONS, MemoryWorldStore, WORLD_SK, WorldChanged, WorldFull, WorldNotFound, type WorldStore, worldPk } from '../../../functions/core/world/world-store.ts';
+import { DynamoWorldStore, MAX_WORLD_ACTIONS, WORLD_SK, WorldChanged, WorldFull, WorldNotFound, worldPk } from '../../../functions/core/world/world-store.ts';
 import { allScenarios, NOW } from './helpers.ts';
+import { worldStores } from './world-stores.ts';
 
 const TABLE = 'world-store-race';
 const scenario = allScenarios()[0];
 const service = scenario.services[0].name;
 const incident = (id: string): PastIncident => ({ id, title: 't', service, openedAt: NOW.toISOString(), rootCause: 'r', resolution: 'x', tags: [] });
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
-beforeAll(async () => {
-  dynamo = await startDynamo({ tableName: TABLE });
-  doc = DynamoDBDocumentClient.from(dynamo.client);
-});
-afterAll(async () => {
-  await dynamo?.stop();
-});
+const { stores, doc } = worldStores(TABLE);
 
 let seq = 0;
-const stores: [string, () => WorldStore][] = [
-  ['DynamoWorldStore on dynalite', () => new DynamoWorldStore(doc, TABLE)],
-  ['MemoryWorldStore', () => new MemoryWorldStore()],
-];
 
 describe.each(stores)('unit: %s appends under optimistic concurrency', (_name, newStore) => {
   const seeded = async () => {
@@ -85,6 +73,8 @@ describe.each(stores)('unit: %s appends under optimistic concurrency', (_name, n
     const corrected = { ...incident('INC-1'), rootCause: 'what people found', tags: ['people'] };
     await expect(store.replaceIncident(world.id, 0, corrected, { expectedLength: 1 })).rejects.toThrow(WorldChanged);
     await expect(store.replaceIncident(world.id, 1, corrected, { expectedLength: 2 })).rejects.toThrow(WorldChanged);
+    await expect(store.replaceIncident(world.id, 1, corrected, { expectedLength: 2 })).rejects.toThrow(/holds incident INC-2 at index 1, not INC-1/);
+    await expect(store.replaceIncident(world.id, 5, corrected, { expectedLength: 2 })).rejects.toThrow(/no incident at index 5 \(its history holds 2\)/);
     await expect(store.replaceIncident('no-such-world', 0, corrected, { expectedLength: 2 })).rejects.toThrow(WorldNotFound);
     expect((await store.getWorld(world.id))!.incidents.map((i) => i.rootCause)).toEqual([incident('INC-1').rootCause, incident('INC-2').rootCause]);
     await store.replaceIncident(world.id, 0, corrected, { expectedLength: 2 });
@@ -114,12 +104,12 @@ describe('unit: WorldChanged', () => {
 describe('unit: DynamoWorldStore guard on a world item without an actions attribute', () => {
   it('treats the missing list as empty: a guard of 0 appends once, a second guard of 0 loses', async () => {
     const world = createWorld(scenario, { id: `race-${++seq}`, now: NOW });
-    const store = new DynamoWorldStore(doc, TABLE);
+    const store = new DynamoWorldStore(doc(), TABLE);
     await store.putWorld(world);
     // An item written before the lists were always stored: no `actions`, no `incidents`.
-    const { Item } = await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: worldPk(world.id), sk: WORLD_SK } }));
+    const { Item } = await doc().send(new GetCommand({ TableName: TABLE, Key: { pk: worldPk(world.id), sk: WORLD_SK } }));
     const { actions: _a, incidents: _i, ...bare } = Item!;
-    await doc.send(new PutCommand({ TableName: TABLE, Item: bare }));
+    await doc().send(new PutCommand({ TableName: TABLE, Item: bare }));
     expect((await store.getWorld(world.id))!.actions).toEqual([]);
     const record = applyAction(world, { kind: 'none', service, incidentId: 'inc-1' }, NOW).record as WorldAction;
     await store.recordAction(world.id, record, { expectedLength: 0 });
