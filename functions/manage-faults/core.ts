@@ -28,7 +28,7 @@ import { FaultInvalid, faultMaker, faultViews, LIVE_WORLD_ID } from '../core/wor
 import { PresetNotApplicable, presetList } from '../core/world/presets.ts';
 import { ScenarioInvalid } from '../core/world/scenario.ts';
 import { FaultNotFound, ScenarioEditContended, WorldFull, WorldNotFound, type WorldStore, WorldTooLarge } from '../core/world/world-store.ts';
-import type { WorldState } from '../core/world/world.ts';
+import { type WorldState, worldTime } from '../core/world/world.ts';
 
 export interface ManageFaultsDeps {
   readonly worlds: WorldStore;
@@ -102,7 +102,7 @@ const inject = async (deps: ManageFaultsDeps, event: ApiEvent): Promise<ApiResul
     world: worldId,
     service: fault.service,
     kind: fault.kind,
-    startsAt: new Date(Date.parse(added.world.createdAt) + fault.startsAt * 60_000).toISOString(),
+    startsAt: new Date(worldTime(added.world, fault.startsAt)).toISOString(),
     fault,
     ...(info.preset ? { preset: info.preset } : {}),
     changes: info.changes,

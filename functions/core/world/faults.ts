@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { mitigationTransitions } from './dynamics.ts';
 import { defaultService, type FaultPreset, presetFault, type Watch } from './presets.ts';
 import { type Expect, FaultSpec, loadScenario, type Scenario } from './scenario.ts';
-import { createWorld, worldNow, type WorldState } from './world.ts';
+import { createWorld, worldNow, type WorldState, worldTime } from './world.ts';
 import type { FaultAddition, WorldStore } from './world-store.ts';
 
 import { LIVE_WORLD_ID } from './live-world-id.ts';
@@ -148,8 +148,7 @@ export interface FaultView {
 /** The faults of a world that have an id (those injected; a scenario's own faults have none), oldest first. */
 export const faultViews = (world: WorldState, wallNow: Date): FaultView[] => {
   const now = worldNow(world, wallNow.getTime());
-  const anchor = Date.parse(world.createdAt);
-  const at = (m: number) => anchor + m * 60_000;
+  const at = (m: number) => worldTime(world, m);
   const iso = (ms: number) => new Date(ms).toISOString();
   const log = world.faultLog ?? [];
   return world.scenario.faults.flatMap((f): FaultView[] => {
