@@ -4,17 +4,16 @@
  * an anomaly detector reads; validation naming the problem; the world model with a fault that starts at an arbitrary
  * minute and one that ends early; and the cost of a window long after the world's creation.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamo, type LocalDynamo } from '../../../lib/local/dynamodb.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { detectSeries } from '../../../functions/core/analysis/detector.ts';
 import { metricSeries, snapshotAt } from '../../../functions/core/world/dynamics.ts';
 import { ensureLiveWorld, FaultInvalid, faultMaker, faultViews, LIVE_WORLD_ID, liveScenarioFile, nextFaultId } from '../../../functions/core/world/faults.ts';
 import { defaultService, PRESET_NAMES, PresetNotApplicable, presetFault } from '../../../functions/core/world/presets.ts';
 import { loadScenario, parseScenario, ScenarioInvalid } from '../../../functions/core/world/scenario.ts';
 import { applyAction, createWorld, type WorldState } from '../../../functions/core/world/world.ts';
-import { DynamoWorldStore, FaultNotFound, MAX_SCENARIO_EDIT_ATTEMPTS, MemoryWorldStore, ScenarioEditContended, WorldNotFound, type WorldStore, worldMinute } from '../../../functions/core/world/world-store.ts';
+import { FaultNotFound, MAX_SCENARIO_EDIT_ATTEMPTS, MemoryWorldStore, ScenarioEditContended, WorldNotFound, type WorldStore, worldMinute } from '../../../functions/core/world/world-store.ts';
 import { simulatedTools } from '../../../functions/core/tools/simulated.ts';
+import { worldStores } from './world-stores.ts';
 
 const TABLE = 'fault-injection';
 const MINUTE = 60_000;
@@ -23,20 +22,7 @@ const CREATED = new Date('2026-11-02T09:00:00.000Z');
 const LATER = new Date(CREATED.getTime() + 3 * 1440 * MINUTE + 17_000);
 const after = (base: Date, minutes: number) => new Date(base.getTime() + minutes * MINUTE);
 
-let dynamo: LocalDynamo;
-let doc: DynamoDBDocumentClient;
-beforeAll(async () => {
-  dynamo = await startDynamo({ tableName: TABLE });
-  doc = DynamoDBDocumentClient.from(dynamo.client);
-});
-afterAll(async () => {
-  await dynamo?.stop();
-});
-
-const stores: [string, () => WorldStore][] = [
-  ['DynamoWorldStore on dynalite', () => new DynamoWorldStore(doc, TABLE)],
-  ['MemoryWorldStore', () => new MemoryWorldStore()],
-];
+const { stores } = worldStores(TABLE);
 
 let seq = 0;
 /** A store holding a fresh copy of the live world under its own id. */
