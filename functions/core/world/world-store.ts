@@ -281,8 +281,8 @@ const checkIndex = (index: number): void => {
 };
 
 /**
- * Parsed scenarios by their stored JSON. Every agent run reads its world, and a scenario (tens of KB) never
- * changes once a world is created: validating it once per container instead of once per read saves most of a
+ * Parsed scenarios by their stored JSON. Every agent run reads its world, and a scenario (tens of KB) changes only
+ * when a fault is injected or ended (new text, so a new entry): validating it once per container instead of once per read saves most of a
  * read's CPU. The same parsed object comes back for the same text, so caches keyed by it (dynamics.ts) hold too.
  * Treat it as immutable. Bounded: oldest first.
  */
