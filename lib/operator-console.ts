@@ -53,8 +53,10 @@ import { literal, logicalIdOf, type WildcardAllowance } from './nag-acknowledgem
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONSOLE_DIR = fileURLToPath(new URL('../console', import.meta.url));
 
-/** The OAuth scopes the console asks for (also in its /config.json). */
-export const CONSOLE_SCOPES = ['openid', 'email', 'profile'] as const;
+/** The OAuth scopes of the console's app client; its /config.json names the same (CONSOLE_SCOPES), so they cannot drift. */
+const CONSOLE_OAUTH_SCOPES = [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE];
+/** The OAuth scopes the console asks for (in its /config.json). */
+export const CONSOLE_SCOPES: readonly string[] = CONSOLE_OAUTH_SCOPES.map((s) => s.scopeName);
 
 /** What the SPA reads from `/config.json` on AWS (the twin serves `{ apiBase: '', auth: null }`). */
 export interface ConsoleConfig {
@@ -250,7 +252,7 @@ export class OperatorConsole extends Construct {
       authFlows: { userSrp: true },
       oAuth: {
         flows: { authorizationCodeGrant: true },
-        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+        scopes: CONSOLE_OAUTH_SCOPES,
         callbackUrls: [this.url],
         logoutUrls: [this.url],
       },
