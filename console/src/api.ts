@@ -71,8 +71,9 @@ export class Api {
   async #request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, retried = false): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    let token: string | undefined;
     if (this.#auth) {
-      const token = await this.#auth.idToken();
+      token = await this.#auth.idToken();
       if (!token) {
         await this.#auth.signIn();
         throw new ApiError(401, `${method} ${path.split('?')[0]}`, 'signing in again', 'unauthorized', {});
@@ -81,7 +82,7 @@ export class Api {
     }
     const response = await fetch(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), ...(signal ? { signal } : {}) });
     if (response.status === 401 && this.#auth) {
-      if (!retried && (await this.#auth.refresh())) return this.#request<T>(method, path, body, signal, true);
+      if (!retried && (await this.#auth.refresh(token))) return this.#request<T>(method, path, body, signal, true);
       await this.#auth.signIn();
     }
     const text = await response.text();

@@ -94,8 +94,13 @@ export class Auth {
     return (await this.refresh()) ? readJson<Tokens>(TOKENS)?.idToken : undefined;
   }
 
-  /** Trades the refresh token for new tokens (one at a time however many requests ask). */
-  refresh(): Promise<boolean> {
+  /**
+   * Trades the refresh token for new tokens (one at a time however many requests ask). `rejected`: the ID token a 401
+   * answered; when the kept one is already another (a request that was refused after a refresh ended), it is used as is.
+   */
+  refresh(rejected?: string): Promise<boolean> {
+    const kept = readJson<Tokens>(TOKENS)?.idToken;
+    if (rejected !== undefined && kept !== undefined && kept !== rejected) return Promise.resolve(true);
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = undefined;
     });
